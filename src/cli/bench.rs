@@ -1,0 +1,301 @@
+//! `voucher-ledger bench …`: throughput next to a baseline from the same run.
+//!
+//! This machine is noisy, so absolute numbers mean little; each benchmark
+//! measures a baseline on the same backend in the same run and prints the
+//! ratio. Benchmarks run on scratch databases they create and remove.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::{PgPool, SqlitePool};
+
+use crate::domain::ProgrammeCode;
+use crate::ledger::checkpoint::LedgerSigner;
+use crate::service::verify::verify_store;
+use crate::service::writer::{self, publish_ledger_key};
+use crate::service::{Submission, WriterConfig};
+use crate::store::{Backend, PostgresStore, SqliteStore, Store, sqlite};
+
+use super::drill::{fund, one_fen_journal};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Durable ledger appends (group commit) vs one single-row durable
+    /// INSERT per transaction.
+    Ledger {
+        /// sqlite (scratch files in a temp dir) or a postgres:// URL of a
+        /// server where scratch databases may be created and dropped.
+        #[arg(long, default_value = "sqlite")]
+        backend_url: String,
+        /// Entries to append (and rows to insert in each baseline).
+        #[arg(long, default_value_t = 20_000)]
+        entries: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 64)]
+        clients: u64,
+    },
+}
+
+/// Target from issue 2: ledger appends at least twice the baseline.
+const TARGET_RATIO: f64 = 2.0;
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BenchCommand::Ledger {
+            backend_url,
+            entries,
+            clients,
+        } => {
+            anyhow::ensure!(
+                (1..=1_000_000).contains(&entries),
+                "--entries must be 1 to 1000000"
+            );
+            anyhow::ensure!((1..=1024).contains(&clients), "--clients must be 1 to 1024");
+            bench_ledger(&backend_url, entries, clients).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Scratch databases for one run: a baseline and a ledger.
+enum Scratch {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        baseline: String,
+        ledger: String,
+    },
+    Postgres {
+        admin: PgPool,
+        baseline: String,
+        ledger: String,
+        names: [String; 2],
+    },
+}
+
+impl Scratch {
+    async fn create(backend_url: &str) -> anyhow::Result<Scratch> {
+        if backend_url == "sqlite" || backend_url.starts_with("sqlite:") {
+            let dir = tempfile::tempdir()?;
+            let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+            return Ok(Scratch::Sqlite {
+                baseline: url("baseline.db"),
+                ledger: url("ledger.db"),
+                _dir: dir,
+            });
+        }
+        anyhow::ensure!(
+            Backend::from_url(backend_url)? == Backend::Postgres,
+            "unsupported backend"
+        );
+        let admin = PgPool::connect(backend_url).await?;
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let names = [format!("vl_bench_{id}_baseline"), format!("vl_bench_{id}_ledger")];
+        for name in &names {
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await?;
+        }
+        Ok(Scratch::Postgres {
+            baseline: with_database(backend_url, &names[0])?,
+            ledger: with_database(backend_url, &names[1])?,
+            admin,
+            names,
+        })
+    }
+
+    fn urls(&self) -> (&str, &str) {
+        match self {
+            Scratch::Sqlite { baseline, ledger, .. } | Scratch::Postgres { baseline, ledger, .. } => {
+                (baseline, ledger)
+            }
+        }
+    }
+
+    async fn drop_databases(self) -> anyhow::Result<()> {
+        if let Scratch::Postgres { admin, names, .. } = self {
+            for name in names {
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The same URL with another database name (path), keeping query options.
+pub fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .ok_or_else(|| anyhow::anyhow!("not a URL: {url}"))?;
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{database}", &base[..host_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    Ok(out)
+}
+
+enum BaselineDb {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl BaselineDb {
+    async fn open(url: &str) -> anyhow::Result<BaselineDb> {
+        const CREATE: &str =
+            "CREATE TABLE IF NOT EXISTS bench_baseline (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)";
+        Ok(match Backend::from_url(url)? {
+            Backend::Sqlite => {
+                let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(sqlite::connect_options(url)?)
+                    .await?;
+                sqlx::query(CREATE).execute(&pool).await?;
+                BaselineDb::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(16)
+                    .connect(url)
+                    .await?;
+                sqlx::query(CREATE).execute(&pool).await?;
+                BaselineDb::Postgres(pool)
+            }
+        })
+    }
+
+    /// One single-row INSERT, committed on its own (autocommit), durable.
+    async fn insert(&self, id: i64) -> anyhow::Result<()> {
+        const INSERT: &str = "INSERT INTO bench_baseline (id, payload) VALUES ($1, $2)";
+        let payload = "baseline row of about the size of a ledger entry's text fields";
+        match self {
+            BaselineDb::Sqlite(pool) => {
+                sqlx::query(INSERT).bind(id).bind(payload).execute(pool).await?;
+            }
+            BaselineDb::Postgres(pool) => {
+                sqlx::query(INSERT).bind(id).bind(payload).execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn close(self) {
+        match self {
+            BaselineDb::Sqlite(pool) => pool.close().await,
+            BaselineDb::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Inserts `rows` rows from `clients` concurrent clients starting at id
+/// `first_id`; returns rows per second.
+async fn run_baseline(db: &Arc<BaselineDb>, rows: u64, clients: u64, first_id: i64) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut id = first_id + client as i64;
+            while id < first_id + rows as i64 {
+                db.insert(id).await?;
+                id += clients as i64;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn bench_ledger(backend_url: &str, entries: u64, clients: u64) -> anyhow::Result<()> {
+    let scratch = Scratch::create(backend_url).await?;
+    let (baseline_url, ledger_url) = scratch.urls();
+    let backend = Backend::from_url(ledger_url)?;
+    println!(
+        "bench ledger ({}): {entries} entries, {clients} clients",
+        backend.as_str()
+    );
+
+    let baseline = Arc::new(BaselineDb::open(baseline_url).await?);
+    let sequential = run_baseline(&baseline, entries, 1, 0).await?;
+    println!(
+        "  baseline, 1 client:        {sequential:>10.0} inserts/s (single-row durable INSERT per transaction)"
+    );
+    let concurrent = run_baseline(&baseline, entries, clients, entries as i64).await?;
+    println!("  baseline, {clients:>3} clients:    {concurrent:>10.0} inserts/s");
+    if let Ok(db) = Arc::try_unwrap(baseline) {
+        db.close().await;
+    }
+
+    let (rate, elapsed) = match backend {
+        Backend::Sqlite => ledger_appends(SqliteStore::connect(ledger_url).await?, entries, clients).await?,
+        Backend::Postgres => {
+            ledger_appends(PostgresStore::connect(ledger_url).await?, entries, clients).await?
+        }
+    };
+    println!(
+        "  ledger appends:            {rate:>10.0} entries/s (2 postings each, durable, {:.2} s)",
+        elapsed.as_secs_f64()
+    );
+    let best = sequential.max(concurrent);
+    let ratio = rate / best;
+    println!(
+        "  ratio vs best baseline:    {ratio:>10.2}x (target >= {TARGET_RATIO:.1}x: {})",
+        if ratio >= TARGET_RATIO { "met" } else { "NOT met" }
+    );
+    scratch.drop_databases().await?;
+    Ok(())
+}
+
+/// Appends `entries` one-fen journals from `clients` concurrent clients
+/// through the writer, then verifies the ledger (not timed).
+async fn ledger_appends<S: Store>(store: S, entries: u64, clients: u64) -> anyhow::Result<(f64, Duration)> {
+    store.migrate().await?;
+    let signer = Arc::new(LedgerSigner::generate());
+    publish_ledger_key(&store, &signer).await?;
+    let (writer, writer_task) = writer::spawn(store.clone(), signer, WriterConfig::default());
+    let programme = ProgrammeCode::parse("BENCH").expect("valid code");
+    fund(&writer, &programme, i64::MAX / 4).await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let writer = writer.clone();
+        let programme = programme.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut index = client;
+            while index < entries {
+                writer
+                    .submit(Submission {
+                        actor: "system:bench".into(),
+                        idempotency_key: format!("bench-{index}"),
+                        command: one_fen_journal(&programme),
+                    })
+                    .await?;
+                index += clients;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed();
+    drop(writer);
+    writer_task.await?;
+    let summary = verify_store(&store, &[]).await?;
+    println!("  verify: ok ({} entries)", summary.entries);
+    store.close().await;
+    Ok((entries as f64 / elapsed.as_secs_f64(), elapsed))
+}

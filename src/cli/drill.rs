@@ -1,0 +1,137 @@
+//! `voucher-ledger drill`: durability and concurrency drills.
+//!
+//! Appends synthetic journal entries (1 fen from `budget_available/DRILL`
+//! to `vouchers_outstanding/DRILL`) through the same writer the server
+//! uses, and prints one line per acknowledged append:
+//! `ack <sequence> <idempotency-key>`. A drill that is killed (`kill -9`)
+//! mid-run must leave every printed append in the ledger; two drills on one
+//! Postgres must leave one gapless chain. Scratch databases only.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::app::{StoreJob, with_store};
+use crate::domain::{Fen, ProgrammeCode};
+use crate::ledger::account::{Account, AccountKind};
+use crate::ledger::checkpoint::LedgerSigner;
+use crate::ledger::posting::Posting;
+use crate::service::writer::{self, publish_ledger_key};
+use crate::service::{Command, Submission, WriterConfig, WriterHandle};
+use crate::store::Store;
+
+/// Funding for the drill programme: far more than any drill appends.
+const DRILL_FUNDING_FEN: i64 = 1_000_000_000_000;
+/// Bound on one drill's size.
+const DRILL_ENTRIES_MAX: u64 = 10_000_000;
+
+#[derive(Debug, clap::Args)]
+pub struct DrillArgs {
+    /// The scratch database (sqlite://… or postgres://…).
+    #[arg(long, env = "VOUCHER_DATABASE_URL")]
+    database_url: String,
+    /// How many entries to append.
+    #[arg(long, default_value_t = 1000)]
+    entries: u64,
+    /// Concurrent submitters.
+    #[arg(long, default_value_t = 16)]
+    clients: u64,
+    /// Confirms the database is a scratch database.
+    #[arg(long, required = true)]
+    scratch: bool,
+}
+
+pub async fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.scratch, "drill needs --scratch");
+    anyhow::ensure!(
+        (1..=DRILL_ENTRIES_MAX).contains(&args.entries),
+        "--entries must be 1 to {DRILL_ENTRIES_MAX}"
+    );
+    anyhow::ensure!((1..=1024).contains(&args.clients), "--clients must be 1 to 1024");
+    let job = Drill {
+        entries: args.entries,
+        clients: args.clients,
+        run_id: uuid::Uuid::now_v7().to_string(),
+    };
+    with_store(&args.database_url, job).await??;
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Drill {
+    entries: u64,
+    clients: u64,
+    run_id: String,
+}
+
+fn drill_programme() -> ProgrammeCode {
+    ProgrammeCode::parse("DRILL").expect("DRILL is a valid programme code")
+}
+
+/// The journal command one drill append submits.
+pub fn one_fen_journal(programme: &ProgrammeCode) -> Command {
+    let available =
+        Account::programme(AccountKind::BudgetAvailable, programme).expect("programme-level account");
+    let outstanding =
+        Account::programme(AccountKind::VouchersOutstanding, programme).expect("programme-level account");
+    Command::Journal {
+        memo: "drill".into(),
+        postings: vec![
+            Posting::debit(outstanding, Fen::new(1)),
+            Posting::credit(available, Fen::new(1)),
+        ],
+    }
+}
+
+/// Funds a programme once (idempotent by key) so appends have budget.
+pub async fn fund(writer: &WriterHandle, programme: &ProgrammeCode, amount_fen: i64) -> anyhow::Result<()> {
+    writer
+        .submit(Submission {
+            actor: "system:drill".into(),
+            idempotency_key: format!("fund-{programme}"),
+            command: Command::FundProgramme {
+                programme: programme.clone(),
+                amount: Fen::new(amount_fen),
+                reference: "scratch funding".into(),
+            },
+        })
+        .await?;
+    Ok(())
+}
+
+impl StoreJob for Drill {
+    type Output = anyhow::Result<()>;
+
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
+        let signer = Arc::new(LedgerSigner::generate());
+        publish_ledger_key(&store, &signer).await?;
+        let (writer, writer_task) = writer::spawn(store, signer, WriterConfig::default());
+        let programme = drill_programme();
+        fund(&writer, &programme, DRILL_FUNDING_FEN).await?;
+        let mut tasks = Vec::new();
+        for client in 0..self.clients {
+            let writer = writer.clone();
+            let programme = programme.clone();
+            let run_id = self.run_id.clone();
+            let count = self.entries / self.clients + u64::from(client < self.entries % self.clients);
+            tasks.push(tokio::spawn(async move {
+                for index in 0..count {
+                    let key = format!("drill-{run_id}-{client}-{index}");
+                    let receipt = writer
+                        .submit(Submission {
+                            actor: "system:drill".into(),
+                            idempotency_key: key.clone(),
+                            command: one_fen_journal(&programme),
+                        })
+                        .await?;
+                    println!("ack {} {key}", receipt.sequence);
+                }
+                anyhow::Ok(())
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+        drop(writer);
+        writer_task.await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! `voucher-ledger serve`.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::app::{StoreJob, with_store};
+use crate::http::{AppState, router};
+use crate::keyfile::{self, KeySource};
+use crate::ledger::checkpoint::LedgerSigner;
+use crate::service::WriterConfig;
+use crate::service::writer::{self, publish_ledger_key};
+use crate::store::Store;
+
+pub async fn run(database_url: &str, key_file: &Path, listen: &str) -> anyhow::Result<ExitCode> {
+    let (signer, source) = keyfile::load_or_create(key_file)?;
+    match source {
+        KeySource::CreatedFile => tracing::info!(
+            path = %key_file.display(),
+            key_id = signer.key_id(),
+            "created a new ledger signing key (mode 0600); back it up"
+        ),
+        KeySource::ExistingFile => {
+            tracing::info!(path = %key_file.display(), key_id = signer.key_id(), "ledger signing key loaded")
+        }
+        KeySource::Environment => tracing::info!(
+            key_id = signer.key_id(),
+            "ledger signing key from VOUCHER_LEDGER_KEY"
+        ),
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let job = Serve {
+        listener,
+        signer: Arc::new(signer),
+    };
+    with_store(database_url, job).await??;
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Serve {
+    listener: tokio::net::TcpListener,
+    signer: Arc<LedgerSigner>,
+}
+
+impl StoreJob for Serve {
+    type Output = anyhow::Result<()>;
+
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
+        publish_ledger_key(&store, &self.signer).await?;
+        let (writer, writer_task) =
+            writer::spawn(store.clone(), self.signer.clone(), WriterConfig::default());
+        let app = router(AppState {
+            store: store.clone(),
+            writer,
+        });
+        let address = self.listener.local_addr()?;
+        // Machine-readable first line on stdout: tests and scripts read the port from it.
+        println!("listening on http://{address}");
+        tracing::info!(%address, backend = store.backend().as_str(), "serving");
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        // The router (and with it every WriterHandle) is gone: the writer
+        // finishes the queued batches, signs a final checkpoint and stops.
+        writer_task.await?;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

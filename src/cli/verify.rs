@@ -1,0 +1,56 @@
+//! `voucher-ledger verify`.
+
+use std::process::ExitCode;
+
+use ed25519_dalek::VerifyingKey;
+
+use crate::app::{StoreJob, with_store};
+use crate::ledger::entry::{from_hex, to_hex};
+use crate::service::verify::{VerifyError, verify_store};
+use crate::store::Store;
+
+/// Exit code when the ledger fails verification (2 is kept for usage errors).
+const EXIT_INVALID: u8 = 3;
+
+pub async fn run(database_url: &str, trusted_keys: &[String]) -> anyhow::Result<ExitCode> {
+    let mut keys = Vec::new();
+    for hex in trusted_keys {
+        let bytes =
+            from_hex::<32>(hex).ok_or_else(|| anyhow::anyhow!("--trusted-key must be 64 hex characters"))?;
+        keys.push(
+            VerifyingKey::from_bytes(&bytes)
+                .map_err(|_| anyhow::anyhow!("--trusted-key is not an Ed25519 public key"))?,
+        );
+    }
+    match with_store(database_url, Verify { keys }).await? {
+        Ok(summary) => {
+            println!(
+                "ok: {} entries, {} postings, {} accounts, {} checkpoints; head {}",
+                summary.entries,
+                summary.postings,
+                summary.accounts,
+                summary.checkpoints,
+                to_hex(&summary.head_hash)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            match error.sequence() {
+                Some(sequence) => println!("FAILED at sequence {sequence}: {error}"),
+                None => println!("FAILED: {error}"),
+            }
+            Ok(ExitCode::from(EXIT_INVALID))
+        }
+    }
+}
+
+struct Verify {
+    keys: Vec<VerifyingKey>,
+}
+
+impl StoreJob for Verify {
+    type Output = Result<crate::ledger::verify::Summary, VerifyError>;
+    async fn run<S: Store>(self, store: S) -> Self::Output {
+        verify_store(&store, &self.keys).await
+    }
+}

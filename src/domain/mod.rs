@@ -1,0 +1,19 @@
+//! Pure domain types and rules: no I/O, no database, no HTTP.
+//!
+//! Everything here can be built only in a valid state (private fields, one
+//! fallible `parse`), so the layers above never re-check what a type already
+//! guarantees.
+
+pub mod division;
+pub mod id;
+pub mod money;
+pub mod programme_code;
+pub mod time;
+pub mod uscc;
+
+pub use division::{DivisionCode, DivisionCodeError, DivisionLevel};
+pub use id::{Id, IdError};
+pub use money::{Fen, MoneyOverflow, MoneyParseError};
+pub use programme_code::{ProgrammeCode, ProgrammeCodeError};
+pub use time::Timestamp;
+pub use uscc::{Uscc, UsccError};

@@ -1,0 +1,9 @@
+//! The ledger: accounts, postings, entries, the hash chain, checkpoints and
+//! verification. Pure: no I/O here; `store` persists, `service` drives.
+
+pub mod account;
+pub mod body;
+pub mod checkpoint;
+pub mod entry;
+pub mod posting;
+pub mod verify;

@@ -1,0 +1,9 @@
+//! Use cases: each runs in one database transaction (through the writer)
+//! or one read. Depends on `ledger` and `store`, never on HTTP.
+
+pub mod command;
+pub mod verify;
+pub mod writer;
+
+pub use command::{Command, Submission};
+pub use writer::{CommandError, Receipt, WriterConfig, WriterHandle};

@@ -1,0 +1,202 @@
+//! Storage: one trait, one implementation per database.
+//!
+//! `Store` is what the rest of the system sees; `SqliteStore` (embedded, the
+//! zero-setup default) and `PostgresStore` (production, many app instances)
+//! implement it, chosen once at start-up from the URL scheme
+//! (`sqlite://…`, `postgres://…`) with static dispatch. No `sqlx::Any`.
+//!
+//! Appends happen inside a `LedgerTx`: a write transaction that holds the
+//! chain head locked, so appends from every process form one total order.
+
+use std::future::Future;
+
+use crate::domain::Timestamp;
+use crate::ledger::account::Account;
+use crate::ledger::checkpoint::Checkpoint;
+use crate::ledger::entry::{Entry, GENESIS_PREV_HASH, Hash32};
+use crate::ledger::verify::ProjectedBalance;
+
+pub mod migrate;
+pub mod postgres;
+mod shared;
+pub mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Store failures, in the terms callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL must start with sqlite:// or postgres://")]
+    UnsupportedUrl,
+    /// The database cannot be reached or stayed busy past the retry budget.
+    /// Retrying later (with the same idempotency key) is safe.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// A unique or check constraint refused the write.
+    #[error("constraint {constraint} refused the write")]
+    Conflict {
+        constraint: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Stored data does not decode into the ledger's types: the database
+    /// was changed outside this program.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+/// The last appended entry, or sequence 0 and the genesis hash when empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    pub sequence: u64,
+    pub hash: Hash32,
+    pub recorded_at: Timestamp,
+}
+
+impl ChainHead {
+    pub const EMPTY: ChainHead = ChainHead {
+        sequence: 0,
+        hash: GENESIS_PREV_HASH,
+        recorded_at: Timestamp::from_micros(0),
+    };
+}
+
+/// What an earlier entry with a given idempotency key recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedEntry {
+    pub sequence: u64,
+    pub hash: Hash32,
+    pub recorded_at: Timestamp,
+    pub kind: String,
+    pub command_digest: Hash32,
+}
+
+/// A ledger public key as published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerKeyRecord {
+    pub key_id: String,
+    pub public_key: [u8; 32],
+    pub created_at: Timestamp,
+}
+
+/// Bound on entries returned by one read, so a page never holds the ledger.
+pub const ENTRY_PAGE_MAX: u32 = 1000;
+
+/// The database behind the ledger.
+pub trait Store: Clone + Send + Sync + 'static {
+    type Tx: LedgerTx;
+
+    fn backend(&self) -> Backend;
+
+    /// Starts a write transaction for appending. On SQLite this is
+    /// `BEGIN IMMEDIATE` (the write lock is taken now, so no statement in
+    /// the transaction can meet `SQLITE_BUSY`); the chain head is locked by
+    /// `LedgerTx::lock_head`.
+    fn begin_append(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+
+    /// Applies pending migrations (idempotent; safe with concurrent callers).
+    fn migrate(&self) -> impl Future<Output = Result<Vec<u32>, StoreError>> + Send;
+
+    /// Succeeds when the database answers a trivial query.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The stored chain head (a projection that `verify` checks).
+    fn head(&self) -> impl Future<Output = Result<ChainHead, StoreError>> + Send;
+
+    /// Entries with `sequence >= from`, in order, at most `limit` (capped
+    /// at `ENTRY_PAGE_MAX`), each with its postings.
+    fn entries(&self, from: u64, limit: u32) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+
+    /// The balance projection for every account, in account-name order.
+    fn balances(&self) -> impl Future<Output = Result<Vec<ProjectedBalance>, StoreError>> + Send;
+
+    /// Every checkpoint in sequence order.
+    fn checkpoints(&self) -> impl Future<Output = Result<Vec<Checkpoint>, StoreError>> + Send;
+
+    fn latest_checkpoint(&self) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;
+
+    /// Stores a checkpoint; `false` if one for that sequence already exists
+    /// (another process signed it first).
+    fn insert_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Publishes a ledger public key (no-op if already present).
+    fn register_ledger_key(
+        &self,
+        key: &LedgerKeyRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn ledger_keys(&self) -> impl Future<Output = Result<Vec<LedgerKeyRecord>, StoreError>> + Send;
+
+    /// Closes the pool, waiting for connections to be returned.
+    fn close(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// One append transaction. Dropping it without `commit` rolls back.
+pub trait LedgerTx: Send {
+    /// Locks the chain head for the rest of the transaction and returns it.
+    fn lock_head(&mut self) -> impl Future<Output = Result<ChainHead, StoreError>> + Send;
+
+    /// Marks a point to roll back to if the current command fails.
+    fn savepoint(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn release_savepoint(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Undoes everything since `savepoint` and releases it.
+    fn rollback_to_savepoint(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn find_by_idempotency_key(
+        &mut self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<KeyedEntry>, StoreError>> + Send;
+
+    /// Adds `change_fen` to the account's projected balance, unless that
+    /// would put it on the wrong side of zero; returns whether it applied.
+    /// The check is in the statement itself (a guarded update), so it holds
+    /// whatever else is running.
+    fn apply_balance_change(
+        &mut self,
+        account: &Account,
+        change_fen: i64,
+        sequence: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Inserts the entry and its postings.
+    fn insert_entry(&mut self, entry: &Entry) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Moves the stored chain head.
+    fn set_head(&mut self, head: &ChainHead) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,568 @@
+//! SQL shared by both backends.
+//!
+//! Most ledger SQL is portable (`$n` placeholders, `ON CONFLICT`, integer
+//! fen, UTC microseconds, blobs), so it is written once here and
+//! instantiated for each backend by `impl_shared_store!`. What differs —
+//! how a write transaction starts, how the head is locked, how migrations
+//! are serialised, which error codes mean "busy" — lives in the backend's
+//! own module.
+
+use crate::domain::{Fen, Timestamp};
+use crate::ledger::account::Account;
+use crate::ledger::checkpoint::Checkpoint;
+use crate::ledger::entry::{Entry, Hash32};
+use crate::ledger::posting::{Posting, Side};
+
+use super::{ChainHead, KeyedEntry, LedgerKeyRecord, StoreError};
+
+pub const SELECT_HEAD: &str = "SELECT sequence, hash, recorded_at_us FROM ledger_head WHERE id = 1";
+
+pub const SELECT_BY_IDEMPOTENCY_KEY: &str = "SELECT sequence, hash, recorded_at_us, kind, command_digest \
+     FROM ledger_entries WHERE idempotency_key = $1";
+
+/// A change that moves the balance away from zero on its normal side can
+/// never break the floor: insert the account or add to it.
+pub const UPSERT_BALANCE: &str = "INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (account) DO UPDATE SET \
+       balance_fen = account_balances.balance_fen + excluded.balance_fen, \
+       last_sequence = excluded.last_sequence";
+
+/// A change towards zero applies only if the balance stays on its side:
+/// the guard is in the WHERE clause, so the database settles races.
+pub const GUARDED_DECREASE: &str = "UPDATE account_balances \
+     SET balance_fen = balance_fen + $2, last_sequence = $3 \
+     WHERE account = $1 AND (balance_fen + $2) * normal_sign >= 0";
+
+pub const INSERT_ENTRY: &str = "INSERT INTO ledger_entries \
+     (sequence, kind, body, actor, recorded_at_us, idempotency_key, command_digest, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+pub const UPDATE_HEAD: &str =
+    "UPDATE ledger_head SET sequence = $1, hash = $2, recorded_at_us = $3 WHERE id = 1";
+
+pub const SELECT_ENTRIES: &str = "SELECT sequence, kind, body, actor, recorded_at_us, idempotency_key, \
+     command_digest, prev_hash, hash \
+     FROM ledger_entries WHERE sequence >= $1 ORDER BY sequence LIMIT $2";
+
+pub const SELECT_POSTINGS: &str = "SELECT sequence, posting_index, account, side, amount_fen \
+     FROM ledger_postings WHERE sequence >= $1 AND sequence <= $2 \
+     ORDER BY sequence, posting_index";
+
+pub const SELECT_BALANCES: &str =
+    "SELECT account, balance_fen, last_sequence FROM account_balances ORDER BY account";
+
+pub const SELECT_CHECKPOINTS: &str = "SELECT sequence, head_hash, signed_at_us, key_id, signature \
+     FROM ledger_checkpoints ORDER BY sequence";
+
+pub const SELECT_LATEST_CHECKPOINT: &str = "SELECT sequence, head_hash, signed_at_us, key_id, signature \
+     FROM ledger_checkpoints ORDER BY sequence DESC LIMIT 1";
+
+pub const INSERT_CHECKPOINT: &str = "INSERT INTO ledger_checkpoints \
+     (sequence, head_hash, signed_at_us, key_id, signature) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (sequence) DO NOTHING";
+
+pub const INSERT_LEDGER_KEY: &str = "INSERT INTO ledger_keys (key_id, public_key, created_at_us) \
+     VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING";
+
+pub const SELECT_LEDGER_KEYS: &str =
+    "SELECT key_id, public_key, created_at_us FROM ledger_keys ORDER BY created_at_us, key_id";
+
+pub const SELECT_APPLIED_MIGRATIONS: &str =
+    "SELECT version, checksum FROM schema_migrations ORDER BY version";
+
+pub const INSERT_APPLIED_MIGRATION: &str =
+    "INSERT INTO schema_migrations (version, name, checksum, applied_at_us) VALUES ($1, $2, $3, $4)";
+
+/// Maps a driver error to what callers act on. `busy` says whether a
+/// database error code means "try again" on this backend.
+pub fn classify(error: sqlx::Error, busy: fn(&str) -> bool) -> StoreError {
+    match &error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(error)
+        }
+        sqlx::Error::Database(db) if db.code().is_some_and(|code| busy(&code)) => {
+            StoreError::Unavailable(error)
+        }
+        sqlx::Error::Database(db)
+            if matches!(
+                db.kind(),
+                sqlx::error::ErrorKind::UniqueViolation | sqlx::error::ErrorKind::CheckViolation
+            ) =>
+        {
+            let constraint = db.constraint().unwrap_or("unnamed").to_string();
+            StoreError::Conflict {
+                constraint,
+                source: error,
+            }
+        }
+        _ => StoreError::Database(error),
+    }
+}
+
+pub fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {what}: {value}")))
+}
+
+pub fn to_i64(value: u64) -> i64 {
+    // Sequence numbers come from the database as i64 and grow by one, so
+    // they never approach 2^63.
+    i64::try_from(value).expect("sequence numbers fit in i64")
+}
+
+pub fn hash32(bytes: Vec<u8>, what: &str) -> Result<Hash32, StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+pub fn head_from_row(sequence: i64, hash: Vec<u8>, recorded_at_us: i64) -> Result<ChainHead, StoreError> {
+    Ok(ChainHead {
+        sequence: to_u64(sequence, "head sequence")?,
+        hash: hash32(hash, "head hash")?,
+        recorded_at: Timestamp::from_micros(recorded_at_us),
+    })
+}
+
+pub fn keyed_from_row(
+    (sequence, hash, recorded_at_us, kind, digest): (i64, Vec<u8>, i64, String, Vec<u8>),
+) -> Result<KeyedEntry, StoreError> {
+    Ok(KeyedEntry {
+        sequence: to_u64(sequence, "sequence")?,
+        hash: hash32(hash, "hash")?,
+        recorded_at: Timestamp::from_micros(recorded_at_us),
+        kind,
+        command_digest: hash32(digest, "command digest")?,
+    })
+}
+
+/// Row types as selected above, in column order.
+pub type EntryRow = (
+    i64,
+    String,
+    Vec<u8>,
+    String,
+    i64,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+);
+pub type PostingRow = (i64, i64, String, String, i64);
+pub type CheckpointRow = (i64, Vec<u8>, i64, String, Vec<u8>);
+pub type LedgerKeyRow = (String, Vec<u8>, i64);
+
+/// Joins entry rows with their posting rows (both in sequence order).
+pub fn assemble_entries(
+    entry_rows: Vec<EntryRow>,
+    posting_rows: Vec<PostingRow>,
+) -> Result<Vec<Entry>, StoreError> {
+    let mut postings = posting_rows.into_iter().peekable();
+    let mut entries = Vec::with_capacity(entry_rows.len());
+    for (sequence, kind, body, actor, recorded_at_us, idempotency_key, digest, prev_hash, hash) in entry_rows
+    {
+        let mut entry = Entry {
+            sequence: to_u64(sequence, "sequence")?,
+            kind,
+            body,
+            actor,
+            recorded_at: Timestamp::from_micros(recorded_at_us),
+            idempotency_key,
+            command_digest: hash32(digest, "command digest")?,
+            prev_hash: hash32(prev_hash, "prev_hash")?,
+            hash: hash32(hash, "hash")?,
+            postings: Vec::new(),
+        };
+        while let Some((posting_sequence, _, _, _, _)) = postings.peek() {
+            if *posting_sequence < sequence {
+                // A posting whose entry is gone: surfaced by verify through
+                // the entry sequence gap, so skip it here.
+                postings.next();
+                continue;
+            }
+            if *posting_sequence > sequence {
+                break;
+            }
+            let (_, _, account, side, amount_fen) = postings.next().expect("peeked");
+            entry.postings.push(Posting {
+                account: Account::parse(&account).map_err(|e| {
+                    StoreError::Corrupt(format!("entry {sequence}: account {account:?}: {e}"))
+                })?,
+                side: Side::from_code(side.as_bytes().first().copied().unwrap_or(0))
+                    .ok_or_else(|| StoreError::Corrupt(format!("entry {sequence}: side {side:?}")))?,
+                amount: Fen::new(amount_fen),
+            });
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+pub fn checkpoint_from_row(
+    (sequence, head_hash, signed_at_us, key_id, signature): CheckpointRow,
+) -> Result<Checkpoint, StoreError> {
+    Ok(Checkpoint {
+        sequence: to_u64(sequence, "checkpoint sequence")?,
+        head_hash: hash32(head_hash, "checkpoint head hash")?,
+        signed_at: Timestamp::from_micros(signed_at_us),
+        key_id,
+        signature: signature
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("checkpoint signature is not 64 bytes".into()))?,
+    })
+}
+
+pub fn key_from_row(
+    (key_id, public_key, created_at_us): LedgerKeyRow,
+) -> Result<LedgerKeyRecord, StoreError> {
+    Ok(LedgerKeyRecord {
+        public_key: hash32(public_key, "ledger public key")?,
+        key_id,
+        created_at: Timestamp::from_micros(created_at_us),
+    })
+}
+
+/// Implements `Store` and `LedgerTx` for a backend from the portable SQL
+/// above. `$store` has a field `pool: sqlx::Pool<$db>` and inherent async
+/// methods `begin_backend(&self) -> Result<$tx, StoreError>` and
+/// `migrate_backend(&self) -> Result<Vec<u32>, StoreError>`; `$tx` has a
+/// field `tx: sqlx::Transaction<'static, $db>`; the backend module has
+/// `map_err(sqlx::Error) -> StoreError`. `$lock_head` is the SQL that reads
+/// the head row and locks it for the rest of the transaction.
+macro_rules! impl_shared_store {
+    ($store:ident, $tx:ident, $db:ty, $backend:expr, lock_head = $lock_head:expr) => {
+        impl $store {
+            async fn fetch_checkpoints(
+                &self,
+                sql: &'static str,
+            ) -> Result<Vec<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError> {
+                let rows: Vec<$crate::store::shared::CheckpointRow> = sqlx::query_as(sql)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.into_iter()
+                    .map($crate::store::shared::checkpoint_from_row)
+                    .collect()
+            }
+
+            /// Applies pending migrations inside `tx`, which the backend has
+            /// already begun and serialised against other migrators.
+            async fn apply_migrations(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                embedded: &'static [$crate::store::migrate::Migration],
+            ) -> Result<Vec<u32>, $crate::store::StoreError> {
+                use $crate::store::shared;
+                sqlx::query($crate::store::migrate::CREATE_SCHEMA_MIGRATIONS)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_err)?;
+                let applied: Vec<(i64, Vec<u8>)> = sqlx::query_as(shared::SELECT_APPLIED_MIGRATIONS)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(map_err)?;
+                let pending = $crate::store::migrate::plan(embedded, &applied)
+                    .map_err($crate::store::StoreError::Migration)?;
+                let mut versions = Vec::new();
+                for migration in pending {
+                    // A plain &str runs unprepared, so a file may hold many statements.
+                    sqlx::Executor::execute(&mut *conn, migration.sql)
+                        .await
+                        .map_err(|e| {
+                            $crate::store::StoreError::Migration(format!(
+                                "{} ({}): {e}",
+                                migration.version, migration.name
+                            ))
+                        })?;
+                    sqlx::query(shared::INSERT_APPLIED_MIGRATION)
+                        .bind(i64::from(migration.version))
+                        .bind(migration.name)
+                        .bind(migration.checksum())
+                        .bind($crate::domain::Timestamp::now().as_micros())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_err)?;
+                    versions.push(migration.version);
+                }
+                Ok(versions)
+            }
+        }
+
+        impl $crate::store::Store for $store {
+            type Tx = $tx;
+
+            fn backend(&self) -> $crate::store::Backend {
+                $backend
+            }
+
+            async fn begin_append(&self) -> Result<$tx, $crate::store::StoreError> {
+                self.begin_backend().await
+            }
+
+            async fn migrate(&self) -> Result<Vec<u32>, $crate::store::StoreError> {
+                self.migrate_backend().await
+            }
+
+            async fn ping(&self) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn head(&self) -> Result<$crate::store::ChainHead, $crate::store::StoreError> {
+                let (sequence, hash, at): (i64, Vec<u8>, i64) =
+                    sqlx::query_as($crate::store::shared::SELECT_HEAD)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                $crate::store::shared::head_from_row(sequence, hash, at)
+            }
+
+            async fn entries(
+                &self,
+                from: u64,
+                limit: u32,
+            ) -> Result<Vec<$crate::ledger::entry::Entry>, $crate::store::StoreError> {
+                use $crate::store::shared::{self, EntryRow, PostingRow};
+                let limit = limit.clamp(1, $crate::store::ENTRY_PAGE_MAX);
+                let from = shared::to_i64(from.max(1));
+                let entry_rows: Vec<EntryRow> = sqlx::query_as(shared::SELECT_ENTRIES)
+                    .bind(from)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let Some(last) = entry_rows.last().map(|row| row.0) else {
+                    return Ok(Vec::new());
+                };
+                let posting_rows: Vec<PostingRow> = sqlx::query_as(shared::SELECT_POSTINGS)
+                    .bind(from)
+                    .bind(last)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                shared::assemble_entries(entry_rows, posting_rows)
+            }
+
+            async fn balances(
+                &self,
+            ) -> Result<Vec<$crate::ledger::verify::ProjectedBalance>, $crate::store::StoreError> {
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as($crate::store::shared::SELECT_BALANCES)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(account, balance_fen, last_sequence)| {
+                        Ok($crate::ledger::verify::ProjectedBalance {
+                            account,
+                            balance_fen,
+                            last_sequence: $crate::store::shared::to_u64(last_sequence, "last_sequence")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn checkpoints(
+                &self,
+            ) -> Result<Vec<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError> {
+                self.fetch_checkpoints($crate::store::shared::SELECT_CHECKPOINTS)
+                    .await
+            }
+
+            async fn latest_checkpoint(
+                &self,
+            ) -> Result<Option<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError> {
+                Ok(self
+                    .fetch_checkpoints($crate::store::shared::SELECT_LATEST_CHECKPOINT)
+                    .await?
+                    .pop())
+            }
+
+            async fn insert_checkpoint(
+                &self,
+                checkpoint: &$crate::ledger::checkpoint::Checkpoint,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let result = sqlx::query($crate::store::shared::INSERT_CHECKPOINT)
+                    .bind($crate::store::shared::to_i64(checkpoint.sequence))
+                    .bind(checkpoint.head_hash.to_vec())
+                    .bind(checkpoint.signed_at.as_micros())
+                    .bind(checkpoint.key_id.as_str())
+                    .bind(checkpoint.signature.to_vec())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn register_ledger_key(
+                &self,
+                key: &$crate::store::LedgerKeyRecord,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::shared::INSERT_LEDGER_KEY)
+                    .bind(key.key_id.as_str())
+                    .bind(key.public_key.to_vec())
+                    .bind(key.created_at.as_micros())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn ledger_keys(
+                &self,
+            ) -> Result<Vec<$crate::store::LedgerKeyRecord>, $crate::store::StoreError> {
+                let rows: Vec<$crate::store::shared::LedgerKeyRow> =
+                    sqlx::query_as($crate::store::shared::SELECT_LEDGER_KEYS)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map($crate::store::shared::key_from_row)
+                    .collect()
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+        }
+
+        impl $tx {
+            async fn execute_static(&mut self, sql: &'static str) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(sql)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+        }
+
+        impl $crate::store::LedgerTx for $tx {
+            async fn lock_head(&mut self) -> Result<$crate::store::ChainHead, $crate::store::StoreError> {
+                let (sequence, hash, at): (i64, Vec<u8>, i64) = sqlx::query_as($lock_head)
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                $crate::store::shared::head_from_row(sequence, hash, at)
+            }
+
+            async fn savepoint(&mut self) -> Result<(), $crate::store::StoreError> {
+                self.execute_static("SAVEPOINT command").await
+            }
+
+            async fn release_savepoint(&mut self) -> Result<(), $crate::store::StoreError> {
+                self.execute_static("RELEASE SAVEPOINT command").await
+            }
+
+            async fn rollback_to_savepoint(&mut self) -> Result<(), $crate::store::StoreError> {
+                self.execute_static("ROLLBACK TO SAVEPOINT command").await?;
+                self.execute_static("RELEASE SAVEPOINT command").await
+            }
+
+            async fn find_by_idempotency_key(
+                &mut self,
+                key: &str,
+            ) -> Result<Option<$crate::store::KeyedEntry>, $crate::store::StoreError> {
+                let row: Option<(i64, Vec<u8>, i64, String, Vec<u8>)> =
+                    sqlx::query_as($crate::store::shared::SELECT_BY_IDEMPOTENCY_KEY)
+                        .bind(key)
+                        .fetch_optional(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                row.map($crate::store::shared::keyed_from_row).transpose()
+            }
+
+            async fn apply_balance_change(
+                &mut self,
+                account: &$crate::ledger::account::Account,
+                change_fen: i64,
+                sequence: u64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                use $crate::store::shared;
+                let sign = account.normal_side().sign();
+                let sequence = shared::to_i64(sequence);
+                let name = account.to_string();
+                let result = if change_fen * sign >= 0 {
+                    sqlx::query(shared::UPSERT_BALANCE)
+                        .bind(&name)
+                        .bind(sign as i16)
+                        .bind(change_fen)
+                        .bind(sequence)
+                        .execute(&mut *self.tx)
+                        .await
+                } else {
+                    sqlx::query(shared::GUARDED_DECREASE)
+                        .bind(&name)
+                        .bind(change_fen)
+                        .bind(sequence)
+                        .execute(&mut *self.tx)
+                        .await
+                };
+                Ok(result.map_err(map_err)?.rows_affected() == 1)
+            }
+
+            async fn insert_entry(
+                &mut self,
+                entry: &$crate::ledger::entry::Entry,
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::shared;
+                let sequence = shared::to_i64(entry.sequence);
+                sqlx::query(shared::INSERT_ENTRY)
+                    .bind(sequence)
+                    .bind(entry.kind.as_str())
+                    .bind(entry.body.as_slice())
+                    .bind(entry.actor.as_str())
+                    .bind(entry.recorded_at.as_micros())
+                    .bind(entry.idempotency_key.as_str())
+                    .bind(entry.command_digest.to_vec())
+                    .bind(entry.prev_hash.to_vec())
+                    .bind(entry.hash.to_vec())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                if entry.postings.is_empty() {
+                    return Ok(());
+                }
+                let mut builder = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) ",
+                );
+                builder.push_values(
+                    entry.postings.iter().enumerate(),
+                    |mut row, (index, posting)| {
+                        row.push_bind(sequence)
+                            .push_bind(index as i64)
+                            .push_bind(posting.account.to_string())
+                            .push_bind(posting.side.as_code_str())
+                            .push_bind(posting.amount.as_fen());
+                    },
+                );
+                builder
+                    .build()
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn set_head(
+                &mut self,
+                head: &$crate::store::ChainHead,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::shared::UPDATE_HEAD)
+                    .bind($crate::store::shared::to_i64(head.sequence))
+                    .bind(head.hash.to_vec())
+                    .bind(head.recorded_at.as_micros())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn commit(self) -> Result<(), $crate::store::StoreError> {
+                self.tx.commit().await.map_err(map_err)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_shared_store;

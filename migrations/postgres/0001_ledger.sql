@@ -12,12 +12,15 @@ CREATE TABLE ledger_entries (
     command_digest  BYTEA  NOT NULL CHECK (length(command_digest) = 32),
     prev_hash       BYTEA  NOT NULL CHECK (length(prev_hash) = 32),
     hash            BYTEA  NOT NULL CHECK (length(hash) = 32),
-    CONSTRAINT ledger_entries_idempotency_key_unique UNIQUE (idempotency_key),
-    CONSTRAINT ledger_entries_hash_unique UNIQUE (hash)
+    CONSTRAINT ledger_entries_idempotency_key_unique UNIQUE (idempotency_key)
 );
 
+-- Postings carry no foreign key to their entry: they are inside the
+-- entry's hash, so verify catches any posting that does not belong, and a
+-- foreign-key check (a row lock per posting) would cost more than all the
+-- rest of an append. They are written in the same transaction as the entry.
 CREATE TABLE ledger_postings (
-    sequence      BIGINT NOT NULL REFERENCES ledger_entries (sequence),
+    sequence      BIGINT NOT NULL,
     posting_index INTEGER NOT NULL CHECK (posting_index >= 0),
     account       TEXT   NOT NULL,
     side          TEXT   NOT NULL CHECK (side IN ('D', 'C')),
@@ -64,8 +67,11 @@ CREATE TABLE ledger_keys (
 
 -- An entry must extend the chain: entry 1 links to 32 zero bytes, entry n
 -- to the hash of entry n-1.
+-- The lookup is a primary-key equality, whose generic plan is an index
+-- scan; pinning the plan mode keeps it from being re-planned for every row
+-- when a session forces custom plans.
 CREATE FUNCTION ledger_entries_extend_chain() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     IF NEW.sequence = 1 AND NEW.prev_hash = decode(repeat('00', 32), 'hex') THEN
         RETURN NEW;

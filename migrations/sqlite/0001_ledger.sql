@@ -12,12 +12,15 @@ CREATE TABLE ledger_entries (
     command_digest  BLOB    NOT NULL CHECK (length(command_digest) = 32),
     prev_hash       BLOB    NOT NULL CHECK (length(prev_hash) = 32),
     hash            BLOB    NOT NULL CHECK (length(hash) = 32),
-    CONSTRAINT ledger_entries_idempotency_key_unique UNIQUE (idempotency_key),
-    CONSTRAINT ledger_entries_hash_unique UNIQUE (hash)
+    CONSTRAINT ledger_entries_idempotency_key_unique UNIQUE (idempotency_key)
 );
 
+-- Postings carry no foreign key to their entry: they are inside the
+-- entry's hash, so verify catches any posting that does not belong, and a
+-- foreign-key check (a row lock per posting) would cost more than all the
+-- rest of an append. They are written in the same transaction as the entry.
 CREATE TABLE ledger_postings (
-    sequence      INTEGER NOT NULL REFERENCES ledger_entries (sequence),
+    sequence      INTEGER NOT NULL,
     posting_index INTEGER NOT NULL CHECK (posting_index >= 0),
     account       TEXT    NOT NULL,
     side          TEXT    NOT NULL CHECK (side IN ('D', 'C')),

@@ -5,8 +5,6 @@
 //! six-digit code: a known province prefix, and no county part under a
 //! missing prefecture part.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 /// Province-level prefixes in GB/T 2260 (mainland, Taiwan, Hong Kong, Macao).
@@ -76,30 +74,7 @@ impl DivisionCode {
     }
 }
 
-impl fmt::Display for DivisionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for DivisionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DivisionCode({})", self.0)
-    }
-}
-
-impl TryFrom<String> for DivisionCode {
-    type Error = DivisionCodeError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        DivisionCode::parse(&value)
-    }
-}
-
-impl From<DivisionCode> for String {
-    fn from(value: DivisionCode) -> Self {
-        value.0
-    }
-}
+crate::domain::text_newtype::impl_text_newtype!(DivisionCode, DivisionCodeError);
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ pub mod division;
 pub mod id;
 pub mod money;
 pub mod programme_code;
+mod text_newtype;
 pub mod time;
 pub mod uscc;
 

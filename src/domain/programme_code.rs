@@ -4,8 +4,6 @@
 //! in signed vouchers and on printed reports, so it is short, upper case and
 //! free of separators that account names use.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 /// Longest programme code, so account names and QR payloads stay bounded.
@@ -43,30 +41,7 @@ impl ProgrammeCode {
     }
 }
 
-impl fmt::Display for ProgrammeCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for ProgrammeCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ProgrammeCode({})", self.0)
-    }
-}
-
-impl TryFrom<String> for ProgrammeCode {
-    type Error = ProgrammeCodeError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        ProgrammeCode::parse(&value)
-    }
-}
-
-impl From<ProgrammeCode> for String {
-    fn from(value: ProgrammeCode) -> Self {
-        value.0
-    }
-}
+crate::domain::text_newtype::impl_text_newtype!(ProgrammeCode, ProgrammeCodeError);
 
 #[cfg(test)]
 mod tests {

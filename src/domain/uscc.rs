@@ -5,8 +5,6 @@
 //! checking both check characters: the national one in position 18 and the
 //! GB 11714 organisation-code one in position 17.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 /// The 31 characters a USCC may contain (no I, O, Z, S, V); a character's
@@ -133,30 +131,7 @@ fn organisation_check(body: &[char]) -> char {
     }
 }
 
-impl fmt::Display for Uscc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Uscc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Uscc({})", self.0)
-    }
-}
-
-impl TryFrom<String> for Uscc {
-    type Error = UsccError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Uscc::parse(&value)
-    }
-}
-
-impl From<Uscc> for String {
-    fn from(value: Uscc) -> Self {
-        value.0
-    }
-}
+crate::domain::text_newtype::impl_text_newtype!(Uscc, UsccError);
 
 #[cfg(test)]
 mod tests {

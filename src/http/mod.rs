@@ -29,6 +29,17 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .merge(health::router())
         .merge(ledger::router())
+        .fallback(route_not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(state)
+}
+
+/// Unknown paths answer with the standard error body, not an empty 404.
+async fn route_not_found() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        "There is no such endpoint. See docs/api.md.",
+        "没有这个接口，请查阅 docs/api.md。",
+    )
 }

@@ -274,3 +274,195 @@ impl ChainVerifier {
             .map(|(name, (balance, _))| (name.as_str(), *balance))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Fen, ProgrammeCode, Timestamp};
+    use crate::ledger::account::AccountKind;
+    use crate::ledger::body::pb;
+    use crate::ledger::checkpoint::LedgerSigner;
+    use crate::ledger::entry::Unsealed;
+    use crate::ledger::posting::Posting;
+
+    fn account(kind: AccountKind) -> Account {
+        Account::programme(kind, &ProgrammeCode::parse("P1").unwrap()).unwrap()
+    }
+
+    /// A chain of `n` entries: a funding of 1,000 fen, then 10-fen moves.
+    fn chain(n: u64) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = Vec::new();
+        for sequence in 1..=n {
+            let (from, to, amount) = if sequence == 1 {
+                (AccountKind::ProgrammeFunding, AccountKind::BudgetAvailable, 1_000)
+            } else {
+                (AccountKind::BudgetAvailable, AccountKind::VouchersOutstanding, 10)
+            };
+            let prev = entries.last().map_or(GENESIS_PREV_HASH, |e| e.hash);
+            entries.push(
+                Unsealed {
+                    kind: "journal".into(),
+                    body: EntryBody::Journal(pb::Journal {
+                        memo: format!("m{sequence}"),
+                    })
+                    .encode(),
+                    actor: "test".into(),
+                    recorded_at: Timestamp::from_micros(sequence as i64),
+                    idempotency_key: format!("k{sequence}"),
+                    command_digest: [0; 32],
+                    postings: vec![
+                        Posting::debit(account(to), Fen::new(amount)),
+                        Posting::credit(account(from), Fen::new(amount)),
+                    ],
+                }
+                .seal(sequence, prev),
+            );
+        }
+        entries
+    }
+
+    fn projection(entries: &[Entry]) -> Vec<ProjectedBalance> {
+        let mut verifier = ChainVerifier::new(Vec::new(), HashMap::new());
+        for entry in entries {
+            verifier.push(entry).unwrap();
+        }
+        let last = entries.len() as u64;
+        verifier
+            .balances()
+            .map(|(account, balance_fen)| ProjectedBalance {
+                account: account.to_string(),
+                balance_fen,
+                last_sequence: last,
+            })
+            .collect()
+    }
+
+    fn run(entries: &[Entry], projection: &[ProjectedBalance]) -> Result<Summary, Problem> {
+        let mut verifier = ChainVerifier::new(Vec::new(), HashMap::new());
+        for entry in entries {
+            verifier.push(entry)?;
+        }
+        verifier.finish(Some(entries.last().map_or(0, |e| e.sequence)), projection)
+    }
+
+    /// Re-seals entry `index` after `change`, as a forger with no key would.
+    fn forge(entries: &mut [Entry], index: usize, change: impl FnOnce(&mut Entry)) {
+        change(&mut entries[index]);
+        entries[index].hash = entries[index].compute_hash();
+    }
+
+    #[test]
+    fn an_untouched_chain_verifies() {
+        let entries = chain(6);
+        let summary = run(&entries, &projection(&entries)).unwrap();
+        assert_eq!(summary.entries, 6);
+        assert_eq!(summary.postings, 12);
+        assert_eq!(summary.head_hash, entries[5].hash);
+    }
+
+    #[test]
+    fn a_rehashed_entry_breaks_the_next_link() {
+        let mut entries = chain(6);
+        let balances = projection(&entries);
+        forge(&mut entries, 2, |e| e.actor = "mallory".into());
+        assert_eq!(run(&entries, &balances), Err(Problem::BrokenLink { sequence: 4 }));
+    }
+
+    #[test]
+    fn forged_entries_are_caught_by_their_own_checks() {
+        let balances = projection(&chain(6));
+        type Forgery = Box<dyn Fn(&mut Entry)>;
+        type Expected = fn(&Problem) -> bool;
+        let cases: Vec<(Forgery, Expected)> = vec![
+            (Box::new(|e| e.postings[0].amount = Fen::new(11)), |p| {
+                matches!(p, Problem::BadPostings { sequence: 6, .. })
+            }),
+            (Box::new(|e| e.recorded_at = Timestamp::from_micros(0)), |p| {
+                matches!(p, Problem::TimeWentBackwards { sequence: 6 })
+            }),
+            (Box::new(|e| e.body.push(0)), |p| {
+                matches!(p, Problem::BadBody { sequence: 6, .. })
+            }),
+            (
+                Box::new(|e| {
+                    e.postings[0].amount = Fen::new(5_000);
+                    e.postings[1].amount = Fen::new(5_000);
+                }),
+                |p| matches!(p, Problem::FloorBroken { sequence: 6, .. }),
+            ),
+        ];
+        for (change, expected) in cases {
+            let mut entries = chain(6);
+            forge(&mut entries, 5, change);
+            let problem = run(&entries, &balances).unwrap_err();
+            assert!(expected(&problem), "{problem:?}");
+        }
+    }
+
+    #[test]
+    fn a_gap_names_the_missing_sequence() {
+        let mut entries = chain(6);
+        entries.remove(3);
+        assert_eq!(
+            run(&entries, &[]),
+            Err(Problem::SequenceGap {
+                expected: 4,
+                found: 5
+            })
+        );
+    }
+
+    #[test]
+    fn a_wrong_projection_or_head_is_caught() {
+        let entries = chain(4);
+        let mut balances = projection(&entries);
+        balances[0].balance_fen += 1;
+        assert!(matches!(
+            run(&entries, &balances),
+            Err(Problem::ProjectionMismatch { .. })
+        ));
+        let mut verifier = ChainVerifier::new(Vec::new(), HashMap::new());
+        for entry in &entries {
+            verifier.push(entry).unwrap();
+        }
+        assert_eq!(
+            verifier.finish(Some(5), &projection(&entries)),
+            Err(Problem::HeadMismatch {
+                head_sequence: 5,
+                last_sequence: 4
+            })
+        );
+    }
+
+    #[test]
+    fn checkpoints_must_match_the_chain_and_verify() {
+        let entries = chain(4);
+        let signer = LedgerSigner::from_secret(&[9; 32]);
+        let keys: HashMap<_, _> = [(signer.key_id().to_string(), signer.public_key())].into();
+        let good = signer.sign(3, entries[2].hash, Timestamp::from_micros(10));
+        let wrong_hash = signer.sign(2, entries[3].hash, Timestamp::from_micros(10));
+        let beyond = signer.sign(9, entries[3].hash, Timestamp::from_micros(10));
+        let run_with = |checkpoints: Vec<Checkpoint>| {
+            let mut verifier = ChainVerifier::new(checkpoints, keys.clone());
+            for entry in &entries {
+                verifier.push(entry)?;
+            }
+            verifier.finish(Some(4), &projection(&entries))
+        };
+        assert_eq!(run_with(vec![good.clone()]).unwrap().checkpoints, 1);
+        assert!(matches!(
+            run_with(vec![wrong_hash]),
+            Err(Problem::BadCheckpoint { sequence: 2, .. })
+        ));
+        assert!(matches!(
+            run_with(vec![beyond]),
+            Err(Problem::BadCheckpoint { sequence: 9, .. })
+        ));
+        let mut forged = good;
+        forged.signed_at = Timestamp::from_micros(11);
+        assert!(matches!(
+            run_with(vec![forged]),
+            Err(Problem::BadCheckpoint { sequence: 3, .. })
+        ));
+    }
+}

@@ -11,7 +11,6 @@
 use std::future::Future;
 
 use crate::domain::Timestamp;
-use crate::ledger::account::Account;
 use crate::ledger::checkpoint::Checkpoint;
 use crate::ledger::entry::{Entry, GENESIS_PREV_HASH, Hash32};
 use crate::ledger::verify::ProjectedBalance;
@@ -95,6 +94,7 @@ impl ChainHead {
 /// What an earlier entry with a given idempotency key recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyedEntry {
+    pub idempotency_key: String,
     pub sequence: u64,
     pub hash: Hash32,
     pub recorded_at: Timestamp,
@@ -118,6 +118,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     type Tx: LedgerTx;
 
     fn backend(&self) -> Backend;
+
+    /// Opens the database at `url` (which must name this backend).
+    fn open(url: &str) -> impl Future<Output = Result<Self, StoreError>> + Send;
 
     /// Starts a write transaction for appending. On SQLite this is
     /// `BEGIN IMMEDIATE` (the write lock is taken now, so no statement in
@@ -165,35 +168,53 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn close(&self) -> impl Future<Output = ()> + Send;
 }
 
+/// A new balance for one account, written at the end of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceWrite {
+    pub account: String,
+    /// +1 for debit-normal accounts, -1 for credit-normal ones.
+    pub normal_sign: i64,
+    /// The balance read at the start of the batch (`None`: no row yet).
+    /// The write only applies if the row still holds it (compare-and-set).
+    pub previous_fen: Option<i64>,
+    pub balance_fen: i64,
+    pub last_sequence: u64,
+}
+
 /// One append transaction. Dropping it without `commit` rolls back.
+///
+/// The writer uses it as load → decide → write: it locks the head, loads
+/// the idempotency keys and balances the batch touches, decides every
+/// command in memory, then writes entries, balances and the head.
 pub trait LedgerTx: Send {
     /// Locks the chain head for the rest of the transaction and returns it.
+    /// Every appender, in every process, passes through this lock, so what
+    /// the transaction reads afterwards cannot change under it.
     fn lock_head(&mut self) -> impl Future<Output = Result<ChainHead, StoreError>> + Send;
 
-    /// Marks a point to roll back to if the current command fails.
-    fn savepoint(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn release_savepoint(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Undoes everything since `savepoint` and releases it.
-    fn rollback_to_savepoint(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    fn find_by_idempotency_key(
+    /// Entries already recorded under any of these keys.
+    fn find_by_idempotency_keys(
         &mut self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<KeyedEntry>, StoreError>> + Send;
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<KeyedEntry>, StoreError>> + Send;
 
-    /// Adds `change_fen` to the account's projected balance, unless that
-    /// would put it on the wrong side of zero; returns whether it applied.
-    /// The check is in the statement itself (a guarded update), so it holds
-    /// whatever else is running.
-    fn apply_balance_change(
+    /// Projected balances of these accounts (absent rows are left out).
+    fn load_balances(
         &mut self,
-        account: &Account,
-        change_fen: i64,
-        sequence: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        accounts: &[&str],
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
 
-    /// Inserts the entry and its postings.
-    fn insert_entry(&mut self, entry: &Entry) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Inserts entries (in sequence order) with their postings.
+    fn insert_entries(&mut self, entries: &[Entry]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Writes new balances, each only if its row still holds
+    /// `previous_fen` (or, for `None`, does not exist yet); if any does not,
+    /// the batch fails with `Corrupt`. The CHECK on the table refuses a
+    /// balance on the wrong side of zero whatever the caller computed.
+    fn write_balances(
+        &mut self,
+        writes: &[BalanceWrite],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Moves the stored chain head.
     fn set_head(&mut self, head: &ChainHead) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -17,27 +17,6 @@ use super::{ChainHead, KeyedEntry, LedgerKeyRecord, StoreError};
 
 pub const SELECT_HEAD: &str = "SELECT sequence, hash, recorded_at_us FROM ledger_head WHERE id = 1";
 
-pub const SELECT_BY_IDEMPOTENCY_KEY: &str = "SELECT sequence, hash, recorded_at_us, kind, command_digest \
-     FROM ledger_entries WHERE idempotency_key = $1";
-
-/// A change that moves the balance away from zero on its normal side can
-/// never break the floor: insert the account or add to it.
-pub const UPSERT_BALANCE: &str = "INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) \
-     VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (account) DO UPDATE SET \
-       balance_fen = account_balances.balance_fen + excluded.balance_fen, \
-       last_sequence = excluded.last_sequence";
-
-/// A change towards zero applies only if the balance stays on its side:
-/// the guard is in the WHERE clause, so the database settles races.
-pub const GUARDED_DECREASE: &str = "UPDATE account_balances \
-     SET balance_fen = balance_fen + $2, last_sequence = $3 \
-     WHERE account = $1 AND (balance_fen + $2) * normal_sign >= 0";
-
-pub const INSERT_ENTRY: &str = "INSERT INTO ledger_entries \
-     (sequence, kind, body, actor, recorded_at_us, idempotency_key, command_digest, prev_hash, hash) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-
 pub const UPDATE_HEAD: &str =
     "UPDATE ledger_head SET sequence = $1, hash = $2, recorded_at_us = $3 WHERE id = 1";
 
@@ -124,10 +103,13 @@ pub fn head_from_row(sequence: i64, hash: Vec<u8>, recorded_at_us: i64) -> Resul
     })
 }
 
+pub type KeyedRow = (String, i64, Vec<u8>, i64, String, Vec<u8>);
+
 pub fn keyed_from_row(
-    (sequence, hash, recorded_at_us, kind, digest): (i64, Vec<u8>, i64, String, Vec<u8>),
+    (idempotency_key, sequence, hash, recorded_at_us, kind, digest): KeyedRow,
 ) -> Result<KeyedEntry, StoreError> {
     Ok(KeyedEntry {
+        idempotency_key,
         sequence: to_u64(sequence, "sequence")?,
         hash: hash32(hash, "hash")?,
         recorded_at: Timestamp::from_micros(recorded_at_us),
@@ -148,7 +130,7 @@ pub type EntryRow = (
     Vec<u8>,
     Vec<u8>,
 );
-pub type PostingRow = (i64, i64, String, String, i64);
+pub type PostingRow = (i64, i32, String, String, i64);
 pub type CheckpointRow = (i64, Vec<u8>, i64, String, Vec<u8>);
 pub type LedgerKeyRow = (String, Vec<u8>, i64);
 
@@ -198,6 +180,44 @@ pub fn assemble_entries(
     Ok(entries)
 }
 
+/// The postings of a batch of entries as parallel columns, in entry and
+/// posting order, ready to bind.
+pub struct PostingColumns {
+    pub sequences: Vec<i64>,
+    pub indexes: Vec<i32>,
+    pub accounts: Vec<String>,
+    pub sides: Vec<&'static str>,
+    pub amounts_fen: Vec<i64>,
+}
+
+impl PostingColumns {
+    pub fn of(entries: &[Entry]) -> PostingColumns {
+        let count = entries.iter().map(|e| e.postings.len()).sum();
+        let mut columns = PostingColumns {
+            sequences: Vec::with_capacity(count),
+            indexes: Vec::with_capacity(count),
+            accounts: Vec::with_capacity(count),
+            sides: Vec::with_capacity(count),
+            amounts_fen: Vec::with_capacity(count),
+        };
+        for entry in entries {
+            for (index, posting) in entry.postings.iter().enumerate() {
+                columns.sequences.push(to_i64(entry.sequence));
+                // An entry has at most POSTINGS_PER_ENTRY_MAX (64) postings.
+                columns.indexes.push(index as i32);
+                columns.accounts.push(posting.account.to_string());
+                columns.sides.push(posting.side.as_code_str());
+                columns.amounts_fen.push(posting.amount.as_fen());
+            }
+        }
+        columns
+    }
+
+    pub fn len(&self) -> usize {
+        self.sequences.len()
+    }
+}
+
 pub fn checkpoint_from_row(
     (sequence, head_hash, signed_at_us, key_id, signature): CheckpointRow,
 ) -> Result<Checkpoint, StoreError> {
@@ -223,10 +243,12 @@ pub fn key_from_row(
 }
 
 /// Implements `Store` and `LedgerTx` for a backend from the portable SQL
-/// above. `$store` has a field `pool: sqlx::Pool<$db>` and inherent async
-/// methods `begin_backend(&self) -> Result<$tx, StoreError>` and
-/// `migrate_backend(&self) -> Result<Vec<u32>, StoreError>`; `$tx` has a
-/// field `tx: sqlx::Transaction<'static, $db>`; the backend module has
+/// above. The backend provides: on `$store`, a field
+/// `pool: sqlx::Pool<$db>` and inherent async `begin_backend` and
+/// `migrate_backend`; on `$tx`, a field `tx: sqlx::Transaction<'static,
+/// $db>` and the bulk operations whose best SQL differs per dialect —
+/// `select_keyed`, `select_balances`, `insert_entry_rows` and
+/// `write_balance_rows` (returns rows applied); and a module function
 /// `map_err(sqlx::Error) -> StoreError`. `$lock_head` is the SQL that reads
 /// the head row and locks it for the rest of the transaction.
 macro_rules! impl_shared_store {
@@ -292,6 +314,10 @@ macro_rules! impl_shared_store {
 
             fn backend(&self) -> $crate::store::Backend {
                 $backend
+            }
+
+            async fn open(url: &str) -> Result<Self, $crate::store::StoreError> {
+                $store::connect(url).await
             }
 
             async fn begin_append(&self) -> Result<$tx, $crate::store::StoreError> {
@@ -427,16 +453,6 @@ macro_rules! impl_shared_store {
             }
         }
 
-        impl $tx {
-            async fn execute_static(&mut self, sql: &'static str) -> Result<(), $crate::store::StoreError> {
-                sqlx::query(sql)
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
-                Ok(())
-            }
-        }
-
         impl $crate::store::LedgerTx for $tx {
             async fn lock_head(&mut self) -> Result<$crate::store::ChainHead, $crate::store::StoreError> {
                 let (sequence, hash, at): (i64, Vec<u8>, i64) = sqlx::query_as($lock_head)
@@ -446,101 +462,42 @@ macro_rules! impl_shared_store {
                 $crate::store::shared::head_from_row(sequence, hash, at)
             }
 
-            async fn savepoint(&mut self) -> Result<(), $crate::store::StoreError> {
-                self.execute_static("SAVEPOINT command").await
-            }
-
-            async fn release_savepoint(&mut self) -> Result<(), $crate::store::StoreError> {
-                self.execute_static("RELEASE SAVEPOINT command").await
-            }
-
-            async fn rollback_to_savepoint(&mut self) -> Result<(), $crate::store::StoreError> {
-                self.execute_static("ROLLBACK TO SAVEPOINT command").await?;
-                self.execute_static("RELEASE SAVEPOINT command").await
-            }
-
-            async fn find_by_idempotency_key(
+            async fn find_by_idempotency_keys(
                 &mut self,
-                key: &str,
-            ) -> Result<Option<$crate::store::KeyedEntry>, $crate::store::StoreError> {
-                let row: Option<(i64, Vec<u8>, i64, String, Vec<u8>)> =
-                    sqlx::query_as($crate::store::shared::SELECT_BY_IDEMPOTENCY_KEY)
-                        .bind(key)
-                        .fetch_optional(&mut *self.tx)
-                        .await
-                        .map_err(map_err)?;
-                row.map($crate::store::shared::keyed_from_row).transpose()
+                keys: &[&str],
+            ) -> Result<Vec<$crate::store::KeyedEntry>, $crate::store::StoreError> {
+                let rows = self.select_keyed(keys).await?;
+                rows.into_iter()
+                    .map($crate::store::shared::keyed_from_row)
+                    .collect()
             }
 
-            async fn apply_balance_change(
+            async fn load_balances(
                 &mut self,
-                account: &$crate::ledger::account::Account,
-                change_fen: i64,
-                sequence: u64,
-            ) -> Result<bool, $crate::store::StoreError> {
-                use $crate::store::shared;
-                let sign = account.normal_side().sign();
-                let sequence = shared::to_i64(sequence);
-                let name = account.to_string();
-                let result = if change_fen * sign >= 0 {
-                    sqlx::query(shared::UPSERT_BALANCE)
-                        .bind(&name)
-                        .bind(sign as i16)
-                        .bind(change_fen)
-                        .bind(sequence)
-                        .execute(&mut *self.tx)
-                        .await
-                } else {
-                    sqlx::query(shared::GUARDED_DECREASE)
-                        .bind(&name)
-                        .bind(change_fen)
-                        .bind(sequence)
-                        .execute(&mut *self.tx)
-                        .await
-                };
-                Ok(result.map_err(map_err)?.rows_affected() == 1)
+                accounts: &[&str],
+            ) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
+                self.select_balances(accounts).await
             }
 
-            async fn insert_entry(
+            async fn insert_entries(
                 &mut self,
-                entry: &$crate::ledger::entry::Entry,
+                entries: &[$crate::ledger::entry::Entry],
             ) -> Result<(), $crate::store::StoreError> {
-                use $crate::store::shared;
-                let sequence = shared::to_i64(entry.sequence);
-                sqlx::query(shared::INSERT_ENTRY)
-                    .bind(sequence)
-                    .bind(entry.kind.as_str())
-                    .bind(entry.body.as_slice())
-                    .bind(entry.actor.as_str())
-                    .bind(entry.recorded_at.as_micros())
-                    .bind(entry.idempotency_key.as_str())
-                    .bind(entry.command_digest.to_vec())
-                    .bind(entry.prev_hash.to_vec())
-                    .bind(entry.hash.to_vec())
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
-                if entry.postings.is_empty() {
-                    return Ok(());
+                self.insert_entry_rows(entries).await
+            }
+
+            async fn write_balances(
+                &mut self,
+                writes: &[$crate::store::BalanceWrite],
+            ) -> Result<(), $crate::store::StoreError> {
+                let applied = self.write_balance_rows(writes).await?;
+                if applied != writes.len() as u64 {
+                    return Err($crate::store::StoreError::Corrupt(format!(
+                        "{} of {} balances changed outside the ledger writer",
+                        writes.len() as u64 - applied,
+                        writes.len()
+                    )));
                 }
-                let mut builder = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) ",
-                );
-                builder.push_values(
-                    entry.postings.iter().enumerate(),
-                    |mut row, (index, posting)| {
-                        row.push_bind(sequence)
-                            .push_bind(index as i64)
-                            .push_bind(posting.account.to_string())
-                            .push_bind(posting.side.as_code_str())
-                            .push_bind(posting.amount.as_fen());
-                    },
-                );
-                builder
-                    .build()
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
                 Ok(())
             }
 

@@ -12,10 +12,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::shared::{self, impl_shared_store};
-use super::{Backend, StoreError, migrate};
+use super::{Backend, BalanceWrite, StoreError, migrate};
+use crate::ledger::entry::Entry;
 
 /// How long one attempt waits for SQLite's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -101,6 +102,114 @@ impl SqliteStore {
                 other => return other,
             }
         }
+    }
+}
+
+/// Rows per multi-row INSERT and values per IN list: far below SQLite's
+/// limit of 32,766 bind parameters.
+const ROWS_PER_STATEMENT_MAX: usize = 400;
+
+const SELECT_KEYED: &str = "SELECT idempotency_key, sequence, hash, recorded_at_us, kind, command_digest \
+     FROM ledger_entries WHERE idempotency_key IN ";
+const SELECT_BALANCES_OF: &str = "SELECT account, balance_fen FROM account_balances WHERE account IN ";
+const INSERT_ENTRIES: &str = "INSERT INTO ledger_entries \
+     (sequence, kind, body, actor, recorded_at_us, idempotency_key, command_digest, prev_hash, hash) ";
+const INSERT_POSTINGS: &str =
+    "INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) ";
+/// Compare-and-set: applies only if the row still holds the balance read
+/// at the start of the batch.
+const UPDATE_BALANCE_CAS: &str = "UPDATE account_balances SET balance_fen = $1, last_sequence = $2 \
+     WHERE account = $3 AND balance_fen = $4";
+const INSERT_BALANCE: &str =
+    "INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) VALUES ($1, $2, $3, $4)";
+
+/// Bulk operations. Preparing a statement is cheap and local in SQLite, so
+/// multi-row VALUES and IN lists sized to the batch are the simple choice.
+impl SqliteTx {
+    async fn select_keyed(&mut self, keys: &[&str]) -> Result<Vec<shared::KeyedRow>, StoreError> {
+        self.select_in(SELECT_KEYED, keys).await
+    }
+
+    async fn select_balances(&mut self, accounts: &[&str]) -> Result<Vec<(String, i64)>, StoreError> {
+        self.select_in(SELECT_BALANCES_OF, accounts).await
+    }
+
+    /// Runs `sql` followed by an IN list of `values`, in chunks.
+    async fn select_in<T>(&mut self, sql: &'static str, values: &[&str]) -> Result<Vec<T>, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        let mut found = Vec::new();
+        for chunk in values.chunks(ROWS_PER_STATEMENT_MAX) {
+            let mut builder = QueryBuilder::<Sqlite>::new(sql);
+            builder.push_tuples(chunk, |mut row, value| {
+                row.push_bind(*value);
+            });
+            let rows: Vec<T> = builder
+                .build_query_as()
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    async fn insert_entry_rows(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
+        for chunk in entries.chunks(ROWS_PER_STATEMENT_MAX) {
+            let mut builder = QueryBuilder::<Sqlite>::new(INSERT_ENTRIES);
+            builder.push_values(chunk, |mut row, entry| {
+                row.push_bind(shared::to_i64(entry.sequence))
+                    .push_bind(entry.kind.as_str())
+                    .push_bind(entry.body.as_slice())
+                    .push_bind(entry.actor.as_str())
+                    .push_bind(entry.recorded_at.as_micros())
+                    .push_bind(entry.idempotency_key.as_str())
+                    .push_bind(entry.command_digest.as_slice())
+                    .push_bind(entry.prev_hash.as_slice())
+                    .push_bind(entry.hash.as_slice());
+            });
+            builder.build().execute(&mut *self.tx).await.map_err(map_err)?;
+        }
+        let postings = shared::PostingColumns::of(entries);
+        for start in (0..postings.len()).step_by(ROWS_PER_STATEMENT_MAX) {
+            let end = (start + ROWS_PER_STATEMENT_MAX).min(postings.len());
+            let mut builder = QueryBuilder::<Sqlite>::new(INSERT_POSTINGS);
+            builder.push_values(start..end, |mut row, i| {
+                row.push_bind(postings.sequences[i])
+                    .push_bind(postings.indexes[i])
+                    .push_bind(postings.accounts[i].as_str())
+                    .push_bind(postings.sides[i])
+                    .push_bind(postings.amounts_fen[i]);
+            });
+            builder.build().execute(&mut *self.tx).await.map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn write_balance_rows(&mut self, writes: &[BalanceWrite]) -> Result<u64, StoreError> {
+        let mut applied = 0;
+        for write in writes {
+            let last_sequence = shared::to_i64(write.last_sequence);
+            let query = match write.previous_fen {
+                Some(previous) => sqlx::query(UPDATE_BALANCE_CAS)
+                    .bind(write.balance_fen)
+                    .bind(last_sequence)
+                    .bind(write.account.as_str())
+                    .bind(previous),
+                None => sqlx::query(INSERT_BALANCE)
+                    .bind(write.account.as_str())
+                    .bind(write.normal_sign)
+                    .bind(write.balance_fen)
+                    .bind(last_sequence),
+            };
+            applied += query
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+        }
+        Ok(applied)
     }
 }
 

@@ -1,0 +1,11 @@
+//! The integration suite: one test binary. Contract and tamper tests run
+//! against SQLite always and PostgreSQL when VOUCHER_TEST_DATABASE_URL is
+//! set (required when CI=true).
+
+mod helpers;
+
+mod contract;
+mod http;
+mod processes;
+mod property;
+mod tamper;

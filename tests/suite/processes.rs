@@ -1,0 +1,311 @@
+//! The binary as operators run it: serve, drills killed with SIGKILL, two
+//! processes on one database, and the verify command's exit codes.
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
+
+use crate::helpers::{PROCESS_TIMEOUT, TestDb};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_voucher-ledger");
+
+fn command(cwd: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .current_dir(cwd)
+        .env_remove("VOUCHER_DATABASE_URL")
+        .env_remove("VOUCHER_LISTEN")
+        .env_remove("VOUCHER_LEDGER_KEY")
+        .env_remove("VOUCHER_LEDGER_KEY_FILE")
+        .env("VOUCHER_LOG", "warn")
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs the binary to completion; returns (exit code, stdout).
+async fn run(cwd: &Path, args: &[&str]) -> (i32, String) {
+    let output = tokio::time::timeout(PROCESS_TIMEOUT, command(cwd).args(args).output())
+        .await
+        .expect("command finished in time")
+        .expect("command ran");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status.code().unwrap_or(-1), stdout)
+}
+
+/// Starts `serve` and returns the child and its base URL, read from the
+/// first line it prints (no sleeping, no fixed port).
+async fn serve(cwd: &Path, extra: &[&str]) -> (Child, String) {
+    let mut child = command(cwd)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(PROCESS_TIMEOUT, lines.next_line())
+        .await
+        .expect("serve printed its address in time")
+        .expect("read stdout")
+        .expect("a first line");
+    let base = first
+        .strip_prefix("listening on ")
+        .expect("address line")
+        .to_string();
+    (child, base)
+}
+
+fn terminate(child: &Child) {
+    let pid = child.id().expect("running") as i32;
+    // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+    let status = unsafe { kill(pid, 15) };
+    assert_eq!(status, 0);
+}
+
+unsafe extern "C" {
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
+#[tokio::test]
+async fn serve_runs_with_defaults_creates_a_private_key_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = serve(dir.path(), &[]).await;
+    let health: serde_json::Value = reqwest::get(format!("{base}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "sqlite");
+    let key = dir.path().join("data/ledger-signing-key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(dir.path().join("data/voucher-ledger.db").exists());
+    terminate(&child);
+    let status = tokio::time::timeout(PROCESS_TIMEOUT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn migrate_and_verify_work_on_a_new_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+    for _ in 0..2 {
+        let (code, _) = run(dir.path(), &["migrate", "--database-url", &url]).await;
+        assert_eq!(code, 0);
+    }
+    let (code, out) = run(dir.path(), &["verify", "--database-url", &url]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ok: 0 entries"), "{out}");
+}
+
+/// Runs a drill and returns every `ack <sequence> <key>` line printed.
+async fn drill(cwd: &Path, url: &str, entries: u64) -> HashMap<String, u64> {
+    let (code, out) = run(
+        cwd,
+        &[
+            "drill",
+            "--database-url",
+            url,
+            "--entries",
+            &entries.to_string(),
+            "--clients",
+            "16",
+            "--scratch",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    parse_acks(&out)
+}
+
+fn parse_acks(text: &str) -> HashMap<String, u64> {
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.strip_prefix("ack ")?.split(' ');
+            let sequence = parts.next()?.parse().ok()?;
+            Some((parts.next()?.to_string(), sequence))
+        })
+        .collect()
+}
+
+/// Every acknowledged append is in the ledger under its sequence number.
+async fn assert_all_present<S: Store>(store: &S, acks: &HashMap<String, u64>) {
+    let mut found = HashMap::new();
+    let mut next = 1;
+    loop {
+        let page = store.entries(next, 1000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        next = last.sequence + 1;
+        for entry in page {
+            found.insert(entry.idempotency_key, entry.sequence);
+        }
+    }
+    for (key, sequence) in acks {
+        assert_eq!(
+            found.get(key),
+            Some(sequence),
+            "acknowledged {key} at {sequence} is missing"
+        );
+    }
+}
+
+async fn kill_dash_9_loses_no_acknowledged_append(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command(dir.path())
+        .args([
+            "drill",
+            "--database-url",
+            db.url(),
+            "--entries",
+            "1000000",
+            "--clients",
+            "32",
+            "--scratch",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acked = String::new();
+    let mut count = 0;
+    while count < 3000 {
+        let line = tokio::time::timeout(PROCESS_TIMEOUT, lines.next_line())
+            .await
+            .expect("drill progresses")
+            .unwrap()
+            .expect("drill still running");
+        acked.push_str(&line);
+        acked.push('\n');
+        count += 1;
+    }
+    child.start_kill().unwrap(); // SIGKILL: no chance to flush or commit anything more
+    child.wait().await.unwrap();
+    // Whatever it acknowledged before dying is still in the pipe.
+    while let Ok(Some(line)) = lines.next_line().await {
+        acked.push_str(&line);
+        acked.push('\n');
+    }
+    let acks = parse_acks(&acked);
+    assert!(acks.len() >= 3000);
+    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "verify after kill -9: {out}");
+    match db {
+        TestDb::Sqlite { .. } => {
+            assert_all_present(&SqliteStore::connect(db.url()).await.unwrap(), &acks).await
+        }
+        TestDb::Postgres { .. } => {
+            assert_all_present(&PostgresStore::connect(db.url()).await.unwrap(), &acks).await
+        }
+    }
+    // And the ledger takes appends again after the crash.
+    drill(dir.path(), db.url(), 100).await;
+    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "{out}");
+}
+
+#[tokio::test]
+async fn kill_dash_9_during_appends_on_sqlite_loses_no_acknowledged_append() {
+    kill_dash_9_loses_no_acknowledged_append(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn kill_dash_9_during_appends_on_postgres_loses_no_acknowledged_append() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    kill_dash_9_loses_no_acknowledged_append(&db).await;
+}
+
+async fn two_processes_form_one_gapless_chain(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = tokio::join!(
+        drill(dir.path(), db.url(), 1500),
+        drill(dir.path(), db.url(), 1500)
+    );
+    assert_eq!(a.len(), 1500);
+    assert_eq!(b.len(), 1500);
+    let mut sequences: Vec<u64> = a.values().chain(b.values()).copied().collect();
+    sequences.sort_unstable();
+    sequences.dedup();
+    assert_eq!(sequences.len(), 3000, "no sequence number was given twice");
+    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "{out}");
+    // 3,000 drill entries and one funding (the second drill's funding is a
+    // retry of the first's key, answered without a second entry).
+    assert!(out.starts_with("ok: 3001 entries"), "{out}");
+}
+
+#[tokio::test]
+async fn two_processes_appending_to_one_postgres_form_one_gapless_chain() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    two_processes_form_one_gapless_chain(&db).await;
+}
+
+#[tokio::test]
+async fn two_processes_appending_to_one_sqlite_file_form_one_gapless_chain() {
+    two_processes_form_one_gapless_chain(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn verify_exits_non_zero_and_names_the_first_bad_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::sqlite();
+    drill(dir.path(), db.url(), 50).await;
+    db.tamper(
+        &["UPDATE ledger_postings SET amount_fen = 2 WHERE sequence = 17"],
+        None,
+    )
+    .await;
+    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("FAILED at sequence 17:"), "{out}");
+}
+
+#[tokio::test]
+async fn the_latest_checkpoint_is_served_and_verifies_with_the_published_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("data/voucher-ledger.db").display());
+    drill(dir.path(), &url, 30).await;
+    let (code, out) = run(dir.path(), &["checkpoint", "--database-url", &url]).await;
+    assert_eq!(code, 0, "{out}");
+    let (mut child, base) = serve(dir.path(), &["--database-url", &url]).await;
+    let response = reqwest::get(format!("{base}/api/v1/ledger/checkpoints/latest"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let view: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(view["sequence"], 31);
+    assert_eq!(view["algorithm"], "Ed25519");
+    let checkpoint = voucher_ledger::ledger::checkpoint::Checkpoint {
+        sequence: view["sequence"].as_u64().unwrap(),
+        head_hash: hex32(view["head_hash"].as_str().unwrap()),
+        signed_at: voucher_ledger::domain::Timestamp::from_micros(view["signed_at_us"].as_i64().unwrap()),
+        key_id: view["key_id"].as_str().unwrap().to_string(),
+        signature: voucher_ledger::ledger::entry::from_hex::<64>(view["signature"].as_str().unwrap())
+            .unwrap(),
+    };
+    let public_key =
+        ed25519_dalek::VerifyingKey::from_bytes(&hex32(view["public_key"].as_str().unwrap())).unwrap();
+    assert!(voucher_ledger::ledger::checkpoint::verify_signature(
+        &checkpoint,
+        &public_key
+    ));
+    terminate(&child);
+    assert!(child.wait().await.unwrap().success());
+}
+
+fn hex32(text: &str) -> [u8; 32] {
+    voucher_ledger::ledger::entry::from_hex::<32>(text).expect("32 bytes of hex")
+}

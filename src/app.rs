@@ -30,11 +30,28 @@ pub async fn with_store<J: StoreJob>(url: &str, job: J) -> Result<J::Output, Sto
     }
 }
 
+/// Opens an existing database without creating or migrating anything, and
+/// runs `job`: for verification, which must not write to what it checks.
+pub async fn with_existing_store<J: StoreJob>(url: &str, job: J) -> Result<J::Output, StoreError> {
+    match Backend::from_url(url)? {
+        Backend::Sqlite => finish(SqliteStore::connect_existing(url).await?, job).await,
+        Backend::Postgres => finish(PostgresStore::connect(url).await?, job).await,
+    }
+}
+
 async fn run<S: Store, J: StoreJob>(store: S, job: J) -> Result<J::Output, StoreError> {
     let applied = store.migrate().await?;
     if !applied.is_empty() {
-        tracing::info!(?applied, backend = store.backend().as_str(), "migrations applied");
+        tracing::info!(
+            ?applied,
+            backend = store.backend().as_str(),
+            "migrations applied"
+        );
     }
+    finish(store, job).await
+}
+
+async fn finish<S: Store, J: StoreJob>(store: S, job: J) -> Result<J::Output, StoreError> {
     let output = job.run(store.clone()).await;
     store.close().await;
     Ok(output)

@@ -47,6 +47,19 @@ pub fn load_or_create(path: &Path) -> Result<(LedgerSigner, KeySource), KeyFileE
         let seed = from_hex::<32>(hex.trim()).ok_or(KeyFileError::BadEnvironmentKey)?;
         return Ok((LedgerSigner::from_secret(&seed), KeySource::Environment));
     }
+    match load_or_create_file(path) {
+        // Another process created the file between our read and our create:
+        // use the key it wrote.
+        Err(KeyFileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            load_or_create_file(path)
+        }
+        other => other,
+    }
+}
+
+fn load_or_create_file(path: &Path) -> Result<(LedgerSigner, KeySource), KeyFileError> {
     let shown = path.display().to_string();
     let io = |source| KeyFileError::Io {
         path: shown.clone(),
@@ -111,6 +124,9 @@ mod tests {
         assert!(!error.to_string().contains("abab"));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::write(&path, "not hex").unwrap();
-        assert!(matches!(load_or_create(&path), Err(KeyFileError::BadFile { .. })));
+        assert!(matches!(
+            load_or_create(&path),
+            Err(KeyFileError::BadFile { .. })
+        ));
     }
 }

@@ -92,7 +92,10 @@ impl Scratch {
         );
         let admin = PgPool::connect(backend_url).await?;
         let id = uuid::Uuid::now_v7().simple().to_string();
-        let names = [format!("vl_bench_{id}_baseline"), format!("vl_bench_{id}_ledger")];
+        let names = [
+            format!("vl_bench_{id}_baseline"),
+            format!("vl_bench_{id}_ledger"),
+        ];
         for name in &names {
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&admin)
@@ -108,9 +111,12 @@ impl Scratch {
 
     fn urls(&self) -> (&str, &str) {
         match self {
-            Scratch::Sqlite { baseline, ledger, .. } | Scratch::Postgres { baseline, ledger, .. } => {
-                (baseline, ledger)
+            Scratch::Sqlite {
+                baseline, ledger, ..
             }
+            | Scratch::Postgres {
+                baseline, ledger, ..
+            } => (baseline, ledger),
         }
     }
 
@@ -133,8 +139,7 @@ enum BaselineDb {
 
 impl BaselineDb {
     async fn open(url: &str) -> anyhow::Result<BaselineDb> {
-        const CREATE: &str =
-            "CREATE TABLE IF NOT EXISTS bench_baseline (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)";
+        const CREATE: &str = "CREATE TABLE IF NOT EXISTS bench_baseline (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)";
         Ok(match Backend::from_url(url)? {
             Backend::Sqlite => {
                 let pool = sqlx::sqlite::SqlitePoolOptions::new()
@@ -161,10 +166,18 @@ impl BaselineDb {
         let payload = "baseline row of about the size of a ledger entry's text fields";
         match self {
             BaselineDb::Sqlite(pool) => {
-                sqlx::query(INSERT).bind(id).bind(payload).execute(pool).await?;
+                sqlx::query(INSERT)
+                    .bind(id)
+                    .bind(payload)
+                    .execute(pool)
+                    .await?;
             }
             BaselineDb::Postgres(pool) => {
-                sqlx::query(INSERT).bind(id).bind(payload).execute(pool).await?;
+                sqlx::query(INSERT)
+                    .bind(id)
+                    .bind(payload)
+                    .execute(pool)
+                    .await?;
             }
         }
         Ok(())
@@ -180,7 +193,12 @@ impl BaselineDb {
 
 /// Inserts `rows` rows from `clients` concurrent clients starting at id
 /// `first_id`; returns rows per second.
-async fn run_baseline(db: &Arc<BaselineDb>, rows: u64, clients: u64, first_id: i64) -> anyhow::Result<f64> {
+async fn run_baseline(
+    db: &Arc<BaselineDb>,
+    rows: u64,
+    clients: u64,
+    first_id: i64,
+) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
@@ -221,7 +239,9 @@ async fn bench_ledger(backend_url: &str, entries: u64, clients: u64) -> anyhow::
     }
 
     let (rate, elapsed) = match backend {
-        Backend::Sqlite => ledger_appends(SqliteStore::connect(ledger_url).await?, entries, clients).await?,
+        Backend::Sqlite => {
+            ledger_appends(SqliteStore::connect(ledger_url).await?, entries, clients).await?
+        }
         Backend::Postgres => {
             ledger_appends(PostgresStore::connect(ledger_url).await?, entries, clients).await?
         }
@@ -233,7 +253,11 @@ async fn bench_ledger(backend_url: &str, entries: u64, clients: u64) -> anyhow::
     let ratio = rate / sequential;
     println!(
         "  ratio vs baseline:         {ratio:>10.2}x (target >= {TARGET_RATIO:.1}x: {})",
-        if ratio >= TARGET_RATIO { "met" } else { "NOT met" }
+        if ratio >= TARGET_RATIO {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     // Stricter reference: the baseline driven by as many clients, where the
     // database's own group commit helps it too.
@@ -247,7 +271,11 @@ async fn bench_ledger(backend_url: &str, entries: u64, clients: u64) -> anyhow::
 
 /// Appends `entries` one-fen journals from `clients` concurrent clients
 /// through the writer, then verifies the ledger (not timed).
-async fn ledger_appends<S: Store>(store: S, entries: u64, clients: u64) -> anyhow::Result<(f64, Duration)> {
+async fn ledger_appends<S: Store>(
+    store: S,
+    entries: u64,
+    clients: u64,
+) -> anyhow::Result<(f64, Duration)> {
     store.migrate().await?;
     let signer = Arc::new(LedgerSigner::generate());
     publish_ledger_key(&store, &signer).await?;

@@ -46,7 +46,10 @@ pub async fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
         (1..=DRILL_ENTRIES_MAX).contains(&args.entries),
         "--entries must be 1 to {DRILL_ENTRIES_MAX}"
     );
-    anyhow::ensure!((1..=1024).contains(&args.clients), "--clients must be 1 to 1024");
+    anyhow::ensure!(
+        (1..=1024).contains(&args.clients),
+        "--clients must be 1 to 1024"
+    );
     let job = Drill {
         entries: args.entries,
         clients: args.clients,
@@ -68,10 +71,10 @@ fn drill_programme() -> ProgrammeCode {
 
 /// The journal command one drill append submits.
 pub fn one_fen_journal(programme: &ProgrammeCode) -> Command {
-    let available =
-        Account::programme(AccountKind::BudgetAvailable, programme).expect("programme-level account");
-    let outstanding =
-        Account::programme(AccountKind::VouchersOutstanding, programme).expect("programme-level account");
+    let available = Account::programme(AccountKind::BudgetAvailable, programme)
+        .expect("programme-level account");
+    let outstanding = Account::programme(AccountKind::VouchersOutstanding, programme)
+        .expect("programme-level account");
     Command::Journal {
         memo: "drill".into(),
         postings: vec![
@@ -82,7 +85,11 @@ pub fn one_fen_journal(programme: &ProgrammeCode) -> Command {
 }
 
 /// Funds a programme once (idempotent by key) so appends have budget.
-pub async fn fund(writer: &WriterHandle, programme: &ProgrammeCode, amount_fen: i64) -> anyhow::Result<()> {
+pub async fn fund(
+    writer: &WriterHandle,
+    programme: &ProgrammeCode,
+    amount_fen: i64,
+) -> anyhow::Result<()> {
     writer
         .submit(Submission {
             actor: "system:drill".into(),
@@ -111,7 +118,8 @@ impl StoreJob for Drill {
             let writer = writer.clone();
             let programme = programme.clone();
             let run_id = self.run_id.clone();
-            let count = self.entries / self.clients + u64::from(client < self.entries % self.clients);
+            let count =
+                self.entries / self.clients + u64::from(client < self.entries % self.clients);
             tasks.push(tokio::spawn(async move {
                 for index in 0..count {
                     let key = format!("drill-{run_id}-{client}-{index}");

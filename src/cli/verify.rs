@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::app::{StoreJob, with_store};
+use crate::app::{StoreJob, with_existing_store};
 use crate::ledger::entry::{from_hex, to_hex};
 use crate::service::verify::{VerifyError, verify_store};
 use crate::store::Store;
@@ -15,14 +15,14 @@ const EXIT_INVALID: u8 = 3;
 pub async fn run(database_url: &str, trusted_keys: &[String]) -> anyhow::Result<ExitCode> {
     let mut keys = Vec::new();
     for hex in trusted_keys {
-        let bytes =
-            from_hex::<32>(hex).ok_or_else(|| anyhow::anyhow!("--trusted-key must be 64 hex characters"))?;
+        let bytes = from_hex::<32>(hex)
+            .ok_or_else(|| anyhow::anyhow!("--trusted-key must be 64 hex characters"))?;
         keys.push(
             VerifyingKey::from_bytes(&bytes)
                 .map_err(|_| anyhow::anyhow!("--trusted-key is not an Ed25519 public key"))?,
         );
     }
-    match with_store(database_url, Verify { keys }).await? {
+    match with_existing_store(database_url, Verify { keys }).await? {
         Ok(summary) => {
             println!(
                 "ok: {} entries, {} postings, {} accounts, {} checkpoints; head {}",

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// Province-level prefixes in GB/T 2260 (mainland, Taiwan, Hong Kong, Macao).
 const PROVINCE_PREFIXES: [u8; 34] = [
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54,
-    61, 62, 63, 64, 65, 71, 81, 82,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
 ];
 
 /// A six-digit GB/T 2260 division code.
@@ -41,7 +41,9 @@ impl DivisionCode {
         if text.len() != 6 || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(DivisionCodeError::NotSixDigits);
         }
-        let province: u8 = text[..2].parse().map_err(|_| DivisionCodeError::NotSixDigits)?;
+        let province: u8 = text[..2]
+            .parse()
+            .map_err(|_| DivisionCodeError::NotSixDigits)?;
         if !PROVINCE_PREFIXES.contains(&province) {
             return Err(DivisionCodeError::UnknownProvince(province));
         }

@@ -131,7 +131,8 @@ mod tests {
         );
         assert_eq!(Id::<Voucher>::parse("not-a-uuid"), Err(IdError::Malformed));
         assert_eq!(Id::<Voucher>::parse(""), Err(IdError::Malformed));
-        let json: Result<Id<Voucher>, _> = serde_json::from_str("\"67e55044-10b1-426f-9247-bb680e5fe0c8\"");
+        let json: Result<Id<Voucher>, _> =
+            serde_json::from_str("\"67e55044-10b1-426f-9247-bb680e5fe0c8\"");
         assert!(json.is_err());
     }
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 /// An amount of money in fen. May be negative (a balance can be), but
 /// amounts that people enter are checked to be positive where it matters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fen(i64);
 
@@ -97,7 +99,9 @@ impl Fen {
             None => 0,
             Some(fraction) => parse_fraction(fraction)?,
         };
-        let yuan: i64 = whole_digits.parse().map_err(|_| MoneyParseError::Overflow)?;
+        let yuan: i64 = whole_digits
+            .parse()
+            .map_err(|_| MoneyParseError::Overflow)?;
         let fen = yuan
             .checked_mul(100)
             .and_then(|fen| fen.checked_add(fraction_fen))
@@ -188,7 +192,11 @@ fn parse_fraction(fraction: &str) -> Result<i64, MoneyParseError> {
         return Err(MoneyParseError::TooManyDecimals);
     }
     let digits: i64 = fraction.parse().map_err(|_| MoneyParseError::Overflow)?;
-    Ok(if fraction.len() == 1 { digits * 10 } else { digits })
+    Ok(if fraction.len() == 1 {
+        digits * 10
+    } else {
+        digits
+    })
 }
 
 /// Appends the 大写 of a positive whole number of 元 (without the 元).
@@ -197,7 +205,11 @@ fn push_daxie_integer(out: &mut String, value: u64) {
     const PLACE: [&str; 4] = ["", "拾", "佰", "仟"];
     // Group units every four digits: 万 = 10^4, 亿 = 10^8, 万亿 = 10^12, 亿亿 = 10^16.
     const GROUP: [&str; 5] = ["", "万", "亿", "万亿", "亿亿"];
-    let digits: Vec<usize> = value.to_string().bytes().map(|b| (b - b'0') as usize).collect();
+    let digits: Vec<usize> = value
+        .to_string()
+        .bytes()
+        .map(|b| (b - b'0') as usize)
+        .collect();
     let count = digits.len();
     let mut zero_pending = false;
     let mut group_has_digit = false;
@@ -318,8 +330,14 @@ mod tests {
     #[test]
     fn arithmetic_is_checked() {
         assert_eq!(Fen::new(1).checked_add(Fen::new(2)), Ok(Fen::new(3)));
-        assert_eq!(Fen::new(i64::MAX).checked_add(Fen::new(1)), Err(MoneyOverflow));
-        assert_eq!(Fen::new(i64::MIN).checked_sub(Fen::new(1)), Err(MoneyOverflow));
+        assert_eq!(
+            Fen::new(i64::MAX).checked_add(Fen::new(1)),
+            Err(MoneyOverflow)
+        );
+        assert_eq!(
+            Fen::new(i64::MIN).checked_sub(Fen::new(1)),
+            Err(MoneyOverflow)
+        );
         assert_eq!(Fen::new(i64::MIN).checked_neg(), Err(MoneyOverflow));
         assert_eq!(Fen::from_yuan(i64::MAX / 10), Err(MoneyOverflow));
         assert_eq!(Fen::from_yuan(3), Ok(Fen::new(300)));

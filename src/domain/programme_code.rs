@@ -28,7 +28,8 @@ impl ProgrammeCode {
         if !(2..=PROGRAMME_CODE_LEN_MAX).contains(&text.len()) {
             return Err(ProgrammeCodeError::Length);
         }
-        let allowed = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+        let allowed =
+            |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
         let first = text.as_bytes()[0];
         if !text.bytes().all(allowed) || !(first.is_ascii_uppercase() || first.is_ascii_digit()) {
             return Err(ProgrammeCodeError::Characters);

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights for positions 1..=17 in the position-18 check: 3^(i-1) mod 31.
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// Weights for the first eight characters of the organisation code (GB 11714).
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
@@ -113,7 +115,10 @@ impl Uscc {
 }
 
 fn alphabet_value(ch: char) -> Option<u32> {
-    ALPHABET.iter().position(|b| *b as char == ch).map(|i| i as u32)
+    ALPHABET
+        .iter()
+        .position(|b| *b as char == ch)
+        .map(|i| i as u32)
 }
 
 /// GB 11714 check character over the first eight characters of the
@@ -175,7 +180,10 @@ mod tests {
     #[test]
     fn malformed_codes_say_what_is_wrong() {
         assert_eq!(Uscc::parse(""), Err(UsccError::WrongLength(0)));
-        assert_eq!(Uscc::parse("91350100M000100Y4"), Err(UsccError::WrongLength(17)));
+        assert_eq!(
+            Uscc::parse("91350100M000100Y4"),
+            Err(UsccError::WrongLength(17))
+        );
         assert_eq!(
             Uscc::parse("91350100M000100Y433"),
             Err(UsccError::WrongLength(19))
@@ -188,7 +196,10 @@ mod tests {
             Uscc::parse("9135O100M000100Y43"),
             Err(UsccError::InvalidCharacter { position: 5, .. })
         ));
-        assert_eq!(Uscc::parse("913A0100M000100Y43"), Err(UsccError::RegionNotDigits));
+        assert_eq!(
+            Uscc::parse("913A0100M000100Y43"),
+            Err(UsccError::RegionNotDigits)
+        );
         assert_eq!(
             Uscc::parse("91350100M000100Y53"),
             Err(UsccError::OrganisationCheck { expected: '4' })
@@ -202,7 +213,9 @@ mod tests {
     #[test]
     fn lenient_parse_trims_and_upper_cases() {
         assert_eq!(
-            Uscc::parse_lenient("  91230184ma1buflt44 ").unwrap().as_str(),
+            Uscc::parse_lenient("  91230184ma1buflt44 ")
+                .unwrap()
+                .as_str(),
             "91230184MA1BUFLT44"
         );
     }

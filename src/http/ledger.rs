@@ -14,7 +14,10 @@ use crate::ledger::entry::to_hex;
 use crate::store::Store;
 
 pub fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new().route("/api/v1/ledger/checkpoints/latest", get(latest_checkpoint::<S>))
+    Router::new().route(
+        "/api/v1/ledger/checkpoints/latest",
+        get(latest_checkpoint::<S>),
+    )
 }
 
 /// A checkpoint as published (docs/ledger.md, "Checkpoints").

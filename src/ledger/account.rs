@@ -81,7 +81,9 @@ impl AccountKind {
     }
 
     pub fn parse(text: &str) -> Option<AccountKind> {
-        AccountKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+        AccountKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
     }
 
     pub fn normal_side(self) -> NormalSide {
@@ -128,7 +130,10 @@ pub enum AccountError {
 
 impl Account {
     /// A programme-level account (no party).
-    pub fn programme(kind: AccountKind, programme: &ProgrammeCode) -> Result<Account, AccountError> {
+    pub fn programme(
+        kind: AccountKind,
+        programme: &ProgrammeCode,
+    ) -> Result<Account, AccountError> {
         if kind.has_party() {
             return Err(AccountError::MissingParty(kind.as_str()));
         }
@@ -140,12 +145,18 @@ impl Account {
     }
 
     /// A per-party account.
-    pub fn party(kind: AccountKind, programme: &ProgrammeCode, party: &str) -> Result<Account, AccountError> {
+    pub fn party(
+        kind: AccountKind,
+        programme: &ProgrammeCode,
+        party: &str,
+    ) -> Result<Account, AccountError> {
         if !kind.has_party() {
             return Err(AccountError::UnexpectedParty(kind.as_str()));
         }
         let valid = (1..=PARTY_LEN_MAX).contains(&party.len())
-            && party.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            && party
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !valid {
             return Err(AccountError::Party);
         }
@@ -165,7 +176,8 @@ impl Account {
         if parts.next().is_some() {
             return Err(AccountError::Shape);
         }
-        let kind = AccountKind::parse(kind).ok_or_else(|| AccountError::UnknownKind(kind.into()))?;
+        let kind =
+            AccountKind::parse(kind).ok_or_else(|| AccountError::UnknownKind(kind.into()))?;
         let programme = ProgrammeCode::parse(programme).map_err(|_| AccountError::Programme)?;
         match party {
             None => Account::programme(kind, &programme),

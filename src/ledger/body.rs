@@ -30,7 +30,9 @@ impl EntryKind {
     }
 
     pub fn parse(text: &str) -> Option<EntryKind> {
-        EntryKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+        EntryKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
     }
 }
 
@@ -78,9 +80,9 @@ impl EntryBody {
             EntryKind::ProgrammeFunded => EntryBody::ProgrammeFunded(
                 pb::ProgrammeFunded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
             ),
-            EntryKind::Journal => {
-                EntryBody::Journal(pb::Journal::decode(bytes).map_err(|_| BodyError::Undecodable(name))?)
-            }
+            EntryKind::Journal => EntryBody::Journal(
+                pb::Journal::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
+            ),
         };
         if body.encode() != bytes {
             return Err(BodyError::NotCanonical(name));
@@ -101,7 +103,10 @@ mod tests {
             reference: "舟财企〔2026〕12号".into(),
         });
         let bytes = body.encode();
-        assert_eq!(EntryBody::decode_canonical("programme_funded", &bytes), Ok(body));
+        assert_eq!(
+            EntryBody::decode_canonical("programme_funded", &bytes),
+            Ok(body)
+        );
     }
 
     #[test]

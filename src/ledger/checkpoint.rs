@@ -29,7 +29,12 @@ pub struct Checkpoint {
 /// The exact bytes signed (docs/ledger.md, "Checkpoints"):
 /// `"VLC1" | u64 sequence | head_hash[32] | i64 signed_at_micros | str key_id`,
 /// big-endian, `str` = u32 length + UTF-8.
-pub fn signed_message(sequence: u64, head_hash: &Hash32, signed_at: Timestamp, key_id: &str) -> Vec<u8> {
+pub fn signed_message(
+    sequence: u64,
+    head_hash: &Hash32,
+    signed_at: Timestamp,
+    key_id: &str,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + 8 + 32 + 8 + 4 + key_id.len());
     out.extend_from_slice(CHECKPOINT_MAGIC);
     out.extend_from_slice(&sequence.to_be_bytes());

@@ -45,7 +45,10 @@ pub enum Problem {
     #[error("checkpoint at {sequence}: {reason}")]
     BadCheckpoint { sequence: u64, reason: String },
     #[error("chain head says sequence {head_sequence}, the last entry is {last_sequence}")]
-    HeadMismatch { head_sequence: u64, last_sequence: u64 },
+    HeadMismatch {
+        head_sequence: u64,
+        last_sequence: u64,
+    },
     #[error(
         "balance of {account} is {projected_fen} fen in the projection but {recomputed_fen} fen from postings (last touched by entry {sequence})"
     )]
@@ -178,10 +181,13 @@ impl ChainVerifier {
     fn apply(&mut self, sequence: u64, account: &Account, change: i64) -> Result<(), Problem> {
         let name = account.to_string();
         let slot = self.balances.entry(name.clone()).or_insert((0, sequence));
-        let balance = slot.0.checked_add(change).ok_or_else(|| Problem::BadPostings {
-            sequence,
-            reason: format!("overflow the balance of {name}"),
-        })?;
+        let balance = slot
+            .0
+            .checked_add(change)
+            .ok_or_else(|| Problem::BadPostings {
+                sequence,
+                reason: format!("overflow the balance of {name}"),
+            })?;
         if balance * account.normal_side().sign() < 0 {
             return Err(Problem::FloorBroken {
                 sequence,
@@ -193,7 +199,11 @@ impl ChainVerifier {
         Ok(())
     }
 
-    fn check_checkpoint(&self, checkpoint: &Checkpoint, entry_hash: &Hash32) -> Result<(), Problem> {
+    fn check_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+        entry_hash: &Hash32,
+    ) -> Result<(), Problem> {
         let bad = |reason: &str| Problem::BadCheckpoint {
             sequence: checkpoint.sequence,
             reason: reason.to_string(),
@@ -294,9 +304,17 @@ mod tests {
         let mut entries: Vec<Entry> = Vec::new();
         for sequence in 1..=n {
             let (from, to, amount) = if sequence == 1 {
-                (AccountKind::ProgrammeFunding, AccountKind::BudgetAvailable, 1_000)
+                (
+                    AccountKind::ProgrammeFunding,
+                    AccountKind::BudgetAvailable,
+                    1_000,
+                )
             } else {
-                (AccountKind::BudgetAvailable, AccountKind::VouchersOutstanding, 10)
+                (
+                    AccountKind::BudgetAvailable,
+                    AccountKind::VouchersOutstanding,
+                    10,
+                )
             };
             let prev = entries.last().map_or(GENESIS_PREV_HASH, |e| e.hash);
             entries.push(
@@ -365,7 +383,10 @@ mod tests {
         let mut entries = chain(6);
         let balances = projection(&entries);
         forge(&mut entries, 2, |e| e.actor = "mallory".into());
-        assert_eq!(run(&entries, &balances), Err(Problem::BrokenLink { sequence: 4 }));
+        assert_eq!(
+            run(&entries, &balances),
+            Err(Problem::BrokenLink { sequence: 4 })
+        );
     }
 
     #[test]
@@ -377,9 +398,10 @@ mod tests {
             (Box::new(|e| e.postings[0].amount = Fen::new(11)), |p| {
                 matches!(p, Problem::BadPostings { sequence: 6, .. })
             }),
-            (Box::new(|e| e.recorded_at = Timestamp::from_micros(0)), |p| {
-                matches!(p, Problem::TimeWentBackwards { sequence: 6 })
-            }),
+            (
+                Box::new(|e| e.recorded_at = Timestamp::from_micros(0)),
+                |p| matches!(p, Problem::TimeWentBackwards { sequence: 6 }),
+            ),
             (Box::new(|e| e.body.push(0)), |p| {
                 matches!(p, Problem::BadBody { sequence: 6, .. })
             }),

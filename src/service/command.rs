@@ -29,7 +29,10 @@ pub enum Command {
     },
     /// A balanced journal between accounts, with a memo. Only the ledger's
     /// own tools issue these (benchmarks, drills on scratch databases).
-    Journal { memo: String, postings: Vec<Posting> },
+    Journal {
+        memo: String,
+        postings: Vec<Posting>,
+    },
 }
 
 /// A command with who asked and the key that makes retries safe.
@@ -74,7 +77,12 @@ impl Submission {
     }
 }
 
-fn check_text(field: &'static str, text: &str, max: usize, required: bool) -> Result<(), InvalidCommand> {
+fn check_text(
+    field: &'static str,
+    text: &str,
+    max: usize,
+    required: bool,
+) -> Result<(), InvalidCommand> {
     if required && text.trim().is_empty() {
         return Err(InvalidCommand::Empty { field });
     }
@@ -197,7 +205,10 @@ mod tests {
     #[test]
     fn invalid_commands_are_refused_before_the_database() {
         assert_eq!(fund(0, "r").draft(), Err(InvalidCommand::NonPositiveAmount));
-        assert_eq!(fund(-5, "r").draft(), Err(InvalidCommand::NonPositiveAmount));
+        assert_eq!(
+            fund(-5, "r").draft(),
+            Err(InvalidCommand::NonPositiveAmount)
+        );
         assert_eq!(
             fund(5, " ").draft(),
             Err(InvalidCommand::Empty { field: "reference" })

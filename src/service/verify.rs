@@ -43,13 +43,19 @@ pub async fn verify_store<S: Store>(
         let mut keys = HashMap::new();
         for record in store.ledger_keys().await? {
             let key = VerifyingKey::from_bytes(&record.public_key).map_err(|_| {
-                StoreError::Corrupt(format!("ledger key {} is not a valid Ed25519 key", record.key_id))
+                StoreError::Corrupt(format!(
+                    "ledger key {} is not a valid Ed25519 key",
+                    record.key_id
+                ))
             })?;
             keys.insert(record.key_id, key);
         }
         keys
     } else {
-        trusted_keys.iter().map(|key| (key_id_for(key), *key)).collect()
+        trusted_keys
+            .iter()
+            .map(|key| (key_id_for(key), *key))
+            .collect()
     };
     let checkpoints = store.checkpoints().await?;
     let mut verifier = ChainVerifier::new(checkpoints, keys);

@@ -282,7 +282,10 @@ impl<S: Store> Writer<S> {
 
 /// Publishes the signer's public key in the ledger's key table, so that
 /// `verify` and auditors can check the checkpoints it signs.
-pub async fn publish_ledger_key<S: Store>(store: &S, signer: &LedgerSigner) -> Result<(), StoreError> {
+pub async fn publish_ledger_key<S: Store>(
+    store: &S,
+    signer: &LedgerSigner,
+) -> Result<(), StoreError> {
     store
         .register_ledger_key(&LedgerKeyRecord {
             key_id: signer.key_id().to_string(),
@@ -319,14 +322,18 @@ async fn append_batch<S: Store>(
     submissions: &[Submission],
 ) -> Result<(BatchResults, ChainHead), StoreError> {
     // Pure work first: nothing here needs the lock.
-    let drafts: Vec<Result<Draft, InvalidCommand>> = submissions.iter().map(Submission::validate).collect();
+    let drafts: Vec<Result<Draft, InvalidCommand>> =
+        submissions.iter().map(Submission::validate).collect();
     let digests: Vec<Hash32> = submissions.iter().map(|s| s.command.digest()).collect();
 
     let timer = std::time::Instant::now();
     let mut tx = store.begin_append().await?;
     let start = tx.lock_head().await?;
     let t_lock = timer.elapsed();
-    let keys: Vec<&str> = submissions.iter().map(|s| s.idempotency_key.as_str()).collect();
+    let keys: Vec<&str> = submissions
+        .iter()
+        .map(|s| s.idempotency_key.as_str())
+        .collect();
     let mut seen: HashMap<String, (Receipt, Hash32)> = tx
         .find_by_idempotency_keys(&keys)
         .await?
@@ -472,7 +479,11 @@ impl Balances {
     /// Applies an entry's net changes if every account stays on its side
     /// of zero; otherwise changes nothing and names the first account that
     /// would not.
-    fn apply(&mut self, changes: &BTreeMap<&Account, i64>, sequence: u64) -> Result<(), CommandError> {
+    fn apply(
+        &mut self,
+        changes: &BTreeMap<&Account, i64>,
+        sequence: u64,
+    ) -> Result<(), CommandError> {
         let mut updated = Vec::with_capacity(changes.len());
         for (account, change) in changes {
             let name = account.to_string();

@@ -35,7 +35,10 @@ pub const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_mi
 /// What to do with each embedded migration, given the applied ones
 /// (version, checksum). Errors if an applied migration's SQL changed or
 /// the database is newer than this binary.
-pub fn plan<'m>(embedded: &'m [Migration], applied: &[(i64, Vec<u8>)]) -> Result<Vec<&'m Migration>, String> {
+pub fn plan<'m>(
+    embedded: &'m [Migration],
+    applied: &[(i64, Vec<u8>)],
+) -> Result<Vec<&'m Migration>, String> {
     for (version, checksum) in applied {
         match embedded.iter().find(|m| i64::from(m.version) == *version) {
             None => {

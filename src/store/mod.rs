@@ -139,7 +139,11 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Entries with `sequence >= from`, in order, at most `limit` (capped
     /// at `ENTRY_PAGE_MAX`), each with its postings.
-    fn entries(&self, from: u64, limit: u32) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    fn entries(
+        &self,
+        from: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
 
     /// The balance projection for every account, in account-name order.
     fn balances(&self) -> impl Future<Output = Result<Vec<ProjectedBalance>, StoreError>> + Send;
@@ -147,7 +151,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Every checkpoint in sequence order.
     fn checkpoints(&self) -> impl Future<Output = Result<Vec<Checkpoint>, StoreError>> + Send;
 
-    fn latest_checkpoint(&self) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;
+    fn latest_checkpoint(
+        &self,
+    ) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;
 
     /// Stores a checkpoint; `false` if one for that sequence already exists
     /// (another process signed it first).
@@ -205,7 +211,10 @@ pub trait LedgerTx: Send {
     ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
 
     /// Inserts entries (in sequence order) with their postings.
-    fn insert_entries(&mut self, entries: &[Entry]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_entries(
+        &mut self,
+        entries: &[Entry],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Writes new balances, each only if its row still holds
     /// `previous_fen` (or, for `None`, does not exist yet); if any does not,
@@ -217,7 +226,8 @@ pub trait LedgerTx: Send {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Moves the stored chain head.
-    fn set_head(&mut self, head: &ChainHead) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_head(&mut self, head: &ChainHead)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

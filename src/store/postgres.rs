@@ -35,7 +35,10 @@ pub struct PostgresTx {
 
 /// Serialization failure, deadlock, and the server going away.
 fn is_busy(code: &str) -> bool {
-    matches!(code, "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03") || code.starts_with("08")
+    matches!(
+        code,
+        "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
+    ) || code.starts_with("08")
 }
 
 fn map_err(error: sqlx::Error) -> StoreError {
@@ -130,7 +133,8 @@ mod tests {
 
 const SELECT_KEYED: &str = "SELECT idempotency_key, sequence, hash, recorded_at_us, kind, command_digest \
      FROM ledger_entries WHERE idempotency_key = ANY($1)";
-const SELECT_BALANCES_OF: &str = "SELECT account, balance_fen FROM account_balances WHERE account = ANY($1)";
+const SELECT_BALANCES_OF: &str =
+    "SELECT account, balance_fen FROM account_balances WHERE account = ANY($1)";
 /// Rows arrive as parallel arrays; ORDER BY keeps insertion in sequence
 /// order, which the extend-chain trigger relies on.
 const INSERT_ENTRIES: &str = "INSERT INTO ledger_entries \
@@ -160,7 +164,10 @@ impl PostgresTx {
             .map_err(map_err)
     }
 
-    async fn select_balances(&mut self, accounts: &[&str]) -> Result<Vec<(String, i64)>, StoreError> {
+    async fn select_balances(
+        &mut self,
+        accounts: &[&str],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         sqlx::query_as(SELECT_BALANCES_OF)
             .bind(accounts)
             .fetch_all(&mut *self.tx)
@@ -177,9 +184,19 @@ impl PostgresTx {
                     .map(|e| shared::to_i64(e.sequence))
                     .collect::<Vec<i64>>(),
             )
-            .bind(entries.iter().map(|e| e.kind.as_str()).collect::<Vec<&str>>())
+            .bind(
+                entries
+                    .iter()
+                    .map(|e| e.kind.as_str())
+                    .collect::<Vec<&str>>(),
+            )
             .bind(column(|e| e.body.clone()))
-            .bind(entries.iter().map(|e| e.actor.as_str()).collect::<Vec<&str>>())
+            .bind(
+                entries
+                    .iter()
+                    .map(|e| e.actor.as_str())
+                    .collect::<Vec<&str>>(),
+            )
             .bind(
                 entries
                     .iter()
@@ -217,7 +234,12 @@ impl PostgresTx {
         let mut applied = 0;
         if !updates.is_empty() {
             applied += sqlx::query(UPDATE_BALANCES_CAS)
-                .bind(updates.iter().map(|w| w.account.as_str()).collect::<Vec<&str>>())
+                .bind(
+                    updates
+                        .iter()
+                        .map(|w| w.account.as_str())
+                        .collect::<Vec<&str>>(),
+                )
                 .bind(
                     updates
                         .iter()
@@ -238,8 +260,18 @@ impl PostgresTx {
         }
         if !inserts.is_empty() {
             applied += sqlx::query(INSERT_BALANCES)
-                .bind(inserts.iter().map(|w| w.account.as_str()).collect::<Vec<&str>>())
-                .bind(inserts.iter().map(|w| w.normal_sign as i16).collect::<Vec<i16>>())
+                .bind(
+                    inserts
+                        .iter()
+                        .map(|w| w.account.as_str())
+                        .collect::<Vec<&str>>(),
+                )
+                .bind(
+                    inserts
+                        .iter()
+                        .map(|w| w.normal_sign as i16)
+                        .collect::<Vec<i16>>(),
+                )
                 .bind(inserts.iter().map(|w| w.balance_fen).collect::<Vec<i64>>())
                 .bind(
                     inserts
@@ -258,7 +290,8 @@ impl PostgresTx {
 
 /// FOR UPDATE: the next appender in any process waits here until this
 /// transaction commits or rolls back.
-const LOCK_HEAD: &str = "SELECT sequence, hash, recorded_at_us FROM ledger_head WHERE id = 1 FOR UPDATE";
+const LOCK_HEAD: &str =
+    "SELECT sequence, hash, recorded_at_us FROM ledger_head WHERE id = 1 FOR UPDATE";
 
 impl_shared_store!(
     PostgresStore,

@@ -50,16 +50,16 @@ pub const SELECT_LEDGER_KEYS: &str =
 pub const SELECT_APPLIED_MIGRATIONS: &str =
     "SELECT version, checksum FROM schema_migrations ORDER BY version";
 
-pub const INSERT_APPLIED_MIGRATION: &str =
-    "INSERT INTO schema_migrations (version, name, checksum, applied_at_us) VALUES ($1, $2, $3, $4)";
+pub const INSERT_APPLIED_MIGRATION: &str = "INSERT INTO schema_migrations (version, name, checksum, applied_at_us) VALUES ($1, $2, $3, $4)";
 
 /// Maps a driver error to what callers act on. `busy` says whether a
 /// database error code means "try again" on this backend.
 pub fn classify(error: sqlx::Error, busy: fn(&str) -> bool) -> StoreError {
     match &error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-            StoreError::Unavailable(error)
-        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => StoreError::Unavailable(error),
         sqlx::Error::Database(db) if db.code().is_some_and(|code| busy(&code)) => {
             StoreError::Unavailable(error)
         }
@@ -95,7 +95,11 @@ pub fn hash32(bytes: Vec<u8>, what: &str) -> Result<Hash32, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
 }
 
-pub fn head_from_row(sequence: i64, hash: Vec<u8>, recorded_at_us: i64) -> Result<ChainHead, StoreError> {
+pub fn head_from_row(
+    sequence: i64,
+    hash: Vec<u8>,
+    recorded_at_us: i64,
+) -> Result<ChainHead, StoreError> {
     Ok(ChainHead {
         sequence: to_u64(sequence, "head sequence")?,
         hash: hash32(hash, "head hash")?,
@@ -141,7 +145,8 @@ pub fn assemble_entries(
 ) -> Result<Vec<Entry>, StoreError> {
     let mut postings = posting_rows.into_iter().peekable();
     let mut entries = Vec::with_capacity(entry_rows.len());
-    for (sequence, kind, body, actor, recorded_at_us, idempotency_key, digest, prev_hash, hash) in entry_rows
+    for (sequence, kind, body, actor, recorded_at_us, idempotency_key, digest, prev_hash, hash) in
+        entry_rows
     {
         let mut entry = Entry {
             sequence: to_u64(sequence, "sequence")?,
@@ -170,8 +175,9 @@ pub fn assemble_entries(
                 account: Account::parse(&account).map_err(|e| {
                     StoreError::Corrupt(format!("entry {sequence}: account {account:?}: {e}"))
                 })?,
-                side: Side::from_code(side.as_bytes().first().copied().unwrap_or(0))
-                    .ok_or_else(|| StoreError::Corrupt(format!("entry {sequence}: side {side:?}")))?,
+                side: Side::from_code(side.as_bytes().first().copied().unwrap_or(0)).ok_or_else(
+                    || StoreError::Corrupt(format!("entry {sequence}: side {side:?}")),
+                )?,
                 amount: Fen::new(amount_fen),
             });
         }
@@ -257,7 +263,8 @@ macro_rules! impl_shared_store {
             async fn fetch_checkpoints(
                 &self,
                 sql: &'static str,
-            ) -> Result<Vec<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError>
+            {
                 let rows: Vec<$crate::store::shared::CheckpointRow> = sqlx::query_as(sql)
                     .fetch_all(&self.pool)
                     .await
@@ -278,10 +285,11 @@ macro_rules! impl_shared_store {
                     .execute(&mut *conn)
                     .await
                     .map_err(map_err)?;
-                let applied: Vec<(i64, Vec<u8>)> = sqlx::query_as(shared::SELECT_APPLIED_MIGRATIONS)
-                    .fetch_all(&mut *conn)
-                    .await
-                    .map_err(map_err)?;
+                let applied: Vec<(i64, Vec<u8>)> =
+                    sqlx::query_as(shared::SELECT_APPLIED_MIGRATIONS)
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(map_err)?;
                 let pending = $crate::store::migrate::plan(embedded, &applied)
                     .map_err($crate::store::StoreError::Migration)?;
                 let mut versions = Vec::new();
@@ -373,17 +381,22 @@ macro_rules! impl_shared_store {
 
             async fn balances(
                 &self,
-            ) -> Result<Vec<$crate::ledger::verify::ProjectedBalance>, $crate::store::StoreError> {
-                let rows: Vec<(String, i64, i64)> = sqlx::query_as($crate::store::shared::SELECT_BALANCES)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)?;
+            ) -> Result<Vec<$crate::ledger::verify::ProjectedBalance>, $crate::store::StoreError>
+            {
+                let rows: Vec<(String, i64, i64)> =
+                    sqlx::query_as($crate::store::shared::SELECT_BALANCES)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map_err)?;
                 rows.into_iter()
                     .map(|(account, balance_fen, last_sequence)| {
                         Ok($crate::ledger::verify::ProjectedBalance {
                             account,
                             balance_fen,
-                            last_sequence: $crate::store::shared::to_u64(last_sequence, "last_sequence")?,
+                            last_sequence: $crate::store::shared::to_u64(
+                                last_sequence,
+                                "last_sequence",
+                            )?,
                         })
                     })
                     .collect()
@@ -391,14 +404,16 @@ macro_rules! impl_shared_store {
 
             async fn checkpoints(
                 &self,
-            ) -> Result<Vec<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError>
+            {
                 self.fetch_checkpoints($crate::store::shared::SELECT_CHECKPOINTS)
                     .await
             }
 
             async fn latest_checkpoint(
                 &self,
-            ) -> Result<Option<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError> {
+            ) -> Result<Option<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError>
+            {
                 Ok(self
                     .fetch_checkpoints($crate::store::shared::SELECT_LATEST_CHECKPOINT)
                     .await?
@@ -454,7 +469,9 @@ macro_rules! impl_shared_store {
         }
 
         impl $crate::store::LedgerTx for $tx {
-            async fn lock_head(&mut self) -> Result<$crate::store::ChainHead, $crate::store::StoreError> {
+            async fn lock_head(
+                &mut self,
+            ) -> Result<$crate::store::ChainHead, $crate::store::StoreError> {
                 let (sequence, hash, at): (i64, Vec<u8>, i64) = sqlx::query_as($lock_head)
                     .fetch_one(&mut *self.tx)
                     .await

@@ -63,7 +63,8 @@ impl SqliteStore {
         let options = connect_options(url)?;
         if let Some(parent) = Path::new(options.get_filename()).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
             }
         }
         let pool = SqlitePoolOptions::new()
@@ -89,11 +90,28 @@ impl SqliteStore {
         Ok(applied)
     }
 
+    /// Opens a database that must already exist (nothing is created).
+    pub async fn connect_existing(url: &str) -> Result<SqliteStore, StoreError> {
+        let options = connect_options(url)?.create_if_missing(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_CONNECTIONS_MAX)
+            .acquire_timeout(BUSY_TIMEOUT * BEGIN_ATTEMPTS_MAX)
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        Ok(SqliteStore { pool })
+    }
+
     /// `BEGIN IMMEDIATE`, retried while another process holds the lock.
     async fn begin_immediate(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
         let mut attempt = 0;
         loop {
-            match self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err) {
+            match self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(map_err)
+            {
                 Err(StoreError::Unavailable(error)) if attempt + 1 < BEGIN_ATTEMPTS_MAX => {
                     attempt += 1;
                     tracing::debug!(attempt, %error, "sqlite write lock busy, retrying");
@@ -111,7 +129,8 @@ const ROWS_PER_STATEMENT_MAX: usize = 400;
 
 const SELECT_KEYED: &str = "SELECT idempotency_key, sequence, hash, recorded_at_us, kind, command_digest \
      FROM ledger_entries WHERE idempotency_key IN ";
-const SELECT_BALANCES_OF: &str = "SELECT account, balance_fen FROM account_balances WHERE account IN ";
+const SELECT_BALANCES_OF: &str =
+    "SELECT account, balance_fen FROM account_balances WHERE account IN ";
 const INSERT_ENTRIES: &str = "INSERT INTO ledger_entries \
      (sequence, kind, body, actor, recorded_at_us, idempotency_key, command_digest, prev_hash, hash) ";
 const INSERT_POSTINGS: &str =
@@ -120,8 +139,7 @@ const INSERT_POSTINGS: &str =
 /// at the start of the batch.
 const UPDATE_BALANCE_CAS: &str = "UPDATE account_balances SET balance_fen = $1, last_sequence = $2 \
      WHERE account = $3 AND balance_fen = $4";
-const INSERT_BALANCE: &str =
-    "INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) VALUES ($1, $2, $3, $4)";
+const INSERT_BALANCE: &str = "INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) VALUES ($1, $2, $3, $4)";
 
 /// Bulk operations. Preparing a statement is cheap and local in SQLite, so
 /// multi-row VALUES and IN lists sized to the batch are the simple choice.
@@ -130,12 +148,19 @@ impl SqliteTx {
         self.select_in(SELECT_KEYED, keys).await
     }
 
-    async fn select_balances(&mut self, accounts: &[&str]) -> Result<Vec<(String, i64)>, StoreError> {
+    async fn select_balances(
+        &mut self,
+        accounts: &[&str],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         self.select_in(SELECT_BALANCES_OF, accounts).await
     }
 
     /// Runs `sql` followed by an IN list of `values`, in chunks.
-    async fn select_in<T>(&mut self, sql: &'static str, values: &[&str]) -> Result<Vec<T>, StoreError>
+    async fn select_in<T>(
+        &mut self,
+        sql: &'static str,
+        values: &[&str],
+    ) -> Result<Vec<T>, StoreError>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
     {
@@ -169,7 +194,11 @@ impl SqliteTx {
                     .push_bind(entry.prev_hash.as_slice())
                     .push_bind(entry.hash.as_slice());
             });
-            builder.build().execute(&mut *self.tx).await.map_err(map_err)?;
+            builder
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         }
         let postings = shared::PostingColumns::of(entries);
         for start in (0..postings.len()).step_by(ROWS_PER_STATEMENT_MAX) {
@@ -182,7 +211,11 @@ impl SqliteTx {
                     .push_bind(postings.sides[i])
                     .push_bind(postings.amounts_fen[i]);
             });
-            builder.build().execute(&mut *self.tx).await.map_err(map_err)?;
+            builder
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! The store contract: the same behaviour on SQLite and PostgreSQL.
 
-use voucher_ledger::ledger::account::AccountKind::{BudgetAvailable, ProgrammeFunding, VouchersOutstanding};
+use voucher_ledger::ledger::account::AccountKind::{
+    BudgetAvailable, ProgrammeFunding, VouchersOutstanding,
+};
 use voucher_ledger::service::verify::verify_store;
 use voucher_ledger::service::{CommandError, WriterConfig};
 use voucher_ledger::store::Store;
@@ -47,8 +49,14 @@ async fn appends_are_numbered_from_one_without_gaps_and_verify<S: Store>(store: 
         balance(&store, &account(BudgetAvailable, "P1")).await,
         10_000 - 1_900
     );
-    assert_eq!(balance(&store, &account(VouchersOutstanding, "P1")).await, 1_900);
-    assert_eq!(balance(&store, &account(ProgrammeFunding, "P1")).await, -10_000);
+    assert_eq!(
+        balance(&store, &account(VouchersOutstanding, "P1")).await,
+        1_900
+    );
+    assert_eq!(
+        balance(&store, &account(ProgrammeFunding, "P1")).await,
+        -10_000
+    );
     let head = store.head().await.unwrap();
     assert_eq!(head.sequence, 20);
     assert_eq!(head.hash, summary.head_hash);
@@ -70,7 +78,10 @@ async fn a_retry_with_the_same_key_returns_the_first_receipt_and_appends_nothing
     for retry in retries {
         let receipt = retry.await.unwrap().unwrap();
         assert!(receipt.replayed);
-        assert_eq!((receipt.sequence, receipt.hash), (first.sequence, first.hash));
+        assert_eq!(
+            (receipt.sequence, receipt.hash),
+            (first.sequence, first.hash)
+        );
     }
     drop(writer);
     task.await.unwrap();
@@ -85,7 +96,10 @@ async fn reusing_a_key_for_a_different_command_is_refused_and_appends_nothing<S:
     let (writer, task) = start_writer(&store, WriterConfig::default()).await;
     writer.submit(fund("P1", 500, "k")).await.unwrap();
     let error = writer.submit(fund("P1", 501, "k")).await.unwrap_err();
-    assert!(matches!(error, CommandError::IdempotencyKeyReused), "{error:?}");
+    assert!(
+        matches!(error, CommandError::IdempotencyKeyReused),
+        "{error:?}"
+    );
     assert_eq!(error.code(), "idempotency_key_reused");
     drop(writer);
     task.await.unwrap();
@@ -130,12 +144,18 @@ async fn an_overdraft_fails_alone_and_its_batch_mates_commit<S: Store>(store: S,
     drop(writer);
     task.await.unwrap();
     assert_eq!(balance(&store, &account(BudgetAvailable, "P1")).await, 100);
-    assert_eq!(balance(&store, &account(VouchersOutstanding, "P1")).await, 1_000);
+    assert_eq!(
+        balance(&store, &account(VouchersOutstanding, "P1")).await,
+        1_000
+    );
     let summary = verify_store(&store, &[]).await.unwrap();
     assert_eq!(summary.entries, 12);
 }
 
-async fn many_concurrent_clients_never_overdraw_and_form_one_chain<S: Store>(store: S, _db: &TestDb) {
+async fn many_concurrent_clients_never_overdraw_and_form_one_chain<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
     let config = WriterConfig {
         batch_max: 16,
         ..WriterConfig::default()
@@ -151,7 +171,13 @@ async fn many_concurrent_clients_never_overdraw_and_form_one_chain<S: Store>(sto
                     let key = format!("c-{client}-{n}");
                     let amount = 37 + (client * 13 + n * 7) % 100;
                     match writer
-                        .submit(transfer("P1", BudgetAvailable, VouchersOutstanding, amount, &key))
+                        .submit(transfer(
+                            "P1",
+                            BudgetAvailable,
+                            VouchersOutstanding,
+                            amount,
+                            &key,
+                        ))
                         .await
                     {
                         Ok(_) => ok += amount as u64,
@@ -182,7 +208,10 @@ async fn two_writers_on_one_database_form_one_gapless_chain<S: Store>(store: S, 
     // A second store with its own pool, as another app instance would have.
     let second_store = S::open(db.url()).await.expect("second connection");
     let (writer_b, task_b) = start_writer(&second_store, WriterConfig::default()).await;
-    writer_a.submit(fund("P1", 1_000_000, "fund")).await.unwrap();
+    writer_a
+        .submit(fund("P1", 1_000_000, "fund"))
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for (name, writer) in [("a", writer_a.clone()), ("b", writer_b.clone())] {
         for client in 0..8 {
@@ -211,7 +240,10 @@ async fn two_writers_on_one_database_form_one_gapless_chain<S: Store>(store: S, 
     task_b.await.unwrap();
     let summary = verify_store(&store, &[]).await.unwrap();
     assert_eq!(summary.entries, 1 + 2 * 8 * 25);
-    assert_eq!(balance(&store, &account(VouchersOutstanding, "P1")).await, 400);
+    assert_eq!(
+        balance(&store, &account(VouchersOutstanding, "P1")).await,
+        400
+    );
     second_store.close().await;
 }
 
@@ -256,7 +288,10 @@ async fn the_database_refuses_update_and_delete_of_ledger_rows<S: Store>(store: 
     verify_store(&store, &[]).await.unwrap();
 }
 
-async fn the_database_refuses_an_entry_that_does_not_extend_the_chain<S: Store>(store: S, db: &TestDb) {
+async fn the_database_refuses_an_entry_that_does_not_extend_the_chain<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
     let (writer, task) = start_writer(&store, WriterConfig::default()).await;
     writer.submit(fund("P1", 500, "fund")).await.unwrap();
     drop(writer);

@@ -49,17 +49,21 @@ impl TestDb {
             eprintln!("skipping the Postgres half: {POSTGRES_URL_ENV} is not set");
             return None;
         };
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("{POSTGRES_URL_ENV} is set but Postgres is unreachable: {e}"));
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!("{POSTGRES_URL_ENV} is set but Postgres is unreachable: {e}")
+        });
         let name = format!("vl_test_{}", uuid::Uuid::now_v7().simple());
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .await
             .expect("create test database");
-        let url =
-            voucher_ledger::store::postgres::url_with_database(&admin_url, &name).expect("database URL");
-        Some(TestDb::Postgres { admin_url, url, name })
+        let url = voucher_ledger::store::postgres::url_with_database(&admin_url, &name)
+            .expect("database URL");
+        Some(TestDb::Postgres {
+            admin_url,
+            url,
+            name,
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -149,18 +153,25 @@ use run_all;
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let TestDb::Postgres { admin_url, name, .. } = self {
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+        {
             let admin_url = admin_url.clone();
             let name = name.clone();
             // Best effort, on a thread of its own: Drop cannot be async.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(runtime) = runtime {
                     runtime.block_on(async {
                         if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut admin)
-                                .await;
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(&mut admin)
+                            .await;
                         }
                     });
                 }
@@ -205,7 +216,9 @@ pub async fn start_writer<S: Store>(
     config: WriterConfig,
 ) -> (WriterHandle, tokio::task::JoinHandle<()>) {
     let signer = Arc::new(LedgerSigner::generate());
-    publish_ledger_key(store, &signer).await.expect("publish key");
+    publish_ledger_key(store, &signer)
+        .await
+        .expect("publish key");
     writer::spawn(store.clone(), signer, config)
 }
 
@@ -230,7 +243,13 @@ pub fn fund(code: &str, amount_fen: i64, key: &str) -> Submission {
 }
 
 /// Moves `amount_fen` from one programme-level account to another.
-pub fn transfer(code: &str, from: AccountKind, to: AccountKind, amount_fen: i64, key: &str) -> Submission {
+pub fn transfer(
+    code: &str,
+    from: AccountKind,
+    to: AccountKind,
+    amount_fen: i64,
+    key: &str,
+) -> Submission {
     Submission {
         actor: "test:ops".into(),
         idempotency_key: key.into(),

@@ -44,7 +44,12 @@ async fn healthz_is_503_with_an_error_body_when_the_database_is_gone() {
     let (status, body) = get(app, "/healthz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "database_unavailable");
-    assert!(body["error"]["message_zh"].as_str().unwrap().contains("数据库"));
+    assert!(
+        body["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("数据库")
+    );
 }
 
 #[tokio::test]

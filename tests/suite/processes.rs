@@ -276,7 +276,10 @@ async fn verify_exits_non_zero_and_names_the_first_bad_sequence() {
 #[tokio::test]
 async fn the_latest_checkpoint_is_served_and_verifies_with_the_published_key() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("data/voucher-ledger.db").display());
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/voucher-ledger.db").display()
+    );
     drill(dir.path(), &url, 30).await;
     let (code, out) = run(dir.path(), &["checkpoint", "--database-url", &url]).await;
     assert_eq!(code, 0, "{out}");
@@ -291,13 +294,18 @@ async fn the_latest_checkpoint_is_served_and_verifies_with_the_published_key() {
     let checkpoint = voucher_ledger::ledger::checkpoint::Checkpoint {
         sequence: view["sequence"].as_u64().unwrap(),
         head_hash: hex32(view["head_hash"].as_str().unwrap()),
-        signed_at: voucher_ledger::domain::Timestamp::from_micros(view["signed_at_us"].as_i64().unwrap()),
+        signed_at: voucher_ledger::domain::Timestamp::from_micros(
+            view["signed_at_us"].as_i64().unwrap(),
+        ),
         key_id: view["key_id"].as_str().unwrap().to_string(),
-        signature: voucher_ledger::ledger::entry::from_hex::<64>(view["signature"].as_str().unwrap())
-            .unwrap(),
+        signature: voucher_ledger::ledger::entry::from_hex::<64>(
+            view["signature"].as_str().unwrap(),
+        )
+        .unwrap(),
     };
     let public_key =
-        ed25519_dalek::VerifyingKey::from_bytes(&hex32(view["public_key"].as_str().unwrap())).unwrap();
+        ed25519_dalek::VerifyingKey::from_bytes(&hex32(view["public_key"].as_str().unwrap()))
+            .unwrap();
     assert!(voucher_ledger::ledger::checkpoint::verify_signature(
         &checkpoint,
         &public_key
@@ -308,4 +316,18 @@ async fn the_latest_checkpoint_is_served_and_verifies_with_the_published_key() {
 
 fn hex32(text: &str) -> [u8; 32] {
     voucher_ledger::ledger::entry::from_hex::<32>(text).expect("32 bytes of hex")
+}
+
+#[tokio::test]
+async fn verify_of_a_missing_database_fails_without_creating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.db");
+    let url = format!("sqlite://{}", path.display());
+    let output = command(dir.path())
+        .args(["verify", "--database-url", &url])
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(!path.exists(), "verify must not create a database");
 }

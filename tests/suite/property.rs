@@ -60,7 +60,8 @@ fn step() -> impl Strategy<Value = Step> {
                 amount_fen
             }),
         (0..40usize).prop_map(|step| Step::Retry { step }),
-        (0..40usize, 1..5_000i64).prop_map(|(step, amount_fen)| Step::ReuseKey { step, amount_fen }),
+        (0..40usize, 1..5_000i64)
+            .prop_map(|(step, amount_fen)| Step::ReuseKey { step, amount_fen }),
     ]
 }
 
@@ -76,9 +77,9 @@ struct Model {
 impl Model {
     /// Applies `changes` if no account would cross zero; returns whether it did.
     fn try_apply(&mut self, changes: &[(String, i64, i64)]) -> bool {
-        let fits = changes
-            .iter()
-            .all(|(name, change, sign)| (self.balances.get(name).copied().unwrap_or(0) + change) * sign >= 0);
+        let fits = changes.iter().all(|(name, change, sign)| {
+            (self.balances.get(name).copied().unwrap_or(0) + change) * sign >= 0
+        });
         if fits {
             for (name, change, _) in changes {
                 *self.balances.entry(name.clone()).or_default() += change;

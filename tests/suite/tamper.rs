@@ -39,7 +39,9 @@ async fn ten_entries<S: Store>(store: &S) {
     }
     drop(writer);
     task.await.unwrap();
-    verify_store(store, &[]).await.expect("untouched ledger verifies");
+    verify_store(store, &[])
+        .await
+        .expect("untouched ledger verifies");
 }
 
 async fn failing_sequence<S: Store>(store: &S) -> Option<u64> {
@@ -156,8 +158,13 @@ async fn changing_a_balance_projection_is_caught<S: Store>(store: S, db: &TestDb
         None,
     )
     .await;
-    let error = verify_store(&store, &[]).await.expect_err("projection mismatch");
-    assert!(error.to_string().contains("vouchers_outstanding/P1"), "{error}");
+    let error = verify_store(&store, &[])
+        .await
+        .expect_err("projection mismatch");
+    assert!(
+        error.to_string().contains("vouchers_outstanding/P1"),
+        "{error}"
+    );
     assert_eq!(
         error.sequence(),
         Some(10),

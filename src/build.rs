@@ -32,7 +32,12 @@ fn embed_migrations() {
             .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
             .collect();
         files.sort();
-        writeln!(out, "pub const {}: &[Migration] = &[", backend.to_uppercase()).unwrap();
+        writeln!(
+            out,
+            "pub const {}: &[Migration] = &[",
+            backend.to_uppercase()
+        )
+        .unwrap();
         for path in &files {
             let (version, name) = split_migration_name(path);
             writeln!(

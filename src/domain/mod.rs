@@ -4,17 +4,21 @@
 //! fallible `parse`), so the layers above never re-check what a type already
 //! guarantees.
 
+pub mod access;
 pub mod division;
 pub mod id;
 pub mod money;
 pub mod programme_code;
+pub mod redacted;
 mod text_newtype;
 pub mod time;
 pub mod uscc;
 
+pub use access::{Password, PasswordError, Principal, Role, Username, UsernameError};
 pub use division::{DivisionCode, DivisionCodeError, DivisionLevel};
 pub use id::{Id, IdError};
 pub use money::{Fen, MoneyOverflow, MoneyParseError};
+pub use redacted::Redacted;
 pub use programme_code::{ProgrammeCode, ProgrammeCodeError};
 pub use time::Timestamp;
 pub use uscc::{Uscc, UsccError};

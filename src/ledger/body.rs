@@ -17,15 +17,39 @@ pub mod pb {
 pub enum EntryKind {
     ProgrammeFunded,
     Journal,
+    UserCreated,
+    PasswordChanged,
+    LoginSucceeded,
+    LoginFailed,
+    SessionEnded,
+    ApiTokenCreated,
+    ApiTokenRevoked,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 2] = [EntryKind::ProgrammeFunded, EntryKind::Journal];
+    pub const ALL: [EntryKind; 9] = [
+        EntryKind::ProgrammeFunded,
+        EntryKind::Journal,
+        EntryKind::UserCreated,
+        EntryKind::PasswordChanged,
+        EntryKind::LoginSucceeded,
+        EntryKind::LoginFailed,
+        EntryKind::SessionEnded,
+        EntryKind::ApiTokenCreated,
+        EntryKind::ApiTokenRevoked,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::ProgrammeFunded => "programme_funded",
             EntryKind::Journal => "journal",
+            EntryKind::UserCreated => "user_created",
+            EntryKind::PasswordChanged => "password_changed",
+            EntryKind::LoginSucceeded => "login_succeeded",
+            EntryKind::LoginFailed => "login_failed",
+            EntryKind::SessionEnded => "session_ended",
+            EntryKind::ApiTokenCreated => "api_token_created",
+            EntryKind::ApiTokenRevoked => "api_token_revoked",
         }
     }
 
@@ -41,6 +65,13 @@ impl EntryKind {
 pub enum EntryBody {
     ProgrammeFunded(pb::ProgrammeFunded),
     Journal(pb::Journal),
+    UserCreated(pb::UserCreated),
+    PasswordChanged(pb::PasswordChanged),
+    LoginSucceeded(pb::LoginSucceeded),
+    LoginFailed(pb::LoginFailed),
+    SessionEnded(pb::SessionEnded),
+    ApiTokenCreated(pb::ApiTokenCreated),
+    ApiTokenRevoked(pb::ApiTokenRevoked),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +89,13 @@ impl EntryBody {
         match self {
             EntryBody::ProgrammeFunded(_) => EntryKind::ProgrammeFunded,
             EntryBody::Journal(_) => EntryKind::Journal,
+            EntryBody::UserCreated(_) => EntryKind::UserCreated,
+            EntryBody::PasswordChanged(_) => EntryKind::PasswordChanged,
+            EntryBody::LoginSucceeded(_) => EntryKind::LoginSucceeded,
+            EntryBody::LoginFailed(_) => EntryKind::LoginFailed,
+            EntryBody::SessionEnded(_) => EntryKind::SessionEnded,
+            EntryBody::ApiTokenCreated(_) => EntryKind::ApiTokenCreated,
+            EntryBody::ApiTokenRevoked(_) => EntryKind::ApiTokenRevoked,
         }
     }
 
@@ -67,6 +105,13 @@ impl EntryBody {
         match self {
             EntryBody::ProgrammeFunded(message) => message.encode_to_vec(),
             EntryBody::Journal(message) => message.encode_to_vec(),
+            EntryBody::UserCreated(message) => message.encode_to_vec(),
+            EntryBody::PasswordChanged(message) => message.encode_to_vec(),
+            EntryBody::LoginSucceeded(message) => message.encode_to_vec(),
+            EntryBody::LoginFailed(message) => message.encode_to_vec(),
+            EntryBody::SessionEnded(message) => message.encode_to_vec(),
+            EntryBody::ApiTokenCreated(message) => message.encode_to_vec(),
+            EntryBody::ApiTokenRevoked(message) => message.encode_to_vec(),
         }
     }
 
@@ -83,6 +128,13 @@ impl EntryBody {
             EntryKind::Journal => EntryBody::Journal(
                 pb::Journal::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
             ),
+            EntryKind::UserCreated => EntryBody::UserCreated(pb::UserCreated::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
+            EntryKind::PasswordChanged => EntryBody::PasswordChanged(pb::PasswordChanged::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
+            EntryKind::LoginSucceeded => EntryBody::LoginSucceeded(pb::LoginSucceeded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
+            EntryKind::LoginFailed => EntryBody::LoginFailed(pb::LoginFailed::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
+            EntryKind::SessionEnded => EntryBody::SessionEnded(pb::SessionEnded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
+            EntryKind::ApiTokenCreated => EntryBody::ApiTokenCreated(pb::ApiTokenCreated::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
+            EntryKind::ApiTokenRevoked => EntryBody::ApiTokenRevoked(pb::ApiTokenRevoked::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
         };
         if body.encode() != bytes {
             return Err(BodyError::NotCanonical(name));

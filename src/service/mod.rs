@@ -2,6 +2,7 @@
 //! or one read. Depends on `ledger` and `store`, never on HTTP.
 
 pub mod command;
+pub mod effects;
 pub mod verify;
 pub mod writer;
 

@@ -33,6 +33,8 @@ use crate::ledger::posting::net_changes;
 use crate::store::{BalanceWrite, ChainHead, LedgerKeyRecord, LedgerTx, Store, StoreError};
 
 use super::command::{Draft, InvalidCommand, Submission};
+use super::effects::{self, Failure};
+use crate::store::access::AccessTx;
 
 /// Tuning for the writer. The defaults suit both backends on small hardware.
 #[derive(Debug, Clone)]
@@ -91,6 +93,18 @@ pub enum CommandError {
     /// The writer has stopped (the process is shutting down).
     #[error("the ledger writer is shutting down")]
     ShuttingDown,
+    /// The username already belongs to another user.
+    #[error("that username is taken")]
+    UsernameTaken,
+    /// The object does not exist (or is not the caller's).
+    #[error("not found")]
+    NotFound,
+    /// Too many failed logins; try again after `until_us`.
+    #[error("the account is locked after repeated failed logins")]
+    AccountLocked { until_us: i64 },
+    /// The password changed while a login attempt was being checked.
+    #[error("the credentials changed during the login")]
+    CredentialsChanged,
     /// A balance would leave the range of i64 fen.
     #[error("the amounts overflow an account balance")]
     Overflow,
@@ -107,6 +121,10 @@ impl CommandError {
             CommandError::IdempotencyKeyReused => "idempotency_key_reused",
             CommandError::Unavailable => "ledger_unavailable",
             CommandError::ShuttingDown => "shutting_down",
+            CommandError::UsernameTaken => "username_taken",
+            CommandError::NotFound => "not_found",
+            CommandError::AccountLocked { .. } => "account_locked",
+            CommandError::CredentialsChanged => "invalid_credentials",
             CommandError::Overflow => "amount_overflow",
             CommandError::Internal => "internal_error",
         }
@@ -362,16 +380,17 @@ async fn append_batch<S: Store>(
     let mut entries = Vec::new();
     let mut results = Vec::with_capacity(submissions.len());
     for ((submission, draft), digest) in submissions.iter().zip(drafts).zip(digests) {
-        let result = decide(
-            submission,
-            draft,
-            digest,
-            &mut head,
-            &mut seen,
-            &mut balances,
-            &mut entries,
-        );
-        results.push(result);
+        let mut batch = BatchState {
+            head: &mut head,
+            seen: &mut seen,
+            balances: &mut balances,
+            entries: &mut entries,
+        };
+        match decide(&mut tx, submission, draft, digest, &mut batch).await {
+            Ok(receipt) => results.push(Ok(receipt)),
+            Err(Failure::Rule(error)) => results.push(Err(error)),
+            Err(Failure::Store(error)) => return Err(error),
+        }
     }
 
     let t_decide = timer.elapsed();
@@ -395,35 +414,48 @@ async fn append_batch<S: Store>(
     Ok((results, head))
 }
 
+/// What `decide` reads and advances: the batch so far.
+struct BatchState<'a> {
+    head: &'a mut ChainHead,
+    seen: &'a mut HashMap<String, (Receipt, Hash32)>,
+    balances: &'a mut Balances,
+    entries: &'a mut Vec<Entry>,
+}
+
 /// Decides one command against the batch's state and, if it is accepted,
-/// appends its sealed entry to `entries` and advances `head`.
-fn decide(
+/// writes its domain rows, appends its sealed entry and advances the head.
+/// Checks come first (idempotency, balances, then the effects' own checks),
+/// so a refused command leaves nothing behind.
+async fn decide<T: LedgerTx + AccessTx + Send>(
+    tx: &mut T,
     submission: &Submission,
     draft: Result<Draft, InvalidCommand>,
     digest: Hash32,
-    head: &mut ChainHead,
-    seen: &mut HashMap<String, (Receipt, Hash32)>,
-    balances: &mut Balances,
-    entries: &mut Vec<Entry>,
-) -> Result<Receipt, CommandError> {
-    if let Some((receipt, first_digest)) = seen.get(&submission.idempotency_key) {
+    batch: &mut BatchState<'_>,
+) -> Result<Receipt, Failure> {
+    if let Some((receipt, first_digest)) = batch.seen.get(&submission.idempotency_key) {
         if *first_digest != digest {
-            return Err(CommandError::IdempotencyKeyReused);
+            return Err(CommandError::IdempotencyKeyReused.into());
         }
         return Ok(Receipt {
             replayed: true,
             ..*receipt
         });
     }
-    let draft = draft?;
+    let draft = draft.map_err(CommandError::Invalid)?;
+    let head = *batch.head;
     let sequence = head.sequence + 1;
-    balances.apply(&net_changes(&draft.postings), sequence)?;
+    let changes = batch.balances.check(&net_changes(&draft.postings))?;
     // Time never runs backwards along the chain, even across processes
     // whose clocks differ slightly.
     let recorded_at = Timestamp::now().max(head.recorded_at);
+    let body = effects::apply(tx, &submission.command, recorded_at)
+        .await?
+        .unwrap_or(draft.body);
+    batch.balances.commit(changes, sequence);
     let entry = Unsealed {
-        kind: draft.body.kind().as_str().to_string(),
-        body: draft.body.encode(),
+        kind: body.kind().as_str().to_string(),
+        body: body.encode(),
         actor: submission.actor.clone(),
         recorded_at,
         idempotency_key: submission.idempotency_key.clone(),
@@ -431,7 +463,7 @@ fn decide(
         postings: draft.postings,
     }
     .seal(sequence, head.hash);
-    *head = ChainHead {
+    *batch.head = ChainHead {
         sequence,
         hash: entry.hash,
         recorded_at,
@@ -442,8 +474,10 @@ fn decide(
         recorded_at,
         replayed: false,
     };
-    seen.insert(submission.idempotency_key.clone(), (receipt, digest));
-    entries.push(entry);
+    batch
+        .seen
+        .insert(submission.idempotency_key.clone(), (receipt, digest));
+    batch.entries.push(entry);
     Ok(receipt)
 }
 
@@ -476,14 +510,10 @@ impl Balances {
         Balances { slots }
     }
 
-    /// Applies an entry's net changes if every account stays on its side
-    /// of zero; otherwise changes nothing and names the first account that
-    /// would not.
-    fn apply(
-        &mut self,
-        changes: &BTreeMap<&Account, i64>,
-        sequence: u64,
-    ) -> Result<(), CommandError> {
+    /// The balances an entry's net changes would produce, if every account
+    /// stays on its side of zero; otherwise names the first that would not.
+    /// Nothing changes until `commit`.
+    fn check(&self, changes: &BTreeMap<&Account, i64>) -> Result<Vec<(String, i64, i64)>, CommandError> {
         let mut updated = Vec::with_capacity(changes.len());
         for (account, change) in changes {
             let name = account.to_string();
@@ -495,6 +525,11 @@ impl Balances {
             }
             updated.push((name, sign, next));
         }
+        Ok(updated)
+    }
+
+    /// Applies what `check` returned, as of entry `sequence`.
+    fn commit(&mut self, updated: Vec<(String, i64, i64)>, sequence: u64) {
         for (name, sign, next) in updated {
             let slot = self.slots.entry(name).or_insert(Slot {
                 normal_sign: sign,
@@ -506,7 +541,6 @@ impl Balances {
             slot.balance_fen = next;
             slot.last_sequence = sequence;
         }
-        Ok(())
     }
 
     /// The rows to write: every account an accepted command changed.

@@ -15,6 +15,8 @@ use crate::ledger::checkpoint::Checkpoint;
 use crate::ledger::entry::{Entry, GENESIS_PREV_HASH, Hash32};
 use crate::ledger::verify::ProjectedBalance;
 
+pub mod access;
+mod access_sql;
 pub mod migrate;
 pub mod postgres;
 mod shared;
@@ -114,8 +116,8 @@ pub struct LedgerKeyRecord {
 pub const ENTRY_PAGE_MAX: u32 = 1000;
 
 /// The database behind the ledger.
-pub trait Store: Clone + Send + Sync + 'static {
-    type Tx: LedgerTx;
+pub trait Store: access::AccessStore + Clone + Send + Sync + 'static {
+    type Tx: LedgerTx + access::AccessTx;
 
     fn backend(&self) -> Backend;
 

@@ -300,3 +300,5 @@ impl_shared_store!(
     Backend::Postgres,
     lock_head = LOCK_HEAD
 );
+
+crate::store::access_sql::impl_access_store!(PostgresStore, PostgresTx);

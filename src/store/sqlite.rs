@@ -255,3 +255,5 @@ impl_shared_store!(
     Backend::Sqlite,
     lock_head = shared::SELECT_HEAD
 );
+
+crate::store::access_sql::impl_access_store!(SqliteStore, SqliteTx);

@@ -1,0 +1,169 @@
+//! What commands do besides postings: rows in domain tables, written inside
+//! the writer's batch transaction, under the chain-head lock.
+//!
+//! Contract: `apply` does every check (reads) before its first write, so a
+//! command refused for a rule leaves nothing behind and needs no savepoint.
+//! It may return a replacement body when the entry records values only
+//! known under the lock (a failed-login count).
+
+use crate::domain::Timestamp;
+use crate::ledger::body::{EntryBody, pb};
+use crate::store::StoreError;
+use crate::store::access::{AccessTx, SessionRecord, TokenRecord, UserRecord};
+
+use super::command::{Command, LoginOutcome};
+use super::writer::CommandError;
+
+/// Consecutive failed logins that lock an account.
+pub const LOCKOUT_THRESHOLD: i64 = 5;
+/// How long a locked account stays locked.
+pub const LOCKOUT_MICROS: i64 = 15 * 60 * 1_000_000;
+
+/// A command refused for a rule, or a store failure (fails the batch).
+pub enum Failure {
+    Rule(CommandError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Failure::Store(error)
+    }
+}
+
+impl From<CommandError> for Failure {
+    fn from(error: CommandError) -> Self {
+        Failure::Rule(error)
+    }
+}
+
+/// Checks and writes `command`'s domain rows at instant `now`.
+pub async fn apply<T: AccessTx + Send>(
+    tx: &mut T,
+    command: &Command,
+    now: Timestamp,
+) -> Result<Option<EntryBody>, Failure> {
+    let now_us = now.as_micros();
+    match command {
+        Command::FundProgramme { .. } | Command::Journal { .. } => Ok(None),
+        Command::CreateUser {
+            user_id,
+            username,
+            role,
+            party_id,
+            password_hash,
+        } => {
+            if tx.username_taken(username.as_str()).await? {
+                return Err(CommandError::UsernameTaken.into());
+            }
+            tx.insert_user(&UserRecord {
+                id: *user_id,
+                username: username.to_string(),
+                role: role.as_str().to_string(),
+                party_id: *party_id,
+                password_hash: password_hash.expose().clone(),
+                failed_logins: 0,
+                locked_until_us: None,
+                created_at_us: now_us,
+            })
+            .await?;
+            Ok(None)
+        }
+        Command::ChangePassword { user_id, password_hash } => {
+            if tx.user_by_id(*user_id).await?.is_none() {
+                return Err(CommandError::NotFound.into());
+            }
+            tx.set_password_hash(*user_id, password_hash.expose()).await?;
+            tx.revoke_sessions_of(*user_id, now_us).await?;
+            Ok(None)
+        }
+        Command::RecordLogin {
+            user_id,
+            verified_hash,
+            outcome,
+        } => {
+            let user = tx.user_by_id(*user_id).await?.ok_or(CommandError::NotFound)?;
+            if let Some(until) = user.locked_until_us.filter(|until| *until > now_us) {
+                return Err(CommandError::AccountLocked { until_us: until }.into());
+            }
+            if user.password_hash != *verified_hash.expose() {
+                // The password changed while this attempt was being checked.
+                return Err(CommandError::CredentialsChanged.into());
+            }
+            match outcome {
+                LoginOutcome::Succeeded {
+                    session_hash,
+                    csrf_token,
+                    ttl_seconds,
+                } => {
+                    tx.set_login_state(*user_id, 0, None).await?;
+                    tx.insert_session(&SessionRecord {
+                        token_hash: *session_hash.expose(),
+                        user_id: *user_id,
+                        csrf_token: csrf_token.expose().clone(),
+                        created_at_us: now_us,
+                        expires_at_us: now_us + ttl_seconds * 1_000_000,
+                        revoked_at_us: None,
+                    })
+                    .await?;
+                    Ok(None)
+                }
+                LoginOutcome::Failed => {
+                    let failed_logins = user.failed_logins + 1;
+                    let locked_until_us = (failed_logins >= LOCKOUT_THRESHOLD).then_some(now_us + LOCKOUT_MICROS);
+                    // A lock starts a fresh count for when it expires.
+                    let stored_count = if locked_until_us.is_some() { 0 } else { failed_logins };
+                    tx.set_login_state(*user_id, stored_count, locked_until_us).await?;
+                    Ok(Some(EntryBody::LoginFailed(pb::LoginFailed {
+                        user_id: user_id.to_string(),
+                        failed_logins,
+                        locked_until_us: locked_until_us.unwrap_or(0),
+                    })))
+                }
+            }
+        }
+        Command::EndSession { session_hash, .. } => {
+            if !tx.revoke_session(session_hash.expose(), now_us).await? {
+                return Err(CommandError::NotFound.into());
+            }
+            Ok(None)
+        }
+        Command::CreateApiToken {
+            token_id,
+            user_id,
+            name,
+            token_hash,
+            prefix,
+            ttl_days,
+        } => {
+            if tx.user_by_id(*user_id).await?.is_none() {
+                return Err(CommandError::NotFound.into());
+            }
+            let expires_at_us = now_us + i64::from(*ttl_days) * 86_400 * 1_000_000;
+            tx.insert_token(&TokenRecord {
+                id: *token_id,
+                user_id: *user_id,
+                name: name.clone(),
+                token_hash: *token_hash.expose(),
+                prefix: prefix.clone(),
+                created_at_us: now_us,
+                expires_at_us,
+                revoked_at_us: None,
+            })
+            .await?;
+            Ok(Some(EntryBody::ApiTokenCreated(pb::ApiTokenCreated {
+                token_id: token_id.to_string(),
+                user_id: user_id.to_string(),
+                name: name.clone(),
+                expires_at_us,
+            })))
+        }
+        Command::RevokeApiToken { token_id, user_id } => {
+            let token = tx.token_by_id(*token_id).await?;
+            if token.is_none_or(|t| t.user_id != *user_id) || !tx.revoke_token(*token_id, now_us).await? {
+                return Err(CommandError::NotFound.into());
+            }
+            Ok(None)
+        }
+    }
+}

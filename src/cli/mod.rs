@@ -10,6 +10,7 @@ mod bench;
 mod checkpoint;
 mod drill;
 mod serve;
+mod user;
 mod verify;
 
 #[derive(Debug, Parser)]
@@ -51,6 +52,13 @@ enum Commands {
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, env = "VOUCHER_LISTEN", default_value = DEFAULT_LISTEN)]
         listen: String,
+        /// Mark the session cookie Secure (set this when served over HTTPS).
+        #[arg(long, env = "VOUCHER_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// Hours an Idempotency-Key's stored response is kept.
+        #[arg(long, env = "VOUCHER_IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24,
+              value_parser = clap::value_parser!(u64).range(1..=24 * 90))]
+        idempotency_retention_hours: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -75,6 +83,11 @@ enum Commands {
         #[command(flatten)]
         key: KeyArgs,
     },
+    /// Users: `user create --role admin --username NAME` bootstraps the first admin.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
     /// Benchmarks (not tests): throughput against a same-run baseline.
     Bench {
         #[command(subcommand)]
@@ -94,7 +107,17 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             database,
             key,
             listen,
-        } => serve::run(&database.database_url, &key.key_file, &listen).await,
+            secure_cookies,
+            idempotency_retention_hours,
+        } => {
+            let api = crate::http::ApiConfig {
+                secure_cookies,
+                idempotency_retention: std::time::Duration::from_secs(
+                    idempotency_retention_hours * 3600,
+                ),
+            };
+            serve::run(&database.database_url, &key.key_file, &listen, api).await
+        }
         Commands::Migrate { database } => {
             let applied = crate::app::with_store(&database.database_url, MigrateOnly).await?;
             println!("migrations up to date (applied now: {applied:?})");
@@ -107,6 +130,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Checkpoint { database, key } => {
             checkpoint::run(&database.database_url, &key.key_file).await
         }
+        Commands::User { command } => user::run(command).await,
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
     }

@@ -7,14 +7,20 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::app::{StoreJob, with_store};
-use crate::http::{AppState, router};
+use crate::domain::Timestamp;
+use crate::http::{ApiConfig, AppState, router};
 use crate::keyfile::{self, KeySource};
 use crate::ledger::checkpoint::LedgerSigner;
 use crate::service::WriterConfig;
 use crate::service::writer::{self, publish_ledger_key};
 use crate::store::Store;
 
-pub async fn run(database_url: &str, key_file: &Path, listen: &str) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    database_url: &str,
+    key_file: &Path,
+    listen: &str,
+    api: ApiConfig,
+) -> anyhow::Result<ExitCode> {
     let (signer, source) = keyfile::load_or_create(key_file)?;
     match source {
         KeySource::CreatedFile => tracing::info!(
@@ -36,6 +42,7 @@ pub async fn run(database_url: &str, key_file: &Path, listen: &str) -> anyhow::R
     let job = Serve {
         listener,
         signer: Arc::new(signer),
+        api,
     };
     with_store(database_url, job).await??;
     Ok(ExitCode::SUCCESS)
@@ -44,6 +51,28 @@ pub async fn run(database_url: &str, key_file: &Path, listen: &str) -> anyhow::R
 struct Serve {
     listener: tokio::net::TcpListener,
     signer: Arc<LedgerSigner>,
+    api: ApiConfig,
+}
+
+/// Forgets Idempotency-Key responses older than the retention, hourly.
+fn spawn_idempotency_purge<S: Store>(
+    store: S,
+    retention: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            ticker.tick().await;
+            let before = Timestamp::now().as_micros() - retention.as_micros() as i64;
+            match store.purge_idempotency(before).await {
+                Ok(purged) if purged > 0 => {
+                    tracing::info!(purged, "expired idempotency keys removed")
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "idempotency purge failed"),
+            }
+        }
+    })
 }
 
 impl StoreJob for Serve {
@@ -53,19 +82,18 @@ impl StoreJob for Serve {
         publish_ledger_key(&store, &self.signer).await?;
         let (writer, writer_task) =
             writer::spawn(store.clone(), self.signer.clone(), WriterConfig::default());
-        let app = router(AppState {
-            store: store.clone(),
-            writer,
-        });
+        let app = router(AppState::new(store.clone(), writer, self.api.clone()));
         let address = self.listener.local_addr()?;
         // Machine-readable first line on stdout: tests and scripts read the port from it.
         println!("listening on http://{address}");
         tracing::info!(%address, backend = store.backend().as_str(), "serving");
-        axum::serve(self.listener, app)
+        let purge = spawn_idempotency_purge(store.clone(), self.api.idempotency_retention);
+        axum::serve(self.listener, crate::http::into_service(app))
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         // The router (and with it every WriterHandle) is gone: the writer
         // finishes the queued batches, signs a final checkpoint and stops.
+        purge.abort();
         writer_task.await?;
         tracing::info!("stopped cleanly");
         Ok(())

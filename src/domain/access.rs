@@ -26,7 +26,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Finance, Role::Provider, Role::Enterprise, Role::Auditor];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Finance,
+        Role::Provider,
+        Role::Enterprise,
+        Role::Auditor,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,7 +79,8 @@ impl Username {
         if !(3..=64).contains(&text.len()) {
             return Err(UsernameError::Length);
         }
-        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-');
+        let allowed =
+            |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-');
         let first = text.as_bytes()[0];
         if !text.bytes().all(allowed) || !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
             return Err(UsernameError::Characters);
@@ -189,8 +196,14 @@ mod tests {
 
     #[test]
     fn passwords_have_length_bounds_and_never_print() {
-        assert_eq!(Password::new("short".into()).err(), Some(PasswordError::TooShort));
-        assert_eq!(Password::new("x".repeat(129)).err(), Some(PasswordError::TooLong));
+        assert_eq!(
+            Password::new("short".into()).err(),
+            Some(PasswordError::TooShort)
+        );
+        assert_eq!(
+            Password::new("x".repeat(129)).err(),
+            Some(PasswordError::TooLong)
+        );
         let password = Password::new("correct horse battery".into()).unwrap();
         assert_eq!(format!("{password:?}"), "Password([redacted])");
         assert!(Password::for_login("short".into()).is_ok());
@@ -202,7 +215,11 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert!(Role::Provider.needs_party() && Role::Enterprise.needs_party());
-        assert!(!Role::Admin.needs_party() && !Role::Auditor.needs_party() && !Role::Finance.needs_party());
+        assert!(
+            !Role::Admin.needs_party()
+                && !Role::Auditor.needs_party()
+                && !Role::Finance.needs_party()
+        );
     }
 
     #[test]
@@ -214,11 +231,18 @@ mod tests {
             party_id: None,
             token_id: None,
         };
-        assert_eq!(principal.actor(), "user:finance:00000000-0000-0000-0000-000000000000");
+        assert_eq!(
+            principal.actor(),
+            "user:finance:00000000-0000-0000-0000-000000000000"
+        );
         let via_token = Principal {
             token_id: Some(Uuid::nil()),
             ..principal
         };
-        assert!(via_token.actor().ends_with(":token:00000000-0000-0000-0000-000000000000"));
+        assert!(
+            via_token
+                .actor()
+                .ends_with(":token:00000000-0000-0000-0000-000000000000")
+        );
     }
 }

@@ -18,7 +18,7 @@ pub use access::{Password, PasswordError, Principal, Role, Username, UsernameErr
 pub use division::{DivisionCode, DivisionCodeError, DivisionLevel};
 pub use id::{Id, IdError};
 pub use money::{Fen, MoneyOverflow, MoneyParseError};
-pub use redacted::Redacted;
 pub use programme_code::{ProgrammeCode, ProgrammeCodeError};
+pub use redacted::Redacted;
 pub use time::Timestamp;
 pub use uscc::{Uscc, UsccError};

@@ -77,6 +77,98 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::service::CommandError> for ApiError {
+    fn from(error: crate::service::CommandError) -> Self {
+        use crate::service::CommandError as E;
+        match error {
+            E::Invalid(invalid) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_command",
+                format!("The request was refused: {invalid}."),
+                format!("请求被拒绝：{invalid}。"),
+            ),
+            E::InsufficientBalance { account } => ApiError::new(
+                StatusCode::CONFLICT,
+                "insufficient_balance",
+                format!("The account {account} does not hold enough for this."),
+                format!("账户 {account} 余额不足。"),
+            ),
+            E::IdempotencyKeyReused => ApiError::idempotency_key_reused(),
+            E::UsernameTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "username_taken",
+                "That username is already taken.",
+                "该用户名已被使用。",
+            ),
+            E::NotFound => ApiError::not_found(),
+            E::AccountLocked { until_us } => ApiError::account_locked(until_us),
+            E::CredentialsChanged => ApiError::invalid_credentials(),
+            E::Unavailable | E::ShuttingDown => ApiError::database_unavailable(),
+            E::Overflow | E::Internal => ApiError::internal(&error),
+        }
+    }
+}
+
+impl From<crate::service::access::AccessError> for ApiError {
+    fn from(error: crate::service::access::AccessError) -> Self {
+        use crate::service::access::AccessError as E;
+        match error {
+            E::InvalidCredentials => ApiError::invalid_credentials(),
+            E::AccountLocked { until } => ApiError::account_locked(until.as_micros()),
+            E::Command(command) => command.into(),
+            E::Store(store) => store.into(),
+            E::TokenAlreadyIssued => ApiError::new(
+                StatusCode::CONFLICT,
+                "token_already_issued",
+                "This request already issued a token; its secret was shown once. Revoke it and create another if it was lost.",
+                "此请求已签发令牌，密钥只显示一次。如已遗失，请吊销后重新创建。",
+            ),
+            E::Hashing => ApiError::internal(&error),
+        }
+    }
+}
+
+impl ApiError {
+    /// 404 for anything unknown or not the caller's: ids cannot be probed.
+    pub fn not_found() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no such object, or it is not yours.",
+            "对象不存在，或不属于您。",
+        )
+    }
+
+    pub fn invalid_credentials() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Wrong username or password.",
+            "用户名或密码错误。",
+        )
+    }
+
+    pub fn account_locked(until_us: i64) -> ApiError {
+        let until = crate::domain::Timestamp::from_micros(until_us).to_cst_rfc3339();
+        let until = until.get(..16).unwrap_or(&until).replace('T', " ");
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "account_locked",
+            format!("Too many failed logins: the account is locked until {until} (UTC+8)."),
+            format!("登录失败次数过多，账户已锁定至 {until}（北京时间）。"),
+        )
+    }
+
+    pub fn idempotency_key_reused() -> ApiError {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request.",
+            "该 Idempotency-Key 已用于另一个不同的请求。",
+        )
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::{ApiError, AppState};
@@ -13,11 +12,7 @@ use crate::store::Store;
 /// A health check that hangs is as bad as a failed one.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new().route("/healthz", get(healthz::<S>))
-}
-
-async fn healthz<S: Store>(State(state): State<AppState<S>>) -> Result<Json<Value>, ApiError> {
+pub async fn healthz<S: Store>(State(state): State<AppState<S>>) -> Result<Json<Value>, ApiError> {
     match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => Ok(Json(json!({
             "status": "ok",

@@ -1,27 +1,146 @@
-//! Public ledger endpoints: the latest signed checkpoint.
+//! Ledger endpoints: the public latest checkpoint, and for finance and
+//! auditors the entries, postings and balances themselves.
 //!
 //! The checkpoint is meant to be public (it reveals only a sequence number,
 //! a hash and a signature), so anyone can pin the ledger's history.
 
-use axum::extract::State;
+use axum::Json;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::access::{PAGE_DEFAULT, PAGE_MAX};
+use super::json::ApiQuery;
 use super::{ApiError, AppState};
-use crate::ledger::entry::to_hex;
+use crate::ledger::entry::{Entry, to_hex};
 use crate::store::Store;
 
-pub fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new().route(
-        "/api/v1/ledger/checkpoints/latest",
-        get(latest_checkpoint::<S>),
-    )
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryPage {
+    /// Cursor: entries after this sequence number (0 for the first page).
+    pub after: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostingView {
+    pub account: String,
+    /// "debit" or "credit".
+    pub side: &'static str,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryView {
+    pub sequence: u64,
+    pub kind: String,
+    pub actor: String,
+    pub recorded_at: String,
+    pub recorded_at_us: i64,
+    pub idempotency_key: String,
+    /// The canonical protobuf body, hex (docs/ledger.md §6).
+    pub body_hex: String,
+    pub command_digest: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub postings: Vec<PostingView>,
+}
+
+impl From<Entry> for EntryView {
+    fn from(entry: Entry) -> Self {
+        EntryView {
+            sequence: entry.sequence,
+            kind: entry.kind,
+            actor: entry.actor,
+            recorded_at: entry.recorded_at.to_cst_rfc3339(),
+            recorded_at_us: entry.recorded_at.as_micros(),
+            idempotency_key: entry.idempotency_key,
+            body_hex: to_hex(&entry.body),
+            command_digest: to_hex(&entry.command_digest),
+            prev_hash: to_hex(&entry.prev_hash),
+            hash: to_hex(&entry.hash),
+            postings: entry
+                .postings
+                .iter()
+                .map(|p| PostingView {
+                    account: p.account.to_string(),
+                    side: p.side.as_str(),
+                    amount_fen: p.amount.as_fen(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryList {
+    pub entries: Vec<EntryView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_cursor: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceView {
+    pub account: String,
+    pub balance_fen: i64,
+    pub last_sequence: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceList {
+    pub balances: Vec<BalanceView>,
+}
+
+pub async fn entries<S: Store>(
+    State(state): State<AppState<S>>,
+    ApiQuery(page): ApiQuery<EntryPage>,
+) -> Result<Json<EntryList>, ApiError> {
+    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
+    let entries = state
+        .store
+        .entries(page.after.unwrap_or(0) + 1, limit)
+        .await?;
+    let next_cursor = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|e| e.sequence))
+        .flatten();
+    Ok(Json(EntryList {
+        entries: entries.into_iter().map(EntryView::from).collect(),
+        next_cursor,
+    }))
+}
+
+pub async fn entry<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(sequence): Path<String>,
+) -> Result<Json<EntryView>, ApiError> {
+    let sequence: u64 = sequence.parse().map_err(|_| ApiError::not_found())?;
+    let found = state.store.entries(sequence, 1).await?.into_iter().next();
+    match found {
+        Some(entry) if entry.sequence == sequence => Ok(Json(EntryView::from(entry))),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+pub async fn balances<S: Store>(
+    State(state): State<AppState<S>>,
+) -> Result<Json<BalanceList>, ApiError> {
+    let balances = state.store.balances().await?;
+    Ok(Json(BalanceList {
+        balances: balances
+            .into_iter()
+            .map(|b| BalanceView {
+                account: b.account,
+                balance_fen: b.balance_fen,
+                last_sequence: b.last_sequence,
+            })
+            .collect(),
+    }))
 }
 
 /// A checkpoint as published (docs/ledger.md, "Checkpoints").
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CheckpointView {
     pub sequence: u64,
     pub head_hash: String,
@@ -33,7 +152,7 @@ pub struct CheckpointView {
     pub signature: String,
 }
 
-async fn latest_checkpoint<S: Store>(
+pub async fn latest_checkpoint<S: Store>(
     State(state): State<AppState<S>>,
 ) -> Result<Json<CheckpointView>, ApiError> {
     let Some(checkpoint) = state.store.latest_checkpoint().await? else {

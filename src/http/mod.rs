@@ -1,37 +1,151 @@
 //! HTTP adapters (axum). Thin: parse, call a service, map the result.
-//! One file per feature, each exposing `router()`.
+//!
+//! Every endpoint is a row of `routes::ROUTES`; `router` builds the axum
+//! router from that table, wrapping each route in its authorisation (and,
+//! for mutations, idempotency) layer. One error type (`ApiError`) shapes
+//! every failure.
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::{Json, Router};
 
 use crate::service::WriterHandle;
 use crate::store::Store;
 
+pub mod access;
+pub mod auth;
 mod error;
 mod health;
-mod ledger;
+pub mod idempotency;
+mod json;
+pub mod ledger;
+pub mod openapi;
+pub mod rate_limit;
+pub mod routes;
 
 pub use error::ApiError;
 pub use ledger::CheckpointView;
+use routes::{ROUTES, RouteId, RouteSpec};
 
 /// Largest request body accepted by any route.
 pub const REQUEST_BODY_BYTES_MAX: usize = 256 * 1024;
+/// A request still running after this is answered 503 and abandoned.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Mark the session cookie `Secure` (on behind HTTPS; off for
+    /// http://127.0.0.1 development).
+    pub secure_cookies: bool,
+    /// How long Idempotency-Key responses are kept.
+    pub idempotency_retention: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            secure_cookies: false,
+            idempotency_retention: Duration::from_secs(24 * 3600),
+        }
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState<S: Store> {
     pub store: S,
     pub writer: WriterHandle,
+    pub limits: Arc<rate_limit::RateLimits>,
+    pub config: Arc<ApiConfig>,
 }
 
-/// The whole API.
+impl<S: Store> AppState<S> {
+    pub fn new(store: S, writer: WriterHandle, config: ApiConfig) -> AppState<S> {
+        AppState {
+            store,
+            writer,
+            limits: Arc::new(rate_limit::RateLimits::default()),
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The handler for each route.
+fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
+    match id {
+        RouteId::Healthz => get(health::healthz::<S>),
+        RouteId::OpenApi => get(|| async { Json(openapi::document()) }),
+        RouteId::LatestCheckpoint => get(ledger::latest_checkpoint::<S>),
+        RouteId::Login => post(access::login::<S>),
+        RouteId::Logout => delete(access::logout::<S>),
+        RouteId::Me => get(access::me::<S>),
+        RouteId::ChangePassword => put(access::change_password::<S>),
+        RouteId::ListMyTokens => get(access::list_my_tokens::<S>),
+        RouteId::CreateToken => post(access::create_token::<S>),
+        RouteId::RevokeToken => delete(access::revoke_token::<S>),
+        RouteId::ListUsers => get(access::list_users::<S>),
+        RouteId::CreateUser => post(access::create_user::<S>),
+        RouteId::GetUser => get(access::get_user::<S>),
+        RouteId::LedgerEntries => get(ledger::entries::<S>),
+        RouteId::LedgerEntry => get(ledger::entry::<S>),
+        RouteId::LedgerBalances => get(ledger::balances::<S>),
+    }
+}
+
+/// The whole API, built from the route table.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
-    Router::new()
-        .merge(health::router())
-        .merge(ledger::router())
+    let mut router = Router::new();
+    for spec in ROUTES {
+        let spec: &'static RouteSpec = spec;
+        let mut route = handler::<S>(spec.id);
+        // Layers added later run first: authorise, then (for mutations)
+        // claim the idempotency key, then the handler.
+        if spec.idempotency_key {
+            route = route.route_layer(from_fn_with_state(
+                state.clone(),
+                move |state: State<AppState<S>>, request: Request, next: Next| {
+                    idempotency::idempotency(state, spec, request, next)
+                },
+            ));
+        }
+        route = route.route_layer(from_fn(move |request: Request, next: Next| {
+            auth::authorize(spec, request, next)
+        }));
+        router = router.route(spec.path, route);
+    }
+    router
         .fallback(route_not_found)
+        .layer(from_fn_with_state(state.clone(), auth::authenticate::<S>))
+        .layer(from_fn(timeout))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(state)
+}
+
+/// Serves `router` with the caller's address available (for rate limits).
+pub fn into_service(
+    router: Router,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
+    router.into_make_service_with_connect_info::<SocketAddr>()
+}
+
+async fn timeout(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            "The request took too long and was abandoned; it is safe to retry with the same Idempotency-Key.",
+            "请求处理超时已中止；可使用相同的 Idempotency-Key 安全重试。",
+        )
+        .into_response(),
+    }
 }
 
 /// Unknown paths answer with the standard error body, not an empty 404.

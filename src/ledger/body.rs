@@ -128,13 +128,27 @@ impl EntryBody {
             EntryKind::Journal => EntryBody::Journal(
                 pb::Journal::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
             ),
-            EntryKind::UserCreated => EntryBody::UserCreated(pb::UserCreated::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
-            EntryKind::PasswordChanged => EntryBody::PasswordChanged(pb::PasswordChanged::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
-            EntryKind::LoginSucceeded => EntryBody::LoginSucceeded(pb::LoginSucceeded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
-            EntryKind::LoginFailed => EntryBody::LoginFailed(pb::LoginFailed::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
-            EntryKind::SessionEnded => EntryBody::SessionEnded(pb::SessionEnded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
-            EntryKind::ApiTokenCreated => EntryBody::ApiTokenCreated(pb::ApiTokenCreated::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
-            EntryKind::ApiTokenRevoked => EntryBody::ApiTokenRevoked(pb::ApiTokenRevoked::decode(bytes).map_err(|_| BodyError::Undecodable(name))?),
+            EntryKind::UserCreated => EntryBody::UserCreated(
+                pb::UserCreated::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
+            ),
+            EntryKind::PasswordChanged => EntryBody::PasswordChanged(
+                pb::PasswordChanged::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
+            ),
+            EntryKind::LoginSucceeded => EntryBody::LoginSucceeded(
+                pb::LoginSucceeded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
+            ),
+            EntryKind::LoginFailed => EntryBody::LoginFailed(
+                pb::LoginFailed::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
+            ),
+            EntryKind::SessionEnded => EntryBody::SessionEnded(
+                pb::SessionEnded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
+            ),
+            EntryKind::ApiTokenCreated => EntryBody::ApiTokenCreated(
+                pb::ApiTokenCreated::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
+            ),
+            EntryKind::ApiTokenRevoked => EntryBody::ApiTokenRevoked(
+                pb::ApiTokenRevoked::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
+            ),
         };
         if body.encode() != bytes {
             return Err(BodyError::NotCanonical(name));

@@ -243,7 +243,9 @@ impl Command {
                     user_id: user_id.to_string(),
                 }))
             }
-            Command::RecordLogin { user_id, outcome, .. } => match outcome {
+            Command::RecordLogin {
+                user_id, outcome, ..
+            } => match outcome {
                 LoginOutcome::Succeeded { session_hash, .. } => {
                     Draft::without_postings(EntryBody::LoginSucceeded(pb::LoginSucceeded {
                         user_id: user_id.to_string(),
@@ -251,18 +253,21 @@ impl Command {
                     }))
                 }
                 // The counts are filled in under the lock (service::effects).
-                LoginOutcome::Failed => Draft::without_postings(EntryBody::LoginFailed(pb::LoginFailed {
-                    user_id: user_id.to_string(),
-                    failed_logins: 0,
-                    locked_until_us: 0,
-                })),
+                LoginOutcome::Failed => {
+                    Draft::without_postings(EntryBody::LoginFailed(pb::LoginFailed {
+                        user_id: user_id.to_string(),
+                        failed_logins: 0,
+                        locked_until_us: 0,
+                    }))
+                }
             },
-            Command::EndSession { user_id, session_hash } => {
-                Draft::without_postings(EntryBody::SessionEnded(pb::SessionEnded {
-                    user_id: user_id.to_string(),
-                    session_ref: secret_ref(session_hash.expose()),
-                }))
-            }
+            Command::EndSession {
+                user_id,
+                session_hash,
+            } => Draft::without_postings(EntryBody::SessionEnded(pb::SessionEnded {
+                user_id: user_id.to_string(),
+                session_ref: secret_ref(session_hash.expose()),
+            })),
             Command::CreateApiToken {
                 token_id,
                 user_id,
@@ -334,14 +339,24 @@ impl Command {
             } => {
                 field(username.as_str().as_bytes());
                 field(role.as_str().as_bytes());
-                field(party_id.map(|p| p.to_string()).unwrap_or_default().as_bytes());
+                field(
+                    party_id
+                        .map(|p| p.to_string())
+                        .unwrap_or_default()
+                        .as_bytes(),
+                );
             }
             Command::ChangePassword { user_id, .. } => field(user_id.as_bytes()),
-            Command::RecordLogin { user_id, outcome, .. } => {
+            Command::RecordLogin {
+                user_id, outcome, ..
+            } => {
                 field(user_id.as_bytes());
                 field(&[u8::from(matches!(outcome, LoginOutcome::Succeeded { .. }))]);
             }
-            Command::EndSession { user_id, session_hash } => {
+            Command::EndSession {
+                user_id,
+                session_hash,
+            } => {
                 field(user_id.as_bytes());
                 field(session_hash.expose());
             }

@@ -69,11 +69,15 @@ pub async fn apply<T: AccessTx + Send>(
             .await?;
             Ok(None)
         }
-        Command::ChangePassword { user_id, password_hash } => {
+        Command::ChangePassword {
+            user_id,
+            password_hash,
+        } => {
             if tx.user_by_id(*user_id).await?.is_none() {
                 return Err(CommandError::NotFound.into());
             }
-            tx.set_password_hash(*user_id, password_hash.expose()).await?;
+            tx.set_password_hash(*user_id, password_hash.expose())
+                .await?;
             tx.revoke_sessions_of(*user_id, now_us).await?;
             Ok(None)
         }
@@ -82,7 +86,10 @@ pub async fn apply<T: AccessTx + Send>(
             verified_hash,
             outcome,
         } => {
-            let user = tx.user_by_id(*user_id).await?.ok_or(CommandError::NotFound)?;
+            let user = tx
+                .user_by_id(*user_id)
+                .await?
+                .ok_or(CommandError::NotFound)?;
             if let Some(until) = user.locked_until_us.filter(|until| *until > now_us) {
                 return Err(CommandError::AccountLocked { until_us: until }.into());
             }
@@ -110,10 +117,16 @@ pub async fn apply<T: AccessTx + Send>(
                 }
                 LoginOutcome::Failed => {
                     let failed_logins = user.failed_logins + 1;
-                    let locked_until_us = (failed_logins >= LOCKOUT_THRESHOLD).then_some(now_us + LOCKOUT_MICROS);
+                    let locked_until_us =
+                        (failed_logins >= LOCKOUT_THRESHOLD).then_some(now_us + LOCKOUT_MICROS);
                     // A lock starts a fresh count for when it expires.
-                    let stored_count = if locked_until_us.is_some() { 0 } else { failed_logins };
-                    tx.set_login_state(*user_id, stored_count, locked_until_us).await?;
+                    let stored_count = if locked_until_us.is_some() {
+                        0
+                    } else {
+                        failed_logins
+                    };
+                    tx.set_login_state(*user_id, stored_count, locked_until_us)
+                        .await?;
                     Ok(Some(EntryBody::LoginFailed(pb::LoginFailed {
                         user_id: user_id.to_string(),
                         failed_logins,
@@ -160,7 +173,9 @@ pub async fn apply<T: AccessTx + Send>(
         }
         Command::RevokeApiToken { token_id, user_id } => {
             let token = tx.token_by_id(*token_id).await?;
-            if token.is_none_or(|t| t.user_id != *user_id) || !tx.revoke_token(*token_id, now_us).await? {
+            if token.is_none_or(|t| t.user_id != *user_id)
+                || !tx.revoke_token(*token_id, now_us).await?
+            {
                 return Err(CommandError::NotFound.into());
             }
             Ok(None)

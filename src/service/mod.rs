@@ -1,6 +1,7 @@
 //! Use cases: each runs in one database transaction (through the writer)
 //! or one read. Depends on `ledger` and `store`, never on HTTP.
 
+pub mod access;
 pub mod command;
 pub mod effects;
 pub mod verify;

@@ -513,7 +513,10 @@ impl Balances {
     /// The balances an entry's net changes would produce, if every account
     /// stays on its side of zero; otherwise names the first that would not.
     /// Nothing changes until `commit`.
-    fn check(&self, changes: &BTreeMap<&Account, i64>) -> Result<Vec<(String, i64, i64)>, CommandError> {
+    fn check(
+        &self,
+        changes: &BTreeMap<&Account, i64>,
+    ) -> Result<Vec<(String, i64, i64)>, CommandError> {
         let mut updated = Vec::with_capacity(changes.len());
         for (account, change) in changes {
             let name = account.to_string();

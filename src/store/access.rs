@@ -80,14 +80,36 @@ pub const ACCESS_PAGE_MAX: u32 = 200;
 
 /// Reads (and the idempotency bookkeeping) on the pool.
 pub trait AccessStore {
-    fn user_by_id(&self, id: Uuid) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
-    fn user_by_username(&self, username: &str) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    fn user_by_id(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    fn user_by_username(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
     /// Users with `username > after`, in username order, at most `limit`.
-    fn users_after(&self, after: &str, limit: u32) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
-    fn session_by_hash(&self, hash: &[u8; 32]) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
-    fn token_by_hash(&self, hash: &[u8; 32]) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
-    fn token_by_id(&self, id: Uuid) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
-    fn tokens_of_user(&self, user_id: Uuid) -> impl Future<Output = Result<Vec<TokenRecord>, StoreError>> + Send;
+    fn users_after(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
+    fn session_by_hash(
+        &self,
+        hash: &[u8; 32],
+    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+    fn token_by_hash(
+        &self,
+        hash: &[u8; 32],
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+    fn token_by_id(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+    fn tokens_of_user(
+        &self,
+        user_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<TokenRecord>, StoreError>> + Send;
 
     /// Claims `(principal, key)` for a first request; `false` if a row exists.
     fn claim_idempotency(
@@ -97,7 +119,11 @@ pub trait AccessStore {
         fingerprint: &[u8; 32],
         now_us: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn idempotency(&self, principal: &str, key: &str) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
+    fn idempotency(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
     /// Stores the response of the request that holds the claim.
     fn complete_idempotency(
         &self,
@@ -108,7 +134,11 @@ pub trait AccessStore {
         now_us: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Gives up a claim whose request failed unexpectedly, so a retry runs again.
-    fn release_idempotency(&self, principal: &str, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn release_idempotency(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Takes over a claim left `in progress` since before `stale_before_us`
     /// (its request died); `true` if this caller now holds it.
     fn take_over_idempotency(
@@ -119,28 +149,65 @@ pub trait AccessStore {
         now_us: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Forgets keys created before `before_us` (retention); returns how many.
-    fn purge_idempotency(&self, before_us: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn purge_idempotency(
+        &self,
+        before_us: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// Access rows read and written inside the writer's transaction.
 pub trait AccessTx {
-    fn user_by_id(&mut self, id: Uuid) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
-    fn username_taken(&mut self, username: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn insert_user(&mut self, user: &UserRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn set_password_hash(&mut self, id: Uuid, hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn user_by_id(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    fn username_taken(
+        &mut self,
+        username: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn insert_user(
+        &mut self,
+        user: &UserRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_password_hash(
+        &mut self,
+        id: Uuid,
+        hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn set_login_state(
         &mut self,
         id: Uuid,
         failed_logins: i64,
         locked_until_us: Option<i64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn insert_session(&mut self, session: &SessionRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_session(
+        &mut self,
+        session: &SessionRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Revokes an active session; `false` if none was active.
-    fn revoke_session(&mut self, hash: &[u8; 32], now_us: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn revoke_session(
+        &mut self,
+        hash: &[u8; 32],
+        now_us: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Revokes every active session of a user (after a password change).
-    fn revoke_sessions_of(&mut self, user_id: Uuid, now_us: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn insert_token(&mut self, token: &TokenRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn token_by_id(&mut self, id: Uuid) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+    fn revoke_sessions_of(
+        &mut self,
+        user_id: Uuid,
+        now_us: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_token(
+        &mut self,
+        token: &TokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn token_by_id(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
     /// Revokes an unrevoked token; `false` if it was already revoked.
-    fn revoke_token(&mut self, id: Uuid, now_us: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn revoke_token(
+        &mut self,
+        id: Uuid,
+        now_us: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -8,30 +8,64 @@ use super::access::{IdempotencyRecord, SessionRecord, TokenRecord, UserRecord};
 
 pub const USER_COLUMNS: &str =
     "id, username, role, party_id, password_hash, failed_logins, locked_until_us, created_at_us";
-pub const SESSION_COLUMNS: &str = "token_hash, user_id, csrf_token, created_at_us, expires_at_us, revoked_at_us";
+pub const SESSION_COLUMNS: &str =
+    "token_hash, user_id, csrf_token, created_at_us, expires_at_us, revoked_at_us";
 pub const TOKEN_COLUMNS: &str =
     "id, user_id, name, token_hash, prefix, created_at_us, expires_at_us, revoked_at_us";
 
-pub type UserRow = (String, String, String, Option<String>, String, i32, Option<i64>, i64);
+pub type UserRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i32,
+    Option<i64>,
+    i64,
+);
 pub type SessionRow = (Vec<u8>, String, String, i64, i64, Option<i64>);
-pub type TokenRow = (String, String, String, Vec<u8>, String, i64, i64, Option<i64>);
+pub type TokenRow = (
+    String,
+    String,
+    String,
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+);
 pub type IdempotencyRow = (Vec<u8>, Option<i32>, Option<Vec<u8>>, i64);
 
 fn uuid(text: &str, what: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("{what} is not a UUID: {text:?}")))
+    Uuid::parse_str(text)
+        .map_err(|_| StoreError::Corrupt(format!("{what} is not a UUID: {text:?}")))
 }
 
 fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
-    bytes.try_into().map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
 }
 
 pub fn user(row: UserRow) -> Result<UserRecord, StoreError> {
-    let (id, username, role, party_id, password_hash, failed_logins, locked_until_us, created_at_us) = row;
+    let (
+        id,
+        username,
+        role,
+        party_id,
+        password_hash,
+        failed_logins,
+        locked_until_us,
+        created_at_us,
+    ) = row;
     Ok(UserRecord {
         id: uuid(&id, "user id")?,
         username,
         role,
-        party_id: party_id.as_deref().map(|p| uuid(p, "party id")).transpose()?,
+        party_id: party_id
+            .as_deref()
+            .map(|p| uuid(p, "party id"))
+            .transpose()?,
         password_hash,
         failed_logins: i64::from(failed_logins),
         locked_until_us,

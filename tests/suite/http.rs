@@ -15,10 +15,7 @@ async fn app() -> (axum::Router, SqliteStore, TestDb) {
     let store = SqliteStore::connect(db.url()).await.unwrap();
     store.migrate().await.unwrap();
     let (writer, _task) = start_writer(&store, WriterConfig::default()).await;
-    let router = router(AppState {
-        store: store.clone(),
-        writer,
-    });
+    let router = router(AppState::new(store.clone(), writer, Default::default()));
     (router, store, db)
 }
 
@@ -68,4 +65,63 @@ async fn an_unknown_route_answers_404_with_the_standard_error_body() {
     assert_eq!(body["error"]["code"], "route_not_found");
     assert!(!body["error"]["message"].as_str().unwrap().is_empty());
     assert!(!body["error"]["message_zh"].as_str().unwrap().is_empty());
+}
+
+/// Every `$ref` in a JSON document.
+fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                if key == "$ref" {
+                    out.push(value.as_str().unwrap_or_default().to_string());
+                } else {
+                    refs(value, out);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| refs(item, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_and_its_references_resolve() {
+    let (app, _store, _db) = app().await;
+    let (status, document) = get(app, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    for route in voucher_ledger::http::routes::ROUTES {
+        let operation = &document["paths"][route.path][route.method.to_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{} {} is missing",
+            route.method,
+            route.path
+        );
+        assert!(operation["responses"].is_object());
+        let has_key = operation["parameters"].as_array().is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+        });
+        assert_eq!(has_key, route.idempotency_key, "{}", route.path);
+        for segment in route.path.split('/').filter(|s| s.starts_with('{')) {
+            let name = segment.trim_matches(['{', '}']);
+            let declared = operation["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
+            assert!(declared, "{} lacks path parameter {name}", route.path);
+        }
+    }
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    assert!(!found.is_empty());
+    for reference in found {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected reference {reference}"));
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "{reference} does not resolve"
+        );
+    }
 }

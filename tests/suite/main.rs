@@ -2,8 +2,10 @@
 //! against SQLite always and PostgreSQL when VOUCHER_TEST_DATABASE_URL is
 //! set (required when CI=true).
 
+mod api_client;
 mod helpers;
 
+mod access;
 mod contract;
 mod http;
 mod processes;

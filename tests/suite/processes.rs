@@ -331,3 +331,168 @@ async fn verify_of_a_missing_database_fails_without_creating_it() {
     assert!(!output.status.success());
     assert!(!path.exists(), "verify must not create a database");
 }
+
+/// Runs `user create`, feeding the password on stdin.
+async fn create_user_cli(
+    cwd: &Path,
+    url: &str,
+    role: &str,
+    username: &str,
+    password: &str,
+) -> (i32, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = command(cwd)
+        .args([
+            "user",
+            "create",
+            "--database-url",
+            url,
+            "--role",
+            role,
+            "--username",
+            username,
+        ])
+        .env("VOUCHER_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{password}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(PROCESS_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn user_create_bootstraps_an_admin_from_stdin_and_refuses_weak_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/voucher-ledger.db").display()
+    );
+    let (code, out, _) = create_user_cli(dir.path(), &url, "admin", "first-admin", "short").await;
+    assert_ne!(code, 0, "{out}");
+    let (code, out, err) = create_user_cli(
+        dir.path(),
+        &url,
+        "admin",
+        "first-admin",
+        "a perfectly long password",
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("created user "), "{out}");
+    let (code, _, _) = create_user_cli(
+        dir.path(),
+        &url,
+        "provider",
+        "no-party",
+        "a perfectly long password",
+    )
+    .await;
+    assert_ne!(code, 0, "provider users need --party-id");
+}
+
+#[tokio::test]
+async fn passwords_tokens_sessions_and_keys_never_appear_in_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/voucher-ledger.db").display()
+    );
+    let password = "Sup3r-Secret-Admin-Passphrase";
+    let (code, _, mut logs) =
+        create_user_cli(dir.path(), &url, "admin", "log-admin", password).await;
+    assert_eq!(code, 0);
+    let mut child = command(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .env("VOUCHER_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(PROCESS_TIMEOUT, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let base = first.strip_prefix("listening on ").unwrap().to_string();
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"username": "log-admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let session_secret = cookie.trim_start_matches("vl_session=").to_string();
+    let csrf = login.json::<serde_json::Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created: serde_json::Value = client
+        .post(format!("{base}/api/v1/me/tokens"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .header("idempotency-key", "log-token")
+        .json(&serde_json::json!({"name": "log test", "ttl_days": 1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["secret"].as_str().unwrap().to_string();
+    let me = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let wrong = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"username": "log-admin", "password": "Wrong-Guess-Passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    terminate(&child);
+    let output = child.wait_with_output().await.unwrap();
+    logs.push_str(&String::from_utf8_lossy(&output.stderr));
+    assert!(
+        logs.contains("ledger signing key"),
+        "the logs were captured"
+    );
+    let key_seed = std::fs::read_to_string(dir.path().join("data/ledger-signing-key")).unwrap();
+    for secret in [
+        password,
+        "Wrong-Guess-Passphrase",
+        &session_secret,
+        &token,
+        &csrf,
+        key_seed.trim(),
+    ] {
+        assert!(!logs.contains(secret), "a secret leaked into the logs");
+    }
+}

@@ -1,0 +1,115 @@
+//! `voucher-ledger user create`: bootstrap the first admin (and any user).
+//!
+//! The password comes from a prompt without echo on a terminal, or from
+//! the first line of standard input otherwise — never from an argument,
+//! where it would land in shell history and the process list.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::app::{StoreJob, with_store};
+use crate::domain::{Password, Role, Username};
+use crate::ledger::checkpoint::LedgerSigner;
+use crate::service::WriterConfig;
+use crate::service::access;
+use crate::service::writer::{self, publish_ledger_key};
+use crate::store::Store;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum UserCommand {
+    /// Create a user. Reads the password from a prompt, or from stdin.
+    Create {
+        #[arg(long, env = "VOUCHER_DATABASE_URL", default_value = crate::app::DEFAULT_DATABASE_URL)]
+        database_url: String,
+        /// admin, finance, provider, enterprise or auditor.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        username: String,
+        /// The provider or enterprise id (provider and enterprise users only).
+        #[arg(long)]
+        party_id: Option<Uuid>,
+        #[command(flatten)]
+        key: super::KeyArgs,
+    },
+}
+
+pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
+    let UserCommand::Create {
+        database_url,
+        role,
+        username,
+        party_id,
+        key,
+    } = command;
+    let role = Role::parse(&role).ok_or_else(|| {
+        anyhow::anyhow!("--role is one of admin, finance, provider, enterprise, auditor")
+    })?;
+    let username = Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+    anyhow::ensure!(
+        role.needs_party() == party_id.is_some(),
+        "provider and enterprise users need --party-id; other roles must not have one"
+    );
+    let password = read_password()?;
+    let (signer, _) = crate::keyfile::load_or_create(&key.key_file)?;
+    let job = Create {
+        signer: Arc::new(signer),
+        username,
+        role,
+        party_id,
+        password,
+    };
+    let user_id = with_store(&database_url, job).await??;
+    println!("created user {user_id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_password() -> anyhow::Result<Password> {
+    let text = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (12–128 characters): ")?;
+        let again = rpassword::prompt_password("Repeat the password: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    Password::new(text).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+struct Create {
+    signer: Arc<LedgerSigner>,
+    username: Username,
+    role: Role,
+    party_id: Option<Uuid>,
+    password: Password,
+}
+
+impl StoreJob for Create {
+    type Output = anyhow::Result<Uuid>;
+
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<Uuid> {
+        publish_ledger_key(&store, &self.signer).await?;
+        let (writer, task) =
+            writer::spawn(store.clone(), self.signer.clone(), WriterConfig::default());
+        let os_user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let result = access::create_user(
+            &store,
+            &writer,
+            format!("cli:{os_user}"),
+            format!("cli:create-user:{}", self.username),
+            self.username,
+            self.role,
+            self.party_id,
+            &self.password,
+        )
+        .await;
+        drop(writer);
+        task.await?;
+        result.map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}

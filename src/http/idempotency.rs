@@ -1,0 +1,263 @@
+//! `Idempotency-Key` on every mutating endpoint, with the semantics of the
+//! best payment APIs.
+//!
+//! For a caller's key: the first request claims it and runs; its response
+//! is stored. The same key with the same request returns that response
+//! (header `Idempotent-Replayed: true`) without running again; with a
+//! different request, 422 `idempotency_key_reused`. A concurrent request
+//! with the key waits (bounded) for the first to finish, else 409
+//! `idempotency_request_in_progress`. The key also becomes the ledger
+//! entry's idempotency key (`user:<id>:<key>`), so the effect and the key
+//! are committed in one transaction; the stored response is a cache over
+//! that. A request that died after claiming is taken over after a lease.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::auth::Authenticated;
+use super::routes::RouteSpec;
+use super::{ApiError, AppState, REQUEST_BODY_BYTES_MAX};
+use crate::domain::Timestamp;
+use crate::store::Store;
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+/// Longest accepted key.
+pub const KEY_LEN_MAX: usize = 255;
+/// How long a second request waits for the first to finish.
+const WAIT_MAX: Duration = Duration::from_secs(5);
+const WAIT_STEP: Duration = Duration::from_millis(20);
+/// A claim older than this with no response belongs to a request that died.
+const LEASE_MICROS: i64 = 60 * 1_000_000;
+/// Largest response stored for replay.
+const STORED_RESPONSE_BYTES_MAX: usize = 1024 * 1024;
+/// Body fields that are secrets: left out of the stored fingerprint, which
+/// would otherwise be an offline-guessable hash of them.
+const SECRET_FIELDS: [&str; 3] = ["password", "current_password", "new_password"];
+
+/// The ledger idempotency key for this request: `user:<id>:<client key>`.
+#[derive(Debug, Clone)]
+pub struct LedgerKey(pub String);
+
+/// Put on a response whose body holds a secret shown once: it is not stored,
+/// and a replay gets 409 `idempotency_replay_unavailable` instead.
+#[derive(Debug, Clone, Copy)]
+pub struct NotReplayable;
+
+pub async fn idempotency<S: Store>(
+    State(state): State<AppState<S>>,
+    spec: &'static RouteSpec,
+    request: Request,
+    next: Next,
+) -> Response {
+    match run(state, spec, request, next).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn run<S: Store>(
+    state: AppState<S>,
+    spec: &'static RouteSpec,
+    request: Request,
+    next: Next,
+) -> Result<Response, Response> {
+    let key = client_key(&request).map_err(IntoResponse::into_response)?;
+    let scope = request
+        .extensions()
+        .get::<Authenticated>()
+        .map(|caller| caller.principal.idempotency_scope())
+        .ok_or_else(|| {
+            ApiError::internal(&"idempotent route without a principal").into_response()
+        })?;
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, REQUEST_BODY_BYTES_MAX)
+        .await
+        .map_err(|_| body_too_large().into_response())?;
+    let fingerprint = fingerprint(spec, parts.uri.path(), &bytes);
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request
+        .extensions_mut()
+        .insert(LedgerKey(format!("{scope}:{key}")));
+
+    let store = &state.store;
+    let now = Timestamp::now().as_micros();
+    let claimed = store
+        .claim_idempotency(&scope, &key, &fingerprint, now)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    if !claimed {
+        let deadline = tokio::time::Instant::now() + WAIT_MAX;
+        loop {
+            let Some(row) = store
+                .idempotency(&scope, &key)
+                .await
+                .map_err(|e| ApiError::from(e).into_response())?
+            else {
+                // Released by a failed first request: claim it now.
+                if store
+                    .claim_idempotency(&scope, &key, &fingerprint, Timestamp::now().as_micros())
+                    .await
+                    .map_err(|e| ApiError::from(e).into_response())?
+                {
+                    break;
+                }
+                continue;
+            };
+            if row.fingerprint != fingerprint {
+                return Err(ApiError::idempotency_key_reused().into_response());
+            }
+            if let (Some(status), Some(body)) = (row.status, row.response) {
+                return Ok(replay(status, body));
+            }
+            let now = Timestamp::now().as_micros();
+            if store
+                .take_over_idempotency(&scope, &key, now - LEASE_MICROS, now)
+                .await
+                .map_err(|e| ApiError::from(e).into_response())?
+            {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_request_in_progress",
+                    "A request with this Idempotency-Key is still running; retry shortly.",
+                    "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试。",
+                )
+                .into_response());
+            }
+            tokio::time::sleep(WAIT_STEP).await;
+        }
+    }
+
+    let response = next.run(request).await;
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    let bytes = axum::body::to_bytes(body, STORED_RESPONSE_BYTES_MAX)
+        .await
+        .unwrap_or_else(|_| Bytes::new());
+    if status.is_server_error() {
+        // Nothing was decided: let a retry run again.
+        let _ = store.release_idempotency(&scope, &key).await;
+    } else {
+        let stored = if parts.extensions.get::<NotReplayable>().is_some() {
+            not_replayable_body()
+        } else {
+            (status.as_u16(), bytes.to_vec())
+        };
+        if let Err(error) = store
+            .complete_idempotency(
+                &scope,
+                &key,
+                stored.0,
+                &stored.1,
+                Timestamp::now().as_micros(),
+            )
+            .await
+        {
+            tracing::warn!(%error, "could not store the idempotent response");
+        }
+    }
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+fn client_key(request: &Request) -> Result<String, ApiError> {
+    let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+            "This endpoint changes data: send an Idempotency-Key header (e.g. a UUID) so that a retry cannot act twice.",
+            "此接口会修改数据：请提供 Idempotency-Key 请求头（例如一个 UUID），以免重试时重复执行。",
+        ));
+    };
+    let key = value.to_str().unwrap_or_default();
+    let valid = (1..=KEY_LEN_MAX).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+    if !valid {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_invalid",
+            format!("An Idempotency-Key is 1 to {KEY_LEN_MAX} visible ASCII characters."),
+            format!("Idempotency-Key 须为 1 至 {KEY_LEN_MAX} 个可见 ASCII 字符。"),
+        ));
+    }
+    Ok(key.to_string())
+}
+
+/// SHA-256 over the route, the path (with its ids) and the body, with
+/// secret fields removed and JSON objects in key order.
+fn fingerprint(spec: &RouteSpec, path: &str, body: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(spec.method.as_bytes());
+    hasher.update([0]);
+    hasher.update(path.as_bytes());
+    hasher.update([0]);
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            if let Some(object) = value.as_object_mut() {
+                for field in SECRET_FIELDS {
+                    object.remove(field);
+                }
+            }
+            hasher.update(value.to_string().as_bytes());
+        }
+        Err(_) => hasher.update(body),
+    }
+    hasher.finalize().into()
+}
+
+fn replay(status: u16, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response
+}
+
+fn not_replayable_body() -> (u16, Vec<u8>) {
+    let error = ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_replay_unavailable",
+        "This request succeeded before and returned a secret that is shown only once.",
+        "此请求此前已成功，其返回的密钥只显示一次。",
+    );
+    let body = serde_json::json!({"error": {
+        "code": error.code, "message": error.message, "message_zh": error.message_zh}});
+    (409, body.to_string().into_bytes())
+}
+
+fn body_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("The request body is larger than {REQUEST_BODY_BYTES_MAX} bytes."),
+        format!("请求体超过 {REQUEST_BODY_BYTES_MAX} 字节。"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::routes::{RouteId, spec};
+
+    #[test]
+    fn fingerprints_ignore_secrets_and_key_order_but_not_values() {
+        let of = |path: &str, body: &[u8]| fingerprint(spec(RouteId::CreateUser), path, body);
+        let a = of("/api/v1/users", br#"{"username":"a","password":"one"}"#);
+        let b = of("/api/v1/users", br#"{"password":"two","username":"a"}"#);
+        let c = of("/api/v1/users", br#"{"username":"b","password":"one"}"#);
+        let d = of("/api/v1/other", br#"{"username":"a","password":"one"}"#);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+    }
+}

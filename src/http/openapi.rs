@@ -1,0 +1,207 @@
+//! The OpenAPI 3.1 document, generated from the route table (paths,
+//! methods, security, idempotency header) and from the request and response
+//! types (schemas, derived with utoipa). Served at `GET /api/openapi.json`.
+
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathsBuilder,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Ref,
+    Required, ResponseBuilder, Type,
+};
+
+use super::access::{
+    ChangePasswordRequest, CreateTokenRequest, CreateUserRequest, CreatedToken, Done, LoginRequest,
+    LoginResponse, TokenList, TokenView, UserList, UserView,
+};
+use super::ledger::{BalanceList, BalanceView, CheckpointView, EntryList, EntryView, PostingView};
+use super::routes::{Access, ROUTES, RouteId};
+
+/// Request and response schema names for a route (by component name).
+fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
+    match id {
+        RouteId::Healthz => (None, Some("Health")),
+        RouteId::OpenApi => (None, None),
+        RouteId::LatestCheckpoint => (None, Some("CheckpointView")),
+        RouteId::Login => (Some("LoginRequest"), Some("LoginResponse")),
+        RouteId::Logout => (None, Some("Done")),
+        RouteId::Me => (None, Some("UserView")),
+        RouteId::ChangePassword => (Some("ChangePasswordRequest"), Some("Done")),
+        RouteId::ListMyTokens => (None, Some("TokenList")),
+        RouteId::CreateToken => (Some("CreateTokenRequest"), Some("CreatedToken")),
+        RouteId::RevokeToken => (None, Some("Done")),
+        RouteId::ListUsers => (None, Some("UserList")),
+        RouteId::CreateUser => (Some("CreateUserRequest"), Some("UserView")),
+        RouteId::GetUser => (None, Some("UserView")),
+        RouteId::LedgerEntries => (None, Some("EntryList")),
+        RouteId::LedgerEntry => (None, Some("EntryView")),
+        RouteId::LedgerBalances => (None, Some("BalanceList")),
+    }
+}
+
+/// Query parameters per route: (name, description).
+fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str)] {
+    match id {
+        RouteId::ListUsers => &[
+            ("after", "cursor: last username of the previous page"),
+            ("limit", "1–200, default 50"),
+        ],
+        RouteId::LedgerEntries => &[
+            ("after", "cursor: last sequence of the previous page"),
+            ("limit", "1–200, default 50"),
+        ],
+        _ => &[],
+    }
+}
+
+fn json_ref(name: &str) -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(name)))
+        .build()
+}
+
+pub fn document() -> OpenApi {
+    let mut paths = PathsBuilder::new().build();
+    for route in ROUTES {
+        let (request, response) = schemas(route.id);
+        let mut operation = OperationBuilder::new()
+            .operation_id(Some(format!("{:?}", route.id)))
+            .summary(Some(route.summary));
+        for (name, description) in query_parameters(route.id) {
+            operation = operation.parameter(
+                ParameterBuilder::new()
+                    .name(*name)
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(*description))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+        for segment in route.path.split('/') {
+            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                operation = operation.parameter(
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                );
+            }
+        }
+        if route.idempotency_key {
+            operation = operation.parameter(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::True)
+                    .description(Some(
+                        "1–255 visible ASCII characters, unique per intended change",
+                    ))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+        if let Some(request) = request {
+            operation = operation.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json_ref(request))
+                    .required(Some(Required::True))
+                    .build(),
+            ));
+        }
+        let ok = ResponseBuilder::new().description("Success");
+        let ok = match response {
+            Some(name) => ok.content("application/json", json_ref(name)),
+            None => ok,
+        };
+        operation = operation
+            .response(
+                if route.method == "POST" && route.id != RouteId::Login {
+                    "201"
+                } else {
+                    "200"
+                },
+                ok,
+            )
+            .response(
+                "default",
+                ResponseBuilder::new()
+                    .description("Error: {\"error\":{\"code\",\"message\",\"message_zh\"}}")
+                    .content("application/json", json_ref("ErrorBody")),
+            );
+        if route.access != Access::Public {
+            operation = operation
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .security(SecurityRequirement::new("session", Vec::<String>::new()));
+        }
+        let method = match route.method {
+            "GET" => HttpMethod::Get,
+            "POST" => HttpMethod::Post,
+            "PUT" => HttpMethod::Put,
+            "PATCH" => HttpMethod::Patch,
+            _ => HttpMethod::Delete,
+        };
+        paths.add_path_operation(route.path, vec![method], operation.build());
+    }
+    let error_body = ObjectBuilder::new()
+        .property(
+            "error",
+            ObjectBuilder::new()
+                .property("code", ObjectBuilder::new().schema_type(Type::String))
+                .property("message", ObjectBuilder::new().schema_type(Type::String))
+                .property("message_zh", ObjectBuilder::new().schema_type(Type::String))
+                .required("code")
+                .required("message")
+                .required("message_zh"),
+        )
+        .required("error");
+    let health = ObjectBuilder::new()
+        .property("status", ObjectBuilder::new().schema_type(Type::String))
+        .property("database", ObjectBuilder::new().schema_type(Type::String));
+    let components = ComponentsBuilder::new()
+        .schema("ErrorBody", error_body)
+        .schema("Health", health)
+        .schema_from::<LoginRequest>()
+        .schema_from::<LoginResponse>()
+        .schema_from::<UserView>()
+        .schema_from::<ChangePasswordRequest>()
+        .schema_from::<CreateTokenRequest>()
+        .schema_from::<CreatedToken>()
+        .schema_from::<TokenView>()
+        .schema_from::<TokenList>()
+        .schema_from::<CreateUserRequest>()
+        .schema_from::<UserList>()
+        .schema_from::<Done>()
+        .schema_from::<CheckpointView>()
+        .schema_from::<EntryList>()
+        .schema_from::<EntryView>()
+        .schema_from::<PostingView>()
+        .schema_from::<BalanceList>()
+        .schema_from::<BalanceView>()
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        )
+        .security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                super::auth::SESSION_COOKIE,
+            ))),
+        )
+        .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("voucher-ledger")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "服务补贴券 service-voucher programme API. Conventions: docs/api.md.",
+                )),
+        )
+        .paths(paths)
+        .components(Some(components))
+        .build()
+}

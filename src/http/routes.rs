@@ -1,0 +1,244 @@
+//! The route table: every endpoint, once, with who may call it.
+//!
+//! The router is built from this table, authorisation and idempotency are
+//! enforced from it, and the OpenAPI document is generated from it; the
+//! test suite's allow/deny matrix must cover every row. So a route cannot
+//! exist without a policy, and cannot get a policy without a test.
+
+use crate::domain::Role;
+
+/// Stable names of the endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteId {
+    Healthz,
+    OpenApi,
+    LatestCheckpoint,
+    Login,
+    Logout,
+    Me,
+    ChangePassword,
+    ListMyTokens,
+    CreateToken,
+    RevokeToken,
+    ListUsers,
+    CreateUser,
+    GetUser,
+    LedgerEntries,
+    LedgerEntry,
+    LedgerBalances,
+}
+
+/// Who may call a route (before any object-level check in the handler).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user; the handler limits them to their own objects.
+    AnyUser,
+    /// Signed-in users with one of these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    pub fn allows(self, role: Option<Role>) -> bool {
+        match (self, role) {
+            (Access::Public, _) => true,
+            (_, None) => false,
+            (Access::AnyUser, Some(_)) => true,
+            (Access::Roles(roles), Some(role)) => roles.contains(&role),
+        }
+    }
+}
+
+/// One endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub id: RouteId,
+    pub method: &'static str,
+    /// axum path syntax (`{name}` for parameters), which is also OpenAPI's.
+    pub path: &'static str,
+    pub access: Access,
+    /// Mutating routes take an `Idempotency-Key`; login alone is exempt
+    /// (each login is a new session, and its response holds a secret that
+    /// must not be stored for replay).
+    pub idempotency_key: bool,
+    pub summary: &'static str,
+}
+
+impl RouteSpec {
+    pub fn is_mutating(&self) -> bool {
+        matches!(self.method, "POST" | "PUT" | "PATCH" | "DELETE")
+    }
+}
+
+const ADMIN: &[Role] = &[Role::Admin];
+/// Finance reads everything; the auditor reads everything; the admin
+/// manages users, so reads them too.
+const USER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
+const LEDGER_READERS: &[Role] = &[Role::Finance, Role::Auditor];
+
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        id: RouteId::Healthz,
+        method: "GET",
+        path: "/healthz",
+        access: Access::Public,
+        idempotency_key: false,
+        summary: "Health: 200 when the database answers, 503 when not",
+    },
+    RouteSpec {
+        id: RouteId::OpenApi,
+        method: "GET",
+        path: "/api/openapi.json",
+        access: Access::Public,
+        idempotency_key: false,
+        summary: "This API's OpenAPI 3.1 document",
+    },
+    RouteSpec {
+        id: RouteId::LatestCheckpoint,
+        method: "GET",
+        path: "/api/v1/ledger/checkpoints/latest",
+        access: Access::Public,
+        idempotency_key: false,
+        summary: "The ledger's latest signed checkpoint",
+    },
+    RouteSpec {
+        id: RouteId::Login,
+        method: "POST",
+        path: "/api/v1/session",
+        access: Access::Public,
+        idempotency_key: false,
+        summary: "Log in: sets the session cookie and returns the CSRF token",
+    },
+    RouteSpec {
+        id: RouteId::Logout,
+        method: "DELETE",
+        path: "/api/v1/session",
+        access: Access::AnyUser,
+        idempotency_key: true,
+        summary: "Log out: ends the current web session",
+    },
+    RouteSpec {
+        id: RouteId::Me,
+        method: "GET",
+        path: "/api/v1/me",
+        access: Access::AnyUser,
+        idempotency_key: false,
+        summary: "The signed-in user",
+    },
+    RouteSpec {
+        id: RouteId::ChangePassword,
+        method: "PUT",
+        path: "/api/v1/me/password",
+        access: Access::AnyUser,
+        idempotency_key: true,
+        summary: "Change the signed-in user's password (ends all their sessions)",
+    },
+    RouteSpec {
+        id: RouteId::ListMyTokens,
+        method: "GET",
+        path: "/api/v1/me/tokens",
+        access: Access::AnyUser,
+        idempotency_key: false,
+        summary: "The signed-in user's API tokens (never their secrets)",
+    },
+    RouteSpec {
+        id: RouteId::CreateToken,
+        method: "POST",
+        path: "/api/v1/me/tokens",
+        access: Access::AnyUser,
+        idempotency_key: true,
+        summary: "Issue an API token for the signed-in user; the secret is shown once",
+    },
+    RouteSpec {
+        id: RouteId::RevokeToken,
+        method: "DELETE",
+        path: "/api/v1/me/tokens/{token_id}",
+        access: Access::AnyUser,
+        idempotency_key: true,
+        summary: "Revoke one of the signed-in user's API tokens",
+    },
+    RouteSpec {
+        id: RouteId::ListUsers,
+        method: "GET",
+        path: "/api/v1/users",
+        access: Access::Roles(USER_READERS),
+        idempotency_key: false,
+        summary: "Users, by username, with cursor pagination",
+    },
+    RouteSpec {
+        id: RouteId::CreateUser,
+        method: "POST",
+        path: "/api/v1/users",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        summary: "Create a user",
+    },
+    RouteSpec {
+        id: RouteId::GetUser,
+        method: "GET",
+        path: "/api/v1/users/{user_id}",
+        access: Access::AnyUser,
+        idempotency_key: false,
+        summary: "One user (others than oneself: admin, finance and auditor only)",
+    },
+    RouteSpec {
+        id: RouteId::LedgerEntries,
+        method: "GET",
+        path: "/api/v1/ledger/entries",
+        access: Access::Roles(LEDGER_READERS),
+        idempotency_key: false,
+        summary: "Ledger entries in sequence order, with cursor pagination",
+    },
+    RouteSpec {
+        id: RouteId::LedgerEntry,
+        method: "GET",
+        path: "/api/v1/ledger/entries/{sequence}",
+        access: Access::Roles(LEDGER_READERS),
+        idempotency_key: false,
+        summary: "One ledger entry with its postings",
+    },
+    RouteSpec {
+        id: RouteId::LedgerBalances,
+        method: "GET",
+        path: "/api/v1/ledger/balances",
+        access: Access::Roles(LEDGER_READERS),
+        idempotency_key: false,
+        summary: "Every account's balance (the projection verify checks)",
+    },
+];
+
+pub fn spec(id: RouteId) -> &'static RouteSpec {
+    ROUTES
+        .iter()
+        .find(|spec| spec.id == id)
+        .expect("every RouteId has a row in ROUTES")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_listed_once_and_mutations_take_idempotency_keys() {
+        let mut seen = std::collections::HashSet::new();
+        for route in ROUTES {
+            assert!(seen.insert(route.id), "{:?} twice", route.id);
+            assert!(seen.len() <= ROUTES.len());
+            if route.is_mutating() && route.id != RouteId::Login {
+                assert!(
+                    route.idempotency_key,
+                    "{:?} mutates without a key",
+                    route.id
+                );
+            }
+            if !route.is_mutating() {
+                assert!(!route.idempotency_key, "{:?}", route.id);
+            }
+        }
+        let mut pairs: Vec<_> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
+        pairs.sort();
+        pairs.dedup();
+        assert_eq!(pairs.len(), ROUTES.len(), "a method and path appear twice");
+    }
+}

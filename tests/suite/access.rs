@@ -1,0 +1,648 @@
+//! Access control and API conventions (issue 3), on both backends.
+
+use std::collections::HashSet;
+
+use axum::http::StatusCode;
+use serde_json::json;
+use voucher_ledger::http::routes::{ROUTES, RouteId};
+use voucher_ledger::store::Store;
+
+use crate::api_client::{As, World};
+use crate::helpers::{TestDb, on_both_backends};
+
+on_both_backends!(
+    every_route_allows_and_denies_exactly_as_the_matrix_says,
+    foreign_ids_answer_404_and_change_nothing,
+    unknown_and_server_owned_fields_are_refused,
+    an_idempotent_replay_returns_the_first_response_and_acts_once,
+    a_changed_body_under_a_used_key_is_422,
+    twenty_concurrent_requests_with_one_key_act_once,
+    mutations_without_an_idempotency_key_are_refused,
+    cookie_sessions_need_the_csrf_token_and_end_at_logout,
+    api_tokens_work_until_revoked_and_their_secret_is_shown_once,
+    repeated_failed_logins_lock_the_account_and_are_in_the_ledger,
+    login_is_rate_limited_with_retry_after,
+    ledger_entries_name_the_user_and_role_that_caused_them,
+    a_password_change_ends_sessions_and_the_old_password,
+);
+
+use Cell::{Allow, Deny};
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell {
+    Allow,
+    Deny,
+}
+
+/// Who may pass each route's policy: nobody, admin, finance, provider,
+/// enterprise, auditor. Every route in ROUTES must have a row here.
+#[rustfmt::skip]
+const MATRIX: &[(RouteId, [Cell; 6])] = &[
+    //                           nobody admin  finance provider enterprise auditor
+    (RouteId::Healthz,          [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::OpenApi,          [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::LatestCheckpoint, [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::Login,            [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::Logout,           [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::Me,               [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::ChangePassword,   [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::ListMyTokens,     [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::CreateToken,      [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::RevokeToken,      [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::ListUsers,        [Deny,  Allow, Allow, Deny,  Deny,  Allow]),
+    (RouteId::CreateUser,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::GetUser,          [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::LedgerEntries,    [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
+    (RouteId::LedgerEntry,      [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
+    (RouteId::LedgerBalances,   [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
+];
+
+const CALLERS: [&str; 6] = [
+    "nobody",
+    "admin",
+    "finance",
+    "provider_a",
+    "enterprise_a",
+    "auditor",
+];
+
+async fn every_route_allows_and_denies_exactly_as_the_matrix_says<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let listed: HashSet<RouteId> = MATRIX.iter().map(|(id, _)| *id).collect();
+    let routed: HashSet<RouteId> = ROUTES.iter().map(|r| r.id).collect();
+    assert_eq!(
+        listed, routed,
+        "every route needs a row in MATRIX, and only routes"
+    );
+    let world = World::new(store).await;
+    let before = world.store.head().await.unwrap().sequence;
+    for (index, route) in ROUTES.iter().enumerate() {
+        let row = MATRIX.iter().find(|(id, _)| *id == route.id).unwrap().1;
+        // Ids that exist for nobody: the handler answers 404 if the policy lets it run.
+        let path = route
+            .path
+            .replace("{token_id}", "01a21208-0000-7000-8000-000000000000")
+            .replace("{user_id}", "01a21208-0000-7000-8000-000000000000")
+            .replace("{sequence}", "999999");
+        // An empty object: handlers with bodies refuse it, so allowed calls change nothing.
+        let body = route.is_mutating().then(|| json!({}));
+        for (column, caller) in CALLERS.iter().enumerate() {
+            let who = if *caller == "nobody" {
+                As::Nobody
+            } else {
+                world.bearer(caller)
+            };
+            let key = format!("matrix-{index}-{column}");
+            let reply = world
+                .api
+                .send(route.method, &path, &who, body.clone(), Some(&key))
+                .await;
+            let cell = (
+                route.method,
+                route.path,
+                *caller,
+                reply.status,
+                reply.code().to_string(),
+            );
+            match row[column] {
+                Allow => assert!(
+                    !matches!(
+                        reply.status,
+                        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                    ) || route.id == RouteId::Login,
+                    "expected allowed: {cell:?}"
+                ),
+                Deny if *caller == "nobody" => {
+                    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{cell:?}");
+                    assert_eq!(reply.code(), "authentication_required", "{cell:?}");
+                }
+                Deny => {
+                    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{cell:?}");
+                    assert_eq!(reply.code(), "forbidden", "{cell:?}");
+                }
+            }
+        }
+    }
+    // Nothing in the matrix was a valid change.
+    assert_eq!(world.store.head().await.unwrap().sequence, before);
+}
+
+async fn foreign_ids_answer_404_and_change_nothing<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let tokens = world
+        .api
+        .get("/api/v1/me/tokens", &world.bearer("provider_b"))
+        .await;
+    let foreign_token = tokens.body["tokens"][0]["id"].as_str().unwrap().to_string();
+    let before = world.store.head().await.unwrap().sequence;
+    for attacker in ["provider_a", "enterprise_a", "admin", "finance", "auditor"] {
+        let reply = world
+            .api
+            .send(
+                "DELETE",
+                &format!("/api/v1/me/tokens/{foreign_token}"),
+                &world.bearer(attacker),
+                None,
+                Some(&format!("idor-{attacker}")),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{attacker}"
+        );
+    }
+    // The victim's token still works.
+    let me = world
+        .api
+        .get("/api/v1/me", &world.bearer("provider_b"))
+        .await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(world.store.head().await.unwrap().sequence, before);
+    // Users: providers and enterprises see only themselves; a foreign id is
+    // indistinguishable from a missing one.
+    let other = world.users["enterprise_b"].id;
+    for attacker in ["provider_a", "enterprise_a"] {
+        let reply = world
+            .api
+            .get(&format!("/api/v1/users/{other}"), &world.bearer(attacker))
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{attacker}");
+        let missing = world
+            .api
+            .get(
+                "/api/v1/users/01a21208-0000-7000-8000-000000000000",
+                &world.bearer(attacker),
+            )
+            .await;
+        assert_eq!(reply.body, missing.body);
+        let own = world.users[attacker].id;
+        let reply = world
+            .api
+            .get(&format!("/api/v1/users/{own}"), &world.bearer(attacker))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(
+            reply.body["party_id"],
+            json!(world.users[attacker].party_id)
+        );
+    }
+    let reply = world
+        .api
+        .get(&format!("/api/v1/users/{other}"), &world.bearer("auditor"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+async fn unknown_and_server_owned_fields_are_refused<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let base =
+        json!({"username": "newbie", "password": "a long enough password", "role": "auditor"});
+    for (field, value) in [
+        ("id", json!("01a21208-0000-7000-8000-000000000000")),
+        ("created_at", json!("2026-01-01")),
+        ("failed_logins", json!(0)),
+        ("password_hash", json!("$argon2id$")),
+        ("is_admin", json!(true)),
+    ] {
+        let mut body = base.clone();
+        body[field] = value;
+        let reply = world
+            .api
+            .send(
+                "POST",
+                "/api/v1/users",
+                &admin,
+                Some(body),
+                Some(&format!("mass-{field}")),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, "invalid_body"),
+            "{field}"
+        );
+        assert!(
+            reply.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(field),
+            "{field}"
+        );
+    }
+    let reply = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/me/tokens",
+            &admin,
+            Some(json!({"name": "x", "ttl_days": 5, "user_id": "x"})),
+            Some("mass-token"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = world
+        .api
+        .get("/api/v1/users?limit=5&role=admin", &admin)
+        .await;
+    reply.expect_error(StatusCode::BAD_REQUEST, "invalid_query");
+    assert_eq!(world.count_entries("user_created").await, 7);
+}
+
+async fn an_idempotent_replay_returns_the_first_response_and_acts_once<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let body =
+        json!({"username": "clerk", "password": "a long enough password", "role": "finance"});
+    let first = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/users",
+            &admin,
+            Some(body.clone()),
+            Some("create-clerk"),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let again = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/users",
+            &admin,
+            Some(body),
+            Some("create-clerk"),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(world.count_entries("user_created").await, 8);
+    // The same key from another user is that user's own key.
+    let other = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/me/tokens",
+            &world.bearer("finance"),
+            Some(json!({"name": "ci", "ttl_days": 1})),
+            Some("create-clerk"),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED);
+    // A replayed token creation never reveals the secret again.
+    let replay = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/me/tokens",
+            &world.bearer("finance"),
+            Some(json!({"name": "ci", "ttl_days": 1})),
+            Some("create-clerk"),
+        )
+        .await;
+    replay.expect_error(StatusCode::CONFLICT, "idempotency_replay_unavailable");
+    assert!(
+        !replay
+            .body
+            .to_string()
+            .contains(other.body["secret"].as_str().unwrap())
+    );
+}
+
+async fn a_changed_body_under_a_used_key_is_422<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let body =
+        json!({"username": "clerk", "password": "a long enough password", "role": "finance"});
+    let first = world
+        .api
+        .send("POST", "/api/v1/users", &admin, Some(body), Some("k"))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let changed =
+        json!({"username": "clerk2", "password": "a long enough password", "role": "finance"});
+    let reply = world
+        .api
+        .send("POST", "/api/v1/users", &admin, Some(changed), Some("k"))
+        .await;
+    reply.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    assert_eq!(world.count_entries("user_created").await, 8);
+}
+
+async fn twenty_concurrent_requests_with_one_key_act_once<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let body =
+        json!({"username": "racer", "password": "a long enough password", "role": "auditor"});
+    let requests: Vec<_> = (0..20)
+        .map(|_| {
+            let api = world.api.clone();
+            let (admin, body) = (admin.clone(), body.clone());
+            tokio::spawn(async move {
+                api.send("POST", "/api/v1/users", &admin, Some(body), Some("race"))
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for request in requests {
+        let reply = request.await.unwrap();
+        match reply.status {
+            StatusCode::CREATED => {
+                ids.insert(reply.body["id"].as_str().unwrap().to_string());
+            }
+            StatusCode::CONFLICT => assert_eq!(reply.code(), "idempotency_request_in_progress"),
+            other => panic!("unexpected {other}: {:?}", reply.body),
+        }
+    }
+    assert_eq!(ids.len(), 1, "every success names the same user");
+    assert_eq!(
+        world.count_entries("user_created").await,
+        8,
+        "exactly one effect"
+    );
+}
+
+async fn mutations_without_an_idempotency_key_are_refused<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let body =
+        json!({"username": "nokey", "password": "a long enough password", "role": "auditor"});
+    let reply = world
+        .api
+        .send("POST", "/api/v1/users", &admin, Some(body.clone()), None)
+        .await;
+    reply.expect_error(StatusCode::BAD_REQUEST, "idempotency_key_required");
+    let long = "k".repeat(256);
+    let reply = world
+        .api
+        .send("POST", "/api/v1/users", &admin, Some(body), Some(&long))
+        .await;
+    reply.expect_error(StatusCode::BAD_REQUEST, "idempotency_key_invalid");
+    assert_eq!(world.count_entries("user_created").await, 7);
+}
+
+async fn cookie_sessions_need_the_csrf_token_and_end_at_logout<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = &world.users["admin"];
+    let (cookie, csrf) = world.api.login(&admin.username, &admin.password).await;
+    let with = As::Session {
+        cookie: cookie.clone(),
+        csrf: Some(csrf.clone()),
+    };
+    let without = As::Session {
+        cookie: cookie.clone(),
+        csrf: None,
+    };
+    let wrong = As::Session {
+        cookie: cookie.clone(),
+        csrf: Some("0".repeat(64)),
+    };
+    assert_eq!(
+        world.api.get("/api/v1/me", &without).await.status,
+        StatusCode::OK
+    );
+    let body = json!({"name": "from the portal", "ttl_days": 7});
+    for (who, key) in [(&without, "csrf-1"), (&wrong, "csrf-2")] {
+        let reply = world
+            .api
+            .send(
+                "POST",
+                "/api/v1/me/tokens",
+                who,
+                Some(body.clone()),
+                Some(key),
+            )
+            .await;
+        reply.expect_error(StatusCode::FORBIDDEN, "csrf_token_invalid");
+    }
+    let reply = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/me/tokens",
+            &with,
+            Some(body),
+            Some("csrf-3"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let reply = world
+        .api
+        .send("DELETE", "/api/v1/session", &with, None, Some("logout"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let reply = world.api.get("/api/v1/me", &with).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(world.count_entries("login_succeeded").await, 1);
+    assert_eq!(world.count_entries("session_ended").await, 1);
+}
+
+async fn api_tokens_work_until_revoked_and_their_secret_is_shown_once<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let world = World::new(store).await;
+    let provider = world.bearer("provider_a");
+    let created = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/me/tokens",
+            &provider,
+            Some(json!({"name": "billing", "ttl_days": 30})),
+            Some("t1"),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let secret = created.body["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("vlt_"));
+    let id = created.body["token"]["id"].as_str().unwrap().to_string();
+    let listed = world.api.get("/api/v1/me/tokens", &provider).await;
+    assert!(
+        !listed.body.to_string().contains(&secret),
+        "lists never show secrets"
+    );
+    let new_token = As::Bearer(secret.clone());
+    let me = world.api.get("/api/v1/me", &new_token).await;
+    assert_eq!(me.body["username"], "provider-a");
+    let revoked = world
+        .api
+        .send(
+            "DELETE",
+            &format!("/api/v1/me/tokens/{id}"),
+            &provider,
+            None,
+            Some("r1"),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    let me = world.api.get("/api/v1/me", &new_token).await;
+    me.expect_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    let bad = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/me/tokens",
+            &provider,
+            Some(json!({"name": "x", "ttl_days": 0})),
+            Some("t2"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(world.count_entries("api_token_revoked").await, 1);
+}
+
+async fn repeated_failed_logins_lock_the_account_and_are_in_the_ledger<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let world = World::new(store).await;
+    for _ in 0..5 {
+        let reply = world.api.try_login("auditor", "wrong password!!").await;
+        reply.expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    let password = world.users["auditor"].password.clone();
+    let reply = world.api.try_login("auditor", &password).await;
+    reply.expect_error(StatusCode::FORBIDDEN, "account_locked");
+    assert!(
+        reply.body["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("锁定")
+    );
+    assert_eq!(world.count_entries("login_failed").await, 5);
+    assert_eq!(world.count_entries("login_succeeded").await, 0);
+    // Unknown usernames get the same answer as wrong passwords.
+    let reply = world.api.try_login("ghost", "whatever at all").await;
+    reply.expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+}
+
+async fn login_is_rate_limited_with_retry_after<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let body = json!({"username": "nobody-here", "password": "not the password"});
+    let mut limited = None;
+    for _ in 0..12 {
+        let reply = world
+            .api
+            .send(
+                "POST",
+                "/api/v1/session",
+                &As::Nobody,
+                Some(body.clone()),
+                None,
+            )
+            .await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(reply);
+            break;
+        }
+    }
+    let reply = limited.expect("the 11th attempt in a minute is refused");
+    assert_eq!(reply.code(), "rate_limited");
+    let wait: u64 = reply.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait));
+}
+
+async fn ledger_entries_name_the_user_and_role_that_caused_them<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let body =
+        json!({"username": "traced", "password": "a long enough password", "role": "auditor"});
+    let created = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/users",
+            &world.bearer("admin"),
+            Some(body),
+            Some("trace"),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let entries = world
+        .api
+        .get("/api/v1/ledger/entries?limit=200", &world.bearer("auditor"))
+        .await;
+    let last = entries.body["entries"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "user_created");
+    let admin = world.users["admin"].id;
+    let actor = last["actor"].as_str().unwrap();
+    assert!(
+        actor.starts_with(&format!("user:admin:{admin}:token:")),
+        "{actor}"
+    );
+    assert!(
+        last["idempotency_key"]
+            .as_str()
+            .unwrap()
+            .ends_with(":trace")
+    );
+    // No secret or password hash is ever in an entry.
+    for entry in entries.body["entries"].as_array().unwrap() {
+        let text = entry.to_string();
+        assert!(
+            !text.contains("argon2") && !text.contains("vlt_") && !text.contains("password"),
+            "{text}"
+        );
+    }
+}
+
+async fn a_password_change_ends_sessions_and_the_old_password<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let old = world.users["finance"].password.clone();
+    let (cookie, csrf) = world.api.login("finance", &old).await;
+    let session = As::Session {
+        cookie,
+        csrf: Some(csrf),
+    };
+    let change = async |current: &str, new: &str, key: &str| {
+        let body = json!({"current_password": current, "new_password": new});
+        world
+            .api
+            .send(
+                "PUT",
+                "/api/v1/me/password",
+                &session,
+                Some(body),
+                Some(key),
+            )
+            .await
+    };
+    let wrong = change("not it at all", "a brand new password", "p0").await;
+    wrong.expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let short = change(&old, "short", "p1").await;
+    short.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "password_rejected");
+    let changed = change(&old, "a brand new password", "p2").await;
+    assert_eq!(changed.status, StatusCode::OK);
+    let me = world.api.get("/api/v1/me", &session).await;
+    assert_eq!(
+        me.status,
+        StatusCode::UNAUTHORIZED,
+        "sessions end with the change"
+    );
+    let reply = world.api.try_login("finance", &old).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    world.api.login("finance", "a brand new password").await;
+}

@@ -1,0 +1,240 @@
+//! An in-process API client and a seeded world of users, one per role.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use serde_json::Value;
+use tower::ServiceExt;
+use uuid::Uuid;
+use voucher_ledger::domain::{Password, Principal, Role, Username};
+use voucher_ledger::http::{AppState, router};
+use voucher_ledger::service::WriterConfig;
+use voucher_ledger::service::access;
+use voucher_ledger::store::Store;
+
+use crate::helpers::start_writer;
+
+/// How a request authenticates.
+#[derive(Clone)]
+pub enum As {
+    Nobody,
+    Bearer(String),
+    /// Session cookie, with the CSRF token to send (or not).
+    Session {
+        cookie: String,
+        csrf: Option<String>,
+    },
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts an error reply with this status and stable code.
+    #[track_caller]
+    pub fn expect_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(
+            (self.status, self.code()),
+            (status, code),
+            "{:?}",
+            self.body
+        );
+    }
+}
+
+#[derive(Clone)]
+pub struct Api {
+    pub router: Router,
+}
+
+impl Api {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        who: &As,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path);
+        match who {
+            As::Nobody => {}
+            As::Bearer(token) => {
+                request = request.header("authorization", format!("Bearer {token}"))
+            }
+            As::Session { cookie, csrf } => {
+                request = request.header("cookie", format!("vl_session={cookie}"));
+                if let Some(csrf) = csrf {
+                    request = request.header("x-csrf-token", csrf);
+                }
+            }
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+            None => request.body(Body::empty()).unwrap(),
+        };
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024)
+            .await
+            .unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, who: &As) -> Reply {
+        self.send("GET", path, who, None, None).await
+    }
+
+    /// One login attempt.
+    pub async fn try_login(&self, username: &str, password: &str) -> Reply {
+        let body = serde_json::json!({"username": username, "password": password});
+        self.send("POST", "/api/v1/session", &As::Nobody, Some(body), None)
+            .await
+    }
+
+    /// Logs in and returns the session cookie value and CSRF token.
+    pub async fn login(&self, username: &str, password: &str) -> (String, String) {
+        let reply = self.try_login(username, password).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        let cookie = reply.headers["set-cookie"].to_str().unwrap().to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let value = cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("vl_session=")
+            .to_string();
+        (
+            value,
+            reply.body["csrf_token"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+/// A seeded user: id, password, and a live API token.
+pub struct Seeded {
+    pub id: Uuid,
+    pub username: String,
+    pub password: String,
+    pub token: String,
+    pub party_id: Option<Uuid>,
+}
+
+/// Users `admin`, `finance`, `provider_a`, `provider_b`, `enterprise_a`,
+/// `enterprise_b`, `auditor`, each with a token, and the API over them.
+pub struct World<S: Store> {
+    pub api: Api,
+    pub store: S,
+    pub users: HashMap<&'static str, Seeded>,
+}
+
+impl<S: Store> World<S> {
+    pub async fn new(store: S) -> World<S> {
+        let (writer, _task) = start_writer(&store, WriterConfig::default()).await;
+        let mut users = HashMap::new();
+        let seeds: [(&str, Role); 7] = [
+            ("admin", Role::Admin),
+            ("finance", Role::Finance),
+            ("provider_a", Role::Provider),
+            ("provider_b", Role::Provider),
+            ("enterprise_a", Role::Enterprise),
+            ("enterprise_b", Role::Enterprise),
+            ("auditor", Role::Auditor),
+        ];
+        for (name, role) in seeds {
+            let username = name.replace('_', "-");
+            let password = format!("{username} password 123");
+            let party_id = role.needs_party().then(Uuid::now_v7);
+            let id = access::create_user(
+                &store,
+                &writer,
+                "test:seed".into(),
+                format!("seed:{name}"),
+                Username::parse(&username).unwrap(),
+                role,
+                party_id,
+                &Password::new(password.clone()).unwrap(),
+            )
+            .await
+            .unwrap();
+            let principal = Principal {
+                user_id: id,
+                username: Username::parse(&username).unwrap(),
+                role,
+                party_id,
+                token_id: None,
+            };
+            let (_, secret) = access::create_token(
+                &writer,
+                &principal,
+                format!("seed-token:{name}"),
+                "seed".into(),
+                30,
+            )
+            .await
+            .unwrap();
+            users.insert(
+                name,
+                Seeded {
+                    id,
+                    username,
+                    password,
+                    token: secret.text.expose().clone(),
+                    party_id,
+                },
+            );
+        }
+        let api = Api {
+            router: router(AppState::new(store.clone(), writer, Default::default())),
+        };
+        World { api, store, users }
+    }
+
+    pub fn bearer(&self, name: &str) -> As {
+        As::Bearer(self.users[name].token.clone())
+    }
+
+    /// How many ledger entries of `kind` exist.
+    pub async fn count_entries(&self, kind: &str) -> usize {
+        let mut count = 0;
+        let mut next = 1;
+        loop {
+            let page = self.store.entries(next, 1000).await.unwrap();
+            let Some(last) = page.last() else { break };
+            next = last.sequence + 1;
+            count += page.iter().filter(|e| e.kind == kind).count();
+        }
+        count
+    }
+}

@@ -88,9 +88,19 @@ pub struct BalanceView {
     pub last_sequence: u64,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalancePage {
+    /// Cursor: the last account name of the previous page.
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceList {
     pub balances: Vec<BalanceView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 pub async fn entries<S: Store>(
@@ -125,8 +135,16 @@ pub async fn entry<S: Store>(
 
 pub async fn balances<S: Store>(
     State(state): State<AppState<S>>,
+    ApiQuery(page): ApiQuery<BalancePage>,
 ) -> Result<Json<BalanceList>, ApiError> {
-    let balances = state.store.balances().await?;
+    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
+    let balances = state
+        .store
+        .balances_after(page.after.as_deref().unwrap_or(""), limit)
+        .await?;
+    let next_cursor = (balances.len() == limit as usize)
+        .then(|| balances.last().map(|b| b.account.clone()))
+        .flatten();
     Ok(Json(BalanceList {
         balances: balances
             .into_iter()
@@ -136,6 +154,7 @@ pub async fn balances<S: Store>(
                 last_sequence: b.last_sequence,
             })
             .collect(),
+        next_cursor,
     }))
 }
 

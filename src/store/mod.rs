@@ -150,6 +150,14 @@ pub trait Store: access::AccessStore + Clone + Send + Sync + 'static {
     /// The balance projection for every account, in account-name order.
     fn balances(&self) -> impl Future<Output = Result<Vec<ProjectedBalance>, StoreError>> + Send;
 
+    /// Balances of accounts named after `after`, in name order, at most
+    /// `limit` (capped at `ENTRY_PAGE_MAX`): for paging through the chart.
+    fn balances_after(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ProjectedBalance>, StoreError>> + Send;
+
     /// Every checkpoint in sequence order.
     fn checkpoints(&self) -> impl Future<Output = Result<Vec<Checkpoint>, StoreError>> + Send;
 

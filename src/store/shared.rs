@@ -402,6 +402,35 @@ macro_rules! impl_shared_store {
                     .collect()
             }
 
+            async fn balances_after(
+                &self,
+                after: &str,
+                limit: u32,
+            ) -> Result<Vec<$crate::ledger::verify::ProjectedBalance>, $crate::store::StoreError>
+            {
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT account, balance_fen, last_sequence FROM account_balances \
+                     WHERE account > $1 ORDER BY account LIMIT $2",
+                )
+                .bind(after)
+                .bind(i64::from(limit.clamp(1, $crate::store::ENTRY_PAGE_MAX)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(account, balance_fen, last_sequence)| {
+                        Ok($crate::ledger::verify::ProjectedBalance {
+                            account,
+                            balance_fen,
+                            last_sequence: $crate::store::shared::to_u64(
+                                last_sequence,
+                                "last_sequence",
+                            )?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn checkpoints(
                 &self,
             ) -> Result<Vec<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError>

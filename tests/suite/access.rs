@@ -24,6 +24,8 @@ on_both_backends!(
     login_is_rate_limited_with_retry_after,
     ledger_entries_name_the_user_and_role_that_caused_them,
     a_password_change_ends_sessions_and_the_old_password,
+    stored_idempotency_responses_expire_after_the_retention,
+    the_ledger_with_access_events_verifies,
 );
 
 use Cell::{Allow, Deny};
@@ -645,4 +647,103 @@ async fn a_password_change_ends_sessions_and_the_old_password<S: Store>(store: S
     let reply = world.api.try_login("finance", &old).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     world.api.login("finance", "a brand new password").await;
+}
+
+async fn stored_idempotency_responses_expire_after_the_retention<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let body = json!({"name": "retention", "ttl_days": 1});
+    let first = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/me/tokens",
+            &world.bearer("admin"),
+            Some(body.clone()),
+            Some("r"),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let scope = format!("user:{}", world.users["admin"].id);
+    assert!(
+        world
+            .store
+            .idempotency(&scope, "r")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Keys younger than the cut-off stay; older ones go.
+    let kept = world
+        .store
+        .purge_idempotency(first_created(&world, &scope).await - 1)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+    let purged = world.store.purge_idempotency(i64::MAX).await.unwrap();
+    assert!(purged >= 1);
+    assert!(
+        world
+            .store
+            .idempotency(&scope, "r")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // After expiry the HTTP key is free again, but the ledger still holds an
+    // entry under the same ledger key: the effect stays exactly-once beyond
+    // the retention, and no second token is issued.
+    let again = world
+        .api
+        .send(
+            "POST",
+            "/api/v1/me/tokens",
+            &world.bearer("admin"),
+            Some(body),
+            Some("r"),
+        )
+        .await;
+    again.expect_error(StatusCode::CONFLICT, "token_already_issued");
+    assert_eq!(world.count_entries("api_token_created").await, 8);
+}
+
+async fn first_created<S: Store>(world: &World<S>, scope: &str) -> i64 {
+    world
+        .store
+        .idempotency(scope, "r")
+        .await
+        .unwrap()
+        .unwrap()
+        .created_at_us
+}
+
+async fn the_ledger_with_access_events_verifies<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = &world.users["admin"];
+    let (cookie, csrf) = world.api.login(&admin.username, &admin.password).await;
+    let session = As::Session {
+        cookie,
+        csrf: Some(csrf),
+    };
+    world
+        .api
+        .try_login(&admin.username, "wrong password here")
+        .await;
+    world
+        .api
+        .send("DELETE", "/api/v1/session", &session, None, Some("bye"))
+        .await;
+    let summary = voucher_ledger::service::verify::verify_store(&world.store, &[])
+        .await
+        .unwrap();
+    // 7 users and 7 tokens seeded, a login, a failed login, a logout.
+    assert_eq!(summary.entries, 17);
+    let page = world
+        .api
+        .get("/api/v1/ledger/balances?limit=1", &world.bearer("auditor"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body["balances"].as_array().unwrap().is_empty(),
+        "access events move no money"
+    );
 }

@@ -496,3 +496,241 @@ async fn passwords_tokens_sessions_and_keys_never_appear_in_logs() {
         assert!(!logs.contains(secret), "a secret leaked into the logs");
     }
 }
+
+/// A signed-in HTTP client for a running server: session cookie + CSRF.
+#[derive(Clone)]
+struct Session {
+    client: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    async fn login(base: &str, username: &str, password: &str) -> Session {
+        let client = reqwest::Client::new();
+        let reply = client
+            .post(format!("{base}/api/v1/session"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        let cookie = reply.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let csrf = reply.json::<serde_json::Value>().await.unwrap()["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Session {
+            client,
+            cookie,
+            csrf,
+        }
+    }
+
+    /// Creates an API token named `name` under `key`; (status, body).
+    async fn create_token(
+        &self,
+        base: &str,
+        name: &str,
+        key: &str,
+    ) -> Result<(u16, serde_json::Value), reqwest::Error> {
+        let reply = self
+            .client
+            .post(format!("{base}/api/v1/me/tokens"))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+            .header("idempotency-key", key)
+            .json(&serde_json::json!({"name": name, "ttl_days": 1}))
+            .send()
+            .await?;
+        let status = reply.status().as_u16();
+        Ok((status, reply.json().await.unwrap_or_default()))
+    }
+}
+
+const ADMIN_PASSWORD: &str = "two servers admin password";
+
+async fn two_servers_share_one_chain_and_one_idempotency(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) =
+        create_user_cli(dir.path(), db.url(), "admin", "admin", ADMIN_PASSWORD).await;
+    assert_eq!(code, 0, "{err}");
+    let (mut a, base_a) = serve(dir.path(), &["--database-url", db.url()]).await;
+    let (mut b, base_b) = serve(dir.path(), &["--database-url", db.url()]).await;
+    // A session opened on one instance works on the other.
+    let session = Session::login(&base_a, "admin", ADMIN_PASSWORD).await;
+    let mut requests = Vec::new();
+    for n in 0..40 {
+        let (session, base) = (
+            session.clone(),
+            if n % 2 == 0 {
+                base_a.clone()
+            } else {
+                base_b.clone()
+            },
+        );
+        requests.push(tokio::spawn(async move {
+            session
+                .create_token(&base, &format!("distinct-{n}"), &format!("k-{n}"))
+                .await
+                .unwrap()
+        }));
+    }
+    // One key sent to both instances at once, ten times: one effect.
+    for n in 0..10 {
+        let (session, base) = (
+            session.clone(),
+            if n % 2 == 0 {
+                base_a.clone()
+            } else {
+                base_b.clone()
+            },
+        );
+        requests.push(tokio::spawn(async move {
+            session
+                .create_token(&base, "shared", "shared-key")
+                .await
+                .unwrap()
+        }));
+    }
+    let mut shared_created = 0;
+    for request in requests {
+        let (status, body) = request.await.unwrap();
+        match status {
+            201 if body["token"]["name"] == "shared" => shared_created += 1,
+            201 => {}
+            409 => assert!(
+                [
+                    "idempotency_replay_unavailable",
+                    "idempotency_request_in_progress",
+                    "token_already_issued"
+                ]
+                .contains(&body["error"]["code"].as_str().unwrap()),
+                "{body}"
+            ),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(shared_created, 1, "one key, two servers, one effect");
+    terminate(&a);
+    terminate(&b);
+    assert!(a.wait().await.unwrap().success());
+    assert!(b.wait().await.unwrap().success());
+    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "{out}");
+    // user_created + login_succeeded + 40 distinct tokens + 1 shared token.
+    assert!(out.starts_with("ok: 43 entries"), "{out}");
+}
+
+#[tokio::test]
+async fn two_server_processes_on_one_postgres_share_one_chain_and_one_idempotency() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    two_servers_share_one_chain_and_one_idempotency(&db).await;
+}
+
+#[tokio::test]
+async fn two_server_processes_on_one_sqlite_file_share_one_chain_and_one_idempotency() {
+    two_servers_share_one_chain_and_one_idempotency(&TestDb::sqlite()).await;
+}
+
+async fn kill_dash_9_of_the_server_loses_no_acknowledged_request(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) =
+        create_user_cli(dir.path(), db.url(), "admin", "admin", ADMIN_PASSWORD).await;
+    assert_eq!(code, 0, "{err}");
+    let (mut server, base) = serve(dir.path(), &["--database-url", db.url()]).await;
+    let session = Session::login(&base, "admin", ADMIN_PASSWORD).await;
+    let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut clients = Vec::new();
+    for client in 0..8 {
+        let (session, base, acked) = (session.clone(), base.clone(), acked_tx.clone());
+        clients.push(tokio::spawn(async move {
+            for n in 0..10_000 {
+                match session
+                    .create_token(&base, "crash", &format!("c{client}-{n}"))
+                    .await
+                {
+                    Ok((201, body)) => {
+                        let _ = acked.send(body["token"]["id"].as_str().unwrap().to_string());
+                    }
+                    Ok((status, body)) => panic!("unexpected {status}: {body}"),
+                    Err(_) => return, // the server is gone
+                }
+            }
+        }));
+    }
+    drop(acked_tx);
+    let mut acked = Vec::new();
+    while acked.len() < 150 {
+        acked.push(
+            tokio::time::timeout(PROCESS_TIMEOUT, acked_rx.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    server.start_kill().unwrap(); // SIGKILL
+    server.wait().await.unwrap();
+    for client in clients {
+        client.await.unwrap();
+    }
+    while let Ok(id) = acked_rx.try_recv() {
+        acked.push(id);
+    }
+    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "verify after kill -9: {out}");
+    let check = |store_tokens: Vec<Option<voucher_ledger::store::access::TokenRecord>>| {
+        assert!(
+            store_tokens.iter().all(Option::is_some),
+            "an acknowledged token is missing"
+        )
+    };
+    let ids: Vec<uuid::Uuid> = acked.iter().map(|id| id.parse().unwrap()).collect();
+    match db {
+        TestDb::Sqlite { .. } => {
+            let store = SqliteStore::connect(db.url()).await.unwrap();
+            check(tokens_by_id(&store, &ids).await);
+        }
+        TestDb::Postgres { .. } => {
+            let store = PostgresStore::connect(db.url()).await.unwrap();
+            check(tokens_by_id(&store, &ids).await);
+        }
+    }
+    // The server starts again on the same database and serves.
+    let (mut again, base) = serve(dir.path(), &["--database-url", db.url()]).await;
+    Session::login(&base, "admin", ADMIN_PASSWORD).await;
+    terminate(&again);
+    assert!(again.wait().await.unwrap().success());
+}
+
+async fn tokens_by_id<S: Store>(
+    store: &S,
+    ids: &[uuid::Uuid],
+) -> Vec<Option<voucher_ledger::store::access::TokenRecord>> {
+    let mut found = Vec::new();
+    for id in ids {
+        found.push(store.token_by_id(*id).await.unwrap());
+    }
+    found
+}
+
+#[tokio::test]
+async fn kill_dash_9_of_the_server_on_sqlite_loses_no_acknowledged_request() {
+    kill_dash_9_of_the_server_loses_no_acknowledged_request(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn kill_dash_9_of_the_server_on_postgres_loses_no_acknowledged_request() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    kill_dash_9_of_the_server_loses_no_acknowledged_request(&db).await;
+}

@@ -12,6 +12,27 @@ use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
 
 use crate::helpers::{PROCESS_TIMEOUT, TestDb};
 
+/// Runs a process scenario `fn(&TestDb)` as two tests, `<module>::sqlite`
+/// and `<module>::postgres` (the latter when Postgres is configured).
+macro_rules! on_both_databases {
+    ($module:ident, $scenario:ident) => {
+        mod $module {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$scenario(&crate::helpers::TestDb::sqlite()).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = crate::helpers::TestDb::postgres().await else {
+                    return;
+                };
+                super::$scenario(&db).await;
+            }
+        }
+    };
+}
+
 const BINARY: &str = env!("CARGO_BIN_EXE_voucher-ledger");
 
 fn command(cwd: &Path) -> Command {
@@ -213,19 +234,6 @@ async fn kill_dash_9_loses_no_acknowledged_append(db: &TestDb) {
     assert_eq!(code, 0, "{out}");
 }
 
-#[tokio::test]
-async fn kill_dash_9_during_appends_on_sqlite_loses_no_acknowledged_append() {
-    kill_dash_9_loses_no_acknowledged_append(&TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn kill_dash_9_during_appends_on_postgres_loses_no_acknowledged_append() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    kill_dash_9_loses_no_acknowledged_append(&db).await;
-}
-
 async fn two_processes_form_one_gapless_chain(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = tokio::join!(
@@ -243,19 +251,6 @@ async fn two_processes_form_one_gapless_chain(db: &TestDb) {
     // 3,000 drill entries and one funding (the second drill's funding is a
     // retry of the first's key, answered without a second entry).
     assert!(out.starts_with("ok: 3001 entries"), "{out}");
-}
-
-#[tokio::test]
-async fn two_processes_appending_to_one_postgres_form_one_gapless_chain() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    two_processes_form_one_gapless_chain(&db).await;
-}
-
-#[tokio::test]
-async fn two_processes_appending_to_one_sqlite_file_form_one_gapless_chain() {
-    two_processes_form_one_gapless_chain(&TestDb::sqlite()).await;
 }
 
 #[tokio::test]
@@ -628,19 +623,6 @@ async fn two_servers_share_one_chain_and_one_idempotency(db: &TestDb) {
     assert!(out.starts_with("ok: 43 entries"), "{out}");
 }
 
-#[tokio::test]
-async fn two_server_processes_on_one_postgres_share_one_chain_and_one_idempotency() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    two_servers_share_one_chain_and_one_idempotency(&db).await;
-}
-
-#[tokio::test]
-async fn two_server_processes_on_one_sqlite_file_share_one_chain_and_one_idempotency() {
-    two_servers_share_one_chain_and_one_idempotency(&TestDb::sqlite()).await;
-}
-
 async fn kill_dash_9_of_the_server_loses_no_acknowledged_request(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) =
@@ -722,15 +704,22 @@ async fn tokens_by_id<S: Store>(
     found
 }
 
-#[tokio::test]
-async fn kill_dash_9_of_the_server_on_sqlite_loses_no_acknowledged_request() {
-    kill_dash_9_of_the_server_loses_no_acknowledged_request(&TestDb::sqlite()).await;
-}
+on_both_databases!(
+    kill_dash_9_of_a_writer_process,
+    kill_dash_9_loses_no_acknowledged_append
+);
 
-#[tokio::test]
-async fn kill_dash_9_of_the_server_on_postgres_loses_no_acknowledged_request() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    kill_dash_9_of_the_server_loses_no_acknowledged_request(&db).await;
-}
+on_both_databases!(
+    two_writer_processes_on_one_database,
+    two_processes_form_one_gapless_chain
+);
+
+on_both_databases!(
+    two_serve_processes_on_one_database,
+    two_servers_share_one_chain_and_one_idempotency
+);
+
+on_both_databases!(
+    kill_dash_9_of_serve,
+    kill_dash_9_of_the_server_loses_no_acknowledged_request
+);

@@ -54,7 +54,8 @@ struct Serve {
     api: ApiConfig,
 }
 
-/// Forgets Idempotency-Key responses older than the retention, hourly.
+/// Hourly: forgets Idempotency-Key responses older than the retention, and
+/// sessions that ended more than a day ago.
 fn spawn_idempotency_purge<S: Store>(
     store: S,
     retention: std::time::Duration,

@@ -148,6 +148,12 @@ pub trait AccessStore {
         stale_before_us: i64,
         now_us: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes sessions that expired or were revoked before `before_us`
+    /// (the ledger keeps the login and logout events); returns how many.
+    fn purge_sessions(
+        &self,
+        before_us: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Forgets keys created before `before_us` (retention); returns how many.
     fn purge_idempotency(
         &self,

@@ -316,6 +316,17 @@ macro_rules! impl_access_store {
                 Ok(result.rows_affected() == 1)
             }
 
+            async fn purge_sessions(&self, before_us: i64) -> Result<u64, $crate::store::StoreError> {
+                let result = sqlx::query(
+                    "DELETE FROM sessions WHERE expires_at_us < $1 OR revoked_at_us < $1",
+                )
+                .bind(before_us)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(result.rows_affected())
+            }
+
             async fn purge_idempotency(&self, before_us: i64) -> Result<u64, $crate::store::StoreError> {
                 let result = sqlx::query("DELETE FROM api_idempotency WHERE created_at_us < $1")
                     .bind(before_us)

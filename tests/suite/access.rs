@@ -449,6 +449,13 @@ async fn cookie_sessions_need_the_csrf_token_and_end_at_logout<S: Store>(store: 
     );
     let reply = world.api.get("/api/v1/me", &with).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    // Ended sessions are purged later; the ledger keeps the events.
+    assert_eq!(
+        world.store.purge_sessions(0).await.unwrap(),
+        0,
+        "nothing ended before 1970"
+    );
+    assert_eq!(world.store.purge_sessions(i64::MAX).await.unwrap(), 1);
     assert_eq!(world.count_entries("login_succeeded").await, 1);
     assert_eq!(world.count_entries("session_ended").await, 1);
 }

@@ -6,10 +6,12 @@
 
 pub mod access;
 pub mod division;
+pub mod eligibility;
 pub mod id;
 pub mod money;
 pub mod programme_code;
 pub mod redacted;
+pub mod size_class;
 mod text_newtype;
 pub mod time;
 pub mod uscc;
@@ -20,5 +22,6 @@ pub use id::{Id, IdError};
 pub use money::{Fen, MoneyOverflow, MoneyParseError};
 pub use programme_code::{ProgrammeCode, ProgrammeCodeError};
 pub use redacted::Redacted;
+pub use size_class::{Sector, SizeClass, SizeStandard};
 pub use time::Timestamp;
 pub use uscc::{Uscc, UsccError};

@@ -12,66 +12,75 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/voucher_ledger.ledger.v1.rs"));
 }
 
-/// Every kind of entry the ledger knows, with its stable name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EntryKind {
-    ProgrammeFunded,
-    Journal,
-    UserCreated,
-    PasswordChanged,
-    LoginSucceeded,
-    LoginFailed,
-    SessionEnded,
-    ApiTokenCreated,
-    ApiTokenRevoked,
-}
-
-impl EntryKind {
-    pub const ALL: [EntryKind; 9] = [
-        EntryKind::ProgrammeFunded,
-        EntryKind::Journal,
-        EntryKind::UserCreated,
-        EntryKind::PasswordChanged,
-        EntryKind::LoginSucceeded,
-        EntryKind::LoginFailed,
-        EntryKind::SessionEnded,
-        EntryKind::ApiTokenCreated,
-        EntryKind::ApiTokenRevoked,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::ProgrammeFunded => "programme_funded",
-            EntryKind::Journal => "journal",
-            EntryKind::UserCreated => "user_created",
-            EntryKind::PasswordChanged => "password_changed",
-            EntryKind::LoginSucceeded => "login_succeeded",
-            EntryKind::LoginFailed => "login_failed",
-            EntryKind::SessionEnded => "session_ended",
-            EntryKind::ApiTokenCreated => "api_token_created",
-            EntryKind::ApiTokenRevoked => "api_token_revoked",
+/// Declares every entry kind once: its variant, its stable name and its
+/// protobuf message. Generates `EntryKind` (names), `EntryBody` (typed
+/// bodies), encoding, and canonical decoding.
+macro_rules! entry_kinds {
+    ($($variant:ident($message:ident) => $name:literal),+ $(,)?) => {
+        /// Every kind of entry the ledger knows, with its stable name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EntryKind {
+            $($variant),+
         }
-    }
 
-    pub fn parse(text: &str) -> Option<EntryKind> {
-        EntryKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-    }
+        impl EntryKind {
+            pub const ALL: &'static [EntryKind] = &[$(EntryKind::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EntryKind::$variant => $name),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<EntryKind> {
+                EntryKind::ALL.iter().copied().find(|kind| kind.as_str() == text)
+            }
+        }
+
+        /// A typed entry body.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum EntryBody {
+            $($variant(pb::$message)),+
+        }
+
+        impl EntryBody {
+            pub fn kind(&self) -> EntryKind {
+                match self {
+                    $(EntryBody::$variant(_) => EntryKind::$variant),+
+                }
+            }
+
+            /// The canonical bytes: prost writes known fields in tag order and
+            /// omits default values, and our messages have no maps.
+            pub fn encode(&self) -> Vec<u8> {
+                match self {
+                    $(EntryBody::$variant(message) => message.encode_to_vec()),+
+                }
+            }
+
+            fn decode_as(kind: EntryKind, bytes: &[u8]) -> Result<EntryBody, prost::DecodeError> {
+                Ok(match kind {
+                    $(EntryKind::$variant => EntryBody::$variant(pb::$message::decode(bytes)?)),+
+                })
+            }
+        }
+    };
 }
 
-/// A typed entry body.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EntryBody {
-    ProgrammeFunded(pb::ProgrammeFunded),
-    Journal(pb::Journal),
-    UserCreated(pb::UserCreated),
-    PasswordChanged(pb::PasswordChanged),
-    LoginSucceeded(pb::LoginSucceeded),
-    LoginFailed(pb::LoginFailed),
-    SessionEnded(pb::SessionEnded),
-    ApiTokenCreated(pb::ApiTokenCreated),
-    ApiTokenRevoked(pb::ApiTokenRevoked),
+entry_kinds! {
+    ProgrammeFunded(ProgrammeFunded) => "programme_funded",
+    Journal(Journal) => "journal",
+    UserCreated(UserCreated) => "user_created",
+    PasswordChanged(PasswordChanged) => "password_changed",
+    LoginSucceeded(LoginSucceeded) => "login_succeeded",
+    LoginFailed(LoginFailed) => "login_failed",
+    SessionEnded(SessionEnded) => "session_ended",
+    ApiTokenCreated(ApiTokenCreated) => "api_token_created",
+    ApiTokenRevoked(ApiTokenRevoked) => "api_token_revoked",
+    EnterpriseRegistered(EnterpriseRecorded) => "enterprise_registered",
+    EnterpriseUpdated(EnterpriseRecorded) => "enterprise_updated",
+    EnterpriseTagged(EnterpriseTagged) => "enterprise_tagged",
+    PartyBlacklisted(PartyBlacklisted) => "party_blacklisted",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,71 +94,13 @@ pub enum BodyError {
 }
 
 impl EntryBody {
-    pub fn kind(&self) -> EntryKind {
-        match self {
-            EntryBody::ProgrammeFunded(_) => EntryKind::ProgrammeFunded,
-            EntryBody::Journal(_) => EntryKind::Journal,
-            EntryBody::UserCreated(_) => EntryKind::UserCreated,
-            EntryBody::PasswordChanged(_) => EntryKind::PasswordChanged,
-            EntryBody::LoginSucceeded(_) => EntryKind::LoginSucceeded,
-            EntryBody::LoginFailed(_) => EntryKind::LoginFailed,
-            EntryBody::SessionEnded(_) => EntryKind::SessionEnded,
-            EntryBody::ApiTokenCreated(_) => EntryKind::ApiTokenCreated,
-            EntryBody::ApiTokenRevoked(_) => EntryKind::ApiTokenRevoked,
-        }
-    }
-
-    /// The canonical bytes: prost writes known fields in tag order and
-    /// omits default values, and our messages have no maps.
-    pub fn encode(&self) -> Vec<u8> {
-        match self {
-            EntryBody::ProgrammeFunded(message) => message.encode_to_vec(),
-            EntryBody::Journal(message) => message.encode_to_vec(),
-            EntryBody::UserCreated(message) => message.encode_to_vec(),
-            EntryBody::PasswordChanged(message) => message.encode_to_vec(),
-            EntryBody::LoginSucceeded(message) => message.encode_to_vec(),
-            EntryBody::LoginFailed(message) => message.encode_to_vec(),
-            EntryBody::SessionEnded(message) => message.encode_to_vec(),
-            EntryBody::ApiTokenCreated(message) => message.encode_to_vec(),
-            EntryBody::ApiTokenRevoked(message) => message.encode_to_vec(),
-        }
-    }
-
     /// Decodes `bytes` as the message for `kind` and checks that
     /// re-encoding gives the same bytes (no unknown fields, no duplicated
     /// or reordered fields, no non-minimal varints).
     pub fn decode_canonical(kind: &str, bytes: &[u8]) -> Result<EntryBody, BodyError> {
         let kind = EntryKind::parse(kind).ok_or_else(|| BodyError::UnknownKind(kind.into()))?;
         let name = kind.as_str();
-        let body = match kind {
-            EntryKind::ProgrammeFunded => EntryBody::ProgrammeFunded(
-                pb::ProgrammeFunded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
-            ),
-            EntryKind::Journal => EntryBody::Journal(
-                pb::Journal::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
-            ),
-            EntryKind::UserCreated => EntryBody::UserCreated(
-                pb::UserCreated::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
-            ),
-            EntryKind::PasswordChanged => EntryBody::PasswordChanged(
-                pb::PasswordChanged::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
-            ),
-            EntryKind::LoginSucceeded => EntryBody::LoginSucceeded(
-                pb::LoginSucceeded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
-            ),
-            EntryKind::LoginFailed => EntryBody::LoginFailed(
-                pb::LoginFailed::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
-            ),
-            EntryKind::SessionEnded => EntryBody::SessionEnded(
-                pb::SessionEnded::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
-            ),
-            EntryKind::ApiTokenCreated => EntryBody::ApiTokenCreated(
-                pb::ApiTokenCreated::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
-            ),
-            EntryKind::ApiTokenRevoked => EntryBody::ApiTokenRevoked(
-                pb::ApiTokenRevoked::decode(bytes).map_err(|_| BodyError::Undecodable(name))?,
-            ),
-        };
+        let body = EntryBody::decode_as(kind, bytes).map_err(|_| BodyError::Undecodable(name))?;
         if body.encode() != bytes {
             return Err(BodyError::NotCanonical(name));
         }

@@ -18,6 +18,8 @@ use crate::ledger::verify::ProjectedBalance;
 pub mod access;
 mod access_sql;
 pub mod migrate;
+pub mod registry;
+mod registry_sql;
 pub mod postgres;
 mod shared;
 pub mod sqlite;
@@ -116,8 +118,8 @@ pub struct LedgerKeyRecord {
 pub const ENTRY_PAGE_MAX: u32 = 1000;
 
 /// The database behind the ledger.
-pub trait Store: access::AccessStore + Clone + Send + Sync + 'static {
-    type Tx: LedgerTx + access::AccessTx;
+pub trait Store: access::AccessStore + registry::RegistryStore + Clone + Send + Sync + 'static {
+    type Tx: LedgerTx + access::AccessTx + registry::RegistryTx;
 
     fn backend(&self) -> Backend;
 

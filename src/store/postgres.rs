@@ -302,3 +302,4 @@ impl_shared_store!(
 );
 
 crate::store::access_sql::impl_access_store!(PostgresStore, PostgresTx);
+crate::store::registry_sql::impl_registry_store!(PostgresStore, PostgresTx);

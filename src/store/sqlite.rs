@@ -257,3 +257,4 @@ impl_shared_store!(
 );
 
 crate::store::access_sql::impl_access_store!(SqliteStore, SqliteTx);
+crate::store::registry_sql::impl_registry_store!(SqliteStore, SqliteTx);

@@ -1,0 +1,73 @@
+//! Storage for the registries (enterprises now; providers and programmes
+//! follow the same shape). Writes happen only inside the ledger writer's
+//! transaction through `RegistryTx`, next to the entry that records them.
+
+use std::future::Future;
+
+use uuid::Uuid;
+
+use super::StoreError;
+
+/// An `enterprises` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnterpriseRecord {
+    pub id: Uuid,
+    pub uscc: String,
+    pub uscc_override: bool,
+    pub name: String,
+    pub division: String,
+    pub zone: Option<String>,
+    pub sector: String,
+    pub staff: i64,
+    pub revenue_fen: i64,
+    pub size_class: String,
+    pub size_standard: String,
+    pub contact: Option<String>,
+    pub version: i64,
+    pub created_at_us: i64,
+    pub updated_at_us: i64,
+}
+
+/// An `enterprise_tags` row; dates are `YYYY-MM-DD` in UTC+8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRecord {
+    pub enterprise_id: Uuid,
+    pub tag: String,
+    pub valid_from: String,
+    pub valid_until: Option<String>,
+    pub source: String,
+}
+
+/// A `blacklist` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlacklistRecord {
+    pub id: Uuid,
+    pub party_kind: String,
+    pub party_id: Uuid,
+    pub reason: String,
+    pub source: String,
+    pub effective_from: String,
+    pub effective_until: Option<String>,
+}
+
+/// Bound on one page of a registry list.
+pub const REGISTRY_PAGE_MAX: u32 = 500;
+
+pub trait RegistryStore {
+    fn enterprise_by_id(&self, id: Uuid) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
+    fn enterprise_by_uscc(&self, uscc: &str) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
+    /// Enterprises with `uscc > after`, in USCC order, at most `limit`.
+    fn enterprises_after(&self, after: &str, limit: u32) -> impl Future<Output = Result<Vec<EnterpriseRecord>, StoreError>> + Send;
+    fn tags_of(&self, enterprise_id: Uuid) -> impl Future<Output = Result<Vec<TagRecord>, StoreError>> + Send;
+    fn blacklist_of(&self, party_kind: &str, party_id: Uuid) -> impl Future<Output = Result<Vec<BlacklistRecord>, StoreError>> + Send;
+}
+
+pub trait RegistryTx {
+    fn enterprise_by_uscc(&mut self, uscc: &str) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
+    fn enterprise_by_id(&mut self, id: Uuid) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
+    /// Inserts a new enterprise, or replaces the row with the same id.
+    fn save_enterprise(&mut self, record: &EnterpriseRecord, is_new: bool) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// `false` if the same (enterprise, tag, valid_from) already exists.
+    fn insert_tag(&mut self, tag: &TagRecord) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn insert_blacklist(&mut self, entry: &BlacklistRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,276 @@
+//! Portable SQL for `RegistryStore` and `RegistryTx`, instantiated per
+//! backend by `impl_registry_store!`.
+
+use uuid::Uuid;
+
+use super::StoreError;
+use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
+
+pub const ENTERPRISE_COLUMNS: &str = "id, uscc, uscc_override, name, division, zone, sector, staff, \
+     revenue_fen, size_class, size_standard, contact, version, created_at_us, updated_at_us";
+
+pub type EnterpriseRow = (
+    String,
+    String,
+    i32,
+    String,
+    String,
+    Option<String>,
+    String,
+    i32,
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+);
+pub type TagRow = (String, String, String, Option<String>, String);
+pub type BlacklistRow = (String, String, String, String, String, String, Option<String>);
+
+fn uuid(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
+}
+
+pub fn enterprise(row: EnterpriseRow) -> Result<EnterpriseRecord, StoreError> {
+    let (id, uscc, uscc_override, name, division, zone, sector, staff, revenue_fen, size_class, size_standard, contact, version, created_at_us, updated_at_us) = row;
+    Ok(EnterpriseRecord {
+        id: uuid(&id)?,
+        uscc,
+        uscc_override: uscc_override != 0,
+        name,
+        division,
+        zone,
+        sector,
+        staff: i64::from(staff),
+        revenue_fen,
+        size_class,
+        size_standard,
+        contact,
+        version,
+        created_at_us,
+        updated_at_us,
+    })
+}
+
+pub fn tag(row: TagRow) -> Result<TagRecord, StoreError> {
+    let (enterprise_id, tag, valid_from, valid_until, source) = row;
+    Ok(TagRecord {
+        enterprise_id: uuid(&enterprise_id)?,
+        tag,
+        valid_from,
+        valid_until,
+        source,
+    })
+}
+
+pub fn blacklist(row: BlacklistRow) -> Result<BlacklistRecord, StoreError> {
+    let (id, party_kind, party_id, reason, source, effective_from, effective_until) = row;
+    Ok(BlacklistRecord {
+        id: uuid(&id)?,
+        party_kind,
+        party_id: uuid(&party_id)?,
+        reason,
+        source,
+        effective_from,
+        effective_until,
+    })
+}
+
+/// Implements `RegistryStore` for `$store` (field `pool`) and `RegistryTx`
+/// for `$tx` (field `tx`); needs a module function `map_err`.
+macro_rules! impl_registry_store {
+    ($store:ident, $tx:ident) => {
+        impl $store {
+            async fn fetch_enterprise(
+                &self,
+                column: &'static str,
+                value: String,
+            ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!("SELECT {} FROM enterprises WHERE {column} = $1", sql::ENTERPRISE_COLUMNS);
+                let row: Option<sql::EnterpriseRow> =
+                    sqlx::query_as(&query).bind(value).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(sql::enterprise).transpose()
+            }
+        }
+
+        impl $crate::store::registry::RegistryStore for $store {
+            async fn enterprise_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
+                self.fetch_enterprise("id", id.to_string()).await
+            }
+
+            async fn enterprise_by_uscc(
+                &self,
+                uscc: &str,
+            ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
+                self.fetch_enterprise("uscc", uscc.to_string()).await
+            }
+
+            async fn enterprises_after(
+                &self,
+                after: &str,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!(
+                    "SELECT {} FROM enterprises WHERE uscc > $1 ORDER BY uscc LIMIT $2",
+                    sql::ENTERPRISE_COLUMNS
+                );
+                let rows: Vec<sql::EnterpriseRow> = sqlx::query_as(&query)
+                    .bind(after)
+                    .bind(i64::from(limit.clamp(1, $crate::store::registry::REGISTRY_PAGE_MAX)))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.into_iter().map(sql::enterprise).collect()
+            }
+
+            async fn tags_of(
+                &self,
+                enterprise_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::registry::TagRecord>, $crate::store::StoreError> {
+                let rows: Vec<$crate::store::registry_sql::TagRow> = sqlx::query_as(
+                    "SELECT enterprise_id, tag, valid_from, valid_until, source FROM enterprise_tags \
+                     WHERE enterprise_id = $1 ORDER BY tag, valid_from",
+                )
+                .bind(enterprise_id.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                rows.into_iter().map($crate::store::registry_sql::tag).collect()
+            }
+
+            async fn blacklist_of(
+                &self,
+                party_kind: &str,
+                party_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::registry::BlacklistRecord>, $crate::store::StoreError> {
+                let rows: Vec<$crate::store::registry_sql::BlacklistRow> = sqlx::query_as(
+                    "SELECT id, party_kind, party_id, reason, source, effective_from, effective_until \
+                     FROM blacklist WHERE party_kind = $1 AND party_id = $2 ORDER BY effective_from, id",
+                )
+                .bind(party_kind)
+                .bind(party_id.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                rows.into_iter().map($crate::store::registry_sql::blacklist).collect()
+            }
+        }
+
+        impl $tx {
+            async fn fetch_enterprise(
+                &mut self,
+                column: &'static str,
+                value: String,
+            ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!("SELECT {} FROM enterprises WHERE {column} = $1", sql::ENTERPRISE_COLUMNS);
+                let row: Option<sql::EnterpriseRow> =
+                    sqlx::query_as(&query).bind(value).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+                row.map(sql::enterprise).transpose()
+            }
+        }
+
+        impl $crate::store::registry::RegistryTx for $tx {
+            async fn enterprise_by_uscc(
+                &mut self,
+                uscc: &str,
+            ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
+                self.fetch_enterprise("uscc", uscc.to_string()).await
+            }
+
+            async fn enterprise_by_id(
+                &mut self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
+                self.fetch_enterprise("id", id.to_string()).await
+            }
+
+            async fn save_enterprise(
+                &mut self,
+                e: &$crate::store::registry::EnterpriseRecord,
+                is_new: bool,
+            ) -> Result<(), $crate::store::StoreError> {
+                let query = if is_new {
+                    format!(
+                        "INSERT INTO enterprises ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                        $crate::store::registry_sql::ENTERPRISE_COLUMNS
+                    )
+                } else {
+                    "UPDATE enterprises SET uscc = $2, uscc_override = $3, name = $4, division = $5, zone = $6, \
+                     sector = $7, staff = $8, revenue_fen = $9, size_class = $10, size_standard = $11, \
+                     contact = $12, version = $13, created_at_us = $14, updated_at_us = $15 WHERE id = $1"
+                        .to_string()
+                };
+                sqlx::query(&query)
+                    .bind(e.id.to_string())
+                    .bind(e.uscc.as_str())
+                    .bind(i32::from(e.uscc_override))
+                    .bind(e.name.as_str())
+                    .bind(e.division.as_str())
+                    .bind(e.zone.as_deref())
+                    .bind(e.sector.as_str())
+                    .bind(e.staff as i32)
+                    .bind(e.revenue_fen)
+                    .bind(e.size_class.as_str())
+                    .bind(e.size_standard.as_str())
+                    .bind(e.contact.as_deref())
+                    .bind(e.version)
+                    .bind(e.created_at_us)
+                    .bind(e.updated_at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_tag(
+                &mut self,
+                t: &$crate::store::registry::TagRecord,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let result = sqlx::query(
+                    "INSERT INTO enterprise_tags (enterprise_id, tag, valid_from, valid_until, source) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (enterprise_id, tag, valid_from) DO NOTHING",
+                )
+                .bind(t.enterprise_id.to_string())
+                .bind(t.tag.as_str())
+                .bind(t.valid_from.as_str())
+                .bind(t.valid_until.as_deref())
+                .bind(t.source.as_str())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn insert_blacklist(
+                &mut self,
+                b: &$crate::store::registry::BlacklistRecord,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO blacklist (id, party_kind, party_id, reason, source, effective_from, effective_until) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(b.id.to_string())
+                .bind(b.party_kind.as_str())
+                .bind(b.party_id.to_string())
+                .bind(b.reason.as_str())
+                .bind(b.source.as_str())
+                .bind(b.effective_from.as_str())
+                .bind(b.effective_until.as_deref())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_registry_store;

@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 
 use sqlx::{PgPool, SqlitePool};
 
-use crate::domain::ProgrammeCode;
+use crate::domain::{ProgrammeCode, Uscc};
 use crate::ledger::checkpoint::LedgerSigner;
+use crate::service::registry::{
+    IMPORT_ROWS_MAX, ImportMode, import_enterprises, parse_enterprise_csv,
+};
 use crate::service::verify::verify_store;
 use crate::service::writer::{self, publish_ledger_key};
 use crate::service::{Submission, WriterConfig};
@@ -22,6 +25,15 @@ use super::drill::{fund, one_fen_journal};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
+    /// Enterprise CSV import (issue 4 target: 100,000 rows in under 10 s on
+    /// SQLite), then the same file again (must change nothing).
+    Import {
+        /// sqlite, or a postgres:// URL where scratch databases may be created.
+        #[arg(long, default_value = "sqlite")]
+        backend_url: String,
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
     /// Durable ledger appends (group commit) vs one single-row durable
     /// INSERT per transaction.
     Ledger {
@@ -44,6 +56,14 @@ const TARGET_RATIO: f64 = 2.0;
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
+        BenchCommand::Import { backend_url, rows } => {
+            anyhow::ensure!(
+                (1..=IMPORT_ROWS_MAX).contains(&rows),
+                "--rows must be 1 to {IMPORT_ROWS_MAX}"
+            );
+            bench_import(&backend_url, rows).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         BenchCommand::Ledger {
             backend_url,
             entries,
@@ -312,4 +332,120 @@ async fn ledger_appends<S: Store>(
     println!("  verify: ok ({} entries)", summary.entries);
     store.close().await;
     Ok((entries as f64 / elapsed.as_secs_f64(), elapsed))
+}
+
+/// `rows` enterprises with valid USCCs across Zhoushan's districts and sectors.
+pub fn generated_enterprise_csv(rows: usize) -> String {
+    const DIVISIONS: [&str; 4] = ["330902", "330903", "330921", "330922"];
+    const SECTORS: [&str; 7] = [
+        "工业",
+        "软件和信息技术服务业",
+        "批发业",
+        "零售业",
+        "交通运输业",
+        "仓储业",
+        "其他未列明行业",
+    ];
+    let mut csv =
+        String::from("统一社会信用代码,企业名称,行政区划代码,行业,从业人员,营业收入(元)\n");
+    for i in 0..rows {
+        let division = DIVISIONS[i % DIVISIONS.len()];
+        let uscc = Uscc::complete(&format!("91{division}{:08}", i + 1))
+            .expect("generated codes are valid");
+        let sector = SECTORS[i % SECTORS.len()];
+        let staff = (i * 7) % 500;
+        let revenue_yuan = ((i * 13) % 50_000) * 1_000;
+        csv.push_str(&format!(
+            "{uscc},舟山测试企业{i}有限公司,{division},{sector},{staff},{revenue_yuan}.00\n"
+        ));
+    }
+    csv
+}
+
+async fn bench_import(backend_url: &str, rows: usize) -> anyhow::Result<()> {
+    let scratch = Scratch::create(backend_url).await?;
+    let (baseline_url, ledger_url) = scratch.urls();
+    let backend = Backend::from_url(ledger_url)?;
+    println!(
+        "bench import ({}): {rows} enterprise rows",
+        backend.as_str()
+    );
+    let baseline = Arc::new(BaselineDb::open(baseline_url).await?);
+    let sequential = run_baseline(&baseline, rows.min(5_000) as u64, 1, 0).await?;
+    println!(
+        "  baseline, 1 client:        {sequential:>10.0} inserts/s (single-row durable INSERT per transaction)"
+    );
+    if let Ok(db) = Arc::try_unwrap(baseline) {
+        db.close().await;
+    }
+    let csv = generated_enterprise_csv(rows);
+    let (first, second) = match backend {
+        Backend::Sqlite => {
+            import_twice(SqliteStore::connect(ledger_url).await?, csv.as_bytes()).await?
+        }
+        Backend::Postgres => {
+            import_twice(PostgresStore::connect(ledger_url).await?, csv.as_bytes()).await?
+        }
+    };
+    let rate = rows as f64 / first.as_secs_f64();
+    println!(
+        "  first import:              {rate:>10.0} rows/s ({:.2} s; target < 10 s for 100,000 on SQLite)",
+        first.as_secs_f64()
+    );
+    println!("  ratio vs baseline:         {:>10.2}x", rate / sequential);
+    println!(
+        "  same file again:           {:>10.2} s, nothing changed",
+        second.as_secs_f64()
+    );
+    scratch.drop_databases().await?;
+    Ok(())
+}
+
+/// Imports `csv` twice; checks the second import changed nothing.
+async fn import_twice<S: Store>(store: S, csv: &[u8]) -> anyhow::Result<(Duration, Duration)> {
+    store.migrate().await?;
+    let signer = Arc::new(LedgerSigner::generate());
+    publish_ledger_key(&store, &signer).await?;
+    let (writer, writer_task) = writer::spawn(store.clone(), signer, WriterConfig::default());
+    let today = crate::domain::Timestamp::now().cst_date();
+    let mut times = Vec::new();
+    for run in 0..2 {
+        let started = Instant::now();
+        let rows = parse_enterprise_csv(csv).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let count = rows.len();
+        let key = format!("bench:import:{run}");
+        let report = import_enterprises(
+            &writer,
+            "system:bench",
+            &key,
+            rows,
+            ImportMode::AllOrNothing,
+            today,
+            |_, _| {},
+        )
+        .await;
+        times.push(started.elapsed());
+        anyhow::ensure!(
+            report.errors.is_empty(),
+            "import errors: {:?}",
+            &report.errors[..report.errors.len().min(3)]
+        );
+        if run == 0 {
+            anyhow::ensure!(
+                report.created == count,
+                "expected {count} created, got {report:?}"
+            );
+        } else {
+            anyhow::ensure!(
+                report.unchanged == count && report.created == 0,
+                "re-import changed something: {report:?}"
+            );
+        }
+    }
+    drop(writer);
+    writer_task.await?;
+    let summary = verify_store(&store, &[]).await?;
+    println!("  verify: ok ({} entries)", summary.entries);
+    store.close().await;
+    Ok((times[0], times[1]))
 }

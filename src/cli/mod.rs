@@ -9,6 +9,7 @@ use crate::app::{DEFAULT_DATABASE_URL, DEFAULT_KEY_FILE, DEFAULT_LISTEN};
 mod bench;
 mod checkpoint;
 mod drill;
+mod import;
 mod serve;
 mod user;
 mod verify;
@@ -88,6 +89,11 @@ enum Commands {
         #[command(subcommand)]
         command: user::UserCommand,
     },
+    /// Bulk imports into the registries.
+    Import {
+        #[command(subcommand)]
+        what: import::ImportCommand,
+    },
     /// Benchmarks (not tests): throughput against a same-run baseline.
     Bench {
         #[command(subcommand)]
@@ -131,6 +137,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             checkpoint::run(&database.database_url, &key.key_file).await
         }
         Commands::User { command } => user::run(command).await,
+        Commands::Import { what } => import::run(what).await,
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
     }

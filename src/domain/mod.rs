@@ -7,6 +7,7 @@
 pub mod access;
 pub mod division;
 pub mod eligibility;
+pub mod enterprise;
 pub mod id;
 pub mod money;
 pub mod programme_code;

@@ -42,6 +42,16 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The calendar date of this instant in UTC+8 (programme days, fiscal
+    /// years and settlement periods are counted in it).
+    pub fn cst_date(self) -> chrono::NaiveDate {
+        let offset = FixedOffset::east_opt(CST_OFFSET_SECONDS).expect("UTC+8 is a valid offset");
+        let utc = DateTime::<Utc>::from_timestamp_micros(self.0).unwrap_or_default();
+        offset.from_utc_datetime(&utc.naive_utc()).date_naive()
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_cst_rfc3339())
@@ -57,6 +67,15 @@ mod tests {
         // 2026-12-31T16:00:00Z is midnight starting 2027-01-01 in UTC+8.
         let instant = Timestamp::from_micros(1_798_732_800_000_000);
         assert_eq!(instant.to_cst_rfc3339(), "2027-01-01T00:00:00.000000+08:00");
+    }
+
+    #[test]
+    fn dates_turn_at_midnight_in_china_standard_time() {
+        // 15:59:59.999999Z is still 2026-12-31 in UTC+8; 16:00Z is 2027-01-01.
+        let last = Timestamp::from_micros(1_798_732_800_000_000 - 1);
+        let first = Timestamp::from_micros(1_798_732_800_000_000);
+        assert_eq!(last.cst_date().to_string(), "2026-12-31");
+        assert_eq!(first.cst_date().to_string(), "2027-01-01");
     }
 
     #[test]

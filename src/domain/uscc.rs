@@ -87,6 +87,35 @@ impl Uscc {
         Ok(Uscc(text.to_string()))
     }
 
+    /// Completes a code from its first 16 characters (authority, entity type,
+    /// region, and the organisation code's first 8) by computing both check
+    /// characters: for generating test and demo data.
+    pub fn complete(first16: &str) -> Result<Uscc, UsccError> {
+        let chars: Vec<char> = first16.chars().collect();
+        if chars.len() != 16 {
+            return Err(UsccError::WrongLength(chars.len()));
+        }
+        let mut code: String = first16.to_string();
+        code.push(organisation_check(&chars[8..16]));
+        let values: Vec<u32> = code
+            .chars()
+            .enumerate()
+            .map(|(index, ch)| {
+                alphabet_value(ch).ok_or(UsccError::InvalidCharacter {
+                    position: index + 1,
+                    found: ch,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let sum: u32 = values
+            .iter()
+            .zip(USCC_WEIGHTS)
+            .map(|(value, weight)| value * weight)
+            .sum();
+        code.push(ALPHABET[((31 - sum % 31) % 31) as usize] as char);
+        Uscc::parse(&code)
+    }
+
     /// What a person types or a spreadsheet holds: surrounding spaces are
     /// dropped and letters upper-cased, then [`Uscc::parse`] applies.
     pub fn parse_lenient(text: &str) -> Result<Uscc, UsccError> {
@@ -208,6 +237,14 @@ mod tests {
             Uscc::parse("91350100M000100Y43").map(|u| u.to_string()),
             Ok("91350100M000100Y43".into())
         );
+    }
+
+    #[test]
+    fn completing_the_first_sixteen_characters_gives_the_known_codes() {
+        for code in VALID {
+            assert_eq!(Uscc::complete(&code[..16]).unwrap().as_str(), code);
+        }
+        assert_eq!(Uscc::complete("9133090"), Err(UsccError::WrongLength(7)));
     }
 
     #[test]

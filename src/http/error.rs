@@ -101,6 +101,12 @@ impl From<crate::service::CommandError> for ApiError {
                 "该用户名已被使用。",
             ),
             E::NotFound => ApiError::not_found(),
+            E::Unchanged { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "unchanged",
+                "Nothing to change: the record already says this.",
+                "无需修改：记录已是此内容。",
+            ),
             E::AccountLocked { until_us } => ApiError::account_locked(until_us),
             E::CredentialsChanged => ApiError::invalid_credentials(),
             E::Unavailable | E::ShuttingDown => ApiError::database_unavailable(),

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::Authenticated;
 use super::routes::RouteSpec;
-use super::{ApiError, AppState, REQUEST_BODY_BYTES_MAX};
+use super::{ApiError, AppState};
 use crate::domain::Timestamp;
 use crate::store::Store;
 
@@ -76,9 +76,9 @@ async fn run<S: Store>(
             ApiError::internal(&"idempotent route without a principal").into_response()
         })?;
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, REQUEST_BODY_BYTES_MAX)
+    let bytes = axum::body::to_bytes(body, spec.body_bytes_max)
         .await
-        .map_err(|_| body_too_large().into_response())?;
+        .map_err(|_| body_too_large(spec.body_bytes_max).into_response())?;
     let fingerprint = fingerprint(spec, parts.uri.path(), &bytes);
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request
@@ -235,12 +235,12 @@ fn not_replayable_body() -> (u16, Vec<u8>) {
     (409, body.to_string().into_bytes())
 }
 
-fn body_too_large() -> ApiError {
+fn body_too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",
-        format!("The request body is larger than {REQUEST_BODY_BYTES_MAX} bytes."),
-        format!("请求体超过 {REQUEST_BODY_BYTES_MAX} 字节。"),
+        format!("The request body is larger than {limit} bytes."),
+        format!("请求体超过 {limit} 字节。"),
     )
 }
 

@@ -27,6 +27,7 @@ mod json;
 pub mod ledger;
 pub mod openapi;
 pub mod rate_limit;
+pub mod registry;
 pub mod routes;
 
 pub use error::ApiError;
@@ -96,6 +97,12 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::LedgerEntries => get(ledger::entries::<S>),
         RouteId::LedgerEntry => get(ledger::entry::<S>),
         RouteId::LedgerBalances => get(ledger::balances::<S>),
+        RouteId::ListEnterprises => get(registry::list::<S>),
+        RouteId::RecordEnterprise => post(registry::record::<S>),
+        RouteId::GetEnterprise => get(registry::get::<S>),
+        RouteId::TagEnterprise => post(registry::tag::<S>),
+        RouteId::BlacklistEnterprise => post(registry::blacklist::<S>),
+        RouteId::ImportEnterprises => post(registry::import::<S>),
     }
 }
 
@@ -118,6 +125,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         route = route.route_layer(from_fn(move |request: Request, next: Next| {
             auth::authorize(spec, request, next)
         }));
+        route = route.layer(DefaultBodyLimit::max(spec.body_bytes_max));
         router = router.route(spec.path, route);
     }
     router

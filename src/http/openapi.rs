@@ -19,6 +19,10 @@ use super::access::{
     LoginResponse, TokenList, TokenView, UserList, UserView,
 };
 use super::ledger::{BalanceList, BalanceView, CheckpointView, EntryList, EntryView, PostingView};
+use super::registry::{
+    BlacklistRequest, BlacklistView, EnterpriseDetail, EnterpriseList, EnterpriseRequest,
+    EnterpriseView, ImportResult, ImportRowError, RecordedEnterprise, TagRequest, TagView,
+};
 use super::routes::{Access, ROUTES, RouteId};
 
 /// Request and response schema names for a route (by component name).
@@ -40,6 +44,12 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::LedgerEntries => (None, Some("EntryList")),
         RouteId::LedgerEntry => (None, Some("EntryView")),
         RouteId::LedgerBalances => (None, Some("BalanceList")),
+        RouteId::ListEnterprises => (None, Some("EnterpriseList")),
+        RouteId::RecordEnterprise => (Some("EnterpriseRequest"), Some("RecordedEnterprise")),
+        RouteId::GetEnterprise => (None, Some("EnterpriseDetail")),
+        RouteId::TagEnterprise => (Some("TagRequest"), Some("EnterpriseDetail")),
+        RouteId::BlacklistEnterprise => (Some("BlacklistRequest"), Some("EnterpriseDetail")),
+        RouteId::ImportEnterprises => (None, Some("ImportResult")),
     }
 }
 
@@ -103,6 +113,17 @@ pub fn document() -> OpenApi {
                     ))
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
             );
+        }
+        if route.id == RouteId::ImportEnterprises {
+            let csv = ContentBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build();
+            operation = operation.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("text/csv", csv)
+                    .required(Some(Required::True))
+                    .build(),
+            ));
         }
         if let Some(request) = request {
             operation = operation.request_body(Some(
@@ -181,6 +202,17 @@ pub fn document() -> OpenApi {
         .schema_from::<PostingView>()
         .schema_from::<BalanceList>()
         .schema_from::<BalanceView>()
+        .schema_from::<EnterpriseRequest>()
+        .schema_from::<RecordedEnterprise>()
+        .schema_from::<EnterpriseView>()
+        .schema_from::<EnterpriseDetail>()
+        .schema_from::<EnterpriseList>()
+        .schema_from::<TagView>()
+        .schema_from::<BlacklistView>()
+        .schema_from::<TagRequest>()
+        .schema_from::<BlacklistRequest>()
+        .schema_from::<ImportResult>()
+        .schema_from::<ImportRowError>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

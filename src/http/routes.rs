@@ -26,6 +26,12 @@ pub enum RouteId {
     LedgerEntries,
     LedgerEntry,
     LedgerBalances,
+    ListEnterprises,
+    RecordEnterprise,
+    GetEnterprise,
+    TagEnterprise,
+    BlacklistEnterprise,
+    ImportEnterprises,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -63,6 +69,8 @@ pub struct RouteSpec {
     /// must not be stored for replay).
     pub idempotency_key: bool,
     pub summary: &'static str,
+    /// Largest request body (most routes: `super::REQUEST_BODY_BYTES_MAX`).
+    pub body_bytes_max: usize,
 }
 
 impl RouteSpec {
@@ -72,6 +80,11 @@ impl RouteSpec {
 }
 
 const ADMIN: &[Role] = &[Role::Admin];
+const DEFAULT_BODY: usize = super::REQUEST_BODY_BYTES_MAX;
+/// Registry imports carry whole spreadsheets (200,000 rows fit).
+const IMPORT_BODY: usize = 64 * 1024 * 1024;
+/// Who reads the enterprise registry; enterprise users only their own.
+const ENTERPRISE_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Role::Enterprise];
 /// Finance reads everything; the auditor reads everything; the admin
 /// manages users, so reads them too.
 const USER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
@@ -84,6 +97,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/healthz",
         access: Access::Public,
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Health: 200 when the database answers, 503 when not",
     },
     RouteSpec {
@@ -92,6 +106,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/openapi.json",
         access: Access::Public,
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "This API's OpenAPI 3.1 document",
     },
     RouteSpec {
@@ -100,6 +115,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/ledger/checkpoints/latest",
         access: Access::Public,
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "The ledger's latest signed checkpoint",
     },
     RouteSpec {
@@ -108,6 +124,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/session",
         access: Access::Public,
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Log in: sets the session cookie and returns the CSRF token",
     },
     RouteSpec {
@@ -116,6 +133,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/session",
         access: Access::AnyUser,
         idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Log out: ends the current web session",
     },
     RouteSpec {
@@ -124,6 +142,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/me",
         access: Access::AnyUser,
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "The signed-in user",
     },
     RouteSpec {
@@ -132,6 +151,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/me/password",
         access: Access::AnyUser,
         idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Change the signed-in user's password (ends all their sessions)",
     },
     RouteSpec {
@@ -140,6 +160,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/me/tokens",
         access: Access::AnyUser,
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "The signed-in user's API tokens (never their secrets)",
     },
     RouteSpec {
@@ -148,6 +169,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/me/tokens",
         access: Access::AnyUser,
         idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Issue an API token for the signed-in user; the secret is shown once",
     },
     RouteSpec {
@@ -156,6 +178,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/me/tokens/{token_id}",
         access: Access::AnyUser,
         idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Revoke one of the signed-in user's API tokens",
     },
     RouteSpec {
@@ -164,6 +187,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/users",
         access: Access::Roles(USER_READERS),
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Users, by username, with cursor pagination",
     },
     RouteSpec {
@@ -172,6 +196,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/users",
         access: Access::Roles(ADMIN),
         idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Create a user",
     },
     RouteSpec {
@@ -180,6 +205,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/users/{user_id}",
         access: Access::AnyUser,
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "One user (others than oneself: admin, finance and auditor only)",
     },
     RouteSpec {
@@ -188,6 +214,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/ledger/entries",
         access: Access::Roles(LEDGER_READERS),
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Ledger entries in sequence order, with cursor pagination",
     },
     RouteSpec {
@@ -196,6 +223,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/ledger/entries/{sequence}",
         access: Access::Roles(LEDGER_READERS),
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "One ledger entry with its postings",
     },
     RouteSpec {
@@ -204,7 +232,62 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/ledger/balances",
         access: Access::Roles(LEDGER_READERS),
         idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
         summary: "Every account's balance (the projection verify checks)",
+    },
+    RouteSpec {
+        id: RouteId::ListEnterprises,
+        method: "GET",
+        path: "/api/v1/enterprises",
+        access: Access::Roles(USER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "The enterprise registry, by USCC, with cursor pagination",
+    },
+    RouteSpec {
+        id: RouteId::RecordEnterprise,
+        method: "POST",
+        path: "/api/v1/enterprises",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Register an enterprise, or update the one with the same USCC",
+    },
+    RouteSpec {
+        id: RouteId::GetEnterprise,
+        method: "GET",
+        path: "/api/v1/enterprises/{enterprise_id}",
+        access: Access::Roles(ENTERPRISE_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "One enterprise with its tags and blacklist entries (enterprise users: their own)",
+    },
+    RouteSpec {
+        id: RouteId::TagEnterprise,
+        method: "POST",
+        path: "/api/v1/enterprises/{enterprise_id}/tags",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Tag an enterprise (e.g. 专精特新培育库) for a period",
+    },
+    RouteSpec {
+        id: RouteId::BlacklistEnterprise,
+        method: "POST",
+        path: "/api/v1/enterprises/{enterprise_id}/blacklist",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Blacklist an enterprise from a date",
+    },
+    RouteSpec {
+        id: RouteId::ImportEnterprises,
+        method: "POST",
+        path: "/api/v1/imports/enterprises",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: IMPORT_BODY,
+        summary: "Import enterprises from CSV; row/column error report (JSON, or CSV with Accept: text/csv)",
     },
 ];
 

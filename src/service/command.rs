@@ -11,11 +11,15 @@ use sha2::{Digest, Sha256};
 
 use uuid::Uuid;
 
+use chrono::NaiveDate;
+
+use crate::domain::enterprise::EnterpriseInput;
 use crate::domain::{Fen, ProgrammeCode, Redacted, Role, Username};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::entry::{ACTOR_LEN_MAX, Hash32, IDEMPOTENCY_KEY_LEN_MAX};
 use crate::ledger::posting::{Posting, PostingError, check_balanced};
+use crate::store::registry::{BlacklistRecord, TagRecord};
 
 /// Longest free-text field (references, memos), in bytes.
 pub const TEXT_LEN_MAX: usize = 500;
@@ -76,6 +80,127 @@ pub enum Command {
         token_id: Uuid,
         user_id: Uuid,
     },
+    /// Register an enterprise, or update the one with the same USCC
+    /// (`enterprise_id` is used only if it is new). An update that changes
+    /// nothing is refused as `Unchanged` and records nothing.
+    RecordEnterprise {
+        enterprise_id: Uuid,
+        input: EnterpriseInput,
+    },
+    /// Tag an enterprise (e.g. 专精特新培育库) for a period.
+    TagEnterprise(TagSpec),
+    /// Blacklist a party from a date (and optionally until one).
+    BlacklistParty(BlacklistSpec),
+}
+
+/// A tag on an enterprise for a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagSpec {
+    pub enterprise_id: Uuid,
+    pub tag: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    pub source: String,
+}
+
+impl TagSpec {
+    fn check(&self) -> Result<(), InvalidCommand> {
+        check_text("tag", &self.tag, TAG_LEN_MAX, true)?;
+        check_text("source", &self.source, TEXT_LEN_MAX, true)?;
+        check_period(self.valid_from, self.valid_until)
+    }
+
+    pub fn body(&self) -> pb::EnterpriseTagged {
+        pb::EnterpriseTagged {
+            enterprise_id: self.enterprise_id.to_string(),
+            tag: self.tag.clone(),
+            valid_from: self.valid_from.to_string(),
+            valid_until: date_text(self.valid_until),
+            source: self.source.clone(),
+        }
+    }
+
+    pub fn record(&self) -> TagRecord {
+        TagRecord {
+            enterprise_id: self.enterprise_id,
+            tag: self.tag.clone(),
+            valid_from: self.valid_from.to_string(),
+            valid_until: self.valid_until.map(|d| d.to_string()),
+            source: self.source.clone(),
+        }
+    }
+}
+
+/// A blacklist entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlacklistSpec {
+    pub entry_id: Uuid,
+    pub party_kind: PartyKind,
+    pub party_id: Uuid,
+    pub reason: String,
+    pub source: String,
+    pub effective_from: NaiveDate,
+    pub effective_until: Option<NaiveDate>,
+}
+
+impl BlacklistSpec {
+    fn check(&self) -> Result<(), InvalidCommand> {
+        check_text("reason", &self.reason, TEXT_LEN_MAX, true)?;
+        check_text("source", &self.source, TEXT_LEN_MAX, true)?;
+        check_period(self.effective_from, self.effective_until)
+    }
+
+    pub fn body(&self) -> pb::PartyBlacklisted {
+        pb::PartyBlacklisted {
+            entry_id: self.entry_id.to_string(),
+            party_kind: self.party_kind.as_str().to_string(),
+            party_id: self.party_id.to_string(),
+            reason: self.reason.clone(),
+            source: self.source.clone(),
+            effective_from: self.effective_from.to_string(),
+            effective_until: date_text(self.effective_until),
+        }
+    }
+
+    pub fn record(&self) -> BlacklistRecord {
+        BlacklistRecord {
+            id: self.entry_id,
+            party_kind: self.party_kind.as_str().to_string(),
+            party_id: self.party_id,
+            reason: self.reason.clone(),
+            source: self.source.clone(),
+            effective_from: self.effective_from.to_string(),
+            effective_until: self.effective_until.map(|d| d.to_string()),
+        }
+    }
+}
+
+fn check_period(from: NaiveDate, until: Option<NaiveDate>) -> Result<(), InvalidCommand> {
+    if until.is_some_and(|until| until < from) {
+        return Err(InvalidCommand::DatesReversed);
+    }
+    Ok(())
+}
+
+/// A date for a ledger body: `YYYY-MM-DD`, or empty for none.
+fn date_text(date: Option<NaiveDate>) -> String {
+    date.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Who a blacklist entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartyKind {
+    Enterprise,
+    Provider,
+}
+
+impl PartyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyKind::Enterprise => "enterprise",
+            PartyKind::Provider => "provider",
+        }
+    }
 }
 
 /// What a checked password said.
@@ -126,6 +251,34 @@ pub enum InvalidCommand {
     PartyMismatch,
     #[error("an API token lives 1 to {TOKEN_TTL_DAYS_MAX} days")]
     TokenLifetime,
+    #[error("the end date is before the start date")]
+    DatesReversed,
+}
+
+/// Longest tag name, in bytes.
+pub const TAG_LEN_MAX: usize = 100;
+
+/// The ledger body recording an enterprise's state at `version`.
+pub fn enterprise_body(
+    enterprise_id: Uuid,
+    input: &EnterpriseInput,
+    version: i64,
+) -> pb::EnterpriseRecorded {
+    pb::EnterpriseRecorded {
+        enterprise_id: enterprise_id.to_string(),
+        uscc: input.uscc.code().to_string(),
+        uscc_override_reason: input.uscc.override_reason().unwrap_or_default().to_string(),
+        name: input.name.clone(),
+        division: input.division.to_string(),
+        zone: input.zone.clone().unwrap_or_default(),
+        sector: input.sector.as_str().to_string(),
+        staff: i64::from(input.staff),
+        revenue_fen: input.revenue.as_fen(),
+        size_class: input.size_class.as_str().to_string(),
+        size_standard: input.size_standard.to_string(),
+        contact: input.contact.clone().unwrap_or_default(),
+        version,
+    }
 }
 
 /// Longest API token name, in bytes.
@@ -183,6 +336,9 @@ impl Command {
             Command::EndSession { .. } => "end_session",
             Command::CreateApiToken { .. } => "create_api_token",
             Command::RevokeApiToken { .. } => "revoke_api_token",
+            Command::RecordEnterprise { .. } => "record_enterprise",
+            Command::TagEnterprise(_) => "tag_enterprise",
+            Command::BlacklistParty(_) => "blacklist_party",
         }
     }
 
@@ -293,6 +449,24 @@ impl Command {
                     user_id: user_id.to_string(),
                 }))
             }
+            // The version and whether it is new are only known under the
+            // lock: service::effects writes the final body.
+            Command::RecordEnterprise {
+                enterprise_id,
+                input,
+            } => Draft::without_postings(EntryBody::EnterpriseRegistered(enterprise_body(
+                *enterprise_id,
+                input,
+                1,
+            ))),
+            Command::TagEnterprise(spec) => {
+                spec.check()?;
+                Draft::without_postings(EntryBody::EnterpriseTagged(spec.body()))
+            }
+            Command::BlacklistParty(spec) => {
+                spec.check()?;
+                Draft::without_postings(EntryBody::PartyBlacklisted(spec.body()))
+            }
         };
         check_balanced(&draft.postings)?;
         Ok(draft)
@@ -373,6 +547,19 @@ impl Command {
             Command::RevokeApiToken { token_id, user_id } => {
                 field(token_id.as_bytes());
                 field(user_id.as_bytes());
+            }
+            Command::RecordEnterprise { input, .. } => {
+                let body = enterprise_body(Uuid::nil(), input, 0);
+                field(&prost::Message::encode_to_vec(&body));
+            }
+            Command::TagEnterprise(spec) => field(&prost::Message::encode_to_vec(&spec.body())),
+            // The entry id is generated per request: not part of what was asked.
+            Command::BlacklistParty(spec) => {
+                let asked = BlacklistSpec {
+                    entry_id: Uuid::nil(),
+                    ..spec.clone()
+                };
+                field(&prost::Message::encode_to_vec(&asked.body()));
             }
         }
         hasher.finalize().into()

@@ -6,12 +6,15 @@
 //! It may return a replacement body when the entry records values only
 //! known under the lock (a failed-login count).
 
+use std::collections::HashMap;
+
 use crate::domain::Timestamp;
 use crate::ledger::body::{EntryBody, pb};
 use crate::store::StoreError;
 use crate::store::access::{AccessTx, SessionRecord, TokenRecord, UserRecord};
+use crate::store::registry::{EnterpriseRecord, RegistryTx};
 
-use super::command::{Command, LoginOutcome};
+use super::command::{Command, LoginOutcome, PartyKind, enterprise_body};
 use super::writer::CommandError;
 
 /// Consecutive failed logins that lock an account.
@@ -37,9 +40,54 @@ impl From<CommandError> for Failure {
     }
 }
 
+/// Rows a batch loaded up front (one query for all its commands), kept
+/// current as the batch writes. Every read of these rows within the batch
+/// goes through here, so later commands see earlier ones' writes.
+#[derive(Default)]
+pub struct Prefetched {
+    /// By USCC: `None` means "known not to exist".
+    enterprises: HashMap<String, Option<EnterpriseRecord>>,
+}
+
+impl Prefetched {
+    /// Loads what `commands` will read.
+    pub async fn load<T: RegistryTx + Send>(
+        tx: &mut T,
+        commands: &[&Command],
+    ) -> Result<Prefetched, StoreError> {
+        let usccs: Vec<&str> = commands
+            .iter()
+            .filter_map(|command| match command {
+                Command::RecordEnterprise { input, .. } => Some(input.uscc.code()),
+                _ => None,
+            })
+            .collect();
+        let mut enterprises: HashMap<String, Option<EnterpriseRecord>> =
+            usccs.iter().map(|uscc| (uscc.to_string(), None)).collect();
+        if !usccs.is_empty() {
+            for record in tx.enterprises_by_usccs(&usccs).await? {
+                enterprises.insert(record.uscc.clone(), Some(record));
+            }
+        }
+        Ok(Prefetched { enterprises })
+    }
+
+    async fn enterprise_by_uscc<T: RegistryTx + Send>(
+        &mut self,
+        tx: &mut T,
+        uscc: &str,
+    ) -> Result<Option<EnterpriseRecord>, StoreError> {
+        match self.enterprises.get(uscc) {
+            Some(known) => Ok(known.clone()),
+            None => tx.enterprise_by_uscc(uscc).await,
+        }
+    }
+}
+
 /// Checks and writes `command`'s domain rows at instant `now`.
-pub async fn apply<T: AccessTx + Send>(
+pub async fn apply<T: AccessTx + RegistryTx + Send>(
     tx: &mut T,
+    prefetched: &mut Prefetched,
     command: &Command,
     now: Timestamp,
 ) -> Result<Option<EntryBody>, Failure> {
@@ -170,6 +218,77 @@ pub async fn apply<T: AccessTx + Send>(
                 name: name.clone(),
                 expires_at_us,
             })))
+        }
+        Command::RecordEnterprise {
+            enterprise_id,
+            input,
+        } => {
+            let existing = prefetched.enterprise_by_uscc(tx, input.uscc.code()).await?;
+            let (id, version, created_at_us) = match &existing {
+                Some(e) => (e.id, e.version + 1, e.created_at_us),
+                None => (*enterprise_id, 1, now_us),
+            };
+            let record = EnterpriseRecord {
+                id,
+                uscc: input.uscc.code().to_string(),
+                uscc_override: input.uscc.override_reason().is_some(),
+                name: input.name.clone(),
+                division: input.division.to_string(),
+                zone: input.zone.clone(),
+                sector: input.sector.as_str().to_string(),
+                staff: i64::from(input.staff),
+                revenue_fen: input.revenue.as_fen(),
+                size_class: input.size_class.as_str().to_string(),
+                size_standard: input.size_standard.to_string(),
+                contact: input.contact.clone(),
+                version,
+                created_at_us,
+                updated_at_us: now_us,
+            };
+            if let Some(existing) = &existing {
+                let same = EnterpriseRecord {
+                    version: existing.version,
+                    updated_at_us: existing.updated_at_us,
+                    ..record.clone()
+                };
+                if same == *existing {
+                    return Err(CommandError::Unchanged { id }.into());
+                }
+            }
+            tx.save_enterprise(&record, existing.is_none()).await?;
+            prefetched
+                .enterprises
+                .insert(record.uscc.clone(), Some(record));
+            let body = enterprise_body(id, input, version);
+            Ok(Some(if existing.is_none() {
+                EntryBody::EnterpriseRegistered(body)
+            } else {
+                EntryBody::EnterpriseUpdated(body)
+            }))
+        }
+        Command::TagEnterprise(spec) => {
+            if tx.enterprise_by_id(spec.enterprise_id).await?.is_none() {
+                return Err(CommandError::NotFound.into());
+            }
+            if !tx.insert_tag(&spec.record()).await? {
+                return Err(CommandError::Unchanged {
+                    id: spec.enterprise_id,
+                }
+                .into());
+            }
+            Ok(None)
+        }
+        Command::BlacklistParty(spec) => {
+            let exists = match spec.party_kind {
+                PartyKind::Enterprise => tx.enterprise_by_id(spec.party_id).await?.is_some(),
+                // The provider registry arrives with providers.
+                PartyKind::Provider => false,
+            };
+            if !exists {
+                return Err(CommandError::NotFound.into());
+            }
+            tx.insert_blacklist(&spec.record()).await?;
+            Ok(None)
         }
         Command::RevokeApiToken { token_id, user_id } => {
             let token = tx.token_by_id(*token_id).await?;

@@ -27,6 +27,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::domain::Timestamp;
 use crate::ledger::account::Account;
+use crate::ledger::body::EntryKind;
 use crate::ledger::checkpoint::{Checkpoint, LedgerSigner};
 use crate::ledger::entry::{Entry, Hash32, Unsealed};
 use crate::ledger::posting::net_changes;
@@ -35,6 +36,7 @@ use crate::store::{BalanceWrite, ChainHead, LedgerKeyRecord, LedgerTx, Store, St
 use super::command::{Draft, InvalidCommand, Submission};
 use super::effects::{self, Failure};
 use crate::store::access::AccessTx;
+use crate::store::registry::RegistryTx;
 
 /// Tuning for the writer. The defaults suit both backends on small hardware.
 #[derive(Debug, Clone)]
@@ -73,6 +75,9 @@ pub struct Receipt {
     /// True when this key had already been applied and the first result is
     /// returned without a second effect.
     pub replayed: bool,
+    /// The kind of the entry (e.g. registered vs updated); `None` only if a
+    /// replayed entry's stored kind is unknown to this binary.
+    pub kind: Option<EntryKind>,
 }
 
 /// Why a command was not appended.
@@ -96,6 +101,10 @@ pub enum CommandError {
     /// The username already belongs to another user.
     #[error("that username is taken")]
     UsernameTaken,
+    /// The command would change nothing (e.g. re-importing the same row);
+    /// nothing was recorded. `id` names the object as it stands.
+    #[error("nothing to change")]
+    Unchanged { id: uuid::Uuid },
     /// The object does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,
@@ -122,6 +131,7 @@ impl CommandError {
             CommandError::Unavailable => "ledger_unavailable",
             CommandError::ShuttingDown => "shutting_down",
             CommandError::UsernameTaken => "username_taken",
+            CommandError::Unchanged { .. } => "unchanged",
             CommandError::NotFound => "not_found",
             CommandError::AccountLocked { .. } => "account_locked",
             CommandError::CredentialsChanged => "invalid_credentials",
@@ -362,6 +372,7 @@ async fn append_batch<S: Store>(
                 hash: found.hash,
                 recorded_at: found.recorded_at,
                 replayed: true,
+                kind: EntryKind::parse(&found.kind),
             };
             (found.idempotency_key, (receipt, found.command_digest))
         })
@@ -374,6 +385,8 @@ async fn append_batch<S: Store>(
         .collect();
     let account_names: Vec<&str> = accounts.iter().map(String::as_str).collect();
     let mut balances = Balances::load(tx.load_balances(&account_names).await?);
+    let commands: Vec<&super::command::Command> = submissions.iter().map(|s| &s.command).collect();
+    let mut prefetched = effects::Prefetched::load(&mut tx, &commands).await?;
     let t_load = timer.elapsed();
 
     let mut head = start;
@@ -384,6 +397,7 @@ async fn append_batch<S: Store>(
             head: &mut head,
             seen: &mut seen,
             balances: &mut balances,
+            prefetched: &mut prefetched,
             entries: &mut entries,
         };
         match decide(&mut tx, submission, draft, digest, &mut batch).await {
@@ -419,6 +433,7 @@ struct BatchState<'a> {
     head: &'a mut ChainHead,
     seen: &'a mut HashMap<String, (Receipt, Hash32)>,
     balances: &'a mut Balances,
+    prefetched: &'a mut effects::Prefetched,
     entries: &'a mut Vec<Entry>,
 }
 
@@ -426,7 +441,7 @@ struct BatchState<'a> {
 /// writes its domain rows, appends its sealed entry and advances the head.
 /// Checks come first (idempotency, balances, then the effects' own checks),
 /// so a refused command leaves nothing behind.
-async fn decide<T: LedgerTx + AccessTx + Send>(
+async fn decide<T: LedgerTx + AccessTx + RegistryTx + Send>(
     tx: &mut T,
     submission: &Submission,
     draft: Result<Draft, InvalidCommand>,
@@ -449,12 +464,13 @@ async fn decide<T: LedgerTx + AccessTx + Send>(
     // Time never runs backwards along the chain, even across processes
     // whose clocks differ slightly.
     let recorded_at = Timestamp::now().max(head.recorded_at);
-    let body = effects::apply(tx, &submission.command, recorded_at)
+    let body = effects::apply(tx, batch.prefetched, &submission.command, recorded_at)
         .await?
         .unwrap_or(draft.body);
     batch.balances.commit(changes, sequence);
+    let kind = body.kind();
     let entry = Unsealed {
-        kind: body.kind().as_str().to_string(),
+        kind: kind.as_str().to_string(),
         body: body.encode(),
         actor: submission.actor.clone(),
         recorded_at,
@@ -473,6 +489,7 @@ async fn decide<T: LedgerTx + AccessTx + Send>(
         hash: entry.hash,
         recorded_at,
         replayed: false,
+        kind: Some(kind),
     };
     batch
         .seen

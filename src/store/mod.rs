@@ -18,9 +18,9 @@ use crate::ledger::verify::ProjectedBalance;
 pub mod access;
 mod access_sql;
 pub mod migrate;
+pub mod postgres;
 pub mod registry;
 mod registry_sql;
-pub mod postgres;
 mod shared;
 pub mod sqlite;
 
@@ -118,7 +118,9 @@ pub struct LedgerKeyRecord {
 pub const ENTRY_PAGE_MAX: u32 = 1000;
 
 /// The database behind the ledger.
-pub trait Store: access::AccessStore + registry::RegistryStore + Clone + Send + Sync + 'static {
+pub trait Store:
+    access::AccessStore + registry::RegistryStore + Clone + Send + Sync + 'static
+{
     type Tx: LedgerTx + access::AccessTx + registry::RegistryTx;
 
     fn backend(&self) -> Backend;

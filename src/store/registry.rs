@@ -54,20 +54,59 @@ pub struct BlacklistRecord {
 pub const REGISTRY_PAGE_MAX: u32 = 500;
 
 pub trait RegistryStore {
-    fn enterprise_by_id(&self, id: Uuid) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
-    fn enterprise_by_uscc(&self, uscc: &str) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
+    fn enterprise_by_id(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
+    fn enterprise_by_uscc(
+        &self,
+        uscc: &str,
+    ) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
     /// Enterprises with `uscc > after`, in USCC order, at most `limit`.
-    fn enterprises_after(&self, after: &str, limit: u32) -> impl Future<Output = Result<Vec<EnterpriseRecord>, StoreError>> + Send;
-    fn tags_of(&self, enterprise_id: Uuid) -> impl Future<Output = Result<Vec<TagRecord>, StoreError>> + Send;
-    fn blacklist_of(&self, party_kind: &str, party_id: Uuid) -> impl Future<Output = Result<Vec<BlacklistRecord>, StoreError>> + Send;
+    fn enterprises_after(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<EnterpriseRecord>, StoreError>> + Send;
+    fn tags_of(
+        &self,
+        enterprise_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<TagRecord>, StoreError>> + Send;
+    fn blacklist_of(
+        &self,
+        party_kind: &str,
+        party_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<BlacklistRecord>, StoreError>> + Send;
 }
 
 pub trait RegistryTx {
-    fn enterprise_by_uscc(&mut self, uscc: &str) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
-    fn enterprise_by_id(&mut self, id: Uuid) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
+    /// The enterprises with any of these USCCs (absent ones are left out):
+    /// one query for a whole batch.
+    fn enterprises_by_usccs(
+        &mut self,
+        usccs: &[&str],
+    ) -> impl Future<Output = Result<Vec<EnterpriseRecord>, StoreError>> + Send;
+    fn enterprise_by_uscc(
+        &mut self,
+        uscc: &str,
+    ) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
+    fn enterprise_by_id(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
     /// Inserts a new enterprise, or replaces the row with the same id.
-    fn save_enterprise(&mut self, record: &EnterpriseRecord, is_new: bool) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn save_enterprise(
+        &mut self,
+        record: &EnterpriseRecord,
+        is_new: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// `false` if the same (enterprise, tag, valid_from) already exists.
-    fn insert_tag(&mut self, tag: &TagRecord) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn insert_blacklist(&mut self, entry: &BlacklistRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_tag(
+        &mut self,
+        tag: &TagRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn insert_blacklist(
+        &mut self,
+        entry: &BlacklistRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

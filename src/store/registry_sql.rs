@@ -27,14 +27,38 @@ pub type EnterpriseRow = (
     i64,
 );
 pub type TagRow = (String, String, String, Option<String>, String);
-pub type BlacklistRow = (String, String, String, String, String, String, Option<String>);
+pub type BlacklistRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
 
 fn uuid(text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
 }
 
 pub fn enterprise(row: EnterpriseRow) -> Result<EnterpriseRecord, StoreError> {
-    let (id, uscc, uscc_override, name, division, zone, sector, staff, revenue_fen, size_class, size_standard, contact, version, created_at_us, updated_at_us) = row;
+    let (
+        id,
+        uscc,
+        uscc_override,
+        name,
+        division,
+        zone,
+        sector,
+        staff,
+        revenue_fen,
+        size_class,
+        size_standard,
+        contact,
+        version,
+        created_at_us,
+        updated_at_us,
+    ) = row;
     Ok(EnterpriseRecord {
         id: uuid(&id)?,
         uscc,
@@ -178,6 +202,29 @@ macro_rules! impl_registry_store {
         }
 
         impl $crate::store::registry::RegistryTx for $tx {
+            async fn enterprises_by_usccs(
+                &mut self,
+                usccs: &[&str],
+            ) -> Result<Vec<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let mut found = Vec::new();
+                for chunk in usccs.chunks(400) {
+                    let mut builder = sqlx::QueryBuilder::new(format!(
+                        "SELECT {} FROM enterprises WHERE uscc IN ",
+                        sql::ENTERPRISE_COLUMNS
+                    ));
+                    builder.push_tuples(chunk, |mut row, uscc| {
+                        row.push_bind(*uscc);
+                    });
+                    let rows: Vec<sql::EnterpriseRow> =
+                        builder.build_query_as().fetch_all(&mut *self.tx).await.map_err(map_err)?;
+                    for row in rows {
+                        found.push(sql::enterprise(row)?);
+                    }
+                }
+                Ok(found)
+            }
+
             async fn enterprise_by_uscc(
                 &mut self,
                 uscc: &str,

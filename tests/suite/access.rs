@@ -56,6 +56,12 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::LedgerEntries,    [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
     (RouteId::LedgerEntry,      [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
     (RouteId::LedgerBalances,   [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
+    (RouteId::ListEnterprises,  [Deny,  Allow, Allow, Deny,  Deny,  Allow]),
+    (RouteId::RecordEnterprise, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::GetEnterprise,    [Deny,  Allow, Allow, Deny,  Allow, Allow]),
+    (RouteId::TagEnterprise,    [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::BlacklistEnterprise, [Deny, Allow, Deny, Deny, Deny,  Deny ]),
+    (RouteId::ImportEnterprises, [Deny, Allow, Deny,  Deny,  Deny,  Deny ]),
 ];
 
 const CALLERS: [&str; 6] = [
@@ -86,7 +92,8 @@ async fn every_route_allows_and_denies_exactly_as_the_matrix_says<S: Store>(
             .path
             .replace("{token_id}", "01a21208-0000-7000-8000-000000000000")
             .replace("{user_id}", "01a21208-0000-7000-8000-000000000000")
-            .replace("{sequence}", "999999");
+            .replace("{sequence}", "999999")
+            .replace("{enterprise_id}", "01a21208-0000-7000-8000-000000000000");
         // An empty object: handlers with bodies refuse it, so allowed calls change nothing.
         let body = route.is_mutating().then(|| json!({}));
         for (column, caller) in CALLERS.iter().enumerate() {
@@ -213,13 +220,7 @@ async fn unknown_and_server_owned_fields_are_refused<S: Store>(store: S, _db: &T
         body[field] = value;
         let reply = world
             .api
-            .send(
-                "POST",
-                "/api/v1/users",
-                &admin,
-                Some(body),
-                Some(&format!("mass-{field}")),
-            )
+            .post("/api/v1/users", &admin, body, &format!("mass-{field}"))
             .await;
         assert_eq!(
             (reply.status, reply.code()),
@@ -236,12 +237,11 @@ async fn unknown_and_server_owned_fields_are_refused<S: Store>(store: S, _db: &T
     }
     let reply = world
         .api
-        .send(
-            "POST",
+        .post(
             "/api/v1/me/tokens",
             &admin,
-            Some(json!({"name": "x", "ttl_days": 5, "user_id": "x"})),
-            Some("mass-token"),
+            json!({"name": "x", "ttl_days": 5, "user_id": "x"}),
+            "mass-token",
         )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
@@ -263,24 +263,12 @@ async fn an_idempotent_replay_returns_the_first_response_and_acts_once<S: Store>
         json!({"username": "clerk", "password": "a long enough password", "role": "finance"});
     let first = world
         .api
-        .send(
-            "POST",
-            "/api/v1/users",
-            &admin,
-            Some(body.clone()),
-            Some("create-clerk"),
-        )
+        .post("/api/v1/users", &admin, body.clone(), "create-clerk")
         .await;
     assert_eq!(first.status, StatusCode::CREATED);
     let again = world
         .api
-        .send(
-            "POST",
-            "/api/v1/users",
-            &admin,
-            Some(body),
-            Some("create-clerk"),
-        )
+        .post("/api/v1/users", &admin, body, "create-clerk")
         .await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.body, first.body);
@@ -289,24 +277,22 @@ async fn an_idempotent_replay_returns_the_first_response_and_acts_once<S: Store>
     // The same key from another user is that user's own key.
     let other = world
         .api
-        .send(
-            "POST",
+        .post(
             "/api/v1/me/tokens",
             &world.bearer("finance"),
-            Some(json!({"name": "ci", "ttl_days": 1})),
-            Some("create-clerk"),
+            json!({"name": "ci", "ttl_days": 1}),
+            "create-clerk",
         )
         .await;
     assert_eq!(other.status, StatusCode::CREATED);
     // A replayed token creation never reveals the secret again.
     let replay = world
         .api
-        .send(
-            "POST",
+        .post(
             "/api/v1/me/tokens",
             &world.bearer("finance"),
-            Some(json!({"name": "ci", "ttl_days": 1})),
-            Some("create-clerk"),
+            json!({"name": "ci", "ttl_days": 1}),
+            "create-clerk",
         )
         .await;
     replay.expect_error(StatusCode::CONFLICT, "idempotency_replay_unavailable");
@@ -323,17 +309,11 @@ async fn a_changed_body_under_a_used_key_is_422<S: Store>(store: S, _db: &TestDb
     let admin = world.bearer("admin");
     let body =
         json!({"username": "clerk", "password": "a long enough password", "role": "finance"});
-    let first = world
-        .api
-        .send("POST", "/api/v1/users", &admin, Some(body), Some("k"))
-        .await;
+    let first = world.api.post("/api/v1/users", &admin, body, "k").await;
     assert_eq!(first.status, StatusCode::CREATED);
     let changed =
         json!({"username": "clerk2", "password": "a long enough password", "role": "finance"});
-    let reply = world
-        .api
-        .send("POST", "/api/v1/users", &admin, Some(changed), Some("k"))
-        .await;
+    let reply = world.api.post("/api/v1/users", &admin, changed, "k").await;
     reply.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
     assert_eq!(world.count_entries("user_created").await, 8);
 }
@@ -347,10 +327,7 @@ async fn twenty_concurrent_requests_with_one_key_act_once<S: Store>(store: S, _d
         .map(|_| {
             let api = world.api.clone();
             let (admin, body) = (admin.clone(), body.clone());
-            tokio::spawn(async move {
-                api.send("POST", "/api/v1/users", &admin, Some(body), Some("race"))
-                    .await
-            })
+            tokio::spawn(async move { api.post("/api/v1/users", &admin, body, "race").await })
         })
         .collect();
     let mut ids = HashSet::new();
@@ -383,10 +360,7 @@ async fn mutations_without_an_idempotency_key_are_refused<S: Store>(store: S, _d
         .await;
     reply.expect_error(StatusCode::BAD_REQUEST, "idempotency_key_required");
     let long = "k".repeat(256);
-    let reply = world
-        .api
-        .send("POST", "/api/v1/users", &admin, Some(body), Some(&long))
-        .await;
+    let reply = world.api.post("/api/v1/users", &admin, body, &long).await;
     reply.expect_error(StatusCode::BAD_REQUEST, "idempotency_key_invalid");
     assert_eq!(world.count_entries("user_created").await, 7);
 }
@@ -415,25 +389,13 @@ async fn cookie_sessions_need_the_csrf_token_and_end_at_logout<S: Store>(store: 
     for (who, key) in [(&without, "csrf-1"), (&wrong, "csrf-2")] {
         let reply = world
             .api
-            .send(
-                "POST",
-                "/api/v1/me/tokens",
-                who,
-                Some(body.clone()),
-                Some(key),
-            )
+            .post("/api/v1/me/tokens", who, body.clone(), key)
             .await;
         reply.expect_error(StatusCode::FORBIDDEN, "csrf_token_invalid");
     }
     let reply = world
         .api
-        .send(
-            "POST",
-            "/api/v1/me/tokens",
-            &with,
-            Some(body),
-            Some("csrf-3"),
-        )
+        .post("/api/v1/me/tokens", &with, body, "csrf-3")
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let reply = world
@@ -468,12 +430,11 @@ async fn api_tokens_work_until_revoked_and_their_secret_is_shown_once<S: Store>(
     let provider = world.bearer("provider_a");
     let created = world
         .api
-        .send(
-            "POST",
+        .post(
             "/api/v1/me/tokens",
             &provider,
-            Some(json!({"name": "billing", "ttl_days": 30})),
-            Some("t1"),
+            json!({"name": "billing", "ttl_days": 30}),
+            "t1",
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
@@ -503,12 +464,11 @@ async fn api_tokens_work_until_revoked_and_their_secret_is_shown_once<S: Store>(
     me.expect_error(StatusCode::UNAUTHORIZED, "invalid_token");
     let bad = world
         .api
-        .send(
-            "POST",
+        .post(
             "/api/v1/me/tokens",
             &provider,
-            Some(json!({"name": "x", "ttl_days": 0})),
-            Some("t2"),
+            json!({"name": "x", "ttl_days": 0}),
+            "t2",
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -576,25 +536,14 @@ async fn ledger_entries_name_the_user_and_role_that_caused_them<S: Store>(store:
         json!({"username": "traced", "password": "a long enough password", "role": "auditor"});
     let created = world
         .api
-        .send(
-            "POST",
-            "/api/v1/users",
-            &world.bearer("admin"),
-            Some(body),
-            Some("trace"),
-        )
+        .post("/api/v1/users", &world.bearer("admin"), body, "trace")
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
     let entries = world
         .api
         .get("/api/v1/ledger/entries?limit=200", &world.bearer("auditor"))
         .await;
-    let last = entries.body["entries"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = world.last_entry().await;
     assert_eq!(last["kind"], "user_created");
     let admin = world.users["admin"].id;
     let actor = last["actor"].as_str().unwrap();
@@ -661,12 +610,11 @@ async fn stored_idempotency_responses_expire_after_the_retention<S: Store>(store
     let body = json!({"name": "retention", "ttl_days": 1});
     let first = world
         .api
-        .send(
-            "POST",
+        .post(
             "/api/v1/me/tokens",
             &world.bearer("admin"),
-            Some(body.clone()),
-            Some("r"),
+            body.clone(),
+            "r",
         )
         .await;
     assert_eq!(first.status, StatusCode::CREATED);
@@ -701,13 +649,7 @@ async fn stored_idempotency_responses_expire_after_the_retention<S: Store>(store
     // the retention, and no second token is issued.
     let again = world
         .api
-        .send(
-            "POST",
-            "/api/v1/me/tokens",
-            &world.bearer("admin"),
-            Some(body),
-            Some("r"),
-        )
+        .post("/api/v1/me/tokens", &world.bearer("admin"), body, "r")
         .await;
     again.expect_error(StatusCode::CONFLICT, "token_already_issued");
     assert_eq!(world.count_entries("api_token_created").await, 8);

@@ -90,6 +90,11 @@ impl Api {
                 .unwrap(),
             None => request.body(Body::empty()).unwrap(),
         };
+        self.raw(request).await
+    }
+
+    /// Sends a prepared request (for bodies that are not JSON).
+    pub async fn raw(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -111,6 +116,11 @@ impl Api {
 
     pub async fn get(&self, path: &str, who: &As) -> Reply {
         self.send("GET", path, who, None, None).await
+    }
+
+    /// A mutating JSON request with an Idempotency-Key.
+    pub async fn post(&self, path: &str, who: &As, body: Value, key: &str) -> Reply {
+        self.send("POST", path, who, Some(body), Some(key)).await
     }
 
     /// One login attempt.
@@ -223,6 +233,28 @@ impl<S: Store> World<S> {
 
     pub fn bearer(&self, name: &str) -> As {
         As::Bearer(self.users[name].token.clone())
+    }
+
+    /// The newest ledger entry, as the auditor sees it.
+    pub async fn last_entry(&self) -> Value {
+        let mut after = 0;
+        let mut last = Value::Null;
+        loop {
+            let page = self
+                .api
+                .get(
+                    &format!("/api/v1/ledger/entries?after={after}&limit=200"),
+                    &self.bearer("auditor"),
+                )
+                .await;
+            if let Some(entry) = page.body["entries"].as_array().and_then(|e| e.last()) {
+                last = entry.clone();
+            }
+            match page.body["next_cursor"].as_u64() {
+                Some(next) => after = next,
+                None => return last,
+            }
+        }
     }
 
     /// How many ledger entries of `kind` exist.

@@ -10,4 +10,5 @@ mod contract;
 mod http;
 mod processes;
 mod property;
+mod registry;
 mod tamper;

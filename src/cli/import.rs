@@ -1,0 +1,145 @@
+//! `voucher-ledger import enterprises FILE`: bulk registry import.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::app::{StoreJob, with_store};
+use crate::domain::Timestamp;
+use crate::ledger::checkpoint::LedgerSigner;
+use crate::service::WriterConfig;
+use crate::service::registry::{
+    ImportMode, ImportReport, import_enterprises, parse_enterprise_csv,
+};
+use crate::service::writer::{self, publish_ledger_key};
+use crate::store::Store;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ImportCommand {
+    /// Enterprises from a CSV file (headers in English or Chinese).
+    Enterprises {
+        file: PathBuf,
+        #[arg(long, env = "VOUCHER_DATABASE_URL", default_value = crate::app::DEFAULT_DATABASE_URL)]
+        database_url: String,
+        /// Import the valid rows even if others are bad (default: all or nothing).
+        #[arg(long)]
+        valid_rows: bool,
+        /// Write the row/column error report here as CSV.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        key: super::KeyArgs,
+    },
+}
+
+pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
+    let ImportCommand::Enterprises {
+        file,
+        database_url,
+        valid_rows,
+        report,
+        key,
+    } = command;
+    let bytes =
+        std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let (signer, _) = crate::keyfile::load_or_create(&key.key_file)?;
+    let mode = if valid_rows {
+        ImportMode::ValidRows
+    } else {
+        ImportMode::AllOrNothing
+    };
+    let job = Import {
+        bytes,
+        mode,
+        signer: Arc::new(signer),
+    };
+    let outcome = with_store(&database_url, job).await??;
+    eprintln!();
+    println!(
+        "{} rows: {} created, {} updated, {} unchanged, {} errors{}",
+        outcome.rows,
+        outcome.created,
+        outcome.updated,
+        outcome.unchanged,
+        outcome.errors.len(),
+        if outcome.applied {
+            ""
+        } else {
+            " (nothing written)"
+        }
+    );
+    for error in outcome.errors.iter().take(20) {
+        println!(
+            "  row {} {}: {} ({})",
+            error.row, error.column, error.message, error.code
+        );
+    }
+    if let Some(path) = report {
+        std::fs::write(&path, outcome.errors_csv())?;
+        println!("error report: {}", path.display());
+    }
+    Ok(if outcome.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(4)
+    })
+}
+
+struct Import {
+    bytes: Vec<u8>,
+    mode: ImportMode,
+    signer: Arc<LedgerSigner>,
+}
+
+impl StoreJob for Import {
+    type Output = anyhow::Result<ImportReport>;
+
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<ImportReport> {
+        let rows = match parse_enterprise_csv(&self.bytes) {
+            Ok(rows) => rows,
+            Err(errors) => {
+                return Ok(ImportReport {
+                    errors,
+                    ..ImportReport::default()
+                });
+            }
+        };
+        publish_ledger_key(&store, &self.signer).await?;
+        let (writer, task) = writer::spawn(store, self.signer.clone(), WriterConfig::default());
+        let os_user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let prefix = format!("cli:import:{}", uuid::Uuid::now_v7());
+        let today = Timestamp::now().cst_date();
+        let report = import_enterprises(
+            &writer,
+            &format!("cli:{os_user}"),
+            &prefix,
+            rows,
+            self.mode,
+            today,
+            progress_bar,
+        )
+        .await;
+        drop(writer);
+        task.await?;
+        Ok(report)
+    }
+}
+
+/// Redraws a one-line progress bar on stderr at each whole percent.
+fn progress_bar(done: usize, total: usize) {
+    let percent = done * 100 / total.max(1);
+    let previous = (done.saturating_sub(1)) * 100 / total.max(1);
+    if done != total && percent == previous {
+        return;
+    }
+    let filled = percent * 30 / 100;
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(
+        stderr,
+        "\r[{}{}] {percent:>3}%  {done}/{total}",
+        "#".repeat(filled),
+        ".".repeat(30 - filled)
+    );
+    let _ = stderr.flush();
+}

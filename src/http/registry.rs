@@ -1,0 +1,496 @@
+//! The enterprise registry: record, read, tag, blacklist, import.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::access::{PAGE_DEFAULT, PAGE_MAX};
+use super::auth::Auth;
+use super::idempotency::LedgerKey;
+use super::json::{ApiJson, ApiQuery};
+use super::{ApiError, AppState};
+use crate::domain::enterprise::{EnterpriseFields, FieldError};
+use crate::domain::{Role, Timestamp};
+use crate::service::CommandError;
+use crate::service::command::{BlacklistSpec, Command, PartyKind, Submission, TagSpec};
+use crate::service::registry::{
+    ImportMode, ImportReport, import_enterprises, parse_enterprise_csv,
+};
+use crate::store::Store;
+use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseRequest {
+    pub uscc: String,
+    pub name: String,
+    /// GB/T 2260 code, e.g. 330902 (定海区).
+    pub division: String,
+    /// Functional zone, e.g. 新城.
+    pub zone: Option<String>,
+    /// industry, software_it, wholesale, retail, transport, warehousing,
+    /// other (or the Chinese names).
+    pub sector: String,
+    pub staff: u32,
+    /// Operating revenue in 元, e.g. "12,345,678.00".
+    pub revenue_yuan: String,
+    pub contact: Option<String>,
+    /// Admit a legacy pilot code that fails the national check: why.
+    /// Recorded in the ledger.
+    pub legacy_uscc_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnterpriseView {
+    pub id: Uuid,
+    pub uscc: String,
+    /// True if admitted by the legacy override.
+    pub uscc_override: bool,
+    pub name: String,
+    pub division: String,
+    pub zone: Option<String>,
+    pub sector: String,
+    pub staff: i64,
+    pub revenue_fen: i64,
+    /// Derived: micro, small, medium or large.
+    pub size_class: String,
+    pub size_standard: String,
+    pub contact: Option<String>,
+    pub version: i64,
+    pub updated_at: String,
+}
+
+impl From<&EnterpriseRecord> for EnterpriseView {
+    fn from(e: &EnterpriseRecord) -> Self {
+        EnterpriseView {
+            id: e.id,
+            uscc: e.uscc.clone(),
+            uscc_override: e.uscc_override,
+            name: e.name.clone(),
+            division: e.division.clone(),
+            zone: e.zone.clone(),
+            sector: e.sector.clone(),
+            staff: e.staff,
+            revenue_fen: e.revenue_fen,
+            size_class: e.size_class.clone(),
+            size_standard: e.size_standard.clone(),
+            contact: e.contact.clone(),
+            version: e.version,
+            updated_at: Timestamp::from_micros(e.updated_at_us).to_cst_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedEnterprise {
+    pub enterprise: EnterpriseView,
+    /// False when the request matched the record already (nothing recorded).
+    pub changed: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagView {
+    pub tag: String,
+    pub valid_from: String,
+    pub valid_until: Option<String>,
+    pub source: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlacklistView {
+    pub id: Uuid,
+    pub reason: String,
+    pub source: String,
+    pub effective_from: String,
+    pub effective_until: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnterpriseDetail {
+    pub enterprise: EnterpriseView,
+    pub tags: Vec<TagView>,
+    pub blacklist: Vec<BlacklistView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnterpriseList {
+    pub enterprises: Vec<EnterpriseView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterprisePage {
+    /// Cursor: the last USCC of the previous page.
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagRequest {
+    pub tag: String,
+    /// YYYY-MM-DD (UTC+8).
+    pub valid_from: String,
+    pub valid_until: Option<String>,
+    /// Where the listing comes from, e.g. 浙江省经信厅 2026 年第一批.
+    pub source: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlacklistRequest {
+    /// e.g. 失信, 四无, 低散乱危, 套现.
+    pub reason: String,
+    pub source: String,
+    pub effective_from: String,
+    pub effective_until: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// all_or_nothing (default) or valid_rows.
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportRowError {
+    pub row: usize,
+    pub column: String,
+    pub code: String,
+    pub message: String,
+    pub message_zh: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub applied: bool,
+    pub errors: Vec<ImportRowError>,
+}
+
+impl From<ImportReport> for ImportResult {
+    fn from(report: ImportReport) -> Self {
+        ImportResult {
+            rows: report.rows,
+            created: report.created,
+            updated: report.updated,
+            unchanged: report.unchanged,
+            applied: report.applied,
+            errors: report
+                .errors
+                .into_iter()
+                .map(|e| ImportRowError {
+                    row: e.row,
+                    column: e.column,
+                    code: e.code,
+                    message: e.message,
+                    message_zh: e.message_zh,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn field_errors(errors: Vec<FieldError>) -> ApiError {
+    let first = &errors[0];
+    let all: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+    let all_zh: Vec<String> = errors.iter().map(|e| e.message_zh.clone()).collect();
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        first.code,
+        all.join(" "),
+        all_zh.join(""),
+    )
+}
+
+fn date(text: &str, field: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "date_invalid",
+            format!("{field} must be a date as YYYY-MM-DD."),
+            format!("{field} 须为 YYYY-MM-DD 格式的日期。"),
+        )
+    })
+}
+
+fn optional_date(text: Option<&str>, field: &str) -> Result<Option<NaiveDate>, ApiError> {
+    text.filter(|t| !t.trim().is_empty())
+        .map(|t| date(t, field))
+        .transpose()
+}
+
+async fn enterprise_or_404<S: Store>(
+    state: &AppState<S>,
+    id: &str,
+) -> Result<EnterpriseRecord, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
+    state
+        .store
+        .enterprise_by_id(id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn record<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    ApiJson(request): ApiJson<EnterpriseRequest>,
+) -> Result<Response, ApiError> {
+    let fields = EnterpriseFields {
+        uscc: request.uscc,
+        name: request.name,
+        division: request.division,
+        zone: request.zone.unwrap_or_default(),
+        sector: request.sector,
+        staff: request.staff.to_string(),
+        revenue_yuan: request.revenue_yuan,
+        contact: request.contact.unwrap_or_default(),
+    };
+    let today = Timestamp::now().cst_date();
+    let input = fields
+        .validate(request.legacy_uscc_reason.as_deref(), today)
+        .map_err(field_errors)?;
+    if let Some(reason) = input.uscc.override_reason() {
+        tracing::warn!(uscc = input.uscc.code(), reason, actor = %caller.principal.actor(), "legacy USCC admitted by override");
+    }
+    let uscc = input.uscc.code().to_string();
+    let result = state
+        .writer
+        .submit(Submission {
+            actor: caller.principal.actor(),
+            idempotency_key: key,
+            command: Command::RecordEnterprise {
+                enterprise_id: Uuid::now_v7(),
+                input,
+            },
+        })
+        .await;
+    let (status, changed) = match result {
+        Ok(receipt)
+            if receipt.kind == Some(crate::ledger::body::EntryKind::EnterpriseRegistered)
+                && !receipt.replayed =>
+        {
+            (StatusCode::CREATED, true)
+        }
+        Ok(_) => (StatusCode::OK, true),
+        Err(CommandError::Unchanged { .. }) => (StatusCode::OK, false),
+        Err(error) => return Err(error.into()),
+    };
+    let record = state
+        .store
+        .enterprise_by_uscc(&uscc)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let body = RecordedEnterprise {
+        enterprise: EnterpriseView::from(&record),
+        changed,
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+pub async fn list<S: Store>(
+    State(state): State<AppState<S>>,
+    ApiQuery(page): ApiQuery<EnterprisePage>,
+) -> Result<Json<EnterpriseList>, ApiError> {
+    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
+    let found = state
+        .store
+        .enterprises_after(page.after.as_deref().unwrap_or(""), limit)
+        .await?;
+    let next_cursor = (found.len() == limit as usize)
+        .then(|| found.last().map(|e| e.uscc.clone()))
+        .flatten();
+    Ok(Json(EnterpriseList {
+        enterprises: found.iter().map(EnterpriseView::from).collect(),
+        next_cursor,
+    }))
+}
+
+pub async fn get<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<EnterpriseDetail>, ApiError> {
+    let record = enterprise_or_404(&state, &id).await?;
+    // An enterprise user sees only the enterprise it acts for.
+    if caller.principal.role == Role::Enterprise && caller.principal.party_id != Some(record.id) {
+        return Err(ApiError::not_found());
+    }
+    let tags = state.store.tags_of(record.id).await?;
+    let blacklist = state.store.blacklist_of("enterprise", record.id).await?;
+    Ok(Json(EnterpriseDetail {
+        enterprise: EnterpriseView::from(&record),
+        tags: tags.into_iter().map(tag_view).collect(),
+        blacklist: blacklist.into_iter().map(blacklist_view).collect(),
+    }))
+}
+
+fn tag_view(t: TagRecord) -> TagView {
+    TagView {
+        tag: t.tag,
+        valid_from: t.valid_from,
+        valid_until: t.valid_until,
+        source: t.source,
+    }
+}
+
+fn blacklist_view(b: BlacklistRecord) -> BlacklistView {
+    BlacklistView {
+        id: b.id,
+        reason: b.reason,
+        source: b.source,
+        effective_from: b.effective_from,
+        effective_until: b.effective_until,
+    }
+}
+
+pub async fn tag<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<TagRequest>,
+) -> Result<Response, ApiError> {
+    let record = enterprise_or_404(&state, &id).await?;
+    let command = Command::TagEnterprise(TagSpec {
+        enterprise_id: record.id,
+        tag: request.tag.trim().to_string(),
+        valid_from: date(&request.valid_from, "valid_from")?,
+        valid_until: optional_date(request.valid_until.as_deref(), "valid_until")?,
+        source: request.source.trim().to_string(),
+    });
+    submit_and_show(&state, caller.principal.actor(), key, command, record.id).await
+}
+
+pub async fn blacklist<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<BlacklistRequest>,
+) -> Result<Response, ApiError> {
+    let record = enterprise_or_404(&state, &id).await?;
+    let command = Command::BlacklistParty(BlacklistSpec {
+        entry_id: Uuid::now_v7(),
+        party_kind: PartyKind::Enterprise,
+        party_id: record.id,
+        reason: request.reason.trim().to_string(),
+        source: request.source.trim().to_string(),
+        effective_from: date(&request.effective_from, "effective_from")?,
+        effective_until: optional_date(request.effective_until.as_deref(), "effective_until")?,
+    });
+    submit_and_show(&state, caller.principal.actor(), key, command, record.id).await
+}
+
+/// Submits a change to an enterprise and answers with its detail.
+async fn submit_and_show<S: Store>(
+    state: &AppState<S>,
+    actor: String,
+    key: String,
+    command: Command,
+    enterprise_id: Uuid,
+) -> Result<Response, ApiError> {
+    match state
+        .writer
+        .submit(Submission {
+            actor,
+            idempotency_key: key,
+            command,
+        })
+        .await
+    {
+        Ok(_) | Err(CommandError::Unchanged { .. }) => {}
+        Err(error) => return Err(error.into()),
+    }
+    let record = state
+        .store
+        .enterprise_by_id(enterprise_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let tags = state.store.tags_of(enterprise_id).await?;
+    let blacklist = state
+        .store
+        .blacklist_of("enterprise", enterprise_id)
+        .await?;
+    let detail = EnterpriseDetail {
+        enterprise: EnterpriseView::from(&record),
+        tags: tags.into_iter().map(tag_view).collect(),
+        blacklist: blacklist.into_iter().map(blacklist_view).collect(),
+    };
+    Ok((StatusCode::OK, Json(detail)).into_response())
+}
+
+pub async fn import<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mode = match query.mode.as_deref() {
+        None | Some("all_or_nothing") => ImportMode::AllOrNothing,
+        Some("valid_rows") => ImportMode::ValidRows,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "mode is all_or_nothing or valid_rows.",
+                "mode 须为 all_or_nothing 或 valid_rows。",
+            ));
+        }
+    };
+    let report = match parse_enterprise_csv(&body) {
+        Ok(rows) => {
+            let today = Timestamp::now().cst_date();
+            import_enterprises(
+                &state.writer,
+                &caller.principal.actor(),
+                &key,
+                rows,
+                mode,
+                today,
+                |_, _| {},
+            )
+            .await
+        }
+        Err(errors) => ImportReport {
+            errors,
+            ..ImportReport::default()
+        },
+    };
+    let status = if report.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let wants_csv = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"));
+    if wants_csv {
+        let mut response = (status, report.errors_csv()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        return Ok(response);
+    }
+    Ok((status, Json(ImportResult::from(report))).into_response())
+}

@@ -1,0 +1,280 @@
+//! Registry use cases: record one enterprise, import many from a file.
+//!
+//! Import validates every row before anything is written, and reports each
+//! problem by row, column and reason. In `AllOrNothing` mode one bad row
+//! stops the whole file; in `ValidRows` mode the good rows go in. Rows are
+//! upserts by USCC and an unchanged row records nothing, so importing the
+//! same file twice changes nothing the second time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::domain::enterprise::{EnterpriseFields, FieldError};
+use crate::ledger::body::EntryKind;
+
+use super::command::{Command, Submission};
+use super::writer::{CommandError, WriterHandle};
+
+/// Most rows in one import file.
+pub const IMPORT_ROWS_MAX: usize = 200_000;
+/// Submissions in flight at once: enough to fill the writer's batches.
+const IMPORT_IN_FLIGHT_MAX: usize = 512;
+
+/// Spreadsheet headers accepted for each field (English code, Chinese name).
+const COLUMNS: [(&str, &[&str]); 8] = [
+    ("uscc", &["uscc", "统一社会信用代码"]),
+    ("name", &["name", "企业名称", "名称"]),
+    ("division", &["division", "行政区划代码", "区划代码"]),
+    ("zone", &["zone", "功能区"]),
+    ("sector", &["sector", "行业"]),
+    ("staff", &["staff", "从业人员", "从业人数"]),
+    (
+        "revenue",
+        &["revenue", "营业收入", "营业收入(元)", "营业收入（元）"],
+    ),
+    ("contact", &["contact", "联系人", "联系方式"]),
+];
+const REQUIRED_COLUMNS: [&str; 6] = ["uscc", "name", "division", "sector", "staff", "revenue"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    AllOrNothing,
+    ValidRows,
+}
+
+/// One problem in an import file. `row` counts lines as a spreadsheet
+/// shows them: the header is row 1, the first data row is row 2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub row: usize,
+    pub column: String,
+    pub code: String,
+    pub message: String,
+    pub message_zh: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Whether any row was written (false in AllOrNothing mode with errors).
+    pub applied: bool,
+    pub errors: Vec<RowError>,
+}
+
+impl ImportReport {
+    /// The errors as CSV (row, column, code, message, message_zh), for a
+    /// clerk to open next to the original file.
+    pub fn errors_csv(&self) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let _ = writer.write_record(["row", "column", "code", "message", "message_zh"]);
+        for e in &self.errors {
+            let _ = writer.write_record([
+                &e.row.to_string(),
+                &e.column,
+                &e.code,
+                &e.message,
+                &e.message_zh,
+            ]);
+        }
+        String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+fn file_error(code: &str, column: &str, message: String, message_zh: String) -> RowError {
+    RowError {
+        row: 1,
+        column: column.to_string(),
+        code: code.to_string(),
+        message,
+        message_zh,
+    }
+}
+
+/// Reads an enterprise CSV into field rows, or reports why it cannot.
+pub fn parse_enterprise_csv(bytes: &[u8]) -> Result<Vec<(usize, EnterpriseFields)>, Vec<RowError>> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let headers = reader.headers().map_err(|e| {
+        vec![file_error(
+            "csv_unreadable",
+            "",
+            format!("The file is not readable CSV: {e}."),
+            "文件不是可读的 CSV。".into(),
+        )]
+    })?;
+    let mut positions: HashMap<&str, usize> = HashMap::new();
+    let mut errors = Vec::new();
+    for (index, header) in headers.iter().enumerate() {
+        let header = header.trim();
+        match COLUMNS.iter().find(|(_, names)| names.contains(&header)) {
+            Some((field, _)) => {
+                positions.insert(field, index);
+            }
+            None => errors.push(file_error(
+                "unknown_column",
+                header,
+                format!("Column {header:?} is not one this import knows."),
+                format!("无法识别的列「{header}」。"),
+            )),
+        }
+    }
+    for required in REQUIRED_COLUMNS {
+        if !positions.contains_key(required) {
+            errors.push(file_error(
+                "missing_column",
+                required,
+                format!("The file has no {required} column."),
+                format!("文件缺少「{required}」列。"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 2;
+        if rows.len() >= IMPORT_ROWS_MAX {
+            return Err(vec![RowError {
+                row,
+                column: String::new(),
+                code: "too_many_rows".into(),
+                message: format!("A file holds at most {IMPORT_ROWS_MAX} rows; split it."),
+                message_zh: format!("单个文件最多 {IMPORT_ROWS_MAX} 行，请拆分。"),
+            }]);
+        }
+        let record = record.map_err(|e| {
+            vec![RowError {
+                row,
+                column: String::new(),
+                code: "csv_unreadable".into(),
+                message: format!("Row {row} is not readable CSV: {e}."),
+                message_zh: format!("第 {row} 行不是可读的 CSV。"),
+            }]
+        })?;
+        let get = |field: &str| {
+            positions
+                .get(field)
+                .and_then(|i| record.get(*i))
+                .unwrap_or("")
+                .to_string()
+        };
+        rows.push((
+            row,
+            EnterpriseFields {
+                uscc: get("uscc"),
+                name: get("name"),
+                division: get("division"),
+                zone: get("zone"),
+                sector: get("sector"),
+                staff: get("staff"),
+                revenue_yuan: get("revenue"),
+                contact: get("contact"),
+            },
+        ));
+    }
+    Ok(rows)
+}
+
+fn row_errors(row: usize, errors: Vec<FieldError>) -> impl Iterator<Item = RowError> {
+    errors.into_iter().map(move |e| RowError {
+        row,
+        column: e.field.to_string(),
+        code: e.code.to_string(),
+        message: e.message,
+        message_zh: e.message_zh,
+    })
+}
+
+/// Validates and applies `rows`. Ledger keys are `{key_prefix}:{row}`, so a
+/// retry of the same import request replays rather than repeats.
+pub async fn import_enterprises(
+    writer: &WriterHandle,
+    actor: &str,
+    key_prefix: &str,
+    rows: Vec<(usize, EnterpriseFields)>,
+    mode: ImportMode,
+    today: NaiveDate,
+    progress: impl Fn(usize, usize),
+) -> ImportReport {
+    let mut report = ImportReport {
+        rows: rows.len(),
+        ..ImportReport::default()
+    };
+    let mut valid = Vec::with_capacity(rows.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (row, fields) in rows {
+        match fields.validate(None, today) {
+            Ok(input) => match seen.insert(input.uscc.code().to_string(), row) {
+                Some(first) => report.errors.push(RowError {
+                    row,
+                    column: "uscc".into(),
+                    code: "duplicate_in_file".into(),
+                    message: format!("This USCC already appears in row {first}."),
+                    message_zh: format!("该统一社会信用代码与第 {first} 行重复。"),
+                }),
+                None => valid.push((row, input)),
+            },
+            Err(errors) => report.errors.extend(row_errors(row, errors)),
+        }
+    }
+    if mode == ImportMode::AllOrNothing && !report.errors.is_empty() {
+        return report;
+    }
+    report.applied = !valid.is_empty();
+    let total = valid.len();
+    let permits = Arc::new(Semaphore::new(IMPORT_IN_FLIGHT_MAX));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (row, input) in valid {
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let writer = writer.clone();
+        let submission = Submission {
+            actor: actor.to_string(),
+            idempotency_key: format!("{key_prefix}:{row}"),
+            command: Command::RecordEnterprise {
+                enterprise_id: Uuid::now_v7(),
+                input,
+            },
+        };
+        tasks.spawn(async move {
+            let result = writer.submit(submission).await;
+            drop(permit);
+            (row, result)
+        });
+    }
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next().await {
+        done += 1;
+        progress(done, total);
+        let Ok((row, result)) = joined else { continue };
+        match result {
+            Ok(receipt) if receipt.replayed => report.unchanged += 1,
+            Ok(receipt) if receipt.kind == Some(EntryKind::EnterpriseRegistered) => {
+                report.created += 1
+            }
+            Ok(_) => report.updated += 1,
+            Err(CommandError::Unchanged { .. }) => report.unchanged += 1,
+            Err(error) => report.errors.push(RowError {
+                row,
+                column: String::new(),
+                code: error.code().to_string(),
+                message: error.to_string(),
+                message_zh: "该行未能写入，请稍后重试。".into(),
+            }),
+        }
+    }
+    report.errors.sort_by_key(|e| e.row);
+    report
+}

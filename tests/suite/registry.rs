@@ -1,0 +1,375 @@
+//! The enterprise registry and its import (issue 4), on both backends.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use voucher_ledger::domain::Uscc;
+use voucher_ledger::store::Store;
+
+use crate::api_client::{As, World};
+use crate::helpers::{TestDb, on_both_backends};
+
+on_both_backends!(
+    a_mixed_file_gets_the_exact_row_and_column_report_and_writes_nothing,
+    valid_rows_mode_imports_the_good_rows_and_reports_the_bad,
+    importing_the_same_file_twice_changes_nothing_the_second_time,
+    an_update_rederives_the_size_class_and_is_a_new_ledger_entry,
+    a_legacy_uscc_needs_an_explicit_reason_which_the_ledger_keeps,
+    enterprise_users_see_only_their_own_enterprise,
+    tags_and_blacklist_entries_are_recorded_and_shown,
+);
+
+fn uscc(n: usize) -> String {
+    Uscc::complete(&format!("91330902{n:08}"))
+        .unwrap()
+        .to_string()
+}
+
+/// Posts a CSV import as the admin.
+async fn import<S: Store>(
+    world: &World<S>,
+    csv: &str,
+    mode: &str,
+    key: &str,
+) -> crate::api_client::Reply {
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/imports/enterprises?mode={mode}"))
+        .header(
+            "authorization",
+            format!("Bearer {}", world.users["admin"].token),
+        )
+        .header("idempotency-key", key)
+        .header("content-type", "text/csv")
+        .body(axum::body::Body::from(csv.to_string()))
+        .unwrap();
+    world.api.raw(request).await
+}
+
+fn mixed_file() -> String {
+    format!(
+        "统一社会信用代码,企业名称,行政区划代码,行业,从业人员,营业收入(元)\n\
+         {},好企业一,330902,工业,45,5000000\n\
+         91330902000000019X,坏代码,330902,工业,45,5000000\n\
+         {},好企业二,330903,零售业,8,900000.50\n\
+         {},坏字段,990000,农业,-1,12.345\n\
+         {},重复,330902,工业,45,5000000\n",
+        uscc(1),
+        uscc(2),
+        uscc(3),
+        uscc(1)
+    )
+}
+
+async fn a_mixed_file_gets_the_exact_row_and_column_report_and_writes_nothing<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let world = World::new(store).await;
+    let reply = import(&world, &mixed_file(), "all_or_nothing", "m1").await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors: Vec<(u64, String, String)> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_string(),
+                e["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        (3, "uscc", "uscc_check_failed"),
+        (5, "division", "division_invalid"),
+        (5, "sector", "sector_invalid"),
+        (5, "staff", "staff_invalid"),
+        (5, "revenue", "revenue_invalid"),
+        (6, "uscc", "duplicate_in_file"),
+    ];
+    let expected: Vec<(u64, String, String)> = expected
+        .iter()
+        .map(|(r, c, k)| (*r, c.to_string(), k.to_string()))
+        .collect();
+    assert_eq!(errors, expected);
+    assert_eq!(reply.body["applied"], false);
+    assert_eq!(world.count_entries("enterprise_registered").await, 0);
+    // The same report as CSV, for download.
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/imports/enterprises")
+        .header(
+            "authorization",
+            format!("Bearer {}", world.users["admin"].token),
+        )
+        .header("idempotency-key", "m2")
+        .header("accept", "text/csv")
+        .body(axum::body::Body::from(mixed_file()))
+        .unwrap();
+    let csv = world.api.raw(request).await;
+    let text = csv.body.as_str().unwrap().to_string();
+    assert!(
+        text.starts_with("row,column,code,message,message_zh"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 7);
+}
+
+async fn valid_rows_mode_imports_the_good_rows_and_reports_the_bad<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let world = World::new(store).await;
+    let reply = import(&world, &mixed_file(), "valid_rows", "v1").await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.body["created"], 2);
+    assert_eq!(reply.body["applied"], true);
+    assert_eq!(reply.body["errors"].as_array().unwrap().len(), 6);
+    assert_eq!(world.count_entries("enterprise_registered").await, 2);
+    let listed = world
+        .api
+        .get("/api/v1/enterprises", &world.bearer("finance"))
+        .await;
+    let names: Vec<&str> = listed.body["enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["好企业一", "好企业二"]);
+    // 零售业, 8 staff, 90 万元: micro (below 10 staff).
+    assert_eq!(listed.body["enterprises"][1]["size_class"], "micro");
+    assert_eq!(listed.body["enterprises"][1]["revenue_fen"], 90_000_050);
+}
+
+async fn importing_the_same_file_twice_changes_nothing_the_second_time<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let world = World::new(store).await;
+    let file = format!(
+        "uscc,name,division,sector,staff,revenue,contact\n{},甲,330902,industry,300,20000000,张三\n{},乙,330921,software_it,12,600000,\n",
+        uscc(7),
+        uscc(8)
+    );
+    let first = import(&world, &file, "all_or_nothing", "t1").await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert_eq!(first.body["created"], 2);
+    let head = world.store.head().await.unwrap().sequence;
+    let second = import(&world, &file, "all_or_nothing", "t2").await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(
+        (
+            second.body["created"].clone(),
+            second.body["unchanged"].clone()
+        ),
+        (json!(0), json!(2))
+    );
+    assert_eq!(
+        world.store.head().await.unwrap().sequence,
+        head,
+        "no new entry"
+    );
+    // XLSX support is a later step; CSV with a UTF-8 BOM (as Excel saves it) works.
+    let with_bom = format!("\u{feff}{file}");
+    let third = import(&world, &with_bom, "all_or_nothing", "t3").await;
+    assert_eq!(third.body["unchanged"], 2);
+}
+
+async fn an_update_rederives_the_size_class_and_is_a_new_ledger_entry<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let mut body = json!({"uscc": uscc(11), "name": "舟山渔具厂", "division": "330921", "sector": "industry",
+                          "staff": 15, "revenue_yuan": "2,000,000.00"});
+    let created = world
+        .api
+        .post("/api/v1/enterprises", &admin, body.clone(), "u1")
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["enterprise"]["size_class"], "micro");
+    body["staff"] = json!(320);
+    body["revenue_yuan"] = json!("25,000,000");
+    let updated = world
+        .api
+        .post("/api/v1/enterprises", &admin, body.clone(), "u2")
+        .await;
+    assert_eq!(updated.status, StatusCode::OK);
+    assert_eq!(updated.body["enterprise"]["size_class"], "medium");
+    assert_eq!(updated.body["enterprise"]["version"], 2);
+    assert_eq!(
+        updated.body["enterprise"]["id"],
+        created.body["enterprise"]["id"]
+    );
+    let same = world
+        .api
+        .post("/api/v1/enterprises", &admin, body, "u3")
+        .await;
+    assert_eq!(
+        (same.status, same.body["changed"].clone()),
+        (StatusCode::OK, json!(false))
+    );
+    assert_eq!(world.count_entries("enterprise_registered").await, 1);
+    assert_eq!(world.count_entries("enterprise_updated").await, 1);
+    let bad = json!({"uscc": uscc(12), "name": "", "division": "330921", "sector": "industry",
+                     "staff": 15, "revenue_yuan": "12.345"});
+    let refused = world
+        .api
+        .post("/api/v1/enterprises", &admin, bad, "u4")
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.code(), "name_invalid");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("revenue"),
+        "every problem is listed"
+    );
+}
+
+async fn a_legacy_uscc_needs_an_explicit_reason_which_the_ledger_keeps<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let legacy = format!("{}0", &uscc(21)[..17]);
+    let legacy = if Uscc::parse(&legacy).is_ok() {
+        format!("{}1", &uscc(21)[..17])
+    } else {
+        legacy
+    };
+    let mut body = json!({"uscc": legacy, "name": "试点企业", "division": "330902", "sector": "other",
+                          "staff": 5, "revenue_yuan": "0"});
+    let refused = world
+        .api
+        .post("/api/v1/enterprises", &admin, body.clone(), "l1")
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    body["legacy_uscc_reason"] = json!("2016 年试点期间发放");
+    let admitted = world
+        .api
+        .post("/api/v1/enterprises", &admin, body, "l2")
+        .await;
+    assert_eq!(admitted.status, StatusCode::CREATED, "{:?}", admitted.body);
+    assert_eq!(admitted.body["enterprise"]["uscc_override"], true);
+    let last = world.last_entry().await;
+    assert_eq!(last["kind"], "enterprise_registered");
+    let body_bytes = last["body_hex"].as_str().unwrap();
+    let reason_hex: String = "2016 年试点期间发放"
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        body_bytes.contains(&reason_hex),
+        "the override reason is in the entry"
+    );
+}
+
+async fn enterprise_users_see_only_their_own_enterprise<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let file = format!(
+        "uscc,name,division,sector,staff,revenue\n{},自己,330902,industry,30,4000000\n",
+        uscc(31)
+    );
+    import(&world, &file, "all_or_nothing", "e1").await;
+    let listed = world
+        .api
+        .get("/api/v1/enterprises", &world.bearer("admin"))
+        .await;
+    let id = listed.body["enterprises"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let as_enterprise = world
+        .api
+        .get(
+            &format!("/api/v1/enterprises/{id}"),
+            &world.bearer("enterprise_a"),
+        )
+        .await;
+    assert_eq!(
+        as_enterprise.status,
+        StatusCode::NOT_FOUND,
+        "not the enterprise this user acts for"
+    );
+    let as_auditor = world
+        .api
+        .get(
+            &format!("/api/v1/enterprises/{id}"),
+            &world.bearer("auditor"),
+        )
+        .await;
+    assert_eq!(as_auditor.status, StatusCode::OK);
+    assert_eq!(as_auditor.body["enterprise"]["name"], "自己");
+    let nobody = world
+        .api
+        .get(&format!("/api/v1/enterprises/{id}"), &As::Nobody)
+        .await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn tags_and_blacklist_entries_are_recorded_and_shown<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let file = format!(
+        "uscc,name,division,sector,staff,revenue\n{},标签企业,330903,industry,30,4000000\n",
+        uscc(41)
+    );
+    import(&world, &file, "all_or_nothing", "g1").await;
+    let listed = world.api.get("/api/v1/enterprises", &admin).await;
+    let id = listed.body["enterprises"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tag = json!({"tag": "专精特新培育库", "valid_from": "2026-01-01", "valid_until": "2028-12-31",
+                     "source": "浙江省经信厅 2026 年第一批"});
+    let tagged = world
+        .api
+        .post(
+            &format!("/api/v1/enterprises/{id}/tags"),
+            &admin,
+            tag.clone(),
+            "g2",
+        )
+        .await;
+    assert_eq!(tagged.status, StatusCode::OK, "{:?}", tagged.body);
+    assert_eq!(tagged.body["tags"][0]["tag"], "专精特新培育库");
+    let again = world
+        .api
+        .post(&format!("/api/v1/enterprises/{id}/tags"), &admin, tag, "g3")
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "tagging twice is harmless");
+    let reversed = json!({"tag": "隐形冠军", "valid_from": "2027-01-01", "valid_until": "2026-01-01", "source": "x"});
+    let refused = world
+        .api
+        .post(
+            &format!("/api/v1/enterprises/{id}/tags"),
+            &admin,
+            reversed,
+            "g4",
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let entry = json!({"reason": "失信", "source": "信用中国", "effective_from": "2026-11-01"});
+    let listed = world
+        .api
+        .post(
+            &format!("/api/v1/enterprises/{id}/blacklist"),
+            &admin,
+            entry,
+            "g5",
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(listed.body["blacklist"][0]["reason"], "失信");
+    assert_eq!(world.count_entries("enterprise_tagged").await, 1);
+    assert_eq!(world.count_entries("party_blacklisted").await, 1);
+    let summary = voucher_ledger::service::verify::verify_store(&world.store, &[])
+        .await
+        .unwrap();
+    assert!(summary.entries > 15);
+}

@@ -10,6 +10,7 @@ pub mod eligibility;
 pub mod enterprise;
 pub mod id;
 pub mod money;
+pub mod programme;
 pub mod programme_code;
 pub mod redacted;
 pub mod size_class;

@@ -101,6 +101,18 @@ impl From<crate::service::CommandError> for ApiError {
                 "该用户名已被使用。",
             ),
             E::NotFound => ApiError::not_found(),
+            E::ProgrammeExists => ApiError::new(
+                StatusCode::CONFLICT,
+                "programme_exists",
+                "A programme with this code already exists.",
+                "该项目代码已存在。",
+            ),
+            E::ProgrammeState { ref status, needed } => ApiError::new(
+                StatusCode::CONFLICT,
+                "programme_state",
+                format!("The programme is {status}; this needs it to be {needed}."),
+                format!("项目当前状态为 {status}，此操作要求状态为 {needed}。"),
+            ),
             E::Unchanged { .. } => ApiError::new(
                 StatusCode::CONFLICT,
                 "unchanged",

@@ -26,6 +26,7 @@ pub mod idempotency;
 mod json;
 pub mod ledger;
 pub mod openapi;
+pub mod programmes;
 pub mod rate_limit;
 pub mod registry;
 pub mod routes;
@@ -103,6 +104,15 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::TagEnterprise => post(registry::tag::<S>),
         RouteId::BlacklistEnterprise => post(registry::blacklist::<S>),
         RouteId::ImportEnterprises => post(registry::import::<S>),
+        RouteId::ListProgrammes => get(programmes::list::<S>),
+        RouteId::CreateProgramme => post(programmes::create::<S>),
+        RouteId::GetProgramme => get(programmes::get::<S>),
+        RouteId::UpdateProgrammeDraft => put(programmes::update_draft::<S>),
+        RouteId::OpenProgramme => post(programmes::open::<S>),
+        RouteId::AmendProgramme => post(programmes::amend::<S>),
+        RouteId::CloseProgramme => post(programmes::close::<S>),
+        RouteId::FundProgramme => post(programmes::fund::<S>),
+        RouteId::MyEligibility => get(programmes::my_eligibility::<S>),
     }
 }
 

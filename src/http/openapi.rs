@@ -19,11 +19,16 @@ use super::access::{
     LoginResponse, TokenList, TokenView, UserList, UserView,
 };
 use super::ledger::{BalanceList, BalanceView, CheckpointView, EntryList, EntryView, PostingView};
+use super::programmes::{
+    AmendProgrammeRequest, CheckView, CreateProgrammeRequest, EligibilityList, FundingRequest,
+    ProgrammeEligibility, ProgrammeList, ProgrammeView,
+};
 use super::registry::{
     BlacklistRequest, BlacklistView, EnterpriseDetail, EnterpriseList, EnterpriseRequest,
     EnterpriseView, ImportResult, ImportRowError, RecordedEnterprise, TagRequest, TagView,
 };
 use super::routes::{Access, ROUTES, RouteId};
+use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPeriod, Validity};
 
 /// Request and response schema names for a route (by component name).
 fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
@@ -50,6 +55,14 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::TagEnterprise => (Some("TagRequest"), Some("EnterpriseDetail")),
         RouteId::BlacklistEnterprise => (Some("BlacklistRequest"), Some("EnterpriseDetail")),
         RouteId::ImportEnterprises => (None, Some("ImportResult")),
+        RouteId::ListProgrammes => (None, Some("ProgrammeList")),
+        RouteId::CreateProgramme => (Some("CreateProgrammeRequest"), Some("ProgrammeView")),
+        RouteId::GetProgramme => (None, Some("ProgrammeView")),
+        RouteId::UpdateProgrammeDraft => (Some("ProgrammeTerms"), Some("ProgrammeView")),
+        RouteId::OpenProgramme | RouteId::CloseProgramme => (None, Some("ProgrammeView")),
+        RouteId::AmendProgramme => (Some("AmendProgrammeRequest"), Some("ProgrammeView")),
+        RouteId::FundProgramme => (Some("FundingRequest"), Some("ProgrammeView")),
+        RouteId::MyEligibility => (None, Some("EligibilityList")),
     }
 }
 
@@ -213,6 +226,20 @@ pub fn document() -> OpenApi {
         .schema_from::<BlacklistRequest>()
         .schema_from::<ImportResult>()
         .schema_from::<ImportRowError>()
+        .schema_from::<CreateProgrammeRequest>()
+        .schema_from::<AmendProgrammeRequest>()
+        .schema_from::<FundingRequest>()
+        .schema_from::<ProgrammeView>()
+        .schema_from::<ProgrammeList>()
+        .schema_from::<ProgrammeTerms>()
+        .schema_from::<EligibilityList>()
+        .schema_from::<ProgrammeEligibility>()
+        .schema_from::<CheckView>()
+        .schema_from::<Validity>()
+        .schema_from::<Rounding>()
+        .schema_from::<QrMode>()
+        .schema_from::<SettlementPeriod>()
+        .schema_from::<crate::domain::SizeClass>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -32,6 +32,15 @@ pub enum RouteId {
     TagEnterprise,
     BlacklistEnterprise,
     ImportEnterprises,
+    ListProgrammes,
+    CreateProgramme,
+    GetProgramme,
+    UpdateProgrammeDraft,
+    OpenProgramme,
+    AmendProgramme,
+    CloseProgramme,
+    FundProgramme,
+    MyEligibility,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -84,6 +93,7 @@ const DEFAULT_BODY: usize = super::REQUEST_BODY_BYTES_MAX;
 /// Registry imports carry whole spreadsheets (200,000 rows fit).
 const IMPORT_BODY: usize = 64 * 1024 * 1024;
 /// Who reads the enterprise registry; enterprise users only their own.
+const ENTERPRISE_ONLY: &[Role] = &[Role::Enterprise];
 const ENTERPRISE_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Role::Enterprise];
 /// Finance reads everything; the auditor reads everything; the admin
 /// manages users, so reads them too.
@@ -288,6 +298,87 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: IMPORT_BODY,
         summary: "Import enterprises from CSV; row/column error report (JSON, or CSV with Accept: text/csv)",
+    },
+    RouteSpec {
+        id: RouteId::ListProgrammes,
+        method: "GET",
+        path: "/api/v1/programmes",
+        access: Access::AnyUser,
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Programmes (drafts only for admin, finance and auditor)",
+    },
+    RouteSpec {
+        id: RouteId::CreateProgramme,
+        method: "POST",
+        path: "/api/v1/programmes",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Create a programme in draft",
+    },
+    RouteSpec {
+        id: RouteId::GetProgramme,
+        method: "GET",
+        path: "/api/v1/programmes/{code}",
+        access: Access::AnyUser,
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "One programme with its terms and budget",
+    },
+    RouteSpec {
+        id: RouteId::UpdateProgrammeDraft,
+        method: "PUT",
+        path: "/api/v1/programmes/{code}",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Edit a draft programme (refused once open: amend instead)",
+    },
+    RouteSpec {
+        id: RouteId::OpenProgramme,
+        method: "POST",
+        path: "/api/v1/programmes/{code}/open",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Open a draft programme: its terms are frozen",
+    },
+    RouteSpec {
+        id: RouteId::AmendProgramme,
+        method: "POST",
+        path: "/api/v1/programmes/{code}/amendments",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Amend an open programme, with a reason recorded in the ledger",
+    },
+    RouteSpec {
+        id: RouteId::CloseProgramme,
+        method: "POST",
+        path: "/api/v1/programmes/{code}/close",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Close an open programme",
+    },
+    RouteSpec {
+        id: RouteId::FundProgramme,
+        method: "POST",
+        path: "/api/v1/programmes/{code}/funding",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Fund or top up a programme (a ledger entry with postings)",
+    },
+    RouteSpec {
+        id: RouteId::MyEligibility,
+        method: "GET",
+        path: "/api/v1/me/eligibility",
+        access: Access::Roles(ENTERPRISE_ONLY),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "For an enterprise user: each open programme, whether it may claim, and every reason not",
     },
 ];
 

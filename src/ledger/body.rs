@@ -81,6 +81,11 @@ entry_kinds! {
     EnterpriseUpdated(EnterpriseRecorded) => "enterprise_updated",
     EnterpriseTagged(EnterpriseTagged) => "enterprise_tagged",
     PartyBlacklisted(PartyBlacklisted) => "party_blacklisted",
+    ProgrammeCreated(ProgrammeRecorded) => "programme_created",
+    ProgrammeDraftUpdated(ProgrammeRecorded) => "programme_draft_updated",
+    ProgrammeOpened(ProgrammeRecorded) => "programme_opened",
+    ProgrammeAmended(ProgrammeRecorded) => "programme_amended",
+    ProgrammeClosed(ProgrammeRecorded) => "programme_closed",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

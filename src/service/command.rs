@@ -14,6 +14,7 @@ use uuid::Uuid;
 use chrono::NaiveDate;
 
 use crate::domain::enterprise::EnterpriseInput;
+use crate::domain::programme::ProgrammeTerms;
 use crate::domain::{Fen, ProgrammeCode, Redacted, Role, Username};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
@@ -91,6 +92,52 @@ pub enum Command {
     TagEnterprise(TagSpec),
     /// Blacklist a party from a date (and optionally until one).
     BlacklistParty(BlacklistSpec),
+    /// A step in a programme's life: create (draft), edit the draft, open,
+    /// amend (open only; recorded with a reason), close.
+    ChangeProgramme {
+        code: ProgrammeCode,
+        change: ProgrammeChange,
+    },
+}
+
+/// What happens to a programme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgrammeChange {
+    Create(ProgrammeTerms),
+    UpdateDraft(ProgrammeTerms),
+    Open,
+    Amend {
+        terms: ProgrammeTerms,
+        reason: String,
+    },
+    Close,
+}
+
+impl ProgrammeChange {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProgrammeChange::Create(_) => "create",
+            ProgrammeChange::UpdateDraft(_) => "update_draft",
+            ProgrammeChange::Open => "open",
+            ProgrammeChange::Amend { .. } => "amend",
+            ProgrammeChange::Close => "close",
+        }
+    }
+
+    pub fn terms(&self) -> Option<&ProgrammeTerms> {
+        match self {
+            ProgrammeChange::Create(terms) | ProgrammeChange::UpdateDraft(terms) => Some(terms),
+            ProgrammeChange::Amend { terms, .. } => Some(terms),
+            ProgrammeChange::Open | ProgrammeChange::Close => None,
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            ProgrammeChange::Amend { reason, .. } => reason,
+            _ => "",
+        }
+    }
 }
 
 /// A tag on an enterprise for a period.
@@ -253,6 +300,8 @@ pub enum InvalidCommand {
     TokenLifetime,
     #[error("the end date is before the start date")]
     DatesReversed,
+    #[error("the programme terms are invalid: {0}")]
+    Terms(String),
 }
 
 /// Longest tag name, in bytes.
@@ -339,6 +388,7 @@ impl Command {
             Command::RecordEnterprise { .. } => "record_enterprise",
             Command::TagEnterprise(_) => "tag_enterprise",
             Command::BlacklistParty(_) => "blacklist_party",
+            Command::ChangeProgramme { .. } => "change_programme",
         }
     }
 
@@ -467,6 +517,28 @@ impl Command {
                 spec.check()?;
                 Draft::without_postings(EntryBody::PartyBlacklisted(spec.body()))
             }
+            // The final body (status, version) is written under the lock
+            // by service::effects.
+            Command::ChangeProgramme { code, change } => {
+                if let Some(terms) = change.terms() {
+                    terms.validate().map_err(|errors| {
+                        InvalidCommand::Terms(
+                            errors
+                                .into_iter()
+                                .map(|e| e.field)
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        )
+                    })?;
+                }
+                if let ProgrammeChange::Amend { reason, .. } = change {
+                    check_text("reason", reason, TEXT_LEN_MAX, true)?;
+                }
+                Draft::without_postings(EntryBody::ProgrammeCreated(pb::ProgrammeRecorded {
+                    code: code.to_string(),
+                    ..pb::ProgrammeRecorded::default()
+                }))
+            }
         };
         check_balanced(&draft.postings)?;
         Ok(draft)
@@ -553,6 +625,18 @@ impl Command {
                 field(&prost::Message::encode_to_vec(&body));
             }
             Command::TagEnterprise(spec) => field(&prost::Message::encode_to_vec(&spec.body())),
+            Command::ChangeProgramme { code, change } => {
+                field(code.as_str().as_bytes());
+                field(change.name().as_bytes());
+                field(
+                    change
+                        .terms()
+                        .map(|t| t.to_canonical_json())
+                        .unwrap_or_default()
+                        .as_bytes(),
+                );
+                field(change.reason().as_bytes());
+            }
             // The entry id is generated per request: not part of what was asked.
             Command::BlacklistParty(spec) => {
                 let asked = BlacklistSpec {

@@ -14,8 +14,10 @@ use crate::store::StoreError;
 use crate::store::access::{AccessTx, SessionRecord, TokenRecord, UserRecord};
 use crate::store::registry::{EnterpriseRecord, RegistryTx};
 
-use super::command::{Command, LoginOutcome, PartyKind, enterprise_body};
+use super::command::{Command, LoginOutcome, PartyKind, ProgrammeChange, enterprise_body};
 use super::writer::CommandError;
+use crate::domain::programme::ProgrammeStatus;
+use crate::store::registry::ProgrammeRecord;
 
 /// Consecutive failed logins that lock an account.
 pub const LOCKOUT_THRESHOLD: i64 = 5;
@@ -93,7 +95,26 @@ pub async fn apply<T: AccessTx + RegistryTx + Send>(
 ) -> Result<Option<EntryBody>, Failure> {
     let now_us = now.as_micros();
     match command {
-        Command::FundProgramme { .. } | Command::Journal { .. } => Ok(None),
+        // Funding a registered programme needs it not closed. A code with
+        // no programme row is a scratch ledger's (drills, benchmarks, the
+        // store contract tests); the API refuses unknown programmes (404)
+        // before submitting.
+        Command::FundProgramme { programme, .. } => {
+            if let Some(p) = tx.programme(programme.as_str()).await? {
+                if p.status == ProgrammeStatus::Closed.as_str() {
+                    return Err(CommandError::ProgrammeState {
+                        status: p.status,
+                        needed: "draft or open",
+                    }
+                    .into());
+                }
+            }
+            Ok(None)
+        }
+        Command::Journal { .. } => Ok(None),
+        Command::ChangeProgramme { code, change } => {
+            change_programme(tx, code.as_str(), change, now_us).await
+        }
         Command::CreateUser {
             user_id,
             username,
@@ -300,4 +321,97 @@ pub async fn apply<T: AccessTx + RegistryTx + Send>(
             Ok(None)
         }
     }
+}
+
+/// Applies a programme lifecycle change; returns the entry body.
+async fn change_programme<T: RegistryTx + Send>(
+    tx: &mut T,
+    code: &str,
+    change: &ProgrammeChange,
+    now_us: i64,
+) -> Result<Option<EntryBody>, Failure> {
+    use ProgrammeStatus::{Closed, Draft, Open};
+    let existing = tx.programme(code).await?;
+    let state_error = |status: &str, needed: &'static str| {
+        Failure::Rule(CommandError::ProgrammeState {
+            status: status.to_string(),
+            needed,
+        })
+    };
+    let record = match (change, existing) {
+        (ProgrammeChange::Create(terms), None) => ProgrammeRecord {
+            code: code.to_string(),
+            status: Draft.as_str().to_string(),
+            terms_json: terms.to_canonical_json(),
+            version: 1,
+            created_at_us: now_us,
+            updated_at_us: now_us,
+        },
+        (ProgrammeChange::Create(_), Some(_)) => return Err(CommandError::ProgrammeExists.into()),
+        (_, None) => return Err(CommandError::NotFound.into()),
+        (
+            ProgrammeChange::UpdateDraft(terms) | ProgrammeChange::Amend { terms, .. },
+            Some(current),
+        ) => {
+            let needed = if matches!(change, ProgrammeChange::UpdateDraft(_)) {
+                Draft
+            } else {
+                Open
+            };
+            if current.status != needed.as_str() {
+                return Err(state_error(&current.status, needed.as_str()));
+            }
+            let terms_json = terms.to_canonical_json();
+            if terms_json == current.terms_json {
+                return Err(CommandError::Unchanged {
+                    id: uuid::Uuid::nil(),
+                }
+                .into());
+            }
+            ProgrammeRecord {
+                terms_json,
+                version: current.version + 1,
+                updated_at_us: now_us,
+                ..current
+            }
+        }
+        (ProgrammeChange::Open, Some(current)) if current.status == Draft.as_str() => {
+            ProgrammeRecord {
+                status: Open.as_str().to_string(),
+                version: current.version + 1,
+                updated_at_us: now_us,
+                ..current
+            }
+        }
+        (ProgrammeChange::Open, Some(current)) => {
+            return Err(state_error(&current.status, "draft"));
+        }
+        (ProgrammeChange::Close, Some(current)) if current.status == Open.as_str() => {
+            ProgrammeRecord {
+                status: Closed.as_str().to_string(),
+                version: current.version + 1,
+                updated_at_us: now_us,
+                ..current
+            }
+        }
+        (ProgrammeChange::Close, Some(current)) => {
+            return Err(state_error(&current.status, "open"));
+        }
+    };
+    let is_new = record.version == 1;
+    tx.save_programme(&record, is_new).await?;
+    let body = pb::ProgrammeRecorded {
+        code: record.code.clone(),
+        status: record.status.clone(),
+        version: record.version,
+        terms_json: record.terms_json.clone(),
+        reason: change.reason().to_string(),
+    };
+    Ok(Some(match change {
+        ProgrammeChange::Create(_) => EntryBody::ProgrammeCreated(body),
+        ProgrammeChange::UpdateDraft(_) => EntryBody::ProgrammeDraftUpdated(body),
+        ProgrammeChange::Open => EntryBody::ProgrammeOpened(body),
+        ProgrammeChange::Amend { .. } => EntryBody::ProgrammeAmended(body),
+        ProgrammeChange::Close => EntryBody::ProgrammeClosed(body),
+    }))
 }

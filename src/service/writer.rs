@@ -105,6 +105,15 @@ pub enum CommandError {
     /// nothing was recorded. `id` names the object as it stands.
     #[error("nothing to change")]
     Unchanged { id: uuid::Uuid },
+    /// A programme with this code already exists.
+    #[error("a programme with this code already exists")]
+    ProgrammeExists,
+    /// The programme is not in the state this change needs.
+    #[error("the programme is {status}; this needs it to be {needed}")]
+    ProgrammeState {
+        status: String,
+        needed: &'static str,
+    },
     /// The object does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,
@@ -132,6 +141,8 @@ impl CommandError {
             CommandError::ShuttingDown => "shutting_down",
             CommandError::UsernameTaken => "username_taken",
             CommandError::Unchanged { .. } => "unchanged",
+            CommandError::ProgrammeExists => "programme_exists",
+            CommandError::ProgrammeState { .. } => "programme_state",
             CommandError::NotFound => "not_found",
             CommandError::AccountLocked { .. } => "account_locked",
             CommandError::CredentialsChanged => "invalid_credentials",

@@ -154,6 +154,9 @@ pub trait Store:
     /// The balance projection for every account, in account-name order.
     fn balances(&self) -> impl Future<Output = Result<Vec<ProjectedBalance>, StoreError>> + Send;
 
+    /// One account's projected balance (0 if it has never been posted to).
+    fn balance_of(&self, account: &str) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
     /// Balances of accounts named after `after`, in name order, at most
     /// `limit` (capped at `ENTRY_PAGE_MAX`): for paging through the chart.
     fn balances_after(

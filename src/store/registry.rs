@@ -50,6 +50,17 @@ pub struct BlacklistRecord {
     pub effective_until: Option<String>,
 }
 
+/// A `programmes` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammeRecord {
+    pub code: String,
+    pub status: String,
+    pub terms_json: String,
+    pub version: i64,
+    pub created_at_us: i64,
+    pub updated_at_us: i64,
+}
+
 /// Bound on one page of a registry list.
 pub const REGISTRY_PAGE_MAX: u32 = 500;
 
@@ -77,6 +88,16 @@ pub trait RegistryStore {
         party_kind: &str,
         party_id: Uuid,
     ) -> impl Future<Output = Result<Vec<BlacklistRecord>, StoreError>> + Send;
+    fn programme(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<Option<ProgrammeRecord>, StoreError>> + Send;
+    /// Programmes with `code > after`, in code order, at most `limit`.
+    fn programmes_after(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ProgrammeRecord>, StoreError>> + Send;
 }
 
 pub trait RegistryTx {
@@ -108,5 +129,14 @@ pub trait RegistryTx {
     fn insert_blacklist(
         &mut self,
         entry: &BlacklistRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn programme(
+        &mut self,
+        code: &str,
+    ) -> impl Future<Output = Result<Option<ProgrammeRecord>, StoreError>> + Send;
+    fn save_programme(
+        &mut self,
+        record: &ProgrammeRecord,
+        is_new: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

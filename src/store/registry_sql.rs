@@ -26,6 +26,22 @@ pub type EnterpriseRow = (
     i64,
     i64,
 );
+pub const PROGRAMME_COLUMNS: &str =
+    "code, status, terms_json, version, created_at_us, updated_at_us";
+pub type ProgrammeRow = (String, String, String, i64, i64, i64);
+
+pub fn programme(row: ProgrammeRow) -> super::registry::ProgrammeRecord {
+    let (code, status, terms_json, version, created_at_us, updated_at_us) = row;
+    super::registry::ProgrammeRecord {
+        code,
+        status,
+        terms_json,
+        version,
+        created_at_us,
+        updated_at_us,
+    }
+}
+
 pub type TagRow = (String, String, String, Option<String>, String);
 pub type BlacklistRow = (
     String,
@@ -121,6 +137,36 @@ macro_rules! impl_registry_store {
         }
 
         impl $crate::store::registry::RegistryStore for $store {
+            async fn programme(
+                &self,
+                code: &str,
+            ) -> Result<Option<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!("SELECT {} FROM programmes WHERE code = $1", sql::PROGRAMME_COLUMNS);
+                let row: Option<sql::ProgrammeRow> =
+                    sqlx::query_as(&query).bind(code).fetch_optional(&self.pool).await.map_err(map_err)?;
+                Ok(row.map(sql::programme))
+            }
+
+            async fn programmes_after(
+                &self,
+                after: &str,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!(
+                    "SELECT {} FROM programmes WHERE code > $1 ORDER BY code LIMIT $2",
+                    sql::PROGRAMME_COLUMNS
+                );
+                let rows: Vec<sql::ProgrammeRow> = sqlx::query_as(&query)
+                    .bind(after)
+                    .bind(i64::from(limit.clamp(1, $crate::store::registry::REGISTRY_PAGE_MAX)))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(rows.into_iter().map(sql::programme).collect())
+            }
+
             async fn enterprise_by_id(
                 &self,
                 id: uuid::Uuid,
@@ -202,6 +248,45 @@ macro_rules! impl_registry_store {
         }
 
         impl $crate::store::registry::RegistryTx for $tx {
+            async fn programme(
+                &mut self,
+                code: &str,
+            ) -> Result<Option<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!("SELECT {} FROM programmes WHERE code = $1", sql::PROGRAMME_COLUMNS);
+                let row: Option<sql::ProgrammeRow> =
+                    sqlx::query_as(&query).bind(code).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+                Ok(row.map(sql::programme))
+            }
+
+            async fn save_programme(
+                &mut self,
+                p: &$crate::store::registry::ProgrammeRecord,
+                is_new: bool,
+            ) -> Result<(), $crate::store::StoreError> {
+                let query = if is_new {
+                    format!(
+                        "INSERT INTO programmes ({}) VALUES ($1, $2, $3, $4, $5, $6)",
+                        $crate::store::registry_sql::PROGRAMME_COLUMNS
+                    )
+                } else {
+                    "UPDATE programmes SET status = $2, terms_json = $3, version = $4, created_at_us = $5, \
+                     updated_at_us = $6 WHERE code = $1"
+                        .to_string()
+                };
+                sqlx::query(&query)
+                    .bind(p.code.as_str())
+                    .bind(p.status.as_str())
+                    .bind(p.terms_json.as_str())
+                    .bind(p.version)
+                    .bind(p.created_at_us)
+                    .bind(p.updated_at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
             async fn enterprises_by_usccs(
                 &mut self,
                 usccs: &[&str],

@@ -402,6 +402,16 @@ macro_rules! impl_shared_store {
                     .collect()
             }
 
+            async fn balance_of(&self, account: &str) -> Result<i64, $crate::store::StoreError> {
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT balance_fen FROM account_balances WHERE account = $1")
+                        .bind(account)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                Ok(row.map_or(0, |(balance,)| balance))
+            }
+
             async fn balances_after(
                 &self,
                 after: &str,

@@ -62,6 +62,15 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::TagEnterprise,    [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::BlacklistEnterprise, [Deny, Allow, Deny, Deny, Deny,  Deny ]),
     (RouteId::ImportEnterprises, [Deny, Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::ListProgrammes,   [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::CreateProgramme,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::GetProgramme,     [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::UpdateProgrammeDraft, [Deny, Allow, Deny, Deny, Deny,  Deny ]),
+    (RouteId::OpenProgramme,    [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::AmendProgramme,   [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::CloseProgramme,   [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::FundProgramme,    [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::MyEligibility,    [Deny,  Deny,  Deny,  Deny,  Allow, Deny ]),
 ];
 
 const CALLERS: [&str; 6] = [
@@ -93,7 +102,8 @@ async fn every_route_allows_and_denies_exactly_as_the_matrix_says<S: Store>(
             .replace("{token_id}", "01a21208-0000-7000-8000-000000000000")
             .replace("{user_id}", "01a21208-0000-7000-8000-000000000000")
             .replace("{sequence}", "999999")
-            .replace("{enterprise_id}", "01a21208-0000-7000-8000-000000000000");
+            .replace("{enterprise_id}", "01a21208-0000-7000-8000-000000000000")
+            .replace("{code}", "NO-SUCH-PROGRAMME");
         // An empty object: handlers with bodies refuse it, so allowed calls change nothing.
         let body = route.is_mutating().then(|| json!({}));
         for (column, caller) in CALLERS.iter().enumerate() {

@@ -9,6 +9,7 @@ mod access;
 mod contract;
 mod http;
 mod processes;
+mod programmes;
 mod property;
 mod registry;
 mod tamper;

@@ -1,0 +1,450 @@
+//! Programmes: create and edit drafts, open, amend, close, fund; and for
+//! enterprises, which open programmes they may claim from and why not.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::access::{PAGE_DEFAULT, PAGE_MAX};
+use super::auth::Auth;
+use super::idempotency::LedgerKey;
+use super::json::{ApiJson, ApiQuery};
+use super::{ApiError, AppState};
+use crate::domain::eligibility::{EnterpriseFacts, evaluate};
+use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms, TermsError};
+use crate::domain::{DivisionCode, Fen, ProgrammeCode, Role, SizeClass, Timestamp};
+use crate::ledger::account::{Account, AccountKind};
+use crate::service::CommandError;
+use crate::service::command::{Command, ProgrammeChange, Submission};
+use crate::store::Store;
+use crate::store::registry::ProgrammeRecord;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProgrammeRequest {
+    /// e.g. ZS2026-01: 2–32 of A–Z, 0–9, '-', '_'.
+    pub code: String,
+    pub terms: ProgrammeTerms,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendProgrammeRequest {
+    pub terms: ProgrammeTerms,
+    /// Why the terms change (recorded in the ledger).
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FundingRequest {
+    /// In 元, e.g. "3,000,000.00".
+    pub amount_yuan: String,
+    /// The appropriation document, e.g. 舟财企〔2026〕12号.
+    pub reference: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgrammeView {
+    pub code: String,
+    /// draft, open or closed.
+    pub status: String,
+    pub version: i64,
+    pub terms: ProgrammeTerms,
+    /// Money appropriated so far (funding and top-ups).
+    pub funded_fen: i64,
+    /// Budget not yet committed to vouchers.
+    pub available_fen: i64,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgrammeList {
+    pub programmes: Vec<ProgrammeView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammePage {
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckView {
+    pub code: String,
+    pub passed: bool,
+    pub message: String,
+    pub message_zh: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgrammeEligibility {
+    pub programme: String,
+    pub name: String,
+    pub eligible: bool,
+    /// Every rule, passed and failed, in a fixed order.
+    pub checks: Vec<CheckView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EligibilityList {
+    pub programmes: Vec<ProgrammeEligibility>,
+}
+
+fn terms_error(errors: Vec<TermsError>) -> ApiError {
+    let message: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+    let message_zh: Vec<String> = errors.iter().map(|e| e.message_zh.clone()).collect();
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "terms_invalid",
+        message.join(" "),
+        message_zh.join(""),
+    )
+}
+
+fn code_or_404(code: &str) -> Result<ProgrammeCode, ApiError> {
+    ProgrammeCode::parse(code).map_err(|_| ApiError::not_found())
+}
+
+/// Providers and enterprises do not see drafts.
+fn visible_to(record: &ProgrammeRecord, role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Finance | Role::Auditor)
+        || record.status != ProgrammeStatus::Draft.as_str()
+}
+
+async fn view<S: Store>(
+    state: &AppState<S>,
+    record: ProgrammeRecord,
+) -> Result<ProgrammeView, ApiError> {
+    let terms: ProgrammeTerms =
+        serde_json::from_str(&record.terms_json).map_err(|e| ApiError::internal(&e))?;
+    let code = ProgrammeCode::parse(&record.code).map_err(|e| ApiError::internal(&e))?;
+    let balance = async |kind: AccountKind| -> Result<i64, ApiError> {
+        let account = Account::programme(kind, &code).map_err(|e| ApiError::internal(&e))?;
+        Ok(state.store.balance_of(&account.to_string()).await?)
+    };
+    Ok(ProgrammeView {
+        funded_fen: -balance(AccountKind::ProgrammeFunding).await?,
+        available_fen: balance(AccountKind::BudgetAvailable).await?,
+        code: record.code,
+        status: record.status,
+        version: record.version,
+        terms,
+        updated_at: Timestamp::from_micros(record.updated_at_us).to_cst_rfc3339(),
+    })
+}
+
+async fn change<S: Store>(
+    state: &AppState<S>,
+    actor: String,
+    key: String,
+    code: ProgrammeCode,
+    change: ProgrammeChange,
+) -> Result<Response, ApiError> {
+    let created = matches!(change, ProgrammeChange::Create(_));
+    match state
+        .writer
+        .submit(Submission {
+            actor,
+            idempotency_key: key,
+            command: Command::ChangeProgramme {
+                code: code.clone(),
+                change,
+            },
+        })
+        .await
+    {
+        Ok(_) | Err(CommandError::Unchanged { .. }) => {}
+        Err(error) => return Err(error.into()),
+    }
+    let record = state
+        .store
+        .programme(code.as_str())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view(state, record).await?)).into_response())
+}
+
+pub async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    ApiJson(request): ApiJson<CreateProgrammeRequest>,
+) -> Result<Response, ApiError> {
+    let code = ProgrammeCode::parse(&request.code).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "programme_code_invalid",
+            format!("{e}."),
+            "项目代码须为 2–32 位大写字母、数字、'-' 或 '_'。",
+        )
+    })?;
+    request.terms.validate().map_err(terms_error)?;
+    change(
+        &state,
+        caller.principal.actor(),
+        key,
+        code,
+        ProgrammeChange::Create(request.terms),
+    )
+    .await
+}
+
+pub async fn update_draft<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(code): Path<String>,
+    ApiJson(terms): ApiJson<ProgrammeTerms>,
+) -> Result<Response, ApiError> {
+    let code = code_or_404(&code)?;
+    terms.validate().map_err(terms_error)?;
+    change(
+        &state,
+        caller.principal.actor(),
+        key,
+        code,
+        ProgrammeChange::UpdateDraft(terms),
+    )
+    .await
+}
+
+pub async fn open<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    change(
+        &state,
+        caller.principal.actor(),
+        key,
+        code_or_404(&code)?,
+        ProgrammeChange::Open,
+    )
+    .await
+}
+
+pub async fn close<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    change(
+        &state,
+        caller.principal.actor(),
+        key,
+        code_or_404(&code)?,
+        ProgrammeChange::Close,
+    )
+    .await
+}
+
+pub async fn amend<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(code): Path<String>,
+    ApiJson(request): ApiJson<AmendProgrammeRequest>,
+) -> Result<Response, ApiError> {
+    let code = code_or_404(&code)?;
+    request.terms.validate().map_err(terms_error)?;
+    if request.reason.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason_required",
+            "An amendment needs a reason.",
+            "修改须说明理由。",
+        ));
+    }
+    let amendment = ProgrammeChange::Amend {
+        terms: request.terms,
+        reason: request.reason.trim().to_string(),
+    };
+    change(&state, caller.principal.actor(), key, code, amendment).await
+}
+
+pub async fn fund<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(code): Path<String>,
+    ApiJson(request): ApiJson<FundingRequest>,
+) -> Result<Response, ApiError> {
+    let code = code_or_404(&code)?;
+    if state.store.programme(code.as_str()).await?.is_none() {
+        return Err(ApiError::not_found());
+    }
+    let amount = Fen::parse_yuan(&request.amount_yuan).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount_invalid",
+            format!("amount_yuan: {e}."),
+            "金额格式无效（最多两位小数，例如 3,000,000.00）。",
+        )
+    })?;
+    state
+        .writer
+        .submit(Submission {
+            actor: caller.principal.actor(),
+            idempotency_key: key,
+            command: Command::FundProgramme {
+                programme: code.clone(),
+                amount,
+                reference: request.reference.trim().to_string(),
+            },
+        })
+        .await?;
+    let record = state
+        .store
+        .programme(code.as_str())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((StatusCode::OK, Json(view(&state, record).await?)).into_response())
+}
+
+pub async fn list<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    ApiQuery(page): ApiQuery<ProgrammePage>,
+) -> Result<Json<ProgrammeList>, ApiError> {
+    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
+    let found = state
+        .store
+        .programmes_after(page.after.as_deref().unwrap_or(""), limit)
+        .await?;
+    let next_cursor = (found.len() == limit as usize)
+        .then(|| found.last().map(|p| p.code.clone()))
+        .flatten();
+    let mut programmes = Vec::new();
+    for record in found
+        .into_iter()
+        .filter(|p| visible_to(p, caller.principal.role))
+    {
+        programmes.push(view(&state, record).await?);
+    }
+    Ok(Json(ProgrammeList {
+        programmes,
+        next_cursor,
+    }))
+}
+
+pub async fn get<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Path(code): Path<String>,
+) -> Result<Json<ProgrammeView>, ApiError> {
+    let code = code_or_404(&code)?;
+    let record = state
+        .store
+        .programme(code.as_str())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !visible_to(&record, caller.principal.role) {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(view(&state, record).await?))
+}
+
+/// For the signed-in enterprise user: every open programme, whether the
+/// enterprise may claim its smallest face value now, and every reason not.
+pub async fn my_eligibility<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+) -> Result<Json<EligibilityList>, ApiError> {
+    let party = caller.principal.party_id.ok_or_else(ApiError::not_found)?;
+    let enterprise = state.store.enterprise_by_id(party).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "enterprise_not_registered",
+            "Your enterprise is not in the registry yet; ask the economy bureau to register it.",
+            "贵企业尚未登记，请联系经信局办理登记。",
+        )
+    })?;
+    let now = Timestamp::now();
+    let today = now.cst_date().to_string();
+    let active = |from: &str, until: Option<&str>| {
+        from <= today.as_str() && until.is_none_or(|u| today.as_str() <= u)
+    };
+    let tags: BTreeSet<String> = state
+        .store
+        .tags_of(enterprise.id)
+        .await?
+        .into_iter()
+        .filter(|t| active(&t.valid_from, t.valid_until.as_deref()))
+        .map(|t| t.tag)
+        .collect();
+    let blacklist = state
+        .store
+        .blacklist_of("enterprise", enterprise.id)
+        .await?
+        .into_iter()
+        .filter(|b| active(&b.effective_from, b.effective_until.as_deref()))
+        .map(|b| (b.reason, b.source))
+        .collect();
+    let facts = EnterpriseFacts {
+        division: DivisionCode::parse(&enterprise.division).map_err(|e| ApiError::internal(&e))?,
+        zone: enterprise.zone.clone(),
+        size_class: SizeClass::parse(&enterprise.size_class)
+            .ok_or_else(|| ApiError::internal(&"size class"))?,
+        tags,
+        blacklist,
+        // Vouchers arrive with issuance (issue 5): until then nobody has
+        // claimed anything, so these are exact.
+        claimed_this_year: Fen::ZERO,
+        vouchers_this_year: 0,
+    };
+    let mut programmes = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = state.store.programmes_after(&after, 200).await?;
+        let Some(last) = page.last() else { break };
+        after = last.code.clone();
+        for record in page
+            .into_iter()
+            .filter(|p| p.status == ProgrammeStatus::Open.as_str())
+        {
+            let terms: ProgrammeTerms =
+                serde_json::from_str(&record.terms_json).map_err(|e| ApiError::internal(&e))?;
+            let face_value = Fen::new(terms.face_values_fen.iter().copied().min().unwrap_or(0));
+            let report = evaluate(
+                &terms.eligibility_rules(ProgrammeStatus::Open),
+                &facts,
+                face_value,
+                now,
+            );
+            programmes.push(ProgrammeEligibility {
+                programme: record.code,
+                name: terms.name,
+                eligible: report.eligible(),
+                checks: report
+                    .checks
+                    .into_iter()
+                    .map(|c| CheckView {
+                        code: c.code.to_string(),
+                        passed: c.passed,
+                        message: c.message,
+                        message_zh: c.message_zh,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(Json(EligibilityList { programmes }))
+}

@@ -12,6 +12,7 @@ pub mod id;
 pub mod money;
 pub mod programme;
 pub mod programme_code;
+pub mod provider;
 pub mod redacted;
 pub mod size_class;
 mod text_newtype;

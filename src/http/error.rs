@@ -101,6 +101,12 @@ impl From<crate::service::CommandError> for ApiError {
                 "该用户名已被使用。",
             ),
             E::NotFound => ApiError::not_found(),
+            E::ProviderTransition { ref from, to } => ApiError::new(
+                StatusCode::CONFLICT,
+                "provider_status_transition",
+                format!("A provider that is {from} cannot become {to}."),
+                format!("服务机构当前状态为 {from}，不能变更为 {to}。"),
+            ),
             E::ProgrammeExists => ApiError::new(
                 StatusCode::CONFLICT,
                 "programme_exists",

@@ -27,6 +27,7 @@ mod json;
 pub mod ledger;
 pub mod openapi;
 pub mod programmes;
+pub mod providers;
 pub mod rate_limit;
 pub mod registry;
 pub mod routes;
@@ -113,6 +114,10 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::CloseProgramme => post(programmes::close::<S>),
         RouteId::FundProgramme => post(programmes::fund::<S>),
         RouteId::MyEligibility => get(programmes::my_eligibility::<S>),
+        RouteId::ListProviders => get(providers::list::<S>),
+        RouteId::RecordProvider => post(providers::record::<S>),
+        RouteId::GetProvider => get(providers::get::<S>),
+        RouteId::ChangeProviderStatus => post(providers::change_status::<S>),
     }
 }
 

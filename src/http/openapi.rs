@@ -63,6 +63,10 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::AmendProgramme => (Some("AmendProgrammeRequest"), Some("ProgrammeView")),
         RouteId::FundProgramme => (Some("FundingRequest"), Some("ProgrammeView")),
         RouteId::MyEligibility => (None, Some("EligibilityList")),
+        RouteId::ListProviders => (None, Some("ProviderList")),
+        RouteId::RecordProvider => (Some("ProviderFields"), Some("RecordedProvider")),
+        RouteId::GetProvider => (None, Some("ProviderView")),
+        RouteId::ChangeProviderStatus => (Some("ProviderStatusRequest"), Some("ProviderView")),
     }
 }
 
@@ -240,6 +244,13 @@ pub fn document() -> OpenApi {
         .schema_from::<QrMode>()
         .schema_from::<SettlementPeriod>()
         .schema_from::<crate::domain::SizeClass>()
+        .schema_from::<crate::domain::provider::ProviderFields>()
+        .schema_from::<crate::domain::provider::RelatedParty>()
+        .schema_from::<crate::domain::provider::ProviderStatus>()
+        .schema_from::<super::providers::ProviderView>()
+        .schema_from::<super::providers::RecordedProvider>()
+        .schema_from::<super::providers::ProviderList>()
+        .schema_from::<super::providers::ProviderStatusRequest>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -41,6 +41,10 @@ pub enum RouteId {
     CloseProgramme,
     FundProgramme,
     MyEligibility,
+    ListProviders,
+    RecordProvider,
+    GetProvider,
+    ChangeProviderStatus,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -93,6 +97,8 @@ const DEFAULT_BODY: usize = super::REQUEST_BODY_BYTES_MAX;
 /// Registry imports carry whole spreadsheets (200,000 rows fit).
 const IMPORT_BODY: usize = 64 * 1024 * 1024;
 /// Who reads the enterprise registry; enterprise users only their own.
+/// Who reads the provider registry; provider staff only their own.
+const PROVIDER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Role::Provider];
 const ENTERPRISE_ONLY: &[Role] = &[Role::Enterprise];
 const ENTERPRISE_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Role::Enterprise];
 /// Finance reads everything; the auditor reads everything; the admin
@@ -379,6 +385,42 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: false,
         body_bytes_max: DEFAULT_BODY,
         summary: "For an enterprise user: each open programme, whether it may claim, and every reason not",
+    },
+    RouteSpec {
+        id: RouteId::ListProviders,
+        method: "GET",
+        path: "/api/v1/providers",
+        access: Access::Roles(USER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "The provider registry, by USCC, with cursor pagination",
+    },
+    RouteSpec {
+        id: RouteId::RecordProvider,
+        method: "POST",
+        path: "/api/v1/providers",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Register a provider (applied), or update the one with the same USCC",
+    },
+    RouteSpec {
+        id: RouteId::GetProvider,
+        method: "GET",
+        path: "/api/v1/providers/{provider_id}",
+        access: Access::Roles(PROVIDER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "One provider (provider staff: their own)",
+    },
+    RouteSpec {
+        id: RouteId::ChangeProviderStatus,
+        method: "POST",
+        path: "/api/v1/providers/{provider_id}/status",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Approve (入库), suspend (暂停), reinstate or remove (出库) a provider, with a reason",
     },
 ];
 

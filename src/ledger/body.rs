@@ -86,6 +86,9 @@ entry_kinds! {
     ProgrammeOpened(ProgrammeRecorded) => "programme_opened",
     ProgrammeAmended(ProgrammeRecorded) => "programme_amended",
     ProgrammeClosed(ProgrammeRecorded) => "programme_closed",
+    ProviderRegistered(ProviderRecorded) => "provider_registered",
+    ProviderUpdated(ProviderRecorded) => "provider_updated",
+    ProviderStatusChanged(ProviderStatusChanged) => "provider_status_changed",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 
 use crate::domain::enterprise::EnterpriseInput;
 use crate::domain::programme::ProgrammeTerms;
+use crate::domain::provider::{ProviderInput, ProviderStatus};
 use crate::domain::{Fen, ProgrammeCode, Redacted, Role, Username};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
@@ -97,6 +98,18 @@ pub enum Command {
     ChangeProgramme {
         code: ProgrammeCode,
         change: ProgrammeChange,
+    },
+    /// Register a provider (status 申请 applied), or update the one with
+    /// the same USCC (`provider_id` is used only if it is new).
+    RecordProvider {
+        provider_id: Uuid,
+        input: ProviderInput,
+    },
+    /// Move a provider along 申请 → 入库 ⇄ 暂停 → 出库.
+    ChangeProviderStatus {
+        provider_id: Uuid,
+        status: ProviderStatus,
+        reason: String,
     },
 }
 
@@ -307,6 +320,11 @@ pub enum InvalidCommand {
 /// Longest tag name, in bytes.
 pub const TAG_LEN_MAX: usize = 100;
 
+/// A provider's fields as stored and recorded: canonical JSON.
+pub fn provider_fields_json(input: &ProviderInput) -> String {
+    serde_json::to_string(&input.fields).expect("provider fields always serialise")
+}
+
 /// The ledger body recording an enterprise's state at `version`.
 pub fn enterprise_body(
     enterprise_id: Uuid,
@@ -389,6 +407,8 @@ impl Command {
             Command::TagEnterprise(_) => "tag_enterprise",
             Command::BlacklistParty(_) => "blacklist_party",
             Command::ChangeProgramme { .. } => "change_programme",
+            Command::RecordProvider { .. } => "record_provider",
+            Command::ChangeProviderStatus { .. } => "change_provider_status",
         }
     }
 
@@ -517,6 +537,30 @@ impl Command {
                 spec.check()?;
                 Draft::without_postings(EntryBody::PartyBlacklisted(spec.body()))
             }
+            // Bodies of provider changes carry the version and status only
+            // known under the lock: service::effects writes them.
+            Command::RecordProvider { provider_id, input } => {
+                Draft::without_postings(EntryBody::ProviderRegistered(pb::ProviderRecorded {
+                    provider_id: provider_id.to_string(),
+                    uscc: input.uscc.to_string(),
+                    ..pb::ProviderRecorded::default()
+                }))
+            }
+            Command::ChangeProviderStatus {
+                provider_id,
+                status,
+                reason,
+            } => {
+                check_text("reason", reason, TEXT_LEN_MAX, true)?;
+                Draft::without_postings(EntryBody::ProviderStatusChanged(
+                    pb::ProviderStatusChanged {
+                        provider_id: provider_id.to_string(),
+                        to_status: status.as_str().to_string(),
+                        reason: reason.clone(),
+                        ..pb::ProviderStatusChanged::default()
+                    },
+                ))
+            }
             // The final body (status, version) is written under the lock
             // by service::effects.
             Command::ChangeProgramme { code, change } => {
@@ -625,6 +669,16 @@ impl Command {
                 field(&prost::Message::encode_to_vec(&body));
             }
             Command::TagEnterprise(spec) => field(&prost::Message::encode_to_vec(&spec.body())),
+            Command::RecordProvider { input, .. } => field(provider_fields_json(input).as_bytes()),
+            Command::ChangeProviderStatus {
+                provider_id,
+                status,
+                reason,
+            } => {
+                field(provider_id.as_bytes());
+                field(status.as_str().as_bytes());
+                field(reason.as_bytes());
+            }
             Command::ChangeProgramme { code, change } => {
                 field(code.as_str().as_bytes());
                 field(change.name().as_bytes());

@@ -14,10 +14,13 @@ use crate::store::StoreError;
 use crate::store::access::{AccessTx, SessionRecord, TokenRecord, UserRecord};
 use crate::store::registry::{EnterpriseRecord, RegistryTx};
 
-use super::command::{Command, LoginOutcome, PartyKind, ProgrammeChange, enterprise_body};
+use super::command::{
+    Command, LoginOutcome, PartyKind, ProgrammeChange, enterprise_body, provider_fields_json,
+};
 use super::writer::CommandError;
 use crate::domain::programme::ProgrammeStatus;
-use crate::store::registry::ProgrammeRecord;
+use crate::domain::provider::ProviderStatus;
+use crate::store::registry::{ProgrammeRecord, ProviderRecord};
 
 /// Consecutive failed logins that lock an account.
 pub const LOCKOUT_THRESHOLD: i64 = 5;
@@ -114,6 +117,82 @@ pub async fn apply<T: AccessTx + RegistryTx + Send>(
         Command::Journal { .. } => Ok(None),
         Command::ChangeProgramme { code, change } => {
             change_programme(tx, code.as_str(), change, now_us).await
+        }
+        Command::RecordProvider { provider_id, input } => {
+            let existing = tx.provider_by_uscc(input.uscc.as_str()).await?;
+            let fields_json = provider_fields_json(input);
+            let record = match &existing {
+                Some(current) => {
+                    if current.fields_json == fields_json
+                        && current.annual_cap_fen == input.annual_cap.as_fen()
+                    {
+                        return Err(CommandError::Unchanged { id: current.id }.into());
+                    }
+                    ProviderRecord {
+                        name: input.fields.name.clone(),
+                        fields_json,
+                        annual_cap_fen: input.annual_cap.as_fen(),
+                        version: current.version + 1,
+                        updated_at_us: now_us,
+                        ..current.clone()
+                    }
+                }
+                None => ProviderRecord {
+                    id: *provider_id,
+                    uscc: input.uscc.to_string(),
+                    name: input.fields.name.clone(),
+                    status: ProviderStatus::Applied.as_str().to_string(),
+                    fields_json,
+                    annual_cap_fen: input.annual_cap.as_fen(),
+                    version: 1,
+                    created_at_us: now_us,
+                    updated_at_us: now_us,
+                },
+            };
+            let is_new = existing.is_none();
+            tx.save_provider(&record, is_new, is_new.then_some("registered"))
+                .await?;
+            let body = provider_body(&record);
+            Ok(Some(if is_new {
+                EntryBody::ProviderRegistered(body)
+            } else {
+                EntryBody::ProviderUpdated(body)
+            }))
+        }
+        Command::ChangeProviderStatus {
+            provider_id,
+            status,
+            reason,
+        } => {
+            let current = tx
+                .provider_by_id(*provider_id)
+                .await?
+                .ok_or(CommandError::NotFound)?;
+            let from = ProviderStatus::parse(&current.status).ok_or_else(|| {
+                StoreError::Corrupt(format!("provider status {:?}", current.status))
+            })?;
+            if !from.can_become(*status) {
+                return Err(CommandError::ProviderTransition {
+                    from: current.status,
+                    to: status.as_str(),
+                }
+                .into());
+            }
+            let record = ProviderRecord {
+                status: status.as_str().to_string(),
+                version: current.version + 1,
+                updated_at_us: now_us,
+                ..current
+            };
+            tx.save_provider(&record, false, Some(reason)).await?;
+            Ok(Some(EntryBody::ProviderStatusChanged(
+                pb::ProviderStatusChanged {
+                    provider_id: provider_id.to_string(),
+                    from_status: from.as_str().to_string(),
+                    to_status: status.as_str().to_string(),
+                    reason: reason.clone(),
+                },
+            )))
         }
         Command::CreateUser {
             user_id,
@@ -302,8 +381,7 @@ pub async fn apply<T: AccessTx + RegistryTx + Send>(
         Command::BlacklistParty(spec) => {
             let exists = match spec.party_kind {
                 PartyKind::Enterprise => tx.enterprise_by_id(spec.party_id).await?.is_some(),
-                // The provider registry arrives with providers.
-                PartyKind::Provider => false,
+                PartyKind::Provider => tx.provider_by_id(spec.party_id).await?.is_some(),
             };
             if !exists {
                 return Err(CommandError::NotFound.into());
@@ -414,4 +492,15 @@ async fn change_programme<T: RegistryTx + Send>(
         ProgrammeChange::Amend { .. } => EntryBody::ProgrammeAmended(body),
         ProgrammeChange::Close => EntryBody::ProgrammeClosed(body),
     }))
+}
+
+fn provider_body(record: &ProviderRecord) -> pb::ProviderRecorded {
+    pb::ProviderRecorded {
+        provider_id: record.id.to_string(),
+        uscc: record.uscc.clone(),
+        name: record.name.clone(),
+        status: record.status.clone(),
+        version: record.version,
+        fields_json: record.fields_json.clone(),
+    }
 }

@@ -114,6 +114,9 @@ pub enum CommandError {
         status: String,
         needed: &'static str,
     },
+    /// The provider cannot move from its status to the one asked.
+    #[error("a provider that is {from} cannot become {to}")]
+    ProviderTransition { from: String, to: &'static str },
     /// The object does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,
@@ -143,6 +146,7 @@ impl CommandError {
             CommandError::Unchanged { .. } => "unchanged",
             CommandError::ProgrammeExists => "programme_exists",
             CommandError::ProgrammeState { .. } => "programme_state",
+            CommandError::ProviderTransition { .. } => "provider_status_transition",
             CommandError::NotFound => "not_found",
             CommandError::AccountLocked { .. } => "account_locked",
             CommandError::CredentialsChanged => "invalid_credentials",

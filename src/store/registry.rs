@@ -61,6 +61,20 @@ pub struct ProgrammeRecord {
     pub updated_at_us: i64,
 }
 
+/// A `providers` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRecord {
+    pub id: Uuid,
+    pub uscc: String,
+    pub name: String,
+    pub status: String,
+    pub fields_json: String,
+    pub annual_cap_fen: i64,
+    pub version: i64,
+    pub created_at_us: i64,
+    pub updated_at_us: i64,
+}
+
 /// Bound on one page of a registry list.
 pub const REGISTRY_PAGE_MAX: u32 = 500;
 
@@ -92,6 +106,20 @@ pub trait RegistryStore {
         &self,
         code: &str,
     ) -> impl Future<Output = Result<Option<ProgrammeRecord>, StoreError>> + Send;
+    fn provider_by_id(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<ProviderRecord>, StoreError>> + Send;
+    fn provider_by_uscc(
+        &self,
+        uscc: &str,
+    ) -> impl Future<Output = Result<Option<ProviderRecord>, StoreError>> + Send;
+    /// Providers with `uscc > after`, in USCC order, at most `limit`.
+    fn providers_after(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ProviderRecord>, StoreError>> + Send;
     /// Programmes with `code > after`, in code order, at most `limit`.
     fn programmes_after(
         &self,
@@ -134,6 +162,22 @@ pub trait RegistryTx {
         &mut self,
         code: &str,
     ) -> impl Future<Output = Result<Option<ProgrammeRecord>, StoreError>> + Send;
+    fn provider_by_uscc(
+        &mut self,
+        uscc: &str,
+    ) -> impl Future<Output = Result<Option<ProviderRecord>, StoreError>> + Send;
+    fn provider_by_id(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<ProviderRecord>, StoreError>> + Send;
+    /// Inserts or replaces the provider, and records its status in the
+    /// history when `status_reason` is given (new, or status changed).
+    fn save_provider(
+        &mut self,
+        record: &ProviderRecord,
+        is_new: bool,
+        status_reason: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn save_programme(
         &mut self,
         record: &ProgrammeRecord,

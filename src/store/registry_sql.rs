@@ -42,6 +42,35 @@ pub fn programme(row: ProgrammeRow) -> super::registry::ProgrammeRecord {
     }
 }
 
+pub const PROVIDER_COLUMNS: &str =
+    "id, uscc, name, status, fields_json, annual_cap_fen, version, created_at_us, updated_at_us";
+pub type ProviderRow = (String, String, String, String, String, i64, i64, i64, i64);
+
+pub fn provider(row: ProviderRow) -> Result<super::registry::ProviderRecord, StoreError> {
+    let (
+        id,
+        uscc,
+        name,
+        status,
+        fields_json,
+        annual_cap_fen,
+        version,
+        created_at_us,
+        updated_at_us,
+    ) = row;
+    Ok(super::registry::ProviderRecord {
+        id: uuid(&id)?,
+        uscc,
+        name,
+        status,
+        fields_json,
+        annual_cap_fen,
+        version,
+        created_at_us,
+        updated_at_us,
+    })
+}
+
 pub type TagRow = (String, String, String, Option<String>, String);
 pub type BlacklistRow = (
     String,
@@ -136,7 +165,54 @@ macro_rules! impl_registry_store {
             }
         }
 
+        impl $store {
+            async fn fetch_provider(
+                &self,
+                column: &'static str,
+                value: String,
+            ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!("SELECT {} FROM providers WHERE {column} = $1", sql::PROVIDER_COLUMNS);
+                let row: Option<sql::ProviderRow> =
+                    sqlx::query_as(&query).bind(value).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(sql::provider).transpose()
+            }
+        }
+
         impl $crate::store::registry::RegistryStore for $store {
+            async fn provider_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
+                self.fetch_provider("id", id.to_string()).await
+            }
+
+            async fn provider_by_uscc(
+                &self,
+                uscc: &str,
+            ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
+                self.fetch_provider("uscc", uscc.to_string()).await
+            }
+
+            async fn providers_after(
+                &self,
+                after: &str,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!(
+                    "SELECT {} FROM providers WHERE uscc > $1 ORDER BY uscc LIMIT $2",
+                    sql::PROVIDER_COLUMNS
+                );
+                let rows: Vec<sql::ProviderRow> = sqlx::query_as(&query)
+                    .bind(after)
+                    .bind(i64::from(limit.clamp(1, $crate::store::registry::REGISTRY_PAGE_MAX)))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.into_iter().map(sql::provider).collect()
+            }
+
             async fn programme(
                 &self,
                 code: &str,
@@ -247,7 +323,80 @@ macro_rules! impl_registry_store {
             }
         }
 
+        impl $tx {
+            async fn fetch_provider(
+                &mut self,
+                column: &'static str,
+                value: String,
+            ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!("SELECT {} FROM providers WHERE {column} = $1", sql::PROVIDER_COLUMNS);
+                let row: Option<sql::ProviderRow> =
+                    sqlx::query_as(&query).bind(value).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+                row.map(sql::provider).transpose()
+            }
+        }
+
         impl $crate::store::registry::RegistryTx for $tx {
+            async fn provider_by_uscc(
+                &mut self,
+                uscc: &str,
+            ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
+                self.fetch_provider("uscc", uscc.to_string()).await
+            }
+
+            async fn provider_by_id(
+                &mut self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
+                self.fetch_provider("id", id.to_string()).await
+            }
+
+            async fn save_provider(
+                &mut self,
+                p: &$crate::store::registry::ProviderRecord,
+                is_new: bool,
+                status_reason: Option<&str>,
+            ) -> Result<(), $crate::store::StoreError> {
+                let query = if is_new {
+                    format!(
+                        "INSERT INTO providers ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        $crate::store::registry_sql::PROVIDER_COLUMNS
+                    )
+                } else {
+                    "UPDATE providers SET uscc = $2, name = $3, status = $4, fields_json = $5, \
+                     annual_cap_fen = $6, version = $7, created_at_us = $8, updated_at_us = $9 WHERE id = $1"
+                        .to_string()
+                };
+                sqlx::query(&query)
+                    .bind(p.id.to_string())
+                    .bind(p.uscc.as_str())
+                    .bind(p.name.as_str())
+                    .bind(p.status.as_str())
+                    .bind(p.fields_json.as_str())
+                    .bind(p.annual_cap_fen)
+                    .bind(p.version)
+                    .bind(p.created_at_us)
+                    .bind(p.updated_at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                if let Some(reason) = status_reason {
+                    sqlx::query(
+                        "INSERT INTO provider_status_history (provider_id, status, changed_at_us, reason) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(p.id.to_string())
+                    .bind(p.status.as_str())
+                    .bind(p.updated_at_us)
+                    .bind(reason)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
             async fn programme(
                 &mut self,
                 code: &str,

@@ -71,6 +71,10 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::CloseProgramme,   [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::FundProgramme,    [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::MyEligibility,    [Deny,  Deny,  Deny,  Deny,  Allow, Deny ]),
+    (RouteId::ListProviders,    [Deny,  Allow, Allow, Deny,  Deny,  Allow]),
+    (RouteId::RecordProvider,   [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::GetProvider,      [Deny,  Allow, Allow, Allow, Deny,  Allow]),
+    (RouteId::ChangeProviderStatus, [Deny, Allow, Deny, Deny, Deny,  Deny ]),
 ];
 
 const CALLERS: [&str; 6] = [
@@ -103,7 +107,8 @@ async fn every_route_allows_and_denies_exactly_as_the_matrix_says<S: Store>(
             .replace("{user_id}", "01a21208-0000-7000-8000-000000000000")
             .replace("{sequence}", "999999")
             .replace("{enterprise_id}", "01a21208-0000-7000-8000-000000000000")
-            .replace("{code}", "NO-SUCH-PROGRAMME");
+            .replace("{code}", "NO-SUCH-PROGRAMME")
+            .replace("{provider_id}", "01a21208-0000-7000-8000-000000000000");
         // An empty object: handlers with bodies refuse it, so allowed calls change nothing.
         let body = route.is_mutating().then(|| json!({}));
         for (column, caller) in CALLERS.iter().enumerate() {

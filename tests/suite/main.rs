@@ -11,5 +11,6 @@ mod http;
 mod processes;
 mod programmes;
 mod property;
+mod providers;
 mod registry;
 mod tamper;

@@ -8,6 +8,7 @@ use crate::app::{DEFAULT_DATABASE_URL, DEFAULT_KEY_FILE, DEFAULT_LISTEN};
 
 mod bench;
 mod checkpoint;
+mod demo;
 mod drill;
 mod import;
 mod serve;
@@ -60,6 +61,16 @@ enum Commands {
         #[arg(long, env = "VOUCHER_IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24,
               value_parser = clap::value_parser!(u64).range(1..=24 * 90))]
         idempotency_retention_hours: u64,
+    },
+    /// Create (idempotently) a realistic Zhoushan demo dataset, print the
+    /// demo users' passwords once, and serve.
+    Demo {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        #[arg(long, env = "VOUCHER_LISTEN", default_value = DEFAULT_LISTEN)]
+        listen: String,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -123,6 +134,19 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 ),
             };
             serve::run(&database.database_url, &key.key_file, &listen, api).await
+        }
+        Commands::Demo {
+            database,
+            key,
+            listen,
+        } => {
+            demo::run(
+                &database.database_url,
+                &key.key_file,
+                &listen,
+                crate::http::ApiConfig::default(),
+            )
+            .await
         }
         Commands::Migrate { database } => {
             let applied = crate::app::with_store(&database.database_url, MigrateOnly).await?;

@@ -723,3 +723,74 @@ on_both_databases!(
     kill_dash_9_of_serve,
     kill_dash_9_of_the_server_loses_no_acknowledged_request
 );
+
+/// Runs `demo` until it serves; returns its stdout before the address line,
+/// and stops it.
+async fn demo_run(dir: &Path) -> String {
+    let mut child = command(dir)
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    loop {
+        let line = tokio::time::timeout(PROCESS_TIMEOUT, lines.next_line())
+            .await
+            .expect("demo makes progress")
+            .unwrap()
+            .expect("demo is still running");
+        if let Some(base) = line.strip_prefix("listening on ") {
+            let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+            assert_eq!(health.status(), 200);
+            let programmes = reqwest::get(format!("{base}/api/openapi.json"))
+                .await
+                .unwrap();
+            assert_eq!(programmes.status(), 200);
+            break;
+        }
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    terminate(&child);
+    assert!(child.wait().await.unwrap().success());
+    printed
+}
+
+#[tokio::test]
+async fn demo_on_an_empty_directory_serves_and_running_it_again_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = demo_run(dir.path()).await;
+    assert!(first.contains("demo users"), "{first}");
+    let admin_line = first.lines().find(|l| l.contains("demo-admin")).unwrap();
+    let password = admin_line.split_whitespace().last().unwrap().to_string();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/voucher-ledger.db").display()
+    );
+    let (code, before) = run(dir.path(), &["verify", "--database-url", &url]).await;
+    assert_eq!(code, 0, "{before}");
+    let second = demo_run(dir.path()).await;
+    assert!(second.contains("already exist"), "{second}");
+    assert!(!second.contains(&password), "passwords are shown once");
+    let (code, after) = run(dir.path(), &["verify", "--database-url", &url]).await;
+    assert_eq!(code, 0);
+    let entries = |out: &str| out.split(" entries").next().unwrap().to_string();
+    assert_eq!(
+        entries(&before),
+        entries(&after),
+        "the second run added no entry"
+    );
+    let store = SqliteStore::connect(&url).await.unwrap();
+    use voucher_ledger::store::registry::RegistryStore;
+    assert_eq!(store.enterprises_after("", 500).await.unwrap().len(), 500);
+    assert_eq!(store.providers_after("", 500).await.unwrap().len(), 30);
+    assert_eq!(
+        store.programme("ZS2026-01").await.unwrap().unwrap().status,
+        "open"
+    );
+    assert_eq!(
+        store.programme("ZS2027-01").await.unwrap().unwrap().status,
+        "draft"
+    );
+}

@@ -1,0 +1,411 @@
+//! `voucher-ledger demo`: a realistic Zhoushan dataset, then the service.
+//!
+//! Idempotent: every step has a fixed idempotency key and every record is
+//! an upsert, so running it again adds nothing. Users get generated
+//! passwords, printed once when they are created (there are no default
+//! passwords); a second run says they already exist.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rand_core::{OsRng, RngCore};
+use uuid::Uuid;
+
+use crate::app::{StoreJob, with_store};
+use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPeriod, Validity};
+use crate::domain::provider::{ProviderFields, ProviderStatus, RelatedParty};
+use crate::domain::{Fen, Password, ProgrammeCode, Role, SizeClass, Timestamp, Uscc, Username};
+use crate::http::ApiConfig;
+use crate::ledger::checkpoint::LedgerSigner;
+use crate::service::command::{Command, ProgrammeChange, Submission, TagSpec};
+use crate::service::registry::{ImportMode, import_enterprises, parse_enterprise_csv};
+use crate::service::writer::{self, publish_ledger_key};
+use crate::service::{CommandError, WriterConfig, WriterHandle, access};
+use crate::store::Store;
+
+/// The demo's enterprises: about as many as the 2017 policy's 专精特新 library.
+const ENTERPRISES: usize = 700;
+const PROVIDERS: usize = 30;
+const ACTOR: &str = "system:demo";
+const CATEGORIES: [&str; 10] = [
+    "管理咨询",
+    "检验检测",
+    "人才培训",
+    "信息化",
+    "法律",
+    "知识产权",
+    "融资服务",
+    "市场拓展",
+    "技术创新",
+    "创业辅导",
+];
+
+pub async fn run(
+    database_url: &str,
+    key_file: &Path,
+    listen: &str,
+    api: ApiConfig,
+) -> anyhow::Result<ExitCode> {
+    let (signer, _) = crate::keyfile::load_or_create(key_file)?;
+    with_store(
+        database_url,
+        Demo {
+            signer: Arc::new(signer),
+        },
+    )
+    .await??;
+    super::serve::run(database_url, key_file, listen, api).await
+}
+
+struct Demo {
+    signer: Arc<LedgerSigner>,
+}
+
+impl StoreJob for Demo {
+    type Output = anyhow::Result<()>;
+
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
+        publish_ledger_key(&store, &self.signer).await?;
+        let (writer, task) =
+            writer::spawn(store.clone(), self.signer.clone(), WriterConfig::default());
+        let result = populate(&store, &writer).await;
+        drop(writer);
+        task.await?;
+        result
+    }
+}
+
+async fn submit(writer: &WriterHandle, key: &str, command: Command) -> anyhow::Result<()> {
+    let submission = Submission {
+        actor: ACTOR.into(),
+        idempotency_key: format!("demo:{key}"),
+        command,
+    };
+    match writer.submit(submission).await {
+        Ok(_) | Err(CommandError::Unchanged { .. }) => Ok(()),
+        Err(error) => Err(anyhow::anyhow!("demo step {key}: {error}")),
+    }
+}
+
+async fn populate<S: Store>(store: &S, writer: &WriterHandle) -> anyhow::Result<()> {
+    eprintln!("demo: enterprises…");
+    let rows =
+        parse_enterprise_csv(enterprise_csv().as_bytes()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let today = Timestamp::now().cst_date();
+    let report = import_enterprises(
+        writer,
+        ACTOR,
+        "demo:enterprises",
+        rows,
+        ImportMode::AllOrNothing,
+        today,
+        |_, _| {},
+    )
+    .await;
+    anyhow::ensure!(
+        report.errors.is_empty(),
+        "demo enterprises: {:?}",
+        report.errors.first()
+    );
+    let mut first_enterprise = None;
+    for index in 0..ENTERPRISES {
+        let uscc = enterprise_uscc(index);
+        let Some(enterprise) = store.enterprise_by_uscc(uscc.as_str()).await? else {
+            continue;
+        };
+        first_enterprise.get_or_insert(enterprise.id);
+        let tag = match index % 7 {
+            0 | 3 => Some("专精特新培育库"),
+            5 if index % 5 == 0 => Some("隐形冠军"),
+            _ => None,
+        };
+        if let Some(tag) = tag {
+            let spec = TagSpec {
+                enterprise_id: enterprise.id,
+                tag: tag.into(),
+                valid_from: date(2026, 1, 1),
+                valid_until: Some(date(2028, 12, 31)),
+                source: "舟山市经信局 2026 年培育库".into(),
+            };
+            submit(
+                writer,
+                &format!("tag:{index}"),
+                Command::TagEnterprise(spec),
+            )
+            .await?;
+        }
+    }
+    eprintln!("demo: providers…");
+    let mut first_provider = None;
+    for index in 0..PROVIDERS {
+        let fields = provider_fields(index);
+        let input = fields
+            .validate()
+            .map_err(|e| anyhow::anyhow!("demo provider {index}: {:?}", e.first()))?;
+        let uscc = input.uscc.to_string();
+        let command = Command::RecordProvider {
+            provider_id: Uuid::now_v7(),
+            input,
+        };
+        submit(writer, &format!("provider:{index}"), command).await?;
+        let provider = store
+            .provider_by_uscc(&uscc)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("provider {uscc}"))?;
+        first_provider.get_or_insert(provider.id);
+        if provider.status == ProviderStatus::Applied.as_str() {
+            let command = Command::ChangeProviderStatus {
+                provider_id: provider.id,
+                status: ProviderStatus::Approved,
+                reason: "经信局审核入库".into(),
+            };
+            submit(writer, &format!("provider-approved:{index}"), command).await?;
+        }
+    }
+    eprintln!("demo: programmes…");
+    let open = ProgrammeCode::parse("ZS2026-01").expect("valid code");
+    let upcoming = ProgrammeCode::parse("ZS2027-01").expect("valid code");
+    for (code, terms) in [(&open, open_terms()), (&upcoming, upcoming_terms())] {
+        if store.programme(code.as_str()).await?.is_none() {
+            let create = Command::ChangeProgramme {
+                code: code.clone(),
+                change: ProgrammeChange::Create(terms),
+            };
+            submit(writer, &format!("programme:{code}"), create).await?;
+        }
+    }
+    let funding = Command::FundProgramme {
+        programme: open.clone(),
+        amount: Fen::from_yuan(3_000_000)?,
+        reference: "舟财企〔2026〕12号".into(),
+    };
+    submit(writer, "funding:ZS2026-01", funding).await?;
+    if store
+        .programme(open.as_str())
+        .await?
+        .is_some_and(|p| p.status == "draft")
+    {
+        let change = Command::ChangeProgramme {
+            code: open.clone(),
+            change: ProgrammeChange::Open,
+        };
+        submit(writer, "open:ZS2026-01", change).await?;
+    }
+    eprintln!("demo: users…");
+    let users = [
+        ("admin", Role::Admin, None),
+        ("finance", Role::Finance, None),
+        ("auditor", Role::Auditor, None),
+        ("provider", Role::Provider, first_provider),
+        ("enterprise", Role::Enterprise, first_enterprise),
+    ];
+    let mut created = Vec::new();
+    for (name, role, party) in users {
+        let username = Username::parse(&format!("demo-{name}")).expect("valid demo username");
+        if store.user_by_username(username.as_str()).await?.is_some() {
+            continue;
+        }
+        let password = generated_password();
+        let key = format!("demo:user:{name}");
+        access::create_user(
+            store,
+            writer,
+            ACTOR.into(),
+            key,
+            username.clone(),
+            role,
+            party,
+            &Password::new(password.clone()).map_err(|e| anyhow::anyhow!("{e}"))?,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo user {name}: {e}"))?;
+        created.push((username, role, password));
+    }
+    if created.is_empty() {
+        println!(
+            "demo: data and users already exist (their passwords were printed when they were created)"
+        );
+    } else {
+        println!("demo users (passwords shown once; keep them):");
+        for (username, role, password) in created {
+            println!("  {role:<10} {username:<16} {password}");
+        }
+    }
+    Ok(())
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid demo date")
+}
+
+fn generated_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+const DIVISIONS: [&str; 4] = ["330902", "330903", "330921", "330922"];
+
+fn enterprise_uscc(index: usize) -> Uscc {
+    let division = DIVISIONS[index % DIVISIONS.len()];
+    Uscc::complete(&format!("91{division}MA{:06}", index + 1)).expect("demo codes are valid")
+}
+
+/// About 700 firms across the four districts, seven sectors and all sizes.
+fn enterprise_csv() -> String {
+    const SECTORS: [&str; 7] = [
+        "工业",
+        "软件和信息技术服务业",
+        "批发业",
+        "零售业",
+        "交通运输业",
+        "仓储业",
+        "其他未列明行业",
+    ];
+    const TRADES: [&str; 12] = [
+        "海洋科技",
+        "船舶修造",
+        "水产食品",
+        "港航物流",
+        "石化新材料",
+        "渔业装备",
+        "海岛旅游",
+        "电子信息",
+        "精密机械",
+        "生物医药",
+        "冷链仓储",
+        "软件开发",
+    ];
+    const PLACES: [&str; 4] = ["定海", "普陀", "岱山", "嵊泗"];
+    let mut csv = String::from(
+        "统一社会信用代码,企业名称,行政区划代码,功能区,行业,从业人员,营业收入(元),联系人\n",
+    );
+    for index in 0..ENTERPRISES {
+        let district = index % DIVISIONS.len();
+        let zone = match (district, index % 5) {
+            (0, 0) => "新城",
+            (0, 1) => "高新区",
+            (1, 0) => "普陀山-朱家尖",
+            _ => "",
+        };
+        // Mostly small and micro firms, some medium, a few large.
+        let (staff, revenue_wan) = match index % 10 {
+            0..=3 => (3 + index % 15, 40 + (index * 7) % 250),
+            4..=7 => (20 + index % 200, 300 + (index * 13) % 1500),
+            8 => (300 + index % 500, 2_500 + (index * 17) % 20_000),
+            _ => (1_200 + index % 300, 45_000 + index % 1_000),
+        };
+        csv.push_str(&format!(
+            "{},舟山{}{}{}有限公司,{},{},{},{},{}0000,联系人{}\n",
+            enterprise_uscc(index),
+            PLACES[district],
+            TRADES[index % TRADES.len()],
+            index + 1,
+            DIVISIONS[district],
+            zone,
+            SECTORS[index % SECTORS.len()],
+            staff,
+            revenue_wan,
+            index + 1
+        ));
+    }
+    csv
+}
+
+fn provider_fields(index: usize) -> ProviderFields {
+    let uscc =
+        Uscc::complete(&format!("91330900MB{:06}", index + 1)).expect("demo codes are valid");
+    let category = CATEGORIES[index % CATEGORIES.len()];
+    let second = CATEGORIES[(index + 3) % CATEGORIES.len()];
+    let name = format!("舟山{category}服务中心{}有限公司", index + 1);
+    ProviderFields {
+        uscc: uscc.to_string(),
+        name: name.clone(),
+        legal_representative: format!("代表人{}", index + 1),
+        categories: vec![category.into(), second.into()],
+        bank_name: "中国银行舟山分行".into(),
+        account_name: name,
+        account_number: format!("62166100{:011}", index + 1),
+        related_parties: if index % 10 == 0 {
+            vec![RelatedParty {
+                uscc: Some(enterprise_uscc(index).to_string()),
+                name: format!("关联企业{}", index + 1),
+                relation: "同一法定代表人".into(),
+            }]
+        } else {
+            Vec::new()
+        },
+        annual_cap_yuan: "5,000,000".into(),
+    }
+}
+
+fn base_terms(name: &str, fiscal_year: i32) -> ProgrammeTerms {
+    ProgrammeTerms {
+        name: name.into(),
+        fiscal_year,
+        budget_fen: 300_000_000,
+        face_values_fen: vec![100_000, 500_000, 1_000_000],
+        subsidy_ratio_bp: 5_000,
+        rounding: Rounding::Fen,
+        divisible: true,
+        validity: Validity::DaysAfterIssue { days: 180 },
+        ends_on: date(fiscal_year, 12, 31),
+        divisions: vec!["330900".into()],
+        zones: Vec::new(),
+        size_classes: vec![SizeClass::Small, SizeClass::Micro],
+        required_tags: Vec::new(),
+        excluded_tags: vec!["低散乱危".into()],
+        service_categories: CATEGORIES.iter().map(|c| c.to_string()).collect(),
+        annual_cap_fen: 1_000_000,
+        annual_voucher_count: 3,
+        claim_opens_at: format!("{fiscal_year}-01-05T09:00:00+08:00"),
+        claim_closes_at: format!("{fiscal_year}-11-30T17:00:00+08:00"),
+        auto_confirm_days: 15,
+        qr_mode: QrMode::Rotating,
+        settlement_period: SettlementPeriod::Quarter,
+    }
+}
+
+fn open_terms() -> ProgrammeTerms {
+    let mut terms = base_terms("2026 年舟山市中小微企业服务券（第一批）", 2026);
+    // Open through the end of the year so the demo is claimable today.
+    terms.claim_closes_at = "2026-12-31T17:00:00+08:00".into();
+    terms
+}
+
+fn upcoming_terms() -> ProgrammeTerms {
+    let mut terms = base_terms("2027 年舟山市专精特新企业服务券", 2027);
+    terms.required_tags = vec!["专精特新培育库".into()];
+    terms.face_values_fen = vec![500_000, 2_000_000];
+    terms.annual_cap_fen = 2_000_000;
+    terms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_data_is_valid() {
+        let rows = parse_enterprise_csv(enterprise_csv().as_bytes()).unwrap();
+        assert_eq!(rows.len(), ENTERPRISES);
+        let today = date(2026, 11, 25);
+        let mut classes = std::collections::BTreeSet::new();
+        for (_, fields) in rows {
+            classes.insert(fields.validate(None, today).unwrap().size_class);
+        }
+        assert_eq!(classes.len(), 4, "every size class appears: {classes:?}");
+        for index in 0..PROVIDERS {
+            provider_fields(index).validate().unwrap();
+        }
+        assert_eq!(open_terms().validate(), Ok(()));
+        assert_eq!(upcoming_terms().validate(), Ok(()));
+        assert_eq!(generated_password().len(), 16);
+    }
+}

@@ -13,7 +13,7 @@ use sqlx::{PgPool, SqlitePool};
 use crate::domain::{ProgrammeCode, Uscc};
 use crate::ledger::checkpoint::LedgerSigner;
 use crate::service::registry::{
-    IMPORT_ROWS_MAX, ImportMode, import_enterprises, parse_enterprise_csv,
+    IMPORT_ROWS_MAX, ImportMode, import_enterprises, parse_enterprise_file,
 };
 use crate::service::verify::verify_store;
 use crate::service::writer::{self, publish_ledger_key};
@@ -411,7 +411,7 @@ async fn import_twice<S: Store>(store: S, csv: &[u8]) -> anyhow::Result<(Duratio
     let mut times = Vec::new();
     for run in 0..2 {
         let started = Instant::now();
-        let rows = parse_enterprise_csv(csv).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let rows = parse_enterprise_file(csv).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let count = rows.len();
         let key = format!("bench:import:{run}");
         let report = import_enterprises(

@@ -20,7 +20,7 @@ use crate::domain::{Fen, Password, ProgrammeCode, Role, SizeClass, Timestamp, Us
 use crate::http::ApiConfig;
 use crate::ledger::checkpoint::LedgerSigner;
 use crate::service::command::{Command, ProgrammeChange, Submission, TagSpec};
-use crate::service::registry::{ImportMode, import_enterprises, parse_enterprise_csv};
+use crate::service::registry::{ImportMode, import_enterprises, parse_enterprise_file};
 use crate::service::writer::{self, publish_ledger_key};
 use crate::service::{CommandError, WriterConfig, WriterHandle, access};
 use crate::store::Store;
@@ -92,7 +92,7 @@ async fn submit(writer: &WriterHandle, key: &str, command: Command) -> anyhow::R
 async fn populate<S: Store>(store: &S, writer: &WriterHandle) -> anyhow::Result<()> {
     eprintln!("demo: enterprises…");
     let rows =
-        parse_enterprise_csv(enterprise_csv().as_bytes()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        parse_enterprise_file(enterprise_csv().as_bytes()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let today = Timestamp::now().cst_date();
     let report = import_enterprises(
         writer,
@@ -332,7 +332,7 @@ fn provider_fields(index: usize) -> ProviderFields {
         bank_name: "中国银行舟山分行".into(),
         account_name: name,
         account_number: format!("62166100{:011}", index + 1),
-        related_parties: if index % 10 == 0 {
+        related_parties: if index.is_multiple_of(10) {
             vec![RelatedParty {
                 uscc: Some(enterprise_uscc(index).to_string()),
                 name: format!("关联企业{}", index + 1),
@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn the_generated_data_is_valid() {
-        let rows = parse_enterprise_csv(enterprise_csv().as_bytes()).unwrap();
+        let rows = parse_enterprise_file(enterprise_csv().as_bytes()).unwrap();
         assert_eq!(rows.len(), ENTERPRISES);
         let today = date(2026, 11, 25);
         let mut classes = std::collections::BTreeSet::new();

@@ -10,7 +10,7 @@ use crate::domain::Timestamp;
 use crate::ledger::checkpoint::LedgerSigner;
 use crate::service::WriterConfig;
 use crate::service::registry::{
-    ImportMode, ImportReport, import_enterprises, parse_enterprise_csv,
+    ImportMode, ImportReport, import_enterprises, parse_enterprise_file,
 };
 use crate::service::writer::{self, publish_ledger_key};
 use crate::store::Store;
@@ -96,7 +96,7 @@ impl StoreJob for Import {
     type Output = anyhow::Result<ImportReport>;
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<ImportReport> {
-        let rows = match parse_enterprise_csv(&self.bytes) {
+        let rows = match parse_enterprise_file(&self.bytes) {
             Ok(rows) => rows,
             Err(errors) => {
                 return Ok(ImportReport {

@@ -10,6 +10,7 @@ mod bench;
 mod checkpoint;
 mod demo;
 mod drill;
+mod export;
 mod import;
 mod serve;
 mod user;
@@ -100,6 +101,8 @@ enum Commands {
         #[command(subcommand)]
         command: user::UserCommand,
     },
+    /// Export a registry as CSV or XLSX (header row; enterprises re-import unchanged).
+    Export(export::ExportArgs),
     /// Bulk imports into the registries.
     Import {
         #[command(subcommand)]
@@ -162,6 +165,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         }
         Commands::User { command } => user::run(command).await,
         Commands::Import { what } => import::run(what).await,
+        Commands::Export(args) => export::run(args).await,
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
     }

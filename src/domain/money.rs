@@ -228,7 +228,7 @@ fn push_daxie_integer(out: &mut String, value: u64) {
             out.push_str(PLACE[position % 4]);
             group_has_digit = true;
         }
-        if position % 4 == 0 {
+        if position.is_multiple_of(4) {
             // Zeros at the end of a written group are absorbed by its unit
             // (壹拾万柒仟, not 壹拾万零柒仟); a wholly zero group keeps its
             // zero pending for the next digit (壹亿零壹仟).
@@ -249,7 +249,7 @@ impl fmt::Display for Fen {
         let whole = (abs / 100).to_string();
         let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
         for (index, ch) in whole.chars().enumerate() {
-            if index > 0 && (whole.len() - index) % 3 == 0 {
+            if index > 0 && (whole.len() - index).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(ch);

@@ -128,27 +128,26 @@ pub async fn authorize(spec: &'static RouteSpec, request: Request, next: Next) -
         };
         return error.into_response();
     }
-    if spec.is_mutating() {
-        if let Some(Authenticated {
+    if spec.is_mutating()
+        && let Some(Authenticated {
             via: Via::Session { csrf_token, .. },
             ..
         }) = caller
+    {
+        let sent = request
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok());
+        if !sent
+            .is_some_and(|sent| constant_time_eq(sent.as_bytes(), csrf_token.expose().as_bytes()))
         {
-            let sent = request
-                .headers()
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok());
-            if !sent.is_some_and(|sent| {
-                constant_time_eq(sent.as_bytes(), csrf_token.expose().as_bytes())
-            }) {
-                return ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "csrf_token_invalid",
-                    "Missing or wrong X-CSRF-Token header; reload the page and try again.",
-                    "缺少或错误的 X-CSRF-Token，请刷新页面后重试。",
-                )
-                .into_response();
-            }
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_token_invalid",
+                "Missing or wrong X-CSRF-Token header; reload the page and try again.",
+                "缺少或错误的 X-CSRF-Token，请刷新页面后重试。",
+            )
+            .into_response();
         }
     }
     next.run(request).await

@@ -20,7 +20,7 @@ use crate::domain::{Role, Timestamp};
 use crate::service::CommandError;
 use crate::service::command::{BlacklistSpec, Command, PartyKind, Submission, TagSpec};
 use crate::service::registry::{
-    ImportMode, ImportReport, import_enterprises, parse_enterprise_csv,
+    ImportMode, ImportReport, import_enterprises, parse_enterprise_file,
 };
 use crate::store::Store;
 use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
@@ -456,7 +456,7 @@ pub async fn import<S: Store>(
             ));
         }
     };
-    let report = match parse_enterprise_csv(&body) {
+    let report = match parse_enterprise_file(&body) {
         Ok(rows) => {
             let today = Timestamp::now().cst_date();
             import_enterprises(

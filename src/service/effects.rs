@@ -103,14 +103,14 @@ pub async fn apply<T: AccessTx + RegistryTx + Send>(
         // store contract tests); the API refuses unknown programmes (404)
         // before submitting.
         Command::FundProgramme { programme, .. } => {
-            if let Some(p) = tx.programme(programme.as_str()).await? {
-                if p.status == ProgrammeStatus::Closed.as_str() {
-                    return Err(CommandError::ProgrammeState {
-                        status: p.status,
-                        needed: "draft or open",
-                    }
-                    .into());
+            if let Some(p) = tx.programme(programme.as_str()).await?
+                && p.status == ProgrammeStatus::Closed.as_str()
+            {
+                return Err(CommandError::ProgrammeState {
+                    status: p.status,
+                    needed: "draft or open",
                 }
+                .into());
             }
             Ok(None)
         }

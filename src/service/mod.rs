@@ -4,6 +4,7 @@
 pub mod access;
 pub mod command;
 pub mod effects;
+pub mod export;
 pub mod registry;
 pub mod verify;
 pub mod writer;

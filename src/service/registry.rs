@@ -98,22 +98,121 @@ fn file_error(code: &str, column: &str, message: String, message_zh: String) -> 
     }
 }
 
-/// Reads an enterprise CSV into field rows, or reports why it cannot.
-pub fn parse_enterprise_csv(bytes: &[u8]) -> Result<Vec<(usize, EnterpriseFields)>, Vec<RowError>> {
+/// Columns an export writes that an import accepts and ignores (derived
+/// or assigned by the system), so that an export re-imports unchanged.
+const IGNORED_COLUMNS: [&str; 5] = [
+    "id",
+    "size_class",
+    "size_standard",
+    "version",
+    "uscc_override",
+];
+
+/// A sheet of text cells, header row first.
+type Table = Vec<Vec<String>>;
+
+/// Reads an enterprise file — CSV (UTF-8, with or without BOM) or XLSX
+/// (first worksheet), told apart by content — into field rows, or reports
+/// why it cannot. Both formats go through the same column mapping, so they
+/// give identical results.
+pub fn parse_enterprise_file(
+    bytes: &[u8],
+) -> Result<Vec<(usize, EnterpriseFields)>, Vec<RowError>> {
+    let table = if bytes.starts_with(b"PK\x03\x04") {
+        xlsx_table(bytes)?
+    } else {
+        csv_table(bytes)?
+    };
+    enterprise_rows(table)
+}
+
+fn csv_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(bytes);
+    let mut table = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 1;
+        if table.len() > IMPORT_ROWS_MAX {
+            return Err(vec![too_many_rows(row)]);
+        }
+        let record = record.map_err(|e| {
+            vec![RowError {
+                row,
+                column: String::new(),
+                code: "csv_unreadable".into(),
+                message: format!("Row {row} is not readable CSV: {e}."),
+                message_zh: format!("第 {row} 行不是可读的 CSV。"),
+            }]
+        })?;
+        table.push(record.iter().map(str::to_string).collect());
+    }
+    Ok(table)
+}
+
+fn xlsx_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
+    use calamine::Reader;
+    let unreadable = |detail: String| {
         vec![file_error(
-            "csv_unreadable",
+            "xlsx_unreadable",
             "",
-            format!("The file is not readable CSV: {e}."),
-            "文件不是可读的 CSV。".into(),
+            format!("The file is not a readable XLSX workbook: {detail}."),
+            "文件不是可读的 XLSX 工作簿。".into(),
         )]
-    })?;
+    };
+    let mut workbook =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(e.to_string()))?;
+    let range = workbook
+        .worksheet_range_at(0)
+        .ok_or_else(|| unreadable("it has no worksheet".into()))?
+        .map_err(|e| unreadable(e.to_string()))?;
+    if range.height() > IMPORT_ROWS_MAX + 1 {
+        return Err(vec![too_many_rows(IMPORT_ROWS_MAX + 2)]);
+    }
+    // Numbers print as their shortest exact decimal (5000000, 1234.5), so
+    // money cells parse the same as typed text.
+    Ok(range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| match cell {
+                    calamine::Data::Empty => String::new(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect())
+}
+
+fn too_many_rows(row: usize) -> RowError {
+    RowError {
+        row,
+        column: String::new(),
+        code: "too_many_rows".into(),
+        message: format!("A file holds at most {IMPORT_ROWS_MAX} rows; split it."),
+        message_zh: format!("单个文件最多 {IMPORT_ROWS_MAX} 行，请拆分。"),
+    }
+}
+
+fn enterprise_rows(table: Table) -> Result<Vec<(usize, EnterpriseFields)>, Vec<RowError>> {
+    let mut rows_iter = table.into_iter();
+    let Some(headers) = rows_iter.next() else {
+        return Err(vec![file_error(
+            "empty_file",
+            "",
+            "The file is empty.".into(),
+            "文件为空。".into(),
+        )]);
+    };
     let mut positions: HashMap<&str, usize> = HashMap::new();
     let mut errors = Vec::new();
     for (index, header) in headers.iter().enumerate() {
         let header = header.trim();
+        if IGNORED_COLUMNS.contains(&header) {
+            continue;
+        }
         match COLUMNS.iter().find(|(_, names)| names.contains(&header)) {
             Some((field, _)) => {
                 positions.insert(field, index);
@@ -140,32 +239,18 @@ pub fn parse_enterprise_csv(bytes: &[u8]) -> Result<Vec<(usize, EnterpriseFields
         return Err(errors);
     }
     let mut rows = Vec::new();
-    for (index, record) in reader.records().enumerate() {
+    for (index, record) in rows_iter.enumerate() {
         let row = index + 2;
-        if rows.len() >= IMPORT_ROWS_MAX {
-            return Err(vec![RowError {
-                row,
-                column: String::new(),
-                code: "too_many_rows".into(),
-                message: format!("A file holds at most {IMPORT_ROWS_MAX} rows; split it."),
-                message_zh: format!("单个文件最多 {IMPORT_ROWS_MAX} 行，请拆分。"),
-            }]);
+        // Entirely blank lines (common at the end of spreadsheets) are skipped.
+        if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
         }
-        let record = record.map_err(|e| {
-            vec![RowError {
-                row,
-                column: String::new(),
-                code: "csv_unreadable".into(),
-                message: format!("Row {row} is not readable CSV: {e}."),
-                message_zh: format!("第 {row} 行不是可读的 CSV。"),
-            }]
-        })?;
         let get = |field: &str| {
             positions
                 .get(field)
                 .and_then(|i| record.get(*i))
-                .unwrap_or("")
-                .to_string()
+                .cloned()
+                .unwrap_or_default()
         };
         rows.push((
             row,

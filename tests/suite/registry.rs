@@ -16,6 +16,8 @@ on_both_backends!(
     a_legacy_uscc_needs_an_explicit_reason_which_the_ledger_keeps,
     enterprise_users_see_only_their_own_enterprise,
     tags_and_blacklist_entries_are_recorded_and_shown,
+    xlsx_and_csv_give_identical_results,
+    an_export_reimports_unchanged_in_both_formats,
 );
 
 fn uscc(n: usize) -> String {
@@ -31,6 +33,16 @@ async fn import<S: Store>(
     mode: &str,
     key: &str,
 ) -> crate::api_client::Reply {
+    import_bytes(world, csv.as_bytes().to_vec(), mode, key).await
+}
+
+/// Posts an import file (CSV or XLSX bytes) as the admin.
+async fn import_bytes<S: Store>(
+    world: &World<S>,
+    bytes: Vec<u8>,
+    mode: &str,
+    key: &str,
+) -> crate::api_client::Reply {
     let request = axum::http::Request::builder()
         .method("POST")
         .uri(format!("/api/v1/imports/enterprises?mode={mode}"))
@@ -39,10 +51,28 @@ async fn import<S: Store>(
             format!("Bearer {}", world.users["admin"].token),
         )
         .header("idempotency-key", key)
-        .header("content-type", "text/csv")
-        .body(axum::body::Body::from(csv.to_string()))
+        .body(axum::body::Body::from(bytes))
         .unwrap();
     world.api.raw(request).await
+}
+
+/// The same table as an XLSX workbook: numeric-looking cells as numbers,
+/// as a clerk's spreadsheet would hold them.
+fn as_xlsx(csv: &str) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (r, line) in csv.lines().enumerate() {
+        for (c, cell) in line.split(',').enumerate() {
+            let (r, c) = (r as u32, c as u16);
+            match cell.parse::<f64>() {
+                Ok(number) if !cell.is_empty() && cell.len() < 15 => {
+                    sheet.write_number(r, c, number).unwrap()
+                }
+                _ => sheet.write_string(r, c, cell).unwrap(),
+            };
+        }
+    }
+    workbook.save_to_buffer().unwrap()
 }
 
 fn mixed_file() -> String {
@@ -372,4 +402,60 @@ async fn tags_and_blacklist_entries_are_recorded_and_shown<S: Store>(store: S, _
         .await
         .unwrap();
     assert!(summary.entries > 15);
+}
+
+async fn xlsx_and_csv_give_identical_results<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let csv = mixed_file();
+    let from_csv = import(&world, &csv, "valid_rows", "x1").await;
+    // The good rows exist now, so the XLSX import finds them unchanged;
+    // compare errors, which depend only on the file.
+    let from_xlsx = import_bytes(&world, as_xlsx(&csv), "valid_rows", "x2").await;
+    assert_eq!(from_xlsx.status, from_csv.status);
+    assert_eq!(
+        from_xlsx.body["errors"], from_csv.body["errors"],
+        "{:?}",
+        from_xlsx.body
+    );
+    assert_eq!(from_xlsx.body["rows"], from_csv.body["rows"]);
+    assert_eq!(
+        from_xlsx.body["unchanged"], from_csv.body["created"],
+        "the XLSX says exactly what the CSV said"
+    );
+    let garbage = import_bytes(
+        &world,
+        b"PK\x03\x04not really a zip".to_vec(),
+        "valid_rows",
+        "x3",
+    )
+    .await;
+    garbage.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "");
+    assert_eq!(garbage.body["errors"][0]["code"], "xlsx_unreadable");
+}
+
+async fn an_export_reimports_unchanged_in_both_formats<S: Store>(store: S, _db: &TestDb) {
+    use voucher_ledger::service::export::{Format, enterprises, render};
+    let world = World::new(store).await;
+    let file = format!(
+        "uscc,name,division,zone,sector,staff,revenue,contact\n{},出口企业,330902,新城,industry,30,4000000.55,王\n{},另一家,330922,,retail,7,99.00,\n",
+        uscc(51),
+        uscc(52)
+    );
+    let first = import(&world, &file, "all_or_nothing", "r1").await;
+    assert_eq!(first.body["created"], 2);
+    let sheet = enterprises(&world.store).await.unwrap();
+    assert_eq!(sheet.headers[0], "uscc");
+    for (format, key) in [(Format::Csv, "r2"), (Format::Xlsx, "r3")] {
+        let bytes = render(&sheet, format).unwrap();
+        let again = import_bytes(&world, bytes, "all_or_nothing", key).await;
+        assert_eq!(again.status, StatusCode::OK, "{format:?}: {:?}", again.body);
+        assert_eq!(
+            (
+                again.body["unchanged"].clone(),
+                again.body["created"].clone()
+            ),
+            (json!(2), json!(0)),
+            "{format:?}"
+        );
+    }
 }

@@ -10,13 +10,27 @@ use crate::domain::Timestamp;
 use crate::ledger::checkpoint::LedgerSigner;
 use crate::service::WriterConfig;
 use crate::service::registry::{
-    ImportMode, ImportReport, import_enterprises, parse_enterprise_file,
+    ImportMode, ImportReport, import_enterprises, import_tags, parse_enterprise_file,
+    parse_tag_file,
 };
 use crate::service::writer::{self, publish_ledger_key};
 use crate::store::Store;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ImportCommand {
+    /// A tag list (e.g. the 专精特新 library) from CSV or XLSX: uscc, tag,
+    /// valid_from, valid_until, source (English or Chinese headers).
+    Tags {
+        file: PathBuf,
+        #[arg(long, env = "VOUCHER_DATABASE_URL", default_value = crate::app::DEFAULT_DATABASE_URL)]
+        database_url: String,
+        #[arg(long)]
+        valid_rows: bool,
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        key: super::KeyArgs,
+    },
     /// Enterprises from a CSV file (headers in English or Chinese).
     Enterprises {
         file: PathBuf,
@@ -34,13 +48,29 @@ pub enum ImportCommand {
 }
 
 pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
-    let ImportCommand::Enterprises {
-        file,
-        database_url,
-        valid_rows,
-        report,
-        key,
-    } = command;
+    let (what, file, database_url, valid_rows, report, key) = match command {
+        ImportCommand::Enterprises {
+            file,
+            database_url,
+            valid_rows,
+            report,
+            key,
+        } => (
+            What::Enterprises,
+            file,
+            database_url,
+            valid_rows,
+            report,
+            key,
+        ),
+        ImportCommand::Tags {
+            file,
+            database_url,
+            valid_rows,
+            report,
+            key,
+        } => (What::Tags, file, database_url, valid_rows, report, key),
+    };
     let bytes =
         std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let (signer, _) = crate::keyfile::load_or_create(&key.key_file)?;
@@ -50,6 +80,7 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
         ImportMode::AllOrNothing
     };
     let job = Import {
+        what,
         bytes,
         mode,
         signer: Arc::new(signer),
@@ -86,7 +117,14 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
     })
 }
 
+#[derive(Clone, Copy)]
+enum What {
+    Enterprises,
+    Tags,
+}
+
 struct Import {
+    what: What,
     bytes: Vec<u8>,
     mode: ImportMode,
     signer: Arc<LedgerSigner>,
@@ -96,8 +134,12 @@ impl StoreJob for Import {
     type Output = anyhow::Result<ImportReport>;
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<ImportReport> {
-        let rows = match parse_enterprise_file(&self.bytes) {
-            Ok(rows) => rows,
+        let parsed = match self.what {
+            What::Enterprises => parse_enterprise_file(&self.bytes).map(Parsed::Enterprises),
+            What::Tags => parse_tag_file(&self.bytes).map(Parsed::Tags),
+        };
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
             Err(errors) => {
                 return Ok(ImportReport {
                     errors,
@@ -106,24 +148,38 @@ impl StoreJob for Import {
             }
         };
         publish_ledger_key(&store, &self.signer).await?;
-        let (writer, task) = writer::spawn(store, self.signer.clone(), WriterConfig::default());
+        let (writer, task) =
+            writer::spawn(store.clone(), self.signer.clone(), WriterConfig::default());
         let os_user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let actor = format!("cli:{os_user}");
         let prefix = format!("cli:import:{}", uuid::Uuid::now_v7());
         let today = Timestamp::now().cst_date();
-        let report = import_enterprises(
-            &writer,
-            &format!("cli:{os_user}"),
-            &prefix,
-            rows,
-            self.mode,
-            today,
-            progress_bar,
-        )
-        .await;
+        let report = match parsed {
+            Parsed::Enterprises(rows) => {
+                import_enterprises(
+                    &writer,
+                    &actor,
+                    &prefix,
+                    rows,
+                    self.mode,
+                    today,
+                    progress_bar,
+                )
+                .await
+            }
+            Parsed::Tags(rows) => {
+                import_tags(&store, &writer, &actor, &prefix, rows, self.mode).await?
+            }
+        };
         drop(writer);
         task.await?;
         Ok(report)
     }
+}
+
+enum Parsed {
+    Enterprises(Vec<(usize, crate::domain::enterprise::EnterpriseFields)>),
+    Tags(Vec<crate::service::registry::TagRow>),
 }
 
 /// Redraws a one-line progress bar on stderr at each whole percent.

@@ -118,6 +118,7 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::RecordProvider => post(providers::record::<S>),
         RouteId::GetProvider => get(providers::get::<S>),
         RouteId::ChangeProviderStatus => post(providers::change_status::<S>),
+        RouteId::ImportTags => post(registry::import_tag_list::<S>),
     }
 }
 

@@ -67,6 +67,7 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::RecordProvider => (Some("ProviderFields"), Some("RecordedProvider")),
         RouteId::GetProvider => (None, Some("ProviderView")),
         RouteId::ChangeProviderStatus => (Some("ProviderStatusRequest"), Some("ProviderView")),
+        RouteId::ImportTags => (None, Some("ImportResult")),
     }
 }
 
@@ -131,7 +132,7 @@ pub fn document() -> OpenApi {
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
             );
         }
-        if route.id == RouteId::ImportEnterprises {
+        if matches!(route.id, RouteId::ImportEnterprises | RouteId::ImportTags) {
             let csv = ContentBuilder::new()
                 .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                 .build();

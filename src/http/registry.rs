@@ -20,7 +20,7 @@ use crate::domain::{Role, Timestamp};
 use crate::service::CommandError;
 use crate::service::command::{BlacklistSpec, Command, PartyKind, Submission, TagSpec};
 use crate::service::registry::{
-    ImportMode, ImportReport, import_enterprises, parse_enterprise_file,
+    ImportMode, ImportReport, import_enterprises, parse_enterprise_file, parse_tag_file,
 };
 use crate::store::Store;
 use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
@@ -436,6 +436,70 @@ async fn submit_and_show<S: Store>(
     Ok((StatusCode::OK, Json(detail)).into_response())
 }
 
+pub async fn import_tag_list<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mode = import_mode(query.mode.as_deref())?;
+    let report = match parse_tag_file(&body) {
+        Ok(rows) => {
+            crate::service::registry::import_tags(
+                &state.store,
+                &state.writer,
+                &caller.principal.actor(),
+                &key,
+                rows,
+                mode,
+            )
+            .await?
+        }
+        Err(errors) => ImportReport {
+            errors,
+            ..ImportReport::default()
+        },
+    };
+    Ok(import_response(report, &headers))
+}
+
+fn import_mode(mode: Option<&str>) -> Result<ImportMode, ApiError> {
+    match mode {
+        None | Some("all_or_nothing") => Ok(ImportMode::AllOrNothing),
+        Some("valid_rows") => Ok(ImportMode::ValidRows),
+        Some(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "mode is all_or_nothing or valid_rows.",
+            "mode 须为 all_or_nothing 或 valid_rows。",
+        )),
+    }
+}
+
+/// 200 or 422 with the report as JSON, or as CSV when the client asks.
+fn import_response(report: ImportReport, headers: &HeaderMap) -> Response {
+    let status = if report.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let wants_csv = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"));
+    if wants_csv {
+        let mut response = (status, report.errors_csv()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        return response;
+    }
+    (status, Json(ImportResult::from(report))).into_response()
+}
+
 pub async fn import<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
@@ -444,18 +508,7 @@ pub async fn import<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let mode = match query.mode.as_deref() {
-        None | Some("all_or_nothing") => ImportMode::AllOrNothing,
-        Some("valid_rows") => ImportMode::ValidRows,
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "mode is all_or_nothing or valid_rows.",
-                "mode 须为 all_or_nothing 或 valid_rows。",
-            ));
-        }
-    };
+    let mode = import_mode(query.mode.as_deref())?;
     let report = match parse_enterprise_file(&body) {
         Ok(rows) => {
             let today = Timestamp::now().cst_date();
@@ -475,22 +528,5 @@ pub async fn import<S: Store>(
             ..ImportReport::default()
         },
     };
-    let status = if report.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let wants_csv = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"));
-    if wants_csv {
-        let mut response = (status, report.errors_csv()).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        return Ok(response);
-    }
-    Ok((status, Json(ImportResult::from(report))).into_response())
+    Ok(import_response(report, &headers))
 }

@@ -45,6 +45,7 @@ pub enum RouteId {
     RecordProvider,
     GetProvider,
     ChangeProviderStatus,
+    ImportTags,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -421,6 +422,15 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: DEFAULT_BODY,
         summary: "Approve (入库), suspend (暂停), reinstate or remove (出库) a provider, with a reason",
+    },
+    RouteSpec {
+        id: RouteId::ImportTags,
+        method: "POST",
+        path: "/api/v1/imports/tags",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: IMPORT_BODY,
+        summary: "Import a tag list (e.g. the 专精特新 library) from CSV or XLSX; row/column error report",
     },
 ];
 

@@ -17,8 +17,9 @@ use uuid::Uuid;
 use crate::domain::enterprise::{EnterpriseFields, FieldError};
 use crate::ledger::body::EntryKind;
 
-use super::command::{Command, Submission};
+use super::command::{Command, Submission, TagSpec};
 use super::writer::{CommandError, WriterHandle};
+use crate::domain::Uscc;
 
 /// Most rows in one import file.
 pub const IMPORT_ROWS_MAX: usize = 200_000;
@@ -26,7 +27,7 @@ pub const IMPORT_ROWS_MAX: usize = 200_000;
 const IMPORT_IN_FLIGHT_MAX: usize = 512;
 
 /// Spreadsheet headers accepted for each field (English code, Chinese name).
-const COLUMNS: [(&str, &[&str]); 8] = [
+const COLUMNS: [ColumnSpec; 8] = [
     ("uscc", &["uscc", "统一社会信用代码"]),
     ("name", &["name", "企业名称", "名称"]),
     ("division", &["division", "行政区划代码", "区划代码"]),
@@ -118,12 +119,7 @@ type Table = Vec<Vec<String>>;
 pub fn parse_enterprise_file(
     bytes: &[u8],
 ) -> Result<Vec<(usize, EnterpriseFields)>, Vec<RowError>> {
-    let table = if bytes.starts_with(b"PK\x03\x04") {
-        xlsx_table(bytes)?
-    } else {
-        csv_table(bytes)?
-    };
-    enterprise_rows(table)
+    enterprise_rows(read_table(bytes)?)
 }
 
 fn csv_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
@@ -196,7 +192,19 @@ fn too_many_rows(row: usize) -> RowError {
     }
 }
 
-fn enterprise_rows(table: Table) -> Result<Vec<(usize, EnterpriseFields)>, Vec<RowError>> {
+/// A column an import knows: its field name and the headers that mean it.
+type ColumnSpec = (&'static str, &'static [&'static str]);
+
+/// A data row by field name, with its spreadsheet row number.
+type MappedRow = (usize, HashMap<&'static str, String>);
+
+/// Maps a table's header row onto `columns` and yields each non-blank data
+/// row as (spreadsheet row number, field → text).
+fn map_columns(
+    table: Table,
+    columns: &[ColumnSpec],
+    required: &[&str],
+) -> Result<Vec<MappedRow>, Vec<RowError>> {
     let mut rows_iter = table.into_iter();
     let Some(headers) = rows_iter.next() else {
         return Err(vec![file_error(
@@ -206,17 +214,15 @@ fn enterprise_rows(table: Table) -> Result<Vec<(usize, EnterpriseFields)>, Vec<R
             "文件为空。".into(),
         )]);
     };
-    let mut positions: HashMap<&str, usize> = HashMap::new();
+    let mut positions: Vec<(&'static str, usize)> = Vec::new();
     let mut errors = Vec::new();
     for (index, header) in headers.iter().enumerate() {
         let header = header.trim();
         if IGNORED_COLUMNS.contains(&header) {
             continue;
         }
-        match COLUMNS.iter().find(|(_, names)| names.contains(&header)) {
-            Some((field, _)) => {
-                positions.insert(field, index);
-            }
+        match columns.iter().find(|(_, names)| names.contains(&header)) {
+            Some((field, _)) => positions.push((field, index)),
             None => errors.push(file_error(
                 "unknown_column",
                 header,
@@ -225,8 +231,8 @@ fn enterprise_rows(table: Table) -> Result<Vec<(usize, EnterpriseFields)>, Vec<R
             )),
         }
     }
-    for required in REQUIRED_COLUMNS {
-        if !positions.contains_key(required) {
+    for required in required {
+        if !positions.iter().any(|(field, _)| field == required) {
             errors.push(file_error(
                 "missing_column",
                 required,
@@ -238,35 +244,51 @@ fn enterprise_rows(table: Table) -> Result<Vec<(usize, EnterpriseFields)>, Vec<R
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut rows = Vec::new();
-    for (index, record) in rows_iter.enumerate() {
-        let row = index + 2;
+    Ok(rows_iter
+        .enumerate()
         // Entirely blank lines (common at the end of spreadsheets) are skipped.
-        if record.iter().all(|cell| cell.trim().is_empty()) {
-            continue;
-        }
-        let get = |field: &str| {
-            positions
-                .get(field)
-                .and_then(|i| record.get(*i))
-                .cloned()
-                .unwrap_or_default()
-        };
-        rows.push((
-            row,
-            EnterpriseFields {
-                uscc: get("uscc"),
-                name: get("name"),
-                division: get("division"),
-                zone: get("zone"),
-                sector: get("sector"),
-                staff: get("staff"),
-                revenue_yuan: get("revenue"),
-                contact: get("contact"),
-            },
-        ));
+        .filter(|(_, record)| !record.iter().all(|cell| cell.trim().is_empty()))
+        .map(|(index, record)| {
+            let fields = positions
+                .iter()
+                .map(|(field, position)| {
+                    (*field, record.get(*position).cloned().unwrap_or_default())
+                })
+                .collect();
+            (index + 2, fields)
+        })
+        .collect())
+}
+
+fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        xlsx_table(bytes)
+    } else {
+        csv_table(bytes)
     }
-    Ok(rows)
+}
+
+fn enterprise_rows(table: Table) -> Result<Vec<(usize, EnterpriseFields)>, Vec<RowError>> {
+    let rows = map_columns(table, &COLUMNS, &REQUIRED_COLUMNS)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, mut fields)| {
+            let mut take = |field: &str| fields.remove(field).unwrap_or_default();
+            (
+                row,
+                EnterpriseFields {
+                    uscc: take("uscc"),
+                    name: take("name"),
+                    division: take("division"),
+                    zone: take("zone"),
+                    sector: take("sector"),
+                    staff: take("staff"),
+                    revenue_yuan: take("revenue"),
+                    contact: take("contact"),
+                },
+            )
+        })
+        .collect())
 }
 
 fn row_errors(row: usize, errors: Vec<FieldError>) -> impl Iterator<Item = RowError> {
@@ -362,4 +384,191 @@ pub async fn import_enterprises(
     }
     report.errors.sort_by_key(|e| e.row);
     report
+}
+
+/// Headers of a tag-list file (e.g. the province's 专精特新 library).
+const TAG_COLUMNS: [ColumnSpec; 5] = [
+    ("uscc", &["uscc", "统一社会信用代码"]),
+    ("tag", &["tag", "标签", "名单"]),
+    ("valid_from", &["valid_from", "起始日期", "认定日期"]),
+    ("valid_until", &["valid_until", "截止日期", "有效期至"]),
+    ("source", &["source", "来源", "文件"]),
+];
+const TAG_REQUIRED: [&str; 4] = ["uscc", "tag", "valid_from", "source"];
+
+/// One valid tag row, before the enterprise is looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRow {
+    pub row: usize,
+    pub uscc: Uscc,
+    pub tag: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    pub source: String,
+}
+
+/// Reads and checks a tag-list file (CSV or XLSX): every problem by row and
+/// column, nothing looked up yet.
+pub fn parse_tag_file(bytes: &[u8]) -> Result<Vec<TagRow>, Vec<RowError>> {
+    let rows = map_columns(read_table(bytes)?, &TAG_COLUMNS, &TAG_REQUIRED)?;
+    let mut valid = Vec::new();
+    let mut errors = Vec::new();
+    let mut fail = |row: usize, column: &str, code: &str, message: String, message_zh: String| {
+        errors.push(RowError {
+            row,
+            column: column.into(),
+            code: code.into(),
+            message,
+            message_zh,
+        })
+    };
+    let date = |text: &str| NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
+    for (row, fields) in rows {
+        let get = |field: &str| {
+            fields
+                .get(field)
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let uscc = Uscc::parse_lenient(&get("uscc"));
+        if let Err(problem) = &uscc {
+            fail(
+                row,
+                "uscc",
+                problem.code(),
+                format!("USCC: {problem}."),
+                "统一社会信用代码无效。".into(),
+            );
+        }
+        let tag = get("tag");
+        if tag.is_empty() || tag.chars().count() > 100 {
+            fail(
+                row,
+                "tag",
+                "tag_invalid",
+                "The tag is 1 to 100 characters.".into(),
+                "标签须为 1 至 100 个字符。".into(),
+            );
+        }
+        let valid_from = date(&get("valid_from"));
+        if valid_from.is_none() {
+            fail(
+                row,
+                "valid_from",
+                "date_invalid",
+                "valid_from is a date as YYYY-MM-DD.".into(),
+                "起始日期须为 YYYY-MM-DD。".into(),
+            );
+        }
+        let until_text = get("valid_until");
+        let valid_until = if until_text.is_empty() {
+            Some(None)
+        } else {
+            date(&until_text).map(Some)
+        };
+        if valid_until.is_none() {
+            fail(
+                row,
+                "valid_until",
+                "date_invalid",
+                "valid_until is a date as YYYY-MM-DD, or empty.".into(),
+                "截止日期须为 YYYY-MM-DD 或留空。".into(),
+            );
+        }
+        let source = get("source");
+        if source.is_empty() || source.chars().count() > 200 {
+            fail(
+                row,
+                "source",
+                "source_invalid",
+                "The source is 1 to 200 characters.".into(),
+                "来源须为 1 至 200 个字符。".into(),
+            );
+        }
+        if let (Ok(uscc), Some(valid_from), Some(valid_until)) = (uscc, valid_from, valid_until) {
+            if valid_until.is_some_and(|until| until < valid_from) {
+                fail(
+                    row,
+                    "valid_until",
+                    "dates_reversed",
+                    "valid_until is before valid_from.".into(),
+                    "截止日期早于起始日期。".into(),
+                );
+            } else if !tag.is_empty() && !source.is_empty() {
+                valid.push(TagRow {
+                    row,
+                    uscc,
+                    tag,
+                    valid_from,
+                    valid_until,
+                    source,
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(valid)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Applies checked tag rows: each names a registered enterprise (else a
+/// row error `enterprise_unknown`); a tag already present is unchanged.
+pub async fn import_tags<S: crate::store::Store>(
+    store: &S,
+    writer: &WriterHandle,
+    actor: &str,
+    key_prefix: &str,
+    rows: Vec<TagRow>,
+    mode: ImportMode,
+) -> Result<ImportReport, crate::store::StoreError> {
+    let mut report = ImportReport {
+        rows: rows.len(),
+        ..ImportReport::default()
+    };
+    let mut ready = Vec::new();
+    for row in rows {
+        match store.enterprise_by_uscc(row.uscc.as_str()).await? {
+            Some(enterprise) => ready.push((row, enterprise.id)),
+            None => report.errors.push(RowError {
+                row: row.row,
+                column: "uscc".into(),
+                code: "enterprise_unknown".into(),
+                message: format!("No registered enterprise has USCC {}.", row.uscc),
+                message_zh: format!("统一社会信用代码 {} 对应的企业尚未登记。", row.uscc),
+            }),
+        }
+    }
+    if mode == ImportMode::AllOrNothing && !report.errors.is_empty() {
+        return Ok(report);
+    }
+    report.applied = !ready.is_empty();
+    for (row, enterprise_id) in ready {
+        let spec = TagSpec {
+            enterprise_id,
+            tag: row.tag,
+            valid_from: row.valid_from,
+            valid_until: row.valid_until,
+            source: row.source,
+        };
+        let submission = Submission {
+            actor: actor.to_string(),
+            idempotency_key: format!("{key_prefix}:{}", row.row),
+            command: Command::TagEnterprise(spec),
+        };
+        match writer.submit(submission).await {
+            Ok(receipt) if receipt.replayed => report.unchanged += 1,
+            Ok(_) => report.created += 1,
+            Err(CommandError::Unchanged { .. }) => report.unchanged += 1,
+            Err(error) => report.errors.push(RowError {
+                row: row.row,
+                column: String::new(),
+                code: error.code().to_string(),
+                message: error.to_string(),
+                message_zh: "该行未能写入，请稍后重试。".into(),
+            }),
+        }
+    }
+    Ok(report)
 }

@@ -75,6 +75,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::RecordProvider,   [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::GetProvider,      [Deny,  Allow, Allow, Allow, Deny,  Allow]),
     (RouteId::ChangeProviderStatus, [Deny, Allow, Deny, Deny, Deny,  Deny ]),
+    (RouteId::ImportTags,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
 ];
 
 const CALLERS: [&str; 6] = [

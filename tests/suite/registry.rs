@@ -18,6 +18,7 @@ on_both_backends!(
     tags_and_blacklist_entries_are_recorded_and_shown,
     xlsx_and_csv_give_identical_results,
     an_export_reimports_unchanged_in_both_formats,
+    a_tag_list_imports_by_uscc_with_a_row_report,
 );
 
 fn uscc(n: usize) -> String {
@@ -458,4 +459,59 @@ async fn an_export_reimports_unchanged_in_both_formats<S: Store>(store: S, _db: 
             "{format:?}"
         );
     }
+}
+
+async fn a_tag_list_imports_by_uscc_with_a_row_report<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let firms = format!(
+        "uscc,name,division,sector,staff,revenue\n{},甲,330902,industry,30,4000000\n{},乙,330903,retail,8,500000\n",
+        uscc(61),
+        uscc(62)
+    );
+    import(&world, &firms, "all_or_nothing", "t0").await;
+    let list = format!(
+        "统一社会信用代码,标签,认定日期,有效期至,来源\n\
+         {},专精特新培育库,2026-01-01,2028-12-31,浙江省经信厅 2026 年第一批\n\
+         {},专精特新培育库,2026-01-01,,浙江省经信厅 2026 年第一批\n\
+         {},专精特新培育库,2026-01-01,,浙江省经信厅 2026 年第一批\n\
+         {},隐形冠军,2026-13-01,,x\n",
+        uscc(61),
+        uscc(62),
+        uscc(63),
+        uscc(61)
+    );
+    let post = async |file: &str, mode: &str, key: &str| {
+        let request = axum::http::Request::builder()
+            .method("POST")
+            .uri(format!("/api/v1/imports/tags?mode={mode}"))
+            .header(
+                "authorization",
+                format!("Bearer {}", world.users["admin"].token),
+            )
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(file.to_string()))
+            .unwrap();
+        world.api.raw(request).await
+    };
+    let bad_date = post(&list, "all_or_nothing", "t1").await;
+    assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_date.body["errors"][0]["row"], 5);
+    assert_eq!(bad_date.body["errors"][0]["column"], "valid_from");
+    assert_eq!(world.count_entries("enterprise_tagged").await, 0);
+    let fixed = list.replace("2026-13-01", "2026-03-01");
+    let unknown = post(&fixed, "all_or_nothing", "t2").await;
+    assert_eq!(unknown.body["errors"][0]["code"], "enterprise_unknown");
+    assert_eq!(unknown.body["errors"][0]["row"], 4);
+    assert_eq!(world.count_entries("enterprise_tagged").await, 0);
+    let applied = post(&fixed, "valid_rows", "t3").await;
+    assert_eq!(applied.body["created"], 3, "{:?}", applied.body);
+    let again = post(&fixed, "valid_rows", "t4").await;
+    assert_eq!(
+        (
+            again.body["created"].clone(),
+            again.body["unchanged"].clone()
+        ),
+        (json!(0), json!(3))
+    );
+    assert_eq!(world.count_entries("enterprise_tagged").await, 3);
 }

@@ -230,7 +230,11 @@ async fn populate<S: Store>(store: &S, writer: &WriterHandle) -> anyhow::Result<
     } else {
         println!("demo users (passwords shown once; keep them):");
         for (username, role, password) in created {
-            println!("  {role:<10} {username:<16} {password}");
+            println!(
+                "  {:<10} {:<16} {password}",
+                role.as_str(),
+                username.as_str()
+            );
         }
     }
     Ok(())

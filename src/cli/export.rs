@@ -48,7 +48,11 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     .await??;
     match args.out {
         Some(path) => std::fs::write(&path, &bytes)?,
-        None => std::io::stdout().lock().write_all(&bytes)?,
+        // A reader that stops early (`| head`) is not an error.
+        None => match std::io::stdout().lock().write_all(&bytes) {
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        },
     }
     Ok(ExitCode::SUCCESS)
 }

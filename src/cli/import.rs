@@ -18,59 +18,40 @@ use crate::store::Store;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ImportCommand {
+    /// Enterprises from CSV or XLSX (headers in English or Chinese).
+    Enterprises(ImportArgs),
     /// A tag list (e.g. the 专精特新 library) from CSV or XLSX: uscc, tag,
     /// valid_from, valid_until, source (English or Chinese headers).
-    Tags {
-        file: PathBuf,
-        #[arg(long, env = "VOUCHER_DATABASE_URL", default_value = crate::app::DEFAULT_DATABASE_URL)]
-        database_url: String,
-        #[arg(long)]
-        valid_rows: bool,
-        #[arg(long)]
-        report: Option<PathBuf>,
-        #[command(flatten)]
-        key: super::KeyArgs,
-    },
-    /// Enterprises from a CSV file (headers in English or Chinese).
-    Enterprises {
-        file: PathBuf,
-        #[arg(long, env = "VOUCHER_DATABASE_URL", default_value = crate::app::DEFAULT_DATABASE_URL)]
-        database_url: String,
-        /// Import the valid rows even if others are bad (default: all or nothing).
-        #[arg(long)]
-        valid_rows: bool,
-        /// Write the row/column error report here as CSV.
-        #[arg(long)]
-        report: Option<PathBuf>,
-        #[command(flatten)]
-        key: super::KeyArgs,
-    },
+    Tags(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    file: PathBuf,
+    #[arg(long, env = "VOUCHER_DATABASE_URL", default_value = crate::app::DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// Import the valid rows even if others are bad (default: all or nothing).
+    #[arg(long)]
+    valid_rows: bool,
+    /// Write the row/column error report here as CSV.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    key: super::KeyArgs,
 }
 
 pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
-    let (what, file, database_url, valid_rows, report, key) = match command {
-        ImportCommand::Enterprises {
-            file,
-            database_url,
-            valid_rows,
-            report,
-            key,
-        } => (
-            What::Enterprises,
-            file,
-            database_url,
-            valid_rows,
-            report,
-            key,
-        ),
-        ImportCommand::Tags {
-            file,
-            database_url,
-            valid_rows,
-            report,
-            key,
-        } => (What::Tags, file, database_url, valid_rows, report, key),
+    let (what, args) = match command {
+        ImportCommand::Enterprises(args) => (What::Enterprises, args),
+        ImportCommand::Tags(args) => (What::Tags, args),
     };
+    let ImportArgs {
+        file,
+        database_url,
+        valid_rows,
+        report,
+        key,
+    } = args;
     let bytes =
         std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let (signer, _) = crate::keyfile::load_or_create(&key.key_file)?;

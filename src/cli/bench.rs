@@ -13,7 +13,7 @@ use sqlx::{PgPool, SqlitePool};
 use crate::domain::{ProgrammeCode, Uscc};
 use crate::ledger::checkpoint::LedgerSigner;
 use crate::service::registry::{
-    IMPORT_ROWS_MAX, ImportMode, import_enterprises, parse_enterprise_file,
+    IMPORT_ROWS_MAX, ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
 use crate::service::verify::verify_store;
 use crate::service::writer::{self, publish_ledger_key};
@@ -419,8 +419,11 @@ async fn import_twice<S: Store>(store: S, csv: &[u8]) -> anyhow::Result<(Duratio
             "system:bench",
             &key,
             rows,
-            ImportMode::AllOrNothing,
-            today,
+            &ImportSettings {
+                mode: ImportMode::AllOrNothing,
+                today,
+                zones: std::collections::BTreeMap::new(),
+            },
             |_, _| {},
         )
         .await;

@@ -20,7 +20,9 @@ use crate::domain::{Fen, Password, ProgrammeCode, Role, SizeClass, Timestamp, Us
 use crate::http::ApiConfig;
 use crate::ledger::checkpoint::LedgerSigner;
 use crate::service::command::{Command, ProgrammeChange, Submission, TagSpec};
-use crate::service::registry::{ImportMode, import_enterprises, parse_enterprise_file};
+use crate::service::registry::{
+    ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
+};
 use crate::service::writer::{self, publish_ledger_key};
 use crate::service::{CommandError, WriterConfig, WriterHandle, access};
 use crate::store::Store;
@@ -90,7 +92,19 @@ async fn submit(writer: &WriterHandle, key: &str, command: Command) -> anyhow::R
 }
 
 async fn populate<S: Store>(store: &S, writer: &WriterHandle) -> anyhow::Result<()> {
-    eprintln!("demo: enterprises…");
+    eprintln!("demo: zones and enterprises…");
+    for (name, division) in [
+        ("新城", "330902"),
+        ("高新区", "330902"),
+        ("普陀山-朱家尖", "330903"),
+    ] {
+        let command = Command::DefineZone {
+            name: name.into(),
+            division: crate::domain::DivisionCode::parse(division).expect("valid demo division"),
+        };
+        submit(writer, &format!("zone:{name}"), command).await?;
+    }
+    let zones = crate::service::registry::zone_map(store).await?;
     let rows =
         parse_enterprise_file(enterprise_csv().as_bytes()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let today = Timestamp::now().cst_date();
@@ -99,8 +113,11 @@ async fn populate<S: Store>(store: &S, writer: &WriterHandle) -> anyhow::Result<
         ACTOR,
         "demo:enterprises",
         rows,
-        ImportMode::AllOrNothing,
-        today,
+        &ImportSettings {
+            mode: ImportMode::AllOrNothing,
+            today,
+            zones,
+        },
         |_, _| {},
     )
     .await;
@@ -402,7 +419,22 @@ mod tests {
         let today = date(2026, 11, 25);
         let mut classes = std::collections::BTreeSet::new();
         for (_, fields) in rows {
-            classes.insert(fields.validate(None, today).unwrap().size_class);
+            let zones = [
+                (
+                    "新城".to_string(),
+                    crate::domain::DivisionCode::parse("330902").unwrap(),
+                ),
+                (
+                    "高新区".to_string(),
+                    crate::domain::DivisionCode::parse("330902").unwrap(),
+                ),
+                (
+                    "普陀山-朱家尖".to_string(),
+                    crate::domain::DivisionCode::parse("330903").unwrap(),
+                ),
+            ]
+            .into();
+            classes.insert(fields.validate(None, today, &zones).unwrap().size_class);
         }
         assert_eq!(classes.len(), 4, "every size class appears: {classes:?}");
         for index in 0..PROVIDERS {

@@ -10,8 +10,8 @@ use crate::domain::Timestamp;
 use crate::ledger::checkpoint::LedgerSigner;
 use crate::service::WriterConfig;
 use crate::service::registry::{
-    ImportMode, ImportReport, import_enterprises, import_tags, parse_enterprise_file,
-    parse_tag_file,
+    ImportMode, ImportReport, ImportSettings, import_enterprises, import_tags,
+    parse_enterprise_file, parse_tag_file, zone_map,
 };
 use crate::service::writer::{self, publish_ledger_key};
 use crate::store::Store;
@@ -135,6 +135,7 @@ impl StoreJob for Import {
         let actor = format!("cli:{os_user}");
         let prefix = format!("cli:import:{}", uuid::Uuid::now_v7());
         let today = Timestamp::now().cst_date();
+        let zones = zone_map(&store).await?;
         let report = match parsed {
             Parsed::Enterprises(rows) => {
                 import_enterprises(
@@ -142,8 +143,11 @@ impl StoreJob for Import {
                     &actor,
                     &prefix,
                     rows,
-                    self.mode,
-                    today,
+                    &ImportSettings {
+                        mode: self.mode,
+                        today,
+                        zones,
+                    },
                     progress_bar,
                 )
                 .await

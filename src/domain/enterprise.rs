@@ -5,6 +5,8 @@
 //! for a whole file in one pass. The size class is derived here from the
 //! sector, staff and revenue, by the standard in force on the given date.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 
 use super::{DivisionCode, Fen, Sector, SizeClass, SizeStandard, Uscc};
@@ -104,11 +106,14 @@ fn optional(text: &str) -> Option<String> {
 impl EnterpriseFields {
     /// Validates every field. `legacy_reason`, when given, admits a USCC
     /// that fails the national check (it must still be 18 characters of
-    /// the USCC alphabet); `today` (UTC+8) picks the size standard.
+    /// the USCC alphabet); `today` (UTC+8) picks the size standard;
+    /// `zones` maps each defined functional zone to its parent division (a
+    /// zone must be one of them and contain the enterprise's division).
     pub fn validate(
         &self,
         legacy_reason: Option<&str>,
         today: NaiveDate,
+        zones: &BTreeMap<String, DivisionCode>,
     ) -> Result<EnterpriseInput, Vec<FieldError>> {
         let mut errors = Vec::new();
         let uscc = match (
@@ -209,6 +214,26 @@ impl EnterpriseFields {
             }
         };
         let zone = optional(&self.zone);
+        if let Some(name) = &zone {
+            match zones.get(name) {
+                None => errors.push(error(
+                    "zone",
+                    "zone_unknown",
+                    format!("Zone {name:?} is not a defined functional zone."),
+                    format!("功能区「{name}」尚未定义。"),
+                )),
+                Some(parent) if division.as_ref().is_some_and(|d| !d.is_within(parent)) => errors
+                    .push(error(
+                        "zone",
+                        "zone_outside_division",
+                        format!(
+                            "Zone {name:?} lies in {parent}, not in the enterprise's division."
+                        ),
+                        format!("功能区「{name}」属于 {parent}，与企业所在行政区划不符。"),
+                    )),
+                Some(_) => {}
+            }
+        }
         let contact = optional(&self.contact);
         for (field, value) in [("zone", &zone), ("contact", &contact)] {
             if value
@@ -284,6 +309,10 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
     }
 
+    fn zones() -> BTreeMap<String, DivisionCode> {
+        [("新城".to_string(), DivisionCode::parse("330902").unwrap())].into()
+    }
+
     fn good() -> EnterpriseFields {
         EnterpriseFields {
             uscc: "91350100M000100Y43".into(),
@@ -299,7 +328,7 @@ mod tests {
 
     #[test]
     fn a_valid_row_derives_its_size_class() {
-        let input = good().validate(None, today()).unwrap();
+        let input = good().validate(None, today(), &zones()).unwrap();
         // Industry, 45 staff, 500 万元: small (≥ 20 and ≥ 300 万, below 300 staff).
         assert_eq!(input.size_class, SizeClass::Small);
         assert_eq!(input.revenue, Fen::new(500_000_000));
@@ -319,7 +348,7 @@ mod tests {
             revenue_yuan: "12.345".into(),
             contact: String::new(),
         };
-        let errors = fields.validate(None, today()).unwrap_err();
+        let errors = fields.validate(None, today(), &zones()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| (e.field, e.code)).collect();
         assert_eq!(
             fields,
@@ -336,13 +365,30 @@ mod tests {
     }
 
     #[test]
+    fn a_zone_must_be_defined_and_contain_the_division() {
+        let mut fields = good();
+        fields.zone = "自贸区".into();
+        let errors = fields.validate(None, today(), &zones()).unwrap_err();
+        assert_eq!(errors[0].code, "zone_unknown");
+        fields.zone = "新城".into();
+        fields.division = "330921".into();
+        let errors = fields.validate(None, today(), &zones()).unwrap_err();
+        assert_eq!(errors[0].code, "zone_outside_division");
+        fields.zone = String::new();
+        assert!(
+            fields.validate(None, today(), &zones()).is_ok(),
+            "no zone is fine"
+        );
+    }
+
+    #[test]
     fn a_legacy_code_needs_a_reason_and_the_uscc_shape() {
         let mut fields = good();
         fields.uscc = "91350100M000100Y44".into();
-        assert!(fields.validate(None, today()).is_err());
-        assert!(fields.validate(Some("  "), today()).is_err());
+        assert!(fields.validate(None, today(), &zones()).is_err());
+        assert!(fields.validate(Some("  "), today(), &zones()).is_err());
         let admitted = fields
-            .validate(Some("2015 年试点期间发放的代码"), today())
+            .validate(Some("2015 年试点期间发放的代码"), today(), &zones())
             .unwrap();
         assert_eq!(admitted.uscc.code(), "91350100M000100Y44");
         assert_eq!(
@@ -351,7 +397,7 @@ mod tests {
         );
         fields.uscc = "9135010".into();
         assert!(
-            fields.validate(Some("reason"), today()).is_err(),
+            fields.validate(Some("reason"), today(), &zones()).is_err(),
             "too short even for a legacy code"
         );
     }

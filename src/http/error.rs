@@ -101,6 +101,12 @@ impl From<crate::service::CommandError> for ApiError {
                 "该用户名已被使用。",
             ),
             E::NotFound => ApiError::not_found(),
+            E::ZoneInvalid { ref zone } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "zone_unknown",
+                format!("Zone {zone:?} is not defined within the enterprise's division."),
+                format!("功能区「{zone}」未定义或不在企业所在行政区划内。"),
+            ),
             E::ProviderTransition { ref from, to } => ApiError::new(
                 StatusCode::CONFLICT,
                 "provider_status_transition",

@@ -68,6 +68,8 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::GetProvider => (None, Some("ProviderView")),
         RouteId::ChangeProviderStatus => (Some("ProviderStatusRequest"), Some("ProviderView")),
         RouteId::ImportTags => (None, Some("ImportResult")),
+        RouteId::ListZones => (None, Some("ZoneList")),
+        RouteId::DefineZone => (Some("ZoneRequest"), Some("ZoneList")),
     }
 }
 
@@ -252,6 +254,9 @@ pub fn document() -> OpenApi {
         .schema_from::<super::providers::RecordedProvider>()
         .schema_from::<super::providers::ProviderList>()
         .schema_from::<super::providers::ProviderStatusRequest>()
+        .schema_from::<super::registry::ZoneRequest>()
+        .schema_from::<super::registry::ZoneView>()
+        .schema_from::<super::registry::ZoneList>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

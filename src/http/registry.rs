@@ -20,7 +20,8 @@ use crate::domain::{Role, Timestamp};
 use crate::service::CommandError;
 use crate::service::command::{BlacklistSpec, Command, PartyKind, Submission, TagSpec};
 use crate::service::registry::{
-    ImportMode, ImportReport, import_enterprises, parse_enterprise_file, parse_tag_file,
+    ImportMode, ImportReport, ImportSettings, import_enterprises, parse_enterprise_file,
+    parse_tag_file, zone_map,
 };
 use crate::store::Store;
 use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
@@ -263,8 +264,9 @@ pub async fn record<S: Store>(
         contact: request.contact.unwrap_or_default(),
     };
     let today = Timestamp::now().cst_date();
+    let zones = zone_map(&state.store).await?;
     let input = fields
-        .validate(request.legacy_uscc_reason.as_deref(), today)
+        .validate(request.legacy_uscc_reason.as_deref(), today, &zones)
         .map_err(field_errors)?;
     if let Some(reason) = input.uscc.override_reason() {
         tracing::warn!(uscc = input.uscc.code(), reason, actor = %caller.principal.actor(), "legacy USCC admitted by override");
@@ -512,13 +514,13 @@ pub async fn import<S: Store>(
     let report = match parse_enterprise_file(&body) {
         Ok(rows) => {
             let today = Timestamp::now().cst_date();
+            let zones = zone_map(&state.store).await?;
             import_enterprises(
                 &state.writer,
                 &caller.principal.actor(),
                 &key,
                 rows,
-                mode,
-                today,
+                &ImportSettings { mode, today, zones },
                 |_, _| {},
             )
             .await
@@ -529,4 +531,67 @@ pub async fn import<S: Store>(
         },
     };
     Ok(import_response(report, &headers))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneRequest {
+    /// e.g. 新城, 普陀山-朱家尖, 高新区.
+    pub name: String,
+    /// The parent GB/T 2260 division, e.g. 330902.
+    pub division: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZoneView {
+    pub name: String,
+    pub division: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZoneList {
+    pub zones: Vec<ZoneView>,
+}
+
+pub async fn zones<S: Store>(State(state): State<AppState<S>>) -> Result<Json<ZoneList>, ApiError> {
+    let zones = state.store.zones().await?;
+    Ok(Json(ZoneList {
+        zones: zones
+            .into_iter()
+            .map(|(name, division)| ZoneView { name, division })
+            .collect(),
+    }))
+}
+
+pub async fn define_zone<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    ApiJson(request): ApiJson<ZoneRequest>,
+) -> Result<Json<ZoneList>, ApiError> {
+    let division = crate::domain::DivisionCode::parse(request.division.trim()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "division_invalid",
+            format!("division: {e}."),
+            "行政区划代码无效。",
+        )
+    })?;
+    let command = Command::DefineZone {
+        name: request.name.trim().to_string(),
+        division,
+    };
+    match state
+        .writer
+        .submit(Submission {
+            actor: caller.principal.actor(),
+            idempotency_key: key,
+            command,
+        })
+        .await
+    {
+        Ok(_) | Err(CommandError::Unchanged { .. }) => {}
+        Err(error) => return Err(error.into()),
+    }
+    zones(State(state)).await
 }

@@ -46,6 +46,8 @@ pub enum RouteId {
     GetProvider,
     ChangeProviderStatus,
     ImportTags,
+    ListZones,
+    DefineZone,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -431,6 +433,24 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: IMPORT_BODY,
         summary: "Import a tag list (e.g. the 专精特新 library) from CSV or XLSX; row/column error report",
+    },
+    RouteSpec {
+        id: RouteId::ListZones,
+        method: "GET",
+        path: "/api/v1/zones",
+        access: Access::AnyUser,
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Functional zones and their parent divisions",
+    },
+    RouteSpec {
+        id: RouteId::DefineZone,
+        method: "POST",
+        path: "/api/v1/zones",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Define a functional zone (or move it to another parent division)",
     },
 ];
 

@@ -89,6 +89,7 @@ entry_kinds! {
     ProviderRegistered(ProviderRecorded) => "provider_registered",
     ProviderUpdated(ProviderRecorded) => "provider_updated",
     ProviderStatusChanged(ProviderStatusChanged) => "provider_status_changed",
+    ZoneDefined(ZoneDefined) => "zone_defined",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

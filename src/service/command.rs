@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use crate::domain::enterprise::EnterpriseInput;
 use crate::domain::programme::ProgrammeTerms;
 use crate::domain::provider::{ProviderInput, ProviderStatus};
-use crate::domain::{Fen, ProgrammeCode, Redacted, Role, Username};
+use crate::domain::{DivisionCode, Fen, ProgrammeCode, Redacted, Role, Username};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::entry::{ACTOR_LEN_MAX, Hash32, IDEMPOTENCY_KEY_LEN_MAX};
@@ -104,6 +104,11 @@ pub enum Command {
     RecordProvider {
         provider_id: Uuid,
         input: ProviderInput,
+    },
+    /// Define a functional zone (or move it to another parent division).
+    DefineZone {
+        name: String,
+        division: DivisionCode,
     },
     /// Move a provider along 申请 → 入库 ⇄ 暂停 → 出库.
     ChangeProviderStatus {
@@ -408,6 +413,7 @@ impl Command {
             Command::BlacklistParty(_) => "blacklist_party",
             Command::ChangeProgramme { .. } => "change_programme",
             Command::RecordProvider { .. } => "record_provider",
+            Command::DefineZone { .. } => "define_zone",
             Command::ChangeProviderStatus { .. } => "change_provider_status",
         }
     }
@@ -536,6 +542,13 @@ impl Command {
             Command::BlacklistParty(spec) => {
                 spec.check()?;
                 Draft::without_postings(EntryBody::PartyBlacklisted(spec.body()))
+            }
+            Command::DefineZone { name, division } => {
+                check_text("name", name, TAG_LEN_MAX, true)?;
+                Draft::without_postings(EntryBody::ZoneDefined(pb::ZoneDefined {
+                    name: name.clone(),
+                    division: division.to_string(),
+                }))
             }
             // Bodies of provider changes carry the version and status only
             // known under the lock: service::effects writes them.
@@ -670,6 +683,10 @@ impl Command {
             }
             Command::TagEnterprise(spec) => field(&prost::Message::encode_to_vec(&spec.body())),
             Command::RecordProvider { input, .. } => field(provider_fields_json(input).as_bytes()),
+            Command::DefineZone { name, division } => {
+                field(name.as_bytes());
+                field(division.as_str().as_bytes());
+            }
             Command::ChangeProviderStatus {
                 provider_id,
                 status,

@@ -319,10 +319,31 @@ pub async fn apply<T: AccessTx + RegistryTx + Send>(
                 expires_at_us,
             })))
         }
+        Command::DefineZone { name, division } => {
+            if tx.zone_division(name).await?.as_deref() == Some(division.as_str()) {
+                return Err(CommandError::Unchanged {
+                    id: uuid::Uuid::nil(),
+                }
+                .into());
+            }
+            tx.save_zone(name, division.as_str(), now_us).await?;
+            Ok(None)
+        }
         Command::RecordEnterprise {
             enterprise_id,
             input,
         } => {
+            // The zone was checked when the input was validated; check again
+            // here, under the lock, in case it was redefined since.
+            if let Some(zone) = &input.zone {
+                let parent = tx.zone_division(zone).await?;
+                let inside = parent
+                    .and_then(|p| crate::domain::DivisionCode::parse(&p).ok())
+                    .is_some_and(|p| input.division.is_within(&p));
+                if !inside {
+                    return Err(CommandError::ZoneInvalid { zone: zone.clone() }.into());
+                }
+            }
             let existing = prefetched.enterprise_by_uscc(tx, input.uscc.code()).await?;
             let (id, version, created_at_us) = match &existing {
                 Some(e) => (e.id, e.version + 1, e.created_at_us),

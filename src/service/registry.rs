@@ -6,7 +6,7 @@
 //! upserts by USCC and an unchanged row records nothing, so importing the
 //! same file twice changes nothing the second time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -19,7 +19,7 @@ use crate::ledger::body::EntryKind;
 
 use super::command::{Command, Submission, TagSpec};
 use super::writer::{CommandError, WriterHandle};
-use crate::domain::Uscc;
+use crate::domain::{DivisionCode, Uscc};
 
 /// Most rows in one import file.
 pub const IMPORT_ROWS_MAX: usize = 200_000;
@@ -301,6 +301,16 @@ fn row_errors(row: usize, errors: Vec<FieldError>) -> impl Iterator<Item = RowEr
     })
 }
 
+/// How to validate and apply an enterprise import.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    pub mode: ImportMode,
+    /// The day (UTC+8) whose size standard applies.
+    pub today: NaiveDate,
+    /// Defined zones and their parent divisions.
+    pub zones: BTreeMap<String, DivisionCode>,
+}
+
 /// Validates and applies `rows`. Ledger keys are `{key_prefix}:{row}`, so a
 /// retry of the same import request replays rather than repeats.
 pub async fn import_enterprises(
@@ -308,10 +318,11 @@ pub async fn import_enterprises(
     actor: &str,
     key_prefix: &str,
     rows: Vec<(usize, EnterpriseFields)>,
-    mode: ImportMode,
-    today: NaiveDate,
+    settings: &ImportSettings,
     progress: impl Fn(usize, usize),
 ) -> ImportReport {
+    let ImportSettings { mode, today, zones } = settings;
+    let (mode, today) = (*mode, *today);
     let mut report = ImportReport {
         rows: rows.len(),
         ..ImportReport::default()
@@ -319,7 +330,7 @@ pub async fn import_enterprises(
     let mut valid = Vec::with_capacity(rows.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (row, fields) in rows {
-        match fields.validate(None, today) {
+        match fields.validate(None, today, zones) {
             Ok(input) => match seen.insert(input.uscc.code().to_string(), row) {
                 Some(first) => report.errors.push(RowError {
                     row,
@@ -571,4 +582,16 @@ pub async fn import_tags<S: crate::store::Store>(
         }
     }
     Ok(report)
+}
+
+/// The defined zones and their parent divisions, for validation.
+pub async fn zone_map<S: crate::store::Store>(
+    store: &S,
+) -> Result<BTreeMap<String, DivisionCode>, crate::store::StoreError> {
+    Ok(store
+        .zones()
+        .await?
+        .into_iter()
+        .filter_map(|(name, division)| DivisionCode::parse(&division).ok().map(|d| (name, d)))
+        .collect())
 }

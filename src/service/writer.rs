@@ -117,6 +117,9 @@ pub enum CommandError {
     /// The provider cannot move from its status to the one asked.
     #[error("a provider that is {from} cannot become {to}")]
     ProviderTransition { from: String, to: &'static str },
+    /// The enterprise's zone is not defined, or not within its division.
+    #[error("zone {zone} is not defined in the enterprise's division")]
+    ZoneInvalid { zone: String },
     /// The object does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,
@@ -147,6 +150,7 @@ impl CommandError {
             CommandError::ProgrammeExists => "programme_exists",
             CommandError::ProgrammeState { .. } => "programme_state",
             CommandError::ProviderTransition { .. } => "provider_status_transition",
+            CommandError::ZoneInvalid { .. } => "zone_unknown",
             CommandError::NotFound => "not_found",
             CommandError::AccountLocked { .. } => "account_locked",
             CommandError::CredentialsChanged => "invalid_credentials",

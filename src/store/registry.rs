@@ -79,6 +79,8 @@ pub struct ProviderRecord {
 pub const REGISTRY_PAGE_MAX: u32 = 500;
 
 pub trait RegistryStore {
+    /// Every zone with its parent division, by name.
+    fn zones(&self) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
     fn enterprise_by_id(
         &self,
         id: Uuid,
@@ -129,6 +131,18 @@ pub trait RegistryStore {
 }
 
 pub trait RegistryTx {
+    /// A zone's parent division, if the zone exists.
+    fn zone_division(
+        &mut self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Defines a zone or moves it to another division.
+    fn save_zone(
+        &mut self,
+        name: &str,
+        division: &str,
+        now_us: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The enterprises with any of these USCCs (absent ones are left out):
     /// one query for a whole batch.
     fn enterprises_by_usccs(

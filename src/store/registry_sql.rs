@@ -180,6 +180,13 @@ macro_rules! impl_registry_store {
         }
 
         impl $crate::store::registry::RegistryStore for $store {
+            async fn zones(&self) -> Result<Vec<(String, String)>, $crate::store::StoreError> {
+                sqlx::query_as("SELECT name, division FROM zones ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)
+            }
+
             async fn provider_by_id(
                 &self,
                 id: uuid::Uuid,
@@ -338,6 +345,29 @@ macro_rules! impl_registry_store {
         }
 
         impl $crate::store::registry::RegistryTx for $tx {
+            async fn zone_division(&mut self, name: &str) -> Result<Option<String>, $crate::store::StoreError> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT division FROM zones WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(row.map(|(division,)| division))
+            }
+
+            async fn save_zone(&mut self, name: &str, division: &str, now_us: i64) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO zones (name, division, updated_at_us) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET division = excluded.division, updated_at_us = excluded.updated_at_us",
+                )
+                .bind(name)
+                .bind(division)
+                .bind(now_us)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
             async fn provider_by_uscc(
                 &mut self,
                 uscc: &str,

@@ -19,6 +19,7 @@ on_both_backends!(
     xlsx_and_csv_give_identical_results,
     an_export_reimports_unchanged_in_both_formats,
     a_tag_list_imports_by_uscc_with_a_row_report,
+    zones_are_defined_with_a_parent_division_and_checked,
 );
 
 fn uscc(n: usize) -> String {
@@ -437,6 +438,15 @@ async fn xlsx_and_csv_give_identical_results<S: Store>(store: S, _db: &TestDb) {
 async fn an_export_reimports_unchanged_in_both_formats<S: Store>(store: S, _db: &TestDb) {
     use voucher_ledger::service::export::{Format, enterprises, render};
     let world = World::new(store).await;
+    let zone = json!({"name": "新城", "division": "330902"});
+    assert_eq!(
+        world
+            .api
+            .post("/api/v1/zones", &world.bearer("admin"), zone, "z")
+            .await
+            .status,
+        StatusCode::OK
+    );
     let file = format!(
         "uscc,name,division,zone,sector,staff,revenue,contact\n{},出口企业,330902,新城,industry,30,4000000.55,王\n{},另一家,330922,,retail,7,99.00,\n",
         uscc(51),
@@ -514,4 +524,64 @@ async fn a_tag_list_imports_by_uscc_with_a_row_report<S: Store>(store: S, _db: &
         (json!(0), json!(3))
     );
     assert_eq!(world.count_entries("enterprise_tagged").await, 3);
+}
+
+async fn zones_are_defined_with_a_parent_division_and_checked<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let defined = world
+        .api
+        .post(
+            "/api/v1/zones",
+            &admin,
+            json!({"name": "高新区", "division": "330902"}),
+            "z1",
+        )
+        .await;
+    assert_eq!(defined.body["zones"][0]["name"], "高新区");
+    let bad = world
+        .api
+        .post(
+            "/api/v1/zones",
+            &admin,
+            json!({"name": "x", "division": "99"}),
+            "z2",
+        )
+        .await;
+    bad.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "division_invalid");
+    let firm = |zone: &str, division: &str| {
+        json!({"uscc": uscc(71), "name": "园区企业", "division": division, "zone": zone, "sector": "industry",
+               "staff": 30, "revenue_yuan": "4000000"})
+    };
+    let unknown = world
+        .api
+        .post(
+            "/api/v1/enterprises",
+            &admin,
+            firm("自贸区", "330902"),
+            "e1",
+        )
+        .await;
+    unknown.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "zone_unknown");
+    let outside = world
+        .api
+        .post(
+            "/api/v1/enterprises",
+            &admin,
+            firm("高新区", "330921"),
+            "e2",
+        )
+        .await;
+    outside.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "zone_outside_division");
+    let inside = world
+        .api
+        .post(
+            "/api/v1/enterprises",
+            &admin,
+            firm("高新区", "330902"),
+            "e3",
+        )
+        .await;
+    assert_eq!(inside.status, StatusCode::CREATED, "{:?}", inside.body);
+    assert_eq!(world.count_entries("zone_defined").await, 1);
 }

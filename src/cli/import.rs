@@ -10,8 +10,9 @@ use crate::domain::Timestamp;
 use crate::ledger::checkpoint::LedgerSigner;
 use crate::service::WriterConfig;
 use crate::service::registry::{
-    ImportMode, ImportReport, ImportSettings, import_enterprises, import_tags,
-    parse_enterprise_file, parse_tag_file, zone_map,
+    ImportMode, ImportReport, ImportSettings, Parsed, import_blacklist, import_enterprises,
+    import_providers, import_tags, parse_blacklist_file, parse_enterprise_file,
+    parse_provider_file, parse_tag_file, zone_map,
 };
 use crate::service::writer::{self, publish_ledger_key};
 use crate::store::Store;
@@ -23,6 +24,15 @@ pub enum ImportCommand {
     /// A tag list (e.g. the 专精特新 library) from CSV or XLSX: uscc, tag,
     /// valid_from, valid_until, source (English or Chinese headers).
     Tags(ImportArgs),
+    /// Providers from CSV or XLSX: uscc, name, legal_representative,
+    /// categories (separated by 、 or ;), bank_name, account_name,
+    /// account_number, annual_cap (Chinese headers too). New providers are
+    /// `applied`; related parties are declared through the API.
+    Providers(ImportArgs),
+    /// Blacklist entries from CSV or XLSX: uscc, party_kind (enterprise |
+    /// provider, 企业 | 服务机构), reason, source, effective_from,
+    /// effective_until.
+    Blacklist(ImportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +54,8 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
     let (what, args) = match command {
         ImportCommand::Enterprises(args) => (What::Enterprises, args),
         ImportCommand::Tags(args) => (What::Tags, args),
+        ImportCommand::Providers(args) => (What::Providers, args),
+        ImportCommand::Blacklist(args) => (What::Blacklist, args),
     };
     let ImportArgs {
         file,
@@ -102,6 +114,8 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
 enum What {
     Enterprises,
     Tags,
+    Providers,
+    Blacklist,
 }
 
 struct Import {
@@ -116,8 +130,10 @@ impl StoreJob for Import {
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<ImportReport> {
         let parsed = match self.what {
-            What::Enterprises => parse_enterprise_file(&self.bytes).map(Parsed::Enterprises),
-            What::Tags => parse_tag_file(&self.bytes).map(Parsed::Tags),
+            What::Enterprises => parse_enterprise_file(&self.bytes).map(FileRows::Enterprises),
+            What::Tags => parse_tag_file(&self.bytes).map(FileRows::Tags),
+            What::Providers => parse_provider_file(&self.bytes).map(FileRows::Providers),
+            What::Blacklist => parse_blacklist_file(&self.bytes).map(FileRows::Blacklist),
         };
         let parsed = match parsed {
             Ok(parsed) => parsed,
@@ -137,7 +153,7 @@ impl StoreJob for Import {
         let today = Timestamp::now().cst_date();
         let zones = zone_map(&store).await?;
         let report = match parsed {
-            Parsed::Enterprises(rows) => {
+            FileRows::Enterprises(rows) => {
                 import_enterprises(
                     &writer,
                     &actor,
@@ -152,8 +168,14 @@ impl StoreJob for Import {
                 )
                 .await
             }
-            Parsed::Tags(rows) => {
-                import_tags(&store, &writer, &actor, &prefix, rows, self.mode).await?
+            FileRows::Tags(parsed) => {
+                import_tags(&store, &writer, &actor, &prefix, parsed, self.mode).await?
+            }
+            FileRows::Providers(parsed) => {
+                import_providers(&writer, &actor, &prefix, parsed, self.mode).await
+            }
+            FileRows::Blacklist(parsed) => {
+                import_blacklist(&store, &writer, &actor, &prefix, parsed, self.mode).await?
             }
         };
         drop(writer);
@@ -162,9 +184,12 @@ impl StoreJob for Import {
     }
 }
 
-enum Parsed {
+/// A file's rows, by what the file holds.
+enum FileRows {
     Enterprises(Vec<(usize, crate::domain::enterprise::EnterpriseFields)>),
-    Tags(Vec<crate::service::registry::TagRow>),
+    Tags(Parsed<crate::service::registry::TagRow>),
+    Providers(Parsed<(usize, crate::domain::provider::ProviderInput)>),
+    Blacklist(Parsed<crate::service::registry::BlacklistRow>),
 }
 
 /// Redraws a one-line progress bar on stderr at each whole percent.

@@ -119,6 +119,8 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::GetProvider => get(providers::get::<S>),
         RouteId::ChangeProviderStatus => post(providers::change_status::<S>),
         RouteId::ImportTags => post(registry::import_tag_list::<S>),
+        RouteId::ImportProviders => post(registry::import_providers::<S>),
+        RouteId::ImportBlacklist => post(registry::import_blacklist::<S>),
         RouteId::ListZones => get(registry::zones::<S>),
         RouteId::DefineZone => post(registry::define_zone::<S>),
     }

@@ -67,7 +67,9 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::RecordProvider => (Some("ProviderFields"), Some("RecordedProvider")),
         RouteId::GetProvider => (None, Some("ProviderView")),
         RouteId::ChangeProviderStatus => (Some("ProviderStatusRequest"), Some("ProviderView")),
-        RouteId::ImportTags => (None, Some("ImportResult")),
+        RouteId::ImportTags | RouteId::ImportProviders | RouteId::ImportBlacklist => {
+            (None, Some("ImportResult"))
+        }
         RouteId::ListZones => (None, Some("ZoneList")),
         RouteId::DefineZone => (Some("ZoneRequest"), Some("ZoneList")),
     }
@@ -134,7 +136,13 @@ pub fn document() -> OpenApi {
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
             );
         }
-        if matches!(route.id, RouteId::ImportEnterprises | RouteId::ImportTags) {
+        if matches!(
+            route.id,
+            RouteId::ImportEnterprises
+                | RouteId::ImportTags
+                | RouteId::ImportProviders
+                | RouteId::ImportBlacklist
+        ) {
             let csv = ContentBuilder::new()
                 .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                 .build();

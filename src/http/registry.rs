@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::NaiveDate;
@@ -438,33 +438,79 @@ async fn submit_and_show<S: Store>(
     Ok((StatusCode::OK, Json(detail)).into_response())
 }
 
-pub async fn import_tag_list<S: Store>(
-    State(state): State<AppState<S>>,
-    Auth(caller): Auth,
-    Extension(LedgerKey(key)): Extension<LedgerKey>,
-    ApiQuery(query): ApiQuery<ImportQuery>,
-    headers: HeaderMap,
+/// Everything an import handler needs, extracted once: the caller, the
+/// ledger key, the mode, whether the client wants the report as CSV, and
+/// the file.
+pub struct ImportCall<S: Store> {
+    state: AppState<S>,
+    actor: String,
+    key: String,
+    mode: ImportMode,
+    wants_csv: bool,
     body: Bytes,
-) -> Result<Response, ApiError> {
-    let mode = import_mode(query.mode.as_deref())?;
-    let report = match parse_tag_file(&body) {
-        Ok(rows) => {
-            crate::service::registry::import_tags(
-                &state.store,
-                &state.writer,
-                &caller.principal.actor(),
-                &key,
-                rows,
-                mode,
+}
+
+impl<S: Store> axum::extract::FromRequest<AppState<S>> for ImportCall<S> {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState<S>,
+    ) -> Result<Self, ApiError> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = request.into_parts();
+        let Auth(caller) = Auth::from_request_parts(&mut parts, state).await?;
+        let LedgerKey(key) = parts
+            .extensions
+            .get::<LedgerKey>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal(&"import route without a ledger key"))?;
+        let ApiQuery(query) =
+            ApiQuery::<ImportQuery>::from_request_parts(&mut parts, state).await?;
+        let mode = import_mode(query.mode.as_deref())?;
+        let wants_csv = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/csv"));
+        let request = axum::extract::Request::from_parts(parts, body);
+        let body = Bytes::from_request(request, state).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "The file is too large for an import.",
+                "导入文件过大。",
             )
-            .await?
+        })?;
+        Ok(ImportCall {
+            state: state.clone(),
+            actor: caller.principal.actor(),
+            key,
+            mode,
+            wants_csv,
+            body,
+        })
+    }
+}
+
+impl<S: Store> ImportCall<S> {
+    /// 200 or 422 with the report as JSON, or as CSV when the client asks.
+    fn respond(&self, report: ImportReport) -> Response {
+        let status = if report.errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        if self.wants_csv {
+            let mut response = (status, report.errors_csv()).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            return response;
         }
-        Err(errors) => ImportReport {
-            errors,
-            ..ImportReport::default()
-        },
-    };
-    Ok(import_response(report, &headers))
+        (status, Json(ImportResult::from(report))).into_response()
+    }
 }
 
 fn import_mode(mode: Option<&str>) -> Result<ImportMode, ApiError> {
@@ -480,57 +526,84 @@ fn import_mode(mode: Option<&str>) -> Result<ImportMode, ApiError> {
     }
 }
 
-/// 200 or 422 with the report as JSON, or as CSV when the client asks.
-fn import_response(report: ImportReport, headers: &HeaderMap) -> Response {
-    let status = if report.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let wants_csv = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"));
-    if wants_csv {
-        let mut response = (status, report.errors_csv()).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        return response;
-    }
-    (status, Json(ImportResult::from(report))).into_response()
-}
-
-pub async fn import<S: Store>(
-    State(state): State<AppState<S>>,
-    Auth(caller): Auth,
-    Extension(LedgerKey(key)): Extension<LedgerKey>,
-    ApiQuery(query): ApiQuery<ImportQuery>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let mode = import_mode(query.mode.as_deref())?;
-    let report = match parse_enterprise_file(&body) {
+pub async fn import<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
+    let state = &call.state;
+    let report = match parse_enterprise_file(&call.body) {
         Ok(rows) => {
-            let today = Timestamp::now().cst_date();
-            let zones = zone_map(&state.store).await?;
+            let settings = ImportSettings {
+                mode: call.mode,
+                today: Timestamp::now().cst_date(),
+                zones: zone_map(&state.store).await?,
+            };
             import_enterprises(
                 &state.writer,
-                &caller.principal.actor(),
-                &key,
+                &call.actor,
+                &call.key,
                 rows,
-                &ImportSettings { mode, today, zones },
+                &settings,
                 |_, _| {},
             )
             .await
         }
-        Err(errors) => ImportReport {
-            errors,
-            ..ImportReport::default()
-        },
+        Err(errors) => ImportReport::file_errors(errors),
     };
-    Ok(import_response(report, &headers))
+    Ok(call.respond(report))
+}
+
+pub async fn import_tag_list<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
+    let state = &call.state;
+    let report = match parse_tag_file(&call.body) {
+        Ok(parsed) => {
+            crate::service::registry::import_tags(
+                &state.store,
+                &state.writer,
+                &call.actor,
+                &call.key,
+                parsed,
+                call.mode,
+            )
+            .await?
+        }
+        Err(errors) => ImportReport::file_errors(errors),
+    };
+    Ok(call.respond(report))
+}
+
+pub async fn import_providers<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
+    let report = match crate::service::registry::parse_provider_file(&call.body) {
+        Ok(parsed) => {
+            crate::service::registry::import_providers(
+                &call.state.writer,
+                &call.actor,
+                &call.key,
+                parsed,
+                call.mode,
+            )
+            .await
+        }
+        Err(errors) => ImportReport::file_errors(errors),
+    };
+    Ok(call.respond(report))
+}
+
+pub async fn import_blacklist<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
+    let state = &call.state;
+    let report = match crate::service::registry::parse_blacklist_file(&call.body) {
+        Ok(parsed) => {
+            let (store, writer) = (&state.store, &state.writer);
+            crate::service::registry::import_blacklist(
+                store,
+                writer,
+                &call.actor,
+                &call.key,
+                parsed,
+                call.mode,
+            )
+            .await?
+        }
+        Err(errors) => ImportReport::file_errors(errors),
+    };
+    Ok(call.respond(report))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -46,6 +46,8 @@ pub enum RouteId {
     GetProvider,
     ChangeProviderStatus,
     ImportTags,
+    ImportProviders,
+    ImportBlacklist,
     ListZones,
     DefineZone,
 }
@@ -451,6 +453,24 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: DEFAULT_BODY,
         summary: "Define a functional zone (or move it to another parent division)",
+    },
+    RouteSpec {
+        id: RouteId::ImportProviders,
+        method: "POST",
+        path: "/api/v1/imports/providers",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: IMPORT_BODY,
+        summary: "Import providers from CSV or XLSX; row/column error report",
+    },
+    RouteSpec {
+        id: RouteId::ImportBlacklist,
+        method: "POST",
+        path: "/api/v1/imports/blacklist",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: IMPORT_BODY,
+        summary: "Import blacklist entries from CSV or XLSX; row/column error report",
     },
 ];
 

@@ -407,7 +407,11 @@ pub async fn apply<T: AccessTx + RegistryTx + Send>(
             if !exists {
                 return Err(CommandError::NotFound.into());
             }
-            tx.insert_blacklist(&spec.record()).await?;
+            let record = spec.record();
+            if tx.blacklist_exists(&record).await? {
+                return Err(CommandError::Unchanged { id: spec.party_id }.into());
+            }
+            tx.insert_blacklist(&record).await?;
             Ok(None)
         }
         Command::RevokeApiToken { token_id, user_id } => {

@@ -17,8 +17,9 @@ use uuid::Uuid;
 use crate::domain::enterprise::{EnterpriseFields, FieldError};
 use crate::ledger::body::EntryKind;
 
-use super::command::{Command, Submission, TagSpec};
+use super::command::{BlacklistSpec, Command, PartyKind, Submission, TagSpec};
 use super::writer::{CommandError, WriterHandle};
+use crate::domain::provider::{ProviderFields, ProviderInput};
 use crate::domain::{DivisionCode, Uscc};
 
 /// Most rows in one import file.
@@ -71,6 +72,14 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// A report for a file that could not be read at all.
+    pub fn file_errors(errors: Vec<RowError>) -> ImportReport {
+        ImportReport {
+            errors,
+            ..ImportReport::default()
+        }
+    }
+
     /// The errors as CSV (row, column, code, message, message_zh), for a
     /// clerk to open next to the original file.
     pub fn errors_csv(&self) -> String {
@@ -397,6 +406,30 @@ pub async fn import_enterprises(
     report
 }
 
+/// A file's valid rows and its row errors (file-level problems, such as a
+/// missing column, are returned as `Err` instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed<T> {
+    pub rows: Vec<T>,
+    pub errors: Vec<RowError>,
+}
+
+/// Starts a report for a parsed file; in `AllOrNothing` mode with row
+/// errors, the rows are dropped (nothing will be written).
+fn start_report<T>(parsed: Parsed<T>, mode: ImportMode) -> (ImportReport, Vec<T>) {
+    let report = ImportReport {
+        rows: parsed.rows.len() + parsed.errors.len(),
+        errors: parsed.errors,
+        ..ImportReport::default()
+    };
+    let rows = if mode == ImportMode::AllOrNothing && !report.errors.is_empty() {
+        Vec::new()
+    } else {
+        parsed.rows
+    };
+    (report, rows)
+}
+
 /// Headers of a tag-list file (e.g. the province's 专精特新 library).
 const TAG_COLUMNS: [ColumnSpec; 5] = [
     ("uscc", &["uscc", "统一社会信用代码"]),
@@ -420,7 +453,7 @@ pub struct TagRow {
 
 /// Reads and checks a tag-list file (CSV or XLSX): every problem by row and
 /// column, nothing looked up yet.
-pub fn parse_tag_file(bytes: &[u8]) -> Result<Vec<TagRow>, Vec<RowError>> {
+pub fn parse_tag_file(bytes: &[u8]) -> Result<Parsed<TagRow>, Vec<RowError>> {
     let rows = map_columns(read_table(bytes)?, &TAG_COLUMNS, &TAG_REQUIRED)?;
     let mut valid = Vec::new();
     let mut errors = Vec::new();
@@ -517,11 +550,10 @@ pub fn parse_tag_file(bytes: &[u8]) -> Result<Vec<TagRow>, Vec<RowError>> {
             }
         }
     }
-    if errors.is_empty() {
-        Ok(valid)
-    } else {
-        Err(errors)
-    }
+    Ok(Parsed {
+        rows: valid,
+        errors,
+    })
 }
 
 /// Applies checked tag rows: each names a registered enterprise (else a
@@ -531,13 +563,10 @@ pub async fn import_tags<S: crate::store::Store>(
     writer: &WriterHandle,
     actor: &str,
     key_prefix: &str,
-    rows: Vec<TagRow>,
+    parsed: Parsed<TagRow>,
     mode: ImportMode,
 ) -> Result<ImportReport, crate::store::StoreError> {
-    let mut report = ImportReport {
-        rows: rows.len(),
-        ..ImportReport::default()
-    };
+    let (mut report, rows) = start_report(parsed, mode);
     let mut ready = Vec::new();
     for row in rows {
         match store.enterprise_by_uscc(row.uscc.as_str()).await? {
@@ -554,33 +583,28 @@ pub async fn import_tags<S: crate::store::Store>(
     if mode == ImportMode::AllOrNothing && !report.errors.is_empty() {
         return Ok(report);
     }
-    report.applied = !ready.is_empty();
-    for (row, enterprise_id) in ready {
-        let spec = TagSpec {
-            enterprise_id,
-            tag: row.tag,
-            valid_from: row.valid_from,
-            valid_until: row.valid_until,
-            source: row.source,
-        };
-        let submission = Submission {
-            actor: actor.to_string(),
-            idempotency_key: format!("{key_prefix}:{}", row.row),
-            command: Command::TagEnterprise(spec),
-        };
-        match writer.submit(submission).await {
-            Ok(receipt) if receipt.replayed => report.unchanged += 1,
-            Ok(_) => report.created += 1,
-            Err(CommandError::Unchanged { .. }) => report.unchanged += 1,
-            Err(error) => report.errors.push(RowError {
-                row: row.row,
-                column: String::new(),
-                code: error.code().to_string(),
-                message: error.to_string(),
-                message_zh: "该行未能写入，请稍后重试。".into(),
-            }),
-        }
-    }
+    let commands = ready
+        .into_iter()
+        .map(|(row, enterprise_id)| {
+            let spec = TagSpec {
+                enterprise_id,
+                tag: row.tag,
+                valid_from: row.valid_from,
+                valid_until: row.valid_until,
+                source: row.source,
+            };
+            (row.row, Command::TagEnterprise(spec))
+        })
+        .collect();
+    submit_rows(
+        writer,
+        actor,
+        key_prefix,
+        commands,
+        &mut report,
+        EntryKind::EnterpriseTagged,
+    )
+    .await;
     Ok(report)
 }
 
@@ -594,4 +618,345 @@ pub async fn zone_map<S: crate::store::Store>(
         .into_iter()
         .filter_map(|(name, division)| DivisionCode::parse(&division).ok().map(|d| (name, d)))
         .collect())
+}
+
+/// Headers of a provider file. Categories are separated by 、 or ;.
+/// Related parties are declared through the API, not in flat files.
+const PROVIDER_COLUMNS: [ColumnSpec; 8] = [
+    ("uscc", &["uscc", "统一社会信用代码"]),
+    ("name", &["name", "机构名称", "名称"]),
+    (
+        "legal_representative",
+        &["legal_representative", "法定代表人"],
+    ),
+    ("categories", &["categories", "服务类别"]),
+    ("bank_name", &["bank_name", "开户银行"]),
+    ("account_name", &["account_name", "户名"]),
+    ("account_number", &["account_number", "账号"]),
+    (
+        "annual_cap",
+        &["annual_cap", "年度结算上限", "年度结算上限(元)"],
+    ),
+];
+
+/// Reads and validates a provider file (CSV or XLSX).
+pub fn parse_provider_file(bytes: &[u8]) -> Result<Parsed<(usize, ProviderInput)>, Vec<RowError>> {
+    let rows = map_columns(
+        read_table(bytes)?,
+        &PROVIDER_COLUMNS,
+        &PROVIDER_COLUMNS.map(|(field, _)| field),
+    )?;
+    let mut valid = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (row, mut fields) in rows {
+        let mut take = |field: &str| fields.remove(field).unwrap_or_default();
+        let fields = ProviderFields {
+            uscc: take("uscc"),
+            name: take("name"),
+            legal_representative: take("legal_representative"),
+            categories: take("categories")
+                .split(['、', ';', '；'])
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            bank_name: take("bank_name"),
+            account_name: take("account_name"),
+            account_number: take("account_number"),
+            related_parties: Vec::new(),
+            annual_cap_yuan: take("annual_cap"),
+        };
+        match fields.validate() {
+            Ok(input) => match seen.insert(input.uscc.to_string(), row) {
+                Some(first) => errors.push(duplicate_row(row, first)),
+                None => valid.push((row, input)),
+            },
+            Err(problems) => errors.extend(problems.into_iter().map(|e| RowError {
+                row,
+                column: e.field.to_string(),
+                code: format!("{}_invalid", e.field),
+                message: e.message,
+                message_zh: e.message_zh,
+            })),
+        }
+    }
+    Ok(Parsed {
+        rows: valid,
+        errors,
+    })
+}
+
+fn duplicate_row(row: usize, first: usize) -> RowError {
+    RowError {
+        row,
+        column: "uscc".into(),
+        code: "duplicate_in_file".into(),
+        message: format!("This USCC already appears in row {first}."),
+        message_zh: format!("该统一社会信用代码与第 {first} 行重复。"),
+    }
+}
+
+/// Applies validated provider rows (upserts by USCC; new ones are `applied`).
+pub async fn import_providers(
+    writer: &WriterHandle,
+    actor: &str,
+    key_prefix: &str,
+    parsed: Parsed<(usize, ProviderInput)>,
+    mode: ImportMode,
+) -> ImportReport {
+    let (mut report, rows) = start_report(parsed, mode);
+    let commands = rows
+        .into_iter()
+        .map(|(row, input)| {
+            let command = Command::RecordProvider {
+                provider_id: Uuid::now_v7(),
+                input,
+            };
+            (row, command)
+        })
+        .collect();
+    submit_rows(
+        writer,
+        actor,
+        key_prefix,
+        commands,
+        &mut report,
+        EntryKind::ProviderRegistered,
+    )
+    .await;
+    report
+}
+
+/// Submits one command per row (ledger key `{key_prefix}:{row}`) and counts
+/// the outcomes into `report`; `created_kind` is the entry kind that means
+/// "new" (any other accepted kind is an update).
+async fn submit_rows(
+    writer: &WriterHandle,
+    actor: &str,
+    key_prefix: &str,
+    commands: Vec<(usize, Command)>,
+    report: &mut ImportReport,
+    created_kind: EntryKind,
+) {
+    report.applied = !commands.is_empty();
+    for (row, command) in commands {
+        let submission = Submission {
+            actor: actor.to_string(),
+            idempotency_key: format!("{key_prefix}:{row}"),
+            command,
+        };
+        let result = writer.submit(submission).await;
+        count(report, row, result, created_kind);
+    }
+}
+
+/// Adds one submission's outcome to a report.
+fn count(
+    report: &mut ImportReport,
+    row: usize,
+    result: Result<super::writer::Receipt, CommandError>,
+    created_kind: EntryKind,
+) {
+    match result {
+        Ok(receipt) if receipt.replayed => report.unchanged += 1,
+        Ok(receipt) if receipt.kind == Some(created_kind) => report.created += 1,
+        Ok(_) => report.updated += 1,
+        Err(CommandError::Unchanged { .. }) => report.unchanged += 1,
+        Err(error) => report.errors.push(RowError {
+            row,
+            column: String::new(),
+            code: error.code().to_string(),
+            message: error.to_string(),
+            message_zh: "该行未能写入，请稍后重试。".into(),
+        }),
+    }
+}
+
+/// Headers of a blacklist file.
+const BLACKLIST_COLUMNS: [ColumnSpec; 6] = [
+    ("uscc", &["uscc", "统一社会信用代码"]),
+    ("party_kind", &["party_kind", "类型"]),
+    ("reason", &["reason", "原因"]),
+    ("source", &["source", "来源"]),
+    ("effective_from", &["effective_from", "生效日期"]),
+    ("effective_until", &["effective_until", "失效日期"]),
+];
+const BLACKLIST_REQUIRED: [&str; 5] = ["uscc", "party_kind", "reason", "source", "effective_from"];
+
+/// One checked blacklist row, before the party is looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlacklistRow {
+    pub row: usize,
+    pub uscc: Uscc,
+    pub party_kind: PartyKind,
+    pub reason: String,
+    pub source: String,
+    pub effective_from: NaiveDate,
+    pub effective_until: Option<NaiveDate>,
+}
+
+/// Reads and checks a blacklist file (CSV or XLSX).
+pub fn parse_blacklist_file(bytes: &[u8]) -> Result<Parsed<BlacklistRow>, Vec<RowError>> {
+    let rows = map_columns(read_table(bytes)?, &BLACKLIST_COLUMNS, &BLACKLIST_REQUIRED)?;
+    let mut valid = Vec::new();
+    let mut errors = Vec::new();
+    let date = |text: &str| NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
+    for (row, fields) in rows {
+        let get = |field: &str| {
+            fields
+                .get(field)
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let mut fail = |column: &str, code: &str, message: &str, message_zh: &str| {
+            errors.push(RowError {
+                row,
+                column: column.into(),
+                code: code.into(),
+                message: message.into(),
+                message_zh: message_zh.into(),
+            })
+        };
+        let uscc = Uscc::parse_lenient(&get("uscc"));
+        if uscc.is_err() {
+            fail(
+                "uscc",
+                "uscc_invalid",
+                "The USCC is not valid.",
+                "统一社会信用代码无效。",
+            );
+        }
+        let party_kind = match get("party_kind").as_str() {
+            "enterprise" | "企业" => Some(PartyKind::Enterprise),
+            "provider" | "服务机构" => Some(PartyKind::Provider),
+            _ => None,
+        };
+        if party_kind.is_none() {
+            fail(
+                "party_kind",
+                "party_kind_invalid",
+                "The type is enterprise (企业) or provider (服务机构).",
+                "类型须为企业或服务机构。",
+            );
+        }
+        let (reason, source) = (get("reason"), get("source"));
+        if reason.is_empty() || source.is_empty() {
+            fail(
+                "reason",
+                "text_required",
+                "The reason and the source are required.",
+                "原因和来源必填。",
+            );
+        }
+        let from = date(&get("effective_from"));
+        if from.is_none() {
+            fail(
+                "effective_from",
+                "date_invalid",
+                "effective_from is a date as YYYY-MM-DD.",
+                "生效日期须为 YYYY-MM-DD。",
+            );
+        }
+        let until_text = get("effective_until");
+        let until = if until_text.is_empty() {
+            Some(None)
+        } else {
+            date(&until_text).map(Some)
+        };
+        if until.is_none() {
+            fail(
+                "effective_until",
+                "date_invalid",
+                "effective_until is a date as YYYY-MM-DD, or empty.",
+                "失效日期须为 YYYY-MM-DD 或留空。",
+            );
+        }
+        if let (Ok(uscc), Some(party_kind), Some(effective_from), Some(effective_until)) =
+            (uscc, party_kind, from, until)
+            && !reason.is_empty()
+            && !source.is_empty()
+        {
+            valid.push(BlacklistRow {
+                row,
+                uscc,
+                party_kind,
+                reason,
+                source,
+                effective_from,
+                effective_until,
+            });
+        }
+    }
+    Ok(Parsed {
+        rows: valid,
+        errors,
+    })
+}
+
+/// Applies blacklist rows: each names a registered enterprise or provider
+/// (else `party_unknown`); an identical entry already present is unchanged.
+pub async fn import_blacklist<S: crate::store::Store>(
+    store: &S,
+    writer: &WriterHandle,
+    actor: &str,
+    key_prefix: &str,
+    parsed: Parsed<BlacklistRow>,
+    mode: ImportMode,
+) -> Result<ImportReport, crate::store::StoreError> {
+    let (mut report, rows) = start_report(parsed, mode);
+    let mut ready = Vec::new();
+    for row in rows {
+        let party = match row.party_kind {
+            PartyKind::Enterprise => store
+                .enterprise_by_uscc(row.uscc.as_str())
+                .await?
+                .map(|e| e.id),
+            PartyKind::Provider => store
+                .provider_by_uscc(row.uscc.as_str())
+                .await?
+                .map(|p| p.id),
+        };
+        match party {
+            Some(party_id) => ready.push((row, party_id)),
+            None => report.errors.push(RowError {
+                row: row.row,
+                column: "uscc".into(),
+                code: "party_unknown".into(),
+                message: format!(
+                    "No registered {} has USCC {}.",
+                    row.party_kind.as_str(),
+                    row.uscc
+                ),
+                message_zh: format!("统一社会信用代码 {} 对应的主体尚未登记。", row.uscc),
+            }),
+        }
+    }
+    if mode == ImportMode::AllOrNothing && !report.errors.is_empty() {
+        return Ok(report);
+    }
+    let commands = ready
+        .into_iter()
+        .map(|(row, party_id)| {
+            let spec = BlacklistSpec {
+                entry_id: Uuid::now_v7(),
+                party_kind: row.party_kind,
+                party_id,
+                reason: row.reason,
+                source: row.source,
+                effective_from: row.effective_from,
+                effective_until: row.effective_until,
+            };
+            (row.row, Command::BlacklistParty(spec))
+        })
+        .collect();
+    submit_rows(
+        writer,
+        actor,
+        key_prefix,
+        commands,
+        &mut report,
+        EntryKind::PartyBlacklisted,
+    )
+    .await;
+    Ok(report)
 }

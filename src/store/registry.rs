@@ -131,6 +131,11 @@ pub trait RegistryStore {
 }
 
 pub trait RegistryTx {
+    /// Whether the same blacklist entry (party, reason, source, start) exists.
+    fn blacklist_exists(
+        &mut self,
+        entry: &BlacklistRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// A zone's parent division, if the zone exists.
     fn zone_division(
         &mut self,

@@ -345,6 +345,25 @@ macro_rules! impl_registry_store {
         }
 
         impl $crate::store::registry::RegistryTx for $tx {
+            async fn blacklist_exists(
+                &mut self,
+                b: &$crate::store::registry::BlacklistRecord,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "SELECT id FROM blacklist WHERE party_kind = $1 AND party_id = $2 AND reason = $3 \
+                     AND source = $4 AND effective_from = $5",
+                )
+                .bind(b.party_kind.as_str())
+                .bind(b.party_id.to_string())
+                .bind(b.reason.as_str())
+                .bind(b.source.as_str())
+                .bind(b.effective_from.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(row.is_some())
+            }
+
             async fn zone_division(&mut self, name: &str) -> Result<Option<String>, $crate::store::StoreError> {
                 let row: Option<(String,)> = sqlx::query_as("SELECT division FROM zones WHERE name = $1")
                     .bind(name)

@@ -76,6 +76,8 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::GetProvider,      [Deny,  Allow, Allow, Allow, Deny,  Allow]),
     (RouteId::ChangeProviderStatus, [Deny, Allow, Deny, Deny, Deny,  Deny ]),
     (RouteId::ImportTags,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::ImportProviders,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::ImportBlacklist,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::ListZones,        [Deny,  Allow, Allow, Allow, Allow, Allow]),
     (RouteId::DefineZone,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
 ];

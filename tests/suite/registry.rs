@@ -20,6 +20,7 @@ on_both_backends!(
     an_export_reimports_unchanged_in_both_formats,
     a_tag_list_imports_by_uscc_with_a_row_report,
     zones_are_defined_with_a_parent_division_and_checked,
+    provider_and_blacklist_files_import_with_row_reports_and_reimport_unchanged,
 );
 
 fn uscc(n: usize) -> String {
@@ -38,16 +39,27 @@ async fn import<S: Store>(
     import_bytes(world, csv.as_bytes().to_vec(), mode, key).await
 }
 
-/// Posts an import file (CSV or XLSX bytes) as the admin.
+/// Posts an enterprise import file (CSV or XLSX bytes) as the admin.
 async fn import_bytes<S: Store>(
     world: &World<S>,
     bytes: Vec<u8>,
     mode: &str,
     key: &str,
 ) -> crate::api_client::Reply {
+    post_file(world, "enterprises", bytes, mode, key).await
+}
+
+/// Posts a file to `/api/v1/imports/{what}` as the admin.
+async fn post_file<S: Store>(
+    world: &World<S>,
+    what: &str,
+    bytes: Vec<u8>,
+    mode: &str,
+    key: &str,
+) -> crate::api_client::Reply {
     let request = axum::http::Request::builder()
         .method("POST")
-        .uri(format!("/api/v1/imports/enterprises?mode={mode}"))
+        .uri(format!("/api/v1/imports/{what}?mode={mode}"))
         .header(
             "authorization",
             format!("Bearer {}", world.users["admin"].token),
@@ -491,18 +503,10 @@ async fn a_tag_list_imports_by_uscc_with_a_row_report<S: Store>(store: S, _db: &
         uscc(61)
     );
     let post = async |file: &str, mode: &str, key: &str| {
-        let request = axum::http::Request::builder()
-            .method("POST")
-            .uri(format!("/api/v1/imports/tags?mode={mode}"))
-            .header(
-                "authorization",
-                format!("Bearer {}", world.users["admin"].token),
-            )
-            .header("idempotency-key", key)
-            .body(axum::body::Body::from(file.to_string()))
-            .unwrap();
-        world.api.raw(request).await
+        post_import(&world, "tags", file, mode, key).await
     };
+    // In valid_rows mode a bad row does not hold back the good ones; here
+    // everything is refused (all or nothing) because row 5 has a bad date.
     let bad_date = post(&list, "all_or_nothing", "t1").await;
     assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad_date.body["errors"][0]["row"], 5);
@@ -584,4 +588,68 @@ async fn zones_are_defined_with_a_parent_division_and_checked<S: Store>(store: S
         .await;
     assert_eq!(inside.status, StatusCode::CREATED, "{:?}", inside.body);
     assert_eq!(world.count_entries("zone_defined").await, 1);
+}
+
+async fn post_import<S: Store>(
+    world: &World<S>,
+    what: &str,
+    file: &str,
+    mode: &str,
+    key: &str,
+) -> crate::api_client::Reply {
+    post_file(world, what, file.as_bytes().to_vec(), mode, key).await
+}
+
+async fn provider_and_blacklist_files_import_with_row_reports_and_reimport_unchanged<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let world = World::new(store).await;
+    let provider_uscc = Uscc::complete("9133090066600001").unwrap().to_string();
+    let providers = format!(
+        "统一社会信用代码,机构名称,法定代表人,服务类别,开户银行,户名,账号,年度结算上限(元)\n\
+         {provider_uscc},舟山检测中心,赵六,检验检测、知识产权,工商银行舟山分行,舟山检测中心,6222 0000 1111 2222,\"5,000,000\"\n\
+         bad,坏机构,钱七,,银行,户名,12ab,0\n"
+    );
+    let all = post_import(&world, "providers", &providers, "all_or_nothing", "pv1").await;
+    assert_eq!(all.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(all.body["applied"], false);
+    let columns: Vec<&str> = all.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        ["uscc", "account_number", "categories", "annual_cap_yuan"]
+    );
+    assert_eq!(world.count_entries("provider_registered").await, 0);
+    let some = post_import(&world, "providers", &providers, "valid_rows", "pv2").await;
+    assert_eq!(some.body["created"], 1, "{:?}", some.body);
+    let again = post_import(&world, "providers", &providers, "valid_rows", "pv3").await;
+    assert_eq!(again.body["unchanged"], 1);
+    // Blacklist: one enterprise, one provider, one unknown party.
+    let firms = format!(
+        "uscc,name,division,sector,staff,revenue\n{},黑名单企业,330902,industry,30,4000000\n",
+        uscc(81)
+    );
+    import(&world, &firms, "all_or_nothing", "bl0").await;
+    let blacklist = format!(
+        "uscc,party_kind,reason,source,effective_from,effective_until\n\
+         {},企业,失信,信用中国,2026-10-01,\n\
+         {provider_uscc},服务机构,套现,区经信局,2026-11-01,2027-11-01\n\
+         {},enterprise,四无,区经信局,2026-11-01,\n",
+        uscc(81),
+        uscc(82)
+    );
+    let refused = post_import(&world, "blacklist", &blacklist, "all_or_nothing", "bl1").await;
+    assert_eq!(refused.body["errors"][0]["code"], "party_unknown");
+    assert_eq!(refused.body["errors"][0]["row"], 4);
+    assert_eq!(world.count_entries("party_blacklisted").await, 0);
+    let applied = post_import(&world, "blacklist", &blacklist, "valid_rows", "bl2").await;
+    assert_eq!(applied.body["created"], 2, "{:?}", applied.body);
+    let again = post_import(&world, "blacklist", &blacklist, "valid_rows", "bl3").await;
+    assert_eq!(again.body["unchanged"], 2, "no duplicate entries");
+    assert_eq!(world.count_entries("party_blacklisted").await, 2);
 }

@@ -204,10 +204,13 @@ pub async fn login<S: Store>(
             .hit(&address.ip().to_string())
             .map_err(too_many)?;
     }
+    // Bounded key: a username is at most 64 characters, and a flood of
+    // distinct long strings must not grow the limiter's memory.
+    let account_key: String = request.username.chars().take(64).collect();
     state
         .limits
         .login_per_account
-        .hit(&request.username)
+        .hit(&account_key)
         .map_err(too_many)?;
     let invalid = || ApiError::invalid_credentials().into_response();
     let username = Username::parse(&request.username).map_err(|_| invalid())?;

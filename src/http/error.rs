@@ -134,7 +134,13 @@ impl From<crate::service::CommandError> for ApiError {
             E::AccountLocked { until_us } => ApiError::account_locked(until_us),
             E::CredentialsChanged => ApiError::invalid_credentials(),
             E::Unavailable | E::ShuttingDown => ApiError::database_unavailable(),
-            E::Overflow | E::Internal => ApiError::internal(&error),
+            E::Overflow => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "amount_overflow",
+                "The amounts are too large for the ledger's accounts.",
+                "金额过大，超出账户可记录的范围。",
+            ),
+            E::Internal => ApiError::internal(&error),
         }
     }
 }

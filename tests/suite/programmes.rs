@@ -216,6 +216,13 @@ async fn funding_is_a_ledger_entry_with_postings_and_needs_a_live_programme<S: S
         )
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    // Amounts beyond what an account can hold are refused, not a server error.
+    let huge = json!({"amount_yuan": "92,233,720,368,547,758.07", "reference": "x"});
+    let overflow = world
+        .api
+        .post("/api/v1/programmes/ZS2026-01/funding", &admin, huge, "f6")
+        .await;
+    overflow.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "amount_overflow");
     let bad = world
         .api
         .post(

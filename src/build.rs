@@ -10,7 +10,10 @@ fn main() {
 }
 
 fn compile_protos() {
-    let files = ["proto/voucher_ledger/ledger/v1/entries.proto"];
+    let files = [
+        "proto/voucher_ledger/ledger/v1/entries.proto",
+        "proto/voucher_ledger/token/v1/voucher.proto",
+    ];
     println!("cargo:rerun-if-changed=proto");
     let descriptors = protox::compile(files, ["proto"]).expect("proto/ must compile");
     prost_build::Config::new()

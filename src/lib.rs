@@ -12,6 +12,8 @@
 //!   ([`domain::Fen`]), USCC, division codes, ids, programme codes, time.
 //! - [`ledger`]: accounts, postings, entries, the hash chain, signed
 //!   checkpoints and the streaming verifier. Pure.
+//! - [`token`]: signed voucher tokens (protobuf payload, Ed25519, base45 QR
+//!   text) and their offline verification. Pure.
 //! - [`store`]: the `Store` trait and its SQLite and PostgreSQL
 //!   implementations, with embedded migrations.
 //! - [`service`]: commands, the group-commit writer, verification of a store.
@@ -33,3 +35,4 @@ pub mod keyfile;
 pub mod ledger;
 pub mod service;
 pub mod store;
+pub mod token;

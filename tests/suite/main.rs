@@ -8,6 +8,7 @@ mod helpers;
 mod access;
 mod contract;
 mod http;
+mod interop;
 mod processes;
 mod programmes;
 mod property;

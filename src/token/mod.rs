@@ -1,0 +1,5 @@
+//! Voucher tokens: what a QR code carries, and how anyone holding the
+//! issuer's public keys verifies it offline. Pure: no I/O.
+
+pub mod base45;
+pub mod voucher;

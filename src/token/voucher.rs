@@ -1,0 +1,320 @@
+//! Signed vouchers: claims → canonical protobuf payload → Ed25519
+//! signature → QR text, and back, strictly.
+//!
+//! Layout (docs/token-format.md): QR text = `VL1:` + base45(token), token =
+//! u16 big-endian payload length ‖ payload ‖ 64-byte signature. The
+//! signature covers the exact payload bytes; the payload must be the
+//! canonical encoding of `VoucherPayload`.
+
+use chrono::NaiveDate;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use prost::Message;
+use uuid::Uuid;
+
+use super::base45;
+use crate::domain::Fen;
+use crate::ledger::checkpoint::key_id_for;
+
+/// Messages generated from `proto/voucher_ledger/token/v1/voucher.proto`.
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/voucher_ledger.token.v1.rs"));
+}
+
+/// The prefix of every voucher's QR text (format version 1).
+pub const QR_PREFIX: &str = "VL1:";
+/// Bound on a payload, so a QR code stays scannable and parsing bounded.
+pub const PAYLOAD_BYTES_MAX: usize = 1024;
+const SIGNATURE_BYTES: usize = 64;
+
+/// What a voucher says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoucherClaims {
+    pub voucher_id: Uuid,
+    pub programme_code: String,
+    pub enterprise_uscc: String,
+    pub face_value: Fen,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub service_categories: Vec<String>,
+    pub issued_sequence: u64,
+    pub key_id: String,
+}
+
+/// Why a voucher text is refused. Each has its own stable code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("this is not a voucher code")]
+    Malformed,
+    #[error("the voucher was signed by an unknown key")]
+    UnknownKey,
+    #[error("the voucher was signed by a revoked key")]
+    RevokedKey,
+    #[error("the voucher's signature does not verify")]
+    BadSignature,
+    #[error("the voucher expired on {0}")]
+    Expired(NaiveDate),
+    #[error("the voucher is valid only from {0}")]
+    NotYetValid(NaiveDate),
+}
+
+impl TokenError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenError::Malformed => "token_malformed",
+            TokenError::UnknownKey => "token_unknown_key",
+            TokenError::RevokedKey => "token_key_revoked",
+            TokenError::BadSignature => "token_signature_invalid",
+            TokenError::Expired(_) => "voucher_expired",
+            TokenError::NotYetValid(_) => "voucher_not_yet_valid",
+        }
+    }
+}
+
+impl VoucherClaims {
+    /// The canonical payload bytes.
+    pub fn to_payload(&self) -> Vec<u8> {
+        pb::VoucherPayload {
+            voucher_id: self.voucher_id.as_bytes().to_vec(),
+            programme_code: self.programme_code.clone(),
+            enterprise_uscc: self.enterprise_uscc.clone(),
+            face_value_fen: self.face_value.as_fen(),
+            valid_from: self.valid_from.to_string(),
+            valid_until: self.valid_until.to_string(),
+            service_categories: self.service_categories.clone(),
+            issued_sequence: self.issued_sequence,
+            key_id: self.key_id.clone(),
+        }
+        .encode_to_vec()
+    }
+
+    /// Reads payload bytes, refusing anything but the canonical encoding of
+    /// a well-formed voucher.
+    pub fn from_payload(bytes: &[u8]) -> Result<VoucherClaims, TokenError> {
+        let message = pb::VoucherPayload::decode(bytes).map_err(|_| TokenError::Malformed)?;
+        let date = |text: &str| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| TokenError::Malformed)
+        };
+        let claims = VoucherClaims {
+            voucher_id: Uuid::from_slice(&message.voucher_id).map_err(|_| TokenError::Malformed)?,
+            programme_code: message.programme_code,
+            enterprise_uscc: message.enterprise_uscc,
+            face_value: Fen::new(message.face_value_fen),
+            valid_from: date(&message.valid_from)?,
+            valid_until: date(&message.valid_until)?,
+            service_categories: message.service_categories,
+            issued_sequence: message.issued_sequence,
+            key_id: message.key_id,
+        };
+        if claims.to_payload() != bytes
+            || !claims.face_value.is_positive()
+            || claims.valid_until < claims.valid_from
+        {
+            return Err(TokenError::Malformed);
+        }
+        Ok(claims)
+    }
+}
+
+/// Signs `claims` (whose `key_id` must be the key's) and returns the QR text.
+pub fn sign(claims: &VoucherClaims, key: &SigningKey) -> String {
+    debug_assert_eq!(
+        claims.key_id,
+        key_id_for(&key.verifying_key()),
+        "claims name the signing key"
+    );
+    let payload = claims.to_payload();
+    let signature = key.sign(&payload).to_bytes();
+    let mut token = Vec::with_capacity(2 + payload.len() + SIGNATURE_BYTES);
+    // Payloads are bounded far below 65,535 bytes (PAYLOAD_BYTES_MAX).
+    token.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    token.extend_from_slice(&payload);
+    token.extend_from_slice(&signature);
+    format!("{QR_PREFIX}{}", base45::encode(&token))
+}
+
+/// The status of an issuer key, as published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    Active,
+    /// No longer signs, still verifies what it signed.
+    Retired,
+    /// Compromised: nothing it signed is accepted.
+    Revoked,
+}
+
+/// Verifies a voucher's QR text with the published keys (`lookup` by key
+/// id) on `today` (UTC+8): the format, the key, the strict Ed25519
+/// signature over the exact payload bytes, then the validity dates.
+pub fn verify(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<(VerifyingKey, KeyStatus)>,
+    today: NaiveDate,
+) -> Result<VoucherClaims, TokenError> {
+    let encoded = text
+        .trim()
+        .strip_prefix(QR_PREFIX)
+        .ok_or(TokenError::Malformed)?;
+    let token = base45::decode(encoded).map_err(|_| TokenError::Malformed)?;
+    if token.len() < 2 + SIGNATURE_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    let length = usize::from(u16::from_be_bytes([token[0], token[1]]));
+    if length > PAYLOAD_BYTES_MAX || token.len() != 2 + length + SIGNATURE_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    let payload = &token[2..2 + length];
+    let signature: [u8; SIGNATURE_BYTES] = token[2 + length..]
+        .try_into()
+        .map_err(|_| TokenError::Malformed)?;
+    let claims = VoucherClaims::from_payload(payload)?;
+    let (key, status) = lookup(&claims.key_id).ok_or(TokenError::UnknownKey)?;
+    if key_id_for(&key) != claims.key_id {
+        return Err(TokenError::UnknownKey);
+    }
+    if status == KeyStatus::Revoked {
+        return Err(TokenError::RevokedKey);
+    }
+    key.verify_strict(payload, &Signature::from_bytes(&signature))
+        .map_err(|_| TokenError::BadSignature)?;
+    if today < claims.valid_from {
+        return Err(TokenError::NotYetValid(claims.valid_from));
+    }
+    if today > claims.valid_until {
+        return Err(TokenError::Expired(claims.valid_until));
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[7; 32])
+    }
+
+    fn claims() -> VoucherClaims {
+        VoucherClaims {
+            voucher_id: Uuid::parse_str("01a21208-1234-7abc-8def-0123456789ab").unwrap(),
+            programme_code: "ZS2026-01".into(),
+            enterprise_uscc: "91330902MA00000153".into(),
+            face_value: Fen::new(500_000),
+            valid_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            valid_until: NaiveDate::from_ymd_opt(2026, 8, 31).unwrap(),
+            service_categories: vec!["管理咨询".into(), "检验检测".into()],
+            issued_sequence: 42,
+            key_id: key_id_for(&key().verifying_key()),
+        }
+    }
+
+    fn lookup(status: KeyStatus) -> impl Fn(&str) -> Option<(VerifyingKey, KeyStatus)> {
+        move |id: &str| {
+            (id == key_id_for(&key().verifying_key())).then(|| (key().verifying_key(), status))
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()
+    }
+
+    #[test]
+    fn a_signed_voucher_verifies_and_its_text_is_qr_alphanumeric() {
+        let text = sign(&claims(), &key());
+        assert!(text.starts_with("VL1:"));
+        assert!(
+            text.bytes()
+                .all(|b| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&b))
+        );
+        assert_eq!(
+            verify(&text, lookup(KeyStatus::Active), today()),
+            Ok(claims())
+        );
+        assert_eq!(
+            verify(&text, lookup(KeyStatus::Retired), today()),
+            Ok(claims()),
+            "retired keys still verify"
+        );
+    }
+
+    #[test]
+    fn changing_any_single_byte_of_the_token_fails() {
+        let text = sign(&claims(), &key());
+        let token = base45::decode(&text[4..]).unwrap();
+        for index in 0..token.len() {
+            let mut changed = token.clone();
+            changed[index] ^= 0x01;
+            let tampered = format!("VL1:{}", base45::encode(&changed));
+            assert!(
+                verify(&tampered, lookup(KeyStatus::Active), today()).is_err(),
+                "byte {index}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_refusal_has_its_own_code() {
+        let text = sign(&claims(), &key());
+        let stranger = SigningKey::from_bytes(&[8; 32]);
+        let unknown = |_: &str| None;
+        assert_eq!(
+            verify(&text, unknown, today()).unwrap_err().code(),
+            "token_unknown_key"
+        );
+        assert_eq!(
+            verify(&text, lookup(KeyStatus::Revoked), today())
+                .unwrap_err()
+                .code(),
+            "token_key_revoked"
+        );
+        let wrong_key = |_: &str| Some((stranger.verifying_key(), KeyStatus::Active));
+        assert_eq!(
+            verify(&text, wrong_key, today()).unwrap_err().code(),
+            "token_unknown_key",
+            "id must match the key"
+        );
+        let late = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        assert_eq!(
+            verify(&text, lookup(KeyStatus::Active), late)
+                .unwrap_err()
+                .code(),
+            "voucher_expired"
+        );
+        let early = NaiveDate::from_ymd_opt(2026, 2, 28).unwrap();
+        assert_eq!(
+            verify(&text, lookup(KeyStatus::Active), early)
+                .unwrap_err()
+                .code(),
+            "voucher_not_yet_valid"
+        );
+        for junk in ["", "VL1:", "VL2:BB8", "hello", "VL1:%69 VD92EX0"] {
+            assert_eq!(
+                verify(junk, lookup(KeyStatus::Active), today())
+                    .unwrap_err()
+                    .code(),
+                "token_malformed",
+                "{junk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_signature_by_another_key_under_this_key_id_fails() {
+        let stranger = SigningKey::from_bytes(&[8; 32]);
+        let forged = sign_unchecked(&claims(), &stranger);
+        assert_eq!(
+            verify(&forged, lookup(KeyStatus::Active), today())
+                .unwrap_err()
+                .code(),
+            "token_signature_invalid"
+        );
+    }
+
+    /// Signs without the key-id check, as a forger would.
+    fn sign_unchecked(claims: &VoucherClaims, key: &SigningKey) -> String {
+        let payload = claims.to_payload();
+        let mut token = (payload.len() as u16).to_be_bytes().to_vec();
+        token.extend_from_slice(&payload);
+        token.extend_from_slice(&key.sign(&payload).to_bytes());
+        format!("{QR_PREFIX}{}", base45::encode(&token))
+    }
+}

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use crate::ledger::checkpoint::LedgerSigner;
+use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::entry::{from_hex, to_hex};
 
 /// Environment variable holding the seed in hex, overriding the file.
@@ -42,10 +42,10 @@ pub enum KeySource {
 /// Loads the signer from the environment if set, else from `path`,
 /// creating a new key there (mode 0600, parent directories too) if the
 /// file does not exist.
-pub fn load_or_create(path: &Path) -> Result<(LedgerSigner, KeySource), KeyFileError> {
+pub fn load_or_create(path: &Path) -> Result<(KeyPair, KeySource), KeyFileError> {
     if let Ok(hex) = std::env::var(LEDGER_KEY_ENV) {
         let seed = from_hex::<32>(hex.trim()).ok_or(KeyFileError::BadEnvironmentKey)?;
-        return Ok((LedgerSigner::from_secret(&seed), KeySource::Environment));
+        return Ok((KeyPair::from_secret(&seed), KeySource::Environment));
     }
     match load_or_create_file(path) {
         // Another process created the file between our read and our create:
@@ -59,7 +59,7 @@ pub fn load_or_create(path: &Path) -> Result<(LedgerSigner, KeySource), KeyFileE
     }
 }
 
-fn load_or_create_file(path: &Path) -> Result<(LedgerSigner, KeySource), KeyFileError> {
+fn load_or_create_file(path: &Path) -> Result<(KeyPair, KeySource), KeyFileError> {
     let shown = path.display().to_string();
     let io = |source| KeyFileError::Io {
         path: shown.clone(),
@@ -72,28 +72,39 @@ fn load_or_create_file(path: &Path) -> Result<(LedgerSigner, KeySource), KeyFile
                 return Err(KeyFileError::TooOpen { path: shown, mode });
             }
             let seed = from_hex::<32>(text.trim()).ok_or(KeyFileError::BadFile { path: shown })?;
-            Ok((LedgerSigner::from_secret(&seed), KeySource::ExistingFile))
+            Ok((KeyPair::from_secret(&seed), KeySource::ExistingFile))
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
-            let signer = LedgerSigner::generate();
-            // create_new: never overwrite a key another process just wrote.
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(io)?;
-            let mut seed_hex = to_hex(&signer.secret_bytes());
-            seed_hex.push('\n');
-            file.write_all(seed_hex.as_bytes()).map_err(io)?;
-            file.sync_all().map_err(io)?;
-            Ok((signer, KeySource::CreatedFile))
+            let key = KeyPair::generate();
+            // create_new inside: never overwrite a key another process just wrote.
+            write_new(path, &key)?;
+            Ok((key, KeySource::CreatedFile))
         }
         Err(error) => Err(io(error)),
     }
+}
+
+/// Writes a new key pair's seed to `path` (mode 0600, parent directories
+/// created); refuses to overwrite an existing file.
+pub fn write_new(path: &Path, key: &KeyPair) -> Result<(), KeyFileError> {
+    let shown = path.display().to_string();
+    let io = |source| KeyFileError::Io {
+        path: shown.clone(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    let mut seed_hex = to_hex(&key.secret_bytes());
+    seed_hex.push('\n');
+    file.write_all(seed_hex.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
 }
 
 #[cfg(test)]

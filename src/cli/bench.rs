@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::domain::{ProgrammeCode, Uscc};
-use crate::ledger::checkpoint::LedgerSigner;
+use crate::ledger::checkpoint::KeyPair;
 use crate::service::registry::{
     IMPORT_ROWS_MAX, ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
@@ -297,7 +297,7 @@ async fn ledger_appends<S: Store>(
     clients: u64,
 ) -> anyhow::Result<(f64, Duration)> {
     store.migrate().await?;
-    let signer = Arc::new(LedgerSigner::generate());
+    let signer = Arc::new(KeyPair::generate());
     publish_ledger_key(&store, &signer).await?;
     let (writer, writer_task) = writer::spawn(store.clone(), signer, WriterConfig::default());
     let programme = ProgrammeCode::parse("BENCH").expect("valid code");
@@ -404,7 +404,7 @@ async fn bench_import(backend_url: &str, rows: usize) -> anyhow::Result<()> {
 /// Imports `csv` twice; checks the second import changed nothing.
 async fn import_twice<S: Store>(store: S, csv: &[u8]) -> anyhow::Result<(Duration, Duration)> {
     store.migrate().await?;
-    let signer = Arc::new(LedgerSigner::generate());
+    let signer = Arc::new(KeyPair::generate());
     publish_ledger_key(&store, &signer).await?;
     let (writer, writer_task) = writer::spawn(store.clone(), signer, WriterConfig::default());
     let today = crate::domain::Timestamp::now().cst_date();

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::app::{StoreJob, with_store};
 use crate::keyfile;
-use crate::ledger::checkpoint::LedgerSigner;
+use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::entry::to_hex;
 use crate::service::writer::{publish_ledger_key, sign_checkpoint};
 use crate::store::Store;
@@ -17,7 +17,7 @@ pub async fn run(database_url: &str, key_file: &Path) -> anyhow::Result<ExitCode
 }
 
 struct SignNow {
-    signer: LedgerSigner,
+    signer: KeyPair,
 }
 
 impl StoreJob for SignNow {

@@ -18,7 +18,7 @@ use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPerio
 use crate::domain::provider::{ProviderFields, ProviderStatus, RelatedParty};
 use crate::domain::{Fen, Password, ProgrammeCode, Role, SizeClass, Timestamp, Uscc, Username};
 use crate::http::ApiConfig;
-use crate::ledger::checkpoint::LedgerSigner;
+use crate::ledger::checkpoint::KeyPair;
 use crate::service::command::{Command, ProgrammeChange, Submission, TagSpec};
 use crate::service::registry::{
     ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
@@ -62,7 +62,7 @@ pub async fn run(
 }
 
 struct Demo {
-    signer: Arc<LedgerSigner>,
+    signer: Arc<KeyPair>,
 }
 
 impl StoreJob for Demo {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::app::{StoreJob, with_store};
 use crate::domain::{Fen, ProgrammeCode};
 use crate::ledger::account::{Account, AccountKind};
-use crate::ledger::checkpoint::LedgerSigner;
+use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::posting::Posting;
 use crate::service::writer::{self, publish_ledger_key};
 use crate::service::{Command, Submission, WriterConfig, WriterHandle};
@@ -108,7 +108,7 @@ impl StoreJob for Drill {
     type Output = anyhow::Result<()>;
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
-        let signer = Arc::new(LedgerSigner::generate());
+        let signer = Arc::new(KeyPair::generate());
         publish_ledger_key(&store, &signer).await?;
         let (writer, writer_task) = writer::spawn(store, signer, WriterConfig::default());
         let programme = drill_programme();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::app::{StoreJob, with_store};
 use crate::domain::Timestamp;
-use crate::ledger::checkpoint::LedgerSigner;
+use crate::ledger::checkpoint::KeyPair;
 use crate::service::WriterConfig;
 use crate::service::registry::{
     ImportMode, ImportReport, ImportSettings, Parsed, import_blacklist, import_enterprises,
@@ -122,7 +122,7 @@ struct Import {
     what: What,
     bytes: Vec<u8>,
     mode: ImportMode,
-    signer: Arc<LedgerSigner>,
+    signer: Arc<KeyPair>,
 }
 
 impl StoreJob for Import {

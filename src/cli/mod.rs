@@ -12,6 +12,7 @@ mod demo;
 mod drill;
 mod export;
 mod import;
+mod keys;
 mod serve;
 mod user;
 mod verify;
@@ -103,6 +104,11 @@ enum Commands {
     },
     /// Export a registry as CSV or XLSX (header row; enterprises re-import unchanged).
     Export(export::ExportArgs),
+    /// Voucher issuer keys: rotate, revoke, list.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// Bulk imports into the registries.
     Import {
         #[command(subcommand)]
@@ -166,6 +172,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::User { command } => user::run(command).await,
         Commands::Import { what } => import::run(what).await,
         Commands::Export(args) => export::run(args).await,
+        Commands::Keys { command } => keys::run(command).await,
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
     }

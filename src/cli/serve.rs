@@ -10,7 +10,7 @@ use crate::app::{StoreJob, with_store};
 use crate::domain::Timestamp;
 use crate::http::{ApiConfig, AppState, router};
 use crate::keyfile::{self, KeySource};
-use crate::ledger::checkpoint::LedgerSigner;
+use crate::ledger::checkpoint::KeyPair;
 use crate::service::WriterConfig;
 use crate::service::writer::{self, publish_ledger_key};
 use crate::store::Store;
@@ -50,7 +50,7 @@ pub async fn run(
 
 struct Serve {
     listener: tokio::net::TcpListener,
-    signer: Arc<LedgerSigner>,
+    signer: Arc<KeyPair>,
     api: ApiConfig,
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::app::{StoreJob, with_store};
 use crate::domain::{Password, Role, Username};
-use crate::ledger::checkpoint::LedgerSigner;
+use crate::ledger::checkpoint::KeyPair;
 use crate::service::WriterConfig;
 use crate::service::access;
 use crate::service::writer::{self, publish_ledger_key};
@@ -82,7 +82,7 @@ fn read_password() -> anyhow::Result<Password> {
 }
 
 struct Create {
-    signer: Arc<LedgerSigner>,
+    signer: Arc<KeyPair>,
     username: Username,
     role: Role,
     party_id: Option<Uuid>,

@@ -101,6 +101,15 @@ impl From<crate::service::CommandError> for ApiError {
                 "该用户名已被使用。",
             ),
             E::NotFound => ApiError::not_found(),
+            E::KeyState {
+                ref key_id,
+                ref status,
+            } => ApiError::new(
+                StatusCode::CONFLICT,
+                "issuer_key_state",
+                format!("Issuer key {key_id} is {status} and cannot sign again."),
+                format!("签发密钥 {key_id} 状态为 {status}，不能再用于签发。"),
+            ),
             E::ZoneInvalid { ref zone } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "zone_unknown",

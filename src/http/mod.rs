@@ -24,6 +24,7 @@ mod error;
 mod health;
 pub mod idempotency;
 mod json;
+pub mod keys;
 pub mod ledger;
 pub mod openapi;
 pub mod programmes;
@@ -121,6 +122,8 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::ImportTags => post(registry::import_tag_list::<S>),
         RouteId::ImportProviders => post(registry::import_providers::<S>),
         RouteId::ImportBlacklist => post(registry::import_blacklist::<S>),
+        RouteId::VoucherKeys => get(keys::published::<S>),
+        RouteId::RevokeIssuerKey => post(keys::revoke::<S>),
         RouteId::ListZones => get(registry::zones::<S>),
         RouteId::DefineZone => post(registry::define_zone::<S>),
     }
@@ -161,6 +164,25 @@ pub fn into_service(
     router: Router,
 ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
     router.into_make_service_with_connect_info::<SocketAddr>()
+}
+
+/// Submits a command for a handler; "nothing to change" counts as success
+/// (the caller then shows the object as it stands).
+pub(crate) async fn submit_change<S: Store>(
+    state: &AppState<S>,
+    actor: String,
+    idempotency_key: String,
+    command: crate::service::Command,
+) -> Result<(), ApiError> {
+    let submission = crate::service::Submission {
+        actor,
+        idempotency_key,
+        command,
+    };
+    match state.writer.submit(submission).await {
+        Ok(_) | Err(crate::service::CommandError::Unchanged { .. }) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn timeout(request: Request, next: Next) -> Response {

@@ -70,6 +70,8 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::ImportTags | RouteId::ImportProviders | RouteId::ImportBlacklist => {
             (None, Some("ImportResult"))
         }
+        RouteId::VoucherKeys => (None, Some("PublishedKeys")),
+        RouteId::RevokeIssuerKey => (Some("RevokeKeyRequest"), Some("PublishedKeys")),
         RouteId::ListZones => (None, Some("ZoneList")),
         RouteId::DefineZone => (Some("ZoneRequest"), Some("ZoneList")),
     }
@@ -265,6 +267,9 @@ pub fn document() -> OpenApi {
         .schema_from::<super::registry::ZoneRequest>()
         .schema_from::<super::registry::ZoneView>()
         .schema_from::<super::registry::ZoneList>()
+        .schema_from::<super::keys::PublishedKey>()
+        .schema_from::<super::keys::PublishedKeys>()
+        .schema_from::<super::keys::RevokeKeyRequest>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

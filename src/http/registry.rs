@@ -408,18 +408,7 @@ async fn submit_and_show<S: Store>(
     command: Command,
     enterprise_id: Uuid,
 ) -> Result<Response, ApiError> {
-    match state
-        .writer
-        .submit(Submission {
-            actor,
-            idempotency_key: key,
-            command,
-        })
-        .await
-    {
-        Ok(_) | Err(CommandError::Unchanged { .. }) => {}
-        Err(error) => return Err(error.into()),
-    }
+    super::submit_change(state, actor, key, command).await?;
     let record = state
         .store
         .enterprise_by_id(enterprise_id)
@@ -654,17 +643,6 @@ pub async fn define_zone<S: Store>(
         name: request.name.trim().to_string(),
         division,
     };
-    match state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command,
-        })
-        .await
-    {
-        Ok(_) | Err(CommandError::Unchanged { .. }) => {}
-        Err(error) => return Err(error.into()),
-    }
+    super::submit_change(&state, caller.principal.actor(), key, command).await?;
     zones(State(state)).await
 }

@@ -48,6 +48,8 @@ pub enum RouteId {
     ImportTags,
     ImportProviders,
     ImportBlacklist,
+    VoucherKeys,
+    RevokeIssuerKey,
     ListZones,
     DefineZone,
 }
@@ -471,6 +473,24 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: IMPORT_BODY,
         summary: "Import blacklist entries from CSV or XLSX; row/column error report",
+    },
+    RouteSpec {
+        id: RouteId::VoucherKeys,
+        method: "GET",
+        path: "/.well-known/voucher-keys.json",
+        access: Access::Public,
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "The issuer public keys that verify vouchers offline (docs/token-format.md)",
+    },
+    RouteSpec {
+        id: RouteId::RevokeIssuerKey,
+        method: "POST",
+        path: "/api/v1/issuer-keys/{key_id}/revoke",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Revoke a compromised issuer key (its vouchers are refused)",
     },
 ];
 

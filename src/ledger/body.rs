@@ -90,6 +90,8 @@ entry_kinds! {
     ProviderUpdated(ProviderRecorded) => "provider_updated",
     ProviderStatusChanged(ProviderStatusChanged) => "provider_status_changed",
     ZoneDefined(ZoneDefined) => "zone_defined",
+    IssuerKeyActivated(IssuerKeyActivated) => "issuer_key_activated",
+    IssuerKeyRevoked(IssuerKeyRevoked) => "issuer_key_revoked",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -51,23 +51,24 @@ pub fn key_id_for(public_key: &VerifyingKey) -> String {
     to_hex(&digest[..8])
 }
 
-/// The ledger's checkpoint signing key. `Debug` never shows the secret.
-pub struct LedgerSigner {
+/// An Ed25519 key pair with its key id: the ledger's checkpoint key, or a
+/// voucher issuer key. `Debug` never shows the secret.
+pub struct KeyPair {
     key: SigningKey,
     key_id: String,
 }
 
-impl LedgerSigner {
-    pub fn from_secret(secret: &[u8; 32]) -> LedgerSigner {
+impl KeyPair {
+    pub fn from_secret(secret: &[u8; 32]) -> KeyPair {
         let key = SigningKey::from_bytes(secret);
         let key_id = key_id_for(&key.verifying_key());
-        LedgerSigner { key, key_id }
+        KeyPair { key, key_id }
     }
 
-    pub fn generate() -> LedgerSigner {
+    pub fn generate() -> KeyPair {
         let key = SigningKey::generate(&mut rand_core::OsRng);
         let key_id = key_id_for(&key.verifying_key());
-        LedgerSigner { key, key_id }
+        KeyPair { key, key_id }
     }
 
     pub fn key_id(&self) -> &str {
@@ -83,6 +84,12 @@ impl LedgerSigner {
         self.key.to_bytes()
     }
 
+    /// The signing half, for voucher tokens (`token::voucher::sign`).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// Signs a checkpoint of the chain head.
     pub fn sign(&self, sequence: u64, head_hash: Hash32, signed_at: Timestamp) -> Checkpoint {
         let message = signed_message(sequence, &head_hash, signed_at, &self.key_id);
         Checkpoint {
@@ -95,9 +102,9 @@ impl LedgerSigner {
     }
 }
 
-impl std::fmt::Debug for LedgerSigner {
+impl std::fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LedgerSigner")
+        f.debug_struct("KeyPair")
             .field("key_id", &self.key_id)
             .field("secret", &"[redacted]")
             .finish()
@@ -123,7 +130,7 @@ mod tests {
 
     #[test]
     fn a_signed_checkpoint_verifies_and_a_changed_one_does_not() {
-        let signer = LedgerSigner::from_secret(&[42; 32]);
+        let signer = KeyPair::from_secret(&[42; 32]);
         let checkpoint = signer.sign(10, [3; 32], Timestamp::from_micros(5));
         assert!(verify_signature(&checkpoint, &signer.public_key()));
         let mut changed = checkpoint.clone();
@@ -135,13 +142,13 @@ mod tests {
         let mut changed = checkpoint.clone();
         changed.signature[10] ^= 1;
         assert!(!verify_signature(&changed, &signer.public_key()));
-        let other = LedgerSigner::from_secret(&[43; 32]);
+        let other = KeyPair::from_secret(&[43; 32]);
         assert!(!verify_signature(&checkpoint, &other.public_key()));
     }
 
     #[test]
     fn debug_output_never_contains_the_secret() {
-        let signer = LedgerSigner::from_secret(&[0xab; 32]);
+        let signer = KeyPair::from_secret(&[0xab; 32]);
         let shown = format!("{signer:?}");
         assert!(shown.contains("redacted"));
         assert!(!shown.to_lowercase().contains("abab"));

@@ -291,7 +291,7 @@ mod tests {
     use crate::domain::{Fen, ProgrammeCode, Timestamp};
     use crate::ledger::account::AccountKind;
     use crate::ledger::body::pb;
-    use crate::ledger::checkpoint::LedgerSigner;
+    use crate::ledger::checkpoint::KeyPair;
     use crate::ledger::entry::Unsealed;
     use crate::ledger::posting::Posting;
 
@@ -459,7 +459,7 @@ mod tests {
     #[test]
     fn checkpoints_must_match_the_chain_and_verify() {
         let entries = chain(4);
-        let signer = LedgerSigner::from_secret(&[9; 32]);
+        let signer = KeyPair::from_secret(&[9; 32]);
         let keys: HashMap<_, _> = [(signer.key_id().to_string(), signer.public_key())].into();
         let good = signer.sign(3, entries[2].hash, Timestamp::from_micros(10));
         let wrong_hash = signer.sign(2, entries[3].hash, Timestamp::from_micros(10));

@@ -105,6 +105,16 @@ pub enum Command {
         provider_id: Uuid,
         input: ProviderInput,
     },
+    /// Make a new issuer key the one that signs vouchers; the previous
+    /// active key is retired (its vouchers still verify).
+    ActivateIssuerKey {
+        public_key: [u8; 32],
+    },
+    /// Revoke a compromised issuer key: its vouchers are refused.
+    RevokeIssuerKey {
+        key_id: String,
+        reason: String,
+    },
     /// Define a functional zone (or move it to another parent division).
     DefineZone {
         name: String,
@@ -320,6 +330,8 @@ pub enum InvalidCommand {
     DatesReversed,
     #[error("the programme terms are invalid: {0}")]
     Terms(String),
+    #[error("not a valid Ed25519 public key")]
+    PublicKey,
 }
 
 /// Longest tag name, in bytes.
@@ -414,6 +426,8 @@ impl Command {
             Command::ChangeProgramme { .. } => "change_programme",
             Command::RecordProvider { .. } => "record_provider",
             Command::DefineZone { .. } => "define_zone",
+            Command::ActivateIssuerKey { .. } => "activate_issuer_key",
+            Command::RevokeIssuerKey { .. } => "revoke_issuer_key",
             Command::ChangeProviderStatus { .. } => "change_provider_status",
         }
     }
@@ -542,6 +556,23 @@ impl Command {
             Command::BlacklistParty(spec) => {
                 spec.check()?;
                 Draft::without_postings(EntryBody::PartyBlacklisted(spec.body()))
+            }
+            Command::ActivateIssuerKey { public_key } => {
+                let key = ed25519_dalek::VerifyingKey::from_bytes(public_key)
+                    .map_err(|_| InvalidCommand::PublicKey)?;
+                Draft::without_postings(EntryBody::IssuerKeyActivated(pb::IssuerKeyActivated {
+                    key_id: crate::ledger::checkpoint::key_id_for(&key),
+                    public_key: public_key.to_vec(),
+                    // Filled in under the lock by service::effects.
+                    retired_key_id: String::new(),
+                }))
+            }
+            Command::RevokeIssuerKey { key_id, reason } => {
+                check_text("reason", reason, TEXT_LEN_MAX, true)?;
+                Draft::without_postings(EntryBody::IssuerKeyRevoked(pb::IssuerKeyRevoked {
+                    key_id: key_id.clone(),
+                    reason: reason.clone(),
+                }))
             }
             Command::DefineZone { name, division } => {
                 check_text("name", name, TAG_LEN_MAX, true)?;
@@ -683,6 +714,11 @@ impl Command {
             }
             Command::TagEnterprise(spec) => field(&prost::Message::encode_to_vec(&spec.body())),
             Command::RecordProvider { input, .. } => field(provider_fields_json(input).as_bytes()),
+            Command::ActivateIssuerKey { public_key } => field(public_key),
+            Command::RevokeIssuerKey { key_id, reason } => {
+                field(key_id.as_bytes());
+                field(reason.as_bytes());
+            }
             Command::DefineZone { name, division } => {
                 field(name.as_bytes());
                 field(division.as_str().as_bytes());

@@ -20,7 +20,7 @@ use super::command::{
 use super::writer::CommandError;
 use crate::domain::programme::ProgrammeStatus;
 use crate::domain::provider::ProviderStatus;
-use crate::store::registry::{ProgrammeRecord, ProviderRecord};
+use crate::store::registry::{IssuerKeyRecord, ProgrammeRecord, ProviderRecord};
 
 /// Consecutive failed logins that lock an account.
 pub const LOCKOUT_THRESHOLD: i64 = 5;
@@ -318,6 +318,68 @@ pub async fn apply<T: AccessTx + RegistryTx + Send>(
                 name: name.clone(),
                 expires_at_us,
             })))
+        }
+        Command::ActivateIssuerKey { public_key } => {
+            let key = ed25519_dalek::VerifyingKey::from_bytes(public_key)
+                .map_err(|_| CommandError::Invalid(super::command::InvalidCommand::PublicKey))?;
+            let key_id = crate::ledger::checkpoint::key_id_for(&key);
+            if let Some(existing) = tx.issuer_key(&key_id).await? {
+                if existing.status == "active" {
+                    return Err(CommandError::Unchanged {
+                        id: uuid::Uuid::nil(),
+                    }
+                    .into());
+                }
+                // A retired or revoked key never signs again.
+                return Err(CommandError::KeyState {
+                    key_id,
+                    status: existing.status,
+                }
+                .into());
+            }
+            let retired = tx.active_issuer_key().await?;
+            if let Some(previous) = &retired {
+                tx.save_issuer_key(&IssuerKeyRecord {
+                    status: "retired".into(),
+                    retired_at_us: Some(now_us),
+                    ..previous.clone()
+                })
+                .await?;
+            }
+            tx.save_issuer_key(&IssuerKeyRecord {
+                key_id: key_id.clone(),
+                public_key: *public_key,
+                status: "active".into(),
+                activated_at_us: now_us,
+                retired_at_us: None,
+                revoked_at_us: None,
+                revoke_reason: None,
+            })
+            .await?;
+            Ok(Some(EntryBody::IssuerKeyActivated(
+                pb::IssuerKeyActivated {
+                    key_id,
+                    public_key: public_key.to_vec(),
+                    retired_key_id: retired.map(|k| k.key_id).unwrap_or_default(),
+                },
+            )))
+        }
+        Command::RevokeIssuerKey { key_id, reason } => {
+            let key = tx.issuer_key(key_id).await?.ok_or(CommandError::NotFound)?;
+            if key.status == "revoked" {
+                return Err(CommandError::Unchanged {
+                    id: uuid::Uuid::nil(),
+                }
+                .into());
+            }
+            tx.save_issuer_key(&IssuerKeyRecord {
+                status: "revoked".into(),
+                revoked_at_us: Some(now_us),
+                revoke_reason: Some(reason.clone()),
+                ..key
+            })
+            .await?;
+            Ok(None)
         }
         Command::DefineZone { name, division } => {
             if tx.zone_division(name).await?.as_deref() == Some(division.as_str()) {

@@ -28,7 +28,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::domain::Timestamp;
 use crate::ledger::account::Account;
 use crate::ledger::body::EntryKind;
-use crate::ledger::checkpoint::{Checkpoint, LedgerSigner};
+use crate::ledger::checkpoint::{Checkpoint, KeyPair};
 use crate::ledger::entry::{Entry, Hash32, Unsealed};
 use crate::ledger::posting::net_changes;
 use crate::store::{BalanceWrite, ChainHead, LedgerKeyRecord, LedgerTx, Store, StoreError};
@@ -120,6 +120,9 @@ pub enum CommandError {
     /// The enterprise's zone is not defined, or not within its division.
     #[error("zone {zone} is not defined in the enterprise's division")]
     ZoneInvalid { zone: String },
+    /// A retired or revoked issuer key cannot become active again.
+    #[error("issuer key {key_id} is {status} and cannot sign again")]
+    KeyState { key_id: String, status: String },
     /// The object does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,
@@ -151,6 +154,7 @@ impl CommandError {
             CommandError::ProgrammeState { .. } => "programme_state",
             CommandError::ProviderTransition { .. } => "provider_status_transition",
             CommandError::ZoneInvalid { .. } => "zone_unknown",
+            CommandError::KeyState { .. } => "issuer_key_state",
             CommandError::NotFound => "not_found",
             CommandError::AccountLocked { .. } => "account_locked",
             CommandError::CredentialsChanged => "invalid_credentials",
@@ -191,7 +195,7 @@ impl WriterHandle {
 /// then finishes the queued work, signs a last checkpoint and ends.
 pub fn spawn<S: Store>(
     store: S,
-    signer: Arc<LedgerSigner>,
+    signer: Arc<KeyPair>,
     config: WriterConfig,
 ) -> (WriterHandle, JoinHandle<()>) {
     let (queue, receiver) = mpsc::channel(config.queue_max);
@@ -207,7 +211,7 @@ pub fn spawn<S: Store>(
 
 struct Writer<S: Store> {
     store: S,
-    signer: Arc<LedgerSigner>,
+    signer: Arc<KeyPair>,
     config: WriterConfig,
     receiver: mpsc::Receiver<Queued>,
     last_checkpoint_sequence: Option<u64>,
@@ -329,10 +333,7 @@ impl<S: Store> Writer<S> {
 
 /// Publishes the signer's public key in the ledger's key table, so that
 /// `verify` and auditors can check the checkpoints it signs.
-pub async fn publish_ledger_key<S: Store>(
-    store: &S,
-    signer: &LedgerSigner,
-) -> Result<(), StoreError> {
+pub async fn publish_ledger_key<S: Store>(store: &S, signer: &KeyPair) -> Result<(), StoreError> {
     store
         .register_ledger_key(&LedgerKeyRecord {
             key_id: signer.key_id().to_string(),
@@ -346,7 +347,7 @@ pub async fn publish_ledger_key<S: Store>(
 /// the same sequence first; that is fine.
 pub async fn sign_checkpoint<S: Store>(
     store: &S,
-    signer: &LedgerSigner,
+    signer: &KeyPair,
     head: ChainHead,
 ) -> Result<Checkpoint, StoreError> {
     let checkpoint = signer.sign(head.sequence, head.hash, Timestamp::now());

@@ -75,10 +75,25 @@ pub struct ProviderRecord {
     pub updated_at_us: i64,
 }
 
+/// An `issuer_keys` row (public half only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerKeyRecord {
+    pub key_id: String,
+    pub public_key: [u8; 32],
+    /// active, retired or revoked.
+    pub status: String,
+    pub activated_at_us: i64,
+    pub retired_at_us: Option<i64>,
+    pub revoked_at_us: Option<i64>,
+    pub revoke_reason: Option<String>,
+}
+
 /// Bound on one page of a registry list.
 pub const REGISTRY_PAGE_MAX: u32 = 500;
 
 pub trait RegistryStore {
+    /// Every issuer key, oldest first.
+    fn issuer_keys(&self) -> impl Future<Output = Result<Vec<IssuerKeyRecord>, StoreError>> + Send;
     /// Every zone with its parent division, by name.
     fn zones(&self) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
     fn enterprise_by_id(
@@ -131,6 +146,18 @@ pub trait RegistryStore {
 }
 
 pub trait RegistryTx {
+    fn issuer_key(
+        &mut self,
+        key_id: &str,
+    ) -> impl Future<Output = Result<Option<IssuerKeyRecord>, StoreError>> + Send;
+    fn active_issuer_key(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<IssuerKeyRecord>, StoreError>> + Send;
+    /// Inserts the key or replaces its row.
+    fn save_issuer_key(
+        &mut self,
+        key: &IssuerKeyRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Whether the same blacklist entry (party, reason, source, start) exists.
     fn blacklist_exists(
         &mut self,

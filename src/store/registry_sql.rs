@@ -71,6 +71,34 @@ pub fn provider(row: ProviderRow) -> Result<super::registry::ProviderRecord, Sto
     })
 }
 
+pub const ISSUER_KEY_COLUMNS: &str =
+    "key_id, public_key, status, activated_at_us, retired_at_us, revoked_at_us, revoke_reason";
+pub type IssuerKeyRow = (
+    String,
+    Vec<u8>,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+pub fn issuer_key(row: IssuerKeyRow) -> Result<super::registry::IssuerKeyRecord, StoreError> {
+    let (key_id, public_key, status, activated_at_us, retired_at_us, revoked_at_us, revoke_reason) =
+        row;
+    Ok(super::registry::IssuerKeyRecord {
+        public_key: public_key
+            .try_into()
+            .map_err(|_| StoreError::Corrupt(format!("issuer key {key_id} is not 32 bytes")))?,
+        key_id,
+        status,
+        activated_at_us,
+        retired_at_us,
+        revoked_at_us,
+        revoke_reason,
+    })
+}
+
 pub type TagRow = (String, String, String, Option<String>, String);
 pub type BlacklistRow = (
     String,
@@ -180,6 +208,19 @@ macro_rules! impl_registry_store {
         }
 
         impl $crate::store::registry::RegistryStore for $store {
+            async fn issuer_keys(
+                &self,
+            ) -> Result<Vec<$crate::store::registry::IssuerKeyRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!(
+                    "SELECT {} FROM issuer_keys ORDER BY activated_at_us, key_id",
+                    sql::ISSUER_KEY_COLUMNS
+                );
+                let rows: Vec<sql::IssuerKeyRow> =
+                    sqlx::query_as(&query).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(sql::issuer_key).collect()
+            }
+
             async fn zones(&self) -> Result<Vec<(String, String)>, $crate::store::StoreError> {
                 sqlx::query_as("SELECT name, division FROM zones ORDER BY name")
                     .fetch_all(&self.pool)
@@ -344,7 +385,59 @@ macro_rules! impl_registry_store {
             }
         }
 
+        impl $tx {
+            async fn fetch_issuer_key(
+                &mut self,
+                condition: &'static str,
+                value: &str,
+            ) -> Result<Option<$crate::store::registry::IssuerKeyRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let query = format!("SELECT {} FROM issuer_keys WHERE {condition} = $1", sql::ISSUER_KEY_COLUMNS);
+                let row: Option<sql::IssuerKeyRow> =
+                    sqlx::query_as(&query).bind(value).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+                row.map(sql::issuer_key).transpose()
+            }
+        }
+
         impl $crate::store::registry::RegistryTx for $tx {
+            async fn issuer_key(
+                &mut self,
+                key_id: &str,
+            ) -> Result<Option<$crate::store::registry::IssuerKeyRecord>, $crate::store::StoreError> {
+                self.fetch_issuer_key("key_id", key_id).await
+            }
+
+            async fn active_issuer_key(
+                &mut self,
+            ) -> Result<Option<$crate::store::registry::IssuerKeyRecord>, $crate::store::StoreError> {
+                self.fetch_issuer_key("status", "active").await
+            }
+
+            async fn save_issuer_key(
+                &mut self,
+                k: &$crate::store::registry::IssuerKeyRecord,
+            ) -> Result<(), $crate::store::StoreError> {
+                let query = format!(
+                    "INSERT INTO issuer_keys ({}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (key_id) DO UPDATE SET status = excluded.status, \
+                     retired_at_us = excluded.retired_at_us, revoked_at_us = excluded.revoked_at_us, \
+                     revoke_reason = excluded.revoke_reason",
+                    $crate::store::registry_sql::ISSUER_KEY_COLUMNS
+                );
+                sqlx::query(&query)
+                    .bind(k.key_id.as_str())
+                    .bind(k.public_key.as_slice())
+                    .bind(k.status.as_str())
+                    .bind(k.activated_at_us)
+                    .bind(k.retired_at_us)
+                    .bind(k.revoked_at_us)
+                    .bind(k.revoke_reason.as_deref())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
             async fn blacklist_exists(
                 &mut self,
                 b: &$crate::store::registry::BlacklistRecord,

@@ -78,6 +78,8 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::ImportTags,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::ImportProviders,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::ImportBlacklist,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::VoucherKeys,      [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::RevokeIssuerKey,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::ListZones,        [Deny,  Allow, Allow, Allow, Allow, Allow]),
     (RouteId::DefineZone,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
 ];
@@ -113,7 +115,8 @@ async fn every_route_allows_and_denies_exactly_as_the_matrix_says<S: Store>(
             .replace("{sequence}", "999999")
             .replace("{enterprise_id}", "01a21208-0000-7000-8000-000000000000")
             .replace("{code}", "NO-SUCH-PROGRAMME")
-            .replace("{provider_id}", "01a21208-0000-7000-8000-000000000000");
+            .replace("{provider_id}", "01a21208-0000-7000-8000-000000000000")
+            .replace("{key_id}", "0000000000000000");
         // An empty object: handlers with bodies refuse it, so allowed calls change nothing.
         let body = route.is_mutating().then(|| json!({}));
         for (column, caller) in CALLERS.iter().enumerate() {

@@ -254,7 +254,7 @@ async fn the_database_refuses_update_and_delete_of_ledger_rows<S: Store>(store: 
     task.await.unwrap();
     voucher_ledger::service::writer::sign_checkpoint(
         &store,
-        &voucher_ledger::ledger::checkpoint::LedgerSigner::generate(),
+        &voucher_ledger::ledger::checkpoint::KeyPair::generate(),
         store.head().await.unwrap(),
     )
     .await
@@ -346,7 +346,71 @@ async fn checkpoints_are_signed_and_verified<S: Store>(store: S, _db: &TestDb) {
     let summary = verify_store(&store, &[]).await.unwrap();
     assert_eq!(summary.checkpoints, checkpoints.len() as u64);
     // With a trusted key that did not sign them, verification fails.
-    let stranger = voucher_ledger::ledger::checkpoint::LedgerSigner::generate().public_key();
+    let stranger = voucher_ledger::ledger::checkpoint::KeyPair::generate().public_key();
     let error = verify_store(&store, &[stranger]).await.unwrap_err();
     assert!(error.to_string().contains("unknown ledger key"), "{error}");
+}
+
+mod issuer_keys {
+    use voucher_ledger::ledger::checkpoint::KeyPair;
+    use voucher_ledger::service::command::{Command, Submission};
+    use voucher_ledger::service::{CommandError, WriterConfig};
+    use voucher_ledger::store::Store;
+
+    use crate::helpers::{TestDb, on_both_backends, start_writer};
+
+    on_both_backends!(only_one_key_is_active_and_old_keys_never_sign_again);
+
+    fn submission(key: &str, command: Command) -> Submission {
+        Submission {
+            actor: "test:ops".into(),
+            idempotency_key: key.into(),
+            command,
+        }
+    }
+
+    async fn only_one_key_is_active_and_old_keys_never_sign_again<S: Store>(
+        store: S,
+        _db: &TestDb,
+    ) {
+        let (writer, task) = start_writer(&store, WriterConfig::default()).await;
+        let (first, second) = (KeyPair::generate(), KeyPair::generate());
+        let activate = |key: &KeyPair| Command::ActivateIssuerKey {
+            public_key: key.public_key().to_bytes(),
+        };
+        writer
+            .submit(submission("a1", activate(&first)))
+            .await
+            .unwrap();
+        writer
+            .submit(submission("a2", activate(&second)))
+            .await
+            .unwrap();
+        let again = writer
+            .submit(submission("a3", activate(&first)))
+            .await
+            .unwrap_err();
+        assert!(matches!(again, CommandError::KeyState { .. }), "{again:?}");
+        let same = writer
+            .submit(submission("a4", activate(&second)))
+            .await
+            .unwrap_err();
+        assert!(matches!(same, CommandError::Unchanged { .. }));
+        let revoke = Command::RevokeIssuerKey {
+            key_id: "ffffffffffffffff".into(),
+            reason: "x".into(),
+        };
+        assert!(matches!(
+            writer.submit(submission("r1", revoke)).await,
+            Err(CommandError::NotFound)
+        ));
+        drop(writer);
+        task.await.unwrap();
+        let keys = store.issuer_keys().await.unwrap();
+        let statuses: Vec<&str> = keys.iter().map(|k| k.status.as_str()).collect();
+        assert_eq!(statuses, ["retired", "active"]);
+        voucher_ledger::service::verify::verify_store(&store, &[])
+            .await
+            .unwrap();
+    }
 }

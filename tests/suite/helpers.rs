@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::{Connection, PgConnection, SqliteConnection};
 use voucher_ledger::domain::{Fen, ProgrammeCode};
 use voucher_ledger::ledger::account::{Account, AccountKind};
-use voucher_ledger::ledger::checkpoint::LedgerSigner;
+use voucher_ledger::ledger::checkpoint::KeyPair;
 use voucher_ledger::ledger::posting::Posting;
 use voucher_ledger::service::writer::{self, publish_ledger_key};
 use voucher_ledger::service::{Command, Submission, WriterConfig, WriterHandle};
@@ -215,7 +215,7 @@ pub async fn start_writer<S: Store>(
     store: &S,
     config: WriterConfig,
 ) -> (WriterHandle, tokio::task::JoinHandle<()>) {
-    let signer = Arc::new(LedgerSigner::generate());
+    let signer = Arc::new(KeyPair::generate());
     publish_ledger_key(store, &signer)
         .await
         .expect("publish key");

@@ -794,3 +794,124 @@ async fn demo_on_an_empty_directory_serves_and_running_it_again_adds_nothing() {
         "draft"
     );
 }
+
+#[tokio::test]
+async fn issuer_keys_rotate_publish_verify_and_revoke() {
+    use voucher_ledger::token::voucher::{KeyStatus, VoucherClaims, sign, verify};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/voucher-ledger.db").display()
+    );
+    let rotate = |cwd: &Path, url: String| {
+        let cwd = cwd.to_path_buf();
+        async move { run(&cwd, &["keys", "rotate", "--database-url", &url]).await }
+    };
+    let (code, first) = rotate(dir.path(), url.clone()).await;
+    assert_eq!(code, 0, "{first}");
+    let (code, second) = rotate(dir.path(), url.clone()).await;
+    assert_eq!(code, 0, "{second}");
+    let key_id = |out: &str| out.split_whitespace().nth(2).unwrap().to_string();
+    let (old_id, new_id) = (key_id(&first), key_id(&second));
+    let old_file = dir.path().join(format!("data/issuer-keys/{old_id}.key"));
+    assert_eq!(
+        std::fs::metadata(&old_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // A voucher signed by the old key before rotation.
+    let seed = voucher_ledger::ledger::entry::from_hex::<32>(
+        std::fs::read_to_string(&old_file).unwrap().trim(),
+    )
+    .unwrap();
+    let old_key = voucher_ledger::ledger::checkpoint::KeyPair::from_secret(&seed);
+    let claims = VoucherClaims {
+        voucher_id: uuid::Uuid::now_v7(),
+        programme_code: "ZS2026-01".into(),
+        enterprise_uscc: "91330902MA00000153".into(),
+        face_value: voucher_ledger::domain::Fen::new(100_000),
+        valid_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        valid_until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        service_categories: vec!["管理咨询".into()],
+        issued_sequence: 1,
+        key_id: old_id.clone(),
+    };
+    let text = sign(&claims, old_key.signing_key());
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+    // What anyone can fetch.
+    let published = async || {
+        let (mut child, base) = serve(dir.path(), &["--database-url", &url]).await;
+        let keys: serde_json::Value = reqwest::get(format!("{base}/.well-known/voucher-keys.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        terminate(&child);
+        assert!(child.wait().await.unwrap().success());
+        keys["keys"].as_array().unwrap().clone()
+    };
+    let lookup = |keys: Vec<serde_json::Value>| {
+        move |id: &str| {
+            keys.iter().find(|k| k["key_id"] == id).map(|k| {
+                let bytes = voucher_ledger::ledger::entry::from_hex::<32>(
+                    k["public_key"].as_str().unwrap(),
+                )
+                .unwrap();
+                let status = match k["status"].as_str().unwrap() {
+                    "active" => KeyStatus::Active,
+                    "retired" => KeyStatus::Retired,
+                    _ => KeyStatus::Revoked,
+                };
+                (
+                    ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap(),
+                    status,
+                )
+            })
+        }
+    };
+    let keys = published().await;
+    let statuses: Vec<(String, String)> = keys
+        .iter()
+        .map(|k| {
+            (
+                k["key_id"].as_str().unwrap().to_string(),
+                k["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (old_id.clone(), "retired".to_string()),
+            (new_id.clone(), "active".to_string())
+        ]
+    );
+    assert_eq!(
+        verify(&text, lookup(keys), today),
+        Ok(claims.clone()),
+        "a retired key's vouchers still verify"
+    );
+    let (code, out) = run(
+        dir.path(),
+        &[
+            "keys",
+            "revoke",
+            &old_id,
+            "--reason",
+            "密钥文件泄露",
+            "--database-url",
+            &url,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let keys = published().await;
+    assert_eq!(keys[0]["status"], "revoked");
+    assert_eq!(keys[0]["revoke_reason"], "密钥文件泄露");
+    assert_eq!(
+        verify(&text, lookup(keys), today).unwrap_err().code(),
+        "token_key_revoked"
+    );
+    let (code, out) = run(dir.path(), &["verify", "--database-url", &url]).await;
+    assert_eq!(code, 0, "{out}");
+}

@@ -1,0 +1,158 @@
+//! `voucher-ledger keys rotate|revoke|list`: voucher issuer keys.
+//!
+//! Rotation creates the new private key here, on the operator's side, in
+//! `--key-dir` (`<key id>.key`, mode 0600), and records its activation in
+//! the ledger; the previous key is retired but stays published. With several
+//! app instances, distribute the key file (or `VOUCHER_ISSUER_KEY`) to each.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::app::{StoreJob, with_store};
+use crate::keyfile;
+use crate::ledger::checkpoint::KeyPair;
+use crate::ledger::entry::to_hex;
+use crate::service::command::{Command, Submission};
+use crate::service::writer::{self, publish_ledger_key};
+use crate::service::{CommandError, WriterConfig};
+use crate::store::Store;
+
+/// Default directory of issuer private keys.
+pub const DEFAULT_ISSUER_KEY_DIR: &str = "./data/issuer-keys";
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Create a new issuer key and make it the one that signs vouchers.
+    Rotate {
+        #[arg(long, env = "VOUCHER_ISSUER_KEY_DIR", default_value = DEFAULT_ISSUER_KEY_DIR)]
+        key_dir: PathBuf,
+        #[command(flatten)]
+        database: super::DatabaseArgs,
+        #[command(flatten)]
+        ledger_key: super::KeyArgs,
+    },
+    /// Revoke a compromised issuer key: its vouchers are refused from now on.
+    Revoke {
+        key_id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        database: super::DatabaseArgs,
+        #[command(flatten)]
+        ledger_key: super::KeyArgs,
+    },
+    /// List the issuer keys and their status.
+    List {
+        #[command(flatten)]
+        database: super::DatabaseArgs,
+    },
+}
+
+pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        KeysCommand::Rotate {
+            key_dir,
+            database,
+            ledger_key,
+        } => {
+            let issuer = KeyPair::generate();
+            let path = key_dir.join(format!("{}.key", issuer.key_id()));
+            keyfile::write_new(&path, &issuer)?;
+            let command = Command::ActivateIssuerKey {
+                public_key: issuer.public_key().to_bytes(),
+            };
+            let key = format!("cli:keys:activate:{}", issuer.key_id());
+            submit(&database.database_url, &ledger_key.key_file, key, command).await?;
+            println!(
+                "issuer key {} is active; private key in {} (mode 0600)",
+                issuer.key_id(),
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::Revoke {
+            key_id,
+            reason,
+            database,
+            ledger_key,
+        } => {
+            let key = format!("cli:keys:revoke:{key_id}");
+            let command = Command::RevokeIssuerKey {
+                key_id: key_id.clone(),
+                reason,
+            };
+            submit(&database.database_url, &ledger_key.key_file, key, command).await?;
+            println!("issuer key {key_id} is revoked");
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::List { database } => {
+            for key in with_store(&database.database_url, ListKeys).await?? {
+                println!(
+                    "{}  {:<8}  {}",
+                    key.key_id,
+                    key.status,
+                    to_hex(&key.public_key)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn submit(
+    database_url: &str,
+    ledger_key_file: &std::path::Path,
+    key: String,
+    command: Command,
+) -> anyhow::Result<()> {
+    let (ledger, _) = keyfile::load_or_create(ledger_key_file)?;
+    with_store(
+        database_url,
+        Submit {
+            ledger: Arc::new(ledger),
+            key,
+            command,
+        },
+    )
+    .await?
+}
+
+struct Submit {
+    ledger: Arc<KeyPair>,
+    key: String,
+    command: Command,
+}
+
+impl StoreJob for Submit {
+    type Output = anyhow::Result<()>;
+
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
+        publish_ledger_key(&store, &self.ledger).await?;
+        let (writer, task) = writer::spawn(store, self.ledger.clone(), WriterConfig::default());
+        let os_user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let result = writer
+            .submit(Submission {
+                actor: format!("cli:{os_user}"),
+                idempotency_key: self.key,
+                command: self.command,
+            })
+            .await;
+        drop(writer);
+        task.await?;
+        match result {
+            Ok(_) | Err(CommandError::Unchanged { .. }) => Ok(()),
+            Err(error) => Err(anyhow::anyhow!("{error}")),
+        }
+    }
+}
+
+struct ListKeys;
+
+impl StoreJob for ListKeys {
+    type Output = anyhow::Result<Vec<crate::store::registry::IssuerKeyRecord>>;
+
+    async fn run<S: Store>(self, store: S) -> Self::Output {
+        Ok(store.issuer_keys().await?)
+    }
+}

@@ -1,0 +1,92 @@
+//! Issuer keys: the public key set anyone may fetch to verify vouchers
+//! offline, and revocation by the admin. (Rotation generates a private
+//! key, so it is done on the operator's side: `voucher-ledger keys rotate`.)
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Auth;
+use super::idempotency::LedgerKey;
+use super::json::ApiJson;
+use super::{ApiError, AppState};
+use crate::domain::Timestamp;
+use crate::ledger::entry::to_hex;
+use crate::service::command::Command;
+use crate::store::Store;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedKey {
+    pub key_id: String,
+    pub algorithm: &'static str,
+    /// The 32-byte Ed25519 public key, hex.
+    pub public_key: String,
+    /// active (signs new vouchers), retired (no longer signs; its vouchers
+    /// still verify) or revoked (its vouchers are refused).
+    pub status: String,
+    /// When it started signing.
+    pub valid_from: String,
+    /// When it stopped signing (retired or revoked), if it has.
+    pub signing_until: Option<String>,
+    /// Null: published until every voucher it signed has expired.
+    pub valid_until: Option<String>,
+    pub revoke_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedKeys {
+    pub keys: Vec<PublishedKey>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeKeyRequest {
+    pub reason: String,
+}
+
+pub async fn published<S: Store>(
+    State(state): State<AppState<S>>,
+) -> Result<Json<PublishedKeys>, ApiError> {
+    let show = |us: i64| Timestamp::from_micros(us).to_cst_rfc3339();
+    let keys = state.store.issuer_keys().await?;
+    Ok(Json(PublishedKeys {
+        keys: keys
+            .into_iter()
+            .map(|k| PublishedKey {
+                public_key: to_hex(&k.public_key),
+                algorithm: "Ed25519",
+                valid_from: show(k.activated_at_us),
+                signing_until: k.revoked_at_us.or(k.retired_at_us).map(show),
+                valid_until: None,
+                key_id: k.key_id,
+                status: k.status,
+                revoke_reason: k.revoke_reason,
+            })
+            .collect(),
+    }))
+}
+
+pub async fn revoke<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(key_id): Path<String>,
+    ApiJson(request): ApiJson<RevokeKeyRequest>,
+) -> Result<Json<PublishedKeys>, ApiError> {
+    if request.reason.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason_required",
+            "A revocation needs a reason.",
+            "吊销须说明理由。",
+        ));
+    }
+    let command = Command::RevokeIssuerKey {
+        key_id,
+        reason: request.reason.trim().to_string(),
+    };
+    super::submit_change(&state, caller.principal.actor(), key, command).await?;
+    published(State(state)).await
+}

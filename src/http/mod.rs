@@ -185,6 +185,33 @@ pub(crate) async fn submit_change<S: Store>(
     }
 }
 
+/// Submits a record-or-update command and says how it went: 201 and
+/// changed for a new record (an entry of `created_kind`), 200 and changed
+/// for an update, 200 and unchanged when nothing differed.
+pub(crate) async fn submit_record<S: Store>(
+    state: &AppState<S>,
+    actor: String,
+    idempotency_key: String,
+    command: crate::service::Command,
+    created_kind: crate::ledger::body::EntryKind,
+) -> Result<(axum::http::StatusCode, bool), ApiError> {
+    let submission = crate::service::Submission {
+        actor,
+        idempotency_key,
+        command,
+    };
+    match state.writer.submit(submission).await {
+        Ok(receipt) if receipt.kind == Some(created_kind) && !receipt.replayed => {
+            Ok((axum::http::StatusCode::CREATED, true))
+        }
+        Ok(_) => Ok((axum::http::StatusCode::OK, true)),
+        Err(crate::service::CommandError::Unchanged { .. }) => {
+            Ok((axum::http::StatusCode::OK, false))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 async fn timeout(request: Request, next: Next) -> Response {
     match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
         Ok(response) => response,

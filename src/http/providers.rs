@@ -15,7 +15,6 @@ use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::provider::{ProviderError, ProviderFields, ProviderStatus};
 use crate::domain::{Role, Timestamp};
-use crate::service::CommandError;
 use crate::service::command::{Command, Submission};
 use crate::store::Store;
 use crate::store::registry::ProviderRecord;
@@ -107,28 +106,13 @@ pub async fn record<S: Store>(
 ) -> Result<Response, ApiError> {
     let input = fields.validate().map_err(provider_errors)?;
     let uscc = input.uscc.to_string();
-    let result = state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command: Command::RecordProvider {
-                provider_id: Uuid::now_v7(),
-                input,
-            },
-        })
-        .await;
-    let (status, changed) = match result {
-        Ok(receipt)
-            if receipt.kind == Some(crate::ledger::body::EntryKind::ProviderRegistered)
-                && !receipt.replayed =>
-        {
-            (StatusCode::CREATED, true)
-        }
-        Ok(_) => (StatusCode::OK, true),
-        Err(CommandError::Unchanged { .. }) => (StatusCode::OK, false),
-        Err(error) => return Err(error.into()),
+    let command = Command::RecordProvider {
+        provider_id: Uuid::now_v7(),
+        input,
     };
+    let created = crate::ledger::body::EntryKind::ProviderRegistered;
+    let (status, changed) =
+        super::submit_record(&state, caller.principal.actor(), key, command, created).await?;
     let record = state
         .store
         .provider_by_uscc(&uscc)

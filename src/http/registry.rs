@@ -17,8 +17,7 @@ use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::enterprise::{EnterpriseFields, FieldError};
 use crate::domain::{Role, Timestamp};
-use crate::service::CommandError;
-use crate::service::command::{BlacklistSpec, Command, PartyKind, Submission, TagSpec};
+use crate::service::command::{BlacklistSpec, Command, PartyKind, TagSpec};
 use crate::service::registry::{
     ImportMode, ImportReport, ImportSettings, import_enterprises, parse_enterprise_file,
     parse_tag_file, zone_map,
@@ -272,28 +271,13 @@ pub async fn record<S: Store>(
         tracing::warn!(uscc = input.uscc.code(), reason, actor = %caller.principal.actor(), "legacy USCC admitted by override");
     }
     let uscc = input.uscc.code().to_string();
-    let result = state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command: Command::RecordEnterprise {
-                enterprise_id: Uuid::now_v7(),
-                input,
-            },
-        })
-        .await;
-    let (status, changed) = match result {
-        Ok(receipt)
-            if receipt.kind == Some(crate::ledger::body::EntryKind::EnterpriseRegistered)
-                && !receipt.replayed =>
-        {
-            (StatusCode::CREATED, true)
-        }
-        Ok(_) => (StatusCode::OK, true),
-        Err(CommandError::Unchanged { .. }) => (StatusCode::OK, false),
-        Err(error) => return Err(error.into()),
+    let command = Command::RecordEnterprise {
+        enterprise_id: Uuid::now_v7(),
+        input,
     };
+    let created = crate::ledger::body::EntryKind::EnterpriseRegistered;
+    let (status, changed) =
+        super::submit_record(&state, caller.principal.actor(), key, command, created).await?;
     let record = state
         .store
         .enterprise_by_uscc(&uscc)

@@ -1,6 +1,6 @@
 //! SQL shared by both backends.
 //!
-//! Most ledger SQL is portable (`$n` placeholders, `ON CONFLICT`, integer
+//! Most ledger SQL is portable (`$n` bind parameters, `ON CONFLICT`, integer
 //! fen, UTC microseconds, blobs), so it is written once here and
 //! instantiated for each backend by `impl_shared_store!`. What differs —
 //! how a write transaction starts, how the head is locked, how migrations

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -35,8 +35,11 @@ const WAIT_MAX: Duration = Duration::from_secs(5);
 const WAIT_STEP: Duration = Duration::from_millis(20);
 /// A claim older than this with no response belongs to a request that died.
 const LEASE_MICROS: i64 = 60 * 1_000_000;
-/// Largest response stored for replay.
-const STORED_RESPONSE_BYTES_MAX: usize = 1024 * 1024;
+/// Largest response stored for replay; a larger one is passed to the
+/// client whole, and a replay answers `idempotency_replay_unavailable`.
+pub const STORED_RESPONSE_BYTES_MAX: usize = 1024 * 1024;
+/// Largest response a mutating handler may produce at all.
+const RESPONSE_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Body fields that are secrets: left out of the stored fingerprint, which
 /// would otherwise be an offline-guessable hash of them.
 const SECRET_FIELDS: [&str; 3] = ["password", "current_password", "new_password"];
@@ -139,15 +142,19 @@ async fn run<S: Store>(
     let response = next.run(request).await;
     let (parts, body) = response.into_parts();
     let status = parts.status;
-    let bytes = axum::body::to_bytes(body, STORED_RESPONSE_BYTES_MAX)
+    // The client always gets the whole response; only its storage for
+    // replay is bounded.
+    let bytes = axum::body::to_bytes(body, RESPONSE_BYTES_MAX)
         .await
-        .unwrap_or_else(|_| Bytes::new());
+        .map_err(|e| ApiError::internal(&e).into_response())?;
     if status.is_server_error() {
         // Nothing was decided: let a retry run again.
         let _ = store.release_idempotency(&scope, &key).await;
     } else {
         let stored = if parts.extensions.get::<NotReplayable>().is_some() {
-            not_replayable_body()
+            not_replayable_body(NotKept::Secret)
+        } else if bytes.len() > STORED_RESPONSE_BYTES_MAX {
+            not_replayable_body(NotKept::TooLarge)
         } else {
             (status.as_u16(), bytes.to_vec())
         };
@@ -223,15 +230,26 @@ fn replay(status: u16, body: Vec<u8>) -> Response {
     response
 }
 
-fn not_replayable_body() -> (u16, Vec<u8>) {
-    let error = ApiError::new(
-        StatusCode::CONFLICT,
-        "idempotency_replay_unavailable",
-        "This request succeeded before and returned a secret that is shown only once.",
-        "此请求此前已成功，其返回的密钥只显示一次。",
-    );
+/// Why a response was not kept for replay.
+#[derive(Debug, Clone, Copy)]
+enum NotKept {
+    Secret,
+    TooLarge,
+}
+
+fn not_replayable_body(why: NotKept) -> (u16, Vec<u8>) {
+    let (message, message_zh) = match why {
+        NotKept::Secret => (
+            "This request succeeded before and returned a secret that is shown only once.",
+            "此请求此前已成功，其返回的密钥只显示一次。",
+        ),
+        NotKept::TooLarge => (
+            "This request completed before; its response was too large to keep for replay.",
+            "此请求此前已完成，其响应过大，未保留以供重放。",
+        ),
+    };
     let body = serde_json::json!({"error": {
-        "code": error.code, "message": error.message, "message_zh": error.message_zh}});
+        "code": "idempotency_replay_unavailable", "message": message, "message_zh": message_zh}});
     (409, body.to_string().into_bytes())
 }
 

@@ -98,7 +98,7 @@ impl Api {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024)
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024)
             .await
             .unwrap();
         let body = if bytes.is_empty() {

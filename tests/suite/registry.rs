@@ -21,6 +21,7 @@ on_both_backends!(
     a_tag_list_imports_by_uscc_with_a_row_report,
     zones_are_defined_with_a_parent_division_and_checked,
     provider_and_blacklist_files_import_with_row_reports_and_reimport_unchanged,
+    a_response_too_large_to_keep_reaches_the_client_whole,
 );
 
 fn uscc(n: usize) -> String {
@@ -652,4 +653,38 @@ async fn provider_and_blacklist_files_import_with_row_reports_and_reimport_uncha
     let again = post_import(&world, "blacklist", &blacklist, "valid_rows", "bl3").await;
     assert_eq!(again.body["unchanged"], 2, "no duplicate entries");
     assert_eq!(world.count_entries("party_blacklisted").await, 2);
+}
+
+async fn a_response_too_large_to_keep_reaches_the_client_whole<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    // 3,000 bad rows, five problems each: a report far over the 1 MiB kept for replay.
+    let mut file = String::from("uscc,name,division,sector,staff,revenue\n");
+    for n in 0..3_000 {
+        file.push_str(&format!("BAD{n},名称,990000,农业,-1,1.234\n"));
+    }
+    let first = post_file(
+        &world,
+        "enterprises",
+        file.clone().into_bytes(),
+        "all_or_nothing",
+        "big",
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = first.body["errors"]
+        .as_array()
+        .expect("the whole report, not an empty body");
+    assert_eq!(errors.len(), 3_000 * 5);
+    assert!(
+        first.body.to_string().len() > voucher_ledger::http::idempotency::STORED_RESPONSE_BYTES_MAX
+    );
+    let replay = post_file(
+        &world,
+        "enterprises",
+        file.into_bytes(),
+        "all_or_nothing",
+        "big",
+    )
+    .await;
+    replay.expect_error(StatusCode::CONFLICT, "idempotency_replay_unavailable");
 }

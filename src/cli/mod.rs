@@ -13,6 +13,7 @@ mod drill;
 mod export;
 mod import;
 mod keys;
+mod qr;
 mod serve;
 mod user;
 mod verify;
@@ -109,6 +110,8 @@ enum Commands {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Draw a voucher token as a QR image: `qr TOKEN --png FILE` / `--svg FILE`.
+    Qr(qr::QrArgs),
     /// Bulk imports into the registries.
     Import {
         #[command(subcommand)]
@@ -173,6 +176,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Import { what } => import::run(what).await,
         Commands::Export(args) => export::run(args).await,
         Commands::Keys { command } => keys::run(command).await,
+        Commands::Qr(args) => qr::run(args),
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
     }

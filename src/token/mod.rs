@@ -2,4 +2,5 @@
 //! issuer's public keys verifies it offline. Pure: no I/O.
 
 pub mod base45;
+pub mod qr;
 pub mod voucher;

@@ -142,14 +142,14 @@ pub enum KeyStatus {
     Revoked,
 }
 
-/// Verifies a voucher's QR text with the published keys (`lookup` by key
-/// id) on `today` (UTC+8): the format, the key, the strict Ed25519
-/// signature over the exact payload bytes, then the validity dates.
-pub fn verify(
-    text: &str,
-    lookup: impl Fn(&str) -> Option<(VerifyingKey, KeyStatus)>,
-    today: NaiveDate,
-) -> Result<VoucherClaims, TokenError> {
+/// A token's parts, well formed but not yet verified.
+struct Decoded {
+    payload: Vec<u8>,
+    signature: [u8; SIGNATURE_BYTES],
+    claims: VoucherClaims,
+}
+
+fn decode(text: &str) -> Result<Decoded, TokenError> {
     let encoded = text
         .trim()
         .strip_prefix(QR_PREFIX)
@@ -162,11 +162,38 @@ pub fn verify(
     if length > PAYLOAD_BYTES_MAX || token.len() != 2 + length + SIGNATURE_BYTES {
         return Err(TokenError::Malformed);
     }
-    let payload = &token[2..2 + length];
+    let payload = token[2..2 + length].to_vec();
     let signature: [u8; SIGNATURE_BYTES] = token[2 + length..]
         .try_into()
         .map_err(|_| TokenError::Malformed)?;
-    let claims = VoucherClaims::from_payload(payload)?;
+    let claims = VoucherClaims::from_payload(&payload)?;
+    Ok(Decoded {
+        payload,
+        signature,
+        claims,
+    })
+}
+
+/// Reads a token's claims without checking its signature: for tools that
+/// only need to know the text is a well-formed voucher (drawing its QR
+/// code). Anything that trusts the claims must use [`verify`].
+pub fn parse_unverified(text: &str) -> Result<VoucherClaims, TokenError> {
+    decode(text).map(|decoded| decoded.claims)
+}
+
+/// Verifies a voucher's QR text with the published keys (`lookup` by key
+/// id) on `today` (UTC+8): the format, the key, the strict Ed25519
+/// signature over the exact payload bytes, then the validity dates.
+pub fn verify(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<(VerifyingKey, KeyStatus)>,
+    today: NaiveDate,
+) -> Result<VoucherClaims, TokenError> {
+    let Decoded {
+        payload,
+        signature,
+        claims,
+    } = decode(text)?;
     let (key, status) = lookup(&claims.key_id).ok_or(TokenError::UnknownKey)?;
     if key_id_for(&key) != claims.key_id {
         return Err(TokenError::UnknownKey);
@@ -174,7 +201,7 @@ pub fn verify(
     if status == KeyStatus::Revoked {
         return Err(TokenError::RevokedKey);
     }
-    key.verify_strict(payload, &Signature::from_bytes(&signature))
+    key.verify_strict(&payload, &Signature::from_bytes(&signature))
         .map_err(|_| TokenError::BadSignature)?;
     if today < claims.valid_from {
         return Err(TokenError::NotYetValid(claims.valid_from));

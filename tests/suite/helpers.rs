@@ -277,3 +277,22 @@ pub async fn balance<S: Store>(store: &S, account: &Account) -> i64 {
 
 /// Bound for waiting on a child process's output.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A voucher's claims as issuance would sign them, under `key`: 5,000 元 of
+/// ZS2026-01 for 91330902MA00000153, 2026-03-01 to 2026-08-31, 管理咨询 and
+/// 检验检测.
+pub fn sample_voucher_claims(
+    key: &ed25519_dalek::SigningKey,
+) -> voucher_ledger::token::voucher::VoucherClaims {
+    voucher_ledger::token::voucher::VoucherClaims {
+        voucher_id: uuid::Uuid::now_v7(),
+        programme_code: "ZS2026-01".into(),
+        enterprise_uscc: "91330902MA00000153".into(),
+        face_value: Fen::new(500_000),
+        valid_from: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        valid_until: chrono::NaiveDate::from_ymd_opt(2026, 8, 31).unwrap(),
+        service_categories: vec!["管理咨询".into(), "检验检测".into()],
+        issued_sequence: 42,
+        key_id: voucher_ledger::ledger::checkpoint::key_id_for(&key.verifying_key()),
+    }
+}

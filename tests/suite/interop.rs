@@ -4,13 +4,11 @@
 
 use std::process::Command;
 
-use chrono::NaiveDate;
 use ed25519_dalek::SigningKey;
-use uuid::Uuid;
-use voucher_ledger::domain::Fen;
-use voucher_ledger::ledger::checkpoint::key_id_for;
 use voucher_ledger::ledger::entry::to_hex;
-use voucher_ledger::token::voucher::{VoucherClaims, sign};
+use voucher_ledger::token::voucher::sign;
+
+use crate::helpers::sample_voucher_claims;
 
 fn python_has_cryptography() -> bool {
     let available = Command::new("python3")
@@ -47,17 +45,7 @@ fn an_independent_python_verifier_accepts_our_vouchers_and_refuses_tampering() {
         return;
     }
     let key = SigningKey::from_bytes(&[11; 32]);
-    let claims = VoucherClaims {
-        voucher_id: Uuid::now_v7(),
-        programme_code: "ZS2026-01".into(),
-        enterprise_uscc: "91330902MA00000153".into(),
-        face_value: Fen::new(500_000),
-        valid_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-        valid_until: NaiveDate::from_ymd_opt(2026, 8, 31).unwrap(),
-        service_categories: vec!["管理咨询".into(), "检验检测".into()],
-        issued_sequence: 42,
-        key_id: key_id_for(&key.verifying_key()),
-    };
+    let claims = sample_voucher_claims(&key);
     let text = sign(&claims, &key);
     let public_hex = to_hex(key.verifying_key().as_bytes());
     let (ok, out) = run(&text, &public_hex, "2026-05-01");

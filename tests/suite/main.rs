@@ -13,5 +13,6 @@ mod processes;
 mod programmes;
 mod property;
 mod providers;
+mod qr;
 mod registry;
 mod tamper;

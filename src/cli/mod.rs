@@ -15,6 +15,7 @@ mod import;
 mod keys;
 mod qr;
 mod serve;
+mod token;
 mod user;
 mod verify;
 
@@ -112,6 +113,11 @@ enum Commands {
     },
     /// Draw a voucher token as a QR image: `qr TOKEN --png FILE` / `--svg FILE`.
     Qr(qr::QrArgs),
+    /// Voucher tokens: `token verify TOKEN` (exit 0 only for a valid voucher).
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
     /// Bulk imports into the registries.
     Import {
         #[command(subcommand)]
@@ -177,6 +183,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Export(args) => export::run(args).await,
         Commands::Keys { command } => keys::run(command).await,
         Commands::Qr(args) => qr::run(args),
+        Commands::Token { command } => token::run(command).await,
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
     }

@@ -32,6 +32,7 @@ pub mod providers;
 pub mod rate_limit;
 pub mod registry;
 pub mod routes;
+pub mod tokens;
 
 pub use error::ApiError;
 pub use ledger::CheckpointView;
@@ -123,6 +124,7 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::ImportProviders => post(registry::import_providers::<S>),
         RouteId::ImportBlacklist => post(registry::import_blacklist::<S>),
         RouteId::VoucherKeys => get(keys::published::<S>),
+        RouteId::VerifyToken => post(tokens::verify::<S>),
         RouteId::RevokeIssuerKey => post(keys::revoke::<S>),
         RouteId::ListZones => get(registry::zones::<S>),
         RouteId::DefineZone => post(registry::define_zone::<S>),

@@ -72,6 +72,7 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         }
         RouteId::VoucherKeys => (None, Some("PublishedKeys")),
         RouteId::RevokeIssuerKey => (Some("RevokeKeyRequest"), Some("PublishedKeys")),
+        RouteId::VerifyToken => (Some("VerifyTokenRequest"), Some("VerificationReport")),
         RouteId::ListZones => (None, Some("ZoneList")),
         RouteId::DefineZone => (Some("ZoneRequest"), Some("ZoneList")),
     }
@@ -170,7 +171,7 @@ pub fn document() -> OpenApi {
         };
         operation = operation
             .response(
-                if route.method == "POST" && route.id != RouteId::Login {
+                if route.method == "POST" && !route.is_keyless_post() {
                     "201"
                 } else {
                     "200"
@@ -270,6 +271,9 @@ pub fn document() -> OpenApi {
         .schema_from::<super::keys::PublishedKey>()
         .schema_from::<super::keys::PublishedKeys>()
         .schema_from::<super::keys::RevokeKeyRequest>()
+        .schema_from::<super::tokens::VerifyTokenRequest>()
+        .schema_from::<crate::token::report::VerificationReport>()
+        .schema_from::<crate::token::report::VoucherFacts>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -50,6 +50,7 @@ pub enum RouteId {
     ImportBlacklist,
     VoucherKeys,
     RevokeIssuerKey,
+    VerifyToken,
     ListZones,
     DefineZone,
 }
@@ -96,6 +97,14 @@ pub struct RouteSpec {
 impl RouteSpec {
     pub fn is_mutating(&self) -> bool {
         matches!(self.method, "POST" | "PUT" | "PATCH" | "DELETE")
+    }
+
+    /// POSTs that take no `Idempotency-Key`: login (each call is a new
+    /// session, and its response holds a secret that must not be stored),
+    /// and token verification (a read that takes the token in a body, so
+    /// it stays out of URLs and access logs).
+    pub fn is_keyless_post(&self) -> bool {
+        matches!(self.id, RouteId::Login | RouteId::VerifyToken)
     }
 }
 
@@ -492,6 +501,15 @@ pub const ROUTES: &[RouteSpec] = &[
         body_bytes_max: DEFAULT_BODY,
         summary: "Revoke a compromised issuer key (its vouchers are refused)",
     },
+    RouteSpec {
+        id: RouteId::VerifyToken,
+        method: "POST",
+        path: "/api/v1/tokens/verify",
+        access: Access::Public,
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Verify a voucher's QR text: signature, key and status, contents (no login)",
+    },
 ];
 
 pub fn spec(id: RouteId) -> &'static RouteSpec {
@@ -511,7 +529,7 @@ mod tests {
         for route in ROUTES {
             assert!(seen.insert(route.id), "{:?} twice", route.id);
             assert!(seen.len() <= ROUTES.len());
-            if route.is_mutating() && route.id != RouteId::Login {
+            if route.is_mutating() && !route.is_keyless_post() {
                 assert!(
                     route.idempotency_key,
                     "{:?} mutates without a key",

@@ -6,6 +6,7 @@ pub mod command;
 pub mod effects;
 pub mod export;
 pub mod registry;
+pub mod tokens;
 pub mod verify;
 pub mod writer;
 

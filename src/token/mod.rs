@@ -3,4 +3,5 @@
 
 pub mod base45;
 pub mod qr;
+pub mod report;
 pub mod voucher;

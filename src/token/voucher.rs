@@ -58,6 +58,18 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// The reason in Chinese, for people at the counter.
+    pub fn message_zh(&self) -> String {
+        match self {
+            TokenError::Malformed => "这不是补贴券码".into(),
+            TokenError::UnknownKey => "补贴券由未知密钥签发".into(),
+            TokenError::RevokedKey => "补贴券的签发密钥已被吊销".into(),
+            TokenError::BadSignature => "补贴券签名校验失败".into(),
+            TokenError::Expired(on) => format!("补贴券已于 {on} 过期"),
+            TokenError::NotYetValid(from) => format!("补贴券自 {from} 起方可使用"),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             TokenError::Malformed => "token_malformed",
@@ -179,6 +191,23 @@ fn decode(text: &str) -> Result<Decoded, TokenError> {
 /// code). Anything that trusts the claims must use [`verify`].
 pub fn parse_unverified(text: &str) -> Result<VoucherClaims, TokenError> {
     decode(text).map(|decoded| decoded.claims)
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Retired => "retired",
+            KeyStatus::Revoked => "revoked",
+        }
+    }
+
+    /// The status as stored and published; `None` for anything else.
+    pub fn parse(text: &str) -> Option<KeyStatus> {
+        [KeyStatus::Active, KeyStatus::Retired, KeyStatus::Revoked]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
 }
 
 /// Verifies a voucher's QR text with the published keys (`lookup` by key

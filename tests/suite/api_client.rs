@@ -10,8 +10,8 @@ use tower::ServiceExt;
 use uuid::Uuid;
 use voucher_ledger::domain::{Password, Principal, Role, Username};
 use voucher_ledger::http::{AppState, router};
-use voucher_ledger::service::WriterConfig;
 use voucher_ledger::service::access;
+use voucher_ledger::service::{WriterConfig, WriterHandle};
 use voucher_ledger::store::Store;
 
 use crate::helpers::start_writer;
@@ -167,6 +167,9 @@ pub struct World<S: Store> {
     pub api: Api,
     pub store: S,
     pub users: HashMap<&'static str, Seeded>,
+    /// The writer the API submits to, for set-up the API cannot do
+    /// (issuer keys are activated on the operator's side).
+    pub writer: WriterHandle,
 }
 
 impl<S: Store> World<S> {
@@ -226,9 +229,18 @@ impl<S: Store> World<S> {
             );
         }
         let api = Api {
-            router: router(AppState::new(store.clone(), writer, Default::default())),
+            router: router(AppState::new(
+                store.clone(),
+                writer.clone(),
+                Default::default(),
+            )),
         };
-        World { api, store, users }
+        World {
+            api,
+            store,
+            users,
+            writer,
+        }
     }
 
     pub fn bearer(&self, name: &str) -> As {

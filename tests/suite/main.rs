@@ -16,3 +16,4 @@ mod providers;
 mod qr;
 mod registry;
 mod tamper;
+mod tokens;

@@ -830,7 +830,8 @@ async fn issuer_keys_rotate_publish_verify_and_revoke() {
         enterprise_uscc: "91330902MA00000153".into(),
         face_value: voucher_ledger::domain::Fen::new(100_000),
         valid_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-        valid_until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        // Valid today too, for the `token verify` command's real clock.
+        valid_until: voucher_ledger::domain::Timestamp::now().cst_date() + chrono::Days::new(365),
         service_categories: vec!["管理咨询".into()],
         issued_sequence: 1,
         key_id: old_id.clone(),
@@ -857,11 +858,7 @@ async fn issuer_keys_rotate_publish_verify_and_revoke() {
                     k["public_key"].as_str().unwrap(),
                 )
                 .unwrap();
-                let status = match k["status"].as_str().unwrap() {
-                    "active" => KeyStatus::Active,
-                    "retired" => KeyStatus::Retired,
-                    _ => KeyStatus::Revoked,
-                };
+                let status = KeyStatus::parse(k["status"].as_str().unwrap()).unwrap();
                 (
                     ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap(),
                     status,
@@ -886,11 +883,31 @@ async fn issuer_keys_rotate_publish_verify_and_revoke() {
             (new_id.clone(), "active".to_string())
         ]
     );
+    let key_file = dir.path().join("voucher-keys.json");
+    std::fs::write(&key_file, serde_json::json!({ "keys": keys }).to_string()).unwrap();
     assert_eq!(
         verify(&text, lookup(keys), today),
         Ok(claims.clone()),
         "a retired key's vouchers still verify"
     );
+    // The command line agrees, offline from the published file and online.
+    let offline = [
+        "token",
+        "verify",
+        &text,
+        "--keys",
+        key_file.to_str().unwrap(),
+    ];
+    let (code, out) = run(dir.path(), &offline).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("key: {old_id} (retired)")), "{out}");
+    assert!(out.contains("壹仟元整"), "{out}");
+    let (code, out) = run(
+        dir.path(),
+        &["token", "verify", &text, "--database-url", &url],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
     let (code, out) = run(
         dir.path(),
         &[
@@ -912,6 +929,26 @@ async fn issuer_keys_rotate_publish_verify_and_revoke() {
         verify(&text, lookup(keys), today).unwrap_err().code(),
         "token_key_revoked"
     );
+    let online = ["token", "verify", &text, "--json", "--database-url", &url];
+    let (code, out) = run(dir.path(), &online).await;
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["code"], "token_key_revoked");
+    // The saved file predates the revocation: offline, the key still looks retired.
+    assert_eq!(run(dir.path(), &offline).await.0, 0);
+    let (code, out) = run(
+        dir.path(),
+        &[
+            "token",
+            "verify",
+            "VL1:ABC",
+            "--keys",
+            key_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(out.contains("token_malformed"), "{out}");
     let (code, out) = run(dir.path(), &["verify", "--database-url", &url]).await;
     assert_eq!(code, 0, "{out}");
 }

@@ -1,0 +1,34 @@
+//! Voucher verification against this deployment's issuer keys: the same
+//! set `GET /.well-known/voucher-keys.json` publishes, read from the
+//! ledger's projection, so the online answer and an offline verifier
+//! holding that file agree.
+
+use ed25519_dalek::VerifyingKey;
+
+use crate::store::{Store, StoreError};
+use crate::token::report::KnownKey;
+use crate::token::voucher::KeyStatus;
+
+/// Every issuer key this deployment has published, with its status.
+pub async fn known_keys<S: Store>(store: &S) -> Result<Vec<KnownKey>, StoreError> {
+    let records = store.issuer_keys().await?;
+    records
+        .into_iter()
+        .map(|record| {
+            let public_key = VerifyingKey::from_bytes(&record.public_key).map_err(|_| {
+                StoreError::Corrupt(format!("issuer key {} is not Ed25519", record.key_id))
+            })?;
+            let status = KeyStatus::parse(&record.status).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "issuer key {} has status {:?}",
+                    record.key_id, record.status
+                ))
+            })?;
+            Ok(KnownKey {
+                key_id: record.key_id,
+                public_key,
+                status,
+            })
+        })
+        .collect()
+}

@@ -126,10 +126,8 @@ pub fn inspect(text: &str, keys: &[KnownKey], today: NaiveDate) -> VerificationR
 #[cfg(test)]
 mod tests {
     use ed25519_dalek::SigningKey;
-    use uuid::Uuid;
 
     use super::*;
-    use crate::domain::Fen;
     use crate::ledger::checkpoint::key_id_for;
     use crate::token::voucher::sign;
 
@@ -139,17 +137,7 @@ mod tests {
 
     fn token() -> String {
         let key = signing_key();
-        let claims = VoucherClaims {
-            voucher_id: Uuid::now_v7(),
-            programme_code: "ZS2026-01".into(),
-            enterprise_uscc: "91330902MA00000153".into(),
-            face_value: Fen::new(1_234_500),
-            valid_from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-            valid_until: NaiveDate::from_ymd_opt(2026, 8, 31).unwrap(),
-            service_categories: vec!["法律服务".into()],
-            issued_sequence: 7,
-            key_id: key_id_for(&key.verifying_key()),
-        };
+        let claims = crate::token::fixtures::claims(&key, 1_234_500, "法律服务");
         sign(&claims, &key)
     }
 

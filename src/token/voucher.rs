@@ -24,7 +24,7 @@ pub mod pb {
 pub const QR_PREFIX: &str = "VL1:";
 /// Bound on a payload, so a QR code stays scannable and parsing bounded.
 pub const PAYLOAD_BYTES_MAX: usize = 1024;
-const SIGNATURE_BYTES: usize = 64;
+pub(super) const SIGNATURE_BYTES: usize = 64;
 
 /// What a voucher says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +55,10 @@ pub enum TokenError {
     Expired(NaiveDate),
     #[error("the voucher is valid only from {0}")]
     NotYetValid(NaiveDate),
+    #[error("the presentation expired; show a fresh one")]
+    PresentationExpired,
+    #[error("the presentation is dated in the future; check the clock")]
+    PresentationNotYetValid,
 }
 
 impl TokenError {
@@ -67,6 +71,8 @@ impl TokenError {
             TokenError::BadSignature => "补贴券签名校验失败".into(),
             TokenError::Expired(on) => format!("补贴券已于 {on} 过期"),
             TokenError::NotYetValid(from) => format!("补贴券自 {from} 起方可使用"),
+            TokenError::PresentationExpired => "出示码已过期，请刷新后重新出示".into(),
+            TokenError::PresentationNotYetValid => "出示码时间晚于当前时间，请检查设备时钟".into(),
         }
     }
 
@@ -78,6 +84,8 @@ impl TokenError {
             TokenError::BadSignature => "token_signature_invalid",
             TokenError::Expired(_) => "voucher_expired",
             TokenError::NotYetValid(_) => "voucher_not_yet_valid",
+            TokenError::PresentationExpired => "presentation_expired",
+            TokenError::PresentationNotYetValid => "presentation_not_yet_valid",
         }
     }
 }
@@ -134,14 +142,69 @@ pub fn sign(claims: &VoucherClaims, key: &SigningKey) -> String {
         key_id_for(&key.verifying_key()),
         "claims name the signing key"
     );
-    let payload = claims.to_payload();
-    let signature = key.sign(&payload).to_bytes();
+    format!(
+        "{QR_PREFIX}{}",
+        base45::encode(&seal(&claims.to_payload(), key))
+    )
+}
+
+/// The signed envelope shared by vouchers and presentations: u16
+/// big-endian payload length ‖ payload ‖ Ed25519 signature of the payload.
+pub(super) fn seal(payload: &[u8], key: &SigningKey) -> Vec<u8> {
+    let signature = key.sign(payload).to_bytes();
     let mut token = Vec::with_capacity(2 + payload.len() + SIGNATURE_BYTES);
-    // Payloads are bounded far below 65,535 bytes (PAYLOAD_BYTES_MAX).
+    // Payloads are bounded far below 65,535 bytes by their callers.
     token.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    token.extend_from_slice(&payload);
+    token.extend_from_slice(payload);
     token.extend_from_slice(&signature);
-    format!("{QR_PREFIX}{}", base45::encode(&token))
+    token
+}
+
+/// Splits an envelope into its payload (at most `payload_max` bytes) and
+/// signature; anything else, trailing bytes included, is malformed.
+pub(super) fn unseal(
+    token: &[u8],
+    payload_max: usize,
+) -> Result<(&[u8], [u8; SIGNATURE_BYTES]), TokenError> {
+    if token.len() < 2 + SIGNATURE_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    let length = usize::from(u16::from_be_bytes([token[0], token[1]]));
+    if length > payload_max || token.len() != 2 + length + SIGNATURE_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    let signature = token[2 + length..]
+        .try_into()
+        .map_err(|_| TokenError::Malformed)?;
+    Ok((&token[2..2 + length], signature))
+}
+
+/// The bytes after a QR text's `prefix`, base45-decoded.
+pub(super) fn qr_bytes(text: &str, prefix: &str) -> Result<Vec<u8>, TokenError> {
+    let encoded = text
+        .trim()
+        .strip_prefix(prefix)
+        .ok_or(TokenError::Malformed)?;
+    base45::decode(encoded).map_err(|_| TokenError::Malformed)
+}
+
+/// Finds `key_id` among the published keys and checks the signature
+/// strictly: unknown and revoked keys each have their own refusal.
+pub(super) fn check_signature(
+    key_id: &str,
+    payload: &[u8],
+    signature: &[u8; SIGNATURE_BYTES],
+    lookup: &impl Fn(&str) -> Option<(VerifyingKey, KeyStatus)>,
+) -> Result<(), TokenError> {
+    let (key, status) = lookup(key_id).ok_or(TokenError::UnknownKey)?;
+    if key_id_for(&key) != key_id {
+        return Err(TokenError::UnknownKey);
+    }
+    if status == KeyStatus::Revoked {
+        return Err(TokenError::RevokedKey);
+    }
+    key.verify_strict(payload, &Signature::from_bytes(signature))
+        .map_err(|_| TokenError::BadSignature)
 }
 
 /// The status of an issuer key, as published.
@@ -152,45 +215,6 @@ pub enum KeyStatus {
     Retired,
     /// Compromised: nothing it signed is accepted.
     Revoked,
-}
-
-/// A token's parts, well formed but not yet verified.
-struct Decoded {
-    payload: Vec<u8>,
-    signature: [u8; SIGNATURE_BYTES],
-    claims: VoucherClaims,
-}
-
-fn decode(text: &str) -> Result<Decoded, TokenError> {
-    let encoded = text
-        .trim()
-        .strip_prefix(QR_PREFIX)
-        .ok_or(TokenError::Malformed)?;
-    let token = base45::decode(encoded).map_err(|_| TokenError::Malformed)?;
-    if token.len() < 2 + SIGNATURE_BYTES {
-        return Err(TokenError::Malformed);
-    }
-    let length = usize::from(u16::from_be_bytes([token[0], token[1]]));
-    if length > PAYLOAD_BYTES_MAX || token.len() != 2 + length + SIGNATURE_BYTES {
-        return Err(TokenError::Malformed);
-    }
-    let payload = token[2..2 + length].to_vec();
-    let signature: [u8; SIGNATURE_BYTES] = token[2 + length..]
-        .try_into()
-        .map_err(|_| TokenError::Malformed)?;
-    let claims = VoucherClaims::from_payload(&payload)?;
-    Ok(Decoded {
-        payload,
-        signature,
-        claims,
-    })
-}
-
-/// Reads a token's claims without checking its signature: for tools that
-/// only need to know the text is a well-formed voucher (drawing its QR
-/// code). Anything that trusts the claims must use [`verify`].
-pub fn parse_unverified(text: &str) -> Result<VoucherClaims, TokenError> {
-    decode(text).map(|decoded| decoded.claims)
 }
 
 impl KeyStatus {
@@ -210,6 +234,15 @@ impl KeyStatus {
     }
 }
 
+/// Reads a token's claims without checking its signature: for tools that
+/// only need to know the text is a well-formed voucher (drawing its QR
+/// code). Anything that trusts the claims must use [`verify`].
+pub fn parse_unverified(text: &str) -> Result<VoucherClaims, TokenError> {
+    let token = qr_bytes(text, QR_PREFIX)?;
+    let (payload, _) = unseal(&token, PAYLOAD_BYTES_MAX)?;
+    VoucherClaims::from_payload(payload)
+}
+
 /// Verifies a voucher's QR text with the published keys (`lookup` by key
 /// id) on `today` (UTC+8): the format, the key, the strict Ed25519
 /// signature over the exact payload bytes, then the validity dates.
@@ -218,20 +251,18 @@ pub fn verify(
     lookup: impl Fn(&str) -> Option<(VerifyingKey, KeyStatus)>,
     today: NaiveDate,
 ) -> Result<VoucherClaims, TokenError> {
-    let Decoded {
-        payload,
-        signature,
-        claims,
-    } = decode(text)?;
-    let (key, status) = lookup(&claims.key_id).ok_or(TokenError::UnknownKey)?;
-    if key_id_for(&key) != claims.key_id {
-        return Err(TokenError::UnknownKey);
-    }
-    if status == KeyStatus::Revoked {
-        return Err(TokenError::RevokedKey);
-    }
-    key.verify_strict(&payload, &Signature::from_bytes(&signature))
-        .map_err(|_| TokenError::BadSignature)?;
+    verify_token(&qr_bytes(text, QR_PREFIX)?, &lookup, today)
+}
+
+/// [`verify`] on a voucher's envelope bytes (as a presentation carries them).
+pub(super) fn verify_token(
+    token: &[u8],
+    lookup: &impl Fn(&str) -> Option<(VerifyingKey, KeyStatus)>,
+    today: NaiveDate,
+) -> Result<VoucherClaims, TokenError> {
+    let (payload, signature) = unseal(token, PAYLOAD_BYTES_MAX)?;
+    let claims = VoucherClaims::from_payload(payload)?;
+    check_signature(&claims.key_id, payload, &signature, lookup)?;
     if today < claims.valid_from {
         return Err(TokenError::NotYetValid(claims.valid_from));
     }

@@ -50,7 +50,7 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
             .await
             .context("reading the issuer keys from the database")??,
     };
-    let report = inspect(&token, &keys, Timestamp::now().cst_date());
+    let report = inspect(&token, &keys, Timestamp::now());
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -37,9 +37,5 @@ pub async fn verify<S: Store>(
         ));
     }
     let keys = known_keys(&state.store).await?;
-    Ok(Json(inspect(
-        &request.token,
-        &keys,
-        Timestamp::now().cst_date(),
-    )))
+    Ok(Json(inspect(&request.token, &keys, Timestamp::now())))
 }

@@ -68,15 +68,15 @@ pub fn present(
     ))
 }
 
-/// Verifies a presentation at `now` (Unix seconds; `today` is its date in
-/// UTC+8): its envelope and lifetime, the presenting key and signature,
-/// then the voucher inside exactly as [`super::voucher::verify`] would.
-pub fn verify_presentation(
-    text: &str,
-    lookup: impl Fn(&str) -> Option<(VerifyingKey, KeyStatus)>,
-    now: i64,
-    today: NaiveDate,
-) -> Result<Presented, TokenError> {
+/// A presentation's parts, well formed but not yet verified.
+struct Decoded {
+    payload: Vec<u8>,
+    signature: [u8; super::voucher::SIGNATURE_BYTES],
+    message: pb::PresentationPayload,
+    nonce: [u8; NONCE_BYTES],
+}
+
+fn decode(text: &str) -> Result<Decoded, TokenError> {
     let token = qr_bytes(text, PRESENTATION_PREFIX)?;
     let (payload, signature) = unseal(&token, PRESENTATION_BYTES_MAX)?;
     let message = pb::PresentationPayload::decode(payload).map_err(|_| TokenError::Malformed)?;
@@ -89,14 +89,63 @@ pub fn verify_presentation(
     if message.encode_to_vec() != payload || !(1..=LIFETIME_SECONDS_MAX).contains(&lifetime) {
         return Err(TokenError::Malformed);
     }
-    check_signature(&message.key_id, payload, &signature, &lookup)?;
+    Ok(Decoded {
+        payload: payload.to_vec(),
+        signature,
+        message,
+        nonce,
+    })
+}
+
+/// What a presentation claims, unverified: for reports that name the keys
+/// involved even when verification fails. Trust only [`verify_presentation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentationClaims {
+    /// The wrapped voucher, if its envelope is well formed.
+    pub voucher: Option<VoucherClaims>,
+    /// The key that signed the presentation.
+    pub key_id: String,
+    pub expires_at: i64,
+}
+
+/// Reads a presentation without checking either signature.
+pub fn parse_presentation_unverified(text: &str) -> Result<PresentationClaims, TokenError> {
+    let decoded = decode(text)?;
+    let voucher = unseal(&decoded.message.voucher_token, PAYLOAD_BYTES_MAX)
+        .ok()
+        .and_then(|(payload, _)| VoucherClaims::from_payload(payload).ok());
+    Ok(PresentationClaims {
+        voucher,
+        key_id: decoded.message.key_id,
+        expires_at: decoded.message.expires_at,
+    })
+}
+
+/// Verifies a presentation at `now` (Unix seconds; `today` is its date in
+/// UTC+8): its envelope and lifetime, the presenting key and signature,
+/// the voucher inside exactly as [`super::voucher::verify`] would, and
+/// last the presentation's time window — so `presentation_expired` means
+/// both signatures verified and only the presentation is stale.
+pub fn verify_presentation(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<(VerifyingKey, KeyStatus)>,
+    now: i64,
+    today: NaiveDate,
+) -> Result<Presented, TokenError> {
+    let Decoded {
+        payload,
+        signature,
+        message,
+        nonce,
+    } = decode(text)?;
+    check_signature(&message.key_id, &payload, &signature, &lookup)?;
+    let voucher = verify_token(&message.voucher_token, &lookup, today)?;
     if now > message.expires_at {
         return Err(TokenError::PresentationExpired);
     }
     if message.issued_at > now + CLOCK_SKEW_SECONDS {
         return Err(TokenError::PresentationNotYetValid);
     }
-    let voucher = verify_token(&message.voucher_token, &lookup, today)?;
     Ok(Presented {
         voucher,
         nonce,

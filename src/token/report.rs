@@ -2,14 +2,18 @@
 //! an auditor, a journalist: is this voucher genuine, which key signed it,
 //! is that key still trusted, and what does the voucher say. One report
 //! serves `POST /api/v1/tokens/verify` and `voucher-ledger token verify`,
-//! so both answer the same way. Pure: the caller supplies the keys.
+//! so both answer the same way. It reads a voucher (`VL1:`) or a rotating
+//! presentation of one (`VP1:`). Pure: the caller supplies keys and clock.
 
-use chrono::NaiveDate;
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::presentation::{
+    PRESENTATION_PREFIX, parse_presentation_unverified, verify_presentation,
+};
 use super::voucher::{KeyStatus, TokenError, VoucherClaims, parse_unverified, verify};
+use crate::domain::Timestamp;
 
 /// One published issuer key.
 #[derive(Debug, Clone)]
@@ -41,6 +45,8 @@ pub struct VoucherFacts {
 /// The outcome of verifying one token.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VerificationReport {
+    /// What was read: `voucher` (VL1:) or `presentation` (VP1:, rotating mode).
+    pub kind: &'static str,
     /// True only for a well-formed token whose strict Ed25519 signature
     /// verifies under a published, unrevoked key, within its validity dates.
     pub valid: bool,
@@ -50,12 +56,18 @@ pub struct VerificationReport {
     pub code: Option<&'static str>,
     pub message: String,
     pub message_zh: String,
-    /// The key id the token names (absent when the token is malformed).
+    /// The key id the voucher names (absent when it is malformed).
     pub key_id: Option<String>,
     /// active, retired, revoked, or unknown (not published here).
     pub key_status: Option<&'static str>,
-    /// True when the signature verified (also for an expired voucher, or
-    /// one not yet valid); false when it did not or could not be checked.
+    /// For a presentation: the key that signed it, and that key's status.
+    pub presentation_key_id: Option<String>,
+    pub presentation_key_status: Option<&'static str>,
+    /// For a presentation: when it stops being accepted (UTC+8).
+    pub presentation_expires_at: Option<String>,
+    /// True when every signature verified (also for an expired voucher or
+    /// presentation, or one not yet valid); false when one did not or could
+    /// not be checked.
     pub signature_valid: bool,
     /// The voucher's contents, when its signature verified.
     pub voucher: Option<VoucherFacts>,
@@ -80,29 +92,52 @@ impl VoucherFacts {
     }
 }
 
-/// Verifies `text` against `keys` on `today` and reports every finding.
-pub fn inspect(text: &str, keys: &[KnownKey], today: NaiveDate) -> VerificationReport {
+/// Verifies `text` against `keys` at `now` and reports every finding.
+pub fn inspect(text: &str, keys: &[KnownKey], now: Timestamp) -> VerificationReport {
+    let today = now.cst_date();
     let lookup = |key_id: &str| {
         keys.iter()
             .find(|key| key.key_id == key_id)
             .map(|key| (key.public_key, key.status))
     };
-    let outcome = verify(text, lookup, today);
-    let named = parse_unverified(text).ok();
+    let status_of = |key_id: &str| lookup(key_id).map_or("unknown", |(_, status)| status.as_str());
+    let is_presentation = text.trim().starts_with(PRESENTATION_PREFIX);
+    let (outcome, named, presentation) = if is_presentation {
+        let seconds = now.as_micros().div_euclid(1_000_000);
+        let outcome = verify_presentation(text, lookup, seconds, today).map(|p| p.voucher);
+        let parsed = parse_presentation_unverified(text).ok();
+        let named = parsed.as_ref().and_then(|p| p.voucher.clone());
+        (outcome, named, parsed)
+    } else {
+        (
+            verify(text, lookup, today),
+            parse_unverified(text).ok(),
+            None,
+        )
+    };
     let key_id = named.as_ref().map(|claims| claims.key_id.clone());
-    let key_status = key_id
-        .as_deref()
-        .map(|id| lookup(id).map_or("unknown", |(_, status)| status.as_str()));
-    // The signature verified exactly when verification got past it.
+    let key_status = key_id.as_deref().map(status_of);
+    // Every signature verified exactly when verification got past them:
+    // only date checks come after the signatures.
     let signature_valid = matches!(
         outcome,
-        Ok(_) | Err(TokenError::Expired(_)) | Err(TokenError::NotYetValid(_))
+        Ok(_)
+            | Err(TokenError::Expired(_))
+            | Err(TokenError::NotYetValid(_))
+            | Err(TokenError::PresentationExpired)
+            | Err(TokenError::PresentationNotYetValid)
     );
     let voucher = signature_valid
         .then_some(named.as_ref())
         .flatten()
         .map(VoucherFacts::from_claims);
     let (code, message, message_zh) = match &outcome {
+        Ok(_) if is_presentation => (
+            None,
+            "The presentation is current; its voucher is genuine and within its validity dates."
+                .to_string(),
+            "出示码在有效时间内，补贴券真实有效，且在有效期内。".to_string(),
+        ),
         Ok(_) => (
             None,
             "The voucher is genuine and within its validity dates.".to_string(),
@@ -111,12 +146,22 @@ pub fn inspect(text: &str, keys: &[KnownKey], today: NaiveDate) -> VerificationR
         Err(error) => (Some(error.code()), error.to_string(), error.message_zh()),
     };
     VerificationReport {
+        kind: if is_presentation {
+            "presentation"
+        } else {
+            "voucher"
+        },
         valid: outcome.is_ok(),
         code,
         message,
         message_zh,
         key_id,
         key_status,
+        presentation_key_status: presentation.as_ref().map(|p| status_of(&p.key_id)),
+        presentation_key_id: presentation.as_ref().map(|p| p.key_id.clone()),
+        presentation_expires_at: presentation.as_ref().map(|p| {
+            Timestamp::from_micros(p.expires_at.saturating_mul(1_000_000)).to_cst_rfc3339()
+        }),
         signature_valid,
         voucher,
         checked_on: today.to_string(),
@@ -150,8 +195,45 @@ mod tests {
         }]
     }
 
-    fn day(month: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, month, day).unwrap()
+    /// Noon in UTC+8 on a day of 2026.
+    fn day(month: u32, day: u32) -> Timestamp {
+        let noon_utc = chrono::NaiveDate::from_ymd_opt(2026, month, day)
+            .unwrap()
+            .and_hms_opt(4, 0, 0)
+            .unwrap()
+            .and_utc();
+        Timestamp::from_micros(noon_utc.timestamp_micros())
+    }
+
+    #[test]
+    fn a_presentation_reports_both_keys_and_its_expiry() {
+        let key = signing_key();
+        let now = day(5, 1);
+        let seconds = now.as_micros() / 1_000_000;
+        let text =
+            crate::token::presentation::present(&token(), &key, [3; 16], seconds, 120).unwrap();
+        let report = inspect(&text, &keys(KeyStatus::Active), now);
+        assert_eq!(report.kind, "presentation");
+        assert!(report.valid, "{report:?}");
+        assert_eq!(report.presentation_key_status, Some("active"));
+        assert_eq!(report.presentation_key_id, report.key_id);
+        assert_eq!(
+            report.presentation_expires_at.as_deref(),
+            Some("2026-05-01T12:02:00.000000+08:00")
+        );
+
+        let stale = inspect(
+            &text,
+            &keys(KeyStatus::Active),
+            Timestamp::from_micros(now.as_micros() + 121_000_000),
+        );
+        assert_eq!(stale.code, Some("presentation_expired"));
+        assert!(stale.signature_valid && stale.voucher.is_some());
+
+        let revoked = inspect(&text, &keys(KeyStatus::Revoked), now);
+        assert_eq!(revoked.code, Some("token_key_revoked"));
+        assert_eq!(revoked.presentation_key_status, Some("revoked"));
+        assert!(revoked.voucher.is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use voucher_ledger::domain::Timestamp;
 use voucher_ledger::ledger::checkpoint::KeyPair;
 use voucher_ledger::service::command::{Command, Submission};
 use voucher_ledger::store::Store;
+use voucher_ledger::token::presentation::present;
 use voucher_ledger::token::voucher::sign;
 
 use crate::api_client::{As, World};
@@ -63,6 +64,17 @@ async fn anyone_verifies_a_token_and_learns_its_key_status_and_contents<S: Store
     assert_eq!(report["voucher"]["enterprise_uscc"], "91330902MA00000153");
     assert_eq!(report["voucher"]["face_value_yuan"], "5000.00");
     assert_eq!(report["checked_on"], today.to_string());
+
+    // A rotating presentation of it, made now by the same key.
+    let seconds = Timestamp::now().as_micros() / 1_000_000;
+    let shown = present(&current, issuer.signing_key(), [7; 16], seconds, 120).unwrap();
+    let report = check(&world, &shown).await;
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["kind"], "presentation");
+    assert_eq!(report["presentation_key_id"], issuer.key_id());
+    assert_eq!(report["voucher"]["face_value_yuan"], "5000.00");
+    let stale = present(&current, issuer.signing_key(), [7; 16], seconds - 600, 120).unwrap();
+    assert_eq!(check(&world, &stale).await["code"], "presentation_expired");
 
     let report = check(&world, &expired).await;
     assert_eq!(

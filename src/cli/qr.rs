@@ -35,19 +35,26 @@ pub fn run(args: QrArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    let images = [
-        (args.png, qr::png(token, args.module_pixels)),
-        (args.svg, qr::svg(token).map(String::into_bytes)),
-    ];
-    for (path, image) in images {
-        let Some(path) = path else { continue };
-        let bytes = match image {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                eprintln!("error [{}]: {error}", error.code());
-                return Ok(ExitCode::from(2));
-            }
-        };
+    // Only the images asked for are drawn, all before any is written.
+    let mut requested = Vec::new();
+    if let Some(path) = args.png {
+        requested.push((path, qr::png(token, args.module_pixels)));
+    }
+    if let Some(path) = args.svg {
+        requested.push((path, qr::svg(token).map(String::into_bytes)));
+    }
+    let drawn: Result<Vec<_>, _> = requested
+        .into_iter()
+        .map(|(path, image)| image.map(|bytes| (path, bytes)))
+        .collect();
+    let drawn = match drawn {
+        Ok(drawn) => drawn,
+        Err(error) => {
+            eprintln!("error [{}]: {error}", error.code());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for (path, bytes) in drawn {
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         println!("{}", path.display());
     }

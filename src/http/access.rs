@@ -354,7 +354,7 @@ pub async fn revoke_token<S: Store>(
     Extension(LedgerKey(key)): Extension<LedgerKey>,
     Path(token_id): Path<String>,
 ) -> Result<Json<Done>, ApiError> {
-    let token_id = Uuid::parse_str(&token_id).map_err(|_| ApiError::not_found())?;
+    let token_id = ApiError::id_or_404(&token_id)?;
     // Another user's token is "not found", exactly like a missing one.
     let token = state.store.token_by_id(token_id).await?;
     if token.is_none_or(|t| t.user_id != caller.principal.user_id) {
@@ -447,7 +447,7 @@ pub async fn get_user<S: Store>(
     Auth(caller): Auth,
     Path(user_id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
-    let user_id = Uuid::parse_str(&user_id).map_err(|_| ApiError::not_found())?;
+    let user_id = ApiError::id_or_404(&user_id)?;
     let reads_everyone = matches!(
         caller.principal.role,
         Role::Admin | Role::Finance | Role::Auditor

@@ -184,6 +184,12 @@ impl ApiError {
         )
     }
 
+    /// The id in a path, or 404 when it is not a UUID: a malformed id is as
+    /// unknown as a missing one.
+    pub fn id_or_404(text: &str) -> Result<uuid::Uuid, ApiError> {
+        uuid::Uuid::parse_str(text).map_err(|_| ApiError::not_found())
+    }
+
     pub fn invalid_credentials() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

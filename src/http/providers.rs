@@ -90,7 +90,7 @@ async fn provider_or_404<S: Store>(
     state: &AppState<S>,
     id: &str,
 ) -> Result<ProviderRecord, ApiError> {
-    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
+    let id = ApiError::id_or_404(id)?;
     state
         .store
         .provider_by_id(id)

@@ -238,7 +238,7 @@ async fn enterprise_or_404<S: Store>(
     state: &AppState<S>,
     id: &str,
 ) -> Result<EnterpriseRecord, ApiError> {
-    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
+    let id = ApiError::id_or_404(id)?;
     state
         .store
         .enterprise_by_id(id)

@@ -175,6 +175,36 @@ pub fn blacklist(row: BlacklistRow) -> Result<BlacklistRecord, StoreError> {
     })
 }
 
+/// One keyset page of a registry table: rows whose `$key` (USCC or code)
+/// sorts after `$after`, in that order, at most `$limit` (clamped to
+/// `REGISTRY_PAGE_MAX`). Expands inside the store impls (needs `map_err`).
+macro_rules! registry_page {
+    ($pool:expr, $row:ty, $table:literal, $key:literal, $columns:expr, $after:expr, $limit:expr) => {{
+        let query = format!(
+            concat!(
+                "SELECT {} FROM ",
+                $table,
+                " WHERE ",
+                $key,
+                " > $1 ORDER BY ",
+                $key,
+                " LIMIT $2"
+            ),
+            $columns
+        );
+        let rows: Vec<$row> = sqlx::query_as(&query)
+            .bind($after)
+            .bind(i64::from(
+                $limit.clamp(1, $crate::store::registry::REGISTRY_PAGE_MAX),
+            ))
+            .fetch_all($pool)
+            .await
+            .map_err(map_err)?;
+        rows
+    }};
+}
+pub(crate) use registry_page;
+
 /// Implements `RegistryStore` for `$store` (field `pool`) and `RegistryTx`
 /// for `$tx` (field `tx`); needs a module function `map_err`.
 macro_rules! impl_registry_store {
@@ -248,16 +278,9 @@ macro_rules! impl_registry_store {
                 limit: u32,
             ) -> Result<Vec<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let query = format!(
-                    "SELECT {} FROM providers WHERE uscc > $1 ORDER BY uscc LIMIT $2",
-                    sql::PROVIDER_COLUMNS
+                let rows = sql::registry_page!(
+                    &self.pool, sql::ProviderRow, "providers", "uscc", sql::PROVIDER_COLUMNS, after, limit
                 );
-                let rows: Vec<sql::ProviderRow> = sqlx::query_as(&query)
-                    .bind(after)
-                    .bind(i64::from(limit.clamp(1, $crate::store::registry::REGISTRY_PAGE_MAX)))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)?;
                 rows.into_iter().map(sql::provider).collect()
             }
 
@@ -278,16 +301,9 @@ macro_rules! impl_registry_store {
                 limit: u32,
             ) -> Result<Vec<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let query = format!(
-                    "SELECT {} FROM programmes WHERE code > $1 ORDER BY code LIMIT $2",
-                    sql::PROGRAMME_COLUMNS
+                let rows = sql::registry_page!(
+                    &self.pool, sql::ProgrammeRow, "programmes", "code", sql::PROGRAMME_COLUMNS, after, limit
                 );
-                let rows: Vec<sql::ProgrammeRow> = sqlx::query_as(&query)
-                    .bind(after)
-                    .bind(i64::from(limit.clamp(1, $crate::store::registry::REGISTRY_PAGE_MAX)))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)?;
                 Ok(rows.into_iter().map(sql::programme).collect())
             }
 
@@ -311,16 +327,9 @@ macro_rules! impl_registry_store {
                 limit: u32,
             ) -> Result<Vec<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let query = format!(
-                    "SELECT {} FROM enterprises WHERE uscc > $1 ORDER BY uscc LIMIT $2",
-                    sql::ENTERPRISE_COLUMNS
+                let rows = sql::registry_page!(
+                    &self.pool, sql::EnterpriseRow, "enterprises", "uscc", sql::ENTERPRISE_COLUMNS, after, limit
                 );
-                let rows: Vec<sql::EnterpriseRow> = sqlx::query_as(&query)
-                    .bind(after)
-                    .bind(i64::from(limit.clamp(1, $crate::store::registry::REGISTRY_PAGE_MAX)))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)?;
                 rows.into_iter().map(sql::enterprise).collect()
             }
 

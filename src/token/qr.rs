@@ -112,8 +112,37 @@ mod tests {
     #[test]
     fn svg_draws_the_same_symbol() {
         let document = svg(TEXT).unwrap();
-        assert!(document.starts_with("<?xml"));
-        assert!(document.contains("#000000"));
+        let code = layout(TEXT).unwrap();
+        let modules = code.width();
+        let scale = PNG_MODULE_PIXELS_DEFAULT as usize;
+        let side = (modules + 2 * QUIET_ZONE_MODULES) * scale;
+        assert!(document.contains(&format!(r#"width="{side}" height="{side}""#)));
+        // Rasterise the dark rectangles (`M{x} {y}h{w}v{h}…`) back onto the
+        // module grid and compare with the layout zbarimg reads in PNG form.
+        let path = document.split(r#" d=""#).nth(1).unwrap();
+        let mut dark = vec![false; modules * modules];
+        for rect in path.split('M').skip(1) {
+            let numbers: Vec<usize> = rect
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|n| !n.is_empty())
+                .take(4)
+                .map(|n| n.parse().unwrap())
+                .collect();
+            let [x, y, w, h] = numbers[..] else {
+                panic!("rect {rect}")
+            };
+            for py in (y..y + h).step_by(scale) {
+                for px in (x..x + w).step_by(scale) {
+                    let (mx, my) = (
+                        px / scale - QUIET_ZONE_MODULES,
+                        py / scale - QUIET_ZONE_MODULES,
+                    );
+                    dark[my * modules + mx] = true;
+                }
+            }
+        }
+        let expected: Vec<bool> = code.to_colors().iter().map(|c| *c == Color::Dark).collect();
+        assert_eq!(dark, expected);
     }
 
     #[test]

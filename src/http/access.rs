@@ -13,16 +13,13 @@ use uuid::Uuid;
 use super::auth::{Auth, Authenticated, SESSION_COOKIE, Via};
 use super::idempotency::{LedgerKey, NotReplayable};
 use super::json::{ApiJson, ApiQuery};
+use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::{Password, PasswordError, Role, Timestamp, Username};
 use crate::service::access::{self, SESSION_TTL_SECONDS};
 use crate::service::command::{Command, Submission};
 use crate::store::Store;
 use crate::store::access::{TokenRecord, UserRecord};
-
-/// Default and largest page of a list.
-pub const PAGE_DEFAULT: u32 = 50;
-pub const PAGE_MAX: u32 = 200;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -124,14 +121,6 @@ pub struct CreateUserRequest {
     pub role: String,
     /// Required for provider and enterprise users; absent otherwise.
     pub party_id: Option<Uuid>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserPage {
-    /// Cursor: the last username of the previous page.
-    pub after: Option<String>,
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -376,19 +365,12 @@ pub async fn revoke_token<S: Store>(
 
 pub async fn list_users<S: Store>(
     State(state): State<AppState<S>>,
-    ApiQuery(page): ApiQuery<UserPage>,
+    ApiQuery(page): ApiQuery<KeyPage>,
 ) -> Result<Json<UserList>, ApiError> {
-    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
-    let users = state
-        .store
-        .users_after(page.after.as_deref().unwrap_or(""), limit)
-        .await?;
-    let next_cursor = (users.len() == limit as usize)
-        .then(|| users.last().map(|u| u.username.clone()))
-        .flatten();
+    let users = state.store.users_after(page.after(), page.limit()).await?;
     Ok(Json(UserList {
+        next_cursor: page.next_cursor(&users, |u| &u.username),
         users: users.iter().map(UserView::from).collect(),
-        next_cursor,
     }))
 }
 

@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::access::{PAGE_DEFAULT, PAGE_MAX};
 use super::json::ApiQuery;
+use super::page::{KeyPage, PAGE_DEFAULT, PAGE_MAX};
 use super::{ApiError, AppState};
 use crate::ledger::entry::{Entry, to_hex};
 use crate::store::Store;
@@ -88,14 +88,6 @@ pub struct BalanceView {
     pub last_sequence: u64,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BalancePage {
-    /// Cursor: the last account name of the previous page.
-    pub after: Option<String>,
-    pub limit: Option<u32>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceList {
     pub balances: Vec<BalanceView>,
@@ -135,16 +127,13 @@ pub async fn entry<S: Store>(
 
 pub async fn balances<S: Store>(
     State(state): State<AppState<S>>,
-    ApiQuery(page): ApiQuery<BalancePage>,
+    ApiQuery(page): ApiQuery<KeyPage>,
 ) -> Result<Json<BalanceList>, ApiError> {
-    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
     let balances = state
         .store
-        .balances_after(page.after.as_deref().unwrap_or(""), limit)
+        .balances_after(page.after(), page.limit())
         .await?;
-    let next_cursor = (balances.len() == limit as usize)
-        .then(|| balances.last().map(|b| b.account.clone()))
-        .flatten();
+    let next_cursor = page.next_cursor(&balances, |b| &b.account);
     Ok(Json(BalanceList {
         balances: balances
             .into_iter()

@@ -27,6 +27,7 @@ mod json;
 pub mod keys;
 pub mod ledger;
 pub mod openapi;
+pub mod page;
 pub mod programmes;
 pub mod providers;
 pub mod rate_limit;

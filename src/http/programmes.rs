@@ -10,10 +10,10 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::access::{PAGE_DEFAULT, PAGE_MAX};
 use super::auth::Auth;
 use super::idempotency::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
+use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::eligibility::{EnterpriseFacts, evaluate};
 use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms, TermsError};
@@ -67,13 +67,6 @@ pub struct ProgrammeView {
 pub struct ProgrammeList {
     pub programmes: Vec<ProgrammeView>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProgrammePage {
-    pub after: Option<String>,
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -322,16 +315,13 @@ pub async fn fund<S: Store>(
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    ApiQuery(page): ApiQuery<ProgrammePage>,
+    ApiQuery(page): ApiQuery<KeyPage>,
 ) -> Result<Json<ProgrammeList>, ApiError> {
-    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
     let found = state
         .store
-        .programmes_after(page.after.as_deref().unwrap_or(""), limit)
+        .programmes_after(page.after(), page.limit())
         .await?;
-    let next_cursor = (found.len() == limit as usize)
-        .then(|| found.last().map(|p| p.code.clone()))
-        .flatten();
+    let next_cursor = page.next_cursor(&found, |p| &p.code);
     let mut programmes = Vec::new();
     for record in found
         .into_iter()

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{PAGE_DEFAULT, PAGE_MAX};
 use super::auth::Auth;
 use super::idempotency::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
+use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::provider::{ProviderError, ProviderFields, ProviderStatus};
 use crate::domain::{Role, Timestamp};
@@ -43,13 +43,6 @@ pub struct RecordedProvider {
 pub struct ProviderList {
     pub providers: Vec<ProviderView>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderPage {
-    pub after: Option<String>,
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -158,19 +151,15 @@ pub async fn change_status<S: Store>(
 
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
-    ApiQuery(page): ApiQuery<ProviderPage>,
+    ApiQuery(page): ApiQuery<KeyPage>,
 ) -> Result<Json<ProviderList>, ApiError> {
-    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
     let found = state
         .store
-        .providers_after(page.after.as_deref().unwrap_or(""), limit)
+        .providers_after(page.after(), page.limit())
         .await?;
-    let next_cursor = (found.len() == limit as usize)
-        .then(|| found.last().map(|p| p.uscc.clone()))
-        .flatten();
     Ok(Json(ProviderList {
+        next_cursor: page.next_cursor(&found, |p| &p.uscc),
         providers: found.iter().map(view).collect::<Result<_, _>>()?,
-        next_cursor,
     }))
 }
 

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{PAGE_DEFAULT, PAGE_MAX};
 use super::auth::Auth;
 use super::idempotency::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
+use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::enterprise::{EnterpriseFields, FieldError};
 use crate::domain::{Role, Timestamp};
@@ -122,14 +122,6 @@ pub struct EnterpriseDetail {
 pub struct EnterpriseList {
     pub enterprises: Vec<EnterpriseView>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EnterprisePage {
-    /// Cursor: the last USCC of the previous page.
-    pub after: Option<String>,
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -292,19 +284,15 @@ pub async fn record<S: Store>(
 
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
-    ApiQuery(page): ApiQuery<EnterprisePage>,
+    ApiQuery(page): ApiQuery<KeyPage>,
 ) -> Result<Json<EnterpriseList>, ApiError> {
-    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
     let found = state
         .store
-        .enterprises_after(page.after.as_deref().unwrap_or(""), limit)
+        .enterprises_after(page.after(), page.limit())
         .await?;
-    let next_cursor = (found.len() == limit as usize)
-        .then(|| found.last().map(|e| e.uscc.clone()))
-        .flatten();
     Ok(Json(EnterpriseList {
+        next_cursor: page.next_cursor(&found, |e| &e.uscc),
         enterprises: found.iter().map(EnterpriseView::from).collect(),
-        next_cursor,
     }))
 }
 

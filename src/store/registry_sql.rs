@@ -175,6 +175,24 @@ pub fn blacklist(row: BlacklistRow) -> Result<BlacklistRecord, StoreError> {
     })
 }
 
+/// The row of a registry table whose `$column` equals `$value`, if any,
+/// through `$executor` (the pool, or the writer's transaction).
+macro_rules! registry_row {
+    ($executor:expr, $row:ty, $table:literal, $columns:expr, $column:expr, $value:expr) => {{
+        let query = format!(
+            concat!("SELECT {} FROM ", $table, " WHERE {} = $1"),
+            $columns, $column
+        );
+        let row: Option<$row> = sqlx::query_as(&query)
+            .bind($value)
+            .fetch_optional($executor)
+            .await
+            .map_err(map_err)?;
+        row
+    }};
+}
+pub(crate) use registry_row;
+
 /// One keyset page of a registry table: rows whose `$key` (USCC or code)
 /// sorts after `$after`, in that order, at most `$limit` (clamped to
 /// `REGISTRY_PAGE_MAX`). Expands inside the store impls (needs `map_err`).
@@ -216,9 +234,7 @@ macro_rules! impl_registry_store {
                 value: String,
             ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let query = format!("SELECT {} FROM enterprises WHERE {column} = $1", sql::ENTERPRISE_COLUMNS);
-                let row: Option<sql::EnterpriseRow> =
-                    sqlx::query_as(&query).bind(value).fetch_optional(&self.pool).await.map_err(map_err)?;
+                let row = sql::registry_row!(&self.pool, sql::EnterpriseRow, "enterprises", sql::ENTERPRISE_COLUMNS, column, value);
                 row.map(sql::enterprise).transpose()
             }
         }
@@ -230,9 +246,7 @@ macro_rules! impl_registry_store {
                 value: String,
             ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let query = format!("SELECT {} FROM providers WHERE {column} = $1", sql::PROVIDER_COLUMNS);
-                let row: Option<sql::ProviderRow> =
-                    sqlx::query_as(&query).bind(value).fetch_optional(&self.pool).await.map_err(map_err)?;
+                let row = sql::registry_row!(&self.pool, sql::ProviderRow, "providers", sql::PROVIDER_COLUMNS, column, value);
                 row.map(sql::provider).transpose()
             }
         }
@@ -289,9 +303,7 @@ macro_rules! impl_registry_store {
                 code: &str,
             ) -> Result<Option<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let query = format!("SELECT {} FROM programmes WHERE code = $1", sql::PROGRAMME_COLUMNS);
-                let row: Option<sql::ProgrammeRow> =
-                    sqlx::query_as(&query).bind(code).fetch_optional(&self.pool).await.map_err(map_err)?;
+                let row = sql::registry_row!(&self.pool, sql::ProgrammeRow, "programmes", sql::PROGRAMME_COLUMNS, "code", code);
                 Ok(row.map(sql::programme))
             }
 
@@ -373,9 +385,7 @@ macro_rules! impl_registry_store {
                 value: String,
             ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let query = format!("SELECT {} FROM enterprises WHERE {column} = $1", sql::ENTERPRISE_COLUMNS);
-                let row: Option<sql::EnterpriseRow> =
-                    sqlx::query_as(&query).bind(value).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+                let row = sql::registry_row!(&mut *self.tx, sql::EnterpriseRow, "enterprises", sql::ENTERPRISE_COLUMNS, column, value);
                 row.map(sql::enterprise).transpose()
             }
         }
@@ -387,9 +397,7 @@ macro_rules! impl_registry_store {
                 value: String,
             ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let query = format!("SELECT {} FROM providers WHERE {column} = $1", sql::PROVIDER_COLUMNS);
-                let row: Option<sql::ProviderRow> =
-                    sqlx::query_as(&query).bind(value).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+                let row = sql::registry_row!(&mut *self.tx, sql::ProviderRow, "providers", sql::PROVIDER_COLUMNS, column, value);
                 row.map(sql::provider).transpose()
             }
         }
@@ -553,9 +561,7 @@ macro_rules! impl_registry_store {
                 code: &str,
             ) -> Result<Option<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let query = format!("SELECT {} FROM programmes WHERE code = $1", sql::PROGRAMME_COLUMNS);
-                let row: Option<sql::ProgrammeRow> =
-                    sqlx::query_as(&query).bind(code).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+                let row = sql::registry_row!(&mut *self.tx, sql::ProgrammeRow, "programmes", sql::PROGRAMME_COLUMNS, "code", code);
                 Ok(row.map(sql::programme))
             }
 

@@ -59,21 +59,30 @@ pub fn load_or_create(path: &Path) -> Result<(KeyPair, KeySource), KeyFileError>
     }
 }
 
+/// Loads the key in an existing file (mode 0600 or stricter).
+pub fn load_existing(path: &Path) -> Result<KeyPair, KeyFileError> {
+    let shown = path.display().to_string();
+    let io = |source| KeyFileError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyFileError::TooOpen { path: shown, mode });
+    }
+    let seed = from_hex::<32>(text.trim()).ok_or(KeyFileError::BadFile { path: shown })?;
+    Ok(KeyPair::from_secret(&seed))
+}
+
 fn load_or_create_file(path: &Path) -> Result<(KeyPair, KeySource), KeyFileError> {
     let shown = path.display().to_string();
     let io = |source| KeyFileError::Io {
         path: shown.clone(),
         source,
     };
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(KeyFileError::TooOpen { path: shown, mode });
-            }
-            let seed = from_hex::<32>(text.trim()).ok_or(KeyFileError::BadFile { path: shown })?;
-            Ok((KeyPair::from_secret(&seed), KeySource::ExistingFile))
-        }
+    match std::fs::metadata(path) {
+        Ok(_) => Ok((load_existing(path)?, KeySource::ExistingFile)),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let key = KeyPair::generate();
             // create_new inside: never overwrite a key another process just wrote.

@@ -47,6 +47,7 @@ const CATEGORIES: [&str; 10] = [
 pub async fn run(
     database_url: &str,
     key_file: &Path,
+    issuer_key_dir: &Path,
     listen: &str,
     api: ApiConfig,
 ) -> anyhow::Result<ExitCode> {
@@ -55,6 +56,8 @@ pub async fn run(
         database_url,
         Demo {
             signer: Arc::new(signer),
+            issuer_key_dir: issuer_key_dir.to_path_buf(),
+            issuer_keys: api.issuer_keys.clone(),
         },
     )
     .await??;
@@ -63,6 +66,8 @@ pub async fn run(
 
 struct Demo {
     signer: Arc<KeyPair>,
+    issuer_key_dir: std::path::PathBuf,
+    issuer_keys: Arc<crate::service::issuer_keyring::IssuerKeyring>,
 }
 
 impl StoreJob for Demo {
@@ -70,9 +75,12 @@ impl StoreJob for Demo {
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
         publish_ledger_key(&store, &self.signer).await?;
-        let (writer, task) =
-            writer::spawn(store.clone(), self.signer.clone(), WriterConfig::default());
-        let result = populate(&store, &writer).await;
+        let config = WriterConfig {
+            issuer_keys: self.issuer_keys.clone(),
+            ..WriterConfig::default()
+        };
+        let (writer, task) = writer::spawn(store.clone(), self.signer.clone(), config);
+        let result = populate(&store, &writer, &self.issuer_key_dir).await;
         drop(writer);
         task.await?;
         result
@@ -91,7 +99,11 @@ async fn submit(writer: &WriterHandle, key: &str, command: Command) -> anyhow::R
     }
 }
 
-async fn populate<S: Store>(store: &S, writer: &WriterHandle) -> anyhow::Result<()> {
+async fn populate<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    issuer_key_dir: &Path,
+) -> anyhow::Result<()> {
     eprintln!("demo: zones and enterprises…");
     for (name, division) in [
         ("新城", "330902"),
@@ -210,6 +222,51 @@ async fn populate<S: Store>(store: &S, writer: &WriterHandle) -> anyhow::Result<
         };
         submit(writer, "open:ZS2026-01", change).await?;
     }
+    eprintln!("demo: issuer key and a voucher…");
+    let has_active_key = store
+        .issuer_keys()
+        .await?
+        .iter()
+        .any(|k| k.status == "active");
+    if !has_active_key {
+        let (issuer, path) = super::keys::new_issuer_key_file(issuer_key_dir)?;
+        let command = Command::ActivateIssuerKey {
+            public_key: issuer.public_key().to_bytes(),
+        };
+        submit(writer, &format!("issuer-key:{}", issuer.key_id()), command).await?;
+        eprintln!("demo: issuer key {} in {}", issuer.key_id(), path.display());
+    }
+    // The demo enterprise user is the first firm that may hold a voucher
+    // of the open programme, and holds one.
+    let mut voucher_holder = None;
+    for index in 0..ENTERPRISES {
+        let Some(enterprise) = store
+            .enterprise_by_uscc(enterprise_uscc(index).as_str())
+            .await?
+        else {
+            continue;
+        };
+        let allocation = Submission {
+            actor: ACTOR.into(),
+            idempotency_key: format!("demo:voucher:{index}"),
+            command: Command::IssueVoucher {
+                voucher_id: Uuid::now_v7(),
+                programme: open.clone(),
+                enterprise_id: enterprise.id,
+                face_value: Fen::new(open_terms().face_values_fen[0]),
+                via: crate::service::command::IssueVia::Allocation,
+            },
+        };
+        match writer.submit(allocation).await {
+            Ok(_) => {
+                voucher_holder = Some(enterprise.id);
+                break;
+            }
+            Err(CommandError::NotEligible { .. }) => continue,
+            Err(error) => anyhow::bail!("demo voucher: {error}"),
+        }
+    }
+    let first_enterprise = voucher_holder.or(first_enterprise);
     eprintln!("demo: users…");
     let users = [
         ("admin", Role::Admin, None),

@@ -56,9 +56,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             database,
             ledger_key,
         } => {
-            let issuer = KeyPair::generate();
-            let path = key_dir.join(format!("{}.key", issuer.key_id()));
-            keyfile::write_new(&path, &issuer)?;
+            let (issuer, path) = new_issuer_key_file(&key_dir)?;
             let command = Command::ActivateIssuerKey {
                 public_key: issuer.public_key().to_bytes(),
             };
@@ -98,6 +96,14 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Creates a new issuer key in `key_dir` (`<key id>.key`, mode 0600).
+pub fn new_issuer_key_file(key_dir: &std::path::Path) -> anyhow::Result<(KeyPair, PathBuf)> {
+    let issuer = KeyPair::generate();
+    let path = key_dir.join(format!("{}.key", issuer.key_id()));
+    keyfile::write_new(&path, &issuer)?;
+    Ok((issuer, path))
 }
 
 async fn submit(

@@ -47,6 +47,26 @@ pub struct KeyArgs {
     pub key_file: PathBuf,
 }
 
+/// Where the voucher issuer private keys live.
+#[derive(Debug, clap::Args)]
+pub struct IssuerKeyArgs {
+    /// Directory of issuer private keys (`<key id>.key`, mode 0600), as
+    /// `keys rotate` writes them; the active key signs vouchers.
+    /// VOUCHER_ISSUER_KEY (hex seed) adds one from the environment.
+    #[arg(long = "issuer-key-dir", env = "VOUCHER_ISSUER_KEY_DIR", default_value = keys::DEFAULT_ISSUER_KEY_DIR)]
+    pub dir: PathBuf,
+}
+
+impl IssuerKeyArgs {
+    pub fn keyring(
+        &self,
+    ) -> anyhow::Result<std::sync::Arc<crate::service::issuer_keyring::IssuerKeyring>> {
+        Ok(std::sync::Arc::new(
+            crate::service::issuer_keyring::IssuerKeyring::from_dir_and_env(self.dir.clone())?,
+        ))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Commands {
     /// Run the HTTP service.
@@ -55,6 +75,8 @@ enum Commands {
         database: DatabaseArgs,
         #[command(flatten)]
         key: KeyArgs,
+        #[command(flatten)]
+        issuer_keys: IssuerKeyArgs,
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, env = "VOUCHER_LISTEN", default_value = DEFAULT_LISTEN)]
         listen: String,
@@ -73,6 +95,8 @@ enum Commands {
         database: DatabaseArgs,
         #[command(flatten)]
         key: KeyArgs,
+        #[command(flatten)]
+        issuer_keys: IssuerKeyArgs,
         #[arg(long, env = "VOUCHER_LISTEN", default_value = DEFAULT_LISTEN)]
         listen: String,
     },
@@ -141,6 +165,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Serve {
             database,
             key,
+            issuer_keys,
             listen,
             secure_cookies,
             idempotency_retention_hours,
@@ -150,19 +175,26 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 idempotency_retention: std::time::Duration::from_secs(
                     idempotency_retention_hours * 3600,
                 ),
+                issuer_keys: issuer_keys.keyring()?,
             };
             serve::run(&database.database_url, &key.key_file, &listen, api).await
         }
         Commands::Demo {
             database,
             key,
+            issuer_keys,
             listen,
         } => {
+            let api = crate::http::ApiConfig {
+                issuer_keys: issuer_keys.keyring()?,
+                ..crate::http::ApiConfig::default()
+            };
             demo::run(
                 &database.database_url,
                 &key.key_file,
+                &issuer_keys.dir,
                 &listen,
-                crate::http::ApiConfig::default(),
+                api,
             )
             .await
         }

@@ -81,8 +81,11 @@ impl StoreJob for Serve {
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
         publish_ledger_key(&store, &self.signer).await?;
-        let (writer, writer_task) =
-            writer::spawn(store.clone(), self.signer.clone(), WriterConfig::default());
+        let config = WriterConfig {
+            issuer_keys: self.api.issuer_keys.clone(),
+            ..WriterConfig::default()
+        };
+        let (writer, writer_task) = writer::spawn(store.clone(), self.signer.clone(), config);
         let app = router(AppState::new(store.clone(), writer, self.api.clone()));
         let address = self.listener.local_addr()?;
         // Machine-readable first line on stdout: tests and scripts read the port from it.

@@ -44,13 +44,12 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
         database,
         json,
     } = command;
-    let keys = match keys {
-        Some(path) => keys_from_file(&path)?,
-        None => with_existing_store(&database.database_url, PublishedKeys)
+    let report = match keys {
+        Some(path) => inspect(&token, &keys_from_file(&path)?, Timestamp::now()),
+        None => with_existing_store(&database.database_url, OnlineCheck { token })
             .await
-            .context("reading the issuer keys from the database")??,
+            .context("reading the issuer keys and the voucher from the database")??,
     };
-    let report = inspect(&token, &keys, Timestamp::now());
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -63,13 +62,20 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
     })
 }
 
-struct PublishedKeys;
+/// Verifies against the keys published in the database, and looks up the
+/// voucher's current state there.
+struct OnlineCheck {
+    token: String,
+}
 
-impl StoreJob for PublishedKeys {
-    type Output = anyhow::Result<Vec<KnownKey>>;
+impl StoreJob for OnlineCheck {
+    type Output = anyhow::Result<VerificationReport>;
 
     async fn run<S: Store>(self, store: S) -> Self::Output {
-        Ok(known_keys(&store).await?)
+        let keys = known_keys(&store).await?;
+        let mut report = inspect(&self.token, &keys, Timestamp::now());
+        report.voucher_state = crate::service::tokens::voucher_state(&store, &report).await?;
+        Ok(report)
     }
 }
 
@@ -134,6 +140,9 @@ fn print_report(report: &VerificationReport) {
     );
     if let Some(voucher) = &report.voucher {
         println!("voucher: {}", voucher.voucher_id);
+        if let Some(state) = &report.voucher_state {
+            println!("  state here: {state}");
+        }
         println!("  programme: {}", voucher.programme_code);
         println!("  enterprise: {}", voucher.enterprise_uscc);
         println!(

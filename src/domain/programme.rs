@@ -307,6 +307,26 @@ impl ProgrammeTerms {
         }
     }
 
+    /// The first and last day (UTC+8, inclusive) a voucher issued on
+    /// `issued_on` may be used, or `None` if that window is already empty
+    /// (the programme's use period has passed).
+    pub fn voucher_validity(&self, issued_on: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+        let (from, until) = match self.validity {
+            Validity::Fixed { from, until } => (from, until.min(self.ends_on)),
+            Validity::DaysAfterIssue { days } => {
+                let last =
+                    issued_on.checked_add_days(chrono::Days::new(u64::from(days.max(1)) - 1))?;
+                (issued_on, last.min(self.ends_on))
+            }
+        };
+        (from <= until && issued_on <= until).then_some((from, until))
+    }
+
+    /// Whether `face_value` is one the programme offers.
+    pub fn offers(&self, face_value: Fen) -> bool {
+        self.face_values_fen.contains(&face_value.as_fen())
+    }
+
     /// Canonical JSON of the terms (field order as declared), as stored and
     /// recorded in the ledger.
     pub fn to_canonical_json(&self) -> String {
@@ -317,6 +337,36 @@ impl ProgrammeTerms {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn voucher_validity_follows_the_terms_and_never_passes_the_end() {
+        let mut terms = sample();
+        terms.ends_on = day("2026-12-31");
+        terms.validity = Validity::DaysAfterIssue { days: 180 };
+        assert_eq!(
+            terms.voucher_validity(day("2026-03-01")),
+            Some((day("2026-03-01"), day("2026-08-27")))
+        );
+        // Clipped at the programme's end; empty once it has passed.
+        assert_eq!(
+            terms.voucher_validity(day("2026-12-01")),
+            Some((day("2026-12-01"), day("2026-12-31")))
+        );
+        assert_eq!(terms.voucher_validity(day("2027-01-01")), None);
+        terms.validity = Validity::Fixed {
+            from: day("2026-04-01"),
+            until: day("2026-09-30"),
+        };
+        assert_eq!(
+            terms.voucher_validity(day("2026-03-15")),
+            Some((day("2026-04-01"), day("2026-09-30")))
+        );
+        assert_eq!(terms.voucher_validity(day("2026-10-01")), None);
+    }
 
     pub fn sample() -> ProgrammeTerms {
         ProgrammeTerms {

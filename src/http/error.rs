@@ -14,6 +14,17 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub message_zh: String,
+    /// Every reason, when a refusal has several (e.g. each failed
+    /// eligibility rule); `code` is the first one's.
+    pub reasons: Vec<ErrorReason>,
+}
+
+/// One reason of a refusal with several.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ErrorReason {
+    pub code: String,
+    pub message: String,
+    pub message_zh: String,
 }
 
 #[derive(Serialize)]
@@ -26,6 +37,8 @@ struct Inner<'a> {
     code: &'a str,
     message: &'a str,
     message_zh: &'a str,
+    #[serde(skip_serializing_if = "<[ErrorReason]>::is_empty")]
+    reasons: &'a [ErrorReason],
 }
 
 impl ApiError {
@@ -40,6 +53,7 @@ impl ApiError {
             code,
             message: message.into(),
             message_zh: message_zh.into(),
+            reasons: Vec::new(),
         }
     }
 
@@ -149,6 +163,79 @@ impl From<crate::service::CommandError> for ApiError {
                 "The amounts are too large for the ledger's accounts.",
                 "金额过大，超出账户可记录的范围。",
             ),
+            E::BudgetExhausted { ref programme } => ApiError::new(
+                StatusCode::CONFLICT,
+                "programme_budget_exhausted",
+                format!(
+                    "The budget of programme {programme} is used up: no voucher can be issued."
+                ),
+                format!("项目 {programme} 的预算已全部发放完毕，无法再发放补贴券。"),
+            ),
+            E::NotEligible { failures } => {
+                let code = failures.first().map_or("not_eligible", |check| check.code);
+                let message: Vec<&str> = failures.iter().map(|c| c.message.as_str()).collect();
+                let message_zh: Vec<&str> =
+                    failures.iter().map(|c| c.message_zh.as_str()).collect();
+                ApiError {
+                    reasons: failures
+                        .iter()
+                        .map(|c| ErrorReason {
+                            code: c.code.to_string(),
+                            message: c.message.clone(),
+                            message_zh: c.message_zh.clone(),
+                        })
+                        .collect(),
+                    ..ApiError::new(
+                        StatusCode::CONFLICT,
+                        code,
+                        format!("Not eligible: {}", message.join(" ")),
+                        format!("不符合申领条件：{}", message_zh.join("")),
+                    )
+                }
+            }
+            E::FaceValueNotOffered { ref offered } => {
+                let offered: Vec<String> = offered
+                    .iter()
+                    .map(|fen| crate::domain::Fen::new(*fen).to_string())
+                    .collect();
+                let offered = offered.join(", ");
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "face_value_not_offered",
+                    format!("The programme offers these face values: {offered}."),
+                    format!("本项目的面额为：{offered}。"),
+                )
+            }
+            E::EnterpriseNotRegistered => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "enterprise_not_registered",
+                "The enterprise is not in the registry yet; ask the economy bureau to register it.",
+                "企业尚未登记，请联系经信局办理登记。",
+            ),
+            E::ProgrammeEnded => ApiError::new(
+                StatusCode::CONFLICT,
+                "programme_ended",
+                "The programme's use period has ended: a voucher issued now could not be used.",
+                "项目使用期已结束，现在发放的补贴券将无法使用。",
+            ),
+            E::IssuerKeyUnavailable { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "issuer_key_unavailable",
+                "Vouchers cannot be signed right now: no issuer key is available. The operators have been alerted; try again later.",
+                "暂时无法签发补贴券（签发密钥不可用），已通知运维人员，请稍后重试。",
+            ),
+            E::VoucherState { ref status } => ApiError::new(
+                StatusCode::CONFLICT,
+                "voucher_state",
+                format!("The voucher is {status}; this applies only to active vouchers."),
+                format!("补贴券当前状态为 {status}，此操作仅适用于有效的补贴券。"),
+            ),
+            E::KeyNotRevoked { ref key_id } => ApiError::new(
+                StatusCode::CONFLICT,
+                "issuer_key_not_revoked",
+                format!("Issuer key {key_id} is not revoked: its vouchers need no re-issue."),
+                format!("签发密钥 {key_id} 未被吊销，其补贴券无需重新签发。"),
+            ),
             E::Internal => ApiError::internal(&error),
         }
     }
@@ -227,6 +314,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: &self.message,
                 message_zh: &self.message_zh,
+                reasons: &self.reasons,
             },
         };
         (self.status, Json(body)).into_response()

@@ -30,7 +30,10 @@ pub struct PublishedKey {
     pub valid_from: String,
     /// When it stopped signing (retired or revoked), if it has.
     pub signing_until: Option<String>,
-    /// Null: published until every voucher it signed has expired.
+    /// For a key that no longer signs: the last day (UTC+8) any voucher it
+    /// signed is valid — it stays published at least until then (revoked
+    /// keys stay listed for good, so verifiers learn of the revocation).
+    /// Null for the active key, and for a key that signed no voucher.
     pub valid_until: Option<String>,
     pub revoke_reason: Option<String>,
 }
@@ -51,6 +54,12 @@ pub async fn published<S: Store>(
 ) -> Result<Json<PublishedKeys>, ApiError> {
     let show = |us: i64| Timestamp::from_micros(us).to_cst_rfc3339();
     let keys = state.store.issuer_keys().await?;
+    let horizons: std::collections::HashMap<String, String> = state
+        .store
+        .key_voucher_horizons()
+        .await?
+        .into_iter()
+        .collect();
     Ok(Json(PublishedKeys {
         keys: keys
             .into_iter()
@@ -59,7 +68,9 @@ pub async fn published<S: Store>(
                 algorithm: "Ed25519",
                 valid_from: show(k.activated_at_us),
                 signing_until: k.revoked_at_us.or(k.retired_at_us).map(show),
-                valid_until: None,
+                valid_until: (k.status != "active")
+                    .then(|| horizons.get(&k.key_id).cloned())
+                    .flatten(),
                 key_id: k.key_id,
                 status: k.status,
                 revoke_reason: k.revoke_reason,

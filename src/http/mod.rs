@@ -34,6 +34,8 @@ pub mod rate_limit;
 pub mod registry;
 pub mod routes;
 pub mod tokens;
+pub mod voucher_page;
+pub mod vouchers;
 
 pub use error::ApiError;
 pub use ledger::CheckpointView;
@@ -52,6 +54,9 @@ pub struct ApiConfig {
     pub secure_cookies: bool,
     /// How long Idempotency-Key responses are kept.
     pub idempotency_retention: Duration,
+    /// Issuer private keys, for signing presentations (the writer signs
+    /// vouchers with the same ring).
+    pub issuer_keys: Arc<crate::service::issuer_keyring::IssuerKeyring>,
 }
 
 impl Default for ApiConfig {
@@ -59,6 +64,7 @@ impl Default for ApiConfig {
         ApiConfig {
             secure_cookies: false,
             idempotency_retention: Duration::from_secs(24 * 3600),
+            issuer_keys: Arc::default(),
         }
     }
 }
@@ -129,6 +135,17 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::RevokeIssuerKey => post(keys::revoke::<S>),
         RouteId::ListZones => get(registry::zones::<S>),
         RouteId::DefineZone => post(registry::define_zone::<S>),
+        RouteId::ClaimVoucher => post(vouchers::claim::<S>),
+        RouteId::AllocateVouchers => post(vouchers::allocate::<S>),
+        RouteId::ListVouchers => get(vouchers::list::<S>),
+        RouteId::GetVoucher => get(vouchers::get::<S>),
+        RouteId::VoucherQrPng => get(vouchers::qr_png::<S>),
+        RouteId::VoucherQrSvg => get(vouchers::qr_svg::<S>),
+        RouteId::VoucherPrint => get(vouchers::print::<S>),
+        RouteId::VoucherPresentation => get(vouchers::presentation::<S>),
+        RouteId::VoucherPresentationPng => get(vouchers::presentation_png::<S>),
+        RouteId::VoucherPresentationSvg => get(vouchers::presentation_svg::<S>),
+        RouteId::ReissueIssuerKey => post(vouchers::reissue::<S>),
     }
 }
 

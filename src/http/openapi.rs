@@ -75,7 +75,42 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::VerifyToken => (Some("VerifyTokenRequest"), Some("VerificationReport")),
         RouteId::ListZones => (None, Some("ZoneList")),
         RouteId::DefineZone => (Some("ZoneRequest"), Some("ZoneList")),
+        RouteId::ClaimVoucher => (Some("ClaimRequest"), Some("VoucherView")),
+        RouteId::AllocateVouchers => (Some("AllocationRequest"), Some("AllocationReport")),
+        RouteId::ListVouchers => (None, Some("VoucherList")),
+        RouteId::GetVoucher => (None, Some("VoucherView")),
+        RouteId::VoucherPresentation => (None, Some("PresentationView")),
+        RouteId::ReissueIssuerKey => (None, Some("ReissueReport")),
+        // Not JSON: see `media_type`.
+        RouteId::VoucherQrPng
+        | RouteId::VoucherQrSvg
+        | RouteId::VoucherPrint
+        | RouteId::VoucherPresentationPng
+        | RouteId::VoucherPresentationSvg => (None, None),
     }
+}
+
+/// The media type of routes that answer something other than JSON.
+fn media_type(id: RouteId) -> Option<&'static str> {
+    match id {
+        RouteId::VoucherQrPng | RouteId::VoucherPresentationPng => Some("image/png"),
+        RouteId::VoucherQrSvg | RouteId::VoucherPresentationSvg => Some("image/svg+xml"),
+        RouteId::VoucherPrint => Some("text/html"),
+        _ => None,
+    }
+}
+
+/// The success status: 201 for POSTs that create, else 200.
+fn success_status(id: RouteId, method: &str) -> &'static str {
+    let creates = method == "POST"
+        && !matches!(
+            id,
+            RouteId::Login
+                | RouteId::VerifyToken
+                | RouteId::AllocateVouchers
+                | RouteId::ReissueIssuerKey
+        );
+    if creates { "201" } else { "200" }
 }
 
 /// Query parameters per route: (name, description).
@@ -89,6 +124,16 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str)] {
             ("after", "cursor: last sequence of the previous page"),
             ("limit", "1–200, default 50"),
         ],
+        RouteId::ListVouchers => &[
+            ("programme", "programme code"),
+            ("status", "active, reissued, redeemed, expired or revoked"),
+            ("key_id", "issuer key id"),
+            ("after", "cursor: last voucher id of the previous page"),
+            ("limit", "1–200, default 50"),
+        ],
+        RouteId::VoucherQrPng | RouteId::VoucherPresentationPng => {
+            &[("module_pixels", "pixels per QR module, 1–32, default 8")]
+        }
         _ => &[],
     }
 }
@@ -165,19 +210,18 @@ pub fn document() -> OpenApi {
             ));
         }
         let ok = ResponseBuilder::new().description("Success");
-        let ok = match response {
-            Some(name) => ok.content("application/json", json_ref(name)),
-            None => ok,
+        let ok = match (response, media_type(route.id)) {
+            (Some(name), _) => ok.content("application/json", json_ref(name)),
+            (None, Some(media)) => ok.content(
+                media,
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            ),
+            (None, None) => ok,
         };
         operation = operation
-            .response(
-                if route.method == "POST" && !route.is_keyless_post() {
-                    "201"
-                } else {
-                    "200"
-                },
-                ok,
-            )
+            .response(success_status(route.id, route.method), ok)
             .response(
                 "default",
                 ResponseBuilder::new()
@@ -205,6 +249,11 @@ pub fn document() -> OpenApi {
                 .property("code", ObjectBuilder::new().schema_type(Type::String))
                 .property("message", ObjectBuilder::new().schema_type(Type::String))
                 .property("message_zh", ObjectBuilder::new().schema_type(Type::String))
+                .property(
+                    "reasons",
+                    utoipa::openapi::ArrayBuilder::new()
+                        .items(Ref::from_schema_name("ErrorReason")),
+                )
                 .required("code")
                 .required("message")
                 .required("message_zh"),
@@ -274,6 +323,17 @@ pub fn document() -> OpenApi {
         .schema_from::<super::tokens::VerifyTokenRequest>()
         .schema_from::<crate::token::report::VerificationReport>()
         .schema_from::<crate::token::report::VoucherFacts>()
+        .schema_from::<super::error::ErrorReason>()
+        .schema_from::<super::vouchers::ClaimRequest>()
+        .schema_from::<super::vouchers::AllocationRequest>()
+        .schema_from::<super::vouchers::AllocationReport>()
+        .schema_from::<super::vouchers::AllocationResult>()
+        .schema_from::<super::vouchers::AllocationRefusal>()
+        .schema_from::<super::vouchers::VoucherView>()
+        .schema_from::<super::vouchers::VoucherList>()
+        .schema_from::<super::vouchers::PresentationView>()
+        .schema_from::<super::vouchers::ReissueReport>()
+        .schema_from::<super::vouchers::ReissuedVoucher>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

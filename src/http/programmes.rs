@@ -1,8 +1,6 @@
 //! Programmes: create and edit drafts, open, amend, close, fund; and for
 //! enterprises, which open programmes they may claim from and why not.
 
-use std::collections::BTreeSet;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,12 +13,13 @@ use super::idempotency::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::page::KeyPage;
 use super::{ApiError, AppState};
-use crate::domain::eligibility::{EnterpriseFacts, evaluate};
+use crate::domain::eligibility::evaluate;
 use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms, TermsError};
-use crate::domain::{DivisionCode, Fen, ProgrammeCode, Role, SizeClass, Timestamp};
+use crate::domain::{Fen, ProgrammeCode, Role, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::service::CommandError;
 use crate::service::command::{Command, ProgrammeChange, Submission};
+use crate::service::issuance::enterprise_facts;
 use crate::store::Store;
 use crate::store::registry::ProgrammeRecord;
 
@@ -368,38 +367,12 @@ pub async fn my_eligibility<S: Store>(
         )
     })?;
     let now = Timestamp::now();
-    let today = now.cst_date().to_string();
-    let active = |from: &str, until: Option<&str>| {
-        from <= today.as_str() && until.is_none_or(|u| today.as_str() <= u)
-    };
-    let tags: BTreeSet<String> = state
-        .store
-        .tags_of(enterprise.id)
-        .await?
-        .into_iter()
-        .filter(|t| active(&t.valid_from, t.valid_until.as_deref()))
-        .map(|t| t.tag)
-        .collect();
+    let today = now.cst_date();
+    let tags = state.store.tags_of(enterprise.id).await?;
     let blacklist = state
         .store
         .blacklist_of("enterprise", enterprise.id)
-        .await?
-        .into_iter()
-        .filter(|b| active(&b.effective_from, b.effective_until.as_deref()))
-        .map(|b| (b.reason, b.source))
-        .collect();
-    let facts = EnterpriseFacts {
-        division: DivisionCode::parse(&enterprise.division).map_err(|e| ApiError::internal(&e))?,
-        zone: enterprise.zone.clone(),
-        size_class: SizeClass::parse(&enterprise.size_class)
-            .ok_or_else(|| ApiError::internal(&"size class"))?,
-        tags,
-        blacklist,
-        // Vouchers arrive with issuance (issue 5): until then nobody has
-        // claimed anything, so these are exact.
-        claimed_this_year: Fen::ZERO,
-        vouchers_this_year: 0,
-    };
+        .await?;
     let mut programmes = Vec::new();
     let mut after = String::new();
     loop {
@@ -412,6 +385,12 @@ pub async fn my_eligibility<S: Store>(
         {
             let terms: ProgrammeTerms =
                 serde_json::from_str(&record.terms_json).map_err(|e| ApiError::internal(&e))?;
+            let claimed = state
+                .store
+                .claimed_so_far(enterprise.id, &record.code)
+                .await?;
+            let facts =
+                enterprise_facts(&enterprise, tags.clone(), blacklist.clone(), claimed, today)?;
             let face_value = Fen::new(terms.face_values_fen.iter().copied().min().unwrap_or(0));
             let report = evaluate(
                 &terms.eligibility_rules(ProgrammeStatus::Open),

@@ -53,6 +53,17 @@ pub enum RouteId {
     VerifyToken,
     ListZones,
     DefineZone,
+    ClaimVoucher,
+    AllocateVouchers,
+    ListVouchers,
+    GetVoucher,
+    VoucherQrPng,
+    VoucherQrSvg,
+    VoucherPrint,
+    VoucherPresentation,
+    VoucherPresentationPng,
+    VoucherPresentationSvg,
+    ReissueIssuerKey,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -121,6 +132,10 @@ const ENTERPRISE_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor,
 /// manages users, so reads them too.
 const USER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
 const LEDGER_READERS: &[Role] = &[Role::Finance, Role::Auditor];
+/// Who reads vouchers; enterprise users only their own.
+const VOUCHER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Role::Enterprise];
+/// An allocation list of 20,000 USCCs fits.
+const ALLOCATION_BODY: usize = 1024 * 1024;
 
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
@@ -509,6 +524,105 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: false,
         body_bytes_max: DEFAULT_BODY,
         summary: "Verify a voucher's QR text: signature, key and status, contents (no login)",
+    },
+    RouteSpec {
+        id: RouteId::ClaimVoucher,
+        method: "POST",
+        path: "/api/v1/programmes/{code}/claims",
+        access: Access::Roles(ENTERPRISE_ONLY),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Claim a voucher for my enterprise (eligibility, caps and budget checked atomically)",
+    },
+    RouteSpec {
+        id: RouteId::AllocateVouchers,
+        method: "POST",
+        path: "/api/v1/programmes/{code}/allocations",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: ALLOCATION_BODY,
+        summary: "Issue vouchers to every eligible enterprise of a list; per-enterprise result",
+    },
+    RouteSpec {
+        id: RouteId::ListVouchers,
+        method: "GET",
+        path: "/api/v1/vouchers",
+        access: Access::Roles(VOUCHER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Vouchers (an enterprise sees its own), filtered by programme, status or key",
+    },
+    RouteSpec {
+        id: RouteId::GetVoucher,
+        method: "GET",
+        path: "/api/v1/vouchers/{id}",
+        access: Access::Roles(VOUCHER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "One voucher with its QR text",
+    },
+    RouteSpec {
+        id: RouteId::VoucherQrPng,
+        method: "GET",
+        path: "/api/v1/vouchers/{id}/qr.png",
+        access: Access::Roles(VOUCHER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "The voucher's QR code as PNG",
+    },
+    RouteSpec {
+        id: RouteId::VoucherQrSvg,
+        method: "GET",
+        path: "/api/v1/vouchers/{id}/qr.svg",
+        access: Access::Roles(VOUCHER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "The voucher's QR code as SVG",
+    },
+    RouteSpec {
+        id: RouteId::VoucherPrint,
+        method: "GET",
+        path: "/api/v1/vouchers/{id}/print",
+        access: Access::Roles(VOUCHER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "A printable A6 voucher page in Chinese (HTML)",
+    },
+    RouteSpec {
+        id: RouteId::VoucherPresentation,
+        method: "GET",
+        path: "/api/v1/vouchers/{id}/presentation",
+        access: Access::Roles(ENTERPRISE_ONLY),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "A fresh short-lived presentation of my voucher (rotating programmes)",
+    },
+    RouteSpec {
+        id: RouteId::VoucherPresentationPng,
+        method: "GET",
+        path: "/api/v1/vouchers/{id}/presentation.png",
+        access: Access::Roles(ENTERPRISE_ONLY),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "A fresh presentation as a PNG QR code",
+    },
+    RouteSpec {
+        id: RouteId::VoucherPresentationSvg,
+        method: "GET",
+        path: "/api/v1/vouchers/{id}/presentation.svg",
+        access: Access::Roles(ENTERPRISE_ONLY),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "A fresh presentation as an SVG QR code",
+    },
+    RouteSpec {
+        id: RouteId::ReissueIssuerKey,
+        method: "POST",
+        path: "/api/v1/issuer-keys/{key_id}/reissue",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Re-issue every active voucher of a revoked key under the active key",
     },
 ];
 

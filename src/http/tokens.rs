@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::json::ApiJson;
 use super::{ApiError, AppState};
 use crate::domain::Timestamp;
-use crate::service::tokens::known_keys;
+use crate::service::tokens::{known_keys, voucher_state};
 use crate::store::Store;
 use crate::token::report::{VerificationReport, inspect};
 
@@ -37,5 +37,7 @@ pub async fn verify<S: Store>(
         ));
     }
     let keys = known_keys(&state.store).await?;
-    Ok(Json(inspect(&request.token, &keys, Timestamp::now())))
+    let mut report = inspect(&request.token, &keys, Timestamp::now());
+    report.voucher_state = voucher_state(&state.store, &report).await?;
+    Ok(Json(report))
 }

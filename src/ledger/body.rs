@@ -92,6 +92,8 @@ entry_kinds! {
     ZoneDefined(ZoneDefined) => "zone_defined",
     IssuerKeyActivated(IssuerKeyActivated) => "issuer_key_activated",
     IssuerKeyRevoked(IssuerKeyRevoked) => "issuer_key_revoked",
+    VoucherIssued(VoucherIssued) => "voucher_issued",
+    VoucherReissued(VoucherIssued) => "voucher_reissued",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

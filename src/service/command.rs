@@ -126,6 +126,42 @@ pub enum Command {
         status: ProviderStatus,
         reason: String,
     },
+    /// Issue a voucher of `face_value` from a programme to an enterprise:
+    /// eligibility and caps are re-checked under the lock, the face value
+    /// moves from budget_available to vouchers_outstanding (refused with
+    /// `BudgetExhausted` if the budget does not cover it), and the active
+    /// issuer key signs it with the entry's sequence number inside.
+    IssueVoucher {
+        voucher_id: Uuid,
+        programme: ProgrammeCode,
+        enterprise_id: Uuid,
+        face_value: Fen,
+        via: IssueVia,
+    },
+    /// Replace an active voucher signed by a revoked key with one signed by
+    /// the active key: same enterprise, value and validity; no money moves.
+    ReissueVoucher {
+        voucher_id: Uuid,
+        new_voucher_id: Uuid,
+    },
+}
+
+/// How a voucher came to be issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueVia {
+    /// The enterprise claimed it (the claim window applies).
+    Claim,
+    /// The admin allocated it (every rule but the claim window applies).
+    Allocation,
+}
+
+impl IssueVia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueVia::Claim => "claim",
+            IssueVia::Allocation => "allocation",
+        }
+    }
 }
 
 /// What happens to a programme.
@@ -429,6 +465,8 @@ impl Command {
             Command::ActivateIssuerKey { .. } => "activate_issuer_key",
             Command::RevokeIssuerKey { .. } => "revoke_issuer_key",
             Command::ChangeProviderStatus { .. } => "change_provider_status",
+            Command::IssueVoucher { .. } => "issue_voucher",
+            Command::ReissueVoucher { .. } => "reissue_voucher",
         }
     }
 
@@ -605,6 +643,46 @@ impl Command {
                     },
                 ))
             }
+            // The voucher's dates, categories, key and signature are only
+            // known under the lock: service::effects writes the final body.
+            Command::IssueVoucher {
+                voucher_id,
+                programme,
+                enterprise_id,
+                face_value,
+                via,
+            } => {
+                if !face_value.is_positive() {
+                    return Err(InvalidCommand::NonPositiveAmount);
+                }
+                let outstanding = Account::programme(AccountKind::VouchersOutstanding, programme)
+                    .expect("vouchers_outstanding is a programme-level account");
+                let available = Account::programme(AccountKind::BudgetAvailable, programme)
+                    .expect("budget_available is a programme-level account");
+                Draft {
+                    body: EntryBody::VoucherIssued(pb::VoucherIssued {
+                        voucher_id: voucher_id.to_string(),
+                        programme_code: programme.to_string(),
+                        enterprise_id: enterprise_id.to_string(),
+                        face_value_fen: face_value.as_fen(),
+                        via: via.as_str().to_string(),
+                        ..pb::VoucherIssued::default()
+                    }),
+                    postings: vec![
+                        Posting::debit(outstanding, *face_value),
+                        Posting::credit(available, *face_value),
+                    ],
+                }
+            }
+            Command::ReissueVoucher {
+                voucher_id,
+                new_voucher_id,
+            } => Draft::without_postings(EntryBody::VoucherReissued(pb::VoucherIssued {
+                voucher_id: new_voucher_id.to_string(),
+                replaces_voucher_id: voucher_id.to_string(),
+                via: "reissue".into(),
+                ..pb::VoucherIssued::default()
+            })),
             // The final body (status, version) is written under the lock
             // by service::effects.
             Command::ChangeProgramme { code, change } => {
@@ -744,6 +822,21 @@ impl Command {
                 );
                 field(change.reason().as_bytes());
             }
+            // The voucher ids are generated per request: not part of what
+            // was asked.
+            Command::IssueVoucher {
+                programme,
+                enterprise_id,
+                face_value,
+                via,
+                ..
+            } => {
+                field(programme.as_str().as_bytes());
+                field(enterprise_id.as_bytes());
+                field(&face_value.as_fen().to_be_bytes());
+                field(via.as_str().as_bytes());
+            }
+            Command::ReissueVoucher { voucher_id, .. } => field(voucher_id.as_bytes()),
             // The entry id is generated per request: not part of what was asked.
             Command::BlacklistParty(spec) => {
                 let asked = BlacklistSpec {

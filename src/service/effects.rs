@@ -17,10 +17,13 @@ use crate::store::registry::{EnterpriseRecord, RegistryTx};
 use super::command::{
     Command, LoginOutcome, PartyKind, ProgrammeChange, enterprise_body, provider_fields_json,
 };
+use super::issuance;
+use super::issuer_keyring::IssuerKeyring;
 use super::writer::CommandError;
 use crate::domain::programme::ProgrammeStatus;
 use crate::domain::provider::ProviderStatus;
 use crate::store::registry::{IssuerKeyRecord, ProgrammeRecord, ProviderRecord};
+use crate::store::voucher::VoucherTx;
 
 /// Consecutive failed logins that lock an account.
 pub const LOCKOUT_THRESHOLD: i64 = 5;
@@ -52,6 +55,8 @@ impl From<CommandError> for Failure {
 pub struct Prefetched {
     /// By USCC: `None` means "known not to exist".
     enterprises: HashMap<String, Option<EnterpriseRecord>>,
+    /// Programmes and the signing key, as voucher issues read them.
+    pub issuance: issuance::IssuanceCache,
 }
 
 impl Prefetched {
@@ -74,7 +79,10 @@ impl Prefetched {
                 enterprises.insert(record.uscc.clone(), Some(record));
             }
         }
-        Ok(Prefetched { enterprises })
+        Ok(Prefetched {
+            enterprises,
+            issuance: issuance::IssuanceCache::default(),
+        })
     }
 
     async fn enterprise_by_uscc<T: RegistryTx + Send>(
@@ -89,15 +97,66 @@ impl Prefetched {
     }
 }
 
-/// Checks and writes `command`'s domain rows at instant `now`.
-pub async fn apply<T: AccessTx + RegistryTx + Send>(
+/// What an effect knows about the entry it is part of.
+pub struct Context<'a> {
+    /// The entry's time.
+    pub now: Timestamp,
+    /// The entry's sequence number (vouchers carry it).
+    pub sequence: u64,
+    /// Private halves of the issuer keys, for signing vouchers.
+    pub issuer_keys: &'a IssuerKeyring,
+    /// The entry's postings would take the programme's budget below zero:
+    /// a voucher issue checks its own rules first, then refuses with
+    /// `BudgetExhausted` before writing anything.
+    pub budget_exhausted: bool,
+}
+
+/// Checks and writes `command`'s domain rows for the entry in `context`.
+pub async fn apply<T: AccessTx + RegistryTx + VoucherTx + Send>(
     tx: &mut T,
     prefetched: &mut Prefetched,
     command: &Command,
-    now: Timestamp,
+    context: &Context<'_>,
 ) -> Result<Option<EntryBody>, Failure> {
-    let now_us = now.as_micros();
+    let now_us = context.now.as_micros();
+    if matches!(
+        command,
+        Command::ChangeProgramme { .. }
+            | Command::ActivateIssuerKey { .. }
+            | Command::RevokeIssuerKey { .. }
+    ) {
+        prefetched.issuance.forget();
+    }
     match command {
+        Command::IssueVoucher {
+            voucher_id,
+            programme,
+            enterprise_id,
+            face_value,
+            via,
+        } => {
+            let request = issuance::IssueRequest {
+                voucher_id: *voucher_id,
+                programme: programme.as_str(),
+                enterprise_id: *enterprise_id,
+                face_value: *face_value,
+                via: *via,
+            };
+            issuance::issue(tx, &mut prefetched.issuance, &request, context).await
+        }
+        Command::ReissueVoucher {
+            voucher_id,
+            new_voucher_id,
+        } => {
+            issuance::reissue(
+                tx,
+                &mut prefetched.issuance,
+                *voucher_id,
+                *new_voucher_id,
+                context,
+            )
+            .await
+        }
         // Funding a registered programme needs it not closed. A code with
         // no programme row is a scratch ledger's (drills, benchmarks, the
         // store contract tests); the API refuses unknown programmes (404)

@@ -5,9 +5,13 @@ pub mod access;
 pub mod command;
 pub mod effects;
 pub mod export;
+pub mod fan_out;
+pub mod issuance;
+pub mod issuer_keyring;
 pub mod registry;
 pub mod tokens;
 pub mod verify;
+pub mod vouchers;
 pub mod writer;
 
 pub use command::{Command, Submission};

@@ -7,11 +7,9 @@
 //! same file twice changes nothing the second time.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::domain::enterprise::{EnterpriseFields, FieldError};
@@ -357,35 +355,22 @@ pub async fn import_enterprises(
         return report;
     }
     report.applied = !valid.is_empty();
-    let total = valid.len();
-    let permits = Arc::new(Semaphore::new(IMPORT_IN_FLIGHT_MAX));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (row, input) in valid {
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let writer = writer.clone();
-        let submission = Submission {
-            actor: actor.to_string(),
-            idempotency_key: format!("{key_prefix}:{row}"),
-            command: Command::RecordEnterprise {
-                enterprise_id: Uuid::now_v7(),
-                input,
-            },
-        };
-        tasks.spawn(async move {
-            let result = writer.submit(submission).await;
-            drop(permit);
-            (row, result)
-        });
-    }
-    let mut done = 0;
-    while let Some(joined) = tasks.join_next().await {
-        done += 1;
-        progress(done, total);
-        let Ok((row, result)) = joined else { continue };
+    let jobs = valid
+        .into_iter()
+        .map(|(row, input)| {
+            let submission = Submission {
+                actor: actor.to_string(),
+                idempotency_key: format!("{key_prefix}:{row}"),
+                command: Command::RecordEnterprise {
+                    enterprise_id: Uuid::now_v7(),
+                    input,
+                },
+            };
+            (row, submission)
+        })
+        .collect();
+    let results = super::fan_out::submit_all(writer, jobs, IMPORT_IN_FLIGHT_MAX, progress).await;
+    for (row, result) in results {
         match result {
             Ok(receipt) if receipt.replayed => report.unchanged += 1,
             Ok(receipt) if receipt.kind == Some(EntryKind::EnterpriseRegistered) => {

@@ -32,3 +32,23 @@ pub async fn known_keys<S: Store>(store: &S) -> Result<Vec<KnownKey>, StoreError
         })
         .collect()
 }
+
+/// The trusted voucher's state here, or `unknown` if this ledger has no
+/// such voucher.
+pub async fn voucher_state<S: Store>(
+    store: &S,
+    report: &crate::token::report::VerificationReport,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let Some(id) = report.trusted_voucher_id() else {
+        return Ok(None);
+    };
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        store
+            .voucher(id)
+            .await?
+            .map_or_else(|| "unknown".to_string(), |v| v.status),
+    ))
+}

@@ -37,6 +37,7 @@ use super::command::{Draft, InvalidCommand, Submission};
 use super::effects::{self, Failure};
 use crate::store::access::AccessTx;
 use crate::store::registry::RegistryTx;
+use crate::store::voucher::VoucherTx;
 
 /// Tuning for the writer. The defaults suit both backends on small hardware.
 #[derive(Debug, Clone)]
@@ -52,6 +53,8 @@ pub struct WriterConfig {
     pub checkpoint_interval: Duration,
     /// Attempts for a batch whose transaction failed for a transient reason.
     pub batch_attempts_max: u32,
+    /// The issuer private keys vouchers are signed with.
+    pub issuer_keys: Arc<super::issuer_keyring::IssuerKeyring>,
 }
 
 impl Default for WriterConfig {
@@ -62,6 +65,7 @@ impl Default for WriterConfig {
             checkpoint_every_entries: 1000,
             checkpoint_interval: Duration::from_secs(60),
             batch_attempts_max: 3,
+            issuer_keys: Arc::default(),
         }
     }
 }
@@ -132,6 +136,34 @@ pub enum CommandError {
     /// The password changed while a login attempt was being checked.
     #[error("the credentials changed during the login")]
     CredentialsChanged,
+    /// The programme's available budget does not cover the voucher.
+    #[error("the budget of programme {programme} is exhausted")]
+    BudgetExhausted { programme: String },
+    /// The enterprise fails one or more eligibility rules: all of them.
+    #[error("the enterprise is not eligible")]
+    NotEligible {
+        failures: Vec<crate::domain::eligibility::Check>,
+    },
+    /// The programme does not offer this face value.
+    #[error("the programme does not offer this face value")]
+    FaceValueNotOffered { offered: Vec<i64> },
+    /// The enterprise is not in the registry.
+    #[error("the enterprise is not registered")]
+    EnterpriseNotRegistered,
+    /// A voucher issued today could no longer be used (the programme's use
+    /// period has passed).
+    #[error("the programme's use period has ended")]
+    ProgrammeEnded,
+    /// No issuer key can sign: none is active, or this process does not
+    /// hold the active key's private half.
+    #[error("no issuer key is available to sign vouchers")]
+    IssuerKeyUnavailable { key_id: Option<String> },
+    /// The voucher is not in a state this change applies to.
+    #[error("the voucher is {status}")]
+    VoucherState { status: String },
+    /// Only vouchers of a revoked key are re-issued.
+    #[error("the voucher's key {key_id} is not revoked")]
+    KeyNotRevoked { key_id: String },
     /// A balance would leave the range of i64 fen.
     #[error("the amounts overflow an account balance")]
     Overflow,
@@ -159,6 +191,16 @@ impl CommandError {
             CommandError::AccountLocked { .. } => "account_locked",
             CommandError::CredentialsChanged => "invalid_credentials",
             CommandError::Overflow => "amount_overflow",
+            CommandError::BudgetExhausted { .. } => "programme_budget_exhausted",
+            CommandError::NotEligible { failures } => {
+                failures.first().map_or("not_eligible", |check| check.code)
+            }
+            CommandError::FaceValueNotOffered { .. } => "face_value_not_offered",
+            CommandError::EnterpriseNotRegistered => "enterprise_not_registered",
+            CommandError::ProgrammeEnded => "programme_ended",
+            CommandError::IssuerKeyUnavailable { .. } => "issuer_key_unavailable",
+            CommandError::VoucherState { .. } => "voucher_state",
+            CommandError::KeyNotRevoked { .. } => "issuer_key_not_revoked",
             CommandError::Internal => "internal_error",
         }
     }
@@ -273,7 +315,7 @@ impl<S: Store> Writer<S> {
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
-            match append_batch(&self.store, &submissions).await {
+            match append_batch(&self.store, &submissions, &self.config.issuer_keys).await {
                 Err(StoreError::Unavailable(error)) if attempt < self.config.batch_attempts_max => {
                     tracing::warn!(%error, attempt, "ledger batch failed, retrying");
                     tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
@@ -368,6 +410,7 @@ pub async fn sign_checkpoint<S: Store>(
 async fn append_batch<S: Store>(
     store: &S,
     submissions: &[Submission],
+    issuer_keys: &super::issuer_keyring::IssuerKeyring,
 ) -> Result<(BatchResults, ChainHead), StoreError> {
     // Pure work first: nothing here needs the lock.
     let drafts: Vec<Result<Draft, InvalidCommand>> =
@@ -419,6 +462,7 @@ async fn append_batch<S: Store>(
             balances: &mut balances,
             prefetched: &mut prefetched,
             entries: &mut entries,
+            issuer_keys,
         };
         match decide(&mut tx, submission, draft, digest, &mut batch).await {
             Ok(receipt) => results.push(Ok(receipt)),
@@ -455,13 +499,14 @@ struct BatchState<'a> {
     balances: &'a mut Balances,
     prefetched: &'a mut effects::Prefetched,
     entries: &'a mut Vec<Entry>,
+    issuer_keys: &'a super::issuer_keyring::IssuerKeyring,
 }
 
 /// Decides one command against the batch's state and, if it is accepted,
 /// writes its domain rows, appends its sealed entry and advances the head.
 /// Checks come first (idempotency, balances, then the effects' own checks),
 /// so a refused command leaves nothing behind.
-async fn decide<T: LedgerTx + AccessTx + RegistryTx + Send>(
+async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + Send>(
     tx: &mut T,
     submission: &Submission,
     draft: Result<Draft, InvalidCommand>,
@@ -480,13 +525,40 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + Send>(
     let draft = draft.map_err(CommandError::Invalid)?;
     let head = *batch.head;
     let sequence = head.sequence + 1;
-    let changes = batch.balances.check(&net_changes(&draft.postings))?;
+    // A voucher issue that the budget cannot cover is refused — but only
+    // after its own rules, so a claimant of a closed programme, or one who
+    // is not eligible, is told that rather than "budget exhausted".
+    let (changes, budget_exhausted) = match (
+        &submission.command,
+        batch.balances.check(&net_changes(&draft.postings)),
+    ) {
+        (_, Ok(changes)) => (Some(changes), false),
+        (
+            super::command::Command::IssueVoucher { .. },
+            Err(CommandError::InsufficientBalance { .. }),
+        ) => (None, true),
+        (_, Err(error)) => return Err(error.into()),
+    };
     // Time never runs backwards along the chain, even across processes
     // whose clocks differ slightly.
     let recorded_at = Timestamp::now().max(head.recorded_at);
-    let body = effects::apply(tx, batch.prefetched, &submission.command, recorded_at)
+    let context = effects::Context {
+        now: recorded_at,
+        sequence,
+        issuer_keys: batch.issuer_keys,
+        budget_exhausted,
+    };
+    let body = effects::apply(tx, batch.prefetched, &submission.command, &context)
         .await?
         .unwrap_or(draft.body);
+    let Some(changes) = changes else {
+        // The effect must have refused; never append past a floor.
+        tracing::error!(
+            command = submission.command.name(),
+            "an effect ignored a floor refusal"
+        );
+        return Err(CommandError::Internal.into());
+    };
     batch.balances.commit(changes, sequence);
     let kind = body.kind();
     let entry = Unsealed {

@@ -23,6 +23,8 @@ pub mod registry;
 mod registry_sql;
 mod shared;
 pub mod sqlite;
+pub mod voucher;
+mod voucher_sql;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -119,9 +121,15 @@ pub const ENTRY_PAGE_MAX: u32 = 1000;
 
 /// The database behind the ledger.
 pub trait Store:
-    access::AccessStore + registry::RegistryStore + Clone + Send + Sync + 'static
+    access::AccessStore
+    + registry::RegistryStore
+    + voucher::VoucherStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
-    type Tx: LedgerTx + access::AccessTx + registry::RegistryTx;
+    type Tx: LedgerTx + access::AccessTx + registry::RegistryTx + voucher::VoucherTx;
 
     fn backend(&self) -> Backend;
 

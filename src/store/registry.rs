@@ -229,4 +229,15 @@ pub trait RegistryTx {
         record: &ProgrammeRecord,
         is_new: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The enterprise's tags (all periods), as `RegistryStore::tags_of`.
+    fn tags_of(
+        &mut self,
+        enterprise_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<TagRecord>, StoreError>> + Send;
+    /// The party's blacklist entries (all periods).
+    fn blacklist_of(
+        &mut self,
+        party_kind: &str,
+        party_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<BlacklistRecord>, StoreError>> + Send;
 }

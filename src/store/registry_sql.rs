@@ -99,6 +99,11 @@ pub fn issuer_key(row: IssuerKeyRow) -> Result<super::registry::IssuerKeyRecord,
     })
 }
 
+pub const SELECT_TAGS_OF: &str = "SELECT enterprise_id, tag, valid_from, valid_until, source FROM enterprise_tags \
+     WHERE enterprise_id = $1 ORDER BY tag, valid_from";
+pub const SELECT_BLACKLIST_OF: &str = "SELECT id, party_kind, party_id, reason, source, effective_from, effective_until \
+     FROM blacklist WHERE party_kind = $1 AND party_id = $2 ORDER BY effective_from, id";
+
 pub type TagRow = (String, String, String, Option<String>, String);
 pub type BlacklistRow = (
     String,
@@ -349,10 +354,8 @@ macro_rules! impl_registry_store {
                 &self,
                 enterprise_id: uuid::Uuid,
             ) -> Result<Vec<$crate::store::registry::TagRecord>, $crate::store::StoreError> {
-                let rows: Vec<$crate::store::registry_sql::TagRow> = sqlx::query_as(
-                    "SELECT enterprise_id, tag, valid_from, valid_until, source FROM enterprise_tags \
-                     WHERE enterprise_id = $1 ORDER BY tag, valid_from",
-                )
+                let rows: Vec<$crate::store::registry_sql::TagRow> =
+                    sqlx::query_as($crate::store::registry_sql::SELECT_TAGS_OF)
                 .bind(enterprise_id.to_string())
                 .fetch_all(&self.pool)
                 .await
@@ -365,10 +368,8 @@ macro_rules! impl_registry_store {
                 party_kind: &str,
                 party_id: uuid::Uuid,
             ) -> Result<Vec<$crate::store::registry::BlacklistRecord>, $crate::store::StoreError> {
-                let rows: Vec<$crate::store::registry_sql::BlacklistRow> = sqlx::query_as(
-                    "SELECT id, party_kind, party_id, reason, source, effective_from, effective_until \
-                     FROM blacklist WHERE party_kind = $1 AND party_id = $2 ORDER BY effective_from, id",
-                )
+                let rows: Vec<$crate::store::registry_sql::BlacklistRow> =
+                    sqlx::query_as($crate::store::registry_sql::SELECT_BLACKLIST_OF)
                 .bind(party_kind)
                 .bind(party_id.to_string())
                 .fetch_all(&self.pool)
@@ -706,6 +707,34 @@ macro_rules! impl_registry_store {
                 .await
                 .map_err(map_err)?;
                 Ok(())
+            }
+
+            async fn tags_of(
+                &mut self,
+                enterprise_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::registry::TagRecord>, $crate::store::StoreError> {
+                let rows: Vec<$crate::store::registry_sql::TagRow> =
+                    sqlx::query_as($crate::store::registry_sql::SELECT_TAGS_OF)
+                        .bind(enterprise_id.to_string())
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter().map($crate::store::registry_sql::tag).collect()
+            }
+
+            async fn blacklist_of(
+                &mut self,
+                party_kind: &str,
+                party_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::registry::BlacklistRecord>, $crate::store::StoreError> {
+                let rows: Vec<$crate::store::registry_sql::BlacklistRow> =
+                    sqlx::query_as($crate::store::registry_sql::SELECT_BLACKLIST_OF)
+                        .bind(party_kind)
+                        .bind(party_id.to_string())
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter().map($crate::store::registry_sql::blacklist).collect()
             }
         }
     };

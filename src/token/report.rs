@@ -73,6 +73,23 @@ pub struct VerificationReport {
     pub voucher: Option<VoucherFacts>,
     /// The day (UTC+8) the validity dates were checked against.
     pub checked_on: String,
+    /// Online only: the voucher's state in this deployment's ledger
+    /// (active, reissued, redeemed, expired, revoked), or `unknown` when it
+    /// has no such voucher. Absent offline, and when the signature did not
+    /// verify under an unrevoked key (the contents cannot be trusted).
+    pub voucher_state: Option<String>,
+}
+
+impl VerificationReport {
+    /// The voucher id whose state an online check should look up: only
+    /// when its signature verified under a key that is not revoked.
+    pub fn trusted_voucher_id(&self) -> Option<&str> {
+        let trusted = self.signature_valid && self.key_status != Some(KeyStatus::Revoked.as_str());
+        self.voucher
+            .as_ref()
+            .filter(|_| trusted)
+            .map(|facts| facts.voucher_id.as_str())
+    }
 }
 
 impl VoucherFacts {
@@ -165,6 +182,7 @@ pub fn inspect(text: &str, keys: &[KnownKey], now: Timestamp) -> VerificationRep
         signature_valid,
         voucher,
         checked_on: today.to_string(),
+        voucher_state: None,
     }
 }
 

@@ -24,7 +24,7 @@ pub mod pb {
 pub const QR_PREFIX: &str = "VL1:";
 /// Bound on a payload, so a QR code stays scannable and parsing bounded.
 pub const PAYLOAD_BYTES_MAX: usize = 1024;
-pub(super) const SIGNATURE_BYTES: usize = 64;
+pub const SIGNATURE_BYTES: usize = 64;
 
 /// What a voucher says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,15 +148,33 @@ pub fn sign(claims: &VoucherClaims, key: &SigningKey) -> String {
     )
 }
 
+/// The Ed25519 signature a voucher's token carries: over the payload bytes.
+pub fn signature_of(claims: &VoucherClaims, key: &SigningKey) -> [u8; SIGNATURE_BYTES] {
+    key.sign(&claims.to_payload()).to_bytes()
+}
+
+/// The QR text of `claims` with a signature made earlier (`signature_of`),
+/// e.g. as stored with an issued voucher. Equal to `sign`'s output for the
+/// same key, since Ed25519 signatures are deterministic.
+pub fn assemble(claims: &VoucherClaims, signature: &[u8; SIGNATURE_BYTES]) -> String {
+    format!(
+        "{QR_PREFIX}{}",
+        base45::encode(&envelope(&claims.to_payload(), signature))
+    )
+}
+
 /// The signed envelope shared by vouchers and presentations: u16
 /// big-endian payload length ‖ payload ‖ Ed25519 signature of the payload.
 pub(super) fn seal(payload: &[u8], key: &SigningKey) -> Vec<u8> {
-    let signature = key.sign(payload).to_bytes();
+    envelope(payload, &key.sign(payload).to_bytes())
+}
+
+fn envelope(payload: &[u8], signature: &[u8; SIGNATURE_BYTES]) -> Vec<u8> {
     let mut token = Vec::with_capacity(2 + payload.len() + SIGNATURE_BYTES);
     // Payloads are bounded far below 65,535 bytes by their callers.
     token.extend_from_slice(&(payload.len() as u16).to_be_bytes());
     token.extend_from_slice(payload);
-    token.extend_from_slice(&signature);
+    token.extend_from_slice(signature);
     token
 }
 
@@ -302,6 +320,22 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()
+    }
+
+    #[test]
+    fn a_stored_signature_rebuilds_the_signed_token() {
+        let signature = signature_of(&claims(), &key());
+        assert_eq!(assemble(&claims(), &signature), sign(&claims(), &key()));
+        let mut other = claims();
+        other.face_value = Fen::new(1);
+        assert!(
+            verify(
+                &assemble(&other, &signature),
+                lookup(KeyStatus::Active),
+                today()
+            )
+            .is_err()
+        );
     }
 
     #[test]

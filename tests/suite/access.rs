@@ -84,6 +84,17 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::RevokeIssuerKey,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::ListZones,        [Deny,  Allow, Allow, Allow, Allow, Allow]),
     (RouteId::DefineZone,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::ClaimVoucher,     [Deny,  Deny,  Deny,  Deny,  Allow, Deny ]),
+    (RouteId::AllocateVouchers, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::ListVouchers,     [Deny,  Allow, Allow, Deny,  Allow, Allow]),
+    (RouteId::GetVoucher,       [Deny,  Allow, Allow, Deny,  Allow, Allow]),
+    (RouteId::VoucherQrPng,     [Deny,  Allow, Allow, Deny,  Allow, Allow]),
+    (RouteId::VoucherQrSvg,     [Deny,  Allow, Allow, Deny,  Allow, Allow]),
+    (RouteId::VoucherPrint,     [Deny,  Allow, Allow, Deny,  Allow, Allow]),
+    (RouteId::VoucherPresentation, [Deny, Deny, Deny,  Deny,  Allow, Deny ]),
+    (RouteId::VoucherPresentationPng, [Deny, Deny, Deny, Deny, Allow, Deny ]),
+    (RouteId::VoucherPresentationSvg, [Deny, Deny, Deny, Deny, Allow, Deny ]),
+    (RouteId::ReissueIssuerKey, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
 ];
 
 const CALLERS: [&str; 6] = [

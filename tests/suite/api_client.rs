@@ -1,6 +1,7 @@
 //! An in-process API client and a seeded world of users, one per role.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -9,8 +10,11 @@ use serde_json::Value;
 use tower::ServiceExt;
 use uuid::Uuid;
 use voucher_ledger::domain::{Password, Principal, Role, Username};
-use voucher_ledger::http::{AppState, router};
+use voucher_ledger::http::{ApiConfig, AppState, router};
+use voucher_ledger::ledger::checkpoint::KeyPair;
 use voucher_ledger::service::access;
+use voucher_ledger::service::command::{Command, Submission};
+use voucher_ledger::service::issuer_keyring::IssuerKeyring;
 use voucher_ledger::service::{WriterConfig, WriterHandle};
 use voucher_ledger::store::Store;
 
@@ -170,11 +174,18 @@ pub struct World<S: Store> {
     /// The writer the API submits to, for set-up the API cannot do
     /// (issuer keys are activated on the operator's side).
     pub writer: WriterHandle,
+    /// The issuer private keys the server (writer and API) signs with.
+    pub issuer_keys: Arc<IssuerKeyring>,
 }
 
 impl<S: Store> World<S> {
     pub async fn new(store: S) -> World<S> {
-        let (writer, _task) = start_writer(&store, WriterConfig::default()).await;
+        let issuer_keys = Arc::new(IssuerKeyring::default());
+        let config = WriterConfig {
+            issuer_keys: issuer_keys.clone(),
+            ..WriterConfig::default()
+        };
+        let (writer, _task) = start_writer(&store, config).await;
         let mut users = HashMap::new();
         let seeds: [(&str, Role); 7] = [
             ("admin", Role::Admin),
@@ -232,7 +243,10 @@ impl<S: Store> World<S> {
             router: router(AppState::new(
                 store.clone(),
                 writer.clone(),
-                Default::default(),
+                ApiConfig {
+                    issuer_keys: issuer_keys.clone(),
+                    ..ApiConfig::default()
+                },
             )),
         };
         World {
@@ -240,7 +254,42 @@ impl<S: Store> World<S> {
             store,
             users,
             writer,
+            issuer_keys,
         }
+    }
+
+    /// Creates an issuer key, gives its private half to this world's
+    /// server, and makes it the active key (as `keys rotate` does).
+    pub async fn activate_issuer_key(&self) -> KeyPair {
+        let issuer = KeyPair::generate();
+        self.issuer_keys.add(issuer.signing_key().clone());
+        self.writer
+            .submit(Submission {
+                actor: "test:ops".into(),
+                idempotency_key: format!("activate:{}", issuer.key_id()),
+                command: Command::ActivateIssuerKey {
+                    public_key: issuer.public_key().to_bytes(),
+                },
+            })
+            .await
+            .unwrap();
+        issuer
+    }
+
+    /// What `POST /api/v1/tokens/verify` (no login) reports on `token`.
+    pub async fn verify(&self, token: &str) -> Value {
+        let reply = self
+            .api
+            .send(
+                "POST",
+                "/api/v1/tokens/verify",
+                &As::Nobody,
+                Some(serde_json::json!({ "token": token })),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.body
     }
 
     pub fn bearer(&self, name: &str) -> As {

@@ -9,6 +9,7 @@ mod access;
 mod contract;
 mod http;
 mod interop;
+mod issuance;
 mod processes;
 mod programmes;
 mod property;

@@ -12,7 +12,7 @@ use crate::helpers::sample_voucher_claims;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_voucher-ledger");
 
-fn zbarimg_available() -> bool {
+pub fn zbarimg_available() -> bool {
     let available = Command::new("zbarimg")
         .arg("--version")
         .output()
@@ -23,7 +23,7 @@ fn zbarimg_available() -> bool {
 }
 
 /// What zbarimg reads from an image file: the raw text of the one symbol.
-fn read_qr(path: &std::path::Path) -> String {
+pub fn read_qr(path: &std::path::Path) -> String {
     let output = Command::new("zbarimg")
         .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
         .arg(path)

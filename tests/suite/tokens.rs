@@ -6,7 +6,6 @@ use chrono::Days;
 use serde_json::{Value, json};
 use voucher_ledger::domain::Timestamp;
 use voucher_ledger::ledger::checkpoint::KeyPair;
-use voucher_ledger::service::command::{Command, Submission};
 use voucher_ledger::store::Store;
 use voucher_ledger::token::presentation::present;
 use voucher_ledger::token::voucher::sign;
@@ -16,38 +15,12 @@ use crate::helpers::{TestDb, on_both_backends, sample_voucher_claims};
 
 on_both_backends!(anyone_verifies_a_token_and_learns_its_key_status_and_contents);
 
-async fn check(world: &World<impl Store>, token: &str) -> Value {
-    let reply = world
-        .api
-        .send(
-            "POST",
-            "/api/v1/tokens/verify",
-            &As::Nobody,
-            Some(json!({ "token": token })),
-            None,
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    reply.body
-}
-
 async fn anyone_verifies_a_token_and_learns_its_key_status_and_contents<S: Store>(
     store: S,
     _db: &TestDb,
 ) {
     let world = World::new(store).await;
-    let issuer = KeyPair::generate();
-    world
-        .writer
-        .submit(Submission {
-            actor: "test:ops".into(),
-            idempotency_key: "activate".into(),
-            command: Command::ActivateIssuerKey {
-                public_key: issuer.public_key().to_bytes(),
-            },
-        })
-        .await
-        .unwrap();
+    let issuer = world.activate_issuer_key().await;
     let today = Timestamp::now().cst_date();
     let mut claims = sample_voucher_claims(issuer.signing_key());
     claims.valid_from = today - Days::new(1);
@@ -56,7 +29,7 @@ async fn anyone_verifies_a_token_and_learns_its_key_status_and_contents<S: Store
     claims.valid_until = today - Days::new(1);
     let expired = sign(&claims, issuer.signing_key());
 
-    let report = check(&world, &current).await;
+    let report = world.verify(&current).await;
     assert_eq!(report["valid"], true, "{report}");
     assert_eq!(report["signature_valid"], true);
     assert_eq!(report["key_id"], issuer.key_id());
@@ -68,15 +41,15 @@ async fn anyone_verifies_a_token_and_learns_its_key_status_and_contents<S: Store
     // A rotating presentation of it, made now by the same key.
     let seconds = Timestamp::now().as_micros() / 1_000_000;
     let shown = present(&current, issuer.signing_key(), [7; 16], seconds, 120).unwrap();
-    let report = check(&world, &shown).await;
+    let report = world.verify(&shown).await;
     assert_eq!(report["valid"], true, "{report}");
     assert_eq!(report["kind"], "presentation");
     assert_eq!(report["presentation_key_id"], issuer.key_id());
     assert_eq!(report["voucher"]["face_value_yuan"], "5000.00");
     let stale = present(&current, issuer.signing_key(), [7; 16], seconds - 600, 120).unwrap();
-    assert_eq!(check(&world, &stale).await["code"], "presentation_expired");
+    assert_eq!(world.verify(&stale).await["code"], "presentation_expired");
 
-    let report = check(&world, &expired).await;
+    let report = world.verify(&expired).await;
     assert_eq!(
         (report["valid"].clone(), report["code"].clone()),
         (json!(false), json!("voucher_expired"))
@@ -87,7 +60,7 @@ async fn anyone_verifies_a_token_and_learns_its_key_status_and_contents<S: Store
     let mut tampered = current.clone().into_bytes();
     let last = tampered.len() - 1;
     tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
-    let report = check(&world, std::str::from_utf8(&tampered).unwrap()).await;
+    let report = world.verify(std::str::from_utf8(&tampered).unwrap()).await;
     assert_eq!(report["valid"], false);
     assert_ne!(report["code"], Value::Null);
     assert_eq!(report["voucher"], Value::Null);
@@ -95,7 +68,7 @@ async fn anyone_verifies_a_token_and_learns_its_key_status_and_contents<S: Store
     let stranger = KeyPair::generate();
     let mut foreign = sample_voucher_claims(stranger.signing_key());
     foreign.valid_until = claims.valid_until;
-    let report = check(&world, &sign(&foreign, stranger.signing_key())).await;
+    let report = world.verify(&sign(&foreign, stranger.signing_key())).await;
     assert_eq!(report["code"], "token_unknown_key");
     assert_eq!(report["key_status"], "unknown");
 
@@ -110,7 +83,7 @@ async fn anyone_verifies_a_token_and_learns_its_key_status_and_contents<S: Store
         )
         .await;
     assert_eq!(revoked.status, StatusCode::OK, "{:?}", revoked.body);
-    let report = check(&world, &current).await;
+    let report = world.verify(&current).await;
     assert_eq!(report["code"], "token_key_revoked");
     assert_eq!(report["key_status"], "revoked");
     assert_eq!(report["voucher"], Value::Null);

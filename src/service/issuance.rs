@@ -1,0 +1,355 @@
+//! Issuing vouchers, inside the writer's batch transaction.
+//!
+//! A claim (or an admin allocation) is decided under the chain-head lock:
+//! the programme's terms and status, the enterprise's registry facts, its
+//! tags and blacklist entries in force today, and what it already holds
+//! from the programme are all read in the same transaction that moves the
+//! face value out of the budget — so two claims can never both pass a cap
+//! or a budget that only one fits. The voucher is signed here too, because
+//! its token carries the sequence number of the entry that issues it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use ed25519_dalek::SigningKey;
+use uuid::Uuid;
+
+use super::command::IssueVia;
+use super::effects::{Context, Failure};
+use super::issuer_keyring::IssuerKeyring;
+use super::writer::CommandError;
+use crate::domain::eligibility::{EnterpriseFacts, evaluate};
+use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms};
+use crate::domain::{DivisionCode, Fen, SizeClass};
+use crate::ledger::body::{EntryBody, pb};
+use crate::store::StoreError;
+use crate::store::registry::{BlacklistRecord, EnterpriseRecord, RegistryTx, TagRecord};
+use crate::store::voucher::{ClaimedSoFar, VoucherRecord, VoucherTx};
+use crate::token::voucher::{VoucherClaims, signature_of};
+
+/// A programme as issues read it: status and parsed terms.
+pub struct LoadedProgramme {
+    pub status: ProgrammeStatus,
+    pub terms: ProgrammeTerms,
+}
+
+/// What a batch's issues share: programmes and the signing key, loaded
+/// once per batch. Commands that change them (programme changes, key
+/// activation and revocation) clear it.
+#[derive(Default)]
+pub struct IssuanceCache {
+    programmes: HashMap<String, Option<Arc<LoadedProgramme>>>,
+    signer: Option<(String, SigningKey)>,
+}
+
+impl IssuanceCache {
+    pub fn forget(&mut self) {
+        self.programmes.clear();
+        self.signer = None;
+    }
+
+    async fn programme<T: RegistryTx + Send>(
+        &mut self,
+        tx: &mut T,
+        code: &str,
+    ) -> Result<Option<Arc<LoadedProgramme>>, StoreError> {
+        if let Some(known) = self.programmes.get(code) {
+            return Ok(known.clone());
+        }
+        let loaded = match tx.programme(code).await? {
+            Some(record) => Some(Arc::new(load_programme(
+                &record.status,
+                &record.terms_json,
+            )?)),
+            None => None,
+        };
+        self.programmes.insert(code.to_string(), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The active issuer key's id and private half.
+    async fn signer<T: RegistryTx + Send>(
+        &mut self,
+        tx: &mut T,
+        ring: &IssuerKeyring,
+    ) -> Result<(String, SigningKey), Failure> {
+        if let Some(signer) = &self.signer {
+            return Ok(signer.clone());
+        }
+        let active = tx
+            .active_issuer_key()
+            .await?
+            .ok_or(CommandError::IssuerKeyUnavailable { key_id: None })?;
+        let key = match ring.signing_key(&active.key_id) {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                tracing::error!(
+                    key_id = %active.key_id,
+                    "the active issuer key's private key is not available to this process"
+                );
+                return Err(CommandError::IssuerKeyUnavailable {
+                    key_id: Some(active.key_id),
+                }
+                .into());
+            }
+            Err(error) => {
+                tracing::error!(%error, key_id = %active.key_id, "cannot load the issuer key");
+                return Err(CommandError::IssuerKeyUnavailable {
+                    key_id: Some(active.key_id),
+                }
+                .into());
+            }
+        };
+        let signer = (active.key_id, key);
+        self.signer = Some(signer.clone());
+        Ok(signer)
+    }
+}
+
+/// Parses a stored programme row's status and terms.
+pub fn load_programme(status: &str, terms_json: &str) -> Result<LoadedProgramme, StoreError> {
+    Ok(LoadedProgramme {
+        status: ProgrammeStatus::parse(status)
+            .ok_or_else(|| StoreError::Corrupt(format!("programme status {status:?}")))?,
+        terms: serde_json::from_str(terms_json)
+            .map_err(|error| StoreError::Corrupt(format!("programme terms: {error}")))?,
+    })
+}
+
+/// The eligibility facts of an enterprise on `today`, from its registry
+/// rows, its tags and blacklist entries (all periods; those in force are
+/// kept) and what it already holds from the programme.
+pub fn enterprise_facts(
+    enterprise: &EnterpriseRecord,
+    tags: Vec<TagRecord>,
+    blacklist: Vec<BlacklistRecord>,
+    claimed: ClaimedSoFar,
+    today: NaiveDate,
+) -> Result<EnterpriseFacts, StoreError> {
+    let today = today.to_string();
+    let in_force = |from: &str, until: Option<&str>| {
+        from <= today.as_str() && until.is_none_or(|until| today.as_str() <= until)
+    };
+    Ok(EnterpriseFacts {
+        division: DivisionCode::parse(&enterprise.division)
+            .map_err(|_| StoreError::Corrupt(format!("division {:?}", enterprise.division)))?,
+        zone: enterprise.zone.clone(),
+        size_class: SizeClass::parse(&enterprise.size_class).ok_or_else(|| {
+            StoreError::Corrupt(format!("size class {:?}", enterprise.size_class))
+        })?,
+        tags: tags
+            .into_iter()
+            .filter(|t| in_force(&t.valid_from, t.valid_until.as_deref()))
+            .map(|t| t.tag)
+            .collect::<BTreeSet<String>>(),
+        blacklist: blacklist
+            .into_iter()
+            .filter(|b| in_force(&b.effective_from, b.effective_until.as_deref()))
+            .map(|b| (b.reason, b.source))
+            .collect(),
+        claimed_this_year: Fen::new(claimed.face_value_fen),
+        vouchers_this_year: claimed.count,
+    })
+}
+
+/// What an issue asks for.
+pub struct IssueRequest<'a> {
+    pub voucher_id: Uuid,
+    pub programme: &'a str,
+    pub enterprise_id: Uuid,
+    pub face_value: Fen,
+    pub via: IssueVia,
+}
+
+/// Checks every rule under the lock, signs the voucher and writes its row.
+pub async fn issue<T: RegistryTx + VoucherTx + Send>(
+    tx: &mut T,
+    cache: &mut IssuanceCache,
+    request: &IssueRequest<'_>,
+    context: &Context<'_>,
+) -> Result<Option<EntryBody>, Failure> {
+    let programme = cache
+        .programme(tx, request.programme)
+        .await?
+        .ok_or(CommandError::NotFound)?;
+    let terms = &programme.terms;
+    if !terms.offers(request.face_value) {
+        return Err(CommandError::FaceValueNotOffered {
+            offered: terms.face_values_fen.clone(),
+        }
+        .into());
+    }
+    let enterprise = tx
+        .enterprise_by_id(request.enterprise_id)
+        .await?
+        .ok_or(CommandError::EnterpriseNotRegistered)?;
+    let today = context.now.cst_date();
+    let tags = tx.tags_of(enterprise.id).await?;
+    let blacklist = tx.blacklist_of("enterprise", enterprise.id).await?;
+    let claimed = tx.claimed_so_far(enterprise.id, request.programme).await?;
+    let facts = enterprise_facts(&enterprise, tags, blacklist, claimed, today)?;
+    let report = evaluate(
+        &terms.eligibility_rules(programme.status),
+        &facts,
+        request.face_value,
+        context.now,
+    );
+    let failures: Vec<_> = report
+        .failures()
+        .filter(|check| {
+            // An allocation is the bureau's own act: the claim window is
+            // for enterprises claiming.
+            request.via == IssueVia::Claim || !check.code.starts_with("claim_window")
+        })
+        .cloned()
+        .collect();
+    if !failures.is_empty() {
+        return Err(CommandError::NotEligible { failures }.into());
+    }
+    let (valid_from, valid_until) = terms
+        .voucher_validity(today)
+        .ok_or(CommandError::ProgrammeEnded)?;
+    if context.budget_exhausted {
+        return Err(CommandError::BudgetExhausted {
+            programme: request.programme.to_string(),
+        }
+        .into());
+    }
+    let (key_id, key) = cache.signer(tx, context.issuer_keys).await?;
+    let claims = VoucherClaims {
+        voucher_id: request.voucher_id,
+        programme_code: request.programme.to_string(),
+        enterprise_uscc: enterprise.uscc.clone(),
+        face_value: request.face_value,
+        valid_from,
+        valid_until,
+        service_categories: terms.service_categories.clone(),
+        issued_sequence: context.sequence,
+        key_id,
+    };
+    let record = VoucherRecord {
+        id: request.voucher_id,
+        programme_code: claims.programme_code.clone(),
+        enterprise_id: enterprise.id,
+        enterprise_uscc: claims.enterprise_uscc.clone(),
+        face_value_fen: request.face_value.as_fen(),
+        remaining_fen: request.face_value.as_fen(),
+        valid_from: valid_from.to_string(),
+        valid_until: valid_until.to_string(),
+        service_categories: claims.service_categories.clone(),
+        issued_sequence: context.sequence,
+        signature: signature_of(&claims, &key),
+        key_id: claims.key_id,
+        status: "active".into(),
+        via: request.via.as_str().into(),
+        replaces_id: None,
+        issued_at_us: context.now.as_micros(),
+    };
+    tx.insert_voucher(&record).await?;
+    Ok(Some(EntryBody::VoucherIssued(issued_body(&record))))
+}
+
+/// Replaces an active voucher whose key was revoked with one signed by the
+/// active key; value, enterprise and validity carry over.
+pub async fn reissue<T: RegistryTx + VoucherTx + Send>(
+    tx: &mut T,
+    cache: &mut IssuanceCache,
+    voucher_id: Uuid,
+    new_voucher_id: Uuid,
+    context: &Context<'_>,
+) -> Result<Option<EntryBody>, Failure> {
+    let old = VoucherTx::voucher(tx, voucher_id)
+        .await?
+        .ok_or(CommandError::NotFound)?;
+    if old.status != "active" {
+        return Err(CommandError::VoucherState { status: old.status }.into());
+    }
+    let old_key = tx
+        .issuer_key(&old.key_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("voucher key {} is unknown", old.key_id)))?;
+    if old_key.status != "revoked" {
+        return Err(CommandError::KeyNotRevoked { key_id: old.key_id }.into());
+    }
+    let (key_id, key) = cache.signer(tx, context.issuer_keys).await?;
+    let date = |text: &str| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| StoreError::Corrupt(format!("voucher date {text:?}")))
+    };
+    let claims = VoucherClaims {
+        voucher_id: new_voucher_id,
+        programme_code: old.programme_code.clone(),
+        enterprise_uscc: old.enterprise_uscc.clone(),
+        face_value: Fen::new(old.face_value_fen),
+        valid_from: date(&old.valid_from)?,
+        valid_until: date(&old.valid_until)?,
+        service_categories: old.service_categories.clone(),
+        issued_sequence: context.sequence,
+        key_id,
+    };
+    let record = VoucherRecord {
+        id: new_voucher_id,
+        issued_sequence: context.sequence,
+        signature: signature_of(&claims, &key),
+        key_id: claims.key_id,
+        status: "active".into(),
+        via: "reissue".into(),
+        replaces_id: Some(old.id),
+        issued_at_us: context.now.as_micros(),
+        ..old.clone()
+    };
+    tx.set_voucher_status(old.id, "reissued", context.now.as_micros())
+        .await?;
+    tx.insert_voucher(&record).await?;
+    Ok(Some(EntryBody::VoucherReissued(issued_body(&record))))
+}
+
+/// The ledger body recording an issued voucher.
+pub fn issued_body(record: &VoucherRecord) -> pb::VoucherIssued {
+    pb::VoucherIssued {
+        voucher_id: record.id.to_string(),
+        programme_code: record.programme_code.clone(),
+        enterprise_id: record.enterprise_id.to_string(),
+        enterprise_uscc: record.enterprise_uscc.clone(),
+        face_value_fen: record.face_value_fen,
+        remaining_fen: record.remaining_fen,
+        valid_from: record.valid_from.clone(),
+        valid_until: record.valid_until.clone(),
+        service_categories: record.service_categories.clone(),
+        key_id: record.key_id.clone(),
+        signature: record.signature.to_vec(),
+        via: record.via.clone(),
+        replaces_voucher_id: record
+            .replaces_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// The claims a stored voucher's token carries.
+pub fn voucher_claims(record: &VoucherRecord) -> Result<VoucherClaims, StoreError> {
+    let date = |text: &str| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| StoreError::Corrupt(format!("voucher date {text:?}")))
+    };
+    Ok(VoucherClaims {
+        voucher_id: record.id,
+        programme_code: record.programme_code.clone(),
+        enterprise_uscc: record.enterprise_uscc.clone(),
+        face_value: Fen::new(record.face_value_fen),
+        valid_from: date(&record.valid_from)?,
+        valid_until: date(&record.valid_until)?,
+        service_categories: record.service_categories.clone(),
+        issued_sequence: record.issued_sequence,
+        key_id: record.key_id.clone(),
+    })
+}
+
+/// A stored voucher's QR text, rebuilt from its row.
+pub fn voucher_token(record: &VoucherRecord) -> Result<String, StoreError> {
+    Ok(crate::token::voucher::assemble(
+        &voucher_claims(record)?,
+        &record.signature,
+    ))
+}

@@ -1,0 +1,251 @@
+//! Voucher use cases outside the writer: issue one (a claim or an admin
+//! allocation) and read back what was issued; allocate to a whole list
+//! with a per-enterprise result; re-issue a revoked key's vouchers.
+//!
+//! Every call carries an idempotency key; for a list, each enterprise's
+//! issue gets `<key>:<USCC>`, so re-running an allocation after a crash
+//! issues only what is missing and reports the rest as already issued.
+
+use uuid::Uuid;
+
+use super::command::{Command, IssueVia, Submission};
+use super::fan_out::submit_all;
+use super::writer::{CommandError, WriterHandle};
+use crate::domain::{Fen, ProgrammeCode};
+use crate::store::voucher::{VoucherFilter, VoucherRecord};
+use crate::store::{Store, StoreError};
+
+/// How many issues of one list are in the writer's queue at once: enough
+/// to fill its batches, few enough to leave room for other callers.
+const IN_FLIGHT_MAX: usize = 128;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Issues one voucher and returns it as stored, and whether this was a
+/// replay. A retry with the same key
+/// returns the voucher the first call issued.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    actor: String,
+    idempotency_key: String,
+    programme: &ProgrammeCode,
+    enterprise_id: Uuid,
+    face_value: Fen,
+    via: IssueVia,
+) -> Result<(VoucherRecord, bool), IssueError> {
+    let receipt = writer
+        .submit(Submission {
+            actor,
+            idempotency_key,
+            command: Command::IssueVoucher {
+                voucher_id: Uuid::now_v7(),
+                programme: programme.clone(),
+                enterprise_id,
+                face_value,
+                via,
+            },
+        })
+        .await?;
+    Ok((issued_at(store, receipt.sequence).await?, receipt.replayed))
+}
+
+/// One enterprise's outcome in an allocation.
+#[derive(Debug)]
+pub enum Allocated {
+    /// Issued now (`replayed` false) or by an earlier run with the same key.
+    Issued {
+        voucher: Box<VoucherRecord>,
+        replayed: bool,
+    },
+    /// Refused, with every reason.
+    Refused(CommandError),
+}
+
+/// Issues `face_value` to each enterprise (by USCC) of `usccs`, reporting
+/// progress after each answer as `(done, total)`; results in list order.
+#[allow(clippy::too_many_arguments)]
+pub async fn allocate<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    actor: &str,
+    idempotency_key: &str,
+    programme: &ProgrammeCode,
+    face_value: Fen,
+    usccs: &[String],
+    progress: impl FnMut(usize, usize),
+) -> Result<Vec<(String, Allocated)>, StoreError> {
+    let mut results: Vec<Option<Allocated>> = (0..usccs.len()).map(|_| None).collect();
+    let mut jobs = Vec::with_capacity(usccs.len());
+    for (index, uscc) in usccs.iter().enumerate() {
+        let Some(enterprise) = store.enterprise_by_uscc(uscc).await? else {
+            results[index] = Some(Allocated::Refused(CommandError::EnterpriseNotRegistered));
+            continue;
+        };
+        let submission = Submission {
+            actor: actor.to_string(),
+            idempotency_key: format!("{idempotency_key}:{uscc}"),
+            command: Command::IssueVoucher {
+                voucher_id: Uuid::now_v7(),
+                programme: programme.clone(),
+                enterprise_id: enterprise.id,
+                face_value,
+                via: IssueVia::Allocation,
+            },
+        };
+        jobs.push((index, submission));
+    }
+    for (index, outcome) in submit_all(writer, jobs, IN_FLIGHT_MAX, progress).await {
+        results[index] = Some(match outcome {
+            Ok(receipt) => Allocated::Issued {
+                voucher: Box::new(issued_at(store, receipt.sequence).await?),
+                replayed: receipt.replayed,
+            },
+            Err(error) => Allocated::Refused(error),
+        });
+    }
+    Ok(usccs
+        .iter()
+        .cloned()
+        .zip(
+            results
+                .into_iter()
+                .map(|r| r.expect("every enterprise has a result")),
+        )
+        .collect())
+}
+
+async fn issued_at<S: Store>(store: &S, sequence: u64) -> Result<VoucherRecord, StoreError> {
+    store
+        .voucher_issued_at(sequence)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("entry {sequence} issued no voucher row")))
+}
+
+/// What a re-issue run did.
+#[derive(Debug, Default)]
+pub struct ReissueReport {
+    /// (old voucher id, new voucher)
+    pub reissued: Vec<(Uuid, VoucherRecord)>,
+    pub refused: Vec<(Uuid, CommandError)>,
+}
+
+/// Re-issues every active voucher signed by `key_id` (which must be
+/// revoked) under the active key. Each re-issue is its own ledger entry
+/// keyed `<key>:<old voucher id>`, so the run can be repeated safely.
+pub async fn reissue_key<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    actor: &str,
+    idempotency_key: &str,
+    key_id: &str,
+) -> Result<ReissueReport, StoreError> {
+    let filter = VoucherFilter {
+        key_id: Some(key_id.to_string()),
+        status: Some("active".into()),
+        ..VoucherFilter::default()
+    };
+    let mut report = ReissueReport::default();
+    let mut after = None;
+    loop {
+        let page = store.vouchers_after(&filter, after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let jobs = page
+            .into_iter()
+            .map(|old| {
+                let submission = Submission {
+                    actor: actor.to_string(),
+                    idempotency_key: format!("{idempotency_key}:{}", old.id),
+                    command: Command::ReissueVoucher {
+                        voucher_id: old.id,
+                        new_voucher_id: Uuid::now_v7(),
+                    },
+                };
+                (old.id, submission)
+            })
+            .collect();
+        for (old_id, outcome) in submit_all(writer, jobs, IN_FLIGHT_MAX, |_, _| {}).await {
+            match outcome {
+                Ok(receipt) => report
+                    .reissued
+                    .push((old_id, issued_at(store, receipt.sequence).await?)),
+                Err(error) => report.refused.push((old_id, error)),
+            }
+        }
+    }
+    report.reissued.sort_by_key(|(old, _)| *old);
+    report.refused.sort_by_key(|(old, _)| *old);
+    Ok(report)
+}
+
+/// How long a rotating presentation lives: long enough to scan, short
+/// enough that a screenshot is useless soon after (the format allows 120).
+pub const PRESENTATION_LIFETIME_SECONDS: i64 = 60;
+
+/// A fresh presentation of a voucher.
+#[derive(Debug, Clone)]
+pub struct Presentation {
+    pub text: String,
+    /// Unix seconds after which it is refused.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PresentError {
+    #[error("the voucher is {0}")]
+    VoucherState(String),
+    #[error("no issuer key is available to sign presentations")]
+    KeyUnavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Wraps an active voucher into a presentation signed by the active issuer
+/// key, valid `PRESENTATION_LIFETIME_SECONDS` from `now` (Unix seconds).
+pub async fn present<S: Store>(
+    store: &S,
+    ring: &super::issuer_keyring::IssuerKeyring,
+    voucher: &VoucherRecord,
+    now: i64,
+) -> Result<Presentation, PresentError> {
+    use rand_core::{OsRng, RngCore};
+    if voucher.status != "active" {
+        return Err(PresentError::VoucherState(voucher.status.clone()));
+    }
+    let keys = store.issuer_keys().await?;
+    let active = keys
+        .iter()
+        .find(|key| key.status == "active")
+        .ok_or(PresentError::KeyUnavailable)?;
+    let key = match ring.signing_key(&active.key_id) {
+        Ok(Some(key)) => key,
+        Ok(None) => return Err(PresentError::KeyUnavailable),
+        Err(error) => {
+            tracing::error!(%error, key_id = %active.key_id, "cannot load the issuer key");
+            return Err(PresentError::KeyUnavailable);
+        }
+    };
+    let mut nonce = [0u8; crate::token::presentation::NONCE_BYTES];
+    OsRng.fill_bytes(&mut nonce);
+    let token = super::issuance::voucher_token(voucher)?;
+    let text = crate::token::presentation::present(
+        &token,
+        &key,
+        nonce,
+        now,
+        PRESENTATION_LIFETIME_SECONDS,
+    )
+    .map_err(|error| StoreError::Corrupt(format!("stored voucher token: {error}")))?;
+    Ok(Presentation {
+        text,
+        expires_at: now + PRESENTATION_LIFETIME_SECONDS,
+    })
+}

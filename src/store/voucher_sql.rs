@@ -1,0 +1,295 @@
+//! Portable SQL for `VoucherStore` and `VoucherTx`, instantiated per
+//! backend by `impl_voucher_store!`.
+
+use uuid::Uuid;
+
+use super::StoreError;
+use super::voucher::{VoucherFilter, VoucherRecord};
+
+pub const VOUCHER_COLUMNS: &str = "id, programme_code, enterprise_id, enterprise_uscc, \
+     face_value_fen, remaining_fen, valid_from, valid_until, categories_json, issued_sequence, \
+     key_id, signature, status, via, replaces_id, issued_at_us";
+
+pub type VoucherRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    Option<String>,
+    i64,
+);
+
+pub const SELECT_CLAIMED_SO_FAR: &str = "SELECT CAST(COALESCE(SUM(face_value_fen), 0) AS BIGINT), \
+     COUNT(*) FROM vouchers WHERE enterprise_id = $1 AND programme_code = $2 \
+     AND status NOT IN ('reissued', 'revoked')";
+
+pub const SELECT_KEY_HORIZONS: &str =
+    "SELECT key_id, MAX(valid_until) FROM vouchers GROUP BY key_id ORDER BY key_id";
+
+pub const UPDATE_STATUS: &str = "UPDATE vouchers SET status = $2, updated_at_us = $3 WHERE id = $1";
+
+pub fn claimed((face_value_fen, count): (i64, i64)) -> super::voucher::ClaimedSoFar {
+    super::voucher::ClaimedSoFar {
+        face_value_fen,
+        count: u32::try_from(count).unwrap_or(u32::MAX),
+    }
+}
+
+fn uuid(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
+}
+
+pub fn voucher(row: VoucherRow) -> Result<VoucherRecord, StoreError> {
+    let (
+        id,
+        programme_code,
+        enterprise_id,
+        enterprise_uscc,
+        face_value_fen,
+        remaining_fen,
+        valid_from,
+        valid_until,
+        categories_json,
+        issued_sequence,
+        key_id,
+        signature,
+        status,
+        via,
+        replaces_id,
+        issued_at_us,
+    ) = row;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("voucher {id}: {what}"));
+    Ok(VoucherRecord {
+        id: uuid(&id)?,
+        programme_code,
+        enterprise_id: uuid(&enterprise_id)?,
+        enterprise_uscc,
+        face_value_fen,
+        remaining_fen,
+        valid_from,
+        valid_until,
+        service_categories: serde_json::from_str(&categories_json)
+            .map_err(|_| corrupt("categories"))?,
+        issued_sequence: u64::try_from(issued_sequence).map_err(|_| corrupt("sequence"))?,
+        key_id,
+        signature: signature
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("signature"))?,
+        status,
+        via,
+        replaces_id: replaces_id.as_deref().map(uuid).transpose()?,
+        issued_at_us,
+    })
+}
+
+/// The filtered keyset query for `vouchers_after`.
+pub fn page_query<'a, DB: sqlx::Database>(
+    filter: &'a VoucherFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::QueryBuilder::new(format!(
+        "SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE id > "
+    ));
+    query.push_bind(after.map(|id| id.to_string()).unwrap_or_default());
+    if let Some(enterprise_id) = filter.enterprise_id {
+        query.push(" AND enterprise_id = ");
+        query.push_bind(enterprise_id.to_string());
+    }
+    let text_filters = [
+        ("programme_code", &filter.programme_code),
+        ("key_id", &filter.key_id),
+        ("status", &filter.status),
+    ];
+    for (column, value) in text_filters {
+        if let Some(value) = value {
+            query.push(format!(" AND {column} = "));
+            query.push_bind(value.as_str());
+        }
+    }
+    query.push(" ORDER BY id LIMIT ");
+    query.push_bind(i64::from(limit.clamp(1, super::voucher::VOUCHER_PAGE_MAX)));
+    query
+}
+
+/// The voucher whose `$column` equals `$value`, through `$executor` (the
+/// pool, or the writer's transaction). Expands inside the store impls.
+macro_rules! voucher_where {
+    ($executor:expr, $column:literal, $value:expr) => {{
+        use $crate::store::voucher_sql as sql;
+        let query = format!(
+            concat!("SELECT {} FROM vouchers WHERE ", $column, " = $1"),
+            sql::VOUCHER_COLUMNS
+        );
+        let row: Option<sql::VoucherRow> = sqlx::query_as(&query)
+            .bind($value)
+            .fetch_optional($executor)
+            .await
+            .map_err(map_err)?;
+        row.map(sql::voucher).transpose()
+    }};
+}
+pub(crate) use voucher_where;
+
+/// What an enterprise holds from a programme, through `$executor`.
+macro_rules! claimed_so_far {
+    ($executor:expr, $enterprise_id:expr, $programme_code:expr) => {{
+        let row: (i64, i64) = sqlx::query_as($crate::store::voucher_sql::SELECT_CLAIMED_SO_FAR)
+            .bind($enterprise_id.to_string())
+            .bind($programme_code)
+            .fetch_one($executor)
+            .await
+            .map_err(map_err)?;
+        Ok($crate::store::voucher_sql::claimed(row))
+    }};
+}
+pub(crate) use claimed_so_far;
+
+macro_rules! impl_voucher_store {
+    ($store:ident, $tx:ident) => {
+        impl $crate::store::voucher::VoucherStore for $store {
+            async fn voucher(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::voucher::VoucherRecord>, $crate::store::StoreError>
+            {
+                $crate::store::voucher_sql::voucher_where!(&self.pool, "id", id.to_string())
+            }
+
+            async fn voucher_issued_at(
+                &self,
+                sequence: u64,
+            ) -> Result<Option<$crate::store::voucher::VoucherRecord>, $crate::store::StoreError>
+            {
+                let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
+                $crate::store::voucher_sql::voucher_where!(&self.pool, "issued_sequence", sequence)
+            }
+
+            async fn claimed_so_far(
+                &self,
+                enterprise_id: uuid::Uuid,
+                programme_code: &str,
+            ) -> Result<$crate::store::voucher::ClaimedSoFar, $crate::store::StoreError> {
+                $crate::store::voucher_sql::claimed_so_far!(
+                    &self.pool,
+                    enterprise_id,
+                    programme_code
+                )
+            }
+
+            async fn vouchers_after(
+                &self,
+                filter: &$crate::store::voucher::VoucherFilter,
+                after: Option<uuid::Uuid>,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::voucher::VoucherRecord>, $crate::store::StoreError> {
+                use $crate::store::voucher_sql as sql;
+                let mut query = sql::page_query(filter, after, limit);
+                let rows: Vec<sql::VoucherRow> = query
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.into_iter().map(sql::voucher).collect()
+            }
+
+            async fn key_voucher_horizons(
+                &self,
+            ) -> Result<Vec<(String, String)>, $crate::store::StoreError> {
+                sqlx::query_as($crate::store::voucher_sql::SELECT_KEY_HORIZONS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)
+            }
+        }
+
+        impl $crate::store::voucher::VoucherTx for $tx {
+            async fn voucher(
+                &mut self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::voucher::VoucherRecord>, $crate::store::StoreError>
+            {
+                $crate::store::voucher_sql::voucher_where!(&mut *self.tx, "id", id.to_string())
+            }
+
+            async fn claimed_so_far(
+                &mut self,
+                enterprise_id: uuid::Uuid,
+                programme_code: &str,
+            ) -> Result<$crate::store::voucher::ClaimedSoFar, $crate::store::StoreError> {
+                $crate::store::voucher_sql::claimed_so_far!(
+                    &mut *self.tx,
+                    enterprise_id,
+                    programme_code
+                )
+            }
+
+            async fn insert_voucher(
+                &mut self,
+                v: &$crate::store::voucher::VoucherRecord,
+            ) -> Result<(), $crate::store::StoreError> {
+                let query = format!(
+                    "INSERT INTO vouchers ({}, updated_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                    $crate::store::voucher_sql::VOUCHER_COLUMNS
+                );
+                sqlx::query(&query)
+                    .bind(v.id.to_string())
+                    .bind(v.programme_code.as_str())
+                    .bind(v.enterprise_id.to_string())
+                    .bind(v.enterprise_uscc.as_str())
+                    .bind(v.face_value_fen)
+                    .bind(v.remaining_fen)
+                    .bind(v.valid_from.as_str())
+                    .bind(v.valid_until.as_str())
+                    .bind(serde_json::to_string(&v.service_categories).expect("strings serialise"))
+                    .bind(v.issued_sequence as i64)
+                    .bind(v.key_id.as_str())
+                    .bind(v.signature.as_slice())
+                    .bind(v.status.as_str())
+                    .bind(v.via.as_str())
+                    .bind(v.replaces_id.map(|id| id.to_string()))
+                    .bind(v.issued_at_us)
+                    .bind(v.issued_at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn set_voucher_status(
+                &mut self,
+                id: uuid::Uuid,
+                status: &str,
+                updated_at_us: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::voucher_sql::UPDATE_STATUS)
+                    .bind(id.to_string())
+                    .bind(status)
+                    .bind(updated_at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_voucher_store;

@@ -8,13 +8,11 @@ use std::sync::Arc;
 use crate::app::{StoreJob, with_store};
 use crate::domain::Timestamp;
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::WriterConfig;
 use crate::service::registry::{
     ImportMode, ImportReport, ImportSettings, Parsed, import_blacklist, import_enterprises,
     import_providers, import_tags, parse_blacklist_file, parse_enterprise_file,
     parse_provider_file, parse_tag_file, zone_map,
 };
-use crate::service::writer::{self, publish_ledger_key};
 use crate::store::Store;
 
 #[derive(Debug, clap::Subcommand)]
@@ -144,11 +142,9 @@ impl StoreJob for Import {
                 });
             }
         };
-        publish_ledger_key(&store, &self.signer).await?;
         let (writer, task) =
-            writer::spawn(store.clone(), self.signer.clone(), WriterConfig::default());
-        let os_user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        let actor = format!("cli:{os_user}");
+            super::start_writer(&store, self.signer.clone(), Default::default()).await?;
+        let actor = super::cli_actor();
         let prefix = format!("cli:import:{}", uuid::Uuid::now_v7());
         let today = Timestamp::now().cst_date();
         let zones = zone_map(&store).await?;

@@ -13,9 +13,8 @@ use crate::app::{StoreJob, with_store};
 use crate::keyfile;
 use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::entry::to_hex;
+use crate::service::CommandError;
 use crate::service::command::{Command, Submission};
-use crate::service::writer::{self, publish_ledger_key};
-use crate::service::{CommandError, WriterConfig};
 use crate::store::Store;
 
 /// Default directory of issuer private keys.
@@ -41,6 +40,13 @@ pub enum KeysCommand {
         database: super::DatabaseArgs,
         #[command(flatten)]
         ledger_key: super::KeyArgs,
+    },
+    /// Re-issue every active voucher of a revoked key under the active
+    /// key (each re-issue is a ledger entry; safe to run again).
+    Reissue {
+        key_id: String,
+        #[command(flatten)]
+        writer: super::WriterArgs,
     },
     /// List the issuer keys and their status.
     List {
@@ -83,6 +89,15 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             submit(&database.database_url, &ledger_key.key_file, key, command).await?;
             println!("issuer key {key_id} is revoked");
             Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::Reissue { key_id, writer } => {
+            let (ledger, _) = keyfile::load_or_create(&writer.ledger_key.key_file)?;
+            let job = Reissue {
+                ledger: Arc::new(ledger),
+                issuer_keys: writer.issuer_keys.keyring()?,
+                key_id,
+            };
+            with_store(&writer.database.database_url, job).await?
         }
         KeysCommand::List { database } => {
             for key in with_store(&database.database_url, ListKeys).await?? {
@@ -134,12 +149,11 @@ impl StoreJob for Submit {
     type Output = anyhow::Result<()>;
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
-        publish_ledger_key(&store, &self.ledger).await?;
-        let (writer, task) = writer::spawn(store, self.ledger.clone(), WriterConfig::default());
-        let os_user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let (writer, task) =
+            super::start_writer(&store, self.ledger.clone(), Default::default()).await?;
         let result = writer
             .submit(Submission {
-                actor: format!("cli:{os_user}"),
+                actor: super::cli_actor(),
                 idempotency_key: self.key,
                 command: self.command,
             })
@@ -150,6 +164,60 @@ impl StoreJob for Submit {
             Ok(_) | Err(CommandError::Unchanged { .. }) => Ok(()),
             Err(error) => Err(anyhow::anyhow!("{error}")),
         }
+    }
+}
+
+struct Reissue {
+    ledger: Arc<KeyPair>,
+    issuer_keys: Arc<crate::service::issuer_keyring::IssuerKeyring>,
+    key_id: String,
+}
+
+impl StoreJob for Reissue {
+    type Output = anyhow::Result<ExitCode>;
+
+    async fn run<S: Store>(self, store: S) -> Self::Output {
+        let known = store.issuer_keys().await?;
+        let key = known
+            .iter()
+            .find(|k| k.key_id == self.key_id)
+            .ok_or_else(|| anyhow::anyhow!("there is no issuer key {}", self.key_id))?;
+        anyhow::ensure!(
+            key.status == "revoked",
+            "issuer key {} is {}: only a revoked key's vouchers are re-issued",
+            self.key_id,
+            key.status
+        );
+        let (writer, task) =
+            super::start_writer(&store, self.ledger.clone(), self.issuer_keys.clone()).await?;
+        let key = format!("cli:keys:reissue:{}", self.key_id);
+        let report = crate::service::vouchers::reissue_key(
+            &store,
+            &writer,
+            &super::cli_actor(),
+            &key,
+            &self.key_id,
+        )
+        .await;
+        drop(writer);
+        task.await?;
+        let report = report?;
+        for (old, voucher) in &report.reissued {
+            println!("{old} -> {} ({})", voucher.id, voucher.key_id);
+        }
+        for (old, error) in &report.refused {
+            eprintln!("{old}: refused [{}]: {error}", error.code());
+        }
+        eprintln!(
+            "{} re-issued, {} refused",
+            report.reissued.len(),
+            report.refused.len()
+        );
+        Ok(if report.refused.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
 }
 

@@ -12,6 +12,7 @@ mod demo;
 mod drill;
 mod export;
 mod import;
+mod issue;
 mod keys;
 mod qr;
 mod serve;
@@ -65,6 +66,18 @@ impl IssuerKeyArgs {
             crate::service::issuer_keyring::IssuerKeyring::from_dir_and_env(self.dir.clone())?,
         ))
     }
+}
+
+/// What a CLI command that records entries and may sign vouchers needs:
+/// the database, the ledger key and the issuer keys.
+#[derive(Debug, clap::Args)]
+pub struct WriterArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub ledger_key: KeyArgs,
+    #[command(flatten)]
+    pub issuer_keys: IssuerKeyArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +148,9 @@ enum Commands {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Issue vouchers as the bureau: `--enterprise USCC` prints the token;
+    /// `--list FILE.csv` issues to a list with a result line per enterprise.
+    Issue(issue::IssueArgs),
     /// Draw a voucher token as a QR image: `qr TOKEN --png FILE` / `--svg FILE`.
     Qr(qr::QrArgs),
     /// Voucher tokens: `token verify TOKEN` (exit 0 only for a valid voucher).
@@ -214,11 +230,35 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Import { what } => import::run(what).await,
         Commands::Export(args) => export::run(args).await,
         Commands::Keys { command } => keys::run(command).await,
+        Commands::Issue(args) => issue::run(args).await,
         Commands::Qr(args) => qr::run(args),
         Commands::Token { command } => token::run(command).await,
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
     }
+}
+
+/// Starts a writer for a CLI command that records entries: publishes the
+/// ledger key, and gives the writer the issuer keys.
+pub async fn start_writer<S: crate::store::Store>(
+    store: &S,
+    ledger: std::sync::Arc<crate::ledger::checkpoint::KeyPair>,
+    issuer_keys: std::sync::Arc<crate::service::issuer_keyring::IssuerKeyring>,
+) -> anyhow::Result<(crate::service::WriterHandle, tokio::task::JoinHandle<()>)> {
+    crate::service::writer::publish_ledger_key(store, &ledger).await?;
+    let config = crate::service::WriterConfig {
+        issuer_keys,
+        ..crate::service::WriterConfig::default()
+    };
+    Ok(crate::service::writer::spawn(store.clone(), ledger, config))
+}
+
+/// Who a CLI command acts as in the ledger: `cli:<OS user>`.
+pub fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 /// `with_store` already migrates; this job only reports the versions.

@@ -13,9 +13,7 @@ use uuid::Uuid;
 use crate::app::{StoreJob, with_store};
 use crate::domain::{Password, Role, Username};
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::WriterConfig;
 use crate::service::access;
-use crate::service::writer::{self, publish_ledger_key};
 use crate::store::Store;
 
 #[derive(Debug, clap::Subcommand)]
@@ -93,14 +91,12 @@ impl StoreJob for Create {
     type Output = anyhow::Result<Uuid>;
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<Uuid> {
-        publish_ledger_key(&store, &self.signer).await?;
         let (writer, task) =
-            writer::spawn(store.clone(), self.signer.clone(), WriterConfig::default());
-        let os_user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            super::start_writer(&store, self.signer.clone(), Default::default()).await?;
         let result = access::create_user(
             &store,
             &writer,
-            format!("cli:{os_user}"),
+            super::cli_actor(),
             format!("cli:create-user:{}", self.username),
             self.username,
             self.role,

@@ -43,6 +43,8 @@ fn command(cwd: &Path) -> Command {
         .env_remove("VOUCHER_LISTEN")
         .env_remove("VOUCHER_LEDGER_KEY")
         .env_remove("VOUCHER_LEDGER_KEY_FILE")
+        .env_remove("VOUCHER_ISSUER_KEY")
+        .env_remove("VOUCHER_ISSUER_KEY_DIR")
         .env("VOUCHER_LOG", "warn")
         .kill_on_drop(true);
     command
@@ -952,3 +954,219 @@ async fn issuer_keys_rotate_publish_verify_and_revoke() {
     let (code, out) = run(dir.path(), &["verify", "--database-url", &url]).await;
     assert_eq!(code, 0, "{out}");
 }
+
+/// Runs `issue --programme P <flag> <value>` on the database at `url`.
+async fn issue_cli(
+    dir: &Path,
+    url: &str,
+    programme: &str,
+    flag: &str,
+    value: &str,
+) -> (i32, String) {
+    run(
+        dir,
+        &[
+            "issue",
+            "--database-url",
+            url,
+            "--programme",
+            programme,
+            flag,
+            value,
+        ],
+    )
+    .await
+}
+
+/// Sets up a flash crowd on `store` as an operator would before opening
+/// the doors: an issuer key in `<dir>/data/issuer-keys` (where `serve`
+/// looks by default), an open programme whose budget covers `vouchers`
+/// vouchers, and `firms` enterprise users with API tokens. Returns the
+/// firms.
+async fn prepare_crowd<S: Store>(
+    store: S,
+    dir: &Path,
+    code: &str,
+    vouchers: i64,
+    firms: usize,
+) -> Vec<crate::issuance::Firm> {
+    use voucher_ledger::domain::programme::ProgrammeTerms;
+    use voucher_ledger::domain::{Fen, ProgrammeCode};
+    use voucher_ledger::service::command::{Command, ProgrammeChange, Submission};
+    store.migrate().await.unwrap();
+    let (writer, task) = crate::helpers::start_writer(&store, Default::default()).await;
+    let issuer = voucher_ledger::ledger::checkpoint::KeyPair::generate();
+    let path = dir
+        .join("data/issuer-keys")
+        .join(format!("{}.key", issuer.key_id()));
+    voucher_ledger::keyfile::write_new(&path, &issuer).unwrap();
+    let face = 100_000;
+    let terms: ProgrammeTerms = serde_json::from_value(crate::issuance::terms(
+        vouchers * face,
+        &[face],
+        1,
+        "rotating",
+    ))
+    .unwrap();
+    let programme = ProgrammeCode::parse(code).unwrap();
+    let steps = [
+        Command::ActivateIssuerKey {
+            public_key: issuer.public_key().to_bytes(),
+        },
+        Command::ChangeProgramme {
+            code: programme.clone(),
+            change: ProgrammeChange::Create(terms),
+        },
+        Command::FundProgramme {
+            programme: programme.clone(),
+            amount: Fen::new(vouchers * face),
+            reference: "舟财企〔2026〕12号".into(),
+        },
+        Command::ChangeProgramme {
+            code: programme,
+            change: ProgrammeChange::Open,
+        },
+    ];
+    for (n, command) in steps.into_iter().enumerate() {
+        writer
+            .submit(Submission {
+                actor: "test:ops".into(),
+                idempotency_key: format!("prepare:{code}:{n}"),
+                command,
+            })
+            .await
+            .unwrap();
+    }
+    let firms = if firms == 0 {
+        Vec::new()
+    } else {
+        crate::issuance::seed_firms(&store, &writer, 5_000, firms).await
+    };
+    drop(writer);
+    task.await.unwrap();
+    firms
+}
+
+/// Many firms claim at once, half through each of two `serve` processes:
+/// exactly the vouchers the budget covers are issued, every other firm is
+/// told `programme_budget_exhausted`, and the ledger verifies. Then the
+/// `issue` CLI allocates by USCC and by list, and `token verify` checks
+/// what it printed.
+async fn two_servers_split_a_flash_crowd_and_the_cli_allocates(db: &TestDb) {
+    const FIRMS: usize = 600;
+    const VOUCHERS: i64 = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let firms = match db {
+        TestDb::Sqlite { .. } => {
+            let store = SqliteStore::open(db.url()).await.unwrap();
+            prepare_crowd(store, dir.path(), "RUSH-2P", VOUCHERS, FIRMS).await
+        }
+        TestDb::Postgres { .. } => {
+            let store = PostgresStore::open(db.url()).await.unwrap();
+            prepare_crowd(store, dir.path(), "RUSH-2P", VOUCHERS, FIRMS).await
+        }
+    };
+    let (mut a, base_a) = serve(dir.path(), &["--database-url", db.url()]).await;
+    let (mut b, base_b) = serve(dir.path(), &["--database-url", db.url()]).await;
+    let client = reqwest::Client::new();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(FIRMS));
+    let mut claims = tokio::task::JoinSet::new();
+    for (n, firm) in firms.iter().enumerate() {
+        let base = if n % 2 == 0 { &base_a } else { &base_b };
+        let request = client
+            .post(format!("{base}/api/v1/programmes/RUSH-2P/claims"))
+            .bearer_auth(&firm.token)
+            .header("idempotency-key", format!("rush-{n}"))
+            .json(&serde_json::json!({}));
+        let start = start.clone();
+        claims.spawn(async move {
+            start.wait().await;
+            let reply = request.send().await.unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.json::<serde_json::Value>().await.unwrap())
+        });
+    }
+    let replies = claims.join_all().await;
+    let (issued, refused) = crate::issuance::tally(&replies);
+    assert_eq!(issued.len() as i64, VOUCHERS);
+    assert!(
+        refused
+            .iter()
+            .all(|code| code == "programme_budget_exhausted"),
+        "{refused:?}"
+    );
+    terminate(&a);
+    terminate(&b);
+    assert!(a.wait().await.unwrap().success());
+    assert!(b.wait().await.unwrap().success());
+    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "{out}");
+    let remaining = match db {
+        TestDb::Sqlite { .. } => {
+            let store = SqliteStore::open(db.url()).await.unwrap();
+            let remaining = crate::issuance::budget_never_negative(&store, "RUSH-2P").await;
+            prepare_crowd(store, dir.path(), "CLI-1", 5, 0).await;
+            remaining
+        }
+        TestDb::Postgres { .. } => {
+            let store = PostgresStore::open(db.url()).await.unwrap();
+            let remaining = crate::issuance::budget_never_negative(&store, "RUSH-2P").await;
+            prepare_crowd(store, dir.path(), "CLI-1", 5, 0).await;
+            remaining
+        }
+    };
+    assert_eq!(remaining, 0);
+
+    // The CLI: the budget of RUSH-2P is spent, so a firm that lost the
+    // race is refused (exit 1, nothing on stdout).
+    let (loser, runner_up) = (&firms[FIRMS - 1].uscc, &firms[FIRMS - 2].uscc);
+    let url = db.url();
+    let (code, out) = issue_cli(dir.path(), url, "RUSH-2P", "--enterprise", loser).await;
+    assert_eq!((code, out.as_str()), (1, ""));
+    // From CLI-1 it gets one; stdout is exactly the token, which verifies
+    // online with its state.
+    let (code, token) = issue_cli(dir.path(), url, "CLI-1", "--enterprise", loser).await;
+    assert_eq!(code, 0);
+    let token = token.trim();
+    assert!(token.starts_with("VL1:"), "{token}");
+    let (code, report) = run(
+        dir.path(),
+        &["token", "verify", token, "--database-url", url],
+    )
+    .await;
+    assert_eq!(code, 0, "{report}");
+    assert!(report.contains("state here: active"), "{report}");
+    // A list: the same firm again (already issued by this batch), another
+    // (issued), and an unregistered USCC (refused), in list order.
+    let unknown = crate::issuance::firm_uscc(999_998);
+    let list = dir.path().join("list.csv");
+    std::fs::write(
+        &list,
+        format!("统一社会信用代码\n{loser}\n{runner_up}\n{unknown}\n"),
+    )
+    .unwrap();
+    let (code, csv) = issue_cli(dir.path(), url, "CLI-1", "--list", list.to_str().unwrap()).await;
+    assert_eq!(code, 0, "{csv}");
+    let outcomes: Vec<(&str, &str)> = csv
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let mut cells = line.split(',');
+            (cells.next().unwrap(), cells.next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (loser.as_str(), "already_issued"),
+            (runner_up.as_str(), "issued"),
+            (unknown.as_str(), "refused")
+        ]
+    );
+    assert!(csv.contains("enterprise_not_registered"), "{csv}");
+}
+
+on_both_databases!(
+    two_serve_processes_split_a_flash_crowd,
+    two_servers_split_a_flash_crowd_and_the_cli_allocates
+);

@@ -34,6 +34,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },
+    /// End-to-end claims over HTTP (authenticated, checked, signed,
+    /// durable) vs one single-row durable INSERT per transaction, and raw
+    /// Ed25519 signatures per second.
+    Issue {
+        /// sqlite, or a postgres:// URL where scratch databases may be created.
+        #[arg(long, default_value = "sqlite")]
+        backend_url: String,
+        /// Claims (each by a different firm; the budget covers them all).
+        #[arg(long, default_value_t = 5_000)]
+        claims: u64,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 64)]
+        clients: u64,
+    },
     /// Durable ledger appends (group commit) vs one single-row durable
     /// INSERT per transaction.
     Ledger {
@@ -64,6 +78,19 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             bench_import(&backend_url, rows).await?;
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::Issue {
+            backend_url,
+            claims,
+            clients,
+        } => {
+            anyhow::ensure!(
+                (1..=200_000).contains(&claims),
+                "--claims must be 1 to 200000"
+            );
+            anyhow::ensure!((1..=1024).contains(&clients), "--clients must be 1 to 1024");
+            super::bench_issue::bench_issue(&backend_url, claims, clients).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         BenchCommand::Ledger {
             backend_url,
             entries,
@@ -81,7 +108,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// Scratch databases for one run: a baseline and a ledger.
-enum Scratch {
+pub(super) enum Scratch {
     Sqlite {
         _dir: tempfile::TempDir,
         baseline: String,
@@ -96,7 +123,7 @@ enum Scratch {
 }
 
 impl Scratch {
-    async fn create(backend_url: &str) -> anyhow::Result<Scratch> {
+    pub(super) async fn create(backend_url: &str) -> anyhow::Result<Scratch> {
         if backend_url == "sqlite" || backend_url.starts_with("sqlite:") {
             let dir = tempfile::tempdir()?;
             let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
@@ -129,7 +156,7 @@ impl Scratch {
         })
     }
 
-    fn urls(&self) -> (&str, &str) {
+    pub(super) fn urls(&self) -> (&str, &str) {
         match self {
             Scratch::Sqlite {
                 baseline, ledger, ..
@@ -140,7 +167,7 @@ impl Scratch {
         }
     }
 
-    async fn drop_databases(self) -> anyhow::Result<()> {
+    pub(super) async fn drop_databases(self) -> anyhow::Result<()> {
         if let Scratch::Postgres { admin, names, .. } = self {
             for name in names {
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -152,13 +179,13 @@ impl Scratch {
     }
 }
 
-enum BaselineDb {
+pub(super) enum BaselineDb {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
 impl BaselineDb {
-    async fn open(url: &str) -> anyhow::Result<BaselineDb> {
+    pub(super) async fn open(url: &str) -> anyhow::Result<BaselineDb> {
         const CREATE: &str = "CREATE TABLE IF NOT EXISTS bench_baseline (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)";
         Ok(match Backend::from_url(url)? {
             Backend::Sqlite => {
@@ -203,7 +230,7 @@ impl BaselineDb {
         Ok(())
     }
 
-    async fn close(self) {
+    pub(super) async fn close(self) {
         match self {
             BaselineDb::Sqlite(pool) => pool.close().await,
             BaselineDb::Postgres(pool) => pool.close().await,
@@ -213,7 +240,7 @@ impl BaselineDb {
 
 /// Inserts `rows` rows from `clients` concurrent clients starting at id
 /// `first_id`; returns rows per second.
-async fn run_baseline(
+pub(super) async fn run_baseline(
     db: &Arc<BaselineDb>,
     rows: u64,
     clients: u64,
@@ -238,6 +265,40 @@ async fn run_baseline(
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Runs the INSERT baseline with 1 and with `clients` clients (`rows`
+/// rows each) and prints both; returns (1-client, n-client) rates.
+pub(super) async fn baselines(url: &str, rows: u64, clients: u64) -> anyhow::Result<(f64, f64)> {
+    let baseline = Arc::new(BaselineDb::open(url).await?);
+    let sequential = run_baseline(&baseline, rows, 1, 0).await?;
+    println!(
+        "  baseline, 1 client:        {sequential:>10.0} inserts/s (single-row durable INSERT per transaction)"
+    );
+    let concurrent = run_baseline(&baseline, rows, clients, rows as i64).await?;
+    println!("  baseline, {clients:>3} clients:    {concurrent:>10.0} inserts/s");
+    if let Ok(db) = Arc::try_unwrap(baseline) {
+        db.close().await;
+    }
+    Ok((sequential, concurrent))
+}
+
+/// Prints `rate` against the 1-client baseline (with the target) and,
+/// as a stricter reference, against the baseline driven by as many
+/// clients, where the database's own group commit helps it too.
+pub(super) fn print_ratios(
+    rate: f64,
+    (sequential, concurrent): (f64, f64),
+    clients: u64,
+    target: f64,
+) {
+    let ratio = rate / sequential;
+    let verdict = if ratio >= target { "met" } else { "NOT met" };
+    println!("  ratio vs baseline:         {ratio:>10.2}x (target >= {target:.1}x: {verdict})");
+    println!(
+        "  ratio vs {clients}-client baseline: {:>6.2}x",
+        rate / concurrent
+    );
+}
+
 async fn bench_ledger(backend_url: &str, entries: u64, clients: u64) -> anyhow::Result<()> {
     let scratch = Scratch::create(backend_url).await?;
     let (baseline_url, ledger_url) = scratch.urls();
@@ -247,16 +308,7 @@ async fn bench_ledger(backend_url: &str, entries: u64, clients: u64) -> anyhow::
         backend.as_str()
     );
 
-    let baseline = Arc::new(BaselineDb::open(baseline_url).await?);
-    let sequential = run_baseline(&baseline, entries, 1, 0).await?;
-    println!(
-        "  baseline, 1 client:        {sequential:>10.0} inserts/s (single-row durable INSERT per transaction)"
-    );
-    let concurrent = run_baseline(&baseline, entries, clients, entries as i64).await?;
-    println!("  baseline, {clients:>3} clients:    {concurrent:>10.0} inserts/s");
-    if let Ok(db) = Arc::try_unwrap(baseline) {
-        db.close().await;
-    }
+    let (sequential, concurrent) = baselines(baseline_url, entries, clients).await?;
 
     let (rate, elapsed) = match backend {
         Backend::Sqlite => {
@@ -270,21 +322,7 @@ async fn bench_ledger(backend_url: &str, entries: u64, clients: u64) -> anyhow::
         "  ledger appends:            {rate:>10.0} entries/s (2 postings each, durable, {:.2} s)",
         elapsed.as_secs_f64()
     );
-    let ratio = rate / sequential;
-    println!(
-        "  ratio vs baseline:         {ratio:>10.2}x (target >= {TARGET_RATIO:.1}x: {})",
-        if ratio >= TARGET_RATIO {
-            "met"
-        } else {
-            "NOT met"
-        }
-    );
-    // Stricter reference: the baseline driven by as many clients, where the
-    // database's own group commit helps it too.
-    println!(
-        "  ratio vs {clients}-client baseline: {:>6.2}x",
-        rate / concurrent
-    );
+    print_ratios(rate, (sequential, concurrent), clients, TARGET_RATIO);
     scratch.drop_databases().await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{DEFAULT_DATABASE_URL, DEFAULT_KEY_FILE, DEFAULT_LISTEN};
 
 mod bench;
+mod bench_issue;
 mod checkpoint;
 mod demo;
 mod drill;

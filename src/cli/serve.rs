@@ -92,9 +92,7 @@ impl StoreJob for Serve {
         println!("listening on http://{address}");
         tracing::info!(%address, backend = store.backend().as_str(), "serving");
         let purge = spawn_idempotency_purge(store.clone(), self.api.idempotency_retention);
-        axum::serve(self.listener, crate::http::into_service(app))
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        crate::http::serve_until(self.listener, app, shutdown_signal()).await?;
         // The router (and with it every WriterHandle) is gone: the writer
         // finishes the queued batches, signs a final checkpoint and stops.
         purge.abort();

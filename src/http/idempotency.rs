@@ -25,6 +25,11 @@ use super::routes::RouteSpec;
 use super::{ApiError, AppState};
 use crate::domain::Timestamp;
 use crate::store::Store;
+use crate::store::access::IdempotencyOp;
+
+fn unavailable(_: super::idempotency_cache::CacheUnavailable) -> Response {
+    ApiError::database_unavailable().into_response()
+}
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -78,6 +83,13 @@ async fn run<S: Store>(
         .ok_or_else(|| {
             ApiError::internal(&"idempotent route without a principal").into_response()
         })?;
+    if spec.replays_from_ledger() {
+        let mut request = request;
+        request
+            .extensions_mut()
+            .insert(LedgerKey(format!("{scope}:{key}")));
+        return Ok(next.run(request).await);
+    }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, spec.body_bytes_max)
         .await
@@ -89,11 +101,17 @@ async fn run<S: Store>(
         .insert(LedgerKey(format!("{scope}:{key}")));
 
     let store = &state.store;
-    let now = Timestamp::now().as_micros();
-    let claimed = store
-        .claim_idempotency(&scope, &key, &fingerprint, now)
+    let cache = &state.idempotency_cache;
+    let claim = |now_us: i64| IdempotencyOp::Claim {
+        principal: scope.clone(),
+        key: key.clone(),
+        fingerprint,
+        now_us,
+    };
+    let claimed = cache
+        .write(claim(Timestamp::now().as_micros()))
         .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+        .map_err(unavailable)?;
     if !claimed {
         let deadline = tokio::time::Instant::now() + WAIT_MAX;
         loop {
@@ -103,10 +121,10 @@ async fn run<S: Store>(
                 .map_err(|e| ApiError::from(e).into_response())?
             else {
                 // Released by a failed first request: claim it now.
-                if store
-                    .claim_idempotency(&scope, &key, &fingerprint, Timestamp::now().as_micros())
+                if cache
+                    .write(claim(Timestamp::now().as_micros()))
                     .await
-                    .map_err(|e| ApiError::from(e).into_response())?
+                    .map_err(unavailable)?
                 {
                     break;
                 }
@@ -119,11 +137,13 @@ async fn run<S: Store>(
                 return Ok(replay(status, body));
             }
             let now = Timestamp::now().as_micros();
-            if store
-                .take_over_idempotency(&scope, &key, now - LEASE_MICROS, now)
-                .await
-                .map_err(|e| ApiError::from(e).into_response())?
-            {
+            let take_over = IdempotencyOp::TakeOver {
+                principal: scope.clone(),
+                key: key.clone(),
+                stale_before_us: now - LEASE_MICROS,
+                now_us: now,
+            };
+            if cache.write(take_over).await.map_err(unavailable)? {
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -149,7 +169,11 @@ async fn run<S: Store>(
         .map_err(|e| ApiError::internal(&e).into_response())?;
     if status.is_server_error() {
         // Nothing was decided: let a retry run again.
-        let _ = store.release_idempotency(&scope, &key).await;
+        let release = IdempotencyOp::Release {
+            principal: scope.clone(),
+            key: key.clone(),
+        };
+        let _ = cache.write(release).await;
     } else {
         let stored = if parts.extensions.get::<NotReplayable>().is_some() {
             not_replayable_body(NotKept::Secret)
@@ -158,16 +182,14 @@ async fn run<S: Store>(
         } else {
             (status.as_u16(), bytes.to_vec())
         };
-        if let Err(error) = store
-            .complete_idempotency(
-                &scope,
-                &key,
-                stored.0,
-                &stored.1,
-                Timestamp::now().as_micros(),
-            )
-            .await
-        {
+        let complete = IdempotencyOp::Complete {
+            principal: scope.clone(),
+            key: key.clone(),
+            status: stored.0,
+            response: stored.1,
+            now_us: Timestamp::now().as_micros(),
+        };
+        if let Err(error) = cache.write(complete).await {
             tracing::warn!(%error, "could not store the idempotent response");
         }
     }

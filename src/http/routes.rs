@@ -117,6 +117,16 @@ impl RouteSpec {
     pub fn is_keyless_post(&self) -> bool {
         matches!(self.id, RouteId::Login | RouteId::VerifyToken)
     }
+
+    /// Routes whose whole effect is one ledger command keyed by the
+    /// request's key, and whose response is rebuilt from what that command
+    /// recorded: a retry is answered from the ledger itself (same voucher,
+    /// header `Idempotent-Replayed`), so the stored-response cache — two
+    /// more writes per request — is skipped. A refusal is not stored: a
+    /// retry decides again (it can never act twice).
+    pub fn replays_from_ledger(&self) -> bool {
+        matches!(self.id, RouteId::ClaimVoucher)
+    }
 }
 
 const ADMIN: &[Role] = &[Role::Admin];

@@ -235,12 +235,12 @@ pub async fn claim<S: Store>(
     Extension(LedgerKey(key)): Extension<LedgerKey>,
     Path(code): Path<String>,
     ApiJson(request): ApiJson<ClaimRequest>,
-) -> Result<(StatusCode, Json<VoucherView>), ApiError> {
+) -> Result<Response, ApiError> {
     let code = code_or_404(&code)?;
     let terms = programme_terms(&state, &code).await?;
     let face_value = face_value(&terms, request.face_value_fen)?;
     let enterprise_id = caller.principal.party_id.ok_or_else(ApiError::not_found)?;
-    let (voucher, _) = vouchers::issue(
+    let (voucher, replayed) = vouchers::issue(
         &state.store,
         &state.writer,
         caller.principal.actor(),
@@ -252,7 +252,14 @@ pub async fn claim<S: Store>(
     )
     .await
     .map_err(issue_error)?;
-    Ok((StatusCode::CREATED, Json(VoucherView::of(&voucher)?)))
+    let mut response = (StatusCode::CREATED, Json(VoucherView::of(&voucher)?)).into_response();
+    if replayed {
+        response.headers_mut().insert(
+            super::idempotency::REPLAYED_HEADER,
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
 }
 
 pub async fn allocate<S: Store>(

@@ -61,7 +61,7 @@ pub struct Prefetched {
 
 impl Prefetched {
     /// Loads what `commands` will read.
-    pub async fn load<T: RegistryTx + Send>(
+    pub async fn load<T: RegistryTx + VoucherTx + Send>(
         tx: &mut T,
         commands: &[&Command],
     ) -> Result<Prefetched, StoreError> {
@@ -79,9 +79,22 @@ impl Prefetched {
                 enterprises.insert(record.uscc.clone(), Some(record));
             }
         }
+        let claims: Vec<(uuid::Uuid, &str)> = commands
+            .iter()
+            .filter_map(|command| match command {
+                Command::IssueVoucher {
+                    enterprise_id,
+                    programme,
+                    ..
+                } => Some((*enterprise_id, programme.as_str())),
+                _ => None,
+            })
+            .collect();
+        let mut issuance = issuance::IssuanceCache::default();
+        issuance.prefill(tx, &claims).await?;
         Ok(Prefetched {
             enterprises,
-            issuance: issuance::IssuanceCache::default(),
+            issuance,
         })
     }
 
@@ -126,6 +139,12 @@ pub async fn apply<T: AccessTx + RegistryTx + VoucherTx + Send>(
             | Command::RevokeIssuerKey { .. }
     ) {
         prefetched.issuance.forget();
+    }
+    if matches!(
+        command,
+        Command::RecordEnterprise { .. } | Command::TagEnterprise(_) | Command::BlacklistParty(_)
+    ) {
+        prefetched.issuance.forget_parties();
     }
     match command {
         Command::IssueVoucher {

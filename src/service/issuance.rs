@@ -41,12 +41,136 @@ pub struct LoadedProgramme {
 pub struct IssuanceCache {
     programmes: HashMap<String, Option<Arc<LoadedProgramme>>>,
     signer: Option<(String, SigningKey)>,
+    /// The claimants' registry rows, tags and blacklist entries, loaded
+    /// for the whole batch with one query each (`prefill`).
+    parties: HashMap<Uuid, Party>,
+    /// What each (enterprise, programme) holds, kept current as the batch
+    /// issues.
+    claimed: HashMap<(Uuid, String), ClaimedSoFar>,
+    /// Vouchers issued by this batch, written with one statement by
+    /// `flush` before the batch commits (or before anything reads them).
+    pending: Vec<VoucherRecord>,
+}
+
+/// What the eligibility check reads about one claimant.
+#[derive(Clone)]
+struct Party {
+    enterprise: Option<EnterpriseRecord>,
+    tags: Vec<TagRecord>,
+    blacklist: Vec<BlacklistRecord>,
 }
 
 impl IssuanceCache {
+    /// Forgets programmes and the signing key (a command changed them).
     pub fn forget(&mut self) {
         self.programmes.clear();
         self.signer = None;
+    }
+
+    /// Writes the vouchers issued so far in this batch.
+    pub async fn flush<T: VoucherTx + Send>(&mut self, tx: &mut T) -> Result<(), StoreError> {
+        if !self.pending.is_empty() {
+            tx.insert_vouchers(&self.pending).await?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Forgets claimants' registry facts (a command changed an enterprise,
+    /// its tags or the blacklist); they are then read one by one.
+    pub fn forget_parties(&mut self) {
+        self.parties.clear();
+    }
+
+    /// Loads, with a handful of queries, what `requests` (enterprise,
+    /// programme) will read.
+    pub async fn prefill<T: RegistryTx + VoucherTx + Send>(
+        &mut self,
+        tx: &mut T,
+        requests: &[(Uuid, &str)],
+    ) -> Result<(), StoreError> {
+        if requests.is_empty() {
+            return Ok(());
+        }
+        let mut ids: Vec<Uuid> = requests.iter().map(|(id, _)| *id).collect();
+        ids.sort();
+        ids.dedup();
+        let mut parties: HashMap<Uuid, Party> = ids
+            .iter()
+            .map(|id| {
+                let empty = Party {
+                    enterprise: None,
+                    tags: Vec::new(),
+                    blacklist: Vec::new(),
+                };
+                (*id, empty)
+            })
+            .collect();
+        for record in tx.enterprises_by_ids(&ids).await? {
+            if let Some(party) = parties.get_mut(&record.id) {
+                party.enterprise = Some(record);
+            }
+        }
+        for tag in tx.tags_of_many(&ids).await? {
+            if let Some(party) = parties.get_mut(&tag.enterprise_id) {
+                party.tags.push(tag);
+            }
+        }
+        for entry in tx.blacklist_of_many("enterprise", &ids).await? {
+            if let Some(party) = parties.get_mut(&entry.party_id) {
+                party.blacklist.push(entry);
+            }
+        }
+        self.parties = parties;
+        let mut programmes: Vec<&str> = requests.iter().map(|(_, code)| *code).collect();
+        programmes.sort();
+        programmes.dedup();
+        for code in programmes {
+            let ids: Vec<Uuid> = requests
+                .iter()
+                .filter(|(_, c)| *c == code)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in &ids {
+                self.claimed
+                    .insert((*id, code.to_string()), ClaimedSoFar::default());
+            }
+            for (id, claimed) in tx.claimed_so_far_many(&ids, code).await? {
+                self.claimed.insert((id, code.to_string()), claimed);
+            }
+        }
+        Ok(())
+    }
+
+    /// The claimant's facts: prefilled, or read now.
+    async fn party<T: RegistryTx + Send>(
+        &mut self,
+        tx: &mut T,
+        enterprise_id: Uuid,
+    ) -> Result<Party, StoreError> {
+        if let Some(party) = self.parties.get(&enterprise_id) {
+            return Ok(party.clone());
+        }
+        Ok(Party {
+            enterprise: tx.enterprise_by_id(enterprise_id).await?,
+            tags: tx.tags_of(enterprise_id).await?,
+            blacklist: tx.blacklist_of("enterprise", enterprise_id).await?,
+        })
+    }
+
+    async fn claimed<T: VoucherTx + Send>(
+        &mut self,
+        tx: &mut T,
+        enterprise_id: Uuid,
+        programme: &str,
+    ) -> Result<ClaimedSoFar, StoreError> {
+        let key = (enterprise_id, programme.to_string());
+        if let Some(claimed) = self.claimed.get(&key) {
+            return Ok(*claimed);
+        }
+        let claimed = tx.claimed_so_far(enterprise_id, programme).await?;
+        self.claimed.insert(key, claimed);
+        Ok(claimed)
     }
 
     async fn programme<T: RegistryTx + Send>(
@@ -180,14 +304,14 @@ pub async fn issue<T: RegistryTx + VoucherTx + Send>(
         }
         .into());
     }
-    let enterprise = tx
-        .enterprise_by_id(request.enterprise_id)
-        .await?
-        .ok_or(CommandError::EnterpriseNotRegistered)?;
+    let Party {
+        enterprise,
+        tags,
+        blacklist,
+    } = cache.party(tx, request.enterprise_id).await?;
+    let enterprise = enterprise.ok_or(CommandError::EnterpriseNotRegistered)?;
     let today = context.now.cst_date();
-    let tags = tx.tags_of(enterprise.id).await?;
-    let blacklist = tx.blacklist_of("enterprise", enterprise.id).await?;
-    let claimed = tx.claimed_so_far(enterprise.id, request.programme).await?;
+    let claimed = cache.claimed(tx, enterprise.id, request.programme).await?;
     let facts = enterprise_facts(&enterprise, tags, blacklist, claimed, today)?;
     let report = evaluate(
         &terms.eligibility_rules(programme.status),
@@ -246,8 +370,16 @@ pub async fn issue<T: RegistryTx + VoucherTx + Send>(
         replaces_id: None,
         issued_at_us: context.now.as_micros(),
     };
-    tx.insert_voucher(&record).await?;
-    Ok(Some(EntryBody::VoucherIssued(issued_body(&record))))
+    let body = issued_body(&record);
+    cache.pending.push(record);
+    cache.claimed.insert(
+        (enterprise.id, request.programme.to_string()),
+        ClaimedSoFar {
+            face_value_fen: claimed.face_value_fen + request.face_value.as_fen(),
+            count: claimed.count + 1,
+        },
+    );
+    Ok(Some(EntryBody::VoucherIssued(body)))
 }
 
 /// Replaces an active voucher whose key was revoked with one signed by the
@@ -259,6 +391,8 @@ pub async fn reissue<T: RegistryTx + VoucherTx + Send>(
     new_voucher_id: Uuid,
     context: &Context<'_>,
 ) -> Result<Option<EntryBody>, Failure> {
+    // It may have been issued earlier in this batch.
+    cache.flush(tx).await?;
     let old = VoucherTx::voucher(tx, voucher_id)
         .await?
         .ok_or(CommandError::NotFound)?;
@@ -301,8 +435,9 @@ pub async fn reissue<T: RegistryTx + VoucherTx + Send>(
     };
     tx.set_voucher_status(old.id, "reissued", context.now.as_micros())
         .await?;
-    tx.insert_voucher(&record).await?;
-    Ok(Some(EntryBody::VoucherReissued(issued_body(&record))))
+    let body = issued_body(&record);
+    cache.pending.push(record);
+    Ok(Some(EntryBody::VoucherReissued(body)))
 }
 
 /// The ledger body recording an issued voucher.

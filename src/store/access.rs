@@ -75,6 +75,37 @@ pub struct IdempotencyRecord {
     pub created_at_us: i64,
 }
 
+/// One change to the idempotency table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyOp {
+    /// Claims `(principal, key)` for a first request; changes nothing (false)
+    /// if a row exists.
+    Claim {
+        principal: String,
+        key: String,
+        fingerprint: [u8; 32],
+        now_us: i64,
+    },
+    /// Stores the response of the request that holds the claim.
+    Complete {
+        principal: String,
+        key: String,
+        status: u16,
+        response: Vec<u8>,
+        now_us: i64,
+    },
+    /// Gives up a claim whose request failed unexpectedly, so a retry runs again.
+    Release { principal: String, key: String },
+    /// Takes over a claim left in progress since before `stale_before_us`
+    /// (its request died); true if the caller now holds it.
+    TakeOver {
+        principal: String,
+        key: String,
+        stale_before_us: i64,
+        now_us: i64,
+    },
+}
+
 /// Bound on users or tokens returned by one list call.
 pub const ACCESS_PAGE_MAX: u32 = 200;
 
@@ -111,43 +142,18 @@ pub trait AccessStore {
         user_id: Uuid,
     ) -> impl Future<Output = Result<Vec<TokenRecord>, StoreError>> + Send;
 
-    /// Claims `(principal, key)` for a first request; `false` if a row exists.
-    fn claim_idempotency(
-        &self,
-        principal: &str,
-        key: &str,
-        fingerprint: &[u8; 32],
-        now_us: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn idempotency(
         &self,
         principal: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
-    /// Stores the response of the request that holds the claim.
-    fn complete_idempotency(
+    /// Applies idempotency bookkeeping in one transaction on the cache
+    /// connection (not fsynced: docs/decisions/0003); returns, for each
+    /// operation, whether it changed a row.
+    fn write_idempotency(
         &self,
-        principal: &str,
-        key: &str,
-        status: u16,
-        response: &[u8],
-        now_us: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Gives up a claim whose request failed unexpectedly, so a retry runs again.
-    fn release_idempotency(
-        &self,
-        principal: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Takes over a claim left `in progress` since before `stale_before_us`
-    /// (its request died); `true` if this caller now holds it.
-    fn take_over_idempotency(
-        &self,
-        principal: &str,
-        key: &str,
-        stale_before_us: i64,
-        now_us: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        ops: &[IdempotencyOp],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
     /// Deletes sessions that expired or were revoked before `before_us`
     /// (the ledger keeps the login and logout events); returns how many.
     fn purge_sessions(

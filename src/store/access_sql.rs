@@ -221,27 +221,6 @@ macro_rules! impl_access_store {
                 rows.into_iter().map(sql::token).collect()
             }
 
-            async fn claim_idempotency(
-                &self,
-                principal: &str,
-                key: &str,
-                fingerprint: &[u8; 32],
-                now_us: i64,
-            ) -> Result<bool, $crate::store::StoreError> {
-                let result = sqlx::query(
-                    "INSERT INTO api_idempotency (principal, idempotency_key, fingerprint, created_at_us) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (principal, idempotency_key) DO NOTHING",
-                )
-                .bind(principal)
-                .bind(key)
-                .bind(fingerprint.as_slice())
-                .bind(now_us)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-                Ok(result.rows_affected() == 1)
-            }
-
             async fn idempotency(
                 &self,
                 principal: &str,
@@ -260,60 +239,52 @@ macro_rules! impl_access_store {
                 row.map(sql::idempotency).transpose()
             }
 
-            async fn complete_idempotency(
+            async fn write_idempotency(
                 &self,
-                principal: &str,
-                key: &str,
-                status: u16,
-                response: &[u8],
-                now_us: i64,
-            ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query(
-                    "UPDATE api_idempotency SET status = $3, response = $4, completed_at_us = $5 \
-                     WHERE principal = $1 AND idempotency_key = $2 AND status IS NULL",
-                )
-                .bind(principal)
-                .bind(key)
-                .bind(i32::from(status))
-                .bind(response)
-                .bind(now_us)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-                Ok(())
-            }
-
-            async fn release_idempotency(&self, principal: &str, key: &str) -> Result<(), $crate::store::StoreError> {
-                sqlx::query(
-                    "DELETE FROM api_idempotency WHERE principal = $1 AND idempotency_key = $2 AND status IS NULL",
-                )
-                .bind(principal)
-                .bind(key)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-                Ok(())
-            }
-
-            async fn take_over_idempotency(
-                &self,
-                principal: &str,
-                key: &str,
-                stale_before_us: i64,
-                now_us: i64,
-            ) -> Result<bool, $crate::store::StoreError> {
-                let result = sqlx::query(
-                    "UPDATE api_idempotency SET created_at_us = $4 WHERE principal = $1 \
-                     AND idempotency_key = $2 AND status IS NULL AND created_at_us < $3",
-                )
-                .bind(principal)
-                .bind(key)
-                .bind(stale_before_us)
-                .bind(now_us)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-                Ok(result.rows_affected() == 1)
+                ops: &[$crate::store::access::IdempotencyOp],
+            ) -> Result<Vec<bool>, $crate::store::StoreError> {
+                use $crate::store::access::IdempotencyOp as Op;
+                let mut tx = self.cache_pool.begin().await.map_err(map_err)?;
+                let mut changed = Vec::with_capacity(ops.len());
+                for op in ops {
+                    let query = match op {
+                        Op::Claim { principal, key, fingerprint, now_us } => sqlx::query(
+                            "INSERT INTO api_idempotency (principal, idempotency_key, fingerprint, created_at_us) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (principal, idempotency_key) DO NOTHING",
+                        )
+                        .bind(principal.as_str())
+                        .bind(key.as_str())
+                        .bind(fingerprint.to_vec())
+                        .bind(*now_us),
+                        Op::Complete { principal, key, status, response, now_us } => sqlx::query(
+                            "UPDATE api_idempotency SET status = $3, response = $4, completed_at_us = $5 \
+                             WHERE principal = $1 AND idempotency_key = $2 AND status IS NULL",
+                        )
+                        .bind(principal.as_str())
+                        .bind(key.as_str())
+                        .bind(i32::from(*status))
+                        .bind(response.clone())
+                        .bind(*now_us),
+                        Op::Release { principal, key } => sqlx::query(
+                            "DELETE FROM api_idempotency WHERE principal = $1 AND idempotency_key = $2 \
+                             AND status IS NULL",
+                        )
+                        .bind(principal.as_str())
+                        .bind(key.as_str()),
+                        Op::TakeOver { principal, key, stale_before_us, now_us } => sqlx::query(
+                            "UPDATE api_idempotency SET created_at_us = $4 WHERE principal = $1 \
+                             AND idempotency_key = $2 AND status IS NULL AND created_at_us < $3",
+                        )
+                        .bind(principal.as_str())
+                        .bind(key.as_str())
+                        .bind(*stale_before_us)
+                        .bind(*now_us),
+                    };
+                    let result = query.execute(&mut *tx).await.map_err(map_err)?;
+                    changed.push(result.rows_affected() == 1);
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(changed)
             }
 
             async fn purge_sessions(&self, before_us: i64) -> Result<u64, $crate::store::StoreError> {
@@ -330,7 +301,7 @@ macro_rules! impl_access_store {
             async fn purge_idempotency(&self, before_us: i64) -> Result<u64, $crate::store::StoreError> {
                 let result = sqlx::query("DELETE FROM api_idempotency WHERE created_at_us < $1")
                     .bind(before_us)
-                    .execute(&self.pool)
+                    .execute(&self.cache_pool)
                     .await
                     .map_err(map_err)?;
                 Ok(result.rows_affected())

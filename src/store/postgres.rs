@@ -22,11 +22,26 @@ const POOL_CONNECTIONS_MAX: u32 = 16;
 /// How long a request waits for a free connection before `Unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Key for `pg_advisory_xact_lock` while migrating ("VLMIGRAT" in ASCII).
+/// Connections for the idempotency response cache.
+const CACHE_POOL_CONNECTIONS_MAX: u32 = 2;
+/// Connections for append transactions.
+const APPEND_POOL_CONNECTIONS_MAX: u32 = 2;
 const MIGRATION_LOCK_KEY: i64 = 0x564c_4d49_4752_4154;
 
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// For the HTTP idempotency response cache only: sessions with
+    /// `synchronous_commit = off`, so a cache write does not wait for a
+    /// WAL flush. Exactly-once rests on the ledger entry's idempotency
+    /// key, committed durably with the effect; a cached response lost in a
+    /// crash is rebuilt by the retry
+    /// (docs/decisions/0003-idempotency-cache-is-not-fsynced.md).
+    cache_pool: PgPool,
+    /// For append transactions only, so the writer never queues behind
+    /// request handlers for a connection (one writer per process; a second
+    /// connection covers a CLI tool sharing the store).
+    append_pool: PgPool,
 }
 
 pub struct PostgresTx {
@@ -57,15 +72,31 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(map_err)?;
-        Ok(PostgresStore { pool })
+        let cache_pool = PgPoolOptions::new()
+            .max_connections(CACHE_POOL_CONNECTIONS_MAX)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone().options([("synchronous_commit", "off")]))
+            .await
+            .map_err(map_err)?;
+        let append_pool = PgPoolOptions::new()
+            .max_connections(APPEND_POOL_CONNECTIONS_MAX)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await
+            .map_err(map_err)?;
+        Ok(PostgresStore {
+            pool,
+            cache_pool,
+            append_pool,
+        })
     }
 
     async fn begin_backend(&self) -> Result<PostgresTx, StoreError> {
         Ok(PostgresTx {
-            tx: self.pool.begin().await.map_err(map_err)?,
+            tx: self.append_pool.begin().await.map_err(map_err)?,
         })
     }
 

@@ -185,6 +185,22 @@ pub trait RegistryTx {
         &mut self,
         uscc: &str,
     ) -> impl Future<Output = Result<Option<EnterpriseRecord>, StoreError>> + Send;
+    /// The enterprises with any of these ids (absent ones are left out).
+    fn enterprises_by_ids(
+        &mut self,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<EnterpriseRecord>, StoreError>> + Send;
+    /// The tags (all periods) of any of these enterprises.
+    fn tags_of_many(
+        &mut self,
+        enterprise_ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<TagRecord>, StoreError>> + Send;
+    /// The blacklist entries (all periods) of any of these parties.
+    fn blacklist_of_many(
+        &mut self,
+        party_kind: &str,
+        party_ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<BlacklistRecord>, StoreError>> + Send;
     fn enterprise_by_id(
         &mut self,
         id: Uuid,

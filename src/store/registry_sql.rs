@@ -180,6 +180,31 @@ pub fn blacklist(row: BlacklistRow) -> Result<BlacklistRecord, StoreError> {
     })
 }
 
+/// Rows of `$prefix` followed by an IN list of `$values` (in chunks far
+/// below either backend's bind-parameter limit), each converted by
+/// `$convert`. Expands inside the store impls (needs `map_err`).
+macro_rules! rows_in {
+    ($executor:expr, $row:ty, $prefix:expr, $values:expr, $convert:expr) => {{
+        let mut found = Vec::new();
+        for chunk in $values.chunks(400) {
+            let mut builder = sqlx::QueryBuilder::new(AsRef::<str>::as_ref(&$prefix).to_string());
+            builder.push_tuples(chunk, |mut row, value| {
+                row.push_bind(value.clone());
+            });
+            let rows: Vec<$row> = builder
+                .build_query_as()
+                .fetch_all($executor)
+                .await
+                .map_err(map_err)?;
+            for row in rows {
+                found.push($convert(row)?);
+            }
+        }
+        found
+    }};
+}
+pub(crate) use rows_in;
+
 /// The row of a registry table whose `$column` equals `$value`, if any,
 /// through `$executor` (the pool, or the writer's transaction).
 macro_rules! registry_row {
@@ -599,21 +624,47 @@ macro_rules! impl_registry_store {
                 usccs: &[&str],
             ) -> Result<Vec<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
                 use $crate::store::registry_sql as sql;
-                let mut found = Vec::new();
-                for chunk in usccs.chunks(400) {
-                    let mut builder = sqlx::QueryBuilder::new(format!(
-                        "SELECT {} FROM enterprises WHERE uscc IN ",
-                        sql::ENTERPRISE_COLUMNS
-                    ));
-                    builder.push_tuples(chunk, |mut row, uscc| {
-                        row.push_bind(*uscc);
-                    });
-                    let rows: Vec<sql::EnterpriseRow> =
-                        builder.build_query_as().fetch_all(&mut *self.tx).await.map_err(map_err)?;
-                    for row in rows {
-                        found.push(sql::enterprise(row)?);
-                    }
-                }
+                let prefix = format!("SELECT {} FROM enterprises WHERE uscc IN ", sql::ENTERPRISE_COLUMNS);
+                Ok(sql::rows_in!(&mut *self.tx, sql::EnterpriseRow, prefix, usccs, sql::enterprise))
+            }
+
+            async fn enterprises_by_ids(
+                &mut self,
+                ids: &[uuid::Uuid],
+            ) -> Result<Vec<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                let prefix = format!("SELECT {} FROM enterprises WHERE id IN ", sql::ENTERPRISE_COLUMNS);
+                Ok(sql::rows_in!(&mut *self.tx, sql::EnterpriseRow, prefix, ids, sql::enterprise))
+            }
+
+            async fn tags_of_many(
+                &mut self,
+                enterprise_ids: &[uuid::Uuid],
+            ) -> Result<Vec<$crate::store::registry::TagRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let ids: Vec<String> = enterprise_ids.iter().map(ToString::to_string).collect();
+                let prefix = "SELECT enterprise_id, tag, valid_from, valid_until, source \
+                              FROM enterprise_tags WHERE enterprise_id IN ";
+                Ok(sql::rows_in!(&mut *self.tx, sql::TagRow, prefix, ids, sql::tag))
+            }
+
+            async fn blacklist_of_many(
+                &mut self,
+                party_kind: &str,
+                party_ids: &[uuid::Uuid],
+            ) -> Result<Vec<$crate::store::registry::BlacklistRecord>, $crate::store::StoreError> {
+                use $crate::store::registry_sql as sql;
+                let ids: Vec<String> = party_ids.iter().map(ToString::to_string).collect();
+                let mut found: Vec<$crate::store::registry::BlacklistRecord> = sql::rows_in!(
+                    &mut *self.tx,
+                    sql::BlacklistRow,
+                    "SELECT id, party_kind, party_id, reason, source, effective_from, effective_until \
+                     FROM blacklist WHERE party_id IN ",
+                    ids,
+                    sql::blacklist
+                );
+                found.retain(|entry| entry.party_kind == party_kind);
                 Ok(found)
             }
 

@@ -503,6 +503,8 @@ macro_rules! impl_shared_store {
             }
 
             async fn close(&self) {
+                self.cache_pool.close().await;
+                self.append_pool.close().await;
                 self.pool.close().await;
             }
         }

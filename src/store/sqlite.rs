@@ -25,10 +25,23 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const BEGIN_ATTEMPTS_MAX: u32 = 6;
 /// Reader connections; the single writer per process uses one of them.
 const POOL_CONNECTIONS_MAX: u32 = 8;
+/// Connections for the idempotency response cache.
+const CACHE_POOL_CONNECTIONS_MAX: u32 = 2;
+/// Connections for append transactions.
+const APPEND_POOL_CONNECTIONS_MAX: u32 = 2;
 
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// For the HTTP idempotency response cache only: commits without
+    /// waiting for fsync (`synchronous=NORMAL` in WAL mode). Exactly-once
+    /// rests on the ledger entry's idempotency key, committed durably with
+    /// the effect; a cached response lost in a crash is rebuilt by the
+    /// retry (docs/decisions/0003-idempotency-cache-is-not-fsynced.md).
+    cache_pool: SqlitePool,
+    /// For append transactions only, so the writer never queues behind
+    /// request handlers for a connection.
+    append_pool: SqlitePool,
 }
 
 pub struct SqliteTx {
@@ -67,24 +80,44 @@ impl SqliteStore {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
         }
+        SqliteStore::with_pools(options).await
+    }
+
+    async fn with_pools(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
+            .acquire_timeout(BUSY_TIMEOUT * BEGIN_ATTEMPTS_MAX)
+            .connect_with(options.clone())
+            .await
+            .map_err(map_err)?;
+        let cache_pool = SqlitePoolOptions::new()
+            .max_connections(CACHE_POOL_CONNECTIONS_MAX)
+            .acquire_timeout(BUSY_TIMEOUT * BEGIN_ATTEMPTS_MAX)
+            .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
+            .await
+            .map_err(map_err)?;
+        let append_pool = SqlitePoolOptions::new()
+            .max_connections(APPEND_POOL_CONNECTIONS_MAX)
             .acquire_timeout(BUSY_TIMEOUT * BEGIN_ATTEMPTS_MAX)
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            cache_pool,
+            append_pool,
+        })
     }
 
     async fn begin_backend(&self) -> Result<SqliteTx, StoreError> {
         Ok(SqliteTx {
-            tx: self.begin_immediate().await?,
+            tx: begin_immediate(&self.append_pool).await?,
         })
     }
 
     async fn migrate_backend(&self) -> Result<Vec<u32>, StoreError> {
         // BEGIN IMMEDIATE serialises concurrent migrators.
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = begin_immediate(&self.pool).await?;
         let applied = SqliteStore::apply_migrations(&mut tx, migrate::SQLITE).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(applied)
@@ -92,33 +125,23 @@ impl SqliteStore {
 
     /// Opens a database that must already exist (nothing is created).
     pub async fn connect_existing(url: &str) -> Result<SqliteStore, StoreError> {
-        let options = connect_options(url)?.create_if_missing(false);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(POOL_CONNECTIONS_MAX)
-            .acquire_timeout(BUSY_TIMEOUT * BEGIN_ATTEMPTS_MAX)
-            .connect_with(options)
-            .await
-            .map_err(map_err)?;
-        Ok(SqliteStore { pool })
+        SqliteStore::with_pools(connect_options(url)?.create_if_missing(false)).await
     }
+}
 
-    /// `BEGIN IMMEDIATE`, retried while another process holds the lock.
-    async fn begin_immediate(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
-        let mut attempt = 0;
-        loop {
-            match self
-                .pool
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map_err(map_err)
-            {
-                Err(StoreError::Unavailable(error)) if attempt + 1 < BEGIN_ATTEMPTS_MAX => {
-                    attempt += 1;
-                    tracing::debug!(attempt, %error, "sqlite write lock busy, retrying");
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
-                }
-                other => return other,
+/// `BEGIN IMMEDIATE` on `pool`, retried while another process holds the lock.
+async fn begin_immediate(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+    let mut attempt = 0;
+    loop {
+        match pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err) {
+            Err(StoreError::Unavailable(error)) if attempt + 1 < BEGIN_ATTEMPTS_MAX => {
+                attempt += 1;
+                tracing::debug!(attempt, %error, "sqlite write lock busy, retrying");
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
             }
+            other => return other,
         }
     }
 }

@@ -97,9 +97,17 @@ pub trait VoucherTx {
         enterprise_id: Uuid,
         programme_code: &str,
     ) -> impl Future<Output = Result<ClaimedSoFar, StoreError>> + Send;
-    fn insert_voucher(
+    /// What each of these enterprises holds from `programme_code` (absent
+    /// ones hold nothing).
+    fn claimed_so_far_many(
         &mut self,
-        record: &VoucherRecord,
+        enterprise_ids: &[Uuid],
+        programme_code: &str,
+    ) -> impl Future<Output = Result<Vec<(Uuid, ClaimedSoFar)>, StoreError>> + Send;
+    /// Inserts vouchers with multi-row statements.
+    fn insert_vouchers(
+        &mut self,
+        records: &[VoucherRecord],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn set_voucher_status(
         &mut self,

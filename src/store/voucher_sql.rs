@@ -36,6 +36,10 @@ pub const SELECT_CLAIMED_SO_FAR: &str = "SELECT CAST(COALESCE(SUM(face_value_fen
 pub const SELECT_KEY_HORIZONS: &str =
     "SELECT key_id, MAX(valid_until) FROM vouchers GROUP BY key_id ORDER BY key_id";
 
+/// Rows per multi-row INSERT: 17 parameters each, far below SQLite's
+/// 32,766 and Postgres's 65,535.
+pub const INSERT_ROWS_MAX: usize = 400;
+
 pub const UPDATE_STATUS: &str = "UPDATE vouchers SET status = $2, updated_at_us = $3 WHERE id = $1";
 
 pub fn claimed((face_value_fen, count): (i64, i64)) -> super::voucher::ClaimedSoFar {
@@ -240,36 +244,73 @@ macro_rules! impl_voucher_store {
                 )
             }
 
-            async fn insert_voucher(
+            async fn claimed_so_far_many(
                 &mut self,
-                v: &$crate::store::voucher::VoucherRecord,
+                enterprise_ids: &[uuid::Uuid],
+                programme_code: &str,
+            ) -> Result<Vec<(uuid::Uuid, $crate::store::voucher::ClaimedSoFar)>, $crate::store::StoreError> {
+                use $crate::store::voucher_sql as sql;
+                let ids: Vec<String> = enterprise_ids.iter().map(ToString::to_string).collect();
+                let mut found = Vec::new();
+                for chunk in ids.chunks(400) {
+                    let mut builder = sqlx::QueryBuilder::new(
+                        "SELECT enterprise_id, CAST(COALESCE(SUM(face_value_fen), 0) AS BIGINT), COUNT(*) \
+                         FROM vouchers WHERE status NOT IN ('reissued', 'revoked') AND programme_code = ",
+                    );
+                    builder.push_bind(programme_code);
+                    builder.push(" AND enterprise_id IN ");
+                    builder.push_tuples(chunk, |mut row, id| {
+                        row.push_bind(id.clone());
+                    });
+                    builder.push(" GROUP BY enterprise_id");
+                    let rows: Vec<(String, i64, i64)> = builder
+                        .build_query_as()
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                    for (id, face_value_fen, count) in rows {
+                        let id = uuid::Uuid::parse_str(&id).map_err(|_| {
+                            $crate::store::StoreError::Corrupt(format!("voucher enterprise {id:?}"))
+                        })?;
+                        found.push((id, sql::claimed((face_value_fen, count))));
+                    }
+                }
+                Ok(found)
+            }
+
+            async fn insert_vouchers(
+                &mut self,
+                records: &[$crate::store::voucher::VoucherRecord],
             ) -> Result<(), $crate::store::StoreError> {
-                let query = format!(
-                    "INSERT INTO vouchers ({}, updated_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                    $crate::store::voucher_sql::VOUCHER_COLUMNS
-                );
-                sqlx::query(&query)
-                    .bind(v.id.to_string())
-                    .bind(v.programme_code.as_str())
-                    .bind(v.enterprise_id.to_string())
-                    .bind(v.enterprise_uscc.as_str())
-                    .bind(v.face_value_fen)
-                    .bind(v.remaining_fen)
-                    .bind(v.valid_from.as_str())
-                    .bind(v.valid_until.as_str())
-                    .bind(serde_json::to_string(&v.service_categories).expect("strings serialise"))
-                    .bind(v.issued_sequence as i64)
-                    .bind(v.key_id.as_str())
-                    .bind(v.signature.as_slice())
-                    .bind(v.status.as_str())
-                    .bind(v.via.as_str())
-                    .bind(v.replaces_id.map(|id| id.to_string()))
-                    .bind(v.issued_at_us)
-                    .bind(v.issued_at_us)
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
+                for chunk in records.chunks($crate::store::voucher_sql::INSERT_ROWS_MAX) {
+                    let mut builder = sqlx::QueryBuilder::new(format!(
+                        "INSERT INTO vouchers ({}, updated_at_us) ",
+                        $crate::store::voucher_sql::VOUCHER_COLUMNS
+                    ));
+                    builder.push_values(chunk, |mut row, v| {
+                        row.push_bind(v.id.to_string())
+                            .push_bind(v.programme_code.clone())
+                            .push_bind(v.enterprise_id.to_string())
+                            .push_bind(v.enterprise_uscc.clone())
+                            .push_bind(v.face_value_fen)
+                            .push_bind(v.remaining_fen)
+                            .push_bind(v.valid_from.clone())
+                            .push_bind(v.valid_until.clone())
+                            .push_bind(
+                                serde_json::to_string(&v.service_categories)
+                                    .expect("strings serialise"),
+                            )
+                            .push_bind(v.issued_sequence as i64)
+                            .push_bind(v.key_id.clone())
+                            .push_bind(v.signature.to_vec())
+                            .push_bind(v.status.clone())
+                            .push_bind(v.via.clone())
+                            .push_bind(v.replaces_id.map(|id| id.to_string()))
+                            .push_bind(v.issued_at_us)
+                            .push_bind(v.issued_at_us);
+                    });
+                    builder.build().execute(&mut *self.tx).await.map_err(map_err)?;
+                }
                 Ok(())
             }
 

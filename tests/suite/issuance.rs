@@ -324,6 +324,17 @@ async fn a_claim_issues_a_signed_voucher_recorded_with_its_postings<S: Store>(
     )
     .await;
     assert_eq!(again.body["id"], voucher["id"]);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    // The same key for a different claim is refused, and acts nothing.
+    let changed = claim(
+        &world,
+        "ZS-CLAIM",
+        &firm.bearer(),
+        json!({"face_value_fen": 100_000}),
+        "c1",
+    )
+    .await;
+    changed.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
     assert_eq!(world.count_entries("voucher_issued").await, 1);
 
     // The holder lists and reads it; another firm cannot see it; staff can.

@@ -7,7 +7,7 @@
 //! So, like the ledger writer, one task takes every waiting operation into
 //! one transaction. These rows are a response cache over the ledger's own
 //! exactly-once guarantee, so the transaction is not fsynced
-//! (docs/decisions/0003-idempotency-cache-is-not-fsynced.md).
+//! (docs/decisions/0005-idempotency-cache-is-not-fsynced.md).
 
 use tokio::sync::{mpsc, oneshot};
 

@@ -148,7 +148,7 @@ pub trait AccessStore {
         key: &str,
     ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
     /// Applies idempotency bookkeeping in one transaction on the cache
-    /// connection (not fsynced: docs/decisions/0003); returns, for each
+    /// connection (not fsynced: docs/decisions/0005); returns, for each
     /// operation, whether it changed a row.
     fn write_idempotency(
         &self,

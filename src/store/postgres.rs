@@ -36,7 +36,7 @@ pub struct PostgresStore {
     /// WAL flush. Exactly-once rests on the ledger entry's idempotency
     /// key, committed durably with the effect; a cached response lost in a
     /// crash is rebuilt by the retry
-    /// (docs/decisions/0003-idempotency-cache-is-not-fsynced.md).
+    /// (docs/decisions/0005-idempotency-cache-is-not-fsynced.md).
     cache_pool: PgPool,
     /// For append transactions only, so the writer never queues behind
     /// request handlers for a connection (one writer per process; a second

@@ -37,7 +37,7 @@ pub struct SqliteStore {
     /// waiting for fsync (`synchronous=NORMAL` in WAL mode). Exactly-once
     /// rests on the ledger entry's idempotency key, committed durably with
     /// the effect; a cached response lost in a crash is rebuilt by the
-    /// retry (docs/decisions/0003-idempotency-cache-is-not-fsynced.md).
+    /// retry (docs/decisions/0005-idempotency-cache-is-not-fsynced.md).
     cache_pool: SqlitePool,
     /// For append transactions only, so the writer never queues behind
     /// request handlers for a connection.

@@ -60,6 +60,8 @@ pub enum Problem {
     },
     #[error("trial balance is {0} fen, not zero")]
     TrialBalance(i128),
+    #[error("entry {sequence}: voucher {reason}")]
+    BadVoucher { sequence: u64, reason: String },
 }
 
 impl Problem {
@@ -75,6 +77,7 @@ impl Problem {
             | Problem::FloorBroken { sequence, .. }
             | Problem::TimeWentBackwards { sequence }
             | Problem::BadCheckpoint { sequence, .. }
+            | Problem::BadVoucher { sequence, .. }
             | Problem::ProjectionMismatch { sequence, .. } => Some(*sequence),
             Problem::HeadMismatch {
                 head_sequence,
@@ -114,6 +117,9 @@ pub struct ChainVerifier {
     pending_checkpoints: BTreeMap<u64, Checkpoint>,
     checkpoint_count: u64,
     keys: HashMap<String, VerifyingKey>,
+    /// Issuer keys as the chain activated them, to check every voucher's
+    /// signature from the ledger alone.
+    issuer_keys: HashMap<String, VerifyingKey>,
 }
 
 impl ChainVerifier {
@@ -130,6 +136,7 @@ impl ChainVerifier {
             pending_checkpoints: checkpoints.into_iter().map(|c| (c.sequence, c)).collect(),
             checkpoint_count,
             keys,
+            issuer_keys: HashMap::new(),
         }
     }
 
@@ -157,14 +164,17 @@ impl ChainVerifier {
         if entry.recorded_at.as_micros() < self.prev_recorded_at {
             return Err(Problem::TimeWentBackwards { sequence });
         }
-        EntryBody::decode_canonical(&entry.kind, &entry.body).map_err(|e| Problem::BadBody {
-            sequence,
-            reason: e.to_string(),
+        let body = EntryBody::decode_canonical(&entry.kind, &entry.body).map_err(|e| {
+            Problem::BadBody {
+                sequence,
+                reason: e.to_string(),
+            }
         })?;
         check_balanced(&entry.postings).map_err(|e| Problem::BadPostings {
             sequence,
             reason: e.to_string(),
         })?;
+        self.check_issuance(entry, &body)?;
         for (account, change) in net_changes(&entry.postings) {
             self.apply(sequence, account, change)?;
         }
@@ -174,6 +184,66 @@ impl ChainVerifier {
         self.next_sequence += 1;
         if let Some(checkpoint) = self.pending_checkpoints.remove(&sequence) {
             self.check_checkpoint(&checkpoint, &entry.hash)?;
+        }
+        Ok(())
+    }
+
+    /// Learns issuer keys from their activation entries, and checks that
+    /// every issued voucher's signature verifies under the key the chain had
+    /// activated (its token rebuilt from the body and this entry's sequence)
+    /// and that a new voucher moved exactly its face value out of the budget.
+    fn check_issuance(&mut self, entry: &Entry, body: &EntryBody) -> Result<(), Problem> {
+        let sequence = entry.sequence;
+        let bad = |reason: String| Problem::BadVoucher { sequence, reason };
+        let voucher = match body {
+            EntryBody::IssuerKeyActivated(activated) => {
+                let bytes: [u8; 32] = activated
+                    .public_key
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| bad("issuer key is not 32 bytes".into()))?;
+                let key = VerifyingKey::from_bytes(&bytes)
+                    .map_err(|_| bad("issuer key is not an Ed25519 key".into()))?;
+                if super::checkpoint::key_id_for(&key) != activated.key_id {
+                    return Err(bad("issuer key id does not match its key".into()));
+                }
+                self.issuer_keys.insert(activated.key_id.clone(), key);
+                return Ok(());
+            }
+            EntryBody::VoucherIssued(voucher) | EntryBody::VoucherReissued(voucher) => voucher,
+            _ => return Ok(()),
+        };
+        let claims = crate::token::voucher::claims_of_issue(voucher, sequence)
+            .map_err(|reason| bad(reason.to_string()))?;
+        let key = self.issuer_keys.get(&voucher.key_id).ok_or_else(|| {
+            bad(format!(
+                "signed by key {} the chain never activated",
+                voucher.key_id
+            ))
+        })?;
+        let signature = voucher
+            .signature
+            .as_slice()
+            .try_into()
+            .map_err(|_| bad("signature is not 64 bytes".into()))?;
+        if !crate::token::voucher::signature_verifies(&claims, &signature, key) {
+            return Err(bad(format!(
+                "{} signature does not verify",
+                voucher.voucher_id
+            )));
+        }
+        if matches!(body, EntryBody::VoucherIssued(_)) {
+            let moved: i64 = entry
+                .postings
+                .iter()
+                .filter(|p| p.account.kind() == super::account::AccountKind::VouchersOutstanding)
+                .map(|p| p.signed_fen())
+                .sum();
+            if moved != voucher.face_value_fen || entry.postings.len() != 2 {
+                return Err(bad(
+                    "postings do not move its face value from the budget".into()
+                ));
+            }
         }
         Ok(())
     }
@@ -337,6 +407,92 @@ mod tests {
             );
         }
         entries
+    }
+
+    /// Appends an entry of `body` with `postings` to `entries`.
+    fn append(entries: &mut Vec<Entry>, body: EntryBody, postings: Vec<Posting>) {
+        let sequence = entries.len() as u64 + 1;
+        let prev = entries.last().map_or(GENESIS_PREV_HASH, |e| e.hash);
+        let entry = Unsealed {
+            kind: body.kind().as_str().into(),
+            body: body.encode(),
+            actor: "test".into(),
+            recorded_at: Timestamp::from_micros(sequence as i64),
+            idempotency_key: format!("k{sequence}"),
+            command_digest: [0; 32],
+            postings,
+        }
+        .seal(sequence, prev);
+        entries.push(entry);
+    }
+
+    /// A voucher of 10 fen issued at `sequence`, signed by `signer`.
+    fn issued(signer: &KeyPair, sequence: u64) -> pb::VoucherIssued {
+        let mut claims = crate::token::fixtures::claims(signer.signing_key(), 10, "管理咨询");
+        claims.issued_sequence = sequence;
+        pb::VoucherIssued {
+            voucher_id: claims.voucher_id.to_string(),
+            programme_code: claims.programme_code.clone(),
+            enterprise_uscc: claims.enterprise_uscc.clone(),
+            face_value_fen: 10,
+            remaining_fen: 10,
+            valid_from: claims.valid_from.to_string(),
+            valid_until: claims.valid_until.to_string(),
+            service_categories: claims.service_categories.clone(),
+            key_id: claims.key_id.clone(),
+            signature: crate::token::voucher::signature_of(&claims, signer.signing_key()).to_vec(),
+            via: "claim".into(),
+            ..pb::VoucherIssued::default()
+        }
+    }
+
+    #[test]
+    fn every_voucher_signature_is_checked_against_the_keys_the_chain_activated() {
+        let issuer = KeyPair::generate();
+        let reserve = || {
+            vec![
+                Posting::debit(account(AccountKind::VouchersOutstanding), Fen::new(10)),
+                Posting::credit(account(AccountKind::BudgetAvailable), Fen::new(10)),
+            ]
+        };
+        let mut entries = chain(1);
+        let activation = EntryBody::IssuerKeyActivated(pb::IssuerKeyActivated {
+            key_id: issuer.key_id().into(),
+            public_key: issuer.public_key().to_bytes().to_vec(),
+            retired_key_id: String::new(),
+        });
+        append(&mut entries, activation, vec![]);
+        append(
+            &mut entries,
+            EntryBody::VoucherIssued(issued(&issuer, 3)),
+            reserve(),
+        );
+        assert!(run(&entries, &projection(&entries)).is_ok());
+        // Signed for another sequence number: the rebuilt token differs.
+        let mut wrong = entries.clone();
+        wrong.pop();
+        append(
+            &mut wrong,
+            EntryBody::VoucherIssued(issued(&issuer, 9)),
+            reserve(),
+        );
+        let mut verifier = ChainVerifier::new(Vec::new(), HashMap::new());
+        let problem = wrong.iter().find_map(|e| verifier.push(e).err()).unwrap();
+        assert!(
+            matches!(problem, Problem::BadVoucher { sequence: 3, .. }),
+            "{problem}"
+        );
+        // Signed by a key the chain never activated.
+        let stranger = KeyPair::generate();
+        let mut foreign = chain(1);
+        append(
+            &mut foreign,
+            EntryBody::VoucherIssued(issued(&stranger, 2)),
+            reserve(),
+        );
+        let mut verifier = ChainVerifier::new(Vec::new(), HashMap::new());
+        let problem = foreign.iter().find_map(|e| verifier.push(e).err()).unwrap();
+        assert!(problem.to_string().contains("never activated"), "{problem}");
     }
 
     fn projection(entries: &[Entry]) -> Vec<ProjectedBalance> {

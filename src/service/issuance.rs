@@ -407,20 +407,11 @@ pub async fn reissue<T: RegistryTx + VoucherTx + Send>(
         return Err(CommandError::KeyNotRevoked { key_id: old.key_id }.into());
     }
     let (key_id, key) = cache.signer(tx, context.issuer_keys).await?;
-    let date = |text: &str| {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_err(|_| StoreError::Corrupt(format!("voucher date {text:?}")))
-    };
     let claims = VoucherClaims {
         voucher_id: new_voucher_id,
-        programme_code: old.programme_code.clone(),
-        enterprise_uscc: old.enterprise_uscc.clone(),
-        face_value: Fen::new(old.face_value_fen),
-        valid_from: date(&old.valid_from)?,
-        valid_until: date(&old.valid_until)?,
-        service_categories: old.service_categories.clone(),
         issued_sequence: context.sequence,
         key_id,
+        ..voucher_claims(&old)?
     };
     let record = VoucherRecord {
         id: new_voucher_id,
@@ -464,21 +455,8 @@ pub fn issued_body(record: &VoucherRecord) -> pb::VoucherIssued {
 
 /// The claims a stored voucher's token carries.
 pub fn voucher_claims(record: &VoucherRecord) -> Result<VoucherClaims, StoreError> {
-    let date = |text: &str| {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_err(|_| StoreError::Corrupt(format!("voucher date {text:?}")))
-    };
-    Ok(VoucherClaims {
-        voucher_id: record.id,
-        programme_code: record.programme_code.clone(),
-        enterprise_uscc: record.enterprise_uscc.clone(),
-        face_value: Fen::new(record.face_value_fen),
-        valid_from: date(&record.valid_from)?,
-        valid_until: date(&record.valid_until)?,
-        service_categories: record.service_categories.clone(),
-        issued_sequence: record.issued_sequence,
-        key_id: record.key_id.clone(),
-    })
+    crate::token::voucher::claims_of_issue(&issued_body(record), record.issued_sequence)
+        .map_err(|what| StoreError::Corrupt(format!("voucher {}: {what}", record.id)))
 }
 
 /// A stored voucher's QR text, rebuilt from its row.

@@ -153,6 +153,37 @@ pub fn signature_of(claims: &VoucherClaims, key: &SigningKey) -> [u8; SIGNATURE_
     key.sign(&claims.to_payload()).to_bytes()
 }
 
+/// The claims a `voucher_issued` / `voucher_reissued` ledger body
+/// records, for the entry at `sequence`.
+pub fn claims_of_issue(
+    body: &crate::ledger::body::pb::VoucherIssued,
+    sequence: u64,
+) -> Result<VoucherClaims, &'static str> {
+    let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "date");
+    Ok(VoucherClaims {
+        voucher_id: Uuid::parse_str(&body.voucher_id).map_err(|_| "id is not a UUID")?,
+        programme_code: body.programme_code.clone(),
+        enterprise_uscc: body.enterprise_uscc.clone(),
+        face_value: Fen::new(body.face_value_fen),
+        valid_from: date(&body.valid_from)?,
+        valid_until: date(&body.valid_until)?,
+        service_categories: body.service_categories.clone(),
+        issued_sequence: sequence,
+        key_id: body.key_id.clone(),
+    })
+}
+
+/// Whether `signature` is `key`'s strict Ed25519 signature of the claims'
+/// payload.
+pub fn signature_verifies(
+    claims: &VoucherClaims,
+    signature: &[u8; SIGNATURE_BYTES],
+    key: &VerifyingKey,
+) -> bool {
+    key.verify_strict(&claims.to_payload(), &Signature::from_bytes(signature))
+        .is_ok()
+}
+
 /// The QR text of `claims` with a signature made earlier (`signature_of`),
 /// e.g. as stored with an issued voucher. Equal to `sign`'s output for the
 /// same key, since Ed25519 signatures are deterministic.

@@ -1170,3 +1170,39 @@ on_both_databases!(
     two_serve_processes_split_a_flash_crowd,
     two_servers_split_a_flash_crowd_and_the_cli_allocates
 );
+
+/// `bench issue` runs end to end on a small scale (it is a benchmark, not
+/// a test: only that it completes, verifies and reports is checked here).
+#[tokio::test]
+async fn bench_issue_runs_and_reports_its_ratios() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut backends = vec!["sqlite".to_string()];
+    if let Ok(url) = std::env::var(crate::helpers::POSTGRES_URL_ENV) {
+        backends.push(url);
+    }
+    for backend in backends {
+        let (code, out) = run(
+            dir.path(),
+            &[
+                "bench",
+                "issue",
+                "--claims",
+                "40",
+                "--clients",
+                "4",
+                "--backend-url",
+                &backend,
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{out}");
+        for expected in [
+            "Ed25519 signatures:",
+            "claims over HTTP:",
+            "ratio vs baseline:",
+            "verify: ok",
+        ] {
+            assert!(out.contains(expected), "{expected} missing: {out}");
+        }
+    }
+}

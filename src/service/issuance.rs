@@ -453,6 +453,46 @@ pub fn issued_body(record: &VoucherRecord) -> pb::VoucherIssued {
     }
 }
 
+/// The voucher row an issuing entry's body describes (`None` for other
+/// kinds): what the writer hands back with the receipt.
+pub fn issued_record(
+    body: &EntryBody,
+    sequence: u64,
+    recorded_at: crate::domain::Timestamp,
+) -> Result<Option<VoucherRecord>, StoreError> {
+    let issued = match body {
+        EntryBody::VoucherIssued(issued) | EntryBody::VoucherReissued(issued) => issued,
+        _ => return Ok(None),
+    };
+    let corrupt = |what: &str| StoreError::Corrupt(format!("issued voucher body: {what}"));
+    let uuid = |text: &str| Uuid::parse_str(text).map_err(|_| corrupt("id"));
+    Ok(Some(VoucherRecord {
+        id: uuid(&issued.voucher_id)?,
+        programme_code: issued.programme_code.clone(),
+        enterprise_id: uuid(&issued.enterprise_id)?,
+        enterprise_uscc: issued.enterprise_uscc.clone(),
+        face_value_fen: issued.face_value_fen,
+        remaining_fen: issued.remaining_fen,
+        valid_from: issued.valid_from.clone(),
+        valid_until: issued.valid_until.clone(),
+        service_categories: issued.service_categories.clone(),
+        issued_sequence: sequence,
+        key_id: issued.key_id.clone(),
+        signature: issued
+            .signature
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("signature"))?,
+        status: "active".into(),
+        via: issued.via.clone(),
+        replaces_id: match issued.replaces_voucher_id.as_str() {
+            "" => None,
+            id => Some(uuid(id)?),
+        },
+        issued_at_us: recorded_at.as_micros(),
+    }))
+}
+
 /// The claims a stored voucher's token carries.
 pub fn voucher_claims(record: &VoucherRecord) -> Result<VoucherClaims, StoreError> {
     crate::token::voucher::claims_of_issue(&issued_body(record), record.issued_sequence)

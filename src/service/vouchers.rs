@@ -6,11 +6,13 @@
 //! issue gets `<key>:<USCC>`, so re-running an allocation after a crash
 //! issues only what is missing and reports the rest as already issued.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::command::{Command, IssueVia, Submission};
 use super::fan_out::submit_all;
-use super::writer::{CommandError, WriterHandle};
+use super::writer::{CommandError, Receipt, WriterHandle};
 use crate::domain::{Fen, ProgrammeCode};
 use crate::store::voucher::{VoucherFilter, VoucherRecord};
 use crate::store::{Store, StoreError};
@@ -54,7 +56,8 @@ pub async fn issue<S: Store>(
             },
         })
         .await?;
-    Ok((issued_at(store, receipt.sequence).await?, receipt.replayed))
+    let replayed = receipt.replayed;
+    Ok((voucher_of(store, receipt).await?, replayed))
 }
 
 /// One enterprise's outcome in an allocation.
@@ -105,8 +108,8 @@ pub async fn allocate<S: Store>(
     for (index, outcome) in submit_all(writer, jobs, IN_FLIGHT_MAX, progress).await {
         results[index] = Some(match outcome {
             Ok(receipt) => Allocated::Issued {
-                voucher: Box::new(issued_at(store, receipt.sequence).await?),
                 replayed: receipt.replayed,
+                voucher: Box::new(voucher_of(store, receipt).await?),
             },
             Err(error) => Allocated::Refused(error),
         });
@@ -122,7 +125,13 @@ pub async fn allocate<S: Store>(
         .collect())
 }
 
-async fn issued_at<S: Store>(store: &S, sequence: u64) -> Result<VoucherRecord, StoreError> {
+/// The voucher an issuing entry recorded: from the receipt, or (for a
+/// replay) read back by the entry's sequence.
+async fn voucher_of<S: Store>(store: &S, receipt: Receipt) -> Result<VoucherRecord, StoreError> {
+    if let Some(voucher) = receipt.voucher {
+        return Ok(Arc::unwrap_or_clone(voucher));
+    }
+    let sequence = receipt.sequence;
     store
         .voucher_issued_at(sequence)
         .await?
@@ -176,7 +185,7 @@ pub async fn reissue_key<S: Store>(
             match outcome {
                 Ok(receipt) => report
                     .reissued
-                    .push((old_id, issued_at(store, receipt.sequence).await?)),
+                    .push((old_id, voucher_of(store, receipt).await?)),
                 Err(error) => report.refused.push((old_id, error)),
             }
         }

@@ -71,7 +71,7 @@ impl Default for WriterConfig {
 }
 
 /// What a successful append returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
     pub sequence: u64,
     pub hash: Hash32,
@@ -82,6 +82,9 @@ pub struct Receipt {
     /// The kind of the entry (e.g. registered vs updated); `None` only if a
     /// replayed entry's stored kind is unknown to this binary.
     pub kind: Option<EntryKind>,
+    /// The voucher this entry issued (issues and re-issues, not replays),
+    /// so the caller need not read it back.
+    pub voucher: Option<Arc<crate::store::voucher::VoucherRecord>>,
 }
 
 /// Why a command was not appended.
@@ -436,6 +439,7 @@ async fn append_batch<S: Store>(
                 recorded_at: found.recorded_at,
                 replayed: true,
                 kind: EntryKind::parse(&found.kind),
+                voucher: None,
             };
             (found.idempotency_key, (receipt, found.command_digest))
         })
@@ -520,7 +524,8 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + Send>(
         }
         return Ok(Receipt {
             replayed: true,
-            ..*receipt
+            voucher: None,
+            ..receipt.clone()
         });
     }
     let draft = draft.map_err(CommandError::Invalid)?;
@@ -562,6 +567,8 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + Send>(
     };
     batch.balances.commit(changes, sequence);
     let kind = body.kind();
+    let issued =
+        super::issuance::issued_record(&body, sequence, recorded_at).map_err(Failure::Store)?;
     let entry = Unsealed {
         kind: kind.as_str().to_string(),
         body: body.encode(),
@@ -583,10 +590,12 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + Send>(
         recorded_at,
         replayed: false,
         kind: Some(kind),
+        voucher: issued.map(Arc::new),
     };
-    batch
-        .seen
-        .insert(submission.idempotency_key.clone(), (receipt, digest));
+    batch.seen.insert(
+        submission.idempotency_key.clone(),
+        (receipt.clone(), digest),
+    );
     batch.entries.push(entry);
     Ok(receipt)
 }

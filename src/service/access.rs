@@ -215,15 +215,12 @@ pub async fn authenticate_token<S: Store>(
     store: &S,
     secret: &str,
 ) -> Result<Option<Principal>, AccessError> {
-    let Some(token) = store.token_by_hash(&hash_secret(secret)).await? else {
+    let Some((token, user)) = store.token_with_user_by_hash(&hash_secret(secret)).await? else {
         return Ok(None);
     };
     if token.revoked_at_us.is_some() || token.expires_at_us <= Timestamp::now().as_micros() {
         return Ok(None);
     }
-    let Some(user) = store.user_by_id(token.user_id).await? else {
-        return Ok(None);
-    };
     Ok(principal_of(&user, Some(token.id)))
 }
 

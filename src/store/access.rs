@@ -129,10 +129,11 @@ pub trait AccessStore {
         &self,
         hash: &[u8; 32],
     ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
-    fn token_by_hash(
+    /// A token and its user, by the token's hash, in one round trip.
+    fn token_with_user_by_hash(
         &self,
         hash: &[u8; 32],
-    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(TokenRecord, UserRecord)>, StoreError>> + Send;
     fn token_by_id(
         &self,
         id: Uuid,

@@ -34,6 +34,51 @@ pub type TokenRow = (
     i64,
     Option<i64>,
 );
+/// A token row joined with its user's row.
+pub type TokenUserRow = (
+    String,
+    String,
+    String,
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i32,
+    Option<i64>,
+    i64,
+);
+
+/// `SELECT` of a token and its user by the token's hash, in one round trip.
+pub fn select_token_with_user() -> String {
+    let qualified = |table: &str, columns: &str| {
+        columns
+            .split(", ")
+            .map(|column| format!("{table}.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "SELECT {}, {} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        qualified("t", TOKEN_COLUMNS),
+        qualified("u", USER_COLUMNS)
+    )
+}
+
+/// Splits a joined row into the token and the user.
+pub fn token_with_user(row: TokenUserRow) -> Result<(TokenRecord, UserRecord), StoreError> {
+    let (t0, t1, t2, t3, t4, t5, t6, t7, u0, u1, u2, u3, u4, u5, u6, u7) = row;
+    Ok((
+        token((t0, t1, t2, t3, t4, t5, t6, t7))?,
+        user((u0, u1, u2, u3, u4, u5, u6, u7))?,
+    ))
+}
+
 pub type IdempotencyRow = (Vec<u8>, Option<i32>, Option<Vec<u8>>, i64);
 
 fn uuid(text: &str, what: &str) -> Result<Uuid, StoreError> {
@@ -175,18 +220,20 @@ macro_rules! impl_access_store {
                 row.map(sql::session).transpose()
             }
 
-            async fn token_by_hash(
+            async fn token_with_user_by_hash(
                 &self,
                 hash: &[u8; 32],
-            ) -> Result<Option<$crate::store::access::TokenRecord>, $crate::store::StoreError> {
+            ) -> Result<
+                Option<($crate::store::access::TokenRecord, $crate::store::access::UserRecord)>,
+                $crate::store::StoreError,
+            > {
                 use $crate::store::access_sql as sql;
-                let query = format!("SELECT {} FROM api_tokens WHERE token_hash = $1", sql::TOKEN_COLUMNS);
-                let row: Option<sql::TokenRow> = sqlx::query_as(&query)
+                let row: Option<sql::TokenUserRow> = sqlx::query_as(&sql::select_token_with_user())
                     .bind(hash.as_slice())
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(map_err)?;
-                row.map(sql::token).transpose()
+                row.map(sql::token_with_user).transpose()
             }
 
             async fn token_by_id(

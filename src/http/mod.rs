@@ -34,6 +34,7 @@ pub mod providers;
 pub mod rate_limit;
 pub mod registry;
 pub mod routes;
+mod terms_cache;
 pub mod tokens;
 pub mod voucher_page;
 pub mod vouchers;
@@ -79,6 +80,8 @@ pub struct AppState<S: Store> {
     pub config: Arc<ApiConfig>,
     /// Batches the idempotency table's writes.
     pub idempotency_cache: idempotency_cache::IdempotencyCache,
+    /// Programme terms for pre-checks, at most a second old.
+    pub terms_cache: Arc<terms_cache::TermsCache>,
 }
 
 impl<S: Store> AppState<S> {
@@ -88,6 +91,7 @@ impl<S: Store> AppState<S> {
             limits: Arc::new(rate_limit::RateLimits::default()),
             config: Arc::new(config),
             idempotency_cache: idempotency_cache::IdempotencyCache::spawn(store.clone()),
+            terms_cache: Arc::default(),
             store,
         }
     }

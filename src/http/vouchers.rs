@@ -237,7 +237,13 @@ pub async fn claim<S: Store>(
     ApiJson(request): ApiJson<ClaimRequest>,
 ) -> Result<Response, ApiError> {
     let code = code_or_404(&code)?;
-    let terms = programme_terms(&state, &code).await?;
+    // Only to default the face value; the writer checks it with the
+    // current terms.
+    let terms = state
+        .terms_cache
+        .terms(&state.store, code.as_str())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let face_value = face_value(&terms, request.face_value_fen)?;
     let enterprise_id = caller.principal.party_id.ok_or_else(ApiError::not_found)?;
     let (voucher, replayed) = vouchers::issue(

@@ -111,12 +111,13 @@ impl IssuanceCache {
                 party.enterprise = Some(record);
             }
         }
-        for tag in tx.tags_of_many(&ids).await? {
+        let (tags, blacklist) = tx.tags_and_blacklist_of_many(&ids).await?;
+        for tag in tags {
             if let Some(party) = parties.get_mut(&tag.enterprise_id) {
                 party.tags.push(tag);
             }
         }
-        for entry in tx.blacklist_of_many("enterprise", &ids).await? {
+        for entry in blacklist {
             if let Some(party) = parties.get_mut(&entry.party_id) {
                 party.blacklist.push(entry);
             }

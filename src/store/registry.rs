@@ -190,17 +190,12 @@ pub trait RegistryTx {
         &mut self,
         ids: &[Uuid],
     ) -> impl Future<Output = Result<Vec<EnterpriseRecord>, StoreError>> + Send;
-    /// The tags (all periods) of any of these enterprises.
-    fn tags_of_many(
+    /// The tags and the blacklist entries (all periods) of any of these
+    /// enterprises, in one query.
+    fn tags_and_blacklist_of_many(
         &mut self,
         enterprise_ids: &[Uuid],
-    ) -> impl Future<Output = Result<Vec<TagRecord>, StoreError>> + Send;
-    /// The blacklist entries (all periods) of any of these parties.
-    fn blacklist_of_many(
-        &mut self,
-        party_kind: &str,
-        party_ids: &[Uuid],
-    ) -> impl Future<Output = Result<Vec<BlacklistRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<TagRecord>, Vec<BlacklistRecord>), StoreError>> + Send;
     fn enterprise_by_id(
         &mut self,
         id: Uuid,

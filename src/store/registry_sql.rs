@@ -104,6 +104,19 @@ pub const SELECT_TAGS_OF: &str = "SELECT enterprise_id, tag, valid_from, valid_u
 pub const SELECT_BLACKLIST_OF: &str = "SELECT id, party_kind, party_id, reason, source, effective_from, effective_until \
      FROM blacklist WHERE party_kind = $1 AND party_id = $2 ORDER BY effective_from, id";
 
+/// A tag or a blacklist entry, from one query: (kind, party id, tag or
+/// reason, from, until, source, blacklist id, party kind).
+pub type TagOrBlacklistRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
 pub type TagRow = (String, String, String, Option<String>, String);
 pub type BlacklistRow = (
     String,
@@ -638,34 +651,45 @@ macro_rules! impl_registry_store {
                 Ok(sql::rows_in!(&mut *self.tx, sql::EnterpriseRow, prefix, ids, sql::enterprise))
             }
 
-            async fn tags_of_many(
+            async fn tags_and_blacklist_of_many(
                 &mut self,
                 enterprise_ids: &[uuid::Uuid],
-            ) -> Result<Vec<$crate::store::registry::TagRecord>, $crate::store::StoreError> {
+            ) -> Result<
+                (Vec<$crate::store::registry::TagRecord>, Vec<$crate::store::registry::BlacklistRecord>),
+                $crate::store::StoreError,
+            > {
                 use $crate::store::registry_sql as sql;
                 let ids: Vec<String> = enterprise_ids.iter().map(ToString::to_string).collect();
-                let prefix = "SELECT enterprise_id, tag, valid_from, valid_until, source \
-                              FROM enterprise_tags WHERE enterprise_id IN ";
-                Ok(sql::rows_in!(&mut *self.tx, sql::TagRow, prefix, ids, sql::tag))
-            }
-
-            async fn blacklist_of_many(
-                &mut self,
-                party_kind: &str,
-                party_ids: &[uuid::Uuid],
-            ) -> Result<Vec<$crate::store::registry::BlacklistRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
-                let ids: Vec<String> = party_ids.iter().map(ToString::to_string).collect();
-                let mut found: Vec<$crate::store::registry::BlacklistRecord> = sql::rows_in!(
-                    &mut *self.tx,
-                    sql::BlacklistRow,
-                    "SELECT id, party_kind, party_id, reason, source, effective_from, effective_until \
-                     FROM blacklist WHERE party_id IN ",
-                    ids,
-                    sql::blacklist
-                );
-                found.retain(|entry| entry.party_kind == party_kind);
-                Ok(found)
+                let (mut tags, mut blacklist) = (Vec::new(), Vec::new());
+                for chunk in ids.chunks(400) {
+                    let mut builder = sqlx::QueryBuilder::new(
+                        "SELECT 'tag', enterprise_id, tag, valid_from, valid_until, source, '', '' \
+                         FROM enterprise_tags WHERE enterprise_id IN ",
+                    );
+                    builder.push_tuples(chunk, |mut row, id| {
+                        row.push_bind(id.clone());
+                    });
+                    builder.push(
+                        " UNION ALL SELECT 'blacklist', party_id, reason, effective_from, effective_until, \
+                         source, id, party_kind FROM blacklist WHERE party_kind = 'enterprise' AND party_id IN ",
+                    );
+                    builder.push_tuples(chunk, |mut row, id| {
+                        row.push_bind(id.clone());
+                    });
+                    let rows: Vec<sql::TagOrBlacklistRow> = builder
+                        .build_query_as()
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                    for (kind, party, text, from, until, source, id, party_kind) in rows {
+                        if kind == "tag" {
+                            tags.push(sql::tag((party, text, from, until, source))?);
+                        } else {
+                            blacklist.push(sql::blacklist((id, party_kind, party, text, source, from, until))?);
+                        }
+                    }
+                }
+                Ok((tags, blacklist))
             }
 
             async fn enterprise_by_uscc(

@@ -358,6 +358,26 @@ async fn a_claim_issues_a_signed_voucher_recorded_with_its_postings<S: Store>(
         .await;
     assert_eq!(staff.body["vouchers"].as_array().unwrap().len(), 1);
 
+    // A tag the programme excludes, in force today, refuses the claim.
+    let tagged = world
+        .api
+        .post(
+            &format!("/api/v1/enterprises/{}/tags", firms[1].enterprise_id),
+            &world.bearer("admin"),
+            json!({"tag": "低散乱危", "valid_from": "2026-01-01", "source": "经信局整治名单"}),
+            "tag-1",
+        )
+        .await;
+    assert!(tagged.status.is_success(), "{:?}", tagged.body);
+    let excluded = claim(
+        &world,
+        "ZS-CLAIM",
+        &firms[1].bearer(),
+        json!({"face_value_fen": 100_000}),
+        "c9",
+    )
+    .await;
+    excluded.expect_error(StatusCode::CONFLICT, "excluded_tag_present");
     // Eligibility now counts the voucher against the annual cap.
     let eligibility = world
         .api

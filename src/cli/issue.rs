@@ -120,18 +120,11 @@ impl StoreJob for Issue {
             .await?
             .with_context(|| format!("there is no programme {}", self.programme))?;
         let terms = load_programme(&record.status, &record.terms_json)?.terms;
-        let face_value = match (self.face_value, terms.face_values_fen.as_slice()) {
-            (Some(fen), _) => fen,
-            (None, [only]) => Fen::new(*only),
-            (None, offered) => anyhow::bail!(
-                "the programme offers several face values ({}): choose one with --face-value",
-                offered
-                    .iter()
-                    .map(|f| Fen::new(*f).to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let face_value = terms.chosen_face_value(self.face_value).map_err(|offered| {
+            anyhow::anyhow!(
+                "the programme offers several face values ({offered}): choose one with --face-value"
+            )
+        })?;
         let (writer, task) =
             super::start_writer(&store, self.ledger.clone(), self.issuer_keys.clone()).await?;
         let actor = super::cli_actor();
@@ -266,16 +259,11 @@ fn print_results(total: usize, outcomes: Vec<(String, Allocated)>) -> anyhow::Re
             Allocated::Refused(error) => {
                 refused += 1;
                 let error = ApiError::from(error);
-                let reasons = if error.reasons.is_empty() {
-                    error.message_zh.clone()
-                } else {
-                    error
-                        .reasons
-                        .iter()
-                        .map(|r| r.message_zh.as_str())
-                        .collect::<Vec<_>>()
-                        .join("")
-                };
+                let reasons: String = error
+                    .every_reason()
+                    .into_iter()
+                    .map(|reason| reason.message_zh)
+                    .collect();
                 out.write_record([
                     uscc.as_str(),
                     "refused",

@@ -177,17 +177,6 @@ impl StoreJob for Reissue {
     type Output = anyhow::Result<ExitCode>;
 
     async fn run<S: Store>(self, store: S) -> Self::Output {
-        let known = store.issuer_keys().await?;
-        let key = known
-            .iter()
-            .find(|k| k.key_id == self.key_id)
-            .ok_or_else(|| anyhow::anyhow!("there is no issuer key {}", self.key_id))?;
-        anyhow::ensure!(
-            key.status == "revoked",
-            "issuer key {} is {}: only a revoked key's vouchers are re-issued",
-            self.key_id,
-            key.status
-        );
         let (writer, task) =
             super::start_writer(&store, self.ledger.clone(), self.issuer_keys.clone()).await?;
         let key = format!("cli:keys:reissue:{}", self.key_id);
@@ -201,7 +190,12 @@ impl StoreJob for Reissue {
         .await;
         drop(writer);
         task.await?;
-        let report = report?;
+        let report = report.map_err(|error| match error {
+            crate::service::vouchers::IssueError::Command(CommandError::NotFound) => {
+                anyhow::anyhow!("there is no issuer key {}", self.key_id)
+            }
+            other => anyhow::anyhow!("{other}"),
+        })?;
         for (old, voucher) in &report.reissued {
             println!("{old} -> {} ({})", voucher.id, voucher.key_id);
         }

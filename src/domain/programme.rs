@@ -322,6 +322,22 @@ impl ProgrammeTerms {
         (from <= until && issued_on <= until).then_some((from, until))
     }
 
+    /// The face value a request means: the one asked for, or the
+    /// programme's only one; `Err` with the offered values (as money) when
+    /// it asks for none and there are several. Whether an asked value is
+    /// offered is the writer's check (`offers`), against the current terms.
+    pub fn chosen_face_value(&self, asked: Option<Fen>) -> Result<Fen, String> {
+        match (asked, self.face_values_fen.as_slice()) {
+            (Some(fen), _) => Ok(fen),
+            (None, [only]) => Ok(Fen::new(*only)),
+            (None, offered) => Err(offered
+                .iter()
+                .map(|fen| Fen::new(*fen).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")),
+        }
+    }
+
     /// Whether `face_value` is one the programme offers.
     pub fn offers(&self, face_value: Fen) -> bool {
         self.face_values_fen.contains(&face_value.as_fen())
@@ -366,6 +382,18 @@ mod tests {
             Some((day("2026-04-01"), day("2026-09-30")))
         );
         assert_eq!(terms.voucher_validity(day("2026-10-01")), None);
+    }
+
+    #[test]
+    fn a_face_value_is_the_one_asked_or_the_only_one_offered() {
+        let mut terms = sample();
+        assert_eq!(terms.chosen_face_value(Some(Fen::new(7))), Ok(Fen::new(7)));
+        assert_eq!(
+            terms.chosen_face_value(None),
+            Err("¥1,000.00, ¥5,000.00".to_string())
+        );
+        terms.face_values_fen = vec![100_000];
+        assert_eq!(terms.chosen_face_value(None), Ok(Fen::new(100_000)));
     }
 
     pub fn sample() -> ProgrammeTerms {

@@ -57,6 +57,19 @@ impl ApiError {
         }
     }
 
+    /// Every reason of this refusal: its `reasons`, or the error itself
+    /// when it has only one.
+    pub fn every_reason(&self) -> Vec<ErrorReason> {
+        if !self.reasons.is_empty() {
+            return self.reasons.clone();
+        }
+        vec![ErrorReason {
+            code: self.code.to_string(),
+            message: self.message.clone(),
+            message_zh: self.message_zh.clone(),
+        }]
+    }
+
     /// 503: the database cannot be reached; safe to retry later.
     pub fn database_unavailable() -> ApiError {
         ApiError::new(

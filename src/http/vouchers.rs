@@ -9,7 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::ToSchema;
+
 use uuid::Uuid;
 
 use super::auth::{Auth, Authenticated};
@@ -21,7 +23,7 @@ use crate::domain::programme::{ProgrammeTerms, QrMode};
 use crate::domain::{Fen, ProgrammeCode, Role, Timestamp};
 use crate::service::CommandError;
 use crate::service::command::IssueVia;
-use crate::service::issuance::{load_programme, voucher_token};
+use crate::service::issuance::voucher_token;
 use crate::service::vouchers::{self, Allocated, PresentError};
 use crate::store::Store;
 use crate::store::voucher::{VoucherFilter, VoucherRecord};
@@ -191,35 +193,32 @@ fn code_or_404(code: &str) -> Result<ProgrammeCode, ApiError> {
     ProgrammeCode::parse(code).map_err(|_| ApiError::not_found())
 }
 
-/// The programme's status and terms, or 404.
+/// The programme's terms, or 404. Handlers use them only for what the
+/// writer re-checks under the lock or for display, so a copy at most a
+/// second old will do (`terms_cache`).
 async fn programme_terms<S: Store>(
     state: &AppState<S>,
     code: &ProgrammeCode,
-) -> Result<ProgrammeTerms, ApiError> {
-    let record = state
-        .store
-        .programme(code.as_str())
+) -> Result<Arc<ProgrammeTerms>, ApiError> {
+    state
+        .terms_cache
+        .terms(&state.store, code.as_str())
         .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(load_programme(&record.status, &record.terms_json)?.terms)
+        .ok_or_else(ApiError::not_found)
 }
 
 /// The face value asked for, or the programme's only one.
 fn face_value(terms: &ProgrammeTerms, asked: Option<i64>) -> Result<Fen, ApiError> {
-    match (asked, terms.face_values_fen.as_slice()) {
-        (Some(fen), _) => Ok(Fen::new(fen)),
-        (None, [only]) => Ok(Fen::new(*only)),
-        (None, offered) => {
-            let offered: Vec<String> = offered.iter().map(|f| Fen::new(*f).to_string()).collect();
-            let offered = offered.join(", ");
-            Err(ApiError::new(
+    terms
+        .chosen_face_value(asked.map(Fen::new))
+        .map_err(|offered| {
+            ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "face_value_required",
                 format!("Choose a face value (face_value_fen): {offered}."),
                 format!("请选择面额（face_value_fen）：{offered}。"),
-            ))
-        }
-    }
+            )
+        })
 }
 
 fn issue_error(error: vouchers::IssueError) -> ApiError {
@@ -237,13 +236,7 @@ pub async fn claim<S: Store>(
     ApiJson(request): ApiJson<ClaimRequest>,
 ) -> Result<Response, ApiError> {
     let code = code_or_404(&code)?;
-    // Only to default the face value; the writer checks it with the
-    // current terms.
-    let terms = state
-        .terms_cache
-        .terms(&state.store, code.as_str())
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let terms = programme_terms(&state, &code).await?;
     let face_value = face_value(&terms, request.face_value_fen)?;
     let enterprise_id = caller.principal.party_id.ok_or_else(ApiError::not_found)?;
     let (voucher, replayed) = vouchers::issue(
@@ -339,21 +332,12 @@ pub fn allocation_report(
             Allocated::Refused(error) => {
                 report.refused += 1;
                 let error = ApiError::from(error);
-                let reasons = if error.reasons.is_empty() {
-                    vec![ErrorReason {
-                        code: error.code.to_string(),
-                        message: error.message.clone(),
-                        message_zh: error.message_zh.clone(),
-                    }]
-                } else {
-                    error.reasons
-                };
                 AllocationResult {
                     uscc,
                     outcome: "refused",
                     voucher: None,
                     code: Some(error.code.to_string()),
-                    reasons,
+                    reasons: error.every_reason(),
                 }
             }
         };
@@ -577,13 +561,6 @@ pub async fn reissue<S: Store>(
     Extension(LedgerKey(key)): Extension<LedgerKey>,
     Path(key_id): Path<String>,
 ) -> Result<Json<ReissueReport>, ApiError> {
-    let known = state.store.issuer_keys().await?;
-    let Some(old) = known.iter().find(|k| k.key_id == key_id) else {
-        return Err(ApiError::not_found());
-    };
-    if old.status != "revoked" {
-        return Err(CommandError::KeyNotRevoked { key_id }.into());
-    }
     let outcome = vouchers::reissue_key(
         &state.store,
         &state.writer,
@@ -591,7 +568,8 @@ pub async fn reissue<S: Store>(
         &key,
         &key_id,
     )
-    .await?;
+    .await
+    .map_err(issue_error)?;
     let mut report = ReissueReport {
         key_id,
         reissued: Vec::new(),

@@ -146,16 +146,28 @@ pub struct ReissueReport {
     pub refused: Vec<(Uuid, CommandError)>,
 }
 
-/// Re-issues every active voucher signed by `key_id` (which must be
-/// revoked) under the active key. Each re-issue is its own ledger entry
-/// keyed `<key>:<old voucher id>`, so the run can be repeated safely.
+/// Re-issues every active voucher signed by `key_id` under the active key;
+/// an unknown key is `NotFound`, one not revoked `KeyNotRevoked`. Each
+/// re-issue is its own ledger entry keyed `<key>:<old voucher id>`, so the
+/// run can be repeated safely.
 pub async fn reissue_key<S: Store>(
     store: &S,
     writer: &WriterHandle,
     actor: &str,
     idempotency_key: &str,
     key_id: &str,
-) -> Result<ReissueReport, StoreError> {
+) -> Result<ReissueReport, IssueError> {
+    let keys = store.issuer_keys().await?;
+    let key = keys
+        .iter()
+        .find(|key| key.key_id == key_id)
+        .ok_or(CommandError::NotFound)?;
+    if key.status != "revoked" {
+        return Err(CommandError::KeyNotRevoked {
+            key_id: key_id.to_string(),
+        }
+        .into());
+    }
     let filter = VoucherFilter {
         key_id: Some(key_id.to_string()),
         status: Some("active".into()),

@@ -548,7 +548,7 @@ async fn the_admin_allocates_to_a_list_with_a_result_per_enterprise<S: Store>(
         body["results"][0]["voucher"]["id"]
     );
     let own = claim(&world, "ZS-ALLOC", &firms[1].bearer(), json!({}), "x").await;
-    assert_eq!(own.status, StatusCode::CONFLICT);
+    own.expect_error(StatusCode::CONFLICT, "claim_window_not_open");
     // Running the same allocation again (a new request key, so the HTTP
     // layer does not replay it) with the same list: the per-enterprise
     // caps refuse the second vouchers.

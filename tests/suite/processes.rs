@@ -951,6 +951,13 @@ async fn issuer_keys_rotate_publish_verify_and_revoke() {
     .await;
     assert_eq!(code, 1);
     assert!(out.contains("token_malformed"), "{out}");
+    // Re-issue applies to a revoked key only (this one signed no stored
+    // voucher, so there is nothing to replace); the active key is refused.
+    let reissue = |id: &str| ["keys", "reissue", id, "--database-url", &url].map(String::from);
+    let (code, out) = run(dir.path(), &reissue(&old_id).each_ref().map(String::as_str)).await;
+    assert_eq!((code, out.as_str()), (0, ""));
+    let (code, _) = run(dir.path(), &reissue(&new_id).each_ref().map(String::as_str)).await;
+    assert_ne!(code, 0, "the active key's vouchers need no re-issue");
     let (code, out) = run(dir.path(), &["verify", "--database-url", &url]).await;
     assert_eq!(code, 0, "{out}");
 }

@@ -19,10 +19,12 @@ pub mod access;
 mod access_sql;
 pub mod migrate;
 pub mod postgres;
+mod postgres_bulk;
 pub mod registry;
 mod registry_sql;
 mod shared;
 pub mod sqlite;
+mod sqlite_bulk;
 pub mod voucher;
 mod voucher_sql;
 

@@ -45,7 +45,7 @@ pub struct PostgresStore {
 }
 
 pub struct PostgresTx {
-    tx: sqlx::Transaction<'static, Postgres>,
+    pub(super) tx: sqlx::Transaction<'static, Postgres>,
 }
 
 /// Serialization failure, deadlock, and the server going away.
@@ -56,7 +56,7 @@ fn is_busy(code: &str) -> bool {
     ) || code.starts_with("08")
 }
 
-fn map_err(error: sqlx::Error) -> StoreError {
+pub(super) fn map_err(error: sqlx::Error) -> StoreError {
     shared::classify(error, is_busy)
 }
 

@@ -117,6 +117,32 @@ pub type TagOrBlacklistRow = (
     String,
 );
 
+/// The two halves of a tags-and-blacklist query for many enterprises, as
+/// `TagOrBlacklistRow`s; each backend appends its own list condition
+/// (`= ANY($1)` or an IN list) and joins them with UNION ALL.
+pub const TAGS_WHERE_ENTERPRISE_ID: &str = "SELECT 'tag', enterprise_id, tag, valid_from, \
+     valid_until, source, '', '' FROM enterprise_tags WHERE enterprise_id";
+pub const BLACKLIST_WHERE_ENTERPRISE_ID: &str = "SELECT 'blacklist', party_id, reason, \
+     effective_from, effective_until, source, id, party_kind FROM blacklist \
+     WHERE party_kind = 'enterprise' AND party_id";
+
+/// Splits the rows of a tags-and-blacklist query by kind.
+pub fn split_tags_and_blacklist(
+    rows: Vec<TagOrBlacklistRow>,
+) -> Result<(Vec<TagRecord>, Vec<BlacklistRecord>), StoreError> {
+    let (mut tags, mut entries) = (Vec::new(), Vec::new());
+    for (kind, party, text, from, until, source, id, party_kind) in rows {
+        if kind == "tag" {
+            tags.push(tag((party, text, from, until, source))?);
+        } else {
+            entries.push(blacklist((
+                id, party_kind, party, text, source, from, until,
+            ))?);
+        }
+    }
+    Ok((tags, entries))
+}
+
 pub type TagRow = (String, String, String, Option<String>, String);
 pub type BlacklistRow = (
     String,
@@ -645,10 +671,7 @@ macro_rules! impl_registry_store {
                 &mut self,
                 ids: &[uuid::Uuid],
             ) -> Result<Vec<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
-                let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-                let prefix = format!("SELECT {} FROM enterprises WHERE id IN ", sql::ENTERPRISE_COLUMNS);
-                Ok(sql::rows_in!(&mut *self.tx, sql::EnterpriseRow, prefix, ids, sql::enterprise))
+                self.bulk_enterprises_by_ids(ids).await
             }
 
             async fn tags_and_blacklist_of_many(
@@ -658,38 +681,7 @@ macro_rules! impl_registry_store {
                 (Vec<$crate::store::registry::TagRecord>, Vec<$crate::store::registry::BlacklistRecord>),
                 $crate::store::StoreError,
             > {
-                use $crate::store::registry_sql as sql;
-                let ids: Vec<String> = enterprise_ids.iter().map(ToString::to_string).collect();
-                let (mut tags, mut blacklist) = (Vec::new(), Vec::new());
-                for chunk in ids.chunks(400) {
-                    let mut builder = sqlx::QueryBuilder::new(
-                        "SELECT 'tag', enterprise_id, tag, valid_from, valid_until, source, '', '' \
-                         FROM enterprise_tags WHERE enterprise_id IN ",
-                    );
-                    builder.push_tuples(chunk, |mut row, id| {
-                        row.push_bind(id.clone());
-                    });
-                    builder.push(
-                        " UNION ALL SELECT 'blacklist', party_id, reason, effective_from, effective_until, \
-                         source, id, party_kind FROM blacklist WHERE party_kind = 'enterprise' AND party_id IN ",
-                    );
-                    builder.push_tuples(chunk, |mut row, id| {
-                        row.push_bind(id.clone());
-                    });
-                    let rows: Vec<sql::TagOrBlacklistRow> = builder
-                        .build_query_as()
-                        .fetch_all(&mut *self.tx)
-                        .await
-                        .map_err(map_err)?;
-                    for (kind, party, text, from, until, source, id, party_kind) in rows {
-                        if kind == "tag" {
-                            tags.push(sql::tag((party, text, from, until, source))?);
-                        } else {
-                            blacklist.push(sql::blacklist((id, party_kind, party, text, source, from, until))?);
-                        }
-                    }
-                }
-                Ok((tags, blacklist))
+                self.bulk_tags_and_blacklist(enterprise_ids).await
             }
 
             async fn enterprise_by_uscc(

@@ -45,7 +45,7 @@ pub struct SqliteStore {
 }
 
 pub struct SqliteTx {
-    tx: sqlx::Transaction<'static, Sqlite>,
+    pub(super) tx: sqlx::Transaction<'static, Sqlite>,
 }
 
 /// SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
@@ -53,7 +53,7 @@ fn is_busy(code: &str) -> bool {
     matches!(code, "5" | "6" | "261" | "262" | "517" | "773")
 }
 
-fn map_err(error: sqlx::Error) -> StoreError {
+pub(super) fn map_err(error: sqlx::Error) -> StoreError {
     shared::classify(error, is_busy)
 }
 

@@ -36,10 +36,6 @@ pub const SELECT_CLAIMED_SO_FAR: &str = "SELECT CAST(COALESCE(SUM(face_value_fen
 pub const SELECT_KEY_HORIZONS: &str =
     "SELECT key_id, MAX(valid_until) FROM vouchers GROUP BY key_id ORDER BY key_id";
 
-/// Rows per multi-row INSERT: 17 parameters each, far below SQLite's
-/// 32,766 and Postgres's 65,535.
-pub const INSERT_ROWS_MAX: usize = 400;
-
 pub const UPDATE_STATUS: &str = "UPDATE vouchers SET status = $2, updated_at_us = $3 WHERE id = $1";
 
 pub fn claimed((face_value_fen, count): (i64, i64)) -> super::voucher::ClaimedSoFar {
@@ -47,6 +43,65 @@ pub fn claimed((face_value_fen, count): (i64, i64)) -> super::voucher::ClaimedSo
         face_value_fen,
         count: u32::try_from(count).unwrap_or(u32::MAX),
     }
+}
+
+/// One `(enterprise id, face value, count)` row of a claimed-so-far query.
+pub fn claimed_of(
+    (id, face_value_fen, count): (String, i64, i64),
+) -> Result<(Uuid, super::voucher::ClaimedSoFar), StoreError> {
+    Ok((uuid(&id)?, claimed((face_value_fen, count))))
+}
+
+/// Vouchers as parallel columns, for array-bound bulk inserts.
+pub struct VoucherColumns {
+    pub ids: Vec<String>,
+    pub programme_codes: Vec<String>,
+    pub enterprise_ids: Vec<String>,
+    pub enterprise_usccs: Vec<String>,
+    pub face_values_fen: Vec<i64>,
+    pub remaining_fen: Vec<i64>,
+    pub valid_from: Vec<String>,
+    pub valid_until: Vec<String>,
+    pub categories_json: Vec<String>,
+    pub issued_sequences: Vec<i64>,
+    pub key_ids: Vec<String>,
+    pub signatures: Vec<Vec<u8>>,
+    pub statuses: Vec<String>,
+    pub vias: Vec<String>,
+    pub replaces_ids: Vec<Option<String>>,
+    pub issued_at_us: Vec<i64>,
+}
+
+impl VoucherColumns {
+    pub fn of(records: &[VoucherRecord]) -> VoucherColumns {
+        let column = |f: fn(&VoucherRecord) -> String| records.iter().map(f).collect::<Vec<_>>();
+        VoucherColumns {
+            ids: column(|v| v.id.to_string()),
+            programme_codes: column(|v| v.programme_code.clone()),
+            enterprise_ids: column(|v| v.enterprise_id.to_string()),
+            enterprise_usccs: column(|v| v.enterprise_uscc.clone()),
+            face_values_fen: records.iter().map(|v| v.face_value_fen).collect(),
+            remaining_fen: records.iter().map(|v| v.remaining_fen).collect(),
+            valid_from: column(|v| v.valid_from.clone()),
+            valid_until: column(|v| v.valid_until.clone()),
+            categories_json: column(categories_json),
+            issued_sequences: records.iter().map(|v| v.issued_sequence as i64).collect(),
+            key_ids: column(|v| v.key_id.clone()),
+            signatures: records.iter().map(|v| v.signature.to_vec()).collect(),
+            statuses: column(|v| v.status.clone()),
+            vias: column(|v| v.via.clone()),
+            replaces_ids: records
+                .iter()
+                .map(|v| v.replaces_id.map(|id| id.to_string()))
+                .collect(),
+            issued_at_us: records.iter().map(|v| v.issued_at_us).collect(),
+        }
+    }
+}
+
+/// The stored form of a voucher's service categories.
+pub fn categories_json(voucher: &VoucherRecord) -> String {
+    serde_json::to_string(&voucher.service_categories).expect("strings serialise")
 }
 
 fn uuid(text: &str) -> Result<Uuid, StoreError> {
@@ -248,70 +303,22 @@ macro_rules! impl_voucher_store {
                 &mut self,
                 enterprise_ids: &[uuid::Uuid],
                 programme_code: &str,
-            ) -> Result<Vec<(uuid::Uuid, $crate::store::voucher::ClaimedSoFar)>, $crate::store::StoreError> {
-                use $crate::store::voucher_sql as sql;
-                let ids: Vec<String> = enterprise_ids.iter().map(ToString::to_string).collect();
-                let mut found = Vec::new();
-                for chunk in ids.chunks(400) {
-                    let mut builder = sqlx::QueryBuilder::new(
-                        "SELECT enterprise_id, CAST(COALESCE(SUM(face_value_fen), 0) AS BIGINT), COUNT(*) \
-                         FROM vouchers WHERE status NOT IN ('reissued', 'revoked') AND programme_code = ",
-                    );
-                    builder.push_bind(programme_code);
-                    builder.push(" AND enterprise_id IN ");
-                    builder.push_tuples(chunk, |mut row, id| {
-                        row.push_bind(id.clone());
-                    });
-                    builder.push(" GROUP BY enterprise_id");
-                    let rows: Vec<(String, i64, i64)> = builder
-                        .build_query_as()
-                        .fetch_all(&mut *self.tx)
-                        .await
-                        .map_err(map_err)?;
-                    for (id, face_value_fen, count) in rows {
-                        let id = uuid::Uuid::parse_str(&id).map_err(|_| {
-                            $crate::store::StoreError::Corrupt(format!("voucher enterprise {id:?}"))
-                        })?;
-                        found.push((id, sql::claimed((face_value_fen, count))));
-                    }
-                }
-                Ok(found)
+            ) -> Result<
+                Vec<(uuid::Uuid, $crate::store::voucher::ClaimedSoFar)>,
+                $crate::store::StoreError,
+            > {
+                self.bulk_claimed_so_far(enterprise_ids, programme_code)
+                    .await
             }
 
             async fn insert_vouchers(
                 &mut self,
                 records: &[$crate::store::voucher::VoucherRecord],
             ) -> Result<(), $crate::store::StoreError> {
-                for chunk in records.chunks($crate::store::voucher_sql::INSERT_ROWS_MAX) {
-                    let mut builder = sqlx::QueryBuilder::new(format!(
-                        "INSERT INTO vouchers ({}, updated_at_us) ",
-                        $crate::store::voucher_sql::VOUCHER_COLUMNS
-                    ));
-                    builder.push_values(chunk, |mut row, v| {
-                        row.push_bind(v.id.to_string())
-                            .push_bind(v.programme_code.clone())
-                            .push_bind(v.enterprise_id.to_string())
-                            .push_bind(v.enterprise_uscc.clone())
-                            .push_bind(v.face_value_fen)
-                            .push_bind(v.remaining_fen)
-                            .push_bind(v.valid_from.clone())
-                            .push_bind(v.valid_until.clone())
-                            .push_bind(
-                                serde_json::to_string(&v.service_categories)
-                                    .expect("strings serialise"),
-                            )
-                            .push_bind(v.issued_sequence as i64)
-                            .push_bind(v.key_id.clone())
-                            .push_bind(v.signature.to_vec())
-                            .push_bind(v.status.clone())
-                            .push_bind(v.via.clone())
-                            .push_bind(v.replaces_id.map(|id| id.to_string()))
-                            .push_bind(v.issued_at_us)
-                            .push_bind(v.issued_at_us);
-                    });
-                    builder.build().execute(&mut *self.tx).await.map_err(map_err)?;
+                if records.is_empty() {
+                    return Ok(());
                 }
-                Ok(())
+                self.bulk_insert_vouchers(records).await
             }
 
             async fn set_voucher_status(

@@ -1,0 +1,117 @@
+//! Batch reads and writes of the issuance path, as Postgres arrays.
+//!
+//! Every statement here has one text whatever the batch size (rows arrive
+//! as parallel arrays through `UNNEST`, lists as `= ANY($1)`), so each
+//! connection prepares it once and Postgres reuses its plan. Multi-row
+//! VALUES lists sized to the batch would be a new statement, parsed and
+//! planned again, for almost every batch.
+
+use uuid::Uuid;
+
+use super::StoreError;
+use super::postgres::{PostgresTx, map_err};
+use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
+use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
+use super::voucher::{ClaimedSoFar, VoucherRecord};
+use super::voucher_sql;
+
+/// One index probe per enterprise (`vouchers_by_enterprise`), whatever the
+/// statistics say: during a flash crowd on a new programme they are stale
+/// (the table looked empty at the last ANALYZE), and a plain `= ANY` then
+/// scans every voucher of the programme instead.
+const SELECT_CLAIMED_MANY: &str = "SELECT e.id, c.face_value_fen, c.count \
+     FROM UNNEST($2::text[]) AS e(id) CROSS JOIN LATERAL ( \
+         SELECT CAST(COALESCE(SUM(face_value_fen), 0) AS BIGINT) AS face_value_fen, COUNT(*) AS count \
+         FROM vouchers WHERE enterprise_id = e.id AND programme_code = $1 \
+         AND status NOT IN ('reissued', 'revoked')) AS c \
+     WHERE c.count > 0";
+
+/// Sixteen parallel arrays, one per column of `VOUCHER_COLUMNS`; a new
+/// voucher's `updated_at_us` is its `issued_at_us`.
+const INSERT_VOUCHERS: &str = "INSERT INTO vouchers (id, programme_code, enterprise_id, \
+     enterprise_uscc, face_value_fen, remaining_fen, valid_from, valid_until, categories_json, \
+     issued_sequence, key_id, signature, status, via, replaces_id, issued_at_us, updated_at_us) \
+     SELECT *, issued_at_us FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+     $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::text[], \
+     $12::bytea[], $13::text[], $14::text[], $15::text[], $16::int8[]) \
+     AS v(id, programme_code, enterprise_id, enterprise_uscc, face_value_fen, remaining_fen, \
+     valid_from, valid_until, categories_json, issued_sequence, key_id, signature, status, via, \
+     replaces_id, issued_at_us)";
+
+fn texts(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(ToString::to_string).collect()
+}
+
+impl PostgresTx {
+    pub(super) async fn bulk_enterprises_by_ids(
+        &mut self,
+        ids: &[Uuid],
+    ) -> Result<Vec<EnterpriseRecord>, StoreError> {
+        let query = format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises WHERE id = ANY($1)");
+        let rows: Vec<EnterpriseRow> = sqlx::query_as(&query)
+            .bind(texts(ids))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(registry_sql::enterprise).collect()
+    }
+
+    pub(super) async fn bulk_tags_and_blacklist(
+        &mut self,
+        ids: &[Uuid],
+    ) -> Result<(Vec<TagRecord>, Vec<BlacklistRecord>), StoreError> {
+        let query = format!(
+            "{} = ANY($1) UNION ALL {} = ANY($1)",
+            registry_sql::TAGS_WHERE_ENTERPRISE_ID,
+            registry_sql::BLACKLIST_WHERE_ENTERPRISE_ID
+        );
+        let rows: Vec<TagOrBlacklistRow> = sqlx::query_as(&query)
+            .bind(texts(ids))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        registry_sql::split_tags_and_blacklist(rows)
+    }
+
+    pub(super) async fn bulk_claimed_so_far(
+        &mut self,
+        ids: &[Uuid],
+        programme_code: &str,
+    ) -> Result<Vec<(Uuid, ClaimedSoFar)>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(SELECT_CLAIMED_MANY)
+            .bind(programme_code)
+            .bind(texts(ids))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(voucher_sql::claimed_of).collect()
+    }
+
+    pub(super) async fn bulk_insert_vouchers(
+        &mut self,
+        records: &[VoucherRecord],
+    ) -> Result<(), StoreError> {
+        let columns = voucher_sql::VoucherColumns::of(records);
+        sqlx::query(INSERT_VOUCHERS)
+            .bind(&columns.ids)
+            .bind(&columns.programme_codes)
+            .bind(&columns.enterprise_ids)
+            .bind(&columns.enterprise_usccs)
+            .bind(&columns.face_values_fen)
+            .bind(&columns.remaining_fen)
+            .bind(&columns.valid_from)
+            .bind(&columns.valid_until)
+            .bind(&columns.categories_json)
+            .bind(&columns.issued_sequences)
+            .bind(&columns.key_ids)
+            .bind(&columns.signatures)
+            .bind(&columns.statuses)
+            .bind(&columns.vias)
+            .bind(&columns.replaces_ids)
+            .bind(&columns.issued_at_us)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! Batch reads and writes of the issuance path, as SQLite statements.
+//!
+//! Preparing a statement is cheap and local in SQLite, so multi-row VALUES
+//! and IN lists sized to the batch (in chunks below the bind-parameter
+//! limit) are the simple choice here; Postgres binds arrays instead
+//! (`postgres_bulk`).
+
+use sqlx::{QueryBuilder, Sqlite};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
+use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
+use super::sqlite::{SqliteTx, map_err};
+use super::voucher::{ClaimedSoFar, VoucherRecord};
+use super::voucher_sql::{self, VOUCHER_COLUMNS};
+
+/// Ids per IN list, and vouchers per INSERT (17 parameters each): far
+/// below SQLite's 32,766 bind parameters.
+const CHUNK: usize = 400;
+
+fn texts(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(ToString::to_string).collect()
+}
+
+fn push_in_list(builder: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
+    builder.push_tuples(ids, |mut row, id| {
+        row.push_bind(id.clone());
+    });
+}
+
+impl SqliteTx {
+    pub(super) async fn bulk_enterprises_by_ids(
+        &mut self,
+        ids: &[Uuid],
+    ) -> Result<Vec<EnterpriseRecord>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in texts(ids).chunks(CHUNK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {ENTERPRISE_COLUMNS} FROM enterprises WHERE id IN "
+            ));
+            push_in_list(&mut builder, chunk);
+            let rows: Vec<EnterpriseRow> = builder
+                .build_query_as()
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+            for row in rows {
+                found.push(registry_sql::enterprise(row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    pub(super) async fn bulk_tags_and_blacklist(
+        &mut self,
+        ids: &[Uuid],
+    ) -> Result<(Vec<TagRecord>, Vec<BlacklistRecord>), StoreError> {
+        let mut rows: Vec<TagOrBlacklistRow> = Vec::new();
+        for chunk in texts(ids).chunks(CHUNK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(registry_sql::TAGS_WHERE_ENTERPRISE_ID);
+            builder.push(" IN ");
+            push_in_list(&mut builder, chunk);
+            builder.push(" UNION ALL ");
+            builder.push(registry_sql::BLACKLIST_WHERE_ENTERPRISE_ID);
+            builder.push(" IN ");
+            push_in_list(&mut builder, chunk);
+            rows.extend(
+                builder
+                    .build_query_as::<TagOrBlacklistRow>()
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?,
+            );
+        }
+        registry_sql::split_tags_and_blacklist(rows)
+    }
+
+    pub(super) async fn bulk_claimed_so_far(
+        &mut self,
+        ids: &[Uuid],
+        programme_code: &str,
+    ) -> Result<Vec<(Uuid, ClaimedSoFar)>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in texts(ids).chunks(CHUNK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "SELECT enterprise_id, CAST(COALESCE(SUM(face_value_fen), 0) AS BIGINT), COUNT(*) \
+                 FROM vouchers WHERE status NOT IN ('reissued', 'revoked') AND programme_code = ",
+            );
+            builder.push_bind(programme_code.to_string());
+            builder.push(" AND enterprise_id IN ");
+            push_in_list(&mut builder, chunk);
+            builder.push(" GROUP BY enterprise_id");
+            let rows: Vec<(String, i64, i64)> = builder
+                .build_query_as()
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+            for row in rows {
+                found.push(voucher_sql::claimed_of(row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    pub(super) async fn bulk_insert_vouchers(
+        &mut self,
+        records: &[VoucherRecord],
+    ) -> Result<(), StoreError> {
+        for chunk in records.chunks(CHUNK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO vouchers ({VOUCHER_COLUMNS}, updated_at_us) "
+            ));
+            builder.push_values(chunk, |mut row, v| {
+                row.push_bind(v.id.to_string())
+                    .push_bind(v.programme_code.clone())
+                    .push_bind(v.enterprise_id.to_string())
+                    .push_bind(v.enterprise_uscc.clone())
+                    .push_bind(v.face_value_fen)
+                    .push_bind(v.remaining_fen)
+                    .push_bind(v.valid_from.clone())
+                    .push_bind(v.valid_until.clone())
+                    .push_bind(voucher_sql::categories_json(v))
+                    .push_bind(v.issued_sequence as i64)
+                    .push_bind(v.key_id.clone())
+                    .push_bind(v.signature.to_vec())
+                    .push_bind(v.status.clone())
+                    .push_bind(v.via.clone())
+                    .push_bind(v.replaces_id.map(|id| id.to_string()))
+                    .push_bind(v.issued_at_us)
+                    .push_bind(v.issued_at_us);
+            });
+            builder
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+}

@@ -68,7 +68,12 @@ pub async fn authenticate<S: Store>(
 ) -> Response {
     let headers = request.headers();
     let authenticated = if let Some(token) = bearer(headers) {
-        match access::authenticate_token(&state.store, token).await {
+        let epoch = state.writer.credential_epoch();
+        match state
+            .token_cache
+            .authenticate(&state.store, epoch, token)
+            .await
+        {
             Ok(Some(principal)) => Some(Authenticated {
                 principal,
                 via: Via::Token,

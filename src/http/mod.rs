@@ -35,6 +35,7 @@ pub mod rate_limit;
 pub mod registry;
 pub mod routes;
 mod terms_cache;
+mod token_cache;
 pub mod tokens;
 pub mod voucher_page;
 pub mod vouchers;
@@ -82,6 +83,8 @@ pub struct AppState<S: Store> {
     pub idempotency_cache: idempotency_cache::IdempotencyCache,
     /// Programme terms for pre-checks, at most a second old.
     pub terms_cache: Arc<terms_cache::TermsCache>,
+    /// Live API tokens, at most a second old (see `token_cache`).
+    pub token_cache: Arc<token_cache::TokenCache>,
 }
 
 impl<S: Store> AppState<S> {
@@ -92,6 +95,7 @@ impl<S: Store> AppState<S> {
             config: Arc::new(config),
             idempotency_cache: idempotency_cache::IdempotencyCache::spawn(store.clone()),
             terms_cache: Arc::default(),
+            token_cache: Arc::default(),
             store,
         }
     }

@@ -35,6 +35,15 @@ macro_rules! entry_kinds {
             pub fn parse(text: &str) -> Option<EntryKind> {
                 EntryKind::ALL.iter().copied().find(|kind| kind.as_str() == text)
             }
+
+            /// Entries after which a credential that authenticated before
+            /// may no longer do so.
+            pub fn ends_credentials(self) -> bool {
+                matches!(
+                    self,
+                    EntryKind::ApiTokenRevoked | EntryKind::PasswordChanged | EntryKind::SessionEnded
+                )
+            }
         }
 
         /// A typed entry body.

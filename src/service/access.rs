@@ -210,18 +210,19 @@ pub async fn authenticate_session<S: Store>(
     Ok(principal_of(&user, None).map(|p| (p, Redacted::new(session.csrf_token), hash)))
 }
 
-/// The principal behind an API token, if it is live.
-pub async fn authenticate_token<S: Store>(
+/// The principal behind an API token and when the token expires (µs),
+/// if it is live. `hash` is `hash_secret` of the presented token.
+pub async fn live_token<S: Store>(
     store: &S,
-    secret: &str,
-) -> Result<Option<Principal>, AccessError> {
-    let Some((token, user)) = store.token_with_user_by_hash(&hash_secret(secret)).await? else {
+    hash: &[u8; 32],
+) -> Result<Option<(Principal, i64)>, AccessError> {
+    let Some((token, user)) = store.token_with_user_by_hash(hash).await? else {
         return Ok(None);
     };
     if token.revoked_at_us.is_some() || token.expires_at_us <= Timestamp::now().as_micros() {
         return Ok(None);
     }
-    Ok(principal_of(&user, Some(token.id)))
+    Ok(principal_of(&user, Some(token.id)).map(|principal| (principal, token.expires_at_us)))
 }
 
 /// Creates a user (the CLI bootstrap and the admin API both come here).

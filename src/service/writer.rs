@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -220,6 +221,7 @@ struct Queued {
 #[derive(Clone)]
 pub struct WriterHandle {
     queue: mpsc::Sender<Queued>,
+    credential_epoch: Arc<AtomicU64>,
 }
 
 impl WriterHandle {
@@ -234,6 +236,15 @@ impl WriterHandle {
             .map_err(|_| CommandError::ShuttingDown)?;
         answer.await.map_err(|_| CommandError::ShuttingDown)?
     }
+
+    /// Advances whenever this writer commits an entry that ends
+    /// credentials (a token revoked, a password changed, a session ended),
+    /// before the submitter hears back — so a cache of authenticated
+    /// credentials that remembers the epoch it read them in can tell they
+    /// may be stale.
+    pub fn credential_epoch(&self) -> u64 {
+        self.credential_epoch.load(Ordering::Acquire)
+    }
 }
 
 /// Starts the writer task. It runs until every `WriterHandle` is dropped,
@@ -244,14 +255,20 @@ pub fn spawn<S: Store>(
     config: WriterConfig,
 ) -> (WriterHandle, JoinHandle<()>) {
     let (queue, receiver) = mpsc::channel(config.queue_max);
+    let credential_epoch = Arc::new(AtomicU64::new(0));
     let writer = Writer {
         store,
         signer,
         config,
         receiver,
         last_checkpoint_sequence: None,
+        credential_epoch: credential_epoch.clone(),
     };
-    (WriterHandle { queue }, tokio::spawn(writer.run()))
+    let handle = WriterHandle {
+        queue,
+        credential_epoch,
+    };
+    (handle, tokio::spawn(writer.run()))
 }
 
 struct Writer<S: Store> {
@@ -260,6 +277,7 @@ struct Writer<S: Store> {
     config: WriterConfig,
     receiver: mpsc::Receiver<Queued>,
     last_checkpoint_sequence: Option<u64>,
+    credential_epoch: Arc<AtomicU64>,
 }
 
 /// How one batch attempt ended: per-submission results, or a failure of the
@@ -328,6 +346,12 @@ impl<S: Store> Writer<S> {
         };
         match outcome {
             Ok((results, head)) => {
+                let ends_credentials = results.iter().flatten().any(|receipt| {
+                    !receipt.replayed && receipt.kind.is_some_and(EntryKind::ends_credentials)
+                });
+                if ends_credentials {
+                    self.credential_epoch.fetch_add(1, Ordering::AcqRel);
+                }
                 for (reply, result) in replies.into_iter().zip(results) {
                     // A caller that gave up waiting is not an error here.
                     let _ = reply.send(result);

@@ -615,14 +615,70 @@ async fn two_servers_share_one_chain_and_one_idempotency(db: &TestDb) {
         }
     }
     assert_eq!(shared_created, 1, "one key, two servers, one effect");
+    a_token_revoked_on_one_server_dies_on_the_other(&session, &base_a, &base_b).await;
     terminate(&a);
     terminate(&b);
     assert!(a.wait().await.unwrap().success());
     assert!(b.wait().await.unwrap().success());
     let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
     assert_eq!(code, 0, "{out}");
-    // user_created + login_succeeded + 40 distinct tokens + 1 shared token.
-    assert!(out.starts_with("ok: 43 entries"), "{out}");
+    // user_created + login_succeeded + 40 distinct tokens + 1 shared token
+    // + the revoked token's creation and revocation.
+    assert!(out.starts_with("ok: 45 entries"), "{out}");
+}
+
+/// Each server caches live tokens for at most a second (and drops them at
+/// once when it commits a revocation itself): a token used on B, then
+/// revoked on A, is refused by B within that second (plus slack here).
+async fn a_token_revoked_on_one_server_dies_on_the_other(
+    session: &Session,
+    base_a: &str,
+    base_b: &str,
+) {
+    let (status, created) = session
+        .create_token(base_a, "revoke-me", "revoke-me")
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let id = created["token"]["id"].as_str().unwrap().to_string();
+    let me = |base: String| {
+        let secret = secret.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{base}/api/v1/me"))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        me(base_b.to_string()).await,
+        200,
+        "B now holds it in its cache"
+    );
+    let revoked = session
+        .client
+        .delete(format!("{base_a}/api/v1/me/tokens/{id}"))
+        .header("cookie", &session.cookie)
+        .header("x-csrf-token", &session.csrf)
+        .header("idempotency-key", "revoke-it")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(me(base_a.to_string()).await, 401, "A refuses at once");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while me(base_b.to_string()).await != 401 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B still accepts a token revoked on A"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 async fn kill_dash_9_of_the_server_loses_no_acknowledged_request(db: &TestDb) {

@@ -14,6 +14,7 @@ pub mod programme;
 pub mod programme_code;
 pub mod provider;
 pub mod redacted;
+pub mod redemption;
 pub mod size_class;
 mod text_newtype;
 pub mod time;

@@ -476,7 +476,8 @@ mod tests {
 
     #[test]
     fn each_rule_refuses_on_its_own() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut RedemptionFacts, &mut Contract)>)> = vec![
+        type Change = Box<dyn Fn(&mut RedemptionFacts, &mut Contract)>;
+        let cases: Vec<(&str, Change)> = vec![
             (
                 "voucher_revoked",
                 Box::new(|f, _| f.voucher.status = "revoked".into()),

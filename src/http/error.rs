@@ -184,27 +184,22 @@ impl From<crate::service::CommandError> for ApiError {
                 ),
                 format!("项目 {programme} 的预算已全部发放完毕，无法再发放补贴券。"),
             ),
-            E::NotEligible { failures } => {
-                let code = failures.first().map_or("not_eligible", |check| check.code);
-                let message: Vec<&str> = failures.iter().map(|c| c.message.as_str()).collect();
-                let message_zh: Vec<&str> =
-                    failures.iter().map(|c| c.message_zh.as_str()).collect();
-                ApiError {
-                    reasons: failures
-                        .iter()
-                        .map(|c| ErrorReason {
-                            code: c.code.to_string(),
-                            message: c.message.clone(),
-                            message_zh: c.message_zh.clone(),
-                        })
-                        .collect(),
-                    ..ApiError::new(
-                        StatusCode::CONFLICT,
-                        code,
-                        format!("Not eligible: {}", message.join(" ")),
-                        format!("不符合申领条件：{}", message_zh.join("")),
-                    )
-                }
+            E::NotEligible { failures } => ApiError::of_checks(
+                StatusCode::CONFLICT,
+                "not_eligible",
+                &failures,
+                ("Not eligible: ", "不符合申领条件："),
+            ),
+            E::NotRedeemable { refusals } => {
+                let status = refusals
+                    .first()
+                    .map_or(StatusCode::CONFLICT, |c| redemption_status(c.code));
+                ApiError::of_checks(
+                    status,
+                    "not_redeemable",
+                    &refusals,
+                    ("Cannot redeem: ", "不能兑付："),
+                )
             }
             E::FaceValueNotOffered { ref offered } => {
                 let offered: Vec<String> = offered
@@ -331,5 +326,52 @@ impl IntoResponse for ApiError {
             },
         };
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// The HTTP status of a redemption refused for `code`: the provider's own
+/// standing is 403, a request that can never succeed is 422, the
+/// voucher's state (or a cap) is 409.
+pub fn redemption_status(code: &str) -> StatusCode {
+    match code {
+        "provider_not_approved" | "provider_suspended" | "provider_removed"
+        | "provider_blacklisted" | "provider_category_not_approved" | "related_party" => {
+            StatusCode::FORBIDDEN
+        }
+        "category_not_covered" | "subsidy_zero" | "enterprise_share_not_positive" => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        _ => StatusCode::CONFLICT,
+    }
+}
+
+impl ApiError {
+    /// A refusal with several reasons: the first one's code, every one in
+    /// `reasons`, the messages joined after `prefix` (English, Chinese).
+    pub fn of_checks(
+        status: StatusCode,
+        fallback_code: &'static str,
+        checks: &[crate::domain::eligibility::Check],
+        (prefix, prefix_zh): (&str, &str),
+    ) -> ApiError {
+        let code = checks.first().map_or(fallback_code, |check| check.code);
+        let message: Vec<&str> = checks.iter().map(|c| c.message.as_str()).collect();
+        let message_zh: Vec<&str> = checks.iter().map(|c| c.message_zh.as_str()).collect();
+        ApiError {
+            reasons: checks
+                .iter()
+                .map(|c| ErrorReason {
+                    code: c.code.to_string(),
+                    message: c.message.clone(),
+                    message_zh: c.message_zh.clone(),
+                })
+                .collect(),
+            ..ApiError::new(
+                status,
+                code,
+                format!("{prefix}{}", message.join(" ")),
+                format!("{prefix_zh}{}", message_zh.join("")),
+            )
+        }
     }
 }

@@ -103,6 +103,7 @@ entry_kinds! {
     IssuerKeyRevoked(IssuerKeyRevoked) => "issuer_key_revoked",
     VoucherIssued(VoucherIssued) => "voucher_issued",
     VoucherReissued(VoucherIssued) => "voucher_reissued",
+    VoucherRedeemed(VoucherRedeemed) => "voucher_redeemed",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

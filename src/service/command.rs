@@ -144,6 +144,99 @@ pub enum Command {
         voucher_id: Uuid,
         new_voucher_id: Uuid,
     },
+    /// A provider records a service contract against a voucher: every
+    /// redemption rule is checked under the lock, the subsidy moves from
+    /// vouchers_outstanding to the provider's payable, a single-use
+    /// voucher's unused value back to the budget.
+    RedeemVoucher(Box<RedeemSpec>),
+}
+
+/// How the voucher was shown at the counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShownToken {
+    /// The voucher's own (printed) token.
+    Static,
+    /// A rotating presentation, by its nonce (hex): usable once.
+    Presentation { nonce_hex: String },
+}
+
+/// A VAT invoice from the provider to the enterprise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceSpec {
+    pub code: String,
+    pub number: String,
+    pub date: NaiveDate,
+    pub amount: Fen,
+}
+
+/// What a provider asks to redeem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedeemSpec {
+    pub redemption_id: Uuid,
+    pub voucher_id: Uuid,
+    pub programme: ProgrammeCode,
+    pub provider_id: Uuid,
+    pub shown: ShownToken,
+    pub service_category: String,
+    pub contract_number: String,
+    pub description: String,
+    pub contract_amount: Fen,
+    pub invoice: Option<InvoiceSpec>,
+    pub payment_proof_ref: Option<String>,
+}
+
+/// Longest contract number, invoice code or number, payment reference.
+pub const REFERENCE_LEN_MAX: usize = 64;
+/// Longest service description.
+pub const DESCRIPTION_LEN_MAX: usize = 1_000;
+
+impl RedeemSpec {
+    fn check(&self) -> Result<(), InvalidCommand> {
+        if !self.contract_amount.is_positive() {
+            return Err(InvalidCommand::NonPositiveAmount);
+        }
+        check_text("service_category", &self.service_category, TAG_LEN_MAX, true)?;
+        check_text("contract_number", &self.contract_number, REFERENCE_LEN_MAX, true)?;
+        check_text("description", &self.description, DESCRIPTION_LEN_MAX, true)?;
+        if let Some(reference) = &self.payment_proof_ref {
+            check_text("payment_proof_ref", reference, REFERENCE_LEN_MAX, true)?;
+        }
+        if let Some(invoice) = &self.invoice {
+            check_text("invoice_code", &invoice.code, REFERENCE_LEN_MAX, true)?;
+            check_text("invoice_number", &invoice.number, REFERENCE_LEN_MAX, true)?;
+            if !invoice.amount.is_positive() {
+                return Err(InvalidCommand::NonPositiveAmount);
+            }
+        }
+        Ok(())
+    }
+
+    /// The entry body as far as the request fixes it; the amounts are
+    /// decided under the lock.
+    pub fn body(&self) -> pb::VoucherRedeemed {
+        pb::VoucherRedeemed {
+            redemption_id: self.redemption_id.to_string(),
+            voucher_id: self.voucher_id.to_string(),
+            programme_code: self.programme.to_string(),
+            provider_id: self.provider_id.to_string(),
+            service_category: self.service_category.clone(),
+            contract_number: self.contract_number.clone(),
+            description: self.description.clone(),
+            contract_amount_fen: self.contract_amount.as_fen(),
+            presentation_nonce: match &self.shown {
+                ShownToken::Static => String::new(),
+                ShownToken::Presentation { nonce_hex } => nonce_hex.clone(),
+            },
+            invoice: self.invoice.as_ref().map(|invoice| pb::Invoice {
+                code: invoice.code.clone(),
+                number: invoice.number.clone(),
+                date: invoice.date.to_string(),
+                amount_fen: invoice.amount.as_fen(),
+            }),
+            payment_proof_ref: self.payment_proof_ref.clone().unwrap_or_default(),
+            ..pb::VoucherRedeemed::default()
+        }
+    }
 }
 
 /// How a voucher came to be issued.
@@ -467,6 +560,7 @@ impl Command {
             Command::ChangeProviderStatus { .. } => "change_provider_status",
             Command::IssueVoucher { .. } => "issue_voucher",
             Command::ReissueVoucher { .. } => "reissue_voucher",
+            Command::RedeemVoucher(_) => "redeem_voucher",
         }
     }
 
@@ -674,6 +768,12 @@ impl Command {
                     ],
                 }
             }
+            // The postings depend on the voucher's remaining value, read
+            // under the lock: service::redemption plans them.
+            Command::RedeemVoucher(spec) => {
+                spec.check()?;
+                Draft::without_postings(EntryBody::VoucherRedeemed(spec.body()))
+            }
             Command::ReissueVoucher {
                 voucher_id,
                 new_voucher_id,
@@ -837,6 +937,15 @@ impl Command {
                 field(via.as_str().as_bytes());
             }
             Command::ReissueVoucher { voucher_id, .. } => field(voucher_id.as_bytes()),
+            // The redemption id is generated per request: not part of what
+            // was asked.
+            Command::RedeemVoucher(spec) => {
+                let asked = RedeemSpec {
+                    redemption_id: Uuid::nil(),
+                    ..(**spec).clone()
+                };
+                field(&prost::Message::encode_to_vec(&asked.body()));
+            }
             // The entry id is generated per request: not part of what was asked.
             Command::BlacklistParty(spec) => {
                 let asked = BlacklistSpec {

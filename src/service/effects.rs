@@ -163,6 +163,12 @@ pub async fn apply<T: AccessTx + RegistryTx + VoucherTx + Send>(
             };
             issuance::issue(tx, &mut prefetched.issuance, &request, context).await
         }
+        // Planned before its balances are checked, then written, by the
+        // writer through service::redemption: it never reaches here.
+        Command::RedeemVoucher(_) => {
+            tracing::error!("a redemption reached effects::apply");
+            Err(CommandError::Internal.into())
+        }
         Command::ReissueVoucher {
             voucher_id,
             new_voucher_id,

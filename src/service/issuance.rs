@@ -252,6 +252,7 @@ pub fn enterprise_facts(
     claimed: ClaimedSoFar,
     today: NaiveDate,
 ) -> Result<EnterpriseFacts, StoreError> {
+    let today_date = today;
     let today = today.to_string();
     let in_force = |from: &str, until: Option<&str>| {
         from <= today.as_str() && until.is_none_or(|until| today.as_str() <= until)
@@ -268,14 +269,23 @@ pub fn enterprise_facts(
             .filter(|t| in_force(&t.valid_from, t.valid_until.as_deref()))
             .map(|t| t.tag)
             .collect::<BTreeSet<String>>(),
-        blacklist: blacklist
-            .into_iter()
-            .filter(|b| in_force(&b.effective_from, b.effective_until.as_deref()))
-            .map(|b| (b.reason, b.source))
-            .collect(),
+        blacklist: blacklist_in_force(blacklist, today_date),
         claimed_this_year: Fen::new(claimed.face_value_fen),
         vouchers_this_year: claimed.count,
     })
+}
+
+/// The blacklist entries in force on `today`, as (reason, source).
+pub fn blacklist_in_force(entries: Vec<BlacklistRecord>, today: NaiveDate) -> Vec<(String, String)> {
+    let today = today.to_string();
+    entries
+        .into_iter()
+        .filter(|b| {
+            b.effective_from <= today
+                && b.effective_until.as_deref().is_none_or(|until| today.as_str() <= until)
+        })
+        .map(|b| (b.reason, b.source))
+        .collect()
 }
 
 /// What an issue asks for.

@@ -8,6 +8,7 @@ pub mod export;
 pub mod fan_out;
 pub mod issuance;
 pub mod issuer_keyring;
+pub mod redemption;
 pub mod registry;
 pub mod tokens;
 pub mod verify;

@@ -38,6 +38,7 @@ use super::command::{Draft, InvalidCommand, Submission};
 use super::effects::{self, Failure};
 use crate::store::access::AccessTx;
 use crate::store::registry::RegistryTx;
+use crate::store::redemption::RedemptionTx;
 use crate::store::voucher::VoucherTx;
 
 /// Tuning for the writer. The defaults suit both backends on small hardware.
@@ -148,6 +149,11 @@ pub enum CommandError {
     NotEligible {
         failures: Vec<crate::domain::eligibility::Check>,
     },
+    /// The voucher may not be redeemed as asked: every reason.
+    #[error("the voucher cannot be redeemed")]
+    NotRedeemable {
+        refusals: Vec<crate::domain::eligibility::Check>,
+    },
     /// The programme does not offer this face value.
     #[error("the programme does not offer this face value")]
     FaceValueNotOffered { offered: Vec<i64> },
@@ -198,6 +204,9 @@ impl CommandError {
             CommandError::BudgetExhausted { .. } => "programme_budget_exhausted",
             CommandError::NotEligible { failures } => {
                 failures.first().map_or("not_eligible", |check| check.code)
+            }
+            CommandError::NotRedeemable { refusals } => {
+                refusals.first().map_or("not_redeemable", |check| check.code)
             }
             CommandError::FaceValueNotOffered { .. } => "face_value_not_offered",
             CommandError::EnterpriseNotRegistered => "enterprise_not_registered",
@@ -535,7 +544,7 @@ struct BatchState<'a> {
 /// writes its domain rows, appends its sealed entry and advances the head.
 /// Checks come first (idempotency, balances, then the effects' own checks),
 /// so a refused command leaves nothing behind.
-async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + Send>(
+async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
     tx: &mut T,
     submission: &Submission,
     draft: Result<Draft, InvalidCommand>,
@@ -555,12 +564,37 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + Send>(
     let draft = draft.map_err(CommandError::Invalid)?;
     let head = *batch.head;
     let sequence = head.sequence + 1;
+    // Time never runs backwards along the chain, even across processes
+    // whose clocks differ slightly.
+    let recorded_at = Timestamp::now().max(head.recorded_at);
+    // A redemption's postings depend on the voucher as it is now: it is
+    // planned (every check, no writes) before its balances are checked.
+    let planned = match &submission.command {
+        super::command::Command::RedeemVoucher(spec) => Some(
+            super::redemption::plan(
+                tx,
+                &mut batch.prefetched.issuance,
+                spec,
+                recorded_at,
+                sequence,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    let postings = match &planned {
+        Some(plan) => {
+            batch.balances.load_missing(tx, &plan.postings).await?;
+            plan.postings.clone()
+        }
+        None => draft.postings,
+    };
     // A voucher issue that the budget cannot cover is refused — but only
     // after its own rules, so a claimant of a closed programme, or one who
     // is not eligible, is told that rather than "budget exhausted".
     let (changes, budget_exhausted) = match (
         &submission.command,
-        batch.balances.check(&net_changes(&draft.postings)),
+        batch.balances.check(&net_changes(&postings)),
     ) {
         (_, Ok(changes)) => (Some(changes), false),
         (
@@ -569,18 +603,18 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + Send>(
         ) => (None, true),
         (_, Err(error)) => return Err(error.into()),
     };
-    // Time never runs backwards along the chain, even across processes
-    // whose clocks differ slightly.
-    let recorded_at = Timestamp::now().max(head.recorded_at);
     let context = effects::Context {
         now: recorded_at,
         sequence,
         issuer_keys: batch.issuer_keys,
         budget_exhausted,
     };
-    let body = effects::apply(tx, batch.prefetched, &submission.command, &context)
-        .await?
-        .unwrap_or(draft.body);
+    let body = match planned {
+        Some(plan) => super::redemption::write(tx, plan).await?,
+        None => effects::apply(tx, batch.prefetched, &submission.command, &context)
+            .await?
+            .unwrap_or(draft.body),
+    };
     let Some(changes) = changes else {
         // The effect must have refused; never append past a floor.
         tracing::error!(
@@ -600,7 +634,7 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + Send>(
         recorded_at,
         idempotency_key: submission.idempotency_key.clone(),
         command_digest: digest,
-        postings: draft.postings,
+        postings,
     }
     .seal(sequence, head.hash);
     *batch.head = ChainHead {
@@ -651,6 +685,28 @@ impl Balances {
             })
             .collect();
         Balances { slots }
+    }
+
+    /// Loads the balances of accounts in `postings` that the batch has not
+    /// loaded yet (postings planned under the lock name accounts the
+    /// batch's drafts did not).
+    async fn load_missing<T: LedgerTx + Send>(
+        &mut self,
+        tx: &mut T,
+        postings: &[crate::ledger::posting::Posting],
+    ) -> Result<(), StoreError> {
+        let missing: BTreeSet<String> = postings
+            .iter()
+            .map(|p| p.account.to_string())
+            .filter(|name| !self.slots.contains_key(name))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = missing.iter().map(String::as_str).collect();
+        let loaded = Balances::load(tx.load_balances(&names).await?);
+        self.slots.extend(loaded.slots);
+        Ok(())
     }
 
     /// The balances an entry's net changes would produce, if every account

@@ -20,6 +20,8 @@ mod access_sql;
 pub mod migrate;
 pub mod postgres;
 mod postgres_bulk;
+pub mod redemption;
+mod redemption_sql;
 pub mod registry;
 mod registry_sql;
 mod shared;
@@ -126,12 +128,13 @@ pub trait Store:
     access::AccessStore
     + registry::RegistryStore
     + voucher::VoucherStore
+    + redemption::RedemptionStore
     + Clone
     + Send
     + Sync
     + 'static
 {
-    type Tx: LedgerTx + access::AccessTx + registry::RegistryTx + voucher::VoucherTx;
+    type Tx: LedgerTx + access::AccessTx + registry::RegistryTx + voucher::VoucherTx + redemption::RedemptionTx;
 
     fn backend(&self) -> Backend;
 

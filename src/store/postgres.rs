@@ -335,3 +335,4 @@ impl_shared_store!(
 crate::store::access_sql::impl_access_store!(PostgresStore, PostgresTx);
 crate::store::registry_sql::impl_registry_store!(PostgresStore, PostgresTx);
 crate::store::voucher_sql::impl_voucher_store!(PostgresStore, PostgresTx);
+crate::store::redemption_sql::impl_redemption_store!(PostgresStore, PostgresTx, Postgres);

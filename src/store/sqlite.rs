@@ -282,3 +282,4 @@ impl_shared_store!(
 crate::store::access_sql::impl_access_store!(SqliteStore, SqliteTx);
 crate::store::registry_sql::impl_registry_store!(SqliteStore, SqliteTx);
 crate::store::voucher_sql::impl_voucher_store!(SqliteStore, SqliteTx);
+crate::store::redemption_sql::impl_redemption_store!(SqliteStore, SqliteTx, Sqlite);

@@ -1,0 +1,127 @@
+//! Redemption rows: what a provider recorded against a voucher, as the
+//! ledger's entries left it. Written only by the ledger writer, in the
+//! transaction of the entry that changes it.
+
+use std::future::Future;
+
+use uuid::Uuid;
+
+use super::StoreError;
+
+/// A `redemptions` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedemptionRecord {
+    pub id: Uuid,
+    pub voucher_id: Uuid,
+    pub programme_code: String,
+    pub provider_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub service_category: String,
+    pub contract_number: String,
+    pub description: String,
+    pub contract_amount_fen: i64,
+    pub subsidy_fen: i64,
+    /// Value a single-use voucher gave back to the budget.
+    pub returned_fen: i64,
+    pub single_use: bool,
+    /// Hex nonce of the rotating presentation shown, if any.
+    pub presentation_nonce: Option<String>,
+    pub invoice: Option<InvoiceRecord>,
+    pub payment_proof_ref: Option<String>,
+    pub fiscal_year: i32,
+    /// pending, confirmed, disputed or reversed.
+    pub status: String,
+    pub redeemed_sequence: u64,
+    pub redeemed_at_us: i64,
+}
+
+/// The VAT invoice from provider to enterprise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceRecord {
+    pub code: String,
+    pub number: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub amount_fen: i64,
+}
+
+/// Subsidy already redeemed this fiscal year (unreversed redemptions), for
+/// the annual caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RedeemedTotals {
+    /// By the provider, across programmes.
+    pub provider_fen: i64,
+    /// By the enterprise, from the programme.
+    pub enterprise_fen: i64,
+}
+
+/// Which totals to read.
+#[derive(Debug, Clone, Copy)]
+pub struct TotalsQuery<'a> {
+    pub provider_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub programme_code: &'a str,
+    pub fiscal_year: i32,
+}
+
+/// Which redemptions a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct RedemptionFilter {
+    pub provider_id: Option<Uuid>,
+    pub enterprise_id: Option<Uuid>,
+    pub voucher_id: Option<Uuid>,
+    pub status: Option<String>,
+}
+
+/// Bound on one page of redemptions.
+pub const REDEMPTION_PAGE_MAX: u32 = 500;
+
+pub trait RedemptionStore {
+    fn redemption(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<RedemptionRecord>, StoreError>> + Send;
+    /// Redemptions matching `filter` with id after `after` (UUID v7: in
+    /// order of recording), at most `limit` (clamped to
+    /// `REDEMPTION_PAGE_MAX`).
+    fn redemptions_after(
+        &self,
+        filter: &RedemptionFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RedemptionRecord>, StoreError>> + Send;
+    fn redeemed_totals(
+        &self,
+        query: TotalsQuery<'_>,
+    ) -> impl Future<Output = Result<RedeemedTotals, StoreError>> + Send;
+    /// Whether a redemption already used this presentation nonce.
+    fn presentation_used(
+        &self,
+        nonce: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+pub trait RedemptionTx {
+    fn redeemed_totals(
+        &mut self,
+        query: TotalsQuery<'_>,
+    ) -> impl Future<Output = Result<RedeemedTotals, StoreError>> + Send;
+    fn presentation_used(
+        &mut self,
+        nonce: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn insert_redemption(
+        &mut self,
+        record: &RedemptionRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Lowers an active voucher's remaining value by `used_fen` and sets its
+    /// status, only if it is still active and holds that much: the number
+    /// of rows changed (0 or 1) is the database's own exactly-once guard.
+    fn consume_voucher(
+        &mut self,
+        voucher_id: Uuid,
+        used_fen: i64,
+        status: &str,
+        updated_at_us: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

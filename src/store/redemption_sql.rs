@@ -1,0 +1,288 @@
+//! Portable SQL for `RedemptionStore` and `RedemptionTx`, instantiated per
+//! backend by `impl_redemption_store!`. Rows have more columns than sqlx's
+//! tuple decoding takes, so `decode` reads them by position.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::StoreError;
+use super::redemption::{InvoiceRecord, RedemptionFilter, RedemptionRecord};
+
+pub const REDEMPTION_COLUMNS: &str = "id, voucher_id, programme_code, provider_id, enterprise_id, \
+     service_category, contract_number, description, contract_amount_fen, subsidy_fen, \
+     returned_fen, single_use, presentation_nonce, invoice_code, invoice_number, invoice_date, \
+     invoice_amount_fen, payment_proof_ref, fiscal_year, status, redeemed_sequence, \
+     redeemed_at_us";
+
+pub const INSERT_REDEMPTION: &str = "INSERT INTO redemptions (id, voucher_id, programme_code, \
+     provider_id, enterprise_id, service_category, contract_number, description, \
+     contract_amount_fen, subsidy_fen, returned_fen, single_use, presentation_nonce, \
+     invoice_code, invoice_number, invoice_date, invoice_amount_fen, payment_proof_ref, \
+     fiscal_year, status, redeemed_sequence, redeemed_at_us, updated_at_us) VALUES \
+     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+     $20, $21, $22, $23)";
+
+/// Provider's total across programmes, then the enterprise's from the
+/// programme, both in one fiscal year and without reversed redemptions.
+pub const SELECT_TOTALS: &str = "SELECT \
+     (SELECT CAST(COALESCE(SUM(subsidy_fen), 0) AS BIGINT) FROM redemptions \
+      WHERE provider_id = $1 AND fiscal_year = $2 AND status <> 'reversed'), \
+     (SELECT CAST(COALESCE(SUM(subsidy_fen), 0) AS BIGINT) FROM redemptions \
+      WHERE enterprise_id = $3 AND programme_code = $4 AND fiscal_year = $5 \
+      AND status <> 'reversed')";
+
+pub const SELECT_NONCE_USED: &str =
+    "SELECT COUNT(*) FROM redemptions WHERE presentation_nonce = $1";
+
+/// The guarded update behind exactly-once: it changes nothing unless the
+/// voucher is still active and holds what is used.
+pub const UPDATE_CONSUME_VOUCHER: &str = "UPDATE vouchers SET remaining_fen = remaining_fen - $2, \
+     status = $3, updated_at_us = $4 \
+     WHERE id = $1 AND status = 'active' AND remaining_fen >= $5";
+
+fn uuid(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
+}
+
+/// A redemption row, read by column position (`REDEMPTION_COLUMNS`).
+pub fn decode<R: Row>(row: &R) -> Result<RedemptionRecord, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let corrupt = |error: sqlx::Error| StoreError::Corrupt(format!("redemption row: {error}"));
+    let text = |i: usize| row.try_get::<String, _>(i).map_err(corrupt);
+    let optional = |i: usize| row.try_get::<Option<String>, _>(i).map_err(corrupt);
+    let int = |i: usize| row.try_get::<i64, _>(i).map_err(corrupt);
+    let invoice = match (optional(13)?, optional(14)?, optional(15)?) {
+        (Some(code), Some(number), Some(date)) => Some(InvoiceRecord {
+            code,
+            number,
+            date,
+            amount_fen: row
+                .try_get::<Option<i64>, _>(16)
+                .map_err(corrupt)?
+                .unwrap_or(0),
+        }),
+        _ => None,
+    };
+    Ok(RedemptionRecord {
+        id: uuid(&text(0)?)?,
+        voucher_id: uuid(&text(1)?)?,
+        programme_code: text(2)?,
+        provider_id: uuid(&text(3)?)?,
+        enterprise_id: uuid(&text(4)?)?,
+        service_category: text(5)?,
+        contract_number: text(6)?,
+        description: text(7)?,
+        contract_amount_fen: int(8)?,
+        subsidy_fen: int(9)?,
+        returned_fen: int(10)?,
+        single_use: row.try_get::<i32, _>(11).map_err(corrupt)? == 1,
+        presentation_nonce: optional(12)?,
+        invoice,
+        payment_proof_ref: optional(17)?,
+        fiscal_year: row.try_get::<i32, _>(18).map_err(corrupt)?,
+        status: text(19)?,
+        redeemed_sequence: u64::try_from(int(20)?)
+            .map_err(|_| StoreError::Corrupt("redemption sequence".into()))?,
+        redeemed_at_us: int(21)?,
+    })
+}
+
+/// The filtered keyset query for `redemptions_after`.
+pub fn page_query<'a, DB: sqlx::Database>(
+    filter: &'a RedemptionFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::QueryBuilder::new(format!(
+        "SELECT {REDEMPTION_COLUMNS} FROM redemptions WHERE id > "
+    ));
+    query.push_bind(after.map(|id| id.to_string()).unwrap_or_default());
+    let id_filters = [
+        ("provider_id", filter.provider_id),
+        ("enterprise_id", filter.enterprise_id),
+        ("voucher_id", filter.voucher_id),
+    ];
+    for (column, value) in id_filters {
+        if let Some(value) = value {
+            query.push(format!(" AND {column} = "));
+            query.push_bind(value.to_string());
+        }
+    }
+    if let Some(status) = &filter.status {
+        query.push(" AND status = ");
+        query.push_bind(status.as_str());
+    }
+    query.push(" ORDER BY id LIMIT ");
+    query.push_bind(i64::from(
+        limit.clamp(1, super::redemption::REDEMPTION_PAGE_MAX),
+    ));
+    query
+}
+
+/// Both annual totals, through `$executor`.
+macro_rules! redeemed_totals {
+    ($executor:expr, $query:expr) => {{
+        let q = $query;
+        let (provider_fen, enterprise_fen): (i64, i64) =
+            sqlx::query_as($crate::store::redemption_sql::SELECT_TOTALS)
+                .bind(q.provider_id.to_string())
+                .bind(q.fiscal_year)
+                .bind(q.enterprise_id.to_string())
+                .bind(q.programme_code)
+                .bind(q.fiscal_year)
+                .fetch_one($executor)
+                .await
+                .map_err(map_err)?;
+        Ok($crate::store::redemption::RedeemedTotals {
+            provider_fen,
+            enterprise_fen,
+        })
+    }};
+}
+pub(crate) use redeemed_totals;
+
+macro_rules! presentation_used {
+    ($executor:expr, $nonce:expr) => {{
+        let (count,): (i64,) = sqlx::query_as($crate::store::redemption_sql::SELECT_NONCE_USED)
+            .bind($nonce)
+            .fetch_one($executor)
+            .await
+            .map_err(map_err)?;
+        Ok(count > 0)
+    }};
+}
+pub(crate) use presentation_used;
+
+macro_rules! impl_redemption_store {
+    ($store:ident, $tx:ident, $db:ty) => {
+        impl $crate::store::redemption::RedemptionStore for $store {
+            async fn redemption(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<
+                Option<$crate::store::redemption::RedemptionRecord>,
+                $crate::store::StoreError,
+            > {
+                use $crate::store::redemption_sql as sql;
+                let query = format!("SELECT {} FROM redemptions WHERE id = $1", sql::REDEMPTION_COLUMNS);
+                let row = sqlx::query(&query)
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.as_ref().map(sql::decode).transpose()
+            }
+
+            async fn redemptions_after(
+                &self,
+                filter: &$crate::store::redemption::RedemptionFilter,
+                after: Option<uuid::Uuid>,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::redemption::RedemptionRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::redemption_sql as sql;
+                let rows = sql::page_query::<$db>(filter, after, limit)
+                    .build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter().map(sql::decode).collect()
+            }
+
+            async fn redeemed_totals(
+                &self,
+                query: $crate::store::redemption::TotalsQuery<'_>,
+            ) -> Result<$crate::store::redemption::RedeemedTotals, $crate::store::StoreError> {
+                $crate::store::redemption_sql::redeemed_totals!(&self.pool, query)
+            }
+
+            async fn presentation_used(
+                &self,
+                nonce: &str,
+            ) -> Result<bool, $crate::store::StoreError> {
+                $crate::store::redemption_sql::presentation_used!(&self.pool, nonce)
+            }
+        }
+
+        impl $crate::store::redemption::RedemptionTx for $tx {
+            async fn redeemed_totals(
+                &mut self,
+                query: $crate::store::redemption::TotalsQuery<'_>,
+            ) -> Result<$crate::store::redemption::RedeemedTotals, $crate::store::StoreError> {
+                $crate::store::redemption_sql::redeemed_totals!(&mut *self.tx, query)
+            }
+
+            async fn presentation_used(
+                &mut self,
+                nonce: &str,
+            ) -> Result<bool, $crate::store::StoreError> {
+                $crate::store::redemption_sql::presentation_used!(&mut *self.tx, nonce)
+            }
+
+            async fn insert_redemption(
+                &mut self,
+                r: &$crate::store::redemption::RedemptionRecord,
+            ) -> Result<(), $crate::store::StoreError> {
+                let invoice = r.invoice.as_ref();
+                sqlx::query($crate::store::redemption_sql::INSERT_REDEMPTION)
+                    .bind(r.id.to_string())
+                    .bind(r.voucher_id.to_string())
+                    .bind(r.programme_code.as_str())
+                    .bind(r.provider_id.to_string())
+                    .bind(r.enterprise_id.to_string())
+                    .bind(r.service_category.as_str())
+                    .bind(r.contract_number.as_str())
+                    .bind(r.description.as_str())
+                    .bind(r.contract_amount_fen)
+                    .bind(r.subsidy_fen)
+                    .bind(r.returned_fen)
+                    .bind(i32::from(r.single_use))
+                    .bind(r.presentation_nonce.as_deref())
+                    .bind(invoice.map(|i| i.code.as_str()))
+                    .bind(invoice.map(|i| i.number.as_str()))
+                    .bind(invoice.map(|i| i.date.as_str()))
+                    .bind(invoice.map(|i| i.amount_fen))
+                    .bind(r.payment_proof_ref.as_deref())
+                    .bind(r.fiscal_year)
+                    .bind(r.status.as_str())
+                    .bind(i64::try_from(r.redeemed_sequence).unwrap_or(i64::MAX))
+                    .bind(r.redeemed_at_us)
+                    .bind(r.redeemed_at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn consume_voucher(
+                &mut self,
+                voucher_id: uuid::Uuid,
+                used_fen: i64,
+                status: &str,
+                updated_at_us: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query($crate::store::redemption_sql::UPDATE_CONSUME_VOUCHER)
+                    .bind(voucher_id.to_string())
+                    .bind(used_fen)
+                    .bind(status)
+                    .bind(updated_at_us)
+                    .bind(used_fen)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected())
+            }
+        }
+    };
+}
+pub(crate) use impl_redemption_store;

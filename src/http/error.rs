@@ -334,14 +334,26 @@ impl IntoResponse for ApiError {
 /// voucher's state (or a cap) is 409.
 pub fn redemption_status(code: &str) -> StatusCode {
     match code {
-        "provider_not_approved" | "provider_suspended" | "provider_removed"
-        | "provider_blacklisted" | "provider_category_not_approved" | "related_party" => {
-            StatusCode::FORBIDDEN
-        }
+        "provider_not_approved"
+        | "provider_suspended"
+        | "provider_removed"
+        | "provider_blacklisted"
+        | "provider_category_not_approved"
+        | "related_party" => StatusCode::FORBIDDEN,
         "category_not_covered" | "subsidy_zero" | "enterprise_share_not_positive" => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         _ => StatusCode::CONFLICT,
+    }
+}
+
+impl ErrorReason {
+    pub fn of(check: &crate::domain::eligibility::Check) -> ErrorReason {
+        ErrorReason {
+            code: check.code.to_string(),
+            message: check.message.clone(),
+            message_zh: check.message_zh.clone(),
+        }
     }
 }
 
@@ -358,14 +370,7 @@ impl ApiError {
         let message: Vec<&str> = checks.iter().map(|c| c.message.as_str()).collect();
         let message_zh: Vec<&str> = checks.iter().map(|c| c.message_zh.as_str()).collect();
         ApiError {
-            reasons: checks
-                .iter()
-                .map(|c| ErrorReason {
-                    code: c.code.to_string(),
-                    message: c.message.clone(),
-                    message_zh: c.message_zh.clone(),
-                })
-                .collect(),
+            reasons: checks.iter().map(ErrorReason::of).collect(),
             ..ApiError::new(
                 status,
                 code,

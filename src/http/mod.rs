@@ -32,6 +32,7 @@ pub mod page;
 pub mod programmes;
 pub mod providers;
 pub mod rate_limit;
+pub mod redemptions;
 pub mod registry;
 pub mod routes;
 mod terms_cache;
@@ -158,6 +159,10 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::VoucherPresentationPng => get(vouchers::presentation_png::<S>),
         RouteId::VoucherPresentationSvg => get(vouchers::presentation_svg::<S>),
         RouteId::ReissueIssuerKey => post(vouchers::reissue::<S>),
+        RouteId::PreviewRedemption => post(redemptions::preview::<S>),
+        RouteId::Redeem => post(redemptions::redeem::<S>),
+        RouteId::ListRedemptions => get(redemptions::list::<S>),
+        RouteId::GetRedemption => get(redemptions::get::<S>),
     }
 }
 

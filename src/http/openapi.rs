@@ -81,6 +81,10 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::GetVoucher => (None, Some("VoucherView")),
         RouteId::VoucherPresentation => (None, Some("PresentationView")),
         RouteId::ReissueIssuerKey => (None, Some("ReissueReport")),
+        RouteId::PreviewRedemption => (Some("PreviewRequest"), Some("PreviewView")),
+        RouteId::Redeem => (Some("RedeemRequest"), Some("RedemptionView")),
+        RouteId::ListRedemptions => (None, Some("RedemptionList")),
+        RouteId::GetRedemption => (None, Some("RedemptionView")),
         // Not JSON: see `media_type`.
         RouteId::VoucherQrPng
         | RouteId::VoucherQrSvg
@@ -109,6 +113,7 @@ fn success_status(id: RouteId, method: &str) -> &'static str {
                 | RouteId::VerifyToken
                 | RouteId::AllocateVouchers
                 | RouteId::ReissueIssuerKey
+                | RouteId::PreviewRedemption
         );
     if creates { "201" } else { "200" }
 }
@@ -122,6 +127,12 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str)] {
         ],
         RouteId::LedgerEntries => &[
             ("after", "cursor: last sequence of the previous page"),
+            ("limit", "1–200, default 50"),
+        ],
+        RouteId::ListRedemptions => &[
+            ("voucher_id", "voucher id"),
+            ("status", "pending, confirmed, disputed or reversed"),
+            ("after", "cursor: last redemption id of the previous page"),
             ("limit", "1–200, default 50"),
         ],
         RouteId::ListVouchers => &[
@@ -334,6 +345,13 @@ pub fn document() -> OpenApi {
         .schema_from::<super::vouchers::PresentationView>()
         .schema_from::<super::vouchers::ReissueReport>()
         .schema_from::<super::vouchers::ReissuedVoucher>()
+        .schema_from::<super::redemptions::PreviewRequest>()
+        .schema_from::<super::redemptions::PreviewView>()
+        .schema_from::<super::redemptions::RedeemRequest>()
+        .schema_from::<super::redemptions::InvoiceInput>()
+        .schema_from::<super::redemptions::RedemptionView>()
+        .schema_from::<super::redemptions::InvoiceView>()
+        .schema_from::<super::redemptions::RedemptionList>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -64,6 +64,10 @@ pub enum RouteId {
     VoucherPresentationPng,
     VoucherPresentationSvg,
     ReissueIssuerKey,
+    PreviewRedemption,
+    Redeem,
+    ListRedemptions,
+    GetRedemption,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -115,7 +119,10 @@ impl RouteSpec {
     /// and token verification (a read that takes the token in a body, so
     /// it stays out of URLs and access logs).
     pub fn is_keyless_post(&self) -> bool {
-        matches!(self.id, RouteId::Login | RouteId::VerifyToken)
+        matches!(
+            self.id,
+            RouteId::Login | RouteId::VerifyToken | RouteId::PreviewRedemption
+        )
     }
 
     /// Routes whose whole effect is one ledger command keyed by the
@@ -125,7 +132,7 @@ impl RouteSpec {
     /// more writes per request — is skipped. A refusal is not stored: a
     /// retry decides again (it can never act twice).
     pub fn replays_from_ledger(&self) -> bool {
-        matches!(self.id, RouteId::ClaimVoucher)
+        matches!(self.id, RouteId::ClaimVoucher | RouteId::Redeem)
     }
 }
 
@@ -143,6 +150,15 @@ const ENTERPRISE_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor,
 const USER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
 const LEDGER_READERS: &[Role] = &[Role::Finance, Role::Auditor];
 /// Who reads vouchers; enterprise users only their own.
+const PROVIDER_ONLY: &[Role] = &[Role::Provider];
+/// Redemptions: providers and enterprises their own, the bureau's staff all.
+const REDEMPTION_READERS: &[Role] = &[
+    Role::Admin,
+    Role::Finance,
+    Role::Auditor,
+    Role::Provider,
+    Role::Enterprise,
+];
 const VOUCHER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Role::Enterprise];
 /// An allocation list of 20,000 USCCs fits.
 const ALLOCATION_BODY: usize = 1024 * 1024;
@@ -633,6 +649,42 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: DEFAULT_BODY,
         summary: "Re-issue every active voucher of a revoked key under the active key",
+    },
+    RouteSpec {
+        id: RouteId::PreviewRedemption,
+        method: "POST",
+        path: "/api/v1/redemptions/preview",
+        access: Access::Roles(PROVIDER_ONLY),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Check a scanned voucher for a contract: subsidy, share and every reason it cannot be redeemed (records nothing)",
+    },
+    RouteSpec {
+        id: RouteId::Redeem,
+        method: "POST",
+        path: "/api/v1/redemptions",
+        access: Access::Roles(PROVIDER_ONLY),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Redeem a scanned voucher against a service contract (exactly once)",
+    },
+    RouteSpec {
+        id: RouteId::ListRedemptions,
+        method: "GET",
+        path: "/api/v1/redemptions",
+        access: Access::Roles(REDEMPTION_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Redemptions (providers and enterprises see their own), filtered by voucher or status",
+    },
+    RouteSpec {
+        id: RouteId::GetRedemption,
+        method: "GET",
+        path: "/api/v1/redemptions/{id}",
+        access: Access::Roles(REDEMPTION_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "One redemption",
     },
 ];
 

@@ -195,8 +195,18 @@ impl RedeemSpec {
         if !self.contract_amount.is_positive() {
             return Err(InvalidCommand::NonPositiveAmount);
         }
-        check_text("service_category", &self.service_category, TAG_LEN_MAX, true)?;
-        check_text("contract_number", &self.contract_number, REFERENCE_LEN_MAX, true)?;
+        check_text(
+            "service_category",
+            &self.service_category,
+            TAG_LEN_MAX,
+            true,
+        )?;
+        check_text(
+            "contract_number",
+            &self.contract_number,
+            REFERENCE_LEN_MAX,
+            true,
+        )?;
         check_text("description", &self.description, DESCRIPTION_LEN_MAX, true)?;
         if let Some(reference) = &self.payment_proof_ref {
             check_text("payment_proof_ref", reference, REFERENCE_LEN_MAX, true)?;

@@ -276,13 +276,18 @@ pub fn enterprise_facts(
 }
 
 /// The blacklist entries in force on `today`, as (reason, source).
-pub fn blacklist_in_force(entries: Vec<BlacklistRecord>, today: NaiveDate) -> Vec<(String, String)> {
+pub fn blacklist_in_force(
+    entries: Vec<BlacklistRecord>,
+    today: NaiveDate,
+) -> Vec<(String, String)> {
     let today = today.to_string();
     entries
         .into_iter()
         .filter(|b| {
             b.effective_from <= today
-                && b.effective_until.as_deref().is_none_or(|until| today.as_str() <= until)
+                && b.effective_until
+                    .as_deref()
+                    .is_none_or(|until| today.as_str() <= until)
         })
         .map(|b| (b.reason, b.source))
         .collect()

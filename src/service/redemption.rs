@@ -31,8 +31,7 @@ use crate::store::redemption::{
     InvoiceRecord, RedeemedTotals, RedemptionRecord, RedemptionTx, TotalsQuery,
 };
 use crate::store::registry::{
-    BlacklistRecord, EnterpriseRecord, IssuerKeyRecord, ProgrammeRecord, ProviderRecord,
-    RegistryTx,
+    BlacklistRecord, EnterpriseRecord, IssuerKeyRecord, ProgrammeRecord, ProviderRecord, RegistryTx,
 };
 use crate::store::voucher::{VoucherRecord, VoucherTx};
 use crate::store::{Store, StoreError};
@@ -68,10 +67,7 @@ pub trait RedemptionReads {
         &mut self,
         query: TotalsQuery<'_>,
     ) -> impl Future<Output = Result<RedeemedTotals, StoreError>> + Send;
-    fn nonce_used(
-        &mut self,
-        nonce: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn nonce_used(&mut self, nonce: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Reads through the pool (the preview).
@@ -187,7 +183,8 @@ pub async fn gather<R: RedemptionReads>(
         .map_err(|error| corrupt(format!("provider {provider_id} fields: {error}")))?;
     let status = ProviderStatus::parse(&provider.status)
         .ok_or_else(|| corrupt(format!("provider status {:?}", provider.status)))?;
-    let blacklist = super::issuance::blacklist_in_force(reads.provider_blacklist(provider_id).await?, today);
+    let blacklist =
+        super::issuance::blacklist_in_force(reads.provider_blacklist(provider_id).await?, today);
     let totals = reads
         .totals(TotalsQuery {
             provider_id,
@@ -385,4 +382,193 @@ pub async fn write<T: RedemptionTx + Send>(
     }
     tx.insert_redemption(&plan.record).await?;
     Ok(EntryBody::VoucherRedeemed(plan.body))
+}
+
+/// A voucher as read from the QR text at the counter (its signatures
+/// verified).
+#[derive(Debug, Clone)]
+pub struct ShownVoucher {
+    pub voucher_id: Uuid,
+    pub programme: ProgrammeCode,
+    pub shown: ShownToken,
+}
+
+/// Why the QR text itself was refused (before any voucher rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRefusal {
+    pub code: &'static str,
+    pub message: String,
+    pub message_zh: String,
+}
+
+/// Reads and verifies QR text against the published issuer keys. A voucher
+/// whose signature verifies but whose dates have passed is read (the rules
+/// report the dates with everything else); anything else wrong with the
+/// text — malformed, forged, unknown or revoked key, a stale presentation —
+/// is refused here.
+pub async fn read_qr<S: Store>(
+    store: &S,
+    text: &str,
+    now: Timestamp,
+) -> Result<ShownVoucher, ReadQrError> {
+    let keys = super::tokens::known_keys(store).await?;
+    let report = crate::token::report::inspect(text, &keys, now);
+    let dates_only = matches!(
+        report.code,
+        Some("voucher_expired" | "voucher_not_yet_valid")
+    );
+    let refusal = || TokenRefusal {
+        code: report.code.unwrap_or("token_malformed"),
+        message: report.message.clone(),
+        message_zh: report.message_zh.clone(),
+    };
+    let facts = match &report.voucher {
+        Some(facts) if report.valid || (report.signature_valid && dates_only) => facts,
+        _ => return Err(ReadQrError::Token(refusal())),
+    };
+    let voucher_id =
+        Uuid::parse_str(&facts.voucher_id).map_err(|_| ReadQrError::Token(refusal()))?;
+    let programme =
+        ProgrammeCode::parse(&facts.programme_code).map_err(|_| ReadQrError::Token(refusal()))?;
+    let shown = if report.kind == "presentation" {
+        let claims = crate::token::presentation::parse_presentation_unverified(text)
+            .map_err(|_| ReadQrError::Token(refusal()))?;
+        ShownToken::Presentation {
+            nonce_hex: crate::ledger::entry::to_hex(&claims.nonce),
+        }
+    } else {
+        ShownToken::Static
+    };
+    Ok(ShownVoucher {
+        voucher_id,
+        programme,
+        shown,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadQrError {
+    #[error("the QR text was refused: {}", .0.code)]
+    Token(TokenRefusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the counter sees before redeeming.
+pub struct Preview {
+    pub gathered: Gathered,
+    pub shown: ShownVoucher,
+    pub assessment: Assessment,
+}
+
+/// Everything `provider_id` would be told if it redeemed `contract` against
+/// the voucher in `text` now — without recording anything.
+pub async fn preview<S: Store>(
+    store: &S,
+    provider_id: Uuid,
+    text: &str,
+    contract: &Contract,
+) -> Result<Preview, PreviewError> {
+    let now = Timestamp::now();
+    let shown = read_qr(store, text, now)
+        .await
+        .map_err(|error| match error {
+            ReadQrError::Token(refusal) => PreviewError::Token(refusal),
+            ReadQrError::Store(error) => PreviewError::Store(error),
+        })?;
+    let gathered = gather(
+        &mut PoolReads(store),
+        shown.voucher_id,
+        provider_id,
+        &shown.shown,
+        now,
+    )
+    .await
+    .map_err(|failure| match failure {
+        Failure::Rule(_) => PreviewError::NotFound,
+        Failure::Store(error) => PreviewError::Store(error),
+    })?;
+    let assessment = assess(&gathered.facts, contract);
+    Ok(Preview {
+        gathered,
+        shown,
+        assessment,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error("the QR text was refused: {}", .0.code)]
+    Token(TokenRefusal),
+    /// The voucher is not in this ledger, or the caller is no provider.
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a provider submits, besides the QR text.
+#[derive(Debug, Clone)]
+pub struct RedeemRequest {
+    pub service_category: String,
+    pub contract_number: String,
+    pub description: String,
+    pub contract_amount: Fen,
+    pub invoice: Option<super::command::InvoiceSpec>,
+    pub payment_proof_ref: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    #[error("the QR text was refused: {}", .0.code)]
+    Token(TokenRefusal),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Redeems the voucher in `text` for `provider_id`; returns the redemption
+/// as recorded and whether this was a replay (a retry with the same key
+/// returns the first redemption and records nothing).
+pub async fn redeem<S: Store>(
+    store: &S,
+    writer: &super::writer::WriterHandle,
+    actor: String,
+    idempotency_key: String,
+    provider_id: Uuid,
+    text: &str,
+    request: RedeemRequest,
+) -> Result<(RedemptionRecord, bool), RedeemError> {
+    let shown = read_qr(store, text, Timestamp::now())
+        .await
+        .map_err(|error| match error {
+            ReadQrError::Token(refusal) => RedeemError::Token(refusal),
+            ReadQrError::Store(error) => RedeemError::Store(error),
+        })?;
+    let spec = RedeemSpec {
+        redemption_id: Uuid::now_v7(),
+        voucher_id: shown.voucher_id,
+        programme: shown.programme,
+        provider_id,
+        shown: shown.shown,
+        service_category: request.service_category,
+        contract_number: request.contract_number,
+        description: request.description,
+        contract_amount: request.contract_amount,
+        invoice: request.invoice,
+        payment_proof_ref: request.payment_proof_ref,
+    };
+    let receipt = writer
+        .submit(super::command::Submission {
+            actor,
+            idempotency_key,
+            command: super::command::Command::RedeemVoucher(Box::new(spec)),
+        })
+        .await?;
+    let record =
+        crate::store::redemption::RedemptionStore::redemption_recorded_at(store, receipt.sequence)
+            .await?
+            .ok_or(CommandError::NotFound)?;
+    Ok((record, receipt.replayed))
 }

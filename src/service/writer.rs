@@ -37,8 +37,8 @@ use crate::store::{BalanceWrite, ChainHead, LedgerKeyRecord, LedgerTx, Store, St
 use super::command::{Draft, InvalidCommand, Submission};
 use super::effects::{self, Failure};
 use crate::store::access::AccessTx;
-use crate::store::registry::RegistryTx;
 use crate::store::redemption::RedemptionTx;
+use crate::store::registry::RegistryTx;
 use crate::store::voucher::VoucherTx;
 
 /// Tuning for the writer. The defaults suit both backends on small hardware.
@@ -205,9 +205,9 @@ impl CommandError {
             CommandError::NotEligible { failures } => {
                 failures.first().map_or("not_eligible", |check| check.code)
             }
-            CommandError::NotRedeemable { refusals } => {
-                refusals.first().map_or("not_redeemable", |check| check.code)
-            }
+            CommandError::NotRedeemable { refusals } => refusals
+                .first()
+                .map_or("not_redeemable", |check| check.code),
             CommandError::FaceValueNotOffered { .. } => "face_value_not_offered",
             CommandError::EnterpriseNotRegistered => "enterprise_not_registered",
             CommandError::ProgrammeEnded => "programme_ended",

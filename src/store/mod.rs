@@ -134,7 +134,11 @@ pub trait Store:
     + Sync
     + 'static
 {
-    type Tx: LedgerTx + access::AccessTx + registry::RegistryTx + voucher::VoucherTx + redemption::RedemptionTx;
+    type Tx: LedgerTx
+        + access::AccessTx
+        + registry::RegistryTx
+        + voucher::VoucherTx
+        + redemption::RedemptionTx;
 
     fn backend(&self) -> Backend;
 

@@ -81,6 +81,11 @@ pub trait RedemptionStore {
         &self,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<RedemptionRecord>, StoreError>> + Send;
+    /// The redemption recorded by the entry at `sequence`, if it recorded one.
+    fn redemption_recorded_at(
+        &self,
+        sequence: u64,
+    ) -> impl Future<Output = Result<Option<RedemptionRecord>, StoreError>> + Send;
     /// Redemptions matching `filter` with id after `after` (UUID v7: in
     /// order of recording), at most `limit` (clamped to
     /// `REDEMPTION_PAGE_MAX`).

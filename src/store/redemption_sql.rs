@@ -129,6 +129,24 @@ where
     query
 }
 
+/// The redemption whose `$column` equals `$value`, through `$executor`.
+macro_rules! redemption_where {
+    ($executor:expr, $column:literal, $value:expr) => {{
+        use $crate::store::redemption_sql as sql;
+        let query = format!(
+            concat!("SELECT {} FROM redemptions WHERE ", $column, " = $1"),
+            sql::REDEMPTION_COLUMNS
+        );
+        let row = sqlx::query(&query)
+            .bind($value)
+            .fetch_optional($executor)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(sql::decode).transpose()
+    }};
+}
+pub(crate) use redemption_where;
+
 /// Both annual totals, through `$executor`.
 macro_rules! redeemed_totals {
     ($executor:expr, $query:expr) => {{
@@ -173,14 +191,22 @@ macro_rules! impl_redemption_store {
                 Option<$crate::store::redemption::RedemptionRecord>,
                 $crate::store::StoreError,
             > {
-                use $crate::store::redemption_sql as sql;
-                let query = format!("SELECT {} FROM redemptions WHERE id = $1", sql::REDEMPTION_COLUMNS);
-                let row = sqlx::query(&query)
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                row.as_ref().map(sql::decode).transpose()
+                $crate::store::redemption_sql::redemption_where!(&self.pool, "id", id.to_string())
+            }
+
+            async fn redemption_recorded_at(
+                &self,
+                sequence: u64,
+            ) -> Result<
+                Option<$crate::store::redemption::RedemptionRecord>,
+                $crate::store::StoreError,
+            > {
+                let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
+                $crate::store::redemption_sql::redemption_where!(
+                    &self.pool,
+                    "redeemed_sequence",
+                    sequence
+                )
             }
 
             async fn redemptions_after(
@@ -271,16 +297,18 @@ macro_rules! impl_redemption_store {
                 status: &str,
                 updated_at_us: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                Ok(sqlx::query($crate::store::redemption_sql::UPDATE_CONSUME_VOUCHER)
-                    .bind(voucher_id.to_string())
-                    .bind(used_fen)
-                    .bind(status)
-                    .bind(updated_at_us)
-                    .bind(used_fen)
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?
-                    .rows_affected())
+                Ok(
+                    sqlx::query($crate::store::redemption_sql::UPDATE_CONSUME_VOUCHER)
+                        .bind(voucher_id.to_string())
+                        .bind(used_fen)
+                        .bind(status)
+                        .bind(updated_at_us)
+                        .bind(used_fen)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected(),
+                )
             }
         }
     };

@@ -106,6 +106,9 @@ pub struct PresentationClaims {
     /// The key that signed the presentation.
     pub key_id: String,
     pub expires_at: i64,
+    /// What makes it single-use: trust it only once the presentation
+    /// verified.
+    pub nonce: [u8; NONCE_BYTES],
 }
 
 /// Reads a presentation without checking either signature.
@@ -118,6 +121,7 @@ pub fn parse_presentation_unverified(text: &str) -> Result<PresentationClaims, T
         voucher,
         key_id: decoded.message.key_id,
         expires_at: decoded.message.expires_at,
+        nonce: decoded.nonce,
     })
 }
 

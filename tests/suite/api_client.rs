@@ -45,6 +45,14 @@ impl Reply {
 
     /// Asserts an error reply with this status and stable code.
     #[track_caller]
+    /// The codes of `error.reasons`, in order.
+    pub fn reason_codes(&self) -> Vec<&str> {
+        self.body["error"]["reasons"]
+            .as_array()
+            .map(|reasons| reasons.iter().filter_map(|r| r["code"].as_str()).collect())
+            .unwrap_or_default()
+    }
+
     pub fn expect_error(&self, status: StatusCode, code: &str) {
         assert_eq!(
             (self.status, self.code()),

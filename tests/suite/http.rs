@@ -25,7 +25,7 @@ async fn get(app: axum::Router, path: &str) -> (StatusCode, serde_json::Value) {
         .await
         .unwrap();
     let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+    let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024)
         .await
         .unwrap();
     (status, serde_json::from_slice(&bytes).unwrap())

@@ -415,14 +415,8 @@ async fn caps_eligibility_and_the_budget_are_checked_when_claiming<S: Store>(
     let second = claim(&world, "ZS-CAPS", &firms[0].bearer(), json!({}), "b").await;
     // Every rule it fails, the first as the code.
     second.expect_error(StatusCode::CONFLICT, "annual_cap_reached");
-    let codes: Vec<&str> = second.body["error"]["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["code"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        codes,
+        second.reason_codes(),
         ["annual_cap_reached", "annual_voucher_count_reached"]
     );
     // Blacklisted today: refused with every reason (here also the cap).

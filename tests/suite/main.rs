@@ -15,6 +15,7 @@ mod programmes;
 mod property;
 mod providers;
 mod qr;
+mod redemption;
 mod registry;
 mod tamper;
 mod tokens;

@@ -1,0 +1,420 @@
+//! Redemptions over HTTP: a provider previews the voucher it scanned (every
+//! reason it may not redeem it, and the subsidy for a contract amount), then
+//! records the redemption; providers and enterprises read their own,
+//! the bureau's staff read all.
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::auth::{Auth, Authenticated};
+use super::error::ErrorReason;
+use super::idempotency::LedgerKey;
+use super::json::{ApiJson, ApiQuery};
+use super::{ApiError, AppState};
+use crate::domain::redemption::Contract;
+use crate::domain::{Fen, Role, Timestamp};
+use crate::service::command::InvoiceSpec;
+use crate::service::redemption::{
+    self, PreviewError, RedeemError, RedeemRequest as ServiceRequest, TokenRefusal,
+};
+use crate::store::Store;
+use crate::store::redemption::{RedemptionFilter, RedemptionRecord};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// The QR text scanned or typed: `VP1:…` (a live presentation) or
+    /// `VL1:…` (a printed voucher, static programmes).
+    pub qr_text: String,
+    /// The service category of the contract, e.g. 管理咨询.
+    pub service_category: String,
+    /// The contract amount in fen.
+    pub contract_amount_fen: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceInput {
+    /// 发票代码.
+    pub code: String,
+    /// 发票号码.
+    pub number: String,
+    /// YYYY-MM-DD.
+    pub date: String,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    pub qr_text: String,
+    pub service_category: String,
+    /// The service contract's number (合同编号).
+    pub contract_number: String,
+    /// What the service is.
+    pub description: String,
+    pub contract_amount_fen: i64,
+    /// The VAT invoice; may come later, but is needed before settlement.
+    pub invoice: Option<InvoiceInput>,
+    /// Reference of the enterprise's proof of paying its share; may come
+    /// later, but is needed before settlement.
+    pub payment_proof_ref: Option<String>,
+}
+
+/// The scanned voucher, and what redeeming it for the contract would do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewView {
+    pub voucher_id: String,
+    pub programme_code: String,
+    /// `presentation` (rotating) or `voucher` (printed token).
+    pub shown_as: &'static str,
+    pub enterprise_name: String,
+    pub enterprise_uscc: String,
+    pub face_value_fen: i64,
+    pub face_value_yuan: String,
+    pub remaining_fen: i64,
+    pub remaining_yuan: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub service_categories: Vec<String>,
+    /// active, reissued, redeemed, expired or revoked.
+    pub voucher_status: String,
+    pub divisible: bool,
+    pub contract_amount_fen: i64,
+    /// The subsidy this contract would earn: min(remaining, ratio × amount),
+    /// rounded down per the programme.
+    pub subsidy_fen: i64,
+    pub subsidy_yuan: String,
+    /// What the enterprise pays itself.
+    pub enterprise_share_fen: i64,
+    pub enterprise_share_yuan: String,
+    /// True when nothing below stands in the way.
+    pub redeemable: bool,
+    /// Every reason the redemption would be refused, with its error code.
+    pub reasons: Vec<ErrorReason>,
+}
+
+/// A redemption as its provider, its enterprise and the staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedemptionView {
+    pub id: String,
+    pub voucher_id: String,
+    pub programme_code: String,
+    pub provider_id: String,
+    pub enterprise_id: String,
+    pub service_category: String,
+    pub contract_number: String,
+    pub description: String,
+    pub contract_amount_fen: i64,
+    pub contract_amount_yuan: String,
+    pub subsidy_fen: i64,
+    pub subsidy_yuan: String,
+    pub enterprise_share_fen: i64,
+    pub enterprise_share_yuan: String,
+    /// Value a single-use voucher gave back to the budget.
+    pub returned_fen: i64,
+    pub single_use: bool,
+    pub invoice: Option<InvoiceView>,
+    pub payment_proof_ref: Option<String>,
+    /// pending (awaiting the enterprise), confirmed, disputed or reversed.
+    pub status: String,
+    /// The ledger entry that recorded it.
+    pub redeemed_sequence: u64,
+    pub redeemed_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceView {
+    pub code: String,
+    pub number: String,
+    pub date: String,
+    pub amount_fen: i64,
+}
+
+impl RedemptionView {
+    pub fn of(record: &RedemptionRecord) -> RedemptionView {
+        let contract = Fen::new(record.contract_amount_fen);
+        let subsidy = Fen::new(record.subsidy_fen);
+        let share = Fen::new(record.contract_amount_fen - record.subsidy_fen);
+        RedemptionView {
+            id: record.id.to_string(),
+            voucher_id: record.voucher_id.to_string(),
+            programme_code: record.programme_code.clone(),
+            provider_id: record.provider_id.to_string(),
+            enterprise_id: record.enterprise_id.to_string(),
+            service_category: record.service_category.clone(),
+            contract_number: record.contract_number.clone(),
+            description: record.description.clone(),
+            contract_amount_fen: contract.as_fen(),
+            contract_amount_yuan: contract.to_plain_yuan(),
+            subsidy_fen: subsidy.as_fen(),
+            subsidy_yuan: subsidy.to_plain_yuan(),
+            enterprise_share_fen: share.as_fen(),
+            enterprise_share_yuan: share.to_plain_yuan(),
+            returned_fen: record.returned_fen,
+            single_use: record.single_use,
+            invoice: record.invoice.as_ref().map(|invoice| InvoiceView {
+                code: invoice.code.clone(),
+                number: invoice.number.clone(),
+                date: invoice.date.clone(),
+                amount_fen: invoice.amount_fen,
+            }),
+            payment_proof_ref: record.payment_proof_ref.clone(),
+            status: record.status.clone(),
+            redeemed_sequence: record.redeemed_sequence,
+            redeemed_at: Timestamp::from_micros(record.redeemed_at_us).to_cst_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedemptionList {
+    pub redemptions: Vec<RedemptionView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedemptionQuery {
+    pub voucher_id: Option<String>,
+    /// pending, confirmed, disputed or reversed.
+    pub status: Option<String>,
+    /// Cursor: the last redemption id of the previous page.
+    pub after: Option<String>,
+    /// 1–200 (default 50).
+    pub limit: Option<u32>,
+}
+
+fn token_error(refusal: TokenRefusal) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        refusal.code,
+        refusal.message,
+        refusal.message_zh,
+    )
+}
+
+fn contract_amount(fen: i64) -> Result<Fen, ApiError> {
+    if fen <= 0 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contract_amount_invalid",
+            "contract_amount_fen must be a positive number of fen.",
+            "合同金额（contract_amount_fen，单位：分）须为正整数。",
+        ));
+    }
+    Ok(Fen::new(fen))
+}
+
+/// The provider the caller works for.
+fn provider_of(caller: &Authenticated) -> Result<Uuid, ApiError> {
+    caller.principal.party_id.ok_or_else(ApiError::not_found)
+}
+
+fn required_text(field: &'static str, value: &str) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "field_required",
+            format!("{field} must not be empty."),
+            format!("{field} 不能为空。"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+fn invoice(input: InvoiceInput) -> Result<InvoiceSpec, ApiError> {
+    let date: NaiveDate = input.date.trim().parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invoice_date_invalid",
+            "invoice.date is a date, YYYY-MM-DD.",
+            "发票日期（invoice.date）格式须为 YYYY-MM-DD。",
+        )
+    })?;
+    if input.amount_fen <= 0 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invoice_amount_invalid",
+            "invoice.amount_fen must be a positive number of fen.",
+            "发票金额（invoice.amount_fen，单位：分）须为正整数。",
+        ));
+    }
+    Ok(InvoiceSpec {
+        code: required_text("invoice.code", &input.code)?,
+        number: required_text("invoice.number", &input.number)?,
+        date,
+        amount: Fen::new(input.amount_fen),
+    })
+}
+
+pub async fn preview<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    ApiJson(request): ApiJson<PreviewRequest>,
+) -> Result<Json<PreviewView>, ApiError> {
+    let provider_id = provider_of(&caller)?;
+    let contract = Contract {
+        category: required_text("service_category", &request.service_category)?,
+        amount: contract_amount(request.contract_amount_fen)?,
+    };
+    let preview = redemption::preview(&state.store, provider_id, &request.qr_text, &contract)
+        .await
+        .map_err(|error| match error {
+            PreviewError::Token(refusal) => token_error(refusal),
+            PreviewError::NotFound => ApiError::not_found(),
+            PreviewError::Store(error) => error.into(),
+        })?;
+    let voucher = &preview.gathered.voucher;
+    let assessment = &preview.assessment;
+    Ok(Json(PreviewView {
+        voucher_id: voucher.id.to_string(),
+        programme_code: voucher.programme_code.clone(),
+        shown_as: match preview.shown.shown {
+            crate::service::command::ShownToken::Static => "voucher",
+            crate::service::command::ShownToken::Presentation { .. } => "presentation",
+        },
+        enterprise_name: preview.gathered.holder.name.clone(),
+        enterprise_uscc: preview.gathered.holder.uscc.clone(),
+        face_value_fen: voucher.face_value_fen,
+        face_value_yuan: Fen::new(voucher.face_value_fen).to_plain_yuan(),
+        remaining_fen: voucher.remaining_fen,
+        remaining_yuan: Fen::new(voucher.remaining_fen).to_plain_yuan(),
+        valid_from: voucher.valid_from.clone(),
+        valid_until: voucher.valid_until.clone(),
+        service_categories: voucher.service_categories.clone(),
+        voucher_status: voucher.status.clone(),
+        divisible: preview.gathered.facts.voucher.divisible,
+        contract_amount_fen: contract.amount.as_fen(),
+        subsidy_fen: assessment.subsidy.as_fen(),
+        subsidy_yuan: assessment.subsidy.to_plain_yuan(),
+        enterprise_share_fen: assessment.enterprise_share.as_fen(),
+        enterprise_share_yuan: assessment.enterprise_share.to_plain_yuan(),
+        redeemable: assessment.allowed(),
+        reasons: assessment.refusals.iter().map(ErrorReason::of).collect(),
+    }))
+}
+
+pub async fn redeem<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    ApiJson(request): ApiJson<RedeemRequest>,
+) -> Result<Response, ApiError> {
+    let provider_id = provider_of(&caller)?;
+    let service_request = ServiceRequest {
+        service_category: required_text("service_category", &request.service_category)?,
+        contract_number: required_text("contract_number", &request.contract_number)?,
+        description: required_text("description", &request.description)?,
+        contract_amount: contract_amount(request.contract_amount_fen)?,
+        invoice: request.invoice.map(invoice).transpose()?,
+        payment_proof_ref: request
+            .payment_proof_ref
+            .map(|r| required_text("payment_proof_ref", &r))
+            .transpose()?,
+    };
+    let (record, replayed) = redemption::redeem(
+        &state.store,
+        &state.writer,
+        caller.principal.actor(),
+        key,
+        provider_id,
+        &request.qr_text,
+        service_request,
+    )
+    .await
+    .map_err(|error| match error {
+        RedeemError::Token(refusal) => token_error(refusal),
+        RedeemError::Command(error) => error.into(),
+        RedeemError::Store(error) => error.into(),
+    })?;
+    let mut response = (StatusCode::CREATED, Json(RedemptionView::of(&record))).into_response();
+    if replayed {
+        response.headers_mut().insert(
+            super::idempotency::REPLAYED_HEADER,
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
+}
+
+/// Providers and enterprises see their own redemptions only.
+fn own_filter(caller: &Authenticated) -> RedemptionFilter {
+    let party = caller.principal.party_id.unwrap_or(Uuid::nil());
+    match caller.principal.role {
+        Role::Provider => RedemptionFilter {
+            provider_id: Some(party),
+            ..RedemptionFilter::default()
+        },
+        Role::Enterprise => RedemptionFilter {
+            enterprise_id: Some(party),
+            ..RedemptionFilter::default()
+        },
+        _ => RedemptionFilter::default(),
+    }
+}
+
+pub async fn list<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<RedemptionQuery>,
+) -> Result<Json<RedemptionList>, ApiError> {
+    let bad_id = |what: &'static str| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_cursor",
+            format!("`{what}` is a redemption or voucher id."),
+            format!("{what} 须为兑付记录或补贴券编号。"),
+        )
+    };
+    let parse = |text: Option<&str>, what: &'static str| match text {
+        None | Some("") => Ok(None),
+        Some(text) => Uuid::parse_str(text).map(Some).map_err(|_| bad_id(what)),
+    };
+    let after = parse(query.after.as_deref(), "after")?;
+    let limit = query
+        .limit
+        .unwrap_or(super::page::PAGE_DEFAULT)
+        .clamp(1, super::page::PAGE_MAX);
+    let filter = RedemptionFilter {
+        voucher_id: parse(query.voucher_id.as_deref(), "voucher_id")?,
+        status: query.status,
+        ..own_filter(&caller)
+    };
+    let found = state.store.redemptions_after(&filter, after, limit).await?;
+    let next_cursor = (found.len() == limit as usize)
+        .then(|| found.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(RedemptionList {
+        redemptions: found.iter().map(RedemptionView::of).collect(),
+        next_cursor,
+    }))
+}
+
+pub async fn get<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<RedemptionView>, ApiError> {
+    let id = ApiError::id_or_404(&id)?;
+    let record = state
+        .store
+        .redemption(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let own = own_filter(&caller);
+    let hidden = own.provider_id.is_some_and(|p| p != record.provider_id)
+        || own.enterprise_id.is_some_and(|e| e != record.enterprise_id);
+    if hidden {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(RedemptionView::of(&record)))
+}

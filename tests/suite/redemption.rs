@@ -1,0 +1,561 @@
+//! Redemption (issue 6): preview with every reason, redeem exactly once
+//! under concurrent staff, divisible balances that never go below zero,
+//! each refusal rule by its code, and replays. Both backends.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use voucher_ledger::domain::{Password, Principal, Role, Username};
+use voucher_ledger::ledger::account::AccountKind;
+use voucher_ledger::service::access;
+use voucher_ledger::store::Store;
+
+use crate::api_client::{As, Reply, World};
+use crate::helpers::{TestDb, account, balance, on_both_backends};
+use crate::issuance::{Firm, scene, terms};
+
+on_both_backends!(
+    a_redemption_pays_the_subsidy_once_and_returns_the_rest_to_the_budget,
+    sixty_four_staff_redeeming_one_single_use_voucher_succeed_once,
+    a_divisible_voucher_under_concurrent_redemptions_never_goes_below_zero,
+    every_refusal_rule_answers_with_its_own_code,
+    a_rotating_presentation_is_single_use_and_a_printed_token_is_refused,
+);
+
+const PROGRAMME: &str = "ZS2026-R1";
+const FACE: i64 = 500_000;
+
+/// An approved provider (管理咨询, 检验检测) with one staff member.
+pub struct Counter {
+    pub provider_id: String,
+    pub staff: As,
+}
+
+fn provider_fields(uscc: &str, related_uscc: &str, cap_yuan: &str) -> Value {
+    json!({
+        "uscc": uscc,
+        "name": format!("舟山服务机构{uscc}"),
+        "legal_representative": "王五",
+        "categories": ["管理咨询", "检验检测"],
+        "bank_name": "中国银行舟山分行",
+        "account_name": "舟山服务机构",
+        "account_number": "6216 6100 0000 7654 321",
+        "related_parties": [{"uscc": related_uscc, "name": "关联企业", "relation": "同一法定代表人"}],
+        "annual_cap_yuan": cap_yuan
+    })
+}
+
+/// Registers a provider with `fields`, moves it to `status` (unless it is
+/// `applied`), and gives it a staff user with an API token.
+pub async fn counter<S: Store>(world: &World<S>, fields: Value, status: &str) -> Counter {
+    let admin = world.bearer("admin");
+    let uscc = fields["uscc"].as_str().unwrap().to_string();
+    let created = world
+        .api
+        .post(
+            "/api/v1/providers",
+            &admin,
+            fields,
+            &format!("provider:{uscc}"),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let provider_id = created.body["provider"]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/providers/{provider_id}/status");
+    let steps: &[&str] = match status {
+        "applied" => &[],
+        "approved" => &["approved"],
+        "suspended" => &["approved", "suspended"],
+        other => panic!("no path to {other}"),
+    };
+    for step in steps {
+        let moved = world
+            .api
+            .post(
+                &path,
+                &admin,
+                json!({"status": step, "reason": "审核"}),
+                &format!("status:{provider_id}:{step}"),
+            )
+            .await;
+        assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    }
+    let party_id = Uuid::parse_str(&provider_id).unwrap();
+    let username = Username::parse(&format!("staff-{}", uscc.to_lowercase())).unwrap();
+    let user_id = access::create_user(
+        &world.store,
+        &world.writer,
+        "test:seed".into(),
+        format!("seed:staff:{uscc}"),
+        username.clone(),
+        Role::Provider,
+        Some(party_id),
+        &Password::new("staff password 123".into()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let principal = Principal {
+        user_id,
+        username,
+        role: Role::Provider,
+        party_id: Some(party_id),
+        token_id: None,
+    };
+    let (_, secret) = access::create_token(
+        &world.writer,
+        &principal,
+        format!("seed-token:staff:{uscc}"),
+        "seed".into(),
+        1,
+    )
+    .await
+    .unwrap();
+    Counter {
+        provider_id,
+        staff: As::Bearer(secret.text.expose().clone()),
+    }
+}
+
+/// A programme (single-use or divisible, static or rotating) with one
+/// firm holding one voucher of 5,000 元, and an approved provider.
+async fn setting<S: Store>(
+    store: S,
+    divisible: bool,
+    qr_mode: &str,
+) -> (World<S>, Firm, Value, Counter) {
+    let mut terms = terms(10 * FACE, &[FACE], 1, qr_mode);
+    terms["divisible"] = json!(divisible);
+    let (world, _issuer, mut firms) = scene(store, PROGRAMME, terms, "50000", (1, 1)).await;
+    let firm = firms.remove(0);
+    let voucher = world
+        .api
+        .post(
+            &format!("/api/v1/programmes/{PROGRAMME}/claims"),
+            &firm.bearer(),
+            json!({}),
+            "claim",
+        )
+        .await;
+    assert_eq!(voucher.status, StatusCode::CREATED, "{:?}", voucher.body);
+    let provider = counter(
+        &world,
+        provider_fields(&uscc(1), &uscc(2), "5,000,000"),
+        "approved",
+    )
+    .await;
+    (world, firm, voucher.body, provider)
+}
+
+/// The USCC of test provider `n` (its check characters computed).
+fn uscc(n: u32) -> String {
+    voucher_ledger::domain::Uscc::complete(&format!("91330900MA2P{n:04}"))
+        .unwrap()
+        .to_string()
+}
+
+fn contract(qr_text: &str, amount_fen: i64) -> Value {
+    json!({
+        "qr_text": qr_text,
+        "service_category": "管理咨询",
+        "contract_number": "ZSHT-2026-0001",
+        "description": "企业管理诊断与流程优化咨询",
+        "contract_amount_fen": amount_fen,
+        "invoice": {"code": "033002600111", "number": "00012345", "date": "2026-06-01", "amount_fen": amount_fen},
+        "payment_proof_ref": "银行回单 20260601-001"
+    })
+}
+
+fn preview_body(qr_text: &str, amount_fen: i64) -> Value {
+    json!({"qr_text": qr_text, "service_category": "管理咨询", "contract_amount_fen": amount_fen})
+}
+
+async fn a_redemption_pays_the_subsidy_once_and_returns_the_rest_to_the_budget<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, firm, voucher, counter) = setting(store, false, "static").await;
+    let token = voucher["token"].as_str().unwrap();
+    let available_before = balance(
+        &world.store,
+        &account(AccountKind::BudgetAvailable, PROGRAMME),
+    )
+    .await;
+
+    let preview = world
+        .api
+        .post(
+            "/api/v1/redemptions/preview",
+            &counter.staff,
+            preview_body(token, 300_001),
+            "",
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{:?}", preview.body);
+    assert_eq!(preview.body["redeemable"], true, "{:?}", preview.body);
+    assert_eq!(preview.body["subsidy_fen"], 150_000);
+    assert_eq!(preview.body["enterprise_share_fen"], 150_001);
+    assert_eq!(preview.body["remaining_fen"], FACE);
+    assert_eq!(preview.body["shown_as"], "voucher");
+    assert_eq!(
+        world.count_entries("voucher_redeemed").await,
+        0,
+        "a preview records nothing"
+    );
+
+    let redeemed = redeem_as(&world, &counter.staff, contract(token, 300_001), "r1").await;
+    assert_eq!(redeemed.status, StatusCode::CREATED, "{:?}", redeemed.body);
+    assert_eq!(redeemed.body["subsidy_fen"], 150_000);
+    assert_eq!(redeemed.body["returned_fen"], FACE - 150_000);
+    assert_eq!(redeemed.body["status"], "pending");
+    assert_eq!(redeemed.body["invoice"]["number"], "00012345");
+
+    // Postings: the subsidy to the provider's payable, the rest back to the budget.
+    let payable = voucher_ledger::ledger::account::Account::party(
+        AccountKind::ProviderPayable,
+        &crate::helpers::programme(PROGRAMME),
+        &counter.provider_id,
+    )
+    .unwrap();
+    assert_eq!(balance(&world.store, &payable).await, 150_000);
+    assert_eq!(
+        balance(
+            &world.store,
+            &account(AccountKind::VouchersOutstanding, PROGRAMME)
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        balance(
+            &world.store,
+            &account(AccountKind::BudgetAvailable, PROGRAMME)
+        )
+        .await,
+        available_before + FACE - 150_000
+    );
+    let entry = world.last_entry().await;
+    assert_eq!(entry["kind"], "voucher_redeemed");
+
+    // The same request again: the first answer, nothing new.
+    let again = redeem_as(&world, &counter.staff, contract(token, 300_001), "r1").await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.body["id"], redeemed.body["id"]);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(world.count_entries("voucher_redeemed").await, 1);
+
+    // A second redemption of the single-use voucher.
+    let twice = redeem_as(&world, &counter.staff, contract(token, 300_001), "r2").await;
+    twice.expect_error(StatusCode::CONFLICT, "voucher_already_redeemed");
+    let state = world
+        .api
+        .get(
+            &format!("/api/v1/vouchers/{}", voucher["id"].as_str().unwrap()),
+            &firm.bearer(),
+        )
+        .await;
+    assert_eq!(state.body["status"], "redeemed");
+    assert_eq!(state.body["remaining_fen"], 0);
+
+    // Who sees it: its provider, its enterprise and the staff; not others.
+    let path = format!(
+        "/api/v1/redemptions/{}",
+        redeemed.body["id"].as_str().unwrap()
+    );
+    for (who, status) in [
+        (counter.staff.clone(), StatusCode::OK),
+        (firm.bearer(), StatusCode::OK),
+        (world.bearer("finance"), StatusCode::OK),
+        (world.bearer("provider_a"), StatusCode::NOT_FOUND),
+        (world.bearer("enterprise_a"), StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(world.api.get(&path, &who).await.status, status);
+    }
+    let mine = world.api.get("/api/v1/redemptions", &firm.bearer()).await;
+    assert_eq!(mine.body["redemptions"].as_array().unwrap().len(), 1);
+    let others = world
+        .api
+        .get("/api/v1/redemptions", &world.bearer("provider_a"))
+        .await;
+    assert_eq!(others.body["redemptions"].as_array().unwrap().len(), 0);
+}
+
+/// One redemption request by `staff`.
+async fn redeem_as<S: Store>(world: &World<S>, staff: &As, body: Value, key: &str) -> Reply {
+    world
+        .api
+        .post("/api/v1/redemptions", staff, body, key)
+        .await
+}
+
+/// Fires `count` redemptions of `token` at once, each with its own key;
+/// checks that every one refused was told `voucher_already_redeemed` and
+/// returns how many succeeded and the subsidy they earned in total.
+async fn race<S: Store>(
+    world: &World<S>,
+    staff: &As,
+    token: &str,
+    amount_fen: i64,
+    count: usize,
+) -> (usize, i64) {
+    let mut tasks = Vec::new();
+    for n in 0..count {
+        let api = world.api.clone();
+        let staff = staff.clone();
+        let body = contract(token, amount_fen);
+        tasks.push(tokio::spawn(async move {
+            api.post("/api/v1/redemptions", &staff, body, &format!("race-{n}"))
+                .await
+        }));
+    }
+    let (mut won, mut paid) = (0, 0);
+    for task in tasks {
+        let reply = task.await.unwrap();
+        if reply.status == StatusCode::CREATED {
+            won += 1;
+            paid += reply.body["subsidy_fen"].as_i64().unwrap();
+        } else {
+            reply.expect_error(StatusCode::CONFLICT, "voucher_already_redeemed");
+        }
+    }
+    (won, paid)
+}
+
+async fn sixty_four_staff_redeeming_one_single_use_voucher_succeed_once<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, _firm, voucher, counter) = setting(store, false, "static").await;
+    let token = voucher["token"].as_str().unwrap();
+    let (won, paid) = race(&world, &counter.staff, token, 200_000, 64).await;
+    assert_eq!((won, paid), (1, 100_000));
+    assert_eq!(world.count_entries("voucher_redeemed").await, 1);
+}
+
+async fn a_divisible_voucher_under_concurrent_redemptions_never_goes_below_zero<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, firm, voucher, counter) = setting(store, true, "static").await;
+    // Each contract earns 50,000 fen; the voucher holds ten of those.
+    let token = voucher["token"].as_str().unwrap();
+    let (won, paid) = race(&world, &counter.staff, token, 100_000, 32).await;
+    assert_eq!((won, paid), (10, FACE));
+    let path = format!("/api/v1/vouchers/{}", voucher["id"].as_str().unwrap());
+    let state = world.api.get(&path, &firm.bearer()).await;
+    assert_eq!(state.body["remaining_fen"], 0);
+    assert_eq!(state.body["status"], "redeemed");
+    assert_eq!(
+        balance(
+            &world.store,
+            &account(AccountKind::VouchersOutstanding, PROGRAMME)
+        )
+        .await,
+        0
+    );
+}
+
+async fn every_refusal_rule_answers_with_its_own_code<S: Store>(store: S, _db: &TestDb) {
+    let (world, _firm, voucher, approved) = setting(store, true, "static").await;
+    let token = voucher["token"].as_str().unwrap().to_string();
+    let redeem = |staff: As, body: Value, key: &'static str| {
+        let api = world.api.clone();
+        async move { api.post("/api/v1/redemptions", &staff, body, key).await }
+    };
+    let firm_uscc = crate::issuance::firm_uscc(1);
+
+    // The QR text itself.
+    // The last byte of the signature, flipped.
+    let (prefix, encoded) = token.split_at(4);
+    let mut bytes = voucher_ledger::token::base45::decode(encoded).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    let forged = format!("{prefix}{}", voucher_ledger::token::base45::encode(&bytes));
+    redeem(approved.staff.clone(), contract(&forged, 100_000), "forged")
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "token_signature_invalid");
+
+    // The provider's standing: (provider, declared relation, annual cap,
+    // status) → refusal.
+    let blacklisted_uscc = uscc(7);
+    let file = format!(
+        "uscc,party_kind,reason,source,effective_from\n{blacklisted_uscc},provider,虚假交易,市场监管局,2026-01-01\n"
+    );
+    let standings = [
+        (
+            3,
+            uscc(2),
+            "5,000,000",
+            "applied",
+            StatusCode::FORBIDDEN,
+            "provider_not_approved",
+        ),
+        (
+            4,
+            uscc(2),
+            "5,000,000",
+            "suspended",
+            StatusCode::FORBIDDEN,
+            "provider_suspended",
+        ),
+        (
+            5,
+            firm_uscc,
+            "5,000,000",
+            "approved",
+            StatusCode::FORBIDDEN,
+            "related_party",
+        ),
+        (
+            6,
+            uscc(2),
+            "100",
+            "approved",
+            StatusCode::CONFLICT,
+            "provider_annual_cap_exceeded",
+        ),
+        (
+            7,
+            uscc(2),
+            "5,000,000",
+            "approved",
+            StatusCode::FORBIDDEN,
+            "provider_blacklisted",
+        ),
+    ];
+    let mut counters = Vec::new();
+    for (n, related, cap, status, _, _) in &standings {
+        counters.push(counter(&world, provider_fields(&uscc(*n), related, cap), status).await);
+    }
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/imports/blacklist")
+        .header(
+            "authorization",
+            format!("Bearer {}", world.users["admin"].token),
+        )
+        .header("idempotency-key", "blacklist")
+        .body(axum::body::Body::from(file))
+        .unwrap();
+    let listed = world.api.raw(request).await;
+    assert!(listed.status.is_success(), "{:?}", listed.body);
+    for ((_, _, _, _, status, code), staff) in standings.iter().zip(counters) {
+        redeem(staff.staff, contract(&token, 100_000), code)
+            .await
+            .expect_error(*status, code);
+    }
+
+    // The contract.
+    let mut legal = contract(&token, 100_000);
+    legal["service_category"] = json!("法律");
+    let refused = redeem(approved.staff.clone(), legal, "legal").await;
+    refused.expect_error(StatusCode::FORBIDDEN, "provider_category_not_approved");
+    let codes: Vec<&str> = refused.body["error"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["provider_category_not_approved", "category_not_covered"]
+    );
+    redeem(approved.staff.clone(), contract(&token, 1), "tiny")
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "subsidy_zero");
+    redeem(approved.staff.clone(), contract(&token, 0), "zero")
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "contract_amount_invalid");
+    let mut no_number = contract(&token, 100_000);
+    no_number["contract_number"] = json!(" ");
+    redeem(approved.staff.clone(), no_number, "no-number")
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "field_required");
+
+    // The preview tells all reasons at once, and records nothing.
+    let preview = world
+        .api
+        .post(
+            "/api/v1/redemptions/preview",
+            &approved.staff,
+            json!({"qr_text": token, "service_category": "法律", "contract_amount_fen": 1}),
+            "",
+        )
+        .await;
+    assert_eq!(preview.body["redeemable"], false);
+    let codes: Vec<&str> = preview.body["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "provider_category_not_approved",
+            "category_not_covered",
+            "subsidy_zero"
+        ]
+    );
+
+    // The voucher's key, revoked: refused before any rule.
+    let revoked = world
+        .api
+        .post(
+            &format!(
+                "/api/v1/issuer-keys/{}/revoke",
+                voucher["key_id"].as_str().unwrap()
+            ),
+            &world.bearer("admin"),
+            json!({"reason": "私钥泄露"}),
+            "revoke",
+        )
+        .await;
+    assert!(revoked.status.is_success(), "{:?}", revoked.body);
+    redeem(
+        approved.staff.clone(),
+        contract(&token, 100_000),
+        "revoked-key",
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "token_key_revoked");
+    assert_eq!(world.count_entries("voucher_redeemed").await, 0);
+}
+
+/// A fresh rotating presentation of `voucher`, fetched by its holder.
+async fn present<S: Store>(world: &World<S>, firm: &Firm, voucher: &Value) -> String {
+    let path = format!(
+        "/api/v1/vouchers/{}/presentation",
+        voucher["id"].as_str().unwrap()
+    );
+    let shown = world.api.get(&path, &firm.bearer()).await;
+    assert_eq!(shown.status, StatusCode::OK, "{:?}", shown.body);
+    shown.body["text"].as_str().unwrap().to_string()
+}
+
+async fn a_rotating_presentation_is_single_use_and_a_printed_token_is_refused<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, firm, voucher, counter) = setting(store, true, "rotating").await;
+    let redeem = |text: &str, key: &'static str| {
+        let (api, staff, body) = (
+            world.api.clone(),
+            counter.staff.clone(),
+            contract(text, 100_000),
+        );
+        async move { api.post("/api/v1/redemptions", &staff, body, key).await }
+    };
+    redeem(voucher["token"].as_str().unwrap(), "printed")
+        .await
+        .expect_error(StatusCode::CONFLICT, "presentation_required");
+    let live = present(&world, &firm, &voucher).await;
+    let first = redeem(&live, "live-1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    // A screenshot of the same code, shown again.
+    redeem(&live, "live-2")
+        .await
+        .expect_error(StatusCode::CONFLICT, "presentation_already_used");
+    // A fresh one works: the divisible voucher still holds value.
+    let second = redeem(&present(&world, &firm, &voucher).await, "live-3").await;
+    assert_eq!(second.status, StatusCode::CREATED, "{:?}", second.body);
+    assert_eq!(second.body["status"], "pending");
+}

@@ -28,7 +28,16 @@ CREATE TABLE redemptions (
     payment_proof_ref   TEXT,
     -- Fiscal year (UTC+8) of the redemption, for the annual caps.
     fiscal_year         INTEGER NOT NULL,
+    -- pending → confirmed | disputed → (confirmed | reversed); pending and
+    -- confirmed may be reversed too (docs/redemption-lifecycle.md).
     status              TEXT    NOT NULL CHECK (status IN ('pending', 'confirmed', 'disputed', 'reversed')),
+    -- The enterprise's confirmation: optional 1–5 rating and comment.
+    rating              INTEGER CHECK (rating BETWEEN 1 AND 5),
+    comment             TEXT,
+    confirmed_at_us     INTEGER,
+    dispute_reason      TEXT,
+    -- The admin's note resolving a dispute, or the reason of a reversal.
+    resolution_note     TEXT,
     redeemed_sequence   INTEGER NOT NULL UNIQUE,
     redeemed_at_us      INTEGER NOT NULL,
     updated_at_us       INTEGER NOT NULL

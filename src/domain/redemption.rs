@@ -358,6 +358,78 @@ fn related_party(provider: &ProviderFacts, holder: &HolderFacts) -> Option<Strin
         .map(|party| party.relation.clone())
 }
 
+/// What can happen to a recorded redemption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedemptionAction {
+    /// The enterprise confirms the service was delivered.
+    Confirm,
+    /// The enterprise disputes it.
+    Dispute,
+    /// The admin rejects a dispute: the redemption stands.
+    RejectDispute,
+    /// The admin upholds a dispute: the redemption is reversed.
+    UpholdDispute,
+    /// The provider or the admin reverses it (冲正).
+    Reverse,
+}
+
+impl RedemptionAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedemptionAction::Confirm => "confirm",
+            RedemptionAction::Dispute => "dispute",
+            RedemptionAction::RejectDispute => "reject_dispute",
+            RedemptionAction::UpholdDispute => "uphold_dispute",
+            RedemptionAction::Reverse => "reverse",
+        }
+    }
+}
+
+/// The redemption state machine (docs/redemption-lifecycle.md): the status
+/// after `action`, or `None` if `action` does not apply in `status`.
+/// Settlement (a later state) will take confirmed redemptions out of reach.
+pub fn next_status(status: &str, action: RedemptionAction) -> Option<&'static str> {
+    use RedemptionAction::*;
+    match (status, action) {
+        ("pending", Confirm) | ("disputed", RejectDispute) => Some("confirmed"),
+        ("pending", Dispute) => Some("disputed"),
+        ("disputed", UpholdDispute) | ("pending" | "confirmed" | "disputed", Reverse) => {
+            Some("reversed")
+        }
+        _ => None,
+    }
+}
+
+/// Where a reversed subsidy goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueReturn {
+    /// Back onto the voucher, which can be used again.
+    Voucher,
+    /// Back to the programme's available budget.
+    Budget,
+}
+
+impl ValueReturn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueReturn::Voucher => "voucher",
+            ValueReturn::Budget => "budget",
+        }
+    }
+}
+
+/// A reversed subsidy returns to the voucher if the voucher can still be
+/// used (not revoked, expired or replaced, and within its dates), else to
+/// the budget.
+pub fn value_return(voucher_status: &str, valid_until: NaiveDate, today: NaiveDate) -> ValueReturn {
+    let usable = matches!(voucher_status, "active" | "redeemed") && today <= valid_until;
+    if usable {
+        ValueReturn::Voucher
+    } else {
+        ValueReturn::Budget
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,6 +610,51 @@ mod tests {
             let (mut f, mut c) = (facts(), contract(100_000));
             change(&mut f, &mut c);
             assert_eq!(codes(&assess(&f, &c)), [code], "{code}");
+        }
+    }
+
+    #[test]
+    fn the_state_machine_allows_exactly_its_transitions() {
+        use RedemptionAction::*;
+        let actions = [Confirm, Dispute, RejectDispute, UpholdDispute, Reverse];
+        let allowed: Vec<(&str, &str, &str)> = ["pending", "confirmed", "disputed", "reversed"]
+            .iter()
+            .flat_map(|status| {
+                actions
+                    .iter()
+                    .filter_map(move |a| next_status(status, *a).map(|n| (*status, a.as_str(), n)))
+            })
+            .collect();
+        assert_eq!(
+            allowed,
+            [
+                ("pending", "confirm", "confirmed"),
+                ("pending", "dispute", "disputed"),
+                ("pending", "reverse", "reversed"),
+                ("confirmed", "reverse", "reversed"),
+                ("disputed", "reject_dispute", "confirmed"),
+                ("disputed", "uphold_dispute", "reversed"),
+                ("disputed", "reverse", "reversed"),
+            ]
+        );
+    }
+
+    #[test]
+    fn reversed_value_returns_to_a_usable_voucher_else_to_the_budget() {
+        let until = date("2026-12-31");
+        assert_eq!(
+            value_return("redeemed", until, date("2026-12-31")),
+            ValueReturn::Voucher
+        );
+        assert_eq!(
+            value_return("active", until, date("2027-01-01")),
+            ValueReturn::Budget
+        );
+        for status in ["revoked", "expired", "reissued"] {
+            assert_eq!(
+                value_return(status, until, date("2026-06-01")),
+                ValueReturn::Budget
+            );
         }
     }
 

@@ -238,6 +238,24 @@ impl From<crate::service::CommandError> for ApiError {
                 format!("The voucher is {status}; this applies only to active vouchers."),
                 format!("补贴券当前状态为 {status}，此操作仅适用于有效的补贴券。"),
             ),
+            E::RedemptionState { ref status, action } => ApiError::new(
+                StatusCode::CONFLICT,
+                "redemption_state",
+                format!(
+                    "A redemption that is {status} cannot {}.",
+                    action.replace('_', " ")
+                ),
+                format!(
+                    "兑付记录当前状态为 {}，不能执行此操作（{action}）。",
+                    redemption_status_zh(status)
+                ),
+            ),
+            E::VoucherNotExpired { ref valid_until } => ApiError::new(
+                StatusCode::CONFLICT,
+                "voucher_not_expired",
+                format!("The voucher is valid until {valid_until}."),
+                format!("该补贴券有效期至 {valid_until}，尚未过期。"),
+            ),
             E::KeyNotRevoked { ref key_id } => ApiError::new(
                 StatusCode::CONFLICT,
                 "issuer_key_not_revoked",
@@ -326,6 +344,17 @@ impl IntoResponse for ApiError {
             },
         };
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// A redemption status in Chinese.
+fn redemption_status_zh(status: &str) -> &str {
+    match status {
+        "pending" => "待确认",
+        "confirmed" => "已确认",
+        "disputed" => "有异议",
+        "reversed" => "已冲正",
+        other => other,
     }
 }
 

@@ -163,6 +163,13 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::Redeem => post(redemptions::redeem::<S>),
         RouteId::ListRedemptions => get(redemptions::list::<S>),
         RouteId::GetRedemption => get(redemptions::get::<S>),
+        RouteId::ConfirmRedemption => post(redemptions::confirm::<S>),
+        RouteId::DisputeRedemption => post(redemptions::dispute::<S>),
+        RouteId::ResolveDispute => post(redemptions::resolve::<S>),
+        RouteId::ReverseRedemption => post(redemptions::reverse::<S>),
+        RouteId::RevokeVoucher => post(redemptions::revoke_voucher::<S>),
+        RouteId::SweepExpiry => post(redemptions::sweep_expiry::<S>),
+        RouteId::SweepAutoConfirm => post(redemptions::sweep_auto_confirm::<S>),
     }
 }
 

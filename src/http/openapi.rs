@@ -85,6 +85,13 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::Redeem => (Some("RedeemRequest"), Some("RedemptionView")),
         RouteId::ListRedemptions => (None, Some("RedemptionList")),
         RouteId::GetRedemption => (None, Some("RedemptionView")),
+        RouteId::ConfirmRedemption => (Some("ConfirmRequest"), Some("RedemptionView")),
+        RouteId::DisputeRedemption | RouteId::ReverseRedemption => {
+            (Some("ReasonRequest"), Some("RedemptionView"))
+        }
+        RouteId::ResolveDispute => (Some("ResolveRequest"), Some("RedemptionView")),
+        RouteId::RevokeVoucher => (Some("ReasonRequest"), Some("VoucherView")),
+        RouteId::SweepExpiry | RouteId::SweepAutoConfirm => (None, Some("SweepView")),
         // Not JSON: see `media_type`.
         RouteId::VoucherQrPng
         | RouteId::VoucherQrSvg
@@ -114,6 +121,13 @@ fn success_status(id: RouteId, method: &str) -> &'static str {
                 | RouteId::AllocateVouchers
                 | RouteId::ReissueIssuerKey
                 | RouteId::PreviewRedemption
+                | RouteId::ConfirmRedemption
+                | RouteId::DisputeRedemption
+                | RouteId::ResolveDispute
+                | RouteId::ReverseRedemption
+                | RouteId::RevokeVoucher
+                | RouteId::SweepExpiry
+                | RouteId::SweepAutoConfirm
         );
     if creates { "201" } else { "200" }
 }
@@ -352,6 +366,10 @@ pub fn document() -> OpenApi {
         .schema_from::<super::redemptions::RedemptionView>()
         .schema_from::<super::redemptions::InvoiceView>()
         .schema_from::<super::redemptions::RedemptionList>()
+        .schema_from::<super::redemptions::ConfirmRequest>()
+        .schema_from::<super::redemptions::ReasonRequest>()
+        .schema_from::<super::redemptions::ResolveRequest>()
+        .schema_from::<super::redemptions::SweepView>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -418,3 +418,205 @@ pub async fn get<S: Store>(
     }
     Ok(Json(RedemptionView::of(&record)))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// 1 (poor) to 5 (excellent).
+    pub rating: Option<u8>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// True: the enterprise is right and the redemption is reversed; false:
+    /// the redemption stands (confirmed).
+    pub upheld: bool,
+    pub note: String,
+}
+
+fn change_error(error: redemption::ChangeError) -> ApiError {
+    match error {
+        redemption::ChangeError::Command(error) => error.into(),
+        redemption::ChangeError::Store(error) => error.into(),
+    }
+}
+
+/// Submits `action` on redemption `id` as the caller; answers with the
+/// redemption as it now stands.
+async fn change<S: Store>(
+    state: &AppState<S>,
+    caller: &Authenticated,
+    key: String,
+    id: &str,
+    (action, rating, text): (
+        crate::domain::redemption::RedemptionAction,
+        Option<u8>,
+        String,
+    ),
+) -> Result<Json<RedemptionView>, ApiError> {
+    use crate::service::command::{ChangedBy, RedemptionChange};
+    let redemption_id = ApiError::id_or_404(id)?;
+    let party = caller.principal.party_id.unwrap_or(Uuid::nil());
+    let by = match caller.principal.role {
+        Role::Enterprise => ChangedBy::Enterprise(party),
+        Role::Provider => ChangedBy::Provider(party),
+        _ => ChangedBy::Admin,
+    };
+    if rating.is_some_and(|r| !(1..=5).contains(&r)) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rating_invalid",
+            "rating is 1 (poor) to 5 (excellent).",
+            "评分须为 1（差）至 5（优）。",
+        ));
+    }
+    let change = RedemptionChange {
+        redemption_id,
+        by,
+        action,
+        rating,
+        text,
+    };
+    let record = redemption::change(
+        &state.store,
+        &state.writer,
+        caller.principal.actor(),
+        key,
+        change,
+    )
+    .await
+    .map_err(change_error)?;
+    Ok(Json(RedemptionView::of(&record)))
+}
+
+pub async fn confirm<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ConfirmRequest>,
+) -> Result<Json<RedemptionView>, ApiError> {
+    let comment = request.comment.unwrap_or_default().trim().to_string();
+    let action = crate::domain::redemption::RedemptionAction::Confirm;
+    change(&state, &caller, key, &id, (action, request.rating, comment)).await
+}
+
+pub async fn dispute<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReasonRequest>,
+) -> Result<Json<RedemptionView>, ApiError> {
+    let reason = required_text("reason", &request.reason)?;
+    let action = crate::domain::redemption::RedemptionAction::Dispute;
+    change(&state, &caller, key, &id, (action, None, reason)).await
+}
+
+pub async fn reverse<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReasonRequest>,
+) -> Result<Json<RedemptionView>, ApiError> {
+    let reason = required_text("reason", &request.reason)?;
+    let action = crate::domain::redemption::RedemptionAction::Reverse;
+    change(&state, &caller, key, &id, (action, None, reason)).await
+}
+
+pub async fn resolve<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ResolveRequest>,
+) -> Result<Json<RedemptionView>, ApiError> {
+    use crate::domain::redemption::RedemptionAction;
+    let note = required_text("note", &request.note)?;
+    let action = if request.upheld {
+        RedemptionAction::UpholdDispute
+    } else {
+        RedemptionAction::RejectDispute
+    };
+    change(&state, &caller, key, &id, (action, None, note)).await
+}
+
+pub async fn revoke_voucher<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReasonRequest>,
+) -> Result<Json<super::vouchers::VoucherView>, ApiError> {
+    let voucher_id = ApiError::id_or_404(&id)?;
+    let reason = required_text("reason", &request.reason)?;
+    let voucher = redemption::revoke_voucher(
+        &state.store,
+        &state.writer,
+        caller.principal.actor(),
+        key,
+        voucher_id,
+        reason,
+    )
+    .await
+    .map_err(change_error)?;
+    Ok(Json(super::vouchers::VoucherView::of(&voucher)?))
+}
+
+/// What a sweep did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SweepView {
+    /// Changes this run recorded.
+    pub changed: u64,
+    /// Items already changed (by an earlier or concurrent sweep, or a person).
+    pub already_done: u64,
+}
+
+fn sweep_result(
+    result: Result<crate::service::sweeps::SweepReport, crate::service::sweeps::SweepError>,
+) -> Result<Json<SweepView>, ApiError> {
+    use crate::service::sweeps::SweepError;
+    let report = result.map_err(|error| match error {
+        SweepError::Store(error) => ApiError::from(error),
+        SweepError::Command(error) => ApiError::from(error),
+    })?;
+    Ok(Json(SweepView {
+        changed: report.changed,
+        already_done: report.already_done,
+    }))
+}
+
+pub async fn sweep_expiry<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+) -> Result<Json<SweepView>, ApiError> {
+    let actor = caller.principal.actor();
+    let result = crate::service::sweeps::expire_vouchers(
+        &state.store,
+        &state.writer,
+        &actor,
+        Timestamp::now(),
+    )
+    .await;
+    sweep_result(result)
+}
+
+pub async fn sweep_auto_confirm<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+) -> Result<Json<SweepView>, ApiError> {
+    let actor = caller.principal.actor();
+    let result =
+        crate::service::sweeps::auto_confirm(&state.store, &state.writer, &actor, Timestamp::now())
+            .await;
+    sweep_result(result)
+}

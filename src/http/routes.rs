@@ -68,6 +68,13 @@ pub enum RouteId {
     Redeem,
     ListRedemptions,
     GetRedemption,
+    ConfirmRedemption,
+    DisputeRedemption,
+    ResolveDispute,
+    ReverseRedemption,
+    RevokeVoucher,
+    SweepExpiry,
+    SweepAutoConfirm,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -151,6 +158,8 @@ const USER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
 const LEDGER_READERS: &[Role] = &[Role::Finance, Role::Auditor];
 /// Who reads vouchers; enterprise users only their own.
 const PROVIDER_ONLY: &[Role] = &[Role::Provider];
+/// A provider reverses its own redemptions; the admin any.
+const REVERSERS: &[Role] = &[Role::Admin, Role::Provider];
 /// Redemptions: providers and enterprises their own, the bureau's staff all.
 const REDEMPTION_READERS: &[Role] = &[
     Role::Admin,
@@ -685,6 +694,69 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: false,
         body_bytes_max: DEFAULT_BODY,
         summary: "One redemption",
+    },
+    RouteSpec {
+        id: RouteId::ConfirmRedemption,
+        method: "POST",
+        path: "/api/v1/redemptions/{id}/confirm",
+        access: Access::Roles(ENTERPRISE_ONLY),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Confirm the service was delivered (optional 1–5 rating and comment)",
+    },
+    RouteSpec {
+        id: RouteId::DisputeRedemption,
+        method: "POST",
+        path: "/api/v1/redemptions/{id}/dispute",
+        access: Access::Roles(ENTERPRISE_ONLY),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Dispute a pending redemption, with a reason (the admin resolves it)",
+    },
+    RouteSpec {
+        id: RouteId::ResolveDispute,
+        method: "POST",
+        path: "/api/v1/redemptions/{id}/resolve",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Resolve a dispute: upheld reverses the redemption, rejected confirms it",
+    },
+    RouteSpec {
+        id: RouteId::ReverseRedemption,
+        method: "POST",
+        path: "/api/v1/redemptions/{id}/reverse",
+        access: Access::Roles(REVERSERS),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Reverse (冲正) an unsettled redemption with a reason: value back to the voucher or the budget",
+    },
+    RouteSpec {
+        id: RouteId::RevokeVoucher,
+        method: "POST",
+        path: "/api/v1/vouchers/{id}/revoke",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Revoke an active voucher with a reason: its remaining value back to the budget",
+    },
+    RouteSpec {
+        id: RouteId::SweepExpiry,
+        method: "POST",
+        path: "/api/v1/sweeps/expiry",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Expire every voucher past its last valid day now (also runs on a schedule)",
+    },
+    RouteSpec {
+        id: RouteId::SweepAutoConfirm,
+        method: "POST",
+        path: "/api/v1/sweeps/auto-confirm",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Confirm redemptions pending longer than their programme's auto_confirm_days (also scheduled)",
     },
 ];
 

@@ -104,6 +104,12 @@ entry_kinds! {
     VoucherIssued(VoucherIssued) => "voucher_issued",
     VoucherReissued(VoucherIssued) => "voucher_reissued",
     VoucherRedeemed(VoucherRedeemed) => "voucher_redeemed",
+    RedemptionConfirmed(RedemptionConfirmed) => "redemption_confirmed",
+    RedemptionDisputed(RedemptionDisputed) => "redemption_disputed",
+    RedemptionDisputeRejected(RedemptionDisputeRejected) => "redemption_dispute_rejected",
+    RedemptionReversed(RedemptionReversed) => "redemption_reversed",
+    VoucherExpired(VoucherWithdrawn) => "voucher_expired",
+    VoucherRevoked(VoucherWithdrawn) => "voucher_revoked",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use crate::domain::enterprise::EnterpriseInput;
 use crate::domain::programme::ProgrammeTerms;
 use crate::domain::provider::{ProviderInput, ProviderStatus};
+use crate::domain::redemption::RedemptionAction;
 use crate::domain::{DivisionCode, Fen, ProgrammeCode, Redacted, Role, Username};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
@@ -149,6 +150,94 @@ pub enum Command {
     /// vouchers_outstanding to the provider's payable, a single-use
     /// voucher's unused value back to the budget.
     RedeemVoucher(Box<RedeemSpec>),
+    /// Confirm, dispute, resolve or reverse a recorded redemption; a
+    /// reversal's postings are planned under the lock.
+    ChangeRedemption(RedemptionChange),
+    /// Expire (the sweep, `revoke_reason` None) or revoke (the admin) an
+    /// active voucher: its remaining value goes back to the budget.
+    WithdrawVoucher {
+        voucher_id: Uuid,
+        revoke_reason: Option<String>,
+    },
+}
+
+/// Who changes a redemption: the checks under the lock depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangedBy {
+    /// The enterprise that holds the voucher.
+    Enterprise(Uuid),
+    /// The provider that recorded the redemption.
+    Provider(Uuid),
+    /// The bureau's admin.
+    Admin,
+    /// The scheduled auto-confirm sweep.
+    Sweep,
+}
+
+impl ChangedBy {
+    fn as_bytes(&self) -> Vec<u8> {
+        match self {
+            ChangedBy::Enterprise(id) => [b"e".as_slice(), id.as_bytes()].concat(),
+            ChangedBy::Provider(id) => [b"p".as_slice(), id.as_bytes()].concat(),
+            ChangedBy::Admin => b"a".to_vec(),
+            ChangedBy::Sweep => b"s".to_vec(),
+        }
+    }
+}
+
+/// A change to a recorded redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedemptionChange {
+    pub redemption_id: Uuid,
+    pub by: ChangedBy,
+    pub action: RedemptionAction,
+    /// The enterprise's 1–5 rating, with a confirmation.
+    pub rating: Option<u8>,
+    /// A confirmation's comment (may be empty), or the reason of a dispute,
+    /// a reversal or a resolution (required).
+    pub text: String,
+}
+
+impl RedemptionChange {
+    fn check(&self) -> Result<(), InvalidCommand> {
+        if self.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+            return Err(InvalidCommand::Rating);
+        }
+        let required = self.action != RedemptionAction::Confirm;
+        check_text("reason", &self.text, TEXT_LEN_MAX, required)
+    }
+
+    /// The entry body as far as the request fixes it (a reversal's amounts
+    /// are decided under the lock).
+    pub fn body(&self) -> EntryBody {
+        let id = self.redemption_id.to_string();
+        match self.action {
+            RedemptionAction::Confirm => EntryBody::RedemptionConfirmed(pb::RedemptionConfirmed {
+                redemption_id: id,
+                rating: self.rating.map_or(0, i32::from),
+                comment: self.text.clone(),
+                auto: self.by == ChangedBy::Sweep,
+            }),
+            RedemptionAction::Dispute => EntryBody::RedemptionDisputed(pb::RedemptionDisputed {
+                redemption_id: id,
+                reason: self.text.clone(),
+            }),
+            RedemptionAction::RejectDispute => {
+                EntryBody::RedemptionDisputeRejected(pb::RedemptionDisputeRejected {
+                    redemption_id: id,
+                    note: self.text.clone(),
+                })
+            }
+            RedemptionAction::UpholdDispute | RedemptionAction::Reverse => {
+                EntryBody::RedemptionReversed(pb::RedemptionReversed {
+                    redemption_id: id,
+                    reason: self.text.clone(),
+                    dispute_upheld: self.action == RedemptionAction::UpholdDispute,
+                    ..pb::RedemptionReversed::default()
+                })
+            }
+        }
+    }
 }
 
 /// How the voucher was shown at the counter.
@@ -455,6 +544,8 @@ pub struct Draft {
 pub enum InvalidCommand {
     #[error("the amount must be greater than zero")]
     NonPositiveAmount,
+    #[error("a rating is 1 to 5")]
+    Rating,
     #[error("{field} is longer than {max} bytes")]
     TooLong { field: &'static str, max: usize },
     #[error("{field} must not be empty")]
@@ -571,6 +662,8 @@ impl Command {
             Command::IssueVoucher { .. } => "issue_voucher",
             Command::ReissueVoucher { .. } => "reissue_voucher",
             Command::RedeemVoucher(_) => "redeem_voucher",
+            Command::ChangeRedemption(_) => "change_redemption",
+            Command::WithdrawVoucher { .. } => "withdraw_voucher",
         }
     }
 
@@ -778,6 +871,29 @@ impl Command {
                     ],
                 }
             }
+            // Postings (a reversal's; an expiry's or revocation's) depend
+            // on what the ledger holds now: service::lifecycle plans them.
+            Command::ChangeRedemption(change) => {
+                change.check()?;
+                Draft::without_postings(change.body())
+            }
+            Command::WithdrawVoucher {
+                voucher_id,
+                revoke_reason,
+            } => {
+                if let Some(reason) = revoke_reason {
+                    check_text("reason", reason, TEXT_LEN_MAX, true)?;
+                }
+                let withdrawn = pb::VoucherWithdrawn {
+                    voucher_id: voucher_id.to_string(),
+                    reason: revoke_reason.clone().unwrap_or_default(),
+                    ..pb::VoucherWithdrawn::default()
+                };
+                Draft::without_postings(match revoke_reason {
+                    Some(_) => EntryBody::VoucherRevoked(withdrawn),
+                    None => EntryBody::VoucherExpired(withdrawn),
+                })
+            }
             // The postings depend on the voucher's remaining value, read
             // under the lock: service::redemption plans them.
             Command::RedeemVoucher(spec) => {
@@ -947,6 +1063,20 @@ impl Command {
                 field(via.as_str().as_bytes());
             }
             Command::ReissueVoucher { voucher_id, .. } => field(voucher_id.as_bytes()),
+            Command::ChangeRedemption(change) => {
+                field(change.redemption_id.as_bytes());
+                field(&change.by.as_bytes());
+                field(change.action.as_str().as_bytes());
+                field(&[change.rating.unwrap_or(0)]);
+                field(change.text.as_bytes());
+            }
+            Command::WithdrawVoucher {
+                voucher_id,
+                revoke_reason,
+            } => {
+                field(voucher_id.as_bytes());
+                field(revoke_reason.as_deref().unwrap_or("\u{0}expire").as_bytes());
+            }
             // The redemption id is generated per request: not part of what
             // was asked.
             Command::RedeemVoucher(spec) => {

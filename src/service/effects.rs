@@ -163,10 +163,15 @@ pub async fn apply<T: AccessTx + RegistryTx + VoucherTx + Send>(
             };
             issuance::issue(tx, &mut prefetched.issuance, &request, context).await
         }
-        // Planned before its balances are checked, then written, by the
-        // writer through service::redemption: it never reaches here.
-        Command::RedeemVoucher(_) => {
-            tracing::error!("a redemption reached effects::apply");
+        // Planned before their balances are checked, then written, by the
+        // writer through service::lifecycle: they never reach here.
+        Command::RedeemVoucher(_)
+        | Command::ChangeRedemption(_)
+        | Command::WithdrawVoucher { .. } => {
+            tracing::error!(
+                command = command.name(),
+                "a planned command reached effects::apply"
+            );
             Err(CommandError::Internal.into())
         }
         Command::ReissueVoucher {

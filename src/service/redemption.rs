@@ -317,6 +317,11 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
         status: "pending".into(),
         redeemed_sequence: sequence,
         redeemed_at_us: now.as_micros(),
+        rating: None,
+        comment: None,
+        confirmed_at_us: None,
+        dispute_reason: None,
+        resolution_note: None,
     };
     let body = pb::VoucherRedeemed {
         enterprise_id: gathered.holder.id.to_string(),
@@ -571,4 +576,63 @@ pub async fn redeem<S: Store>(
             .await?
             .ok_or(CommandError::NotFound)?;
     Ok((record, receipt.replayed))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Confirms, disputes, resolves or reverses a redemption; returns it as it
+/// now stands. A retry with the same key changes nothing more.
+pub async fn change<S: Store>(
+    store: &S,
+    writer: &super::writer::WriterHandle,
+    actor: String,
+    idempotency_key: String,
+    change: super::command::RedemptionChange,
+) -> Result<RedemptionRecord, ChangeError> {
+    let id = change.redemption_id;
+    writer
+        .submit(super::command::Submission {
+            actor,
+            idempotency_key,
+            command: super::command::Command::ChangeRedemption(change),
+        })
+        .await?;
+    Ok(
+        crate::store::redemption::RedemptionStore::redemption(store, id)
+            .await?
+            .ok_or(CommandError::NotFound)?,
+    )
+}
+
+/// Revokes an active voucher (its remaining value back to the budget);
+/// returns it as it now stands.
+pub async fn revoke_voucher<S: Store>(
+    store: &S,
+    writer: &super::writer::WriterHandle,
+    actor: String,
+    idempotency_key: String,
+    voucher_id: Uuid,
+    reason: String,
+) -> Result<VoucherRecord, ChangeError> {
+    writer
+        .submit(super::command::Submission {
+            actor,
+            idempotency_key,
+            command: super::command::Command::WithdrawVoucher {
+                voucher_id,
+                revoke_reason: Some(reason),
+            },
+        })
+        .await?;
+    Ok(
+        crate::store::voucher::VoucherStore::voucher(store, voucher_id)
+            .await?
+            .ok_or(CommandError::NotFound)?,
+    )
 }

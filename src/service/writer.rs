@@ -154,6 +154,15 @@ pub enum CommandError {
     NotRedeemable {
         refusals: Vec<crate::domain::eligibility::Check>,
     },
+    /// The redemption is not in a state this action applies to.
+    #[error("a redemption that is {status} cannot {action}")]
+    RedemptionState {
+        status: String,
+        action: &'static str,
+    },
+    /// The expiry sweep found a voucher still within its dates.
+    #[error("the voucher is valid until {valid_until}")]
+    VoucherNotExpired { valid_until: String },
     /// The programme does not offer this face value.
     #[error("the programme does not offer this face value")]
     FaceValueNotOffered { offered: Vec<i64> },
@@ -208,6 +217,8 @@ impl CommandError {
             CommandError::NotRedeemable { refusals } => refusals
                 .first()
                 .map_or("not_redeemable", |check| check.code),
+            CommandError::RedemptionState { .. } => "redemption_state",
+            CommandError::VoucherNotExpired { .. } => "voucher_not_expired",
             CommandError::FaceValueNotOffered { .. } => "face_value_not_offered",
             CommandError::EnterpriseNotRegistered => "enterprise_not_registered",
             CommandError::ProgrammeEnded => "programme_ended",
@@ -567,25 +578,21 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + RedemptionTx +
     // Time never runs backwards along the chain, even across processes
     // whose clocks differ slightly.
     let recorded_at = Timestamp::now().max(head.recorded_at);
-    // A redemption's postings depend on the voucher as it is now: it is
-    // planned (every check, no writes) before its balances are checked.
-    let planned = match &submission.command {
-        super::command::Command::RedeemVoucher(spec) => Some(
-            super::redemption::plan(
-                tx,
-                &mut batch.prefetched.issuance,
-                spec,
-                recorded_at,
-                sequence,
-            )
-            .await?,
-        ),
-        _ => None,
-    };
+    // Redemptions, reversals, expiries and revocations post what the
+    // ledger holds now: they are planned (every check, no writes) before
+    // their balances are checked.
+    let planned = super::lifecycle::plan(
+        tx,
+        batch.prefetched,
+        &submission.command,
+        recorded_at,
+        sequence,
+    )
+    .await?;
     let postings = match &planned {
         Some(plan) => {
-            batch.balances.load_missing(tx, &plan.postings).await?;
-            plan.postings.clone()
+            batch.balances.load_missing(tx, plan.postings()).await?;
+            plan.postings().to_vec()
         }
         None => draft.postings,
     };
@@ -610,7 +617,7 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + RedemptionTx +
         budget_exhausted,
     };
     let body = match planned {
-        Some(plan) => super::redemption::write(tx, plan).await?,
+        Some(plan) => super::lifecycle::write(tx, plan).await?,
         None => effects::apply(tx, batch.prefetched, &submission.command, &context)
             .await?
             .unwrap_or(draft.body),

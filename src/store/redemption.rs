@@ -33,6 +33,40 @@ pub struct RedemptionRecord {
     pub status: String,
     pub redeemed_sequence: u64,
     pub redeemed_at_us: i64,
+    /// The enterprise's 1–5 rating and comment, when it confirmed.
+    pub rating: Option<i32>,
+    pub comment: Option<String>,
+    pub confirmed_at_us: Option<i64>,
+    pub dispute_reason: Option<String>,
+    /// The admin's note on a dispute, or the reason of a reversal.
+    pub resolution_note: Option<String>,
+}
+
+/// A guarded status change of a redemption: applies only while it is
+/// still `from`. `None` fields keep their value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedemptionUpdate {
+    pub id: Uuid,
+    pub from: String,
+    pub to: String,
+    pub rating: Option<i32>,
+    pub comment: Option<String>,
+    pub confirmed_at_us: Option<i64>,
+    pub dispute_reason: Option<String>,
+    pub resolution_note: Option<String>,
+    pub updated_at_us: i64,
+}
+
+/// A guarded change of a voucher's value and status: applies only while
+/// it still has `from_status` and `from_remaining_fen`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoucherValueUpdate {
+    pub id: Uuid,
+    pub from_status: String,
+    pub from_remaining_fen: i64,
+    pub to_status: String,
+    pub to_remaining_fen: i64,
+    pub updated_at_us: i64,
 }
 
 /// The VAT invoice from provider to enterprise.
@@ -99,6 +133,21 @@ pub trait RedemptionStore {
         &self,
         query: TotalsQuery<'_>,
     ) -> impl Future<Output = Result<RedeemedTotals, StoreError>> + Send;
+    /// Active vouchers whose last valid day is before `today`
+    /// (`YYYY-MM-DD`), oldest first, at most `limit`.
+    fn vouchers_expired_before(
+        &self,
+        today: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+    /// Pending redemptions of `programme_code` recorded before
+    /// `before_us`, oldest first, at most `limit`.
+    fn pending_redemptions_before(
+        &self,
+        programme_code: &str,
+        before_us: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
     /// Whether a redemption already used this presentation nonce.
     fn presentation_used(
         &self,
@@ -115,6 +164,22 @@ pub trait RedemptionTx {
         &mut self,
         nonce: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn redemption(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<RedemptionRecord>, StoreError>> + Send;
+    /// Applies `update` if the redemption is still in `update.from`; the
+    /// number of rows changed (0 or 1).
+    fn update_redemption(
+        &mut self,
+        update: &RedemptionUpdate,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Applies `update` if the voucher still holds what it expects; the
+    /// number of rows changed (0 or 1).
+    fn update_voucher_value(
+        &mut self,
+        update: &VoucherValueUpdate,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     fn insert_redemption(
         &mut self,
         record: &RedemptionRecord,

@@ -12,7 +12,23 @@ pub const REDEMPTION_COLUMNS: &str = "id, voucher_id, programme_code, provider_i
      service_category, contract_number, description, contract_amount_fen, subsidy_fen, \
      returned_fen, single_use, presentation_nonce, invoice_code, invoice_number, invoice_date, \
      invoice_amount_fen, payment_proof_ref, fiscal_year, status, redeemed_sequence, \
-     redeemed_at_us";
+     redeemed_at_us, rating, comment, confirmed_at_us, dispute_reason, resolution_note";
+
+pub const UPDATE_REDEMPTION: &str = "UPDATE redemptions SET status = $2, \
+     rating = COALESCE($3, rating), comment = COALESCE($4, comment), \
+     confirmed_at_us = COALESCE($5, confirmed_at_us), \
+     dispute_reason = COALESCE($6, dispute_reason), \
+     resolution_note = COALESCE($7, resolution_note), updated_at_us = $8 \
+     WHERE id = $1 AND status = $9";
+
+pub const UPDATE_VOUCHER_VALUE: &str = "UPDATE vouchers SET status = $2, remaining_fen = $3, \
+     updated_at_us = $4 WHERE id = $1 AND status = $5 AND remaining_fen = $6";
+
+pub const SELECT_EXPIRED_VOUCHERS: &str = "SELECT id FROM vouchers \
+     WHERE status = 'active' AND valid_until < $1 ORDER BY valid_until, id LIMIT $2";
+
+pub const SELECT_PENDING_BEFORE: &str = "SELECT id FROM redemptions WHERE status = 'pending' \
+     AND programme_code = $1 AND redeemed_at_us < $2 ORDER BY redeemed_at_us, id LIMIT $3";
 
 pub const INSERT_REDEMPTION: &str = "INSERT INTO redemptions (id, voucher_id, programme_code, \
      provider_id, enterprise_id, service_category, contract_number, description, \
@@ -40,7 +56,7 @@ pub const UPDATE_CONSUME_VOUCHER: &str = "UPDATE vouchers SET remaining_fen = re
      status = $3, updated_at_us = $4 \
      WHERE id = $1 AND status = 'active' AND remaining_fen >= $5";
 
-fn uuid(text: &str) -> Result<Uuid, StoreError> {
+pub fn uuid(text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
 }
 
@@ -89,6 +105,11 @@ where
         redeemed_sequence: u64::try_from(int(20)?)
             .map_err(|_| StoreError::Corrupt("redemption sequence".into()))?,
         redeemed_at_us: int(21)?,
+        rating: row.try_get::<Option<i32>, _>(22).map_err(corrupt)?,
+        comment: optional(23)?,
+        confirmed_at_us: row.try_get::<Option<i64>, _>(24).map_err(corrupt)?,
+        dispute_reason: optional(25)?,
+        resolution_note: optional(26)?,
     })
 }
 
@@ -238,6 +259,42 @@ macro_rules! impl_redemption_store {
             ) -> Result<bool, $crate::store::StoreError> {
                 $crate::store::redemption_sql::presentation_used!(&self.pool, nonce)
             }
+
+            async fn vouchers_expired_before(
+                &self,
+                today: &str,
+                limit: u32,
+            ) -> Result<Vec<uuid::Uuid>, $crate::store::StoreError> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as($crate::store::redemption_sql::SELECT_EXPIRED_VOUCHERS)
+                        .bind(today)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(id,)| $crate::store::redemption_sql::uuid(&id))
+                    .collect()
+            }
+
+            async fn pending_redemptions_before(
+                &self,
+                programme_code: &str,
+                before_us: i64,
+                limit: u32,
+            ) -> Result<Vec<uuid::Uuid>, $crate::store::StoreError> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as($crate::store::redemption_sql::SELECT_PENDING_BEFORE)
+                        .bind(programme_code)
+                        .bind(before_us)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(id,)| $crate::store::redemption_sql::uuid(&id))
+                    .collect()
+            }
         }
 
         impl $crate::store::redemption::RedemptionTx for $tx {
@@ -253,6 +310,61 @@ macro_rules! impl_redemption_store {
                 nonce: &str,
             ) -> Result<bool, $crate::store::StoreError> {
                 $crate::store::redemption_sql::presentation_used!(&mut *self.tx, nonce)
+            }
+
+            async fn redemption(
+                &mut self,
+                id: uuid::Uuid,
+            ) -> Result<
+                Option<$crate::store::redemption::RedemptionRecord>,
+                $crate::store::StoreError,
+            > {
+                $crate::store::redemption_sql::redemption_where!(
+                    &mut *self.tx,
+                    "id",
+                    id.to_string()
+                )
+            }
+
+            async fn update_redemption(
+                &mut self,
+                u: &$crate::store::redemption::RedemptionUpdate,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(
+                    sqlx::query($crate::store::redemption_sql::UPDATE_REDEMPTION)
+                        .bind(u.id.to_string())
+                        .bind(u.to.as_str())
+                        .bind(u.rating)
+                        .bind(u.comment.as_deref())
+                        .bind(u.confirmed_at_us)
+                        .bind(u.dispute_reason.as_deref())
+                        .bind(u.resolution_note.as_deref())
+                        .bind(u.updated_at_us)
+                        .bind(u.from.as_str())
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected(),
+                )
+            }
+
+            async fn update_voucher_value(
+                &mut self,
+                u: &$crate::store::redemption::VoucherValueUpdate,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(
+                    sqlx::query($crate::store::redemption_sql::UPDATE_VOUCHER_VALUE)
+                        .bind(u.id.to_string())
+                        .bind(u.to_status.as_str())
+                        .bind(u.to_remaining_fen)
+                        .bind(u.updated_at_us)
+                        .bind(u.from_status.as_str())
+                        .bind(u.from_remaining_fen)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected(),
+                )
             }
 
             async fn insert_redemption(

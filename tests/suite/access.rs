@@ -99,6 +99,13 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::Redeem,           [Deny,  Deny,  Deny,  Allow, Deny,  Deny ]),
     (RouteId::ListRedemptions,  [Deny,  Allow, Allow, Allow, Allow, Allow]),
     (RouteId::GetRedemption,    [Deny,  Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::ConfirmRedemption, [Deny, Deny,  Deny,  Deny,  Allow, Deny ]),
+    (RouteId::DisputeRedemption, [Deny, Deny,  Deny,  Deny,  Allow, Deny ]),
+    (RouteId::ResolveDispute,   [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::ReverseRedemption, [Deny, Allow, Deny,  Allow, Deny,  Deny ]),
+    (RouteId::RevokeVoucher,    [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::SweepExpiry,      [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::SweepAutoConfirm, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
 ];
 
 const CALLERS: [&str; 6] = [

@@ -20,6 +20,9 @@ on_both_backends!(
     a_divisible_voucher_under_concurrent_redemptions_never_goes_below_zero,
     every_refusal_rule_answers_with_its_own_code,
     a_rotating_presentation_is_single_use_and_a_printed_token_is_refused,
+    the_enterprise_confirms_or_disputes_and_the_admin_resolves,
+    a_reversal_returns_the_subsidy_to_the_voucher_or_else_the_budget,
+    sweeps_expire_vouchers_and_confirm_stale_redemptions_once,
 );
 
 const PROGRAMME: &str = "ZS2026-R1";
@@ -558,4 +561,350 @@ async fn a_rotating_presentation_is_single_use_and_a_printed_token_is_refused<S:
     let second = redeem(&present(&world, &firm, &voucher).await, "live-3").await;
     assert_eq!(second.status, StatusCode::CREATED, "{:?}", second.body);
     assert_eq!(second.body["status"], "pending");
+}
+
+/// Redeems `amount_fen` of `voucher` (static token) under `key`; the reply body.
+async fn redeemed<S: Store>(
+    world: &World<S>,
+    counter: &Counter,
+    voucher: &Value,
+    amount_fen: i64,
+    key: &str,
+) -> Value {
+    let token = voucher["token"].as_str().unwrap();
+    let reply = redeem_as(world, &counter.staff, contract(token, amount_fen), key).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    reply.body
+}
+
+/// Posts `body` to `/api/v1/redemptions/{id}/{action}` as `who`.
+async fn act<S: Store>(
+    world: &World<S>,
+    who: &As,
+    redemption: &Value,
+    action: &str,
+    body: Value,
+    key: &str,
+) -> Reply {
+    let path = format!(
+        "/api/v1/redemptions/{}/{action}",
+        redemption["id"].as_str().unwrap()
+    );
+    world.api.post(&path, who, body, key).await
+}
+
+async fn remaining<S: Store>(world: &World<S>, firm: &Firm, voucher: &Value) -> (i64, String) {
+    let path = format!("/api/v1/vouchers/{}", voucher["id"].as_str().unwrap());
+    let state = world.api.get(&path, &firm.bearer()).await;
+    (
+        state.body["remaining_fen"].as_i64().unwrap(),
+        state.body["status"].as_str().unwrap().to_string(),
+    )
+}
+
+fn payable(counter: &Counter) -> voucher_ledger::ledger::account::Account {
+    voucher_ledger::ledger::account::Account::party(
+        AccountKind::ProviderPayable,
+        &crate::helpers::programme(PROGRAMME),
+        &counter.provider_id,
+    )
+    .unwrap()
+}
+
+async fn the_enterprise_confirms_or_disputes_and_the_admin_resolves<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, firm, voucher, counter) = setting(store, true, "static").await;
+    let admin = world.bearer("admin");
+    let first = redeemed(&world, &counter, &voucher, 100_000, "r1").await;
+    act(
+        &world,
+        &firm.bearer(),
+        &first,
+        "confirm",
+        json!({"rating": 6}),
+        "c0",
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "rating_invalid");
+    act(
+        &world,
+        &world.bearer("enterprise_a"),
+        &first,
+        "confirm",
+        json!({}),
+        "c1",
+    )
+    .await
+    .expect_error(StatusCode::NOT_FOUND, "not_found");
+    let confirmed = act(
+        &world,
+        &firm.bearer(),
+        &first,
+        "confirm",
+        json!({"rating": 5, "comment": "服务专业"}),
+        "c2",
+    )
+    .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.body);
+    assert_eq!(confirmed.body["status"], "confirmed");
+    act(
+        &world,
+        &firm.bearer(),
+        &first,
+        "dispute",
+        json!({"reason": "改主意"}),
+        "d0",
+    )
+    .await
+    .expect_error(StatusCode::CONFLICT, "redemption_state");
+
+    // Disputed, then the admin finds the redemption stands.
+    let second = redeemed(&world, &counter, &voucher, 100_000, "r2").await;
+    let disputed = act(
+        &world,
+        &firm.bearer(),
+        &second,
+        "dispute",
+        json!({"reason": "服务未完成"}),
+        "d1",
+    )
+    .await;
+    assert_eq!(disputed.body["status"], "disputed", "{:?}", disputed.body);
+    act(&world, &firm.bearer(), &second, "confirm", json!({}), "c3")
+        .await
+        .expect_error(StatusCode::CONFLICT, "redemption_state");
+    let rejected = act(
+        &world,
+        &admin,
+        &second,
+        "resolve",
+        json!({"upheld": false, "note": "合同与验收单齐全"}),
+        "v1",
+    )
+    .await;
+    assert_eq!(rejected.body["status"], "confirmed", "{:?}", rejected.body);
+
+    // Disputed, and the admin upholds it: reversed, the subsidy back on the voucher.
+    let third = redeemed(&world, &counter, &voucher, 100_000, "r3").await;
+    assert_eq!(remaining(&world, &firm, &voucher).await.0, FACE - 150_000);
+    act(
+        &world,
+        &firm.bearer(),
+        &third,
+        "dispute",
+        json!({"reason": "未收到服务"}),
+        "d2",
+    )
+    .await;
+    let upheld = act(
+        &world,
+        &admin,
+        &third,
+        "resolve",
+        json!({"upheld": true, "note": "机构无法提供验收材料"}),
+        "v2",
+    )
+    .await;
+    assert_eq!(upheld.body["status"], "reversed", "{:?}", upheld.body);
+    assert_eq!(remaining(&world, &firm, &voucher).await.0, FACE - 100_000);
+    assert_eq!(balance(&world.store, &payable(&counter)).await, 100_000);
+    let entry = world.last_entry().await;
+    assert_eq!(entry["kind"], "redemption_reversed");
+    assert_eq!(world.count_entries("redemption_confirmed").await, 1);
+    assert_eq!(world.count_entries("redemption_dispute_rejected").await, 1);
+}
+
+async fn a_reversal_returns_the_subsidy_to_the_voucher_or_else_the_budget<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, firm, voucher, counter) = setting(store, true, "static").await;
+    let first = redeemed(&world, &counter, &voucher, 100_000, "r1").await;
+    act(
+        &world,
+        &world.bearer("provider_a"),
+        &first,
+        "reverse",
+        json!({"reason": "录入错误"}),
+        "x0",
+    )
+    .await
+    .expect_error(StatusCode::NOT_FOUND, "not_found");
+    act(
+        &world,
+        &counter.staff,
+        &first,
+        "reverse",
+        json!({"reason": " "}),
+        "x1",
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "field_required");
+    let reversed = act(
+        &world,
+        &counter.staff,
+        &first,
+        "reverse",
+        json!({"reason": "合同金额录入错误"}),
+        "x2",
+    )
+    .await;
+    assert_eq!(reversed.body["status"], "reversed", "{:?}", reversed.body);
+    assert_eq!(
+        remaining(&world, &firm, &voucher).await,
+        (FACE, "active".to_string())
+    );
+    act(
+        &world,
+        &counter.staff,
+        &first,
+        "reverse",
+        json!({"reason": "再次"}),
+        "x3",
+    )
+    .await
+    .expect_error(StatusCode::CONFLICT, "redemption_state");
+
+    // The voucher revoked: a later reversal's subsidy goes to the budget.
+    let second = redeemed(&world, &counter, &voucher, 100_000, "r2").await;
+    let path = format!(
+        "/api/v1/vouchers/{}/revoke",
+        voucher["id"].as_str().unwrap()
+    );
+    let available = account(AccountKind::BudgetAvailable, PROGRAMME);
+    let before = balance(&world.store, &available).await;
+    let revoked = world
+        .api
+        .post(
+            &path,
+            &world.bearer("admin"),
+            json!({"reason": "企业被列入失信名单"}),
+            "rv1",
+        )
+        .await;
+    assert_eq!(revoked.body["status"], "revoked", "{:?}", revoked.body);
+    assert_eq!(
+        balance(&world.store, &available).await,
+        before + FACE - 50_000
+    );
+    world
+        .api
+        .post(
+            &path,
+            &world.bearer("admin"),
+            json!({"reason": "再次"}),
+            "rv2",
+        )
+        .await
+        .expect_error(StatusCode::CONFLICT, "voucher_state");
+    redeem_as(
+        &world,
+        &counter.staff,
+        contract(voucher["token"].as_str().unwrap(), 100_000),
+        "r3",
+    )
+    .await
+    .expect_error(StatusCode::CONFLICT, "voucher_revoked");
+    let reversed = act(
+        &world,
+        &world.bearer("admin"),
+        &second,
+        "reverse",
+        json!({"reason": "撤销后冲正"}),
+        "x4",
+    )
+    .await;
+    assert_eq!(reversed.body["status"], "reversed", "{:?}", reversed.body);
+    assert_eq!(balance(&world.store, &available).await, before + FACE);
+    assert_eq!(
+        remaining(&world, &firm, &voucher).await,
+        (0, "revoked".to_string())
+    );
+    assert_eq!(balance(&world.store, &payable(&counter)).await, 0);
+}
+
+async fn sweeps_expire_vouchers_and_confirm_stale_redemptions_once<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
+    let (world, firm, voucher, counter) = setting(store, true, "static").await;
+    let admin = world.bearer("admin");
+    let first = redeemed(&world, &counter, &voucher, 100_000, "r1").await;
+    let second = redeemed(&world, &counter, &voucher, 100_000, "r2").await;
+    // Time passes: the first redemption is 20 days old (auto-confirm after
+    // 15), and the voucher's last day was yesterday.
+    let twenty_days_us = 20 * 86_400 * 1_000_000_i64;
+    db.try_execute(&format!(
+        "UPDATE redemptions SET redeemed_at_us = redeemed_at_us - {twenty_days_us} WHERE id = '{}'",
+        first["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    let yesterday = voucher_ledger::domain::Timestamp::now()
+        .cst_date()
+        .pred_opt()
+        .unwrap();
+    db.try_execute(&format!(
+        "UPDATE vouchers SET valid_from = '2026-01-01', valid_until = '{yesterday}' WHERE id = '{}'",
+        voucher["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+
+    let confirmed = world
+        .api
+        .post("/api/v1/sweeps/auto-confirm", &admin, json!({}), "s1")
+        .await;
+    assert_eq!(
+        (
+            confirmed.body["changed"].as_u64(),
+            confirmed.body["already_done"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{:?}",
+        confirmed.body
+    );
+    let path = |r: &Value| format!("/api/v1/redemptions/{}", r["id"].as_str().unwrap());
+    assert_eq!(
+        world.api.get(&path(&first), &admin).await.body["status"],
+        "confirmed"
+    );
+    assert_eq!(
+        world.api.get(&path(&second), &admin).await.body["status"],
+        "pending"
+    );
+
+    let available = account(AccountKind::BudgetAvailable, PROGRAMME);
+    let before = balance(&world.store, &available).await;
+    let expired = world
+        .api
+        .post("/api/v1/sweeps/expiry", &admin, json!({}), "s2")
+        .await;
+    assert_eq!(expired.body["changed"], 1, "{:?}", expired.body);
+    assert_eq!(
+        remaining(&world, &firm, &voucher).await,
+        (0, "expired".to_string())
+    );
+    assert_eq!(
+        balance(&world.store, &available).await,
+        before + FACE - 100_000
+    );
+
+    // Run again: nothing left to do, nothing recorded twice.
+    for key in ["s3", "s4"] {
+        let again = world
+            .api
+            .post("/api/v1/sweeps/expiry", &admin, json!({}), key)
+            .await;
+        assert_eq!(again.body["changed"], 0);
+    }
+    let again = world
+        .api
+        .post("/api/v1/sweeps/auto-confirm", &admin, json!({}), "s5")
+        .await;
+    assert_eq!(again.body["changed"], 0);
+    assert_eq!(world.count_entries("voucher_expired").await, 1);
+    assert_eq!(world.count_entries("redemption_confirmed").await, 1);
 }

@@ -1,0 +1,292 @@
+//! Commands whose postings depend on what the ledger holds now — a
+//! redemption (the voucher's remaining value), a reversal (where the value
+//! returns), an expiry or revocation (what is left on the voucher) — are
+//! planned under the chain-head lock before their balances are checked,
+//! then written. Planning only reads; writing uses guarded updates that
+//! must change exactly the row the plan read, so nothing changes twice.
+
+use uuid::Uuid;
+
+use super::command::{ChangedBy, Command, RedemptionChange};
+use super::effects::{Failure, Prefetched};
+use super::redemption::{self, RedemptionPlan};
+use super::writer::CommandError;
+use crate::domain::redemption::{RedemptionAction, ValueReturn, next_status, value_return};
+use crate::domain::{Fen, ProgrammeCode, Timestamp};
+use crate::ledger::account::{Account, AccountKind};
+use crate::ledger::body::{EntryBody, pb};
+use crate::ledger::posting::Posting;
+use crate::store::StoreError;
+use crate::store::redemption::{RedemptionTx, RedemptionUpdate, VoucherValueUpdate};
+use crate::store::registry::RegistryTx;
+use crate::store::voucher::VoucherTx;
+
+/// A command decided under the lock, not yet written.
+pub enum Plan {
+    Redeem(Box<RedemptionPlan>),
+    Change(Box<ChangePlan>),
+}
+
+/// A change to a redemption or a voucher: guarded updates and an entry.
+pub struct ChangePlan {
+    postings: Vec<Posting>,
+    body: EntryBody,
+    redemption: Option<RedemptionUpdate>,
+    voucher: Option<VoucherValueUpdate>,
+}
+
+impl Plan {
+    pub fn postings(&self) -> &[Posting] {
+        match self {
+            Plan::Redeem(plan) => &plan.postings,
+            Plan::Change(plan) => &plan.postings,
+        }
+    }
+}
+
+/// Plans `command` if it is one of these; `None` for every other command.
+pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
+    tx: &mut T,
+    prefetched: &mut Prefetched,
+    command: &Command,
+    now: Timestamp,
+    sequence: u64,
+) -> Result<Option<Plan>, Failure> {
+    let plan = match command {
+        Command::RedeemVoucher(spec) => Plan::Redeem(Box::new(
+            redemption::plan(tx, &mut prefetched.issuance, spec, now, sequence).await?,
+        )),
+        Command::ChangeRedemption(change) => {
+            prefetched.issuance.flush(tx).await?;
+            plan_change(tx, change, now).await?
+        }
+        Command::WithdrawVoucher {
+            voucher_id,
+            revoke_reason,
+        } => {
+            prefetched.issuance.flush(tx).await?;
+            plan_withdrawal(tx, *voucher_id, revoke_reason.as_deref(), now).await?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(plan))
+}
+
+/// Writes a plan; every guarded update must change exactly one row.
+pub async fn write<T: RedemptionTx + Send>(tx: &mut T, plan: Plan) -> Result<EntryBody, Failure> {
+    match plan {
+        Plan::Redeem(plan) => redemption::write(tx, *plan).await,
+        Plan::Change(plan) => {
+            let ChangePlan {
+                body,
+                redemption,
+                voucher,
+                ..
+            } = *plan;
+            if let Some(update) = &voucher
+                && tx.update_voucher_value(update).await? != 1
+            {
+                return Err(changed_outside("voucher", update.id).into());
+            }
+            if let Some(update) = &redemption
+                && tx.update_redemption(update).await? != 1
+            {
+                return Err(changed_outside("redemption", update.id).into());
+            }
+            Ok(body)
+        }
+    }
+}
+
+fn changed_outside(what: &str, id: Uuid) -> StoreError {
+    StoreError::Corrupt(format!("{what} {id} changed outside the ledger writer"))
+}
+
+fn programme_account(kind: AccountKind, code: &str) -> Result<Account, StoreError> {
+    let code = ProgrammeCode::parse(code)
+        .map_err(|_| StoreError::Corrupt(format!("programme code {code:?}")))?;
+    Account::programme(kind, &code).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
+    tx: &mut T,
+    change: &RedemptionChange,
+    now: Timestamp,
+) -> Result<Plan, Failure> {
+    let record = RedemptionTx::redemption(tx, change.redemption_id)
+        .await?
+        .ok_or(CommandError::NotFound)?;
+    let allowed = match (change.by, change.action) {
+        (ChangedBy::Enterprise(id), RedemptionAction::Confirm | RedemptionAction::Dispute) => {
+            id == record.enterprise_id
+        }
+        (ChangedBy::Provider(id), RedemptionAction::Reverse) => id == record.provider_id,
+        (ChangedBy::Sweep, RedemptionAction::Confirm) | (ChangedBy::Admin, _) => true,
+        _ => false,
+    };
+    if !allowed {
+        return Err(CommandError::NotFound.into());
+    }
+    let to = next_status(&record.status, change.action).ok_or_else(|| {
+        CommandError::RedemptionState {
+            status: record.status.clone(),
+            action: change.action.as_str(),
+        }
+    })?;
+    let now_us = now.as_micros();
+    let text = (!change.text.is_empty()).then(|| change.text.clone());
+    let mut update = RedemptionUpdate {
+        id: record.id,
+        from: record.status.clone(),
+        to: to.to_string(),
+        rating: None,
+        comment: None,
+        confirmed_at_us: None,
+        dispute_reason: None,
+        resolution_note: None,
+        updated_at_us: now_us,
+    };
+    match change.action {
+        RedemptionAction::Confirm => {
+            update.rating = change.rating.map(i32::from);
+            update.comment = text;
+            update.confirmed_at_us = Some(now_us);
+        }
+        RedemptionAction::Dispute => update.dispute_reason = text,
+        RedemptionAction::RejectDispute => {
+            update.resolution_note = text;
+            update.confirmed_at_us = Some(now_us);
+        }
+        RedemptionAction::UpholdDispute | RedemptionAction::Reverse => {
+            update.resolution_note = text
+        }
+    }
+    if to != "reversed" {
+        return Ok(Plan::Change(Box::new(ChangePlan {
+            postings: Vec::new(),
+            body: change.body(),
+            redemption: Some(update),
+            voucher: None,
+        })));
+    }
+    // A reversal: the subsidy leaves the provider's payable, back onto the
+    // voucher if it can still be used, else to the budget.
+    let voucher = VoucherTx::voucher(tx, record.voucher_id)
+        .await?
+        .ok_or_else(|| changed_outside("voucher", record.voucher_id))?;
+    let valid_until = voucher
+        .valid_until
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("voucher {} valid_until", voucher.id)))?;
+    let destination = value_return(&voucher.status, valid_until, now.cst_date());
+    let subsidy = Fen::new(record.subsidy_fen);
+    let code = ProgrammeCode::parse(&record.programme_code)
+        .map_err(|_| StoreError::Corrupt(format!("programme {:?}", record.programme_code)))?;
+    let payable = Account::party(
+        AccountKind::ProviderPayable,
+        &code,
+        &record.provider_id.to_string(),
+    )
+    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (to_account, voucher_update) = match destination {
+        ValueReturn::Voucher => (
+            programme_account(AccountKind::VouchersOutstanding, &record.programme_code)?,
+            Some(VoucherValueUpdate {
+                id: voucher.id,
+                from_status: voucher.status.clone(),
+                from_remaining_fen: voucher.remaining_fen,
+                to_status: "active".into(),
+                to_remaining_fen: voucher.remaining_fen + record.subsidy_fen,
+                updated_at_us: now_us,
+            }),
+        ),
+        ValueReturn::Budget => (
+            programme_account(AccountKind::BudgetAvailable, &record.programme_code)?,
+            None,
+        ),
+    };
+    let body = EntryBody::RedemptionReversed(pb::RedemptionReversed {
+        redemption_id: record.id.to_string(),
+        voucher_id: record.voucher_id.to_string(),
+        reason: change.text.clone(),
+        subsidy_fen: record.subsidy_fen,
+        returned_to: destination.as_str().to_string(),
+        dispute_upheld: change.action == RedemptionAction::UpholdDispute,
+    });
+    Ok(Plan::Change(Box::new(ChangePlan {
+        postings: vec![
+            Posting::debit(to_account, subsidy),
+            Posting::credit(payable, subsidy),
+        ],
+        body,
+        redemption: Some(update),
+        voucher: voucher_update,
+    })))
+}
+
+async fn plan_withdrawal<T: VoucherTx + Send>(
+    tx: &mut T,
+    voucher_id: Uuid,
+    revoke_reason: Option<&str>,
+    now: Timestamp,
+) -> Result<Plan, Failure> {
+    let voucher = VoucherTx::voucher(tx, voucher_id)
+        .await?
+        .ok_or(CommandError::NotFound)?;
+    if voucher.status != "active" {
+        return Err(CommandError::VoucherState {
+            status: voucher.status,
+        }
+        .into());
+    }
+    let to_status = match revoke_reason {
+        Some(_) => "revoked",
+        None => {
+            let today = now.cst_date().to_string();
+            if voucher.valid_until >= today {
+                return Err(CommandError::VoucherNotExpired {
+                    valid_until: voucher.valid_until,
+                }
+                .into());
+            }
+            "expired"
+        }
+    };
+    let remaining = Fen::new(voucher.remaining_fen);
+    let postings = if remaining.is_positive() {
+        vec![
+            Posting::debit(
+                programme_account(AccountKind::BudgetAvailable, &voucher.programme_code)?,
+                remaining,
+            ),
+            Posting::credit(
+                programme_account(AccountKind::VouchersOutstanding, &voucher.programme_code)?,
+                remaining,
+            ),
+        ]
+    } else {
+        Vec::new()
+    };
+    let withdrawn = pb::VoucherWithdrawn {
+        voucher_id: voucher.id.to_string(),
+        programme_code: voucher.programme_code.clone(),
+        remaining_fen: voucher.remaining_fen,
+        reason: revoke_reason.unwrap_or_default().to_string(),
+    };
+    Ok(Plan::Change(Box::new(ChangePlan {
+        postings,
+        body: match revoke_reason {
+            Some(_) => EntryBody::VoucherRevoked(withdrawn),
+            None => EntryBody::VoucherExpired(withdrawn),
+        },
+        redemption: None,
+        voucher: Some(VoucherValueUpdate {
+            id: voucher.id,
+            from_status: voucher.status,
+            from_remaining_fen: voucher.remaining_fen,
+            to_status: to_status.into(),
+            to_remaining_fen: 0,
+            updated_at_us: now.as_micros(),
+        }),
+    })))
+}

@@ -1,0 +1,155 @@
+//! Idempotent sweeps, scheduled by `serve` and run on demand (API, CLI):
+//! expire vouchers past their last valid day (their remaining value back
+//! to the budget) and confirm redemptions the enterprise left pending
+//! longer than its programme's `auto_confirm_days`.
+//!
+//! Each item is its own ledger command keyed `sweep:expire:<voucher>` or
+//! `sweep:confirm:<redemption>`, so two sweeps at once (two processes, a
+//! retry) record each change once.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use super::command::{ChangedBy, Command, RedemptionChange, Submission};
+use super::fan_out::submit_all;
+use super::issuance::load_programme;
+use super::writer::{CommandError, WriterHandle};
+use crate::domain::Timestamp;
+use crate::domain::redemption::RedemptionAction;
+use crate::store::{Store, StoreError};
+
+/// Items read per page; at most this many commands in flight.
+const PAGE: u32 = 500;
+const MICROS_PER_DAY: i64 = 86_400 * 1_000_000;
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SweepReport {
+    /// Changes this sweep recorded.
+    pub changed: u64,
+    /// Items another sweep (or a person) changed first.
+    pub already_done: u64,
+}
+
+impl SweepReport {
+    fn add(&mut self, result: Result<bool, CommandError>) -> Result<(), CommandError> {
+        match result {
+            Ok(true) => self.already_done += 1,
+            Ok(false) => self.changed += 1,
+            // Changed by someone else between the read and the command.
+            Err(CommandError::VoucherState { .. } | CommandError::RedemptionState { .. }) => {
+                self.already_done += 1
+            }
+            Err(other) => return Err(other),
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+}
+
+/// Expires every active voucher whose last valid day is before `now`'s
+/// date (UTC+8).
+pub async fn expire_vouchers<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    actor: &str,
+    now: Timestamp,
+) -> Result<SweepReport, SweepError> {
+    let today = now.cst_date().to_string();
+    let mut report = SweepReport::default();
+    loop {
+        let due = store.vouchers_expired_before(&today, PAGE).await?;
+        if due.is_empty() {
+            return Ok(report);
+        }
+        let jobs = due
+            .into_iter()
+            .map(|voucher_id| {
+                let submission = Submission {
+                    actor: actor.to_string(),
+                    idempotency_key: format!("sweep:expire:{voucher_id}"),
+                    command: Command::WithdrawVoucher {
+                        voucher_id,
+                        revoke_reason: None,
+                    },
+                };
+                (voucher_id, submission)
+            })
+            .collect();
+        run_page(writer, jobs, &mut report).await?;
+    }
+}
+
+/// Confirms every pending redemption older than its programme's
+/// `auto_confirm_days` (programmes with 0 never auto-confirm).
+pub async fn auto_confirm<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    actor: &str,
+    now: Timestamp,
+) -> Result<SweepReport, SweepError> {
+    let mut report = SweepReport::default();
+    let mut days: HashMap<String, u32> = HashMap::new();
+    let mut after = String::new();
+    loop {
+        let page = store.programmes_after(&after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.code.clone();
+        for programme in page {
+            let terms = load_programme(&programme.status, &programme.terms_json)?.terms;
+            days.insert(programme.code, terms.auto_confirm_days);
+        }
+    }
+    for (code, days) in days.into_iter().filter(|(_, days)| *days > 0) {
+        let before_us = now.as_micros() - i64::from(days) * MICROS_PER_DAY;
+        loop {
+            let due = store
+                .pending_redemptions_before(&code, before_us, PAGE)
+                .await?;
+            if due.is_empty() {
+                break;
+            }
+            let jobs = due
+                .into_iter()
+                .map(|redemption_id| {
+                    let submission = Submission {
+                        actor: actor.to_string(),
+                        idempotency_key: format!("sweep:confirm:{redemption_id}"),
+                        command: Command::ChangeRedemption(RedemptionChange {
+                            redemption_id,
+                            by: ChangedBy::Sweep,
+                            action: RedemptionAction::Confirm,
+                            rating: None,
+                            text: String::new(),
+                        }),
+                    };
+                    (redemption_id, submission)
+                })
+                .collect();
+            run_page(writer, jobs, &mut report).await?;
+        }
+    }
+    Ok(report)
+}
+
+/// Submits one page and counts its results. Items changed by others drop
+/// out of the next page's query; any other error ends the sweep.
+async fn run_page(
+    writer: &WriterHandle,
+    jobs: Vec<(Uuid, Submission)>,
+    report: &mut SweepReport,
+) -> Result<(), SweepError> {
+    let results = submit_all(writer, jobs, PAGE as usize, |_, _| {}).await;
+    for (_, result) in results {
+        report.add(result.map(|receipt| receipt.replayed))?;
+    }
+    Ok(())
+}

@@ -17,6 +17,7 @@ mod issue;
 mod keys;
 mod qr;
 mod serve;
+mod sweep;
 mod token;
 mod user;
 mod verify;
@@ -173,6 +174,9 @@ enum Commands {
     /// entries and prints each acknowledged one. For kill -9 and
     /// multi-process drills; never point it at a production ledger.
     Drill(drill::DrillArgs),
+    /// Run a sweep now: expire vouchers past their dates, auto-confirm
+    /// stale redemptions (serve runs both hourly).
+    Sweep(sweep::SweepArgs),
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -236,6 +240,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Token { command } => token::run(command).await,
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
+        Commands::Sweep(args) => sweep::run(args).await,
     }
 }
 

@@ -54,6 +54,21 @@ struct Serve {
     api: ApiConfig,
 }
 
+/// At start and hourly: expire vouchers past their dates and confirm stale
+/// redemptions (idempotent, so several instances may all run them).
+fn spawn_sweeps<S: Store>(
+    store: S,
+    writer: crate::service::WriterHandle,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            ticker.tick().await;
+            crate::service::sweeps::run_scheduled(&store, &writer).await;
+        }
+    })
+}
+
 /// Hourly: forgets Idempotency-Key responses older than the retention, and
 /// sessions that ended more than a day ago.
 fn spawn_idempotency_purge<S: Store>(
@@ -86,6 +101,7 @@ impl StoreJob for Serve {
             ..WriterConfig::default()
         };
         let (writer, writer_task) = writer::spawn(store.clone(), self.signer.clone(), config);
+        let sweeps = spawn_sweeps(store.clone(), writer.clone());
         let app = router(AppState::new(store.clone(), writer, self.api.clone()));
         let address = self.listener.local_addr()?;
         // Machine-readable first line on stdout: tests and scripts read the port from it.
@@ -96,6 +112,9 @@ impl StoreJob for Serve {
         // The router (and with it every WriterHandle) is gone: the writer
         // finishes the queued batches, signs a final checkpoint and stops.
         purge.abort();
+        // The sweep task holds a WriterHandle: it must be gone first.
+        sweeps.abort();
+        let _ = sweeps.await;
         writer_task.await?;
         tracing::info!("stopped cleanly");
         Ok(())

@@ -153,3 +153,25 @@ async fn run_page(
     }
     Ok(())
 }
+
+/// Runs both sweeps once and logs what they did (the scheduled run).
+pub async fn run_scheduled<S: Store>(store: &S, writer: &WriterHandle) {
+    let now = Timestamp::now();
+    match expire_vouchers(store, writer, SCHEDULE_ACTOR, now).await {
+        Ok(report) if report.changed > 0 => {
+            tracing::info!(expired = report.changed, "expiry sweep")
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "expiry sweep failed; will retry"),
+    }
+    match auto_confirm(store, writer, SCHEDULE_ACTOR, now).await {
+        Ok(report) if report.changed > 0 => {
+            tracing::info!(confirmed = report.changed, "auto-confirm sweep")
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "auto-confirm sweep failed; will retry"),
+    }
+}
+
+/// The actor of scheduled sweeps' entries.
+pub const SCHEDULE_ACTOR: &str = "system:sweep";

@@ -16,6 +16,7 @@ mod property;
 mod providers;
 mod qr;
 mod redemption;
+mod redemption_processes;
 mod registry;
 mod tamper;
 mod tokens;

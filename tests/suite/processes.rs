@@ -33,6 +33,27 @@ macro_rules! on_both_databases {
     };
 }
 
+pub(crate) use on_both_databases;
+
+/// Sends every request at the same moment (behind a barrier); each reply's
+/// (status, JSON body), in completion order.
+pub(crate) async fn send_at_once(
+    requests: Vec<reqwest::RequestBuilder>,
+) -> Vec<(u16, serde_json::Value)> {
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let mut sent = tokio::task::JoinSet::new();
+    for request in requests {
+        let start = start.clone();
+        sent.spawn(async move {
+            start.wait().await;
+            let reply = request.send().await.unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.json::<serde_json::Value>().await.unwrap())
+        });
+    }
+    sent.join_all().await
+}
+
 const BINARY: &str = env!("CARGO_BIN_EXE_voucher-ledger");
 
 fn command(cwd: &Path) -> Command {
@@ -51,7 +72,7 @@ fn command(cwd: &Path) -> Command {
 }
 
 /// Runs the binary to completion; returns (exit code, stdout).
-async fn run(cwd: &Path, args: &[&str]) -> (i32, String) {
+pub(crate) async fn run(cwd: &Path, args: &[&str]) -> (i32, String) {
     let output = tokio::time::timeout(PROCESS_TIMEOUT, command(cwd).args(args).output())
         .await
         .expect("command finished in time")
@@ -62,7 +83,7 @@ async fn run(cwd: &Path, args: &[&str]) -> (i32, String) {
 
 /// Starts `serve` and returns the child and its base URL, read from the
 /// first line it prints (no sleeping, no fixed port).
-async fn serve(cwd: &Path, extra: &[&str]) -> (Child, String) {
+pub(crate) async fn serve(cwd: &Path, extra: &[&str]) -> (Child, String) {
     let mut child = command(cwd)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
@@ -83,7 +104,7 @@ async fn serve(cwd: &Path, extra: &[&str]) -> (Child, String) {
     (child, base)
 }
 
-fn terminate(child: &Child) {
+pub(crate) fn terminate(child: &Child) {
     let pid = child.id().expect("running") as i32;
     // SAFETY: kill(2) with a pid we spawned and a valid signal number.
     let status = unsafe { kill(pid, 15) };
@@ -1132,24 +1153,15 @@ async fn two_servers_split_a_flash_crowd_and_the_cli_allocates(db: &TestDb) {
     let (mut a, base_a) = serve(dir.path(), &["--database-url", db.url()]).await;
     let (mut b, base_b) = serve(dir.path(), &["--database-url", db.url()]).await;
     let client = reqwest::Client::new();
-    let start = std::sync::Arc::new(tokio::sync::Barrier::new(FIRMS));
-    let mut claims = tokio::task::JoinSet::new();
-    for (n, firm) in firms.iter().enumerate() {
+    let requests = firms.iter().enumerate().map(|(n, firm)| {
         let base = if n % 2 == 0 { &base_a } else { &base_b };
-        let request = client
+        client
             .post(format!("{base}/api/v1/programmes/RUSH-2P/claims"))
             .bearer_auth(&firm.token)
             .header("idempotency-key", format!("rush-{n}"))
-            .json(&serde_json::json!({}));
-        let start = start.clone();
-        claims.spawn(async move {
-            start.wait().await;
-            let reply = request.send().await.unwrap();
-            let status = reply.status().as_u16();
-            (status, reply.json::<serde_json::Value>().await.unwrap())
-        });
-    }
-    let replies = claims.join_all().await;
+            .json(&serde_json::json!({}))
+    });
+    let replies = send_at_once(requests.collect()).await;
     let (issued, refused) = crate::issuance::tally(&replies);
     assert_eq!(issued.len() as i64, VOUCHERS);
     assert!(

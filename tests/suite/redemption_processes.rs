@@ -1,0 +1,204 @@
+//! Redemption across processes: staff on two `serve` processes sharing one
+//! database race to redeem one single-use voucher (exactly one wins), then
+//! the `sweep` CLI runs next to them and `verify` checks the ledger.
+
+use std::path::Path;
+
+use voucher_ledger::domain::provider::{ProviderFields, ProviderStatus};
+use voucher_ledger::domain::{Fen, Principal, ProgrammeCode, Redacted, Role, Username};
+use voucher_ledger::service::WriterHandle;
+use voucher_ledger::service::access;
+use voucher_ledger::service::command::{Command, IssueVia, Submission};
+use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
+
+use crate::helpers::TestDb;
+use crate::processes::{on_both_databases, run, send_at_once, serve, terminate};
+
+const PROGRAMME: &str = "REDEEM-2P";
+
+/// What the race needs: a single-use static voucher's token and an API
+/// token of an approved provider's staff member.
+struct Counter {
+    voucher_token: String,
+    staff_token: String,
+}
+
+async fn submit(writer: &WriterHandle, key: String, command: Command) {
+    writer
+        .submit(Submission {
+            actor: "test:ops".into(),
+            idempotency_key: key,
+            command,
+        })
+        .await
+        .unwrap();
+}
+
+/// Sets the counter up through a writer of this process (the servers are
+/// not running yet); the issuer key file goes where `serve` looks for it.
+async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
+    store.migrate().await.unwrap();
+    let issuer = voucher_ledger::ledger::checkpoint::KeyPair::generate();
+    let key_dir = dir.join("data/issuer-keys");
+    voucher_ledger::keyfile::write_new(&key_dir.join(format!("{}.key", issuer.key_id())), &issuer)
+        .unwrap();
+    let config = voucher_ledger::service::WriterConfig {
+        issuer_keys: std::sync::Arc::new(
+            voucher_ledger::service::issuer_keyring::IssuerKeyring::from_dir_and_env(key_dir)
+                .unwrap(),
+        ),
+        ..Default::default()
+    };
+    let (writer, task) = crate::helpers::start_writer(&store, config).await;
+    let mut terms = crate::issuance::terms(1_000_000, &[500_000], 1, "static");
+    terms["divisible"] = serde_json::json!(false);
+    let programme = ProgrammeCode::parse(PROGRAMME).unwrap();
+    let provider_id = uuid::Uuid::now_v7();
+    let fields: ProviderFields = serde_json::from_value(serde_json::json!({
+        "uscc": voucher_ledger::domain::Uscc::complete("91330900MA2Q0001").unwrap().to_string(),
+        "name": "舟山检测服务有限公司",
+        "legal_representative": "赵六",
+        "categories": ["管理咨询"],
+        "bank_name": "中国银行舟山分行",
+        "account_name": "舟山检测服务有限公司",
+        "account_number": "6216 6100 0000 1111 222",
+        "related_parties": [],
+        "annual_cap_yuan": "5,000,000"
+    }))
+    .unwrap();
+    let steps = [
+        Command::ActivateIssuerKey {
+            public_key: issuer.public_key().to_bytes(),
+        },
+        Command::ChangeProgramme {
+            code: programme.clone(),
+            change: voucher_ledger::service::command::ProgrammeChange::Create(
+                serde_json::from_value(terms).unwrap(),
+            ),
+        },
+        Command::FundProgramme {
+            programme: programme.clone(),
+            amount: Fen::new(1_000_000),
+            reference: "舟财企〔2026〕13号".into(),
+        },
+        Command::ChangeProgramme {
+            code: programme.clone(),
+            change: voucher_ledger::service::command::ProgrammeChange::Open,
+        },
+        Command::RecordProvider {
+            provider_id,
+            input: fields.validate().unwrap(),
+        },
+        Command::ChangeProviderStatus {
+            provider_id,
+            status: ProviderStatus::Approved,
+            reason: "入库".into(),
+        },
+    ];
+    for (n, command) in steps.into_iter().enumerate() {
+        submit(&writer, format!("prepare:{n}"), command).await;
+    }
+    let firm = crate::issuance::seed_firms(&store, &writer, 7_000, 1)
+        .await
+        .remove(0);
+    let (voucher, _) = voucher_ledger::service::vouchers::issue(
+        &store,
+        &writer,
+        "test:ops".into(),
+        "prepare:voucher".into(),
+        &programme,
+        firm.enterprise_id,
+        Fen::new(500_000),
+        IssueVia::Allocation,
+    )
+    .await
+    .unwrap();
+    let user_id = uuid::Uuid::now_v7();
+    let username = Username::parse("staff-2p").unwrap();
+    submit(
+        &writer,
+        "prepare:staff".into(),
+        Command::CreateUser {
+            user_id,
+            username: username.clone(),
+            role: Role::Provider,
+            party_id: Some(provider_id),
+            password_hash: Redacted::new("unused: token-only test user".into()),
+        },
+    )
+    .await;
+    let principal = Principal {
+        user_id,
+        username,
+        role: Role::Provider,
+        party_id: Some(provider_id),
+        token_id: None,
+    };
+    let (_, secret) =
+        access::create_token(&writer, &principal, "prepare:token".into(), "t".into(), 1)
+            .await
+            .unwrap();
+    drop(writer);
+    task.await.unwrap();
+    Counter {
+        voucher_token: voucher_ledger::service::issuance::voucher_token(&voucher).unwrap(),
+        staff_token: secret.text.expose().clone(),
+    }
+}
+
+async fn two_servers_redeem_one_voucher_exactly_once(db: &TestDb) {
+    const STAFF: usize = 64;
+    let dir = tempfile::tempdir().unwrap();
+    let counter = match db {
+        TestDb::Sqlite { .. } => {
+            prepare(SqliteStore::open(db.url()).await.unwrap(), dir.path()).await
+        }
+        TestDb::Postgres { .. } => {
+            prepare(PostgresStore::open(db.url()).await.unwrap(), dir.path()).await
+        }
+    };
+    let (mut a, base_a) = serve(dir.path(), &["--database-url", db.url()]).await;
+    let (mut b, base_b) = serve(dir.path(), &["--database-url", db.url()]).await;
+    let client = reqwest::Client::new();
+    let requests = (0..STAFF).map(|n| {
+        let base = if n % 2 == 0 { &base_a } else { &base_b };
+        client
+            .post(format!("{base}/api/v1/redemptions"))
+            .bearer_auth(&counter.staff_token)
+            .header("idempotency-key", format!("staff-{n}"))
+            .json(&serde_json::json!({
+                "qr_text": counter.voucher_token,
+                "service_category": "管理咨询",
+                "contract_number": format!("HT-{n}"),
+                "description": "质量管理体系咨询",
+                "contract_amount_fen": 600_000
+            }))
+    });
+    let replies = send_at_once(requests.collect()).await;
+    let won: Vec<_> = replies
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .collect();
+    assert_eq!(won.len(), 1, "{replies:?}");
+    assert_eq!(won[0].1["subsidy_fen"], 300_000);
+    for (status, body) in replies.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!(*status, 409, "{body}");
+        assert_eq!(body["error"]["code"], "voucher_already_redeemed", "{body}");
+    }
+    // A sweep from the CLI while both servers run: nothing is due, and it
+    // leaves the chain whole.
+    let (code, out) = run(dir.path(), &["sweep", "all", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("expiry: 0 vouchers expired"), "{out}");
+    terminate(&a);
+    terminate(&b);
+    assert!(a.wait().await.unwrap().success());
+    assert!(b.wait().await.unwrap().success());
+    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "{out}");
+}
+
+on_both_databases!(
+    two_serve_processes_redeem_once,
+    two_servers_redeem_one_voucher_exactly_once
+);

@@ -10,6 +10,7 @@ mod contract;
 mod http;
 mod interop;
 mod issuance;
+mod lifecycle_property;
 mod processes;
 mod programmes;
 mod property;

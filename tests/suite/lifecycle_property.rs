@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use uuid::Uuid;
 use voucher_ledger::domain::provider::{ProviderFields, ProviderStatus};
 use voucher_ledger::domain::redemption::RedemptionAction;
@@ -23,11 +22,12 @@ use voucher_ledger::service::command::{
 use voucher_ledger::service::issuer_keyring::IssuerKeyring;
 use voucher_ledger::service::verify::verify_store;
 use voucher_ledger::service::{CommandError, WriterConfig, WriterHandle};
-use voucher_ledger::store::redemption::RedemptionFilter;
-use voucher_ledger::store::voucher::VoucherFilter;
+use voucher_ledger::store::redemption::{RedemptionFilter, RedemptionRecord};
+use voucher_ledger::store::voucher::{VoucherFilter, VoucherRecord};
 use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
 
 use crate::helpers::{TestDb, start_writer};
+use crate::property::runner;
 
 /// A divisible and a single-use programme, both static QR.
 const PROGRAMMES: [&str; 2] = ["PD", "PS"];
@@ -165,14 +165,8 @@ async fn scene<S: Store>(store: &S) -> Scene {
     }
 }
 
-/// The command a step stands for, given what exists so far; `None` when it
-/// names nothing yet.
-async fn command_of<S: Store>(
-    store: &S,
-    db: &TestDb,
-    scene: &Scene,
-    step: &Step,
-) -> Option<Command> {
+/// Every voucher and redemption (a case makes far fewer than a page).
+async fn snapshot<S: Store>(store: &S) -> (Vec<VoucherRecord>, Vec<RedemptionRecord>) {
     let vouchers = store
         .vouchers_after(&VoucherFilter::default(), None, 500)
         .await
@@ -181,6 +175,18 @@ async fn command_of<S: Store>(
         .redemptions_after(&RedemptionFilter::default(), None, 500)
         .await
         .unwrap();
+    (vouchers, redemptions)
+}
+
+/// The command a step stands for, given what exists so far; `None` when it
+/// names nothing yet.
+async fn command_of<S: Store>(
+    store: &S,
+    db: &TestDb,
+    scene: &Scene,
+    step: &Step,
+) -> Option<Command> {
+    let (vouchers, redemptions) = snapshot(store).await;
     let pick = |n: usize, len: usize| (len > 0).then(|| n % len);
     Some(match *step {
         Step::Claim { firm, programme } => Command::IssueVoucher {
@@ -267,14 +273,7 @@ async fn check_invariants<S: Store>(store: &S, index: usize) -> Result<(), TestC
         .into_iter()
         .map(|b| (b.account, b.balance_fen))
         .collect();
-    let vouchers = store
-        .vouchers_after(&VoucherFilter::default(), None, 500)
-        .await
-        .unwrap();
-    let redemptions = store
-        .redemptions_after(&RedemptionFilter::default(), None, 500)
-        .await
-        .unwrap();
+    let (vouchers, redemptions) = snapshot(store).await;
     for code in PROGRAMMES {
         let of = |prefix: &str| -> i64 {
             balances
@@ -351,14 +350,6 @@ async fn run_case<S: Store>(store: S, db: &TestDb, steps: Vec<Step>) -> Result<(
     drop(writer);
     task.await.expect("writer task");
     Ok(())
-}
-
-fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    })
 }
 
 #[test]

@@ -177,7 +177,8 @@ async fn run_case<S: Store>(store: S, steps: Vec<Step>) -> Result<(), TestCaseEr
     Ok(())
 }
 
-fn runner(cases: u32) -> TestRunner {
+/// A runner of `cases` random cases that keeps no failure files.
+pub fn runner(cases: u32) -> TestRunner {
     TestRunner::new(Config {
         cases,
         failure_persistence: None,

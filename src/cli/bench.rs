@@ -48,6 +48,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         clients: u64,
     },
+    /// Redemptions over HTTP (verified, checked, recorded exactly once)
+    /// from concurrent provider clients, with p50/p99 latency, vs a
+    /// single-row durable INSERT baseline at the same concurrency.
+    Redeem {
+        /// sqlite, or a postgres:// URL where scratch databases may be created.
+        #[arg(long, default_value = "sqlite")]
+        backend_url: String,
+        /// Redemptions (each of a different single-use voucher).
+        #[arg(long, default_value_t = 5_000)]
+        redemptions: u64,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 64)]
+        clients: u64,
+    },
     /// Durable ledger appends (group commit) vs one single-row durable
     /// INSERT per transaction.
     Ledger {
@@ -89,6 +103,19 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             );
             anyhow::ensure!((1..=1024).contains(&clients), "--clients must be 1 to 1024");
             super::bench_issue::bench_issue(&backend_url, claims, clients).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchCommand::Redeem {
+            backend_url,
+            redemptions,
+            clients,
+        } => {
+            anyhow::ensure!(
+                (1..=200_000).contains(&redemptions),
+                "--redemptions must be 1 to 200000"
+            );
+            anyhow::ensure!((1..=1024).contains(&clients), "--clients must be 1 to 1024");
+            super::bench_redeem::bench_redeem(&backend_url, redemptions, clients).await?;
             Ok(ExitCode::SUCCESS)
         }
         BenchCommand::Ledger {
@@ -246,23 +273,62 @@ pub(super) async fn run_baseline(
     clients: u64,
     first_id: i64,
 ) -> anyhow::Result<f64> {
+    Ok(timed_baseline(db, rows, clients, first_id).await?.rate)
+}
+
+/// Throughput and latency of one timed run.
+pub(super) struct Timed {
+    pub rate: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+impl Timed {
+    /// From each operation's latency and the run's wall time.
+    pub(super) fn of(mut latencies: Vec<Duration>, elapsed: Duration) -> Timed {
+        latencies.sort();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or_default()
+        };
+        Timed {
+            rate: latencies.len() as f64 / elapsed.as_secs_f64(),
+            p50: at(0.50),
+            p99: at(0.99),
+        }
+    }
+}
+
+/// As `run_baseline`, also timing each insert.
+pub(super) async fn timed_baseline(
+    db: &Arc<BaselineDb>,
+    rows: u64,
+    clients: u64,
+    first_id: i64,
+) -> anyhow::Result<Timed> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
             let mut id = first_id + client as i64;
             while id < first_id + rows as i64 {
+                let sent = Instant::now();
                 db.insert(id).await?;
+                latencies.push(sent.elapsed());
                 id += clients as i64;
             }
-            anyhow::Ok(())
+            anyhow::Ok(latencies)
         }));
     }
+    let mut latencies = Vec::with_capacity(rows as usize);
     for task in tasks {
-        task.await??;
+        latencies.extend(task.await??);
     }
-    Ok(rows as f64 / started.elapsed().as_secs_f64())
+    Ok(Timed::of(latencies, started.elapsed()))
 }
 
 /// Runs the INSERT baseline with 1 and with `clients` clients (`rows`
@@ -489,4 +555,75 @@ async fn import_twice<S: Store>(store: S, csv: &[u8]) -> anyhow::Result<(Duratio
     println!("  verify: ok ({} entries)", summary.entries);
     store.close().await;
     Ok((times[0], times[1]))
+}
+
+/// The writer of a benchmark's scratch ledger: migrated, with a fresh
+/// ledger key and an empty issuer keyring (the caller adds its key).
+pub(super) async fn bench_writer<S: Store>(
+    store: &S,
+) -> anyhow::Result<(
+    crate::service::WriterHandle,
+    tokio::task::JoinHandle<()>,
+    Arc<crate::service::issuer_keyring::IssuerKeyring>,
+)> {
+    store.migrate().await?;
+    let ledger_key = Arc::new(KeyPair::generate());
+    publish_ledger_key(store, &ledger_key).await?;
+    let ring = Arc::new(crate::service::issuer_keyring::IssuerKeyring::default());
+    let config = WriterConfig {
+        issuer_keys: ring.clone(),
+        ..WriterConfig::default()
+    };
+    let (writer, task) = writer::spawn(store.clone(), ledger_key, config);
+    Ok((writer, task, ring))
+}
+
+/// The real router on a loopback port, until `stop`.
+pub(super) struct BenchServer {
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl BenchServer {
+    pub(super) async fn start<S: Store>(
+        store: &S,
+        writer: &crate::service::WriterHandle,
+        ring: Arc<crate::service::issuer_keyring::IssuerKeyring>,
+    ) -> anyhow::Result<BenchServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let api = crate::http::ApiConfig {
+            issuer_keys: ring,
+            ..crate::http::ApiConfig::default()
+        };
+        let app = crate::http::router(crate::http::AppState::new(
+            store.clone(),
+            writer.clone(),
+            api,
+        ));
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(crate::http::serve_until(listener, app, async {
+            let _ = stop_rx.await;
+        }));
+        Ok(BenchServer { base, stop, server })
+    }
+
+    /// Stops the server gracefully (its writer handles go with it), then
+    /// the writer, and verifies the ledger (not timed).
+    pub(super) async fn finish<S: Store>(
+        self,
+        store: S,
+        writer: crate::service::WriterHandle,
+        writer_task: tokio::task::JoinHandle<()>,
+    ) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.server.await??;
+        drop(writer);
+        writer_task.await?;
+        let summary = verify_store(&store, &[]).await?;
+        println!("  verify: ok ({} entries)", summary.entries);
+        store.close().await;
+        Ok(())
+    }
 }

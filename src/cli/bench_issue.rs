@@ -20,21 +20,18 @@ use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPerio
 use crate::domain::{
     Fen, Principal, ProgrammeCode, Redacted, Role, SizeClass, Timestamp, Username,
 };
-use crate::http::{ApiConfig, AppState, router};
 use crate::ledger::checkpoint::KeyPair;
 use crate::service::command::{Command, ProgrammeChange, Submission};
-use crate::service::issuer_keyring::IssuerKeyring;
 use crate::service::registry::{
     ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
-use crate::service::verify::verify_store;
-use crate::service::{WriterConfig, WriterHandle, access, writer};
+use crate::service::{WriterHandle, access};
 use crate::store::{Backend, PostgresStore, SqliteStore, Store};
 use crate::token::voucher::{VoucherClaims, signature_of};
 
 /// Target from issue 5: claims/s at least the 1-client INSERT baseline.
 const TARGET_RATIO: f64 = 1.0;
-const FACE_VALUE_FEN: i64 = 500_000;
+pub(super) const FACE_VALUE_FEN: i64 = 500_000;
 const PROGRAMME: &str = "BENCH-ISSUE";
 
 pub async fn bench_issue(backend_url: &str, claims: u64, clients: u64) -> anyhow::Result<()> {
@@ -98,7 +95,7 @@ fn ed25519_signs_per_second(count: u64) -> f64 {
 
 /// The programme every bench firm is eligible for, its budget covering
 /// `claims` vouchers.
-fn terms(claims: u64) -> ProgrammeTerms {
+pub(super) fn terms(claims: u64) -> ProgrammeTerms {
     let today = Timestamp::now().cst_date();
     let budget = FACE_VALUE_FEN * claims as i64;
     ProgrammeTerms {
@@ -132,7 +129,11 @@ fn terms(claims: u64) -> ProgrammeTerms {
     }
 }
 
-async fn submit(writer: &WriterHandle, key: String, command: Command) -> anyhow::Result<()> {
+pub(super) async fn submit(
+    writer: &WriterHandle,
+    key: String,
+    command: Command,
+) -> anyhow::Result<()> {
     writer
         .submit(Submission {
             actor: "system:bench".into(),
@@ -146,15 +147,7 @@ async fn submit(writer: &WriterHandle, key: String, command: Command) -> anyhow:
 /// Sets up, then times `claims` claims from `clients` HTTP clients;
 /// returns claims per second. Verifies the ledger afterwards (not timed).
 async fn claims_over_http<S: Store>(store: S, claims: u64, clients: u64) -> anyhow::Result<f64> {
-    store.migrate().await?;
-    let ledger_key = Arc::new(KeyPair::generate());
-    writer::publish_ledger_key(&store, &ledger_key).await?;
-    let ring = Arc::new(IssuerKeyring::default());
-    let config = WriterConfig {
-        issuer_keys: ring.clone(),
-        ..WriterConfig::default()
-    };
-    let (writer, writer_task) = writer::spawn(store.clone(), ledger_key, config);
+    let (writer, writer_task, ring) = super::bench::bench_writer(&store).await?;
     let issuer = KeyPair::generate();
     ring.add(issuer.signing_key().clone());
     let programme = ProgrammeCode::parse(PROGRAMME).expect("valid code");
@@ -181,21 +174,11 @@ async fn claims_over_http<S: Store>(store: S, claims: u64, clients: u64) -> anyh
     }
     let tokens = seed_firm_users(&store, &writer, claims as usize).await?;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let api = ApiConfig {
-        issuer_keys: ring,
-        ..ApiConfig::default()
-    };
-    let app = router(AppState::new(store.clone(), writer.clone(), api));
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::http::serve_until(listener, app, async {
-        let _ = stop_rx.await;
-    }));
+    let server = super::bench::BenchServer::start(&store, &writer, ring).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients as usize)
         .build()?;
-    let url = format!("http://{address}/api/v1/programmes/{PROGRAMME}/claims");
+    let url = format!("{}/api/v1/programmes/{PROGRAMME}/claims", server.base);
     let tokens = Arc::new(tokens);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -226,24 +209,12 @@ async fn claims_over_http<S: Store>(store: S, claims: u64, clients: u64) -> anyh
     // Close the client's connections and stop the server gracefully, so
     // that every handle on the writer is gone before waiting for it.
     drop(client);
-    let _ = stop.send(());
-    server.await??;
-    drop(writer);
-    writer_task.await?;
-    let summary = verify_store(&store, &[]).await?;
-    println!("  verify: ok ({} entries)", summary.entries);
-    store.close().await;
+    server.finish(store, writer, writer_task).await?;
     Ok(claims as f64 / elapsed.as_secs_f64())
 }
 
-/// Imports `count` firms and gives each an enterprise user with an API
-/// token (created through the writer; these users never log in, so no
-/// password is hashed). Returns the tokens.
-async fn seed_firm_users<S: Store>(
-    store: &S,
-    writer: &WriterHandle,
-    count: usize,
-) -> anyhow::Result<Vec<String>> {
+/// Imports `count` generated firms (all eligible).
+pub(super) async fn import_firms(writer: &WriterHandle, count: usize) -> anyhow::Result<()> {
     let csv = generated_enterprise_csv(count);
     let rows = parse_enterprise_file(csv.as_bytes()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let settings = ImportSettings {
@@ -265,6 +236,18 @@ async fn seed_firm_users<S: Store>(
         "bench firms: {:?}",
         report.errors.first()
     );
+    Ok(())
+}
+
+/// Imports `count` firms and gives each an enterprise user with an API
+/// token (created through the writer; these users never log in, so no
+/// password is hashed). Returns the tokens.
+async fn seed_firm_users<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    import_firms(writer, count).await?;
     let mut tasks = tokio::task::JoinSet::new();
     let mut after = String::new();
     let mut index = 0;

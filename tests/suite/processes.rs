@@ -1246,38 +1246,43 @@ on_both_databases!(
     two_servers_split_a_flash_crowd_and_the_cli_allocates
 );
 
-/// `bench issue` runs end to end on a small scale (it is a benchmark, not
-/// a test: only that it completes, verifies and reports is checked here).
+/// `bench issue` and `bench redeem` run end to end on a small scale (they
+/// are benchmarks, not tests: only that they complete, verify and report
+/// is checked here).
 #[tokio::test]
-async fn bench_issue_runs_and_reports_its_ratios() {
+async fn bench_issue_and_redeem_run_and_report_their_ratios() {
     let dir = tempfile::tempdir().unwrap();
     let mut backends = vec!["sqlite".to_string()];
     if let Ok(url) = std::env::var(crate::helpers::POSTGRES_URL_ENV) {
         backends.push(url);
     }
     for backend in backends {
-        let (code, out) = run(
-            dir.path(),
-            &[
-                "bench",
-                "issue",
-                "--claims",
-                "40",
-                "--clients",
-                "4",
-                "--backend-url",
-                &backend,
-            ],
-        )
-        .await;
-        assert_eq!(code, 0, "{out}");
-        for expected in [
-            "Ed25519 signatures:",
-            "claims over HTTP:",
-            "ratio vs baseline:",
-            "verify: ok",
-        ] {
-            assert!(out.contains(expected), "{expected} missing: {out}");
+        let runs: [(&[&str], &[&str]); 2] = [
+            (
+                &["bench", "issue", "--claims", "40", "--clients", "4"],
+                &[
+                    "Ed25519 signatures:",
+                    "claims over HTTP:",
+                    "ratio vs baseline:",
+                ],
+            ),
+            (
+                &["bench", "redeem", "--redemptions", "40", "--clients", "4"],
+                &[
+                    "redemptions over HTTP:",
+                    "p99",
+                    "ratio vs 4-client baseline:",
+                ],
+            ),
+        ];
+        for (args, expected) in runs {
+            let mut args = args.to_vec();
+            args.extend(["--backend-url", &backend]);
+            let (code, out) = run(dir.path(), &args).await;
+            assert_eq!(code, 0, "{out}");
+            for expected in expected.iter().chain(&["verify: ok"]) {
+                assert!(out.contains(expected), "{expected} missing: {out}");
+            }
         }
     }
 }

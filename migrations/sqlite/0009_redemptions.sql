@@ -29,8 +29,10 @@ CREATE TABLE redemptions (
     -- Fiscal year (UTC+8) of the redemption, for the annual caps.
     fiscal_year         INTEGER NOT NULL,
     -- pending → confirmed | disputed → (confirmed | reversed); pending and
-    -- confirmed may be reversed too (docs/redemption-lifecycle.md).
-    status              TEXT    NOT NULL CHECK (status IN ('pending', 'confirmed', 'disputed', 'reversed')),
+    -- confirmed may be reversed too; fraud marking freezes what is not
+    -- settled, and a frozen redemption can only be reversed
+    -- (docs/redemption-lifecycle.md).
+    status              TEXT    NOT NULL CHECK (status IN ('pending', 'confirmed', 'disputed', 'frozen', 'reversed')),
     -- The enterprise's confirmation: optional 1–5 rating and comment.
     rating              INTEGER CHECK (rating BETWEEN 1 AND 5),
     comment             TEXT,

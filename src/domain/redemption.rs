@@ -371,6 +371,8 @@ pub enum RedemptionAction {
     UpholdDispute,
     /// The provider or the admin reverses it (冲正).
     Reverse,
+    /// A party was marked fraudulent: held until the admin reverses it.
+    Freeze,
 }
 
 impl RedemptionAction {
@@ -381,6 +383,7 @@ impl RedemptionAction {
             RedemptionAction::RejectDispute => "reject_dispute",
             RedemptionAction::UpholdDispute => "uphold_dispute",
             RedemptionAction::Reverse => "reverse",
+            RedemptionAction::Freeze => "freeze",
         }
     }
 }
@@ -393,9 +396,9 @@ pub fn next_status(status: &str, action: RedemptionAction) -> Option<&'static st
     match (status, action) {
         ("pending", Confirm) | ("disputed", RejectDispute) => Some("confirmed"),
         ("pending", Dispute) => Some("disputed"),
-        ("disputed", UpholdDispute) | ("pending" | "confirmed" | "disputed", Reverse) => {
-            Some("reversed")
-        }
+        ("disputed", UpholdDispute)
+        | ("pending" | "confirmed" | "disputed" | "frozen", Reverse) => Some("reversed"),
+        ("pending" | "confirmed" | "disputed", Freeze) => Some("frozen"),
         _ => None,
     }
 }
@@ -616,25 +619,37 @@ mod tests {
     #[test]
     fn the_state_machine_allows_exactly_its_transitions() {
         use RedemptionAction::*;
-        let actions = [Confirm, Dispute, RejectDispute, UpholdDispute, Reverse];
-        let allowed: Vec<(&str, &str, &str)> = ["pending", "confirmed", "disputed", "reversed"]
-            .iter()
-            .flat_map(|status| {
-                actions
-                    .iter()
-                    .filter_map(move |a| next_status(status, *a).map(|n| (*status, a.as_str(), n)))
-            })
-            .collect();
+        let actions = [
+            Confirm,
+            Dispute,
+            RejectDispute,
+            UpholdDispute,
+            Reverse,
+            Freeze,
+        ];
+        let allowed: Vec<(&str, &str, &str)> =
+            ["pending", "confirmed", "disputed", "frozen", "reversed"]
+                .iter()
+                .flat_map(|status| {
+                    actions.iter().filter_map(move |a| {
+                        next_status(status, *a).map(|n| (*status, a.as_str(), n))
+                    })
+                })
+                .collect();
         assert_eq!(
             allowed,
             [
                 ("pending", "confirm", "confirmed"),
                 ("pending", "dispute", "disputed"),
                 ("pending", "reverse", "reversed"),
+                ("pending", "freeze", "frozen"),
                 ("confirmed", "reverse", "reversed"),
+                ("confirmed", "freeze", "frozen"),
                 ("disputed", "reject_dispute", "confirmed"),
                 ("disputed", "uphold_dispute", "reversed"),
                 ("disputed", "reverse", "reversed"),
+                ("disputed", "freeze", "frozen"),
+                ("frozen", "reverse", "reversed"),
             ]
         );
     }

@@ -250,6 +250,12 @@ impl From<crate::service::CommandError> for ApiError {
                     redemption_status_zh(status)
                 ),
             ),
+            E::NothingToRecover => ApiError::new(
+                StatusCode::CONFLICT,
+                "nothing_to_recover",
+                "Nothing has been paid to this provider from the programme.",
+                "该项目尚未向该服务机构支付补贴，无需追回。",
+            ),
             E::VoucherNotExpired { ref valid_until } => ApiError::new(
                 StatusCode::CONFLICT,
                 "voucher_not_expired",
@@ -347,6 +353,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::service::UseCaseError> for ApiError {
+    fn from(error: crate::service::UseCaseError) -> ApiError {
+        match error {
+            crate::service::UseCaseError::Command(error) => error.into(),
+            crate::service::UseCaseError::Store(error) => error.into(),
+        }
+    }
+}
+
 /// A redemption status in Chinese.
 fn redemption_status_zh(status: &str) -> &str {
     match status {
@@ -354,6 +369,7 @@ fn redemption_status_zh(status: &str) -> &str {
         "confirmed" => "已确认",
         "disputed" => "有异议",
         "reversed" => "已冲正",
+        "frozen" => "已冻结",
         other => other,
     }
 }

@@ -21,6 +21,7 @@ use crate::store::Store;
 pub mod access;
 pub mod auth;
 mod error;
+pub mod fraud;
 mod health;
 pub mod idempotency;
 mod idempotency_cache;
@@ -170,6 +171,7 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::RevokeVoucher => post(redemptions::revoke_voucher::<S>),
         RouteId::SweepExpiry => post(redemptions::sweep_expiry::<S>),
         RouteId::SweepAutoConfirm => post(redemptions::sweep_auto_confirm::<S>),
+        RouteId::MarkFraud => post(fraud::mark::<S>),
     }
 }
 

@@ -92,6 +92,7 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::ResolveDispute => (Some("ResolveRequest"), Some("RedemptionView")),
         RouteId::RevokeVoucher => (Some("ReasonRequest"), Some("VoucherView")),
         RouteId::SweepExpiry | RouteId::SweepAutoConfirm => (None, Some("SweepView")),
+        RouteId::MarkFraud => (Some("FraudMarkingRequest"), Some("FraudMarkingReport")),
         // Not JSON: see `media_type`.
         RouteId::VoucherQrPng
         | RouteId::VoucherQrSvg
@@ -128,6 +129,7 @@ fn success_status(id: RouteId, method: &str) -> &'static str {
                 | RouteId::RevokeVoucher
                 | RouteId::SweepExpiry
                 | RouteId::SweepAutoConfirm
+                | RouteId::MarkFraud
         );
     if creates { "201" } else { "200" }
 }
@@ -370,6 +372,8 @@ pub fn document() -> OpenApi {
         .schema_from::<super::redemptions::ReasonRequest>()
         .schema_from::<super::redemptions::ResolveRequest>()
         .schema_from::<super::redemptions::SweepView>()
+        .schema_from::<super::fraud::FraudMarkingRequest>()
+        .schema_from::<super::fraud::FraudMarkingReport>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

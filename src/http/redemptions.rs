@@ -442,13 +442,6 @@ pub struct ResolveRequest {
     pub note: String,
 }
 
-fn change_error(error: redemption::ChangeError) -> ApiError {
-    match error {
-        redemption::ChangeError::Command(error) => error.into(),
-        redemption::ChangeError::Store(error) => error.into(),
-    }
-}
-
 /// Submits `action` on redemption `id` as the caller; answers with the
 /// redemption as it now stands.
 async fn change<S: Store>(
@@ -492,8 +485,7 @@ async fn change<S: Store>(
         key,
         change,
     )
-    .await
-    .map_err(change_error)?;
+    .await?;
     Ok(Json(RedemptionView::of(&record)))
 }
 
@@ -567,8 +559,7 @@ pub async fn revoke_voucher<S: Store>(
         voucher_id,
         reason,
     )
-    .await
-    .map_err(change_error)?;
+    .await?;
     Ok(Json(super::vouchers::VoucherView::of(&voucher)?))
 }
 
@@ -582,13 +573,9 @@ pub struct SweepView {
 }
 
 fn sweep_result(
-    result: Result<crate::service::sweeps::SweepReport, crate::service::sweeps::SweepError>,
+    result: Result<crate::service::sweeps::SweepReport, crate::service::UseCaseError>,
 ) -> Result<Json<SweepView>, ApiError> {
-    use crate::service::sweeps::SweepError;
-    let report = result.map_err(|error| match error {
-        SweepError::Store(error) => ApiError::from(error),
-        SweepError::Command(error) => ApiError::from(error),
-    })?;
+    let report = result?;
     Ok(Json(SweepView {
         changed: report.changed,
         already_done: report.already_done,

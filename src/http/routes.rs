@@ -75,6 +75,7 @@ pub enum RouteId {
     RevokeVoucher,
     SweepExpiry,
     SweepAutoConfirm,
+    MarkFraud,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -757,6 +758,15 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: DEFAULT_BODY,
         summary: "Confirm redemptions pending longer than their programme's auto_confirm_days (also scheduled)",
+    },
+    RouteSpec {
+        id: RouteId::MarkFraud,
+        method: "POST",
+        path: "/api/v1/fraud-markings",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Mark an enterprise or provider fraudulent: blacklist, revoke its vouchers, freeze its redemptions, remove a provider and open recovery of what it was paid",
     },
 ];
 

@@ -108,6 +108,8 @@ entry_kinds! {
     RedemptionDisputed(RedemptionDisputed) => "redemption_disputed",
     RedemptionDisputeRejected(RedemptionDisputeRejected) => "redemption_dispute_rejected",
     RedemptionReversed(RedemptionReversed) => "redemption_reversed",
+    RedemptionFrozen(RedemptionFrozen) => "redemption_frozen",
+    RecoveryOpened(RecoveryOpened) => "recovery_opened",
     VoucherExpired(VoucherWithdrawn) => "voucher_expired",
     VoucherRevoked(VoucherWithdrawn) => "voucher_revoked",
 }

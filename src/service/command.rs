@@ -159,6 +159,14 @@ pub enum Command {
         voucher_id: Uuid,
         revoke_reason: Option<String>,
     },
+    /// Turn what a provider marked fraudulent has been paid from a
+    /// programme into a recovery receivable (追回); the amount is the
+    /// provider's `paid` balance, read under the lock.
+    OpenRecovery {
+        programme: ProgrammeCode,
+        provider_id: Uuid,
+        reason: String,
+    },
 }
 
 /// Who changes a redemption: the checks under the lock depend on it.
@@ -228,6 +236,10 @@ impl RedemptionChange {
                     note: self.text.clone(),
                 })
             }
+            RedemptionAction::Freeze => EntryBody::RedemptionFrozen(pb::RedemptionFrozen {
+                redemption_id: id,
+                reason: self.text.clone(),
+            }),
             RedemptionAction::UpholdDispute | RedemptionAction::Reverse => {
                 EntryBody::RedemptionReversed(pb::RedemptionReversed {
                     redemption_id: id,
@@ -664,6 +676,7 @@ impl Command {
             Command::RedeemVoucher(_) => "redeem_voucher",
             Command::ChangeRedemption(_) => "change_redemption",
             Command::WithdrawVoucher { .. } => "withdraw_voucher",
+            Command::OpenRecovery { .. } => "open_recovery",
         }
     }
 
@@ -894,6 +907,19 @@ impl Command {
                     None => EntryBody::VoucherExpired(withdrawn),
                 })
             }
+            Command::OpenRecovery {
+                programme,
+                provider_id,
+                reason,
+            } => {
+                check_text("reason", reason, TEXT_LEN_MAX, true)?;
+                Draft::without_postings(EntryBody::RecoveryOpened(pb::RecoveryOpened {
+                    programme_code: programme.to_string(),
+                    provider_id: provider_id.to_string(),
+                    amount_fen: 0,
+                    reason: reason.clone(),
+                }))
+            }
             // The postings depend on the voucher's remaining value, read
             // under the lock: service::redemption plans them.
             Command::RedeemVoucher(spec) => {
@@ -1069,6 +1095,15 @@ impl Command {
                 field(change.action.as_str().as_bytes());
                 field(&[change.rating.unwrap_or(0)]);
                 field(change.text.as_bytes());
+            }
+            Command::OpenRecovery {
+                programme,
+                provider_id,
+                reason,
+            } => {
+                field(programme.as_str().as_bytes());
+                field(provider_id.as_bytes());
+                field(reason.as_bytes());
             }
             Command::WithdrawVoucher {
                 voucher_id,

@@ -167,7 +167,8 @@ pub async fn apply<T: AccessTx + RegistryTx + VoucherTx + Send>(
         // writer through service::lifecycle: they never reach here.
         Command::RedeemVoucher(_)
         | Command::ChangeRedemption(_)
-        | Command::WithdrawVoucher { .. } => {
+        | Command::WithdrawVoucher { .. }
+        | Command::OpenRecovery { .. } => {
             tracing::error!(
                 command = command.name(),
                 "a planned command reached effects::apply"

@@ -16,10 +16,10 @@ use crate::domain::{Fen, ProgrammeCode, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::posting::Posting;
-use crate::store::StoreError;
 use crate::store::redemption::{RedemptionTx, RedemptionUpdate, VoucherValueUpdate};
 use crate::store::registry::RegistryTx;
 use crate::store::voucher::VoucherTx;
+use crate::store::{LedgerTx, StoreError};
 
 /// A command decided under the lock, not yet written.
 pub enum Plan {
@@ -45,7 +45,7 @@ impl Plan {
 }
 
 /// Plans `command` if it is one of these; `None` for every other command.
-pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
+pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
     tx: &mut T,
     prefetched: &mut Prefetched,
     command: &Command,
@@ -67,6 +67,11 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
             prefetched.issuance.flush(tx).await?;
             plan_withdrawal(tx, *voucher_id, revoke_reason.as_deref(), now).await?
         }
+        Command::OpenRecovery {
+            programme,
+            provider_id,
+            reason,
+        } => plan_recovery(tx, programme, *provider_id, reason).await?,
         _ => return Ok(None),
     };
     Ok(Some(plan))
@@ -157,7 +162,7 @@ async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
             update.resolution_note = text;
             update.confirmed_at_us = Some(now_us);
         }
-        RedemptionAction::UpholdDispute | RedemptionAction::Reverse => {
+        RedemptionAction::UpholdDispute | RedemptionAction::Reverse | RedemptionAction::Freeze => {
             update.resolution_note = text
         }
     }
@@ -288,5 +293,44 @@ async fn plan_withdrawal<T: VoucherTx + Send>(
             to_remaining_fen: 0,
             updated_at_us: now.as_micros(),
         }),
+    })))
+}
+
+/// Moves the provider's whole `paid` balance in the programme to its
+/// recovery receivable.
+async fn plan_recovery<T: LedgerTx + Send>(
+    tx: &mut T,
+    programme: &ProgrammeCode,
+    provider_id: Uuid,
+    reason: &str,
+) -> Result<Plan, Failure> {
+    let party = provider_id.to_string();
+    let account = |kind| {
+        Account::party(kind, programme, &party).map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
+    let paid = account(AccountKind::Paid)?;
+    let name = paid.to_string();
+    let balances = tx.load_balances(&[name.as_str()]).await?;
+    let amount = balances
+        .into_iter()
+        .find(|(account, _)| *account == name)
+        .map_or(0, |(_, balance)| balance);
+    if amount <= 0 {
+        return Err(CommandError::NothingToRecover.into());
+    }
+    let amount = Fen::new(amount);
+    Ok(Plan::Change(Box::new(ChangePlan {
+        postings: vec![
+            Posting::debit(account(AccountKind::RecoveryReceivable)?, amount),
+            Posting::credit(paid, amount),
+        ],
+        body: EntryBody::RecoveryOpened(pb::RecoveryOpened {
+            programme_code: programme.to_string(),
+            provider_id: party.clone(),
+            amount_fen: amount.as_fen(),
+            reason: reason.to_string(),
+        }),
+        redemption: None,
+        voucher: None,
     })))
 }

@@ -4,8 +4,10 @@
 pub mod access;
 pub mod command;
 pub mod effects;
+pub mod error;
 pub mod export;
 pub mod fan_out;
+pub mod fraud;
 pub mod issuance;
 pub mod issuer_keyring;
 pub mod lifecycle;
@@ -18,4 +20,5 @@ pub mod vouchers;
 pub mod writer;
 
 pub use command::{Command, Submission};
+pub use error::UseCaseError;
 pub use writer::{CommandError, Receipt, WriterConfig, WriterHandle};

@@ -578,14 +578,6 @@ pub async fn redeem<S: Store>(
     Ok((record, receipt.replayed))
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ChangeError {
-    #[error(transparent)]
-    Command(#[from] CommandError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Confirms, disputes, resolves or reverses a redemption; returns it as it
 /// now stands. A retry with the same key changes nothing more.
 pub async fn change<S: Store>(
@@ -594,7 +586,7 @@ pub async fn change<S: Store>(
     actor: String,
     idempotency_key: String,
     change: super::command::RedemptionChange,
-) -> Result<RedemptionRecord, ChangeError> {
+) -> Result<RedemptionRecord, super::error::UseCaseError> {
     let id = change.redemption_id;
     writer
         .submit(super::command::Submission {
@@ -619,7 +611,7 @@ pub async fn revoke_voucher<S: Store>(
     idempotency_key: String,
     voucher_id: Uuid,
     reason: String,
-) -> Result<VoucherRecord, ChangeError> {
+) -> Result<VoucherRecord, super::error::UseCaseError> {
     writer
         .submit(super::command::Submission {
             actor,

@@ -12,12 +12,13 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::command::{ChangedBy, Command, RedemptionChange, Submission};
+use super::error::UseCaseError;
 use super::fan_out::submit_all;
 use super::issuance::load_programme;
 use super::writer::{CommandError, WriterHandle};
 use crate::domain::Timestamp;
 use crate::domain::redemption::RedemptionAction;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// Items read per page; at most this many commands in flight.
 const PAGE: u32 = 500;
@@ -47,14 +48,6 @@ impl SweepReport {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SweepError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Command(#[from] CommandError),
-}
-
 /// Expires every active voucher whose last valid day is before `now`'s
 /// date (UTC+8).
 pub async fn expire_vouchers<S: Store>(
@@ -62,7 +55,7 @@ pub async fn expire_vouchers<S: Store>(
     writer: &WriterHandle,
     actor: &str,
     now: Timestamp,
-) -> Result<SweepReport, SweepError> {
+) -> Result<SweepReport, UseCaseError> {
     let today = now.cst_date().to_string();
     let mut report = SweepReport::default();
     loop {
@@ -95,7 +88,7 @@ pub async fn auto_confirm<S: Store>(
     writer: &WriterHandle,
     actor: &str,
     now: Timestamp,
-) -> Result<SweepReport, SweepError> {
+) -> Result<SweepReport, UseCaseError> {
     let mut report = SweepReport::default();
     let mut days: HashMap<String, u32> = HashMap::new();
     let mut after = String::new();
@@ -146,7 +139,7 @@ async fn run_page(
     writer: &WriterHandle,
     jobs: Vec<(Uuid, Submission)>,
     report: &mut SweepReport,
-) -> Result<(), SweepError> {
+) -> Result<(), UseCaseError> {
     let results = submit_all(writer, jobs, PAGE as usize, |_, _| {}).await;
     for (_, result) in results {
         report.add(result.map(|receipt| receipt.replayed))?;

@@ -160,6 +160,9 @@ pub enum CommandError {
         status: String,
         action: &'static str,
     },
+    /// The provider has been paid nothing from the programme.
+    #[error("nothing has been paid to recover")]
+    NothingToRecover,
     /// The expiry sweep found a voucher still within its dates.
     #[error("the voucher is valid until {valid_until}")]
     VoucherNotExpired { valid_until: String },
@@ -219,6 +222,7 @@ impl CommandError {
                 .map_or("not_redeemable", |check| check.code),
             CommandError::RedemptionState { .. } => "redemption_state",
             CommandError::VoucherNotExpired { .. } => "voucher_not_expired",
+            CommandError::NothingToRecover => "nothing_to_recover",
             CommandError::FaceValueNotOffered { .. } => "face_value_not_offered",
             CommandError::EnterpriseNotRegistered => "enterprise_not_registered",
             CommandError::ProgrammeEnded => "programme_ended",

@@ -106,6 +106,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::RevokeVoucher,    [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::SweepExpiry,      [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::SweepAutoConfirm, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::MarkFraud,        [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
 ];
 
 const CALLERS: [&str; 6] = [

@@ -1,5 +1,5 @@
 //! Property (issue 6): random sequences of claim, redeem, confirm, dispute,
-//! resolve, reverse, expire and revoke, on a divisible and a single-use
+//! resolve, reverse, freeze, expire and revoke, on a divisible and a single-use
 //! programme, keep after every step: the chain and every entry's postings
 //! valid; no voucher paying more than its face value; each programme's
 //! funding equal to available + outstanding + payable + paid + lapsed;
@@ -57,12 +57,13 @@ enum Step {
     },
 }
 
-const ACTIONS: [RedemptionAction; 5] = [
+const ACTIONS: [RedemptionAction; 6] = [
     RedemptionAction::Confirm,
     RedemptionAction::Dispute,
     RedemptionAction::RejectDispute,
     RedemptionAction::UpholdDispute,
     RedemptionAction::Reverse,
+    RedemptionAction::Freeze,
 ];
 
 fn step() -> impl Strategy<Value = Step> {

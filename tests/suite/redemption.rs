@@ -23,6 +23,7 @@ on_both_backends!(
     the_enterprise_confirms_or_disputes_and_the_admin_resolves,
     a_reversal_returns_the_subsidy_to_the_voucher_or_else_the_budget,
     sweeps_expire_vouchers_and_confirm_stale_redemptions_once,
+    marking_fraud_revokes_freezes_blacklists_and_opens_recovery,
 );
 
 const PROGRAMME: &str = "ZS2026-R1";
@@ -907,4 +908,118 @@ async fn sweeps_expire_vouchers_and_confirm_stale_redemptions_once<S: Store>(
     assert_eq!(again.body["changed"], 0);
     assert_eq!(world.count_entries("voucher_expired").await, 1);
     assert_eq!(world.count_entries("redemption_confirmed").await, 1);
+}
+
+async fn marking_fraud_revokes_freezes_blacklists_and_opens_recovery<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    use voucher_ledger::ledger::posting::Posting;
+    use voucher_ledger::service::command::{Command, Submission};
+    let (world, firm, voucher, counter) = setting(store, true, "static").await;
+    let admin = world.bearer("admin");
+    let first = redeemed(&world, &counter, &voucher, 100_000, "r1").await;
+    let mark = |kind: &str, id: &str, key: &'static str| {
+        let body = json!({"party_kind": kind, "party_id": id, "reason": "虚假交易", "source": "市经信局稽查"});
+        let (api, admin) = (world.api.clone(), admin.clone());
+        async move { api.post("/api/v1/fraud-markings", &admin, body, key).await }
+    };
+    mark("bank", &firm.enterprise_id.to_string(), "f0")
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "party_kind_invalid");
+
+    // The enterprise: its voucher revoked, its redemption frozen, blacklisted.
+    let available = account(AccountKind::BudgetAvailable, PROGRAMME);
+    let before = balance(&world.store, &available).await;
+    let marked = mark("enterprise", &firm.enterprise_id.to_string(), "f1").await;
+    assert_eq!(marked.status, StatusCode::OK, "{:?}", marked.body);
+    assert_eq!(
+        (
+            marked.body["vouchers_revoked"].as_u64(),
+            marked.body["redemptions_frozen"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        balance(&world.store, &available).await,
+        before + FACE - 50_000
+    );
+    assert_eq!(
+        remaining(&world, &firm, &voucher).await,
+        (0, "revoked".to_string())
+    );
+    act(&world, &firm.bearer(), &first, "confirm", json!({}), "c1")
+        .await
+        .expect_error(StatusCode::CONFLICT, "redemption_state");
+    let path = format!("/api/v1/programmes/{PROGRAMME}/claims");
+    world
+        .api
+        .post(&path, &firm.bearer(), json!({}), "claim-after")
+        .await
+        .expect_error(StatusCode::CONFLICT, "enterprise_blacklisted");
+    // Marking again changes nothing more.
+    let again = mark("enterprise", &firm.enterprise_id.to_string(), "f2").await;
+    assert_eq!(
+        (
+            again.body["vouchers_revoked"].as_u64(),
+            again.body["redemptions_frozen"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    // A frozen redemption can only be reversed: its subsidy goes to the budget.
+    let reversed = act(
+        &world,
+        &admin,
+        &first,
+        "reverse",
+        json!({"reason": "欺诈冲正"}),
+        "x1",
+    )
+    .await;
+    assert_eq!(reversed.body["status"], "reversed", "{:?}", reversed.body);
+
+    // The provider, after being paid 30,000 fen (settlement comes in a
+    // later issue; a journal entry stands in for its payout here).
+    let paid = voucher_ledger::ledger::account::Account::party(
+        AccountKind::Paid,
+        &crate::helpers::programme(PROGRAMME),
+        &counter.provider_id,
+    )
+    .unwrap();
+    world
+        .writer
+        .submit(Submission {
+            actor: "test:finance".into(),
+            idempotency_key: "payout".into(),
+            command: Command::Journal {
+                memo: "代付补贴（测试）".into(),
+                postings: vec![
+                    Posting::debit(paid.clone(), voucher_ledger::domain::Fen::new(30_000)),
+                    Posting::credit(
+                        account(AccountKind::BudgetAvailable, PROGRAMME),
+                        voucher_ledger::domain::Fen::new(30_000),
+                    ),
+                ],
+            },
+        })
+        .await
+        .unwrap();
+    let marked = mark("provider", &counter.provider_id, "f3").await;
+    assert_eq!(marked.status, StatusCode::OK, "{:?}", marked.body);
+    assert_eq!(marked.body["provider_removed"], true);
+    assert_eq!(marked.body["recovery_receivable_fen"], 30_000);
+    assert_eq!(balance(&world.store, &paid).await, 0);
+    let provider = world
+        .api
+        .get(
+            &format!("/api/v1/providers/{}", counter.provider_id),
+            &admin,
+        )
+        .await;
+    assert_eq!(provider.body["status"], "removed", "{:?}", provider.body);
+    assert_eq!(world.count_entries("recovery_opened").await, 1);
+    let again = mark("provider", &counter.provider_id, "f4").await;
+    assert_eq!(again.body["provider_removed"], false);
+    assert_eq!(again.body["recovery_receivable_fen"], 30_000);
+    assert_eq!(world.count_entries("recovery_opened").await, 1);
 }

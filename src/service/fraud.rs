@@ -1,0 +1,216 @@
+//! Marking an enterprise or a provider as fraudulent (套现, 虚假交易, 串通):
+//! it is blacklisted from today; an enterprise's active vouchers are
+//! revoked (their value back to the budget); every unsettled redemption it
+//! is party to is frozen (only a reversal can follow); a provider is removed
+//! (出库) and what it has been paid from each programme becomes a recovery
+//! receivable (追回) that settlement offsets against its later payouts.
+//!
+//! Each step is its own ledger command keyed from the request's key, so a
+//! retry (or a second marking) completes what is missing and records
+//! nothing twice.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::command::{BlacklistSpec, ChangedBy, Command, PartyKind, RedemptionChange, Submission};
+use super::error::UseCaseError;
+use super::fan_out::submit_all;
+use super::writer::{CommandError, WriterHandle};
+use crate::domain::ProgrammeCode;
+use crate::domain::provider::ProviderStatus;
+use crate::domain::redemption::RedemptionAction;
+use crate::store::Store;
+use crate::store::redemption::RedemptionFilter;
+use crate::store::voucher::VoucherFilter;
+
+const PAGE: u32 = 500;
+
+/// What a marking did (counts of changes this request recorded).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FraudReport {
+    pub vouchers_revoked: u64,
+    pub redemptions_frozen: u64,
+    pub provider_removed: bool,
+    /// The provider's recovery receivables across programmes, after.
+    pub recovery_receivable_fen: i64,
+}
+
+/// What is marked and why.
+pub struct Marking {
+    pub party_kind: PartyKind,
+    pub party_id: Uuid,
+    pub reason: String,
+    pub source: String,
+    pub today: NaiveDate,
+}
+
+/// Marks `marking.party_id` fraudulent; see the module comment.
+pub async fn mark<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    actor: &str,
+    key: &str,
+    marking: Marking,
+) -> Result<FraudReport, UseCaseError> {
+    let exists = match marking.party_kind {
+        PartyKind::Enterprise => store.enterprise_by_id(marking.party_id).await?.is_some(),
+        PartyKind::Provider => store.provider_by_id(marking.party_id).await?.is_some(),
+    };
+    if !exists {
+        return Err(CommandError::NotFound.into());
+    }
+    let submission = |suffix: String, command: Command| Submission {
+        actor: actor.to_string(),
+        idempotency_key: format!("{key}:{suffix}"),
+        command,
+    };
+    let listed = writer
+        .submit(submission(
+            "blacklist".into(),
+            Command::BlacklistParty(BlacklistSpec {
+                entry_id: Uuid::now_v7(),
+                party_kind: marking.party_kind,
+                party_id: marking.party_id,
+                reason: marking.reason.clone(),
+                source: marking.source.clone(),
+                effective_from: marking.today,
+                effective_until: None,
+            }),
+        ))
+        .await;
+    match listed {
+        // Unchanged: the same entry is already on the blacklist.
+        Ok(_) | Err(CommandError::Unchanged { .. }) => {}
+        Err(other) => return Err(other.into()),
+    }
+    let mut report = FraudReport::default();
+    if marking.party_kind == PartyKind::Provider {
+        let removal = writer
+            .submit(submission(
+                "remove".into(),
+                Command::ChangeProviderStatus {
+                    provider_id: marking.party_id,
+                    status: ProviderStatus::Removed,
+                    reason: marking.reason.clone(),
+                },
+            ))
+            .await;
+        report.provider_removed = match removal {
+            Ok(receipt) => !receipt.replayed,
+            // Already removed.
+            Err(CommandError::ProviderTransition { .. }) => false,
+            Err(other) => return Err(other.into()),
+        };
+    }
+    // Freeze its unsettled redemptions.
+    let filter = match marking.party_kind {
+        PartyKind::Enterprise => RedemptionFilter {
+            enterprise_id: Some(marking.party_id),
+            ..RedemptionFilter::default()
+        },
+        PartyKind::Provider => RedemptionFilter {
+            provider_id: Some(marking.party_id),
+            ..RedemptionFilter::default()
+        },
+    };
+    let mut jobs = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.redemptions_after(&filter, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for redemption in page
+            .iter()
+            .filter(|r| matches!(r.status.as_str(), "pending" | "confirmed" | "disputed"))
+        {
+            let command = Command::ChangeRedemption(RedemptionChange {
+                redemption_id: redemption.id,
+                by: ChangedBy::Admin,
+                action: RedemptionAction::Freeze,
+                rating: None,
+                text: marking.reason.clone(),
+            });
+            jobs.push(((), submission(format!("freeze:{}", redemption.id), command)));
+        }
+    }
+    report.redemptions_frozen = count_changes(writer, jobs).await?;
+    // Revoke an enterprise's active vouchers.
+    if marking.party_kind == PartyKind::Enterprise {
+        let filter = VoucherFilter {
+            enterprise_id: Some(marking.party_id),
+            status: Some("active".into()),
+            ..VoucherFilter::default()
+        };
+        let mut jobs = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.vouchers_after(&filter, after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for voucher in page {
+                let command = Command::WithdrawVoucher {
+                    voucher_id: voucher.id,
+                    revoke_reason: Some(marking.reason.clone()),
+                };
+                jobs.push(((), submission(format!("revoke:{}", voucher.id), command)));
+            }
+        }
+        report.vouchers_revoked = count_changes(writer, jobs).await?;
+    }
+    // Recover what a provider has been paid.
+    if marking.party_kind == PartyKind::Provider {
+        let mut jobs = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = store.programmes_after(&after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.code.clone();
+            for programme in page {
+                let Ok(code) = ProgrammeCode::parse(&programme.code) else {
+                    continue;
+                };
+                let command = Command::OpenRecovery {
+                    programme: code,
+                    provider_id: marking.party_id,
+                    reason: marking.reason.clone(),
+                };
+                jobs.push((
+                    (),
+                    submission(format!("recover:{}", programme.code), command),
+                ));
+            }
+        }
+        count_changes(writer, jobs).await?;
+        let suffix = format!("/{}", marking.party_id);
+        report.recovery_receivable_fen = store
+            .balances()
+            .await?
+            .into_iter()
+            .filter(|b| {
+                b.account.starts_with("recovery_receivable/") && b.account.ends_with(&suffix)
+            })
+            .map(|b| b.balance_fen)
+            .sum();
+    }
+    Ok(report)
+}
+
+/// Submits `jobs`; counts the changes they recorded. Items already in the
+/// asked state (or with nothing to do) are not errors.
+async fn count_changes(
+    writer: &WriterHandle,
+    jobs: Vec<((), Submission)>,
+) -> Result<u64, UseCaseError> {
+    let mut changed = 0;
+    for (_, result) in submit_all(writer, jobs, PAGE as usize, |_, _| {}).await {
+        match result {
+            Ok(receipt) if !receipt.replayed => changed += 1,
+            Ok(_)
+            | Err(CommandError::RedemptionState { .. })
+            | Err(CommandError::VoucherState { .. })
+            | Err(CommandError::NothingToRecover) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(changed)
+}

@@ -57,11 +57,13 @@ pub struct Prefetched {
     enterprises: HashMap<String, Option<EnterpriseRecord>>,
     /// Programmes and the signing key, as voucher issues read them.
     pub issuance: issuance::IssuanceCache,
+    /// What the batch's redemptions read.
+    pub redemptions: super::redemption_cache::RedemptionCache,
 }
 
 impl Prefetched {
     /// Loads what `commands` will read.
-    pub async fn load<T: RegistryTx + VoucherTx + Send>(
+    pub async fn load<T: RegistryTx + VoucherTx + crate::store::redemption::RedemptionTx + Send>(
         tx: &mut T,
         commands: &[&Command],
     ) -> Result<Prefetched, StoreError> {
@@ -92,9 +94,20 @@ impl Prefetched {
             .collect();
         let mut issuance = issuance::IssuanceCache::default();
         issuance.prefill(tx, &claims).await?;
+        let specs: Vec<&super::command::RedeemSpec> = commands
+            .iter()
+            .filter_map(|command| match command {
+                Command::RedeemVoucher(spec) => Some(&**spec),
+                _ => None,
+            })
+            .collect();
+        let mut redemptions = super::redemption_cache::RedemptionCache::default();
+        let year = chrono::Datelike::year(&Timestamp::now().cst_date());
+        redemptions.prefill(tx, &specs, year).await?;
         Ok(Prefetched {
             enterprises,
             issuance,
+            redemptions,
         })
     }
 
@@ -132,6 +145,9 @@ pub async fn apply<T: AccessTx + RegistryTx + VoucherTx + Send>(
     context: &Context<'_>,
 ) -> Result<Option<EntryBody>, Failure> {
     let now_us = context.now.as_micros();
+    if !super::redemption_cache::RedemptionCache::survives(command) {
+        prefetched.redemptions.forget();
+    }
     if matches!(
         command,
         Command::ChangeProgramme { .. }

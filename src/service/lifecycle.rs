@@ -52,9 +52,23 @@ pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
     now: Timestamp,
     sequence: u64,
 ) -> Result<Option<Plan>, Failure> {
+    if !super::redemption_cache::RedemptionCache::survives(command) {
+        // Reversals, expiries, revocations and recoveries change what the
+        // batch's redemptions cached (effects::apply does the same for
+        // every other command).
+        prefetched.redemptions.forget();
+    }
     let plan = match command {
         Command::RedeemVoucher(spec) => Plan::Redeem(Box::new(
-            redemption::plan(tx, &mut prefetched.issuance, spec, now, sequence).await?,
+            redemption::plan(
+                tx,
+                &mut prefetched.issuance,
+                &mut prefetched.redemptions,
+                spec,
+                now,
+                sequence,
+            )
+            .await?,
         )),
         Command::ChangeRedemption(change) => {
             prefetched.issuance.flush(tx).await?;
@@ -78,9 +92,18 @@ pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
 }
 
 /// Writes a plan; every guarded update must change exactly one row.
-pub async fn write<T: RedemptionTx + Send>(tx: &mut T, plan: Plan) -> Result<EntryBody, Failure> {
+pub async fn write<T: RedemptionTx + Send>(
+    tx: &mut T,
+    prefetched: &mut Prefetched,
+    plan: Plan,
+) -> Result<EntryBody, Failure> {
     match plan {
-        Plan::Redeem(plan) => redemption::write(tx, *plan).await,
+        Plan::Redeem(plan) => {
+            let summary = plan.summary();
+            let body = redemption::write(tx, *plan).await?;
+            prefetched.redemptions.record(&summary);
+            Ok(body)
+        }
         Plan::Change(plan) => {
             let ChangePlan {
                 body,

@@ -12,6 +12,7 @@ pub mod issuance;
 pub mod issuer_keyring;
 pub mod lifecycle;
 pub mod redemption;
+pub mod redemption_cache;
 pub mod registry;
 pub mod sweeps;
 pub mod tokens;

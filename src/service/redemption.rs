@@ -101,36 +101,6 @@ impl<S: Store> RedemptionReads for PoolReads<'_, S> {
     }
 }
 
-/// Reads inside the writer's transaction.
-pub struct TxReads<'a, T>(pub &'a mut T);
-
-impl<T: RegistryTx + VoucherTx + RedemptionTx + Send> RedemptionReads for TxReads<'_, T> {
-    async fn voucher(&mut self, id: Uuid) -> Result<Option<VoucherRecord>, StoreError> {
-        VoucherTx::voucher(self.0, id).await
-    }
-    async fn issuer_key(&mut self, key_id: &str) -> Result<Option<IssuerKeyRecord>, StoreError> {
-        RegistryTx::issuer_key(self.0, key_id).await
-    }
-    async fn programme(&mut self, code: &str) -> Result<Option<ProgrammeRecord>, StoreError> {
-        RegistryTx::programme(self.0, code).await
-    }
-    async fn provider(&mut self, id: Uuid) -> Result<Option<ProviderRecord>, StoreError> {
-        RegistryTx::provider_by_id(self.0, id).await
-    }
-    async fn provider_blacklist(&mut self, id: Uuid) -> Result<Vec<BlacklistRecord>, StoreError> {
-        RegistryTx::blacklist_of(self.0, "provider", id).await
-    }
-    async fn enterprise(&mut self, id: Uuid) -> Result<Option<EnterpriseRecord>, StoreError> {
-        RegistryTx::enterprise_by_id(self.0, id).await
-    }
-    async fn totals(&mut self, query: TotalsQuery<'_>) -> Result<RedeemedTotals, StoreError> {
-        RedemptionTx::redeemed_totals(self.0, query).await
-    }
-    async fn nonce_used(&mut self, nonce: &str) -> Result<bool, StoreError> {
-        RedemptionTx::presentation_used(self.0, nonce).await
-    }
-}
-
 /// What a redemption is judged on, with the rows it came from.
 pub struct Gathered {
     pub facts: RedemptionFacts,
@@ -254,6 +224,7 @@ pub struct RedemptionPlan {
 pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
     tx: &mut T,
     issuance: &mut IssuanceCache,
+    cache: &mut super::redemption_cache::RedemptionCache,
     spec: &RedeemSpec,
     now: Timestamp,
     sequence: u64,
@@ -261,7 +232,7 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
     // The voucher may have been issued earlier in this batch.
     issuance.flush(tx).await?;
     let gathered = gather(
-        &mut TxReads(tx),
+        &mut super::redemption_cache::BatchReads { tx, cache },
         spec.voucher_id,
         spec.provider_id,
         &spec.shown,
@@ -362,6 +333,35 @@ fn postings(programme: &ProgrammeCode, provider_id: Uuid, assessment: &Assessmen
         postings.push(Posting::credit(outstanding, assessment.returned_to_budget));
     }
     postings
+}
+
+/// What the batch's cache learns from a written redemption.
+pub struct RedemptionPlanSummary {
+    pub voucher_id: Uuid,
+    pub provider_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub programme_code: String,
+    pub fiscal_year: i32,
+    pub subsidy_fen: i64,
+    pub used_fen: i64,
+    pub status_after: &'static str,
+    pub nonce: Option<String>,
+}
+
+impl RedemptionPlan {
+    pub fn summary(&self) -> RedemptionPlanSummary {
+        RedemptionPlanSummary {
+            voucher_id: self.record.voucher_id,
+            provider_id: self.record.provider_id,
+            enterprise_id: self.record.enterprise_id,
+            programme_code: self.record.programme_code.clone(),
+            fiscal_year: self.record.fiscal_year,
+            subsidy_fen: self.record.subsidy_fen,
+            used_fen: self.used_fen,
+            status_after: self.status_after,
+            nonce: self.record.presentation_nonce.clone(),
+        }
+    }
 }
 
 /// Writes a planned redemption: the guarded voucher update first (it must

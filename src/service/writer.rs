@@ -621,7 +621,7 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + RedemptionTx +
         budget_exhausted,
     };
     let body = match planned {
-        Some(plan) => super::lifecycle::write(tx, plan).await?,
+        Some(plan) => super::lifecycle::write(tx, batch.prefetched, plan).await?,
         None => effects::apply(tx, batch.prefetched, &submission.command, &context)
             .await?
             .unwrap_or(draft.body),

@@ -13,7 +13,7 @@ use super::postgres::{PostgresTx, map_err};
 use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
 use super::voucher::{ClaimedSoFar, VoucherRecord};
-use super::voucher_sql;
+use super::{redemption_sql, voucher_sql};
 
 /// One index probe per enterprise (`vouchers_by_enterprise`), whatever the
 /// statistics say: during a flash crowd on a new programme they are stale
@@ -43,6 +43,57 @@ fn texts(ids: &[Uuid]) -> Vec<String> {
 }
 
 impl PostgresTx {
+    pub(super) async fn bulk_vouchers_by_ids(
+        &mut self,
+        ids: &[Uuid],
+    ) -> Result<Vec<VoucherRecord>, StoreError> {
+        let query = format!(
+            "SELECT {} FROM vouchers WHERE id = ANY($1)",
+            voucher_sql::VOUCHER_COLUMNS
+        );
+        let rows: Vec<voucher_sql::VoucherRow> = sqlx::query_as(&query)
+            .bind(texts(ids))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter().map(voucher_sql::voucher).collect()
+    }
+
+    pub(super) async fn bulk_nonces_used(
+        &mut self,
+        nonces: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT presentation_nonce FROM redemptions WHERE presentation_nonce = ANY($1)",
+        )
+        .bind(nonces)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(rows.into_iter().map(|(nonce,)| nonce).collect())
+    }
+
+    pub(super) async fn bulk_enterprise_totals(
+        &mut self,
+        ids: &[Uuid],
+        fiscal_year: i32,
+    ) -> Result<Vec<(Uuid, String, i64)>, StoreError> {
+        let query = format!(
+            "{}$1 AND enterprise_id = ANY($2){}",
+            redemption_sql::ENTERPRISE_TOTALS_SELECT,
+            redemption_sql::ENTERPRISE_TOTALS_GROUP
+        );
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(&query)
+            .bind(fiscal_year)
+            .bind(texts(ids))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.into_iter()
+            .map(redemption_sql::enterprise_total)
+            .collect()
+    }
+
     pub(super) async fn bulk_enterprises_by_ids(
         &mut self,
         ids: &[Uuid],

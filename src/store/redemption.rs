@@ -180,6 +180,18 @@ pub trait RedemptionTx {
         &mut self,
         update: &VoucherValueUpdate,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Which of these presentation nonces a redemption already used.
+    fn nonces_used(
+        &mut self,
+        nonces: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Subsidy of unreversed redemptions in `fiscal_year`, per (enterprise,
+    /// programme), for these enterprises (absent pairs have none).
+    fn enterprise_totals_many(
+        &mut self,
+        enterprise_ids: &[Uuid],
+        fiscal_year: i32,
+    ) -> impl Future<Output = Result<Vec<(Uuid, String, i64)>, StoreError>> + Send;
     fn insert_redemption(
         &mut self,
         record: &RedemptionRecord,

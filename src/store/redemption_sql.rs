@@ -47,6 +47,20 @@ pub const SELECT_TOTALS: &str = "SELECT \
       WHERE enterprise_id = $3 AND programme_code = $4 AND fiscal_year = $5 \
       AND status <> 'reversed')";
 
+/// Per (enterprise, programme) subsidy in a fiscal year; each backend
+/// appends the year's parameter, ` AND enterprise_id` with its list
+/// condition, and the GROUP BY.
+pub const ENTERPRISE_TOTALS_SELECT: &str = "SELECT enterprise_id, programme_code, \
+     CAST(COALESCE(SUM(subsidy_fen), 0) AS BIGINT) FROM redemptions \
+     WHERE status <> 'reversed' AND fiscal_year = ";
+pub const ENTERPRISE_TOTALS_GROUP: &str = " GROUP BY enterprise_id, programme_code";
+
+pub fn enterprise_total(
+    (id, code, fen): (String, String, i64),
+) -> Result<(Uuid, String, i64), StoreError> {
+    Ok((uuid(&id)?, code, fen))
+}
+
 pub const SELECT_NONCE_USED: &str =
     "SELECT COUNT(*) FROM redemptions WHERE presentation_nonce = $1";
 
@@ -365,6 +379,28 @@ macro_rules! impl_redemption_store {
                         .map_err(map_err)?
                         .rows_affected(),
                 )
+            }
+
+            async fn nonces_used(
+                &mut self,
+                nonces: &[String],
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                if nonces.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.bulk_nonces_used(nonces).await
+            }
+
+            async fn enterprise_totals_many(
+                &mut self,
+                enterprise_ids: &[uuid::Uuid],
+                fiscal_year: i32,
+            ) -> Result<Vec<(uuid::Uuid, String, i64)>, $crate::store::StoreError> {
+                if enterprise_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.bulk_enterprise_totals(enterprise_ids, fiscal_year)
+                    .await
             }
 
             async fn insert_redemption(

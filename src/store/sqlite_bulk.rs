@@ -9,6 +9,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::StoreError;
+use super::redemption_sql;
 use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
 use super::sqlite::{SqliteTx, map_err};
@@ -30,6 +31,72 @@ fn push_in_list(builder: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
 }
 
 impl SqliteTx {
+    pub(super) async fn bulk_vouchers_by_ids(
+        &mut self,
+        ids: &[Uuid],
+    ) -> Result<Vec<VoucherRecord>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in texts(ids).chunks(CHUNK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE id IN "
+            ));
+            push_in_list(&mut builder, chunk);
+            let rows: Vec<voucher_sql::VoucherRow> = builder
+                .build_query_as()
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+            for row in rows {
+                found.push(voucher_sql::voucher(row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    pub(super) async fn bulk_nonces_used(
+        &mut self,
+        nonces: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in nonces.chunks(CHUNK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "SELECT presentation_nonce FROM redemptions WHERE presentation_nonce IN ",
+            );
+            push_in_list(&mut builder, chunk);
+            let rows: Vec<(String,)> = builder
+                .build_query_as()
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+            found.extend(rows.into_iter().map(|(nonce,)| nonce));
+        }
+        Ok(found)
+    }
+
+    pub(super) async fn bulk_enterprise_totals(
+        &mut self,
+        ids: &[Uuid],
+        fiscal_year: i32,
+    ) -> Result<Vec<(Uuid, String, i64)>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in texts(ids).chunks(CHUNK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(redemption_sql::ENTERPRISE_TOTALS_SELECT);
+            builder.push_bind(fiscal_year);
+            builder.push(" AND enterprise_id IN ");
+            push_in_list(&mut builder, chunk);
+            builder.push(redemption_sql::ENTERPRISE_TOTALS_GROUP);
+            let rows: Vec<(String, String, i64)> = builder
+                .build_query_as()
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+            for row in rows {
+                found.push(redemption_sql::enterprise_total(row)?);
+            }
+        }
+        Ok(found)
+    }
+
     pub(super) async fn bulk_enterprises_by_ids(
         &mut self,
         ids: &[Uuid],

@@ -104,6 +104,11 @@ pub trait VoucherTx {
         enterprise_ids: &[Uuid],
         programme_code: &str,
     ) -> impl Future<Output = Result<Vec<(Uuid, ClaimedSoFar)>, StoreError>> + Send;
+    /// These vouchers (absent ids are left out), in one query.
+    fn vouchers_by_ids(
+        &mut self,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<VoucherRecord>, StoreError>> + Send;
     /// Inserts vouchers with multi-row statements.
     fn insert_vouchers(
         &mut self,

@@ -311,6 +311,16 @@ macro_rules! impl_voucher_store {
                     .await
             }
 
+            async fn vouchers_by_ids(
+                &mut self,
+                ids: &[uuid::Uuid],
+            ) -> Result<Vec<$crate::store::voucher::VoucherRecord>, $crate::store::StoreError> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.bulk_vouchers_by_ids(ids).await
+            }
+
             async fn insert_vouchers(
                 &mut self,
                 records: &[$crate::store::voucher::VoucherRecord],

@@ -138,7 +138,9 @@ pub struct Context<'a> {
 }
 
 /// Checks and writes `command`'s domain rows for the entry in `context`.
-pub async fn apply<T: AccessTx + RegistryTx + VoucherTx + Send>(
+pub async fn apply<
+    T: AccessTx + RegistryTx + VoucherTx + crate::store::redemption::RedemptionTx + Send,
+>(
     tx: &mut T,
     prefetched: &mut Prefetched,
     command: &Command,
@@ -146,7 +148,7 @@ pub async fn apply<T: AccessTx + RegistryTx + VoucherTx + Send>(
 ) -> Result<Option<EntryBody>, Failure> {
     let now_us = context.now.as_micros();
     if !super::redemption_cache::RedemptionCache::survives(command) {
-        prefetched.redemptions.forget();
+        prefetched.redemptions.flush_and_forget(tx).await?;
     }
     if matches!(
         command,

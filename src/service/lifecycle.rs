@@ -56,7 +56,7 @@ pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
         // Reversals, expiries, revocations and recoveries change what the
         // batch's redemptions cached (effects::apply does the same for
         // every other command).
-        prefetched.redemptions.forget();
+        prefetched.redemptions.flush_and_forget(tx).await?;
     }
     let plan = match command {
         Command::RedeemVoucher(spec) => Plan::Redeem(Box::new(
@@ -100,8 +100,8 @@ pub async fn write<T: RedemptionTx + Send>(
     match plan {
         Plan::Redeem(plan) => {
             let summary = plan.summary();
-            let body = redemption::write(tx, *plan).await?;
-            prefetched.redemptions.record(&summary);
+            let (body, record, used) = plan.into_parts();
+            prefetched.redemptions.add(&summary, record, used);
             Ok(body)
         }
         Plan::Change(plan) => {

@@ -28,7 +28,7 @@ use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::posting::Posting;
 use crate::store::redemption::{
-    InvoiceRecord, RedeemedTotals, RedemptionRecord, RedemptionTx, TotalsQuery,
+    InvoiceRecord, RedeemedTotals, RedemptionRecord, RedemptionTx, TotalsQuery, VoucherUse,
 };
 use crate::store::registry::{
     BlacklistRecord, EnterpriseRecord, IssuerKeyRecord, ProgrammeRecord, ProviderRecord, RegistryTx,
@@ -364,29 +364,19 @@ impl RedemptionPlan {
     }
 }
 
-/// Writes a planned redemption: the guarded voucher update first (it must
-/// change exactly one row), then the redemption row.
-pub async fn write<T: RedemptionTx + Send>(
-    tx: &mut T,
-    plan: RedemptionPlan,
-) -> Result<EntryBody, Failure> {
-    let changed = tx
-        .consume_voucher(
-            plan.record.voucher_id,
-            plan.used_fen,
-            plan.status_after,
-            plan.record.redeemed_at_us,
-        )
-        .await?;
-    if changed != 1 {
-        return Err(corrupt(format!(
-            "voucher {} changed outside the ledger writer",
-            plan.record.voucher_id
-        ))
-        .into());
+impl RedemptionPlan {
+    /// The entry body, the row to insert and what the voucher gives: the
+    /// batch's cache writes rows and guarded updates together before the
+    /// batch commits (`RedemptionCache::flush`).
+    pub fn into_parts(self) -> (EntryBody, RedemptionRecord, VoucherUse) {
+        let used = VoucherUse {
+            voucher_id: self.record.voucher_id,
+            used_fen: self.used_fen,
+            status: self.status_after.to_string(),
+            updated_at_us: self.record.redeemed_at_us,
+        };
+        (EntryBody::VoucherRedeemed(self.body), self.record, used)
     }
-    tx.insert_redemption(&plan.record).await?;
-    Ok(EntryBody::VoucherRedeemed(plan.body))
 }
 
 /// A voucher as read from the QR text at the counter (its signatures

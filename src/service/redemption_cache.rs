@@ -6,9 +6,9 @@
 //! totals and the presentation nonces with one query each; programmes,
 //! keys, providers and their blacklists are read once on first use. Only
 //! rows known to exist are kept (a voucher issued earlier in the same
-//! batch is read when first asked for). The writer calls `forget` for any
-//! command that could change what is kept, and `record` after each
-//! redemption it writes.
+//! batch is read when first asked for). Decided redemptions are written
+//! together by `flush` (before the batch commits, or before any command
+//! that could change or read what is kept: `flush_and_forget`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,7 +17,9 @@ use uuid::Uuid;
 use super::command::{Command, RedeemSpec, ShownToken};
 use super::redemption::{RedemptionPlanSummary, RedemptionReads};
 use crate::store::StoreError;
-use crate::store::redemption::{RedeemedTotals, RedemptionTx, TotalsQuery};
+use crate::store::redemption::{
+    RedeemedTotals, RedemptionRecord, RedemptionTx, TotalsQuery, VoucherUse,
+};
 use crate::store::registry::{
     BlacklistRecord, EnterpriseRecord, IssuerKeyRecord, ProgrammeRecord, ProviderRecord, RegistryTx,
 };
@@ -37,12 +39,44 @@ pub struct RedemptionCache {
     enterprise_totals: HashMap<(Uuid, String, i32), i64>,
     /// Presentation nonce → already used.
     nonces: HashMap<String, bool>,
+    /// Redemptions decided by this batch, written by `flush`.
+    pending: Vec<RedemptionRecord>,
+    /// What they take from each voucher, in total, for one guarded update.
+    uses: Vec<VoucherUse>,
 }
 
 impl RedemptionCache {
-    /// Drops everything (a command may have changed it).
-    pub fn forget(&mut self) {
+    /// Writes what the batch decided so far, then drops everything (a
+    /// command may change it, or read the tables).
+    pub async fn flush_and_forget<T: RedemptionTx + Send>(
+        &mut self,
+        tx: &mut T,
+    ) -> Result<(), StoreError> {
+        self.flush(tx).await?;
         *self = RedemptionCache::default();
+        Ok(())
+    }
+
+    /// Writes the batch's redemptions: one guarded update for the vouchers
+    /// (each must still be active and hold what it gives — else the batch
+    /// fails), then the rows (the unique nonce and single-use indexes are
+    /// checked here, in the same transaction as the entries).
+    pub async fn flush<T: RedemptionTx + Send>(&mut self, tx: &mut T) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let changed = tx.consume_vouchers(&self.uses).await?;
+        if changed != self.uses.len() as u64 {
+            return Err(StoreError::Corrupt(format!(
+                "{} of {} vouchers changed outside the ledger writer",
+                self.uses.len() as u64 - changed,
+                self.uses.len()
+            )));
+        }
+        tx.insert_redemptions(&self.pending).await?;
+        self.pending.clear();
+        self.uses.clear();
+        Ok(())
     }
 
     /// Whether `command` leaves what this cache holds as it is.
@@ -104,8 +138,31 @@ impl RedemptionCache {
         Ok(())
     }
 
-    /// Keeps the cache current after a redemption was written.
-    pub fn record(&mut self, done: &RedemptionPlanSummary) {
+    /// Takes a decided redemption: its row and voucher use are written by
+    /// `flush`; the cache is kept current.
+    pub fn add(
+        &mut self,
+        done: &RedemptionPlanSummary,
+        record: RedemptionRecord,
+        used: VoucherUse,
+    ) {
+        match self
+            .uses
+            .iter_mut()
+            .find(|u| u.voucher_id == used.voucher_id)
+        {
+            Some(earlier) => {
+                earlier.used_fen += used.used_fen;
+                earlier.status = used.status;
+                earlier.updated_at_us = used.updated_at_us;
+            }
+            None => self.uses.push(used),
+        }
+        self.pending.push(record);
+        self.record(done);
+    }
+
+    fn record(&mut self, done: &RedemptionPlanSummary) {
         if let Some(voucher) = self.vouchers.get_mut(&done.voucher_id) {
             voucher.remaining_fen -= done.used_fen;
             voucher.status = done.status_after.to_string();

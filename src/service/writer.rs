@@ -525,6 +525,7 @@ async fn append_batch<S: Store>(
 
     let t_decide = timer.elapsed();
     prefetched.issuance.flush(&mut tx).await?;
+    prefetched.redemptions.flush(&mut tx).await?;
     if !entries.is_empty() {
         tx.insert_entries(&entries).await?;
         tx.write_balances(&balances.writes()).await?;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::postgres::{PostgresTx, map_err};
+use super::redemption::{RedemptionRecord, VoucherUse};
 use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
 use super::voucher::{ClaimedSoFar, VoucherRecord};
@@ -42,7 +43,75 @@ fn texts(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
 }
 
+/// One guarded update for all of a batch's vouchers: each must still be
+/// active and hold what it gives.
+const CONSUME_VOUCHERS: &str = "UPDATE vouchers AS v SET remaining_fen = v.remaining_fen - u.used, \
+     status = u.status, updated_at_us = u.at \
+     FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[]) AS u(id, used, status, at) \
+     WHERE v.id = u.id AND v.status = 'active' AND v.remaining_fen >= u.used";
+
 impl PostgresTx {
+    pub(super) async fn bulk_consume_vouchers(
+        &mut self,
+        uses: &[VoucherUse],
+    ) -> Result<u64, StoreError> {
+        Ok(sqlx::query(CONSUME_VOUCHERS)
+            .bind(
+                uses.iter()
+                    .map(|u| u.voucher_id.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(uses.iter().map(|u| u.used_fen).collect::<Vec<_>>())
+            .bind(uses.iter().map(|u| u.status.clone()).collect::<Vec<_>>())
+            .bind(uses.iter().map(|u| u.updated_at_us).collect::<Vec<_>>())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected())
+    }
+
+    pub(super) async fn bulk_insert_redemptions(
+        &mut self,
+        records: &[RedemptionRecord],
+    ) -> Result<(), StoreError> {
+        let c = redemption_sql::RedemptionColumns::of(records);
+        let query = format!(
+            "INSERT INTO redemptions ({}) SELECT *, at FROM UNNEST($1::text[], $2::text[], \
+             $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int8[], \
+             $10::int8[], $11::int8[], $12::int4[], $13::text[], $14::text[], $15::text[], \
+             $16::text[], $17::int8[], $18::text[], $19::int4[], $20::text[], $21::int8[], \
+             $22::int8[]) AS r(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r2, s, t, u, at)",
+            redemption_sql::INSERT_COLUMNS
+        );
+        sqlx::query(&query)
+            .bind(&c.ids)
+            .bind(&c.voucher_ids)
+            .bind(&c.programme_codes)
+            .bind(&c.provider_ids)
+            .bind(&c.enterprise_ids)
+            .bind(&c.categories)
+            .bind(&c.contract_numbers)
+            .bind(&c.descriptions)
+            .bind(&c.contract_amounts)
+            .bind(&c.subsidies)
+            .bind(&c.returned)
+            .bind(&c.single_use)
+            .bind(&c.nonces)
+            .bind(&c.invoice_codes)
+            .bind(&c.invoice_numbers)
+            .bind(&c.invoice_dates)
+            .bind(&c.invoice_amounts)
+            .bind(&c.payment_proofs)
+            .bind(&c.fiscal_years)
+            .bind(&c.statuses)
+            .bind(&c.sequences)
+            .bind(&c.redeemed_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     pub(super) async fn bulk_vouchers_by_ids(
         &mut self,
         ids: &[Uuid],

@@ -79,6 +79,16 @@ pub struct InvoiceRecord {
     pub amount_fen: i64,
 }
 
+/// What a batch's redemptions took from one voucher, applied with one
+/// guarded update: `used_fen` in total, leaving it in `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoucherUse {
+    pub voucher_id: Uuid,
+    pub used_fen: i64,
+    pub status: String,
+    pub updated_at_us: i64,
+}
+
 /// Subsidy already redeemed this fiscal year (unreversed redemptions), for
 /// the annual caps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -192,18 +202,17 @@ pub trait RedemptionTx {
         enterprise_ids: &[Uuid],
         fiscal_year: i32,
     ) -> impl Future<Output = Result<Vec<(Uuid, String, i64)>, StoreError>> + Send;
-    fn insert_redemption(
+    /// Inserts redemption rows with as few statements as the backend allows.
+    fn insert_redemptions(
         &mut self,
-        record: &RedemptionRecord,
+        records: &[RedemptionRecord],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Lowers an active voucher's remaining value by `used_fen` and sets its
-    /// status, only if it is still active and holds that much: the number
-    /// of rows changed (0 or 1) is the database's own exactly-once guard.
-    fn consume_voucher(
+    /// Lowers each voucher's remaining value by its `used_fen` and sets its
+    /// status, only where the voucher is still active and holds that much:
+    /// the number of vouchers changed (all of them, or the batch fails) is
+    /// the database's own exactly-once guard.
+    fn consume_vouchers(
         &mut self,
-        voucher_id: Uuid,
-        used_fen: i64,
-        status: &str,
-        updated_at_us: i64,
+        uses: &[VoucherUse],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

@@ -30,13 +30,13 @@ pub const SELECT_EXPIRED_VOUCHERS: &str = "SELECT id FROM vouchers \
 pub const SELECT_PENDING_BEFORE: &str = "SELECT id FROM redemptions WHERE status = 'pending' \
      AND programme_code = $1 AND redeemed_at_us < $2 ORDER BY redeemed_at_us, id LIMIT $3";
 
-pub const INSERT_REDEMPTION: &str = "INSERT INTO redemptions (id, voucher_id, programme_code, \
-     provider_id, enterprise_id, service_category, contract_number, description, \
-     contract_amount_fen, subsidy_fen, returned_fen, single_use, presentation_nonce, \
-     invoice_code, invoice_number, invoice_date, invoice_amount_fen, payment_proof_ref, \
-     fiscal_year, status, redeemed_sequence, redeemed_at_us, updated_at_us) VALUES \
-     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-     $20, $21, $22, $23)";
+/// The columns a new redemption row is written with (the confirmation,
+/// dispute and resolution columns start empty).
+pub const INSERT_COLUMNS: &str = "id, voucher_id, programme_code, provider_id, enterprise_id, \
+     service_category, contract_number, description, contract_amount_fen, subsidy_fen, \
+     returned_fen, single_use, presentation_nonce, invoice_code, invoice_number, invoice_date, \
+     invoice_amount_fen, payment_proof_ref, fiscal_year, status, redeemed_sequence, \
+     redeemed_at_us, updated_at_us";
 
 /// Provider's total across programmes, then the enterprise's from the
 /// programme, both in one fiscal year and without reversed redemptions.
@@ -403,62 +403,101 @@ macro_rules! impl_redemption_store {
                     .await
             }
 
-            async fn insert_redemption(
+            async fn insert_redemptions(
                 &mut self,
-                r: &$crate::store::redemption::RedemptionRecord,
+                records: &[$crate::store::redemption::RedemptionRecord],
             ) -> Result<(), $crate::store::StoreError> {
-                let invoice = r.invoice.as_ref();
-                sqlx::query($crate::store::redemption_sql::INSERT_REDEMPTION)
-                    .bind(r.id.to_string())
-                    .bind(r.voucher_id.to_string())
-                    .bind(r.programme_code.as_str())
-                    .bind(r.provider_id.to_string())
-                    .bind(r.enterprise_id.to_string())
-                    .bind(r.service_category.as_str())
-                    .bind(r.contract_number.as_str())
-                    .bind(r.description.as_str())
-                    .bind(r.contract_amount_fen)
-                    .bind(r.subsidy_fen)
-                    .bind(r.returned_fen)
-                    .bind(i32::from(r.single_use))
-                    .bind(r.presentation_nonce.as_deref())
-                    .bind(invoice.map(|i| i.code.as_str()))
-                    .bind(invoice.map(|i| i.number.as_str()))
-                    .bind(invoice.map(|i| i.date.as_str()))
-                    .bind(invoice.map(|i| i.amount_fen))
-                    .bind(r.payment_proof_ref.as_deref())
-                    .bind(r.fiscal_year)
-                    .bind(r.status.as_str())
-                    .bind(i64::try_from(r.redeemed_sequence).unwrap_or(i64::MAX))
-                    .bind(r.redeemed_at_us)
-                    .bind(r.redeemed_at_us)
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
-                Ok(())
+                if records.is_empty() {
+                    return Ok(());
+                }
+                self.bulk_insert_redemptions(records).await
             }
 
-            async fn consume_voucher(
+            async fn consume_vouchers(
                 &mut self,
-                voucher_id: uuid::Uuid,
-                used_fen: i64,
-                status: &str,
-                updated_at_us: i64,
+                uses: &[$crate::store::redemption::VoucherUse],
             ) -> Result<u64, $crate::store::StoreError> {
-                Ok(
-                    sqlx::query($crate::store::redemption_sql::UPDATE_CONSUME_VOUCHER)
-                        .bind(voucher_id.to_string())
-                        .bind(used_fen)
-                        .bind(status)
-                        .bind(updated_at_us)
-                        .bind(used_fen)
-                        .execute(&mut *self.tx)
-                        .await
-                        .map_err(map_err)?
-                        .rows_affected(),
-                )
+                if uses.is_empty() {
+                    return Ok(0);
+                }
+                self.bulk_consume_vouchers(uses).await
             }
         }
     };
 }
 pub(crate) use impl_redemption_store;
+
+/// Redemption rows as parallel columns (`INSERT_COLUMNS` order, without
+/// `updated_at_us`, which is `redeemed_at_us`), for array-bound inserts.
+pub struct RedemptionColumns {
+    pub ids: Vec<String>,
+    pub voucher_ids: Vec<String>,
+    pub programme_codes: Vec<String>,
+    pub provider_ids: Vec<String>,
+    pub enterprise_ids: Vec<String>,
+    pub categories: Vec<String>,
+    pub contract_numbers: Vec<String>,
+    pub descriptions: Vec<String>,
+    pub contract_amounts: Vec<i64>,
+    pub subsidies: Vec<i64>,
+    pub returned: Vec<i64>,
+    pub single_use: Vec<i32>,
+    pub nonces: Vec<Option<String>>,
+    pub invoice_codes: Vec<Option<String>>,
+    pub invoice_numbers: Vec<Option<String>>,
+    pub invoice_dates: Vec<Option<String>>,
+    pub invoice_amounts: Vec<Option<i64>>,
+    pub payment_proofs: Vec<Option<String>>,
+    pub fiscal_years: Vec<i32>,
+    pub statuses: Vec<String>,
+    pub sequences: Vec<i64>,
+    pub redeemed_at: Vec<i64>,
+}
+
+impl RedemptionColumns {
+    pub fn of(records: &[RedemptionRecord]) -> RedemptionColumns {
+        let text = |f: fn(&RedemptionRecord) -> String| records.iter().map(f).collect::<Vec<_>>();
+        let invoice = |f: fn(&InvoiceRecord) -> String| {
+            records
+                .iter()
+                .map(|r| r.invoice.as_ref().map(f))
+                .collect::<Vec<_>>()
+        };
+        RedemptionColumns {
+            ids: text(|r| r.id.to_string()),
+            voucher_ids: text(|r| r.voucher_id.to_string()),
+            programme_codes: text(|r| r.programme_code.clone()),
+            provider_ids: text(|r| r.provider_id.to_string()),
+            enterprise_ids: text(|r| r.enterprise_id.to_string()),
+            categories: text(|r| r.service_category.clone()),
+            contract_numbers: text(|r| r.contract_number.clone()),
+            descriptions: text(|r| r.description.clone()),
+            contract_amounts: records.iter().map(|r| r.contract_amount_fen).collect(),
+            subsidies: records.iter().map(|r| r.subsidy_fen).collect(),
+            returned: records.iter().map(|r| r.returned_fen).collect(),
+            single_use: records.iter().map(|r| i32::from(r.single_use)).collect(),
+            nonces: records
+                .iter()
+                .map(|r| r.presentation_nonce.clone())
+                .collect(),
+            invoice_codes: invoice(|i| i.code.clone()),
+            invoice_numbers: invoice(|i| i.number.clone()),
+            invoice_dates: invoice(|i| i.date.clone()),
+            invoice_amounts: records
+                .iter()
+                .map(|r| r.invoice.as_ref().map(|i| i.amount_fen))
+                .collect(),
+            payment_proofs: records
+                .iter()
+                .map(|r| r.payment_proof_ref.clone())
+                .collect(),
+            fiscal_years: records.iter().map(|r| r.fiscal_year).collect(),
+            statuses: text(|r| r.status.clone()),
+            sequences: records
+                .iter()
+                .map(|r| i64::try_from(r.redeemed_sequence).unwrap_or(i64::MAX))
+                .collect(),
+            redeemed_at: records.iter().map(|r| r.redeemed_at_us).collect(),
+        }
+    }
+}

@@ -9,6 +9,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::StoreError;
+use super::redemption::{RedemptionRecord, VoucherUse};
 use super::redemption_sql;
 use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
@@ -31,6 +32,71 @@ fn push_in_list(builder: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
 }
 
 impl SqliteTx {
+    /// One guarded statement per voucher (in-process: cheap).
+    pub(super) async fn bulk_consume_vouchers(
+        &mut self,
+        uses: &[VoucherUse],
+    ) -> Result<u64, StoreError> {
+        let mut changed = 0;
+        for u in uses {
+            changed += sqlx::query(redemption_sql::UPDATE_CONSUME_VOUCHER)
+                .bind(u.voucher_id.to_string())
+                .bind(u.used_fen)
+                .bind(u.status.as_str())
+                .bind(u.updated_at_us)
+                .bind(u.used_fen)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+        }
+        Ok(changed)
+    }
+
+    pub(super) async fn bulk_insert_redemptions(
+        &mut self,
+        records: &[RedemptionRecord],
+    ) -> Result<(), StoreError> {
+        for chunk in records.chunks(CHUNK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO redemptions ({}) ",
+                redemption_sql::INSERT_COLUMNS
+            ));
+            builder.push_values(chunk, |mut row, r| {
+                let invoice = r.invoice.as_ref();
+                row.push_bind(r.id.to_string())
+                    .push_bind(r.voucher_id.to_string())
+                    .push_bind(r.programme_code.clone())
+                    .push_bind(r.provider_id.to_string())
+                    .push_bind(r.enterprise_id.to_string())
+                    .push_bind(r.service_category.clone())
+                    .push_bind(r.contract_number.clone())
+                    .push_bind(r.description.clone())
+                    .push_bind(r.contract_amount_fen)
+                    .push_bind(r.subsidy_fen)
+                    .push_bind(r.returned_fen)
+                    .push_bind(i32::from(r.single_use))
+                    .push_bind(r.presentation_nonce.clone())
+                    .push_bind(invoice.map(|i| i.code.clone()))
+                    .push_bind(invoice.map(|i| i.number.clone()))
+                    .push_bind(invoice.map(|i| i.date.clone()))
+                    .push_bind(invoice.map(|i| i.amount_fen))
+                    .push_bind(r.payment_proof_ref.clone())
+                    .push_bind(r.fiscal_year)
+                    .push_bind(r.status.clone())
+                    .push_bind(i64::try_from(r.redeemed_sequence).unwrap_or(i64::MAX))
+                    .push_bind(r.redeemed_at_us)
+                    .push_bind(r.redeemed_at_us);
+            });
+            builder
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn bulk_vouchers_by_ids(
         &mut self,
         ids: &[Uuid],

@@ -25,6 +25,7 @@ pub mod fraud;
 mod health;
 pub mod idempotency;
 mod idempotency_cache;
+mod issuer_keys_cache;
 mod json;
 pub mod keys;
 pub mod ledger;
@@ -87,6 +88,8 @@ pub struct AppState<S: Store> {
     pub terms_cache: Arc<terms_cache::TermsCache>,
     /// Live API tokens, at most a second old (see `token_cache`).
     pub token_cache: Arc<token_cache::TokenCache>,
+    /// Published issuer keys, at most a second old, for QR checks.
+    pub issuer_keys_cache: Arc<issuer_keys_cache::IssuerKeysCache>,
 }
 
 impl<S: Store> AppState<S> {
@@ -98,6 +101,7 @@ impl<S: Store> AppState<S> {
             idempotency_cache: idempotency_cache::IdempotencyCache::spawn(store.clone()),
             terms_cache: Arc::default(),
             token_cache: Arc::default(),
+            issuer_keys_cache: Arc::default(),
             store,
         }
     }

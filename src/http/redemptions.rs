@@ -266,13 +266,21 @@ pub async fn preview<S: Store>(
         category: required_text("service_category", &request.service_category)?,
         amount: contract_amount(request.contract_amount_fen)?,
     };
-    let preview = redemption::preview(&state.store, provider_id, &request.qr_text, &contract)
-        .await
-        .map_err(|error| match error {
-            PreviewError::Token(refusal) => token_error(refusal),
-            PreviewError::NotFound => ApiError::not_found(),
-            PreviewError::Store(error) => error.into(),
-        })?;
+    let epoch = state.writer.credential_epoch();
+    let keys = state.issuer_keys_cache.known(&state.store, epoch).await?;
+    let preview = redemption::preview(
+        &state.store,
+        &keys,
+        provider_id,
+        &request.qr_text,
+        &contract,
+    )
+    .await
+    .map_err(|error| match error {
+        PreviewError::Token(refusal) => token_error(refusal),
+        PreviewError::NotFound => ApiError::not_found(),
+        PreviewError::Store(error) => error.into(),
+    })?;
     let voucher = &preview.gathered.voucher;
     let assessment = &preview.assessment;
     Ok(Json(PreviewView {
@@ -321,9 +329,12 @@ pub async fn redeem<S: Store>(
             .map(|r| required_text("payment_proof_ref", &r))
             .transpose()?,
     };
+    let epoch = state.writer.credential_epoch();
+    let keys = state.issuer_keys_cache.known(&state.store, epoch).await?;
     let (record, replayed) = redemption::redeem(
         &state.store,
         &state.writer,
+        &keys,
         caller.principal.actor(),
         key,
         provider_id,

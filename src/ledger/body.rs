@@ -36,12 +36,17 @@ macro_rules! entry_kinds {
                 EntryKind::ALL.iter().copied().find(|kind| kind.as_str() == text)
             }
 
-            /// Entries after which a credential that authenticated before
-            /// may no longer do so.
+            /// Entries after which a credential that was good before may
+            /// no longer be: a user's (token, password, session) or an
+            /// issuer key's.
             pub fn ends_credentials(self) -> bool {
                 matches!(
                     self,
-                    EntryKind::ApiTokenRevoked | EntryKind::PasswordChanged | EntryKind::SessionEnded
+                    EntryKind::ApiTokenRevoked
+                        | EntryKind::PasswordChanged
+                        | EntryKind::SessionEnded
+                        | EntryKind::IssuerKeyRevoked
+                        | EntryKind::IssuerKeyActivated
                 )
             }
         }

@@ -16,7 +16,9 @@ use crate::domain::{Fen, ProgrammeCode, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::posting::Posting;
-use crate::store::redemption::{RedemptionTx, RedemptionUpdate, VoucherValueUpdate};
+use crate::store::redemption::{
+    RedemptionRecord, RedemptionTx, RedemptionUpdate, VoucherValueUpdate,
+};
 use crate::store::registry::RegistryTx;
 use crate::store::voucher::VoucherTx;
 use crate::store::{LedgerTx, StoreError};
@@ -91,18 +93,19 @@ pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
     Ok(Some(plan))
 }
 
-/// Writes a plan; every guarded update must change exactly one row.
+/// Writes a plan (every guarded update must change exactly one row);
+/// returns the entry body and, for a redemption, its row as recorded.
 pub async fn write<T: RedemptionTx + Send>(
     tx: &mut T,
     prefetched: &mut Prefetched,
     plan: Plan,
-) -> Result<EntryBody, Failure> {
+) -> Result<(EntryBody, Option<RedemptionRecord>), Failure> {
     match plan {
         Plan::Redeem(plan) => {
             let summary = plan.summary();
             let (body, record, used) = plan.into_parts();
-            prefetched.redemptions.add(&summary, record, used);
-            Ok(body)
+            prefetched.redemptions.add(&summary, record.clone(), used);
+            Ok((body, Some(record)))
         }
         Plan::Change(plan) => {
             let ChangePlan {
@@ -121,7 +124,7 @@ pub async fn write<T: RedemptionTx + Send>(
             {
                 return Err(changed_outside("redemption", update.id).into());
             }
-            Ok(body)
+            Ok((body, None))
         }
     }
 }

@@ -401,13 +401,14 @@ pub struct TokenRefusal {
 /// report the dates with everything else); anything else wrong with the
 /// text — malformed, forged, unknown or revoked key, a stale presentation —
 /// is refused here.
-pub async fn read_qr<S: Store>(
-    store: &S,
+/// `keys` are the published issuer keys (they may be a second old: the
+/// writer re-checks the key's status under the lock).
+pub fn read_qr(
+    keys: &[crate::token::report::KnownKey],
     text: &str,
     now: Timestamp,
-) -> Result<ShownVoucher, ReadQrError> {
-    let keys = super::tokens::known_keys(store).await?;
-    let report = crate::token::report::inspect(text, &keys, now);
+) -> Result<ShownVoucher, TokenRefusal> {
+    let report = crate::token::report::inspect(text, keys, now);
     let dates_only = matches!(
         report.code,
         Some("voucher_expired" | "voucher_not_yet_valid")
@@ -419,15 +420,13 @@ pub async fn read_qr<S: Store>(
     };
     let facts = match &report.voucher {
         Some(facts) if report.valid || (report.signature_valid && dates_only) => facts,
-        _ => return Err(ReadQrError::Token(refusal())),
+        _ => return Err(refusal()),
     };
-    let voucher_id =
-        Uuid::parse_str(&facts.voucher_id).map_err(|_| ReadQrError::Token(refusal()))?;
-    let programme =
-        ProgrammeCode::parse(&facts.programme_code).map_err(|_| ReadQrError::Token(refusal()))?;
+    let voucher_id = Uuid::parse_str(&facts.voucher_id).map_err(|_| refusal())?;
+    let programme = ProgrammeCode::parse(&facts.programme_code).map_err(|_| refusal())?;
     let shown = if report.kind == "presentation" {
         let claims = crate::token::presentation::parse_presentation_unverified(text)
-            .map_err(|_| ReadQrError::Token(refusal()))?;
+            .map_err(|_| refusal())?;
         ShownToken::Presentation {
             nonce_hex: crate::ledger::entry::to_hex(&claims.nonce),
         }
@@ -441,14 +440,6 @@ pub async fn read_qr<S: Store>(
     })
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ReadQrError {
-    #[error("the QR text was refused: {}", .0.code)]
-    Token(TokenRefusal),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// What the counter sees before redeeming.
 pub struct Preview {
     pub gathered: Gathered,
@@ -460,17 +451,13 @@ pub struct Preview {
 /// the voucher in `text` now — without recording anything.
 pub async fn preview<S: Store>(
     store: &S,
+    keys: &[crate::token::report::KnownKey],
     provider_id: Uuid,
     text: &str,
     contract: &Contract,
 ) -> Result<Preview, PreviewError> {
     let now = Timestamp::now();
-    let shown = read_qr(store, text, now)
-        .await
-        .map_err(|error| match error {
-            ReadQrError::Token(refusal) => PreviewError::Token(refusal),
-            ReadQrError::Store(error) => PreviewError::Store(error),
-        })?;
+    let shown = read_qr(keys, text, now).map_err(PreviewError::Token)?;
     let gathered = gather(
         &mut PoolReads(store),
         shown.voucher_id,
@@ -526,21 +513,18 @@ pub enum RedeemError {
 /// Redeems the voucher in `text` for `provider_id`; returns the redemption
 /// as recorded and whether this was a replay (a retry with the same key
 /// returns the first redemption and records nothing).
+#[allow(clippy::too_many_arguments)]
 pub async fn redeem<S: Store>(
     store: &S,
     writer: &super::writer::WriterHandle,
+    keys: &[crate::token::report::KnownKey],
     actor: String,
     idempotency_key: String,
     provider_id: Uuid,
     text: &str,
     request: RedeemRequest,
 ) -> Result<(RedemptionRecord, bool), RedeemError> {
-    let shown = read_qr(store, text, Timestamp::now())
-        .await
-        .map_err(|error| match error {
-            ReadQrError::Token(refusal) => RedeemError::Token(refusal),
-            ReadQrError::Store(error) => RedeemError::Store(error),
-        })?;
+    let shown = read_qr(keys, text, Timestamp::now()).map_err(RedeemError::Token)?;
     let spec = RedeemSpec {
         redemption_id: Uuid::now_v7(),
         voucher_id: shown.voucher_id,

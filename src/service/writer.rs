@@ -87,6 +87,8 @@ pub struct Receipt {
     /// The voucher this entry issued (issues and re-issues, not replays),
     /// so the caller need not read it back.
     pub voucher: Option<Arc<crate::store::voucher::VoucherRecord>>,
+    /// The redemption this entry recorded (not on replays).
+    pub redemption: Option<Arc<crate::store::redemption::RedemptionRecord>>,
 }
 
 /// Why a command was not appended.
@@ -262,7 +264,8 @@ impl WriterHandle {
     }
 
     /// Advances whenever this writer commits an entry that ends
-    /// credentials (a token revoked, a password changed, a session ended),
+    /// credentials (a token revoked, a password changed, a session ended,
+    /// an issuer key revoked or replaced),
     /// before the submitter hears back — so a cache of authenticated
     /// credentials that remembers the epoch it read them in can tell they
     /// may be stale.
@@ -488,6 +491,7 @@ async fn append_batch<S: Store>(
                 replayed: true,
                 kind: EntryKind::parse(&found.kind),
                 voucher: None,
+                redemption: None,
             };
             (found.idempotency_key, (receipt, found.command_digest))
         })
@@ -574,6 +578,7 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + RedemptionTx +
         return Ok(Receipt {
             replayed: true,
             voucher: None,
+            redemption: None,
             ..receipt.clone()
         });
     }
@@ -621,11 +626,14 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + RedemptionTx +
         issuer_keys: batch.issuer_keys,
         budget_exhausted,
     };
-    let body = match planned {
+    let (body, redemption) = match planned {
         Some(plan) => super::lifecycle::write(tx, batch.prefetched, plan).await?,
-        None => effects::apply(tx, batch.prefetched, &submission.command, &context)
-            .await?
-            .unwrap_or(draft.body),
+        None => (
+            effects::apply(tx, batch.prefetched, &submission.command, &context)
+                .await?
+                .unwrap_or(draft.body),
+            None,
+        ),
     };
     let Some(changes) = changes else {
         // The effect must have refused; never append past a floor.
@@ -661,6 +669,7 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + RedemptionTx +
         replayed: false,
         kind: Some(kind),
         voucher: issued.map(Arc::new),
+        redemption: redemption.map(Arc::new),
     };
     batch.seen.insert(
         submission.idempotency_key.clone(),

@@ -93,6 +93,7 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::RevokeVoucher => (Some("ReasonRequest"), Some("VoucherView")),
         RouteId::SweepExpiry | RouteId::SweepAutoConfirm => (None, Some("SweepView")),
         RouteId::MarkFraud => (Some("FraudMarkingRequest"), Some("FraudMarkingReport")),
+        RouteId::AttachDocuments => (Some("DocumentsRequest"), Some("RedemptionView")),
         // Not JSON: see `media_type`.
         RouteId::VoucherQrPng
         | RouteId::VoucherQrSvg
@@ -130,6 +131,7 @@ fn success_status(id: RouteId, method: &str) -> &'static str {
                 | RouteId::SweepExpiry
                 | RouteId::SweepAutoConfirm
                 | RouteId::MarkFraud
+                | RouteId::AttachDocuments
         );
     if creates { "201" } else { "200" }
 }
@@ -372,6 +374,7 @@ pub fn document() -> OpenApi {
         .schema_from::<super::redemptions::ReasonRequest>()
         .schema_from::<super::redemptions::ResolveRequest>()
         .schema_from::<super::redemptions::SweepView>()
+        .schema_from::<super::redemptions::DocumentsRequest>()
         .schema_from::<super::fraud::FraudMarkingRequest>()
         .schema_from::<super::fraud::FraudMarkingReport>()
         .security_scheme(

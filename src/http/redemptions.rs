@@ -618,3 +618,68 @@ pub async fn sweep_auto_confirm<S: Store>(
             .await;
     sweep_result(result)
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsRequest {
+    /// The VAT invoice (provider staff or admin).
+    pub invoice: Option<InvoiceInput>,
+    /// The enterprise's proof of paying its share.
+    pub payment_proof_ref: Option<String>,
+}
+
+pub async fn attach_documents<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<DocumentsRequest>,
+) -> Result<Json<RedemptionView>, ApiError> {
+    use crate::service::command::{ChangedBy, Command, Submission};
+    let redemption_id = ApiError::id_or_404(&id)?;
+    let party = caller.principal.party_id.unwrap_or(Uuid::nil());
+    let by = match caller.principal.role {
+        Role::Enterprise => ChangedBy::Enterprise(party),
+        Role::Provider => ChangedBy::Provider(party),
+        _ => ChangedBy::Admin,
+    };
+    if request.invoice.is_none() && request.payment_proof_ref.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "documents_required",
+            "Give an invoice, a payment proof reference, or both.",
+            "请提供发票、付款凭证编号，或两者。",
+        ));
+    }
+    if matches!(by, ChangedBy::Enterprise(_)) && request.invoice.is_some() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invoice_from_provider",
+            "The invoice is attached by the provider that issued it.",
+            "发票须由开具发票的服务机构上传。",
+        ));
+    }
+    let command = Command::AttachRedemptionDocuments {
+        redemption_id,
+        by,
+        invoice: request.invoice.map(invoice).transpose()?,
+        payment_proof_ref: request
+            .payment_proof_ref
+            .map(|r| required_text("payment_proof_ref", &r))
+            .transpose()?,
+    };
+    state
+        .writer
+        .submit(Submission {
+            actor: caller.principal.actor(),
+            idempotency_key: key,
+            command,
+        })
+        .await?;
+    let record = state
+        .store
+        .redemption(redemption_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(RedemptionView::of(&record)))
+}

@@ -76,6 +76,7 @@ pub enum RouteId {
     SweepExpiry,
     SweepAutoConfirm,
     MarkFraud,
+    AttachDocuments,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -159,6 +160,9 @@ const USER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
 const LEDGER_READERS: &[Role] = &[Role::Finance, Role::Auditor];
 /// Who reads vouchers; enterprise users only their own.
 const PROVIDER_ONLY: &[Role] = &[Role::Provider];
+/// Redemption documents: the provider (invoice, payment proof), the
+/// enterprise (its payment proof), the admin.
+const DOCUMENT_ATTACHERS: &[Role] = &[Role::Admin, Role::Provider, Role::Enterprise];
 /// A provider reverses its own redemptions; the admin any.
 const REVERSERS: &[Role] = &[Role::Admin, Role::Provider];
 /// Redemptions: providers and enterprises their own, the bureau's staff all.
@@ -758,6 +762,15 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: DEFAULT_BODY,
         summary: "Confirm redemptions pending longer than their programme's auto_confirm_days (also scheduled)",
+    },
+    RouteSpec {
+        id: RouteId::AttachDocuments,
+        method: "POST",
+        path: "/api/v1/redemptions/{id}/documents",
+        access: Access::Roles(DOCUMENT_ATTACHERS),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Add or replace the invoice (provider) and the payment proof reference (provider or enterprise), needed before settlement",
     },
     RouteSpec {
         id: RouteId::MarkFraud,

@@ -114,6 +114,7 @@ entry_kinds! {
     RedemptionDisputeRejected(RedemptionDisputeRejected) => "redemption_dispute_rejected",
     RedemptionReversed(RedemptionReversed) => "redemption_reversed",
     RedemptionFrozen(RedemptionFrozen) => "redemption_frozen",
+    RedemptionDocumentsAttached(RedemptionDocuments) => "redemption_documents_attached",
     RecoveryOpened(RecoveryOpened) => "recovery_opened",
     VoucherExpired(VoucherWithdrawn) => "voucher_expired",
     VoucherRevoked(VoucherWithdrawn) => "voucher_revoked",

@@ -159,6 +159,14 @@ pub enum Command {
         voucher_id: Uuid,
         revoke_reason: Option<String>,
     },
+    /// Add or replace a redemption's invoice and/or payment proof reference
+    /// (by its provider, or its enterprise for the payment proof).
+    AttachRedemptionDocuments {
+        redemption_id: Uuid,
+        by: ChangedBy,
+        invoice: Option<InvoiceSpec>,
+        payment_proof_ref: Option<String>,
+    },
     /// Turn what a provider marked fraudulent has been paid from a
     /// programme into a recovery receivable (追回); the amount is the
     /// provider's `paid` balance, read under the lock.
@@ -270,6 +278,39 @@ pub struct InvoiceSpec {
     pub amount: Fen,
 }
 
+impl InvoiceSpec {
+    fn check(&self) -> Result<(), InvalidCommand> {
+        check_text("invoice_code", &self.code, REFERENCE_LEN_MAX, true)?;
+        check_text("invoice_number", &self.number, REFERENCE_LEN_MAX, true)?;
+        if !self.amount.is_positive() {
+            return Err(InvalidCommand::NonPositiveAmount);
+        }
+        Ok(())
+    }
+
+    pub fn body(&self) -> pb::Invoice {
+        pb::Invoice {
+            code: self.code.clone(),
+            number: self.number.clone(),
+            date: self.date.to_string(),
+            amount_fen: self.amount.as_fen(),
+        }
+    }
+}
+
+/// The body of documents attached to a redemption.
+pub fn documents_body(
+    redemption_id: Uuid,
+    invoice: Option<&InvoiceSpec>,
+    payment_proof_ref: Option<&str>,
+) -> pb::RedemptionDocuments {
+    pb::RedemptionDocuments {
+        redemption_id: redemption_id.to_string(),
+        invoice: invoice.map(InvoiceSpec::body),
+        payment_proof_ref: payment_proof_ref.unwrap_or_default().to_string(),
+    }
+}
+
 /// What a provider asks to redeem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedeemSpec {
@@ -313,11 +354,7 @@ impl RedeemSpec {
             check_text("payment_proof_ref", reference, REFERENCE_LEN_MAX, true)?;
         }
         if let Some(invoice) = &self.invoice {
-            check_text("invoice_code", &invoice.code, REFERENCE_LEN_MAX, true)?;
-            check_text("invoice_number", &invoice.number, REFERENCE_LEN_MAX, true)?;
-            if !invoice.amount.is_positive() {
-                return Err(InvalidCommand::NonPositiveAmount);
-            }
+            invoice.check()?;
         }
         Ok(())
     }
@@ -338,12 +375,7 @@ impl RedeemSpec {
                 ShownToken::Static => String::new(),
                 ShownToken::Presentation { nonce_hex } => nonce_hex.clone(),
             },
-            invoice: self.invoice.as_ref().map(|invoice| pb::Invoice {
-                code: invoice.code.clone(),
-                number: invoice.number.clone(),
-                date: invoice.date.to_string(),
-                amount_fen: invoice.amount.as_fen(),
-            }),
+            invoice: self.invoice.as_ref().map(InvoiceSpec::body),
             payment_proof_ref: self.payment_proof_ref.clone().unwrap_or_default(),
             ..pb::VoucherRedeemed::default()
         }
@@ -677,6 +709,7 @@ impl Command {
             Command::ChangeRedemption(_) => "change_redemption",
             Command::WithdrawVoucher { .. } => "withdraw_voucher",
             Command::OpenRecovery { .. } => "open_recovery",
+            Command::AttachRedemptionDocuments { .. } => "attach_redemption_documents",
         }
     }
 
@@ -907,6 +940,27 @@ impl Command {
                     None => EntryBody::VoucherExpired(withdrawn),
                 })
             }
+            Command::AttachRedemptionDocuments {
+                redemption_id,
+                invoice,
+                payment_proof_ref,
+                ..
+            } => {
+                if invoice.is_none() && payment_proof_ref.is_none() {
+                    return Err(InvalidCommand::Empty { field: "documents" });
+                }
+                if let Some(invoice) = invoice {
+                    invoice.check()?;
+                }
+                if let Some(reference) = payment_proof_ref {
+                    check_text("payment_proof_ref", reference, REFERENCE_LEN_MAX, true)?;
+                }
+                Draft::without_postings(EntryBody::RedemptionDocumentsAttached(documents_body(
+                    *redemption_id,
+                    invoice.as_ref(),
+                    payment_proof_ref.as_deref(),
+                )))
+            }
             Command::OpenRecovery {
                 programme,
                 provider_id,
@@ -1095,6 +1149,20 @@ impl Command {
                 field(change.action.as_str().as_bytes());
                 field(&[change.rating.unwrap_or(0)]);
                 field(change.text.as_bytes());
+            }
+            Command::AttachRedemptionDocuments {
+                redemption_id,
+                by,
+                invoice,
+                payment_proof_ref,
+            } => {
+                field(&by.as_bytes());
+                let body = documents_body(
+                    *redemption_id,
+                    invoice.as_ref(),
+                    payment_proof_ref.as_deref(),
+                );
+                field(&prost::Message::encode_to_vec(&body));
             }
             Command::OpenRecovery {
                 programme,

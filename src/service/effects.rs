@@ -181,6 +181,50 @@ pub async fn apply<
             };
             issuance::issue(tx, &mut prefetched.issuance, &request, context).await
         }
+        Command::AttachRedemptionDocuments {
+            redemption_id,
+            by,
+            invoice,
+            payment_proof_ref,
+        } => {
+            use crate::store::redemption::{InvoiceRecord, RedemptionTx};
+            let record = RedemptionTx::redemption(tx, *redemption_id)
+                .await?
+                .ok_or(CommandError::NotFound)?;
+            let allowed = match by {
+                super::command::ChangedBy::Provider(id) => *id == record.provider_id,
+                // An enterprise brings its own payment proof, not invoices.
+                super::command::ChangedBy::Enterprise(id) => {
+                    *id == record.enterprise_id && invoice.is_none()
+                }
+                super::command::ChangedBy::Admin => true,
+                super::command::ChangedBy::Sweep => false,
+            };
+            if !allowed {
+                return Err(CommandError::NotFound.into());
+            }
+            if record.status == "reversed" {
+                return Err(CommandError::RedemptionState {
+                    status: record.status,
+                    action: "attach_documents",
+                }
+                .into());
+            }
+            let invoice = invoice.as_ref().map(|i| InvoiceRecord {
+                code: i.code.clone(),
+                number: i.number.clone(),
+                date: i.date.to_string(),
+                amount_fen: i.amount.as_fen(),
+            });
+            tx.set_redemption_documents(
+                *redemption_id,
+                invoice.as_ref(),
+                payment_proof_ref.as_deref(),
+                now_us,
+            )
+            .await?;
+            Ok(None)
+        }
         // Planned before their balances are checked, then written, by the
         // writer through service::lifecycle: they never reach here.
         Command::RedeemVoucher(_)

@@ -202,6 +202,15 @@ pub trait RedemptionTx {
         enterprise_ids: &[Uuid],
         fiscal_year: i32,
     ) -> impl Future<Output = Result<Vec<(Uuid, String, i64)>, StoreError>> + Send;
+    /// Sets the invoice and/or the payment proof reference (`None` keeps
+    /// what is there).
+    fn set_redemption_documents(
+        &mut self,
+        id: Uuid,
+        invoice: Option<&InvoiceRecord>,
+        payment_proof_ref: Option<&str>,
+        updated_at_us: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Inserts redemption rows with as few statements as the backend allows.
     fn insert_redemptions(
         &mut self,

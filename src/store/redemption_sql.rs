@@ -21,6 +21,12 @@ pub const UPDATE_REDEMPTION: &str = "UPDATE redemptions SET status = $2, \
      resolution_note = COALESCE($7, resolution_note), updated_at_us = $8 \
      WHERE id = $1 AND status = $9";
 
+pub const UPDATE_DOCUMENTS: &str = "UPDATE redemptions SET \
+     invoice_code = COALESCE($2, invoice_code), invoice_number = COALESCE($3, invoice_number), \
+     invoice_date = COALESCE($4, invoice_date), \
+     invoice_amount_fen = COALESCE($5, invoice_amount_fen), \
+     payment_proof_ref = COALESCE($6, payment_proof_ref), updated_at_us = $7 WHERE id = $1";
+
 pub const UPDATE_VOUCHER_VALUE: &str = "UPDATE vouchers SET status = $2, remaining_fen = $3, \
      updated_at_us = $4 WHERE id = $1 AND status = $5 AND remaining_fen = $6";
 
@@ -401,6 +407,27 @@ macro_rules! impl_redemption_store {
                 }
                 self.bulk_enterprise_totals(enterprise_ids, fiscal_year)
                     .await
+            }
+
+            async fn set_redemption_documents(
+                &mut self,
+                id: uuid::Uuid,
+                invoice: Option<&$crate::store::redemption::InvoiceRecord>,
+                payment_proof_ref: Option<&str>,
+                updated_at_us: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::redemption_sql::UPDATE_DOCUMENTS)
+                    .bind(id.to_string())
+                    .bind(invoice.map(|i| i.code.as_str()))
+                    .bind(invoice.map(|i| i.number.as_str()))
+                    .bind(invoice.map(|i| i.date.as_str()))
+                    .bind(invoice.map(|i| i.amount_fen))
+                    .bind(payment_proof_ref)
+                    .bind(updated_at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
             }
 
             async fn insert_redemptions(

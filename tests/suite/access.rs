@@ -107,6 +107,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::SweepExpiry,      [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::SweepAutoConfirm, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::MarkFraud,        [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::AttachDocuments,  [Deny,  Allow, Deny,  Allow, Allow, Deny ]),
 ];
 
 const CALLERS: [&str; 6] = [

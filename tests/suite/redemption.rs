@@ -24,6 +24,7 @@ on_both_backends!(
     a_reversal_returns_the_subsidy_to_the_voucher_or_else_the_budget,
     sweeps_expire_vouchers_and_confirm_stale_redemptions_once,
     marking_fraud_revokes_freezes_blacklists_and_opens_recovery,
+    the_invoice_and_payment_proof_may_come_later,
 );
 
 const PROGRAMME: &str = "ZS2026-R1";
@@ -1022,4 +1023,93 @@ async fn marking_fraud_revokes_freezes_blacklists_and_opens_recovery<S: Store>(
     assert_eq!(again.body["provider_removed"], false);
     assert_eq!(again.body["recovery_receivable_fen"], 30_000);
     assert_eq!(world.count_entries("recovery_opened").await, 1);
+}
+
+async fn the_invoice_and_payment_proof_may_come_later<S: Store>(store: S, _db: &TestDb) {
+    let (world, firm, voucher, counter) = setting(store, true, "static").await;
+    let mut bare = contract(voucher["token"].as_str().unwrap(), 100_000);
+    bare.as_object_mut().unwrap().remove("invoice");
+    bare.as_object_mut().unwrap().remove("payment_proof_ref");
+    let redeemed = redeem_as(&world, &counter.staff, bare, "r1").await;
+    assert_eq!(redeemed.status, StatusCode::CREATED, "{:?}", redeemed.body);
+    assert!(redeemed.body["invoice"].is_null());
+    let invoice = json!({"code": "033002600111", "number": "00099999", "date": "2026-07-01", "amount_fen": 100_000});
+    act(
+        &world,
+        &counter.staff,
+        &redeemed.body,
+        "documents",
+        json!({}),
+        "d0",
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "documents_required");
+    act(
+        &world,
+        &firm.bearer(),
+        &redeemed.body,
+        "documents",
+        json!({"invoice": invoice}),
+        "d1",
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invoice_from_provider");
+    act(
+        &world,
+        &world.bearer("provider_a"),
+        &redeemed.body,
+        "documents",
+        json!({"invoice": invoice}),
+        "d2",
+    )
+    .await
+    .expect_error(StatusCode::NOT_FOUND, "not_found");
+    let mut bad = invoice.clone();
+    bad["date"] = json!("2026-13-01");
+    act(
+        &world,
+        &counter.staff,
+        &redeemed.body,
+        "documents",
+        json!({"invoice": bad}),
+        "d3",
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invoice_date_invalid");
+    let with_invoice = act(
+        &world,
+        &counter.staff,
+        &redeemed.body,
+        "documents",
+        json!({"invoice": invoice}),
+        "d4",
+    )
+    .await;
+    assert_eq!(
+        with_invoice.status,
+        StatusCode::OK,
+        "{:?}",
+        with_invoice.body
+    );
+    assert_eq!(with_invoice.body["invoice"]["number"], "00099999");
+    assert!(with_invoice.body["payment_proof_ref"].is_null());
+    let with_proof = act(
+        &world,
+        &firm.bearer(),
+        &redeemed.body,
+        "documents",
+        json!({"payment_proof_ref": "网银回单 2026070188"}),
+        "d5",
+    )
+    .await;
+    assert_eq!(
+        with_proof.body["payment_proof_ref"], "网银回单 2026070188",
+        "{:?}",
+        with_proof.body
+    );
+    assert_eq!(with_proof.body["invoice"]["number"], "00099999", "kept");
+    assert_eq!(
+        world.count_entries("redemption_documents_attached").await,
+        2
+    );
 }

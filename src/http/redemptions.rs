@@ -453,6 +453,17 @@ pub struct ResolveRequest {
     pub note: String,
 }
 
+/// Who the caller acts as on a redemption.
+fn changed_by(caller: &Authenticated) -> crate::service::command::ChangedBy {
+    use crate::service::command::ChangedBy;
+    let party = caller.principal.party_id.unwrap_or(Uuid::nil());
+    match caller.principal.role {
+        Role::Enterprise => ChangedBy::Enterprise(party),
+        Role::Provider => ChangedBy::Provider(party),
+        _ => ChangedBy::Admin,
+    }
+}
+
 /// Submits `action` on redemption `id` as the caller; answers with the
 /// redemption as it now stands.
 async fn change<S: Store>(
@@ -468,12 +479,7 @@ async fn change<S: Store>(
 ) -> Result<Json<RedemptionView>, ApiError> {
     use crate::service::command::{ChangedBy, RedemptionChange};
     let redemption_id = ApiError::id_or_404(id)?;
-    let party = caller.principal.party_id.unwrap_or(Uuid::nil());
-    let by = match caller.principal.role {
-        Role::Enterprise => ChangedBy::Enterprise(party),
-        Role::Provider => ChangedBy::Provider(party),
-        _ => ChangedBy::Admin,
-    };
+    let by = changed_by(caller);
     if rating.is_some_and(|r| !(1..=5).contains(&r)) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -637,12 +643,7 @@ pub async fn attach_documents<S: Store>(
 ) -> Result<Json<RedemptionView>, ApiError> {
     use crate::service::command::{ChangedBy, Command, Submission};
     let redemption_id = ApiError::id_or_404(&id)?;
-    let party = caller.principal.party_id.unwrap_or(Uuid::nil());
-    let by = match caller.principal.role {
-        Role::Enterprise => ChangedBy::Enterprise(party),
-        Role::Provider => ChangedBy::Provider(party),
-        _ => ChangedBy::Admin,
-    };
+    let by = changed_by(&caller);
     if request.invoice.is_none() && request.payment_proof_ref.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -477,7 +477,7 @@ async fn change<S: Store>(
         String,
     ),
 ) -> Result<Json<RedemptionView>, ApiError> {
-    use crate::service::command::{ChangedBy, RedemptionChange};
+    use crate::service::command::RedemptionChange;
     let redemption_id = ApiError::id_or_404(id)?;
     let by = changed_by(caller);
     if rating.is_some_and(|r| !(1..=5).contains(&r)) {

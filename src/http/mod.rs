@@ -177,6 +177,7 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::SweepAutoConfirm => post(redemptions::sweep_auto_confirm::<S>),
         RouteId::MarkFraud => post(fraud::mark::<S>),
         RouteId::AttachDocuments => post(redemptions::attach_documents::<S>),
+        RouteId::ScanPhoto => post(redemptions::scan_photo),
     }
 }
 

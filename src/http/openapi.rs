@@ -94,6 +94,7 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::SweepExpiry | RouteId::SweepAutoConfirm => (None, Some("SweepView")),
         RouteId::MarkFraud => (Some("FraudMarkingRequest"), Some("FraudMarkingReport")),
         RouteId::AttachDocuments => (Some("DocumentsRequest"), Some("RedemptionView")),
+        RouteId::ScanPhoto => (None, Some("ScannedView")),
         // Not JSON: see `media_type`.
         RouteId::VoucherQrPng
         | RouteId::VoucherQrSvg
@@ -132,6 +133,7 @@ fn success_status(id: RouteId, method: &str) -> &'static str {
                 | RouteId::SweepAutoConfirm
                 | RouteId::MarkFraud
                 | RouteId::AttachDocuments
+                | RouteId::ScanPhoto
         );
     if creates { "201" } else { "200" }
 }
@@ -375,6 +377,7 @@ pub fn document() -> OpenApi {
         .schema_from::<super::redemptions::ResolveRequest>()
         .schema_from::<super::redemptions::SweepView>()
         .schema_from::<super::redemptions::DocumentsRequest>()
+        .schema_from::<super::redemptions::ScannedView>()
         .schema_from::<super::fraud::FraudMarkingRequest>()
         .schema_from::<super::fraud::FraudMarkingReport>()
         .security_scheme(

@@ -684,3 +684,27 @@ pub async fn attach_documents<S: Store>(
         .ok_or_else(ApiError::not_found)?;
     Ok(Json(RedemptionView::of(&record)))
 }
+
+/// The text of the QR code in an uploaded photo.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScannedView {
+    /// `VP1:…` or `VL1:…`: give it to the preview and the redemption.
+    pub qr_text: String,
+}
+
+/// A photo (PNG or JPEG body) of the voucher's QR code, for counters whose
+/// camera cannot scan: the server finds and reads the code.
+pub async fn scan_photo(body: axum::body::Bytes) -> Result<Json<ScannedView>, ApiError> {
+    let read = tokio::task::spawn_blocking(move || crate::token::qr_read::read_qr_image(&body))
+        .await
+        .map_err(|error| ApiError::internal(&error))?;
+    match read {
+        Ok(qr_text) => Ok(Json(ScannedView { qr_text })),
+        Err(error) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error.code(),
+            error.to_string(),
+            error.message_zh(),
+        )),
+    }
+}

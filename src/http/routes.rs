@@ -77,6 +77,7 @@ pub enum RouteId {
     SweepAutoConfirm,
     MarkFraud,
     AttachDocuments,
+    ScanPhoto,
 }
 
 /// Who may call a route (before any object-level check in the handler).
@@ -130,7 +131,7 @@ impl RouteSpec {
     pub fn is_keyless_post(&self) -> bool {
         matches!(
             self.id,
-            RouteId::Login | RouteId::VerifyToken | RouteId::PreviewRedemption
+            RouteId::Login | RouteId::VerifyToken | RouteId::PreviewRedemption | RouteId::ScanPhoto
         )
     }
 
@@ -147,6 +148,8 @@ impl RouteSpec {
 
 const ADMIN: &[Role] = &[Role::Admin];
 const DEFAULT_BODY: usize = super::REQUEST_BODY_BYTES_MAX;
+/// A phone photo of a voucher.
+const PHOTO_BODY: usize = 10 * 1024 * 1024;
 /// Registry imports carry whole spreadsheets (200,000 rows fit).
 const IMPORT_BODY: usize = 64 * 1024 * 1024;
 /// Who reads the enterprise registry; enterprise users only their own.
@@ -771,6 +774,15 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: DEFAULT_BODY,
         summary: "Add or replace the invoice (provider) and the payment proof reference (provider or enterprise), needed before settlement",
+    },
+    RouteSpec {
+        id: RouteId::ScanPhoto,
+        method: "POST",
+        path: "/api/v1/redemptions/scan",
+        access: Access::Roles(PROVIDER_ONLY),
+        idempotency_key: false,
+        body_bytes_max: PHOTO_BODY,
+        summary: "Read the QR code in an uploaded photo (PNG or JPEG body) of a voucher: its text, for the preview",
     },
     RouteSpec {
         id: RouteId::MarkFraud,

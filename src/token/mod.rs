@@ -4,6 +4,7 @@
 pub mod base45;
 pub mod presentation;
 pub mod qr;
+pub mod qr_read;
 pub mod report;
 pub mod voucher;
 

@@ -108,6 +108,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::SweepAutoConfirm, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::MarkFraud,        [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::AttachDocuments,  [Deny,  Allow, Deny,  Allow, Allow, Deny ]),
+    (RouteId::ScanPhoto,        [Deny,  Deny,  Deny,  Allow, Deny,  Deny ]),
 ];
 
 const CALLERS: [&str; 6] = [

@@ -713,7 +713,7 @@ async fn vouchers_render_as_qr_images_presentations_and_a_printable_page<S: Stor
 }
 
 /// GET returning the raw body bytes.
-async fn raw_get<S: Store>(world: &World<S>, path: &str, who: &As) -> Vec<u8> {
+pub async fn raw_get<S: Store>(world: &World<S>, path: &str, who: &As) -> Vec<u8> {
     use tower::ServiceExt;
     let token = match who {
         As::Bearer(token) => token.clone(),

@@ -25,6 +25,7 @@ on_both_backends!(
     sweeps_expire_vouchers_and_confirm_stale_redemptions_once,
     marking_fraud_revokes_freezes_blacklists_and_opens_recovery,
     the_invoice_and_payment_proof_may_come_later,
+    a_photo_of_the_voucher_is_read_on_the_server,
 );
 
 const PROGRAMME: &str = "ZS2026-R1";
@@ -1112,4 +1113,33 @@ async fn the_invoice_and_payment_proof_may_come_later<S: Store>(store: S, _db: &
         world.count_entries("redemption_documents_attached").await,
         2
     );
+}
+
+async fn a_photo_of_the_voucher_is_read_on_the_server<S: Store>(store: S, _db: &TestDb) {
+    let (world, firm, voucher, counter) = setting(store, true, "static").await;
+    let path = format!(
+        "/api/v1/vouchers/{}/qr.png",
+        voucher["id"].as_str().unwrap()
+    );
+    let photo = crate::issuance::raw_get(&world, &path, &firm.bearer()).await;
+    let As::Bearer(staff) = &counter.staff else {
+        panic!("staff use tokens")
+    };
+    let upload = |bytes: Vec<u8>| {
+        axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/v1/redemptions/scan")
+            .header("authorization", format!("Bearer {staff}"))
+            .header("content-type", "image/png")
+            .body(axum::body::Body::from(bytes))
+            .unwrap()
+    };
+    let scanned = world.api.raw(upload(photo)).await;
+    assert_eq!(scanned.status, StatusCode::OK, "{:?}", scanned.body);
+    assert_eq!(scanned.body["qr_text"], voucher["token"]);
+    world
+        .api
+        .raw(upload(b"not an image".to_vec()))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "image_format_unsupported");
 }

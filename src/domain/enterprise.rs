@@ -30,6 +30,8 @@ pub struct EnterpriseFields {
     /// Operating revenue in 元 (e.g. `1,234,000.00` or `¥1234000`).
     pub revenue_yuan: String,
     pub contact: String,
+    /// 法定代表人 (optional).
+    pub legal_representative: String,
 }
 
 /// How the USCC was admitted.
@@ -71,6 +73,7 @@ pub struct EnterpriseInput {
     pub staff: u32,
     pub revenue: Fen,
     pub contact: Option<String>,
+    pub legal_representative: Option<String>,
     pub size_class: SizeClass,
     pub size_standard: &'static str,
 }
@@ -235,7 +238,12 @@ impl EnterpriseFields {
             }
         }
         let contact = optional(&self.contact);
-        for (field, value) in [("zone", &zone), ("contact", &contact)] {
+        let legal_representative = optional(&self.legal_representative);
+        for (field, value) in [
+            ("zone", &zone),
+            ("contact", &contact),
+            ("legal_representative", &legal_representative),
+        ] {
             if value
                 .as_ref()
                 .is_some_and(|v| v.chars().count() > SHORT_TEXT_CHARS_MAX)
@@ -274,6 +282,7 @@ impl EnterpriseFields {
                 staff,
                 revenue,
                 contact,
+                legal_representative,
                 size_class: standard.classify(sector, staff, revenue),
                 size_standard: standard.id,
             }),
@@ -323,6 +332,7 @@ mod tests {
             staff: "45".into(),
             revenue_yuan: "5,000,000.00".into(),
             contact: "王经理 0580-1234567".into(),
+            legal_representative: "王建国".into(),
         }
     }
 
@@ -347,6 +357,7 @@ mod tests {
             staff: "-3".into(),
             revenue_yuan: "12.345".into(),
             contact: String::new(),
+            legal_representative: String::new(),
         };
         let errors = fields.validate(None, today(), &zones()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| (e.field, e.code)).collect();

@@ -49,6 +49,8 @@ pub enum Shown {
 pub struct ProviderFacts {
     pub status: ProviderStatus,
     pub uscc: String,
+    /// 法定代表人.
+    pub legal_representative: String,
     pub categories: Vec<String>,
     pub related_parties: Vec<RelatedParty>,
     /// Blacklist entries in force today: (reason, source).
@@ -63,6 +65,8 @@ pub struct ProviderFacts {
 pub struct HolderFacts {
     pub uscc: String,
     pub name: String,
+    /// 法定代表人, when the registry knows it.
+    pub legal_representative: Option<String>,
     /// Subsidy of its unreversed redemptions from this programme this
     /// fiscal year.
     pub redeemed_this_year: Fen,
@@ -343,10 +347,20 @@ fn provider_refusals(facts: &RedemptionFacts, contract: &Contract) -> Vec<Check>
 }
 
 /// How the provider and the holder are related, if they are: the same
-/// USCC, or a relation the provider declared (by USCC or by name).
+/// USCC, the same legal representative, or a relation the provider
+/// declared (by USCC or by name).
 fn related_party(provider: &ProviderFacts, holder: &HolderFacts) -> Option<String> {
     if provider.uscc == holder.uscc {
         return Some("同一统一社会信用代码 / same USCC".into());
+    }
+    let representative = provider.legal_representative.trim();
+    if !representative.is_empty()
+        && holder
+            .legal_representative
+            .as_deref()
+            .is_some_and(|r| r.trim() == representative)
+    {
+        return Some("同一法定代表人 / same legal representative".into());
     }
     provider
         .related_parties
@@ -457,6 +471,7 @@ mod tests {
             provider: ProviderFacts {
                 status: ProviderStatus::Approved,
                 uscc: "91330900MA2A00001X".into(),
+                legal_representative: "李四".into(),
                 categories: vec!["管理咨询".into()],
                 related_parties: vec![],
                 blacklist: vec![],
@@ -466,6 +481,7 @@ mod tests {
             holder: HolderFacts {
                 uscc: "91330900MA2B00002Y".into(),
                 name: "舟山海味食品有限公司".into(),
+                legal_representative: Some("王五".into()),
                 redeemed_this_year: Fen::ZERO,
             },
             terms: RedemptionTerms {
@@ -594,6 +610,10 @@ mod tests {
                         relation: "同一法定代表人".into(),
                     }]
                 }),
+            ),
+            (
+                "related_party",
+                Box::new(|f, _| f.holder.legal_representative = Some(" 李四".into())),
             ),
             (
                 "provider_annual_cap_exceeded",

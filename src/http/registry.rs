@@ -41,6 +41,8 @@ pub struct EnterpriseRequest {
     /// Operating revenue in 元, e.g. "12,345,678.00".
     pub revenue_yuan: String,
     pub contact: Option<String>,
+    /// 法定代表人 (used to refuse related-party redemptions).
+    pub legal_representative: Option<String>,
     /// Admit a legacy pilot code that fails the national check: why.
     /// Recorded in the ledger.
     pub legacy_uscc_reason: Option<String>,
@@ -62,6 +64,7 @@ pub struct EnterpriseView {
     pub size_class: String,
     pub size_standard: String,
     pub contact: Option<String>,
+    pub legal_representative: Option<String>,
     pub version: i64,
     pub updated_at: String,
 }
@@ -81,6 +84,7 @@ impl From<&EnterpriseRecord> for EnterpriseView {
             size_class: e.size_class.clone(),
             size_standard: e.size_standard.clone(),
             contact: e.contact.clone(),
+            legal_representative: e.legal_representative.clone(),
             version: e.version,
             updated_at: Timestamp::from_micros(e.updated_at_us).to_cst_rfc3339(),
         }
@@ -253,6 +257,7 @@ pub async fn record<S: Store>(
         staff: request.staff.to_string(),
         revenue_yuan: request.revenue_yuan,
         contact: request.contact.unwrap_or_default(),
+        legal_representative: request.legal_representative.unwrap_or_default(),
     };
     let today = Timestamp::now().cst_date();
     let zones = zone_map(&state.store).await?;

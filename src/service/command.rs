@@ -635,6 +635,7 @@ pub fn enterprise_body(
         size_class: input.size_class.as_str().to_string(),
         size_standard: input.size_standard.to_string(),
         contact: input.contact.clone().unwrap_or_default(),
+        legal_representative: input.legal_representative.clone().unwrap_or_default(),
         version,
     }
 }

@@ -576,6 +576,7 @@ pub async fn apply<
                 size_class: input.size_class.as_str().to_string(),
                 size_standard: input.size_standard.to_string(),
                 contact: input.contact.clone(),
+                legal_representative: input.legal_representative.clone(),
                 version,
                 created_at_us,
                 updated_at_us: now_us,

@@ -185,6 +185,7 @@ pub async fn gather<R: RedemptionReads>(
         provider: ProviderFacts {
             status,
             uscc: provider.uscc.clone(),
+            legal_representative: fields.legal_representative,
             categories: fields.categories,
             related_parties: fields.related_parties,
             blacklist,
@@ -194,6 +195,7 @@ pub async fn gather<R: RedemptionReads>(
         holder: HolderFacts {
             uscc: holder.uscc.clone(),
             name: holder.name.clone(),
+            legal_representative: holder.legal_representative.clone(),
             redeemed_this_year: Fen::new(totals.enterprise_fen),
         },
         terms: RedemptionTerms {

@@ -26,7 +26,7 @@ pub const IMPORT_ROWS_MAX: usize = 200_000;
 const IMPORT_IN_FLIGHT_MAX: usize = 512;
 
 /// Spreadsheet headers accepted for each field (English code, Chinese name).
-const COLUMNS: [ColumnSpec; 8] = [
+const COLUMNS: [ColumnSpec; 9] = [
     ("uscc", &["uscc", "统一社会信用代码"]),
     ("name", &["name", "企业名称", "名称"]),
     ("division", &["division", "行政区划代码", "区划代码"]),
@@ -38,6 +38,10 @@ const COLUMNS: [ColumnSpec; 8] = [
         &["revenue", "营业收入", "营业收入(元)", "营业收入（元）"],
     ),
     ("contact", &["contact", "联系人", "联系方式"]),
+    (
+        "legal_representative",
+        &["legal_representative", "法定代表人"],
+    ),
 ];
 const REQUIRED_COLUMNS: [&str; 6] = ["uscc", "name", "division", "sector", "staff", "revenue"];
 
@@ -292,6 +296,7 @@ fn enterprise_rows(table: Table) -> Result<Vec<(usize, EnterpriseFields)>, Vec<R
                     staff: take("staff"),
                     revenue_yuan: take("revenue"),
                     contact: take("contact"),
+                    legal_representative: take("legal_representative"),
                 },
             )
         })

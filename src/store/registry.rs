@@ -23,6 +23,8 @@ pub struct EnterpriseRecord {
     pub size_class: String,
     pub size_standard: String,
     pub contact: Option<String>,
+    /// 法定代表人, when known.
+    pub legal_representative: Option<String>,
     pub version: i64,
     pub created_at_us: i64,
     pub updated_at_us: i64,

@@ -7,7 +7,8 @@ use super::StoreError;
 use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 
 pub const ENTERPRISE_COLUMNS: &str = "id, uscc, uscc_override, name, division, zone, sector, staff, \
-     revenue_fen, size_class, size_standard, contact, version, created_at_us, updated_at_us";
+     revenue_fen, size_class, size_standard, contact, version, created_at_us, updated_at_us, \
+     legal_representative";
 
 pub type EnterpriseRow = (
     String,
@@ -25,6 +26,7 @@ pub type EnterpriseRow = (
     i64,
     i64,
     i64,
+    Option<String>,
 );
 pub const PROGRAMME_COLUMNS: &str =
     "code, status, terms_json, version, created_at_us, updated_at_us";
@@ -175,6 +177,7 @@ pub fn enterprise(row: EnterpriseRow) -> Result<EnterpriseRecord, StoreError> {
         version,
         created_at_us,
         updated_at_us,
+        legal_representative,
     ) = row;
     Ok(EnterpriseRecord {
         id: uuid(&id)?,
@@ -189,6 +192,7 @@ pub fn enterprise(row: EnterpriseRow) -> Result<EnterpriseRecord, StoreError> {
         size_class,
         size_standard,
         contact,
+        legal_representative,
         version,
         created_at_us,
         updated_at_us,
@@ -705,13 +709,14 @@ macro_rules! impl_registry_store {
             ) -> Result<(), $crate::store::StoreError> {
                 let query = if is_new {
                     format!(
-                        "INSERT INTO enterprises ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                        "INSERT INTO enterprises ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                         $crate::store::registry_sql::ENTERPRISE_COLUMNS
                     )
                 } else {
                     "UPDATE enterprises SET uscc = $2, uscc_override = $3, name = $4, division = $5, zone = $6, \
                      sector = $7, staff = $8, revenue_fen = $9, size_class = $10, size_standard = $11, \
-                     contact = $12, version = $13, created_at_us = $14, updated_at_us = $15 WHERE id = $1"
+                     contact = $12, version = $13, created_at_us = $14, updated_at_us = $15, \
+                     legal_representative = $16 WHERE id = $1"
                         .to_string()
                 };
                 sqlx::query(&query)
@@ -730,6 +735,7 @@ macro_rules! impl_registry_store {
                     .bind(e.version)
                     .bind(e.created_at_us)
                     .bind(e.updated_at_us)
+                    .bind(e.legal_representative.as_deref())
                     .execute(&mut *self.tx)
                     .await
                     .map_err(map_err)?;

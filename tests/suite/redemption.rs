@@ -26,6 +26,7 @@ on_both_backends!(
     marking_fraud_revokes_freezes_blacklists_and_opens_recovery,
     the_invoice_and_payment_proof_may_come_later,
     a_photo_of_the_voucher_is_read_on_the_server,
+    a_shared_legal_representative_makes_a_related_party,
 );
 
 const PROGRAMME: &str = "ZS2026-R1";
@@ -1142,4 +1143,38 @@ async fn a_photo_of_the_voucher_is_read_on_the_server<S: Store>(store: S, _db: &
         .raw(upload(b"not an image".to_vec()))
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "image_format_unsupported");
+}
+
+async fn a_shared_legal_representative_makes_a_related_party<S: Store>(store: S, _db: &TestDb) {
+    let (world, firm, voucher, counter) = setting(store, true, "static").await;
+    // The registry learns the firm's legal representative: the provider's.
+    let updated = world
+        .api
+        .post(
+            "/api/v1/enterprises",
+            &world.bearer("admin"),
+            json!({"uscc": firm.uscc, "name": "舟山测试1有限公司", "division": "330902",
+                   "sector": "industry", "staff": 8, "revenue_yuan": "1,500,000",
+                   "contact": "联系人1", "legal_representative": "王五"}),
+            "rep",
+        )
+        .await;
+    assert!(updated.status.is_success(), "{:?}", updated.body);
+    assert_eq!(updated.body["enterprise"]["legal_representative"], "王五");
+    let refused = redeem_as(
+        &world,
+        &counter.staff,
+        contract(voucher["token"].as_str().unwrap(), 100_000),
+        "r1",
+    )
+    .await;
+    refused.expect_error(StatusCode::FORBIDDEN, "related_party");
+    assert!(
+        refused.body["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("同一法定代表人"),
+        "{:?}",
+        refused.body
+    );
 }

@@ -7,3 +7,4 @@ pub mod checkpoint;
 pub mod entry;
 pub mod posting;
 pub mod verify;
+pub mod voucher_replay;

@@ -2,14 +2,19 @@
 //!
 //! Reads the entries page by page (memory stays bounded however long the
 //! ledger is), feeds them to the pure `ChainVerifier`, then checks the chain
-//! head row and the balance projection.
+//! head row and the balance projection, and compares the vouchers and
+//! redemptions tables with what the entries say (`VoucherReplay`).
 
 use std::collections::HashMap;
 
 use ed25519_dalek::VerifyingKey;
 
+use crate::ledger::body::EntryBody;
 use crate::ledger::checkpoint::key_id_for;
 use crate::ledger::verify::{ChainVerifier, Problem, Summary};
+use crate::ledger::voucher_replay::VoucherReplay;
+use crate::store::redemption::{REDEMPTION_PAGE_MAX, RedemptionFilter};
+use crate::store::voucher::{VOUCHER_PAGE_MAX, VoucherFilter};
 use crate::store::{ENTRY_PAGE_MAX, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +22,10 @@ pub enum VerifyError {
     /// The ledger is not what it claims to be.
     #[error("{0}")]
     Problem(#[from] Problem),
+    /// A projection (the vouchers or redemptions table) disagrees with
+    /// what the entries say.
+    #[error("{0}")]
+    Projection(String),
     /// The ledger could not be read (or did not decode) at all.
     #[error("cannot read the ledger: {0}")]
     Store(#[from] StoreError),
@@ -27,7 +36,7 @@ impl VerifyError {
     pub fn sequence(&self) -> Option<u64> {
         match self {
             VerifyError::Problem(problem) => problem.sequence(),
-            VerifyError::Store(_) => None,
+            VerifyError::Store(_) | VerifyError::Projection(_) => None,
         }
     }
 }
@@ -59,6 +68,7 @@ pub async fn verify_store<S: Store>(
     };
     let checkpoints = store.checkpoints().await?;
     let mut verifier = ChainVerifier::new(checkpoints, keys);
+    let mut replay = VoucherReplay::default();
     let mut next = 1;
     loop {
         let page = store.entries(next, ENTRY_PAGE_MAX).await?;
@@ -67,10 +77,83 @@ pub async fn verify_store<S: Store>(
         };
         for entry in &page {
             verifier.push(entry)?;
+            // The chain verifier has just decoded this body canonically.
+            if let Ok(body) = EntryBody::decode_canonical(&entry.kind, &entry.body) {
+                replay.apply(&body).map_err(|problem| {
+                    VerifyError::Projection(format!("sequence {}: {problem}", entry.sequence))
+                })?;
+            }
         }
         next = last + 1;
     }
     let head = store.head().await?;
     let balances = store.balances().await?;
-    Ok(verifier.finish(Some(head.sequence), &balances)?)
+    let summary = verifier.finish(Some(head.sequence), &balances)?;
+    check_projections(store, &replay).await?;
+    Ok(summary)
+}
+
+/// Every voucher and redemption row holds exactly what the entries say,
+/// and no row exists that no entry recorded.
+async fn check_projections<S: Store>(store: &S, replay: &VoucherReplay) -> Result<(), VerifyError> {
+    let mut rows = 0;
+    let mut after = None;
+    loop {
+        let page = store
+            .vouchers_after(&VoucherFilter::default(), after, VOUCHER_PAGE_MAX)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for voucher in &page {
+            rows += 1;
+            let id = voucher.id.to_string();
+            let expected = replay.vouchers.get(&id).ok_or_else(|| {
+                VerifyError::Projection(format!("voucher {id} has a row but no entry issued it"))
+            })?;
+            if expected.status != voucher.status || expected.remaining_fen != voucher.remaining_fen
+            {
+                return Err(VerifyError::Projection(format!(
+                    "voucher {id}: the table says {} with {} fen left, the entries say {} with {}",
+                    voucher.status, voucher.remaining_fen, expected.status, expected.remaining_fen
+                )));
+            }
+        }
+    }
+    if rows != replay.vouchers.len() {
+        return Err(VerifyError::Projection(format!(
+            "{} vouchers were issued by entries but {rows} rows exist",
+            replay.vouchers.len()
+        )));
+    }
+    let mut rows = 0;
+    let mut after = None;
+    loop {
+        let page = store
+            .redemptions_after(&RedemptionFilter::default(), after, REDEMPTION_PAGE_MAX)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for redemption in &page {
+            rows += 1;
+            let id = redemption.id.to_string();
+            let expected = replay.redemptions.get(&id).ok_or_else(|| {
+                VerifyError::Projection(format!(
+                    "redemption {id} has a row but no entry recorded it"
+                ))
+            })?;
+            if *expected != redemption.status {
+                return Err(VerifyError::Projection(format!(
+                    "redemption {id}: the table says {}, the entries say {expected}",
+                    redemption.status
+                )));
+            }
+        }
+    }
+    if rows != replay.redemptions.len() {
+        return Err(VerifyError::Projection(format!(
+            "{} redemptions were recorded by entries but {rows} rows exist",
+            replay.redemptions.len()
+        )));
+    }
+    Ok(())
 }

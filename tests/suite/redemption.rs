@@ -27,6 +27,7 @@ on_both_backends!(
     the_invoice_and_payment_proof_may_come_later,
     a_photo_of_the_voucher_is_read_on_the_server,
     a_shared_legal_representative_makes_a_related_party,
+    verify_finds_a_voucher_or_redemption_row_changed_behind_the_ledger,
 );
 
 const PROGRAMME: &str = "ZS2026-R1";
@@ -1176,5 +1177,45 @@ async fn a_shared_legal_representative_makes_a_related_party<S: Store>(store: S,
             .contains("同一法定代表人"),
         "{:?}",
         refused.body
+    );
+}
+
+async fn verify_finds_a_voucher_or_redemption_row_changed_behind_the_ledger<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
+    use voucher_ledger::service::verify::verify_store;
+    let (world, _firm, voucher, counter) = setting(store, true, "static").await;
+    let redemption = redeemed(&world, &counter, &voucher, 100_000, "r1").await;
+    verify_store(&world.store, &[]).await.unwrap();
+    let voucher_id = voucher["id"].as_str().unwrap();
+    db.try_execute(&format!(
+        "UPDATE vouchers SET remaining_fen = remaining_fen + 1 WHERE id = '{voucher_id}'"
+    ))
+    .await
+    .unwrap();
+    let error = verify_store(&world.store, &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains(&format!("voucher {voucher_id}")), "{error}");
+    db.try_execute(&format!(
+        "UPDATE vouchers SET remaining_fen = remaining_fen - 1 WHERE id = '{voucher_id}'"
+    ))
+    .await
+    .unwrap();
+    let redemption_id = redemption["id"].as_str().unwrap();
+    db.try_execute(&format!(
+        "UPDATE redemptions SET status = 'confirmed' WHERE id = '{redemption_id}'"
+    ))
+    .await
+    .unwrap();
+    let error = verify_store(&world.store, &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("redemption {redemption_id}")),
+        "{error}"
     );
 }

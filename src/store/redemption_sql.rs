@@ -70,12 +70,6 @@ pub fn enterprise_total(
 pub const SELECT_NONCE_USED: &str =
     "SELECT COUNT(*) FROM redemptions WHERE presentation_nonce = $1";
 
-/// The guarded update behind exactly-once: it changes nothing unless the
-/// voucher is still active and holds what is used.
-pub const UPDATE_CONSUME_VOUCHER: &str = "UPDATE vouchers SET remaining_fen = remaining_fen - $2, \
-     status = $3, updated_at_us = $4 \
-     WHERE id = $1 AND status = 'active' AND remaining_fen >= $5";
-
 pub fn uuid(text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
 }

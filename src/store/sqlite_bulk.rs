@@ -32,19 +32,31 @@ fn push_in_list(builder: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
 }
 
 impl SqliteTx {
-    /// One guarded statement per voucher (in-process: cheap).
+    /// One guarded UPDATE … FROM a VALUES list for the whole batch, in
+    /// chunks below the bind-parameter limit.
     pub(super) async fn bulk_consume_vouchers(
         &mut self,
         uses: &[VoucherUse],
     ) -> Result<u64, StoreError> {
         let mut changed = 0;
-        for u in uses {
-            changed += sqlx::query(redemption_sql::UPDATE_CONSUME_VOUCHER)
-                .bind(u.voucher_id.to_string())
-                .bind(u.used_fen)
-                .bind(u.status.as_str())
-                .bind(u.updated_at_us)
-                .bind(u.used_fen)
+        for chunk in uses.chunks(CHUNK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "UPDATE vouchers SET remaining_fen = vouchers.remaining_fen - u.used, \
+                 status = u.status, updated_at_us = u.at \
+                 FROM (SELECT column1 AS id, column2 AS used, column3 AS status, column4 AS at FROM (",
+            );
+            builder.push_values(chunk, |mut row, u| {
+                row.push_bind(u.voucher_id.to_string())
+                    .push_bind(u.used_fen)
+                    .push_bind(u.status.clone())
+                    .push_bind(u.updated_at_us);
+            });
+            builder.push(
+                ")) AS u WHERE vouchers.id = u.id AND vouchers.status = 'active' \
+                 AND vouchers.remaining_fen >= u.used",
+            );
+            changed += builder
+                .build()
                 .execute(&mut *self.tx)
                 .await
                 .map_err(map_err)?

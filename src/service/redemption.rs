@@ -547,10 +547,16 @@ pub async fn redeem<S: Store>(
             command: super::command::Command::RedeemVoucher(Box::new(spec)),
         })
         .await?;
-    let record =
-        crate::store::redemption::RedemptionStore::redemption_recorded_at(store, receipt.sequence)
-            .await?
-            .ok_or(CommandError::NotFound)?;
+    // A new redemption comes back with the receipt; a replay's is read.
+    let record = match receipt.redemption {
+        Some(record) => (*record).clone(),
+        None => crate::store::redemption::RedemptionStore::redemption_recorded_at(
+            store,
+            receipt.sequence,
+        )
+        .await?
+        .ok_or(CommandError::NotFound)?,
+    };
     Ok((record, receipt.replayed))
 }
 

@@ -518,6 +518,19 @@ pub async fn confirm<S: Store>(
     change(&state, &caller, key, &id, (action, request.rating, comment)).await
 }
 
+/// An action whose request is just its reason (dispute, reverse).
+async fn with_reason<S: Store>(
+    state: &AppState<S>,
+    caller: &Authenticated,
+    key: String,
+    id: &str,
+    request: &ReasonRequest,
+    action: crate::domain::redemption::RedemptionAction,
+) -> Result<Json<RedemptionView>, ApiError> {
+    let reason = required_text("reason", &request.reason)?;
+    change(state, caller, key, id, (action, None, reason)).await
+}
+
 pub async fn dispute<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
@@ -525,9 +538,8 @@ pub async fn dispute<S: Store>(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<ReasonRequest>,
 ) -> Result<Json<RedemptionView>, ApiError> {
-    let reason = required_text("reason", &request.reason)?;
     let action = crate::domain::redemption::RedemptionAction::Dispute;
-    change(&state, &caller, key, &id, (action, None, reason)).await
+    with_reason(&state, &caller, key, &id, &request, action).await
 }
 
 pub async fn reverse<S: Store>(
@@ -537,9 +549,8 @@ pub async fn reverse<S: Store>(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<ReasonRequest>,
 ) -> Result<Json<RedemptionView>, ApiError> {
-    let reason = required_text("reason", &request.reason)?;
     let action = crate::domain::redemption::RedemptionAction::Reverse;
-    change(&state, &caller, key, &id, (action, None, reason)).await
+    with_reason(&state, &caller, key, &id, &request, action).await
 }
 
 pub async fn resolve<S: Store>(

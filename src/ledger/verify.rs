@@ -140,9 +140,11 @@ impl ChainVerifier {
         }
     }
 
-    /// Checks the next entry. The first problem found is returned; after
-    /// a problem the verifier should not be fed further.
-    pub fn push(&mut self, entry: &Entry) -> Result<(), Problem> {
+    /// Checks the next entry and returns its decoded body (for checks that
+    /// follow the entries, like the voucher projections). The first problem
+    /// found is returned; after a problem the verifier should not be fed
+    /// further.
+    pub fn push(&mut self, entry: &Entry) -> Result<EntryBody, Problem> {
         let sequence = entry.sequence;
         if sequence != self.next_sequence {
             return Err(Problem::SequenceGap {
@@ -185,7 +187,7 @@ impl ChainVerifier {
         if let Some(checkpoint) = self.pending_checkpoints.remove(&sequence) {
             self.check_checkpoint(&checkpoint, &entry.hash)?;
         }
-        Ok(())
+        Ok(body)
     }
 
     /// Learns issuer keys from their activation entries, and checks that

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::ledger::body::EntryBody;
 use crate::ledger::checkpoint::key_id_for;
 use crate::ledger::verify::{ChainVerifier, Problem, Summary};
 use crate::ledger::voucher_replay::VoucherReplay;
@@ -76,13 +75,10 @@ pub async fn verify_store<S: Store>(
             break;
         };
         for entry in &page {
-            verifier.push(entry)?;
-            // The chain verifier has just decoded this body canonically.
-            if let Ok(body) = EntryBody::decode_canonical(&entry.kind, &entry.body) {
-                replay.apply(&body).map_err(|problem| {
-                    VerifyError::Projection(format!("sequence {}: {problem}", entry.sequence))
-                })?;
-            }
+            let body = verifier.push(entry)?;
+            replay.apply(&body).map_err(|problem| {
+                VerifyError::Projection(format!("sequence {}: {problem}", entry.sequence))
+            })?;
         }
         next = last + 1;
     }

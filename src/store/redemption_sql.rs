@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::redemption::{InvoiceRecord, RedemptionFilter, RedemptionRecord};
+use super::shared::uuid;
 
 pub const REDEMPTION_COLUMNS: &str = "id, voucher_id, programme_code, provider_id, enterprise_id, \
      service_category, contract_number, description, contract_amount_fen, subsidy_fen, \
@@ -70,10 +71,6 @@ pub fn enterprise_total(
 pub const SELECT_NONCE_USED: &str =
     "SELECT COUNT(*) FROM redemptions WHERE presentation_nonce = $1";
 
-pub fn uuid(text: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
-}
-
 /// A redemption row, read by column position (`REDEMPTION_COLUMNS`).
 pub fn decode<R: Row>(row: &R) -> Result<RedemptionRecord, StoreError>
 where
@@ -129,39 +126,23 @@ where
 
 /// The filtered keyset query for `redemptions_after`.
 pub fn page_query<'a, DB: sqlx::Database>(
-    filter: &'a RedemptionFilter,
+    filter: &RedemptionFilter,
     after: Option<Uuid>,
     limit: u32,
 ) -> sqlx::QueryBuilder<'a, DB>
 where
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    let mut query = sqlx::QueryBuilder::new(format!(
-        "SELECT {REDEMPTION_COLUMNS} FROM redemptions WHERE id > "
-    ));
-    query.push_bind(after.map(|id| id.to_string()).unwrap_or_default());
-    let id_filters = [
-        ("provider_id", filter.provider_id),
-        ("enterprise_id", filter.enterprise_id),
-        ("voucher_id", filter.voucher_id),
+    let id = |value: Option<Uuid>| value.map(|id| id.to_string());
+    let filters = [
+        ("provider_id", id(filter.provider_id)),
+        ("enterprise_id", id(filter.enterprise_id)),
+        ("voucher_id", id(filter.voucher_id)),
+        ("status", filter.status.clone()),
     ];
-    for (column, value) in id_filters {
-        if let Some(value) = value {
-            query.push(format!(" AND {column} = "));
-            query.push_bind(value.to_string());
-        }
-    }
-    if let Some(status) = &filter.status {
-        query.push(" AND status = ");
-        query.push_bind(status.as_str());
-    }
-    query.push(" ORDER BY id LIMIT ");
-    query.push_bind(i64::from(
-        limit.clamp(1, super::redemption::REDEMPTION_PAGE_MAX),
-    ));
-    query
+    let limit = i64::from(limit.clamp(1, super::redemption::REDEMPTION_PAGE_MAX));
+    super::shared::keyset_page(REDEMPTION_COLUMNS, "redemptions", after, filters, limit)
 }
 
 /// The redemption whose `$column` equals `$value`, through `$executor`.
@@ -287,7 +268,7 @@ macro_rules! impl_redemption_store {
                         .await
                         .map_err(map_err)?;
                 rows.into_iter()
-                    .map(|(id,)| $crate::store::redemption_sql::uuid(&id))
+                    .map(|(id,)| $crate::store::shared::uuid(&id))
                     .collect()
             }
 
@@ -306,7 +287,7 @@ macro_rules! impl_redemption_store {
                         .await
                         .map_err(map_err)?;
                 rows.into_iter()
-                    .map(|(id,)| $crate::store::redemption_sql::uuid(&id))
+                    .map(|(id,)| $crate::store::shared::uuid(&id))
                     .collect()
             }
         }

@@ -1,10 +1,9 @@
 //! Portable SQL for `RegistryStore` and `RegistryTx`, instantiated per
 //! backend by `impl_registry_store!`.
 
-use uuid::Uuid;
-
 use super::StoreError;
 use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
+use super::shared::uuid;
 
 pub const ENTERPRISE_COLUMNS: &str = "id, uscc, uscc_override, name, division, zone, sector, staff, \
      revenue_fen, size_class, size_standard, contact, version, created_at_us, updated_at_us, \
@@ -155,10 +154,6 @@ pub type BlacklistRow = (
     String,
     Option<String>,
 );
-
-fn uuid(text: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
-}
 
 pub fn enterprise(row: EnterpriseRow) -> Result<EnterpriseRecord, StoreError> {
     let (

@@ -581,3 +581,36 @@ macro_rules! impl_shared_store {
 }
 
 pub(crate) use impl_shared_store;
+
+/// A UUID stored as text; anything else is corruption.
+pub fn uuid(text: &str) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
+}
+
+/// One keyset page of `table` (rows keyed by UUID v7 text ids, so in order
+/// of creation): `columns` of rows whose id sorts after `after` and whose
+/// columns equal the given `filters` (those that are `Some`), at most
+/// `limit` rows.
+pub fn keyset_page<'a, DB: sqlx::Database>(
+    columns: &str,
+    table: &str,
+    after: Option<uuid::Uuid>,
+    filters: [(&'static str, Option<String>); 4],
+    limit: i64,
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::QueryBuilder::new(format!("SELECT {columns} FROM {table} WHERE id > "));
+    query.push_bind(after.map(|id| id.to_string()).unwrap_or_default());
+    for (column, value) in filters {
+        if let Some(value) = value {
+            query.push(format!(" AND {column} = "));
+            query.push_bind(value);
+        }
+    }
+    query.push(" ORDER BY id LIMIT ");
+    query.push_bind(limit);
+    query
+}

@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use super::StoreError;
+use super::shared::uuid;
 use super::voucher::{VoucherFilter, VoucherRecord};
 
 pub const VOUCHER_COLUMNS: &str = "id, programme_code, enterprise_id, enterprise_uscc, \
@@ -104,10 +105,6 @@ pub fn categories_json(voucher: &VoucherRecord) -> String {
     serde_json::to_string(&voucher.service_categories).expect("strings serialise")
 }
 
-fn uuid(text: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
-}
-
 pub fn voucher(row: VoucherRow) -> Result<VoucherRecord, StoreError> {
     let (
         id,
@@ -154,37 +151,25 @@ pub fn voucher(row: VoucherRow) -> Result<VoucherRecord, StoreError> {
 
 /// The filtered keyset query for `vouchers_after`.
 pub fn page_query<'a, DB: sqlx::Database>(
-    filter: &'a VoucherFilter,
+    filter: &VoucherFilter,
     after: Option<Uuid>,
     limit: u32,
 ) -> sqlx::QueryBuilder<'a, DB>
 where
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    let mut query = sqlx::QueryBuilder::new(format!(
-        "SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE id > "
-    ));
-    query.push_bind(after.map(|id| id.to_string()).unwrap_or_default());
-    if let Some(enterprise_id) = filter.enterprise_id {
-        query.push(" AND enterprise_id = ");
-        query.push_bind(enterprise_id.to_string());
-    }
-    let text_filters = [
-        ("programme_code", &filter.programme_code),
-        ("key_id", &filter.key_id),
-        ("status", &filter.status),
+    let filters = [
+        (
+            "enterprise_id",
+            filter.enterprise_id.map(|id| id.to_string()),
+        ),
+        ("programme_code", filter.programme_code.clone()),
+        ("key_id", filter.key_id.clone()),
+        ("status", filter.status.clone()),
     ];
-    for (column, value) in text_filters {
-        if let Some(value) = value {
-            query.push(format!(" AND {column} = "));
-            query.push_bind(value.as_str());
-        }
-    }
-    query.push(" ORDER BY id LIMIT ");
-    query.push_bind(i64::from(limit.clamp(1, super::voucher::VOUCHER_PAGE_MAX)));
-    query
+    let limit = i64::from(limit.clamp(1, super::voucher::VOUCHER_PAGE_MAX));
+    super::shared::keyset_page(VOUCHER_COLUMNS, "vouchers", after, filters, limit)
 }
 
 /// The voucher whose `$column` equals `$value`, through `$executor` (the

@@ -19,6 +19,7 @@ use super::writer::{CommandError, WriterHandle};
 use crate::domain::ProgrammeCode;
 use crate::domain::provider::ProviderStatus;
 use crate::domain::redemption::RedemptionAction;
+use crate::ledger::account::{Account, AccountKind};
 use crate::store::Store;
 use crate::store::redemption::RedemptionFilter;
 use crate::store::voucher::VoucherFilter;
@@ -160,6 +161,7 @@ pub async fn mark<S: Store>(
     // Recover what a provider has been paid.
     if marking.party_kind == PartyKind::Provider {
         let mut jobs = Vec::new();
+        let mut receivables = Vec::new();
         let mut after = String::new();
         loop {
             let page = store.programmes_after(&after, PAGE).await?;
@@ -169,6 +171,12 @@ pub async fn mark<S: Store>(
                 let Ok(code) = ProgrammeCode::parse(&programme.code) else {
                     continue;
                 };
+                let party = marking.party_id.to_string();
+                receivables.push(
+                    Account::party(AccountKind::RecoveryReceivable, &code, &party)
+                        .expect("a UUID is a valid party")
+                        .to_string(),
+                );
                 let command = Command::OpenRecovery {
                     programme: code,
                     provider_id: marking.party_id,
@@ -181,16 +189,9 @@ pub async fn mark<S: Store>(
             }
         }
         count_changes(writer, jobs).await?;
-        let suffix = format!("/{}", marking.party_id);
-        report.recovery_receivable_fen = store
-            .balances()
-            .await?
-            .into_iter()
-            .filter(|b| {
-                b.account.starts_with("recovery_receivable/") && b.account.ends_with(&suffix)
-            })
-            .map(|b| b.balance_fen)
-            .sum();
+        for account in receivables {
+            report.recovery_receivable_fen += store.balance_of(&account).await?;
+        }
     }
     Ok(report)
 }

@@ -19,6 +19,7 @@ const PROGRAMME: &str = "REDEEM-2P";
 /// What the race needs: a single-use static voucher's token and an API
 /// token of an approved provider's staff member.
 struct Counter {
+    voucher_id: uuid::Uuid,
     voucher_token: String,
     staff_token: String,
 }
@@ -141,6 +142,7 @@ async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
     drop(writer);
     task.await.unwrap();
     Counter {
+        voucher_id: voucher.id,
         voucher_token: voucher_ledger::service::issuance::voucher_token(&voucher).unwrap(),
         staff_token: secret.text.expose().clone(),
     }
@@ -201,4 +203,69 @@ async fn two_servers_redeem_one_voucher_exactly_once(db: &TestDb) {
 on_both_databases!(
     two_serve_processes_redeem_once,
     two_servers_redeem_one_voucher_exactly_once
+);
+
+/// `serve` sweeps when it starts (and hourly): a voucher whose last day
+/// has passed is expired without anyone asking.
+async fn serve_expires_a_voucher_past_its_dates_on_its_own(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = match db {
+        TestDb::Sqlite { .. } => {
+            prepare(SqliteStore::open(db.url()).await.unwrap(), dir.path()).await
+        }
+        TestDb::Postgres { .. } => {
+            prepare(PostgresStore::open(db.url()).await.unwrap(), dir.path()).await
+        }
+    };
+    // Time passes for the voucher: its last day was yesterday.
+    let yesterday = voucher_ledger::domain::Timestamp::now()
+        .cst_date()
+        .pred_opt()
+        .unwrap();
+    db.try_execute(&format!(
+        "UPDATE vouchers SET valid_from = '2026-01-01', valid_until = '{yesterday}' WHERE id = '{}'",
+        counter.voucher_id
+    ))
+    .await
+    .unwrap();
+    let (mut server, _base) = serve(dir.path(), &["--database-url", db.url()]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        let status = match db {
+            TestDb::Sqlite { .. } => {
+                voucher_status(
+                    SqliteStore::open(db.url()).await.unwrap(),
+                    counter.voucher_id,
+                )
+                .await
+            }
+            TestDb::Postgres { .. } => {
+                voucher_status(
+                    PostgresStore::open(db.url()).await.unwrap(),
+                    counter.voucher_id,
+                )
+                .await
+            }
+        };
+        if status == "expired" || std::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    terminate(&server);
+    assert!(server.wait().await.unwrap().success());
+    assert_eq!(status, "expired");
+    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "{out}");
+}
+
+async fn voucher_status<S: Store>(store: S, id: uuid::Uuid) -> String {
+    let status = store.voucher(id).await.unwrap().unwrap().status;
+    store.close().await;
+    status
+}
+
+on_both_databases!(
+    serve_sweeps_on_start,
+    serve_expires_a_voucher_past_its_dates_on_its_own
 );

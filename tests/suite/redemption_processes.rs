@@ -148,17 +148,18 @@ async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
     }
 }
 
+/// `prepare` on whichever backend `db` is.
+async fn prepare_on(db: &TestDb, dir: &Path) -> Counter {
+    match db {
+        TestDb::Sqlite { .. } => prepare(SqliteStore::open(db.url()).await.unwrap(), dir).await,
+        TestDb::Postgres { .. } => prepare(PostgresStore::open(db.url()).await.unwrap(), dir).await,
+    }
+}
+
 async fn two_servers_redeem_one_voucher_exactly_once(db: &TestDb) {
     const STAFF: usize = 64;
     let dir = tempfile::tempdir().unwrap();
-    let counter = match db {
-        TestDb::Sqlite { .. } => {
-            prepare(SqliteStore::open(db.url()).await.unwrap(), dir.path()).await
-        }
-        TestDb::Postgres { .. } => {
-            prepare(PostgresStore::open(db.url()).await.unwrap(), dir.path()).await
-        }
-    };
+    let counter = prepare_on(db, dir.path()).await;
     let (mut a, base_a) = serve(dir.path(), &["--database-url", db.url()]).await;
     let (mut b, base_b) = serve(dir.path(), &["--database-url", db.url()]).await;
     let client = reqwest::Client::new();
@@ -209,14 +210,7 @@ on_both_databases!(
 /// has passed is expired without anyone asking.
 async fn serve_expires_a_voucher_past_its_dates_on_its_own(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let counter = match db {
-        TestDb::Sqlite { .. } => {
-            prepare(SqliteStore::open(db.url()).await.unwrap(), dir.path()).await
-        }
-        TestDb::Postgres { .. } => {
-            prepare(PostgresStore::open(db.url()).await.unwrap(), dir.path()).await
-        }
-    };
+    let counter = prepare_on(db, dir.path()).await;
     // Time passes for the voucher: its last day was yesterday.
     let yesterday = voucher_ledger::domain::Timestamp::now()
         .cst_date()

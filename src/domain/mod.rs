@@ -5,6 +5,7 @@
 //! guarantees.
 
 pub mod access;
+pub mod bank_file;
 pub mod division;
 pub mod eligibility;
 pub mod enterprise;
@@ -15,6 +16,7 @@ pub mod programme_code;
 pub mod provider;
 pub mod redacted;
 pub mod redemption;
+pub mod settlement;
 pub mod size_class;
 mod text_newtype;
 pub mod time;

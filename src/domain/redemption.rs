@@ -350,25 +350,52 @@ fn provider_refusals(facts: &RedemptionFacts, contract: &Contract) -> Vec<Check>
 /// USCC, the same legal representative, or a relation the provider
 /// declared (by USCC or by name).
 fn related_party(provider: &ProviderFacts, holder: &HolderFacts) -> Option<String> {
+    relation_between(
+        &Party {
+            uscc: &provider.uscc,
+            name: "",
+            legal_representative: Some(&provider.legal_representative),
+        },
+        &provider.related_parties,
+        &Party {
+            uscc: &holder.uscc,
+            name: &holder.name,
+            legal_representative: holder.legal_representative.as_deref(),
+        },
+    )
+}
+
+/// Who a party is, for the related-party rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Party<'a> {
+    pub uscc: &'a str,
+    pub name: &'a str,
+    pub legal_representative: Option<&'a str>,
+}
+
+/// How a provider and a holder are related, if they are: the same USCC,
+/// the same legal representative, or a relation the provider declared (by
+/// USCC or by name). Redemption refuses on it; settlement checks it again
+/// against the registry of the day.
+pub fn relation_between(
+    provider: &Party<'_>,
+    declared: &[RelatedParty],
+    holder: &Party<'_>,
+) -> Option<String> {
     if provider.uscc == holder.uscc {
         return Some("同一统一社会信用代码 / same USCC".into());
     }
-    let representative = provider.legal_representative.trim();
+    let representative = provider.legal_representative.unwrap_or_default().trim();
     if !representative.is_empty()
         && holder
             .legal_representative
-            .as_deref()
             .is_some_and(|r| r.trim() == representative)
     {
         return Some("同一法定代表人 / same legal representative".into());
     }
-    provider
-        .related_parties
+    declared
         .iter()
-        .find(|party| {
-            party.uscc.as_deref() == Some(holder.uscc.as_str())
-                || party.name.trim() == holder.name.trim()
-        })
+        .find(|party| party.uscc.as_deref() == Some(holder.uscc) || party.name.trim() == holder.name.trim())
         .map(|party| party.relation.clone())
 }
 

@@ -50,6 +50,17 @@ impl Timestamp {
         let utc = DateTime::<Utc>::from_timestamp_micros(self.0).unwrap_or_default();
         offset.from_utc_datetime(&utc.naive_utc()).date_naive()
     }
+
+    /// The first instant of `date` in UTC+8.
+    pub fn cst_midnight(date: chrono::NaiveDate) -> Timestamp {
+        let utc_seconds = date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            .timestamp()
+            - i64::from(CST_OFFSET_SECONDS);
+        Timestamp(utc_seconds * 1_000_000)
+    }
 }
 
 impl fmt::Display for Timestamp {

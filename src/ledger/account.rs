@@ -5,7 +5,7 @@
 //! is a bucket holding part of that money (debit-normal): still available,
 //! committed to vouchers, owed to a provider, paid, lapsed, or to be
 //! recovered. So at every instant, for each programme,
-//! `-funding = available + outstanding + payable + paid + lapsed + receivable`,
+//! `-funding = available + outstanding + payable + payout_pending + paid + lapsed + receivable`,
 //! and the trial balance over all accounts is zero.
 //!
 //! An account's balance may never cross to the wrong side of zero (a bucket
@@ -28,8 +28,11 @@ pub enum AccountKind {
     BudgetAvailable,
     /// Face value of issued vouchers not yet redeemed, expired or revoked.
     VouchersOutstanding,
-    /// Subsidy owed to a provider for redemptions not yet paid.
+    /// Subsidy owed to a provider for redemptions not yet settled.
     ProviderPayable,
+    /// Subsidy in an approved settlement batch, sent to the bank and not
+    /// yet confirmed paid (a failed transfer goes back to payable).
+    PayoutPending,
     /// Subsidy paid out to providers.
     Paid,
     /// Budget that lapsed unused when a programme closed.
@@ -58,11 +61,12 @@ impl NormalSide {
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 7] = [
+    pub const ALL: [AccountKind; 8] = [
         AccountKind::ProgrammeFunding,
         AccountKind::BudgetAvailable,
         AccountKind::VouchersOutstanding,
         AccountKind::ProviderPayable,
+        AccountKind::PayoutPending,
         AccountKind::Paid,
         AccountKind::Lapsed,
         AccountKind::RecoveryReceivable,
@@ -74,6 +78,7 @@ impl AccountKind {
             AccountKind::BudgetAvailable => "budget_available",
             AccountKind::VouchersOutstanding => "vouchers_outstanding",
             AccountKind::ProviderPayable => "provider_payable",
+            AccountKind::PayoutPending => "payout_pending",
             AccountKind::Paid => "paid",
             AccountKind::Lapsed => "lapsed",
             AccountKind::RecoveryReceivable => "recovery_receivable",
@@ -97,7 +102,10 @@ impl AccountKind {
     pub fn has_party(self) -> bool {
         matches!(
             self,
-            AccountKind::ProviderPayable | AccountKind::Paid | AccountKind::RecoveryReceivable
+            AccountKind::ProviderPayable
+                | AccountKind::PayoutPending
+                | AccountKind::Paid
+                | AccountKind::RecoveryReceivable
         )
     }
 }

@@ -118,6 +118,10 @@ entry_kinds! {
     RecoveryOpened(RecoveryOpened) => "recovery_opened",
     VoucherExpired(VoucherWithdrawn) => "voucher_expired",
     VoucherRevoked(VoucherWithdrawn) => "voucher_revoked",
+    SettlementPrepared(SettlementPrepared) => "settlement_prepared",
+    SettlementLineResolved(SettlementLineResolved) => "settlement_line_resolved",
+    SettlementApproved(SettlementApproved) => "settlement_approved",
+    PayoutsRecorded(PayoutsRecorded) => "payouts_recorded",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -16,7 +16,9 @@ use chrono::NaiveDate;
 use crate::domain::enterprise::EnterpriseInput;
 use crate::domain::programme::ProgrammeTerms;
 use crate::domain::provider::{ProviderInput, ProviderStatus};
+use crate::domain::bank_file::BankOutcome;
 use crate::domain::redemption::RedemptionAction;
+use crate::domain::settlement::Period;
 use crate::domain::{DivisionCode, Fen, ProgrammeCode, Redacted, Role, Username};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
@@ -175,6 +177,37 @@ pub enum Command {
         provider_id: Uuid,
         reason: String,
     },
+    /// Prepare the settlement run of a programme for a period: lines and
+    /// reconciliation flags are decided under the lock
+    /// (service::settlement).
+    PrepareSettlement {
+        programme: ProgrammeCode,
+        period: Period,
+        prepared_by: Uuid,
+    },
+    /// Clear a held line's blocking flags with a note: it joins the batch.
+    ResolveSettlementLine {
+        run_id: Uuid,
+        redemption_id: Uuid,
+        note: String,
+        resolved_by: Uuid,
+    },
+    /// Approve a prepared run (never by its preparer): payouts are fixed
+    /// and their money moves to payout_pending.
+    ApproveSettlement { run_id: Uuid, approved_by: Uuid },
+    /// Apply what the bank returned for payouts of a run.
+    RecordPayouts {
+        run_id: Uuid,
+        results: Vec<PayoutOutcome>,
+    },
+}
+
+/// What the bank said about one payout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutOutcome {
+    pub reference: String,
+    pub outcome: BankOutcome,
+    pub message: String,
 }
 
 /// Who changes a redemption: the checks under the lock depend on it.
@@ -711,6 +744,10 @@ impl Command {
             Command::WithdrawVoucher { .. } => "withdraw_voucher",
             Command::OpenRecovery { .. } => "open_recovery",
             Command::AttachRedemptionDocuments { .. } => "attach_redemption_documents",
+            Command::PrepareSettlement { .. } => "prepare_settlement",
+            Command::ResolveSettlementLine { .. } => "resolve_settlement_line",
+            Command::ApproveSettlement { .. } => "approve_settlement",
+            Command::RecordPayouts { .. } => "record_payouts",
         }
     }
 
@@ -975,6 +1012,57 @@ impl Command {
                     reason: reason.clone(),
                 }))
             }
+            // Settlement reads the ledger under the lock:
+            // service::settlement plans bodies and postings.
+            Command::PrepareSettlement {
+                programme,
+                period,
+                prepared_by,
+            } => Draft::without_postings(EntryBody::SettlementPrepared(pb::SettlementPrepared {
+                programme_code: programme.to_string(),
+                period_from: period.from().to_string(),
+                period_until: period.until().to_string(),
+                prepared_by: prepared_by.to_string(),
+                ..pb::SettlementPrepared::default()
+            })),
+            Command::ResolveSettlementLine {
+                run_id,
+                redemption_id,
+                note,
+                resolved_by,
+            } => {
+                check_text("note", note, TEXT_LEN_MAX, true)?;
+                Draft::without_postings(EntryBody::SettlementLineResolved(
+                    pb::SettlementLineResolved {
+                        run_id: run_id.to_string(),
+                        redemption_id: redemption_id.to_string(),
+                        note: note.clone(),
+                        resolved_by: resolved_by.to_string(),
+                        ..pb::SettlementLineResolved::default()
+                    },
+                ))
+            }
+            Command::ApproveSettlement {
+                run_id,
+                approved_by,
+            } => Draft::without_postings(EntryBody::SettlementApproved(pb::SettlementApproved {
+                run_id: run_id.to_string(),
+                approved_by: approved_by.to_string(),
+                ..pb::SettlementApproved::default()
+            })),
+            Command::RecordPayouts { run_id, results } => {
+                if results.is_empty() {
+                    return Err(InvalidCommand::Empty { field: "results" });
+                }
+                for result in results {
+                    check_text("reference", &result.reference, REFERENCE_LEN_MAX, true)?;
+                    check_text("message", &result.message, TEXT_LEN_MAX, false)?;
+                }
+                Draft::without_postings(EntryBody::PayoutsRecorded(pb::PayoutsRecorded {
+                    run_id: run_id.to_string(),
+                    results: Vec::new(),
+                }))
+            }
             // The postings depend on the voucher's remaining value, read
             // under the lock: service::redemption plans them.
             Command::RedeemVoucher(spec) => {
@@ -1173,6 +1261,41 @@ impl Command {
                 field(programme.as_str().as_bytes());
                 field(provider_id.as_bytes());
                 field(reason.as_bytes());
+            }
+            Command::PrepareSettlement {
+                programme,
+                period,
+                prepared_by,
+            } => {
+                field(programme.as_str().as_bytes());
+                field(period.label().as_bytes());
+                field(prepared_by.as_bytes());
+            }
+            Command::ResolveSettlementLine {
+                run_id,
+                redemption_id,
+                note,
+                resolved_by,
+            } => {
+                field(run_id.as_bytes());
+                field(redemption_id.as_bytes());
+                field(note.as_bytes());
+                field(resolved_by.as_bytes());
+            }
+            Command::ApproveSettlement {
+                run_id,
+                approved_by,
+            } => {
+                field(run_id.as_bytes());
+                field(approved_by.as_bytes());
+            }
+            Command::RecordPayouts { run_id, results } => {
+                field(run_id.as_bytes());
+                for result in results {
+                    field(result.reference.as_bytes());
+                    field(result.outcome.as_str().as_bytes());
+                    field(result.message.as_bytes());
+                }
             }
             Command::WithdrawVoucher {
                 voucher_id,

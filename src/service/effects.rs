@@ -230,7 +230,11 @@ pub async fn apply<
         Command::RedeemVoucher(_)
         | Command::ChangeRedemption(_)
         | Command::WithdrawVoucher { .. }
-        | Command::OpenRecovery { .. } => {
+        | Command::OpenRecovery { .. }
+        | Command::PrepareSettlement { .. }
+        | Command::ResolveSettlementLine { .. }
+        | Command::ApproveSettlement { .. }
+        | Command::RecordPayouts { .. } => {
             tracing::error!(
                 command = command.name(),
                 "a planned command reached effects::apply"

@@ -24,6 +24,8 @@ pub mod redemption;
 mod redemption_sql;
 pub mod registry;
 mod registry_sql;
+pub mod settlement;
+mod settlement_sql;
 mod shared;
 pub mod sqlite;
 mod sqlite_bulk;
@@ -129,6 +131,7 @@ pub trait Store:
     + registry::RegistryStore
     + voucher::VoucherStore
     + redemption::RedemptionStore
+    + settlement::SettlementStore
     + Clone
     + Send
     + Sync
@@ -138,7 +141,8 @@ pub trait Store:
         + access::AccessTx
         + registry::RegistryTx
         + voucher::VoucherTx
-        + redemption::RedemptionTx;
+        + redemption::RedemptionTx
+        + settlement::SettlementTx;
 
     fn backend(&self) -> Backend;
 

@@ -336,3 +336,9 @@ crate::store::access_sql::impl_access_store!(PostgresStore, PostgresTx);
 crate::store::registry_sql::impl_registry_store!(PostgresStore, PostgresTx);
 crate::store::voucher_sql::impl_voucher_store!(PostgresStore, PostgresTx);
 crate::store::redemption_sql::impl_redemption_store!(PostgresStore, PostgresTx, Postgres);
+crate::store::settlement_sql::impl_settlement_store!(
+    PostgresStore,
+    PostgresTx,
+    Postgres,
+    month_expr = "to_char(to_timestamp(({us}) / 1000000.0 + 28800) AT TIME ZONE 'UTC', 'YYYY-MM')"
+);

@@ -283,3 +283,9 @@ crate::store::access_sql::impl_access_store!(SqliteStore, SqliteTx);
 crate::store::registry_sql::impl_registry_store!(SqliteStore, SqliteTx);
 crate::store::voucher_sql::impl_voucher_store!(SqliteStore, SqliteTx);
 crate::store::redemption_sql::impl_redemption_store!(SqliteStore, SqliteTx, Sqlite);
+crate::store::settlement_sql::impl_settlement_store!(
+    SqliteStore,
+    SqliteTx,
+    Sqlite,
+    month_expr = "strftime('%Y-%m', ({us}) / 1000000 + 28800, 'unixepoch')"
+);

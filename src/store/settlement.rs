@@ -1,0 +1,323 @@
+//! Settlement rows: runs, their lines, flag resolutions and payouts, as the
+//! ledger's entries left them. Written only by the ledger writer, in the
+//! transaction of the entry that changes them; read by the reports.
+
+use std::future::Future;
+
+use uuid::Uuid;
+
+use super::StoreError;
+
+/// A `settlement_runs` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    pub id: Uuid,
+    pub programme_code: String,
+    pub period_from: String,
+    pub period_until: String,
+    /// prepared or approved.
+    pub status: String,
+    pub prepared_by: Uuid,
+    pub approved_by: Option<Uuid>,
+    pub lines_digest: String,
+    pub prepared_sequence: u64,
+    pub approved_sequence: Option<u64>,
+    pub prepared_at_us: i64,
+    pub approved_at_us: Option<i64>,
+}
+
+/// A `settlement_lines` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRecord {
+    pub run_id: Uuid,
+    pub redemption_id: Uuid,
+    pub line_no: u32,
+    pub provider_id: Uuid,
+    pub subsidy_fen: i64,
+    /// included, held or released.
+    pub state: String,
+    /// JSON array of {code, severity, detail}.
+    pub flags_json: String,
+}
+
+/// A `payouts` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutRecord {
+    pub reference: String,
+    pub run_id: Uuid,
+    pub provider_id: Uuid,
+    pub payee_name: String,
+    pub bank_name: String,
+    pub account_number: String,
+    pub gross_fen: i64,
+    pub offset_fen: i64,
+    pub net_fen: i64,
+    /// pending, paid or failed.
+    pub status: String,
+    pub bank_message: Option<String>,
+    pub updated_sequence: u64,
+}
+
+/// A `settlement_resolutions` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolutionRecord {
+    pub run_id: Uuid,
+    pub redemption_id: Uuid,
+    pub note: String,
+    pub resolved_by: Uuid,
+    pub sequence: u64,
+    pub resolved_at_us: i64,
+}
+
+/// A confirmed redemption not in any batch, with what reconciliation reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateRow {
+    pub redemption_id: Uuid,
+    pub provider_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub redeemed_sequence: u64,
+    pub redeemed_at_us: i64,
+    pub voucher_issued_at_us: i64,
+    pub face_value_fen: i64,
+    pub contract_amount_fen: i64,
+    pub subsidy_fen: i64,
+    pub invoice_code: Option<String>,
+    pub invoice_number: Option<String>,
+    pub invoice_amount_fen: Option<i64>,
+    pub payment_proof: bool,
+    pub enterprise_uscc: String,
+    pub enterprise_name: String,
+    pub enterprise_representative: Option<String>,
+}
+
+/// Where a redemption is in settlement, if anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePlacement {
+    pub run_id: Uuid,
+    pub run_status: String,
+    pub state: String,
+}
+
+/// One line of a batch's 兑付表, joined with the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRow {
+    pub line_no: u32,
+    pub provider_id: Uuid,
+    pub provider_name: String,
+    pub provider_uscc: String,
+    /// The provider's registry fields (bank, account name and number).
+    pub provider_fields_json: String,
+    pub voucher_id: Uuid,
+    pub enterprise_name: String,
+    pub service_category: String,
+    pub contract_amount_fen: i64,
+    pub subsidy_fen: i64,
+    pub invoice_number: Option<String>,
+    pub confirmed_at_us: Option<i64>,
+}
+
+/// What a programme's rows add up to, per group (district, zone,
+/// category or month): issued face value, redeemed, settled and paid
+/// subsidy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UtilisationRow {
+    pub group: String,
+    pub issued_fen: i64,
+    pub redeemed_fen: i64,
+    pub settled_fen: i64,
+    pub paid_fen: i64,
+}
+
+/// How to group utilisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UtilisationGroup {
+    District,
+    Zone,
+    Category,
+    Month,
+}
+
+/// Reads for the API and the reports.
+pub trait SettlementStore {
+    fn settlement_run(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
+
+    /// Runs, newest period first; of one programme if given.
+    fn settlement_runs(
+        &self,
+        programme: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
+
+    /// A run's lines in line order (a page from `after_line`).
+    fn settlement_lines(
+        &self,
+        run_id: Uuid,
+        after_line: u32,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LineRecord>, StoreError>> + Send;
+
+    fn settlement_resolutions(
+        &self,
+        run_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<ResolutionRecord>, StoreError>> + Send;
+
+    fn payouts(
+        &self,
+        run_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<PayoutRecord>, StoreError>> + Send;
+
+    /// Every payout of a provider, oldest run first.
+    fn payouts_of_provider(
+        &self,
+        provider_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<PayoutRecord>, StoreError>> + Send;
+
+    /// Streams a run's included lines (or one provider's) in line order
+    /// into `sink`, without holding them all: the channel's bound is the
+    /// memory used. Stops early if the receiver goes away.
+    fn stream_batch_rows(
+        &self,
+        run_id: Uuid,
+        provider: Option<Uuid>,
+        sink: tokio::sync::mpsc::Sender<Result<BatchRow, StoreError>>,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// Totals of a programme's rows per group.
+    fn utilisation(
+        &self,
+        programme: &str,
+        group: UtilisationGroup,
+    ) -> impl Future<Output = Result<Vec<UtilisationRow>, StoreError>> + Send;
+}
+
+/// Settlement inside the writer's append transaction.
+pub trait SettlementTx {
+    fn settlement_run(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
+
+    /// Confirmed redemptions of the programme redeemed in [start, end) that
+    /// are in no batch.
+    fn settlement_candidates(
+        &mut self,
+        programme: &str,
+        start_us: i64,
+        end_us: i64,
+    ) -> impl Future<Output = Result<Vec<CandidateRow>, StoreError>> + Send;
+
+    /// Invoices (code, number) used by more than one redemption that is
+    /// not reversed, over every programme, with their use count.
+    fn duplicate_invoices(
+        &mut self,
+    ) -> impl Future<Output = Result<Vec<(String, String, i64)>, StoreError>> + Send;
+
+    /// Subsidy per provider in lines that are in a batch, for redemptions
+    /// of the fiscal year.
+    fn settled_per_provider(
+        &mut self,
+        fiscal_year: i32,
+    ) -> impl Future<Output = Result<Vec<(Uuid, i64)>, StoreError>> + Send;
+
+    /// Unreversed redemptions of the programme per (provider, enterprise).
+    fn redemption_pairs(
+        &mut self,
+        programme: &str,
+    ) -> impl Future<Output = Result<Vec<(Uuid, Uuid, i64)>, StoreError>> + Send;
+
+    fn insert_run(&mut self, run: &RunRecord)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn insert_lines(
+        &mut self,
+        lines: &[LineRecord],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn run_lines(
+        &mut self,
+        run_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<LineRecord>, StoreError>> + Send;
+
+    fn run_line(
+        &mut self,
+        run_id: Uuid,
+        redemption_id: Uuid,
+    ) -> impl Future<Output = Result<Option<LineRecord>, StoreError>> + Send;
+
+    /// Included lines whose redemption is no longer confirmed (reversed or
+    /// frozen since): (redemption, provider, subsidy).
+    fn unconfirmed_included(
+        &mut self,
+        run_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<(Uuid, Uuid, i64)>, StoreError>> + Send;
+
+    /// Per provider: subsidy and number of the run's included lines.
+    fn included_totals(
+        &mut self,
+        run_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<(Uuid, i64, i64)>, StoreError>> + Send;
+
+    /// Moves one line from `from` to `to`; returns rows changed.
+    fn set_line_state(
+        &mut self,
+        run_id: Uuid,
+        redemption_id: Uuid,
+        from: &str,
+        to: &str,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Releases every line of the run in `from` (of one provider if given).
+    fn release_lines(
+        &mut self,
+        run_id: Uuid,
+        provider: Option<Uuid>,
+        from: &str,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    fn insert_resolution(
+        &mut self,
+        resolution: &ResolutionRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// prepared → approved; returns rows changed.
+    fn approve_run(
+        &mut self,
+        run_id: Uuid,
+        approved_by: Uuid,
+        sequence: u64,
+        at_us: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    fn insert_payouts(
+        &mut self,
+        payouts: &[PayoutRecord],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn run_payouts(
+        &mut self,
+        run_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<PayoutRecord>, StoreError>> + Send;
+
+    /// Offsets reserved by a provider's pending payouts in a programme.
+    fn pending_offsets(
+        &mut self,
+        programme: &str,
+        provider_id: Uuid,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// pending → paid or failed; returns rows changed.
+    fn settle_payout(
+        &mut self,
+        reference: &str,
+        to: &str,
+        message: &str,
+        sequence: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    fn live_placement(
+        &mut self,
+        redemption_id: Uuid,
+    ) -> impl Future<Output = Result<Option<LivePlacement>, StoreError>> + Send;
+}

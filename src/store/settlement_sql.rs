@@ -1,0 +1,905 @@
+//! Portable SQL for `SettlementStore` and `SettlementTx`, instantiated per
+//! backend by `impl_settlement_store!`. Rows are read by position through
+//! `Cols`, so one decoder serves both databases.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::StoreError;
+use super::settlement::{
+    BatchRow, CandidateRow, LineRecord, LivePlacement, PayoutRecord, ResolutionRecord, RunRecord,
+    UtilisationGroup, UtilisationRow,
+};
+use super::shared::{to_u64, uuid};
+
+pub const RUN_COLUMNS: &str = "id, programme_code, period_from, period_until, status, \
+     prepared_by, approved_by, lines_digest, prepared_sequence, approved_sequence, \
+     prepared_at_us, approved_at_us";
+pub const LINE_COLUMNS: &str =
+    "run_id, redemption_id, line_no, provider_id, subsidy_fen, state, flags";
+pub const PAYOUT_COLUMNS: &str = "reference, run_id, provider_id, payee_name, bank_name, \
+     account_number, gross_fen, offset_fen, net_fen, status, bank_message, updated_sequence";
+
+pub const SELECT_CANDIDATES: &str = "SELECT r.id, r.provider_id, r.enterprise_id, \
+     r.redeemed_sequence, r.redeemed_at_us, v.issued_at_us, v.face_value_fen, \
+     r.contract_amount_fen, r.subsidy_fen, r.invoice_code, r.invoice_number, \
+     r.invoice_amount_fen, r.payment_proof_ref, e.uscc, e.name, e.legal_representative \
+     FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
+     JOIN enterprises e ON e.id = r.enterprise_id \
+     WHERE r.programme_code = $1 AND r.status = 'confirmed' \
+     AND r.redeemed_at_us >= $2 AND r.redeemed_at_us < $3 \
+     AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
+                     WHERE l.redemption_id = r.id AND l.state <> 'released') \
+     ORDER BY r.provider_id, r.redeemed_sequence";
+
+pub const SELECT_DUPLICATE_INVOICES: &str = "SELECT invoice_code, invoice_number, \
+     CAST(COUNT(*) AS BIGINT) FROM redemptions \
+     WHERE status <> 'reversed' AND invoice_number IS NOT NULL \
+     GROUP BY invoice_code, invoice_number HAVING COUNT(*) > 1";
+
+pub const SELECT_SETTLED_PER_PROVIDER: &str = "SELECT l.provider_id, \
+     CAST(SUM(l.subsidy_fen) AS BIGINT) FROM settlement_lines l \
+     JOIN redemptions r ON r.id = l.redemption_id \
+     WHERE l.state = 'included' AND r.fiscal_year = $1 GROUP BY l.provider_id";
+
+pub const SELECT_PAIRS: &str = "SELECT provider_id, enterprise_id, CAST(COUNT(*) AS BIGINT) \
+     FROM redemptions WHERE programme_code = $1 AND status <> 'reversed' \
+     GROUP BY provider_id, enterprise_id";
+
+pub const INSERT_RUN: &str = "INSERT INTO settlement_runs (id, programme_code, period_from, \
+     period_until, status, prepared_by, approved_by, lines_digest, prepared_sequence, \
+     approved_sequence, prepared_at_us, approved_at_us) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+pub const SELECT_UNCONFIRMED_INCLUDED: &str = "SELECT l.redemption_id, l.provider_id, \
+     l.subsidy_fen FROM settlement_lines l JOIN redemptions r ON r.id = l.redemption_id \
+     WHERE l.run_id = $1 AND l.state = 'included' AND r.status <> 'confirmed'";
+
+pub const SELECT_INCLUDED_TOTALS: &str = "SELECT provider_id, \
+     CAST(SUM(subsidy_fen) AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM settlement_lines \
+     WHERE run_id = $1 AND state = 'included' GROUP BY provider_id ORDER BY provider_id";
+
+pub const SET_LINE_STATE: &str = "UPDATE settlement_lines SET state = $4 \
+     WHERE run_id = $1 AND redemption_id = $2 AND state = $3";
+
+pub const RELEASE_LINES: &str = "UPDATE settlement_lines SET state = 'released' \
+     WHERE run_id = $1 AND state = $2";
+pub const RELEASE_PROVIDER_LINES: &str = "UPDATE settlement_lines SET state = 'released' \
+     WHERE run_id = $1 AND state = $2 AND provider_id = $3";
+
+pub const INSERT_RESOLUTION: &str = "INSERT INTO settlement_resolutions (run_id, \
+     redemption_id, note, resolved_by, sequence, resolved_at_us) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+pub const APPROVE_RUN: &str = "UPDATE settlement_runs SET status = 'approved', \
+     approved_by = $2, approved_sequence = $3, approved_at_us = $4 \
+     WHERE id = $1 AND status = 'prepared'";
+
+pub const SELECT_PENDING_OFFSETS: &str = "SELECT CAST(COALESCE(SUM(p.offset_fen), 0) AS BIGINT) \
+     FROM payouts p JOIN settlement_runs s ON s.id = p.run_id \
+     WHERE s.programme_code = $1 AND p.provider_id = $2 AND p.status = 'pending'";
+
+pub const SETTLE_PAYOUT: &str = "UPDATE payouts SET status = $2, bank_message = $3, \
+     updated_sequence = $4 WHERE reference = $1 AND status = 'pending'";
+
+pub const SELECT_PLACEMENT: &str = "SELECT l.run_id, s.status, l.state \
+     FROM settlement_lines l JOIN settlement_runs s ON s.id = l.run_id \
+     WHERE l.redemption_id = $1 AND l.state <> 'released'";
+
+pub const SELECT_BATCH_ROWS: &str = "SELECT l.line_no, l.provider_id, p.name, p.uscc, \
+     p.fields_json, r.voucher_id, e.name, r.service_category, r.contract_amount_fen, \
+     l.subsidy_fen, r.invoice_number, r.confirmed_at_us \
+     FROM settlement_lines l JOIN redemptions r ON r.id = l.redemption_id \
+     JOIN providers p ON p.id = l.provider_id JOIN enterprises e ON e.id = r.enterprise_id \
+     WHERE l.run_id = $1 AND l.state = 'included' AND ($2 = '' OR l.provider_id = $2) \
+     ORDER BY l.line_no";
+
+pub const SELECT_RESOLUTIONS: &str = "SELECT run_id, redemption_id, note, resolved_by, \
+     sequence, resolved_at_us FROM settlement_resolutions WHERE run_id = $1 ORDER BY sequence";
+
+/// Per group: face value issued (vouchers not replaced by a re-issue),
+/// subsidy redeemed (not reversed), settled (in an approved batch, line
+/// not released) and paid (its payout paid). `{group}` is the grouping
+/// expression over `e` (enterprise) and `r` or `v`.
+pub fn utilisation_sql(group: UtilisationGroup, month_expr: &str) -> String {
+    let (redemption_group, voucher_group) = match group {
+        UtilisationGroup::District => ("e.division".to_string(), "e.division".to_string()),
+        UtilisationGroup::Zone => (
+            "COALESCE(e.zone, '')".to_string(),
+            "COALESCE(e.zone, '')".to_string(),
+        ),
+        UtilisationGroup::Category => (
+            "r.service_category".to_string(),
+            // A voucher covers several categories: issuance is not split by
+            // category, so it is shown under the empty group.
+            "''".to_string(),
+        ),
+        UtilisationGroup::Month => (
+            month_expr.replace("{us}", "r.redeemed_at_us"),
+            month_expr.replace("{us}", "v.issued_at_us"),
+        ),
+    };
+    format!(
+        "SELECT g, CAST(SUM(issued) AS BIGINT), CAST(SUM(redeemed) AS BIGINT), \
+         CAST(SUM(settled) AS BIGINT), CAST(SUM(paid) AS BIGINT) FROM ( \
+           SELECT {voucher_group} AS g, v.face_value_fen AS issued, 0 AS redeemed, \
+                  0 AS settled, 0 AS paid \
+           FROM vouchers v JOIN enterprises e ON e.id = v.enterprise_id \
+           WHERE v.programme_code = $1 AND v.status <> 'reissued' \
+           UNION ALL \
+           SELECT {redemption_group}, 0, r.subsidy_fen, \
+             CASE WHEN s.status = 'approved' THEN l.subsidy_fen ELSE 0 END, \
+             CASE WHEN p.status = 'paid' THEN l.subsidy_fen ELSE 0 END \
+           FROM redemptions r JOIN enterprises e ON e.id = r.enterprise_id \
+           LEFT JOIN settlement_lines l ON l.redemption_id = r.id AND l.state = 'included' \
+           LEFT JOIN settlement_runs s ON s.id = l.run_id \
+           LEFT JOIN payouts p ON p.run_id = l.run_id AND p.provider_id = l.provider_id \
+           WHERE r.programme_code = $1 AND r.status <> 'reversed' \
+         ) AS rows GROUP BY g ORDER BY g"
+    )
+}
+
+/// Reads columns by position, mapping decode failures to `Corrupt`.
+pub struct Cols<'r, R> {
+    row: &'r R,
+    what: &'static str,
+}
+
+impl<'r, R: Row> Cols<'r, R>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    pub fn new(row: &'r R, what: &'static str) -> Self {
+        Cols { row, what }
+    }
+
+    fn corrupt(&self, error: sqlx::Error) -> StoreError {
+        StoreError::Corrupt(format!("{} row: {error}", self.what))
+    }
+
+    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.row.try_get::<String, _>(i).map_err(|e| self.corrupt(e))
+    }
+
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.row
+            .try_get::<Option<String>, _>(i)
+            .map_err(|e| self.corrupt(e))
+    }
+
+    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
+        self.row.try_get::<i64, _>(i).map_err(|e| self.corrupt(e))
+    }
+
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        self.row
+            .try_get::<Option<i64>, _>(i)
+            .map_err(|e| self.corrupt(e))
+    }
+
+    pub fn id(&self, i: usize) -> Result<Uuid, StoreError> {
+        uuid(&self.text(i)?)
+    }
+
+    pub fn opt_id(&self, i: usize) -> Result<Option<Uuid>, StoreError> {
+        self.opt_text(i)?.as_deref().map(uuid).transpose()
+    }
+
+    pub fn seq(&self, i: usize) -> Result<u64, StoreError> {
+        to_u64(self.int(i)?, self.what)
+    }
+
+    pub fn line_no(&self, i: usize) -> Result<u32, StoreError> {
+        u32::try_from(self.int(i)?).map_err(|_| StoreError::Corrupt(format!("{} line_no", self.what)))
+    }
+}
+
+pub fn decode_run<R: Row>(row: &R) -> Result<RunRecord, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let c = Cols::new(row, "settlement run");
+    Ok(RunRecord {
+        id: c.id(0)?,
+        programme_code: c.text(1)?,
+        period_from: c.text(2)?,
+        period_until: c.text(3)?,
+        status: c.text(4)?,
+        prepared_by: c.id(5)?,
+        approved_by: c.opt_id(6)?,
+        lines_digest: c.text(7)?,
+        prepared_sequence: c.seq(8)?,
+        approved_sequence: c.opt_int(9)?.map(|s| to_u64(s, "approved_sequence")).transpose()?,
+        prepared_at_us: c.int(10)?,
+        approved_at_us: c.opt_int(11)?,
+    })
+}
+
+pub fn decode_line<R: Row>(row: &R) -> Result<LineRecord, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let c = Cols::new(row, "settlement line");
+    Ok(LineRecord {
+        run_id: c.id(0)?,
+        redemption_id: c.id(1)?,
+        line_no: c.line_no(2)?,
+        provider_id: c.id(3)?,
+        subsidy_fen: c.int(4)?,
+        state: c.text(5)?,
+        flags_json: c.text(6)?,
+    })
+}
+
+pub fn decode_payout<R: Row>(row: &R) -> Result<PayoutRecord, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let c = Cols::new(row, "payout");
+    Ok(PayoutRecord {
+        reference: c.text(0)?,
+        run_id: c.id(1)?,
+        provider_id: c.id(2)?,
+        payee_name: c.text(3)?,
+        bank_name: c.text(4)?,
+        account_number: c.text(5)?,
+        gross_fen: c.int(6)?,
+        offset_fen: c.int(7)?,
+        net_fen: c.int(8)?,
+        status: c.text(9)?,
+        bank_message: c.opt_text(10)?,
+        updated_sequence: c.seq(11)?,
+    })
+}
+
+pub fn decode_candidate<R: Row>(row: &R) -> Result<CandidateRow, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let c = Cols::new(row, "settlement candidate");
+    Ok(CandidateRow {
+        redemption_id: c.id(0)?,
+        provider_id: c.id(1)?,
+        enterprise_id: c.id(2)?,
+        redeemed_sequence: c.seq(3)?,
+        redeemed_at_us: c.int(4)?,
+        voucher_issued_at_us: c.int(5)?,
+        face_value_fen: c.int(6)?,
+        contract_amount_fen: c.int(7)?,
+        subsidy_fen: c.int(8)?,
+        invoice_code: c.opt_text(9)?,
+        invoice_number: c.opt_text(10)?,
+        invoice_amount_fen: c.opt_int(11)?,
+        payment_proof: c.opt_text(12)?.is_some_and(|p| !p.trim().is_empty()),
+        enterprise_uscc: c.text(13)?,
+        enterprise_name: c.text(14)?,
+        enterprise_representative: c.opt_text(15)?,
+    })
+}
+
+pub fn decode_batch_row<R: Row>(row: &R) -> Result<BatchRow, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let c = Cols::new(row, "batch row");
+    Ok(BatchRow {
+        line_no: c.line_no(0)?,
+        provider_id: c.id(1)?,
+        provider_name: c.text(2)?,
+        provider_uscc: c.text(3)?,
+        provider_fields_json: c.text(4)?,
+        voucher_id: c.id(5)?,
+        enterprise_name: c.text(6)?,
+        service_category: c.text(7)?,
+        contract_amount_fen: c.int(8)?,
+        subsidy_fen: c.int(9)?,
+        invoice_number: c.opt_text(10)?,
+        confirmed_at_us: c.opt_int(11)?,
+    })
+}
+
+pub fn decode_resolution<R: Row>(row: &R) -> Result<ResolutionRecord, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let c = Cols::new(row, "settlement resolution");
+    Ok(ResolutionRecord {
+        run_id: c.id(0)?,
+        redemption_id: c.id(1)?,
+        note: c.text(2)?,
+        resolved_by: c.id(3)?,
+        sequence: c.seq(4)?,
+        resolved_at_us: c.int(5)?,
+    })
+}
+
+pub fn decode_utilisation<R: Row>(row: &R) -> Result<UtilisationRow, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let c = Cols::new(row, "utilisation");
+    Ok(UtilisationRow {
+        group: c.text(0)?,
+        issued_fen: c.int(1)?,
+        redeemed_fen: c.int(2)?,
+        settled_fen: c.int(3)?,
+        paid_fen: c.int(4)?,
+    })
+}
+
+pub fn decode_placement<R: Row>(row: &R) -> Result<LivePlacement, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let c = Cols::new(row, "settlement placement");
+    Ok(LivePlacement {
+        run_id: c.id(0)?,
+        run_status: c.text(1)?,
+        state: c.text(2)?,
+    })
+}
+
+/// Rows per multi-row INSERT: well under SQLite's 32,766 parameters.
+pub const INSERT_CHUNK: usize = 1000;
+
+/// `SELECT … FROM table WHERE column = $1 [ORDER BY …]`, decoded with `decode`.
+macro_rules! select_by {
+    ($executor:expr, $sql:expr, $bind:expr, $decode:path) => {{
+        let rows = sqlx::query(&$sql)
+            .bind($bind)
+            .fetch_all($executor)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map($decode).collect::<Result<Vec<_>, _>>()
+    }};
+}
+
+macro_rules! impl_settlement_store {
+    ($store:ident, $tx:ident, $db:ty, month_expr = $month:expr) => {
+        impl $crate::store::settlement::SettlementStore for $store {
+            async fn settlement_run(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::settlement::RunRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                let found = sql::select_by!(
+                    &self.pool,
+                    format!("SELECT {} FROM settlement_runs WHERE id = $1", sql::RUN_COLUMNS),
+                    id.to_string(),
+                    sql::decode_run
+                )?;
+                Ok(found.into_iter().next())
+            }
+
+            async fn settlement_runs(
+                &self,
+                programme: Option<&str>,
+            ) -> Result<Vec<$crate::store::settlement::RunRecord>, $crate::store::StoreError> {
+                use $crate::store::settlement_sql as sql;
+                sql::select_by!(
+                    &self.pool,
+                    format!(
+                        "SELECT {} FROM settlement_runs WHERE ($1 = '' OR programme_code = $1) \
+                         ORDER BY period_until DESC, period_from DESC, id",
+                        sql::RUN_COLUMNS
+                    ),
+                    programme.unwrap_or_default().to_string(),
+                    sql::decode_run
+                )
+            }
+
+            async fn settlement_lines(
+                &self,
+                run_id: uuid::Uuid,
+                after_line: u32,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::settlement::LineRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM settlement_lines WHERE run_id = $1 AND line_no > $2 \
+                     ORDER BY line_no LIMIT $3",
+                    sql::LINE_COLUMNS
+                ))
+                .bind(run_id.to_string())
+                .bind(i64::from(after_line))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(sql::decode_line).collect()
+            }
+
+            async fn settlement_resolutions(
+                &self,
+                run_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::settlement::ResolutionRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                sql::select_by!(
+                    &self.pool,
+                    sql::SELECT_RESOLUTIONS.to_string(),
+                    run_id.to_string(),
+                    sql::decode_resolution
+                )
+            }
+
+            async fn payouts(
+                &self,
+                run_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::settlement::PayoutRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                sql::select_by!(
+                    &self.pool,
+                    format!(
+                        "SELECT {} FROM payouts WHERE run_id = $1 ORDER BY reference",
+                        sql::PAYOUT_COLUMNS
+                    ),
+                    run_id.to_string(),
+                    sql::decode_payout
+                )
+            }
+
+            async fn payouts_of_provider(
+                &self,
+                provider_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::settlement::PayoutRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                sql::select_by!(
+                    &self.pool,
+                    format!(
+                        "SELECT {} FROM payouts WHERE provider_id = $1 \
+                         ORDER BY updated_sequence, reference",
+                        sql::PAYOUT_COLUMNS
+                    ),
+                    provider_id.to_string(),
+                    sql::decode_payout
+                )
+            }
+
+            async fn stream_batch_rows(
+                &self,
+                run_id: uuid::Uuid,
+                provider: Option<uuid::Uuid>,
+                sink: tokio::sync::mpsc::Sender<
+                    Result<$crate::store::settlement::BatchRow, $crate::store::StoreError>,
+                >,
+            ) {
+                use futures_util::StreamExt;
+                use $crate::store::settlement_sql as sql;
+                let run = run_id.to_string();
+                let provider = provider.map(|p| p.to_string()).unwrap_or_default();
+                let mut rows = sqlx::query(sql::SELECT_BATCH_ROWS)
+                    .bind(&run)
+                    .bind(&provider)
+                    .fetch(&self.pool);
+                while let Some(row) = rows.next().await {
+                    let item = row
+                        .map_err(map_err)
+                        .and_then(|row| sql::decode_batch_row(&row));
+                    let failed = item.is_err();
+                    if sink.send(item).await.is_err() || failed {
+                        return;
+                    }
+                }
+            }
+
+            async fn utilisation(
+                &self,
+                programme: &str,
+                group: $crate::store::settlement::UtilisationGroup,
+            ) -> Result<Vec<$crate::store::settlement::UtilisationRow>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                sql::select_by!(
+                    &self.pool,
+                    sql::utilisation_sql(group, $month),
+                    programme.to_string(),
+                    sql::decode_utilisation
+                )
+            }
+        }
+
+        impl $crate::store::settlement::SettlementTx for $tx {
+            async fn settlement_run(
+                &mut self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::settlement::RunRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                let found = sql::select_by!(
+                    &mut *self.tx,
+                    format!("SELECT {} FROM settlement_runs WHERE id = $1", sql::RUN_COLUMNS),
+                    id.to_string(),
+                    sql::decode_run
+                )?;
+                Ok(found.into_iter().next())
+            }
+
+            async fn settlement_candidates(
+                &mut self,
+                programme: &str,
+                start_us: i64,
+                end_us: i64,
+            ) -> Result<Vec<$crate::store::settlement::CandidateRow>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                let rows = sqlx::query(sql::SELECT_CANDIDATES)
+                    .bind(programme)
+                    .bind(start_us)
+                    .bind(end_us)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter().map(sql::decode_candidate).collect()
+            }
+
+            async fn duplicate_invoices(
+                &mut self,
+            ) -> Result<Vec<(String, String, i64)>, $crate::store::StoreError> {
+                sqlx::query_as($crate::store::settlement_sql::SELECT_DUPLICATE_INVOICES)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(map_err)
+            }
+
+            async fn settled_per_provider(
+                &mut self,
+                fiscal_year: i32,
+            ) -> Result<Vec<(uuid::Uuid, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_SETTLED_PER_PROVIDER)
+                        .bind(i64::from(fiscal_year))
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(id, sum)| Ok(($crate::store::shared::uuid(&id)?, sum)))
+                    .collect()
+            }
+
+            async fn redemption_pairs(
+                &mut self,
+                programme: &str,
+            ) -> Result<Vec<(uuid::Uuid, uuid::Uuid, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, String, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_PAIRS)
+                        .bind(programme)
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(p, e, n)| {
+                        Ok((
+                            $crate::store::shared::uuid(&p)?,
+                            $crate::store::shared::uuid(&e)?,
+                            n,
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn insert_run(
+                &mut self,
+                run: &$crate::store::settlement::RunRecord,
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::shared::to_i64;
+                sqlx::query($crate::store::settlement_sql::INSERT_RUN)
+                    .bind(run.id.to_string())
+                    .bind(&run.programme_code)
+                    .bind(&run.period_from)
+                    .bind(&run.period_until)
+                    .bind(&run.status)
+                    .bind(run.prepared_by.to_string())
+                    .bind(run.approved_by.map(|id| id.to_string()))
+                    .bind(&run.lines_digest)
+                    .bind(to_i64(run.prepared_sequence))
+                    .bind(run.approved_sequence.map(to_i64))
+                    .bind(run.prepared_at_us)
+                    .bind(run.approved_at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_lines(
+                &mut self,
+                lines: &[$crate::store::settlement::LineRecord],
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::settlement_sql as sql;
+                for chunk in lines.chunks(sql::INSERT_CHUNK) {
+                    let mut builder = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO settlement_lines ({}) ",
+                        sql::LINE_COLUMNS
+                    ));
+                    builder.push_values(chunk, |mut row, line| {
+                        row.push_bind(line.run_id.to_string())
+                            .push_bind(line.redemption_id.to_string())
+                            .push_bind(i64::from(line.line_no))
+                            .push_bind(line.provider_id.to_string())
+                            .push_bind(line.subsidy_fen)
+                            .push_bind(line.state.clone())
+                            .push_bind(line.flags_json.clone());
+                    });
+                    builder
+                        .build()
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn run_lines(
+                &mut self,
+                run_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::settlement::LineRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                sql::select_by!(
+                    &mut *self.tx,
+                    format!(
+                        "SELECT {} FROM settlement_lines WHERE run_id = $1 ORDER BY line_no",
+                        sql::LINE_COLUMNS
+                    ),
+                    run_id.to_string(),
+                    sql::decode_line
+                )
+            }
+
+            async fn run_line(
+                &mut self,
+                run_id: uuid::Uuid,
+                redemption_id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::settlement::LineRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM settlement_lines WHERE run_id = $1 AND redemption_id = $2",
+                    sql::LINE_COLUMNS
+                ))
+                .bind(run_id.to_string())
+                .bind(redemption_id.to_string())
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(sql::decode_line).next().transpose()
+            }
+
+            async fn unconfirmed_included(
+                &mut self,
+                run_id: uuid::Uuid,
+            ) -> Result<Vec<(uuid::Uuid, uuid::Uuid, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, String, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_UNCONFIRMED_INCLUDED)
+                        .bind(run_id.to_string())
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(r, p, fen)| {
+                        Ok((
+                            $crate::store::shared::uuid(&r)?,
+                            $crate::store::shared::uuid(&p)?,
+                            fen,
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn included_totals(
+                &mut self,
+                run_id: uuid::Uuid,
+            ) -> Result<Vec<(uuid::Uuid, i64, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, i64, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_INCLUDED_TOTALS)
+                        .bind(run_id.to_string())
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(p, fen, n)| Ok(($crate::store::shared::uuid(&p)?, fen, n)))
+                    .collect()
+            }
+
+            async fn set_line_state(
+                &mut self,
+                run_id: uuid::Uuid,
+                redemption_id: uuid::Uuid,
+                from: &str,
+                to: &str,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query($crate::store::settlement_sql::SET_LINE_STATE)
+                    .bind(run_id.to_string())
+                    .bind(redemption_id.to_string())
+                    .bind(from)
+                    .bind(to)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected())
+            }
+
+            async fn release_lines(
+                &mut self,
+                run_id: uuid::Uuid,
+                provider: Option<uuid::Uuid>,
+                from: &str,
+            ) -> Result<u64, $crate::store::StoreError> {
+                use $crate::store::settlement_sql as sql;
+                let query = match provider {
+                    Some(provider) => sqlx::query(sql::RELEASE_PROVIDER_LINES)
+                        .bind(run_id.to_string())
+                        .bind(from)
+                        .bind(provider.to_string()),
+                    None => sqlx::query(sql::RELEASE_LINES)
+                        .bind(run_id.to_string())
+                        .bind(from),
+                };
+                Ok(query
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected())
+            }
+
+            async fn insert_resolution(
+                &mut self,
+                resolution: &$crate::store::settlement::ResolutionRecord,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::settlement_sql::INSERT_RESOLUTION)
+                    .bind(resolution.run_id.to_string())
+                    .bind(resolution.redemption_id.to_string())
+                    .bind(&resolution.note)
+                    .bind(resolution.resolved_by.to_string())
+                    .bind($crate::store::shared::to_i64(resolution.sequence))
+                    .bind(resolution.resolved_at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn approve_run(
+                &mut self,
+                run_id: uuid::Uuid,
+                approved_by: uuid::Uuid,
+                sequence: u64,
+                at_us: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query($crate::store::settlement_sql::APPROVE_RUN)
+                    .bind(run_id.to_string())
+                    .bind(approved_by.to_string())
+                    .bind($crate::store::shared::to_i64(sequence))
+                    .bind(at_us)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected())
+            }
+
+            async fn insert_payouts(
+                &mut self,
+                payouts: &[$crate::store::settlement::PayoutRecord],
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::settlement_sql as sql;
+                for chunk in payouts.chunks(sql::INSERT_CHUNK) {
+                    let mut builder = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO payouts ({}) ",
+                        sql::PAYOUT_COLUMNS
+                    ));
+                    builder.push_values(chunk, |mut row, p| {
+                        row.push_bind(p.reference.clone())
+                            .push_bind(p.run_id.to_string())
+                            .push_bind(p.provider_id.to_string())
+                            .push_bind(p.payee_name.clone())
+                            .push_bind(p.bank_name.clone())
+                            .push_bind(p.account_number.clone())
+                            .push_bind(p.gross_fen)
+                            .push_bind(p.offset_fen)
+                            .push_bind(p.net_fen)
+                            .push_bind(p.status.clone())
+                            .push_bind(p.bank_message.clone())
+                            .push_bind($crate::store::shared::to_i64(p.updated_sequence));
+                    });
+                    builder
+                        .build()
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn run_payouts(
+                &mut self,
+                run_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::settlement::PayoutRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                sql::select_by!(
+                    &mut *self.tx,
+                    format!(
+                        "SELECT {} FROM payouts WHERE run_id = $1 ORDER BY reference",
+                        sql::PAYOUT_COLUMNS
+                    ),
+                    run_id.to_string(),
+                    sql::decode_payout
+                )
+            }
+
+            async fn pending_offsets(
+                &mut self,
+                programme: &str,
+                provider_id: uuid::Uuid,
+            ) -> Result<i64, $crate::store::StoreError> {
+                let (sum,): (i64,) =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_PENDING_OFFSETS)
+                        .bind(programme)
+                        .bind(provider_id.to_string())
+                        .fetch_one(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                Ok(sum)
+            }
+
+            async fn settle_payout(
+                &mut self,
+                reference: &str,
+                to: &str,
+                message: &str,
+                sequence: u64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query($crate::store::settlement_sql::SETTLE_PAYOUT)
+                    .bind(reference)
+                    .bind(to)
+                    .bind(message)
+                    .bind($crate::store::shared::to_i64(sequence))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected())
+            }
+
+            async fn live_placement(
+                &mut self,
+                redemption_id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::settlement::LivePlacement>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                let found = sql::select_by!(
+                    &mut *self.tx,
+                    sql::SELECT_PLACEMENT.to_string(),
+                    redemption_id.to_string(),
+                    sql::decode_placement
+                )?;
+                Ok(found.into_iter().next())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_settlement_store;
+pub(crate) use select_by;

@@ -33,6 +33,7 @@ pub mod domain;
 pub mod http;
 pub mod keyfile;
 pub mod ledger;
+pub mod report;
 pub mod service;
 pub mod store;
 pub mod token;

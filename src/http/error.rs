@@ -268,6 +268,54 @@ impl From<crate::service::CommandError> for ApiError {
                 format!("Issuer key {key_id} is not revoked: its vouchers need no re-issue."),
                 format!("签发密钥 {key_id} 未被吊销，其补贴券无需重新签发。"),
             ),
+            E::SettlementRunExists { run_id } => ApiError::new(
+                StatusCode::CONFLICT,
+                "settlement_run_exists",
+                format!("Settlement run {run_id} already covers this programme and period; nothing new was created."),
+                format!("该项目此期间已有结算批次 {run_id}，未重复创建。"),
+            ),
+            E::NothingToSettle => ApiError::new(
+                StatusCode::CONFLICT,
+                "nothing_to_settle",
+                "No confirmed redemption of this period is waiting for settlement.",
+                "本期间没有待结算的已确认兑付记录。",
+            ),
+            E::SettlementState { ref status, needed } => ApiError::new(
+                StatusCode::CONFLICT,
+                "settlement_state",
+                format!("The settlement run is {status}; this step needs it to be {needed}."),
+                format!("结算批次当前状态为 {status}，此操作要求状态为 {needed}。"),
+            ),
+            E::SelfApproval => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "settlement_self_approval",
+                "You prepared this settlement run: another finance user must approve it.",
+                "该结算批次由您编制，须由另一名财政人员审核批准。",
+            ),
+            E::LineNotHeld { ref state } => ApiError::new(
+                StatusCode::CONFLICT,
+                "settlement_line_not_held",
+                format!("The line is {state}; only a held line is resolved."),
+                format!("该明细当前为 {state}，只有被暂缓的明细需要处理。"),
+            ),
+            E::FlagsNotResolvable { ref codes } => ApiError::new(
+                StatusCode::CONFLICT,
+                "settlement_flag_not_resolvable",
+                format!("{} cannot be cleared by a note: the amount waits for next year's settlement.", codes.join(", ")),
+                format!("{} 不能通过说明解除，该金额留待下一年度结算。", codes.join("、")),
+            ),
+            E::RedemptionSettled { run_id } => ApiError::new(
+                StatusCode::CONFLICT,
+                "redemption_settled",
+                format!("The redemption is in approved settlement run {run_id}: it can no longer be reversed or frozen."),
+                format!("该兑付记录已列入已批准的结算批次 {run_id}，不能再冲正或冻结。"),
+            ),
+            E::PayoutState { ref reference, ref status } => ApiError::new(
+                StatusCode::CONFLICT,
+                "payout_state",
+                format!("Payout {reference} is already {status}."),
+                format!("付款 {reference} 已是 {status} 状态。"),
+            ),
             E::Internal => ApiError::internal(&error),
         }
     }

@@ -209,6 +209,8 @@ async fn count_changes(
             Ok(_)
             | Err(CommandError::RedemptionState { .. })
             | Err(CommandError::VoucherState { .. })
+            // Settled already: what was paid is recovered instead.
+            | Err(CommandError::RedemptionSettled { .. })
             | Err(CommandError::NothingToRecover) => {}
             Err(other) => return Err(other.into()),
         }

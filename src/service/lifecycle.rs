@@ -20,6 +20,7 @@ use crate::store::redemption::{
     RedemptionRecord, RedemptionTx, RedemptionUpdate, VoucherValueUpdate,
 };
 use crate::store::registry::RegistryTx;
+use crate::store::settlement::SettlementTx;
 use crate::store::voucher::VoucherTx;
 use crate::store::{LedgerTx, StoreError};
 
@@ -27,6 +28,7 @@ use crate::store::{LedgerTx, StoreError};
 pub enum Plan {
     Redeem(Box<RedemptionPlan>),
     Change(Box<ChangePlan>),
+    Settlement(Box<super::settlement::SettlementPlan>),
 }
 
 /// A change to a redemption or a voucher: guarded updates and an entry.
@@ -42,12 +44,13 @@ impl Plan {
         match self {
             Plan::Redeem(plan) => &plan.postings,
             Plan::Change(plan) => &plan.postings,
+            Plan::Settlement(plan) => &plan.postings,
         }
     }
 }
 
 /// Plans `command` if it is one of these; `None` for every other command.
-pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
+pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + SettlementTx + Send>(
     tx: &mut T,
     prefetched: &mut Prefetched,
     command: &Command,
@@ -88,6 +91,16 @@ pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
             provider_id,
             reason,
         } => plan_recovery(tx, programme, *provider_id, reason).await?,
+        Command::PrepareSettlement { .. }
+        | Command::ResolveSettlementLine { .. }
+        | Command::ApproveSettlement { .. }
+        | Command::RecordPayouts { .. } => {
+            prefetched.issuance.flush(tx).await?;
+            match super::settlement::plan(tx, command, now, sequence).await? {
+                Some(plan) => Plan::Settlement(Box::new(plan)),
+                None => return Ok(None),
+            }
+        }
         _ => return Ok(None),
     };
     Ok(Some(plan))
@@ -95,12 +108,18 @@ pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
 
 /// Writes a plan (every guarded update must change exactly one row);
 /// returns the entry body and, for a redemption, its row as recorded.
-pub async fn write<T: RedemptionTx + Send>(
+pub async fn write<T: RedemptionTx + SettlementTx + Send>(
     tx: &mut T,
     prefetched: &mut Prefetched,
     plan: Plan,
+    now: Timestamp,
+    sequence: u64,
 ) -> Result<(EntryBody, Option<RedemptionRecord>), Failure> {
     match plan {
+        Plan::Settlement(plan) => Ok((
+            super::settlement::write(tx, *plan, now, sequence).await?,
+            None,
+        )),
         Plan::Redeem(plan) => {
             let summary = plan.summary();
             let (body, record, used) = plan.into_parts();
@@ -139,7 +158,7 @@ fn programme_account(kind: AccountKind, code: &str) -> Result<Account, StoreErro
     Account::programme(kind, &code).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
+async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + SettlementTx + Send>(
     tx: &mut T,
     change: &RedemptionChange,
     now: Timestamp,
@@ -164,6 +183,17 @@ async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
             action: change.action.as_str(),
         }
     })?;
+    // Once a finance user approved its batch, a redemption is settled:
+    // undoing it is a recovery, not a reversal.
+    if (to == "reversed" || to == "frozen")
+        && let Some(placement) = tx.live_placement(record.id).await?
+        && placement.run_status == "approved"
+    {
+        return Err(CommandError::RedemptionSettled {
+            run_id: placement.run_id,
+        }
+        .into());
+    }
     let now_us = now.as_micros();
     let text = (!change.text.is_empty()).then(|| change.text.clone());
     let mut update = RedemptionUpdate {

@@ -13,6 +13,7 @@ pub mod issuer_keyring;
 pub mod lifecycle;
 pub mod redemption;
 pub mod redemption_cache;
+pub mod settlement;
 pub mod registry;
 pub mod sweeps;
 pub mod tokens;

@@ -188,6 +188,33 @@ pub enum CommandError {
     /// Only vouchers of a revoked key are re-issued.
     #[error("the voucher's key {key_id} is not revoked")]
     KeyNotRevoked { key_id: String },
+    /// A run for this programme and period exists already.
+    #[error("settlement run {run_id} already covers this programme and period")]
+    SettlementRunExists { run_id: uuid::Uuid },
+    /// No confirmed redemption of the period is waiting for settlement.
+    #[error("nothing to settle in this period")]
+    NothingToSettle,
+    /// The run is not in the state this step needs.
+    #[error("the settlement run is {status}; this needs it to be {needed}")]
+    SettlementState {
+        status: String,
+        needed: &'static str,
+    },
+    /// Maker-checker: the preparer of a run cannot approve it.
+    #[error("a settlement run must be approved by someone other than its preparer")]
+    SelfApproval,
+    /// The line is not held (it is already in the batch, or released).
+    #[error("the settlement line is {state}, not held")]
+    LineNotHeld { state: String },
+    /// A flag no note can clear (the annual cap).
+    #[error("flags {codes:?} cannot be resolved by a note")]
+    FlagsNotResolvable { codes: Vec<String> },
+    /// The redemption is in an approved settlement batch.
+    #[error("the redemption is in approved settlement run {run_id}")]
+    RedemptionSettled { run_id: uuid::Uuid },
+    /// The payout already has a result from the bank.
+    #[error("payout {reference} is already {status}")]
+    PayoutState { reference: String, status: String },
     /// A balance would leave the range of i64 fen.
     #[error("the amounts overflow an account balance")]
     Overflow,
@@ -231,6 +258,14 @@ impl CommandError {
             CommandError::IssuerKeyUnavailable { .. } => "issuer_key_unavailable",
             CommandError::VoucherState { .. } => "voucher_state",
             CommandError::KeyNotRevoked { .. } => "issuer_key_not_revoked",
+            CommandError::SettlementRunExists { .. } => "settlement_run_exists",
+            CommandError::NothingToSettle => "nothing_to_settle",
+            CommandError::SettlementState { .. } => "settlement_state",
+            CommandError::SelfApproval => "settlement_self_approval",
+            CommandError::LineNotHeld { .. } => "settlement_line_not_held",
+            CommandError::FlagsNotResolvable { .. } => "settlement_flag_not_resolvable",
+            CommandError::RedemptionSettled { .. } => "redemption_settled",
+            CommandError::PayoutState { .. } => "payout_state",
             CommandError::Internal => "internal_error",
         }
     }
@@ -564,7 +599,15 @@ struct BatchState<'a> {
 /// writes its domain rows, appends its sealed entry and advances the head.
 /// Checks come first (idempotency, balances, then the effects' own checks),
 /// so a refused command leaves nothing behind.
-async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + RedemptionTx + Send>(
+async fn decide<
+    T: LedgerTx
+        + AccessTx
+        + RegistryTx
+        + VoucherTx
+        + RedemptionTx
+        + crate::store::settlement::SettlementTx
+        + Send,
+>(
     tx: &mut T,
     submission: &Submission,
     draft: Result<Draft, InvalidCommand>,
@@ -627,7 +670,9 @@ async fn decide<T: LedgerTx + AccessTx + RegistryTx + VoucherTx + RedemptionTx +
         budget_exhausted,
     };
     let (body, redemption) = match planned {
-        Some(plan) => super::lifecycle::write(tx, batch.prefetched, plan).await?,
+        Some(plan) => {
+            super::lifecycle::write(tx, batch.prefetched, plan, recorded_at, sequence).await?
+        }
         None => (
             effects::apply(tx, batch.prefetched, &submission.command, &context)
                 .await?

@@ -253,6 +253,13 @@ pub trait SettlementTx {
         run_id: Uuid,
     ) -> impl Future<Output = Result<Vec<(Uuid, Uuid, i64)>, StoreError>> + Send;
 
+    /// How many of the run's lines are in `state`.
+    fn run_lines_count(
+        &mut self,
+        run_id: Uuid,
+        state: &str,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
     /// Per provider: subsidy and number of the run's included lines.
     fn included_totals(
         &mut self,

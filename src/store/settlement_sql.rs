@@ -709,6 +709,23 @@ macro_rules! impl_settlement_store {
                     .collect()
             }
 
+            async fn run_lines_count(
+                &mut self,
+                run_id: uuid::Uuid,
+                state: &str,
+            ) -> Result<i64, $crate::store::StoreError> {
+                let (count,): (i64,) = sqlx::query_as(
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM settlement_lines \
+                     WHERE run_id = $1 AND state = $2",
+                )
+                .bind(run_id.to_string())
+                .bind(state)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(count)
+            }
+
             async fn included_totals(
                 &mut self,
                 run_id: uuid::Uuid,

@@ -1,0 +1,453 @@
+//! The 兑付/结算表 of a settlement batch (and a provider's statement, the
+//! same table for one provider): the columns domain.md lists, 合计 in 小写
+//! and 大写, and a signature block, as CSV, XLSX or PDF.
+//!
+//! Rows arrive one at a time and leave one at a time; only the totals are
+//! kept, so a batch of a million lines renders in constant memory.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use uuid::Uuid;
+
+use super::pdf::{self, PAGE_HEIGHT, PAGE_WIDTH, PdfWriter};
+use crate::domain::provider::ProviderFields;
+use crate::domain::{Fen, Timestamp};
+use crate::store::StoreError;
+use crate::store::settlement::BatchRow;
+
+/// The table's columns, as domain.md names them.
+pub const COLUMNS: [&str; 12] = [
+    "序号",
+    "服务机构名称",
+    "统一社会信用代码",
+    "开户银行/户名/账号",
+    "券号",
+    "企业名称",
+    "服务类别",
+    "合同金额",
+    "企业自付",
+    "补贴金额",
+    "发票号码",
+    "确认日期",
+];
+
+/// Indexes of the three money columns.
+const MONEY_COLUMNS: [usize; 3] = [7, 8, 9];
+
+/// Output format of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Pdf,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Option<Format> {
+        match text {
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            "pdf" => Some(Format::Pdf),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Pdf => "pdf",
+        }
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// What the report is about, printed above and below the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heading {
+    /// e.g. 服务补贴券兑付结算表.
+    pub title: String,
+    /// Label and value pairs under the title (项目, 期间, 批次, 状态…).
+    pub facts: Vec<(String, String)>,
+    /// Extra lines after the totals (a statement's 抵扣 and 实付).
+    pub summary: Vec<(String, String)>,
+    pub prepared_by: String,
+    pub approved_by: String,
+    /// The date on the signature block (UTC+8).
+    pub date: String,
+}
+
+/// What the table adds up to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    pub lines: u64,
+    pub contract_fen: i64,
+    pub own_share_fen: i64,
+    pub subsidy_fen: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing the report failed: {0}")]
+    Io(#[from] io::Error),
+    #[error("building the spreadsheet failed: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+}
+
+/// One row, formatted.
+struct Row {
+    cells: [String; 12],
+    amounts: [i64; 3],
+}
+
+/// Formats rows, reading each provider's bank details once.
+#[derive(Default)]
+struct Formatter {
+    banks: HashMap<Uuid, String>,
+}
+
+impl Formatter {
+    fn row(&mut self, index: u64, row: &BatchRow) -> Row {
+        let bank = self
+            .banks
+            .entry(row.provider_id)
+            .or_insert_with(|| {
+                serde_json::from_str::<ProviderFields>(&row.provider_fields_json)
+                    .map(|f| format!("{}/{}/{}", f.bank_name, f.account_name, f.account_number))
+                    .unwrap_or_default()
+            })
+            .clone();
+        let own_share = row.contract_amount_fen - row.subsidy_fen;
+        Row {
+            cells: [
+                index.to_string(),
+                row.provider_name.clone(),
+                row.provider_uscc.clone(),
+                bank,
+                row.voucher_id.to_string(),
+                row.enterprise_name.clone(),
+                row.service_category.clone(),
+                Fen::new(row.contract_amount_fen).to_string(),
+                Fen::new(own_share).to_string(),
+                Fen::new(row.subsidy_fen).to_string(),
+                row.invoice_number.clone().unwrap_or_default(),
+                row.confirmed_at_us
+                    .map(|us| Timestamp::from_micros(us).cst_date().to_string())
+                    .unwrap_or_default(),
+            ],
+            amounts: [row.contract_amount_fen, own_share, row.subsidy_fen],
+        }
+    }
+}
+
+impl Totals {
+    fn add(&mut self, row: &Row) {
+        self.lines += 1;
+        self.contract_fen += row.amounts[0];
+        self.own_share_fen += row.amounts[1];
+        self.subsidy_fen += row.amounts[2];
+    }
+
+    /// `人民币壹仟…` of the subsidy total.
+    pub fn daxie(&self) -> String {
+        Fen::new(self.subsidy_fen).to_daxie()
+    }
+}
+
+/// Renders the table in `format` into `out`, pulling rows from `rows`.
+pub fn render<W: Write + Send>(
+    format: Format,
+    heading: &Heading,
+    rows: impl Iterator<Item = Result<BatchRow, StoreError>>,
+    out: W,
+) -> Result<Totals, ReportError> {
+    match format {
+        Format::Csv => render_csv(heading, rows, out),
+        Format::Xlsx => render_xlsx(heading, rows, out),
+        Format::Pdf => render_pdf(heading, rows, out),
+    }
+}
+
+fn footer(heading: &Heading, totals: &Totals) -> Vec<(String, String)> {
+    let mut lines = vec![
+        (
+            "合计（小写）".to_string(),
+            Fen::new(totals.subsidy_fen).to_string(),
+        ),
+        ("合计（大写）".to_string(), totals.daxie()),
+    ];
+    lines.extend(heading.summary.iter().cloned());
+    lines.push(("编制人".to_string(), heading.prepared_by.clone()));
+    lines.push(("审核人".to_string(), heading.approved_by.clone()));
+    lines.push(("日期".to_string(), heading.date.clone()));
+    lines
+}
+
+fn render_csv<W: Write>(
+    heading: &Heading,
+    rows: impl Iterator<Item = Result<BatchRow, StoreError>>,
+    mut out: W,
+) -> Result<Totals, ReportError> {
+    // A BOM, so spreadsheet programs read the Chinese as UTF-8.
+    out.write_all(b"\xEF\xBB\xBF")?;
+    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(out);
+    let io = |e: csv::Error| ReportError::Io(io::Error::other(e));
+    writer.write_record([heading.title.as_str()]).map_err(io)?;
+    for (label, value) in &heading.facts {
+        writer.write_record([label, value]).map_err(io)?;
+    }
+    writer.write_record(COLUMNS).map_err(io)?;
+    let mut formatter = Formatter::default();
+    let mut totals = Totals::default();
+    for row in rows {
+        let row = formatter.row(totals.lines + 1, &row?);
+        writer.write_record(&row.cells).map_err(io)?;
+        totals.add(&row);
+    }
+    let mut total_row: Vec<String> = vec![String::new(); COLUMNS.len()];
+    total_row[0] = "合计".into();
+    total_row[7] = Fen::new(totals.contract_fen).to_string();
+    total_row[8] = Fen::new(totals.own_share_fen).to_string();
+    total_row[9] = Fen::new(totals.subsidy_fen).to_string();
+    writer.write_record(&total_row).map_err(io)?;
+    for (label, value) in footer(heading, &totals) {
+        writer.write_record([label, value]).map_err(io)?;
+    }
+    writer.flush()?;
+    Ok(totals)
+}
+
+/// Spreadsheet cells hold IEEE doubles: money is converted from integer fen
+/// to 元 only here, for display; every total was summed in fen.
+fn yuan_cell(fen: i64) -> f64 {
+    fen as f64 / 100.0
+}
+
+fn render_xlsx<W: Write + Send>(
+    heading: &Heading,
+    rows: impl Iterator<Item = Result<BatchRow, StoreError>>,
+    out: W,
+) -> Result<Totals, ReportError> {
+    use rust_xlsxwriter::{Format as CellFormat, FormatAlign, Workbook};
+    let mut workbook = Workbook::new();
+    let title = CellFormat::new().set_bold().set_font_size(14);
+    let bold = CellFormat::new().set_bold();
+    let header = CellFormat::new()
+        .set_bold()
+        .set_align(FormatAlign::Center)
+        .set_border(rust_xlsxwriter::FormatBorder::Thin);
+    let money = CellFormat::new().set_num_format("¥#,##0.00");
+    let money_bold = CellFormat::new().set_bold().set_num_format("¥#,##0.00");
+    let sheet = workbook.add_worksheet_with_constant_memory();
+    sheet.set_name("兑付表")?;
+    let widths = [6.0, 28.0, 22.0, 44.0, 38.0, 28.0, 12.0, 14.0, 14.0, 14.0, 14.0, 12.0];
+    for (column, width) in widths.into_iter().enumerate() {
+        sheet.set_column_width(column as u16, width)?;
+    }
+    let mut at: u32 = 0;
+    sheet.write_string_with_format(at, 0, &heading.title, &title)?;
+    at += 1;
+    for (label, value) in &heading.facts {
+        sheet.write_string_with_format(at, 0, label, &bold)?;
+        sheet.write_string(at, 1, value)?;
+        at += 1;
+    }
+    for (column, name) in COLUMNS.iter().enumerate() {
+        sheet.write_string_with_format(at, column as u16, *name, &header)?;
+    }
+    at += 1;
+    let mut formatter = Formatter::default();
+    let mut totals = Totals::default();
+    for row in rows {
+        let row = formatter.row(totals.lines + 1, &row?);
+        for (column, cell) in row.cells.iter().enumerate() {
+            if let Some(slot) = MONEY_COLUMNS.iter().position(|&c| c == column) {
+                sheet.write_number_with_format(
+                    at,
+                    column as u16,
+                    yuan_cell(row.amounts[slot]),
+                    &money,
+                )?;
+            } else if column == 0 {
+                sheet.write_number(at, 0, (totals.lines + 1) as f64)?;
+            } else {
+                sheet.write_string(at, column as u16, cell)?;
+            }
+        }
+        totals.add(&row);
+        at += 1;
+    }
+    sheet.write_string_with_format(at, 0, "合计", &bold)?;
+    for (slot, fen) in [totals.contract_fen, totals.own_share_fen, totals.subsidy_fen]
+        .into_iter()
+        .enumerate()
+    {
+        sheet.write_number_with_format(at, MONEY_COLUMNS[slot] as u16, yuan_cell(fen), &money_bold)?;
+    }
+    at += 1;
+    for (label, value) in footer(heading, &totals) {
+        sheet.write_string_with_format(at, 0, &label, &bold)?;
+        sheet.write_string(at, 1, &value)?;
+        at += 1;
+    }
+    workbook.save_to_writer(out)?;
+    Ok(totals)
+}
+
+/// Column widths in points across an A4 landscape page (sum 802).
+const PDF_WIDTHS: [f32; 12] = [
+    26.0, 92.0, 78.0, 130.0, 70.0, 92.0, 48.0, 52.0, 52.0, 52.0, 60.0, 50.0,
+];
+const MARGIN: f32 = 20.0;
+const ROW: f32 = 12.0;
+const SIZE: f32 = 6.5;
+
+fn render_pdf<W: Write>(
+    heading: &Heading,
+    rows: impl Iterator<Item = Result<BatchRow, StoreError>>,
+    out: W,
+) -> Result<Totals, ReportError> {
+    let mut pdf = PdfWriter::new(out)?;
+    let mut page = 1;
+    let mut y = start_page(&mut pdf, heading, page);
+    let mut formatter = Formatter::default();
+    let mut totals = Totals::default();
+    for row in rows {
+        if y < MARGIN + ROW * 2.0 {
+            pdf.end_page()?;
+            page += 1;
+            y = start_page(&mut pdf, heading, page);
+        }
+        let mut row = formatter.row(totals.lines + 1, &row?);
+        // The voucher id is long: its first group identifies it on paper.
+        row.cells[4] = row.cells[4].chars().take(13).collect();
+        table_row(&mut pdf, y, &row.cells);
+        totals.add(&row);
+        y -= ROW;
+    }
+    let lines = footer(heading, &totals);
+    if y < MARGIN + ROW * (lines.len() as f32 + 2.0) {
+        pdf.end_page()?;
+        page += 1;
+        y = start_page(&mut pdf, heading, page);
+    }
+    let mut total_row: [String; 12] = Default::default();
+    total_row[0] = "合计".into();
+    total_row[7] = Fen::new(totals.contract_fen).to_string();
+    total_row[8] = Fen::new(totals.own_share_fen).to_string();
+    total_row[9] = Fen::new(totals.subsidy_fen).to_string();
+    table_row(&mut pdf, y, &total_row);
+    y -= ROW * 2.0;
+    for (label, value) in lines {
+        pdf.text(MARGIN, y, 9.0, &format!("{label}：{value}"));
+        y -= ROW * 1.3;
+    }
+    pdf.finish()?;
+    Ok(totals)
+}
+
+/// Title, facts and the column header; returns where the first row goes.
+fn start_page<W: Write>(pdf: &mut PdfWriter<W>, heading: &Heading, page: u32) -> f32 {
+    let mut y = PAGE_HEIGHT - MARGIN - 14.0;
+    let title_x = (PAGE_WIDTH - pdf::text_width(&heading.title, 14.0)) / 2.0;
+    pdf.text(title_x, y, 14.0, &heading.title);
+    y -= 18.0;
+    let facts: Vec<String> = heading
+        .facts
+        .iter()
+        .map(|(label, value)| format!("{label}：{value}"))
+        .collect();
+    pdf.text(MARGIN, y, 8.0, &facts.join("    "));
+    pdf.text(PAGE_WIDTH - MARGIN - 40.0, y, 8.0, &format!("第 {page} 页"));
+    y -= ROW * 1.5;
+    pdf.rule(MARGIN, y + ROW - 2.0, PAGE_WIDTH - MARGIN, y + ROW - 2.0, 0.6);
+    let header: [String; 12] = COLUMNS.map(String::from);
+    table_row(pdf, y, &header);
+    pdf.rule(MARGIN, y - 3.0, PAGE_WIDTH - MARGIN, y - 3.0, 0.6);
+    y - ROW
+}
+
+fn table_row<W: Write>(pdf: &mut PdfWriter<W>, y: f32, cells: &[String; 12]) {
+    let mut x = MARGIN;
+    for (column, cell) in cells.iter().enumerate() {
+        let width = PDF_WIDTHS[column];
+        let text = pdf::fit(cell, SIZE, width - 3.0);
+        let at = if MONEY_COLUMNS.contains(&column) {
+            x + width - 3.0 - pdf::text_width(&text, SIZE)
+        } else {
+            x
+        };
+        pdf.text(at, y, SIZE, &text);
+        x += width;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: u32, subsidy: i64) -> Result<BatchRow, StoreError> {
+        Ok(BatchRow {
+            line_no: n,
+            provider_id: Uuid::from_bytes([1; 16]),
+            provider_name: "舟山市甲咨询有限公司".into(),
+            provider_uscc: "91330900MA2A0000XX".into(),
+            provider_fields_json: "{}".into(),
+            voucher_id: Uuid::from_bytes([n as u8; 16]),
+            enterprise_name: "舟山乙科技有限公司".into(),
+            service_category: "管理咨询".into(),
+            contract_amount_fen: subsidy * 2,
+            subsidy_fen: subsidy,
+            invoice_number: Some(format!("{n:08}")),
+            confirmed_at_us: Some(1_782_835_200_000_000),
+        })
+    }
+
+    fn heading() -> Heading {
+        Heading {
+            title: "服务补贴券兑付结算表".into(),
+            facts: vec![("项目".into(), "ZS2026-01".into())],
+            summary: Vec::new(),
+            prepared_by: "fin-a".into(),
+            approved_by: "fin-b".into(),
+            date: "2026-10-08".into(),
+        }
+    }
+
+    #[test]
+    fn the_csv_has_every_column_the_total_and_its_daxie() {
+        let mut out = Vec::new();
+        let rows = vec![row(1, 50_000), row(2, 90_950)];
+        let totals = render(Format::Csv, &heading(), rows.into_iter(), &mut out).unwrap();
+        assert_eq!(totals.subsidy_fen, 140_950);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&COLUMNS.join(",")));
+        assert!(text.contains("合计（小写）,\"¥1,409.50\""), "{text}");
+        assert!(text.contains("合计（大写）,人民币壹仟肆佰零玖元伍角"), "{text}");
+        assert!(text.contains("2026-07-01"));
+        assert!(text.contains("审核人,fin-b"));
+    }
+
+    #[test]
+    fn a_pdf_and_a_workbook_are_produced_for_the_same_rows() {
+        for format in [Format::Pdf, Format::Xlsx] {
+            let mut out = Vec::new();
+            let rows = (1..=120).map(|n| row(n, 1_000));
+            let totals = render(format, &heading(), rows, &mut out).unwrap();
+            assert_eq!(totals.lines, 120);
+            assert_eq!(totals.subsidy_fen, 120_000);
+            let magic: &[u8] = if format == Format::Pdf { b"%PDF" } else { b"PK" };
+            assert!(out.starts_with(magic), "{format:?}");
+        }
+    }
+}

@@ -1,0 +1,672 @@
+//! Settlement under the chain-head lock: preparing a run (lines and
+//! reconciliation flags), resolving a held line, approving (maker-checker,
+//! payouts and their postings), and applying the bank's results.
+//!
+//! Like service::lifecycle, planning only reads: the facts are gathered
+//! here and judged by the pure rules in domain::settlement; the writes that
+//! follow are guarded so that each changes exactly the rows the plan read.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::command::{Command, PayoutOutcome};
+use super::effects::Failure;
+use super::writer::CommandError;
+use crate::domain::bank_file::BankOutcome;
+use crate::domain::provider::{ProviderFields, ProviderStatus};
+use crate::domain::redemption::{Party, relation_between};
+use crate::domain::settlement::{
+    self as rules, Candidate, Context, FlagCode, InvoiceFacts, Line, LineState, PayoutAmounts,
+    Period, Severity,
+};
+use crate::domain::{Fen, ProgrammeCode, Timestamp};
+use crate::ledger::account::{Account, AccountKind};
+use crate::ledger::body::{EntryBody, pb};
+use crate::ledger::posting::Posting;
+use crate::store::registry::{ProviderRecord, RegistryTx};
+use crate::store::settlement::{
+    CandidateRow, LineRecord, PayoutRecord, ResolutionRecord, RunRecord, SettlementTx,
+};
+use crate::store::{LedgerTx, StoreError};
+
+/// A settlement command decided under the lock, not yet written.
+pub struct SettlementPlan {
+    pub postings: Vec<Posting>,
+    body: EntryBody,
+    writes: Writes,
+}
+
+enum Writes {
+    Prepare {
+        run: RunRecord,
+        lines: Vec<LineRecord>,
+    },
+    Resolve(ResolutionRecord),
+    Approve {
+        run_id: Uuid,
+        approved_by: Uuid,
+        /// Included lines whose redemption is no longer confirmed.
+        unconfirmed: Vec<Uuid>,
+        payouts: Vec<PayoutRecord>,
+    },
+    Payouts {
+        run_id: Uuid,
+        applied: Vec<(PayoutRecord, BankOutcome, String)>,
+    },
+}
+
+/// A flag as stored on a line (JSON) and shown by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct StoredFlag {
+    pub code: String,
+    /// blocking or warning.
+    pub severity: String,
+    pub detail: String,
+}
+
+/// The flags of a stored line.
+pub fn stored_flags(line: &LineRecord) -> Result<Vec<StoredFlag>, StoreError> {
+    serde_json::from_str(&line.flags_json).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "flags of settlement line {}/{}",
+            line.run_id, line.redemption_id
+        ))
+    })
+}
+
+fn flags_json(line: &Line) -> String {
+    let flags: Vec<StoredFlag> = line
+        .flags
+        .iter()
+        .map(|flag| StoredFlag {
+            code: flag.code.as_str().to_string(),
+            severity: flag.code.severity().as_str().to_string(),
+            detail: flag.detail.clone(),
+        })
+        .collect();
+    serde_json::to_string(&flags).expect("flags always serialise")
+}
+
+/// Plans `command` if it is a settlement command; `None` otherwise.
+pub async fn plan<T: LedgerTx + RegistryTx + SettlementTx + Send>(
+    tx: &mut T,
+    command: &Command,
+    now: Timestamp,
+    sequence: u64,
+) -> Result<Option<SettlementPlan>, Failure> {
+    let plan = match command {
+        Command::PrepareSettlement {
+            programme,
+            period,
+            prepared_by,
+        } => plan_prepare(tx, programme, period, *prepared_by, now, sequence).await?,
+        Command::ResolveSettlementLine {
+            run_id,
+            redemption_id,
+            note,
+            resolved_by,
+        } => plan_resolve(tx, *run_id, *redemption_id, note, *resolved_by, now, sequence).await?,
+        Command::ApproveSettlement {
+            run_id,
+            approved_by,
+        } => plan_approve(tx, *run_id, *approved_by, sequence).await?,
+        Command::RecordPayouts { run_id, results } => {
+            plan_payouts(tx, *run_id, results).await?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(plan))
+}
+
+/// Writes a plan; returns the entry body.
+pub async fn write<T: SettlementTx + Send>(
+    tx: &mut T,
+    plan: SettlementPlan,
+    now: Timestamp,
+    sequence: u64,
+) -> Result<EntryBody, Failure> {
+    match plan.writes {
+        Writes::Prepare { run, lines } => {
+            tx.insert_run(&run).await?;
+            tx.insert_lines(&lines).await?;
+        }
+        Writes::Resolve(resolution) => {
+            let moved = tx
+                .set_line_state(
+                    resolution.run_id,
+                    resolution.redemption_id,
+                    LineState::Held.as_str(),
+                    LineState::Included.as_str(),
+                )
+                .await?;
+            if moved != 1 {
+                return Err(outside("settlement line", resolution.redemption_id).into());
+            }
+            tx.insert_resolution(&resolution).await?;
+        }
+        Writes::Approve {
+            run_id,
+            approved_by,
+            unconfirmed,
+            payouts,
+        } => {
+            if tx
+                .approve_run(run_id, approved_by, sequence, now.as_micros())
+                .await?
+                != 1
+            {
+                return Err(outside("settlement run", run_id).into());
+            }
+            for redemption_id in unconfirmed {
+                tx.set_line_state(
+                    run_id,
+                    redemption_id,
+                    LineState::Included.as_str(),
+                    LineState::Released.as_str(),
+                )
+                .await?;
+            }
+            tx.release_lines(run_id, None, LineState::Held.as_str())
+                .await?;
+            tx.insert_payouts(&payouts).await?;
+        }
+        Writes::Payouts { run_id, applied } => {
+            for (payout, outcome, message) in applied {
+                if tx
+                    .settle_payout(&payout.reference, outcome.as_str(), &message, sequence)
+                    .await?
+                    != 1
+                {
+                    return Err(StoreError::Corrupt(format!(
+                        "payout {} changed outside the ledger writer",
+                        payout.reference
+                    ))
+                    .into());
+                }
+                if outcome == BankOutcome::Failed {
+                    tx.release_lines(
+                        run_id,
+                        Some(payout.provider_id),
+                        LineState::Included.as_str(),
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+    Ok(plan.body)
+}
+
+fn outside(what: &str, id: Uuid) -> StoreError {
+    StoreError::Corrupt(format!("{what} {id} changed outside the ledger writer"))
+}
+
+fn party_account(
+    kind: AccountKind,
+    programme: &ProgrammeCode,
+    provider: Uuid,
+) -> Result<Account, StoreError> {
+    Account::party(kind, programme, &provider.to_string())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn programme_code(text: &str) -> Result<ProgrammeCode, StoreError> {
+    ProgrammeCode::parse(text).map_err(|_| StoreError::Corrupt(format!("programme code {text:?}")))
+}
+
+fn provider_fields(record: &ProviderRecord) -> Result<ProviderFields, StoreError> {
+    serde_json::from_str(&record.fields_json)
+        .map_err(|_| StoreError::Corrupt(format!("fields of provider {}", record.id)))
+}
+
+/// The registry's view of each provider a run touches.
+struct ProviderView {
+    record: ProviderRecord,
+    fields: ProviderFields,
+}
+
+async fn providers<T: RegistryTx + Send>(
+    tx: &mut T,
+    ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, ProviderView>, Failure> {
+    let mut views = HashMap::new();
+    for id in ids {
+        if views.contains_key(&id) {
+            continue;
+        }
+        let record = RegistryTx::provider_by_id(tx, id)
+            .await?
+            .ok_or_else(|| outside("provider", id))?;
+        let fields = provider_fields(&record)?;
+        views.insert(id, ProviderView { record, fields });
+    }
+    Ok(views)
+}
+
+async fn plan_prepare<T: LedgerTx + RegistryTx + SettlementTx + Send>(
+    tx: &mut T,
+    programme: &ProgrammeCode,
+    period: &Period,
+    prepared_by: Uuid,
+    now: Timestamp,
+    sequence: u64,
+) -> Result<SettlementPlan, Failure> {
+    RegistryTx::programme(tx, programme.as_str())
+        .await?
+        .ok_or(CommandError::NotFound)?;
+    let run_id = rules::run_id(programme.as_str(), period);
+    if SettlementTx::settlement_run(tx, run_id).await?.is_some() {
+        return Err(CommandError::SettlementRunExists { run_id }.into());
+    }
+    let rows = tx
+        .settlement_candidates(
+            programme.as_str(),
+            period.start().as_micros(),
+            period.end().as_micros(),
+        )
+        .await?;
+    if rows.is_empty() {
+        return Err(CommandError::NothingToSettle.into());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.provider_id).collect();
+    let views = providers(tx, ids).await?;
+    let candidates: Vec<Candidate> = rows
+        .into_iter()
+        .map(|row| candidate(row, &views))
+        .collect::<Result<_, _>>()?;
+    let context = Context {
+        invoice_uses: tx
+            .duplicate_invoices()
+            .await?
+            .into_iter()
+            .map(|(code, number, uses)| ((code, number), uses))
+            .collect(),
+        provider_status: views
+            .iter()
+            .map(|(id, view)| {
+                let status = ProviderStatus::parse(&view.record.status)
+                    .ok_or_else(|| outside("provider status", *id))?;
+                Ok((*id, status))
+            })
+            .collect::<Result<_, StoreError>>()?,
+        provider_cap_fen: views
+            .iter()
+            .map(|(id, view)| (*id, view.record.annual_cap_fen))
+            .collect(),
+        provider_settled_fen: tx
+            .settled_per_provider(period.fiscal_year())
+            .await?
+            .into_iter()
+            .collect(),
+        pair_counts: tx
+            .redemption_pairs(programme.as_str())
+            .await?
+            .into_iter()
+            .map(|(provider, firm, count)| ((provider, firm), count))
+            .collect(),
+        rules: rules::AnomalyRules::default(),
+    };
+    let lines = rules::reconcile(candidates, &context);
+    let digest = rules::lines_digest(&lines);
+    let count = |state: LineState| lines.iter().filter(move |l| l.state == state);
+    let body = EntryBody::SettlementPrepared(pb::SettlementPrepared {
+        run_id: run_id.to_string(),
+        programme_code: programme.to_string(),
+        period_from: period.from().to_string(),
+        period_until: period.until().to_string(),
+        prepared_by: prepared_by.to_string(),
+        included_count: count(LineState::Included).count() as i64,
+        included_fen: count(LineState::Included).map(|l| l.subsidy_fen).sum(),
+        held_count: count(LineState::Held).count() as i64,
+        held_fen: count(LineState::Held).map(|l| l.subsidy_fen).sum(),
+        lines_digest: digest.to_vec(),
+    });
+    let records = lines
+        .iter()
+        .map(|line| LineRecord {
+            run_id,
+            redemption_id: line.redemption_id,
+            line_no: line.line_no,
+            provider_id: line.provider_id,
+            subsidy_fen: line.subsidy_fen,
+            state: line.state.as_str().to_string(),
+            flags_json: flags_json(line),
+        })
+        .collect();
+    Ok(SettlementPlan {
+        postings: Vec::new(),
+        body,
+        writes: Writes::Prepare {
+            run: RunRecord {
+                id: run_id,
+                programme_code: programme.to_string(),
+                period_from: period.from().to_string(),
+                period_until: period.until().to_string(),
+                status: "prepared".into(),
+                prepared_by,
+                approved_by: None,
+                lines_digest: hex(&digest),
+                prepared_sequence: sequence,
+                approved_sequence: None,
+                prepared_at_us: now.as_micros(),
+                approved_at_us: None,
+            },
+            lines: records,
+        },
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn candidate(row: CandidateRow, views: &HashMap<Uuid, ProviderView>) -> Result<Candidate, Failure> {
+    let view = views
+        .get(&row.provider_id)
+        .ok_or_else(|| outside("provider", row.provider_id))?;
+    let related_party = relation_between(
+        &Party {
+            uscc: &view.record.uscc,
+            name: &view.record.name,
+            legal_representative: Some(&view.fields.legal_representative),
+        },
+        &view.fields.related_parties,
+        &Party {
+            uscc: &row.enterprise_uscc,
+            name: &row.enterprise_name,
+            legal_representative: row.enterprise_representative.as_deref(),
+        },
+    );
+    let invoice = match (row.invoice_code, row.invoice_number, row.invoice_amount_fen) {
+        (Some(code), Some(number), Some(amount_fen)) => Some(InvoiceFacts {
+            code,
+            number,
+            amount_fen,
+        }),
+        _ => None,
+    };
+    Ok(Candidate {
+        redemption_id: row.redemption_id,
+        provider_id: row.provider_id,
+        enterprise_id: row.enterprise_id,
+        redeemed_sequence: row.redeemed_sequence,
+        redeemed_at_us: row.redeemed_at_us,
+        voucher_issued_at_us: row.voucher_issued_at_us,
+        face_value_fen: row.face_value_fen,
+        contract_amount_fen: row.contract_amount_fen,
+        subsidy_fen: row.subsidy_fen,
+        invoice,
+        payment_proof: row.payment_proof,
+        related_party,
+    })
+}
+
+async fn run_in<T: SettlementTx + Send>(
+    tx: &mut T,
+    run_id: Uuid,
+    needed: &'static str,
+) -> Result<RunRecord, Failure> {
+    let run = SettlementTx::settlement_run(tx, run_id)
+        .await?
+        .ok_or(CommandError::NotFound)?;
+    if run.status != needed {
+        return Err(CommandError::SettlementState {
+            status: run.status,
+            needed,
+        }
+        .into());
+    }
+    Ok(run)
+}
+
+async fn plan_resolve<T: SettlementTx + Send>(
+    tx: &mut T,
+    run_id: Uuid,
+    redemption_id: Uuid,
+    note: &str,
+    resolved_by: Uuid,
+    now: Timestamp,
+    sequence: u64,
+) -> Result<SettlementPlan, Failure> {
+    run_in(tx, run_id, "prepared").await?;
+    let line = tx
+        .run_line(run_id, redemption_id)
+        .await?
+        .ok_or(CommandError::NotFound)?;
+    if line.state != LineState::Held.as_str() {
+        return Err(CommandError::LineNotHeld { state: line.state }.into());
+    }
+    let blocking: Vec<FlagCode> = stored_flags(&line)?
+        .iter()
+        .filter_map(|flag| FlagCode::parse(&flag.code))
+        .filter(|code| code.severity() == Severity::Blocking)
+        .collect();
+    let stuck: Vec<String> = blocking
+        .iter()
+        .filter(|code| !code.resolvable())
+        .map(|code| code.as_str().to_string())
+        .collect();
+    if !stuck.is_empty() {
+        return Err(CommandError::FlagsNotResolvable { codes: stuck }.into());
+    }
+    Ok(SettlementPlan {
+        postings: Vec::new(),
+        body: EntryBody::SettlementLineResolved(pb::SettlementLineResolved {
+            run_id: run_id.to_string(),
+            redemption_id: redemption_id.to_string(),
+            note: note.to_string(),
+            resolved_by: resolved_by.to_string(),
+            flag_codes: blocking.iter().map(|c| c.as_str().to_string()).collect(),
+            subsidy_fen: line.subsidy_fen,
+        }),
+        writes: Writes::Resolve(ResolutionRecord {
+            run_id,
+            redemption_id,
+            note: note.to_string(),
+            resolved_by,
+            sequence,
+            resolved_at_us: now.as_micros(),
+        }),
+    })
+}
+
+async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
+    tx: &mut T,
+    run_id: Uuid,
+    approved_by: Uuid,
+    sequence: u64,
+) -> Result<SettlementPlan, Failure> {
+    let run = run_in(tx, run_id, "prepared").await?;
+    if run.prepared_by == approved_by {
+        return Err(CommandError::SelfApproval.into());
+    }
+    let programme = programme_code(&run.programme_code)?;
+    let unconfirmed = tx.unconfirmed_included(run_id).await?;
+    let mut dropped: HashMap<Uuid, (i64, i64)> = HashMap::new();
+    for (_, provider, subsidy) in &unconfirmed {
+        let entry = dropped.entry(*provider).or_default();
+        entry.0 += subsidy;
+        entry.1 += 1;
+    }
+    let held = tx
+        .run_lines_count(run_id, LineState::Held.as_str())
+        .await?;
+    let mut totals: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
+    for (provider, fen, count) in tx.included_totals(run_id).await? {
+        let (less_fen, less_count) = dropped.get(&provider).copied().unwrap_or_default();
+        if fen - less_fen > 0 {
+            totals.insert(provider, (fen - less_fen, count - less_count));
+        }
+    }
+    let ids: Vec<Uuid> = totals.keys().copied().collect();
+    let views = providers(tx, ids).await?;
+    let mut postings = Vec::new();
+    let mut payouts = Vec::new();
+    let mut bodies = Vec::new();
+    for (provider, (gross, lines)) in totals {
+        let view = &views[&provider];
+        let receivable = party_account(AccountKind::RecoveryReceivable, &programme, provider)?;
+        let name = receivable.to_string();
+        let open = tx
+            .load_balances(&[name.as_str()])
+            .await?
+            .into_iter()
+            .find(|(account, _)| *account == name)
+            .map_or(0, |(_, balance)| balance)
+            - tx.pending_offsets(programme.as_str(), provider).await?;
+        let amounts = PayoutAmounts::new(gross, open);
+        let payable = party_account(AccountKind::ProviderPayable, &programme, provider)?;
+        let settled_now = amounts.net_fen() == 0;
+        if settled_now {
+            postings.push(Posting::debit(
+                party_account(AccountKind::Paid, &programme, provider)?,
+                Fen::new(gross),
+            ));
+            postings.push(Posting::credit(payable, Fen::new(gross)));
+            postings.extend(offset_postings(&programme, provider, amounts.offset_fen)?);
+        } else {
+            postings.push(Posting::debit(
+                party_account(AccountKind::PayoutPending, &programme, provider)?,
+                Fen::new(gross),
+            ));
+            postings.push(Posting::credit(payable, Fen::new(gross)));
+        }
+        let reference = rules::payout_reference(run_id, provider);
+        bodies.push(pb::Payout {
+            reference: reference.clone(),
+            provider_id: provider.to_string(),
+            gross_fen: gross,
+            offset_fen: amounts.offset_fen,
+            net_fen: amounts.net_fen(),
+            line_count: lines,
+        });
+        payouts.push(PayoutRecord {
+            reference,
+            run_id,
+            provider_id: provider,
+            payee_name: view.fields.account_name.clone(),
+            bank_name: view.fields.bank_name.clone(),
+            account_number: view.fields.account_number.clone(),
+            gross_fen: gross,
+            offset_fen: amounts.offset_fen,
+            net_fen: amounts.net_fen(),
+            status: if settled_now { "paid" } else { "pending" }.into(),
+            bank_message: settled_now.then(|| "全额抵扣追回款 / wholly offset".to_string()),
+            updated_sequence: sequence,
+        });
+    }
+    let total_fen = payouts.iter().map(|p| p.gross_fen).sum();
+    Ok(SettlementPlan {
+        postings,
+        body: EntryBody::SettlementApproved(pb::SettlementApproved {
+            run_id: run_id.to_string(),
+            approved_by: approved_by.to_string(),
+            payouts: bodies,
+            released_count: held + unconfirmed.len() as i64,
+            total_fen,
+        }),
+        writes: Writes::Approve {
+            run_id,
+            approved_by,
+            unconfirmed: unconfirmed.into_iter().map(|(id, _, _)| id).collect(),
+            payouts,
+        },
+    })
+}
+
+/// Recovery taken back from a payment: the receivable shrinks and the
+/// money is the programme's again.
+fn offset_postings(
+    programme: &ProgrammeCode,
+    provider: Uuid,
+    offset_fen: i64,
+) -> Result<Vec<Posting>, StoreError> {
+    if offset_fen == 0 {
+        return Ok(Vec::new());
+    }
+    let available = Account::programme(AccountKind::BudgetAvailable, programme)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(vec![
+        Posting::debit(available, Fen::new(offset_fen)),
+        Posting::credit(
+            party_account(AccountKind::RecoveryReceivable, programme, provider)?,
+            Fen::new(offset_fen),
+        ),
+    ])
+}
+
+async fn plan_payouts<T: SettlementTx + Send>(
+    tx: &mut T,
+    run_id: Uuid,
+    results: &[PayoutOutcome],
+) -> Result<SettlementPlan, Failure> {
+    let run = run_in(tx, run_id, "approved").await?;
+    let programme = programme_code(&run.programme_code)?;
+    let payouts: HashMap<String, PayoutRecord> = tx
+        .run_payouts(run_id)
+        .await?
+        .into_iter()
+        .map(|p| (p.reference.clone(), p))
+        .collect();
+    let mut postings = Vec::new();
+    let mut applied = Vec::new();
+    let mut bodies = Vec::new();
+    for result in results {
+        let payout = payouts
+            .get(&result.reference)
+            .ok_or(CommandError::NotFound)?;
+        if payout.status != "pending" || applied.iter().any(|(p, _, _): &(PayoutRecord, _, _)| p.reference == payout.reference) {
+            return Err(CommandError::PayoutState {
+                reference: payout.reference.clone(),
+                status: payout.status.clone(),
+            }
+            .into());
+        }
+        let gross = Fen::new(payout.gross_fen);
+        let pending = party_account(AccountKind::PayoutPending, &programme, payout.provider_id)?;
+        match result.outcome {
+            BankOutcome::Paid => {
+                postings.push(Posting::debit(
+                    party_account(AccountKind::Paid, &programme, payout.provider_id)?,
+                    gross,
+                ));
+                postings.push(Posting::credit(pending, gross));
+                postings.extend(offset_postings(
+                    &programme,
+                    payout.provider_id,
+                    payout.offset_fen,
+                )?);
+            }
+            BankOutcome::Failed => {
+                postings.push(Posting::debit(
+                    party_account(AccountKind::ProviderPayable, &programme, payout.provider_id)?,
+                    gross,
+                ));
+                postings.push(Posting::credit(pending, gross));
+            }
+        }
+        bodies.push(pb::PayoutResult {
+            reference: payout.reference.clone(),
+            provider_id: payout.provider_id.to_string(),
+            outcome: result.outcome.as_str().to_string(),
+            gross_fen: payout.gross_fen,
+            offset_fen: if result.outcome == BankOutcome::Paid {
+                payout.offset_fen
+            } else {
+                0
+            },
+            bank_message: result.message.clone(),
+        });
+        applied.push((payout.clone(), result.outcome, result.message.clone()));
+    }
+    Ok(SettlementPlan {
+        postings,
+        body: EntryBody::PayoutsRecorded(pb::PayoutsRecorded {
+            run_id: run_id.to_string(),
+            results: bodies,
+        }),
+        writes: Writes::Payouts { run_id, applied },
+    })
+}

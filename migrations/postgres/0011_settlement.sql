@@ -27,7 +27,7 @@ CREATE TABLE settlement_runs (
 CREATE TABLE settlement_lines (
     run_id        TEXT    NOT NULL REFERENCES settlement_runs (id),
     redemption_id TEXT    NOT NULL REFERENCES redemptions (id),
-    line_no       INTEGER NOT NULL CHECK (line_no >= 1),
+    line_no       BIGINT  NOT NULL CHECK (line_no >= 1),
     provider_id   TEXT    NOT NULL,
     subsidy_fen   BIGINT  NOT NULL CHECK (subsidy_fen > 0),
     -- included: in the batch; held: kept out by a blocking flag not yet

@@ -120,7 +120,10 @@ pub fn read_return_file(
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(bytes);
-    let header = reader.headers().map_err(|_| ReturnFileError::NotCsv)?.clone();
+    let header = reader
+        .headers()
+        .map_err(|_| ReturnFileError::NotCsv)?
+        .clone();
     let names: Vec<String> = header.iter().map(normalise_header).collect();
     let mut index = HashMap::new();
     for (column, aliases) in COLUMNS {
@@ -157,7 +160,10 @@ pub fn read_return_file(
             _ => {
                 errors.push(ReturnLineError {
                     line,
-                    message: format!("amount {:?} is not a positive amount in 元", field("amount")),
+                    message: format!(
+                        "amount {:?} is not a positive amount in 元",
+                        field("amount")
+                    ),
                     message_zh: format!("金额“{}”不是有效的正数金额（元）", field("amount")),
                 });
                 continue;
@@ -251,10 +257,8 @@ impl Matched {
 /// Matches each return line to a payout by reference, then checks account
 /// and amount.
 pub fn match_returns(payouts: &[PayoutFacts], lines: &[ReturnLine]) -> Vec<Matched> {
-    let by_reference: HashMap<&str, &PayoutFacts> = payouts
-        .iter()
-        .map(|p| (p.reference.as_str(), p))
-        .collect();
+    let by_reference: HashMap<&str, &PayoutFacts> =
+        payouts.iter().map(|p| (p.reference.as_str(), p)).collect();
     let mut seen = std::collections::HashSet::new();
     lines
         .iter()
@@ -301,7 +305,10 @@ mod tests {
         assert!(text.starts_with('\u{feff}'));
         let rows: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
         assert_eq!(rows[0], PAYMENT_HEADER.join(","));
-        assert_eq!(rows[1], "舟山市甲咨询有限公司,中国银行舟山分行,6216 0000 1234,1234.50,VLABC");
+        assert_eq!(
+            rows[1],
+            "舟山市甲咨询有限公司,中国银行舟山分行,6216 0000 1234,1234.50,VLABC"
+        );
     }
 
     fn payout(reference: &str, status: &str) -> PayoutFacts {

@@ -395,7 +395,9 @@ pub fn relation_between(
     }
     declared
         .iter()
-        .find(|party| party.uscc.as_deref() == Some(holder.uscc) || party.name.trim() == holder.name.trim())
+        .find(|party| {
+            party.uscc.as_deref() == Some(holder.uscc) || party.name.trim() == holder.name.trim()
+        })
         .map(|party| party.relation.clone())
 }
 

@@ -230,17 +230,45 @@ impl FlagCode {
     pub fn meaning(self) -> (&'static str, &'static str) {
         match self {
             FlagCode::InvoiceMissing => ("缺少发票", "no invoice recorded"),
-            FlagCode::InvoiceShort => ("发票金额小于合同金额", "invoice amount below contract amount"),
-            FlagCode::InvoiceDuplicate => ("发票重复使用", "the same invoice is used by another redemption"),
-            FlagCode::PaymentProofMissing => ("缺少企业付款凭证", "no proof that the enterprise paid its share"),
+            FlagCode::InvoiceShort => (
+                "发票金额小于合同金额",
+                "invoice amount below contract amount",
+            ),
+            FlagCode::InvoiceDuplicate => (
+                "发票重复使用",
+                "the same invoice is used by another redemption",
+            ),
+            FlagCode::PaymentProofMissing => (
+                "缺少企业付款凭证",
+                "no proof that the enterprise paid its share",
+            ),
             FlagCode::RelatedParty => ("关联交易", "provider and enterprise are related parties"),
-            FlagCode::ProviderNotApproved => ("服务机构已暂停或出库", "provider suspended or removed since"),
-            FlagCode::ProviderAnnualCap => ("超出服务机构年度兑付上限", "over the provider's annual settlement cap"),
-            FlagCode::QuickRedemption => ("领券后短时间内核销", "redeemed minutes after the voucher was issued"),
-            FlagCode::SubsidyAtMaximum => ("补贴恰为券面全额", "subsidy exactly the whole face value"),
-            FlagCode::ProviderDominatesEnterprise => ("企业的券大多由同一机构核销", "one provider takes most of this firm's vouchers"),
-            FlagCode::ProviderDominatesProgramme => ("项目的券大多由同一机构核销", "one provider takes most of the programme's vouchers"),
-            FlagCode::RedemptionBurst => ("短时间内集中核销", "burst of redemptions by one provider"),
+            FlagCode::ProviderNotApproved => (
+                "服务机构已暂停或出库",
+                "provider suspended or removed since",
+            ),
+            FlagCode::ProviderAnnualCap => (
+                "超出服务机构年度兑付上限",
+                "over the provider's annual settlement cap",
+            ),
+            FlagCode::QuickRedemption => (
+                "领券后短时间内核销",
+                "redeemed minutes after the voucher was issued",
+            ),
+            FlagCode::SubsidyAtMaximum => {
+                ("补贴恰为券面全额", "subsidy exactly the whole face value")
+            }
+            FlagCode::ProviderDominatesEnterprise => (
+                "企业的券大多由同一机构核销",
+                "one provider takes most of this firm's vouchers",
+            ),
+            FlagCode::ProviderDominatesProgramme => (
+                "项目的券大多由同一机构核销",
+                "one provider takes most of the programme's vouchers",
+            ),
+            FlagCode::RedemptionBurst => {
+                ("短时间内集中核销", "burst of redemptions by one provider")
+            }
         }
     }
 }
@@ -401,7 +429,10 @@ pub fn reconcile(mut candidates: Vec<Candidate>, context: &Context) -> Vec<Line>
                 if uses > 1 {
                     flag(
                         FlagCode::InvoiceDuplicate,
-                        format!("invoice {}/{} used {uses} times", invoice.code, invoice.number),
+                        format!(
+                            "invoice {}/{} used {uses} times",
+                            invoice.code, invoice.number
+                        ),
                     );
                 }
             }
@@ -463,22 +494,24 @@ pub fn reconcile(mut candidates: Vec<Candidate>, context: &Context) -> Vec<Line>
         }
         // The cap counts only what would be paid: lines already blocked
         // for another reason do not use it up.
-        let blocked = flags.iter().any(|f| f.code.severity() == Severity::Blocking);
+        let blocked = flags
+            .iter()
+            .any(|f| f.code.severity() == Severity::Blocking);
         if !blocked && let Some(&cap) = context.provider_cap_fen.get(&c.provider_id) {
             let so_far = settled.entry(c.provider_id).or_insert(0);
             if *so_far + c.subsidy_fen > cap {
                 flags.push(Flag {
                     code: FlagCode::ProviderAnnualCap,
-                    detail: format!(
-                        "settled {} + {} > cap {} fen",
-                        so_far, c.subsidy_fen, cap
-                    ),
+                    detail: format!("settled {} + {} > cap {} fen", so_far, c.subsidy_fen, cap),
                 });
             } else {
                 *so_far += c.subsidy_fen;
             }
         }
-        let state = if flags.iter().any(|f| f.code.severity() == Severity::Blocking) {
+        let state = if flags
+            .iter()
+            .any(|f| f.code.severity() == Severity::Blocking)
+        {
             LineState::Held
         } else {
             LineState::Included
@@ -585,12 +618,15 @@ impl PayoutAmounts {
     }
 }
 
-/// The bank reference of a provider's payout in a run: short, stable,
-/// and made only of characters every bank accepts.
+/// The bank reference of a provider's payout in a run: stable, 26
+/// characters every bank accepts. Provider ids are UUIDv7, whose leading
+/// digits are a timestamp shared by providers registered together, so the
+/// reference takes the random tail of the id; the run's id is a hash, so
+/// its head will do.
 pub fn payout_reference(run_id: Uuid, provider_id: Uuid) -> String {
     let run = run_id.simple().to_string();
     let provider = provider_id.simple().to_string();
-    format!("VL{}{}", &run[..10], &provider[..10]).to_uppercase()
+    format!("VL{}{}", &run[..8], &provider[16..]).to_uppercase()
 }
 
 #[cfg(test)]
@@ -613,7 +649,11 @@ mod tests {
         ];
         for (text, from, until) in cases {
             let period = Period::parse(text).unwrap();
-            assert_eq!((period.from(), period.until()), (date(from), date(until)), "{text}");
+            assert_eq!(
+                (period.from(), period.until()),
+                (date(from), date(until)),
+                "{text}"
+            );
         }
         for bad in [
             "",
@@ -632,7 +672,10 @@ mod tests {
         let period = Period::parse("2026Q3").unwrap();
         // 2026-07-01T00:00+08:00 = 2026-06-30T16:00Z.
         assert_eq!(period.start().as_micros(), 1_782_835_200_000_000);
-        assert_eq!(period.end().as_micros() - period.start().as_micros(), 92 * 86_400_000_000);
+        assert_eq!(
+            period.end().as_micros() - period.start().as_micros(),
+            92 * 86_400_000_000
+        );
         assert_eq!(period.fiscal_year(), 2026);
     }
 
@@ -642,7 +685,10 @@ mod tests {
         let same = Period::parse("2026-07-01..2026-09-30").unwrap();
         assert_eq!(run_id("ZS2026-01", &q3), run_id("ZS2026-01", &same));
         assert_ne!(run_id("ZS2026-01", &q3), run_id("ZS2026-02", &q3));
-        assert_ne!(run_id("ZS2026-01", &q3), run_id("ZS2026-01", &Period::parse("2026Q4").unwrap()));
+        assert_ne!(
+            run_id("ZS2026-01", &q3),
+            run_id("ZS2026-01", &Period::parse("2026Q4").unwrap())
+        );
     }
 
     fn id(n: u8) -> Uuid {
@@ -726,7 +772,8 @@ mod tests {
     #[test]
     fn a_provider_suspended_since_is_blocking() {
         let mut ctx = context(&[10]);
-        ctx.provider_status.insert(id(10), ProviderStatus::Suspended);
+        ctx.provider_status
+            .insert(id(10), ProviderStatus::Suspended);
         let lines = reconcile(vec![candidate(1, 10, 20)], &ctx);
         assert_eq!(codes(&lines[0]), vec!["provider_not_approved"]);
         assert_eq!(lines[0].flags[0].detail, "suspended");
@@ -739,7 +786,11 @@ mod tests {
         ctx.provider_cap_fen.insert(id(10), 120_000);
         ctx.provider_settled_fen.insert(id(10), 10_000);
         let lines = reconcile(
-            vec![candidate(1, 10, 20), candidate(2, 10, 21), candidate(3, 10, 22)],
+            vec![
+                candidate(1, 10, 20),
+                candidate(2, 10, 21),
+                candidate(3, 10, 22),
+            ],
             &ctx,
         );
         let states: Vec<LineState> = lines.iter().map(|l| l.state).collect();
@@ -777,7 +828,10 @@ mod tests {
         // Provider 11 has 9 of 12 of the programme; firm 21 has only it.
         assert_eq!(
             codes(&lines[1]),
-            vec!["provider_dominates_enterprise", "provider_dominates_programme"]
+            vec![
+                "provider_dominates_enterprise",
+                "provider_dominates_programme"
+            ]
         );
     }
 
@@ -824,7 +878,15 @@ mod tests {
     fn payout_references_are_stable_and_bank_safe() {
         let reference = payout_reference(id(1), id(2));
         assert_eq!(reference, payout_reference(id(1), id(2)));
-        assert_eq!(reference.len(), 22);
-        assert!(reference.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert_eq!(reference.len(), 26);
+        // Two providers registered in the same millisecond differ.
+        let a = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+        let b = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
+        assert_ne!(payout_reference(id(1), a), payout_reference(id(1), b));
+        assert!(
+            reference
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
     }
 }

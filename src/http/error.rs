@@ -271,7 +271,9 @@ impl From<crate::service::CommandError> for ApiError {
             E::SettlementRunExists { run_id } => ApiError::new(
                 StatusCode::CONFLICT,
                 "settlement_run_exists",
-                format!("Settlement run {run_id} already covers this programme and period; nothing new was created."),
+                format!(
+                    "Settlement run {run_id} already covers this programme and period; nothing new was created."
+                ),
                 format!("该项目此期间已有结算批次 {run_id}，未重复创建。"),
             ),
             E::NothingToSettle => ApiError::new(
@@ -301,16 +303,27 @@ impl From<crate::service::CommandError> for ApiError {
             E::FlagsNotResolvable { ref codes } => ApiError::new(
                 StatusCode::CONFLICT,
                 "settlement_flag_not_resolvable",
-                format!("{} cannot be cleared by a note: the amount waits for next year's settlement.", codes.join(", ")),
-                format!("{} 不能通过说明解除，该金额留待下一年度结算。", codes.join("、")),
+                format!(
+                    "{} cannot be cleared by a note: the amount waits for next year's settlement.",
+                    codes.join(", ")
+                ),
+                format!(
+                    "{} 不能通过说明解除，该金额留待下一年度结算。",
+                    codes.join("、")
+                ),
             ),
             E::RedemptionSettled { run_id } => ApiError::new(
                 StatusCode::CONFLICT,
                 "redemption_settled",
-                format!("The redemption is in approved settlement run {run_id}: it can no longer be reversed or frozen."),
+                format!(
+                    "The redemption is in approved settlement run {run_id}: it can no longer be reversed or frozen."
+                ),
                 format!("该兑付记录已列入已批准的结算批次 {run_id}，不能再冲正或冻结。"),
             ),
-            E::PayoutState { ref reference, ref status } => ApiError::new(
+            E::PayoutState {
+                ref reference,
+                ref status,
+            } => ApiError::new(
                 StatusCode::CONFLICT,
                 "payout_state",
                 format!("Payout {reference} is already {status}."),

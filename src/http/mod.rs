@@ -37,9 +37,11 @@ pub mod rate_limit;
 pub mod redemptions;
 pub mod registry;
 pub mod routes;
+pub mod settlement;
 mod terms_cache;
 mod token_cache;
 pub mod tokens;
+pub mod utilisation;
 pub mod voucher_page;
 pub mod vouchers;
 
@@ -178,6 +180,18 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::MarkFraud => post(fraud::mark::<S>),
         RouteId::AttachDocuments => post(redemptions::attach_documents::<S>),
         RouteId::ScanPhoto => post(redemptions::scan_photo),
+        RouteId::PrepareSettlement => post(settlement::prepare::<S>),
+        RouteId::ListSettlementRuns => get(settlement::list::<S>),
+        RouteId::GetSettlementRun => get(settlement::get::<S>),
+        RouteId::ListSettlementLines => get(settlement::lines::<S>),
+        RouteId::ResolveSettlementLine => post(settlement::resolve::<S>),
+        RouteId::ApproveSettlement => post(settlement::approve::<S>),
+        RouteId::PaymentFile => get(settlement::payment_file::<S>),
+        RouteId::BankReturn => post(settlement::bank_return::<S>),
+        RouteId::SettlementReport => get(settlement::report::<S>),
+        RouteId::ProviderStatement => get(settlement::statement::<S>),
+        RouteId::Utilisation => get(utilisation::get::<S>),
+        RouteId::UtilisationChart => get(utilisation::chart::<S>),
     }
 }
 

@@ -95,12 +95,23 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::MarkFraud => (Some("FraudMarkingRequest"), Some("FraudMarkingReport")),
         RouteId::AttachDocuments => (Some("DocumentsRequest"), Some("RedemptionView")),
         RouteId::ScanPhoto => (None, Some("ScannedView")),
+        RouteId::PrepareSettlement => (Some("PrepareSettlementRequest"), Some("SettlementRunView")),
+        RouteId::ListSettlementRuns => (None, Some("SettlementRunList")),
+        RouteId::GetSettlementRun | RouteId::ApproveSettlement => (None, Some("SettlementRunView")),
+        RouteId::ListSettlementLines => (None, Some("SettlementLineList")),
+        RouteId::ResolveSettlementLine => (Some("ResolveLineRequest"), Some("SettlementRunView")),
+        RouteId::BankReturn => (None, Some("BankReturnReport")),
+        RouteId::Utilisation => (None, Some("UtilisationView")),
         // Not JSON: see `media_type`.
         RouteId::VoucherQrPng
         | RouteId::VoucherQrSvg
         | RouteId::VoucherPrint
         | RouteId::VoucherPresentationPng
-        | RouteId::VoucherPresentationSvg => (None, None),
+        | RouteId::VoucherPresentationSvg
+        | RouteId::PaymentFile
+        | RouteId::SettlementReport
+        | RouteId::ProviderStatement
+        | RouteId::UtilisationChart => (None, None),
     }
 }
 
@@ -110,6 +121,9 @@ fn media_type(id: RouteId) -> Option<&'static str> {
         RouteId::VoucherQrPng | RouteId::VoucherPresentationPng => Some("image/png"),
         RouteId::VoucherQrSvg | RouteId::VoucherPresentationSvg => Some("image/svg+xml"),
         RouteId::VoucherPrint => Some("text/html"),
+        RouteId::PaymentFile => Some("text/csv"),
+        RouteId::UtilisationChart => Some("image/svg+xml"),
+        RouteId::SettlementReport | RouteId::ProviderStatement => Some("application/octet-stream"),
         _ => None,
     }
 }
@@ -134,6 +148,9 @@ fn success_status(id: RouteId, method: &str) -> &'static str {
                 | RouteId::MarkFraud
                 | RouteId::AttachDocuments
                 | RouteId::ScanPhoto
+                | RouteId::ResolveSettlementLine
+                | RouteId::ApproveSettlement
+                | RouteId::BankReturn
         );
     if creates { "201" } else { "200" }
 }
@@ -162,6 +179,14 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str)] {
             ("after", "cursor: last voucher id of the previous page"),
             ("limit", "1–200, default 50"),
         ],
+        RouteId::ListSettlementRuns => &[("programme", "programme code")],
+        RouteId::ListSettlementLines => &[
+            ("after", "cursor: last line number of the previous page"),
+            ("limit", "1–1000, default 100"),
+        ],
+        RouteId::Utilisation | RouteId::UtilisationChart => {
+            &[("by", "district (default), zone, category or month")]
+        }
         RouteId::VoucherQrPng | RouteId::VoucherPresentationPng => {
             &[("module_pixels", "pixels per QR module, 1–32, default 8")]
         }
@@ -380,6 +405,19 @@ pub fn document() -> OpenApi {
         .schema_from::<super::redemptions::ScannedView>()
         .schema_from::<super::fraud::FraudMarkingRequest>()
         .schema_from::<super::fraud::FraudMarkingReport>()
+        .schema_from::<super::settlement::PrepareSettlementRequest>()
+        .schema_from::<super::settlement::SettlementRunView>()
+        .schema_from::<super::settlement::SettlementRunList>()
+        .schema_from::<super::settlement::PayoutView>()
+        .schema_from::<super::settlement::SettlementLineList>()
+        .schema_from::<super::settlement::SettlementLineView>()
+        .schema_from::<super::settlement::FlagView>()
+        .schema_from::<super::settlement::ResolveLineRequest>()
+        .schema_from::<super::settlement::BankReturnReport>()
+        .schema_from::<super::settlement::BankReturnLineView>()
+        .schema_from::<super::settlement::BankReturnErrorView>()
+        .schema_from::<super::utilisation::UtilisationView>()
+        .schema_from::<super::utilisation::UtilisationGroupView>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

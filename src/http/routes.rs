@@ -76,6 +76,18 @@ pub enum RouteId {
     SweepExpiry,
     SweepAutoConfirm,
     MarkFraud,
+    PrepareSettlement,
+    ListSettlementRuns,
+    GetSettlementRun,
+    ListSettlementLines,
+    ResolveSettlementLine,
+    ApproveSettlement,
+    PaymentFile,
+    BankReturn,
+    SettlementReport,
+    ProviderStatement,
+    Utilisation,
+    UtilisationChart,
     AttachDocuments,
     ScanPhoto,
 }
@@ -147,6 +159,14 @@ impl RouteSpec {
 }
 
 const ADMIN: &[Role] = &[Role::Admin];
+/// Settlement is the finance bureau's: it prepares, resolves, approves
+/// and pays; the admin and the auditor read.
+const FINANCE: &[Role] = &[Role::Finance];
+const SETTLEMENT_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
+/// A provider's statement: the bureau's staff, and that provider's own.
+const STATEMENT_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Role::Provider];
+/// A bank's return file.
+const BANK_FILE_BODY: usize = 16 * 1024 * 1024;
 const DEFAULT_BODY: usize = super::REQUEST_BODY_BYTES_MAX;
 /// A phone photo of a voucher.
 const PHOTO_BODY: usize = 10 * 1024 * 1024;
@@ -792,6 +812,114 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: true,
         body_bytes_max: DEFAULT_BODY,
         summary: "Mark an enterprise or provider fraudulent: blacklist, revoke its vouchers, freeze its redemptions, remove a provider and open recovery of what it was paid",
+    },
+    RouteSpec {
+        id: RouteId::PrepareSettlement,
+        method: "POST",
+        path: "/api/v1/settlement-runs",
+        access: Access::Roles(FINANCE),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Prepare the settlement run of a programme for a period: every confirmed, unsettled redemption of the period becomes a line, reconciled and flagged",
+    },
+    RouteSpec {
+        id: RouteId::ListSettlementRuns,
+        method: "GET",
+        path: "/api/v1/settlement-runs",
+        access: Access::Roles(SETTLEMENT_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Settlement runs, newest period first (of one programme with ?programme=)",
+    },
+    RouteSpec {
+        id: RouteId::GetSettlementRun,
+        method: "GET",
+        path: "/api/v1/settlement-runs/{id}",
+        access: Access::Roles(SETTLEMENT_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "A settlement run: totals per line state and its payouts",
+    },
+    RouteSpec {
+        id: RouteId::ListSettlementLines,
+        method: "GET",
+        path: "/api/v1/settlement-runs/{id}/lines",
+        access: Access::Roles(SETTLEMENT_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "A run's lines with their reconciliation flags, in line order",
+    },
+    RouteSpec {
+        id: RouteId::ResolveSettlementLine,
+        method: "POST",
+        path: "/api/v1/settlement-runs/{id}/lines/{redemption_id}/resolve",
+        access: Access::Roles(FINANCE),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Clear a held line's blocking flags with a note (recorded): the line joins the batch",
+    },
+    RouteSpec {
+        id: RouteId::ApproveSettlement,
+        method: "POST",
+        path: "/api/v1/settlement-runs/{id}/approve",
+        access: Access::Roles(FINANCE),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Approve a prepared run (a finance user other than its preparer): payouts are fixed, still-held lines released",
+    },
+    RouteSpec {
+        id: RouteId::PaymentFile,
+        method: "GET",
+        path: "/api/v1/settlement-runs/{id}/payment-file",
+        access: Access::Roles(FINANCE),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "The bank payment file (CSV: payee, bank, account, amount, reference) of an approved run's unpaid payouts",
+    },
+    RouteSpec {
+        id: RouteId::BankReturn,
+        method: "POST",
+        path: "/api/v1/settlement-runs/{id}/bank-return",
+        access: Access::Roles(FINANCE),
+        idempotency_key: true,
+        body_bytes_max: BANK_FILE_BODY,
+        summary: "Import the bank's return file (CSV body): lines matched by reference, account and amount mark payouts paid or failed",
+    },
+    RouteSpec {
+        id: RouteId::SettlementReport,
+        method: "GET",
+        path: "/api/v1/settlement-runs/{id}/report/{file}",
+        access: Access::Roles(SETTLEMENT_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "The batch's 兑付/结算表 with 合计 in 小写 and 大写 and the signature block: file is batch.xlsx, batch.csv or batch.pdf (streamed)",
+    },
+    RouteSpec {
+        id: RouteId::ProviderStatement,
+        method: "GET",
+        path: "/api/v1/settlement-runs/{id}/statements/{provider_id}/{file}",
+        access: Access::Roles(STATEMENT_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "One provider's statement in a run (its lines, payout, offset): file is statement.xlsx, statement.csv or statement.pdf",
+    },
+    RouteSpec {
+        id: RouteId::Utilisation,
+        method: "GET",
+        path: "/api/v1/programmes/{code}/utilisation",
+        access: Access::Roles(SETTLEMENT_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Programme utilisation: funding, available, outstanding, payable, in payment, paid, lapsed, recovered; issued/redeemed/settled/paid per district, zone, category or month",
+    },
+    RouteSpec {
+        id: RouteId::UtilisationChart,
+        method: "GET",
+        path: "/api/v1/programmes/{code}/utilisation.svg",
+        access: Access::Roles(SETTLEMENT_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "The utilisation as an SVG bar chart (?by=district|zone|category|month)",
     },
 ];
 

@@ -250,7 +250,9 @@ fn render_xlsx<W: Write + Send>(
     let money_bold = CellFormat::new().set_bold().set_num_format("¥#,##0.00");
     let sheet = workbook.add_worksheet_with_constant_memory();
     sheet.set_name("兑付表")?;
-    let widths = [6.0, 28.0, 22.0, 44.0, 38.0, 28.0, 12.0, 14.0, 14.0, 14.0, 14.0, 12.0];
+    let widths = [
+        6.0, 28.0, 22.0, 44.0, 38.0, 28.0, 12.0, 14.0, 14.0, 14.0, 14.0, 12.0,
+    ];
     for (column, width) in widths.into_iter().enumerate() {
         sheet.set_column_width(column as u16, width)?;
     }
@@ -288,11 +290,20 @@ fn render_xlsx<W: Write + Send>(
         at += 1;
     }
     sheet.write_string_with_format(at, 0, "合计", &bold)?;
-    for (slot, fen) in [totals.contract_fen, totals.own_share_fen, totals.subsidy_fen]
-        .into_iter()
-        .enumerate()
+    for (slot, fen) in [
+        totals.contract_fen,
+        totals.own_share_fen,
+        totals.subsidy_fen,
+    ]
+    .into_iter()
+    .enumerate()
     {
-        sheet.write_number_with_format(at, MONEY_COLUMNS[slot] as u16, yuan_cell(fen), &money_bold)?;
+        sheet.write_number_with_format(
+            at,
+            MONEY_COLUMNS[slot] as u16,
+            yuan_cell(fen),
+            &money_bold,
+        )?;
     }
     at += 1;
     for (label, value) in footer(heading, &totals) {
@@ -370,7 +381,13 @@ fn start_page<W: Write>(pdf: &mut PdfWriter<W>, heading: &Heading, page: u32) ->
     pdf.text(MARGIN, y, 8.0, &facts.join("    "));
     pdf.text(PAGE_WIDTH - MARGIN - 40.0, y, 8.0, &format!("第 {page} 页"));
     y -= ROW * 1.5;
-    pdf.rule(MARGIN, y + ROW - 2.0, PAGE_WIDTH - MARGIN, y + ROW - 2.0, 0.6);
+    pdf.rule(
+        MARGIN,
+        y + ROW - 2.0,
+        PAGE_WIDTH - MARGIN,
+        y + ROW - 2.0,
+        0.6,
+    );
     let header: [String; 12] = COLUMNS.map(String::from);
     table_row(pdf, y, &header);
     pdf.rule(MARGIN, y - 3.0, PAGE_WIDTH - MARGIN, y - 3.0, 0.6);
@@ -433,7 +450,10 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains(&COLUMNS.join(",")));
         assert!(text.contains("合计（小写）,\"¥1,409.50\""), "{text}");
-        assert!(text.contains("合计（大写）,人民币壹仟肆佰零玖元伍角"), "{text}");
+        assert!(
+            text.contains("合计（大写）,人民币壹仟肆佰零玖元伍角"),
+            "{text}"
+        );
         assert!(text.contains("2026-07-01"));
         assert!(text.contains("审核人,fin-b"));
     }
@@ -446,7 +466,11 @@ mod tests {
             let totals = render(format, &heading(), rows, &mut out).unwrap();
             assert_eq!(totals.lines, 120);
             assert_eq!(totals.subsidy_fen, 120_000);
-            let magic: &[u8] = if format == Format::Pdf { b"%PDF" } else { b"PK" };
+            let magic: &[u8] = if format == Format::Pdf {
+                b"%PDF"
+            } else {
+                b"PK"
+            };
             assert!(out.starts_with(magic), "{format:?}");
         }
     }

@@ -67,7 +67,11 @@ pub fn bar_chart_svg(title: &str, series: &[&str], groups: &[Group]) -> String {
                 escape(&Fen::new(*value).to_string())
             ));
         }
-        let label = if group.label.is_empty() { "—" } else { &group.label };
+        let label = if group.label.is_empty() {
+            "—"
+        } else {
+            &group.label
+        };
         svg.push_str(&format!(
             "<text x=\"{:.1}\" y=\"{:.0}\" text-anchor=\"middle\">{}</text>\n",
             x0 + series.len() as f64 * 9.0,

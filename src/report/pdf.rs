@@ -102,9 +102,9 @@ impl<W: Write> PdfWriter<W> {
     /// Text at (x, y) from the bottom-left, `size` points.
     pub fn text(&mut self, x: f32, y: f32, size: f32, text: &str) {
         let encoded = ucs2_hex(text);
-        let _ = write!(
+        let _ = writeln!(
             self.content,
-            "BT /F1 {size:.1} Tf {x:.2} {y:.2} Td <{encoded}> Tj ET\n"
+            "BT /F1 {size:.1} Tf {x:.2} {y:.2} Td <{encoded}> Tj ET"
         );
     }
 

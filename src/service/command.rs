@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use chrono::NaiveDate;
 
+use crate::domain::bank_file::BankOutcome;
 use crate::domain::enterprise::EnterpriseInput;
 use crate::domain::programme::ProgrammeTerms;
 use crate::domain::provider::{ProviderInput, ProviderStatus};
-use crate::domain::bank_file::BankOutcome;
 use crate::domain::redemption::RedemptionAction;
 use crate::domain::settlement::Period;
 use crate::domain::{DivisionCode, Fen, ProgrammeCode, Redacted, Role, Username};
@@ -194,7 +194,10 @@ pub enum Command {
     },
     /// Approve a prepared run (never by its preparer): payouts are fixed
     /// and their money moves to payout_pending.
-    ApproveSettlement { run_id: Uuid, approved_by: Uuid },
+    ApproveSettlement {
+        run_id: Uuid,
+        approved_by: Uuid,
+    },
     /// Apply what the bank returned for payouts of a run.
     RecordPayouts {
         run_id: Uuid,

@@ -107,14 +107,23 @@ pub async fn plan<T: LedgerTx + RegistryTx + SettlementTx + Send>(
             redemption_id,
             note,
             resolved_by,
-        } => plan_resolve(tx, *run_id, *redemption_id, note, *resolved_by, now, sequence).await?,
+        } => {
+            plan_resolve(
+                tx,
+                *run_id,
+                *redemption_id,
+                note,
+                *resolved_by,
+                now,
+                sequence,
+            )
+            .await?
+        }
         Command::ApproveSettlement {
             run_id,
             approved_by,
         } => plan_approve(tx, *run_id, *approved_by, sequence).await?,
-        Command::RecordPayouts { run_id, results } => {
-            plan_payouts(tx, *run_id, results).await?
-        }
+        Command::RecordPayouts { run_id, results } => plan_payouts(tx, *run_id, results).await?,
         _ => return Ok(None),
     };
     Ok(Some(plan))
@@ -261,11 +270,7 @@ async fn plan_prepare<T: LedgerTx + RegistryTx + SettlementTx + Send>(
         return Err(CommandError::SettlementRunExists { run_id }.into());
     }
     let rows = tx
-        .settlement_candidates(
-            programme.as_str(),
-            period.start().as_micros(),
-            period.end().as_micros(),
-        )
+        .settlement_candidates(programme.as_str(), period.end().as_micros())
         .await?;
     if rows.is_empty() {
         return Err(CommandError::NothingToSettle.into());
@@ -490,9 +495,7 @@ async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
         entry.0 += subsidy;
         entry.1 += 1;
     }
-    let held = tx
-        .run_lines_count(run_id, LineState::Held.as_str())
-        .await?;
+    let held = tx.run_lines_count(run_id, LineState::Held.as_str()).await?;
     let mut totals: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
     for (provider, fen, count) in tx.included_totals(run_id).await? {
         let (less_fen, less_count) = dropped.get(&provider).copied().unwrap_or_default();
@@ -617,7 +620,11 @@ async fn plan_payouts<T: SettlementTx + Send>(
         let payout = payouts
             .get(&result.reference)
             .ok_or(CommandError::NotFound)?;
-        if payout.status != "pending" || applied.iter().any(|(p, _, _): &(PayoutRecord, _, _)| p.reference == payout.reference) {
+        if payout.status != "pending"
+            || applied
+                .iter()
+                .any(|(p, _, _): &(PayoutRecord, _, _)| p.reference == payout.reference)
+        {
             return Err(CommandError::PayoutState {
                 reference: payout.reference.clone(),
                 status: payout.status.clone(),

@@ -158,6 +158,18 @@ pub trait SettlementStore {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LineRecord>, StoreError>> + Send;
 
+    /// Per line state: how many lines and their subsidy.
+    fn settlement_line_totals(
+        &self,
+        run_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<(String, i64, i64)>, StoreError>> + Send;
+
+    /// Recovery receivable taken back from paid payouts of a programme.
+    fn recovered_fen(
+        &self,
+        programme: &str,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
     fn settlement_resolutions(
         &self,
         run_id: Uuid,
@@ -199,12 +211,12 @@ pub trait SettlementTx {
         id: Uuid,
     ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
 
-    /// Confirmed redemptions of the programme redeemed in [start, end) that
-    /// are in no batch.
+    /// Confirmed redemptions of the programme redeemed before `end_us`
+    /// that are in no batch: the period's, and any left from earlier ones
+    /// (confirmed late, or released by a failed payout).
     fn settlement_candidates(
         &mut self,
         programme: &str,
-        start_us: i64,
         end_us: i64,
     ) -> impl Future<Output = Result<Vec<CandidateRow>, StoreError>> + Send;
 
@@ -227,8 +239,10 @@ pub trait SettlementTx {
         programme: &str,
     ) -> impl Future<Output = Result<Vec<(Uuid, Uuid, i64)>, StoreError>> + Send;
 
-    fn insert_run(&mut self, run: &RunRecord)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_run(
+        &mut self,
+        run: &RunRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn insert_lines(
         &mut self,

@@ -26,8 +26,7 @@ pub const SELECT_CANDIDATES: &str = "SELECT r.id, r.provider_id, r.enterprise_id
      r.invoice_amount_fen, r.payment_proof_ref, e.uscc, e.name, e.legal_representative \
      FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
      JOIN enterprises e ON e.id = r.enterprise_id \
-     WHERE r.programme_code = $1 AND r.status = 'confirmed' \
-     AND r.redeemed_at_us >= $2 AND r.redeemed_at_us < $3 \
+     WHERE r.programme_code = $1 AND r.status = 'confirmed' AND r.redeemed_at_us < $2 \
      AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
                      WHERE l.redemption_id = r.id AND l.state <> 'released') \
      ORDER BY r.provider_id, r.redeemed_sequence";
@@ -160,7 +159,9 @@ where
     }
 
     pub fn text(&self, i: usize) -> Result<String, StoreError> {
-        self.row.try_get::<String, _>(i).map_err(|e| self.corrupt(e))
+        self.row
+            .try_get::<String, _>(i)
+            .map_err(|e| self.corrupt(e))
     }
 
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
@@ -192,7 +193,8 @@ where
     }
 
     pub fn line_no(&self, i: usize) -> Result<u32, StoreError> {
-        u32::try_from(self.int(i)?).map_err(|_| StoreError::Corrupt(format!("{} line_no", self.what)))
+        u32::try_from(self.int(i)?)
+            .map_err(|_| StoreError::Corrupt(format!("{} line_no", self.what)))
     }
 }
 
@@ -213,7 +215,10 @@ where
         approved_by: c.opt_id(6)?,
         lines_digest: c.text(7)?,
         prepared_sequence: c.seq(8)?,
-        approved_sequence: c.opt_int(9)?.map(|s| to_u64(s, "approved_sequence")).transpose()?,
+        approved_sequence: c
+            .opt_int(9)?
+            .map(|s| to_u64(s, "approved_sequence"))
+            .transpose()?,
         prepared_at_us: c.int(10)?,
         approved_at_us: c.opt_int(11)?,
     })
@@ -383,7 +388,10 @@ macro_rules! impl_settlement_store {
                 use $crate::store::settlement_sql as sql;
                 let found = sql::select_by!(
                     &self.pool,
-                    format!("SELECT {} FROM settlement_runs WHERE id = $1", sql::RUN_COLUMNS),
+                    format!(
+                        "SELECT {} FROM settlement_runs WHERE id = $1",
+                        sql::RUN_COLUMNS
+                    ),
                     id.to_string(),
                     sql::decode_run
                 )?;
@@ -412,8 +420,7 @@ macro_rules! impl_settlement_store {
                 run_id: uuid::Uuid,
                 after_line: u32,
                 limit: u32,
-            ) -> Result<Vec<$crate::store::settlement::LineRecord>, $crate::store::StoreError>
-            {
+            ) -> Result<Vec<$crate::store::settlement::LineRecord>, $crate::store::StoreError> {
                 use $crate::store::settlement_sql as sql;
                 let rows = sqlx::query(&format!(
                     "SELECT {} FROM settlement_lines WHERE run_id = $1 AND line_no > $2 \
@@ -427,6 +434,36 @@ macro_rules! impl_settlement_store {
                 .await
                 .map_err(map_err)?;
                 rows.iter().map(sql::decode_line).collect()
+            }
+
+            async fn settlement_line_totals(
+                &self,
+                run_id: uuid::Uuid,
+            ) -> Result<Vec<(String, i64, i64)>, $crate::store::StoreError> {
+                sqlx::query_as(
+                    "SELECT state, CAST(COUNT(*) AS BIGINT), CAST(SUM(subsidy_fen) AS BIGINT) \
+                     FROM settlement_lines WHERE run_id = $1 GROUP BY state ORDER BY state",
+                )
+                .bind(run_id.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)
+            }
+
+            async fn recovered_fen(
+                &self,
+                programme: &str,
+            ) -> Result<i64, $crate::store::StoreError> {
+                let (sum,): (i64,) = sqlx::query_as(
+                    "SELECT CAST(COALESCE(SUM(p.offset_fen), 0) AS BIGINT) FROM payouts p \
+                     JOIN settlement_runs s ON s.id = p.run_id \
+                     WHERE s.programme_code = $1 AND p.status = 'paid'",
+                )
+                .bind(programme)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(sum)
             }
 
             async fn settlement_resolutions(
@@ -530,7 +567,10 @@ macro_rules! impl_settlement_store {
                 use $crate::store::settlement_sql as sql;
                 let found = sql::select_by!(
                     &mut *self.tx,
-                    format!("SELECT {} FROM settlement_runs WHERE id = $1", sql::RUN_COLUMNS),
+                    format!(
+                        "SELECT {} FROM settlement_runs WHERE id = $1",
+                        sql::RUN_COLUMNS
+                    ),
                     id.to_string(),
                     sql::decode_run
                 )?;
@@ -540,14 +580,12 @@ macro_rules! impl_settlement_store {
             async fn settlement_candidates(
                 &mut self,
                 programme: &str,
-                start_us: i64,
                 end_us: i64,
             ) -> Result<Vec<$crate::store::settlement::CandidateRow>, $crate::store::StoreError>
             {
                 use $crate::store::settlement_sql as sql;
                 let rows = sqlx::query(sql::SELECT_CANDIDATES)
                     .bind(programme)
-                    .bind(start_us)
                     .bind(end_us)
                     .fetch_all(&mut *self.tx)
                     .await
@@ -655,8 +693,7 @@ macro_rules! impl_settlement_store {
             async fn run_lines(
                 &mut self,
                 run_id: uuid::Uuid,
-            ) -> Result<Vec<$crate::store::settlement::LineRecord>, $crate::store::StoreError>
-            {
+            ) -> Result<Vec<$crate::store::settlement::LineRecord>, $crate::store::StoreError> {
                 use $crate::store::settlement_sql as sql;
                 sql::select_by!(
                     &mut *self.tx,

@@ -109,6 +109,18 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::MarkFraud,        [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::AttachDocuments,  [Deny,  Allow, Deny,  Allow, Allow, Deny ]),
     (RouteId::ScanPhoto,        [Deny,  Deny,  Deny,  Allow, Deny,  Deny ]),
+    (RouteId::PrepareSettlement,     [Deny, Deny,  Allow, Deny,  Deny,  Deny ]),
+    (RouteId::ListSettlementRuns,    [Deny, Allow, Allow, Deny,  Deny,  Allow]),
+    (RouteId::GetSettlementRun,      [Deny, Allow, Allow, Deny,  Deny,  Allow]),
+    (RouteId::ListSettlementLines,   [Deny, Allow, Allow, Deny,  Deny,  Allow]),
+    (RouteId::ResolveSettlementLine, [Deny, Deny,  Allow, Deny,  Deny,  Deny ]),
+    (RouteId::ApproveSettlement,     [Deny, Deny,  Allow, Deny,  Deny,  Deny ]),
+    (RouteId::PaymentFile,           [Deny, Deny,  Allow, Deny,  Deny,  Deny ]),
+    (RouteId::BankReturn,            [Deny, Deny,  Allow, Deny,  Deny,  Deny ]),
+    (RouteId::SettlementReport,      [Deny, Allow, Allow, Deny,  Deny,  Allow]),
+    (RouteId::ProviderStatement,     [Deny, Allow, Allow, Allow, Deny,  Allow]),
+    (RouteId::Utilisation,           [Deny, Allow, Allow, Deny,  Deny,  Allow]),
+    (RouteId::UtilisationChart,      [Deny, Allow, Allow, Deny,  Deny,  Allow]),
 ];
 
 const CALLERS: [&str; 6] = [

@@ -126,6 +126,46 @@ impl Api {
         }
     }
 
+    /// A GET whose body is not JSON (files): status, headers and bytes.
+    pub async fn download(&self, path: &str, who: &As) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut request = Request::builder().method(Method::GET).uri(path);
+        if let As::Bearer(token) = who {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 256 * 1024 * 1024)
+            .await
+            .unwrap();
+        (status, headers, bytes.to_vec())
+    }
+
+    /// A mutating request with a non-JSON body.
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        who: &As,
+        content_type: &str,
+        body: Vec<u8>,
+        key: &str,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", content_type)
+            .header("idempotency-key", key);
+        if let As::Bearer(token) = who {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        self.raw(request.body(Body::from(body)).unwrap()).await
+    }
+
     pub async fn get(&self, path: &str, who: &As) -> Reply {
         self.send("GET", path, who, None, None).await
     }
@@ -264,6 +304,41 @@ impl<S: Store> World<S> {
             writer,
             issuer_keys,
         }
+    }
+
+    /// A further user (`name`, `role`, bound to `party_id`) with an API
+    /// token, created through the writer.
+    pub async fn add_user(&self, name: &str, role: Role, party_id: Option<Uuid>) -> As {
+        let username = Username::parse(name).unwrap();
+        let user_id = access::create_user(
+            &self.store,
+            &self.writer,
+            "test:seed".into(),
+            format!("seed:{name}"),
+            username.clone(),
+            role,
+            party_id,
+            &Password::new("seeded user password 123".into()).unwrap(),
+        )
+        .await
+        .unwrap();
+        let principal = Principal {
+            user_id,
+            username,
+            role,
+            party_id,
+            token_id: None,
+        };
+        let (_, secret) = access::create_token(
+            &self.writer,
+            &principal,
+            format!("seed-token:{name}"),
+            "seed".into(),
+            1,
+        )
+        .await
+        .unwrap();
+        As::Bearer(secret.text.expose().clone())
     }
 
     /// Creates an issuer key, gives its private half to this world's

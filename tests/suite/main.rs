@@ -19,5 +19,6 @@ mod qr;
 mod redemption;
 mod redemption_processes;
 mod registry;
+mod settlement;
 mod tamper;
 mod tokens;

@@ -5,9 +5,8 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use voucher_ledger::domain::{Password, Principal, Role, Username};
+use voucher_ledger::domain::Role;
 use voucher_ledger::ledger::account::AccountKind;
-use voucher_ledger::service::access;
 use voucher_ledger::store::Store;
 
 use crate::api_client::{As, Reply, World};
@@ -39,7 +38,7 @@ pub struct Counter {
     pub staff: As,
 }
 
-fn provider_fields(uscc: &str, related_uscc: &str, cap_yuan: &str) -> Value {
+pub fn provider_fields(uscc: &str, related_uscc: &str, cap_yuan: &str) -> Value {
     json!({
         "uscc": uscc,
         "name": format!("舟山服务机构{uscc}"),
@@ -89,39 +88,9 @@ pub async fn counter<S: Store>(world: &World<S>, fields: Value, status: &str) ->
         assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
     }
     let party_id = Uuid::parse_str(&provider_id).unwrap();
-    let username = Username::parse(&format!("staff-{}", uscc.to_lowercase())).unwrap();
-    let user_id = access::create_user(
-        &world.store,
-        &world.writer,
-        "test:seed".into(),
-        format!("seed:staff:{uscc}"),
-        username.clone(),
-        Role::Provider,
-        Some(party_id),
-        &Password::new("staff password 123".into()).unwrap(),
-    )
-    .await
-    .unwrap();
-    let principal = Principal {
-        user_id,
-        username,
-        role: Role::Provider,
-        party_id: Some(party_id),
-        token_id: None,
-    };
-    let (_, secret) = access::create_token(
-        &world.writer,
-        &principal,
-        format!("seed-token:staff:{uscc}"),
-        "seed".into(),
-        1,
-    )
-    .await
-    .unwrap();
-    Counter {
-        provider_id,
-        staff: As::Bearer(secret.text.expose().clone()),
-    }
+    let name = format!("staff-{}", uscc.to_lowercase());
+    let staff = world.add_user(&name, Role::Provider, Some(party_id)).await;
+    Counter { provider_id, staff }
 }
 
 /// A programme (single-use or divisible, static or rotating) with one
@@ -155,7 +124,7 @@ async fn setting<S: Store>(
 }
 
 /// The USCC of test provider `n` (its check characters computed).
-fn uscc(n: u32) -> String {
+pub fn uscc(n: u32) -> String {
     voucher_ledger::domain::Uscc::complete(&format!("91330900MA2P{n:04}"))
         .unwrap()
         .to_string()
@@ -288,7 +257,7 @@ async fn a_redemption_pays_the_subsidy_once_and_returns_the_rest_to_the_budget<S
 }
 
 /// One redemption request by `staff`.
-async fn redeem_as<S: Store>(world: &World<S>, staff: &As, body: Value, key: &str) -> Reply {
+pub async fn redeem_as<S: Store>(world: &World<S>, staff: &As, body: Value, key: &str) -> Reply {
     world
         .api
         .post("/api/v1/redemptions", staff, body, key)
@@ -583,7 +552,7 @@ async fn redeemed<S: Store>(
 }
 
 /// Posts `body` to `/api/v1/redemptions/{id}/{action}` as `who`.
-async fn act<S: Store>(
+pub async fn act<S: Store>(
     world: &World<S>,
     who: &As,
     redemption: &Value,

@@ -1,0 +1,760 @@
+//! Settlement endpoints: prepare a run, review its lines and flags, resolve
+//! held lines, approve (another finance user), export the bank payment
+//! file, import the bank's return file, and download the 兑付表 and
+//! provider statements. Every step that changes something is one ledger
+//! command (service::settlement plans it under the lock).
+
+use axum::Extension;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::auth::{Auth, Authenticated};
+use super::idempotency::LedgerKey;
+use super::json::ApiJson;
+use super::{ApiError, AppState};
+use crate::domain::bank_file::{self, Matched, PaymentLine, PayoutFacts};
+use crate::domain::programme::ProgrammeTerms;
+use crate::domain::settlement::{self as rules, FlagCode, Period};
+use crate::domain::{Fen, ProgrammeCode, Role, Timestamp};
+use crate::report::batch::{self, Format, Heading};
+use crate::report::stream::{ChannelWriter, blocking_rows, body_stream};
+use crate::service::command::{Command, PayoutOutcome, Submission};
+use crate::service::settlement::stored_flags;
+use crate::store::Store;
+use crate::store::settlement::{LineRecord, PayoutRecord, RunRecord};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrepareSettlementRequest {
+    /// Programme code, e.g. ZS2026-01.
+    pub programme: String,
+    /// `2026Q3`, `2026H1`, `2026`, or `2026-07-01..2026-09-30` (UTC+8 dates,
+    /// one fiscal year).
+    pub period: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutView {
+    /// The bank reference (业务参考号) on the payment file.
+    pub reference: String,
+    pub provider_id: String,
+    pub payee_name: String,
+    pub bank_name: String,
+    pub account_number: String,
+    pub gross_fen: i64,
+    /// Recovery receivable offset against it (追回抵扣).
+    pub offset_fen: i64,
+    /// What the bank transfers.
+    pub net_fen: i64,
+    pub net: String,
+    /// pending, paid or failed.
+    pub status: String,
+    pub bank_message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementRunView {
+    pub id: String,
+    pub programme_code: String,
+    pub period_from: String,
+    pub period_until: String,
+    /// prepared or approved.
+    pub status: String,
+    pub prepared_by: String,
+    pub approved_by: Option<String>,
+    /// Hex SHA-256 of the lines as prepared (docs/settlement.md).
+    pub lines_digest: String,
+    pub prepared_sequence: u64,
+    pub approved_sequence: Option<u64>,
+    pub included_count: i64,
+    pub included_fen: i64,
+    /// The batch total, e.g. ¥1,234.50.
+    pub included: String,
+    pub held_count: i64,
+    pub held_fen: i64,
+    pub released_count: i64,
+    pub payouts: Vec<PayoutView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementRunList {
+    pub runs: Vec<SettlementRunView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagView {
+    pub code: String,
+    /// blocking (keeps the line out until resolved) or warning.
+    pub severity: String,
+    pub detail: String,
+    pub meaning_zh: String,
+    pub meaning_en: String,
+    /// Whether a note can clear it.
+    pub resolvable: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementLineView {
+    pub line_no: u32,
+    pub redemption_id: String,
+    pub provider_id: String,
+    pub subsidy_fen: i64,
+    /// included, held or released.
+    pub state: String,
+    pub flags: Vec<FlagView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementLineList {
+    pub lines: Vec<SettlementLineView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveLineRequest {
+    /// Why the line may be paid despite its flags (recorded in the ledger).
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BankReturnLineView {
+    /// Line number in the uploaded file (the header is line 1).
+    pub line: usize,
+    pub reference: String,
+    /// paid, failed, already_recorded, conflict, unknown_reference,
+    /// account_mismatch, amount_mismatch or repeated_reference.
+    pub result: String,
+    pub message: String,
+    pub message_zh: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BankReturnErrorView {
+    pub line: usize,
+    pub message: String,
+    pub message_zh: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BankReturnReport {
+    pub lines: Vec<BankReturnLineView>,
+    /// Lines that could not be read at all.
+    pub errors: Vec<BankReturnErrorView>,
+    /// Payouts marked paid, and failed, by this file.
+    pub paid: u64,
+    pub failed: u64,
+    /// The ledger entry that recorded them, if any changed.
+    pub sequence: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LinesQuery {
+    after: Option<u32>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RunsQuery {
+    programme: Option<String>,
+}
+
+fn period_invalid(error: rules::PeriodError) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "period_invalid",
+        format!("The period is not valid: {error}."),
+        "结算期间无效：应为季度（2026Q3）、半年（2026H1）、全年（2026）或同一年度内的日期范围（2026-07-01..2026-09-30）。",
+    )
+}
+
+fn payout_view(payout: &PayoutRecord) -> PayoutView {
+    PayoutView {
+        reference: payout.reference.clone(),
+        provider_id: payout.provider_id.to_string(),
+        payee_name: payout.payee_name.clone(),
+        bank_name: payout.bank_name.clone(),
+        account_number: payout.account_number.clone(),
+        gross_fen: payout.gross_fen,
+        offset_fen: payout.offset_fen,
+        net_fen: payout.net_fen,
+        net: Fen::new(payout.net_fen).to_string(),
+        status: payout.status.clone(),
+        bank_message: payout.bank_message.clone(),
+    }
+}
+
+async fn run_view<S: Store>(store: &S, run: RunRecord) -> Result<SettlementRunView, ApiError> {
+    let totals = store.settlement_line_totals(run.id).await?;
+    let of = |state: &str| {
+        totals
+            .iter()
+            .find(|(s, _, _)| s == state)
+            .map_or((0, 0), |(_, count, fen)| (*count, *fen))
+    };
+    let (included_count, included_fen) = of("included");
+    let (held_count, held_fen) = of("held");
+    let (released_count, _) = of("released");
+    let payouts = store.payouts(run.id).await?;
+    Ok(SettlementRunView {
+        id: run.id.to_string(),
+        programme_code: run.programme_code,
+        period_from: run.period_from,
+        period_until: run.period_until,
+        status: run.status,
+        prepared_by: run.prepared_by.to_string(),
+        approved_by: run.approved_by.map(|id| id.to_string()),
+        lines_digest: run.lines_digest,
+        prepared_sequence: run.prepared_sequence,
+        approved_sequence: run.approved_sequence,
+        included_count,
+        included_fen,
+        included: Fen::new(included_fen).to_string(),
+        held_count,
+        held_fen,
+        released_count,
+        payouts: payouts.iter().map(payout_view).collect(),
+    })
+}
+
+async fn run_or_404<S: Store>(state: &AppState<S>, id: &str) -> Result<RunRecord, ApiError> {
+    let id = ApiError::id_or_404(id)?;
+    state
+        .store
+        .settlement_run(id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn prepare<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    ApiJson(request): ApiJson<PrepareSettlementRequest>,
+) -> Result<Response, ApiError> {
+    let programme =
+        ProgrammeCode::parse(request.programme.trim()).map_err(|_| ApiError::not_found())?;
+    let period = Period::parse(&request.period).map_err(period_invalid)?;
+    state
+        .writer
+        .submit(Submission {
+            actor: caller.principal.actor(),
+            idempotency_key: key,
+            command: Command::PrepareSettlement {
+                programme: programme.clone(),
+                period,
+                prepared_by: caller.principal.user_id,
+            },
+        })
+        .await?;
+    let run = state
+        .store
+        .settlement_run(rules::run_id(programme.as_str(), &period))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(run_view(&state.store, run).await?),
+    )
+        .into_response())
+}
+
+pub async fn list<S: Store>(
+    State(state): State<AppState<S>>,
+    Query(query): Query<RunsQuery>,
+) -> Result<Json<SettlementRunList>, ApiError> {
+    let runs = state
+        .store
+        .settlement_runs(query.programme.as_deref().map(str::trim))
+        .await?;
+    let mut views = Vec::with_capacity(runs.len());
+    for run in runs {
+        views.push(run_view(&state.store, run).await?);
+    }
+    Ok(Json(SettlementRunList { runs: views }))
+}
+
+pub async fn get<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Json<SettlementRunView>, ApiError> {
+    let run = run_or_404(&state, &id).await?;
+    Ok(Json(run_view(&state.store, run).await?))
+}
+
+fn line_view(line: &LineRecord) -> Result<SettlementLineView, ApiError> {
+    let flags = stored_flags(line)?
+        .into_iter()
+        .map(|flag| {
+            let code = FlagCode::parse(&flag.code);
+            let (zh, en) = code.map_or(("", ""), FlagCode::meaning);
+            FlagView {
+                resolvable: code.is_some_and(FlagCode::resolvable),
+                code: flag.code,
+                severity: flag.severity,
+                detail: flag.detail,
+                meaning_zh: zh.to_string(),
+                meaning_en: en.to_string(),
+            }
+        })
+        .collect();
+    Ok(SettlementLineView {
+        line_no: line.line_no,
+        redemption_id: line.redemption_id.to_string(),
+        provider_id: line.provider_id.to_string(),
+        subsidy_fen: line.subsidy_fen,
+        state: line.state.clone(),
+        flags,
+    })
+}
+
+pub async fn lines<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    Query(query): Query<LinesQuery>,
+) -> Result<Json<SettlementLineList>, ApiError> {
+    let run = run_or_404(&state, &id).await?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let page = state
+        .store
+        .settlement_lines(run.id, query.after.unwrap_or(0), limit)
+        .await?;
+    let next_after = (page.len() == limit as usize)
+        .then(|| page.last().map(|l| l.line_no))
+        .flatten();
+    Ok(Json(SettlementLineList {
+        lines: page.iter().map(line_view).collect::<Result<_, _>>()?,
+        next_after,
+    }))
+}
+
+pub async fn resolve<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path((id, redemption)): Path<(String, String)>,
+    ApiJson(request): ApiJson<ResolveLineRequest>,
+) -> Result<Json<SettlementRunView>, ApiError> {
+    let run = run_or_404(&state, &id).await?;
+    let redemption_id = ApiError::id_or_404(&redemption)?;
+    let note = request.note.trim();
+    if note.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "field_required",
+            "note must say why the line may be paid.",
+            "note（处理说明）不能为空，请说明可以支付的理由。",
+        ));
+    }
+    state
+        .writer
+        .submit(Submission {
+            actor: caller.principal.actor(),
+            idempotency_key: key,
+            command: Command::ResolveSettlementLine {
+                run_id: run.id,
+                redemption_id,
+                note: note.to_string(),
+                resolved_by: caller.principal.user_id,
+            },
+        })
+        .await?;
+    let run = run_or_404(&state, &id).await?;
+    Ok(Json(run_view(&state.store, run).await?))
+}
+
+pub async fn approve<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+) -> Result<Json<SettlementRunView>, ApiError> {
+    let run = run_or_404(&state, &id).await?;
+    state
+        .writer
+        .submit(Submission {
+            actor: caller.principal.actor(),
+            idempotency_key: key,
+            command: Command::ApproveSettlement {
+                run_id: run.id,
+                approved_by: caller.principal.user_id,
+            },
+        })
+        .await?;
+    let run = run_or_404(&state, &id).await?;
+    Ok(Json(run_view(&state.store, run).await?))
+}
+
+fn attachment(media_type: &'static str, filename: String, body: Body) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, media_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn short(id: Uuid) -> String {
+    id.simple().to_string()[..8].to_string()
+}
+
+fn needs_approved(run: &RunRecord) -> Result<(), ApiError> {
+    if run.status != "approved" {
+        return Err(crate::service::writer::CommandError::SettlementState {
+            status: run.status.clone(),
+            needed: "approved",
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The bank payment file: one line per payout still to be paid.
+pub async fn payment_file<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let run = run_or_404(&state, &id).await?;
+    needs_approved(&run)?;
+    let lines: Vec<PaymentLine> = state
+        .store
+        .payouts(run.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.status == "pending")
+        .map(|p| PaymentLine {
+            payee_name: p.payee_name,
+            bank_name: p.bank_name,
+            account_number: p.account_number,
+            amount: Fen::new(p.net_fen),
+            reference: p.reference,
+        })
+        .collect();
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        format!("payment-{}-{}.csv", run.programme_code, short(run.id)),
+        Body::from(bank_file::payment_csv(&lines)),
+    ))
+}
+
+/// The bank's return file (CSV body): each line matched to a payout by
+/// reference, account and amount; matching ones are recorded in one entry.
+pub async fn bank_return<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<BankReturnReport>, ApiError> {
+    let run = run_or_404(&state, &id).await?;
+    needs_approved(&run)?;
+    let (lines, errors) = bank_file::read_return_file(&body).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bank_file_invalid",
+            format!("The bank file cannot be read: {error}. It needs a header with reference, account, amount and status columns."),
+            "无法读取银行回单文件：须有表头，包含业务参考号、收款账号、金额、状态列。",
+        )
+    })?;
+    let payouts: Vec<PayoutFacts> = state
+        .store
+        .payouts(run.id)
+        .await?
+        .into_iter()
+        .map(|p| PayoutFacts {
+            reference: p.reference,
+            account_number: p.account_number,
+            net: Fen::new(p.net_fen),
+            status: p.status,
+        })
+        .collect();
+    let matched = bank_file::match_returns(&payouts, &lines);
+    let results: Vec<PayoutOutcome> = lines
+        .iter()
+        .zip(&matched)
+        .filter_map(|(line, matched)| match matched {
+            Matched::Apply(outcome) => Some(PayoutOutcome {
+                reference: line.reference.clone(),
+                outcome: *outcome,
+                message: line.message.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let count = |outcome| results.iter().filter(|r| r.outcome == outcome).count() as u64;
+    let (paid, failed) = (
+        count(bank_file::BankOutcome::Paid),
+        count(bank_file::BankOutcome::Failed),
+    );
+    let sequence = if results.is_empty() {
+        None
+    } else {
+        let receipt = state
+            .writer
+            .submit(Submission {
+                actor: caller.principal.actor(),
+                idempotency_key: key,
+                command: Command::RecordPayouts {
+                    run_id: run.id,
+                    results,
+                },
+            })
+            .await?;
+        Some(receipt.sequence)
+    };
+    Ok(Json(BankReturnReport {
+        lines: lines
+            .iter()
+            .zip(&matched)
+            .map(|(line, matched)| {
+                let (message, message_zh) = match_message(matched);
+                BankReturnLineView {
+                    line: line.line,
+                    reference: line.reference.clone(),
+                    result: matched.code().to_string(),
+                    message,
+                    message_zh,
+                }
+            })
+            .collect(),
+        errors: errors
+            .into_iter()
+            .map(|e| BankReturnErrorView {
+                line: e.line,
+                message: e.message,
+                message_zh: e.message_zh,
+            })
+            .collect(),
+        paid,
+        failed,
+        sequence,
+    }))
+}
+
+fn match_message(matched: &Matched) -> (String, String) {
+    let (en, zh) = match matched {
+        Matched::Apply(bank_file::BankOutcome::Paid) => {
+            ("Recorded as paid.".to_string(), "已记为支付成功。".to_string())
+        }
+        Matched::Apply(bank_file::BankOutcome::Failed) => (
+            "Recorded as failed: the amount is payable again and its lines can be settled in a later run.".to_string(),
+            "已记为支付失败：该款项恢复为应付，相关明细可在以后的批次中重新结算。".to_string(),
+        ),
+        Matched::AlreadyRecorded => (
+            "Already recorded: nothing changed.".to_string(),
+            "此前已记录，无变更。".to_string(),
+        ),
+        Matched::Conflict { status } => (
+            format!("The payout is already {status}; this line contradicts it and was not applied."),
+            format!("该付款已是 {status} 状态，本行与之矛盾，未处理。"),
+        ),
+        Matched::Unknown => (
+            "No payout of this run has this reference.".to_string(),
+            "本批次没有此业务参考号的付款。".to_string(),
+        ),
+        Matched::Mismatch { field: "account" } => (
+            "The account differs from the payout's: not applied.".to_string(),
+            "收款账号与付款记录不符，未处理。".to_string(),
+        ),
+        Matched::Mismatch { .. } => (
+            "The amount differs from the payout's: not applied.".to_string(),
+            "金额与付款记录不符，未处理。".to_string(),
+        ),
+        Matched::Repeated => (
+            "The reference appears earlier in this file: not applied twice.".to_string(),
+            "该业务参考号在文件中重复出现，未重复处理。".to_string(),
+        ),
+    };
+    (en, zh)
+}
+
+fn report_format(file: &str, stem: &str) -> Result<Format, ApiError> {
+    file.strip_prefix(stem)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(Format::parse)
+        .ok_or_else(ApiError::not_found)
+}
+
+async fn username<S: Store>(store: &S, id: Option<Uuid>) -> Result<String, ApiError> {
+    let Some(id) = id else {
+        return Ok("（待审核 / pending）".to_string());
+    };
+    Ok(store
+        .user_by_id(id)
+        .await?
+        .map_or_else(|| id.to_string(), |user| user.username.to_string()))
+}
+
+async fn heading<S: Store>(
+    state: &AppState<S>,
+    run: &RunRecord,
+    title: &str,
+) -> Result<Heading, ApiError> {
+    let programme_name = match state.store.programme(&run.programme_code).await? {
+        Some(record) => serde_json::from_str::<ProgrammeTerms>(&record.terms_json)
+            .map(|terms| terms.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let date = run
+        .approved_at_us
+        .map_or_else(Timestamp::now, Timestamp::from_micros)
+        .cst_date()
+        .to_string();
+    Ok(Heading {
+        title: title.to_string(),
+        facts: vec![
+            (
+                "项目".into(),
+                format!("{} {programme_name}", run.programme_code),
+            ),
+            (
+                "结算期间".into(),
+                format!("{} 至 {}", run.period_from, run.period_until),
+            ),
+            ("批次".into(), run.id.to_string()),
+            (
+                "状态".into(),
+                if run.status == "approved" {
+                    "已批准".into()
+                } else {
+                    "待审核（未批准）".into()
+                },
+            ),
+        ],
+        summary: Vec::new(),
+        prepared_by: username(&state.store, Some(run.prepared_by)).await?,
+        approved_by: username(&state.store, run.approved_by).await?,
+        date,
+    })
+}
+
+/// Streams the rendered report: rows from the database, through the
+/// renderer on a blocking thread, into the body.
+fn stream_report<S: Store>(
+    state: &AppState<S>,
+    run_id: Uuid,
+    provider: Option<Uuid>,
+    format: Format,
+    heading: Heading,
+    filename: String,
+) -> Response {
+    let (row_sender, row_receiver) = mpsc::channel(1024);
+    let store = state.store.clone();
+    tokio::spawn(async move { store.stream_batch_rows(run_id, provider, row_sender).await });
+    let (byte_sender, byte_receiver) = mpsc::channel(8);
+    tokio::task::spawn_blocking(move || {
+        let mut writer = ChannelWriter::new(byte_sender);
+        let rendered = batch::render(format, &heading, blocking_rows(row_receiver), &mut writer)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|_| std::io::Write::flush(&mut writer));
+        if let Err(error) = rendered {
+            tracing::error!(%error, %run_id, "settlement report failed");
+            writer.fail(error);
+        }
+    });
+    attachment(
+        format.media_type(),
+        filename,
+        Body::from_stream(body_stream(byte_receiver)),
+    )
+}
+
+/// The batch's 兑付/结算表: `batch.xlsx`, `batch.csv` or `batch.pdf`.
+pub async fn report<S: Store>(
+    State(state): State<AppState<S>>,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let run = run_or_404(&state, &id).await?;
+    let format = report_format(&file, "batch")?;
+    let heading = heading(&state, &run, "服务补贴券兑付结算表").await?;
+    let filename = format!(
+        "settlement-{}-{}.{}",
+        run.programme_code,
+        short(run.id),
+        format.extension()
+    );
+    Ok(stream_report(
+        &state, run.id, None, format, heading, filename,
+    ))
+}
+
+/// One provider's statement in a run: `statement.csv|xlsx|pdf`. Provider
+/// staff see only their own.
+pub async fn statement<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Path((id, provider, file)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let run = run_or_404(&state, &id).await?;
+    let provider_id = ApiError::id_or_404(&provider)?;
+    if !may_see_provider(&caller, provider_id) {
+        return Err(ApiError::not_found());
+    }
+    let format = report_format(&file, "statement")?;
+    let record = state
+        .store
+        .provider_by_id(provider_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let mut heading = heading(&state, &run, "服务机构补贴结算对账单").await?;
+    heading.facts.insert(
+        0,
+        (
+            "服务机构".into(),
+            format!("{} {}", record.name, record.uscc),
+        ),
+    );
+    if let Some(payout) = state
+        .store
+        .payouts(run.id)
+        .await?
+        .into_iter()
+        .find(|p| p.provider_id == provider_id)
+    {
+        heading.summary = vec![
+            ("应付补贴".into(), Fen::new(payout.gross_fen).to_string()),
+            ("抵扣追回款".into(), Fen::new(payout.offset_fen).to_string()),
+            ("实付金额".into(), Fen::new(payout.net_fen).to_string()),
+            ("付款参考号".into(), payout.reference),
+            ("付款状态".into(), payout.status),
+        ];
+    }
+    let filename = format!(
+        "statement-{}-{}-{}.{}",
+        run.programme_code,
+        short(run.id),
+        short(provider_id),
+        format.extension()
+    );
+    Ok(stream_report(
+        &state,
+        run.id,
+        Some(provider_id),
+        format,
+        heading,
+        filename,
+    ))
+}
+
+fn may_see_provider(caller: &Authenticated, provider_id: Uuid) -> bool {
+    match caller.principal.role {
+        Role::Provider => caller.principal.party_id == Some(provider_id),
+        Role::Admin | Role::Finance | Role::Auditor => true,
+        Role::Enterprise => false,
+    }
+}

@@ -6,5 +6,6 @@ pub mod body;
 pub mod checkpoint;
 pub mod entry;
 pub mod posting;
+pub mod settlement_replay;
 pub mod verify;
 pub mod voucher_replay;

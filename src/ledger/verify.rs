@@ -176,6 +176,7 @@ impl ChainVerifier {
             sequence,
             reason: e.to_string(),
         })?;
+        check_within_programmes(sequence, &entry.postings)?;
         self.check_issuance(entry, &body)?;
         for (account, change) in net_changes(&entry.postings) {
             self.apply(sequence, account, change)?;
@@ -354,6 +355,30 @@ impl ChainVerifier {
         self.balances
             .iter()
             .map(|(name, (balance, _))| (name.as_str(), *balance))
+    }
+}
+
+/// Every entry balances within each programme it touches: money never
+/// moves between programmes. With every programme starting at zero, this
+/// is what makes `-funding = available + outstanding + payable +
+/// payout_pending + paid + lapsed + receivable` hold for each programme at
+/// every sequence number, not only at the end.
+fn check_within_programmes(
+    sequence: u64,
+    postings: &[super::posting::Posting],
+) -> Result<(), Problem> {
+    let mut per_programme: BTreeMap<&str, i128> = BTreeMap::new();
+    for posting in postings {
+        *per_programme
+            .entry(posting.account.programme_code().as_str())
+            .or_default() += i128::from(posting.signed_fen());
+    }
+    match per_programme.into_iter().find(|(_, net)| *net != 0) {
+        Some((programme, net)) => Err(Problem::BadPostings {
+            sequence,
+            reason: format!("move {net} fen into or out of programme {programme}"),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -2,14 +2,16 @@
 //!
 //! Reads the entries page by page (memory stays bounded however long the
 //! ledger is), feeds them to the pure `ChainVerifier`, then checks the chain
-//! head row and the balance projection, and compares the vouchers and
-//! redemptions tables with what the entries say (`VoucherReplay`).
+//! head row and the balance projection, and compares the vouchers,
+//! redemptions and settlement tables with what the entries say
+//! (`VoucherReplay`, `SettlementReplay`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ed25519_dalek::VerifyingKey;
 
 use crate::ledger::checkpoint::key_id_for;
+use crate::ledger::settlement_replay::SettlementReplay;
 use crate::ledger::verify::{ChainVerifier, Problem, Summary};
 use crate::ledger::voucher_replay::VoucherReplay;
 use crate::store::redemption::{REDEMPTION_PAGE_MAX, RedemptionFilter};
@@ -68,6 +70,7 @@ pub async fn verify_store<S: Store>(
     let checkpoints = store.checkpoints().await?;
     let mut verifier = ChainVerifier::new(checkpoints, keys);
     let mut replay = VoucherReplay::default();
+    let mut settlement = SettlementReplay::default();
     let mut next = 1;
     loop {
         let page = store.entries(next, ENTRY_PAGE_MAX).await?;
@@ -76,9 +79,12 @@ pub async fn verify_store<S: Store>(
         };
         for entry in &page {
             let body = verifier.push(entry)?;
-            replay.apply(&body).map_err(|problem| {
-                VerifyError::Projection(format!("sequence {}: {problem}", entry.sequence))
-            })?;
+            replay
+                .apply(&body)
+                .and_then(|()| settlement.apply(&body, &entry.postings))
+                .map_err(|problem| {
+                    VerifyError::Projection(format!("sequence {}: {problem}", entry.sequence))
+                })?;
         }
         next = last + 1;
     }
@@ -86,7 +92,137 @@ pub async fn verify_store<S: Store>(
     let balances = store.balances().await?;
     let summary = verifier.finish(Some(head.sequence), &balances)?;
     check_projections(store, &replay).await?;
+    check_settlement(store, &settlement).await?;
     Ok(summary)
+}
+
+fn mismatch(what: String) -> VerifyError {
+    VerifyError::Projection(what)
+}
+
+/// The settlement tables hold what the entries say: every run and payout
+/// row matches its entries; each batch's included lines add up to its
+/// payouts (a failed payout's lines released); and no redemption is in two
+/// batches.
+async fn check_settlement<S: Store>(
+    store: &S,
+    replay: &SettlementReplay,
+) -> Result<(), VerifyError> {
+    let runs = store.settlement_runs(None).await?;
+    if runs.len() != replay.runs.len() {
+        return Err(mismatch(format!(
+            "{} settlement runs were prepared by entries but {} rows exist",
+            replay.runs.len(),
+            runs.len()
+        )));
+    }
+    let mut placed: HashSet<uuid::Uuid> = HashSet::new();
+    let mut payout_rows = 0;
+    for run in runs {
+        let id = run.id.to_string();
+        let expected = replay
+            .runs
+            .get(&id)
+            .ok_or_else(|| mismatch(format!("settlement run {id} has a row but no entry")))?;
+        let digest: String = expected
+            .lines_digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if expected.status != run.status || digest != run.lines_digest {
+            return Err(mismatch(format!(
+                "settlement run {id}: the table says {} ({}), the entries say {} ({digest})",
+                run.status, run.lines_digest, expected.status
+            )));
+        }
+        let payouts = store.payouts(run.id).await?;
+        payout_rows += payouts.len();
+        // Included subsidy per provider, and every line's placement.
+        let mut included: HashMap<uuid::Uuid, i64> = HashMap::new();
+        let mut held = 0;
+        let mut after = 0;
+        loop {
+            let page = store.settlement_lines(run.id, after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.line_no;
+            for line in &page {
+                if line.state != "released" && !placed.insert(line.redemption_id) {
+                    return Err(mismatch(format!(
+                        "redemption {} is in two settlement batches",
+                        line.redemption_id
+                    )));
+                }
+                match line.state.as_str() {
+                    "included" => {
+                        *included.entry(line.provider_id).or_default() += line.subsidy_fen
+                    }
+                    "held" => held += 1,
+                    _ => {}
+                }
+            }
+        }
+        if run.status == "prepared" {
+            let total: i64 = included.values().sum();
+            if total != expected.included_fen || !payouts.is_empty() {
+                return Err(mismatch(format!(
+                    "settlement run {id}: included lines add up to {total} fen, the entries say {}",
+                    expected.included_fen
+                )));
+            }
+            continue;
+        }
+        if held > 0 {
+            return Err(mismatch(format!(
+                "approved settlement run {id} still holds lines"
+            )));
+        }
+        for payout in &payouts {
+            let state = replay.payouts.get(&payout.reference).ok_or_else(|| {
+                mismatch(format!(
+                    "payout {} has a row but no entry",
+                    payout.reference
+                ))
+            })?;
+            if state.status != payout.status
+                || state.gross_fen != payout.gross_fen
+                || state.offset_fen != payout.offset_fen
+                || state.run_id != id
+            {
+                return Err(mismatch(format!(
+                    "payout {}: the table says {} of {} fen, the entries say {} of {}",
+                    payout.reference,
+                    payout.status,
+                    payout.gross_fen,
+                    state.status,
+                    state.gross_fen
+                )));
+            }
+            let lines = included.remove(&payout.provider_id).unwrap_or(0);
+            let expected_lines = if payout.status == "failed" {
+                0
+            } else {
+                payout.gross_fen
+            };
+            if lines != expected_lines {
+                return Err(mismatch(format!(
+                    "payout {}: its batch lines add up to {lines} fen, not {expected_lines}",
+                    payout.reference
+                )));
+            }
+        }
+        if let Some((provider, fen)) = included.into_iter().next() {
+            return Err(mismatch(format!(
+                "settlement run {id}: {fen} fen of lines for provider {provider} have no payout"
+            )));
+        }
+    }
+    if payout_rows != replay.payouts.len() {
+        return Err(mismatch(format!(
+            "{} payouts were approved by entries but {payout_rows} rows exist",
+            replay.payouts.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Every voucher and redemption row holds exactly what the entries say,

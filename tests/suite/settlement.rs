@@ -23,6 +23,7 @@ on_both_backends!(
     reconciliation_holds_back_each_problem_until_resolved,
     a_bank_return_marks_paid_failed_and_unknown_lines_and_offsets_recovery,
     reports_open_in_real_readers_with_the_right_totals,
+    verify_finds_settlement_rows_changed_behind_the_ledger,
 );
 
 const CODE: &str = "ZS2026-S1";
@@ -858,4 +859,75 @@ async fn reports_open_in_real_readers_with_the_right_totals<S: Store>(store: S, 
         )
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "grouping_invalid");
+}
+
+async fn verify_finds_settlement_rows_changed_behind_the_ledger<S: Store>(store: S, db: &TestDb) {
+    use voucher_ledger::service::verify::verify_store;
+    let Scene {
+        world,
+        firms,
+        vouchers,
+        provider,
+        checker,
+    } = setting(store, 2).await;
+    let bodies = vouchers
+        .iter()
+        .enumerate()
+        .map(|(index, voucher)| contract(voucher, &format!("V{index}"), CONTRACT, true))
+        .collect();
+    redeemed_and_confirmed(&world, &provider, &firms, bodies).await;
+    let run = prepare(&world, &world.bearer("finance"), &this_quarter(), "prep")
+        .await
+        .body;
+    approve(&world, &checker, &run, "approve").await;
+    verify_store(&world.store, &[]).await.unwrap();
+    let run_id = run["id"].as_str().unwrap();
+    let tampered = [
+        // A payout marked paid without the bank's word.
+        (
+            format!("UPDATE payouts SET status = 'paid' WHERE run_id = '{run_id}'"),
+            format!("UPDATE payouts SET status = 'pending' WHERE run_id = '{run_id}'"),
+            "payout",
+        ),
+        // A line's subsidy raised: the batch no longer adds up.
+        (
+            format!(
+                "UPDATE settlement_lines SET subsidy_fen = subsidy_fen + 1 WHERE run_id = '{run_id}' AND line_no = 1"
+            ),
+            format!(
+                "UPDATE settlement_lines SET subsidy_fen = subsidy_fen - 1 WHERE run_id = '{run_id}' AND line_no = 1"
+            ),
+            "batch lines add up",
+        ),
+        // A line taken out of the batch.
+        (
+            format!(
+                "UPDATE settlement_lines SET state = 'released' WHERE run_id = '{run_id}' AND line_no = 2"
+            ),
+            format!(
+                "UPDATE settlement_lines SET state = 'included' WHERE run_id = '{run_id}' AND line_no = 2"
+            ),
+            "batch lines add up",
+        ),
+        // The run's status rewritten.
+        (
+            format!(
+                "UPDATE settlement_runs SET status = 'prepared', approved_by = NULL WHERE id = '{run_id}'"
+            ),
+            String::new(),
+            "settlement run",
+        ),
+    ];
+    for (change, undo, expected) in tampered {
+        db.try_execute(&change).await.unwrap();
+        let error = verify_store(&world.store, &[])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(expected), "{change}: {error}");
+        if !undo.is_empty() {
+            db.try_execute(&undo).await.unwrap();
+            verify_store(&world.store, &[]).await.unwrap();
+        }
+    }
 }

@@ -16,8 +16,11 @@ mod export;
 mod import;
 mod issue;
 mod keys;
+mod progress;
 mod qr;
+mod report;
 mod serve;
+mod settle;
 mod sweep;
 mod token;
 mod user;
@@ -178,6 +181,16 @@ enum Commands {
     /// Run a sweep now: expire vouchers past their dates, auto-confirm
     /// stale redemptions (serve runs both hourly).
     Sweep(sweep::SweepArgs),
+    /// Settlement: prepare, show, resolve, approve, payment-file, bank-return.
+    Settle {
+        #[command(subcommand)]
+        command: settle::SettleCommand,
+    },
+    /// Reports: a run's 兑付表, a provider's statement, utilisation.
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
+    },
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -242,6 +255,8 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
         Commands::Sweep(args) => sweep::run(args).await,
+        Commands::Settle { command } => settle::run(command).await,
+        Commands::Report { command } => report::run(command).await,
     }
 }
 

@@ -417,7 +417,8 @@ pub fn document() -> OpenApi {
         .schema_from::<super::settlement::BankReturnLineView>()
         .schema_from::<super::settlement::BankReturnErrorView>()
         .schema_from::<super::utilisation::UtilisationView>()
-        .schema_from::<super::utilisation::UtilisationGroupView>()
+        .schema_from::<crate::service::utilisation::Utilisation>()
+        .schema_from::<crate::service::utilisation::GroupTotals>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

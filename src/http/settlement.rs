@@ -19,14 +19,14 @@ use super::auth::{Auth, Authenticated};
 use super::idempotency::LedgerKey;
 use super::json::ApiJson;
 use super::{ApiError, AppState};
-use crate::domain::bank_file::{self, Matched, PaymentLine, PayoutFacts};
-use crate::domain::programme::ProgrammeTerms;
+use crate::domain::bank_file::{self, Matched};
 use crate::domain::settlement::{self as rules, FlagCode, Period};
-use crate::domain::{Fen, ProgrammeCode, Role, Timestamp};
-use crate::report::batch::{self, Format, Heading};
-use crate::report::stream::{ChannelWriter, blocking_rows, body_stream};
-use crate::service::command::{Command, PayoutOutcome, Submission};
+use crate::domain::{Fen, ProgrammeCode, Role};
+use crate::report::batch::{Format, Heading};
+use crate::report::stream::{ChannelWriter, body_stream};
+use crate::service::command::{Command, Submission};
 use crate::service::settlement::stored_flags;
+use crate::service::settlement_files::{self as files, BankImportError};
 use crate::store::Store;
 use crate::store::settlement::{LineRecord, PayoutRecord, RunRecord};
 
@@ -412,42 +412,17 @@ fn short(id: Uuid) -> String {
     id.simple().to_string()[..8].to_string()
 }
 
-fn needs_approved(run: &RunRecord) -> Result<(), ApiError> {
-    if run.status != "approved" {
-        return Err(crate::service::writer::CommandError::SettlementState {
-            status: run.status.clone(),
-            needed: "approved",
-        }
-        .into());
-    }
-    Ok(())
-}
-
 /// The bank payment file: one line per payout still to be paid.
 pub async fn payment_file<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let run = run_or_404(&state, &id).await?;
-    needs_approved(&run)?;
-    let lines: Vec<PaymentLine> = state
-        .store
-        .payouts(run.id)
-        .await?
-        .into_iter()
-        .filter(|p| p.status == "pending")
-        .map(|p| PaymentLine {
-            payee_name: p.payee_name,
-            bank_name: p.bank_name,
-            account_number: p.account_number,
-            amount: Fen::new(p.net_fen),
-            reference: p.reference,
-        })
-        .collect();
+    let file = files::payment_file(&state.store, &run).await?;
     Ok(attachment(
         "text/csv; charset=utf-8",
         format!("payment-{}-{}.csv", run.programme_code, short(run.id)),
-        Body::from(bank_file::payment_csv(&lines)),
+        Body::from(file),
     ))
 }
 
@@ -461,65 +436,22 @@ pub async fn bank_return<S: Store>(
     body: Bytes,
 ) -> Result<Json<BankReturnReport>, ApiError> {
     let run = run_or_404(&state, &id).await?;
-    needs_approved(&run)?;
-    let (lines, errors) = bank_file::read_return_file(&body).map_err(|error| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bank_file_invalid",
-            format!("The bank file cannot be read: {error}. It needs a header with reference, account, amount and status columns."),
-            "无法读取银行回单文件：须有表头，包含业务参考号、收款账号、金额、状态列。",
-        )
-    })?;
-    let payouts: Vec<PayoutFacts> = state
-        .store
-        .payouts(run.id)
-        .await?
-        .into_iter()
-        .map(|p| PayoutFacts {
-            reference: p.reference,
-            account_number: p.account_number,
-            net: Fen::new(p.net_fen),
-            status: p.status,
-        })
-        .collect();
-    let matched = bank_file::match_returns(&payouts, &lines);
-    let results: Vec<PayoutOutcome> = lines
-        .iter()
-        .zip(&matched)
-        .filter_map(|(line, matched)| match matched {
-            Matched::Apply(outcome) => Some(PayoutOutcome {
-                reference: line.reference.clone(),
-                outcome: *outcome,
-                message: line.message.clone(),
-            }),
-            _ => None,
-        })
-        .collect();
-    let count = |outcome| results.iter().filter(|r| r.outcome == outcome).count() as u64;
-    let (paid, failed) = (
-        count(bank_file::BankOutcome::Paid),
-        count(bank_file::BankOutcome::Failed),
-    );
-    let sequence = if results.is_empty() {
-        None
-    } else {
-        let receipt = state
-            .writer
-            .submit(Submission {
-                actor: caller.principal.actor(),
-                idempotency_key: key,
-                command: Command::RecordPayouts {
-                    run_id: run.id,
-                    results,
-                },
-            })
-            .await?;
-        Some(receipt.sequence)
-    };
+    let actor = caller.principal.actor();
+    let imported = files::import_bank_return(&state.store, &state.writer, &actor, key, &run, &body)
+        .await
+        .map_err(|error| match error {
+            BankImportError::File(error) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bank_file_invalid",
+                format!("The bank file cannot be read: {error}. It needs a header with reference, account, amount and status columns."),
+                "无法读取银行回单文件：须有表头，包含业务参考号、收款账号、金额、状态列。",
+            ),
+            BankImportError::UseCase(error) => error.into(),
+        })?;
     Ok(Json(BankReturnReport {
-        lines: lines
+        lines: imported
+            .lines
             .iter()
-            .zip(&matched)
             .map(|(line, matched)| {
                 let (message, message_zh) = match_message(matched);
                 BankReturnLineView {
@@ -531,7 +463,8 @@ pub async fn bank_return<S: Store>(
                 }
             })
             .collect(),
-        errors: errors
+        errors: imported
+            .errors
             .into_iter()
             .map(|e| BankReturnErrorView {
                 line: e.line,
@@ -539,9 +472,9 @@ pub async fn bank_return<S: Store>(
                 message_zh: e.message_zh,
             })
             .collect(),
-        paid,
-        failed,
-        sequence,
+        paid: imported.paid,
+        failed: imported.failed,
+        sequence: imported.sequence,
     }))
 }
 
@@ -589,62 +522,7 @@ fn report_format(file: &str, stem: &str) -> Result<Format, ApiError> {
         .ok_or_else(ApiError::not_found)
 }
 
-async fn username<S: Store>(store: &S, id: Option<Uuid>) -> Result<String, ApiError> {
-    let Some(id) = id else {
-        return Ok("（待审核 / pending）".to_string());
-    };
-    Ok(store
-        .user_by_id(id)
-        .await?
-        .map_or_else(|| id.to_string(), |user| user.username.to_string()))
-}
-
-async fn heading<S: Store>(
-    state: &AppState<S>,
-    run: &RunRecord,
-    title: &str,
-) -> Result<Heading, ApiError> {
-    let programme_name = match state.store.programme(&run.programme_code).await? {
-        Some(record) => serde_json::from_str::<ProgrammeTerms>(&record.terms_json)
-            .map(|terms| terms.name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    let date = run
-        .approved_at_us
-        .map_or_else(Timestamp::now, Timestamp::from_micros)
-        .cst_date()
-        .to_string();
-    Ok(Heading {
-        title: title.to_string(),
-        facts: vec![
-            (
-                "项目".into(),
-                format!("{} {programme_name}", run.programme_code),
-            ),
-            (
-                "结算期间".into(),
-                format!("{} 至 {}", run.period_from, run.period_until),
-            ),
-            ("批次".into(), run.id.to_string()),
-            (
-                "状态".into(),
-                if run.status == "approved" {
-                    "已批准".into()
-                } else {
-                    "待审核（未批准）".into()
-                },
-            ),
-        ],
-        summary: Vec::new(),
-        prepared_by: username(&state.store, Some(run.prepared_by)).await?,
-        approved_by: username(&state.store, run.approved_by).await?,
-        date,
-    })
-}
-
-/// Streams the rendered report: rows from the database, through the
-/// renderer on a blocking thread, into the body.
+/// Streams the rendered report into the response body as it is written.
 fn stream_report<S: Store>(
     state: &AppState<S>,
     run_id: Uuid,
@@ -653,19 +531,25 @@ fn stream_report<S: Store>(
     heading: Heading,
     filename: String,
 ) -> Response {
-    let (row_sender, row_receiver) = mpsc::channel(1024);
-    let store = state.store.clone();
-    tokio::spawn(async move { store.stream_batch_rows(run_id, provider, row_sender).await });
     let (byte_sender, byte_receiver) = mpsc::channel(8);
-    tokio::task::spawn_blocking(move || {
-        let mut writer = ChannelWriter::new(byte_sender);
-        let rendered = batch::render(format, &heading, blocking_rows(row_receiver), &mut writer)
-            .map_err(|e| std::io::Error::other(e.to_string()))
-            .and_then(|_| std::io::Write::flush(&mut writer));
-        if let Err(error) = rendered {
-            tracing::error!(%error, %run_id, "settlement report failed");
-            writer.fail(error);
-        }
+    let writer = ChannelWriter::new(byte_sender.clone());
+    let render = files::spawn_render(
+        &state.store,
+        run_id,
+        provider,
+        format,
+        heading,
+        writer,
+        |_| {},
+    );
+    tokio::spawn(async move {
+        let failed = match render.await {
+            Ok(Ok(_)) => return,
+            Ok(Err(error)) => error.to_string(),
+            Err(error) => error.to_string(),
+        };
+        tracing::error!(error = %failed, %run_id, "settlement report failed");
+        let _ = byte_sender.send(Err(std::io::Error::other(failed))).await;
     });
     attachment(
         format.media_type(),
@@ -681,7 +565,7 @@ pub async fn report<S: Store>(
 ) -> Result<Response, ApiError> {
     let run = run_or_404(&state, &id).await?;
     let format = report_format(&file, "batch")?;
-    let heading = heading(&state, &run, "服务补贴券兑付结算表").await?;
+    let heading = files::heading(&state.store, &run, None).await?;
     let filename = format!(
         "settlement-{}-{}.{}",
         run.programme_code,
@@ -706,34 +590,7 @@ pub async fn statement<S: Store>(
         return Err(ApiError::not_found());
     }
     let format = report_format(&file, "statement")?;
-    let record = state
-        .store
-        .provider_by_id(provider_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let mut heading = heading(&state, &run, "服务机构补贴结算对账单").await?;
-    heading.facts.insert(
-        0,
-        (
-            "服务机构".into(),
-            format!("{} {}", record.name, record.uscc),
-        ),
-    );
-    if let Some(payout) = state
-        .store
-        .payouts(run.id)
-        .await?
-        .into_iter()
-        .find(|p| p.provider_id == provider_id)
-    {
-        heading.summary = vec![
-            ("应付补贴".into(), Fen::new(payout.gross_fen).to_string()),
-            ("抵扣追回款".into(), Fen::new(payout.offset_fen).to_string()),
-            ("实付金额".into(), Fen::new(payout.net_fen).to_string()),
-            ("付款参考号".into(), payout.reference),
-            ("付款状态".into(), payout.status),
-        ];
-    }
+    let heading = files::heading(&state.store, &run, Some(provider_id)).await?;
     let filename = format!(
         "statement-{}-{}-{}.{}",
         run.programme_code,

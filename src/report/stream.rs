@@ -39,11 +39,6 @@ impl ChannelWriter {
             .blocking_send(Ok(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
     }
-
-    /// Reports a failure to the reader (the body ends with an error).
-    pub fn fail(self, error: io::Error) {
-        let _ = self.sender.blocking_send(Err(error));
-    }
 }
 
 impl Write for ChannelWriter {

@@ -24,6 +24,7 @@ on_both_backends!(
     a_bank_return_marks_paid_failed_and_unknown_lines_and_offsets_recovery,
     reports_open_in_real_readers_with_the_right_totals,
     verify_finds_settlement_rows_changed_behind_the_ledger,
+    the_cli_prepares_approves_and_exports_a_run,
 );
 
 const CODE: &str = "ZS2026-S1";
@@ -930,4 +931,122 @@ async fn verify_finds_settlement_rows_changed_behind_the_ledger<S: Store>(store:
             verify_store(&world.store, &[]).await.unwrap();
         }
     }
+}
+
+async fn the_cli_prepares_approves_and_exports_a_run<S: Store>(store: S, db: &TestDb) {
+    use crate::processes::run;
+    let Scene {
+        world,
+        firms,
+        vouchers,
+        provider,
+        checker: _,
+    } = setting(store, 2).await;
+    let bodies = vouchers
+        .iter()
+        .enumerate()
+        .map(|(index, voucher)| contract(voucher, &format!("CLI{index}"), CONTRACT, true))
+        .collect();
+    redeemed_and_confirmed(&world, &provider, &firms, bodies).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url();
+    let quarter = this_quarter();
+    let prepare = [
+        "settle",
+        "prepare",
+        "--programme",
+        CODE,
+        "--period",
+        &quarter,
+        "--as",
+        "finance",
+        "--database-url",
+        url,
+    ];
+    let (code, out) = run(dir.path(), &prepare).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("prepared") && out.contains("¥4,000.00"),
+        "{out}"
+    );
+    let run_id = out.split_whitespace().nth(1).unwrap().to_string();
+    // Running it again records nothing new.
+    let (code, _) = run(dir.path(), &prepare).await;
+    assert_eq!(code, 0);
+    assert_eq!(world.count_entries("settlement_prepared").await, 1);
+    let approve = |user: &'static str| {
+        let run_id = run_id.clone();
+        let dir = dir.path().to_path_buf();
+        async move {
+            run(
+                &dir,
+                &[
+                    "settle",
+                    "approve",
+                    &run_id,
+                    "--as",
+                    user,
+                    "--database-url",
+                    url,
+                ],
+            )
+            .await
+        }
+    };
+    let (code, _) = approve("finance").await;
+    assert_ne!(code, 0, "the preparer cannot approve");
+    let (code, out) = approve("finance-checker").await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("approved"), "{out}");
+
+    let payment = dir.path().join("pay.csv");
+    let args = [
+        "settle",
+        "payment-file",
+        &run_id,
+        "--out",
+        payment.to_str().unwrap(),
+        "--database-url",
+        url,
+    ];
+    assert_eq!(run(dir.path(), &args).await.0, 0);
+    assert!(
+        std::fs::read_to_string(&payment)
+            .unwrap()
+            .contains("4000.00")
+    );
+    let xlsx = dir.path().join("batch.xlsx");
+    let args = [
+        "report",
+        "batch",
+        &run_id,
+        "--out",
+        xlsx.to_str().unwrap(),
+        "--database-url",
+        url,
+    ];
+    let (code, out) = run(dir.path(), &args).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 lines") && out.contains("人民币肆仟元整"),
+        "{out}"
+    );
+    assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
+    let svg = dir.path().join("use.svg");
+    let args = [
+        "report",
+        "utilisation",
+        "--programme",
+        CODE,
+        "--svg",
+        svg.to_str().unwrap(),
+        "--database-url",
+        url,
+    ];
+    let (code, out) = run(dir.path(), &args).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("330902"), "{out}");
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    let (code, out) = run(dir.path(), &["verify", "--database-url", url]).await;
+    assert_eq!(code, 0, "{out}");
 }

@@ -1,0 +1,127 @@
+//! Programme utilisation (资金使用情况), shared by the API and the CLI:
+//! where the appropriation stands — funding, available, outstanding,
+//! payable, in payment, paid, lapsed, recovered — from the ledger's
+//! balances, and issued / redeemed / settled / paid per district, zone,
+//! service category or month from the rows.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::ProgrammeCode;
+use crate::ledger::account::{AccountKind, NormalSide};
+use crate::report::chart::{Group, bar_chart_svg};
+use crate::store::settlement::UtilisationGroup;
+use crate::store::{Store, StoreError};
+
+/// The chart's series, in the order of a group's values.
+pub const SERIES: [&str; 4] = ["已发放", "已兑付", "已结算", "已支付"];
+
+/// One group's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct GroupTotals {
+    /// The district code, zone, service category or month (YYYY-MM, UTC+8).
+    pub group: String,
+    pub issued_fen: i64,
+    pub redeemed_fen: i64,
+    pub settled_fen: i64,
+    pub paid_fen: i64,
+}
+
+/// A programme's utilisation: where the appropriation is now (balances
+/// of the ledger), and per group what was issued, redeemed, settled, paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Utilisation {
+    pub funding_fen: i64,
+    pub available_fen: i64,
+    pub outstanding_fen: i64,
+    pub payable_fen: i64,
+    pub payout_pending_fen: i64,
+    pub paid_fen: i64,
+    pub lapsed_fen: i64,
+    pub recovery_receivable_fen: i64,
+    /// Recovery taken back from payouts so far (追回).
+    pub recovered_fen: i64,
+    pub groups: Vec<GroupTotals>,
+}
+
+/// The programme's balance of one account kind, summed over parties,
+/// shown positive.
+async fn kind_total<S: Store>(store: &S, kind: AccountKind, code: &str) -> Result<i64, StoreError> {
+    let sign = match kind.normal_side() {
+        NormalSide::Debit => 1,
+        NormalSide::Credit => -1,
+    };
+    if !kind.has_party() {
+        return Ok(sign
+            * store
+                .balance_of(&format!("{}/{code}", kind.as_str()))
+                .await?);
+    }
+    let prefix = format!("{}/{code}/", kind.as_str());
+    let mut after = prefix.clone();
+    let mut total = 0;
+    loop {
+        let page = store.balances_after(&after, 500).await?;
+        let mut done = page.len() < 500;
+        for balance in &page {
+            if !balance.account.starts_with(&prefix) {
+                done = true;
+                break;
+            }
+            total += balance.balance_fen;
+        }
+        match page.last() {
+            Some(last) if !done => after = last.account.clone(),
+            _ => break,
+        }
+    }
+    Ok(sign * total)
+}
+
+/// `None` if the programme does not exist.
+pub async fn utilisation<S: Store>(
+    store: &S,
+    code: &ProgrammeCode,
+    group: UtilisationGroup,
+) -> Result<Option<Utilisation>, StoreError> {
+    let code = code.as_str();
+    if store.programme(code).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Utilisation {
+        funding_fen: kind_total(store, AccountKind::ProgrammeFunding, code).await?,
+        available_fen: kind_total(store, AccountKind::BudgetAvailable, code).await?,
+        outstanding_fen: kind_total(store, AccountKind::VouchersOutstanding, code).await?,
+        payable_fen: kind_total(store, AccountKind::ProviderPayable, code).await?,
+        payout_pending_fen: kind_total(store, AccountKind::PayoutPending, code).await?,
+        paid_fen: kind_total(store, AccountKind::Paid, code).await?,
+        lapsed_fen: kind_total(store, AccountKind::Lapsed, code).await?,
+        recovery_receivable_fen: kind_total(store, AccountKind::RecoveryReceivable, code).await?,
+        recovered_fen: store.recovered_fen(code).await?,
+        groups: store
+            .utilisation(code, group)
+            .await?
+            .into_iter()
+            .map(|row| GroupTotals {
+                group: row.group,
+                issued_fen: row.issued_fen,
+                redeemed_fen: row.redeemed_fen,
+                settled_fen: row.settled_fen,
+                paid_fen: row.paid_fen,
+            })
+            .collect(),
+    }))
+}
+
+/// The utilisation as an SVG bar chart, one group of four bars per group.
+pub fn chart_svg(title: &str, utilisation: &Utilisation) -> String {
+    let groups: Vec<Group> = utilisation
+        .groups
+        .iter()
+        .map(|g| Group {
+            label: g.group.clone(),
+            values_fen: vec![g.issued_fen, g.redeemed_fen, g.settled_fen, g.paid_fen],
+        })
+        .collect();
+    bar_chart_svg(title, &SERIES, &groups)
+}

@@ -62,6 +62,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         clients: u64,
     },
+    /// Settle and export `redemptions` generated confirmed redemptions
+    /// (prepare, approve, the 兑付表 as CSV) vs the raw SQL aggregate plus
+    /// a plain stream of the same rows, with peak memory.
+    Settle {
+        /// sqlite, or a postgres:// URL where scratch databases may be created.
+        #[arg(long, default_value = "sqlite")]
+        backend_url: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        redemptions: u64,
+    },
     /// Durable ledger appends (group commit) vs one single-row durable
     /// INSERT per transaction.
     Ledger {
@@ -116,6 +126,17 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             );
             anyhow::ensure!((1..=1024).contains(&clients), "--clients must be 1 to 1024");
             super::bench_redeem::bench_redeem(&backend_url, redemptions, clients).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchCommand::Settle {
+            backend_url,
+            redemptions,
+        } => {
+            anyhow::ensure!(
+                (1..=2_000_000).contains(&redemptions),
+                "--redemptions must be 1 to 2000000"
+            );
+            super::bench_settle::bench_settle(&backend_url, redemptions).await?;
             Ok(ExitCode::SUCCESS)
         }
         BenchCommand::Ledger {

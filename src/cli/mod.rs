@@ -9,6 +9,7 @@ use crate::app::{DEFAULT_DATABASE_URL, DEFAULT_KEY_FILE, DEFAULT_LISTEN};
 mod bench;
 mod bench_issue;
 mod bench_redeem;
+mod bench_settle;
 mod checkpoint;
 mod demo;
 mod drill;

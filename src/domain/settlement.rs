@@ -351,8 +351,13 @@ pub struct Context {
     /// run) for it in the fiscal year.
     pub provider_cap_fen: HashMap<Uuid, i64>,
     pub provider_settled_fen: HashMap<Uuid, i64>,
-    /// Redemptions (not reversed) of the programme per (provider, enterprise).
+    /// Redemptions (not reversed) of the programme per (provider,
+    /// enterprise) — at least for the pairs of the candidates at hand —
+    /// per enterprise, per provider, and in all.
     pub pair_counts: HashMap<(Uuid, Uuid), i64>,
+    pub firm_totals: HashMap<Uuid, i64>,
+    pub provider_totals: HashMap<Uuid, i64>,
+    pub programme_total: i64,
     pub rules: AnomalyRules,
 }
 
@@ -399,13 +404,25 @@ impl Line {
     }
 }
 
-/// Checks every candidate and decides its line. Lines are ordered by
-/// provider, then by redemption sequence, whatever order the candidates
-/// came in, so the same inputs always give the same run.
-pub fn reconcile(mut candidates: Vec<Candidate>, context: &Context) -> Vec<Line> {
+/// Checks every candidate and decides its line, numbering lines from
+/// `first_line_no`. Lines are ordered by provider, then by redemption
+/// sequence, whatever order the candidates came in, so the same inputs
+/// always give the same run. A run is reconciled one provider at a time
+/// (each call with that provider's candidates and the context so far):
+/// bursts and the annual cap are per provider, so the lines are the same
+/// as in one call over all of them.
+pub fn reconcile(
+    mut candidates: Vec<Candidate>,
+    context: &Context,
+    first_line_no: u32,
+) -> Vec<Line> {
     candidates.sort_by_key(|c| (c.provider_id, c.redeemed_sequence));
     let bursts = bursts(&candidates, &context.rules);
-    let (firm_totals, provider_totals, programme_total) = totals(&context.pair_counts);
+    let (firm_totals, provider_totals, programme_total) = (
+        &context.firm_totals,
+        &context.provider_totals,
+        context.programme_total,
+    );
     let rules = &context.rules;
     let mut settled = context.provider_settled_fen.clone();
     let mut lines = Vec::with_capacity(candidates.len());
@@ -517,7 +534,7 @@ pub fn reconcile(mut candidates: Vec<Candidate>, context: &Context) -> Vec<Line>
             LineState::Included
         };
         lines.push(Line {
-            line_no: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            line_no: first_line_no.saturating_add(u32::try_from(index).unwrap_or(u32::MAX)),
             redemption_id: c.redemption_id,
             provider_id: c.provider_id,
             subsidy_fen: c.subsidy_fen,
@@ -526,21 +543,6 @@ pub fn reconcile(mut candidates: Vec<Candidate>, context: &Context) -> Vec<Line>
         });
     }
     lines
-}
-
-/// Per-firm and per-provider counts, and the programme's total.
-fn totals(
-    pair_counts: &HashMap<(Uuid, Uuid), i64>,
-) -> (HashMap<Uuid, i64>, HashMap<Uuid, i64>, i64) {
-    let mut firms = HashMap::new();
-    let mut providers = HashMap::new();
-    let mut total = 0;
-    for (&(provider, firm), &count) in pair_counts {
-        *firms.entry(firm).or_insert(0) += count;
-        *providers.entry(provider).or_insert(0) += count;
-        total += count;
-    }
-    (firms, providers, total)
 }
 
 /// Marks candidates that belong to a burst: `burst_count` redemptions of
@@ -577,22 +579,37 @@ fn bursts(candidates: &[Candidate], rules: &AnomalyRules) -> Vec<bool> {
 
 /// SHA-256 over the lines as prepared: line number, redemption, provider,
 /// subsidy, state and flag codes, in line order. Recorded in the run's
-/// entry, so `verify` and anyone re-running the inputs can compare.
-pub fn lines_digest(lines: &[Line]) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    for line in lines {
-        hasher.update(line.line_no.to_be_bytes());
-        hasher.update(line.redemption_id.as_bytes());
-        hasher.update(line.provider_id.as_bytes());
-        hasher.update(line.subsidy_fen.to_be_bytes());
-        hasher.update(line.state.as_str().as_bytes());
-        for flag in &line.flags {
-            hasher.update(b"|");
-            hasher.update(flag.code.as_str().as_bytes());
+/// entry, so `verify` and anyone re-running the inputs can compare. Fed
+/// as the lines are decided, so a run of any size is hashed in passing.
+#[derive(Default)]
+pub struct LinesDigest(Sha256);
+
+impl LinesDigest {
+    pub fn update(&mut self, lines: &[Line]) {
+        for line in lines {
+            self.0.update(line.line_no.to_be_bytes());
+            self.0.update(line.redemption_id.as_bytes());
+            self.0.update(line.provider_id.as_bytes());
+            self.0.update(line.subsidy_fen.to_be_bytes());
+            self.0.update(line.state.as_str().as_bytes());
+            for flag in &line.flags {
+                self.0.update(b"|");
+                self.0.update(flag.code.as_str().as_bytes());
+            }
+            self.0.update(b"\n");
         }
-        hasher.update(b"\n");
     }
-    hasher.finalize().into()
+
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+/// The digest of `lines` in one go.
+pub fn lines_digest(lines: &[Line]) -> [u8; 32] {
+    let mut digest = LinesDigest::default();
+    digest.update(lines);
+    digest.finish()
 }
 
 /// A provider's payment in an approved run.
@@ -735,7 +752,7 @@ mod tests {
 
     #[test]
     fn a_clean_line_is_included_without_flags() {
-        let lines = reconcile(vec![candidate(1, 10, 20)], &context(&[10]));
+        let lines = reconcile(vec![candidate(1, 10, 20)], &context(&[10]), 1);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].state, LineState::Included);
         assert!(lines[0].flags.is_empty(), "{:?}", lines[0].flags);
@@ -755,7 +772,7 @@ mod tests {
         related.related_party = Some("同一法定代表人".into());
         let mut ctx = context(&[10]);
         ctx.invoice_uses.insert(("033001".into(), "DUP".into()), 2);
-        let lines = reconcile(vec![missing, short, duplicate, no_proof, related], &ctx);
+        let lines = reconcile(vec![missing, short, duplicate, no_proof, related], &ctx, 1);
         let expected = [
             "invoice_missing",
             "invoice_short",
@@ -774,7 +791,7 @@ mod tests {
         let mut ctx = context(&[10]);
         ctx.provider_status
             .insert(id(10), ProviderStatus::Suspended);
-        let lines = reconcile(vec![candidate(1, 10, 20)], &ctx);
+        let lines = reconcile(vec![candidate(1, 10, 20)], &ctx, 1);
         assert_eq!(codes(&lines[0]), vec!["provider_not_approved"]);
         assert_eq!(lines[0].flags[0].detail, "suspended");
         assert_eq!(lines[0].state, LineState::Held);
@@ -792,6 +809,7 @@ mod tests {
                 candidate(3, 10, 22),
             ],
             &ctx,
+            1,
         );
         let states: Vec<LineState> = lines.iter().map(|l| l.state).collect();
         assert_eq!(
@@ -810,7 +828,7 @@ mod tests {
         whole.subsidy_fen = whole.face_value_fen;
         whole.contract_amount_fen = 200_000;
         whole.invoice.as_mut().unwrap().amount_fen = 200_000;
-        let lines = reconcile(vec![quick, whole], &context(&[10]));
+        let lines = reconcile(vec![quick, whole], &context(&[10]), 1);
         assert_eq!(codes(&lines[0]), vec!["quick_redemption"]);
         assert_eq!(codes(&lines[1]), vec!["subsidy_at_maximum"]);
         assert!(lines.iter().all(|l| l.state == LineState::Included));
@@ -823,7 +841,10 @@ mod tests {
         ctx.pair_counts.insert((id(10), id(20)), 3);
         ctx.pair_counts.insert((id(11), id(20)), 1);
         ctx.pair_counts.insert((id(11), id(21)), 8);
-        let lines = reconcile(vec![candidate(1, 10, 20), candidate(2, 11, 21)], &ctx);
+        ctx.firm_totals = HashMap::from([(id(20), 4), (id(21), 8)]);
+        ctx.provider_totals = HashMap::from([(id(10), 3), (id(11), 9)]);
+        ctx.programme_total = 12;
+        let lines = reconcile(vec![candidate(1, 10, 20), candidate(2, 11, 21)], &ctx, 1);
         assert_eq!(codes(&lines[0]), vec!["provider_dominates_enterprise"]);
         // Provider 11 has 9 of 12 of the programme; firm 21 has only it.
         assert_eq!(
@@ -843,7 +864,7 @@ mod tests {
             c.redeemed_at_us = 86_400_000_000 + i as i64 * 2 * MINUTE_US;
         }
         candidates[5].redeemed_at_us += 3_600_000_000;
-        let lines = reconcile(candidates, &context(&[10]));
+        let lines = reconcile(candidates, &context(&[10]), 1);
         let burst: Vec<bool> = lines
             .iter()
             .map(|l| codes(l).contains(&"redemption_burst"))
@@ -857,12 +878,23 @@ mod tests {
         let mut backward = forward.clone();
         backward.reverse();
         let ctx = context(&[10, 11]);
-        let (a, b) = (reconcile(forward, &ctx), reconcile(backward, &ctx));
+        let (a, b) = (reconcile(forward, &ctx, 1), reconcile(backward, &ctx, 1));
         assert_eq!(a, b);
         assert_eq!(lines_digest(&a), lines_digest(&b));
         let mut changed = a.clone();
         changed[0].subsidy_fen += 1;
         assert_ne!(lines_digest(&a), lines_digest(&changed));
+        // One provider at a time, numbering on: the same lines and digest.
+        let all: Vec<Candidate> = (1..=5).map(|n| candidate(n, 10 + n % 2, 20)).collect();
+        let (ten, eleven): (Vec<Candidate>, Vec<Candidate>) =
+            all.into_iter().partition(|c| c.provider_id == id(10));
+        let first = reconcile(ten, &ctx, 1);
+        let second = reconcile(eleven, &ctx, 1 + first.len() as u32);
+        let mut digest = LinesDigest::default();
+        digest.update(&first);
+        digest.update(&second);
+        assert_eq!([first, second].concat(), a);
+        assert_eq!(digest.finish(), lines_digest(&a));
     }
 
     #[test]

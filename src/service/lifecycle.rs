@@ -37,6 +37,9 @@ pub struct ChangePlan {
     body: EntryBody,
     redemption: Option<RedemptionUpdate>,
     voucher: Option<VoucherValueUpdate>,
+    /// The redemption's line in a prepared (unapproved) settlement run,
+    /// released when the redemption is reversed or frozen: (run, state).
+    release_line: Option<(Uuid, String)>,
 }
 
 impl Plan {
@@ -108,7 +111,7 @@ pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Settleme
 
 /// Writes a plan (every guarded update must change exactly one row);
 /// returns the entry body and, for a redemption, its row as recorded.
-pub async fn write<T: RedemptionTx + SettlementTx + Send>(
+pub async fn write<T: RedemptionTx + RegistryTx + SettlementTx + Send>(
     tx: &mut T,
     prefetched: &mut Prefetched,
     plan: Plan,
@@ -131,6 +134,7 @@ pub async fn write<T: RedemptionTx + SettlementTx + Send>(
                 body,
                 redemption,
                 voucher,
+                release_line,
                 ..
             } = *plan;
             if let Some(update) = &voucher
@@ -142,6 +146,14 @@ pub async fn write<T: RedemptionTx + SettlementTx + Send>(
                 && tx.update_redemption(update).await? != 1
             {
                 return Err(changed_outside("redemption", update.id).into());
+            }
+            if let (Some((run_id, state)), Some(update)) = (&release_line, &redemption)
+                && tx
+                    .set_line_state(*run_id, update.id, state, "released")
+                    .await?
+                    != 1
+            {
+                return Err(changed_outside("settlement line", update.id).into());
             }
             Ok((body, None))
         }
@@ -184,15 +196,19 @@ async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + SettlementTx + S
         }
     })?;
     // Once a finance user approved its batch, a redemption is settled:
-    // undoing it is a recovery, not a reversal.
+    // undoing it is a recovery, not a reversal. In a run not yet approved,
+    // its line leaves the run with it.
+    let mut release_line = None;
     if (to == "reversed" || to == "frozen")
         && let Some(placement) = tx.live_placement(record.id).await?
-        && placement.run_status == "approved"
     {
-        return Err(CommandError::RedemptionSettled {
-            run_id: placement.run_id,
+        if placement.run_status == "approved" {
+            return Err(CommandError::RedemptionSettled {
+                run_id: placement.run_id,
+            }
+            .into());
         }
-        .into());
+        release_line = Some((placement.run_id, placement.state));
     }
     let now_us = now.as_micros();
     let text = (!change.text.is_empty()).then(|| change.text.clone());
@@ -228,6 +244,7 @@ async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + SettlementTx + S
             body: change.body(),
             redemption: Some(update),
             voucher: None,
+            release_line,
         })));
     }
     // A reversal: the subsidy leaves the provider's payable, back onto the
@@ -282,6 +299,7 @@ async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + SettlementTx + S
         body,
         redemption: Some(update),
         voucher: voucher_update,
+        release_line,
     })))
 }
 
@@ -341,6 +359,7 @@ async fn plan_withdrawal<T: VoucherTx + Send>(
             None => EntryBody::VoucherExpired(withdrawn),
         },
         redemption: None,
+        release_line: None,
         voucher: Some(VoucherValueUpdate {
             id: voucher.id,
             from_status: voucher.status,
@@ -388,5 +407,6 @@ async fn plan_recovery<T: LedgerTx + Send>(
         }),
         redemption: None,
         voucher: None,
+        release_line: None,
     })))
 }

@@ -18,8 +18,8 @@ use crate::domain::bank_file::BankOutcome;
 use crate::domain::provider::{ProviderFields, ProviderStatus};
 use crate::domain::redemption::{Party, relation_between};
 use crate::domain::settlement::{
-    self as rules, Candidate, Context, FlagCode, InvoiceFacts, Line, LineState, PayoutAmounts,
-    Period, Severity,
+    self as rules, Candidate, Context, FlagCode, InvoiceFacts, Line, LineState, LinesDigest,
+    PayoutAmounts, Period, Severity,
 };
 use crate::domain::{Fen, ProgrammeCode, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
@@ -39,22 +39,27 @@ pub struct SettlementPlan {
 }
 
 enum Writes {
-    Prepare {
-        run: RunRecord,
-        lines: Vec<LineRecord>,
-    },
+    Prepare(Box<Preparation>),
     Resolve(ResolutionRecord),
     Approve {
         run_id: Uuid,
         approved_by: Uuid,
-        /// Included lines whose redemption is no longer confirmed.
-        unconfirmed: Vec<Uuid>,
         payouts: Vec<PayoutRecord>,
     },
     Payouts {
         run_id: Uuid,
         applied: Vec<(PayoutRecord, BankOutcome, String)>,
     },
+}
+
+/// A run to prepare: checked under the lock, its lines decided and
+/// written by `write`, one provider at a time.
+struct Preparation {
+    run: RunRecord,
+    programme: ProgrammeCode,
+    period: Period,
+    /// Providers with settleable redemptions, in id order.
+    providers: Vec<Uuid>,
 }
 
 /// A flag as stored on a line (JSON) and shown by the API.
@@ -130,17 +135,14 @@ pub async fn plan<T: LedgerTx + RegistryTx + SettlementTx + Send>(
 }
 
 /// Writes a plan; returns the entry body.
-pub async fn write<T: SettlementTx + Send>(
+pub async fn write<T: RegistryTx + SettlementTx + Send>(
     tx: &mut T,
     plan: SettlementPlan,
     now: Timestamp,
     sequence: u64,
 ) -> Result<EntryBody, Failure> {
     match plan.writes {
-        Writes::Prepare { run, lines } => {
-            tx.insert_run(&run).await?;
-            tx.insert_lines(&lines).await?;
-        }
+        Writes::Prepare(preparation) => return write_preparation(tx, *preparation).await,
         Writes::Resolve(resolution) => {
             let moved = tx
                 .set_line_state(
@@ -158,7 +160,6 @@ pub async fn write<T: SettlementTx + Send>(
         Writes::Approve {
             run_id,
             approved_by,
-            unconfirmed,
             payouts,
         } => {
             if tx
@@ -167,15 +168,6 @@ pub async fn write<T: SettlementTx + Send>(
                 != 1
             {
                 return Err(outside("settlement run", run_id).into());
-            }
-            for redemption_id in unconfirmed {
-                tx.set_line_state(
-                    run_id,
-                    redemption_id,
-                    LineState::Included.as_str(),
-                    LineState::Released.as_str(),
-                )
-                .await?;
             }
             tx.release_lines(run_id, None, LineState::Held.as_str())
                 .await?;
@@ -236,25 +228,18 @@ struct ProviderView {
     fields: ProviderFields,
 }
 
-async fn providers<T: RegistryTx + Send>(
+async fn provider_view<T: RegistryTx + Send>(
     tx: &mut T,
-    ids: Vec<Uuid>,
-) -> Result<HashMap<Uuid, ProviderView>, Failure> {
-    let mut views = HashMap::new();
-    for id in ids {
-        if views.contains_key(&id) {
-            continue;
-        }
-        let record = RegistryTx::provider_by_id(tx, id)
-            .await?
-            .ok_or_else(|| outside("provider", id))?;
-        let fields = provider_fields(&record)?;
-        views.insert(id, ProviderView { record, fields });
-    }
-    Ok(views)
+    id: Uuid,
+) -> Result<ProviderView, Failure> {
+    let record = RegistryTx::provider_by_id(tx, id)
+        .await?
+        .ok_or_else(|| outside("provider", id))?;
+    let fields = provider_fields(&record)?;
+    Ok(ProviderView { record, fields })
 }
 
-async fn plan_prepare<T: LedgerTx + RegistryTx + SettlementTx + Send>(
+async fn plan_prepare<T: RegistryTx + SettlementTx + Send>(
     tx: &mut T,
     programme: &ProgrammeCode,
     period: &Period,
@@ -269,108 +254,146 @@ async fn plan_prepare<T: LedgerTx + RegistryTx + SettlementTx + Send>(
     if SettlementTx::settlement_run(tx, run_id).await?.is_some() {
         return Err(CommandError::SettlementRunExists { run_id }.into());
     }
-    let rows = tx
-        .settlement_candidates(programme.as_str(), period.end().as_micros())
+    let providers = tx
+        .settlement_providers(programme.as_str(), period.end().as_micros())
         .await?;
-    if rows.is_empty() {
+    if providers.is_empty() {
         return Err(CommandError::NothingToSettle.into());
     }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.provider_id).collect();
-    let views = providers(tx, ids).await?;
-    let candidates: Vec<Candidate> = rows
-        .into_iter()
-        .map(|row| candidate(row, &views))
-        .collect::<Result<_, _>>()?;
-    let context = Context {
+    let run = RunRecord {
+        id: run_id,
+        programme_code: programme.to_string(),
+        period_from: period.from().to_string(),
+        period_until: period.until().to_string(),
+        status: "prepared".into(),
+        prepared_by,
+        approved_by: None,
+        // Set once the lines are written (docs/settlement.md).
+        lines_digest: String::new(),
+        prepared_sequence: sequence,
+        approved_sequence: None,
+        prepared_at_us: now.as_micros(),
+        approved_at_us: None,
+    };
+    Ok(SettlementPlan {
+        postings: Vec::new(),
+        body: EntryBody::SettlementPrepared(pb::SettlementPrepared::default()),
+        writes: Writes::Prepare(Box::new(Preparation {
+            run,
+            programme: programme.clone(),
+            period: *period,
+            providers,
+        })),
+    })
+}
+
+/// Reconciles and writes a run's lines one provider at a time (memory
+/// stays that of one provider's lines, whatever the run's size), then
+/// records the run's digest; returns the entry body with the totals.
+async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
+    tx: &mut T,
+    preparation: Preparation,
+) -> Result<EntryBody, Failure> {
+    let Preparation {
+        run,
+        programme,
+        period,
+        providers,
+    } = preparation;
+    let code = programme.as_str();
+    tx.insert_run(&run).await?;
+    let per_provider = tx.redemptions_per_provider(code).await?;
+    let mut context = Context {
         invoice_uses: tx
             .duplicate_invoices()
             .await?
             .into_iter()
             .map(|(code, number, uses)| ((code, number), uses))
             .collect(),
-        provider_status: views
-            .iter()
-            .map(|(id, view)| {
-                let status = ProviderStatus::parse(&view.record.status)
-                    .ok_or_else(|| outside("provider status", *id))?;
-                Ok((*id, status))
-            })
-            .collect::<Result<_, StoreError>>()?,
-        provider_cap_fen: views
-            .iter()
-            .map(|(id, view)| (*id, view.record.annual_cap_fen))
-            .collect(),
         provider_settled_fen: tx
             .settled_per_provider(period.fiscal_year())
             .await?
             .into_iter()
             .collect(),
-        pair_counts: tx
-            .redemption_pairs(programme.as_str())
-            .await?
-            .into_iter()
-            .map(|(provider, firm, count)| ((provider, firm), count))
-            .collect(),
+        programme_total: per_provider.iter().map(|(_, n)| n).sum(),
+        provider_totals: per_provider.into_iter().collect(),
         rules: rules::AnomalyRules::default(),
+        ..Context::default()
     };
-    let lines = rules::reconcile(candidates, &context);
-    let digest = rules::lines_digest(&lines);
-    let count = |state: LineState| lines.iter().filter(move |l| l.state == state);
-    let body = EntryBody::SettlementPrepared(pb::SettlementPrepared {
-        run_id: run_id.to_string(),
-        programme_code: programme.to_string(),
-        period_from: period.from().to_string(),
-        period_until: period.until().to_string(),
-        prepared_by: prepared_by.to_string(),
-        included_count: count(LineState::Included).count() as i64,
-        included_fen: count(LineState::Included).map(|l| l.subsidy_fen).sum(),
-        held_count: count(LineState::Held).count() as i64,
-        held_fen: count(LineState::Held).map(|l| l.subsidy_fen).sum(),
-        lines_digest: digest.to_vec(),
-    });
-    let records = lines
-        .iter()
-        .map(|line| LineRecord {
-            run_id,
-            redemption_id: line.redemption_id,
-            line_no: line.line_no,
-            provider_id: line.provider_id,
-            subsidy_fen: line.subsidy_fen,
-            state: line.state.as_str().to_string(),
-            flags_json: flags_json(line),
-        })
-        .collect();
-    Ok(SettlementPlan {
-        postings: Vec::new(),
-        body,
-        writes: Writes::Prepare {
-            run: RunRecord {
-                id: run_id,
-                programme_code: programme.to_string(),
-                period_from: period.from().to_string(),
-                period_until: period.until().to_string(),
-                status: "prepared".into(),
-                prepared_by,
-                approved_by: None,
-                lines_digest: hex(&digest),
-                prepared_sequence: sequence,
-                approved_sequence: None,
-                prepared_at_us: now.as_micros(),
-                approved_at_us: None,
-            },
-            lines: records,
-        },
-    })
+    let mut digest = LinesDigest::default();
+    let mut body = pb::SettlementPrepared {
+        run_id: run.id.to_string(),
+        programme_code: run.programme_code.clone(),
+        period_from: run.period_from.clone(),
+        period_until: run.period_until.clone(),
+        prepared_by: run.prepared_by.to_string(),
+        ..pb::SettlementPrepared::default()
+    };
+    let mut next_line: u32 = 1;
+    for provider in providers {
+        let view = provider_view(tx, provider).await?;
+        let rows = tx
+            .provider_candidates(code, provider, period.end().as_micros())
+            .await?;
+        let firms = tx.provider_firms(code, provider).await?;
+        context.pair_counts = firms
+            .iter()
+            .map(|(firm, pair, _)| ((provider, *firm), *pair))
+            .collect();
+        context.firm_totals = firms.iter().map(|(firm, _, all)| (*firm, *all)).collect();
+        let status = ProviderStatus::parse(&view.record.status)
+            .ok_or_else(|| outside("provider status", provider))?;
+        context.provider_status = HashMap::from([(provider, status)]);
+        context.provider_cap_fen = HashMap::from([(provider, view.record.annual_cap_fen)]);
+        let candidates: Vec<Candidate> =
+            rows.into_iter().map(|row| candidate(row, &view)).collect();
+        let lines = rules::reconcile(candidates, &context, next_line);
+        // The cap counts what this run settles for the provider too.
+        let included: i64 = lines
+            .iter()
+            .filter(|l| l.state == LineState::Included)
+            .map(|l| l.subsidy_fen)
+            .sum();
+        *context.provider_settled_fen.entry(provider).or_default() += included;
+        digest.update(&lines);
+        next_line = next_line.saturating_add(lines.len() as u32);
+        for line in &lines {
+            match line.state {
+                LineState::Included => {
+                    body.included_count += 1;
+                    body.included_fen += line.subsidy_fen;
+                }
+                _ => {
+                    body.held_count += 1;
+                    body.held_fen += line.subsidy_fen;
+                }
+            }
+        }
+        let records: Vec<LineRecord> = lines
+            .iter()
+            .map(|line| LineRecord {
+                run_id: run.id,
+                redemption_id: line.redemption_id,
+                line_no: line.line_no,
+                provider_id: line.provider_id,
+                subsidy_fen: line.subsidy_fen,
+                state: line.state.as_str().to_string(),
+                flags_json: flags_json(line),
+            })
+            .collect();
+        tx.insert_lines(&records).await?;
+    }
+    let digest = digest.finish();
+    tx.set_run_digest(run.id, &hex(&digest)).await?;
+    body.lines_digest = digest.to_vec();
+    Ok(EntryBody::SettlementPrepared(body))
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn candidate(row: CandidateRow, views: &HashMap<Uuid, ProviderView>) -> Result<Candidate, Failure> {
-    let view = views
-        .get(&row.provider_id)
-        .ok_or_else(|| outside("provider", row.provider_id))?;
+fn candidate(row: CandidateRow, view: &ProviderView) -> Candidate {
     let related_party = relation_between(
         &Party {
             uscc: &view.record.uscc,
@@ -392,7 +415,7 @@ fn candidate(row: CandidateRow, views: &HashMap<Uuid, ProviderView>) -> Result<C
         }),
         _ => None,
     };
-    Ok(Candidate {
+    Candidate {
         redemption_id: row.redemption_id,
         provider_id: row.provider_id,
         enterprise_id: row.enterprise_id,
@@ -405,7 +428,7 @@ fn candidate(row: CandidateRow, views: &HashMap<Uuid, ProviderView>) -> Result<C
         invoice,
         payment_proof: row.payment_proof,
         related_party,
-    })
+    }
 }
 
 async fn run_in<T: SettlementTx + Send>(
@@ -488,28 +511,19 @@ async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
         return Err(CommandError::SelfApproval.into());
     }
     let programme = programme_code(&run.programme_code)?;
-    let unconfirmed = tx.unconfirmed_included(run_id).await?;
-    let mut dropped: HashMap<Uuid, (i64, i64)> = HashMap::new();
-    for (_, provider, subsidy) in &unconfirmed {
-        let entry = dropped.entry(*provider).or_default();
-        entry.0 += subsidy;
-        entry.1 += 1;
-    }
+    // A line whose redemption was reversed or frozen left the run then
+    // (service::lifecycle), so every included line is still confirmed.
     let held = tx.run_lines_count(run_id, LineState::Held.as_str()).await?;
     let mut totals: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
     for (provider, fen, count) in tx.included_totals(run_id).await? {
-        let (less_fen, less_count) = dropped.get(&provider).copied().unwrap_or_default();
-        if fen - less_fen > 0 {
-            totals.insert(provider, (fen - less_fen, count - less_count));
-        }
+        totals.insert(provider, (fen, count));
     }
-    let ids: Vec<Uuid> = totals.keys().copied().collect();
-    let views = providers(tx, ids).await?;
+
     let mut postings = Vec::new();
     let mut payouts = Vec::new();
     let mut bodies = Vec::new();
     for (provider, (gross, lines)) in totals {
-        let view = &views[&provider];
+        let view = provider_view(tx, provider).await?;
         let receivable = party_account(AccountKind::RecoveryReceivable, &programme, provider)?;
         let name = receivable.to_string();
         let open = tx
@@ -567,13 +581,12 @@ async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
             run_id: run_id.to_string(),
             approved_by: approved_by.to_string(),
             payouts: bodies,
-            released_count: held + unconfirmed.len() as i64,
+            released_count: held,
             total_fen,
         }),
         writes: Writes::Approve {
             run_id,
             approved_by,
-            unconfirmed: unconfirmed.into_iter().map(|(id, _, _)| id).collect(),
             payouts,
         },
     })

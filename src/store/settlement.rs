@@ -211,14 +211,44 @@ pub trait SettlementTx {
         id: Uuid,
     ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
 
-    /// Confirmed redemptions of the programme redeemed before `end_us`
-    /// that are in no batch: the period's, and any left from earlier ones
-    /// (confirmed late, or released by a failed payout).
-    fn settlement_candidates(
+    /// Providers with confirmed redemptions of the programme redeemed
+    /// before `end_us` that are in no batch — the period's, and any left
+    /// from earlier ones (confirmed late, or released by a failed payout) —
+    /// in id order.
+    fn settlement_providers(
         &mut self,
         programme: &str,
         end_us: i64,
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+
+    /// Those redemptions of one provider, in sequence order.
+    fn provider_candidates(
+        &mut self,
+        programme: &str,
+        provider: Uuid,
+        end_us: i64,
     ) -> impl Future<Output = Result<Vec<CandidateRow>, StoreError>> + Send;
+
+    /// Unreversed redemptions of the programme per provider.
+    fn redemptions_per_provider(
+        &mut self,
+        programme: &str,
+    ) -> impl Future<Output = Result<Vec<(Uuid, i64)>, StoreError>> + Send;
+
+    /// For one provider: its unreversed redemptions of the programme per
+    /// enterprise, and those enterprises' unreversed redemptions of the
+    /// programme in all: (enterprise, with the provider, in all).
+    fn provider_firms(
+        &mut self,
+        programme: &str,
+        provider: Uuid,
+    ) -> impl Future<Output = Result<Vec<(Uuid, i64, i64)>, StoreError>> + Send;
+
+    fn set_run_digest(
+        &mut self,
+        run_id: Uuid,
+        digest: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Invoices (code, number) used by more than one redemption that is
     /// not reversed, over every programme, with their use count.
@@ -232,12 +262,6 @@ pub trait SettlementTx {
         &mut self,
         fiscal_year: i32,
     ) -> impl Future<Output = Result<Vec<(Uuid, i64)>, StoreError>> + Send;
-
-    /// Unreversed redemptions of the programme per (provider, enterprise).
-    fn redemption_pairs(
-        &mut self,
-        programme: &str,
-    ) -> impl Future<Output = Result<Vec<(Uuid, Uuid, i64)>, StoreError>> + Send;
 
     fn insert_run(
         &mut self,
@@ -259,13 +283,6 @@ pub trait SettlementTx {
         run_id: Uuid,
         redemption_id: Uuid,
     ) -> impl Future<Output = Result<Option<LineRecord>, StoreError>> + Send;
-
-    /// Included lines whose redemption is no longer confirmed (reversed or
-    /// frozen since): (redemption, provider, subsidy).
-    fn unconfirmed_included(
-        &mut self,
-        run_id: Uuid,
-    ) -> impl Future<Output = Result<Vec<(Uuid, Uuid, i64)>, StoreError>> + Send;
 
     /// How many of the run's lines are in `state`.
     fn run_lines_count(

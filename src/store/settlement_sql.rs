@@ -26,10 +26,27 @@ pub const SELECT_CANDIDATES: &str = "SELECT r.id, r.provider_id, r.enterprise_id
      r.invoice_amount_fen, r.payment_proof_ref, e.uscc, e.name, e.legal_representative \
      FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
      JOIN enterprises e ON e.id = r.enterprise_id \
+     WHERE r.programme_code = $1 AND r.provider_id = $2 AND r.status = 'confirmed' \
+     AND r.redeemed_at_us < $3 \
+     AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
+                     WHERE l.redemption_id = r.id AND l.state <> 'released') \
+     ORDER BY r.redeemed_sequence";
+
+pub const SELECT_SETTLEMENT_PROVIDERS: &str = "SELECT DISTINCT r.provider_id FROM redemptions r \
      WHERE r.programme_code = $1 AND r.status = 'confirmed' AND r.redeemed_at_us < $2 \
      AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
                      WHERE l.redemption_id = r.id AND l.state <> 'released') \
-     ORDER BY r.provider_id, r.redeemed_sequence";
+     ORDER BY r.provider_id";
+
+pub const SELECT_PER_PROVIDER: &str = "SELECT provider_id, CAST(COUNT(*) AS BIGINT) \
+     FROM redemptions WHERE programme_code = $1 AND status <> 'reversed' GROUP BY provider_id";
+
+pub const SELECT_PROVIDER_FIRMS: &str = "SELECT mine.enterprise_id, mine.n, \
+     (SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions a WHERE a.enterprise_id = mine.enterprise_id \
+      AND a.programme_code = $1 AND a.status <> 'reversed') \
+     FROM (SELECT enterprise_id, CAST(COUNT(*) AS BIGINT) AS n FROM redemptions \
+           WHERE programme_code = $1 AND provider_id = $2 AND status <> 'reversed' \
+           GROUP BY enterprise_id) AS mine";
 
 pub const SELECT_DUPLICATE_INVOICES: &str = "SELECT invoice_code, invoice_number, \
      CAST(COUNT(*) AS BIGINT) FROM redemptions \
@@ -41,18 +58,10 @@ pub const SELECT_SETTLED_PER_PROVIDER: &str = "SELECT l.provider_id, \
      JOIN redemptions r ON r.id = l.redemption_id \
      WHERE l.state = 'included' AND r.fiscal_year = $1 GROUP BY l.provider_id";
 
-pub const SELECT_PAIRS: &str = "SELECT provider_id, enterprise_id, CAST(COUNT(*) AS BIGINT) \
-     FROM redemptions WHERE programme_code = $1 AND status <> 'reversed' \
-     GROUP BY provider_id, enterprise_id";
-
 pub const INSERT_RUN: &str = "INSERT INTO settlement_runs (id, programme_code, period_from, \
      period_until, status, prepared_by, approved_by, lines_digest, prepared_sequence, \
      approved_sequence, prepared_at_us, approved_at_us) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-
-pub const SELECT_UNCONFIRMED_INCLUDED: &str = "SELECT l.redemption_id, l.provider_id, \
-     l.subsidy_fen FROM settlement_lines l JOIN redemptions r ON r.id = l.redemption_id \
-     WHERE l.run_id = $1 AND l.state = 'included' AND r.status <> 'confirmed'";
 
 pub const SELECT_INCLUDED_TOTALS: &str = "SELECT provider_id, \
      CAST(SUM(subsidy_fen) AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM settlement_lines \
@@ -577,20 +586,85 @@ macro_rules! impl_settlement_store {
                 Ok(found.into_iter().next())
             }
 
-            async fn settlement_candidates(
+            async fn settlement_providers(
                 &mut self,
                 programme: &str,
+                end_us: i64,
+            ) -> Result<Vec<uuid::Uuid>, $crate::store::StoreError> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_SETTLEMENT_PROVIDERS)
+                        .bind(programme)
+                        .bind(end_us)
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(id,)| $crate::store::shared::uuid(&id))
+                    .collect()
+            }
+
+            async fn provider_candidates(
+                &mut self,
+                programme: &str,
+                provider: uuid::Uuid,
                 end_us: i64,
             ) -> Result<Vec<$crate::store::settlement::CandidateRow>, $crate::store::StoreError>
             {
                 use $crate::store::settlement_sql as sql;
                 let rows = sqlx::query(sql::SELECT_CANDIDATES)
                     .bind(programme)
+                    .bind(provider.to_string())
                     .bind(end_us)
                     .fetch_all(&mut *self.tx)
                     .await
                     .map_err(map_err)?;
                 rows.iter().map(sql::decode_candidate).collect()
+            }
+
+            async fn redemptions_per_provider(
+                &mut self,
+                programme: &str,
+            ) -> Result<Vec<(uuid::Uuid, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_PER_PROVIDER)
+                        .bind(programme)
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(id, n)| Ok(($crate::store::shared::uuid(&id)?, n)))
+                    .collect()
+            }
+
+            async fn provider_firms(
+                &mut self,
+                programme: &str,
+                provider: uuid::Uuid,
+            ) -> Result<Vec<(uuid::Uuid, i64, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, i64, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_PROVIDER_FIRMS)
+                        .bind(programme)
+                        .bind(provider.to_string())
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(id, pair, all)| Ok(($crate::store::shared::uuid(&id)?, pair, all)))
+                    .collect()
+            }
+
+            async fn set_run_digest(
+                &mut self,
+                run_id: uuid::Uuid,
+                digest: &str,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("UPDATE settlement_runs SET lines_digest = $2 WHERE id = $1")
+                    .bind(run_id.to_string())
+                    .bind(digest)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
             }
 
             async fn duplicate_invoices(
@@ -614,27 +688,6 @@ macro_rules! impl_settlement_store {
                         .map_err(map_err)?;
                 rows.into_iter()
                     .map(|(id, sum)| Ok(($crate::store::shared::uuid(&id)?, sum)))
-                    .collect()
-            }
-
-            async fn redemption_pairs(
-                &mut self,
-                programme: &str,
-            ) -> Result<Vec<(uuid::Uuid, uuid::Uuid, i64)>, $crate::store::StoreError> {
-                let rows: Vec<(String, String, i64)> =
-                    sqlx::query_as($crate::store::settlement_sql::SELECT_PAIRS)
-                        .bind(programme)
-                        .fetch_all(&mut *self.tx)
-                        .await
-                        .map_err(map_err)?;
-                rows.into_iter()
-                    .map(|(p, e, n)| {
-                        Ok((
-                            $crate::store::shared::uuid(&p)?,
-                            $crate::store::shared::uuid(&e)?,
-                            n,
-                        ))
-                    })
                     .collect()
             }
 
@@ -723,27 +776,6 @@ macro_rules! impl_settlement_store {
                 .await
                 .map_err(map_err)?;
                 rows.iter().map(sql::decode_line).next().transpose()
-            }
-
-            async fn unconfirmed_included(
-                &mut self,
-                run_id: uuid::Uuid,
-            ) -> Result<Vec<(uuid::Uuid, uuid::Uuid, i64)>, $crate::store::StoreError> {
-                let rows: Vec<(String, String, i64)> =
-                    sqlx::query_as($crate::store::settlement_sql::SELECT_UNCONFIRMED_INCLUDED)
-                        .bind(run_id.to_string())
-                        .fetch_all(&mut *self.tx)
-                        .await
-                        .map_err(map_err)?;
-                rows.into_iter()
-                    .map(|(r, p, fen)| {
-                        Ok((
-                            $crate::store::shared::uuid(&r)?,
-                            $crate::store::shared::uuid(&p)?,
-                            fen,
-                        ))
-                    })
-                    .collect()
             }
 
             async fn run_lines_count(

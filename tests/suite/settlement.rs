@@ -25,6 +25,7 @@ on_both_backends!(
     reports_open_in_real_readers_with_the_right_totals,
     verify_finds_settlement_rows_changed_behind_the_ledger,
     the_cli_prepares_approves_and_exports_a_run,
+    a_reversal_before_approval_takes_its_line_out_of_the_run,
 );
 
 const CODE: &str = "ZS2026-S1";
@@ -96,6 +97,21 @@ async fn redeem<S: Store>(world: &World<S>, counter: &Counter, body: Value, key:
     let reply = redeem_as(world, &counter.staff, body, key).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     reply.body
+}
+
+/// A setting whose `firms` vouchers were each redeemed for one contract
+/// (invoice `<prefix><i>`) and confirmed; returns the redemptions too.
+async fn confirmed<S: Store>(store: S, firms: usize, prefix: &str) -> (Scene<S>, Vec<Value>) {
+    let scene = setting(store, firms).await;
+    let bodies = scene
+        .vouchers
+        .iter()
+        .enumerate()
+        .map(|(index, voucher)| contract(voucher, &format!("{prefix}{index}"), CONTRACT, true))
+        .collect();
+    let redemptions =
+        redeemed_and_confirmed(&scene.world, &scene.provider, &scene.firms, bodies).await;
+    (scene, redemptions)
 }
 
 /// Redeems each body (firm `i` holds voucher `i`) and has firm `i` confirm it.
@@ -864,19 +880,7 @@ async fn reports_open_in_real_readers_with_the_right_totals<S: Store>(store: S, 
 
 async fn verify_finds_settlement_rows_changed_behind_the_ledger<S: Store>(store: S, db: &TestDb) {
     use voucher_ledger::service::verify::verify_store;
-    let Scene {
-        world,
-        firms,
-        vouchers,
-        provider,
-        checker,
-    } = setting(store, 2).await;
-    let bodies = vouchers
-        .iter()
-        .enumerate()
-        .map(|(index, voucher)| contract(voucher, &format!("V{index}"), CONTRACT, true))
-        .collect();
-    redeemed_and_confirmed(&world, &provider, &firms, bodies).await;
+    let (Scene { world, checker, .. }, _) = confirmed(store, 2, "V").await;
     let run = prepare(&world, &world.bearer("finance"), &this_quarter(), "prep")
         .await
         .body;
@@ -935,19 +939,7 @@ async fn verify_finds_settlement_rows_changed_behind_the_ledger<S: Store>(store:
 
 async fn the_cli_prepares_approves_and_exports_a_run<S: Store>(store: S, db: &TestDb) {
     use crate::processes::run;
-    let Scene {
-        world,
-        firms,
-        vouchers,
-        provider,
-        checker: _,
-    } = setting(store, 2).await;
-    let bodies = vouchers
-        .iter()
-        .enumerate()
-        .map(|(index, voucher)| contract(voucher, &format!("CLI{index}"), CONTRACT, true))
-        .collect();
-    redeemed_and_confirmed(&world, &provider, &firms, bodies).await;
+    let (Scene { world, .. }, _) = confirmed(store, 2, "CLI").await;
     let dir = tempfile::tempdir().unwrap();
     let url = db.url();
     let quarter = this_quarter();
@@ -1049,4 +1041,48 @@ async fn the_cli_prepares_approves_and_exports_a_run<S: Store>(store: S, db: &Te
     assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
     let (code, out) = run(dir.path(), &["verify", "--database-url", url]).await;
     assert_eq!(code, 0, "{out}");
+}
+
+async fn a_reversal_before_approval_takes_its_line_out_of_the_run<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (
+        Scene {
+            world,
+            provider,
+            checker,
+            ..
+        },
+        redemptions,
+    ) = confirmed(store, 2, "RV").await;
+    let run = prepare(&world, &world.bearer("finance"), &this_quarter(), "prep")
+        .await
+        .body;
+    assert_eq!(run["included_count"], 2);
+    let reversed = act(
+        &world,
+        &provider.staff,
+        &redemptions[1],
+        "reverse",
+        json!({"reason": "合同取消"}),
+        "x1",
+    )
+    .await;
+    assert_eq!(reversed.body["status"], "reversed", "{:?}", reversed.body);
+    voucher_ledger::service::verify::verify_store(&world.store, &[])
+        .await
+        .unwrap();
+    let approved = approve(&world, &checker, &run, "approve").await.body;
+    assert_eq!(approved["payouts"][0]["gross_fen"], SUBSIDY, "{approved:?}");
+    assert_eq!(
+        (
+            approved["included_count"].as_i64(),
+            approved["released_count"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    voucher_ledger::service::verify::verify_store(&world.store, &[])
+        .await
+        .unwrap();
 }

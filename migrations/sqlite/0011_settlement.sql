@@ -36,12 +36,13 @@ CREATE TABLE settlement_lines (
     state         TEXT    NOT NULL CHECK (state IN ('included', 'held', 'released')),
     -- JSON array of {"code", "severity", "detail"}.
     flags         TEXT    NOT NULL,
-    PRIMARY KEY (run_id, redemption_id)
-);
+    -- Lines are read in line order; a redemption's line is found through
+    -- settlement_lines_once.
+    PRIMARY KEY (run_id, line_no)
+) WITHOUT ROWID;
 -- Each redemption lands in exactly one batch.
 CREATE UNIQUE INDEX settlement_lines_once ON settlement_lines (redemption_id)
     WHERE state <> 'released';
-CREATE INDEX settlement_lines_by_run ON settlement_lines (run_id, line_no);
 
 -- Who resolved a held line's blocking flags, and why. Append-only.
 CREATE TABLE settlement_resolutions (

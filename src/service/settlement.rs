@@ -317,6 +317,7 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
             .collect(),
         programme_total: per_provider.iter().map(|(_, n)| n).sum(),
         provider_totals: per_provider.into_iter().collect(),
+        firm_totals: tx.redemptions_per_firm(code).await?.into_iter().collect(),
         rules: rules::AnomalyRules::default(),
         ..Context::default()
     };
@@ -330,17 +331,22 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         ..pb::SettlementPrepared::default()
     };
     let mut next_line: u32 = 1;
+    let mut spent = [std::time::Duration::ZERO; 4];
     for provider in providers {
+        let clock = std::time::Instant::now();
         let view = provider_view(tx, provider).await?;
         let rows = tx
             .provider_candidates(code, provider, period.end().as_micros())
             .await?;
-        let firms = tx.provider_firms(code, provider).await?;
-        context.pair_counts = firms
-            .iter()
-            .map(|(firm, pair, _)| ((provider, *firm), *pair))
+        spent[0] += clock.elapsed();
+        let clock = std::time::Instant::now();
+        let pairs = tx.provider_pairs(code, provider).await?;
+        spent[1] += clock.elapsed();
+        let clock = std::time::Instant::now();
+        context.pair_counts = pairs
+            .into_iter()
+            .map(|(firm, pair)| ((provider, firm), pair))
             .collect();
-        context.firm_totals = firms.iter().map(|(firm, _, all)| (*firm, *all)).collect();
         let status = ProviderStatus::parse(&view.record.status)
             .ok_or_else(|| outside("provider status", provider))?;
         context.provider_status = HashMap::from([(provider, status)]);
@@ -381,8 +387,19 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
                 flags_json: flags_json(line),
             })
             .collect();
+        spent[2] += clock.elapsed();
+        let clock = std::time::Instant::now();
         tx.insert_lines(&records).await?;
+        spent[3] += clock.elapsed();
     }
+    tracing::debug!(
+        candidates_ms = spent[0].as_millis() as u64,
+        pairs_ms = spent[1].as_millis() as u64,
+        reconcile_ms = spent[2].as_millis() as u64,
+        insert_ms = spent[3].as_millis() as u64,
+        lines = next_line - 1,
+        "settlement run prepared"
+    );
     let digest = digest.finish();
     tx.set_run_digest(run.id, &hex(&digest)).await?;
     body.lines_digest = digest.to_vec();

@@ -235,14 +235,19 @@ pub trait SettlementTx {
         programme: &str,
     ) -> impl Future<Output = Result<Vec<(Uuid, i64)>, StoreError>> + Send;
 
-    /// For one provider: its unreversed redemptions of the programme per
-    /// enterprise, and those enterprises' unreversed redemptions of the
-    /// programme in all: (enterprise, with the provider, in all).
-    fn provider_firms(
+    /// Unreversed redemptions of the programme per enterprise.
+    fn redemptions_per_firm(
+        &mut self,
+        programme: &str,
+    ) -> impl Future<Output = Result<Vec<(Uuid, i64)>, StoreError>> + Send;
+
+    /// One provider's unreversed redemptions of the programme per
+    /// enterprise.
+    fn provider_pairs(
         &mut self,
         programme: &str,
         provider: Uuid,
-    ) -> impl Future<Output = Result<Vec<(Uuid, i64, i64)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(Uuid, i64)>, StoreError>> + Send;
 
     fn set_run_digest(
         &mut self,

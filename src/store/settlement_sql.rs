@@ -30,8 +30,10 @@ pub const SELECT_CANDIDATES: &str = "SELECT r.id, r.provider_id, r.enterprise_id
      AND r.redeemed_at_us < $3 \
      AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
                      WHERE l.redemption_id = r.id AND l.state <> 'released') \
-     ORDER BY r.redeemed_sequence";
+     ORDER BY +r.redeemed_sequence";
 
+// `+` keeps SQLite from walking the whole table in sequence order (the
+// unique index on redeemed_sequence) instead of the provider's rows.
 pub const SELECT_SETTLEMENT_PROVIDERS: &str = "SELECT DISTINCT r.provider_id FROM redemptions r \
      WHERE r.programme_code = $1 AND r.status = 'confirmed' AND r.redeemed_at_us < $2 \
      AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
@@ -41,12 +43,12 @@ pub const SELECT_SETTLEMENT_PROVIDERS: &str = "SELECT DISTINCT r.provider_id FRO
 pub const SELECT_PER_PROVIDER: &str = "SELECT provider_id, CAST(COUNT(*) AS BIGINT) \
      FROM redemptions WHERE programme_code = $1 AND status <> 'reversed' GROUP BY provider_id";
 
-pub const SELECT_PROVIDER_FIRMS: &str = "SELECT mine.enterprise_id, mine.n, \
-     (SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions a WHERE a.enterprise_id = mine.enterprise_id \
-      AND a.programme_code = $1 AND a.status <> 'reversed') \
-     FROM (SELECT enterprise_id, CAST(COUNT(*) AS BIGINT) AS n FROM redemptions \
-           WHERE programme_code = $1 AND provider_id = $2 AND status <> 'reversed' \
-           GROUP BY enterprise_id) AS mine";
+pub const SELECT_PER_FIRM: &str = "SELECT enterprise_id, CAST(COUNT(*) AS BIGINT) \
+     FROM redemptions WHERE programme_code = $1 AND status <> 'reversed' GROUP BY enterprise_id";
+
+pub const SELECT_PROVIDER_PAIRS: &str = "SELECT enterprise_id, CAST(COUNT(*) AS BIGINT) \
+     FROM redemptions WHERE programme_code = $1 AND provider_id = $2 AND status <> 'reversed' \
+     GROUP BY enterprise_id";
 
 pub const SELECT_DUPLICATE_INVOICES: &str = "SELECT invoice_code, invoice_number, \
      CAST(COUNT(*) AS BIGINT) FROM redemptions \
@@ -67,8 +69,9 @@ pub const SELECT_INCLUDED_TOTALS: &str = "SELECT provider_id, \
      CAST(SUM(subsidy_fen) AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM settlement_lines \
      WHERE run_id = $1 AND state = 'included' GROUP BY provider_id ORDER BY provider_id";
 
+/// `state <> 'released'` lets both databases use the partial unique index.
 pub const SET_LINE_STATE: &str = "UPDATE settlement_lines SET state = $4 \
-     WHERE run_id = $1 AND redemption_id = $2 AND state = $3";
+     WHERE redemption_id = $2 AND state <> 'released' AND run_id = $1 AND state = $3";
 
 pub const RELEASE_LINES: &str = "UPDATE settlement_lines SET state = 'released' \
      WHERE run_id = $1 AND state = $2";
@@ -636,20 +639,35 @@ macro_rules! impl_settlement_store {
                     .collect()
             }
 
-            async fn provider_firms(
+            async fn redemptions_per_firm(
+                &mut self,
+                programme: &str,
+            ) -> Result<Vec<(uuid::Uuid, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_PER_FIRM)
+                        .bind(programme)
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(id, n)| Ok(($crate::store::shared::uuid(&id)?, n)))
+                    .collect()
+            }
+
+            async fn provider_pairs(
                 &mut self,
                 programme: &str,
                 provider: uuid::Uuid,
-            ) -> Result<Vec<(uuid::Uuid, i64, i64)>, $crate::store::StoreError> {
-                let rows: Vec<(String, i64, i64)> =
-                    sqlx::query_as($crate::store::settlement_sql::SELECT_PROVIDER_FIRMS)
+            ) -> Result<Vec<(uuid::Uuid, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_PROVIDER_PAIRS)
                         .bind(programme)
                         .bind(provider.to_string())
                         .fetch_all(&mut *self.tx)
                         .await
                         .map_err(map_err)?;
                 rows.into_iter()
-                    .map(|(id, pair, all)| Ok(($crate::store::shared::uuid(&id)?, pair, all)))
+                    .map(|(id, n)| Ok(($crate::store::shared::uuid(&id)?, n)))
                     .collect()
             }
 
@@ -767,7 +785,8 @@ macro_rules! impl_settlement_store {
             {
                 use $crate::store::settlement_sql as sql;
                 let rows = sqlx::query(&format!(
-                    "SELECT {} FROM settlement_lines WHERE run_id = $1 AND redemption_id = $2",
+                    "SELECT {} FROM settlement_lines WHERE redemption_id = $2 AND run_id = $1 \
+                     AND state <> 'released'",
                     sql::LINE_COLUMNS
                 ))
                 .bind(run_id.to_string())

@@ -24,9 +24,13 @@ CREATE TABLE settlement_runs (
     CONSTRAINT settlement_runs_period_once UNIQUE (programme_code, period_from, period_until)
 );
 
+-- Like ledger_postings, lines carry no foreign keys: a million lines would
+-- pay a key check each, and only the writer inserts them, in the
+-- transaction of their run's entry; verify checks every line against its
+-- run and payouts.
 CREATE TABLE settlement_lines (
-    run_id        TEXT    NOT NULL REFERENCES settlement_runs (id),
-    redemption_id TEXT    NOT NULL REFERENCES redemptions (id),
+    run_id        TEXT    NOT NULL,
+    redemption_id TEXT    NOT NULL,
     line_no       INTEGER NOT NULL CHECK (line_no >= 1),
     provider_id   TEXT    NOT NULL,
     subsidy_fen   INTEGER NOT NULL CHECK (subsidy_fen > 0),

@@ -234,4 +234,47 @@ impl PostgresTx {
             .map_err(map_err)?;
         Ok(())
     }
+
+    /// One statement per chunk of 10,000 lines: the columns as arrays.
+    pub(super) async fn bulk_insert_settlement_lines(
+        &mut self,
+        lines: &[crate::store::settlement::LineRecord],
+    ) -> Result<(), StoreError> {
+        const QUERY: &str = "INSERT INTO settlement_lines (run_id, redemption_id, line_no, \
+             provider_id, subsidy_fen, state, flags) SELECT * FROM UNNEST($1::text[], \
+             $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[])";
+        for chunk in lines.chunks(10_000) {
+            sqlx::query(QUERY)
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|l| l.run_id.to_string())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(texts(
+                    &chunk.iter().map(|l| l.redemption_id).collect::<Vec<_>>(),
+                ))
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|l| i64::from(l.line_no))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(texts(
+                    &chunk.iter().map(|l| l.provider_id).collect::<Vec<_>>(),
+                ))
+                .bind(chunk.iter().map(|l| l.subsidy_fen).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|l| l.state.as_str()).collect::<Vec<_>>())
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|l| l.flags_json.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
 }

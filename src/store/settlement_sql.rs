@@ -737,28 +737,8 @@ macro_rules! impl_settlement_store {
                 &mut self,
                 lines: &[$crate::store::settlement::LineRecord],
             ) -> Result<(), $crate::store::StoreError> {
-                use $crate::store::settlement_sql as sql;
-                for chunk in lines.chunks(sql::INSERT_CHUNK) {
-                    let mut builder = sqlx::QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO settlement_lines ({}) ",
-                        sql::LINE_COLUMNS
-                    ));
-                    builder.push_values(chunk, |mut row, line| {
-                        row.push_bind(line.run_id.to_string())
-                            .push_bind(line.redemption_id.to_string())
-                            .push_bind(i64::from(line.line_no))
-                            .push_bind(line.provider_id.to_string())
-                            .push_bind(line.subsidy_fen)
-                            .push_bind(line.state.clone())
-                            .push_bind(line.flags_json.clone());
-                    });
-                    builder
-                        .build()
-                        .execute(&mut *self.tx)
-                        .await
-                        .map_err(map_err)?;
-                }
-                Ok(())
+                // Per backend: arrays on Postgres, multi-row VALUES on SQLite.
+                self.bulk_insert_settlement_lines(lines).await
             }
 
             async fn run_lines(

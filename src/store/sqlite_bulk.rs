@@ -283,4 +283,32 @@ impl SqliteTx {
         }
         Ok(())
     }
+
+    pub(super) async fn bulk_insert_settlement_lines(
+        &mut self,
+        lines: &[crate::store::settlement::LineRecord],
+    ) -> Result<(), StoreError> {
+        // 7 parameters a line: 4,000 lines stay under SQLite's 32,766.
+        for chunk in lines.chunks(4_000) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO settlement_lines (run_id, redemption_id, line_no, provider_id, \
+                 subsidy_fen, state, flags) ",
+            );
+            builder.push_values(chunk, |mut row, line| {
+                row.push_bind(line.run_id.to_string())
+                    .push_bind(line.redemption_id.to_string())
+                    .push_bind(i64::from(line.line_no))
+                    .push_bind(line.provider_id.to_string())
+                    .push_bind(line.subsidy_fen)
+                    .push_bind(line.state.clone())
+                    .push_bind(line.flags_json.clone());
+            });
+            builder
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
 }

@@ -1286,3 +1286,29 @@ async fn bench_issue_and_redeem_run_and_report_their_ratios() {
         }
     }
 }
+
+/// `bench settle` runs end to end on a small scale on each backend: the
+/// batch holds every generated redemption, and both ratios are reported.
+#[tokio::test]
+async fn bench_settle_runs_and_reports_its_ratio_and_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut backends = vec!["sqlite".to_string()];
+    if let Ok(url) = std::env::var(crate::helpers::POSTGRES_URL_ENV) {
+        backends.push(url);
+    }
+    for backend in backends {
+        let args = [
+            "bench",
+            "settle",
+            "--redemptions",
+            "300",
+            "--backend-url",
+            &backend,
+        ];
+        let (code, out) = run(dir.path(), &args).await;
+        assert_eq!(code, 0, "{out}");
+        for expected in ["batch: 300 lines", "raw:", "the raw time", "peak memory"] {
+            assert!(out.contains(expected), "{expected} missing: {out}");
+        }
+    }
+}

@@ -409,6 +409,7 @@ pub fn document() -> OpenApi {
         .schema_from::<super::settlement::SettlementRunView>()
         .schema_from::<super::settlement::SettlementRunList>()
         .schema_from::<super::settlement::PayoutView>()
+        .schema_from::<super::settlement::ResolutionView>()
         .schema_from::<super::settlement::SettlementLineList>()
         .schema_from::<super::settlement::SettlementLineView>()
         .schema_from::<super::settlement::FlagView>()

@@ -81,6 +81,19 @@ pub struct SettlementRunView {
     pub held_fen: i64,
     pub released_count: i64,
     pub payouts: Vec<PayoutView>,
+    /// Held lines cleared by a note, in the order they were.
+    pub resolutions: Vec<ResolutionView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolutionView {
+    pub redemption_id: String,
+    pub note: String,
+    /// The finance user who cleared it.
+    pub resolved_by: String,
+    pub sequence: u64,
+    /// UTC+8.
+    pub resolved_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -204,6 +217,18 @@ async fn run_view<S: Store>(store: &S, run: RunRecord) -> Result<SettlementRunVi
     let (held_count, held_fen) = of("held");
     let (released_count, _) = of("released");
     let payouts = store.payouts(run.id).await?;
+    let resolutions = store
+        .settlement_resolutions(run.id)
+        .await?
+        .into_iter()
+        .map(|r| ResolutionView {
+            redemption_id: r.redemption_id.to_string(),
+            note: r.note,
+            resolved_by: r.resolved_by.to_string(),
+            sequence: r.sequence,
+            resolved_at: crate::domain::Timestamp::from_micros(r.resolved_at_us).to_string(),
+        })
+        .collect();
     Ok(SettlementRunView {
         id: run.id.to_string(),
         programme_code: run.programme_code,
@@ -222,6 +247,7 @@ async fn run_view<S: Store>(store: &S, run: RunRecord) -> Result<SettlementRunVi
         held_fen,
         released_count,
         payouts: payouts.iter().map(payout_view).collect(),
+        resolutions,
     })
 }
 

@@ -180,12 +180,6 @@ pub trait SettlementStore {
         run_id: Uuid,
     ) -> impl Future<Output = Result<Vec<PayoutRecord>, StoreError>> + Send;
 
-    /// Every payout of a provider, oldest run first.
-    fn payouts_of_provider(
-        &self,
-        provider_id: Uuid,
-    ) -> impl Future<Output = Result<Vec<PayoutRecord>, StoreError>> + Send;
-
     /// Streams a run's included lines (or one provider's) in line order
     /// into `sink`, without holding them all: the channel's bound is the
     /// memory used. Stops early if the receiver goes away.
@@ -277,11 +271,6 @@ pub trait SettlementTx {
         &mut self,
         lines: &[LineRecord],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    fn run_lines(
-        &mut self,
-        run_id: Uuid,
-    ) -> impl Future<Output = Result<Vec<LineRecord>, StoreError>> + Send;
 
     fn run_line(
         &mut self,

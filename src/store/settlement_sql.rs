@@ -509,24 +509,6 @@ macro_rules! impl_settlement_store {
                 )
             }
 
-            async fn payouts_of_provider(
-                &self,
-                provider_id: uuid::Uuid,
-            ) -> Result<Vec<$crate::store::settlement::PayoutRecord>, $crate::store::StoreError>
-            {
-                use $crate::store::settlement_sql as sql;
-                sql::select_by!(
-                    &self.pool,
-                    format!(
-                        "SELECT {} FROM payouts WHERE provider_id = $1 \
-                         ORDER BY updated_sequence, reference",
-                        sql::PAYOUT_COLUMNS
-                    ),
-                    provider_id.to_string(),
-                    sql::decode_payout
-                )
-            }
-
             async fn stream_batch_rows(
                 &self,
                 run_id: uuid::Uuid,
@@ -739,22 +721,6 @@ macro_rules! impl_settlement_store {
             ) -> Result<(), $crate::store::StoreError> {
                 // Per backend: arrays on Postgres, multi-row VALUES on SQLite.
                 self.bulk_insert_settlement_lines(lines).await
-            }
-
-            async fn run_lines(
-                &mut self,
-                run_id: uuid::Uuid,
-            ) -> Result<Vec<$crate::store::settlement::LineRecord>, $crate::store::StoreError> {
-                use $crate::store::settlement_sql as sql;
-                sql::select_by!(
-                    &mut *self.tx,
-                    format!(
-                        "SELECT {} FROM settlement_lines WHERE run_id = $1 ORDER BY line_no",
-                        sql::LINE_COLUMNS
-                    ),
-                    run_id.to_string(),
-                    sql::decode_line
-                )
             }
 
             async fn run_line(

@@ -479,6 +479,10 @@ async fn reconciliation_holds_back_each_problem_until_resolved<S: Store>(store: 
     .await;
     assert_eq!(resolved.status, StatusCode::OK, "{:?}", resolved.body);
     assert_eq!(resolved.body["included_count"], 1);
+    assert_eq!(
+        resolved.body["resolutions"][0]["redemption_id"],
+        redemptions[2]["id"]
+    );
     resolve(&redemptions[2], "again", "res-2")
         .await
         .expect_error(StatusCode::CONFLICT, "settlement_line_not_held");

@@ -76,3 +76,11 @@ CREATE TABLE payouts (
     updated_sequence BIGINT NOT NULL,
     CONSTRAINT payouts_once_per_run UNIQUE (run_id, provider_id)
 );
+
+-- Paid subsidies taken back one redemption at a time (an enterprise found
+-- fraudulent): each at most once. Written with its recovery_opened entry.
+CREATE TABLE recovered_redemptions (
+    redemption_id TEXT    PRIMARY KEY,
+    amount_fen    BIGINT NOT NULL CHECK (amount_fen > 0),
+    sequence      BIGINT NOT NULL
+);

@@ -37,6 +37,9 @@ pub struct FraudMarkingReport {
     pub vouchers_revoked: u64,
     /// Unsettled redemptions frozen by this request.
     pub redemptions_frozen: u64,
+    /// An enterprise's settled, paid redemptions whose subsidy this request
+    /// turned into their providers' recovery receivables (追回).
+    pub redemptions_recovered: u64,
     /// The provider was removed (出库) by this request.
     pub provider_removed: bool,
     /// The provider's recovery receivables (追回), all programmes, after.
@@ -92,6 +95,7 @@ pub async fn mark<S: Store>(
         party_id: party_id.to_string(),
         vouchers_revoked: report.vouchers_revoked,
         redemptions_frozen: report.redemptions_frozen,
+        redemptions_recovered: report.redemptions_recovered,
         provider_removed: report.provider_removed,
         recovery_receivable_fen: report.recovery_receivable_fen,
     }))

@@ -177,6 +177,12 @@ pub enum Command {
         provider_id: Uuid,
         reason: String,
     },
+    /// Turn the paid subsidy of one settled redemption (of an enterprise
+    /// found fraudulent) into its provider's recovery receivable, once.
+    RecoverRedemption {
+        redemption_id: Uuid,
+        reason: String,
+    },
     /// Prepare the settlement run of a programme for a period: lines and
     /// reconciliation flags are decided under the lock
     /// (service::settlement).
@@ -747,6 +753,7 @@ impl Command {
             Command::WithdrawVoucher { .. } => "withdraw_voucher",
             Command::OpenRecovery { .. } => "open_recovery",
             Command::AttachRedemptionDocuments { .. } => "attach_redemption_documents",
+            Command::RecoverRedemption { .. } => "recover_redemption",
             Command::PrepareSettlement { .. } => "prepare_settlement",
             Command::ResolveSettlementLine { .. } => "resolve_settlement_line",
             Command::ApproveSettlement { .. } => "approve_settlement",
@@ -1013,6 +1020,18 @@ impl Command {
                     provider_id: provider_id.to_string(),
                     amount_fen: 0,
                     reason: reason.clone(),
+                    redemption_id: String::new(),
+                }))
+            }
+            Command::RecoverRedemption {
+                redemption_id,
+                reason,
+            } => {
+                check_text("reason", reason, TEXT_LEN_MAX, true)?;
+                Draft::without_postings(EntryBody::RecoveryOpened(pb::RecoveryOpened {
+                    redemption_id: redemption_id.to_string(),
+                    reason: reason.clone(),
+                    ..pb::RecoveryOpened::default()
                 }))
             }
             // Settlement reads the ledger under the lock:
@@ -1263,6 +1282,13 @@ impl Command {
             } => {
                 field(programme.as_str().as_bytes());
                 field(provider_id.as_bytes());
+                field(reason.as_bytes());
+            }
+            Command::RecoverRedemption {
+                redemption_id,
+                reason,
+            } => {
+                field(redemption_id.as_bytes());
                 field(reason.as_bytes());
             }
             Command::PrepareSettlement {

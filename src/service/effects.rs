@@ -231,6 +231,7 @@ pub async fn apply<
         | Command::ChangeRedemption(_)
         | Command::WithdrawVoucher { .. }
         | Command::OpenRecovery { .. }
+        | Command::RecoverRedemption { .. }
         | Command::PrepareSettlement { .. }
         | Command::ResolveSettlementLine { .. }
         | Command::ApproveSettlement { .. }

@@ -31,6 +31,9 @@ const PAGE: u32 = 500;
 pub struct FraudReport {
     pub vouchers_revoked: u64,
     pub redemptions_frozen: u64,
+    /// An enterprise's settled and paid redemptions whose subsidy became
+    /// its providers' recovery receivables.
+    pub redemptions_recovered: u64,
     pub provider_removed: bool,
     /// The provider's recovery receivables across programmes, after.
     pub recovery_receivable_fen: i64,
@@ -115,11 +118,26 @@ pub async fn mark<S: Store>(
         },
     };
     let mut jobs = Vec::new();
+    let mut recoveries = Vec::new();
     let mut after = None;
     loop {
         let page = store.redemptions_after(&filter, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
+        if marking.party_kind == PartyKind::Enterprise {
+            // Settled and paid ones cannot be frozen: what was paid for
+            // them is recovered from their providers instead.
+            for redemption in page.iter().filter(|r| r.status == "confirmed") {
+                let command = Command::RecoverRedemption {
+                    redemption_id: redemption.id,
+                    reason: marking.reason.clone(),
+                };
+                recoveries.push((
+                    (),
+                    submission(format!("recover-redemption:{}", redemption.id), command),
+                ));
+            }
+        }
         for redemption in page
             .iter()
             .filter(|r| matches!(r.status.as_str(), "pending" | "confirmed" | "disputed"))
@@ -135,6 +153,7 @@ pub async fn mark<S: Store>(
         }
     }
     report.redemptions_frozen = count_changes(writer, jobs).await?;
+    report.redemptions_recovered = count_changes(writer, recoveries).await?;
     // Revoke an enterprise's active vouchers.
     if marking.party_kind == PartyKind::Enterprise {
         let filter = VoucherFilter {

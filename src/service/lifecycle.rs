@@ -40,6 +40,8 @@ pub struct ChangePlan {
     /// The redemption's line in a prepared (unapproved) settlement run,
     /// released when the redemption is reversed or frozen: (run, state).
     release_line: Option<(Uuid, String)>,
+    /// A paid redemption recovered: (redemption, amount), recorded once.
+    recovered: Option<(Uuid, i64)>,
 }
 
 impl Plan {
@@ -94,6 +96,10 @@ pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Settleme
             provider_id,
             reason,
         } => plan_recovery(tx, programme, *provider_id, reason).await?,
+        Command::RecoverRedemption {
+            redemption_id,
+            reason,
+        } => plan_redemption_recovery(tx, *redemption_id, reason).await?,
         Command::PrepareSettlement { .. }
         | Command::ResolveSettlementLine { .. }
         | Command::ApproveSettlement { .. }
@@ -135,6 +141,7 @@ pub async fn write<T: RedemptionTx + RegistryTx + SettlementTx + Send>(
                 redemption,
                 voucher,
                 release_line,
+                recovered,
                 ..
             } = *plan;
             if let Some(update) = &voucher
@@ -154,6 +161,10 @@ pub async fn write<T: RedemptionTx + RegistryTx + SettlementTx + Send>(
                     != 1
             {
                 return Err(changed_outside("settlement line", update.id).into());
+            }
+            if let Some((redemption_id, amount_fen)) = recovered {
+                tx.insert_recovered(redemption_id, amount_fen, sequence)
+                    .await?;
             }
             Ok((body, None))
         }
@@ -245,6 +256,7 @@ async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + SettlementTx + S
             redemption: Some(update),
             voucher: None,
             release_line,
+            recovered: None,
         })));
     }
     // A reversal: the subsidy leaves the provider's payable, back onto the
@@ -300,6 +312,7 @@ async fn plan_change<T: RegistryTx + VoucherTx + RedemptionTx + SettlementTx + S
         redemption: Some(update),
         voucher: voucher_update,
         release_line,
+        recovered: None,
     })))
 }
 
@@ -360,6 +373,7 @@ async fn plan_withdrawal<T: VoucherTx + Send>(
         },
         redemption: None,
         release_line: None,
+        recovered: None,
         voucher: Some(VoucherValueUpdate {
             id: voucher.id,
             from_status: voucher.status,
@@ -371,6 +385,57 @@ async fn plan_withdrawal<T: VoucherTx + Send>(
     })))
 }
 
+/// One account's balance as the transaction sees it (0 if never posted).
+pub(super) async fn balance_in<T: LedgerTx + Send>(
+    tx: &mut T,
+    account: &Account,
+) -> Result<i64, StoreError> {
+    let name = account.to_string();
+    Ok(tx
+        .load_balances(&[name.as_str()])
+        .await?
+        .into_iter()
+        .find(|(account, _)| *account == name)
+        .map_or(0, |(_, balance)| balance))
+}
+
+/// What a provider was paid becomes its recovery receivable (追回):
+/// `amount` of its `paid` in `programme`, for one redemption or (None) all.
+fn recovery(
+    programme: &ProgrammeCode,
+    provider_id: Uuid,
+    amount: Fen,
+    reason: &str,
+    redemption_id: Option<Uuid>,
+) -> Result<Plan, Failure> {
+    let party = provider_id.to_string();
+    let account = |kind| {
+        Account::party(kind, programme, &party).map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
+    Ok(Plan::Change(Box::new(ChangePlan {
+        postings: vec![
+            Posting::debit(account(AccountKind::RecoveryReceivable)?, amount),
+            Posting::credit(account(AccountKind::Paid)?, amount),
+        ],
+        body: EntryBody::RecoveryOpened(pb::RecoveryOpened {
+            programme_code: programme.to_string(),
+            provider_id: party.clone(),
+            amount_fen: amount.as_fen(),
+            reason: reason.to_string(),
+            redemption_id: redemption_id.map(|id| id.to_string()).unwrap_or_default(),
+        }),
+        redemption: None,
+        voucher: None,
+        release_line: None,
+        recovered: redemption_id.map(|id| (id, amount.as_fen())),
+    })))
+}
+
+fn paid_account(programme: &ProgrammeCode, provider_id: Uuid) -> Result<Account, StoreError> {
+    Account::party(AccountKind::Paid, programme, &provider_id.to_string())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Moves the provider's whole `paid` balance in the programme to its
 /// recovery receivable.
 async fn plan_recovery<T: LedgerTx + Send>(
@@ -379,34 +444,36 @@ async fn plan_recovery<T: LedgerTx + Send>(
     provider_id: Uuid,
     reason: &str,
 ) -> Result<Plan, Failure> {
-    let party = provider_id.to_string();
-    let account = |kind| {
-        Account::party(kind, programme, &party).map_err(|e| StoreError::Corrupt(e.to_string()))
-    };
-    let paid = account(AccountKind::Paid)?;
-    let name = paid.to_string();
-    let balances = tx.load_balances(&[name.as_str()]).await?;
-    let amount = balances
-        .into_iter()
-        .find(|(account, _)| *account == name)
-        .map_or(0, |(_, balance)| balance);
+    let amount = balance_in(tx, &paid_account(programme, provider_id)?).await?;
     if amount <= 0 {
         return Err(CommandError::NothingToRecover.into());
     }
-    let amount = Fen::new(amount);
-    Ok(Plan::Change(Box::new(ChangePlan {
-        postings: vec![
-            Posting::debit(account(AccountKind::RecoveryReceivable)?, amount),
-            Posting::credit(paid, amount),
-        ],
-        body: EntryBody::RecoveryOpened(pb::RecoveryOpened {
-            programme_code: programme.to_string(),
-            provider_id: party.clone(),
-            amount_fen: amount.as_fen(),
-            reason: reason.to_string(),
-        }),
-        redemption: None,
-        voucher: None,
-        release_line: None,
-    })))
+    recovery(programme, provider_id, Fen::new(amount), reason, None)
+}
+
+/// Moves one settled, paid redemption's subsidy from its provider's `paid`
+/// to its recovery receivable (an enterprise found fraudulent), once.
+async fn plan_redemption_recovery<T: LedgerTx + SettlementTx + Send>(
+    tx: &mut T,
+    redemption_id: Uuid,
+    reason: &str,
+) -> Result<Plan, Failure> {
+    let (code, provider_id, subsidy_fen) = tx
+        .paid_unrecovered(redemption_id)
+        .await?
+        .ok_or(CommandError::NothingToRecover)?;
+    let programme = ProgrammeCode::parse(&code)
+        .map_err(|_| StoreError::Corrupt(format!("programme code {code:?}")))?;
+    // Less left than the subsidy: the provider's whole paid balance was
+    // recovered already (the provider was found fraudulent too).
+    if balance_in(tx, &paid_account(&programme, provider_id)?).await? < subsidy_fen {
+        return Err(CommandError::NothingToRecover.into());
+    }
+    recovery(
+        &programme,
+        provider_id,
+        Fen::new(subsidy_fen),
+        reason,
+        Some(redemption_id),
+    )
 }

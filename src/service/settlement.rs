@@ -542,13 +542,7 @@ async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
     for (provider, (gross, lines)) in totals {
         let view = provider_view(tx, provider).await?;
         let receivable = party_account(AccountKind::RecoveryReceivable, &programme, provider)?;
-        let name = receivable.to_string();
-        let open = tx
-            .load_balances(&[name.as_str()])
-            .await?
-            .into_iter()
-            .find(|(account, _)| *account == name)
-            .map_or(0, |(_, balance)| balance)
+        let open = super::lifecycle::balance_in(tx, &receivable).await?
             - tx.pending_offsets(programme.as_str(), provider).await?;
         let amounts = PayoutAmounts::new(gross, open);
         let payable = party_account(AccountKind::ProviderPayable, &programme, provider)?;

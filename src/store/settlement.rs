@@ -348,6 +348,20 @@ pub trait SettlementTx {
         sequence: u64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// A redemption's settled line whose payout was paid and that was not
+    /// recovered yet: (programme, provider, subsidy).
+    fn paid_unrecovered(
+        &mut self,
+        redemption_id: Uuid,
+    ) -> impl Future<Output = Result<Option<(String, Uuid, i64)>, StoreError>> + Send;
+
+    fn insert_recovered(
+        &mut self,
+        redemption_id: Uuid,
+        amount_fen: i64,
+        sequence: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn live_placement(
         &mut self,
         redemption_id: Uuid,

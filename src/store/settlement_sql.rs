@@ -93,6 +93,13 @@ pub const SELECT_PENDING_OFFSETS: &str = "SELECT CAST(COALESCE(SUM(p.offset_fen)
 pub const SETTLE_PAYOUT: &str = "UPDATE payouts SET status = $2, bank_message = $3, \
      updated_sequence = $4 WHERE reference = $1 AND status = 'pending'";
 
+pub const SELECT_PAID_UNRECOVERED: &str = "SELECT s.programme_code, l.provider_id, \
+     l.subsidy_fen FROM settlement_lines l JOIN settlement_runs s ON s.id = l.run_id \
+     JOIN payouts p ON p.run_id = l.run_id AND p.provider_id = l.provider_id \
+     WHERE l.redemption_id = $1 AND l.state <> 'released' AND l.state = 'included' \
+     AND p.status = 'paid' AND NOT EXISTS \
+     (SELECT 1 FROM recovered_redemptions x WHERE x.redemption_id = l.redemption_id)";
+
 pub const SELECT_PLACEMENT: &str = "SELECT l.run_id, s.status, l.state \
      FROM settlement_lines l JOIN settlement_runs s ON s.id = l.run_id \
      WHERE l.redemption_id = $1 AND l.state <> 'released'";
@@ -932,6 +939,41 @@ macro_rules! impl_settlement_store {
                     .await
                     .map_err(map_err)?
                     .rows_affected())
+            }
+
+            async fn paid_unrecovered(
+                &mut self,
+                redemption_id: uuid::Uuid,
+            ) -> Result<Option<(String, uuid::Uuid, i64)>, $crate::store::StoreError> {
+                let row: Option<(String, String, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_PAID_UNRECOVERED)
+                        .bind(redemption_id.to_string())
+                        .fetch_optional(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                row.map(|(programme, provider, fen)| {
+                    Ok((programme, $crate::store::shared::uuid(&provider)?, fen))
+                })
+                .transpose()
+            }
+
+            async fn insert_recovered(
+                &mut self,
+                redemption_id: uuid::Uuid,
+                amount_fen: i64,
+                sequence: u64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO recovered_redemptions (redemption_id, amount_fen, sequence) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(redemption_id.to_string())
+                .bind(amount_fen)
+                .bind($crate::store::shared::to_i64(sequence))
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
             }
 
             async fn live_placement(

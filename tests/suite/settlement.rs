@@ -369,11 +369,40 @@ async fn a_run_settles_confirmed_redemptions_once_with_two_people<S: Store>(
     assert_eq!(again.body["sequence"], Value::Null);
     assert_eq!(world.count_entries("payouts_recorded").await, 1);
 
+    // The first firm is found fraudulent after being paid for: its
+    // settled redemption's subsidy becomes the provider's receivable, once.
+    let mark = |key: &'static str| {
+        let body = json!({"party_kind": "enterprise", "party_id": firms[0].enterprise_id.to_string(), "reason": "虚假交易", "source": "市经信局稽查"});
+        let (api, admin) = (world.api.clone(), world.bearer("admin"));
+        async move { api.post("/api/v1/fraud-markings", &admin, body, key).await }
+    };
+    let marked = mark("fraud-1").await;
+    assert_eq!(marked.status, StatusCode::OK, "{:?}", marked.body);
+    assert_eq!(marked.body["redemptions_recovered"], 1, "{:?}", marked.body);
+    assert_eq!(
+        balance(&world.store, &party(AccountKind::Paid, id)).await,
+        SUBSIDY
+    );
+    assert_eq!(
+        balance(&world.store, &party(AccountKind::RecoveryReceivable, id)).await,
+        SUBSIDY
+    );
+    assert_eq!(mark("fraud-2").await.body["redemptions_recovered"], 0);
+
     // Confirmed later: the next run takes only that one.
     confirm(&world, &firms[2], &redemptions[2], "c2").await;
     let next = prepare(&world, &finance, &this_year(), "prep-year").await;
     assert_eq!(next.status, StatusCode::CREATED, "{:?}", next.body);
     assert_eq!(next.body["included_count"], 1);
+    // Its approval offsets the receivable against the provider's payout.
+    let offset = approve(&world, &checker, &next.body, "approve-year").await;
+    assert_eq!(
+        offset.body["payouts"][0]["offset_fen"], SUBSIDY,
+        "{:?}",
+        offset.body
+    );
+    assert_eq!(offset.body["payouts"][0]["net_fen"], 0);
+    assert_eq!(offset.body["payouts"][0]["status"], "paid");
     prepare(&world, &finance, &format!("{}H1", this_year()), "prep-h1")
         .await
         .expect_error(StatusCode::CONFLICT, "nothing_to_settle");

@@ -466,7 +466,7 @@ async fn run_in<T: SettlementTx + Send>(
     Ok(run)
 }
 
-async fn plan_resolve<T: SettlementTx + Send>(
+async fn plan_resolve<T: RegistryTx + SettlementTx + Send>(
     tx: &mut T,
     run_id: Uuid,
     redemption_id: Uuid,
@@ -475,7 +475,7 @@ async fn plan_resolve<T: SettlementTx + Send>(
     now: Timestamp,
     sequence: u64,
 ) -> Result<SettlementPlan, Failure> {
-    run_in(tx, run_id, "prepared").await?;
+    let run = run_in(tx, run_id, "prepared").await?;
     let line = tx
         .run_line(run_id, redemption_id)
         .await?
@@ -495,6 +495,27 @@ async fn plan_resolve<T: SettlementTx + Send>(
         .collect();
     if !stuck.is_empty() {
         return Err(CommandError::FlagsNotResolvable { codes: stuck }.into());
+    }
+    // A line held for another reason did not count toward the provider's
+    // annual cap when the run was prepared: it must fit now.
+    let year: i32 = run.period_until[..4]
+        .parse()
+        .map_err(|_| outside("settlement run period", run_id))?;
+    let settled = tx
+        .settled_per_provider(year)
+        .await?
+        .into_iter()
+        .find(|(provider, _)| *provider == line.provider_id)
+        .map_or(0, |(_, fen)| fen);
+    let cap = provider_view(tx, line.provider_id)
+        .await?
+        .record
+        .annual_cap_fen;
+    if settled + line.subsidy_fen > cap {
+        return Err(CommandError::FlagsNotResolvable {
+            codes: vec![FlagCode::ProviderAnnualCap.as_str().to_string()],
+        }
+        .into());
     }
     Ok(SettlementPlan {
         postings: Vec::new(),

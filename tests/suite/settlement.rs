@@ -26,6 +26,7 @@ on_both_backends!(
     verify_finds_settlement_rows_changed_behind_the_ledger,
     the_cli_prepares_approves_and_exports_a_run,
     a_reversal_before_approval_takes_its_line_out_of_the_run,
+    the_annual_cap_holds_and_no_note_lifts_it,
 );
 
 const CODE: &str = "ZS2026-S1";
@@ -1118,4 +1119,73 @@ async fn a_reversal_before_approval_takes_its_line_out_of_the_run<S: Store>(
     voucher_ledger::service::verify::verify_store(&world.store, &[])
         .await
         .unwrap();
+}
+
+async fn the_annual_cap_holds_and_no_note_lifts_it<S: Store>(store: S, _db: &TestDb) {
+    let Scene {
+        world,
+        firms,
+        vouchers,
+        provider,
+        ..
+    } = setting(store, 3).await;
+    let mut no_invoice = contract(&vouchers[0], "CAP0", CONTRACT, true);
+    no_invoice.as_object_mut().unwrap().remove("invoice");
+    let bodies = vec![
+        no_invoice,
+        contract(&vouchers[1], "CAP1", CONTRACT, true),
+        contract(&vouchers[2], "CAP2", CONTRACT, true),
+    ];
+    let redemptions = redeemed_and_confirmed(&world, &provider, &firms, bodies).await;
+    // The bureau lowers the provider's annual cap to 3,000 元 afterwards.
+    let lowered = world
+        .api
+        .post(
+            "/api/v1/providers",
+            &world.bearer("admin"),
+            provider_fields(&uscc(31), &uscc(32), "3,000"),
+            "cap",
+        )
+        .await;
+    assert!(lowered.status.is_success(), "{:?}", lowered.body);
+    let finance = world.bearer("finance");
+    let run = prepare(&world, &finance, &this_quarter(), "prep")
+        .await
+        .body;
+    let run_id = run["id"].as_str().unwrap();
+    let lines = world
+        .api
+        .get(&format!("/api/v1/settlement-runs/{run_id}/lines"), &finance)
+        .await;
+    let codes: Vec<Vec<&str>> = lines.body["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(flag_codes)
+        .collect();
+    // 2,000 fits the cap; 2,000 more would not; the first is held anyway.
+    assert_eq!(
+        codes,
+        [vec!["invoice_missing"], vec![], vec!["provider_annual_cap"]]
+    );
+    let cap = lines.body["lines"][2]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "provider_annual_cap")
+        .unwrap()
+        .clone();
+    assert_eq!(cap["resolvable"], false);
+    for (index, key) in [(2, "res-cap"), (0, "res-missing")] {
+        let path = format!(
+            "/api/v1/settlement-runs/{run_id}/lines/{}/resolve",
+            redemptions[index]["id"].as_str().unwrap()
+        );
+        world
+            .api
+            .post(&path, &finance, json!({"note": "特批"}), key)
+            .await
+            .expect_error(StatusCode::CONFLICT, "settlement_flag_not_resolvable");
+    }
+    assert_eq!(world.count_entries("settlement_line_resolved").await, 0);
 }

@@ -498,9 +498,11 @@ async fn plan_resolve<T: RegistryTx + SettlementTx + Send>(
     }
     // A line held for another reason did not count toward the provider's
     // annual cap when the run was prepared: it must fit now.
-    let year: i32 = run.period_until[..4]
-        .parse()
-        .map_err(|_| outside("settlement run period", run_id))?;
+    let year: i32 = run
+        .period_until
+        .get(..4)
+        .and_then(|year| year.parse().ok())
+        .ok_or_else(|| outside("settlement run period", run_id))?;
     let settled = tx
         .settled_per_provider(year)
         .await?

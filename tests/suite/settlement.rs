@@ -27,6 +27,7 @@ on_both_backends!(
     the_cli_prepares_approves_and_exports_a_run,
     a_reversal_before_approval_takes_its_line_out_of_the_run,
     the_annual_cap_holds_and_no_note_lifts_it,
+    racing_runs_for_overlapping_periods_settle_each_redemption_once,
 );
 
 const CODE: &str = "ZS2026-S1";
@@ -1188,4 +1189,44 @@ async fn the_annual_cap_holds_and_no_note_lifts_it<S: Store>(store: S, _db: &Tes
             .expect_error(StatusCode::CONFLICT, "settlement_flag_not_resolvable");
     }
     assert_eq!(world.count_entries("settlement_line_resolved").await, 0);
+}
+
+async fn racing_runs_for_overlapping_periods_settle_each_redemption_once<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
+    let (Scene { world, .. }, redemptions) = confirmed(store, 3, "RACE").await;
+    let finance = world.bearer("finance");
+    let periods = [this_quarter(), this_year(), format!("{}H2", this_year())];
+    let replies = futures_util::future::join_all(
+        periods
+            .iter()
+            .enumerate()
+            .map(|(n, period)| prepare(&world, &finance, period, ["p0", "p1", "p2"][n])),
+    )
+    .await;
+    let created: Vec<&Reply> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    assert_eq!(created[0].body["included_count"], 3);
+    for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        reply.expect_error(StatusCode::CONFLICT, "nothing_to_settle");
+    }
+    // And the database refuses a second live line for a redemption.
+    let redemption = redemptions[0]["id"].as_str().unwrap();
+    let run = created[0].body["id"].as_str().unwrap();
+    let duplicate = db
+        .try_execute(&format!(
+            "INSERT INTO settlement_lines (run_id, redemption_id, line_no, provider_id, \
+             subsidy_fen, state, flags) VALUES ('{run}', '{redemption}', 99, 'x', 1, 'held', '[]')"
+        ))
+        .await;
+    assert!(duplicate.is_err(), "a second live line was accepted");
 }

@@ -58,8 +58,6 @@ struct Preparation {
     run: RunRecord,
     programme: ProgrammeCode,
     period: Period,
-    /// Providers with settleable redemptions, in id order.
-    providers: Vec<Uuid>,
 }
 
 /// A flag as stored on a line (JSON) and shown by the API.
@@ -254,10 +252,11 @@ async fn plan_prepare<T: RegistryTx + SettlementTx + Send>(
     if SettlementTx::settlement_run(tx, run_id).await?.is_some() {
         return Err(CommandError::SettlementRunExists { run_id }.into());
     }
-    let providers = tx
+    if tx
         .settlement_providers(programme.as_str(), period.end().as_micros())
-        .await?;
-    if providers.is_empty() {
+        .await?
+        .is_empty()
+    {
         return Err(CommandError::NothingToSettle.into());
     }
     let run = RunRecord {
@@ -282,7 +281,6 @@ async fn plan_prepare<T: RegistryTx + SettlementTx + Send>(
             run,
             programme: programme.clone(),
             period: *period,
-            providers,
         })),
     })
 }
@@ -298,12 +296,11 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         run,
         programme,
         period,
-        providers,
     } = preparation;
     let code = programme.as_str();
     tx.insert_run(&run).await?;
     let per_provider = tx.redemptions_per_provider(code).await?;
-    let mut context = Context {
+    let context = Context {
         invoice_uses: tx
             .duplicate_invoices()
             .await?
@@ -321,28 +318,92 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         rules: rules::AnomalyRules::default(),
         ..Context::default()
     };
-    let mut digest = LinesDigest::default();
-    let mut body = pb::SettlementPrepared {
-        run_id: run.id.to_string(),
-        programme_code: run.programme_code.clone(),
-        period_from: run.period_from.clone(),
-        period_until: run.period_until.clone(),
-        prepared_by: run.prepared_by.to_string(),
-        ..pb::SettlementPrepared::default()
+    let mut progress = Progress {
+        run_id: run.id,
+        code: code.to_string(),
+        context,
+        digest: LinesDigest::default(),
+        body: pb::SettlementPrepared {
+            run_id: run.id.to_string(),
+            programme_code: run.programme_code.clone(),
+            period_from: run.period_from.clone(),
+            period_until: run.period_until.clone(),
+            prepared_by: run.prepared_by.to_string(),
+            ..pb::SettlementPrepared::default()
+        },
+        next_line: 1,
+        spent: [std::time::Duration::ZERO; 3],
     };
-    let mut next_line: u32 = 1;
-    let mut spent = [std::time::Duration::ZERO; 4];
-    for provider in providers {
+    // Candidates come in (provider, sequence) order, possibly a provider
+    // across two reads: a provider is settled once all its rows are in.
+    let end_us = period.end().as_micros();
+    let mut cursor = tx.open_candidates(code, end_us).await?;
+    let mut group: Vec<CandidateRow> = Vec::new();
+    loop {
+        let clock = std::time::Instant::now();
+        let rows = tx.next_candidates(&mut cursor, code, end_us).await?;
+        progress.spent[0] += clock.elapsed();
+        let done = rows.is_empty();
+        for row in rows {
+            if group
+                .last()
+                .is_some_and(|last| last.provider_id != row.provider_id)
+            {
+                progress
+                    .settle_provider(tx, std::mem::take(&mut group))
+                    .await?;
+            }
+            group.push(row);
+        }
+        if done {
+            if !group.is_empty() {
+                progress.settle_provider(tx, group).await?;
+            }
+            break;
+        }
+    }
+    tracing::debug!(
+        candidates_ms = progress.spent[0].as_millis() as u64,
+        provider_reads_ms = progress.spent[1].as_millis() as u64,
+        insert_ms = progress.spent[2].as_millis() as u64,
+        lines = progress.next_line - 1,
+        "settlement run prepared"
+    );
+    let digest = progress.digest.finish();
+    tx.set_run_digest(run.id, &hex(&digest)).await?;
+    let mut body = progress.body;
+    body.lines_digest = digest.to_vec();
+    Ok(EntryBody::SettlementPrepared(body))
+}
+
+/// A run's preparation so far.
+struct Progress {
+    run_id: Uuid,
+    code: String,
+    context: Context,
+    digest: LinesDigest,
+    body: pb::SettlementPrepared,
+    next_line: u32,
+    /// Reading candidates, reading per-provider facts, writing lines.
+    spent: [std::time::Duration; 3],
+}
+
+impl Progress {
+    /// Reconciles one provider's candidates (all of them), writes their
+    /// lines, and counts them into the digest and the totals.
+    async fn settle_provider<T: RegistryTx + SettlementTx + Send>(
+        &mut self,
+        tx: &mut T,
+        rows: Vec<CandidateRow>,
+    ) -> Result<(), Failure> {
+        let Some(provider) = rows.first().map(|row| row.provider_id) else {
+            return Ok(());
+        };
         let clock = std::time::Instant::now();
         let view = provider_view(tx, provider).await?;
-        let rows = tx
-            .provider_candidates(code, provider, period.end().as_micros())
-            .await?;
-        spent[0] += clock.elapsed();
-        let clock = std::time::Instant::now();
-        let pairs = tx.provider_pairs(code, provider).await?;
-        spent[1] += clock.elapsed();
-        let clock = std::time::Instant::now();
+        let pairs = tx.provider_pairs(&self.code, provider).await?;
+        self.spent[1] += clock.elapsed();
+        let context = &mut self.context;
         context.pair_counts = pairs
             .into_iter()
             .map(|(firm, pair)| ((provider, firm), pair))
@@ -353,7 +414,7 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         context.provider_cap_fen = HashMap::from([(provider, view.record.annual_cap_fen)]);
         let candidates: Vec<Candidate> =
             rows.into_iter().map(|row| candidate(row, &view)).collect();
-        let lines = rules::reconcile(candidates, &context, next_line);
+        let lines = rules::reconcile(candidates, context, self.next_line);
         // The cap counts what this run settles for the provider too.
         let included: i64 = lines
             .iter()
@@ -361,24 +422,21 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
             .map(|l| l.subsidy_fen)
             .sum();
         *context.provider_settled_fen.entry(provider).or_default() += included;
-        digest.update(&lines);
-        next_line = next_line.saturating_add(lines.len() as u32);
+        self.digest.update(&lines);
+        self.next_line = self.next_line.saturating_add(lines.len() as u32);
         for line in &lines {
-            match line.state {
-                LineState::Included => {
-                    body.included_count += 1;
-                    body.included_fen += line.subsidy_fen;
-                }
-                _ => {
-                    body.held_count += 1;
-                    body.held_fen += line.subsidy_fen;
-                }
+            if line.state == LineState::Included {
+                self.body.included_count += 1;
+                self.body.included_fen += line.subsidy_fen;
+            } else {
+                self.body.held_count += 1;
+                self.body.held_fen += line.subsidy_fen;
             }
         }
         let records: Vec<LineRecord> = lines
             .iter()
             .map(|line| LineRecord {
-                run_id: run.id,
+                run_id: self.run_id,
                 redemption_id: line.redemption_id,
                 line_no: line.line_no,
                 provider_id: line.provider_id,
@@ -387,23 +445,11 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
                 flags_json: flags_json(line),
             })
             .collect();
-        spent[2] += clock.elapsed();
         let clock = std::time::Instant::now();
         tx.insert_lines(&records).await?;
-        spent[3] += clock.elapsed();
+        self.spent[2] += clock.elapsed();
+        Ok(())
     }
-    tracing::debug!(
-        candidates_ms = spent[0].as_millis() as u64,
-        pairs_ms = spent[1].as_millis() as u64,
-        reconcile_ms = spent[2].as_millis() as u64,
-        insert_ms = spent[3].as_millis() as u64,
-        lines = next_line - 1,
-        "settlement run prepared"
-    );
-    let digest = digest.finish();
-    tx.set_run_digest(run.id, &hex(&digest)).await?;
-    body.lines_digest = digest.to_vec();
-    Ok(EntryBody::SettlementPrepared(body))
 }
 
 fn hex(bytes: &[u8]) -> String {

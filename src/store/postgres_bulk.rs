@@ -277,4 +277,53 @@ impl PostgresTx {
         }
         Ok(())
     }
+
+    /// A cursor over every candidate, read in chunks: one plan (hash joins
+    /// over the whole programme) instead of a query per provider.
+    pub(super) async fn open_candidates_backend(
+        &mut self,
+        programme: &str,
+        end_us: i64,
+    ) -> Result<crate::store::settlement::CandidateCursor, StoreError> {
+        let sql = format!(
+            "DECLARE settlement_candidates NO SCROLL CURSOR FOR {}",
+            crate::store::settlement_sql::all_candidates_sql(programme, end_us)
+        );
+        // A bare string runs with the simple protocol (no Parse/Describe),
+        // which DECLARE, FETCH and CLOSE need.
+        sqlx::Executor::execute(&mut *self.tx, sql.as_str())
+            .await
+            .map_err(map_err)?;
+        Ok(crate::store::settlement::CandidateCursor::Server { open: true })
+    }
+
+    pub(super) async fn next_candidates_backend(
+        &mut self,
+        cursor: &mut crate::store::settlement::CandidateCursor,
+        _programme: &str,
+        _end_us: i64,
+    ) -> Result<Vec<crate::store::settlement::CandidateRow>, StoreError> {
+        use crate::store::settlement::CandidateCursor;
+        let CandidateCursor::Server { open } = cursor else {
+            return Ok(Vec::new());
+        };
+        if !*open {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::Executor::fetch_all(
+            &mut *self.tx,
+            "FETCH FORWARD 10000 FROM settlement_candidates",
+        )
+        .await
+        .map_err(map_err)?;
+        if rows.is_empty() {
+            sqlx::Executor::execute(&mut *self.tx, "CLOSE settlement_candidates")
+                .await
+                .map_err(map_err)?;
+            *open = false;
+        }
+        rows.iter()
+            .map(crate::store::settlement_sql::decode_candidate)
+            .collect()
+    }
 }

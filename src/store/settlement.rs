@@ -90,6 +90,15 @@ pub struct CandidateRow {
     pub enterprise_representative: Option<String>,
 }
 
+/// Where reading a run's candidates has got to.
+#[derive(Debug)]
+pub enum CandidateCursor {
+    /// One query per provider, these in order (SQLite).
+    Providers { providers: Vec<Uuid>, next: usize },
+    /// A server-side cursor in the transaction (Postgres).
+    Server { open: bool },
+}
+
 /// Where a redemption is in settlement, if anywhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LivePlacement {
@@ -215,11 +224,19 @@ pub trait SettlementTx {
         end_us: i64,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
-    /// Those redemptions of one provider, in sequence order.
-    fn provider_candidates(
+    /// Starts reading those redemptions in (provider, sequence) order.
+    fn open_candidates(
         &mut self,
         programme: &str,
-        provider: Uuid,
+        end_us: i64,
+    ) -> impl Future<Output = Result<CandidateCursor, StoreError>> + Send;
+
+    /// The next candidates in order (empty when there are no more). A
+    /// provider's candidates may span two calls.
+    fn next_candidates(
+        &mut self,
+        cursor: &mut CandidateCursor,
+        programme: &str,
         end_us: i64,
     ) -> impl Future<Output = Result<Vec<CandidateRow>, StoreError>> + Send;
 

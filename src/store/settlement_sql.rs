@@ -32,8 +32,24 @@ pub const SELECT_CANDIDATES: &str = "SELECT r.id, r.provider_id, r.enterprise_id
                      WHERE l.redemption_id = r.id AND l.state <> 'released') \
      ORDER BY +r.redeemed_sequence";
 
-// `+` keeps SQLite from walking the whole table in sequence order (the
-// unique index on redeemed_sequence) instead of the provider's rows.
+/// All providers' candidates in order, for a server-side cursor (the
+/// values are inlined: DECLARE takes no parameters).
+pub fn all_candidates_sql(programme: &str, end_us: i64) -> String {
+    format!(
+        "SELECT r.id, r.provider_id, r.enterprise_id, \
+         r.redeemed_sequence, r.redeemed_at_us, v.issued_at_us, v.face_value_fen, \
+         r.contract_amount_fen, r.subsidy_fen, r.invoice_code, r.invoice_number, \
+         r.invoice_amount_fen, r.payment_proof_ref, e.uscc, e.name, e.legal_representative \
+         FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
+         JOIN enterprises e ON e.id = r.enterprise_id \
+         WHERE r.programme_code = '{}' AND r.status = 'confirmed' AND r.redeemed_at_us < {end_us} \
+         AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
+                         WHERE l.redemption_id = r.id AND l.state <> 'released') \
+         ORDER BY r.provider_id, r.redeemed_sequence",
+        programme.replace('\'', "''")
+    )
+}
+
 pub const SELECT_SETTLEMENT_PROVIDERS: &str = "SELECT DISTINCT r.provider_id FROM redemptions r \
      WHERE r.programme_code = $1 AND r.status = 'confirmed' AND r.redeemed_at_us < $2 \
      AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
@@ -595,22 +611,23 @@ macro_rules! impl_settlement_store {
                     .collect()
             }
 
-            async fn provider_candidates(
+            async fn open_candidates(
                 &mut self,
                 programme: &str,
-                provider: uuid::Uuid,
+                end_us: i64,
+            ) -> Result<$crate::store::settlement::CandidateCursor, $crate::store::StoreError> {
+                self.open_candidates_backend(programme, end_us).await
+            }
+
+            async fn next_candidates(
+                &mut self,
+                cursor: &mut $crate::store::settlement::CandidateCursor,
+                programme: &str,
                 end_us: i64,
             ) -> Result<Vec<$crate::store::settlement::CandidateRow>, $crate::store::StoreError>
             {
-                use $crate::store::settlement_sql as sql;
-                let rows = sqlx::query(sql::SELECT_CANDIDATES)
-                    .bind(programme)
-                    .bind(provider.to_string())
-                    .bind(end_us)
-                    .fetch_all(&mut *self.tx)
+                self.next_candidates_backend(cursor, programme, end_us)
                     .await
-                    .map_err(map_err)?;
-                rows.iter().map(sql::decode_candidate).collect()
             }
 
             async fn redemptions_per_provider(

@@ -311,4 +311,42 @@ impl SqliteTx {
         }
         Ok(())
     }
+
+    /// One query per provider (SQLite has no cursors that outlive a
+    /// statement, and the transaction's connection writes in between).
+    pub(super) async fn open_candidates_backend(
+        &mut self,
+        programme: &str,
+        end_us: i64,
+    ) -> Result<crate::store::settlement::CandidateCursor, StoreError> {
+        use crate::store::settlement::SettlementTx;
+        let providers = self.settlement_providers(programme, end_us).await?;
+        Ok(crate::store::settlement::CandidateCursor::Providers { providers, next: 0 })
+    }
+
+    pub(super) async fn next_candidates_backend(
+        &mut self,
+        cursor: &mut crate::store::settlement::CandidateCursor,
+        programme: &str,
+        end_us: i64,
+    ) -> Result<Vec<crate::store::settlement::CandidateRow>, StoreError> {
+        use crate::store::settlement::CandidateCursor;
+        let CandidateCursor::Providers { providers, next } = cursor else {
+            return Ok(Vec::new());
+        };
+        let Some(provider) = providers.get(*next).copied() else {
+            return Ok(Vec::new());
+        };
+        *next += 1;
+        let rows = sqlx::query(crate::store::settlement_sql::SELECT_CANDIDATES)
+            .bind(programme)
+            .bind(provider.to_string())
+            .bind(end_us)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(crate::store::settlement_sql::decode_candidate)
+            .collect()
+    }
 }

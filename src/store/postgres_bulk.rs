@@ -285,6 +285,10 @@ impl PostgresTx {
         programme: &str,
         end_us: i64,
     ) -> Result<crate::store::settlement::CandidateCursor, StoreError> {
+        // Plan for reading every row (hash joins), not for the first ones.
+        sqlx::Executor::execute(&mut *self.tx, "SET LOCAL cursor_tuple_fraction = 1.0")
+            .await
+            .map_err(map_err)?;
         let sql = format!(
             "DECLARE settlement_candidates NO SCROLL CURSOR FOR {}",
             crate::store::settlement_sql::all_candidates_sql(programme, end_us)

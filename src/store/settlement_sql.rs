@@ -33,7 +33,9 @@ pub const SELECT_CANDIDATES: &str = "SELECT r.id, r.provider_id, r.enterprise_id
      ORDER BY +r.redeemed_sequence";
 
 /// All providers' candidates in order, for a server-side cursor (the
-/// values are inlined: DECLARE takes no parameters).
+/// values are inlined: DECLARE takes no parameters). `NOT IN` is hashed
+/// once when the cursor opens: a per-row probe would scan the lines this
+/// very preparation is inserting.
 pub fn all_candidates_sql(programme: &str, end_us: i64) -> String {
     format!(
         "SELECT r.id, r.provider_id, r.enterprise_id, \
@@ -43,8 +45,7 @@ pub fn all_candidates_sql(programme: &str, end_us: i64) -> String {
          FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
          JOIN enterprises e ON e.id = r.enterprise_id \
          WHERE r.programme_code = '{}' AND r.status = 'confirmed' AND r.redeemed_at_us < {end_us} \
-         AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
-                         WHERE l.redemption_id = r.id AND l.state <> 'released') \
+         AND r.id NOT IN (SELECT redemption_id FROM settlement_lines WHERE state <> 'released') \
          ORDER BY r.provider_id, r.redeemed_sequence",
         programme.replace('\'', "''")
     )

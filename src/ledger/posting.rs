@@ -91,8 +91,10 @@ pub enum PostingError {
     TooMany,
 }
 
-/// Bound on postings per entry, so one entry's work is bounded.
-pub const POSTINGS_PER_ENTRY_MAX: usize = 64;
+/// Bound on postings per entry, so one entry's work is bounded. A
+/// settlement approval posts two to four per provider paid, so a batch of
+/// a whole city's providers fits with room to spare.
+pub const POSTINGS_PER_ENTRY_MAX: usize = 100_000;
 
 /// Checks that every amount is positive and debits equal credits. Sums are
 /// taken in i128 so that no set of i64 amounts can overflow the check.

@@ -644,6 +644,10 @@ async fn decide<
     .await?;
     let postings = match &planned {
         Some(plan) => {
+            // Planned postings get the same checks as drafted ones: never
+            // append an entry that verify would refuse.
+            crate::ledger::posting::check_balanced(plan.postings())
+                .map_err(|e| CommandError::Invalid(InvalidCommand::Postings(e)))?;
             batch.balances.load_missing(tx, plan.postings()).await?;
             plan.postings().to_vec()
         }

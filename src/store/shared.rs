@@ -209,7 +209,7 @@ impl PostingColumns {
         for entry in entries {
             for (index, posting) in entry.postings.iter().enumerate() {
                 columns.sequences.push(to_i64(entry.sequence));
-                // An entry has at most POSTINGS_PER_ENTRY_MAX (64) postings.
+                // An entry has at most POSTINGS_PER_ENTRY_MAX (100,000) postings.
                 columns.indexes.push(index as i32);
                 columns.accounts.push(posting.account.to_string());
                 columns.sides.push(posting.side.as_code_str());

@@ -28,6 +28,7 @@ on_both_backends!(
     a_reversal_before_approval_takes_its_line_out_of_the_run,
     the_annual_cap_holds_and_no_note_lifts_it,
     racing_runs_for_overlapping_periods_settle_each_redemption_once,
+    a_batch_pays_many_providers_in_one_verifiable_entry,
 );
 
 const CODE: &str = "ZS2026-S1";
@@ -47,8 +48,10 @@ struct Scene<S: Store> {
 /// `firms` firms holding one 5,000 元 voucher each, an approved provider,
 /// and two finance users.
 async fn setting<S: Store>(store: S, firms: usize) -> Scene<S> {
-    let terms = terms(20 * FACE, &[FACE], 1, "static");
-    let (world, _issuer, firms) = scene(store, CODE, terms, "100000", (1, firms)).await;
+    let budget = FACE * firms.max(20) as i64;
+    let terms = terms(budget, &[FACE], 1, "static");
+    let funding_yuan = (budget / 100).to_string();
+    let (world, _issuer, firms) = scene(store, CODE, terms, &funding_yuan, (1, firms)).await;
     let mut vouchers = Vec::new();
     for (index, firm) in firms.iter().enumerate() {
         let claimed = world
@@ -1229,4 +1232,43 @@ async fn racing_runs_for_overlapping_periods_settle_each_redemption_once<S: Stor
         ))
         .await;
     assert!(duplicate.is_err(), "a second live line was accepted");
+}
+
+/// Forty providers: the approval posts 80 postings in one entry, and the
+/// ledger still verifies.
+async fn a_batch_pays_many_providers_in_one_verifiable_entry<S: Store>(store: S, _db: &TestDb) {
+    const PROVIDERS: usize = 40;
+    let Scene {
+        world,
+        firms,
+        vouchers,
+        checker,
+        ..
+    } = setting(store, PROVIDERS).await;
+    for (index, (firm, voucher)) in firms.iter().zip(&vouchers).enumerate() {
+        let counter = counter(
+            &world,
+            provider_fields(&uscc(100 + index as u32), &uscc(99), "5,000,000"),
+            "approved",
+        )
+        .await;
+        let body = contract(voucher, &format!("MANY{index}"), CONTRACT, true);
+        let redemption = redeem(&world, &counter, body, &format!("r{index}")).await;
+        confirm(&world, firm, &redemption, &format!("c{index}")).await;
+    }
+    let run = prepare(&world, &world.bearer("finance"), &this_quarter(), "prep")
+        .await
+        .body;
+    let approved = approve(&world, &checker, &run, "approve").await;
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    assert_eq!(
+        approved.body["payouts"].as_array().unwrap().len(),
+        PROVIDERS
+    );
+    let entry = world.last_entry().await;
+    assert_eq!(entry["kind"], "settlement_approved");
+    assert_eq!(entry["postings"].as_array().unwrap().len(), 2 * PROVIDERS);
+    voucher_ledger::service::verify::verify_store(&world.store, &[])
+        .await
+        .unwrap();
 }

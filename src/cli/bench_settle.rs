@@ -274,8 +274,9 @@ enum Raw {
     Postgres(sqlx::PgPool),
 }
 
-/// `{uuid:N}` placeholders are replaced by a dialect's expression making a
-/// UUID-shaped text from the row number `n` with group N.
+/// The dialect's SQL expression for a UUID-shaped text made from the row
+/// number `n`, with `group` as its second group (vouchers and redemptions
+/// get different ones).
 fn uuid_text(backend: Backend, group: &str) -> String {
     match backend {
         Backend::Sqlite => format!("printf('%08x-{group}-7000-8000-%012x', n, n)"),

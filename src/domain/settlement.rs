@@ -377,12 +377,6 @@ impl LineState {
             LineState::Released => "released",
         }
     }
-
-    pub fn parse(text: &str) -> Option<LineState> {
-        [LineState::Included, LineState::Held, LineState::Released]
-            .into_iter()
-            .find(|state| state.as_str() == text)
-    }
 }
 
 /// A line of a run, decided.
@@ -394,14 +388,6 @@ pub struct Line {
     pub subsidy_fen: i64,
     pub flags: Vec<Flag>,
     pub state: LineState,
-}
-
-impl Line {
-    pub fn blocking(&self) -> impl Iterator<Item = &Flag> {
-        self.flags
-            .iter()
-            .filter(|flag| flag.code.severity() == Severity::Blocking)
-    }
 }
 
 /// Checks every candidate and decides its line, numbering lines from
@@ -605,13 +591,6 @@ impl LinesDigest {
     }
 }
 
-/// The digest of `lines` in one go.
-pub fn lines_digest(lines: &[Line]) -> [u8; 32] {
-    let mut digest = LinesDigest::default();
-    digest.update(lines);
-    digest.finish()
-}
-
 /// A provider's payment in an approved run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayoutAmounts {
@@ -649,6 +628,12 @@ pub fn payout_reference(run_id: Uuid, provider_id: Uuid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lines_digest(lines: &[Line]) -> [u8; 32] {
+        let mut digest = LinesDigest::default();
+        digest.update(lines);
+        digest.finish()
+    }
 
     fn date(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()

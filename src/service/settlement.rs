@@ -252,10 +252,9 @@ async fn plan_prepare<T: RegistryTx + SettlementTx + Send>(
     if SettlementTx::settlement_run(tx, run_id).await?.is_some() {
         return Err(CommandError::SettlementRunExists { run_id }.into());
     }
-    if tx
-        .settlement_providers(programme.as_str(), period.end().as_micros())
+    if !tx
+        .has_candidates(programme.as_str(), period.end().as_micros())
         .await?
-        .is_empty()
     {
         return Err(CommandError::NothingToSettle.into());
     }

@@ -214,15 +214,14 @@ pub trait SettlementTx {
         id: Uuid,
     ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
 
-    /// Providers with confirmed redemptions of the programme redeemed
-    /// before `end_us` that are in no batch — the period's, and any left
-    /// from earlier ones (confirmed late, or released by a failed payout) —
-    /// in id order.
-    fn settlement_providers(
+    /// Whether the programme has confirmed redemptions redeemed before
+    /// `end_us` that are in no batch — the period's, and any left from
+    /// earlier ones (confirmed late, or released by a failed payout).
+    fn has_candidates(
         &mut self,
         programme: &str,
         end_us: i64,
-    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Starts reading those redemptions in (provider, sequence) order.
     fn open_candidates(

@@ -51,11 +51,24 @@ pub fn all_candidates_sql(programme: &str, end_us: i64) -> String {
     )
 }
 
-pub const SELECT_SETTLEMENT_PROVIDERS: &str = "SELECT DISTINCT r.provider_id FROM redemptions r \
-     WHERE r.programme_code = $1 AND r.status = 'confirmed' AND r.redeemed_at_us < $2 \
-     AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
-                     WHERE l.redemption_id = r.id AND l.state <> 'released') \
-     ORDER BY r.provider_id";
+/// The settleable redemptions' WHERE clause (confirmed, redeemed before
+/// $2, in no batch), as a literal for `concat!`.
+macro_rules! settleable {
+    () => {
+        "FROM redemptions r WHERE r.programme_code = $1 AND r.status = 'confirmed' \
+         AND r.redeemed_at_us < $2 AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
+         WHERE l.redemption_id = r.id AND l.state <> 'released')"
+    };
+}
+
+pub const SELECT_ANY_CANDIDATE: &str =
+    concat!("SELECT CAST(1 AS BIGINT) ", settleable!(), " LIMIT 1");
+
+pub const SELECT_SETTLEMENT_PROVIDERS: &str = concat!(
+    "SELECT DISTINCT r.provider_id ",
+    settleable!(),
+    " ORDER BY r.provider_id"
+);
 
 pub const SELECT_PER_PROVIDER: &str = "SELECT provider_id, CAST(COUNT(*) AS BIGINT) \
      FROM redemptions WHERE programme_code = $1 AND status <> 'reversed' GROUP BY provider_id";
@@ -234,81 +247,77 @@ where
     }
 }
 
-pub fn decode_run<R: Row>(row: &R) -> Result<RunRecord, StoreError>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let c = Cols::new(row, "settlement run");
-    Ok(RunRecord {
-        id: c.id(0)?,
-        programme_code: c.text(1)?,
-        period_from: c.text(2)?,
-        period_until: c.text(3)?,
-        status: c.text(4)?,
-        prepared_by: c.id(5)?,
-        approved_by: c.opt_id(6)?,
-        lines_digest: c.text(7)?,
-        prepared_sequence: c.seq(8)?,
-        approved_sequence: c
-            .opt_int(9)?
-            .map(|s| to_u64(s, "approved_sequence"))
-            .transpose()?,
-        prepared_at_us: c.int(10)?,
-        approved_at_us: c.opt_int(11)?,
-    })
+/// Defines `decode_x(row) -> Result<T, StoreError>` for either backend's
+/// rows, reading columns through `Cols`.
+macro_rules! decoder {
+    ($name:ident, $record:ty, $what:literal, |$c:ident| $build:expr) => {
+        pub fn $name<R: Row>(row: &R) -> Result<$record, StoreError>
+        where
+            usize: sqlx::ColumnIndex<R>,
+            for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+            for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+        {
+            let $c = Cols::new(row, $what);
+            Ok($build)
+        }
+    };
 }
 
-pub fn decode_line<R: Row>(row: &R) -> Result<LineRecord, StoreError>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let c = Cols::new(row, "settlement line");
-    Ok(LineRecord {
-        run_id: c.id(0)?,
-        redemption_id: c.id(1)?,
-        line_no: c.line_no(2)?,
-        provider_id: c.id(3)?,
-        subsidy_fen: c.int(4)?,
-        state: c.text(5)?,
-        flags_json: c.text(6)?,
-    })
+/// `(id, count)` rows with the id parsed.
+pub fn uuid_counts(rows: Vec<(String, i64)>) -> Result<Vec<(Uuid, i64)>, StoreError> {
+    rows.into_iter()
+        .map(|(id, n)| Ok((uuid(&id)?, n)))
+        .collect()
 }
 
-pub fn decode_payout<R: Row>(row: &R) -> Result<PayoutRecord, StoreError>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let c = Cols::new(row, "payout");
-    Ok(PayoutRecord {
-        reference: c.text(0)?,
-        run_id: c.id(1)?,
-        provider_id: c.id(2)?,
-        payee_name: c.text(3)?,
-        bank_name: c.text(4)?,
-        account_number: c.text(5)?,
-        gross_fen: c.int(6)?,
-        offset_fen: c.int(7)?,
-        net_fen: c.int(8)?,
-        status: c.text(9)?,
-        bank_message: c.opt_text(10)?,
-        updated_sequence: c.seq(11)?,
-    })
-}
+decoder!(decode_run, RunRecord, "settlement run", |c| RunRecord {
+    id: c.id(0)?,
+    programme_code: c.text(1)?,
+    period_from: c.text(2)?,
+    period_until: c.text(3)?,
+    status: c.text(4)?,
+    prepared_by: c.id(5)?,
+    approved_by: c.opt_id(6)?,
+    lines_digest: c.text(7)?,
+    prepared_sequence: c.seq(8)?,
+    approved_sequence: c
+        .opt_int(9)?
+        .map(|s| to_u64(s, "approved_sequence"))
+        .transpose()?,
+    prepared_at_us: c.int(10)?,
+    approved_at_us: c.opt_int(11)?,
+});
 
-pub fn decode_candidate<R: Row>(row: &R) -> Result<CandidateRow, StoreError>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let c = Cols::new(row, "settlement candidate");
-    Ok(CandidateRow {
+decoder!(decode_line, LineRecord, "settlement line", |c| LineRecord {
+    run_id: c.id(0)?,
+    redemption_id: c.id(1)?,
+    line_no: c.line_no(2)?,
+    provider_id: c.id(3)?,
+    subsidy_fen: c.int(4)?,
+    state: c.text(5)?,
+    flags_json: c.text(6)?,
+});
+
+decoder!(decode_payout, PayoutRecord, "payout", |c| PayoutRecord {
+    reference: c.text(0)?,
+    run_id: c.id(1)?,
+    provider_id: c.id(2)?,
+    payee_name: c.text(3)?,
+    bank_name: c.text(4)?,
+    account_number: c.text(5)?,
+    gross_fen: c.int(6)?,
+    offset_fen: c.int(7)?,
+    net_fen: c.int(8)?,
+    status: c.text(9)?,
+    bank_message: c.opt_text(10)?,
+    updated_sequence: c.seq(11)?,
+});
+
+decoder!(
+    decode_candidate,
+    CandidateRow,
+    "settlement candidate",
+    |c| CandidateRow {
         redemption_id: c.id(0)?,
         provider_id: c.id(1)?,
         enterprise_id: c.id(2)?,
@@ -325,78 +334,58 @@ where
         enterprise_uscc: c.text(13)?,
         enterprise_name: c.text(14)?,
         enterprise_representative: c.opt_text(15)?,
-    })
-}
+    }
+);
 
-pub fn decode_batch_row<R: Row>(row: &R) -> Result<BatchRow, StoreError>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let c = Cols::new(row, "batch row");
-    Ok(BatchRow {
-        line_no: c.line_no(0)?,
-        provider_id: c.id(1)?,
-        provider_name: c.text(2)?,
-        provider_uscc: c.text(3)?,
-        provider_fields_json: c.text(4)?,
-        voucher_id: c.id(5)?,
-        enterprise_name: c.text(6)?,
-        service_category: c.text(7)?,
-        contract_amount_fen: c.int(8)?,
-        subsidy_fen: c.int(9)?,
-        invoice_number: c.opt_text(10)?,
-        confirmed_at_us: c.opt_int(11)?,
-    })
-}
+decoder!(decode_batch_row, BatchRow, "batch row", |c| BatchRow {
+    line_no: c.line_no(0)?,
+    provider_id: c.id(1)?,
+    provider_name: c.text(2)?,
+    provider_uscc: c.text(3)?,
+    provider_fields_json: c.text(4)?,
+    voucher_id: c.id(5)?,
+    enterprise_name: c.text(6)?,
+    service_category: c.text(7)?,
+    contract_amount_fen: c.int(8)?,
+    subsidy_fen: c.int(9)?,
+    invoice_number: c.opt_text(10)?,
+    confirmed_at_us: c.opt_int(11)?,
+});
 
-pub fn decode_resolution<R: Row>(row: &R) -> Result<ResolutionRecord, StoreError>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let c = Cols::new(row, "settlement resolution");
-    Ok(ResolutionRecord {
+decoder!(
+    decode_resolution,
+    ResolutionRecord,
+    "settlement resolution",
+    |c| ResolutionRecord {
         run_id: c.id(0)?,
         redemption_id: c.id(1)?,
         note: c.text(2)?,
         resolved_by: c.id(3)?,
         sequence: c.seq(4)?,
         resolved_at_us: c.int(5)?,
-    })
-}
+    }
+);
 
-pub fn decode_utilisation<R: Row>(row: &R) -> Result<UtilisationRow, StoreError>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let c = Cols::new(row, "utilisation");
-    Ok(UtilisationRow {
+decoder!(decode_utilisation, UtilisationRow, "utilisation", |c| {
+    UtilisationRow {
         group: c.text(0)?,
         issued_fen: c.int(1)?,
         redeemed_fen: c.int(2)?,
         settled_fen: c.int(3)?,
         paid_fen: c.int(4)?,
-    })
-}
+    }
+});
 
-pub fn decode_placement<R: Row>(row: &R) -> Result<LivePlacement, StoreError>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let c = Cols::new(row, "settlement placement");
-    Ok(LivePlacement {
+decoder!(
+    decode_placement,
+    LivePlacement,
+    "settlement placement",
+    |c| LivePlacement {
         run_id: c.id(0)?,
         run_status: c.text(1)?,
         state: c.text(2)?,
-    })
-}
+    }
+);
 
 /// Rows per multi-row INSERT: well under SQLite's 32,766 parameters.
 pub const INSERT_CHUNK: usize = 1000;
@@ -595,21 +584,19 @@ macro_rules! impl_settlement_store {
                 Ok(found.into_iter().next())
             }
 
-            async fn settlement_providers(
+            async fn has_candidates(
                 &mut self,
                 programme: &str,
                 end_us: i64,
-            ) -> Result<Vec<uuid::Uuid>, $crate::store::StoreError> {
-                let rows: Vec<(String,)> =
-                    sqlx::query_as($crate::store::settlement_sql::SELECT_SETTLEMENT_PROVIDERS)
+            ) -> Result<bool, $crate::store::StoreError> {
+                let found: Option<(i64,)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_ANY_CANDIDATE)
                         .bind(programme)
                         .bind(end_us)
-                        .fetch_all(&mut *self.tx)
+                        .fetch_optional(&mut *self.tx)
                         .await
                         .map_err(map_err)?;
-                rows.into_iter()
-                    .map(|(id,)| $crate::store::shared::uuid(&id))
-                    .collect()
+                Ok(found.is_some())
             }
 
             async fn open_candidates(
@@ -641,9 +628,7 @@ macro_rules! impl_settlement_store {
                         .fetch_all(&mut *self.tx)
                         .await
                         .map_err(map_err)?;
-                rows.into_iter()
-                    .map(|(id, n)| Ok(($crate::store::shared::uuid(&id)?, n)))
-                    .collect()
+                $crate::store::settlement_sql::uuid_counts(rows)
             }
 
             async fn redemptions_per_firm(
@@ -656,9 +641,7 @@ macro_rules! impl_settlement_store {
                         .fetch_all(&mut *self.tx)
                         .await
                         .map_err(map_err)?;
-                rows.into_iter()
-                    .map(|(id, n)| Ok(($crate::store::shared::uuid(&id)?, n)))
-                    .collect()
+                $crate::store::settlement_sql::uuid_counts(rows)
             }
 
             async fn provider_pairs(
@@ -673,9 +656,7 @@ macro_rules! impl_settlement_store {
                         .fetch_all(&mut *self.tx)
                         .await
                         .map_err(map_err)?;
-                rows.into_iter()
-                    .map(|(id, n)| Ok(($crate::store::shared::uuid(&id)?, n)))
-                    .collect()
+                $crate::store::settlement_sql::uuid_counts(rows)
             }
 
             async fn set_run_digest(
@@ -711,9 +692,7 @@ macro_rules! impl_settlement_store {
                         .fetch_all(&mut *self.tx)
                         .await
                         .map_err(map_err)?;
-                rows.into_iter()
-                    .map(|(id, sum)| Ok(($crate::store::shared::uuid(&id)?, sum)))
-                    .collect()
+                $crate::store::settlement_sql::uuid_counts(rows)
             }
 
             async fn insert_run(

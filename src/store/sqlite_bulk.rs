@@ -319,8 +319,17 @@ impl SqliteTx {
         programme: &str,
         end_us: i64,
     ) -> Result<crate::store::settlement::CandidateCursor, StoreError> {
-        use crate::store::settlement::SettlementTx;
-        let providers = self.settlement_providers(programme, end_us).await?;
+        let rows: Vec<(String,)> =
+            sqlx::query_as(crate::store::settlement_sql::SELECT_SETTLEMENT_PROVIDERS)
+                .bind(programme)
+                .bind(end_us)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        let providers = rows
+            .into_iter()
+            .map(|(id,)| crate::store::shared::uuid(&id))
+            .collect::<Result<Vec<Uuid>, StoreError>>()?;
         Ok(crate::store::settlement::CandidateCursor::Providers { providers, next: 0 })
     }
 

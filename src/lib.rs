@@ -18,6 +18,8 @@
 //!   implementations, with embedded migrations.
 //! - [`service`]: commands, the group-commit writer, verification of a store.
 //! - [`http`]: axum routes, one module per feature, one error type.
+//! - [`web`]: the portal pages (server-rendered, zh-CN first), presentation
+//!   over the JSON API called in-process.
 //! - [`cli`]: the `voucher-ledger` command (serve, migrate, verify,
 //!   checkpoint, bench, drill).
 //! - [`app`]: picks the backend from the database URL at start-up.
@@ -37,3 +39,4 @@ pub mod report;
 pub mod service;
 pub mod store;
 pub mod token;
+pub mod web;

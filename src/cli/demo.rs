@@ -31,18 +31,7 @@ use crate::store::Store;
 const ENTERPRISES: usize = 700;
 const PROVIDERS: usize = 30;
 const ACTOR: &str = "system:demo";
-const CATEGORIES: [&str; 10] = [
-    "管理咨询",
-    "检验检测",
-    "人才培训",
-    "信息化",
-    "法律",
-    "知识产权",
-    "融资服务",
-    "市场拓展",
-    "技术创新",
-    "创业辅导",
-];
+use crate::domain::programme::SERVICE_CATEGORIES as CATEGORIES;
 
 pub async fn run(
     database_url: &str,

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::app::{StoreJob, with_store};
 use crate::domain::Timestamp;
-use crate::http::{ApiConfig, AppState, router};
+use crate::http::{ApiConfig, AppState};
 use crate::keyfile::{self, KeySource};
 use crate::ledger::checkpoint::KeyPair;
 use crate::service::WriterConfig;
@@ -102,7 +102,7 @@ impl StoreJob for Serve {
         };
         let (writer, writer_task) = writer::spawn(store.clone(), self.signer.clone(), config);
         let sweeps = spawn_sweeps(store.clone(), writer.clone());
-        let app = router(AppState::new(store.clone(), writer, self.api.clone()));
+        let app = crate::web::site(AppState::new(store.clone(), writer, self.api.clone()));
         let address = self.listener.local_addr()?;
         // Machine-readable first line on stdout: tests and scripts read the port from it.
         println!("listening on http://{address}");

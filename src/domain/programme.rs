@@ -41,6 +41,21 @@ impl ProgrammeStatus {
     }
 }
 
+/// The service categories published measures name (domain.md); a
+/// programme may list others, these are the ones forms offer.
+pub const SERVICE_CATEGORIES: [&str; 10] = [
+    "管理咨询",
+    "检验检测",
+    "人才培训",
+    "信息化",
+    "法律",
+    "知识产权",
+    "融资服务",
+    "市场拓展",
+    "技术创新",
+    "创业辅导",
+];
+
 /// How a subsidy is rounded down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

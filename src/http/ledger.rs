@@ -147,6 +147,79 @@ pub async fn balances<S: Store>(
     }))
 }
 
+/// What verifying the whole ledger found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationView {
+    /// True when every check held.
+    pub verified: bool,
+    pub entries: u64,
+    pub postings: u64,
+    /// Signed checkpoints whose signatures and hashes were checked.
+    pub checkpoints: u64,
+    pub accounts: usize,
+    /// The head hash the chain recomputes to (when verified).
+    pub head_hash: Option<String>,
+    /// The first bad sequence number, when there is one.
+    pub failed_at_sequence: Option<u64>,
+    /// What does not hold, when something does not.
+    pub problem: Option<String>,
+    /// When the check finished (UTC+8).
+    pub checked_at: String,
+    pub elapsed_ms: u64,
+}
+
+/// One verification at a time per process: it reads the whole ledger.
+static VERIFICATION_RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Runs the same verification as `voucher-ledger verify` against the
+/// keys the database publishes. A broken ledger is a 200 with
+/// `verified: false` (the check itself worked); a second request while one
+/// runs is told to wait. Ledgers too long for the request timeout are
+/// verified with the CLI (docs/operations.md).
+pub async fn verification<S: Store>(
+    State(state): State<AppState<S>>,
+) -> Result<Json<VerificationView>, ApiError> {
+    let Ok(_running) = VERIFICATION_RUNNING.try_acquire() else {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "verification_running",
+            "A verification is already running; try again when it has finished.",
+            "已有一次校验正在进行，请稍后再试。",
+        ));
+    };
+    let started = std::time::Instant::now();
+    let outcome = crate::service::verify::verify_store(&state.store, &[]).await;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let checked_at = crate::domain::Timestamp::now().to_cst_rfc3339();
+    Ok(Json(match outcome {
+        Ok(summary) => VerificationView {
+            verified: true,
+            entries: summary.entries,
+            postings: summary.postings,
+            checkpoints: summary.checkpoints,
+            accounts: summary.accounts,
+            head_hash: Some(to_hex(&summary.head_hash)),
+            failed_at_sequence: None,
+            problem: None,
+            checked_at,
+            elapsed_ms,
+        },
+        Err(crate::service::verify::VerifyError::Store(error)) => return Err(error.into()),
+        Err(error) => VerificationView {
+            verified: false,
+            entries: 0,
+            postings: 0,
+            checkpoints: 0,
+            accounts: 0,
+            head_hash: None,
+            failed_at_sequence: error.sequence(),
+            problem: Some(error.to_string()),
+            checked_at,
+            elapsed_ms,
+        },
+    }))
+}
+
 /// A checkpoint as published (docs/ledger.md, "Checkpoints").
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckpointView {

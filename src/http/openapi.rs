@@ -18,7 +18,9 @@ use super::access::{
     ChangePasswordRequest, CreateTokenRequest, CreateUserRequest, CreatedToken, Done, LoginRequest,
     LoginResponse, TokenList, TokenView, UserList, UserView,
 };
-use super::ledger::{BalanceList, BalanceView, CheckpointView, EntryList, EntryView, PostingView};
+use super::ledger::{
+    BalanceList, BalanceView, CheckpointView, EntryList, EntryView, PostingView, VerificationView,
+};
 use super::programmes::{
     AmendProgrammeRequest, CheckView, CreateProgrammeRequest, EligibilityList, FundingRequest,
     ProgrammeEligibility, ProgrammeList, ProgrammeView,
@@ -49,6 +51,7 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::LedgerEntries => (None, Some("EntryList")),
         RouteId::LedgerEntry => (None, Some("EntryView")),
         RouteId::LedgerBalances => (None, Some("BalanceList")),
+        RouteId::LedgerVerification => (None, Some("VerificationView")),
         RouteId::ListEnterprises => (None, Some("EnterpriseList")),
         RouteId::RecordEnterprise => (Some("EnterpriseRequest"), Some("RecordedEnterprise")),
         RouteId::GetEnterprise => (None, Some("EnterpriseDetail")),
@@ -333,6 +336,7 @@ pub fn document() -> OpenApi {
         .schema_from::<UserList>()
         .schema_from::<Done>()
         .schema_from::<CheckpointView>()
+        .schema_from::<VerificationView>()
         .schema_from::<EntryList>()
         .schema_from::<EntryView>()
         .schema_from::<PostingView>()

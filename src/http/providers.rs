@@ -79,16 +79,16 @@ fn provider_errors(errors: Vec<ProviderError>) -> ApiError {
     )
 }
 
+/// The provider a path names, by id or by USCC.
 async fn provider_or_404<S: Store>(
     state: &AppState<S>,
     id: &str,
 ) -> Result<ProviderRecord, ApiError> {
-    let id = ApiError::id_or_404(id)?;
-    state
-        .store
-        .provider_by_id(id)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    let found = match uuid::Uuid::parse_str(id) {
+        Ok(id) => state.store.provider_by_id(id).await?,
+        Err(_) => state.store.provider_by_uscc(id).await?,
+    };
+    found.ok_or_else(ApiError::not_found)
 }
 
 pub async fn record<S: Store>(

@@ -230,16 +230,17 @@ fn optional_date(text: Option<&str>, field: &str) -> Result<Option<NaiveDate>, A
         .transpose()
 }
 
+/// The enterprise a path names, by id or by USCC (people know a firm by
+/// its USCC; links use the id).
 async fn enterprise_or_404<S: Store>(
     state: &AppState<S>,
     id: &str,
 ) -> Result<EnterpriseRecord, ApiError> {
-    let id = ApiError::id_or_404(id)?;
-    state
-        .store
-        .enterprise_by_id(id)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    let found = match uuid::Uuid::parse_str(id) {
+        Ok(id) => state.store.enterprise_by_id(id).await?,
+        Err(_) => state.store.enterprise_by_uscc(id).await?,
+    };
+    found.ok_or_else(ApiError::not_found)
 }
 
 pub async fn record<S: Store>(

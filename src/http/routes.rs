@@ -26,6 +26,7 @@ pub enum RouteId {
     LedgerEntries,
     LedgerEntry,
     LedgerBalances,
+    LedgerVerification,
     ListEnterprises,
     RecordEnterprise,
     GetEnterprise,
@@ -344,6 +345,15 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: false,
         body_bytes_max: DEFAULT_BODY,
         summary: "Every account's balance (the projection verify checks)",
+    },
+    RouteSpec {
+        id: RouteId::LedgerVerification,
+        method: "GET",
+        path: "/api/v1/ledger/verification",
+        access: Access::Roles(LEDGER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Verifies the whole ledger now (what `voucher-ledger verify` checks); one run at a time",
     },
     RouteSpec {
         id: RouteId::ListEnterprises,

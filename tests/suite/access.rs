@@ -57,6 +57,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::LedgerEntries,    [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
     (RouteId::LedgerEntry,      [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
     (RouteId::LedgerBalances,   [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
+    (RouteId::LedgerVerification, [Deny, Deny, Allow, Deny,  Deny,  Allow]),
     (RouteId::ListEnterprises,  [Deny,  Allow, Allow, Deny,  Deny,  Allow]),
     (RouteId::RecordEnterprise, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::GetEnterprise,    [Deny,  Allow, Allow, Deny,  Allow, Allow]),

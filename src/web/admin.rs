@@ -1,0 +1,839 @@
+//! The economy bureau's (经信局) portal: programmes (create with sensible
+//! defaults, fund, open, close), users, the enterprise registry with
+//! imports and their row-level error report, fraud marking (which also
+//! blacklists), and the issuer keys (revoke, re-issue a revoked key's
+//! vouchers).
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::Method;
+use axum::routing::{get, post};
+use chrono::Datelike;
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiClient;
+use super::account::DoneQuery;
+use super::backend::{Caller, Refusal, path_part};
+use super::form::{self, Fields};
+use super::i18n::Lang;
+use super::layout::{self, Notice, PageResult, items, n, s, yuan};
+use crate::domain::programme::SERVICE_CATEGORIES;
+use crate::domain::{Role, Timestamp};
+
+/// An enterprise list of 200,000 rows fits (the API's own limit).
+const IMPORT_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Divisions a Zhoushan programme may cover (GB/T 2260).
+const DIVISIONS: [(&str, &str, &str); 5] = [
+    ("330900", "舟山市（全市）", "Zhoushan (whole city)"),
+    ("330902", "定海区", "Dinghai"),
+    ("330903", "普陀区", "Putuo"),
+    ("330921", "岱山县", "Daishan"),
+    ("330922", "嵊泗县", "Shengsi"),
+];
+
+const SIZES: [(&str, &str, &str); 4] = [
+    ("micro", "微型", "micro"),
+    ("small", "小型", "small"),
+    ("medium", "中型", "medium"),
+    ("large", "大型", "large"),
+];
+
+pub fn routes() -> Router<ApiClient> {
+    Router::new()
+        .route("/admin", get(programmes))
+        .route("/admin/programmes", post(create_programme))
+        .route("/admin/programmes/new", get(new_programme))
+        .route("/admin/programmes/{code}/open", post(open_programme))
+        .route("/admin/programmes/{code}/close", post(close_programme))
+        .route("/admin/programmes/{code}/fund", post(fund_programme))
+        .route("/admin/users", get(users).post(create_user))
+        .route("/admin/enterprises", get(enterprises))
+        .route(
+            "/admin/enterprises/import",
+            post(import_enterprises).layer(DefaultBodyLimit::max(IMPORT_BYTES_MAX)),
+        )
+        .route("/admin/fraud", post(mark_fraud))
+        .route("/admin/keys", get(keys))
+        .route("/admin/keys/{key_id}/revoke", post(revoke_key))
+        .route("/admin/keys/{key_id}/reissue", post(reissue_key))
+}
+
+async fn programmes(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    programmes_page(&api, &caller, Notice::from_query(query.done.as_deref())).await
+}
+
+async fn programmes_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResult {
+    let lang = caller.lang;
+    let list = api
+        .get(caller, "/api/v1/programmes?limit=200")
+        .await
+        .map_err(layout::read_failed(caller))?;
+    let body = html! {
+        h1 { (lang.t("服务券项目", "Programmes")) }
+        (layout::notice(lang, &notice))
+        p { a.button href="/admin/programmes/new" { (lang.t("新建项目", "New programme")) } }
+        @let rows = items(&list, "programmes");
+        @if rows.is_empty() {
+            p.empty { (lang.t("还没有项目。新建一个项目，拨入资金后开放申领。", "No programmes yet. Create one, fund it, then open it for claims.")) }
+        }
+        @for p in rows {
+            @let code = s(p, "code");
+            section.card data-programme=(code) {
+                h2 { (s(&p["terms"], "name")) " " span.badge { (layout::status_label(lang, s(p, "status"))) } }
+                dl.facts {
+                    dt { (lang.t("编号", "Code")) } dd { (code) }
+                    dt { (lang.t("预算", "Budget")) } dd { (yuan(n(&p["terms"], "budget_fen"))) }
+                    dt { (lang.t("已拨入", "Funded")) } dd { (yuan(n(p, "funded_fen"))) }
+                    dt { (lang.t("可发放", "Available")) } dd { (yuan(n(p, "available_fen"))) }
+                    dt { (lang.t("申领时间", "Claims")) } dd { (s(&p["terms"], "claim_opens_at")) " – " (s(&p["terms"], "claim_closes_at")) }
+                }
+                @if s(p, "status") != "closed" {
+                    form.stack method="post" action=(format!("/admin/programmes/{code}/fund")) {
+                        (form::hidden(caller))
+                        (layout::field(lang, &format!("amount-{code}"), "拨入金额（元）", "Amount to fund (元)", "text", "", true))
+                        (layout::field(lang, &format!("reference-{code}"), "拨款文号", "Funding reference", "text", "", true))
+                        button.secondary type="submit" { (lang.t("拨入资金", "Fund")) }
+                    }
+                }
+                @match s(p, "status") {
+                    "draft" => {
+                        form.inline method="post" action=(format!("/admin/programmes/{code}/open")) {
+                            (form::hidden(caller))
+                            button type="submit" { (lang.t("开放申领", "Open for claims")) }
+                        }
+                    }
+                    "open" => {
+                        form.inline method="post" action=(format!("/admin/programmes/{code}/close")) {
+                            (form::hidden(caller))
+                            button.danger type="submit" { (lang.t("关闭项目", "Close")) }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("项目", "Programmes"), body),
+    ))
+}
+
+async fn new_programme(caller: Caller) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    Ok(programme_form(&caller, &Notice::None, &Fields::default()))
+}
+
+/// The form for a new programme; defaults follow the published measures
+/// (50 %, small and micro firms, 10,000 元 a year) for this fiscal year.
+fn programme_form(caller: &Caller, notice: &Notice, typed: &Fields) -> axum::response::Response {
+    let lang = caller.lang;
+    let year = Timestamp::now().cst_date().year();
+    let fresh = typed.get("code").is_empty() && typed.get("name").is_empty();
+    let value = |name: &str, default: String| -> String {
+        if fresh {
+            default
+        } else {
+            typed.get(name).to_string()
+        }
+    };
+    let checked = |name: &str, option: &str, default: bool| -> bool {
+        if fresh {
+            default
+        } else {
+            typed.all(name).contains(&option)
+        }
+    };
+    let text = |name: &str, zh: &str, en: &str, default: String| -> Markup {
+        layout::field(lang, name, zh, en, "text", &value(name, default), true)
+    };
+    let body = html! {
+        h1 { (lang.t("新建服务券项目", "New programme")) }
+        (layout::notice(lang, notice))
+        form.stack.card method="post" action="/admin/programmes" {
+            (form::hidden(caller))
+            (text("code", "项目编号（如 ZS2026-02）", "Code (e.g. ZS2026-02)", String::new()))
+            (text("name", "项目名称", "Name", String::new()))
+            (text("fiscal_year", "年度", "Fiscal year", year.to_string()))
+            (text("budget", "预算（元）", "Budget (元)", "3,000,000".into()))
+            (text("face_values", "面额（元，逗号分隔）", "Face values (元, comma-separated)", "1000, 5000, 10000".into()))
+            (text("ratio_percent", "补贴比例（%）", "Subsidy ratio (%)", "50".into()))
+            label for="rounding" { (lang.t("补贴取整", "Rounding")) }
+            select #rounding name="rounding" {
+                option value="fen" selected[value("rounding", "fen".into()) == "fen"] { (lang.t("取整到分", "down to the fen")) }
+                option value="yuan" selected[value("rounding", "fen".into()) == "yuan"] { (lang.t("取整到元", "down to the 元")) }
+            }
+            label { input type="checkbox" name="divisible" value="yes" checked[checked("divisible", "yes", true)]; " " (lang.t("可分次使用", "Divisible (a balance used across contracts)")) }
+            (text("validity_days", "领券后有效天数", "Valid for days after issue", "180".into()))
+            (layout::field(lang, "ends_on", "项目结束日", "Programme ends on", "date", &value("ends_on", format!("{year}-12-31")), true))
+            fieldset {
+                legend { (lang.t("适用区域", "Divisions")) }
+                @for (code, zh, en) in DIVISIONS {
+                    label { input type="checkbox" name="divisions" value=(code) checked[checked("divisions", code, code == "330900")]; " " (lang.t(zh, en)) }
+                    br;
+                }
+            }
+            fieldset {
+                legend { (lang.t("企业规模", "Firm sizes")) }
+                @for (code, zh, en) in SIZES {
+                    label { input type="checkbox" name="size_classes" value=(code) checked[checked("size_classes", code, matches!(code, "micro" | "small"))]; " " (lang.t(zh, en)) }
+                    " "
+                }
+            }
+            (layout::field(lang, "required_tags", "必须具备的标签（逗号分隔，可空）", "Required tags (comma-separated, optional)", "text", &value("required_tags", String::new()), false))
+            (layout::field(lang, "excluded_tags", "排除的标签（逗号分隔，可空）", "Excluded tags (comma-separated, optional)", "text", &value("excluded_tags", "低散乱危".into()), false))
+            fieldset {
+                legend { (lang.t("服务类别", "Service categories")) }
+                @for category in SERVICE_CATEGORIES {
+                    label { input type="checkbox" name="categories" value=(category) checked[checked("categories", category, true)]; " " (category) }
+                    " "
+                }
+            }
+            (text("annual_cap", "每家企业年度上限（元）", "Per-enterprise annual cap (元)", "10,000".into()))
+            (text("annual_count", "每家企业年度券数", "Vouchers per enterprise a year", "3".into()))
+            (layout::field(lang, "claim_opens", "开始申领", "Claims open", "datetime-local", &value("claim_opens", Timestamp::now().to_cst_rfc3339().get(..16).unwrap_or_default().to_string()), true))
+            (layout::field(lang, "claim_closes", "截止申领", "Claims close", "datetime-local", &value("claim_closes", format!("{year}-12-31T17:00")), true))
+            (text("auto_confirm_days", "自动确认天数", "Auto-confirm after days", "15".into()))
+            label for="qr_mode" { (lang.t("二维码方式", "QR mode")) }
+            select #qr_mode name="qr_mode" {
+                option value="rotating" selected[value("qr_mode", "rotating".into()) == "rotating"] { (lang.t("动态码（手机出示，防截图）", "rotating (phones; screenshots expire)")) }
+                option value="static" selected[value("qr_mode", "rotating".into()) == "static"] { (lang.t("静态码（可打印）", "static (printable)")) }
+            }
+            label for="settlement_period" { (lang.t("结算周期", "Settlement period")) }
+            select #settlement_period name="settlement_period" {
+                @for (code, zh, en) in [("quarter", "按季度", "quarterly"), ("half_year", "按半年", "half-yearly"), ("custom", "自定义", "custom")] {
+                    option value=(code) selected[value("settlement_period", "quarter".into()) == code] { (lang.t(zh, en)) }
+                }
+            }
+            button type="submit" data-busy=(lang.t("正在创建…", "Creating…")) { (lang.t("创建项目（草稿）", "Create (as draft)")) }
+        }
+    };
+    layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("新建项目", "New programme"), body),
+    )
+}
+
+/// A whole number typed into a form.
+fn whole(fields: &Fields, name: &str, en: &str, zh: &str) -> Result<i64, Refusal> {
+    fields.get(name).replace(',', "").parse().map_err(|_| {
+        Refusal::invalid(
+            "number_invalid",
+            &format!("{en} must be a whole number."),
+            &format!("{zh}须为整数。"),
+        )
+    })
+}
+
+fn comma_list(text: &str) -> Vec<String> {
+    text.split([',', '，', '、'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `2026-03-01T09:00` from a datetime-local field, as an instant in UTC+8.
+fn cst_instant(fields: &Fields, name: &str, en: &str, zh: &str) -> Result<String, Refusal> {
+    let text = fields.get(name);
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .map(|t| t.format("%Y-%m-%dT%H:%M:00+08:00").to_string())
+        .map_err(|_| {
+            Refusal::invalid(
+                "datetime_invalid",
+                &format!("{en} must be a date and time, e.g. 2026-03-01 09:00."),
+                &format!("{zh}须为日期和时间，例如 2026-03-01 09:00。"),
+            )
+        })
+}
+
+/// The API's create request from the form, or the first field it refuses.
+fn programme_request(fields: &Fields) -> Result<Value, Refusal> {
+    let code = fields.required("code", "The code", "项目编号")?;
+    let name = fields.required("name", "The name", "项目名称")?;
+    let face_values = comma_list(fields.get("face_values"))
+        .iter()
+        .map(|face| {
+            crate::domain::Fen::parse_yuan(face)
+                .map(|f| f.as_fen())
+                .map_err(|_| {
+                    Refusal::invalid(
+                        "amount_invalid",
+                        &format!("Face value {face:?} is not an amount in 元."),
+                        &format!("面额 {face} 不是以元为单位的金额。"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<i64>, Refusal>>()?;
+    let ratio_percent = whole(fields, "ratio_percent", "The subsidy ratio", "补贴比例")?;
+    Ok(json!({
+        "code": code,
+        "terms": {
+            "name": name,
+            "fiscal_year": whole(fields, "fiscal_year", "The fiscal year", "年度")?,
+            "budget_fen": fields.yuan("budget", "The budget", "预算")?.as_fen(),
+            "face_values_fen": face_values,
+            "subsidy_ratio_bp": ratio_percent.saturating_mul(100),
+            "rounding": fields.get("rounding"),
+            "divisible": fields.get("divisible") == "yes",
+            "validity": { "kind": "days_after_issue", "days": whole(fields, "validity_days", "The validity", "有效天数")? },
+            "ends_on": fields.required("ends_on", "The end date", "项目结束日")?,
+            "divisions": fields.all("divisions"),
+            "zones": [],
+            "size_classes": fields.all("size_classes"),
+            "required_tags": comma_list(fields.get("required_tags")),
+            "excluded_tags": comma_list(fields.get("excluded_tags")),
+            "service_categories": fields.all("categories"),
+            "annual_cap_fen": fields.yuan("annual_cap", "The annual cap", "年度上限")?.as_fen(),
+            "annual_voucher_count": whole(fields, "annual_count", "The vouchers per year", "年度券数")?,
+            "claim_opens_at": cst_instant(fields, "claim_opens", "The claim opening", "开始申领")?,
+            "claim_closes_at": cst_instant(fields, "claim_closes", "The claim closing", "截止申领")?,
+            "auto_confirm_days": whole(fields, "auto_confirm_days", "The auto-confirm days", "自动确认天数")?,
+            "qr_mode": fields.get("qr_mode"),
+            "settlement_period": fields.get("settlement_period"),
+        }
+    }))
+}
+
+async fn create_programme(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let result = api
+        .send_form(
+            &caller,
+            Method::POST,
+            "/api/v1/programmes",
+            programme_request(&fields),
+            fields.sent(),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done("/admin", "created")),
+        Err(refusal) => Ok(programme_form(&caller, &Notice::Refused(refusal), &fields)),
+    }
+}
+
+/// One change to a programme; back to the list with its outcome.
+async fn change_programme(
+    api: &ApiClient,
+    caller: &Caller,
+    code: &str,
+    action: &str,
+    body: Result<Value, Refusal>,
+    fields: &Fields,
+    done: &str,
+) -> PageResult {
+    let result = api
+        .send_form(
+            caller,
+            Method::POST,
+            &format!("/api/v1/programmes/{}/{action}", path_part(code)),
+            body,
+            fields.sent(),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done("/admin", done)),
+        Err(refusal) => programmes_page(api, caller, Notice::Refused(refusal)).await,
+    }
+}
+
+async fn open_programme(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(code): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    change_programme(
+        &api,
+        &caller,
+        &code,
+        "open",
+        Ok(json!({})),
+        &fields,
+        "opened",
+    )
+    .await
+}
+
+async fn close_programme(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(code): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    change_programme(
+        &api,
+        &caller,
+        &code,
+        "close",
+        Ok(json!({})),
+        &fields,
+        "closed",
+    )
+    .await
+}
+
+async fn fund_programme(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(code): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let code = path_part(&code);
+    let body = fields
+        .yuan(&format!("amount-{code}"), "The amount", "拨入金额")
+        .and_then(|amount| {
+            let reference =
+                fields.required(&format!("reference-{code}"), "The reference", "拨款文号")?;
+            Ok(json!({ "amount_yuan": amount.to_plain_yuan(), "reference": reference }))
+        });
+    change_programme(&api, &caller, code, "funding", body, &fields, "funded").await
+}
+
+async fn users(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    users_page(
+        &api,
+        &caller,
+        Notice::from_query(query.done.as_deref()),
+        &Fields::default(),
+    )
+    .await
+}
+
+async fn users_page(
+    api: &ApiClient,
+    caller: &Caller,
+    notice: Notice,
+    typed: &Fields,
+) -> PageResult {
+    let lang = caller.lang;
+    let list = api
+        .get(caller, "/api/v1/users?limit=200")
+        .await
+        .map_err(layout::read_failed(caller))?;
+    let roles = [
+        ("enterprise", "企业", "enterprise"),
+        ("provider", "服务机构", "provider"),
+        ("finance", "财政局", "finance"),
+        ("admin", "经信局管理员", "admin"),
+        ("auditor", "审计", "auditor"),
+    ];
+    let body = html! {
+        h1 { (lang.t("用户", "Users")) }
+        (layout::notice(lang, &notice))
+        form.stack.card method="post" action="/admin/users" {
+            (form::hidden(caller))
+            h2 { (lang.t("新建用户", "New user")) }
+            (layout::field(lang, "username", "用户名", "Username", "text", typed.get("username"), true))
+            (layout::field(lang, "password", "初始密码（至少 12 个字符）", "Initial password (at least 12 characters)", "password", "", true))
+            label for="role" { (lang.t("角色", "Role")) }
+            select #role name="role" {
+                @for (code, zh, en) in roles {
+                    option value=(code) selected[typed.get("role") == code] { (lang.t(zh, en)) }
+                }
+            }
+            (layout::field(lang, "party_uscc", "所属企业或服务机构的统一社会信用代码（企业、服务机构用户必填）", "USCC of the enterprise or provider (enterprise and provider users)", "text", typed.get("party_uscc"), false))
+            button type="submit" { (lang.t("创建用户", "Create user")) }
+        }
+        div.table-wrap { table {
+            thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("角色", "Role")) } th { (lang.t("创建时间", "Created")) } } }
+            tbody { @for u in items(&list, "users") { tr {
+                td { (s(u, "username")) } td { (s(u, "role")) } td { (s(u, "created_at")) }
+            } } }
+        } }
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("用户", "Users"), body),
+    ))
+}
+
+/// The id of the registered enterprise or provider with this USCC.
+async fn party_by_uscc(
+    api: &ApiClient,
+    caller: &Caller,
+    kind: &str,
+    uscc: &str,
+) -> Result<Value, Refusal> {
+    let (collection, zh, en) = match kind {
+        "provider" => ("providers", "服务机构", "provider"),
+        _ => ("enterprises", "企业", "enterprise"),
+    };
+    let party = api
+        .get(caller, &format!("/api/v1/{collection}/{}", path_part(uscc)))
+        .await
+        .map_err(|_| {
+            Refusal::invalid(
+                "party_not_found",
+                &format!("No {en} with USCC {uscc} is registered."),
+                &format!("未找到统一社会信用代码为 {uscc} 的{zh}。"),
+            )
+        })?;
+    // An enterprise's detail wraps the record; a provider's is the record.
+    let id = &party["enterprise"]["id"];
+    Ok(if id.is_null() {
+        party["id"].clone()
+    } else {
+        id.clone()
+    })
+}
+
+/// The party a new enterprise or provider user acts for (none for staff).
+async fn party_of(api: &ApiClient, caller: &Caller, fields: &Fields) -> Result<Value, Refusal> {
+    let kind = fields.get("role");
+    if !matches!(kind, "enterprise" | "provider") {
+        return Ok(Value::Null);
+    }
+    let uscc = fields.required("party_uscc", "The USCC", "统一社会信用代码")?;
+    party_by_uscc(api, caller, kind, uscc).await
+}
+
+async fn create_user(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let body = match party_of(&api, &caller, &fields).await {
+        Ok(party_id) => Ok(json!({
+            "username": fields.get("username"),
+            "password": fields.get("password"),
+            "role": fields.get("role"),
+            "party_id": party_id,
+        })),
+        Err(refusal) => Err(refusal),
+    };
+    let result = api
+        .send_form(&caller, Method::POST, "/api/v1/users", body, fields.sent())
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done("/admin/users", "user")),
+        Err(refusal) => users_page(&api, &caller, Notice::Refused(refusal), &fields).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    after: Option<String>,
+    done: Option<String>,
+}
+
+async fn enterprises(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let notice = Notice::from_query(query.done.as_deref());
+    enterprises_page(&api, &caller, notice, query.after.as_deref(), None).await
+}
+
+async fn enterprises_page(
+    api: &ApiClient,
+    caller: &Caller,
+    notice: Notice,
+    after: Option<&str>,
+    report: Option<&Value>,
+) -> PageResult {
+    let lang = caller.lang;
+    let after = after.map(path_part).unwrap_or("");
+    let list = api
+        .get(
+            caller,
+            &format!("/api/v1/enterprises?limit=50&after={after}"),
+        )
+        .await
+        .map_err(layout::read_failed(caller))?;
+    let body = html! {
+        h1 { (lang.t("企业库", "Enterprise registry")) }
+        (layout::notice(lang, &notice))
+        @if let Some(report) = report { (import_report(lang, report)) }
+        div.grid {
+            form.stack.card method="post" action="/admin/enterprises/import" enctype="multipart/form-data" {
+                (form::hidden(caller))
+                h2 { (lang.t("导入企业名单（CSV 或 XLSX）", "Import enterprises (CSV or XLSX)")) }
+                label for="file" { (lang.t("文件", "File")) }
+                input #file type="file" name="file" accept=".csv,.xlsx,text/csv" required;
+                label for="mode" { (lang.t("有错误时", "When rows have errors")) }
+                select #mode name="mode" {
+                    option value="all_or_nothing" { (lang.t("全部不导入", "import nothing")) }
+                    option value="valid_rows" { (lang.t("只导入正确的行", "import the valid rows")) }
+                }
+                button type="submit" data-busy=(lang.t("正在导入…", "Importing…")) { (lang.t("导入", "Import")) }
+            }
+            form.stack.card method="post" action="/admin/fraud" {
+                (form::hidden(caller))
+                h2 { (lang.t("标记欺诈（作废券、冻结核销、列入黑名单、追回）", "Mark fraud (revoke, freeze, blacklist, recover)")) }
+                label for="party_kind" { (lang.t("对象", "Party")) }
+                select #party_kind name="party_kind" {
+                    option value="enterprise" { (lang.t("企业", "enterprise")) }
+                    option value="provider" { (lang.t("服务机构", "provider")) }
+                }
+                (layout::field(lang, "fraud_uscc", "统一社会信用代码", "USCC", "text", "", true))
+                (layout::field(lang, "reason", "原因（如 套现、虚假交易、串通）", "Reason (e.g. 套现, 虚假交易, 串通)", "text", "", true))
+                (layout::field(lang, "source", "线索来源", "Found by", "text", "", true))
+                button.danger type="submit" { (lang.t("标记欺诈", "Mark fraud")) }
+            }
+        }
+        div.table-wrap { table {
+            thead { tr {
+                th { (lang.t("统一社会信用代码", "USCC")) } th { (lang.t("名称", "Name")) }
+                th { (lang.t("区域", "Division")) } th { (lang.t("规模", "Size")) }
+            } }
+            tbody { @for e in items(&list, "enterprises") { tr {
+                td { (s(e, "uscc")) } td { (s(e, "name")) } td { (s(e, "division")) } td { (s(e, "size_class")) }
+            } } }
+        } }
+        @if let Some(next) = list["next_cursor"].as_str() {
+            p { a href=(format!("/admin/enterprises?after={next}")) { (lang.t("下一页 →", "Next page →")) } }
+        }
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("企业库", "Enterprises"), body),
+    ))
+}
+
+/// The import's outcome: counts, and every refused row with its column
+/// and reason.
+fn import_report(lang: Lang, report: &Value) -> Markup {
+    let errors = items(report, "errors");
+    html! {
+        section.card data-import-report {
+            h2 { (lang.t("导入结果", "Import result")) }
+            p {
+                (lang.t("共", "Rows: ")) (n(report, "rows")) (lang.t(" 行；新增 ", "; created ")) (n(report, "created"))
+                (lang.t("，更新 ", ", updated ")) (n(report, "updated")) (lang.t("，未变 ", ", unchanged ")) (n(report, "unchanged"))
+                @if report["applied"].as_bool() == Some(false) { " · " strong { (lang.t("未导入任何行", "nothing was imported")) } }
+            }
+            @if !errors.is_empty() {
+                div.table-wrap { table {
+                    thead { tr { th { (lang.t("行", "Row")) } th { (lang.t("列", "Column")) } th { (lang.t("问题", "Problem")) } th { (lang.t("代码", "Code")) } } }
+                    tbody { @for e in errors { tr {
+                        td { (n(e, "row")) } td { (s(e, "column")) }
+                        td { (lang.t(s(e, "message_zh"), s(e, "message"))) } td { code { (s(e, "code")) } }
+                    } } }
+                } }
+            }
+        }
+    }
+}
+
+async fn import_enterprises(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let Some((_, _, bytes)) = fields.file.clone() else {
+        let refusal = Refusal::invalid(
+            "file_required",
+            "Choose a CSV or XLSX file to import.",
+            "请选择要导入的 CSV 或 XLSX 文件。",
+        );
+        return enterprises_page(&api, &caller, Notice::Refused(refusal), None, None).await;
+    };
+    let mode = match fields.get("mode") {
+        "valid_rows" => "valid_rows",
+        _ => "all_or_nothing",
+    };
+    let path = format!("/api/v1/imports/enterprises?mode={mode}");
+    match api
+        .post_bytes(
+            &caller,
+            &path,
+            "application/octet-stream",
+            bytes,
+            fields.sent(),
+        )
+        .await
+    {
+        Ok(report) => enterprises_page(&api, &caller, Notice::None, None, Some(&report)).await,
+        Err(refusal) if refusal.answer["rows"].is_number() => {
+            let report = refusal.answer.clone();
+            let notice = Notice::Refused(Refusal::invalid(
+                "import_rows_invalid",
+                "Some rows were refused; see each row's problem below.",
+                "部分行有问题，请查看下方每一行的原因。",
+            ));
+            enterprises_page(&api, &caller, notice, None, Some(&report)).await
+        }
+        Err(refusal) => enterprises_page(&api, &caller, Notice::Refused(refusal), None, None).await,
+    }
+}
+
+async fn mark_fraud(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let kind = match fields.get("party_kind") {
+        "provider" => "provider",
+        _ => "enterprise",
+    };
+    let party = match fields.required("fraud_uscc", "The USCC", "统一社会信用代码") {
+        Ok(uscc) => party_by_uscc(&api, &caller, kind, uscc).await,
+        Err(refusal) => Err(refusal),
+    };
+    let body = party.and_then(|party_id| {
+        Ok(json!({
+            "party_kind": kind,
+            "party_id": party_id,
+            "reason": fields.required("reason", "The reason", "原因")?,
+            "source": fields.required("source", "Who found it", "线索来源")?,
+        }))
+    });
+    let result = api
+        .send_form(
+            &caller,
+            Method::POST,
+            "/api/v1/fraud-markings",
+            body,
+            fields.sent(),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done("/admin/enterprises", "fraud")),
+        Err(refusal) => enterprises_page(&api, &caller, Notice::Refused(refusal), None, None).await,
+    }
+}
+
+async fn keys(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    keys_page(&api, &caller, Notice::from_query(query.done.as_deref())).await
+}
+
+async fn keys_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResult {
+    let lang = caller.lang;
+    let published = api
+        .get(caller, "/.well-known/voucher-keys.json")
+        .await
+        .map_err(layout::read_failed(caller))?;
+    let body = html! {
+        h1 { (lang.t("签发密钥", "Issuer keys")) }
+        (layout::notice(lang, &notice))
+        p.muted {
+            (lang.t("公钥公开于 ", "Public keys are published at "))
+            a href="/.well-known/voucher-keys.json" { "/.well-known/voucher-keys.json" }
+            (lang.t("。轮换密钥需在服务器上运行 voucher-ledger keys rotate（私钥只写入服务器的密钥目录）。",
+                ". Rotate on the server with voucher-ledger keys rotate (private keys are written only to the server's key directory)."))
+        }
+        @let keys = items(&published, "keys");
+        @if keys.is_empty() {
+            p.empty { (lang.t("还没有签发密钥。", "No issuer keys yet.")) }
+        }
+        @for key in keys {
+            @let key_id = s(key, "key_id");
+            section.card data-key=(key_id) {
+                h2 { code { (key_id) } " " span.badge { (layout::status_label(lang, s(key, "status"))) } }
+                dl.facts {
+                    dt { (lang.t("算法", "Algorithm")) } dd { (s(key, "algorithm")) }
+                    dt { (lang.t("生效", "Valid from")) } dd { (s(key, "valid_from")) }
+                    dt { (lang.t("至", "Valid until")) } dd { (key["valid_until"].as_str().unwrap_or("—")) }
+                }
+                @if s(key, "status") == "revoked" {
+                    form.inline method="post" action=(format!("/admin/keys/{key_id}/reissue")) {
+                        (form::hidden(caller))
+                        button type="submit" { (lang.t("用当前密钥换发其有效券", "Re-issue its active vouchers under the current key")) }
+                    }
+                } @else {
+                    details {
+                        summary { (lang.t("吊销（密钥泄露时）", "Revoke (if compromised)")) }
+                        form.stack method="post" action=(format!("/admin/keys/{key_id}/revoke")) {
+                            (form::hidden(caller))
+                            (layout::field(lang, &format!("reason-{key_id}"), "吊销原因", "Reason", "text", "", true))
+                            button.danger type="submit" { (lang.t("吊销", "Revoke")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("签发密钥", "Issuer keys"), body),
+    ))
+}
+
+async fn revoke_key(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(key_id): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let key_id = path_part(&key_id);
+    let body = fields
+        .required(&format!("reason-{key_id}"), "The reason", "吊销原因")
+        .map(|reason| json!({ "reason": reason }));
+    key_action(
+        &api,
+        &caller,
+        key_id,
+        "revoke",
+        body,
+        &fields,
+        "key_revoked",
+    )
+    .await
+}
+
+async fn reissue_key(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(key_id): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    key_action(
+        &api,
+        &caller,
+        path_part(&key_id),
+        "reissue",
+        Ok(json!({})),
+        &fields,
+        "created",
+    )
+    .await
+}
+
+async fn key_action(
+    api: &ApiClient,
+    caller: &Caller,
+    key_id: &str,
+    action: &str,
+    body: Result<Value, Refusal>,
+    fields: &Fields,
+    done: &str,
+) -> PageResult {
+    let result = api
+        .send_form(
+            caller,
+            Method::POST,
+            &format!("/api/v1/issuer-keys/{key_id}/{action}"),
+            body,
+            fields.sent(),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done("/admin/keys", done)),
+        Err(refusal) => keys_page(api, caller, Notice::Refused(refusal)).await,
+    }
+}

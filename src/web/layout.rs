@@ -1,0 +1,336 @@
+//! The page shell every portal page shares — head, skip link, navigation
+//! for the caller's role, language switch, logout — plus notices (what just
+//! happened, or why it was refused) and small pieces of forms.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde_json::Value;
+
+use super::assets;
+use super::backend::{Caller, Refusal};
+use super::form;
+use super::i18n::Lang;
+use crate::domain::{Fen, Role};
+
+/// A page handler's answer: the page, or the page that explains why not
+/// (login, forbidden, not found, refused).
+pub type PageResult = Result<Response, Response>;
+
+/// What happened before this page was drawn.
+pub enum Notice {
+    None,
+    /// A success, by code (see `done_message`).
+    Done(String),
+    Refused(Refusal),
+}
+
+impl Notice {
+    /// The `?done=` code of a redirect after a successful form.
+    pub fn from_query(done: Option<&str>) -> Notice {
+        match done {
+            Some(code) if done_message(code, Lang::En).is_some() => Notice::Done(code.to_string()),
+            _ => Notice::None,
+        }
+    }
+
+    /// The HTTP status of a page showing this notice: a refused form is
+    /// answered with the refusal's 4xx, so it is never mistaken for a
+    /// success by a client that only reads status codes.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Notice::Refused(refusal) => refusal.status,
+            _ => StatusCode::OK,
+        }
+    }
+}
+
+/// What each success code says, in both languages.
+fn done_message(code: &str, lang: Lang) -> Option<&'static str> {
+    let (zh, en) = match code {
+        "claimed" => (
+            "申领成功，电子券已发放。",
+            "Claimed: your voucher has been issued.",
+        ),
+        "confirmed" => ("已确认服务完成。", "Confirmed: the service was delivered."),
+        "disputed" => (
+            "已提交异议，经信局将处理。",
+            "Disputed: the bureau will review it.",
+        ),
+        "redeemed" => ("核销成功。", "Redeemed."),
+        "documents" => ("单据已补充。", "Documents recorded."),
+        "reversed" => ("已冲正。", "Reversed."),
+        "prepared" => ("结算批次已生成。", "Settlement run prepared."),
+        "resolved" => (
+            "已处理该行并记录说明。",
+            "Line resolved; the note is recorded.",
+        ),
+        "approved" => ("结算批次已审批。", "Settlement run approved."),
+        "bank_return" => ("银行回单已导入。", "Bank return imported."),
+        "created" => ("已创建。", "Created."),
+        "opened" => ("项目已开放申领。", "Programme opened for claims."),
+        "closed" => ("项目已关闭。", "Programme closed."),
+        "funded" => ("资金已拨入。", "Funding recorded."),
+        "password" => ("密码已修改。", "Password changed."),
+        "user" => ("用户已创建。", "User created."),
+        "fraud" => (
+            "已标记并处理。",
+            "Marked; vouchers revoked and redemptions frozen.",
+        ),
+        "key_revoked" => ("签发密钥已吊销。", "Issuer key revoked."),
+        "status" => ("状态已变更。", "Status changed."),
+        _ => return None,
+    };
+    Some(lang.t(zh, en))
+}
+
+/// Redirects (303) to `path` with a success code for the next page.
+pub fn done(path: &str, code: &str) -> Response {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{separator}done={code}")).into_response()
+}
+
+/// A page for a signed-in user with `role`; anyone else is sent to log in
+/// or told they may not.
+pub fn require(caller: &Caller, role: Role) -> Result<(), Response> {
+    match caller.role() {
+        Some(r) if r == role => Ok(()),
+        Some(_) => Err(problem(
+            caller,
+            &Refusal {
+                status: StatusCode::FORBIDDEN,
+                code: "forbidden".into(),
+                message: "This page is for another role.".into(),
+                message_zh: "此页面属于其他角色。".into(),
+                reasons: Vec::new(),
+                answer: Value::Null,
+            },
+        )),
+        None => Err(Redirect::to("/login").into_response()),
+    }
+}
+
+/// The page a role lands on after logging in.
+pub fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Enterprise => "/enterprise",
+        Role::Provider => "/provider",
+        Role::Finance => "/finance",
+        Role::Admin => "/admin",
+        Role::Auditor => "/auditor",
+    }
+}
+
+/// A whole page answering a failed read: what went wrong and where to go.
+pub fn problem(caller: &Caller, refusal: &Refusal) -> Response {
+    let lang = caller.lang;
+    let home = caller.role().map(home_of).unwrap_or("/login");
+    let body = html! {
+        h1 { (lang.t("无法显示此页面", "This page cannot be shown")) }
+        (refusal_box(lang, refusal))
+        p { a href=(home) { (lang.t("返回首页", "Back to the start page")) } }
+    };
+    let mut response = page(caller, lang.t("出错了", "Something went wrong"), body).into_response();
+    *response.status_mut() = refusal.status;
+    response
+}
+
+/// Turns an API refusal on a page read into the problem page; a session
+/// that ended meanwhile goes back to the login page.
+pub fn read_failed(caller: &Caller) -> impl Fn(Refusal) -> Response + '_ {
+    move |refusal| {
+        if refusal.status == StatusCode::UNAUTHORIZED {
+            Redirect::to("/login").into_response()
+        } else {
+            problem(caller, &refusal)
+        }
+    }
+}
+
+/// A page with its status (refused forms answer 4xx).
+pub fn answer(status: StatusCode, markup: Markup) -> Response {
+    let mut response = markup.into_response();
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// The shell around every page.
+pub fn page(caller: &Caller, title: &str, body: Markup) -> Markup {
+    let lang = caller.lang;
+    html! {
+        (DOCTYPE)
+        html lang=(lang.html_lang()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (lang.t("服务补贴券", "Service vouchers")) }
+                link rel="icon" href=(assets::FAVICON_PATH) type="image/svg+xml";
+                link rel="stylesheet" href=(assets::CSS_PATH);
+                script src=(assets::APP_JS_PATH) defer {}
+            }
+            body {
+                a.skip href="#main" { (lang.t("跳到正文", "Skip to content")) }
+                header.top {
+                    a.brand href="/" { (lang.t("舟山市服务补贴券", "Zhoushan service vouchers")) }
+                    @if let Some(role) = caller.role() {
+                        nav aria-label=(lang.t("主导航", "Main")) {
+                            @for (href, zh, en) in nav_links(role) {
+                                a href=(href) { (lang.t(zh, en)) }
+                            }
+                        }
+                    }
+                    div.who {
+                        form.inline method="get" action="/language" {
+                            input type="hidden" name="to" value=(lang.other().code());
+                            button.link type="submit" lang=(lang.other().html_lang()) {
+                                (lang.t("English", "中文"))
+                            }
+                        }
+                        @if caller.role().is_some() {
+                            span.user { (caller.username()) }
+                            a href="/account/password" { (lang.t("修改密码", "Password")) }
+                            form.inline method="post" action="/logout" {
+                                (form::hidden(caller))
+                                button.link type="submit" { (lang.t("退出", "Log out")) }
+                            }
+                        }
+                    }
+                }
+                main #main { (body) }
+            }
+        }
+    }
+}
+
+fn nav_links(role: Role) -> &'static [(&'static str, &'static str, &'static str)] {
+    match role {
+        Role::Enterprise => &[
+            ("/enterprise", "可申领项目", "Programmes"),
+            ("/enterprise/vouchers", "我的服务券", "My vouchers"),
+            ("/enterprise/redemptions", "待确认与记录", "Services"),
+        ],
+        Role::Provider => &[
+            ("/provider", "扫码核销", "Scan"),
+            ("/provider/redemptions", "核销记录", "Redemptions"),
+        ],
+        Role::Finance => &[("/finance", "结算批次", "Settlement runs")],
+        Role::Admin => &[
+            ("/admin", "项目", "Programmes"),
+            ("/admin/users", "用户", "Users"),
+            ("/admin/enterprises", "企业库", "Enterprises"),
+            ("/admin/keys", "签发密钥", "Issuer keys"),
+        ],
+        Role::Auditor => &[("/auditor", "账本", "Ledger")],
+    }
+}
+
+/// The notice at the top of a page.
+pub fn notice(lang: Lang, notice: &Notice) -> Markup {
+    match notice {
+        Notice::None => html! {},
+        Notice::Done(code) => html! {
+            p.notice.ok role="status" { (done_message(code, lang).unwrap_or_default()) }
+        },
+        Notice::Refused(refusal) => refusal_box(lang, refusal),
+    }
+}
+
+/// A refusal: its message, every reason, and the stable code (which
+/// support staff and the API documentation use).
+pub fn refusal_box(lang: Lang, refusal: &Refusal) -> Markup {
+    let message = |en: &str, zh: &str| -> String {
+        match lang {
+            Lang::Zh if !zh.is_empty() => zh.to_string(),
+            _ => en.to_string(),
+        }
+    };
+    html! {
+        div.notice.error role="alert" data-code=(refusal.code) {
+            p { (message(&refusal.message, &refusal.message_zh)) " " code { (refusal.code) } }
+            @if refusal.reasons.len() > 1 {
+                ul {
+                    @for reason in &refusal.reasons {
+                        li { (message(&reason.message, &reason.message_zh)) " " code { (reason.code) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `¥1,234.50` from fen.
+pub fn yuan(fen: i64) -> String {
+    Fen::new(fen).to_string()
+}
+
+/// A text field of a JSON object ("" when absent).
+pub fn s<'a>(value: &'a Value, key: &str) -> &'a str {
+    value[key].as_str().unwrap_or("")
+}
+
+/// An integer field of a JSON object (0 when absent).
+pub fn n(value: &Value, key: &str) -> i64 {
+    value[key].as_i64().unwrap_or(0)
+}
+
+/// The items of an array field of a JSON object.
+pub fn items<'a>(value: &'a Value, key: &str) -> &'a [Value] {
+    value[key].as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// A status word shown to people.
+pub fn status_label(lang: Lang, status: &str) -> String {
+    let (zh, en) = match status {
+        "active" => ("可用", "active"),
+        "redeemed" => ("已用完", "used up"),
+        "expired" => ("已过期", "expired"),
+        "revoked" => ("已作废", "revoked"),
+        "reissued" => ("已换发", "re-issued"),
+        "pending" => ("待企业确认", "awaiting confirmation"),
+        "confirmed" => ("已确认", "confirmed"),
+        "disputed" => ("有异议", "disputed"),
+        "reversed" => ("已冲正", "reversed"),
+        "frozen" => ("已冻结", "frozen"),
+        "settled" => ("已结算", "settled"),
+        "draft" => ("草稿", "draft"),
+        "open" => ("申领中", "open"),
+        "closed" => ("已关闭", "closed"),
+        "prepared" => ("待审批", "prepared"),
+        "approved" => ("已审批", "approved"),
+        "paid" => ("已支付", "paid"),
+        "failed" => ("支付失败", "failed"),
+        "included" => ("纳入", "included"),
+        "held" => ("暂缓", "held"),
+        "released" => ("已释放", "released"),
+        "retired" => ("已退役", "retired"),
+        _ => return status.to_string(),
+    };
+    lang.t(zh, en).to_string()
+}
+
+/// An inline SVG from a trusted renderer (our QR and chart code), without
+/// the XML prolog that has no place inside HTML.
+pub fn inline_svg(svg: &str) -> Markup {
+    let start = svg.find("<svg").unwrap_or(0);
+    PreEscaped(svg[start..].to_string())
+}
+
+/// A labelled input; `value` is what the user typed before, if anything.
+pub fn field(
+    lang: Lang,
+    name: &str,
+    zh: &str,
+    en: &str,
+    kind: &str,
+    value: &str,
+    required: bool,
+) -> Markup {
+    html! {
+        label for=(name) { (lang.t(zh, en)) }
+        input id=(name) name=(name) type=(kind) value=(value) required[required];
+    }
+}

@@ -1,0 +1,487 @@
+//! The provider portal (mobile first): scan the enterprise's QR with the
+//! phone or laptop camera (or choose a photo, or type the code), preview
+//! the voucher with its remaining value, the subsidy for this contract and
+//! every reason it cannot be redeemed, redeem it against the contract and
+//! invoice, and follow my redemptions (add documents, reverse).
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::Method;
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde_json::{Value, json};
+
+use super::ApiClient;
+use super::account::DoneQuery;
+use super::assets;
+use super::backend::{Caller, Refusal, path_part};
+use super::form::{self, Fields};
+use super::layout::{self, Notice, PageResult, items, n, s, yuan};
+use crate::domain::Role;
+
+/// A phone photo of a voucher.
+const PHOTO_BYTES_MAX: usize = 10 * 1024 * 1024;
+
+pub fn routes() -> Router<ApiClient> {
+    Router::new()
+        .route("/provider", get(scan))
+        .route(
+            "/provider/photo",
+            post(photo).layer(DefaultBodyLimit::max(PHOTO_BYTES_MAX + 64 * 1024)),
+        )
+        .route("/provider/preview", post(preview))
+        .route("/provider/redeem", post(redeem))
+        .route("/provider/redemptions", get(redemptions))
+        .route("/provider/redemptions/{id}", get(redemption))
+        .route("/provider/redemptions/{id}/documents", post(documents))
+        .route("/provider/redemptions/{id}/reverse", post(reverse))
+}
+
+/// The categories this provider is approved for (for the form's choices).
+async fn categories(api: &ApiClient, caller: &Caller) -> Result<Vec<String>, Refusal> {
+    let Some(party) = caller.party_id() else {
+        return Ok(Vec::new());
+    };
+    let provider = api
+        .get(caller, &format!("/api/v1/providers/{party}"))
+        .await?;
+    Ok(provider["fields"]["categories"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+async fn scan(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    scan_page(
+        &api,
+        &caller,
+        Notice::from_query(query.done.as_deref()),
+        &Fields::default(),
+    )
+    .await
+}
+
+async fn scan_page(api: &ApiClient, caller: &Caller, notice: Notice, typed: &Fields) -> PageResult {
+    let lang = caller.lang;
+    let categories = categories(api, caller)
+        .await
+        .map_err(layout::read_failed(caller))?;
+    let body = html! {
+        h1 { (lang.t("扫码核销", "Scan a voucher")) }
+        (layout::notice(lang, &notice))
+        section.card.scanner data-scanner data-target="qr_text" data-next="contract_amount"
+            data-starting=(lang.t("正在打开摄像头…", "Starting the camera…"))
+            data-scanning=(lang.t("请将企业出示的二维码对准摄像头", "Hold the enterprise's QR code in front of the camera"))
+            data-found=(lang.t("已识别二维码，请填写合同金额后预览", "Code read: enter the contract amount and preview"))
+            data-nocamera=(lang.t("无法使用摄像头：请上传照片或手工输入券码", "No camera: upload a photo or type the code"))
+            data-photofailed=(lang.t("照片中没有找到二维码，请重拍或手工输入", "No QR code found in the photo; retake it or type the code")) {
+            video muted playsinline aria-label=(lang.t("摄像头画面", "Camera view")) {}
+            p data-scan-status aria-live="polite" { (lang.t("正在准备扫码…", "Preparing the scanner…")) }
+            button.secondary type="button" data-scan-start { (lang.t("重新打开摄像头", "Restart the camera")) }
+            form.stack method="post" action="/provider/photo" enctype="multipart/form-data" {
+                (form::hidden(caller))
+                label for="photo" { (lang.t("或上传二维码照片", "Or upload a photo of the code")) }
+                input #photo type="file" name="photo" accept="image/png,image/jpeg" capture="environment";
+                button.secondary type="submit" { (lang.t("识别照片", "Read the photo")) }
+            }
+        }
+        form.stack.card method="post" action="/provider/preview" {
+            (form::hidden(caller))
+            label for="qr_text" { (lang.t("券码（扫码自动填入，也可手工输入）", "Voucher code (filled by the scan, or type it)")) }
+            textarea #qr_text name="qr_text" rows="3" required autocomplete="off" spellcheck="false" { (typed.get("qr_text")) }
+            label for="service_category" { (lang.t("服务类别", "Service category")) }
+            select #service_category name="service_category" required {
+                @for category in &categories {
+                    option value=(category) selected[typed.get("service_category") == category.as_str()] { (category) }
+                }
+            }
+            (layout::field(lang, "contract_amount", "合同金额（元）", "Contract amount (元)", "text", typed.get("contract_amount"), true))
+            button type="submit" data-busy=(lang.t("正在查询…", "Checking…")) { (lang.t("预览", "Preview")) }
+        }
+        script src=(assets::JSQR_PATH) defer {}
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("扫码核销", "Scan"), body),
+    ))
+}
+
+/// A photo read on the server (for browsers without the script): the code
+/// found fills the form.
+async fn photo(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    let Some((_, _, bytes)) = fields.file.clone() else {
+        let refusal = Refusal::invalid(
+            "photo_required",
+            "Choose a photo of the voucher's QR code first.",
+            "请先选择服务券二维码的照片。",
+        );
+        return scan_page(&api, &caller, Notice::Refused(refusal), &fields).await;
+    };
+    match api
+        .post_bytes(
+            &caller,
+            "/api/v1/redemptions/scan",
+            "application/octet-stream",
+            bytes,
+            fields.sent(),
+        )
+        .await
+    {
+        Ok(read) => {
+            let typed = Fields::from_pairs(vec![("qr_text".into(), s(&read, "qr_text").into())]);
+            scan_page(&api, &caller, Notice::None, &typed).await
+        }
+        Err(refusal) => scan_page(&api, &caller, Notice::Refused(refusal), &fields).await,
+    }
+}
+
+/// The preview request for the typed fields, or why they cannot make one.
+fn preview_request(fields: &Fields) -> Result<Value, Refusal> {
+    let qr_text = fields.required("qr_text", "The voucher code", "券码")?;
+    let category = fields.required("service_category", "The service category", "服务类别")?;
+    let amount = fields.yuan("contract_amount", "The contract amount", "合同金额")?;
+    Ok(json!({
+        "qr_text": qr_text,
+        "service_category": category,
+        "contract_amount_fen": amount.as_fen(),
+    }))
+}
+
+async fn preview(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    preview_page(&api, &caller, Notice::None, &fields).await
+}
+
+async fn preview_page(
+    api: &ApiClient,
+    caller: &Caller,
+    notice: Notice,
+    fields: &Fields,
+) -> PageResult {
+    let lang = caller.lang;
+    let looked_up = api
+        .send_form(
+            caller,
+            Method::POST,
+            "/api/v1/redemptions/preview",
+            preview_request(fields),
+            fields.sent(),
+        )
+        .await;
+    let p = match looked_up {
+        Ok(p) => p,
+        Err(refusal) => return scan_page(api, caller, Notice::Refused(refusal), fields).await,
+    };
+    let redeemable = p["redeemable"].as_bool() == Some(true);
+    let body = html! {
+        h1 { (lang.t("核销预览", "Preview")) }
+        (layout::notice(lang, &notice))
+        section.card {
+            h2 { (s(&p, "enterprise_name")) }
+            dl.facts {
+                dt { (lang.t("统一社会信用代码", "USCC")) } dd { (s(&p, "enterprise_uscc")) }
+                dt { (lang.t("项目", "Programme")) } dd { (s(&p, "programme_code")) }
+                dt { (lang.t("面额", "Face value")) } dd { (yuan(n(&p, "face_value_fen"))) }
+                dt { (lang.t("余额", "Remaining")) } dd.amount { (yuan(n(&p, "remaining_fen"))) }
+                dt { (lang.t("有效期", "Valid")) } dd { (s(&p, "valid_from")) " – " (s(&p, "valid_until")) }
+                dt { (lang.t("合同金额", "Contract amount")) } dd { (yuan(n(&p, "contract_amount_fen"))) }
+                dt { (lang.t("本次最高补贴", "Subsidy for this contract")) } dd.amount data-subsidy=(n(&p, "subsidy_fen")) { (yuan(n(&p, "subsidy_fen"))) }
+                dt { (lang.t("企业自付", "Enterprise pays")) } dd { (yuan(n(&p, "enterprise_share_fen"))) }
+            }
+        }
+        @if redeemable {
+            (redeem_form(caller, fields))
+        } @else {
+            div.notice.error role="alert" {
+                p { strong { (lang.t("此券今天不能由本机构核销：", "This voucher cannot be redeemed by you today:")) } }
+                ul { @for reason in items(&p, "reasons") {
+                    li data-code=(s(reason, "code")) { (lang.t(s(reason, "message_zh"), s(reason, "message"))) " " code { (s(reason, "code")) } }
+                } }
+            }
+            p { a href="/provider" { (lang.t("重新扫码", "Scan again")) } }
+        }
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("核销预览", "Preview"), body),
+    ))
+}
+
+fn redeem_form(caller: &Caller, typed: &Fields) -> Markup {
+    let lang = caller.lang;
+    let text = |zh, en, name, kind, required| {
+        layout::field(lang, name, zh, en, kind, typed.get(name), required)
+    };
+    html! {
+        form.stack.card method="post" action="/provider/redeem" {
+            (form::hidden(caller))
+            input type="hidden" name="qr_text" value=(typed.get("qr_text"));
+            input type="hidden" name="service_category" value=(typed.get("service_category"));
+            input type="hidden" name="contract_amount" value=(typed.get("contract_amount"));
+            h2 { (lang.t("服务合同", "Service contract")) }
+            (text("合同编号", "Contract number", "contract_number", "text", true))
+            label for="description" { (lang.t("服务内容", "What the service is")) }
+            textarea #description name="description" rows="2" required maxlength="1000" { (typed.get("description")) }
+            h2 { (lang.t("发票与付款凭证（可稍后补充，结算前必须齐全）", "Invoice and payment proof (may follow; required before settlement)")) }
+            (text("发票代码", "Invoice code", "invoice_code", "text", false))
+            (text("发票号码", "Invoice number", "invoice_number", "text", false))
+            (text("开票日期", "Invoice date", "invoice_date", "date", false))
+            (text("发票金额（元）", "Invoice amount (元)", "invoice_amount", "text", false))
+            (text("企业自付款凭证号", "Enterprise payment proof reference", "payment_proof_ref", "text", false))
+            button type="submit" data-busy=(lang.t("正在核销…", "Redeeming…")) { (lang.t("确认核销", "Redeem")) }
+        }
+    }
+}
+
+/// The invoice typed into a form: all four fields, or none.
+fn invoice(fields: &Fields) -> Result<Option<Value>, Refusal> {
+    let names = [
+        "invoice_code",
+        "invoice_number",
+        "invoice_date",
+        "invoice_amount",
+    ];
+    if names.iter().all(|name| fields.get(name).is_empty()) {
+        return Ok(None);
+    }
+    let code = fields.required("invoice_code", "The invoice code", "发票代码")?;
+    let number = fields.required("invoice_number", "The invoice number", "发票号码")?;
+    let date = fields.required("invoice_date", "The invoice date", "开票日期")?;
+    let amount = fields.yuan("invoice_amount", "The invoice amount", "发票金额")?;
+    Ok(Some(json!({
+        "code": code, "number": number, "date": date, "amount_fen": amount.as_fen(),
+    })))
+}
+
+fn redeem_request(fields: &Fields) -> Result<Value, Refusal> {
+    let mut request = preview_request(fields)?;
+    request["contract_number"] = fields
+        .required("contract_number", "The contract number", "合同编号")?
+        .into();
+    request["description"] = fields
+        .required("description", "What the service is", "服务内容")?
+        .into();
+    request["invoice"] = invoice(fields)?.unwrap_or(Value::Null);
+    request["payment_proof_ref"] = fields.optional("payment_proof_ref").into();
+    Ok(request)
+}
+
+async fn redeem(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    let result = api
+        .send_form(
+            &caller,
+            Method::POST,
+            "/api/v1/redemptions",
+            redeem_request(&fields),
+            fields.sent(),
+        )
+        .await;
+    match result {
+        Ok(redemption) => Ok(layout::done(
+            &format!("/provider/redemptions/{}", s(&redemption, "id")),
+            "redeemed",
+        )),
+        Err(refusal) => preview_page(&api, &caller, Notice::Refused(refusal), &fields).await,
+    }
+}
+
+async fn redemptions(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    let lang = caller.lang;
+    let list = api
+        .get(&caller, "/api/v1/redemptions?limit=200")
+        .await
+        .map_err(layout::read_failed(&caller))?;
+    let notice = Notice::from_query(query.done.as_deref());
+    let all = items(&list, "redemptions");
+    let body = html! {
+        h1 { (lang.t("核销记录", "My redemptions")) }
+        (layout::notice(lang, &notice))
+        @if all.is_empty() {
+            p.empty { (lang.t("还没有核销记录。", "No redemptions yet.")) " " a href="/provider" { (lang.t("去扫码", "Scan a voucher")) } }
+        } @else {
+            div.table-wrap { table {
+                thead { tr {
+                    th { (lang.t("日期", "Date")) } th { (lang.t("合同号", "Contract")) }
+                    th { (lang.t("服务类别", "Category")) }
+                    th.num { (lang.t("补贴", "Subsidy")) } th { (lang.t("状态", "Status")) }
+                    th { (lang.t("单据", "Documents")) }
+                } }
+                tbody { @for r in all { tr {
+                    td { a href=(format!("/provider/redemptions/{}", s(r, "id"))) { (s(r, "redeemed_at").get(..10).unwrap_or_default()) } }
+                    td { (s(r, "contract_number")) }
+                    td { (s(r, "service_category")) }
+                    td.num { (yuan(n(r, "subsidy_fen"))) }
+                    td { (layout::status_label(lang, s(r, "status"))) }
+                    td { (documents_state(lang, r)) }
+                } } }
+            } }
+        }
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(&caller, lang.t("核销记录", "Redemptions"), body),
+    ))
+}
+
+fn documents_state(lang: super::i18n::Lang, r: &Value) -> &'static str {
+    match (r["invoice"].is_null(), r["payment_proof_ref"].is_null()) {
+        (false, false) => lang.t("齐全", "complete"),
+        _ => lang.t("待补充", "missing"),
+    }
+}
+
+async fn redemption(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    redemption_page(
+        &api,
+        &caller,
+        &id,
+        Notice::from_query(query.done.as_deref()),
+    )
+    .await
+}
+
+async fn redemption_page(api: &ApiClient, caller: &Caller, id: &str, notice: Notice) -> PageResult {
+    let lang = caller.lang;
+    let id = path_part(id);
+    let r = api
+        .get(caller, &format!("/api/v1/redemptions/{id}"))
+        .await
+        .map_err(layout::read_failed(caller))?;
+    let status = s(&r, "status");
+    let reversible = matches!(status, "pending" | "confirmed" | "disputed");
+    let body = html! {
+        h1 { (lang.t("核销记录", "Redemption")) " " (s(&r, "contract_number")) }
+        (layout::notice(lang, &notice))
+        section.card {
+            dl.facts {
+                dt { (lang.t("状态", "Status")) } dd data-status=(status) { (layout::status_label(lang, status)) }
+                dt { (lang.t("服务类别", "Category")) } dd { (s(&r, "service_category")) }
+                dt { (lang.t("服务内容", "Service")) } dd { (s(&r, "description")) }
+                dt { (lang.t("合同金额", "Contract amount")) } dd { (yuan(n(&r, "contract_amount_fen"))) }
+                dt { (lang.t("补贴金额", "Subsidy")) } dd.amount { (yuan(n(&r, "subsidy_fen"))) }
+                dt { (lang.t("企业自付", "Enterprise share")) } dd { (yuan(n(&r, "enterprise_share_fen"))) }
+                dt { (lang.t("发票", "Invoice")) } dd {
+                    @if r["invoice"].is_null() { (lang.t("未提供", "not yet")) }
+                    @else { (s(&r["invoice"], "code")) " / " (s(&r["invoice"], "number")) " · " (s(&r["invoice"], "date")) " · " (yuan(n(&r["invoice"], "amount_fen"))) }
+                }
+                dt { (lang.t("付款凭证", "Payment proof")) } dd { (r["payment_proof_ref"].as_str().unwrap_or(lang.t("未提供", "not yet"))) }
+                dt { (lang.t("核销时间", "Redeemed at")) } dd { (s(&r, "redeemed_at")) }
+            }
+        }
+        @if r["invoice"].is_null() || r["payment_proof_ref"].is_null() {
+            form.stack.card method="post" action=(format!("/provider/redemptions/{id}/documents")) {
+                (form::hidden(caller))
+                h2 { (lang.t("补充单据", "Add documents")) }
+                @if r["invoice"].is_null() {
+                    (layout::field(lang, "invoice_code", "发票代码", "Invoice code", "text", "", true))
+                    (layout::field(lang, "invoice_number", "发票号码", "Invoice number", "text", "", true))
+                    (layout::field(lang, "invoice_date", "开票日期", "Invoice date", "date", "", true))
+                    (layout::field(lang, "invoice_amount", "发票金额（元）", "Invoice amount (元)", "text", "", true))
+                }
+                @if r["payment_proof_ref"].is_null() {
+                    (layout::field(lang, "payment_proof_ref", "企业自付款凭证号", "Enterprise payment proof reference", "text", "", false))
+                }
+                button type="submit" { (lang.t("保存", "Save")) }
+            }
+        }
+        @if reversible {
+            details.card {
+                summary { (lang.t("冲正（撤销这笔核销）", "Reverse (冲正) this redemption")) }
+                form.stack method="post" action=(format!("/provider/redemptions/{id}/reverse")) {
+                    (form::hidden(caller))
+                    label for="reason" { (lang.t("冲正原因", "Reason")) }
+                    textarea #reason name="reason" required maxlength="1000" {}
+                    button.danger type="submit" { (lang.t("冲正", "Reverse")) }
+                }
+            }
+        }
+        p { a href="/provider/redemptions" { (lang.t("← 全部核销记录", "← All redemptions")) } }
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("核销记录", "Redemption"), body),
+    ))
+}
+
+async fn documents(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    let body = invoice(&fields).and_then(|invoice| {
+        let proof = fields.optional("payment_proof_ref");
+        if invoice.is_none() && proof.is_none() {
+            return Err(Refusal::invalid(
+                "documents_required",
+                "Enter the invoice or the payment proof reference.",
+                "请填写发票或付款凭证号。",
+            ));
+        }
+        Ok(json!({ "invoice": invoice, "payment_proof_ref": proof }))
+    });
+    change(&api, &caller, &id, "documents", body, &fields, "documents").await
+}
+
+async fn reverse(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    let body = fields
+        .required("reason", "The reason", "冲正原因")
+        .map(|reason| json!({ "reason": reason }));
+    change(&api, &caller, &id, "reverse", body, &fields, "reversed").await
+}
+
+/// One change to a redemption; back to its page with the outcome.
+async fn change(
+    api: &ApiClient,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+    body: Result<Value, Refusal>,
+    fields: &Fields,
+    done: &str,
+) -> PageResult {
+    let id = path_part(id);
+    let result = api
+        .send_form(
+            caller,
+            Method::POST,
+            &format!("/api/v1/redemptions/{id}/{action}"),
+            body,
+            fields.sent(),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done(&format!("/provider/redemptions/{id}"), done)),
+        Err(refusal) => redemption_page(api, caller, id, Notice::Refused(refusal)).await,
+    }
+}

@@ -399,7 +399,10 @@ fn provider_fields(index: usize) -> ProviderFields {
         bank_name: "中国银行舟山分行".into(),
         account_name: name,
         account_number: format!("62166100{:011}", index + 1),
-        related_parties: if index.is_multiple_of(10) {
+        // Some providers declare a related firm — never provider 0 and
+        // enterprise 0, the demo provider and demo enterprise users, who
+        // must be able to do business with each other.
+        related_parties: if index % 10 == 5 {
             vec![RelatedParty {
                 uscc: Some(enterprise_uscc(index).to_string()),
                 name: format!("关联企业{}", index + 1),

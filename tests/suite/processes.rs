@@ -56,7 +56,7 @@ pub(crate) async fn send_at_once(
 
 const BINARY: &str = env!("CARGO_BIN_EXE_voucher-ledger");
 
-fn command(cwd: &Path) -> Command {
+pub(crate) fn command(cwd: &Path) -> Command {
     let mut command = Command::new(BINARY);
     command
         .current_dir(cwd)

@@ -1,0 +1,511 @@
+//! The portals end to end in a real browser (Debian's headless Chromium
+//! driven through chromedriver), against the real `demo` server on an
+//! ephemeral port, on SQLite and on PostgreSQL.
+//!
+//! The journey: the admin creates, funds and opens a programme (and adds a
+//! second finance user); the enterprise claims and shows its rotating QR;
+//! the provider's scan page reads that very QR through the camera
+//! (Chromium's fake capture device plays a video made from a screenshot of
+//! the enterprise's QR) and redeems; the enterprise confirms; one finance
+//! user prepares the settlement, is refused approving it, and another
+//! approves; the 兑付表 XLSX downloads. Along the way each form's refusal
+//! path is taken once in the browser. Every page must render without a
+//! console error; each step leaves a screenshot in
+//! `target/test-artefacts/browser/<backend>/`, and the server time of each
+//! page (its `Server-Timing`) is printed.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helpers::{PROCESS_TIMEOUT, TestDb};
+use crate::processes::{command, on_both_databases, terminate};
+use crate::webdriver::{Browser, Driver, WAIT, y4m_of_png};
+
+const PROGRAMME: &str = "ZS2026-E2E";
+const PHONE: (u32, u32) = (412, 915);
+const DESKTOP: (u32, u32) = (1280, 900);
+
+on_both_databases!(
+    portal_journey,
+    portals_take_a_voucher_from_programme_to_paid_report
+);
+
+/// What the journey records as it goes.
+struct Journey {
+    base: String,
+    artefacts: PathBuf,
+    step: usize,
+    /// (page, server milliseconds) of every page looked at.
+    timings: Vec<(String, f64)>,
+}
+
+impl Journey {
+    /// Checks the page rendered cleanly, records its server time, and
+    /// takes its screenshot. A console error fails the test, except the
+    /// document's own 4xx when `refused` (a refused form answers 422).
+    async fn step(&mut self, browser: &Browser, name: &str, refused: bool) {
+        for (level, message) in browser.console().await {
+            let own_refusal = refused && message.contains("status of 4");
+            assert!(
+                level != "SEVERE" || own_refusal,
+                "console error on {} at step {name}: {message}",
+                browser.url().await
+            );
+        }
+        let timing = browser
+            .script(
+                "const n = performance.getEntriesByType('navigation')[0];
+                 const t = n && n.serverTiming.find(t => t.name === 'app');
+                 return t ? t.duration : null;",
+                vec![],
+            )
+            .await;
+        let url = browser.url().await;
+        let page = url.strip_prefix(&self.base).unwrap_or(&url).to_string();
+        if let Some(ms) = timing.as_f64() {
+            self.timings.push((page, ms));
+        }
+        self.step += 1;
+        let file = self.artefacts.join(format!("{:02}-{name}.png", self.step));
+        browser.screenshot(&file).await;
+    }
+}
+
+async fn log_in(browser: &Browser, base: &str, username: &str, password: &str, home: &str) {
+    browser.goto(&format!("{base}/login")).await;
+    browser.fill("#username", username).await;
+    browser.fill("#password", password).await;
+    browser.click("main form button[type=submit]").await;
+    at(browser, home).await;
+}
+
+/// Waits until the browser shows `path` (a prefix when it ends with `/`).
+async fn at(browser: &Browser, path: &str) {
+    let script = if path.ends_with('/') {
+        format!("return location.pathname.startsWith('{path}')")
+    } else {
+        format!("return location.pathname === '{path}'")
+    };
+    browser.wait_until(&format!("at {path}"), &script).await;
+}
+
+/// Submits the form whose action ends with `action`.
+async fn submit(browser: &Browser, action: &str) {
+    browser
+        .click(&format!("form[action$='{action}'] button[type=submit]"))
+        .await;
+}
+
+/// Waits for a refusal with `code` on the page.
+async fn refused_with(browser: &Browser, code: &str) {
+    browser
+        .find(&format!(".notice.error[data-code='{code}']"))
+        .await;
+}
+
+/// This quarter in UTC+8 (`2026Q4`), as the finance page suggests.
+fn this_quarter() -> String {
+    use chrono::Datelike;
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    format!("{}Q{}", today.year(), today.month0() / 3 + 1)
+}
+
+/// Starts `demo` on `db`; returns the server, its base URL and the demo
+/// users' passwords by username.
+async fn start_demo(
+    dir: &Path,
+    db: &TestDb,
+) -> (
+    tokio::process::Child,
+    String,
+    std::collections::HashMap<String, String>,
+) {
+    let mut child = command(dir)
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            db.url(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn demo");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut passwords = std::collections::HashMap::new();
+    loop {
+        let line = tokio::time::timeout(PROCESS_TIMEOUT, lines.next_line())
+            .await
+            .expect("demo makes progress")
+            .unwrap()
+            .expect("demo is still running");
+        if let Some(base) = line.strip_prefix("listening on ") {
+            // Keep draining stdout so the server never blocks on it.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return (child, base.to_string(), passwords);
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [_, username, password] = words.as_slice()
+            && username.starts_with("demo-")
+        {
+            passwords.insert(username.to_string(), password.to_string());
+        }
+    }
+}
+
+async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let backend = if db.url().starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let artefacts = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-artefacts/browser")
+        .join(backend);
+    let _ = std::fs::remove_dir_all(&artefacts);
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base, passwords) = start_demo(dir.path(), db).await;
+    let password = |user: &str| passwords[user].clone();
+    let mut journey = Journey {
+        base: base.clone(),
+        artefacts,
+        step: 0,
+        timings: Vec::new(),
+    };
+
+    // The admin: a programme created (refused once), funded and opened,
+    // and a second finance user for the checker's side of settlement.
+    let admin = driver
+        .browser(&dir.path().join("admin"), DESKTOP, None)
+        .await;
+    log_in(
+        &admin,
+        &base,
+        "demo-admin",
+        &password("demo-admin"),
+        "/admin",
+    )
+    .await;
+    journey.step(&admin, "admin-programmes", false).await;
+    admin.click("a[href='/admin/programmes/new']").await;
+    admin.fill("#code", PROGRAMME).await;
+    admin.fill("#name", "舟山市服务券（端到端测试）").await;
+    admin.fill("#face_values", "一千").await;
+    submit(&admin, "/admin/programmes").await;
+    refused_with(&admin, "amount_invalid").await;
+    journey.step(&admin, "admin-programme-refused", true).await;
+    admin.fill("#face_values", "1000, 5000").await;
+    submit(&admin, "/admin/programmes").await;
+    admin.find(".notice.ok").await;
+    admin.fill(&format!("#amount-{PROGRAMME}"), "100,000").await;
+    admin
+        .fill(&format!("#reference-{PROGRAMME}"), "舟财企〔2026〕99号")
+        .await;
+    submit(&admin, &format!("/admin/programmes/{PROGRAMME}/fund")).await;
+    admin.find(".notice.ok").await;
+    submit(&admin, &format!("/admin/programmes/{PROGRAMME}/open")).await;
+    admin.find(".notice.ok").await;
+    let card = admin
+        .text(&format!("section[data-programme='{PROGRAMME}']"))
+        .await;
+    assert!(card.contains("申领中"), "{card}");
+    assert!(card.contains("¥100,000.00"), "{card}");
+    journey.step(&admin, "admin-programme-open", false).await;
+    admin.goto(&format!("{base}/admin/users")).await;
+    admin.fill("#username", "finance-checker").await;
+    admin.fill("#password", "short").await;
+    admin.click("select#role option[value='finance']").await;
+    submit(&admin, "/admin/users").await;
+    refused_with(&admin, "password_rejected").await;
+    journey.step(&admin, "admin-user-refused", true).await;
+    admin.fill("#password", "checker password 2026").await;
+    admin.click("select#role option[value='finance']").await;
+    submit(&admin, "/admin/users").await;
+    admin.find(".notice.ok").await;
+    journey.step(&admin, "admin-user-created", false).await;
+
+    // The enterprise, on a phone: claims, and shows its rotating QR.
+    let enterprise = driver
+        .browser(&dir.path().join("enterprise"), PHONE, None)
+        .await;
+    log_in(
+        &enterprise,
+        &base,
+        "demo-enterprise",
+        &password("demo-enterprise"),
+        "/enterprise",
+    )
+    .await;
+    journey
+        .step(&enterprise, "enterprise-programmes", false)
+        .await;
+    enterprise
+        .click(&format!(
+            "section[aria-labelledby='p-{PROGRAMME}'] button[type=submit]"
+        ))
+        .await;
+    at(&enterprise, "/enterprise/vouchers/").await;
+    let shown = enterprise
+        .wait_until(
+            "the QR",
+            "const q = document.querySelector('[data-qr-text]'); return q && q.dataset.qrText;",
+        )
+        .await;
+    let shown = shown.as_str().unwrap().to_string();
+    assert!(
+        shown.starts_with("VP1:"),
+        "a rotating presentation: {shown}"
+    );
+    journey
+        .step(&enterprise, "enterprise-voucher-qr", false)
+        .await;
+    let qr_png = enterprise.element_png("[data-qr-text]").await;
+    let camera = dir.path().join("camera.y4m");
+    std::fs::write(&camera, y4m_of_png(&qr_png)).unwrap();
+
+    // The provider, on a phone whose camera sees that QR.
+    let provider = driver
+        .browser(&dir.path().join("provider"), PHONE, Some(&camera))
+        .await;
+    log_in(
+        &provider,
+        &base,
+        "demo-provider",
+        &password("demo-provider"),
+        "/provider",
+    )
+    .await;
+    let scanned = provider
+        .wait_until(
+            "the camera reads the QR",
+            "const t = document.getElementById('qr_text'); return t && t.value.startsWith('VP1:') && t.value;",
+        )
+        .await;
+    assert_eq!(
+        scanned.as_str().unwrap(),
+        shown,
+        "the camera read exactly the QR shown"
+    );
+    journey
+        .step(&provider, "provider-scanned-by-camera", false)
+        .await;
+    provider.fill("#contract_amount", "三千元").await;
+    submit(&provider, "/provider/preview").await;
+    refused_with(&provider, "amount_invalid").await;
+    journey
+        .step(&provider, "provider-preview-refused", true)
+        .await;
+    // The refused form kept the code; the amount is corrected.
+    provider.fill("#qr_text", &shown).await;
+    provider.fill("#contract_amount", "3000").await;
+    submit(&provider, "/provider/preview").await;
+    let subsidy = provider
+        .wait_until(
+            "the preview",
+            "const s = document.querySelector('[data-subsidy]'); return s && s.dataset.subsidy;",
+        )
+        .await;
+    assert_eq!(
+        subsidy.as_str(),
+        Some("100000"),
+        "min(remaining 1,000 元, 50 % × 3,000 元)"
+    );
+    journey.step(&provider, "provider-preview", false).await;
+    provider.fill("#contract_number", "HT-2026-E2E-001").await;
+    provider
+        .fill("#description", "ISO 9001 质量管理体系咨询")
+        .await;
+    provider.fill("#invoice_code", "033002600111").await;
+    provider.fill("#invoice_number", "E2E00001").await;
+    provider
+        .script(
+            "document.getElementById('invoice_date').value = arguments[0];",
+            vec![Value::from(
+                (chrono::Utc::now() + chrono::Duration::hours(8))
+                    .date_naive()
+                    .to_string(),
+            )],
+        )
+        .await;
+    provider.fill("#invoice_amount", "3000").await;
+    provider.fill("#payment_proof_ref", "BANK-E2E-0001").await;
+    submit(&provider, "/provider/redeem").await;
+    at(&provider, "/provider/redemptions/").await;
+    provider.find(".notice.ok").await;
+    assert_eq!(provider.text("[data-status]").await, "待企业确认");
+    journey.step(&provider, "provider-redeemed", false).await;
+
+    // The enterprise confirms the service (a dispute without a reason is
+    // refused first).
+    enterprise
+        .goto(&format!("{base}/enterprise/redemptions"))
+        .await;
+    journey
+        .step(&enterprise, "enterprise-to-confirm", false)
+        .await;
+    enterprise
+        .script("document.querySelectorAll('details').forEach(d => d.open = true); document.querySelectorAll('textarea[name=reason]').forEach(t => t.removeAttribute('required'));", vec![])
+        .await;
+    submit(&enterprise, "/dispute").await;
+    refused_with(&enterprise, "field_required").await;
+    journey
+        .step(&enterprise, "enterprise-dispute-refused", true)
+        .await;
+    enterprise
+        .click("select[name=rating] option[value='5']")
+        .await;
+    enterprise
+        .fill("input[name=comment]", "服务专业，按时完成")
+        .await;
+    submit(&enterprise, "/confirm").await;
+    enterprise.find(".notice.ok").await;
+    journey
+        .step(&enterprise, "enterprise-confirmed", false)
+        .await;
+
+    // Finance (maker): a wrong period is refused, then the run is prepared;
+    // held lines are resolved with a note; approving one's own run is refused.
+    let maker = driver
+        .browser(&dir.path().join("maker"), DESKTOP, None)
+        .await;
+    log_in(
+        &maker,
+        &base,
+        "demo-finance",
+        &password("demo-finance"),
+        "/finance",
+    )
+    .await;
+    maker
+        .click(&format!("select#programme option[value='{PROGRAMME}']"))
+        .await;
+    maker.fill("#period", "2026Q5").await;
+    submit(&maker, "/finance/runs").await;
+    refused_with(&maker, "period_invalid").await;
+    journey.step(&maker, "finance-period-refused", true).await;
+    maker
+        .click(&format!("select#programme option[value='{PROGRAMME}']"))
+        .await;
+    maker.fill("#period", &this_quarter()).await;
+    submit(&maker, "/finance/runs").await;
+    at(&maker, "/finance/runs/").await;
+    let run_url = maker.url().await;
+    journey.step(&maker, "finance-run-prepared", false).await;
+    while let Some(note) = maker
+        .find_all("form[action*='/resolve'] input[name=note]")
+        .await
+        .into_iter()
+        .next()
+    {
+        maker.click_element(&note).await;
+        maker
+            .fill(
+                "form[action*='/resolve'] input[name=note]",
+                "已核对合同、发票与付款凭证",
+            )
+            .await;
+        submit(&maker, "/resolve").await;
+        maker.find(".notice.ok").await;
+    }
+    let included = maker.text("[data-run-status]").await;
+    assert_eq!(included, "待审批");
+    assert_eq!(
+        maker.find_all("tr[data-line-state='included']").await.len(),
+        1
+    );
+    submit(&maker, "/approve").await;
+    refused_with(&maker, "settlement_self_approval").await;
+    journey
+        .step(&maker, "finance-self-approval-refused", true)
+        .await;
+
+    // Finance (checker): approves, and downloads the 兑付表.
+    let checker = driver
+        .browser(&dir.path().join("checker"), DESKTOP, None)
+        .await;
+    log_in(
+        &checker,
+        &base,
+        "finance-checker",
+        "checker password 2026",
+        "/finance",
+    )
+    .await;
+    checker.goto(&run_url).await;
+    submit(&checker, "/approve").await;
+    checker.find("[data-run-status='approved']").await;
+    journey.step(&checker, "finance-approved", false).await;
+    checker.click("a[href$='/report/batch.xlsx']").await;
+    let xlsx = downloaded(&checker.downloads, ".xlsx").await;
+    let bytes = std::fs::read(&xlsx).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX (zip) file");
+    std::fs::copy(&xlsx, journey.artefacts.join("兑付表.xlsx")).unwrap();
+    journey
+        .step(&checker, "finance-report-downloaded", false)
+        .await;
+
+    // The auditor sees the whole story verified.
+    let auditor = driver
+        .browser(&dir.path().join("auditor"), DESKTOP, None)
+        .await;
+    log_in(
+        &auditor,
+        &base,
+        "demo-auditor",
+        &password("demo-auditor"),
+        "/auditor",
+    )
+    .await;
+    auditor
+        .click("form[action='/auditor'] button[data-busy]")
+        .await;
+    auditor.find("[data-verified='true']").await;
+    journey.step(&auditor, "auditor-verified", false).await;
+
+    println!("server time per page ({backend}):");
+    for (page, ms) in &journey.timings {
+        println!("  {ms:>7.2} ms  {page}");
+    }
+    let slowest = journey
+        .timings
+        .iter()
+        .map(|(_, ms)| *ms)
+        .fold(0.0, f64::max);
+    println!(
+        "  slowest: {slowest:.2} ms over {} pages",
+        journey.timings.len()
+    );
+    for browser in [admin, enterprise, provider, maker, checker, auditor] {
+        browser.quit().await;
+    }
+    terminate(&server);
+}
+
+/// Waits for a finished download ending with `suffix` in `dir`.
+async fn downloaded(dir: &Path, suffix: &str) -> PathBuf {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let done = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(suffix));
+        if let Some(path) = done {
+            return path;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {suffix} downloaded into {}",
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

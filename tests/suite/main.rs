@@ -11,6 +11,7 @@ mod http;
 mod interop;
 mod issuance;
 mod lifecycle_property;
+mod portal_forms;
 mod portal_journey;
 mod processes;
 mod programmes;

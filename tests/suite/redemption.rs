@@ -95,7 +95,7 @@ pub async fn counter<S: Store>(world: &World<S>, fields: Value, status: &str) ->
 
 /// A programme (single-use or divisible, static or rotating) with one
 /// firm holding one voucher of 5,000 元, and an approved provider.
-async fn setting<S: Store>(
+pub(crate) async fn setting<S: Store>(
     store: S,
     divisible: bool,
     qr_mode: &str,
@@ -130,7 +130,7 @@ pub fn uscc(n: u32) -> String {
         .to_string()
 }
 
-fn contract(qr_text: &str, amount_fen: i64) -> Value {
+pub(crate) fn contract(qr_text: &str, amount_fen: i64) -> Value {
     json!({
         "qr_text": qr_text,
         "service_category": "管理咨询",

@@ -1,0 +1,660 @@
+//! The portal pages over HTTP (in-process, both backends): every form's
+//! refusal path answers with the page again, a 4xx status and its stable
+//! code, and records nothing; forms need the session's CSRF token; a
+//! double-submitted form acts once; pages are for their role; both
+//! languages render. The real-browser journey is in `portal_journey`.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+use tower::ServiceExt;
+use voucher_ledger::domain::Role;
+use voucher_ledger::http::{ApiConfig, AppState};
+use voucher_ledger::store::Store;
+
+use crate::api_client::World;
+use crate::helpers::{TestDb, on_both_backends};
+use crate::redemption::{contract, setting};
+
+on_both_backends!(
+    every_portal_form_refuses_bad_input_with_its_code_and_records_nothing,
+    a_form_without_the_session_csrf_token_is_refused_and_a_double_submit_acts_once,
+    pages_are_for_their_role_and_speak_chinese_or_english,
+);
+
+/// The portal as one browser sees it: its cookies, and the CSRF token of
+/// the pages it was shown.
+struct Portal {
+    site: Router,
+    cookies: HashMap<String, String>,
+    csrf: String,
+}
+
+/// A page as answered.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    html: String,
+}
+
+impl Page {
+    /// The code of the refusal shown on the page, if any.
+    fn refusal(&self) -> Option<&str> {
+        let start = self.html.find("class=\"notice error\"")?;
+        let rest = &self.html[start..];
+        let code = rest.split("data-code=\"").nth(1)?;
+        code.split('"').next()
+    }
+}
+
+impl Portal {
+    fn new(site: &Router) -> Portal {
+        Portal {
+            site: site.clone(),
+            cookies: HashMap::new(),
+            csrf: String::new(),
+        }
+    }
+
+    async fn send(&mut self, request: Request<Body>) -> Page {
+        let response = self.site.clone().oneshot(request).await.unwrap();
+        for cookie in response.headers().get_all(header::SET_COOKIE) {
+            let pair = cookie.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.insert(name.into(), value.into());
+        }
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|l| l.to_str().unwrap().to_string());
+        let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024)
+            .await
+            .unwrap();
+        let html = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(csrf) = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        {
+            self.csrf = csrf.to_string();
+        }
+        Page {
+            status,
+            location,
+            html,
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = Request::get(path)
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Posts a URL-encoded form with this session's CSRF token and a fresh
+    /// idempotency key, unless `fields` carries its own.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut pairs: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !fields.iter().any(|(k, _)| *k == "csrf") {
+            pairs.push(("csrf".into(), self.csrf.clone()));
+        }
+        if !fields.iter().any(|(k, _)| *k == "key") {
+            pairs.push(("key".into(), uuid::Uuid::now_v7().to_string()));
+        }
+        let body: String = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Posts a multipart form with one file.
+    async fn post_file(&mut self, path: &str, field: &str, name: &str, bytes: &[u8]) -> Page {
+        let boundary = "portal-test-boundary";
+        let mut body = Vec::new();
+        for (key, value) in [
+            ("csrf", self.csrf.clone()),
+            ("key", uuid::Uuid::now_v7().to_string()),
+        ] {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{key}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Logs in through the login form (its double-submit token included).
+    async fn log_in(site: &Router, username: &str, password: &str) -> Portal {
+        let mut portal = Portal::new(site);
+        let form = portal.get("/login").await;
+        let token = form
+            .html
+            .split("name=\"login_token\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string();
+        let done = portal
+            .post(
+                "/login",
+                &[
+                    ("username", username),
+                    ("password", password),
+                    ("login_token", &token),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+        let home = done.location.unwrap();
+        let page = portal.get(&home).await;
+        assert_eq!(page.status, StatusCode::OK, "{home}: {}", page.html);
+        portal
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn site<S: Store>(world: &World<S>) -> Router {
+    voucher_ledger::web::site(AppState::new(
+        world.store.clone(),
+        world.writer.clone(),
+        ApiConfig {
+            issuer_keys: world.issuer_keys.clone(),
+            ..ApiConfig::default()
+        },
+    ))
+}
+
+/// The programme of `redemption::setting`.
+const PROGRAMME: &str = "ZS2026-R1";
+
+/// A world with an open programme, a firm holding a static voucher, an
+/// approved provider, a pending redemption and a confirmed one in a
+/// prepared settlement run; web users for the firm and the provider. Returns the world, the
+/// voucher's token, the redemption id and the run id.
+async fn scene<S: Store>(store: S) -> (World<S>, String, String, String) {
+    let (world, firm, voucher, provider) = setting(store, true, "static").await;
+    world
+        .add_user("firm-web", Role::Enterprise, Some(firm.enterprise_id))
+        .await;
+    let staff_party = uuid::Uuid::parse_str(&provider.provider_id).unwrap();
+    world
+        .add_user("counter-web", Role::Provider, Some(staff_party))
+        .await;
+    let token = voucher["token"].as_str().unwrap().to_string();
+    let mut redemptions = Vec::new();
+    for key in ["portal-pending", "portal-settled"] {
+        let redeemed = world
+            .api
+            .post(
+                "/api/v1/redemptions",
+                &provider.staff,
+                contract(&token, 200_000),
+                key,
+            )
+            .await;
+        assert_eq!(redeemed.status, StatusCode::CREATED, "{:?}", redeemed.body);
+        redemptions.push(redeemed.body["id"].as_str().unwrap().to_string());
+    }
+    let confirmed = world
+        .api
+        .post(
+            &format!("/api/v1/redemptions/{}/confirm", redemptions[1]),
+            &firm.bearer(),
+            json!({}),
+            "portal-confirm",
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.body);
+    let redemption = redemptions.remove(0);
+    let run = world
+        .api
+        .post(
+            "/api/v1/settlement-runs",
+            &world.bearer("finance"),
+            json!({ "programme": PROGRAMME, "period": "2026" }),
+            "portal-run",
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::CREATED, "{:?}", run.body);
+    let run = run.body["id"].as_str().unwrap().to_string();
+    (world, token, redemption, run)
+}
+
+const SEEDED_PASSWORD: &str = "seeded user password 123";
+
+async fn every_portal_form_refuses_bad_input_with_its_code_and_records_nothing<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, token, redemption, run) = scene(store).await;
+    let site = site(&world);
+    // Logging in is recorded (also a failed attempt), so every login of
+    // this test happens before the ledger head is noted.
+    let mut nobody = Portal::new(&site);
+    let form = nobody.get("/login").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let stale = nobody
+        .post(
+            "/login",
+            &[
+                ("username", "admin"),
+                ("password", "admin password 123"),
+                ("login_token", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.refusal(), Some("login_form_expired"));
+    let mut admin = Portal::log_in(&site, "admin", "admin password 123").await;
+    let mut finance = Portal::log_in(&site, "finance", "finance password 123").await;
+    let mut firm = Portal::log_in(&site, "firm-web", SEEDED_PASSWORD).await;
+    let mut counter = Portal::log_in(&site, "counter-web", SEEDED_PASSWORD).await;
+    let head = world.store.head().await.unwrap().sequence;
+
+    let fake = "01a21208-0000-7000-8000-000000000000";
+    let key_id = world.store.issuer_keys().await.unwrap()[0].key_id.clone();
+    let expect = async |portal: &mut Portal, path: &str, fields: &[(&str, &str)], code: &str| {
+        let page = portal.post(path, fields).await;
+        assert!(
+            page.status.is_client_error(),
+            "{path}: {} {}",
+            page.status,
+            page.html
+        );
+        assert_eq!(page.refusal(), Some(code), "{path}: {}", page.html);
+        assert!(
+            page.html.contains("<form"),
+            "{path}: the form is shown again"
+        );
+    };
+    // Account.
+    expect(
+        &mut admin,
+        "/account/password",
+        &[
+            ("current_password", "admin password 123"),
+            ("new_password", "short"),
+        ],
+        "password_rejected",
+    )
+    .await;
+    // Admin.
+    expect(
+        &mut admin,
+        "/admin/programmes",
+        &[("name", "x")],
+        "field_required",
+    )
+    .await;
+    expect(
+        &mut admin,
+        "/admin/programmes",
+        &[
+            ("code", "ZS2026-W1"),
+            ("name", "网页测试"),
+            ("face_values", "一千"),
+        ],
+        "amount_invalid",
+    )
+    .await;
+    let fund = format!("/admin/programmes/{PROGRAMME}/fund");
+    let amount_field = format!("amount-{PROGRAMME}");
+    let reference_field = format!("reference-{PROGRAMME}");
+    expect(
+        &mut admin,
+        &fund,
+        &[(&amount_field, "-5"), (&reference_field, "文号")],
+        "amount_not_positive",
+    )
+    .await;
+    expect(
+        &mut admin,
+        "/admin/users",
+        &[
+            ("username", "too-short"),
+            ("password", "short"),
+            ("role", "admin"),
+        ],
+        "password_rejected",
+    )
+    .await;
+    expect(
+        &mut admin,
+        "/admin/users",
+        &[
+            ("username", "nobodys-clerk"),
+            ("password", "a long enough password"),
+            ("role", "enterprise"),
+            ("party_uscc", "91330902MA0000000X"),
+        ],
+        "party_not_found",
+    )
+    .await;
+    expect(
+        &mut admin,
+        "/admin/enterprises/import",
+        &[],
+        "file_required",
+    )
+    .await;
+    let report = admin
+        .post_file(
+            "/admin/enterprises/import",
+            "file",
+            "firms.csv",
+            "统一社会信用代码,企业名称,行政区划代码,功能区,行业,从业人员,营业收入(元),联系人\n91350100M000100Y4Z,坏代码公司,330902,,工业,10,1000000,张三\n"
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(
+        report.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        report.html
+    );
+    assert_eq!(report.refusal(), Some("import_rows_invalid"));
+    assert!(
+        report.html.contains("data-import-report"),
+        "{}",
+        report.html
+    );
+    expect(
+        &mut admin,
+        "/admin/fraud",
+        &[
+            ("party_kind", "provider"),
+            ("fraud_uscc", "91330900MA2P9999X"),
+            ("reason", "套现"),
+            ("source", "稽查"),
+        ],
+        "party_not_found",
+    )
+    .await;
+    expect(
+        &mut admin,
+        &format!("/admin/keys/{key_id}/revoke"),
+        &[],
+        "field_required",
+    )
+    .await;
+    // Enterprise.
+    expect(
+        &mut firm,
+        "/enterprise/claims",
+        &[("programme", PROGRAMME), ("face_value_fen", "a lot")],
+        "face_value_required",
+    )
+    .await;
+    let base = format!("/enterprise/redemptions/{redemption}");
+    expect(
+        &mut firm,
+        &format!("{base}/confirm"),
+        &[("rating", "9")],
+        "rating_invalid",
+    )
+    .await;
+    expect(
+        &mut firm,
+        &format!("{base}/dispute"),
+        &[("reason", "")],
+        "field_required",
+    )
+    .await;
+    expect(
+        &mut firm,
+        &format!("{base}/documents"),
+        &[],
+        "field_required",
+    )
+    .await;
+    // Provider.
+    expect(
+        &mut counter,
+        "/provider/preview",
+        &[("qr_text", "")],
+        "field_required",
+    )
+    .await;
+    expect(
+        &mut counter,
+        "/provider/preview",
+        &[
+            ("qr_text", &token),
+            ("service_category", "管理咨询"),
+            ("contract_amount", "三千"),
+        ],
+        "amount_invalid",
+    )
+    .await;
+    expect(
+        &mut counter,
+        "/provider/preview",
+        &[
+            ("qr_text", "VL1:NOT-A-VOUCHER"),
+            ("service_category", "管理咨询"),
+            ("contract_amount", "3000"),
+        ],
+        "token_malformed",
+    )
+    .await;
+    expect(&mut counter, "/provider/photo", &[], "photo_required").await;
+    let redeem = [
+        ("qr_text", token.as_str()),
+        ("service_category", "管理咨询"),
+        ("contract_amount", "3000"),
+        ("contract_number", ""),
+    ];
+    expect(&mut counter, "/provider/redeem", &redeem, "field_required").await;
+    let base = format!("/provider/redemptions/{redemption}");
+    expect(
+        &mut counter,
+        &format!("{base}/documents"),
+        &[],
+        "documents_required",
+    )
+    .await;
+    expect(
+        &mut counter,
+        &format!("{base}/documents"),
+        &[("invoice_code", "033002600111")],
+        "field_required",
+    )
+    .await;
+    expect(
+        &mut counter,
+        &format!("{base}/reverse"),
+        &[("reason", "")],
+        "field_required",
+    )
+    .await;
+    // Finance.
+    expect(
+        &mut finance,
+        "/finance/runs",
+        &[("programme", PROGRAMME), ("period", "2026Q5")],
+        "period_invalid",
+    )
+    .await;
+    expect(
+        &mut finance,
+        "/finance/runs",
+        &[("programme", PROGRAMME)],
+        "field_required",
+    )
+    .await;
+    expect(
+        &mut finance,
+        &format!("/finance/runs/{run}/lines/{redemption}/resolve"),
+        &[],
+        "field_required",
+    )
+    .await;
+    expect(
+        &mut finance,
+        &format!("/finance/runs/{run}/bank-return"),
+        &[],
+        "file_required",
+    )
+    .await;
+    expect(
+        &mut finance,
+        &format!("/finance/runs/{fake}/approve"),
+        &[],
+        "not_found",
+    )
+    .await;
+
+    assert_eq!(
+        world.store.head().await.unwrap().sequence,
+        head,
+        "no refused form recorded anything"
+    );
+}
+
+async fn a_form_without_the_session_csrf_token_is_refused_and_a_double_submit_acts_once<
+    S: Store,
+>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, _token, redemption, _run) = scene(store).await;
+    let site = site(&world);
+    let mut firm = Portal::log_in(&site, "firm-web", SEEDED_PASSWORD).await;
+    let head = world.store.head().await.unwrap().sequence;
+    let confirm = format!("/enterprise/redemptions/{redemption}/confirm");
+    let forged = firm
+        .post(&confirm, &[("rating", "5"), ("csrf", "from-another-site")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(forged.refusal(), Some("csrf_token_invalid"));
+    assert_eq!(world.store.head().await.unwrap().sequence, head);
+
+    let confirmed_before = world.count_entries("redemption_confirmed").await;
+    let key = uuid::Uuid::now_v7().to_string();
+    let first = firm.post(&confirm, &[("rating", "5"), ("key", &key)]).await;
+    let again = firm.post(&confirm, &[("rating", "5"), ("key", &key)]).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.html);
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.html);
+    assert_eq!(
+        world.count_entries("redemption_confirmed").await,
+        confirmed_before + 1,
+        "the same form sent twice confirms once"
+    );
+    let shown = firm.get(first.location.as_deref().unwrap()).await;
+    assert!(shown.html.contains("已确认服务完成"), "{}", shown.html);
+}
+
+async fn pages_are_for_their_role_and_speak_chinese_or_english<S: Store>(store: S, _db: &TestDb) {
+    let (world, _token, _redemption, _run) = scene(store).await;
+    let site = site(&world);
+    let mut nobody = Portal::new(&site);
+    let sent = nobody.get("/enterprise").await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert_eq!(sent.location.as_deref(), Some("/login"));
+
+    let mut firm = Portal::log_in(&site, "firm-web", SEEDED_PASSWORD).await;
+    let forbidden = firm.get("/admin").await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert_eq!(forbidden.refusal(), Some("forbidden"));
+
+    let chinese = firm.get("/enterprise/vouchers").await;
+    assert!(chinese.html.contains("<html lang=\"zh-CN\">"));
+    assert!(chinese.html.contains("我的服务券"));
+    let switched = firm.get("/language?to=en&back=/enterprise/vouchers").await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER);
+    assert_eq!(switched.location.as_deref(), Some("/enterprise/vouchers"));
+    let english = firm.get("/enterprise/vouchers").await;
+    assert!(english.html.contains("<html lang=\"en\">"));
+    assert!(english.html.contains("My vouchers"), "{}", english.html);
+    assert!(!english.html.contains("我的服务券"));
+    let elsewhere = firm.get("/language?to=en&back=//evil.example").await;
+    assert_eq!(
+        elsewhere.location.as_deref(),
+        Some("/"),
+        "only paths on this site"
+    );
+
+    // Every role's pages render for that role.
+    let pages: [(&str, &str, &[&str]); 4] = [
+        (
+            "admin",
+            "admin password 123",
+            &[
+                "/admin",
+                "/admin/programmes/new",
+                "/admin/users",
+                "/admin/enterprises",
+                "/admin/keys",
+            ],
+        ),
+        (
+            "finance",
+            "finance password 123",
+            &["/finance", "/finance/utilisation/ZS2026-R1"],
+        ),
+        (
+            "auditor",
+            "auditor password 123",
+            &["/auditor", "/auditor/entries/1"],
+        ),
+        (
+            "counter-web",
+            SEEDED_PASSWORD,
+            &["/provider", "/provider/redemptions"],
+        ),
+    ];
+    for (user, password, paths) in pages {
+        let mut portal = Portal::log_in(&site, user, password).await;
+        for path in paths {
+            let page = portal.get(path).await;
+            assert_eq!(page.status, StatusCode::OK, "{user} {path}: {}", page.html);
+            assert_eq!(page.refusal(), None, "{user} {path}");
+        }
+    }
+}

@@ -16,6 +16,30 @@ use super::{ApiError, AppState};
 use crate::ledger::entry::{Entry, to_hex};
 use crate::store::Store;
 
+/// The largest sequence number a ledger can reach (they are stored as
+/// i64); cursors from clients are held below it, so no input can overflow.
+const SEQUENCE_MAX: u64 = i64::MAX as u64 - 1;
+
+fn sequence_in_range(sequence: u64) -> u64 {
+    sequence.min(SEQUENCE_MAX)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointPage {
+    /// Cursor: checkpoints below this sequence number (absent: the newest).
+    pub before: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointList {
+    /// Newest first.
+    pub checkpoints: Vec<CheckpointView>,
+    /// Pass as `before` for the next (older) page; absent on the last.
+    pub next_before: Option<u64>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryPage {
@@ -102,7 +126,7 @@ pub async fn entries<S: Store>(
     let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
     let entries = state
         .store
-        .entries(page.after.unwrap_or(0) + 1, limit)
+        .entries(sequence_in_range(page.after.unwrap_or(0)) + 1, limit)
         .await?;
     let next_cursor = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.sequence))
@@ -117,7 +141,11 @@ pub async fn entry<S: Store>(
     State(state): State<AppState<S>>,
     Path(sequence): Path<String>,
 ) -> Result<Json<EntryView>, ApiError> {
-    let sequence: u64 = sequence.parse().map_err(|_| ApiError::not_found())?;
+    let sequence: u64 = sequence
+        .parse()
+        .ok()
+        .filter(|s| *s <= SEQUENCE_MAX)
+        .ok_or_else(ApiError::not_found)?;
     let found = state.store.entries(sequence, 1).await?.into_iter().next();
     match found {
         Some(entry) if entry.sequence == sequence => Ok(Json(EntryView::from(entry))),
@@ -245,18 +273,49 @@ pub async fn latest_checkpoint<S: Store>(
         ));
     };
     let keys = state.store.ledger_keys().await?;
-    let public_key = keys
-        .iter()
-        .find(|key| key.key_id == checkpoint.key_id)
-        .map(|key| to_hex(&key.public_key));
-    Ok(Json(CheckpointView {
-        sequence: checkpoint.sequence,
-        head_hash: to_hex(&checkpoint.head_hash),
-        signed_at: checkpoint.signed_at.to_cst_rfc3339(),
-        signed_at_us: checkpoint.signed_at.as_micros(),
-        key_id: checkpoint.key_id,
-        algorithm: "Ed25519",
-        public_key,
-        signature: to_hex(&checkpoint.signature),
+    Ok(Json(CheckpointView::of(checkpoint, &keys)))
+}
+
+/// Signed checkpoints, newest first, a page at a time.
+pub async fn checkpoints<S: Store>(
+    State(state): State<AppState<S>>,
+    ApiQuery(page): ApiQuery<CheckpointPage>,
+) -> Result<Json<CheckpointList>, ApiError> {
+    let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
+    let before = sequence_in_range(page.before.unwrap_or(SEQUENCE_MAX));
+    let found = state.store.checkpoints_before(before, limit).await?;
+    let next_before = (found.len() == limit as usize)
+        .then(|| found.last().map(|c| c.sequence))
+        .flatten();
+    let keys = state.store.ledger_keys().await?;
+    Ok(Json(CheckpointList {
+        checkpoints: found
+            .into_iter()
+            .map(|c| CheckpointView::of(c, &keys))
+            .collect(),
+        next_before,
     }))
+}
+
+impl CheckpointView {
+    /// A checkpoint with the public key that signed it, when published.
+    fn of(
+        checkpoint: crate::ledger::checkpoint::Checkpoint,
+        keys: &[crate::store::LedgerKeyRecord],
+    ) -> CheckpointView {
+        let public_key = keys
+            .iter()
+            .find(|key| key.key_id == checkpoint.key_id)
+            .map(|key| to_hex(&key.public_key));
+        CheckpointView {
+            sequence: checkpoint.sequence,
+            head_hash: to_hex(&checkpoint.head_hash),
+            signed_at: checkpoint.signed_at.to_cst_rfc3339(),
+            signed_at_us: checkpoint.signed_at.as_micros(),
+            key_id: checkpoint.key_id,
+            algorithm: "Ed25519",
+            public_key,
+            signature: to_hex(&checkpoint.signature),
+        }
+    }
 }

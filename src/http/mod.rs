@@ -129,6 +129,7 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::LedgerEntry => get(ledger::entry::<S>),
         RouteId::LedgerBalances => get(ledger::balances::<S>),
         RouteId::LedgerVerification => get(ledger::verification::<S>),
+        RouteId::LedgerCheckpoints => get(ledger::checkpoints::<S>),
         RouteId::ListEnterprises => get(registry::list::<S>),
         RouteId::RecordEnterprise => post(registry::record::<S>),
         RouteId::GetEnterprise => get(registry::get::<S>),

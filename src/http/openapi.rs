@@ -19,7 +19,8 @@ use super::access::{
     LoginResponse, TokenList, TokenView, UserList, UserView,
 };
 use super::ledger::{
-    BalanceList, BalanceView, CheckpointView, EntryList, EntryView, PostingView, VerificationView,
+    BalanceList, BalanceView, CheckpointList, CheckpointView, EntryList, EntryView, PostingView,
+    VerificationView,
 };
 use super::programmes::{
     AmendProgrammeRequest, CheckView, CreateProgrammeRequest, EligibilityList, FundingRequest,
@@ -52,6 +53,7 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::LedgerEntry => (None, Some("EntryView")),
         RouteId::LedgerBalances => (None, Some("BalanceList")),
         RouteId::LedgerVerification => (None, Some("VerificationView")),
+        RouteId::LedgerCheckpoints => (None, Some("CheckpointList")),
         RouteId::ListEnterprises => (None, Some("EnterpriseList")),
         RouteId::RecordEnterprise => (Some("EnterpriseRequest"), Some("RecordedEnterprise")),
         RouteId::GetEnterprise => (None, Some("EnterpriseDetail")),
@@ -337,6 +339,7 @@ pub fn document() -> OpenApi {
         .schema_from::<Done>()
         .schema_from::<CheckpointView>()
         .schema_from::<VerificationView>()
+        .schema_from::<CheckpointList>()
         .schema_from::<EntryList>()
         .schema_from::<EntryView>()
         .schema_from::<PostingView>()

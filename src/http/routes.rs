@@ -27,6 +27,7 @@ pub enum RouteId {
     LedgerEntry,
     LedgerBalances,
     LedgerVerification,
+    LedgerCheckpoints,
     ListEnterprises,
     RecordEnterprise,
     GetEnterprise,
@@ -354,6 +355,15 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: false,
         body_bytes_max: DEFAULT_BODY,
         summary: "Verifies the whole ledger now (what `voucher-ledger verify` checks); one run at a time",
+    },
+    RouteSpec {
+        id: RouteId::LedgerCheckpoints,
+        method: "GET",
+        path: "/api/v1/ledger/checkpoints",
+        access: Access::Roles(LEDGER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Signed checkpoints, newest first, paginated by `before` = sequence",
     },
     RouteSpec {
         id: RouteId::ListEnterprises,

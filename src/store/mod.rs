@@ -189,6 +189,14 @@ pub trait Store:
     /// Every checkpoint in sequence order.
     fn checkpoints(&self) -> impl Future<Output = Result<Vec<Checkpoint>, StoreError>> + Send;
 
+    /// At most `limit` checkpoints with a sequence below `before`, newest
+    /// first (a page of the checkpoint list).
+    fn checkpoints_before(
+        &self,
+        before: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Checkpoint>, StoreError>> + Send;
+
     fn latest_checkpoint(
         &self,
     ) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;

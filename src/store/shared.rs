@@ -37,6 +37,10 @@ pub const SELECT_CHECKPOINTS: &str = "SELECT sequence, head_hash, signed_at_us, 
 pub const SELECT_LATEST_CHECKPOINT: &str = "SELECT sequence, head_hash, signed_at_us, key_id, signature \
      FROM ledger_checkpoints ORDER BY sequence DESC LIMIT 1";
 
+/// Checkpoints below a sequence, newest first: `$1` before, `$2` limit.
+pub const SELECT_CHECKPOINTS_BEFORE: &str = "SELECT sequence, head_hash, signed_at_us, key_id, signature \
+     FROM ledger_checkpoints WHERE sequence < $1 ORDER BY sequence DESC LIMIT $2";
+
 pub const INSERT_CHECKPOINT: &str = "INSERT INTO ledger_checkpoints \
      (sequence, head_hash, signed_at_us, key_id, signature) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (sequence) DO NOTHING";
@@ -447,6 +451,24 @@ macro_rules! impl_shared_store {
             {
                 self.fetch_checkpoints($crate::store::shared::SELECT_CHECKPOINTS)
                     .await
+            }
+
+            async fn checkpoints_before(
+                &self,
+                before: u64,
+                limit: u32,
+            ) -> Result<Vec<$crate::ledger::checkpoint::Checkpoint>, $crate::store::StoreError>
+            {
+                let rows: Vec<$crate::store::shared::CheckpointRow> =
+                    sqlx::query_as($crate::store::shared::SELECT_CHECKPOINTS_BEFORE)
+                        .bind($crate::store::shared::to_i64(before))
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map($crate::store::shared::checkpoint_from_row)
+                    .collect()
             }
 
             async fn latest_checkpoint(

@@ -34,6 +34,18 @@ const DIVISIONS: [(&str, &str, &str); 5] = [
     ("330922", "嵊泗县", "Shengsi"),
 ];
 
+/// The registry lists the admin imports (`/api/v1/imports/{kind}`).
+const IMPORTS: [(&str, &str, &str); 4] = [
+    ("enterprises", "企业库", "enterprises"),
+    (
+        "tags",
+        "企业标签（如专精特新培育库）",
+        "enterprise tags (e.g. 专精特新)",
+    ),
+    ("providers", "服务机构库", "providers"),
+    ("blacklist", "黑名单", "blacklist"),
+];
+
 const SIZES: [(&str, &str, &str); 4] = [
     ("micro", "微型", "micro"),
     ("small", "小型", "small"),
@@ -52,8 +64,8 @@ pub fn routes() -> Router<ApiClient> {
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/enterprises", get(enterprises))
         .route(
-            "/admin/enterprises/import",
-            post(import_enterprises).layer(DefaultBodyLimit::max(IMPORT_BYTES_MAX)),
+            "/admin/imports",
+            post(import_list).layer(DefaultBodyLimit::max(IMPORT_BYTES_MAX)),
         )
         .route("/admin/fraud", post(mark_fraud))
         .route("/admin/keys", get(keys))
@@ -565,9 +577,15 @@ async fn enterprises_page(
         (layout::notice(lang, &notice))
         @if let Some(report) = report { (import_report(lang, report)) }
         div.grid {
-            form.stack.card method="post" action="/admin/enterprises/import" enctype="multipart/form-data" {
+            form.stack.card method="post" action="/admin/imports" enctype="multipart/form-data" {
                 (form::hidden(caller))
-                h2 { (lang.t("导入企业名单（CSV 或 XLSX）", "Import enterprises (CSV or XLSX)")) }
+                h2 { (lang.t("导入名单（CSV 或 XLSX）", "Import a list (CSV or XLSX)")) }
+                label for="kind" { (lang.t("名单", "List")) }
+                select #kind name="kind" {
+                    @for (kind, zh, en) in IMPORTS {
+                        option value=(kind) { (lang.t(zh, en)) }
+                    }
+                }
                 label for="file" { (lang.t("文件", "File")) }
                 input #file type="file" name="file" accept=".csv,.xlsx,text/csv" required;
                 label for="mode" { (lang.t("有错误时", "When rows have errors")) }
@@ -635,11 +653,7 @@ fn import_report(lang: Lang, report: &Value) -> Markup {
     }
 }
 
-async fn import_enterprises(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    fields: Fields,
-) -> PageResult {
+async fn import_list(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
     layout::require(&caller, Role::Admin)?;
     let Some((_, _, bytes)) = fields.file.clone() else {
         let refusal = Refusal::invalid(
@@ -649,11 +663,16 @@ async fn import_enterprises(
         );
         return enterprises_page(&api, &caller, Notice::Refused(refusal), None, None).await;
     };
+    let kind = IMPORTS
+        .iter()
+        .map(|(kind, _, _)| *kind)
+        .find(|kind| *kind == fields.get("kind"))
+        .unwrap_or("enterprises");
     let mode = match fields.get("mode") {
         "valid_rows" => "valid_rows",
         _ => "all_or_nothing",
     };
-    let path = format!("/api/v1/imports/enterprises?mode={mode}");
+    let path = format!("/api/v1/imports/{kind}?mode={mode}");
     match api
         .post_bytes(
             &caller,

@@ -24,6 +24,7 @@ pub fn routes() -> Router<ApiClient> {
     Router::new()
         .route("/auditor", get(ledger))
         .route("/auditor/entries/{sequence}", get(entry))
+        .route("/auditor/checkpoints", get(checkpoints))
 }
 
 #[derive(Deserialize)]
@@ -50,11 +51,10 @@ async fn ledger(
         )
         .await
         .map_err(&failed)?;
-    let checkpoint = match api.get(&caller, "/api/v1/ledger/checkpoints/latest").await {
-        Ok(checkpoint) => Some(checkpoint),
-        Err(refusal) if refusal.code == "no_checkpoint" => None,
-        Err(refusal) => return Err(failed(refusal)),
-    };
+    let checkpoints = api
+        .get(&caller, "/api/v1/ledger/checkpoints?limit=10")
+        .await
+        .map_err(&failed)?;
     let verification = match query.verify.as_deref() {
         Some("now") => Some(api.get(&caller, "/api/v1/ledger/verification").await),
         _ => None,
@@ -63,16 +63,9 @@ async fn ledger(
         h1 { (lang.t("账本", "Ledger")) }
         div.grid {
             section.card {
-                h2 { (lang.t("最新签名检查点", "Latest signed checkpoint")) }
-                @match &checkpoint {
-                    Some(c) => dl.facts {
-                        dt { (lang.t("序号", "Sequence")) } dd { (n(c, "sequence")) }
-                        dt { (lang.t("链头哈希", "Head hash")) } dd { code { (s(c, "head_hash")) } }
-                        dt { (lang.t("签署时间", "Signed at")) } dd { (s(c, "signed_at")) }
-                        dt { (lang.t("密钥", "Key")) } dd { code { (s(c, "key_id")) } " " (s(c, "algorithm")) }
-                    },
-                    None => p.empty { (lang.t("尚未签署检查点（服务每 1000 条或每 60 秒签署一次）。", "No checkpoint yet (the service signs one every 1,000 entries or 60 s).")) },
-                }
+                h2 { (lang.t("签名检查点", "Signed checkpoints")) }
+                (checkpoint_table(lang, &checkpoints))
+                p { a href="/auditor/checkpoints" { (lang.t("全部检查点 →", "All checkpoints →")) } }
             }
             section.card {
                 h2 { (lang.t("完整性校验", "Verification")) }
@@ -118,6 +111,67 @@ async fn ledger(
     Ok(layout::answer(
         StatusCode::OK,
         layout::page(&caller, lang.t("账本", "Ledger"), body),
+    ))
+}
+
+/// Checkpoints newest first: sequence (linked to its entry), head hash,
+/// time and signing key.
+fn checkpoint_table(lang: Lang, list: &Value) -> Markup {
+    let rows = items(list, "checkpoints");
+    html! {
+        @if rows.is_empty() {
+            p.empty { (lang.t("尚未签署检查点（服务每 1000 条或每 60 秒签署一次）。", "No checkpoint yet (the service signs one every 1,000 entries or 60 s).")) }
+        } @else {
+            div.table-wrap { table {
+                thead { tr {
+                    th.num { (lang.t("序号", "Sequence")) } th { (lang.t("链头哈希", "Head hash")) }
+                    th { (lang.t("签署时间", "Signed at")) } th { (lang.t("密钥", "Key")) }
+                } }
+                tbody { @for c in rows { tr {
+                    td.num { a href=(format!("/auditor/entries/{}", n(c, "sequence"))) { (n(c, "sequence")) } }
+                    td { code { (s(c, "head_hash").get(..16).unwrap_or_default()) "…" } }
+                    td { (s(c, "signed_at")) }
+                    td { code { (s(c, "key_id")) } }
+                } } }
+            } }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckpointQuery {
+    before: Option<u64>,
+}
+
+async fn checkpoints(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Query(query): Query<CheckpointQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Auditor)?;
+    let lang = caller.lang;
+    let before = query
+        .before
+        .map(|b| format!("&before={b}"))
+        .unwrap_or_default();
+    let list = api
+        .get(
+            &caller,
+            &format!("/api/v1/ledger/checkpoints?limit=100{before}"),
+        )
+        .await
+        .map_err(layout::read_failed(&caller))?;
+    let body = html! {
+        h1 { (lang.t("签名检查点", "Signed checkpoints")) }
+        p.muted { (lang.t("每个检查点用账本签名密钥签署链头哈希；任何人可用公开的密钥核对。", "Each checkpoint signs the chain's head hash with the ledger key; anyone can check it with the published key.")) }
+        (checkpoint_table(lang, &list))
+        @if let Some(next) = list["next_before"].as_u64() {
+            p { a href=(format!("/auditor/checkpoints?before={next}")) { (lang.t("更早 →", "Older →")) } }
+        }
+    };
+    Ok(layout::answer(
+        StatusCode::OK,
+        layout::page(&caller, lang.t("检查点", "Checkpoints"), body),
     ))
 }
 

@@ -58,6 +58,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::LedgerEntry,      [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
     (RouteId::LedgerBalances,   [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
     (RouteId::LedgerVerification, [Deny, Deny, Allow, Deny,  Deny,  Allow]),
+    (RouteId::LedgerCheckpoints, [Deny, Deny,  Allow, Deny,  Deny,  Allow]),
     (RouteId::ListEnterprises,  [Deny,  Allow, Allow, Deny,  Deny,  Allow]),
     (RouteId::RecordEnterprise, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::GetEnterprise,    [Deny,  Allow, Allow, Deny,  Allow, Allow]),

@@ -125,3 +125,69 @@ async fn the_openapi_document_lists_every_route_and_its_references_resolve() {
         );
     }
 }
+
+#[tokio::test]
+async fn checkpoints_page_newest_first_and_cursors_out_of_range_are_answered() {
+    use voucher_ledger::domain::Timestamp;
+    use voucher_ledger::ledger::checkpoint::Checkpoint;
+    let db = TestDb::sqlite();
+    let store = SqliteStore::connect(db.url()).await.unwrap();
+    store.migrate().await.unwrap();
+    let world = crate::api_client::World::new(store.clone()).await;
+    for sequence in [2u64, 4, 6] {
+        let stored = store
+            .insert_checkpoint(&Checkpoint {
+                sequence,
+                head_hash: [sequence as u8; 32],
+                signed_at: Timestamp::from_micros(1_780_000_000_000_000 + sequence as i64),
+                key_id: "0000000000000000".into(),
+                signature: [0; 64],
+            })
+            .await
+            .unwrap();
+        assert!(stored);
+    }
+    let auditor = world.bearer("auditor");
+    let first = world
+        .api
+        .get("/api/v1/ledger/checkpoints?limit=2", &auditor)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    let sequences = |body: &serde_json::Value| -> Vec<u64> {
+        body["checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["sequence"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(sequences(&first.body), vec![6, 4]);
+    assert_eq!(first.body["next_before"], 4);
+    let rest = world
+        .api
+        .get("/api/v1/ledger/checkpoints?limit=2&before=4", &auditor)
+        .await;
+    assert_eq!(sequences(&rest.body), vec![2]);
+    assert!(rest.body["next_before"].is_null());
+    // Cursors past any possible sequence are answered, never a crash.
+    let huge = u64::MAX;
+    let beyond = world
+        .api
+        .get(
+            &format!("/api/v1/ledger/checkpoints?before={huge}"),
+            &auditor,
+        )
+        .await;
+    assert_eq!(sequences(&beyond.body), vec![6, 4, 2]);
+    let entries = world
+        .api
+        .get(&format!("/api/v1/ledger/entries?after={huge}"), &auditor)
+        .await;
+    assert_eq!(entries.status, StatusCode::OK, "{:?}", entries.body);
+    assert_eq!(entries.body["entries"].as_array().unwrap().len(), 0);
+    let entry = world
+        .api
+        .get(&format!("/api/v1/ledger/entries/{huge}"), &auditor)
+        .await;
+    assert_eq!(entry.status, StatusCode::NOT_FOUND);
+}

@@ -376,16 +376,10 @@ async fn every_portal_form_refuses_bad_input_with_its_code_and_records_nothing<S
         "party_not_found",
     )
     .await;
-    expect(
-        &mut admin,
-        "/admin/enterprises/import",
-        &[],
-        "file_required",
-    )
-    .await;
+    expect(&mut admin, "/admin/imports", &[], "file_required").await;
     let report = admin
         .post_file(
-            "/admin/enterprises/import",
+            "/admin/imports",
             "file",
             "firms.csv",
             "统一社会信用代码,企业名称,行政区划代码,功能区,行业,从业人员,营业收入(元),联系人\n91350100M000100Y4Z,坏代码公司,330902,,工业,10,1000000,张三\n"

@@ -68,6 +68,10 @@ fn done_message(code: &str, lang: Lang) -> Option<&'static str> {
         "approved" => ("结算批次已审批。", "Settlement run approved."),
         "bank_return" => ("银行回单已导入。", "Bank return imported."),
         "created" => ("已创建。", "Created."),
+        "amended" => (
+            "项目条款已修改并记入账本。",
+            "Terms changed; the change is in the ledger.",
+        ),
         "opened" => ("项目已开放申领。", "Programme opened for claims."),
         "closed" => ("项目已关闭。", "Programme closed."),
         "funded" => ("资金已拨入。", "Funding recorded."),

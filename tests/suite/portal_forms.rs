@@ -343,6 +343,13 @@ async fn every_portal_form_refuses_bad_input_with_its_code_and_records_nothing<S
         "amount_invalid",
     )
     .await;
+    expect(
+        &mut admin,
+        &format!("/admin/programmes/{PROGRAMME}/edit"),
+        &[("status", "open"), ("name", "")],
+        "field_required",
+    )
+    .await;
     let fund = format!("/admin/programmes/{PROGRAMME}/fund");
     let amount_field = format!("amount-{PROGRAMME}");
     let reference_field = format!("reference-{PROGRAMME}");

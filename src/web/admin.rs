@@ -71,6 +71,8 @@ pub fn routes() -> Router<ApiClient> {
             "/admin/imports",
             post(import_list).layer(DefaultBodyLimit::max(IMPORT_BYTES_MAX)),
         )
+        .route("/admin/providers", get(providers).post(record_provider))
+        .route("/admin/providers/{id}/status", post(change_provider_status))
         .route("/admin/fraud", post(mark_fraud))
         .route("/admin/keys", get(keys))
         .route("/admin/keys/{key_id}/revoke", post(revoke_key))
@@ -924,6 +926,202 @@ async fn import_list(State(api): State<ApiClient>, caller: Caller, fields: Field
             enterprises_page(&api, &caller, notice, None, Some(&report)).await
         }
         Err(refusal) => enterprises_page(&api, &caller, Notice::Refused(refusal), None, None).await,
+    }
+}
+
+async fn providers(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let notice = Notice::from_query(query.done.as_deref());
+    providers_page(
+        &api,
+        &caller,
+        notice,
+        query.after.as_deref(),
+        &Fields::default(),
+    )
+    .await
+}
+
+const PROVIDER_STATUSES: [(&str, &str, &str); 4] = [
+    ("applied", "申请中", "applied"),
+    ("approved", "入库", "approved"),
+    ("suspended", "暂停", "suspended"),
+    ("removed", "出库", "removed"),
+];
+
+async fn providers_page(
+    api: &ApiClient,
+    caller: &Caller,
+    notice: Notice,
+    after: Option<&str>,
+    typed: &Fields,
+) -> PageResult {
+    let lang = caller.lang;
+    let after = after.map(path_part).unwrap_or("");
+    let list = api
+        .get(caller, &format!("/api/v1/providers?limit=50&after={after}"))
+        .await
+        .map_err(layout::read_failed(caller))?;
+    let status_label = |status: &str| {
+        PROVIDER_STATUSES
+            .iter()
+            .find(|(code, _, _)| *code == status)
+            .map(|(_, zh, en)| lang.t(zh, en).to_string())
+            .unwrap_or_else(|| status.to_string())
+    };
+    let text = |name: &str, zh: &str, en: &str, required: bool| {
+        layout::field(lang, name, zh, en, "text", typed.get(name), required)
+    };
+    let body = html! {
+        h1 { (lang.t("服务机构库", "Provider registry")) }
+        (layout::notice(lang, &notice))
+        @let rows = items(&list, "providers");
+        @if rows.is_empty() {
+            p.empty { (lang.t("还没有服务机构。登记后审核入库，即可核销服务券。", "No providers yet. Register one and approve it; then it can redeem vouchers.")) }
+        } @else {
+            div.table-wrap { table {
+                thead { tr {
+                    th { (lang.t("统一社会信用代码", "USCC")) } th { (lang.t("名称", "Name")) }
+                    th { (lang.t("服务类别", "Categories")) } th { (lang.t("状态", "Status")) }
+                    th { (lang.t("变更状态", "Change status")) }
+                } }
+                tbody { @for p in rows {
+                    @let id = s(p, "id");
+                    tr data-provider=(s(p, "uscc")) {
+                        td { (s(p, "uscc")) } td { (s(p, "name")) }
+                        td { (p["fields"]["categories"].as_array().map(|c| c.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("、")).unwrap_or_default()) }
+                        td { (status_label(s(p, "status"))) }
+                        td {
+                            form.stack method="post" action=(format!("/admin/providers/{id}/status")) {
+                                (form::hidden(caller))
+                                label for=(format!("status-{id}")) { (lang.t("新状态", "New status")) }
+                                select id=(format!("status-{id}")) name="status" {
+                                    @for (code, zh, en) in &PROVIDER_STATUSES[1..] {
+                                        option value=(code) { (lang.t(zh, en)) }
+                                    }
+                                }
+                                label for=(format!("reason-{id}")) { (lang.t("原因", "Reason")) }
+                                input id=(format!("reason-{id}")) name="reason" type="text" required maxlength="500";
+                                button.secondary type="submit" { (lang.t("变更", "Change")) }
+                            }
+                        }
+                    }
+                } }
+            } }
+        }
+        @if let Some(next) = list["next_cursor"].as_str() {
+            p { a href=(format!("/admin/providers?after={next}")) { (lang.t("下一页 →", "Next page →")) } }
+        }
+        form.stack.card method="post" action="/admin/providers" {
+            (form::hidden(caller))
+            h2 { (lang.t("登记服务机构（登记后为“申请中”，审核入库后可核销）", "Register a provider (applied until approved)")) }
+            (text("uscc", "统一社会信用代码", "USCC", true))
+            (text("name", "名称", "Name", true))
+            (text("legal_representative", "法定代表人", "Legal representative", true))
+            fieldset {
+                legend { (lang.t("服务类别", "Service categories")) }
+                @for category in SERVICE_CATEGORIES {
+                    label { input type="checkbox" name="categories" value=(category) checked[typed.all("categories").contains(&category)]; " " (category) }
+                    " "
+                }
+            }
+            (text("bank_name", "开户银行", "Bank", true))
+            (text("account_name", "户名", "Account name", true))
+            (text("account_number", "账号", "Account number", true))
+            (layout::field(lang, "annual_cap", "年度结算上限（元）", "Annual settlement cap (元)", "text", if typed.get("annual_cap").is_empty() { "5,000,000" } else { typed.get("annual_cap") }, true))
+            (text("related_uscc", "关联企业统一社会信用代码（可空）", "Related firm's USCC (optional)", false))
+            (text("related_name", "关联企业名称", "Related firm's name", false))
+            (text("related_relation", "关联关系（如 同一法定代表人）", "Relation (e.g. same legal representative)", false))
+            button type="submit" { (lang.t("登记", "Register")) }
+        }
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("服务机构库", "Providers"), body),
+    ))
+}
+
+/// The API's provider record from the form.
+fn provider_request(fields: &Fields) -> Result<Value, Refusal> {
+    let related = match fields.optional("related_name") {
+        Some(name) => vec![json!({
+            "uscc": fields.optional("related_uscc"),
+            "name": name,
+            "relation": fields.required("related_relation", "The relation", "关联关系")?,
+        })],
+        None => Vec::new(),
+    };
+    Ok(json!({
+        "uscc": fields.required("uscc", "The USCC", "统一社会信用代码")?,
+        "name": fields.required("name", "The name", "名称")?,
+        "legal_representative": fields.required("legal_representative", "The legal representative", "法定代表人")?,
+        "categories": fields.all("categories"),
+        "bank_name": fields.required("bank_name", "The bank", "开户银行")?,
+        "account_name": fields.required("account_name", "The account name", "户名")?,
+        "account_number": fields.required("account_number", "The account number", "账号")?,
+        "related_parties": related,
+        "annual_cap_yuan": fields.yuan("annual_cap", "The annual cap", "年度结算上限")?.to_plain_yuan(),
+    }))
+}
+
+async fn record_provider(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let result = api
+        .send_form(
+            &caller,
+            Method::POST,
+            "/api/v1/providers",
+            provider_request(&fields),
+            fields.sent(),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done("/admin/providers", "created")),
+        Err(refusal) => {
+            providers_page(&api, &caller, Notice::Refused(refusal), None, &fields).await
+        }
+    }
+}
+
+async fn change_provider_status(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let body = fields
+        .required("reason", "The reason", "原因")
+        .map(|reason| json!({ "status": fields.get("status"), "reason": reason }));
+    let result = api
+        .send_form(
+            &caller,
+            Method::POST,
+            &format!("/api/v1/providers/{}/status", path_part(&id)),
+            body,
+            fields.sent(),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done("/admin/providers", "status")),
+        Err(refusal) => {
+            providers_page(
+                &api,
+                &caller,
+                Notice::Refused(refusal),
+                None,
+                &Fields::default(),
+            )
+            .await
+        }
     }
 }
 

@@ -226,6 +226,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str, &'static str)
             ("/admin", "项目", "Programmes"),
             ("/admin/users", "用户", "Users"),
             ("/admin/enterprises", "企业库", "Enterprises"),
+            ("/admin/providers", "服务机构库", "Providers"),
             ("/admin/keys", "签发密钥", "Issuer keys"),
         ],
         Role::Auditor => &[("/auditor", "账本", "Ledger")],

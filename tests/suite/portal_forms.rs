@@ -383,6 +383,21 @@ async fn every_portal_form_refuses_bad_input_with_its_code_and_records_nothing<S
         "party_not_found",
     )
     .await;
+    expect(
+        &mut admin,
+        "/admin/providers",
+        &[("name", "无代码机构")],
+        "field_required",
+    )
+    .await;
+    let provider_uscc = crate::redemption::uscc(1);
+    expect(
+        &mut admin,
+        &format!("/admin/providers/{provider_uscc}/status"),
+        &[("status", "suspended"), ("reason", "")],
+        "field_required",
+    )
+    .await;
     expect(&mut admin, "/admin/imports", &[], "file_required").await;
     let report = admin
         .post_file(
@@ -556,6 +571,45 @@ async fn every_portal_form_refuses_bad_input_with_its_code_and_records_nothing<S
         head,
         "no refused form recorded anything"
     );
+
+    // The same forms filled in correctly do their work.
+    let new_uscc = crate::redemption::uscc(77);
+    let registered = admin
+        .post(
+            "/admin/providers",
+            &[
+                ("uscc", &new_uscc),
+                ("name", "舟山网页登记服务机构有限公司"),
+                ("legal_representative", "赵六"),
+                ("categories", "法律"),
+                ("categories", "知识产权"),
+                ("bank_name", "中国银行舟山分行"),
+                ("account_name", "舟山网页登记服务机构有限公司"),
+                ("account_number", "6216610000001234567"),
+                ("annual_cap", "2,000,000"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        registered.html
+    );
+    let approved = admin
+        .post(
+            &format!("/admin/providers/{new_uscc}/status"),
+            &[("status", "approved"), ("reason", "材料齐全，审核入库")],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.html);
+    let listed = admin.get("/admin/providers").await;
+    let row = listed
+        .html
+        .split(&format!("data-provider=\"{new_uscc}\""))
+        .nth(1)
+        .unwrap();
+    assert!(row.split("</tr>").next().unwrap().contains("入库"), "{row}");
 }
 
 async fn a_form_without_the_session_csrf_token_is_refused_and_a_double_submit_acts_once<

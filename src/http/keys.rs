@@ -79,6 +79,35 @@ pub async fn published<S: Store>(
     }))
 }
 
+/// Rotation: a new issuer key, written to this server's key directory
+/// and made the signing key (the previous one is retired and still
+/// verifies); answered with the published key set.
+pub async fn rotate<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+) -> Result<(StatusCode, Json<PublishedKeys>), ApiError> {
+    let ring = state.config.issuer_keys.clone();
+    let created = tokio::task::spawn_blocking(move || ring.create())
+        .await
+        .map_err(|error| ApiError::internal(&error))?
+        .map_err(|error| ApiError::internal(&error))?;
+    let Some(pair) = created else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "issuer_key_dir_unavailable",
+            "This server holds its issuer keys from the environment, not a key directory; rotate with `voucher-ledger keys rotate` on the server.",
+            "本服务的签发密钥来自环境变量而非密钥目录，请在服务器上运行 voucher-ledger keys rotate 轮换。",
+        ));
+    };
+    let command = Command::ActivateIssuerKey {
+        public_key: pair.public_key().to_bytes(),
+    };
+    super::submit_change(&state, caller.principal.actor(), key, command).await?;
+    let Json(keys) = published(State(state)).await?;
+    Ok((StatusCode::CREATED, Json(keys)))
+}
+
 pub async fn revoke<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,

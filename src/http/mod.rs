@@ -154,6 +154,7 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::ImportBlacklist => post(registry::import_blacklist::<S>),
         RouteId::VoucherKeys => get(keys::published::<S>),
         RouteId::VerifyToken => post(tokens::verify::<S>),
+        RouteId::RotateIssuerKey => post(keys::rotate::<S>),
         RouteId::RevokeIssuerKey => post(keys::revoke::<S>),
         RouteId::ListZones => get(registry::zones::<S>),
         RouteId::DefineZone => post(registry::define_zone::<S>),

@@ -76,6 +76,7 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
             (None, Some("ImportResult"))
         }
         RouteId::VoucherKeys => (None, Some("PublishedKeys")),
+        RouteId::RotateIssuerKey => (None, Some("PublishedKeys")),
         RouteId::RevokeIssuerKey => (Some("RevokeKeyRequest"), Some("PublishedKeys")),
         RouteId::VerifyToken => (Some("VerifyTokenRequest"), Some("VerificationReport")),
         RouteId::ListZones => (None, Some("ZoneList")),

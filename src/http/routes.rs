@@ -51,6 +51,7 @@ pub enum RouteId {
     ImportProviders,
     ImportBlacklist,
     VoucherKeys,
+    RotateIssuerKey,
     RevokeIssuerKey,
     VerifyToken,
     ListZones,
@@ -589,6 +590,15 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: false,
         body_bytes_max: DEFAULT_BODY,
         summary: "The issuer public keys that verify vouchers offline (docs/token-format.md)",
+    },
+    RouteSpec {
+        id: RouteId::RotateIssuerKey,
+        method: "POST",
+        path: "/api/v1/issuer-keys",
+        access: Access::Roles(ADMIN),
+        idempotency_key: true,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "Rotate: a new issuer key in the server's key directory becomes the signing key",
     },
     RouteSpec {
         id: RouteId::RevokeIssuerKey,

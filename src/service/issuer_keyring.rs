@@ -59,6 +59,20 @@ impl IssuerKeyring {
         self.lock().insert(key_id, key);
     }
 
+    /// Makes a new issuer key: its private half written to
+    /// `<dir>/<key id>.key` (mode 0600, never overwriting) and held in
+    /// this ring. `Ok(None)` when this ring has no key directory (keys
+    /// only from the environment): then a rotation is an operator's job.
+    pub fn create(&self) -> Result<Option<KeyPair>, KeyFileError> {
+        let Some(dir) = self.dir.as_ref() else {
+            return Ok(None);
+        };
+        let pair = KeyPair::generate();
+        keyfile::write_new(&dir.join(format!("{}.key", pair.key_id())), &pair)?;
+        self.add(pair.signing_key().clone());
+        Ok(Some(pair))
+    }
+
     /// The private key with this id: from memory, else from its file.
     /// `Ok(None)` when this process does not hold it.
     pub fn signing_key(&self, key_id: &str) -> Result<Option<SigningKey>, KeyFileError> {

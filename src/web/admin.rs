@@ -75,6 +75,7 @@ pub fn routes() -> Router<ApiClient> {
         .route("/admin/providers/{id}/status", post(change_provider_status))
         .route("/admin/fraud", post(mark_fraud))
         .route("/admin/keys", get(keys))
+        .route("/admin/keys/rotate", post(rotate_key))
         .route("/admin/keys/{key_id}/revoke", post(revoke_key))
         .route("/admin/keys/{key_id}/reissue", post(reissue_key))
 }
@@ -1179,8 +1180,12 @@ async fn keys_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResu
         p.muted {
             (lang.t("公钥公开于 ", "Public keys are published at "))
             a href="/.well-known/voucher-keys.json" { "/.well-known/voucher-keys.json" }
-            (lang.t("。轮换密钥需在服务器上运行 voucher-ledger keys rotate（私钥只写入服务器的密钥目录）。",
-                ". Rotate on the server with voucher-ledger keys rotate (private keys are written only to the server's key directory)."))
+            (lang.t("。轮换后新券由新密钥签发，旧密钥继续可验证其已签发的券，直至全部到期。",
+                ". After a rotation new vouchers are signed by the new key; the old key still verifies the vouchers it signed until they expire."))
+        }
+        form.inline method="post" action="/admin/keys/rotate" {
+            (form::hidden(caller))
+            button type="submit" { (lang.t("轮换签发密钥", "Rotate the issuer key")) }
         }
         @let keys = items(&published, "keys");
         @if keys.is_empty() {
@@ -1217,6 +1222,23 @@ async fn keys_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResu
         notice.status(),
         layout::page(caller, lang.t("签发密钥", "Issuer keys"), body),
     ))
+}
+
+async fn rotate_key(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let result = api
+        .send_form(
+            &caller,
+            Method::POST,
+            "/api/v1/issuer-keys",
+            Ok(json!({})),
+            fields.sent(),
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done("/admin/keys", "key_rotated")),
+        Err(refusal) => keys_page(&api, &caller, Notice::Refused(refusal)).await,
+    }
 }
 
 async fn revoke_key(

@@ -82,6 +82,10 @@ fn done_message(code: &str, lang: Lang) -> Option<&'static str> {
             "Marked; vouchers revoked and redemptions frozen.",
         ),
         "key_revoked" => ("签发密钥已吊销。", "Issuer key revoked."),
+        "key_rotated" => (
+            "已启用新的签发密钥。",
+            "A new issuer key now signs vouchers.",
+        ),
         "status" => ("状态已变更。", "Status changed."),
         _ => return None,
     };

@@ -83,6 +83,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::ImportBlacklist,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::VoucherKeys,      [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::VerifyToken,      [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::RotateIssuerKey,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::RevokeIssuerKey,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::ListZones,        [Deny,  Allow, Allow, Allow, Allow, Allow]),
     (RouteId::DefineZone,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),

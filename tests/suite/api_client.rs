@@ -228,7 +228,12 @@ pub struct World<S: Store> {
 
 impl<S: Store> World<S> {
     pub async fn new(store: S) -> World<S> {
-        let issuer_keys = Arc::new(IssuerKeyring::default());
+        World::with_issuer_keys(store, Arc::new(IssuerKeyring::default())).await
+    }
+
+    /// A world whose server (writer and API) holds `issuer_keys`, e.g. a
+    /// ring with a key directory.
+    pub async fn with_issuer_keys(store: S, issuer_keys: Arc<IssuerKeyring>) -> World<S> {
         let config = WriterConfig {
             issuer_keys: issuer_keys.clone(),
             ..WriterConfig::default()

@@ -25,6 +25,7 @@ use crate::api_client::{As, Reply, World};
 use crate::helpers::{TestDb, account, balance, on_both_backends};
 
 on_both_backends!(
+    the_admin_rotates_the_issuer_key_and_new_vouchers_are_signed_by_it,
     a_claim_issues_a_signed_voucher_recorded_with_its_postings,
     caps_eligibility_and_the_budget_are_checked_when_claiming,
     the_admin_allocates_to_a_list_with_a_result_per_enterprise,
@@ -979,4 +980,104 @@ async fn flash_crowd_of_2000_claims_issues_exactly_what_the_budget_covers<S: Sto
     voucher_ledger::service::verify::verify_store(&world.store, &[])
         .await
         .expect("the ledger verifies");
+}
+
+async fn the_admin_rotates_the_issuer_key_and_new_vouchers_are_signed_by_it<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ring = std::sync::Arc::new(
+        voucher_ledger::service::issuer_keyring::IssuerKeyring::from_dir_and_env(
+            dir.path().to_path_buf(),
+        )
+        .unwrap(),
+    );
+    let world = World::with_issuer_keys(store, ring).await;
+    let first = world.activate_issuer_key().await;
+    open_programme(
+        &world,
+        "ZS2026-K1",
+        terms(10_000_000, &[100_000], 1, "static"),
+        "100000",
+    )
+    .await;
+    let firms = seed_firms(&world.store, &world.writer, 900, 2).await;
+    let claim = async |firm: &Firm, key: &str| {
+        let reply = world
+            .api
+            .post(
+                "/api/v1/programmes/ZS2026-K1/claims",
+                &firm.bearer(),
+                json!({}),
+                key,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["key_id"].as_str().unwrap().to_string()
+    };
+    assert_eq!(claim(&firms[0], "before").await, first.key_id());
+
+    let rotated = world
+        .api
+        .post(
+            "/api/v1/issuer-keys",
+            &world.bearer("admin"),
+            json!({}),
+            "rotate-1",
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::CREATED, "{:?}", rotated.body);
+    let keys = rotated.body["keys"].as_array().unwrap();
+    let status_of = |id: &str| {
+        keys.iter()
+            .find(|k| k["key_id"] == id)
+            .map(|k| k["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(status_of(first.key_id()).as_deref(), Some("retired"));
+    let new_key = keys.iter().find(|k| k["status"] == "active").unwrap()["key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_key, first.key_id());
+    let file = dir.path().join(format!("{new_key}.key"));
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the private key file is private");
+    assert_eq!(
+        claim(&firms[1], "after").await,
+        new_key,
+        "new vouchers use the new key"
+    );
+
+    // A replay of the rotation rotates nothing more.
+    let again = world
+        .api
+        .post(
+            "/api/v1/issuer-keys",
+            &world.bearer("admin"),
+            json!({}),
+            "rotate-1",
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(world.count_entries("issuer_key_activated").await, 2);
+
+    // A server whose keys come only from the environment cannot rotate.
+    let plain = crate::api_client::Api {
+        router: voucher_ledger::http::router(voucher_ledger::http::AppState::new(
+            world.store.clone(),
+            world.writer.clone(),
+            voucher_ledger::http::ApiConfig::default(),
+        )),
+    };
+    let refused = plain
+        .post(
+            "/api/v1/issuer-keys",
+            &world.bearer("admin"),
+            json!({}),
+            "rotate-2",
+        )
+        .await;
+    refused.expect_error(StatusCode::CONFLICT, "issuer_key_dir_unavailable");
 }

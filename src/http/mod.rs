@@ -148,6 +148,7 @@ fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
         RouteId::ListProviders => get(providers::list::<S>),
         RouteId::RecordProvider => post(providers::record::<S>),
         RouteId::GetProvider => get(providers::get::<S>),
+        RouteId::ProviderAccount => get(providers::account::<S>),
         RouteId::ChangeProviderStatus => post(providers::change_status::<S>),
         RouteId::ImportTags => post(registry::import_tag_list::<S>),
         RouteId::ImportProviders => post(registry::import_providers::<S>),

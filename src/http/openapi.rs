@@ -71,6 +71,7 @@ fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
         RouteId::ListProviders => (None, Some("ProviderList")),
         RouteId::RecordProvider => (Some("ProviderFields"), Some("RecordedProvider")),
         RouteId::GetProvider => (None, Some("ProviderView")),
+        RouteId::ProviderAccount => (None, Some("ProviderAccountView")),
         RouteId::ChangeProviderStatus => (Some("ProviderStatusRequest"), Some("ProviderView")),
         RouteId::ImportTags | RouteId::ImportProviders | RouteId::ImportBlacklist => {
             (None, Some("ImportResult"))
@@ -375,6 +376,9 @@ pub fn document() -> OpenApi {
         .schema_from::<crate::domain::provider::RelatedParty>()
         .schema_from::<crate::domain::provider::ProviderStatus>()
         .schema_from::<super::providers::ProviderView>()
+        .schema_from::<super::providers::ProviderAccountView>()
+        .schema_from::<super::providers::ProviderBalancesView>()
+        .schema_from::<super::providers::ProviderPayoutView>()
         .schema_from::<super::providers::RecordedProvider>()
         .schema_from::<super::providers::ProviderList>()
         .schema_from::<super::providers::ProviderStatusRequest>()

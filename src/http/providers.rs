@@ -163,14 +163,108 @@ pub async fn list<S: Store>(
     }))
 }
 
+/// The provider a path names, if the caller may see it (provider staff
+/// only their own; others' → 404).
+async fn visible_provider<S: Store>(
+    state: &AppState<S>,
+    caller: &super::auth::Authenticated,
+    id: &str,
+) -> Result<ProviderRecord, ApiError> {
+    let record = provider_or_404(state, id).await?;
+    if caller.principal.role == Role::Provider && caller.principal.party_id != Some(record.id) {
+        return Err(ApiError::not_found());
+    }
+    Ok(record)
+}
+
 pub async fn get<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<ProviderView>, ApiError> {
-    let record = provider_or_404(&state, &id).await?;
-    if caller.principal.role == Role::Provider && caller.principal.party_id != Some(record.id) {
-        return Err(ApiError::not_found());
-    }
+    let record = visible_provider(&state, &caller, &id).await?;
     Ok(Json(view(&record)?))
+}
+
+/// One programme's balances with a provider, in fen.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderBalancesView {
+    pub programme_code: String,
+    /// Confirmed subsidies not yet in an approved batch.
+    pub payable_fen: i64,
+    /// In an approved batch, waiting for the bank.
+    pub payout_pending_fen: i64,
+    pub paid_fen: i64,
+    /// Paid subsidies found fraudulent, to be taken back (追回) from the
+    /// next payouts.
+    pub recovery_receivable_fen: i64,
+}
+
+/// A payout to the provider, with its settlement run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderPayoutView {
+    pub reference: String,
+    pub run_id: String,
+    pub programme_code: String,
+    pub period_from: String,
+    pub period_until: String,
+    /// prepared or approved.
+    pub run_status: String,
+    pub gross_fen: i64,
+    pub offset_fen: i64,
+    pub net_fen: i64,
+    /// pending, paid or failed.
+    pub status: String,
+    pub bank_message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderAccountView {
+    pub provider_id: Uuid,
+    /// Programmes where any balance is not zero.
+    pub balances: Vec<ProviderBalancesView>,
+    /// Newest first; statements at
+    /// `/api/v1/settlement-runs/{run_id}/statements/{provider_id}/statement.{xlsx,csv,pdf}`.
+    pub payouts: Vec<ProviderPayoutView>,
+}
+
+pub async fn account<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ProviderAccountView>, ApiError> {
+    let record = visible_provider(&state, &caller, &id).await?;
+    let account =
+        crate::service::provider_account::provider_account(&state.store, record.id).await?;
+    Ok(Json(ProviderAccountView {
+        provider_id: record.id,
+        balances: account
+            .balances
+            .into_iter()
+            .map(|b| ProviderBalancesView {
+                programme_code: b.programme_code,
+                payable_fen: b.payable_fen,
+                payout_pending_fen: b.payout_pending_fen,
+                paid_fen: b.paid_fen,
+                recovery_receivable_fen: b.recovery_receivable_fen,
+            })
+            .collect(),
+        payouts: account
+            .payouts
+            .into_iter()
+            .map(|(payout, run)| ProviderPayoutView {
+                reference: payout.reference,
+                run_id: run.id.to_string(),
+                programme_code: run.programme_code,
+                period_from: run.period_from,
+                period_until: run.period_until,
+                run_status: run.status,
+                gross_fen: payout.gross_fen,
+                offset_fen: payout.offset_fen,
+                net_fen: payout.net_fen,
+                status: payout.status,
+                bank_message: payout.bank_message,
+            })
+            .collect(),
+    }))
 }

@@ -46,6 +46,7 @@ pub enum RouteId {
     ListProviders,
     RecordProvider,
     GetProvider,
+    ProviderAccount,
     ChangeProviderStatus,
     ImportTags,
     ImportProviders,
@@ -527,6 +528,15 @@ pub const ROUTES: &[RouteSpec] = &[
         idempotency_key: false,
         body_bytes_max: DEFAULT_BODY,
         summary: "One provider (provider staff: their own)",
+    },
+    RouteSpec {
+        id: RouteId::ProviderAccount,
+        method: "GET",
+        path: "/api/v1/providers/{provider_id}/account",
+        access: Access::Roles(PROVIDER_READERS),
+        idempotency_key: false,
+        body_bytes_max: DEFAULT_BODY,
+        summary: "A provider's balances per programme (owed, in payment, paid, to recover) and payouts with their runs; provider staff their own",
     },
     RouteSpec {
         id: RouteId::ChangeProviderStatus,

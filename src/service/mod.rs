@@ -11,6 +11,7 @@ pub mod fraud;
 pub mod issuance;
 pub mod issuer_keyring;
 pub mod lifecycle;
+pub mod provider_account;
 pub mod redemption;
 pub mod redemption_cache;
 pub mod registry;

@@ -189,6 +189,12 @@ pub trait SettlementStore {
         run_id: Uuid,
     ) -> impl Future<Output = Result<Vec<PayoutRecord>, StoreError>> + Send;
 
+    /// One provider's payouts across every run, newest reference first.
+    fn provider_payouts(
+        &self,
+        provider_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<PayoutRecord>, StoreError>> + Send;
+
     /// Streams a run's included lines (or one provider's) in line order
     /// into `sink`, without holding them all: the channel's bound is the
     /// memory used. Stops early if the receiver goes away.

@@ -522,6 +522,23 @@ macro_rules! impl_settlement_store {
                 )
             }
 
+            async fn provider_payouts(
+                &self,
+                provider_id: uuid::Uuid,
+            ) -> Result<Vec<$crate::store::settlement::PayoutRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement_sql as sql;
+                sql::select_by!(
+                    &self.pool,
+                    format!(
+                        "SELECT {} FROM payouts WHERE provider_id = $1 ORDER BY reference DESC",
+                        sql::PAYOUT_COLUMNS
+                    ),
+                    provider_id.to_string(),
+                    sql::decode_payout
+                )
+            }
+
             async fn stream_batch_rows(
                 &self,
                 run_id: uuid::Uuid,

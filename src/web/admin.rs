@@ -311,7 +311,7 @@ fn programme_form(
                 option value="yuan" selected[value("rounding", "fen".into()) == "yuan"] { (lang.t("取整到元", "down to the 元")) }
             }
             label { input type="checkbox" name="divisible" value="yes" checked[checked("divisible", "yes", true)]; " " (lang.t("可分次使用", "Divisible (a balance used across contracts)")) }
-            (optional("validity_days", "领券后有效天数", "Valid for days after issue", "text"))
+            (layout::field(lang, "validity_days", "领券后有效天数", "Valid for days after issue", "text", &value("validity_days", "180".into()), false))
             (optional("valid_from", "或：固定有效期起", "Or fixed validity: from", "date"))
             (optional("valid_until", "固定有效期止", "Fixed validity: until", "date"))
             (layout::field(lang, "ends_on", "项目结束日", "Programme ends on", "date", &value("ends_on", format!("{year}-12-31")), true))

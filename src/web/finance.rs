@@ -236,7 +236,7 @@ async fn run_page(
                 tbody { @for p in payouts { tr {
                     td { (s(p, "payee_name")) } td { (s(p, "account_number")) }
                     td.num { (yuan(n(p, "gross_fen"))) } td.num { (yuan(n(p, "offset_fen"))) }
-                    td.num { (yuan(n(p, "net_fen"))) } td { (layout::status_label(lang, s(p, "status"))) }
+                    td.num { (yuan(n(p, "net_fen"))) } td { (layout::payout_status_label(lang, s(p, "status"))) }
                     td { a href=(format!("{base}/statements/{}/statement.xlsx", s(p, "provider_id"))) download { "XLSX" } }
                 } } }
             } }

@@ -224,6 +224,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str, &'static str)
         Role::Provider => &[
             ("/provider", "扫码核销", "Scan"),
             ("/provider/redemptions", "核销记录", "Redemptions"),
+            ("/provider/account", "结算与对账单", "Statements"),
         ],
         Role::Finance => &[("/finance", "结算批次", "Settlement runs")],
         Role::Admin => &[
@@ -319,6 +320,14 @@ pub fn status_label(lang: Lang, status: &str) -> String {
         _ => return status.to_string(),
     };
     lang.t(zh, en).to_string()
+}
+
+/// A payout's status shown to people ("pending" here waits for the bank).
+pub fn payout_status_label(lang: Lang, status: &str) -> String {
+    match status {
+        "pending" => lang.t("待银行支付", "awaiting the bank").to_string(),
+        other => status_label(lang, other),
+    }
 }
 
 /// An inline SVG from a trusted renderer (our QR and chart code), without

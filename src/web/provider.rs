@@ -31,6 +31,7 @@ pub fn routes() -> Router<ApiClient> {
         )
         .route("/provider/preview", post(preview))
         .route("/provider/redeem", post(redeem))
+        .route("/provider/account", get(account))
         .route("/provider/redemptions", get(redemptions))
         .route("/provider/redemptions/{id}", get(redemption))
         .route("/provider/redemptions/{id}/documents", post(documents))
@@ -83,6 +84,7 @@ async fn scan_page(api: &ApiClient, caller: &Caller, notice: Notice, typed: &Fie
             data-starting=(lang.t("正在打开摄像头…", "Starting the camera…"))
             data-scanning=(lang.t("请将企业出示的二维码对准摄像头", "Hold the enterprise's QR code in front of the camera"))
             data-found=(lang.t("已识别二维码，请填写合同金额后预览", "Code read: enter the contract amount and preview"))
+            data-filled=(lang.t("券码已填写；如需重新扫码，请点“重新打开摄像头”", "The code is filled in; to scan again, restart the camera"))
             data-nocamera=(lang.t("无法使用摄像头：请上传照片或手工输入券码", "No camera: upload a photo or type the code"))
             data-photofailed=(lang.t("照片中没有找到二维码，请重拍或手工输入", "No QR code found in the photo; retake it or type the code")) {
             video muted playsinline aria-label=(lang.t("摄像头画面", "Camera view")) {}
@@ -337,6 +339,85 @@ async fn redemptions(
     Ok(layout::answer(
         notice.status(),
         layout::page(&caller, lang.t("核销记录", "Redemptions"), body),
+    ))
+}
+
+/// What the programme owes this provider and what it owes back, and its
+/// payouts with their statements.
+async fn account(State(api): State<ApiClient>, caller: Caller) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    let lang = caller.lang;
+    let Some(party) = caller.party_id() else {
+        return Err(layout::problem(
+            &caller,
+            &Refusal::invalid(
+                "no_provider",
+                "This user does not act for a provider.",
+                "此用户未关联服务机构。",
+            ),
+        ));
+    };
+    let account = api
+        .get(&caller, &format!("/api/v1/providers/{party}/account"))
+        .await
+        .map_err(layout::read_failed(&caller))?;
+    let balances = items(&account, "balances");
+    let payouts = items(&account, "payouts");
+    let body = html! {
+        h1 { (lang.t("结算与对账单", "Settlement and statements")) }
+        h2 { (lang.t("应收与应退", "What you are owed, and owe back")) }
+        @if balances.is_empty() {
+            p.empty { (lang.t("还没有已确认的核销。企业确认服务后，补贴会在这里显示为待结算。", "No confirmed redemptions yet. Once an enterprise confirms a service, its subsidy shows here as payable.")) }
+        } @else {
+            div.table-wrap { table {
+                thead { tr {
+                    th { (lang.t("项目", "Programme")) }
+                    th.num { (lang.t("待结算补贴", "Payable")) }
+                    th.num { (lang.t("支付中", "In payment")) }
+                    th.num { (lang.t("已支付", "Paid")) }
+                    th.num { (lang.t("待追回（将从下次付款中抵扣）", "To recover (offset against the next payout)")) }
+                } }
+                tbody { @for b in balances { tr {
+                    td { (s(b, "programme_code")) }
+                    td.num { (yuan(n(b, "payable_fen"))) }
+                    td.num { (yuan(n(b, "payout_pending_fen"))) }
+                    td.num { (yuan(n(b, "paid_fen"))) }
+                    td.num { (yuan(n(b, "recovery_receivable_fen"))) }
+                } } }
+            } }
+        }
+        h2 { (lang.t("付款与对账单", "Payouts and statements")) }
+        @if payouts.is_empty() {
+            p.empty { (lang.t("还没有结算付款。财政局审批结算批次后，对账单会出现在这里。", "No payouts yet. Statements appear here once the finance bureau approves a settlement run.")) }
+        } @else {
+            div.table-wrap { table {
+                thead { tr {
+                    th { (lang.t("参考号", "Reference")) } th { (lang.t("项目与期间", "Programme and period")) }
+                    th.num { (lang.t("应付", "Gross")) } th.num { (lang.t("抵扣追回", "Offset")) }
+                    th.num { (lang.t("实付", "Net")) } th { (lang.t("状态", "Status")) }
+                    th { (lang.t("对账单", "Statement")) }
+                } }
+                tbody { @for p in payouts {
+                    @let statement = format!("/api/v1/settlement-runs/{}/statements/{party}/statement", s(p, "run_id"));
+                    tr {
+                        td { (s(p, "reference")) }
+                        td { (s(p, "programme_code")) " · " (s(p, "period_from")) " – " (s(p, "period_until")) }
+                        td.num { (yuan(n(p, "gross_fen"))) } td.num { (yuan(n(p, "offset_fen"))) }
+                        td.num { (yuan(n(p, "net_fen"))) }
+                        td { (layout::payout_status_label(lang, s(p, "status"))) }
+                        td {
+                            a href=(format!("{statement}.xlsx")) download { "XLSX" } " · "
+                            a href=(format!("{statement}.csv")) download { "CSV" } " · "
+                            a href=(format!("{statement}.pdf")) download { "PDF" }
+                        }
+                    }
+                } }
+            } }
+        }
+    };
+    Ok(layout::answer(
+        axum::http::StatusCode::OK,
+        layout::page(&caller, lang.t("结算与对账单", "Statements"), body),
     ))
 }
 

@@ -77,6 +77,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::ListProviders,    [Deny,  Allow, Allow, Deny,  Deny,  Allow]),
     (RouteId::RecordProvider,   [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::GetProvider,      [Deny,  Allow, Allow, Allow, Deny,  Allow]),
+    (RouteId::ProviderAccount,  [Deny,  Allow, Allow, Allow, Deny,  Allow]),
     (RouteId::ChangeProviderStatus, [Deny, Allow, Deny, Deny, Deny,  Deny ]),
     (RouteId::ImportTags,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::ImportProviders,  [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),

@@ -20,6 +20,7 @@ use crate::helpers::{TestDb, on_both_backends};
 use crate::redemption::{contract, setting};
 
 on_both_backends!(
+    a_provider_sees_what_it_is_owed_and_downloads_its_statements,
     every_portal_form_refuses_bad_input_with_its_code_and_records_nothing,
     a_form_without_the_session_csrf_token_is_refused_and_a_double_submit_acts_once,
     pages_are_for_their_role_and_speak_chinese_or_english,
@@ -229,15 +230,15 @@ async fn scene<S: Store>(store: S) -> (World<S>, String, String, String) {
         .await;
     let token = voucher["token"].as_str().unwrap().to_string();
     let mut redemptions = Vec::new();
-    for key in ["portal-pending", "portal-settled"] {
+    for (index, key) in ["portal-pending", "portal-settled"].into_iter().enumerate() {
+        // Each with its own contract and invoice (a shared invoice would be
+        // held by reconciliation as a duplicate).
+        let mut body = contract(&token, 200_000);
+        body["contract_number"] = json!(format!("ZSHT-2026-WEB-{index}"));
+        body["invoice"]["number"] = json!(format!("0009876{index}"));
         let redeemed = world
             .api
-            .post(
-                "/api/v1/redemptions",
-                &provider.staff,
-                contract(&token, 200_000),
-                key,
-            )
+            .post("/api/v1/redemptions", &provider.staff, body, key)
             .await;
         assert_eq!(redeemed.status, StatusCode::CREATED, "{:?}", redeemed.body);
         redemptions.push(redeemed.body["id"].as_str().unwrap().to_string());
@@ -712,4 +713,69 @@ async fn pages_are_for_their_role_and_speak_chinese_or_english<S: Store>(store: 
             assert_eq!(page.refusal(), None, "{user} {path}");
         }
     }
+}
+
+async fn a_provider_sees_what_it_is_owed_and_downloads_its_statements<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, _token, _redemption, run) = scene(store).await;
+    let site = site(&world);
+    let provider_uscc = crate::redemption::uscc(1);
+    let mut counter = Portal::log_in(&site, "counter-web", SEEDED_PASSWORD).await;
+    let before = counter.get("/provider/account").await;
+    assert_eq!(before.status, StatusCode::OK);
+    // Two redemptions of 2,000 元 at 50 %: 2,000 元 owed, nothing paid yet.
+    assert!(before.html.contains("¥2,000.00"), "{}", before.html);
+    assert!(before.html.contains("还没有结算付款"), "{}", before.html);
+
+    let checker = world.add_user("finance-checker", Role::Finance, None).await;
+    let approved = world
+        .api
+        .post(
+            &format!("/api/v1/settlement-runs/{run}/approve"),
+            &checker,
+            json!({}),
+            "portal-approve",
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    let after = counter.get("/provider/account").await;
+    assert!(after.html.contains("待银行支付"), "{}", after.html);
+    let statement = after
+        .html
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.ends_with("/statement.xlsx"))
+        .expect("a statement link")
+        .to_string();
+    assert!(statement.contains(&run), "{statement}");
+    let downloaded = counter.get(&statement).await;
+    assert_eq!(downloaded.status, StatusCode::OK);
+    assert!(downloaded.html.starts_with("PK"), "an XLSX file");
+
+    // Another provider's staff cannot read this account.
+    let other = world
+        .api
+        .get(
+            &format!("/api/v1/providers/{provider_uscc}/account"),
+            &world.bearer("provider_b"),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let own = world
+        .api
+        .get(
+            &format!("/api/v1/providers/{provider_uscc}/account"),
+            &world.bearer("finance"),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{:?}", own.body);
+    let balances = own.body["balances"].as_array().unwrap();
+    assert_eq!(balances.len(), 1);
+    assert_eq!(balances[0]["payable_fen"], 100_000, "the pending one");
+    assert_eq!(
+        balances[0]["payout_pending_fen"], 100_000,
+        "the approved one"
+    );
 }

@@ -8,7 +8,7 @@
 //! (Chromium's fake capture device plays a video made from a screenshot of
 //! the enterprise's QR) and redeems; the enterprise confirms; one finance
 //! user prepares the settlement, is refused approving it, and another
-//! approves; the 兑付表 XLSX downloads. Along the way each form's refusal
+//! approves; the 兑付表 XLSX downloads; the provider downloads its statement. Along the way each form's refusal
 //! path is taken once in the browser. Every page must render without a
 //! console error; each step leaves a screenshot in
 //! `target/test-artefacts/browser/<backend>/`, and the server time of each
@@ -232,6 +232,24 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     admin.find(".notice.ok").await;
     journey.step(&admin, "admin-user-created", false).await;
 
+    // The provider's phone is ready (logged in, on another page) before
+    // the enterprise shows its QR: Chromium opens the camera file only when
+    // the scan page starts the camera, and the presentation on screen lives
+    // 60 s, so the window between showing and redeeming stays short.
+    let camera = dir.path().join("camera.y4m");
+    let provider = driver
+        .browser(&dir.path().join("provider"), PHONE, Some(&camera))
+        .await;
+    log_in(
+        &provider,
+        &base,
+        "demo-provider",
+        &password("demo-provider"),
+        "/provider",
+    )
+    .await;
+    provider.goto(&format!("{base}/provider/redemptions")).await;
+
     // The enterprise, on a phone: claims, and shows its rotating QR.
     let enterprise = driver
         .browser(&dir.path().join("enterprise"), PHONE, None)
@@ -268,21 +286,10 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         .step(&enterprise, "enterprise-voucher-qr", false)
         .await;
     let qr_png = enterprise.element_png("[data-qr-text]").await;
-    let camera = dir.path().join("camera.y4m");
     std::fs::write(&camera, y4m_of_png(&qr_png)).unwrap();
 
-    // The provider, on a phone whose camera sees that QR.
-    let provider = driver
-        .browser(&dir.path().join("provider"), PHONE, Some(&camera))
-        .await;
-    log_in(
-        &provider,
-        &base,
-        "demo-provider",
-        &password("demo-provider"),
-        "/provider",
-    )
-    .await;
+    // The provider's camera now sees that QR.
+    provider.goto(&format!("{base}/provider")).await;
     let scanned = provider
         .wait_until(
             "the camera reads the QR",
@@ -303,8 +310,12 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     journey
         .step(&provider, "provider-preview-refused", true)
         .await;
-    // The refused form kept the code; the amount is corrected.
-    provider.fill("#qr_text", &shown).await;
+    // The refused form kept the code (and the camera did not write over
+    // it); only the amount is corrected.
+    let kept = provider
+        .script("return document.getElementById('qr_text').value;", vec![])
+        .await;
+    assert_eq!(kept.as_str(), Some(shown.as_str()));
     provider.fill("#contract_amount", "3000").await;
     submit(&provider, "/provider/preview").await;
     let subsidy = provider
@@ -451,6 +462,15 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     journey
         .step(&checker, "finance-report-downloaded", false)
         .await;
+
+    // The provider sees the payout and downloads its statement.
+    provider.goto(&format!("{base}/provider/account")).await;
+    let payouts = provider.text("main").await;
+    assert!(payouts.contains("待银行支付"), "{payouts}");
+    journey.step(&provider, "provider-statements", false).await;
+    provider.click("a[href$='/statement.xlsx']").await;
+    let statement = downloaded(&provider.downloads, ".xlsx").await;
+    assert!(std::fs::read(&statement).unwrap().starts_with(b"PK"));
 
     // The auditor sees the whole story verified.
     let auditor = driver

@@ -126,5 +126,11 @@ function scanner(root) {
       }).catch(function () { say(root.dataset.photofailed); });
     });
   }
-  start();
+  // A page drawn again after a refusal keeps the code the user had; the
+  // camera then waits for the restart button instead of writing over it.
+  if (target.value.trim()) {
+    say(root.dataset.filled);
+  } else {
+    start();
+  }
 }

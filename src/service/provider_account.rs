@@ -1,0 +1,97 @@
+//! A provider's account with the programme, as the provider sees it: per
+//! programme, what it is owed (payable once confirmed, in payment, paid)
+//! and what it owes back (recovery receivable, 追回, offset against its
+//! next payouts); and every payout with its settlement run, from which its
+//! statements are downloaded.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::domain::ProgrammeCode;
+use crate::ledger::account::{Account, AccountKind};
+use crate::store::settlement::{PayoutRecord, RunRecord};
+use crate::store::{Store, StoreError};
+
+/// Programmes read per page while collecting balances.
+const PROGRAMME_PAGE: u32 = 200;
+
+/// One programme's per-provider balances, in fen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammeBalances {
+    pub programme_code: String,
+    /// Confirmed subsidies not yet in an approved batch.
+    pub payable_fen: i64,
+    /// In an approved batch, waiting for the bank.
+    pub payout_pending_fen: i64,
+    pub paid_fen: i64,
+    /// Paid subsidies found fraudulent, still to be taken back.
+    pub recovery_receivable_fen: i64,
+}
+
+/// The provider's whole account.
+#[derive(Debug, Clone)]
+pub struct ProviderAccount {
+    /// Programmes where any balance is not zero.
+    pub balances: Vec<ProgrammeBalances>,
+    /// Newest first, each with its run.
+    pub payouts: Vec<(PayoutRecord, RunRecord)>,
+}
+
+pub async fn provider_account<S: Store>(
+    store: &S,
+    provider_id: Uuid,
+) -> Result<ProviderAccount, StoreError> {
+    let party = provider_id.to_string();
+    let mut balances = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = store.programmes_after(&after, PROGRAMME_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.code.clone();
+        for programme in &page {
+            let Ok(code) = ProgrammeCode::parse(&programme.code) else {
+                continue;
+            };
+            let balance = async |kind| -> Result<i64, StoreError> {
+                match Account::party(kind, &code, &party) {
+                    Ok(account) => store.balance_of(&account.to_string()).await,
+                    Err(_) => Ok(0),
+                }
+            };
+            let row = ProgrammeBalances {
+                programme_code: programme.code.clone(),
+                payable_fen: balance(AccountKind::ProviderPayable).await?,
+                payout_pending_fen: balance(AccountKind::PayoutPending).await?,
+                paid_fen: balance(AccountKind::Paid).await?,
+                recovery_receivable_fen: balance(AccountKind::RecoveryReceivable).await?,
+            };
+            let any = row.payable_fen != 0
+                || row.payout_pending_fen != 0
+                || row.paid_fen != 0
+                || row.recovery_receivable_fen != 0;
+            if any {
+                balances.push(row);
+            }
+        }
+        if page.len() < PROGRAMME_PAGE as usize {
+            break;
+        }
+    }
+    let mut runs: HashMap<Uuid, RunRecord> = HashMap::new();
+    let mut payouts = Vec::new();
+    for payout in store.provider_payouts(provider_id).await? {
+        if !runs.contains_key(&payout.run_id) {
+            let Some(run) = store.settlement_run(payout.run_id).await? else {
+                return Err(StoreError::Corrupt(format!(
+                    "payout {} names run {} that does not exist",
+                    payout.reference, payout.run_id
+                )));
+            };
+            runs.insert(payout.run_id, run);
+        }
+        let run = runs[&payout.run_id].clone();
+        payouts.push((payout, run));
+    }
+    Ok(ProviderAccount { balances, payouts })
+}

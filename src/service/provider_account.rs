@@ -81,16 +81,19 @@ pub async fn provider_account<S: Store>(
     let mut runs: HashMap<Uuid, RunRecord> = HashMap::new();
     let mut payouts = Vec::new();
     for payout in store.provider_payouts(provider_id).await? {
-        if !runs.contains_key(&payout.run_id) {
-            let Some(run) = store.settlement_run(payout.run_id).await? else {
-                return Err(StoreError::Corrupt(format!(
-                    "payout {} names run {} that does not exist",
-                    payout.reference, payout.run_id
-                )));
-            };
-            runs.insert(payout.run_id, run);
-        }
-        let run = runs[&payout.run_id].clone();
+        let run = match runs.get(&payout.run_id) {
+            Some(run) => run.clone(),
+            None => {
+                let Some(run) = store.settlement_run(payout.run_id).await? else {
+                    return Err(StoreError::Corrupt(format!(
+                        "payout {} names run {} that does not exist",
+                        payout.reference, payout.run_id
+                    )));
+                };
+                runs.insert(payout.run_id, run.clone());
+                run
+            }
+        };
         payouts.push((payout, run));
     }
     Ok(ProviderAccount { balances, payouts })

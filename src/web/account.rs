@@ -215,6 +215,15 @@ struct LanguageQuery {
     back: Option<String>,
 }
 
+/// A path on this site: `/…`, never `//host` or `/\\host` (which browsers
+/// read as another site), nor control characters.
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+}
+
 /// Switches the language and goes back where the user was (only to a path
 /// on this site).
 async fn language(Query(query): Query<LanguageQuery>, headers: HeaderMap) -> Response {
@@ -229,7 +238,7 @@ async fn language(Query(query): Query<LanguageQuery>, headers: HeaderMap) -> Res
     let back = query
         .back
         .or(referer_path)
-        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .filter(|p| is_local_path(p))
         .unwrap_or_else(|| "/".into());
     let mut response = Redirect::to(&back).into_response();
     let cookie = format!(
@@ -240,4 +249,19 @@ async fn language(Query(query): Query<LanguageQuery>, headers: HeaderMap) -> Res
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_gone_back_to() {
+        assert!(is_local_path("/enterprise/vouchers?done=claimed"));
+        assert!(!is_local_path("//evil.example"));
+        assert!(!is_local_path("/\\evil.example"));
+        assert!(!is_local_path("https://evil.example"));
+        assert!(!is_local_path("/a\nLocation: x"));
+        assert!(!is_local_path("evil"));
+    }
 }

@@ -59,11 +59,12 @@ pub fn site<S: Store>(state: AppState<S>) -> Router {
         .merge(finance::routes())
         .merge(admin::routes())
         .merge(auditor::routes())
-        .merge(assets::routes())
-        .with_state(client)
+        .with_state(client.clone())
         .layer(from_fn_with_state(state, auth::authenticate::<S>))
         .layer(from_fn(server_timing));
-    api.merge(pages)
+    // Static files need no caller: no session lookup for them.
+    let assets = assets::routes().with_state(client);
+    api.merge(pages).merge(assets)
 }
 
 /// Adds `Server-Timing: app;dur=<ms>` to every page, so the time the server

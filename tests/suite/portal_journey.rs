@@ -14,15 +14,14 @@
 //! `target/test-artefacts/browser/<backend>/`, and the server time of each
 //! page (its `Server-Timing`) is printed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{PROCESS_TIMEOUT, TestDb};
-use crate::processes::{command, on_both_databases, terminate};
+use crate::helpers::TestDb;
+use crate::processes::{self, on_both_databases, terminate};
 use crate::webdriver::{Browser, Driver, WAIT, y4m_of_png};
 
 const PROGRAMME: &str = "ZS2026-E2E";
@@ -119,42 +118,20 @@ fn this_quarter() -> String {
 async fn start_demo(
     dir: &Path,
     db: &TestDb,
-) -> (
-    tokio::process::Child,
-    String,
-    std::collections::HashMap<String, String>,
-) {
-    let mut child = command(dir)
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            db.url(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn demo");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut passwords = std::collections::HashMap::new();
-    loop {
-        let line = tokio::time::timeout(PROCESS_TIMEOUT, lines.next_line())
-            .await
-            .expect("demo makes progress")
-            .unwrap()
-            .expect("demo is still running");
-        if let Some(base) = line.strip_prefix("listening on ") {
-            // Keep draining stdout so the server never blocks on it.
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return (child, base.to_string(), passwords);
-        }
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if let [_, username, password] = words.as_slice()
-            && username.starts_with("demo-")
-        {
-            passwords.insert(username.to_string(), password.to_string());
-        }
-    }
+) -> (tokio::process::Child, String, HashMap<String, String>) {
+    let (child, base, printed) = processes::start_demo(dir, &["--database-url", db.url()]).await;
+    let passwords = printed
+        .lines()
+        .filter_map(
+            |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                [_, username, password] if username.starts_with("demo-") => {
+                    Some((username.to_string(), password.to_string()))
+                }
+                _ => None,
+            },
+        )
+        .collect();
+    (child, base, passwords)
 }
 
 async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {

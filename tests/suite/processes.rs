@@ -56,7 +56,7 @@ pub(crate) async fn send_at_once(
 
 const BINARY: &str = env!("CARGO_BIN_EXE_voucher-ledger");
 
-pub(crate) fn command(cwd: &Path) -> Command {
+fn command(cwd: &Path) -> Command {
     let mut command = Command::new(BINARY);
     command
         .current_dir(cwd)
@@ -803,11 +803,14 @@ on_both_databases!(
     kill_dash_9_of_the_server_loses_no_acknowledged_request
 );
 
-/// Runs `demo` until it serves; returns its stdout before the address line,
-/// and stops it.
-async fn demo_run(dir: &Path) -> String {
+/// Starts `demo` (with `extra` arguments) and waits until it serves;
+/// returns the server, its base URL, and what it printed before the address
+/// line (the demo users' passwords, the first time). Its later output is
+/// drained so it never blocks on a full pipe.
+pub(crate) async fn start_demo(dir: &Path, extra: &[&str]) -> (Child, String, String) {
     let mut child = command(dir)
         .args(["demo", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -820,17 +823,24 @@ async fn demo_run(dir: &Path) -> String {
             .unwrap()
             .expect("demo is still running");
         if let Some(base) = line.strip_prefix("listening on ") {
-            let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
-            assert_eq!(health.status(), 200);
-            let programmes = reqwest::get(format!("{base}/api/openapi.json"))
-                .await
-                .unwrap();
-            assert_eq!(programmes.status(), 200);
-            break;
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return (child, base.to_string(), printed);
         }
         printed.push_str(&line);
         printed.push('\n');
     }
+}
+
+/// Runs `demo` until it serves; returns its stdout before the address line,
+/// and stops it.
+async fn demo_run(dir: &Path) -> String {
+    let (mut child, base, printed) = start_demo(dir, &[]).await;
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let programmes = reqwest::get(format!("{base}/api/openapi.json"))
+        .await
+        .unwrap();
+    assert_eq!(programmes.status(), 200);
     terminate(&child);
     assert!(child.wait().await.unwrap().success());
     printed

@@ -1,0 +1,115 @@
+//! Users: the list, and a new user (enterprise and provider users named by
+//! their firm's USCC).
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::Method;
+use axum::routing::get;
+use maud::html;
+use serde_json::{Value, json};
+
+use crate::web::ApiClient;
+use crate::web::account::DoneQuery;
+use crate::web::backend::{Caller, Refusal};
+
+use super::party_by_uscc;
+use crate::domain::Role;
+use crate::web::form::{self, Fields};
+use crate::web::layout::{self, Notice, PageResult, items, s};
+
+pub fn routes() -> Router<ApiClient> {
+    Router::new().route("/admin/users", get(users).post(create_user))
+}
+
+async fn users(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    users_page(
+        &api,
+        &caller,
+        Notice::from_query(query.done.as_deref()),
+        &Fields::default(),
+    )
+    .await
+}
+
+async fn users_page(
+    api: &ApiClient,
+    caller: &Caller,
+    notice: Notice,
+    typed: &Fields,
+) -> PageResult {
+    let lang = caller.lang;
+    let list = api
+        .get(caller, "/api/v1/users?limit=200")
+        .await
+        .map_err(layout::read_failed(caller))?;
+    let roles = [
+        ("enterprise", "企业", "enterprise"),
+        ("provider", "服务机构", "provider"),
+        ("finance", "财政局", "finance"),
+        ("admin", "经信局管理员", "admin"),
+        ("auditor", "审计", "auditor"),
+    ];
+    let body = html! {
+        h1 { (lang.t("用户", "Users")) }
+        (layout::notice(lang, &notice))
+        form.stack.card method="post" action="/admin/users" {
+            (form::hidden(caller))
+            h2 { (lang.t("新建用户", "New user")) }
+            (layout::field(lang, "username", "用户名", "Username", "text", typed.get("username"), true))
+            (layout::field(lang, "password", "初始密码（至少 12 个字符）", "Initial password (at least 12 characters)", "password", "", true))
+            label for="role" { (lang.t("角色", "Role")) }
+            select #role name="role" {
+                @for (code, zh, en) in roles {
+                    option value=(code) selected[typed.get("role") == code] { (lang.t(zh, en)) }
+                }
+            }
+            (layout::field(lang, "party_uscc", "所属企业或服务机构的统一社会信用代码（企业、服务机构用户必填）", "USCC of the enterprise or provider (enterprise and provider users)", "text", typed.get("party_uscc"), false))
+            button type="submit" { (lang.t("创建用户", "Create user")) }
+        }
+        div.table-wrap { table {
+            thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("角色", "Role")) } th { (lang.t("创建时间", "Created")) } } }
+            tbody { @for u in items(&list, "users") { tr {
+                td { (s(u, "username")) } td { (s(u, "role")) } td { (s(u, "created_at")) }
+            } } }
+        } }
+    };
+    Ok(layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("用户", "Users"), body),
+    ))
+}
+
+/// The party a new enterprise or provider user acts for (none for staff).
+async fn party_of(api: &ApiClient, caller: &Caller, fields: &Fields) -> Result<Value, Refusal> {
+    let kind = fields.get("role");
+    if !matches!(kind, "enterprise" | "provider") {
+        return Ok(Value::Null);
+    }
+    let uscc = fields.required("party_uscc", "The USCC", "统一社会信用代码")?;
+    party_by_uscc(api, caller, kind, uscc).await
+}
+
+async fn create_user(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let body = match party_of(&api, &caller, &fields).await {
+        Ok(party_id) => Ok(json!({
+            "username": fields.get("username"),
+            "password": fields.get("password"),
+            "role": fields.get("role"),
+            "party_id": party_id,
+        })),
+        Err(refusal) => Err(refusal),
+    };
+    let result = api
+        .send_form(&caller, Method::POST, "/api/v1/users", body, fields.sent())
+        .await;
+    match result {
+        Ok(_) => Ok(layout::done("/admin/users", "user")),
+        Err(refusal) => users_page(&api, &caller, Notice::Refused(refusal), &fields).await,
+    }
+}

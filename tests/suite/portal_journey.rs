@@ -74,6 +74,31 @@ impl Journey {
     }
 }
 
+impl Journey {
+    /// Opens every page of `paths` in `browser`, each checked like a step
+    /// (console clean, server time recorded), without screenshots.
+    async fn sweep(&mut self, browser: &Browser, paths: &[String]) {
+        for path in paths {
+            browser.goto(&format!("{}{path}", self.base)).await;
+            browser.find("main").await;
+            for (level, message) in browser.console().await {
+                assert!(level != "SEVERE", "console error on {path}: {message}");
+            }
+            let timing = browser
+                .script(
+                    "const n = performance.getEntriesByType('navigation')[0];
+                     const t = n && n.serverTiming.find(t => t.name === 'app');
+                     return t ? t.duration : null;",
+                    vec![],
+                )
+                .await;
+            if let Some(ms) = timing.as_f64() {
+                self.timings.push((path.clone(), ms));
+            }
+        }
+    }
+}
+
 async fn log_in(browser: &Browser, base: &str, username: &str, password: &str, home: &str) {
     browser.goto(&format!("{base}/login")).await;
     browser.fill("#username", username).await;
@@ -466,6 +491,69 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         .await;
     auditor.find("[data-verified='true']").await;
     journey.step(&auditor, "auditor-verified", false).await;
+
+    // Every page of every role renders without a console error.
+    let pages = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    journey
+        .sweep(
+            &admin,
+            &pages(&[
+                "/admin",
+                "/admin/programmes/new",
+                &format!("/admin/programmes/{PROGRAMME}/edit"),
+                "/admin/users",
+                "/admin/enterprises",
+                "/admin/providers",
+                "/admin/keys",
+                "/account/password",
+            ]),
+        )
+        .await;
+    journey
+        .sweep(
+            &enterprise,
+            &pages(&[
+                "/enterprise",
+                "/enterprise/vouchers",
+                "/enterprise/redemptions",
+            ]),
+        )
+        .await;
+    journey
+        .sweep(
+            &provider,
+            &pages(&["/provider/redemptions", "/provider/account"]),
+        )
+        .await;
+    let run_path = run_url.strip_prefix(&base).unwrap_or(&run_url).to_string();
+    journey
+        .sweep(
+            &checker,
+            &pages(&[
+                "/finance",
+                &run_path,
+                &format!("/finance/utilisation/{PROGRAMME}"),
+            ]),
+        )
+        .await;
+    journey
+        .sweep(
+            &auditor,
+            &pages(&["/auditor", "/auditor/checkpoints", "/auditor/entries/1"]),
+        )
+        .await;
+    // The same pages in English, switched with the header's button.
+    enterprise
+        .goto(&format!("{base}/enterprise/vouchers"))
+        .await;
+    enterprise.click("form[action='/language'] button").await;
+    enterprise
+        .wait_until("English", "return document.documentElement.lang === 'en'")
+        .await;
+    assert!(enterprise.text("h1").await.contains("My vouchers"));
+    journey
+        .step(&enterprise, "enterprise-in-english", false)
+        .await;
 
     println!("server time per page ({backend}):");
     for (page, ms) in &journey.timings {

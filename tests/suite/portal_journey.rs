@@ -103,7 +103,9 @@ async fn log_in(browser: &Browser, base: &str, username: &str, password: &str, h
     browser.goto(&format!("{base}/login")).await;
     browser.fill("#username", username).await;
     browser.fill("#password", password).await;
-    browser.click("main form button[type=submit]").await;
+    browser
+        .click_and_load("main form button[type=submit]")
+        .await;
     at(browser, home).await;
 }
 
@@ -117,10 +119,11 @@ async fn at(browser: &Browser, path: &str) {
     browser.wait_until(&format!("at {path}"), &script).await;
 }
 
-/// Submits the form whose action ends with `action`.
+/// Submits the form whose action ends with `action`, and waits for the
+/// page that answers.
 async fn submit(browser: &Browser, action: &str) {
     browser
-        .click(&format!("form[action$='{action}'] button[type=submit]"))
+        .click_and_load(&format!("form[action$='{action}'] button[type=submit]"))
         .await;
 }
 
@@ -197,7 +200,9 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     )
     .await;
     journey.step(&admin, "admin-programmes", false).await;
-    admin.click("a[href='/admin/programmes/new']").await;
+    admin
+        .click_and_load("a[href='/admin/programmes/new']")
+        .await;
     admin.fill("#code", PROGRAMME).await;
     admin.fill("#name", "舟山市服务券（端到端测试）").await;
     admin.fill("#face_values", "一千").await;
@@ -268,7 +273,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         .step(&enterprise, "enterprise-programmes", false)
         .await;
     enterprise
-        .click(&format!(
+        .click_and_load(&format!(
             "section[aria-labelledby='p-{PROGRAMME}'] button[type=submit]"
         ))
         .await;
@@ -487,7 +492,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     )
     .await;
     auditor
-        .click("form[action='/auditor'] button[data-busy]")
+        .click_and_load("form[action='/auditor'] button[data-busy]")
         .await;
     auditor.find("[data-verified='true']").await;
     journey.step(&auditor, "auditor-verified", false).await;
@@ -546,7 +551,9 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     enterprise
         .goto(&format!("{base}/enterprise/vouchers"))
         .await;
-    enterprise.click("form[action='/language'] button").await;
+    enterprise
+        .click_and_load("form[action='/language'] button")
+        .await;
     enterprise
         .wait_until("English", "return document.documentElement.lang === 'en'")
         .await;

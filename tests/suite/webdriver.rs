@@ -144,6 +144,20 @@ impl Driver {
 }
 
 async fn call(http: &reqwest::Client, method: &str, url: &str, body: Option<Value>) -> Value {
+    match try_call(http, method, url, body).await {
+        Ok(value) => value,
+        Err(error) => panic!("{method} {url}: {error}"),
+    }
+}
+
+/// A WebDriver command; its error value (`{"error", "message"}`) when it
+/// failed.
+async fn try_call(
+    http: &reqwest::Client,
+    method: &str,
+    url: &str,
+    body: Option<Value>,
+) -> Result<Value, Value> {
     let request = match method {
         "GET" => http.get(url),
         "DELETE" => http.delete(url),
@@ -152,8 +166,11 @@ async fn call(http: &reqwest::Client, method: &str, url: &str, body: Option<Valu
     let reply = request.send().await.expect("chromedriver answers");
     let status = reply.status();
     let value: Value = reply.json().await.expect("JSON from chromedriver");
-    assert!(status.is_success(), "{method} {url}: {status} {value}");
-    value["value"].clone()
+    if status.is_success() {
+        Ok(value["value"].clone())
+    } else {
+        Err(value["value"].clone())
+    }
 }
 
 /// One browser session.
@@ -218,22 +235,54 @@ impl Browser {
         }
     }
 
+    /// Runs `actions` (path after the element, body) on the first element
+    /// matching `css`, finding it again if the page replaced it meanwhile.
+    async fn on_element(&self, css: &str, actions: &[(&str, Option<Value>)]) {
+        for attempt in 0..3 {
+            let element = self.find(css).await;
+            let mut stale = false;
+            for (action, body) in actions {
+                let url = format!("{}/element/{}/{action}", self.base, element.0);
+                match try_call(&self.http, "POST", &url, body.clone()).await {
+                    Ok(_) => {}
+                    Err(error) if error["error"] == "stale element reference" && attempt < 2 => {
+                        stale = true;
+                        break;
+                    }
+                    Err(error) => panic!("{action} on {css}: {error}"),
+                }
+            }
+            if !stale {
+                return;
+            }
+        }
+    }
+
     /// Replaces the content of the field `css` with `text`.
     pub async fn fill(&self, css: &str, text: &str) {
-        let element = self.find(css).await;
-        self.call("POST", &format!("/element/{}/clear", element.0), None)
-            .await;
-        self.call(
-            "POST",
-            &format!("/element/{}/value", element.0),
-            Some(json!({ "text": text })),
+        self.on_element(
+            css,
+            &[("clear", None), ("value", Some(json!({ "text": text })))],
         )
         .await;
     }
 
+    /// Clicks `css` where the click does not leave the page.
     pub async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        self.click_element(&element).await;
+        self.on_element(css, &[("click", None)]).await;
+    }
+
+    /// Clicks `css` (a submit button, a link) and waits until the browser
+    /// shows the next page: the current document is marked first, so an
+    /// element of the page being left is never mistaken for the new one's.
+    pub async fn click_and_load(&self, css: &str) {
+        self.script("window.__leaving = true;", vec![]).await;
+        self.click(css).await;
+        self.wait_until(
+            &format!("the page after clicking {css}"),
+            "return !window.__leaving && document.readyState === 'complete';",
+        )
+        .await;
     }
 
     pub async fn click_element(&self, element: &Element) {

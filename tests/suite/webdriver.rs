@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -24,6 +25,36 @@ pub struct Driver {
     _process: Child,
     base: String,
     http: reqwest::Client,
+    /// Sessions not yet quit: closed when the driver is dropped, so a test
+    /// that panics halfway leaves no browser running.
+    open: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let open = std::mem::take(&mut *self.open.lock().unwrap_or_else(|p| p.into_inner()));
+        for session in open {
+            end_session_blocking(&self.base, &session);
+        }
+    }
+}
+
+/// `DELETE /session/{id}` with blocking I/O (a `Drop` cannot await):
+/// chromedriver closes that browser before the driver process is killed.
+fn end_session_blocking(base: &str, session: &str) {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+    }
 }
 
 /// Where Debian's packages put them.
@@ -58,6 +89,7 @@ impl Driver {
             _process: process,
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
+            open: Arc::default(),
         };
         let deadline = Instant::now() + WAIT;
         loop {
@@ -131,10 +163,16 @@ impl Driver {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {reply}"))
             .to_string();
+        self.open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(session.clone());
         Browser {
             http: self.http.clone(),
             base: format!("{}/session/{session}", self.base),
             downloads,
+            session,
+            open: self.open.clone(),
         }
     }
 
@@ -178,6 +216,8 @@ pub struct Browser {
     http: reqwest::Client,
     base: String,
     pub downloads: PathBuf,
+    session: String,
+    open: Arc<Mutex<Vec<String>>>,
 }
 
 /// An element on the current page.
@@ -373,6 +413,10 @@ impl Browser {
 
     pub async fn quit(self) {
         self.call("DELETE", "", None).await;
+        self.open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|open| *open != self.session);
     }
 }
 

@@ -115,7 +115,7 @@ fn claim_form(caller: &Caller, code: &str, terms: &Value) -> Markup {
             }
             p.muted {
                 (lang.t("补贴比例", "Subsidy ratio")) " "
-                (n(terms, "subsidy_ratio_bp") / 100) "% · "
+                (layout::percent(n(terms, "subsidy_ratio_bp"))) "% · "
                 (lang.t("每年最多", "At most")) " " (yuan(n(terms, "annual_cap_fen")))
             }
             button type="submit" data-busy=(lang.t("正在申领…", "Claiming…")) { (lang.t("申领", "Claim")) }

@@ -277,6 +277,16 @@ pub fn yuan(fen: i64) -> String {
     Fen::new(fen).to_string()
 }
 
+/// A ratio in basis points as a percentage: 5000 → `50`, 3750 → `37.5`.
+pub fn percent(basis_points: i64) -> String {
+    let whole = basis_points / 100;
+    match basis_points % 100 {
+        0 => whole.to_string(),
+        hundredths if hundredths % 10 == 0 => format!("{whole}.{}", hundredths / 10),
+        hundredths => format!("{whole}.{hundredths:02}"),
+    }
+}
+
 /// A text field of a JSON object ("" when absent).
 pub fn s<'a>(value: &'a Value, key: &str) -> &'a str {
     value[key].as_str().unwrap_or("")
@@ -350,5 +360,19 @@ pub fn field(
     html! {
         label for=(name) { (lang.t(zh, en)) }
         input id=(name) name=(name) type=(kind) value=(value) required[required];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_show_as_percentages_without_losing_decimals() {
+        assert_eq!(percent(5_000), "50");
+        assert_eq!(percent(3_750), "37.5");
+        assert_eq!(percent(3_333), "33.33");
+        assert_eq!(percent(10_000), "100");
+        assert_eq!(percent(5), "0.05");
     }
 }

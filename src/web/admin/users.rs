@@ -17,6 +17,15 @@ use crate::domain::Role;
 use crate::web::form::{self, Fields};
 use crate::web::layout::{self, Notice, PageResult, items, s};
 
+/// The roles, as the admin chooses and reads them.
+const ROLES: [(&str, &str, &str); 5] = [
+    ("enterprise", "企业", "enterprise"),
+    ("provider", "服务机构", "provider"),
+    ("finance", "财政局", "finance"),
+    ("admin", "经信局管理员", "admin"),
+    ("auditor", "审计", "auditor"),
+];
+
 pub fn routes() -> Router<ApiClient> {
     Router::new().route("/admin/users", get(users).post(create_user))
 }
@@ -47,13 +56,13 @@ async fn users_page(
         .get(caller, "/api/v1/users?limit=200")
         .await
         .map_err(layout::read_failed(caller))?;
-    let roles = [
-        ("enterprise", "企业", "enterprise"),
-        ("provider", "服务机构", "provider"),
-        ("finance", "财政局", "finance"),
-        ("admin", "经信局管理员", "admin"),
-        ("auditor", "审计", "auditor"),
-    ];
+    let role_label = |role: &str| {
+        ROLES
+            .iter()
+            .find(|(code, _, _)| *code == role)
+            .map(|(_, zh, en)| lang.t(zh, en).to_string())
+            .unwrap_or_else(|| role.to_string())
+    };
     let body = html! {
         h1 { (lang.t("用户", "Users")) }
         (layout::notice(lang, &notice))
@@ -64,7 +73,7 @@ async fn users_page(
             (layout::field(lang, "password", "初始密码（至少 12 个字符）", "Initial password (at least 12 characters)", "password", "", true))
             label for="role" { (lang.t("角色", "Role")) }
             select #role name="role" {
-                @for (code, zh, en) in roles {
+                @for (code, zh, en) in ROLES {
                     option value=(code) selected[typed.get("role") == code] { (lang.t(zh, en)) }
                 }
             }
@@ -74,7 +83,7 @@ async fn users_page(
         div.table-wrap { table {
             thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("角色", "Role")) } th { (lang.t("创建时间", "Created")) } } }
             tbody { @for u in items(&list, "users") { tr {
-                td { (s(u, "username")) } td { (s(u, "role")) } td { (s(u, "created_at")) }
+                td { (s(u, "username")) } td { (role_label(s(u, "role"))) } td { (s(u, "created_at")) }
             } } }
         } }
     };

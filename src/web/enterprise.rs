@@ -453,17 +453,17 @@ async fn act(
     fields: &Fields,
     done: &str,
 ) -> PageResult {
-    let result = api
-        .send_form(
-            caller,
+    form::answer(
+        api,
+        caller,
+        (
             Method::POST,
             &format!("/api/v1/redemptions/{}/{action}", path_part(id)),
             body,
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done("/enterprise/redemptions", done)),
-        Err(refusal) => redemptions_page(api, caller, Notice::Refused(refusal)).await,
-    }
+        ),
+        fields,
+        ("/enterprise/redemptions", done),
+        async |notice| redemptions_page(api, caller, notice).await,
+    )
+    .await
 }

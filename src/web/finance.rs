@@ -327,19 +327,19 @@ async fn approve(
 ) -> PageResult {
     layout::require(&caller, Role::Finance)?;
     let id = path_part(&id);
-    let result = api
-        .send_form(
-            &caller,
+    form::answer(
+        &api,
+        &caller,
+        (
             Method::POST,
             &format!("/api/v1/settlement-runs/{id}/approve"),
             Ok(json!({})),
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done(&format!("/finance/runs/{id}"), "approved")),
-        Err(refusal) => run_page(&api, &caller, id, Notice::Refused(refusal), None).await,
-    }
+        ),
+        &fields,
+        (&format!("/finance/runs/{id}"), "approved"),
+        async |notice| run_page(&api, &caller, id, notice, None).await,
+    )
+    .await
 }
 
 async fn resolve(
@@ -353,22 +353,22 @@ async fn resolve(
     let body = fields
         .required("note", "The note", "处理说明")
         .map(|note| json!({ "note": note }));
-    let result = api
-        .send_form(
-            &caller,
+    form::answer(
+        &api,
+        &caller,
+        (
             Method::POST,
             &format!(
                 "/api/v1/settlement-runs/{id}/lines/{}/resolve",
                 path_part(&redemption)
             ),
             body,
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done(&format!("/finance/runs/{id}"), "resolved")),
-        Err(refusal) => run_page(&api, &caller, id, Notice::Refused(refusal), None).await,
-    }
+        ),
+        &fields,
+        (&format!("/finance/runs/{id}"), "resolved"),
+        async |notice| run_page(&api, &caller, id, notice, None).await,
+    )
+    .await
 }
 
 async fn bank_return(

@@ -12,7 +12,11 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};
 use maud::{Markup, html};
 
-use super::backend::{Caller, Refusal, Sent};
+use axum::http::Method;
+use serde_json::Value;
+
+use super::backend::{ApiClient, Caller, Refusal, Sent};
+use super::layout::{self, Notice, PageResult};
 use crate::domain::Fen;
 
 /// The hidden fields of a form drawn for `caller`.
@@ -20,6 +24,27 @@ pub fn hidden(caller: &Caller) -> Markup {
     html! {
         input type="hidden" name="csrf" value=(caller.csrf_token());
         input type="hidden" name="key" value=(uuid::Uuid::now_v7().to_string());
+    }
+}
+
+/// Sends a form's request to the API and answers the browser: on success a
+/// redirect to `done`'s path with its notice code (post/redirect/get); when
+/// refused — by the page's own field checks or by the API — the page that
+/// `redraw` draws with the refusal.
+pub async fn answer(
+    api: &ApiClient,
+    caller: &Caller,
+    (method, path, body): (Method, &str, Result<Value, Refusal>),
+    fields: &Fields,
+    (done_path, done_code): (&str, &str),
+    redraw: impl AsyncFnOnce(Notice) -> PageResult,
+) -> PageResult {
+    match api
+        .send_form(caller, method, path, body, fields.sent())
+        .await
+    {
+        Ok(_) => Ok(layout::done(done_path, done_code)),
+        Err(refusal) => redraw(Notice::Refused(refusal)).await,
     }
 }
 

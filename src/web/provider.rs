@@ -552,17 +552,17 @@ async fn change(
     done: &str,
 ) -> PageResult {
     let id = path_part(id);
-    let result = api
-        .send_form(
-            caller,
+    form::answer(
+        api,
+        caller,
+        (
             Method::POST,
             &format!("/api/v1/redemptions/{id}/{action}"),
             body,
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done(&format!("/provider/redemptions/{id}"), done)),
-        Err(refusal) => redemption_page(api, caller, id, Notice::Refused(refusal)).await,
-    }
+        ),
+        fields,
+        (&format!("/provider/redemptions/{id}"), done),
+        async |notice| redemption_page(api, caller, id, notice).await,
+    )
+    .await
 }

@@ -91,19 +91,15 @@ async fn keys_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResu
 
 async fn rotate_key(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
     layout::require(&caller, Role::Admin)?;
-    let result = api
-        .send_form(
-            &caller,
-            Method::POST,
-            "/api/v1/issuer-keys",
-            Ok(json!({})),
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done("/admin/keys", "key_rotated")),
-        Err(refusal) => keys_page(&api, &caller, Notice::Refused(refusal)).await,
-    }
+    form::answer(
+        &api,
+        &caller,
+        (Method::POST, "/api/v1/issuer-keys", Ok(json!({}))),
+        &fields,
+        ("/admin/keys", "key_rotated"),
+        async |notice| keys_page(&api, &caller, notice).await,
+    )
+    .await
 }
 
 async fn revoke_key(
@@ -157,17 +153,17 @@ async fn key_action(
     fields: &Fields,
     done: &str,
 ) -> PageResult {
-    let result = api
-        .send_form(
-            caller,
+    form::answer(
+        api,
+        caller,
+        (
             Method::POST,
             &format!("/api/v1/issuer-keys/{key_id}/{action}"),
             body,
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done("/admin/keys", done)),
-        Err(refusal) => keys_page(api, caller, Notice::Refused(refusal)).await,
-    }
+        ),
+        fields,
+        ("/admin/keys", done),
+        async |notice| keys_page(api, caller, notice).await,
+    )
+    .await
 }

@@ -447,24 +447,15 @@ async fn create_programme(
     let body = fields
         .required("code", "The code", "项目编号")
         .and_then(|code| Ok(json!({ "code": code, "terms": programme_terms(&fields)? })));
-    let result = api
-        .send_form(
-            &caller,
-            Method::POST,
-            "/api/v1/programmes",
-            body,
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done("/admin", "created")),
-        Err(refusal) => Ok(programme_form(
-            &caller,
-            &Notice::Refused(refusal),
-            &fields,
-            None,
-        )),
-    }
+    form::answer(
+        &api,
+        &caller,
+        (Method::POST, "/api/v1/programmes", body),
+        &fields,
+        ("/admin", "created"),
+        async |notice| Ok(programme_form(&caller, &notice, &fields, None)),
+    )
+    .await
 }
 
 async fn edit_programme(
@@ -548,19 +539,19 @@ async fn change_programme(
     fields: &Fields,
     done: &str,
 ) -> PageResult {
-    let result = api
-        .send_form(
-            caller,
+    form::answer(
+        api,
+        caller,
+        (
             Method::POST,
             &format!("/api/v1/programmes/{}/{action}", path_part(code)),
             body,
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done("/admin", done)),
-        Err(refusal) => programmes_page(api, caller, Notice::Refused(refusal)).await,
-    }
+        ),
+        fields,
+        ("/admin", done),
+        async |notice| programmes_page(api, caller, notice).await,
+    )
+    .await
 }
 
 async fn open_programme(

@@ -350,21 +350,15 @@ async fn record_provider(
     fields: Fields,
 ) -> PageResult {
     layout::require(&caller, Role::Admin)?;
-    let result = api
-        .send_form(
-            &caller,
-            Method::POST,
-            "/api/v1/providers",
-            provider_request(&fields),
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done("/admin/providers", "created")),
-        Err(refusal) => {
-            providers_page(&api, &caller, Notice::Refused(refusal), None, &fields).await
-        }
-    }
+    form::answer(
+        &api,
+        &caller,
+        (Method::POST, "/api/v1/providers", provider_request(&fields)),
+        &fields,
+        ("/admin/providers", "created"),
+        async |notice| providers_page(&api, &caller, notice, None, &fields).await,
+    )
+    .await
 }
 
 async fn change_provider_status(
@@ -377,28 +371,19 @@ async fn change_provider_status(
     let body = fields
         .required("reason", "The reason", "原因")
         .map(|reason| json!({ "status": fields.get("status"), "reason": reason }));
-    let result = api
-        .send_form(
-            &caller,
+    form::answer(
+        &api,
+        &caller,
+        (
             Method::POST,
             &format!("/api/v1/providers/{}/status", path_part(&id)),
             body,
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done("/admin/providers", "status")),
-        Err(refusal) => {
-            providers_page(
-                &api,
-                &caller,
-                Notice::Refused(refusal),
-                None,
-                &Fields::default(),
-            )
-            .await
-        }
-    }
+        ),
+        &fields,
+        ("/admin/providers", "status"),
+        async |notice| providers_page(&api, &caller, notice, None, &Fields::default()).await,
+    )
+    .await
 }
 
 async fn mark_fraud(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {
@@ -419,17 +404,13 @@ async fn mark_fraud(State(api): State<ApiClient>, caller: Caller, fields: Fields
             "source": fields.required("source", "Who found it", "线索来源")?,
         }))
     });
-    let result = api
-        .send_form(
-            &caller,
-            Method::POST,
-            "/api/v1/fraud-markings",
-            body,
-            fields.sent(),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done("/admin/enterprises", "fraud")),
-        Err(refusal) => enterprises_page(&api, &caller, Notice::Refused(refusal), None, None).await,
-    }
+    form::answer(
+        &api,
+        &caller,
+        (Method::POST, "/api/v1/fraud-markings", body),
+        &fields,
+        ("/admin/enterprises", "fraud"),
+        async |notice| enterprises_page(&api, &caller, notice, None, None).await,
+    )
+    .await
 }

@@ -114,11 +114,13 @@ async fn create_user(State(api): State<ApiClient>, caller: Caller, fields: Field
         })),
         Err(refusal) => Err(refusal),
     };
-    let result = api
-        .send_form(&caller, Method::POST, "/api/v1/users", body, fields.sent())
-        .await;
-    match result {
-        Ok(_) => Ok(layout::done("/admin/users", "user")),
-        Err(refusal) => users_page(&api, &caller, Notice::Refused(refusal), &fields).await,
-    }
+    form::answer(
+        &api,
+        &caller,
+        (Method::POST, "/api/v1/users", body),
+        &fields,
+        ("/admin/users", "user"),
+        async |notice| users_page(&api, &caller, notice, &fields).await,
+    )
+    .await
 }

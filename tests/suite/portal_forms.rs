@@ -20,6 +20,7 @@ use crate::helpers::{TestDb, on_both_backends};
 use crate::redemption::{contract, setting};
 
 on_both_backends!(
+    logging_out_ends_the_session_and_a_new_password_replaces_the_old,
     a_provider_sees_what_it_is_owed_and_downloads_its_statements,
     every_portal_form_refuses_bad_input_with_its_code_and_records_nothing,
     a_form_without_the_session_csrf_token_is_refused_and_a_double_submit_acts_once,
@@ -778,4 +779,58 @@ async fn a_provider_sees_what_it_is_owed_and_downloads_its_statements<S: Store>(
         balances[0]["payout_pending_fen"], 100_000,
         "the approved one"
     );
+}
+
+async fn logging_out_ends_the_session_and_a_new_password_replaces_the_old<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, _token, _redemption, _run) = scene(store).await;
+    let site = site(&world);
+    let mut firm = Portal::log_in(&site, "firm-web", SEEDED_PASSWORD).await;
+    let out = firm.post("/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.html);
+    assert_eq!(out.location.as_deref(), Some("/login"));
+    let after = firm.get("/enterprise").await;
+    assert_eq!(
+        after.location.as_deref(),
+        Some("/login"),
+        "the session is over"
+    );
+
+    let mut firm = Portal::log_in(&site, "firm-web", SEEDED_PASSWORD).await;
+    let changed = firm
+        .post(
+            "/account/password",
+            &[
+                ("current_password", SEEDED_PASSWORD),
+                ("new_password", "a brand new password 2026"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.html);
+    assert_eq!(changed.location.as_deref(), Some("/login?done=password"));
+    let notice = firm.get("/login?done=password").await;
+    assert!(notice.html.contains("密码已修改"), "{}", notice.html);
+    let mut stale = Portal::new(&site);
+    let form = stale.get("/login").await;
+    let token = form
+        .html
+        .split("name=\"login_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let refused = stale
+        .post(
+            "/login",
+            &[
+                ("username", "firm-web"),
+                ("password", SEEDED_PASSWORD),
+                ("login_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(refused.refusal(), Some("invalid_credentials"));
+    Portal::log_in(&site, "firm-web", "a brand new password 2026").await;
 }

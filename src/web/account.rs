@@ -42,6 +42,13 @@ pub struct DoneQuery {
     pub done: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct LoginQuery {
+    done: Option<String>,
+    /// The page to come back to after logging in (a local path).
+    next: Option<String>,
+}
+
 /// `/`: the caller's start page, or the login page.
 async fn start(caller: Caller) -> Response {
     match caller.role() {
@@ -50,14 +57,20 @@ async fn start(caller: Caller) -> Response {
     }
 }
 
-async fn login_page(caller: Caller, Query(query): Query<DoneQuery>) -> Response {
+async fn login_page(caller: Caller, Query(query): Query<LoginQuery>) -> Response {
     if let Some(role) = caller.role() {
         return Redirect::to(layout::home_of(role)).into_response();
     }
-    login_form(&caller, &Notice::from_query(query.done.as_deref()), "")
+    let next = query.next.as_deref().unwrap_or("");
+    login_form(
+        &caller,
+        &Notice::from_query(query.done.as_deref()),
+        "",
+        next,
+    )
 }
 
-fn login_form(caller: &Caller, notice: &Notice, username: &str) -> Response {
+fn login_form(caller: &Caller, notice: &Notice, username: &str, next: &str) -> Response {
     let lang = caller.lang;
     let token = form::random_token();
     let body = html! {
@@ -65,6 +78,7 @@ fn login_form(caller: &Caller, notice: &Notice, username: &str) -> Response {
         (layout::notice(lang, notice))
         form.stack.card method="post" action="/login" {
             input type="hidden" name="login_token" value=(token);
+            @if is_local_path(next) { input type="hidden" name="next" value=(next); }
             (layout::field(lang, "username", "用户名", "Username", "text", username, true))
             (layout::field(lang, "password", "密码", "Password", "password", "", true))
             button type="submit" data-busy=(lang.t("正在登录…", "Logging in…")) { (lang.t("登录", "Log in")) }
@@ -101,7 +115,12 @@ async fn login(
             "The login form expired or came from another site; please log in again.",
             "登录表单已失效或来自其他网站，请重新登录。",
         );
-        return login_form(&caller, &Notice::Refused(refusal), &username);
+        return login_form(
+            &caller,
+            &Notice::Refused(refusal),
+            &username,
+            fields.get("next"),
+        );
     }
     let body = json!({ "username": username, "password": fields.get("password") });
     let answer = api
@@ -120,7 +139,9 @@ async fn login(
             let home = Role::parse(layout::s(&json["user"], "role"))
                 .map(layout::home_of)
                 .unwrap_or("/");
-            let mut response = Redirect::to(home).into_response();
+            let next = fields.get("next");
+            let target = if is_local_path(next) { next } else { home };
+            let mut response = Redirect::to(target).into_response();
             if let Some(session) = answer.headers.get(header::SET_COOKIE) {
                 response
                     .headers_mut()
@@ -128,7 +149,12 @@ async fn login(
             }
             response
         }
-        Err(refusal) => login_form(&caller, &Notice::Refused(refusal), &username),
+        Err(refusal) => login_form(
+            &caller,
+            &Notice::Refused(refusal),
+            &username,
+            fields.get("next"),
+        ),
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Caller {
     pub auth: Option<Authenticated>,
     pub address: Option<ConnectInfo<SocketAddr>>,
     pub lang: Lang,
+    /// The page asked for (path and query), when it was a GET: where to
+    /// come back to after logging in.
+    pub asked_for: Option<String>,
 }
 
 impl Caller {
@@ -78,6 +81,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             auth: parts.extensions.get::<Authenticated>().cloned(),
             address: parts.extensions.get::<ConnectInfo<SocketAddr>>().cloned(),
             lang: Lang::of(&parts.headers),
+            asked_for: (parts.method == Method::GET).then(|| {
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| parts.uri.path().to_string())
+            }),
         })
     }
 }

@@ -114,8 +114,31 @@ pub fn require(caller: &Caller, role: Role) -> Result<(), Response> {
                 answer: Value::Null,
             },
         )),
-        None => Err(Redirect::to("/login").into_response()),
+        None => Err(to_login(caller)),
     }
+}
+
+/// The login page, which brings the user back to the page they asked for.
+pub fn to_login(caller: &Caller) -> Response {
+    match &caller.asked_for {
+        Some(path) => {
+            Redirect::to(&format!("/login?next={}", percent_encode(path))).into_response()
+        }
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+/// `text` with everything but unreserved characters percent-encoded, for
+/// a query value.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The page a role lands on after logging in.
@@ -148,7 +171,7 @@ pub fn problem(caller: &Caller, refusal: &Refusal) -> Response {
 pub fn read_failed(caller: &Caller) -> impl Fn(Refusal) -> Response + '_ {
     move |refusal| {
         if refusal.status == StatusCode::UNAUTHORIZED {
-            Redirect::to("/login").into_response()
+            to_login(caller)
         } else {
             problem(caller, &refusal)
         }

@@ -651,9 +651,42 @@ async fn pages_are_for_their_role_and_speak_chinese_or_english<S: Store>(store: 
     let (world, _token, _redemption, _run) = scene(store).await;
     let site = site(&world);
     let mut nobody = Portal::new(&site);
-    let sent = nobody.get("/enterprise").await;
+    let sent = nobody.get("/enterprise/vouchers?after=x").await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER);
-    assert_eq!(sent.location.as_deref(), Some("/login"));
+    let login = sent.location.unwrap();
+    assert_eq!(login, "/login?next=/enterprise/vouchers%3Fafter%3Dx");
+    // Logging in from there comes back to the page asked for; a `next`
+    // that leaves the site is ignored.
+    for (next, lands) in [
+        (
+            "/enterprise/vouchers?after=x",
+            "/enterprise/vouchers?after=x",
+        ),
+        ("//evil.example/", "/enterprise"),
+    ] {
+        let mut visitor = Portal::new(&site);
+        let form = visitor.get(&login).await;
+        assert!(form.html.contains("name=\"next\""), "{}", form.html);
+        let token = form
+            .html
+            .split("name=\"login_token\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string();
+        let done = visitor
+            .post(
+                "/login",
+                &[
+                    ("username", "firm-web"),
+                    ("password", SEEDED_PASSWORD),
+                    ("login_token", &token),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(done.location.as_deref(), Some(lands), "next = {next}");
+    }
 
     let mut firm = Portal::log_in(&site, "firm-web", SEEDED_PASSWORD).await;
     let forbidden = firm.get("/admin").await;
@@ -794,7 +827,7 @@ async fn logging_out_ends_the_session_and_a_new_password_replaces_the_old<S: Sto
     let after = firm.get("/enterprise").await;
     assert_eq!(
         after.location.as_deref(),
-        Some("/login"),
+        Some("/login?next=/enterprise"),
         "the session is over"
     );
 

@@ -77,12 +77,8 @@ impl Portal {
             .await
             .unwrap();
         let html = String::from_utf8_lossy(&bytes).into_owned();
-        if let Some(csrf) = html
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-        {
-            self.csrf = csrf.to_string();
+        if let Some(csrf) = hidden_value(&html, "csrf") {
+            self.csrf = csrf;
         }
         Page {
             status,
@@ -162,26 +158,32 @@ impl Portal {
         self.send(request).await
     }
 
-    /// Logs in through the login form (its double-submit token included).
+    /// Opens the login form at `form_path` and submits it with its
+    /// double-submit token, the credentials and, if given, a `next` page;
+    /// the answer to the submission.
+    async fn submit_login(
+        &mut self,
+        form_path: &str,
+        username: &str,
+        password: &str,
+        next: Option<&str>,
+    ) -> Page {
+        let form = self.get(form_path).await;
+        let token = hidden_value(&form.html, "login_token").expect("a login form");
+        let mut fields = vec![
+            ("username", username),
+            ("password", password),
+            ("login_token", token.as_str()),
+        ];
+        fields.extend(next.map(|next| ("next", next)));
+        self.post("/login", &fields).await
+    }
+
+    /// Logs in, and checks the start page it lands on renders.
     async fn log_in(site: &Router, username: &str, password: &str) -> Portal {
         let mut portal = Portal::new(site);
-        let form = portal.get("/login").await;
-        let token = form
-            .html
-            .split("name=\"login_token\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .unwrap()
-            .to_string();
         let done = portal
-            .post(
-                "/login",
-                &[
-                    ("username", username),
-                    ("password", password),
-                    ("login_token", &token),
-                ],
-            )
+            .submit_login("/login", username, password, None)
             .await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
         let home = done.location.unwrap();
@@ -189,6 +191,14 @@ impl Portal {
         assert_eq!(page.status, StatusCode::OK, "{home}: {}", page.html);
         portal
     }
+}
+
+/// The value of the hidden field `name` in a page.
+fn hidden_value(html: &str, name: &str) -> Option<String> {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_string)
 }
 
 fn encode(text: &str) -> String {
@@ -666,24 +676,12 @@ async fn pages_are_for_their_role_and_speak_chinese_or_english<S: Store>(store: 
     ] {
         let mut visitor = Portal::new(&site);
         let form = visitor.get(&login).await;
-        assert!(form.html.contains("name=\"next\""), "{}", form.html);
-        let token = form
-            .html
-            .split("name=\"login_token\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .unwrap()
-            .to_string();
+        assert_eq!(
+            hidden_value(&form.html, "next").as_deref(),
+            Some("/enterprise/vouchers?after=x")
+        );
         let done = visitor
-            .post(
-                "/login",
-                &[
-                    ("username", "firm-web"),
-                    ("password", SEEDED_PASSWORD),
-                    ("login_token", &token),
-                    ("next", next),
-                ],
-            )
+            .submit_login(&login, "firm-web", SEEDED_PASSWORD, Some(next))
             .await;
         assert_eq!(done.location.as_deref(), Some(lands), "next = {next}");
     }
@@ -845,24 +843,8 @@ async fn logging_out_ends_the_session_and_a_new_password_replaces_the_old<S: Sto
     assert_eq!(changed.location.as_deref(), Some("/login?done=password"));
     let notice = firm.get("/login?done=password").await;
     assert!(notice.html.contains("密码已修改"), "{}", notice.html);
-    let mut stale = Portal::new(&site);
-    let form = stale.get("/login").await;
-    let token = form
-        .html
-        .split("name=\"login_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
-    let refused = stale
-        .post(
-            "/login",
-            &[
-                ("username", "firm-web"),
-                ("password", SEEDED_PASSWORD),
-                ("login_token", &token),
-            ],
-        )
+    let refused = Portal::new(&site)
+        .submit_login("/login", "firm-web", SEEDED_PASSWORD, None)
         .await;
     assert_eq!(refused.refusal(), Some("invalid_credentials"));
     Portal::log_in(&site, "firm-web", "a brand new password 2026").await;

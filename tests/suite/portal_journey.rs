@@ -292,6 +292,24 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     journey
         .step(&enterprise, "enterprise-voucher-qr", false)
         .await;
+    // The fragment the page's script fetches before the QR expires holds a
+    // fresh presentation (a new nonce), not the one on screen.
+    let next = enterprise
+        .script_async(
+            "const done = arguments[arguments.length - 1];
+             const box = document.querySelector('[data-presentation]');
+             fetch(box.dataset.presentation, { credentials: 'same-origin', cache: 'no-store' })
+                 .then(r => r.ok ? r.text() : 'status ' + r.status)
+                 .then(done, e => done(String(e)));",
+        )
+        .await;
+    let next = next.as_str().unwrap_or_default();
+    let fresh = next
+        .split("data-qr-text=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a QR in the refresh fragment: {next}"));
+    assert!(fresh.starts_with("VP1:") && fresh != shown, "{fresh}");
     let qr_png = enterprise.element_png("[data-qr-text]").await;
     std::fs::write(&camera, y4m_of_png(&qr_png)).unwrap();
 

@@ -10,6 +10,7 @@ use voucher_ledger::store::Store;
 use crate::helpers::{TestDb, fund, on_both_backends, start_writer, transfer};
 
 on_both_backends!(
+    the_verification_endpoint_reports_a_tampered_entry_by_its_sequence,
     changing_one_byte_of_a_body_is_caught_at_that_entry,
     changing_a_posting_amount_is_caught_at_that_entry,
     changing_a_stored_hash_is_caught_at_that_entry,
@@ -188,4 +189,40 @@ async fn changing_a_checkpoint_is_caught<S: Store>(store: S, db: &TestDb) {
     let error = verify_store(&store, &[]).await.expect_err("bad checkpoint");
     assert_eq!(error.sequence(), Some(10));
     assert!(error.to_string().contains("checkpoint"), "{error}");
+}
+
+async fn the_verification_endpoint_reports_a_tampered_entry_by_its_sequence<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
+    let world = crate::api_client::World::new(store.clone()).await;
+    let auditor = world.bearer("auditor");
+    let sound = world.api.get("/api/v1/ledger/verification", &auditor).await;
+    assert_eq!(sound.status, axum::http::StatusCode::OK, "{:?}", sound.body);
+    assert_eq!(sound.body["verified"], true, "{:?}", sound.body);
+    let head = store.head().await.unwrap().sequence;
+    assert_eq!(sound.body["entries"], head);
+
+    let mut body = store.entries(3, 1).await.unwrap()[0].body.clone();
+    let last = body.len() - 1;
+    body[last] ^= 0x01;
+    db.tamper(
+        &["UPDATE ledger_entries SET body = $1 WHERE sequence = 3"],
+        Some(body),
+    )
+    .await;
+    let broken = world.api.get("/api/v1/ledger/verification", &auditor).await;
+    assert_eq!(
+        broken.status,
+        axum::http::StatusCode::OK,
+        "{:?}",
+        broken.body
+    );
+    assert_eq!(broken.body["verified"], false, "{:?}", broken.body);
+    assert_eq!(broken.body["failed_at_sequence"], 3);
+    assert!(
+        broken.body["problem"]
+            .as_str()
+            .is_some_and(|p| !p.is_empty())
+    );
 }

@@ -353,6 +353,17 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` asynchronously: it ends by calling the last of its
+    /// `arguments` with the result (e.g. after a `fetch`).
+    pub async fn script_async(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     /// Waits until `script` returns something truthy; returns it.
     pub async fn wait_until(&self, what: &str, script: &str) -> Value {
         let deadline = Instant::now() + WAIT;

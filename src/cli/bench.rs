@@ -42,10 +42,12 @@ pub enum BenchCommand {
         #[arg(long, default_value = "sqlite")]
         backend_url: String,
         /// Claims (each by a different firm; the budget covers them all).
-        #[arg(long, default_value_t = 5_000)]
+        #[arg(long, default_value_t = 10_000)]
         claims: u64,
-        /// Concurrent HTTP clients.
-        #[arg(long, default_value_t = 64)]
+        /// Concurrent HTTP clients. Claims come as a flash crowd (a whole
+        /// budget claimed within a minute; the flash-crowd test races
+        /// 2,000), so the default keeps 256 claims in flight.
+        #[arg(long, default_value_t = 256)]
         clients: u64,
     },
     /// Redemptions over HTTP (verified, checked, recorded exactly once)

@@ -180,6 +180,8 @@ async fn claims_over_http<S: Store>(store: S, claims: u64, clients: u64) -> anyh
         .build()?;
     let url = format!("{}/api/v1/programmes/{PROGRAMME}/claims", server.base);
     let tokens = Arc::new(tokens);
+    // On stderr, so a profiler can be pointed at the timed part alone.
+    eprintln!("  (set-up done; timed claims start)");
     let started = Instant::now();
     let mut tasks = Vec::new();
     for first in 0..clients as usize {
@@ -206,6 +208,7 @@ async fn claims_over_http<S: Store>(store: S, claims: u64, clients: u64) -> anyh
         task.await??;
     }
     let elapsed = started.elapsed();
+    eprintln!("  (timed claims end)");
     // Close the client's connections and stop the server gracefully, so
     // that every handle on the writer is gone before waiting for it.
     drop(client);

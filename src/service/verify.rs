@@ -4,7 +4,8 @@
 //! ledger is), feeds them to the pure `ChainVerifier`, then checks the chain
 //! head row and the balance projection, and compares the vouchers,
 //! redemptions and settlement tables with what the entries say
-//! (`VoucherReplay`, `SettlementReplay`).
+//! (`VoucherReplay`, `SettlementReplay`), and that every voucher and
+//! redemption names rows that exist.
 
 use std::collections::{HashMap, HashSet};
 
@@ -92,6 +93,9 @@ pub async fn verify_store<S: Store>(
     let balances = store.balances().await?;
     let summary = verifier.finish(Some(head.sequence), &balances)?;
     check_projections(store, &replay).await?;
+    if let Some(first) = store.dangling_references().await?.into_iter().next() {
+        return Err(mismatch(format!("{first}, which does not exist")));
+    }
     check_settlement(store, &settlement, &replay.redemptions).await?;
     Ok(summary)
 }

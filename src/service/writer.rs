@@ -508,15 +508,21 @@ async fn append_batch<S: Store>(
 
     let timer = std::time::Instant::now();
     let mut tx = store.begin_append().await?;
-    let start = tx.lock_head().await?;
-    let t_lock = timer.elapsed();
+    let t_begin = timer.elapsed();
     let keys: Vec<&str> = submissions
         .iter()
         .map(|s| s.idempotency_key.as_str())
         .collect();
-    let mut seen: HashMap<String, (Receipt, Hash32)> = tx
-        .find_by_idempotency_keys(&keys)
-        .await?
+    let accounts: BTreeSet<String> = drafts
+        .iter()
+        .flatten()
+        .flat_map(|draft| draft.postings.iter().map(|p| p.account.to_string()))
+        .collect();
+    let account_names: Vec<&str> = accounts.iter().map(String::as_str).collect();
+    let opened = tx.open_batch(&keys, &account_names).await?;
+    let start = opened.head;
+    let mut seen: HashMap<String, (Receipt, Hash32)> = opened
+        .keyed
         .into_iter()
         .map(|found| {
             let receipt = Receipt {
@@ -531,14 +537,8 @@ async fn append_batch<S: Store>(
             (found.idempotency_key, (receipt, found.command_digest))
         })
         .collect();
-    let t_keys = timer.elapsed();
-    let accounts: BTreeSet<String> = drafts
-        .iter()
-        .flatten()
-        .flat_map(|draft| draft.postings.iter().map(|p| p.account.to_string()))
-        .collect();
-    let account_names: Vec<&str> = accounts.iter().map(String::as_str).collect();
-    let mut balances = Balances::load(tx.load_balances(&account_names).await?);
+    let mut balances = Balances::load(opened.balances);
+    let t_open = timer.elapsed();
     let commands: Vec<&super::command::Command> = submissions.iter().map(|s| &s.command).collect();
     let mut prefetched = effects::Prefetched::load(&mut tx, &commands).await?;
     let t_load = timer.elapsed();
@@ -566,17 +566,15 @@ async fn append_batch<S: Store>(
     prefetched.issuance.flush(&mut tx).await?;
     prefetched.redemptions.flush(&mut tx).await?;
     if !entries.is_empty() {
-        tx.insert_entries(&entries).await?;
-        tx.write_balances(&balances.writes()).await?;
-        tx.set_head(&head).await?;
+        tx.append(&entries, &balances.writes(), &head).await?;
     }
     let t_write = timer.elapsed();
     tx.commit().await?;
     tracing::debug!(
         size = submissions.len(),
-        lock_us = t_lock.as_micros() as u64,
-        keys_us = (t_keys - t_lock).as_micros() as u64,
-        balances_us = (t_load - t_keys).as_micros() as u64,
+        begin_us = t_begin.as_micros() as u64,
+        open_us = (t_open - t_begin).as_micros() as u64,
+        prefetch_us = (t_load - t_open).as_micros() as u64,
         decide_us = (t_decide - t_load).as_micros() as u64,
         write_us = (t_write - t_decide).as_micros() as u64,
         commit_us = (timer.elapsed() - t_write).as_micros() as u64,

@@ -103,6 +103,14 @@ impl ChainHead {
     };
 }
 
+/// What an append transaction starts from (see `LedgerTx::open_batch`).
+#[derive(Debug, Clone)]
+pub struct BatchStart {
+    pub head: ChainHead,
+    pub keyed: Vec<KeyedEntry>,
+    pub balances: Vec<(String, i64)>,
+}
+
 /// What an earlier entry with a given idempotency key recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyedEntry {
@@ -151,9 +159,16 @@ pub trait Store:
 
     /// Starts a write transaction for appending. On SQLite this is
     /// `BEGIN IMMEDIATE` (the write lock is taken now, so no statement in
-    /// the transaction can meet `SQLITE_BUSY`); the chain head is locked by
-    /// `LedgerTx::lock_head`.
+    /// the transaction can meet `SQLITE_BUSY`); on Postgres the chain-head
+    /// lock is requested in the same round trip as BEGIN. Either way the
+    /// head is locked once `LedgerTx::open_batch` returns.
     fn begin_append(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+
+    /// Vouchers and redemptions whose programme, enterprise, provider,
+    /// issuer key or voucher does not exist, described (at most ten).
+    /// Postgres keeps no foreign keys on these rows
+    /// (docs/decisions/0008), so `verify` checks them.
+    fn dangling_references(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Applies pending migrations (idempotent; safe with concurrent callers).
     fn migrate(&self) -> impl Future<Output = Result<Vec<u32>, StoreError>> + Send;
@@ -239,16 +254,18 @@ pub struct BalanceWrite {
 /// the idempotency keys and balances the batch touches, decides every
 /// command in memory, then writes entries, balances and the head.
 pub trait LedgerTx: Send {
-    /// Locks the chain head for the rest of the transaction and returns it.
-    /// Every appender, in every process, passes through this lock, so what
-    /// the transaction reads afterwards cannot change under it.
-    fn lock_head(&mut self) -> impl Future<Output = Result<ChainHead, StoreError>> + Send;
-
-    /// Entries already recorded under any of these keys.
-    fn find_by_idempotency_keys(
+    /// Locks the chain head for the rest of the transaction and reads what
+    /// a batch starts from: the head, the entries already recorded under
+    /// any of `keys`, and the balances of `accounts`. Every appender, in
+    /// every process, passes through the lock, so what the transaction
+    /// reads afterwards cannot change under it. (Postgres takes the lock
+    /// in the round trip that begins the transaction and reads the rest in
+    /// one more.)
+    fn open_batch(
         &mut self,
         keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<KeyedEntry>, StoreError>> + Send;
+        accounts: &[&str],
+    ) -> impl Future<Output = Result<BatchStart, StoreError>> + Send;
 
     /// Projected balances of these accounts (absent rows are left out).
     fn load_balances(
@@ -256,24 +273,18 @@ pub trait LedgerTx: Send {
         accounts: &[&str],
     ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
 
-    /// Inserts entries (in sequence order) with their postings.
-    fn insert_entries(
+    /// Appends entries (in sequence order) with their postings, writes the
+    /// new balances and moves the stored head to `head`. Each balance is
+    /// written only if its row still holds `previous_fen` (or, for `None`,
+    /// does not exist yet); if any does not, the batch fails with
+    /// `Corrupt`. The CHECK on the table refuses a balance on the wrong
+    /// side of zero whatever the caller computed.
+    fn append(
         &mut self,
         entries: &[Entry],
+        balances: &[BalanceWrite],
+        head: &ChainHead,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Writes new balances, each only if its row still holds
-    /// `previous_fen` (or, for `None`, does not exist yet); if any does not,
-    /// the batch fails with `Corrupt`. The CHECK on the table refuses a
-    /// balance on the wrong side of zero whatever the caller computed.
-    fn write_balances(
-        &mut self,
-        writes: &[BalanceWrite],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Moves the stored chain head.
-    fn set_head(&mut self, head: &ChainHead)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
 use super::shared::{self, impl_shared_store};
-use super::{Backend, BalanceWrite, StoreError, migrate};
+use super::{Backend, BalanceWrite, BatchStart, ChainHead, StoreError, migrate};
 use crate::ledger::entry::Entry;
 
 /// Connections per app instance. Appends use one at a time; the rest serve
@@ -69,19 +69,27 @@ impl PostgresStore {
             // scan) would otherwise be kept as it grows, and idempotency
             // look-ups would slow down linearly with the ledger's length.
             .options([("plan_cache_mode", "force_custom_plan")]);
+        // No liveness ping when a connection is taken from a pool: it is
+        // a round trip per request and per batch. A connection the server
+        // dropped fails its next statement instead, which maps to
+        // `Unavailable` (a batch retries; a request answers 503 and may be
+        // retried with its idempotency key), and sqlx discards it.
         let pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(POOL_CONNECTIONS_MAX)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.clone())
             .await
             .map_err(map_err)?;
         let cache_pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(CACHE_POOL_CONNECTIONS_MAX)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.clone().options([("synchronous_commit", "off")]))
             .await
             .map_err(map_err)?;
         let append_pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(APPEND_POOL_CONNECTIONS_MAX)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.clone())
@@ -96,7 +104,11 @@ impl PostgresStore {
 
     async fn begin_backend(&self) -> Result<PostgresTx, StoreError> {
         Ok(PostgresTx {
-            tx: self.append_pool.begin().await.map_err(map_err)?,
+            tx: self
+                .append_pool
+                .begin_with(BEGIN_LOCKING_HEAD)
+                .await
+                .map_err(map_err)?,
         })
     }
 
@@ -162,37 +174,109 @@ mod tests {
     }
 }
 
-const SELECT_KEYED: &str = "SELECT idempotency_key, sequence, hash, recorded_at_us, kind, command_digest \
-     FROM ledger_entries WHERE idempotency_key = ANY($1)";
+/// Sent with BEGIN as one simple query, so taking the chain-head lock
+/// costs no round trip of its own. FOR UPDATE: the next appender in any
+/// process waits here until this transaction commits or rolls back.
+const BEGIN_LOCKING_HEAD: &str = "BEGIN; SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE";
+/// What a batch starts from, in one statement run after the lock is held
+/// (so, in READ COMMITTED, with a snapshot that includes every earlier
+/// batch): part 0 is the head, part 1 the entries recorded under the
+/// batch's idempotency keys, part 2 the balances of its accounts.
+const SELECT_BATCH_START: &str = "\
+     SELECT 0::int2, NULL::text, sequence, hash, recorded_at_us, NULL::text, NULL::bytea \
+       FROM ledger_head WHERE id = 1 \
+     UNION ALL \
+     SELECT 1::int2, idempotency_key, sequence, hash, recorded_at_us, kind, command_digest \
+       FROM ledger_entries WHERE idempotency_key = ANY($1) \
+     UNION ALL \
+     SELECT 2::int2, account, balance_fen, NULL, NULL, NULL, NULL \
+       FROM account_balances WHERE account = ANY($2)";
+type BatchStartRow = (
+    i16,
+    Option<String>,
+    i64,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Option<String>,
+    Option<Vec<u8>>,
+);
 const SELECT_BALANCES_OF: &str =
     "SELECT account, balance_fen FROM account_balances WHERE account = ANY($1)";
-/// Rows arrive as parallel arrays; ORDER BY keeps insertion in sequence
-/// order, which the extend-chain trigger relies on.
-const INSERT_ENTRIES: &str = "INSERT INTO ledger_entries \
-     (sequence, kind, body, actor, recorded_at_us, idempotency_key, command_digest, prev_hash, hash) \
-     SELECT * FROM UNNEST($1::int8[], $2::text[], $3::bytea[], $4::text[], $5::int8[], $6::text[], \
-       $7::bytea[], $8::bytea[], $9::bytea[]) ORDER BY 1";
-const INSERT_POSTINGS: &str = "INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) \
-     SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::text[], $4::text[], $5::int8[])";
-/// Compare-and-set for every row at once: a row applies only if it still
-/// holds the balance read at the start of the batch.
-const UPDATE_BALANCES_CAS: &str = "UPDATE account_balances AS b \
-     SET balance_fen = u.balance_fen, last_sequence = u.last_sequence \
-     FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[]) AS u(account, previous_fen, balance_fen, last_sequence) \
-     WHERE b.account = u.account AND b.balance_fen = u.previous_fen";
-const INSERT_BALANCES: &str = "INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) \
-     SELECT * FROM UNNEST($1::text[], $2::int2[], $3::int8[], $4::int8[])";
+/// A batch's whole write in one statement: entries (ORDER BY keeps them in
+/// sequence order, which the extend-chain trigger relies on), postings,
+/// balances — compare-and-set for rows that exist, each applying only if it
+/// still holds the balance read at the start of the batch, and inserts for
+/// new accounts — and the head. Rows arrive as parallel arrays, so the text
+/// is the same whatever the batch size and is parsed once per connection.
+/// Returns how many balance rows were written.
+const APPEND_BATCH: &str = "\
+     WITH entries AS ( \
+       INSERT INTO ledger_entries \
+         (sequence, kind, body, actor, recorded_at_us, idempotency_key, command_digest, prev_hash, hash) \
+       SELECT * FROM UNNEST($1::int8[], $2::text[], $3::bytea[], $4::text[], $5::int8[], $6::text[], \
+         $7::bytea[], $8::bytea[], $9::bytea[]) ORDER BY 1), \
+     postings AS ( \
+       INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) \
+       SELECT * FROM UNNEST($10::int8[], $11::int4[], $12::text[], $13::text[], $14::int8[])), \
+     updated AS ( \
+       UPDATE account_balances AS b \
+       SET balance_fen = u.balance_fen, last_sequence = u.last_sequence \
+       FROM UNNEST($15::text[], $16::int8[], $17::int8[], $18::int8[]) \
+         AS u(account, previous_fen, balance_fen, last_sequence) \
+       WHERE b.account = u.account AND b.balance_fen = u.previous_fen \
+       RETURNING 1), \
+     inserted AS ( \
+       INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) \
+       SELECT * FROM UNNEST($19::text[], $20::int2[], $21::int8[], $22::int8[]) \
+       RETURNING 1), \
+     head AS ( \
+       UPDATE ledger_head SET sequence = $23, hash = $24, recorded_at_us = $25 WHERE id = 1) \
+     SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)";
 
-/// Bulk operations. Each is one statement whatever the batch size (arrays
-/// instead of VALUES lists), so Postgres parses and plans it once per
-/// connection and reuses the prepared statement.
+/// The batch path: two statements before deciding, one after. Each is one
+/// statement text whatever the batch size (arrays instead of VALUES
+/// lists), so Postgres parses it once per connection and reuses it.
 impl PostgresTx {
-    async fn select_keyed(&mut self, keys: &[&str]) -> Result<Vec<shared::KeyedRow>, StoreError> {
-        sqlx::query_as(SELECT_KEYED)
+    async fn open_batch_rows(
+        &mut self,
+        keys: &[&str],
+        accounts: &[&str],
+    ) -> Result<BatchStart, StoreError> {
+        let rows: Vec<BatchStartRow> = sqlx::query_as(SELECT_BATCH_START)
             .bind(keys)
+            .bind(accounts)
             .fetch_all(&mut *self.tx)
             .await
-            .map_err(map_err)
+            .map_err(map_err)?;
+        let mut head = None;
+        let mut keyed = Vec::new();
+        let mut balances = Vec::new();
+        for (part, name, number, hash, at, kind, digest) in rows {
+            let missing = || StoreError::Corrupt(format!("batch start row {part} is incomplete"));
+            match part {
+                0 => {
+                    let (hash, at) = hash.zip(at).ok_or_else(missing)?;
+                    head = Some(shared::head_from_row(number, hash, at)?);
+                }
+                1 => {
+                    let (((key, hash), (at, kind)), digest) = name
+                        .zip(hash)
+                        .zip(at.zip(kind))
+                        .zip(digest)
+                        .ok_or_else(missing)?;
+                    keyed.push(shared::keyed_from_row((
+                        key, number, hash, at, kind, digest,
+                    ))?);
+                }
+                _ => balances.push((name.ok_or_else(missing)?, number)),
+            }
+        }
+        Ok(BatchStart {
+            head: head
+                .ok_or_else(|| StoreError::Corrupt("the chain head row is missing".into()))?,
+            keyed,
+            balances,
+        })
     }
 
     async fn select_balances(
@@ -206,9 +290,29 @@ impl PostgresTx {
             .map_err(map_err)
     }
 
-    async fn insert_entry_rows(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
+    async fn append_rows(
+        &mut self,
+        entries: &[Entry],
+        balances: &[BalanceWrite],
+        head: &ChainHead,
+    ) -> Result<u64, StoreError> {
         let column = |f: fn(&Entry) -> Vec<u8>| entries.iter().map(f).collect::<Vec<Vec<u8>>>();
-        sqlx::query(INSERT_ENTRIES)
+        let postings = shared::PostingColumns::of(entries);
+        let (updates, inserts): (Vec<&BalanceWrite>, Vec<&BalanceWrite>) =
+            balances.iter().partition(|w| w.previous_fen.is_some());
+        let accounts = |rows: &[&BalanceWrite]| {
+            rows.iter()
+                .map(|w| w.account.clone())
+                .collect::<Vec<String>>()
+        };
+        let amounts =
+            |rows: &[&BalanceWrite]| rows.iter().map(|w| w.balance_fen).collect::<Vec<i64>>();
+        let sequences = |rows: &[&BalanceWrite]| {
+            rows.iter()
+                .map(|w| shared::to_i64(w.last_sequence))
+                .collect::<Vec<i64>>()
+        };
+        let (written,): (i64,) = sqlx::query_as(APPEND_BATCH)
             .bind(
                 entries
                     .iter()
@@ -243,94 +347,40 @@ impl PostgresTx {
             .bind(column(|e| e.command_digest.to_vec()))
             .bind(column(|e| e.prev_hash.to_vec()))
             .bind(column(|e| e.hash.to_vec()))
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        let postings = shared::PostingColumns::of(entries);
-        sqlx::query(INSERT_POSTINGS)
             .bind(&postings.sequences)
             .bind(&postings.indexes)
             .bind(&postings.accounts)
             .bind(&postings.sides)
             .bind(&postings.amounts_fen)
-            .execute(&mut *self.tx)
+            .bind(accounts(&updates))
+            .bind(
+                updates
+                    .iter()
+                    .map(|w| w.previous_fen.unwrap_or(0))
+                    .collect::<Vec<i64>>(),
+            )
+            .bind(amounts(&updates))
+            .bind(sequences(&updates))
+            .bind(accounts(&inserts))
+            .bind(
+                inserts
+                    .iter()
+                    .map(|w| w.normal_sign as i16)
+                    .collect::<Vec<i16>>(),
+            )
+            .bind(amounts(&inserts))
+            .bind(sequences(&inserts))
+            .bind(shared::to_i64(head.sequence))
+            .bind(head.hash.to_vec())
+            .bind(head.recorded_at.as_micros())
+            .fetch_one(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn write_balance_rows(&mut self, writes: &[BalanceWrite]) -> Result<u64, StoreError> {
-        let (updates, inserts): (Vec<&BalanceWrite>, Vec<&BalanceWrite>) =
-            writes.iter().partition(|w| w.previous_fen.is_some());
-        let mut applied = 0;
-        if !updates.is_empty() {
-            applied += sqlx::query(UPDATE_BALANCES_CAS)
-                .bind(
-                    updates
-                        .iter()
-                        .map(|w| w.account.as_str())
-                        .collect::<Vec<&str>>(),
-                )
-                .bind(
-                    updates
-                        .iter()
-                        .map(|w| w.previous_fen.unwrap_or(0))
-                        .collect::<Vec<i64>>(),
-                )
-                .bind(updates.iter().map(|w| w.balance_fen).collect::<Vec<i64>>())
-                .bind(
-                    updates
-                        .iter()
-                        .map(|w| shared::to_i64(w.last_sequence))
-                        .collect::<Vec<i64>>(),
-                )
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?
-                .rows_affected();
-        }
-        if !inserts.is_empty() {
-            applied += sqlx::query(INSERT_BALANCES)
-                .bind(
-                    inserts
-                        .iter()
-                        .map(|w| w.account.as_str())
-                        .collect::<Vec<&str>>(),
-                )
-                .bind(
-                    inserts
-                        .iter()
-                        .map(|w| w.normal_sign as i16)
-                        .collect::<Vec<i16>>(),
-                )
-                .bind(inserts.iter().map(|w| w.balance_fen).collect::<Vec<i64>>())
-                .bind(
-                    inserts
-                        .iter()
-                        .map(|w| shared::to_i64(w.last_sequence))
-                        .collect::<Vec<i64>>(),
-                )
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?
-                .rows_affected();
-        }
-        Ok(applied)
+        Ok(u64::try_from(written).unwrap_or(0))
     }
 }
 
-/// FOR UPDATE: the next appender in any process waits here until this
-/// transaction commits or rolls back.
-const LOCK_HEAD: &str =
-    "SELECT sequence, hash, recorded_at_us FROM ledger_head WHERE id = 1 FOR UPDATE";
-
-impl_shared_store!(
-    PostgresStore,
-    PostgresTx,
-    Postgres,
-    Backend::Postgres,
-    lock_head = LOCK_HEAD
-);
+impl_shared_store!(PostgresStore, PostgresTx, Postgres, Backend::Postgres);
 
 crate::store::access_sql::impl_access_store!(PostgresStore, PostgresTx);
 crate::store::registry_sql::impl_registry_store!(PostgresStore, PostgresTx);

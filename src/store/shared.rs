@@ -20,6 +20,25 @@ pub const SELECT_HEAD: &str = "SELECT sequence, hash, recorded_at_us FROM ledger
 pub const UPDATE_HEAD: &str =
     "UPDATE ledger_head SET sequence = $1, hash = $2, recorded_at_us = $3 WHERE id = 1";
 
+/// Rows of vouchers and redemptions naming what does not exist (see
+/// `Store::dangling_references`).
+pub const SELECT_DANGLING_REFERENCES: &str = "\
+     SELECT 'voucher ' || v.id || ' names programme ' || v.programme_code FROM vouchers v \
+       WHERE NOT EXISTS (SELECT 1 FROM programmes p WHERE p.code = v.programme_code) \
+     UNION ALL SELECT 'voucher ' || v.id || ' names enterprise ' || v.enterprise_id FROM vouchers v \
+       WHERE NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.id = v.enterprise_id) \
+     UNION ALL SELECT 'voucher ' || v.id || ' names issuer key ' || v.key_id FROM vouchers v \
+       WHERE NOT EXISTS (SELECT 1 FROM issuer_keys k WHERE k.key_id = v.key_id) \
+     UNION ALL SELECT 'redemption ' || r.id || ' names voucher ' || r.voucher_id FROM redemptions r \
+       WHERE NOT EXISTS (SELECT 1 FROM vouchers v WHERE v.id = r.voucher_id) \
+     UNION ALL SELECT 'redemption ' || r.id || ' names programme ' || r.programme_code FROM redemptions r \
+       WHERE NOT EXISTS (SELECT 1 FROM programmes p WHERE p.code = r.programme_code) \
+     UNION ALL SELECT 'redemption ' || r.id || ' names provider ' || r.provider_id FROM redemptions r \
+       WHERE NOT EXISTS (SELECT 1 FROM providers p WHERE p.id = r.provider_id) \
+     UNION ALL SELECT 'redemption ' || r.id || ' names enterprise ' || r.enterprise_id FROM redemptions r \
+       WHERE NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.id = r.enterprise_id) \
+     LIMIT 10";
+
 pub const SELECT_ENTRIES: &str = "SELECT sequence, kind, body, actor, recorded_at_us, idempotency_key, \
      command_digest, prev_hash, hash \
      FROM ledger_entries WHERE sequence >= $1 ORDER BY sequence LIMIT $2";
@@ -256,13 +275,13 @@ pub fn key_from_row(
 /// above. The backend provides: on `$store`, a field
 /// `pool: sqlx::Pool<$db>` and inherent async `begin_backend` and
 /// `migrate_backend`; on `$tx`, a field `tx: sqlx::Transaction<'static,
-/// $db>` and the bulk operations whose best SQL differs per dialect —
-/// `select_keyed`, `select_balances`, `insert_entry_rows` and
-/// `write_balance_rows` (returns rows applied); and a module function
-/// `map_err(sqlx::Error) -> StoreError`. `$lock_head` is the SQL that reads
-/// the head row and locks it for the rest of the transaction.
+/// $db>` and the batch operations whose best SQL differs per dialect —
+/// `open_batch_rows` (lock and read the head, keyed entries, balances),
+/// `select_balances` and `append_rows` (entries, postings, balances, head;
+/// returns the balance rows written); and a module function
+/// `map_err(sqlx::Error) -> StoreError`.
 macro_rules! impl_shared_store {
-    ($store:ident, $tx:ident, $db:ty, $backend:expr, lock_head = $lock_head:expr) => {
+    ($store:ident, $tx:ident, $db:ty, $backend:expr) => {
         impl $store {
             async fn fetch_checkpoints(
                 &self,
@@ -511,6 +530,13 @@ macro_rules! impl_shared_store {
                 Ok(())
             }
 
+            async fn dangling_references(&self) -> Result<Vec<String>, $crate::store::StoreError> {
+                sqlx::query_scalar($crate::store::shared::SELECT_DANGLING_REFERENCES)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)
+            }
+
             async fn ledger_keys(
                 &self,
             ) -> Result<Vec<$crate::store::LedgerKeyRecord>, $crate::store::StoreError> {
@@ -532,24 +558,12 @@ macro_rules! impl_shared_store {
         }
 
         impl $crate::store::LedgerTx for $tx {
-            async fn lock_head(
-                &mut self,
-            ) -> Result<$crate::store::ChainHead, $crate::store::StoreError> {
-                let (sequence, hash, at): (i64, Vec<u8>, i64) = sqlx::query_as($lock_head)
-                    .fetch_one(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
-                $crate::store::shared::head_from_row(sequence, hash, at)
-            }
-
-            async fn find_by_idempotency_keys(
+            async fn open_batch(
                 &mut self,
                 keys: &[&str],
-            ) -> Result<Vec<$crate::store::KeyedEntry>, $crate::store::StoreError> {
-                let rows = self.select_keyed(keys).await?;
-                rows.into_iter()
-                    .map($crate::store::shared::keyed_from_row)
-                    .collect()
+                accounts: &[&str],
+            ) -> Result<$crate::store::BatchStart, $crate::store::StoreError> {
+                self.open_batch_rows(keys, accounts).await
             }
 
             async fn load_balances(
@@ -559,39 +573,20 @@ macro_rules! impl_shared_store {
                 self.select_balances(accounts).await
             }
 
-            async fn insert_entries(
+            async fn append(
                 &mut self,
                 entries: &[$crate::ledger::entry::Entry],
-            ) -> Result<(), $crate::store::StoreError> {
-                self.insert_entry_rows(entries).await
-            }
-
-            async fn write_balances(
-                &mut self,
-                writes: &[$crate::store::BalanceWrite],
-            ) -> Result<(), $crate::store::StoreError> {
-                let applied = self.write_balance_rows(writes).await?;
-                if applied != writes.len() as u64 {
-                    return Err($crate::store::StoreError::Corrupt(format!(
-                        "{} of {} balances changed outside the ledger writer",
-                        writes.len() as u64 - applied,
-                        writes.len()
-                    )));
-                }
-                Ok(())
-            }
-
-            async fn set_head(
-                &mut self,
+                balances: &[$crate::store::BalanceWrite],
                 head: &$crate::store::ChainHead,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($crate::store::shared::UPDATE_HEAD)
-                    .bind($crate::store::shared::to_i64(head.sequence))
-                    .bind(head.hash.to_vec())
-                    .bind(head.recorded_at.as_micros())
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
+                let applied = self.append_rows(entries, balances, head).await?;
+                if applied != balances.len() as u64 {
+                    return Err($crate::store::StoreError::Corrupt(format!(
+                        "{} of {} balances changed outside the ledger writer",
+                        balances.len() as u64 - applied,
+                        balances.len()
+                    )));
+                }
                 Ok(())
             }
 

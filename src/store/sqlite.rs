@@ -15,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::shared::{self, impl_shared_store};
-use super::{Backend, BalanceWrite, StoreError, migrate};
+use super::{Backend, BalanceWrite, BatchStart, ChainHead, StoreError, migrate};
 use crate::ledger::entry::Entry;
 
 /// How long one attempt waits for SQLite's write lock.
@@ -167,8 +167,46 @@ const INSERT_BALANCE: &str = "INSERT INTO account_balances (account, normal_sign
 /// Bulk operations. Preparing a statement is cheap and local in SQLite, so
 /// multi-row VALUES and IN lists sized to the batch are the simple choice.
 impl SqliteTx {
-    async fn select_keyed(&mut self, keys: &[&str]) -> Result<Vec<shared::KeyedRow>, StoreError> {
-        self.select_in(SELECT_KEYED, keys).await
+    /// The IMMEDIATE transaction already holds SQLite's single write lock,
+    /// so reading the head row is enough to own it.
+    async fn open_batch_rows(
+        &mut self,
+        keys: &[&str],
+        accounts: &[&str],
+    ) -> Result<BatchStart, StoreError> {
+        let (sequence, hash, at): (i64, Vec<u8>, i64) = sqlx::query_as(shared::SELECT_HEAD)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let keyed: Vec<shared::KeyedRow> = self.select_in(SELECT_KEYED, keys).await?;
+        Ok(BatchStart {
+            head: shared::head_from_row(sequence, hash, at)?,
+            keyed: keyed
+                .into_iter()
+                .map(shared::keyed_from_row)
+                .collect::<Result<_, _>>()?,
+            balances: self.select_balances(accounts).await?,
+        })
+    }
+
+    /// Entries, postings, balances and head, statement by statement (each
+    /// is a local call); returns how many balance rows were written.
+    async fn append_rows(
+        &mut self,
+        entries: &[Entry],
+        balances: &[BalanceWrite],
+        head: &ChainHead,
+    ) -> Result<u64, StoreError> {
+        self.insert_entry_rows(entries).await?;
+        let applied = self.write_balance_rows(balances).await?;
+        sqlx::query(shared::UPDATE_HEAD)
+            .bind(shared::to_i64(head.sequence))
+            .bind(head.hash.to_vec())
+            .bind(head.recorded_at.as_micros())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(applied)
     }
 
     async fn select_balances(
@@ -269,15 +307,7 @@ impl SqliteTx {
     }
 }
 
-// The IMMEDIATE transaction already holds SQLite's single write lock, so
-// reading the head row is enough to own it.
-impl_shared_store!(
-    SqliteStore,
-    SqliteTx,
-    Sqlite,
-    Backend::Sqlite,
-    lock_head = shared::SELECT_HEAD
-);
+impl_shared_store!(SqliteStore, SqliteTx, Sqlite, Backend::Sqlite);
 
 crate::store::access_sql::impl_access_store!(SqliteStore, SqliteTx);
 crate::store::registry_sql::impl_registry_store!(SqliteStore, SqliteTx);

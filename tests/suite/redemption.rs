@@ -1187,4 +1187,46 @@ async fn verify_finds_a_voucher_or_redemption_row_changed_behind_the_ledger<S: S
         error.contains(&format!("redemption {redemption_id}")),
         "{error}"
     );
+    db.try_execute(&format!(
+        "UPDATE redemptions SET status = 'pending' WHERE id = '{redemption_id}'"
+    ))
+    .await
+    .unwrap();
+    verify_store(&world.store, &[]).await.unwrap();
+    // Postgres has no foreign keys on these rows (decision 0008): a row
+    // naming what does not exist is verify's to find. (SQLite's foreign
+    // keys would refuse it; `tamper` turns them off, as a superuser could.)
+    let firm_id = voucher["enterprise_id"].as_str().unwrap();
+    for (table, id, column) in [
+        ("vouchers", voucher_id, "enterprise_id"),
+        ("redemptions", redemption_id, "provider_id"),
+    ] {
+        let missing = uuid::Uuid::now_v7();
+        db.tamper(
+            &[&format!(
+                "UPDATE {table} SET {column} = '{missing}' WHERE id = '{id}'"
+            )],
+            None,
+        )
+        .await;
+        let error = verify_store(&world.store, &[])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(&missing.to_string()), "{error}");
+        assert!(error.contains("does not exist"), "{error}");
+        let restored = if column == "enterprise_id" {
+            firm_id.to_string()
+        } else {
+            counter.provider_id.clone()
+        };
+        db.tamper(
+            &[&format!(
+                "UPDATE {table} SET {column} = '{restored}' WHERE id = '{id}'"
+            )],
+            None,
+        )
+        .await;
+    }
+    verify_store(&world.store, &[]).await.unwrap();
 }

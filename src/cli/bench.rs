@@ -299,16 +299,37 @@ pub(super) async fn run_baseline(
     Ok(timed_baseline(db, rows, clients, first_id).await?.rate)
 }
 
-/// Throughput and latency of one timed run.
+/// Throughput, latency and machine CPU of one timed run.
 pub(super) struct Timed {
     pub rate: f64,
     pub p50: Duration,
     pub p99: Duration,
+    pub cpu: Option<super::machine_cpu::CpuUse>,
+}
+
+/// When a timed run started: the clock and the machine's CPU counters.
+pub(super) struct Start {
+    at: Instant,
+    cpu: Option<super::machine_cpu::CpuTimes>,
+}
+
+impl Start {
+    pub(super) fn now() -> Start {
+        Start {
+            cpu: super::machine_cpu::CpuTimes::now(),
+            at: Instant::now(),
+        }
+    }
 }
 
 impl Timed {
-    /// From each operation's latency and the run's wall time.
-    pub(super) fn of(mut latencies: Vec<Duration>, elapsed: Duration) -> Timed {
+    /// From each operation's latency, measured since `start`.
+    pub(super) fn of(mut latencies: Vec<Duration>, start: Start) -> Timed {
+        let elapsed = start.at.elapsed();
+        let cpu = start
+            .cpu
+            .zip(super::machine_cpu::CpuTimes::now())
+            .and_then(|(before, after)| before.used_until(after, latencies.len() as u64));
         latencies.sort();
         let at = |q: f64| {
             latencies
@@ -320,6 +341,7 @@ impl Timed {
             rate: latencies.len() as f64 / elapsed.as_secs_f64(),
             p50: at(0.50),
             p99: at(0.99),
+            cpu,
         }
     }
 }
@@ -331,7 +353,7 @@ pub(super) async fn timed_baseline(
     clients: u64,
     first_id: i64,
 ) -> anyhow::Result<Timed> {
-    let started = Instant::now();
+    let started = Start::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
         let db = db.clone();
@@ -351,7 +373,7 @@ pub(super) async fn timed_baseline(
     for task in tasks {
         latencies.extend(task.await??);
     }
-    Ok(Timed::of(latencies, started.elapsed()))
+    Ok(Timed::of(latencies, started))
 }
 
 /// Runs the INSERT baseline with 1 and with `clients` clients (`rows`

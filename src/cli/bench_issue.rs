@@ -48,7 +48,7 @@ pub async fn bench_issue(backend_url: &str, claims: u64, clients: u64) -> anyhow
 
     let rates = baselines(baseline_url, claims, clients).await?;
 
-    let rate = match backend {
+    let (rate, cpu) = match backend {
         Backend::Sqlite => {
             claims_over_http(SqliteStore::connect(ledger_url).await?, claims, clients).await?
         }
@@ -60,6 +60,9 @@ pub async fn bench_issue(backend_url: &str, claims: u64, clients: u64) -> anyhow
         "  claims over HTTP:          {rate:>10.0} claims/s (signed, durable, {clients} clients)"
     );
     print_ratios(rate, rates, clients, TARGET_RATIO);
+    if let Some(line) = super::machine_cpu::describe(cpu, "claim") {
+        println!("{line}");
+    }
     println!(
         "  signing share of a claim:  {:>10.1} %",
         100.0 * rate / signs
@@ -146,7 +149,12 @@ pub(super) async fn submit(
 
 /// Sets up, then times `claims` claims from `clients` HTTP clients;
 /// returns claims per second. Verifies the ledger afterwards (not timed).
-async fn claims_over_http<S: Store>(store: S, claims: u64, clients: u64) -> anyhow::Result<f64> {
+/// Claims per second, and what they cost the machine.
+async fn claims_over_http<S: Store>(
+    store: S,
+    claims: u64,
+    clients: u64,
+) -> anyhow::Result<(f64, Option<super::machine_cpu::CpuUse>)> {
     let (writer, writer_task, ring) = super::bench::bench_writer(&store).await?;
     let issuer = KeyPair::generate();
     ring.add(issuer.signing_key().clone());
@@ -182,6 +190,7 @@ async fn claims_over_http<S: Store>(store: S, claims: u64, clients: u64) -> anyh
     let tokens = Arc::new(tokens);
     // On stderr, so a profiler can be pointed at the timed part alone.
     eprintln!("  (set-up done; timed claims start)");
+    let cpu_before = super::machine_cpu::CpuTimes::now();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for first in 0..clients as usize {
@@ -208,12 +217,15 @@ async fn claims_over_http<S: Store>(store: S, claims: u64, clients: u64) -> anyh
         task.await??;
     }
     let elapsed = started.elapsed();
+    let cpu = cpu_before
+        .zip(super::machine_cpu::CpuTimes::now())
+        .and_then(|(before, after)| before.used_until(after, claims));
     eprintln!("  (timed claims end)");
     // Close the client's connections and stop the server gracefully, so
     // that every handle on the writer is gone before waiting for it.
     drop(client);
     server.finish(store, writer, writer_task).await?;
-    Ok(claims as f64 / elapsed.as_secs_f64())
+    Ok((claims as f64 / elapsed.as_secs_f64(), cpu))
 }
 
 /// Imports `count` generated firms (all eligible).

@@ -76,6 +76,12 @@ pub async fn bench_redeem(backend_url: &str, redemptions: u64, clients: u64) -> 
     println!(
         "  ratio vs {clients}-client baseline: {ratio:>6.2}x (target >= {TARGET_RATIO:.1}x: {verdict})"
     );
+    if let Some(line) = super::machine_cpu::describe(baseline.cpu, "baseline insert") {
+        println!("{line}");
+    }
+    if let Some(line) = super::machine_cpu::describe(timed.cpu, "redemption") {
+        println!("{line}");
+    }
     scratch.drop_databases().await?;
     Ok(())
 }
@@ -104,7 +110,8 @@ async fn over_http<S: Store>(store: S, count: u64, clients: u64) -> anyhow::Resu
         .build()?;
     let url = format!("{}/api/v1/redemptions", server.base);
     let (tokens, staff) = (Arc::new(tokens), Arc::new(staff));
-    let started = Instant::now();
+    eprintln!("  (set-up done; timed redemptions start)");
+    let started = super::bench::Start::now();
     let mut tasks = Vec::new();
     for first in 0..clients as usize {
         let (client, url, tokens, staff) =
@@ -143,7 +150,8 @@ async fn over_http<S: Store>(store: S, count: u64, clients: u64) -> anyhow::Resu
     for task in tasks {
         latencies.extend(task.await??);
     }
-    let timed = Timed::of(latencies, started.elapsed());
+    let timed = Timed::of(latencies, started);
+    eprintln!("  (timed redemptions end)");
     drop(client);
     server.finish(store, writer, writer_task).await?;
     Ok(timed)

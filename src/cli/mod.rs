@@ -17,6 +17,7 @@ mod export;
 mod import;
 mod issue;
 mod keys;
+mod machine_cpu;
 mod progress;
 mod qr;
 mod report;

@@ -62,12 +62,18 @@ pub(super) fn map_err(error: sqlx::Error) -> StoreError {
 
 impl PostgresStore {
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|_| StoreError::UnsupportedUrl)?
-            // Plan each execution with the table as it is now. A cached
-            // generic plan chosen while the ledger was empty (a sequential
-            // scan) would otherwise be kept as it grows, and idempotency
-            // look-ups would slow down linearly with the ledger's length.
+        let options = PgConnectOptions::from_str(url).map_err(|_| StoreError::UnsupportedUrl)?;
+        // The writer plans each execution with the tables as they are now.
+        // A cached generic plan chosen while the ledger was empty (a
+        // sequential scan) would otherwise be kept as it grows, and its
+        // idempotency look-ups (`= ANY` over a batch's keys) would slow
+        // down linearly with the ledger's length.
+        // Request reads and the idempotency cache keep Postgres's default
+        // (`auto`): they are key look-ups whose plan does not depend on
+        // the table's size, and re-planning every one of them cost a fifth
+        // of the claim path's CPU (`bench issue`, docs/operations.md).
+        let append_options = options
+            .clone()
             .options([("plan_cache_mode", "force_custom_plan")]);
         // No liveness ping when a connection is taken from a pool: it is
         // a round trip per request and per batch. A connection the server
@@ -92,7 +98,7 @@ impl PostgresStore {
             .test_before_acquire(false)
             .max_connections(APPEND_POOL_CONNECTIONS_MAX)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.clone())
+            .connect_with(append_options)
             .await
             .map_err(map_err)?;
         Ok(PostgresStore {

@@ -150,6 +150,7 @@ async fn settle<S: Store>(
     )
     .await?;
     steps.push(("approve (payouts, postings)", started.elapsed()));
+    eprintln!("  (timed export start)");
     let started = Instant::now();
     let run = store
         .settlement_run(run_id)
@@ -161,6 +162,7 @@ async fn settle<S: Store>(
         settlement_files::spawn_render(store, run_id, None, Format::Csv, heading, sink, |_| {});
     let (totals, sink) = render.await??;
     steps.push(("export the 兑付表 (CSV, streamed)", started.elapsed()));
+    eprintln!("  (timed export end)");
     println!(
         "  batch: {} lines, {} ({}), {:.0} MB of CSV",
         totals.lines,

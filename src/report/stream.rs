@@ -64,7 +64,13 @@ pub fn body_stream(
     })
 }
 
-/// Rows received on a blocking thread, as an iterator.
-pub fn blocking_rows<T>(mut receiver: mpsc::Receiver<T>) -> impl Iterator<Item = T> {
-    std::iter::from_fn(move || receiver.blocking_recv())
+/// Rows received in chunks on a blocking thread, as an iterator of rows
+/// (an error ends a chunk).
+pub fn blocking_rows<T, E>(
+    mut receiver: mpsc::Receiver<Result<Vec<T>, E>>,
+) -> impl Iterator<Item = Result<T, E>> {
+    std::iter::from_fn(move || receiver.blocking_recv()).flat_map(|chunk| match chunk {
+        Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
+        Err(error) => vec![Err(error)],
+    })
 }

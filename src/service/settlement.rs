@@ -368,6 +368,7 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         lines = progress.next_line - 1,
         "settlement run prepared"
     );
+    tx.lines_written().await?;
     let digest = progress.digest.finish();
     tx.set_run_digest(run.id, &hex(&digest)).await?;
     let mut body = progress.body;

@@ -233,7 +233,8 @@ pub fn spawn_render<S: Store, W: Write + Send + 'static>(
     out: W,
     mut on_row: impl FnMut(u64) + Send + 'static,
 ) -> tokio::task::JoinHandle<Result<(Totals, W), ReportError>> {
-    let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+    // Chunks of rows (`BATCH_ROW_CHUNK` each): four in flight.
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
     let store = store.clone();
     tokio::spawn(async move { store.stream_batch_rows(run_id, provider, sender).await });
     tokio::task::spawn_blocking(move || {

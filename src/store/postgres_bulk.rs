@@ -236,6 +236,15 @@ impl PostgresTx {
     }
 
     /// One statement per chunk of 10,000 lines: the columns as arrays.
+    /// See `SettlementTx::lines_written`. ANALYZE samples a bounded
+    /// number of rows, so it costs about the same for any run's size.
+    pub(super) async fn refresh_line_statistics(&mut self) -> Result<(), StoreError> {
+        sqlx::Executor::execute(&mut *self.tx, "ANALYZE settlement_lines")
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     pub(super) async fn bulk_insert_settlement_lines(
         &mut self,
         lines: &[crate::store::settlement::LineRecord],

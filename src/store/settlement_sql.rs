@@ -544,25 +544,43 @@ macro_rules! impl_settlement_store {
                 run_id: uuid::Uuid,
                 provider: Option<uuid::Uuid>,
                 sink: tokio::sync::mpsc::Sender<
-                    Result<$crate::store::settlement::BatchRow, $crate::store::StoreError>,
+                    Result<Vec<$crate::store::settlement::BatchRow>, $crate::store::StoreError>,
                 >,
             ) {
                 use futures_util::StreamExt;
                 use $crate::store::settlement_sql as sql;
                 let run = run_id.to_string();
                 let provider = provider.map(|p| p.to_string()).unwrap_or_default();
+                use $crate::store::settlement::BATCH_ROW_CHUNK;
                 let mut rows = sqlx::query(sql::SELECT_BATCH_ROWS)
                     .bind(&run)
                     .bind(&provider)
                     .fetch(&self.pool);
+                let mut chunk = Vec::with_capacity(BATCH_ROW_CHUNK);
                 while let Some(row) = rows.next().await {
-                    let item = row
+                    match row
                         .map_err(map_err)
-                        .and_then(|row| sql::decode_batch_row(&row));
-                    let failed = item.is_err();
-                    if sink.send(item).await.is_err() || failed {
-                        return;
+                        .and_then(|row| sql::decode_batch_row(&row))
+                    {
+                        Ok(decoded) => chunk.push(decoded),
+                        Err(error) => {
+                            if !chunk.is_empty() && sink.send(Ok(chunk)).await.is_err() {
+                                return;
+                            }
+                            let _ = sink.send(Err(error)).await;
+                            return;
+                        }
                     }
+                    if chunk.len() == BATCH_ROW_CHUNK {
+                        let full =
+                            std::mem::replace(&mut chunk, Vec::with_capacity(BATCH_ROW_CHUNK));
+                        if sink.send(Ok(full)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = sink.send(Ok(chunk)).await;
                 }
             }
 
@@ -742,6 +760,10 @@ macro_rules! impl_settlement_store {
             ) -> Result<(), $crate::store::StoreError> {
                 // Per backend: arrays on Postgres, multi-row VALUES on SQLite.
                 self.bulk_insert_settlement_lines(lines).await
+            }
+
+            async fn lines_written(&mut self) -> Result<(), $crate::store::StoreError> {
+                self.refresh_line_statistics().await
             }
 
             async fn run_line(

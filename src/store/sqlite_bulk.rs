@@ -284,6 +284,11 @@ impl SqliteTx {
         Ok(())
     }
 
+    /// See `SettlementTx::lines_written`: nothing to do on SQLite.
+    pub(super) async fn refresh_line_statistics(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     pub(super) async fn bulk_insert_settlement_lines(
         &mut self,
         lines: &[crate::store::settlement::LineRecord],

@@ -69,8 +69,11 @@ pub fn body_stream(
 pub fn blocking_rows<T, E>(
     mut receiver: mpsc::Receiver<Result<Vec<T>, E>>,
 ) -> impl Iterator<Item = Result<T, E>> {
-    std::iter::from_fn(move || receiver.blocking_recv()).flat_map(|chunk| match chunk {
-        Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
-        Err(error) => vec![Err(error)],
+    std::iter::from_fn(move || receiver.blocking_recv()).flat_map(|chunk| {
+        let (rows, error) = match chunk {
+            Ok(rows) => (rows, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+        rows.into_iter().map(Ok).chain(error.map(Err))
     })
 }

@@ -548,10 +548,10 @@ macro_rules! impl_settlement_store {
                 >,
             ) {
                 use futures_util::StreamExt;
+                use $crate::store::settlement::BATCH_ROW_CHUNK;
                 use $crate::store::settlement_sql as sql;
                 let run = run_id.to_string();
                 let provider = provider.map(|p| p.to_string()).unwrap_or_default();
-                use $crate::store::settlement::BATCH_ROW_CHUNK;
                 let mut rows = sqlx::query(sql::SELECT_BATCH_ROWS)
                     .bind(&run)
                     .bind(&provider)

@@ -38,11 +38,6 @@ pub fn routes() -> Router<ApiClient> {
 }
 
 #[derive(Deserialize)]
-pub struct DoneQuery {
-    pub done: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct LoginQuery {
     done: Option<String>,
     /// The page to come back to after logging in (a local path).

@@ -5,14 +5,13 @@
 //! services awaiting my confirmation (confirm with a rating, or dispute).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::ApiClient;
-use super::account::DoneQuery;
 use super::backend::{Caller, Refusal, path_part};
 use super::form::{self, Fields};
 use super::layout::{self, Notice, PageResult, items, n, s, yuan};
@@ -31,13 +30,9 @@ pub fn routes() -> Router<ApiClient> {
         .route("/enterprise/redemptions/{id}/documents", post(documents))
 }
 
-async fn home(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    Query(query): Query<DoneQuery>,
-) -> PageResult {
+async fn home(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
     layout::require(&caller, Role::Enterprise)?;
-    home_page(&api, &caller, Notice::from_query(query.done.as_deref())).await
+    home_page(&api, &caller, notice).await
 }
 
 async fn home_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResult {
@@ -151,18 +146,13 @@ async fn claim(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> 
     }
 }
 
-async fn vouchers(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    Query(query): Query<DoneQuery>,
-) -> PageResult {
+async fn vouchers(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
     layout::require(&caller, Role::Enterprise)?;
     let lang = caller.lang;
     let list = api
         .get(&caller, "/api/v1/vouchers?limit=200")
         .await
         .map_err(layout::read_failed(&caller))?;
-    let notice = Notice::from_query(query.done.as_deref());
     let body = html! {
         h1 { (lang.t("我的服务券", "My vouchers")) }
         (layout::notice(lang, &notice))
@@ -194,7 +184,7 @@ async fn voucher(
     State(api): State<ApiClient>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<DoneQuery>,
+    notice: Notice,
 ) -> PageResult {
     layout::require(&caller, Role::Enterprise)?;
     let lang = caller.lang;
@@ -218,7 +208,6 @@ async fn voucher(
     } else {
         None
     };
-    let notice = Notice::from_query(query.done.as_deref());
     let body = html! {
         h1 { (s(&programme["terms"], "name")) }
         (layout::notice(lang, &notice))
@@ -293,13 +282,9 @@ async fn qr_fragment(
     Ok(layout::answer(axum::http::StatusCode::OK, markup))
 }
 
-async fn redemptions(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    Query(query): Query<DoneQuery>,
-) -> PageResult {
+async fn redemptions(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
     layout::require(&caller, Role::Enterprise)?;
-    redemptions_page(&api, &caller, Notice::from_query(query.done.as_deref())).await
+    redemptions_page(&api, &caller, notice).await
 }
 
 async fn redemptions_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResult {

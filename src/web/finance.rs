@@ -10,7 +10,7 @@
 //! through a page.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::Method;
 use axum::routing::{get, post};
 use chrono::Datelike;
@@ -18,7 +18,6 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::ApiClient;
-use super::account::DoneQuery;
 use super::backend::{Caller, Refusal, path_part};
 use super::form::{self, Fields};
 use super::i18n::Lang;
@@ -47,13 +46,9 @@ pub fn routes() -> Router<ApiClient> {
         .route("/finance/utilisation/{code}", get(utilisation))
 }
 
-async fn runs(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    Query(query): Query<DoneQuery>,
-) -> PageResult {
+async fn runs(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
     layout::require(&caller, Role::Finance)?;
-    runs_page(&api, &caller, Notice::from_query(query.done.as_deref())).await
+    runs_page(&api, &caller, notice).await
 }
 
 /// This quarter in UTC+8, e.g. `2026Q4`: the period most runs are for.
@@ -149,17 +144,10 @@ async fn run(
     State(api): State<ApiClient>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<DoneQuery>,
+    notice: Notice,
 ) -> PageResult {
     layout::require(&caller, Role::Finance)?;
-    run_page(
-        &api,
-        &caller,
-        &id,
-        Notice::from_query(query.done.as_deref()),
-        None,
-    )
-    .await
+    run_page(&api, &caller, &id, notice, None).await
 }
 
 async fn run_page(

@@ -2,6 +2,9 @@
 //! for the caller's role, language switch, logout — plus notices (what just
 //! happened, or why it was refused) and small pieces of forms.
 
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -23,6 +26,22 @@ pub enum Notice {
     /// A success, by code (see `done_message`).
     Done(String),
     Refused(Refusal),
+}
+
+/// The query of a page that shows a notice.
+#[derive(serde::Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+/// A page handler takes its notice from `?done=` by naming it.
+impl<S: Send + Sync> FromRequestParts<S> for Notice {
+    type Rejection = QueryRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(query) = Query::<DoneQuery>::from_request_parts(parts, state).await?;
+        Ok(Notice::from_query(query.done.as_deref()))
+    }
 }
 
 impl Notice {

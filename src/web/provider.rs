@@ -5,14 +5,13 @@
 //! invoice, and follow my redemptions (add documents, reverse).
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::Method;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::ApiClient;
-use super::account::DoneQuery;
 use super::assets;
 use super::backend::{Caller, Refusal, path_part};
 use super::form::{self, Fields};
@@ -57,19 +56,9 @@ async fn categories(api: &ApiClient, caller: &Caller) -> Result<Vec<String>, Ref
         .unwrap_or_default())
 }
 
-async fn scan(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    Query(query): Query<DoneQuery>,
-) -> PageResult {
+async fn scan(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
     layout::require(&caller, Role::Provider)?;
-    scan_page(
-        &api,
-        &caller,
-        Notice::from_query(query.done.as_deref()),
-        &Fields::default(),
-    )
-    .await
+    scan_page(&api, &caller, notice, &Fields::default()).await
 }
 
 async fn scan_page(api: &ApiClient, caller: &Caller, notice: Notice, typed: &Fields) -> PageResult {
@@ -299,18 +288,13 @@ async fn redeem(State(api): State<ApiClient>, caller: Caller, fields: Fields) ->
     }
 }
 
-async fn redemptions(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    Query(query): Query<DoneQuery>,
-) -> PageResult {
+async fn redemptions(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
     layout::require(&caller, Role::Provider)?;
     let lang = caller.lang;
     let list = api
         .get(&caller, "/api/v1/redemptions?limit=200")
         .await
         .map_err(layout::read_failed(&caller))?;
-    let notice = Notice::from_query(query.done.as_deref());
     let all = items(&list, "redemptions");
     let body = html! {
         h1 { (lang.t("核销记录", "My redemptions")) }
@@ -432,16 +416,10 @@ async fn redemption(
     State(api): State<ApiClient>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<DoneQuery>,
+    notice: Notice,
 ) -> PageResult {
     layout::require(&caller, Role::Provider)?;
-    redemption_page(
-        &api,
-        &caller,
-        &id,
-        Notice::from_query(query.done.as_deref()),
-    )
-    .await
+    redemption_page(&api, &caller, &id, notice).await
 }
 
 async fn redemption_page(api: &ApiClient, caller: &Caller, id: &str, notice: Notice) -> PageResult {

@@ -3,7 +3,7 @@
 //! key's active vouchers.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{get, post};
 use maud::html;
@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use crate::domain::Role;
 use crate::web::ApiClient;
-use crate::web::account::DoneQuery;
 use crate::web::backend::{Caller, Refusal, path_part};
 use crate::web::form::{self, Fields};
 use crate::web::layout::{self, Notice, PageResult, items, s};
@@ -24,13 +23,9 @@ pub fn routes() -> Router<ApiClient> {
         .route("/admin/keys/{key_id}/reissue", post(reissue_key))
 }
 
-async fn keys(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    Query(query): Query<DoneQuery>,
-) -> PageResult {
+async fn keys(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
     layout::require(&caller, Role::Admin)?;
-    keys_page(&api, &caller, Notice::from_query(query.done.as_deref())).await
+    keys_page(&api, &caller, notice).await
 }
 
 async fn keys_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResult {

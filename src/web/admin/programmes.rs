@@ -3,7 +3,7 @@
 //! reading the current terms back unchanged), funding, opening, closing.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{get, post};
 use maud::{Markup, html};
@@ -13,7 +13,6 @@ use crate::domain::Role;
 use crate::domain::Timestamp;
 use crate::domain::programme::SERVICE_CATEGORIES;
 use crate::web::ApiClient;
-use crate::web::account::DoneQuery;
 use crate::web::backend::{Caller, Refusal, path_part};
 use crate::web::form::{self, Fields};
 use crate::web::layout::{self, Notice, PageResult, items, n, s, yuan};
@@ -49,13 +48,9 @@ const SIZES: [(&str, &str, &str); 4] = [
     ("large", "大型", "large"),
 ];
 
-async fn programmes(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    Query(query): Query<DoneQuery>,
-) -> PageResult {
+async fn programmes(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
     layout::require(&caller, Role::Admin)?;
-    programmes_page(&api, &caller, Notice::from_query(query.done.as_deref())).await
+    programmes_page(&api, &caller, notice).await
 }
 
 async fn programmes_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResult {

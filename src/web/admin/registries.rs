@@ -51,16 +51,15 @@ const IMPORTS: [(&str, &str, &str); 4] = [
 #[derive(Deserialize)]
 struct PageQuery {
     after: Option<String>,
-    done: Option<String>,
 }
 
 async fn enterprises(
     State(api): State<ApiClient>,
     caller: Caller,
     Query(query): Query<PageQuery>,
+    notice: Notice,
 ) -> PageResult {
     layout::require(&caller, Role::Admin)?;
-    let notice = Notice::from_query(query.done.as_deref());
     enterprises_page(&api, &caller, notice, query.after.as_deref(), None).await
 }
 
@@ -209,9 +208,9 @@ async fn providers(
     State(api): State<ApiClient>,
     caller: Caller,
     Query(query): Query<PageQuery>,
+    notice: Notice,
 ) -> PageResult {
     layout::require(&caller, Role::Admin)?;
-    let notice = Notice::from_query(query.done.as_deref());
     providers_page(
         &api,
         &caller,

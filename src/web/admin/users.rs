@@ -2,14 +2,13 @@
 //! their firm's USCC).
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::routing::get;
 use maud::html;
 use serde_json::{Value, json};
 
 use crate::web::ApiClient;
-use crate::web::account::DoneQuery;
 use crate::web::backend::{Caller, Refusal};
 
 use super::party_by_uscc;
@@ -30,19 +29,9 @@ pub fn routes() -> Router<ApiClient> {
     Router::new().route("/admin/users", get(users).post(create_user))
 }
 
-async fn users(
-    State(api): State<ApiClient>,
-    caller: Caller,
-    Query(query): Query<DoneQuery>,
-) -> PageResult {
+async fn users(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
     layout::require(&caller, Role::Admin)?;
-    users_page(
-        &api,
-        &caller,
-        Notice::from_query(query.done.as_deref()),
-        &Fields::default(),
-    )
-    .await
+    users_page(&api, &caller, notice, &Fields::default()).await
 }
 
 async fn users_page(

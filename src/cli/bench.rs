@@ -320,16 +320,23 @@ impl Start {
             at: Instant::now(),
         }
     }
+
+    /// Wall time since the start, and the machine CPU that `operations`
+    /// operations used since then.
+    pub(super) fn finish(&self, operations: u64) -> (Duration, Option<super::machine_cpu::CpuUse>) {
+        let elapsed = self.at.elapsed();
+        let cpu = self
+            .cpu
+            .zip(super::machine_cpu::CpuTimes::now())
+            .and_then(|(before, after)| before.used_until(after, operations));
+        (elapsed, cpu)
+    }
 }
 
 impl Timed {
     /// From each operation's latency, measured since `start`.
     pub(super) fn of(mut latencies: Vec<Duration>, start: Start) -> Timed {
-        let elapsed = start.at.elapsed();
-        let cpu = start
-            .cpu
-            .zip(super::machine_cpu::CpuTimes::now())
-            .and_then(|(before, after)| before.used_until(after, latencies.len() as u64));
+        let (elapsed, cpu) = start.finish(latencies.len() as u64);
         latencies.sort();
         let at = |q: f64| {
             latencies

@@ -190,8 +190,7 @@ async fn claims_over_http<S: Store>(
     let tokens = Arc::new(tokens);
     // On stderr, so a profiler can be pointed at the timed part alone.
     eprintln!("  (set-up done; timed claims start)");
-    let cpu_before = super::machine_cpu::CpuTimes::now();
-    let started = Instant::now();
+    let started = super::bench::Start::now();
     let mut tasks = Vec::new();
     for first in 0..clients as usize {
         let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
@@ -216,10 +215,7 @@ async fn claims_over_http<S: Store>(
     for task in tasks {
         task.await??;
     }
-    let elapsed = started.elapsed();
-    let cpu = cpu_before
-        .zip(super::machine_cpu::CpuTimes::now())
-        .and_then(|(before, after)| before.used_until(after, claims));
+    let (elapsed, cpu) = started.finish(claims);
     eprintln!("  (timed claims end)");
     // Close the client's connections and stop the server gracefully, so
     // that every handle on the writer is gone before waiting for it.

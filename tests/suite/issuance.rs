@@ -1019,15 +1019,12 @@ async fn the_admin_rotates_the_issuer_key_and_new_vouchers_are_signed_by_it<S: S
     };
     assert_eq!(claim(&firms[0], "before").await, first.key_id());
 
-    let rotated = world
-        .api
-        .post(
-            "/api/v1/issuer-keys",
-            &world.bearer("admin"),
-            json!({}),
-            "rotate-1",
-        )
-        .await;
+    let admin = world.bearer("admin");
+    let rotate = async |api: &crate::api_client::Api, key: &str| {
+        api.post("/api/v1/issuer-keys", &admin, json!({}), key)
+            .await
+    };
+    let rotated = rotate(&world.api, "rotate-1").await;
     assert_eq!(rotated.status, StatusCode::CREATED, "{:?}", rotated.body);
     let keys = rotated.body["keys"].as_array().unwrap();
     let status_of = |id: &str| {
@@ -1051,15 +1048,7 @@ async fn the_admin_rotates_the_issuer_key_and_new_vouchers_are_signed_by_it<S: S
     );
 
     // A replay of the rotation rotates nothing more.
-    let again = world
-        .api
-        .post(
-            "/api/v1/issuer-keys",
-            &world.bearer("admin"),
-            json!({}),
-            "rotate-1",
-        )
-        .await;
+    let again = rotate(&world.api, "rotate-1").await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(world.count_entries("issuer_key_activated").await, 2);
 
@@ -1071,13 +1060,6 @@ async fn the_admin_rotates_the_issuer_key_and_new_vouchers_are_signed_by_it<S: S
             voucher_ledger::http::ApiConfig::default(),
         )),
     };
-    let refused = plain
-        .post(
-            "/api/v1/issuer-keys",
-            &world.bearer("admin"),
-            json!({}),
-            "rotate-2",
-        )
-        .await;
+    let refused = rotate(&plain, "rotate-2").await;
     refused.expect_error(StatusCode::CONFLICT, "issuer_key_dir_unavailable");
 }

@@ -407,6 +407,7 @@ impl Raw {
              AND r.status = 'confirmed' AND r.redeemed_at_us < $2 \
              ORDER BY r.provider_id, r.redeemed_sequence";
         let mut rows = 0;
+        let started = Instant::now();
         // The same code for either pool.
         macro_rules! aggregate_then_stream {
             ($pool:expr) => {{
@@ -415,6 +416,7 @@ impl Raw {
                     .bind(end_us)
                     .fetch_all($pool)
                     .await?;
+                eprintln!("  (raw aggregate {:.2} s)", started.elapsed().as_secs_f64());
                 let mut stream = sqlx::query(STREAM)
                     .bind(PROGRAMME)
                     .bind(end_us)

@@ -27,7 +27,7 @@ use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::posting::Posting;
 use crate::store::registry::{ProviderRecord, RegistryTx};
 use crate::store::settlement::{
-    CandidateRow, LineRecord, PayoutRecord, ResolutionRecord, RunRecord, SettlementTx,
+    CandidateRow, LineFacts, LineRecord, PayoutRecord, ResolutionRecord, RunRecord, SettlementTx,
 };
 use crate::store::{LedgerTx, StoreError};
 
@@ -412,8 +412,15 @@ impl Progress {
             .ok_or_else(|| outside("provider status", provider))?;
         context.provider_status = HashMap::from([(provider, status)]);
         context.provider_cap_fen = HashMap::from([(provider, view.record.annual_cap_fen)]);
-        let candidates: Vec<Candidate> =
-            rows.into_iter().map(|row| candidate(row, &view)).collect();
+        let mut facts: HashMap<Uuid, LineFacts> = HashMap::with_capacity(rows.len());
+        let candidates: Vec<Candidate> = rows
+            .into_iter()
+            .map(|row| {
+                let (candidate, line_facts) = candidate(row, &view);
+                facts.insert(candidate.redemption_id, line_facts);
+                candidate
+            })
+            .collect();
         let lines = rules::reconcile(candidates, context, self.next_line);
         // The cap counts what this run settles for the provider too.
         let included: i64 = lines
@@ -433,18 +440,23 @@ impl Progress {
                 self.body.held_fen += line.subsidy_fen;
             }
         }
-        let records: Vec<LineRecord> = lines
+        let records = lines
             .iter()
-            .map(|line| LineRecord {
-                run_id: self.run_id,
-                redemption_id: line.redemption_id,
-                line_no: line.line_no,
-                provider_id: line.provider_id,
-                subsidy_fen: line.subsidy_fen,
-                state: line.state.as_str().to_string(),
-                flags_json: flags_json(line),
+            .map(|line| {
+                Ok(LineRecord {
+                    run_id: self.run_id,
+                    redemption_id: line.redemption_id,
+                    line_no: line.line_no,
+                    provider_id: line.provider_id,
+                    subsidy_fen: line.subsidy_fen,
+                    state: line.state.as_str().to_string(),
+                    flags_json: flags_json(line),
+                    facts: facts
+                        .remove(&line.redemption_id)
+                        .ok_or_else(|| outside("settlement candidate", line.redemption_id))?,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<LineRecord>, StoreError>>()?;
         let clock = std::time::Instant::now();
         tx.insert_lines(&records).await?;
         self.spent[2] += clock.elapsed();
@@ -456,7 +468,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn candidate(row: CandidateRow, view: &ProviderView) -> Candidate {
+/// The rules' view of a candidate row, and the facts its line keeps.
+fn candidate(row: CandidateRow, view: &ProviderView) -> (Candidate, LineFacts) {
     let related_party = relation_between(
         &Party {
             uscc: &view.record.uscc,
@@ -470,6 +483,7 @@ fn candidate(row: CandidateRow, view: &ProviderView) -> Candidate {
             legal_representative: row.enterprise_representative.as_deref(),
         },
     );
+    let invoice_number = row.invoice_number.clone();
     let invoice = match (row.invoice_code, row.invoice_number, row.invoice_amount_fen) {
         (Some(code), Some(number), Some(amount_fen)) => Some(InvoiceFacts {
             code,
@@ -478,7 +492,15 @@ fn candidate(row: CandidateRow, view: &ProviderView) -> Candidate {
         }),
         _ => None,
     };
-    Candidate {
+    let facts = LineFacts {
+        voucher_id: row.voucher_id,
+        enterprise_name: row.enterprise_name,
+        service_category: row.service_category,
+        contract_amount_fen: row.contract_amount_fen,
+        invoice_number,
+        confirmed_at_us: row.confirmed_at_us,
+    };
+    let candidate = Candidate {
         redemption_id: row.redemption_id,
         provider_id: row.provider_id,
         enterprise_id: row.enterprise_id,
@@ -491,7 +513,8 @@ fn candidate(row: CandidateRow, view: &ProviderView) -> Candidate {
         invoice,
         payment_proof: row.payment_proof,
         related_party,
-    }
+    };
+    (candidate, facts)
 }
 
 async fn run_in<T: SettlementTx + Send>(

@@ -96,6 +96,14 @@ pub async fn verify_store<S: Store>(
     if let Some(first) = store.dangling_references().await?.into_iter().next() {
         return Err(mismatch(format!("{first}, which does not exist")));
     }
+    if let Some(first) = store
+        .settlement_line_disagreements()
+        .await?
+        .into_iter()
+        .next()
+    {
+        return Err(mismatch(first));
+    }
     check_settlement(store, &settlement, &replay.redemptions).await?;
     Ok(summary)
 }

@@ -29,6 +29,7 @@ mod settlement_sql;
 mod shared;
 pub mod sqlite;
 mod sqlite_bulk;
+mod sqlite_settlement;
 pub mod voucher;
 mod voucher_sql;
 

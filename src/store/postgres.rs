@@ -30,7 +30,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x564c_4d49_4752_4154;
 
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
     /// For the HTTP idempotency response cache only: sessions with
     /// `synchronous_commit = off`, so a cache write does not wait for a
     /// WAL flush. Exactly-once rests on the ledger entry's idempotency

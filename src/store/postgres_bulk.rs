@@ -9,12 +9,13 @@
 use uuid::Uuid;
 
 use super::StoreError;
-use super::postgres::{PostgresTx, map_err};
+use super::postgres::{PostgresStore, PostgresTx, map_err};
 use super::redemption::{RedemptionRecord, VoucherUse};
 use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
+use super::settlement::{BATCH_ROW_CHUNK, BatchRow, LineRecord};
 use super::voucher::{ClaimedSoFar, VoucherRecord};
-use super::{redemption_sql, voucher_sql};
+use super::{redemption_sql, settlement_sql, voucher_sql};
 
 /// One index probe per enterprise (`vouchers_by_enterprise`), whatever the
 /// statistics say: during a flash crowd on a new programme they are stale
@@ -247,37 +248,64 @@ impl PostgresTx {
 
     pub(super) async fn bulk_insert_settlement_lines(
         &mut self,
-        lines: &[crate::store::settlement::LineRecord],
+        lines: &[LineRecord],
     ) -> Result<(), StoreError> {
         const QUERY: &str = "INSERT INTO settlement_lines (run_id, redemption_id, line_no, \
-             provider_id, subsidy_fen, state, flags) SELECT * FROM UNNEST($1::text[], \
-             $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[])";
+             provider_id, subsidy_fen, state, flags, voucher_id, enterprise_name, \
+             service_category, contract_amount_fen, invoice_number, confirmed_at_us) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], \
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], \
+             $12::text[], $13::int8[])";
         for chunk in lines.chunks(10_000) {
+            let column =
+                |f: fn(&LineRecord) -> Uuid| texts(&chunk.iter().map(f).collect::<Vec<_>>());
             sqlx::query(QUERY)
-                .bind(
-                    chunk
-                        .iter()
-                        .map(|l| l.run_id.to_string())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(texts(
-                    &chunk.iter().map(|l| l.redemption_id).collect::<Vec<_>>(),
-                ))
+                .bind(column(|l| l.run_id))
+                .bind(column(|l| l.redemption_id))
                 .bind(
                     chunk
                         .iter()
                         .map(|l| i64::from(l.line_no))
                         .collect::<Vec<_>>(),
                 )
-                .bind(texts(
-                    &chunk.iter().map(|l| l.provider_id).collect::<Vec<_>>(),
-                ))
+                .bind(column(|l| l.provider_id))
                 .bind(chunk.iter().map(|l| l.subsidy_fen).collect::<Vec<_>>())
                 .bind(chunk.iter().map(|l| l.state.as_str()).collect::<Vec<_>>())
                 .bind(
                     chunk
                         .iter()
                         .map(|l| l.flags_json.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(column(|l| l.facts.voucher_id))
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|l| l.facts.enterprise_name.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|l| l.facts.service_category.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|l| l.facts.contract_amount_fen)
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|l| l.facts.invoice_number.as_deref())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|l| l.facts.confirmed_at_us)
                         .collect::<Vec<_>>(),
                 )
                 .execute(&mut *self.tx)
@@ -338,5 +366,66 @@ impl PostgresTx {
         rows.iter()
             .map(crate::store::settlement_sql::decode_candidate)
             .collect()
+    }
+}
+
+impl PostgresTx {
+    pub(super) async fn provider_pairs_backend(
+        &mut self,
+        programme: &str,
+        provider: Uuid,
+    ) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(settlement_sql::SELECT_PROVIDER_PAIRS)
+            .bind(programme)
+            .bind(provider.to_string())
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        settlement_sql::uuid_counts(rows)
+    }
+}
+
+impl PostgresStore {
+    /// One query, its rows decoded as they arrive and sent on in chunks
+    /// (Postgres hands rows over cheaply; the chunks spare the renderer a
+    /// wake-up per row).
+    pub(super) async fn stream_batch_rows_backend(
+        &self,
+        run_id: Uuid,
+        provider: Option<Uuid>,
+        sink: tokio::sync::mpsc::Sender<Result<Vec<BatchRow>, StoreError>>,
+    ) {
+        use futures_util::StreamExt;
+        let run = run_id.to_string();
+        let provider = provider.map(|p| p.to_string()).unwrap_or_default();
+        let mut rows = sqlx::query(settlement_sql::SELECT_BATCH_ROWS)
+            .bind(&run)
+            .bind(&provider)
+            .fetch(&self.pool);
+        let mut chunk = Vec::with_capacity(BATCH_ROW_CHUNK);
+        while let Some(row) = rows.next().await {
+            match row
+                .map_err(map_err)
+                .and_then(|row| settlement_sql::decode_batch_row(&row))
+            {
+                Ok(decoded) => chunk.push(decoded),
+                Err(error) => {
+                    if !chunk.is_empty() && sink.send(Ok(chunk)).await.is_err() {
+                        return;
+                    }
+                    let _ = sink.send(Err(error)).await;
+                    return;
+                }
+            }
+            if chunk.len() == BATCH_ROW_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(BATCH_ROW_CHUNK));
+                if sink.send(Ok(full)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = sink.send(Ok(chunk)).await;
+        }
     }
 }

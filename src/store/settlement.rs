@@ -38,6 +38,20 @@ pub struct LineRecord {
     pub state: String,
     /// JSON array of {code, severity, detail}.
     pub flags_json: String,
+    pub facts: LineFacts,
+}
+
+/// The facts of a line's redemption that the 兑付表 shows, copied onto the
+/// line when its run is prepared (migration 0013): exporting a batch reads
+/// its lines and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineFacts {
+    pub voucher_id: Uuid,
+    pub enterprise_name: String,
+    pub service_category: String,
+    pub contract_amount_fen: i64,
+    pub invoice_number: Option<String>,
+    pub confirmed_at_us: Option<i64>,
 }
 
 /// A `payouts` row.
@@ -88,6 +102,9 @@ pub struct CandidateRow {
     pub enterprise_uscc: String,
     pub enterprise_name: String,
     pub enterprise_representative: Option<String>,
+    pub voucher_id: Uuid,
+    pub service_category: String,
+    pub confirmed_at_us: Option<i64>,
 }
 
 /// Where reading a run's candidates has got to.
@@ -210,6 +227,14 @@ pub trait SettlementStore {
         provider: Option<Uuid>,
         sink: tokio::sync::mpsc::Sender<Result<Vec<BatchRow>, StoreError>>,
     ) -> impl Future<Output = ()> + Send;
+
+    /// Live settlement lines whose copied facts (voucher, service
+    /// category, contract amount, invoice number, confirmation time) are
+    /// not their redemption's, or whose redemption is missing, described
+    /// (at most ten); `verify` reports them.
+    fn settlement_line_disagreements(
+        &self,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Totals of a programme's rows per group.
     fn utilisation(

@@ -7,30 +7,35 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::settlement::{
-    BatchRow, CandidateRow, LineRecord, LivePlacement, PayoutRecord, ResolutionRecord, RunRecord,
-    UtilisationGroup, UtilisationRow,
+    BatchRow, CandidateRow, LineFacts, LineRecord, LivePlacement, PayoutRecord, ResolutionRecord,
+    RunRecord, UtilisationGroup, UtilisationRow,
 };
 use super::shared::{to_u64, uuid};
 
 pub const RUN_COLUMNS: &str = "id, programme_code, period_from, period_until, status, \
      prepared_by, approved_by, lines_digest, prepared_sequence, approved_sequence, \
      prepared_at_us, approved_at_us";
-pub const LINE_COLUMNS: &str =
-    "run_id, redemption_id, line_no, provider_id, subsidy_fen, state, flags";
+pub const LINE_COLUMNS: &str = "run_id, redemption_id, line_no, provider_id, subsidy_fen, \
+     state, flags, voucher_id, enterprise_name, service_category, contract_amount_fen, \
+     invoice_number, confirmed_at_us";
 pub const PAYOUT_COLUMNS: &str = "reference, run_id, provider_id, payee_name, bank_name, \
      account_number, gross_fen, offset_fen, net_fen, status, bank_message, updated_sequence";
 
-pub const SELECT_CANDIDATES: &str = "SELECT r.id, r.provider_id, r.enterprise_id, \
+/// What preparing a run reads of each candidate (`decode_candidate`).
+pub const CANDIDATE_COLUMNS: &str = "r.id, r.provider_id, r.enterprise_id, \
      r.redeemed_sequence, r.redeemed_at_us, v.issued_at_us, v.face_value_fen, \
      r.contract_amount_fen, r.subsidy_fen, r.invoice_code, r.invoice_number, \
-     r.invoice_amount_fen, r.payment_proof_ref, e.uscc, e.name, e.legal_representative \
-     FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
+     r.invoice_amount_fen, r.payment_proof_ref, e.uscc, e.name, e.legal_representative, \
+     r.voucher_id, r.service_category, r.confirmed_at_us";
+
+/// One provider's candidates ($1 programme, $2 provider, $3 end), after
+/// `SELECT <CANDIDATE_COLUMNS>`.
+pub const PROVIDER_CANDIDATES: &str = "FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
      JOIN enterprises e ON e.id = r.enterprise_id \
      WHERE r.programme_code = $1 AND r.provider_id = $2 AND r.status = 'confirmed' \
      AND r.redeemed_at_us < $3 \
      AND NOT EXISTS (SELECT 1 FROM settlement_lines l \
-                     WHERE l.redemption_id = r.id AND l.state <> 'released') \
-     ORDER BY +r.redeemed_sequence";
+                     WHERE l.redemption_id = r.id AND l.state <> 'released')";
 
 /// All providers' candidates in order, for a server-side cursor (the
 /// values are inlined: DECLARE takes no parameters). `NOT IN` is hashed
@@ -38,10 +43,7 @@ pub const SELECT_CANDIDATES: &str = "SELECT r.id, r.provider_id, r.enterprise_id
 /// very preparation is inserting.
 pub fn all_candidates_sql(programme: &str, end_us: i64) -> String {
     format!(
-        "SELECT r.id, r.provider_id, r.enterprise_id, \
-         r.redeemed_sequence, r.redeemed_at_us, v.issued_at_us, v.face_value_fen, \
-         r.contract_amount_fen, r.subsidy_fen, r.invoice_code, r.invoice_number, \
-         r.invoice_amount_fen, r.payment_proof_ref, e.uscc, e.name, e.legal_representative \
+        "SELECT {CANDIDATE_COLUMNS} \
          FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
          JOIN enterprises e ON e.id = r.enterprise_id \
          WHERE r.programme_code = '{}' AND r.status = 'confirmed' AND r.redeemed_at_us < {end_us} \
@@ -76,7 +78,7 @@ pub const SELECT_PER_PROVIDER: &str = "SELECT provider_id, CAST(COUNT(*) AS BIGI
 pub const SELECT_PER_FIRM: &str = "SELECT enterprise_id, CAST(COUNT(*) AS BIGINT) \
      FROM redemptions WHERE programme_code = $1 AND status <> 'reversed' GROUP BY enterprise_id";
 
-pub const SELECT_PROVIDER_PAIRS: &str = "SELECT enterprise_id, CAST(COUNT(*) AS BIGINT) \
+pub const SELECT_PROVIDER_PAIRS: &str = "SELECT enterprise_id AS firm, CAST(COUNT(*) AS BIGINT) AS n \
      FROM redemptions WHERE programme_code = $1 AND provider_id = $2 AND status <> 'reversed' \
      GROUP BY enterprise_id";
 
@@ -134,13 +136,25 @@ pub const SELECT_PLACEMENT: &str = "SELECT l.run_id, s.status, l.state \
      FROM settlement_lines l JOIN settlement_runs s ON s.id = l.run_id \
      WHERE l.redemption_id = $1 AND l.state <> 'released'";
 
+/// The lines carry their redemption's facts (migration 0013): only the
+/// provider (one per group of lines) is joined.
 pub const SELECT_BATCH_ROWS: &str = "SELECT l.line_no, l.provider_id, p.name, p.uscc, \
-     p.fields_json, r.voucher_id, e.name, r.service_category, r.contract_amount_fen, \
-     l.subsidy_fen, r.invoice_number, r.confirmed_at_us \
-     FROM settlement_lines l JOIN redemptions r ON r.id = l.redemption_id \
-     JOIN providers p ON p.id = l.provider_id JOIN enterprises e ON e.id = r.enterprise_id \
+     p.fields_json, l.voucher_id, l.enterprise_name, l.service_category, \
+     l.contract_amount_fen, l.subsidy_fen, l.invoice_number, l.confirmed_at_us \
+     FROM settlement_lines l JOIN providers p ON p.id = l.provider_id \
      WHERE l.run_id = $1 AND l.state = 'included' AND ($2 = '' OR l.provider_id = $2) \
      ORDER BY l.line_no";
+
+/// See `SettlementStore::settlement_line_disagreements`. (The firm's name
+/// is left out: a firm may be renamed after its line was prepared.)
+pub const SELECT_LINE_DISAGREEMENTS: &str = "SELECT 'settlement line ' || l.run_id || '/' \
+     || CAST(l.line_no AS TEXT) || ' does not match redemption ' || l.redemption_id \
+     FROM settlement_lines l LEFT JOIN redemptions r ON r.id = l.redemption_id \
+     WHERE l.state <> 'released' AND (r.id IS NULL OR r.voucher_id <> l.voucher_id \
+     OR r.service_category <> l.service_category \
+     OR r.contract_amount_fen <> l.contract_amount_fen \
+     OR r.invoice_number IS DISTINCT FROM l.invoice_number \
+     OR r.confirmed_at_us IS DISTINCT FROM l.confirmed_at_us) LIMIT 10";
 
 pub const SELECT_RESOLUTIONS: &str = "SELECT run_id, redemption_id, note, resolved_by, \
      sequence, resolved_at_us FROM settlement_resolutions WHERE run_id = $1 ORDER BY sequence";
@@ -296,6 +310,14 @@ decoder!(decode_line, LineRecord, "settlement line", |c| LineRecord {
     subsidy_fen: c.int(4)?,
     state: c.text(5)?,
     flags_json: c.text(6)?,
+    facts: LineFacts {
+        voucher_id: c.id(7)?,
+        enterprise_name: c.text(8)?,
+        service_category: c.text(9)?,
+        contract_amount_fen: c.int(10)?,
+        invoice_number: c.opt_text(11)?,
+        confirmed_at_us: c.opt_int(12)?,
+    },
 });
 
 decoder!(decode_payout, PayoutRecord, "payout", |c| PayoutRecord {
@@ -334,6 +356,9 @@ decoder!(
         enterprise_uscc: c.text(13)?,
         enterprise_name: c.text(14)?,
         enterprise_representative: c.opt_text(15)?,
+        voucher_id: c.id(16)?,
+        service_category: c.text(17)?,
+        confirmed_at_us: c.opt_int(18)?,
     }
 );
 
@@ -547,41 +572,16 @@ macro_rules! impl_settlement_store {
                     Result<Vec<$crate::store::settlement::BatchRow>, $crate::store::StoreError>,
                 >,
             ) {
-                use futures_util::StreamExt;
-                use $crate::store::settlement::BATCH_ROW_CHUNK;
-                use $crate::store::settlement_sql as sql;
-                let run = run_id.to_string();
-                let provider = provider.map(|p| p.to_string()).unwrap_or_default();
-                let mut rows = sqlx::query(sql::SELECT_BATCH_ROWS)
-                    .bind(&run)
-                    .bind(&provider)
-                    .fetch(&self.pool);
-                let mut chunk = Vec::with_capacity(BATCH_ROW_CHUNK);
-                while let Some(row) = rows.next().await {
-                    match row
-                        .map_err(map_err)
-                        .and_then(|row| sql::decode_batch_row(&row))
-                    {
-                        Ok(decoded) => chunk.push(decoded),
-                        Err(error) => {
-                            if !chunk.is_empty() && sink.send(Ok(chunk)).await.is_err() {
-                                return;
-                            }
-                            let _ = sink.send(Err(error)).await;
-                            return;
-                        }
-                    }
-                    if chunk.len() == BATCH_ROW_CHUNK {
-                        let full =
-                            std::mem::replace(&mut chunk, Vec::with_capacity(BATCH_ROW_CHUNK));
-                        if sink.send(Ok(full)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                if !chunk.is_empty() {
-                    let _ = sink.send(Ok(chunk)).await;
-                }
+                self.stream_batch_rows_backend(run_id, provider, sink).await
+            }
+
+            async fn settlement_line_disagreements(
+                &self,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                sqlx::query_scalar($crate::store::settlement_sql::SELECT_LINE_DISAGREEMENTS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)
             }
 
             async fn utilisation(
@@ -684,14 +684,7 @@ macro_rules! impl_settlement_store {
                 programme: &str,
                 provider: uuid::Uuid,
             ) -> Result<Vec<(uuid::Uuid, i64)>, $crate::store::StoreError> {
-                let rows: Vec<(String, i64)> =
-                    sqlx::query_as($crate::store::settlement_sql::SELECT_PROVIDER_PAIRS)
-                        .bind(programme)
-                        .bind(provider.to_string())
-                        .fetch_all(&mut *self.tx)
-                        .await
-                        .map_err(map_err)?;
-                $crate::store::settlement_sql::uuid_counts(rows)
+                self.provider_pairs_backend(programme, provider).await
             }
 
             async fn set_run_digest(

@@ -29,10 +29,17 @@ const POOL_CONNECTIONS_MAX: u32 = 8;
 const CACHE_POOL_CONNECTIONS_MAX: u32 = 2;
 /// Connections for append transactions.
 const APPEND_POOL_CONNECTIONS_MAX: u32 = 2;
+/// The append connections' page cache (`PRAGMA cache_size`, negative:
+/// KiB): 32 MiB instead of SQLite's 2 MiB, so that a large transaction
+/// (preparing a settlement run writes a line per redemption) does not
+/// spill dirty pages to the WAL half-way and re-read what it just wrote.
+/// Measured on 200,000 lines: writing them 2.0 s → 1.4 s, reading the
+/// candidates 2.5 s → 1.6 s. At most 64 MiB for the two connections.
+const WRITER_CACHE_SIZE: &str = "-32768";
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     /// For the HTTP idempotency response cache only: commits without
     /// waiting for fsync (`synchronous=NORMAL` in WAL mode). Exactly-once
     /// rests on the ledger entry's idempotency key, committed durably with
@@ -66,7 +73,13 @@ pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT))
+        .busy_timeout(BUSY_TIMEOUT)
+        .row_buffer_size(
+            std::env::var("XROWBUF")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(50),
+        ))
 }
 
 impl SqliteStore {
@@ -99,7 +112,7 @@ impl SqliteStore {
         let append_pool = SqlitePoolOptions::new()
             .max_connections(APPEND_POOL_CONNECTIONS_MAX)
             .acquire_timeout(BUSY_TIMEOUT * BEGIN_ATTEMPTS_MAX)
-            .connect_with(options)
+            .connect_with(options.pragma("cache_size", WRITER_CACHE_SIZE))
             .await
             .map_err(map_err)?;
         Ok(SqliteStore {

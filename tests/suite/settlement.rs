@@ -960,6 +960,27 @@ async fn verify_finds_settlement_rows_changed_behind_the_ledger<S: Store>(store:
             ),
             "batch lines add up",
         ),
+        // The 兑付表 facts a line carries rewritten (the report would
+        // show another contract amount and invoice).
+        (
+            format!(
+                "UPDATE settlement_lines SET contract_amount_fen = contract_amount_fen + 100 WHERE run_id = '{run_id}' AND line_no = 1"
+            ),
+            format!(
+                "UPDATE settlement_lines SET contract_amount_fen = contract_amount_fen - 100 WHERE run_id = '{run_id}' AND line_no = 1"
+            ),
+            "does not match redemption",
+        ),
+        (
+            format!(
+                "UPDATE settlement_lines SET invoice_number = NULL WHERE run_id = '{run_id}' AND line_no = 2"
+            ),
+            format!(
+                "UPDATE settlement_lines SET invoice_number = (SELECT r.invoice_number FROM redemptions r \
+                 WHERE r.id = settlement_lines.redemption_id) WHERE run_id = '{run_id}' AND line_no = 2"
+            ),
+            "does not match redemption",
+        ),
         // The run's status rewritten.
         (
             format!(
@@ -1236,10 +1257,16 @@ async fn racing_runs_for_overlapping_periods_settle_each_redemption_once<S: Stor
     let duplicate = db
         .try_execute(&format!(
             "INSERT INTO settlement_lines (run_id, redemption_id, line_no, provider_id, \
-             subsidy_fen, state, flags) VALUES ('{run}', '{redemption}', 99, 'x', 1, 'held', '[]')"
+             subsidy_fen, state, flags, voucher_id, enterprise_name, service_category, \
+             contract_amount_fen) VALUES ('{run}', '{redemption}', 99, 'x', 1, 'held', '[]', \
+             'v', 'e', 'c', 2)"
         ))
-        .await;
-    assert!(duplicate.is_err(), "a second live line was accepted");
+        .await
+        .expect_err("a second live line was accepted");
+    assert!(
+        format!("{duplicate:?}").to_lowercase().contains("unique"),
+        "refused for another reason: {duplicate:?}"
+    );
 }
 
 /// Forty providers: the approval posts 80 postings in one entry, and the

@@ -1,0 +1,439 @@
+//! Settlement's bulk reads and writes on SQLite, moving many rows as one
+//! JSON value.
+//!
+//! sqlx runs each SQLite connection on a thread of its own and hands rows
+//! to the caller one at a time through a channel, each column copied on
+//! the way: for the million lines of a large run that hand-off (a thread
+//! wake-up per row) costs more than the query itself
+//! (docs/operations.md, "Settlement benchmark"). So preparing a run and
+//! exporting its batch ask SQLite to pack rows with `json_group_array`
+//! and read one text per provider or per chunk of lines. SQLite's JSON
+//! keeps 64-bit integers and text exactly; the packed rows are decoded by
+//! serde into the same records the row-at-a-time paths return.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use sqlx::{QueryBuilder, Sqlite};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::settlement::{BatchRow, CandidateCursor, CandidateRow, LineRecord};
+use super::settlement_sql::{
+    CANDIDATE_COLUMNS, LINE_COLUMNS, PROVIDER_CANDIDATES, SELECT_PROVIDER_PAIRS,
+    SELECT_SETTLEMENT_PROVIDERS,
+};
+use super::sqlite::{SqliteStore, SqliteTx, map_err};
+
+/// Lines per read while exporting a batch, and per INSERT while preparing.
+const LINES_PER_PACK: usize = 2_000;
+
+type ReadTx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
+/// `SELECT json_group_array(json_array(<columns>)) <rest>`: every row of
+/// the query as one JSON array of arrays (`[]` when there are none).
+fn packed(columns: &str, rest: &str) -> String {
+    format!("SELECT json_group_array(json_array({columns})) {rest}")
+}
+
+fn unpack<T: DeserializeOwned>(text: &str, what: &'static str) -> Result<Vec<T>, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what} rows: {e}")))
+}
+
+/// A candidate as packed by `CANDIDATE_COLUMNS`, in that order.
+#[derive(Deserialize)]
+struct PackedCandidate {
+    redemption_id: Uuid,
+    provider_id: Uuid,
+    enterprise_id: Uuid,
+    redeemed_sequence: u64,
+    redeemed_at_us: i64,
+    voucher_issued_at_us: i64,
+    face_value_fen: i64,
+    contract_amount_fen: i64,
+    subsidy_fen: i64,
+    invoice_code: Option<String>,
+    invoice_number: Option<String>,
+    invoice_amount_fen: Option<i64>,
+    payment_proof_ref: Option<String>,
+    enterprise_uscc: String,
+    enterprise_name: String,
+    enterprise_representative: Option<String>,
+    voucher_id: Uuid,
+    service_category: String,
+    confirmed_at_us: Option<i64>,
+}
+
+impl From<PackedCandidate> for CandidateRow {
+    fn from(p: PackedCandidate) -> CandidateRow {
+        CandidateRow {
+            redemption_id: p.redemption_id,
+            provider_id: p.provider_id,
+            enterprise_id: p.enterprise_id,
+            redeemed_sequence: p.redeemed_sequence,
+            redeemed_at_us: p.redeemed_at_us,
+            voucher_issued_at_us: p.voucher_issued_at_us,
+            face_value_fen: p.face_value_fen,
+            contract_amount_fen: p.contract_amount_fen,
+            subsidy_fen: p.subsidy_fen,
+            invoice_code: p.invoice_code,
+            invoice_number: p.invoice_number,
+            invoice_amount_fen: p.invoice_amount_fen,
+            payment_proof: p
+                .payment_proof_ref
+                .is_some_and(|proof| !proof.trim().is_empty()),
+            enterprise_uscc: p.enterprise_uscc,
+            enterprise_name: p.enterprise_name,
+            enterprise_representative: p.enterprise_representative,
+            voucher_id: p.voucher_id,
+            service_category: p.service_category,
+            confirmed_at_us: p.confirmed_at_us,
+        }
+    }
+}
+
+/// The columns of a batch line that the 兑付表 shows, in this order.
+const BATCH_LINE_COLUMNS: &str = "line_no, provider_id, voucher_id, enterprise_name, \
+     service_category, contract_amount_fen, subsidy_fen, invoice_number, confirmed_at_us";
+
+#[derive(Deserialize)]
+struct PackedBatchLine {
+    line_no: u32,
+    provider_id: Uuid,
+    voucher_id: Uuid,
+    enterprise_name: String,
+    service_category: String,
+    contract_amount_fen: i64,
+    subsidy_fen: i64,
+    invoice_number: Option<String>,
+    confirmed_at_us: Option<i64>,
+}
+
+/// A provider's name, USCC and registry fields, as a batch row shows them.
+struct ProviderLabel {
+    name: String,
+    uscc: String,
+    fields_json: String,
+}
+
+impl SqliteTx {
+    /// See `SettlementTx::lines_written`: nothing to do on SQLite.
+    pub(super) async fn refresh_line_statistics(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Multi-row INSERTs, in chunks below SQLite's bind-parameter limit.
+    pub(super) async fn bulk_insert_settlement_lines(
+        &mut self,
+        lines: &[LineRecord],
+    ) -> Result<(), StoreError> {
+        // 13 parameters a line: 2,000 lines stay under SQLite's 32,766.
+        for chunk in lines.chunks(LINES_PER_PACK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO settlement_lines ({LINE_COLUMNS}) "
+            ));
+            builder.push_values(chunk, |mut row, line| {
+                row.push_bind(line.run_id.to_string())
+                    .push_bind(line.redemption_id.to_string())
+                    .push_bind(i64::from(line.line_no))
+                    .push_bind(line.provider_id.to_string())
+                    .push_bind(line.subsidy_fen)
+                    .push_bind(line.state.clone())
+                    .push_bind(line.flags_json.clone())
+                    .push_bind(line.facts.voucher_id.to_string())
+                    .push_bind(line.facts.enterprise_name.clone())
+                    .push_bind(line.facts.service_category.clone())
+                    .push_bind(line.facts.contract_amount_fen)
+                    .push_bind(line.facts.invoice_number.clone())
+                    .push_bind(line.facts.confirmed_at_us);
+            });
+            builder
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    /// One query per provider (SQLite has no cursors that outlive a
+    /// statement, and the transaction's connection writes in between).
+    pub(super) async fn open_candidates_backend(
+        &mut self,
+        programme: &str,
+        end_us: i64,
+    ) -> Result<CandidateCursor, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(SELECT_SETTLEMENT_PROVIDERS)
+            .bind(programme)
+            .bind(end_us)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let providers = rows
+            .into_iter()
+            .map(|(id,)| super::shared::uuid(&id))
+            .collect::<Result<Vec<Uuid>, StoreError>>()?;
+        Ok(CandidateCursor::Providers { providers, next: 0 })
+    }
+
+    /// The next provider's candidates, all of them, in redemption order.
+    pub(super) async fn next_candidates_backend(
+        &mut self,
+        cursor: &mut CandidateCursor,
+        programme: &str,
+        end_us: i64,
+    ) -> Result<Vec<CandidateRow>, StoreError> {
+        let CandidateCursor::Providers { providers, next } = cursor else {
+            return Ok(Vec::new());
+        };
+        let Some(provider) = providers.get(*next).copied() else {
+            return Ok(Vec::new());
+        };
+        *next += 1;
+        let (text,): (String,) = sqlx::query_as(&packed(CANDIDATE_COLUMNS, PROVIDER_CANDIDATES))
+            .bind(programme)
+            .bind(provider.to_string())
+            .bind(end_us)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let mut rows: Vec<PackedCandidate> = unpack(&text, "settlement candidate")?;
+        rows.sort_unstable_by_key(|row| row.redeemed_sequence);
+        Ok(rows.into_iter().map(CandidateRow::from).collect())
+    }
+
+    pub(super) async fn provider_pairs_backend(
+        &mut self,
+        programme: &str,
+        provider: Uuid,
+    ) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        let (text,): (String,) = sqlx::query_as(&format!(
+            "SELECT json_group_array(json_array(firm, n)) FROM ({SELECT_PROVIDER_PAIRS})"
+        ))
+        .bind(programme)
+        .bind(provider.to_string())
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        unpack(&text, "provider pair")
+    }
+}
+
+impl SqliteStore {
+    /// Reads the lines in packs of `LINES_PER_PACK`, in one read
+    /// transaction (one snapshot for the whole table), looking each
+    /// provider up once.
+    pub(super) async fn stream_batch_rows_backend(
+        &self,
+        run_id: Uuid,
+        provider: Option<Uuid>,
+        sink: tokio::sync::mpsc::Sender<Result<Vec<BatchRow>, StoreError>>,
+    ) {
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(error) => {
+                let _ = sink.send(Err(map_err(error))).await;
+                return;
+            }
+        };
+        let mut labels: HashMap<Uuid, ProviderLabel> = HashMap::new();
+        let mut after = 0;
+        loop {
+            let pack = batch_pack(&mut tx, run_id, provider, after, &mut labels).await;
+            let pack = match pack {
+                Ok(pack) => pack,
+                Err(error) => {
+                    let _ = sink.send(Err(error)).await;
+                    return;
+                }
+            };
+            let Some(last) = pack.last().map(|row| row.line_no) else {
+                return;
+            };
+            after = last;
+            let full = pack.len() == LINES_PER_PACK;
+            if sink.send(Ok(pack)).await.is_err() || !full {
+                return;
+            }
+        }
+    }
+}
+
+/// Up to `LINES_PER_PACK` included lines after line `after`, in order.
+async fn batch_pack(
+    tx: &mut ReadTx,
+    run_id: Uuid,
+    provider: Option<Uuid>,
+    after: u32,
+    labels: &mut HashMap<Uuid, ProviderLabel>,
+) -> Result<Vec<BatchRow>, StoreError> {
+    let sql = packed(
+        BATCH_LINE_COLUMNS,
+        &format!(
+            "FROM (SELECT {BATCH_LINE_COLUMNS} FROM settlement_lines \
+             WHERE run_id = $1 AND state = 'included' AND ($2 = '' OR provider_id = $2) \
+             AND line_no > $3 ORDER BY line_no LIMIT {LINES_PER_PACK})"
+        ),
+    );
+    let (text,): (String,) = sqlx::query_as(&sql)
+        .bind(run_id.to_string())
+        .bind(provider.map(|p| p.to_string()).unwrap_or_default())
+        .bind(i64::from(after))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    let mut lines: Vec<PackedBatchLine> = unpack(&text, "batch line")?;
+    lines.sort_unstable_by_key(|line| line.line_no);
+    let mut rows = Vec::with_capacity(lines.len());
+    for line in lines {
+        let label = match labels.entry(line.provider_id) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(missing) => missing.insert(provider_label(tx, line.provider_id).await?),
+        };
+        rows.push(BatchRow {
+            line_no: line.line_no,
+            provider_id: line.provider_id,
+            provider_name: label.name.clone(),
+            provider_uscc: label.uscc.clone(),
+            provider_fields_json: label.fields_json.clone(),
+            voucher_id: line.voucher_id,
+            enterprise_name: line.enterprise_name,
+            service_category: line.service_category,
+            contract_amount_fen: line.contract_amount_fen,
+            subsidy_fen: line.subsidy_fen,
+            invoice_number: line.invoice_number,
+            confirmed_at_us: line.confirmed_at_us,
+        });
+    }
+    Ok(rows)
+}
+
+async fn provider_label(tx: &mut ReadTx, id: Uuid) -> Result<ProviderLabel, StoreError> {
+    let found: Option<(String, String, String)> =
+        sqlx::query_as("SELECT name, uscc, fields_json FROM providers WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(map_err)?;
+    let (name, uscc, fields_json) = found.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "settlement line names provider {id}, which does not exist"
+        ))
+    })?;
+    Ok(ProviderLabel {
+        name,
+        uscc,
+        fields_json,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::settlement::LineFacts;
+    use crate::store::{LedgerTx, Store};
+
+    const PROVIDER_ROW: &str = "INSERT INTO providers (id, uscc, name, status, fields_json, \
+         annual_cap_fen, version, created_at_us, updated_at_us) VALUES ($1, $2, $3, 'approved', \
+         '{\"bank_name\":\"中国银行\"}', 100, 1, 0, 0)";
+
+    fn line(run_id: Uuid, line_no: u32, provider_id: Uuid) -> LineRecord {
+        LineRecord {
+            run_id,
+            redemption_id: Uuid::now_v7(),
+            line_no,
+            provider_id,
+            subsidy_fen: i64::from(line_no) * 100,
+            // Every seventh line is held: the batch leaves it out.
+            state: if line_no.is_multiple_of(7) { "held" } else { "included" }.into(),
+            flags_json: "[]".into(),
+            facts: LineFacts {
+                voucher_id: Uuid::now_v7(),
+                enterprise_name: format!("舟山\"测试\"企业{line_no}"),
+                service_category: "管理咨询".into(),
+                contract_amount_fen: i64::from(line_no) * 300 + 9_007_199_254_740_993,
+                invoice_number: line_no.is_multiple_of(2).then(|| format!("N{line_no}")),
+                confirmed_at_us: (!line_no.is_multiple_of(3)).then_some(i64::from(line_no)),
+            },
+        }
+    }
+
+    async fn collect(store: &SqliteStore, run_id: Uuid, provider: Option<Uuid>) -> Vec<BatchRow> {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+        let reader = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .stream_batch_rows_backend(run_id, provider, sender)
+                    .await
+            }
+        });
+        let mut rows = Vec::new();
+        while let Some(pack) = receiver.recv().await {
+            rows.extend(pack.expect("a pack of rows"));
+        }
+        reader.await.unwrap();
+        rows
+    }
+
+    /// More lines than fit one pack, of two providers, some held: the
+    /// packed read returns exactly the included lines, in order, every
+    /// field as written (text with quotes and Chinese, integers beyond
+    /// 2^53, NULLs), with the provider's registry row attached.
+    #[tokio::test]
+    async fn packed_reads_return_every_included_line_in_order_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let providers = [Uuid::now_v7(), Uuid::now_v7()];
+        for (n, id) in providers.iter().enumerate() {
+            sqlx::query(PROVIDER_ROW)
+                .bind(id.to_string())
+                .bind(format!("USCC{n}"))
+                .bind(format!("服务机构{n}"))
+                .execute(&store.pool)
+                .await
+                .unwrap();
+        }
+        let run_id = Uuid::now_v7();
+        let count = (LINES_PER_PACK * 2 + 5) as u32;
+        let lines: Vec<LineRecord> = (1..=count)
+            .map(|n| line(run_id, n, providers[(n as usize / 100) % 2]))
+            .collect();
+        let mut tx = store.begin_append().await.unwrap();
+        tx.bulk_insert_settlement_lines(&lines).await.unwrap();
+        tx.commit().await.unwrap();
+
+        for provider in [None, Some(providers[1])] {
+            let expected: Vec<&LineRecord> = lines
+                .iter()
+                .filter(|l| l.state == "included")
+                .filter(|l| provider.is_none_or(|p| p == l.provider_id))
+                .collect();
+            let rows = collect(&store, run_id, provider).await;
+            assert_eq!(rows.len(), expected.len(), "provider {provider:?}");
+            for (row, line) in rows.iter().zip(expected) {
+                let n = providers
+                    .iter()
+                    .position(|p| *p == line.provider_id)
+                    .unwrap();
+                assert_eq!(row.line_no, line.line_no);
+                assert_eq!(row.provider_id, line.provider_id);
+                assert_eq!(row.provider_name, format!("服务机构{n}"));
+                assert_eq!(row.provider_uscc, format!("USCC{n}"));
+                assert_eq!(row.provider_fields_json, "{\"bank_name\":\"中国银行\"}");
+                assert_eq!(row.voucher_id, line.facts.voucher_id);
+                assert_eq!(row.enterprise_name, line.facts.enterprise_name);
+                assert_eq!(row.service_category, line.facts.service_category);
+                assert_eq!(row.contract_amount_fen, line.facts.contract_amount_fen);
+                assert_eq!(row.subsidy_fen, line.subsidy_fen);
+                assert_eq!(row.invoice_number, line.facts.invoice_number);
+                assert_eq!(row.confirmed_at_us, line.facts.confirmed_at_us);
+            }
+        }
+        store.close().await;
+    }
+}

@@ -297,6 +297,7 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         period,
     } = preparation;
     let code = programme.as_str();
+    let started = std::time::Instant::now();
     tx.insert_run(&run).await?;
     let per_provider = tx.redemptions_per_provider(code).await?;
     let context = Context {
@@ -317,6 +318,7 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         rules: rules::AnomalyRules::default(),
         ..Context::default()
     };
+    let context_read = started.elapsed();
     let mut progress = Progress {
         run_id: run.id,
         code: code.to_string(),
@@ -362,6 +364,8 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         }
     }
     tracing::debug!(
+        context_ms = context_read.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
         candidates_ms = progress.spent[0].as_millis() as u64,
         provider_reads_ms = progress.spent[1].as_millis() as u64,
         insert_ms = progress.spent[2].as_millis() as u64,

@@ -347,7 +347,12 @@ mod tests {
             provider_id,
             subsidy_fen: i64::from(line_no) * 100,
             // Every seventh line is held: the batch leaves it out.
-            state: if line_no.is_multiple_of(7) { "held" } else { "included" }.into(),
+            state: if line_no.is_multiple_of(7) {
+                "held"
+            } else {
+                "included"
+            }
+            .into(),
             flags_json: "[]".into(),
             facts: LineFacts {
                 voucher_id: Uuid::now_v7(),

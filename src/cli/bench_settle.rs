@@ -366,12 +366,13 @@ impl Raw {
              contract_amount_fen, subsidy_fen, returned_fen, single_use, presentation_nonce, \
              invoice_code, invoice_number, invoice_date, invoice_amount_fen, payment_proof_ref, \
              fiscal_year, status, rating, comment, confirmed_at_us, dispute_reason, \
-             resolution_note, redeemed_sequence, redeemed_at_us, updated_at_us) \
+             resolution_note, redeemed_sequence, redeemed_at_us, updated_at_us, \
+             voucher_issued_at_us, voucher_face_value_fen) \
              SELECT {redemption}, {voucher}, '{PROGRAMME}', p.id, f.id, '管理咨询', \
              'HT-' || CAST(n AS TEXT), '基准测试服务合同', 2 * {subsidy} + 100, {subsidy}, 0, 0, \
              NULL, '0330', 'N' || CAST(n AS TEXT), '2026-01-15', 2 * {subsidy} + 100, \
              'P' || CAST(n AS TEXT), 2026, 'confirmed', 5, NULL, {at} + 60000000, NULL, NULL, \
-             5000000 + n, {at}, {at} \
+             5000000 + n, {at}, {at}, {at} - 86400000000, 100000 \
              FROM seq JOIN bench_firms f ON {firm} JOIN bench_providers p ON p.k = n % {PROVIDERS}",
             redemption = uuid_text(backend, "0001"),
             voucher = uuid_text(backend, "0000"),

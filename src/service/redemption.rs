@@ -288,6 +288,8 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
         payment_proof_ref: spec.payment_proof_ref.clone(),
         fiscal_year: gathered.facts.today.year(),
         status: "pending".into(),
+        voucher_issued_at_us: gathered.voucher.issued_at_us,
+        voucher_face_value_fen: gathered.voucher.face_value_fen,
         redeemed_sequence: sequence,
         redeemed_at_us: now.as_micros(),
         rating: None,

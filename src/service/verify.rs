@@ -96,12 +96,7 @@ pub async fn verify_store<S: Store>(
     if let Some(first) = store.dangling_references().await?.into_iter().next() {
         return Err(mismatch(format!("{first}, which does not exist")));
     }
-    if let Some(first) = store
-        .settlement_line_disagreements()
-        .await?
-        .into_iter()
-        .next()
-    {
+    if let Some(first) = store.copied_fact_disagreements().await?.into_iter().next() {
         return Err(mismatch(first));
     }
     check_settlement(store, &settlement, &replay.redemptions).await?;

@@ -81,7 +81,8 @@ impl PostgresTx {
              $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int8[], \
              $10::int8[], $11::int8[], $12::int4[], $13::text[], $14::text[], $15::text[], \
              $16::text[], $17::int8[], $18::text[], $19::int4[], $20::text[], $21::int8[], \
-             $22::int8[]) AS r(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r2, s, t, u, at)",
+             $22::int8[], $23::int8[], $24::int8[]) \
+             AS r(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r2, s, t, u, at, v1, v2)",
             redemption_sql::INSERT_COLUMNS
         );
         sqlx::query(&query)
@@ -107,6 +108,8 @@ impl PostgresTx {
             .bind(&c.statuses)
             .bind(&c.sequences)
             .bind(&c.redeemed_at)
+            .bind(&c.voucher_issued_at)
+            .bind(&c.voucher_face_values)
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;

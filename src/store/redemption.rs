@@ -40,6 +40,10 @@ pub struct RedemptionRecord {
     pub dispute_reason: Option<String>,
     /// The admin's note on a dispute, or the reason of a reversal.
     pub resolution_note: Option<String>,
+    /// The voucher's issue time and face value, copied when redeemed
+    /// (settlement's 套现 signals read them; migration 0014).
+    pub voucher_issued_at_us: i64,
+    pub voucher_face_value_fen: i64,
 }
 
 /// A guarded status change of a redemption: applies only while it is

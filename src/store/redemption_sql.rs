@@ -13,7 +13,8 @@ pub const REDEMPTION_COLUMNS: &str = "id, voucher_id, programme_code, provider_i
      service_category, contract_number, description, contract_amount_fen, subsidy_fen, \
      returned_fen, single_use, presentation_nonce, invoice_code, invoice_number, invoice_date, \
      invoice_amount_fen, payment_proof_ref, fiscal_year, status, redeemed_sequence, \
-     redeemed_at_us, rating, comment, confirmed_at_us, dispute_reason, resolution_note";
+     redeemed_at_us, rating, comment, confirmed_at_us, dispute_reason, resolution_note, \
+     voucher_issued_at_us, voucher_face_value_fen";
 
 pub const UPDATE_REDEMPTION: &str = "UPDATE redemptions SET status = $2, \
      rating = COALESCE($3, rating), comment = COALESCE($4, comment), \
@@ -43,7 +44,7 @@ pub const INSERT_COLUMNS: &str = "id, voucher_id, programme_code, provider_id, e
      service_category, contract_number, description, contract_amount_fen, subsidy_fen, \
      returned_fen, single_use, presentation_nonce, invoice_code, invoice_number, invoice_date, \
      invoice_amount_fen, payment_proof_ref, fiscal_year, status, redeemed_sequence, \
-     redeemed_at_us, updated_at_us";
+     redeemed_at_us, voucher_issued_at_us, voucher_face_value_fen, updated_at_us";
 
 /// Provider's total across programmes, then the enterprise's from the
 /// programme, both in one fiscal year and without reversed redemptions.
@@ -121,6 +122,8 @@ where
         confirmed_at_us: row.try_get::<Option<i64>, _>(24).map_err(corrupt)?,
         dispute_reason: optional(25)?,
         resolution_note: optional(26)?,
+        voucher_issued_at_us: int(27)?,
+        voucher_face_value_fen: int(28)?,
     })
 }
 
@@ -454,6 +457,8 @@ pub struct RedemptionColumns {
     pub statuses: Vec<String>,
     pub sequences: Vec<i64>,
     pub redeemed_at: Vec<i64>,
+    pub voucher_issued_at: Vec<i64>,
+    pub voucher_face_values: Vec<i64>,
 }
 
 impl RedemptionColumns {
@@ -500,6 +505,8 @@ impl RedemptionColumns {
                 .map(|r| i64::try_from(r.redeemed_sequence).unwrap_or(i64::MAX))
                 .collect(),
             redeemed_at: records.iter().map(|r| r.redeemed_at_us).collect(),
+            voucher_issued_at: records.iter().map(|r| r.voucher_issued_at_us).collect(),
+            voucher_face_values: records.iter().map(|r| r.voucher_face_value_fen).collect(),
         }
     }
 }

@@ -23,14 +23,14 @@ pub const PAYOUT_COLUMNS: &str = "reference, run_id, provider_id, payee_name, ba
 
 /// What preparing a run reads of each candidate (`decode_candidate`).
 pub const CANDIDATE_COLUMNS: &str = "r.id, r.provider_id, r.enterprise_id, \
-     r.redeemed_sequence, r.redeemed_at_us, v.issued_at_us, v.face_value_fen, \
+     r.redeemed_sequence, r.redeemed_at_us, r.voucher_issued_at_us, r.voucher_face_value_fen, \
      r.contract_amount_fen, r.subsidy_fen, r.invoice_code, r.invoice_number, \
      r.invoice_amount_fen, r.payment_proof_ref, e.uscc, e.name, e.legal_representative, \
      r.voucher_id, r.service_category, r.confirmed_at_us";
 
 /// One provider's candidates ($1 programme, $2 provider, $3 end), after
 /// `SELECT <CANDIDATE_COLUMNS>`.
-pub const PROVIDER_CANDIDATES: &str = "FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
+pub const PROVIDER_CANDIDATES: &str = "FROM redemptions r \
      JOIN enterprises e ON e.id = r.enterprise_id \
      WHERE r.programme_code = $1 AND r.provider_id = $2 AND r.status = 'confirmed' \
      AND r.redeemed_at_us < $3 \
@@ -44,8 +44,7 @@ pub const PROVIDER_CANDIDATES: &str = "FROM redemptions r JOIN vouchers v ON v.i
 pub fn all_candidates_sql(programme: &str, end_us: i64) -> String {
     format!(
         "SELECT {CANDIDATE_COLUMNS} \
-         FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
-         JOIN enterprises e ON e.id = r.enterprise_id \
+         FROM redemptions r JOIN enterprises e ON e.id = r.enterprise_id \
          WHERE r.programme_code = '{}' AND r.status = 'confirmed' AND r.redeemed_at_us < {end_us} \
          AND r.id NOT IN (SELECT redemption_id FROM settlement_lines WHERE state <> 'released') \
          ORDER BY r.provider_id, r.redeemed_sequence",
@@ -145,9 +144,13 @@ pub const SELECT_BATCH_ROWS: &str = "SELECT l.line_no, l.provider_id, p.name, p.
      WHERE l.run_id = $1 AND l.state = 'included' AND ($2 = '' OR l.provider_id = $2) \
      ORDER BY l.line_no";
 
-/// See `SettlementStore::settlement_line_disagreements`. (The firm's name
+/// See `SettlementStore::copied_fact_disagreements`. (A line's firm name
 /// is left out: a firm may be renamed after its line was prepared.)
-pub const SELECT_LINE_DISAGREEMENTS: &str = "SELECT 'settlement line ' || l.run_id || '/' \
+pub const SELECT_COPY_DISAGREEMENTS: &str = "SELECT 'redemption ' || r.id || ' does not match \
+     voucher ' || r.voucher_id FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
+     WHERE r.voucher_issued_at_us <> v.issued_at_us \
+     OR r.voucher_face_value_fen <> v.face_value_fen \
+     UNION ALL SELECT 'settlement line ' || l.run_id || '/' \
      || CAST(l.line_no AS TEXT) || ' does not match redemption ' || l.redemption_id \
      FROM settlement_lines l LEFT JOIN redemptions r ON r.id = l.redemption_id \
      WHERE l.state <> 'released' AND (r.id IS NULL OR r.voucher_id <> l.voucher_id \
@@ -575,10 +578,10 @@ macro_rules! impl_settlement_store {
                 self.stream_batch_rows_backend(run_id, provider, sink).await
             }
 
-            async fn settlement_line_disagreements(
+            async fn copied_fact_disagreements(
                 &self,
             ) -> Result<Vec<String>, $crate::store::StoreError> {
-                sqlx::query_scalar($crate::store::settlement_sql::SELECT_LINE_DISAGREEMENTS)
+                sqlx::query_scalar($crate::store::settlement_sql::SELECT_COPY_DISAGREEMENTS)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(map_err)

@@ -98,6 +98,8 @@ impl SqliteTx {
                     .push_bind(r.status.clone())
                     .push_bind(i64::try_from(r.redeemed_sequence).unwrap_or(i64::MAX))
                     .push_bind(r.redeemed_at_us)
+                    .push_bind(r.voucher_issued_at_us)
+                    .push_bind(r.voucher_face_value_fen)
                     .push_bind(r.redeemed_at_us);
             });
             builder

@@ -1229,4 +1229,29 @@ async fn verify_finds_a_voucher_or_redemption_row_changed_behind_the_ledger<S: S
         .await;
     }
     verify_store(&world.store, &[]).await.unwrap();
+    // The voucher facts a redemption copied for settlement (migration
+    // 0014) must stay its voucher's.
+    for column in ["voucher_face_value_fen", "voucher_issued_at_us"] {
+        db.try_execute(&format!(
+            "UPDATE redemptions SET {column} = {column} + 1 WHERE id = '{redemption_id}'"
+        ))
+        .await
+        .unwrap();
+        let error = verify_store(&world.store, &[])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!(
+                "redemption {redemption_id} does not match voucher"
+            )),
+            "{column}: {error}"
+        );
+        db.try_execute(&format!(
+            "UPDATE redemptions SET {column} = {column} - 1 WHERE id = '{redemption_id}'"
+        ))
+        .await
+        .unwrap();
+    }
+    verify_store(&world.store, &[]).await.unwrap();
 }

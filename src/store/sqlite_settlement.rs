@@ -5,7 +5,7 @@
 //! to the caller one at a time through a channel, each column copied on
 //! the way: for the million lines of a large run that hand-off (a thread
 //! wake-up per row) costs more than the query itself
-//! (docs/operations.md, "Settlement benchmark"). So preparing a run and
+//! (docs/operations.md, `bench settle`; decision 0009). So preparing a run and
 //! exporting its batch ask SQLite to pack rows with `json_group_array`
 //! and read one text per provider or per chunk of lines. SQLite's JSON
 //! keeps 64-bit integers and text exactly; the packed rows are decoded by

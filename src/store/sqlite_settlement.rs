@@ -16,7 +16,8 @@ use std::collections::hash_map::Entry;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::StoreError;
@@ -38,8 +39,12 @@ fn packed(columns: &str, rest: &str) -> String {
     format!("SELECT json_group_array(json_array({columns})) {rest}")
 }
 
-fn unpack<T: DeserializeOwned>(text: &str, what: &'static str) -> Result<Vec<T>, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what} rows: {e}")))
+/// Decodes the packed rows of a `packed` query's one row, reading the
+/// text where sqlx holds it (a large provider's pack is not copied again).
+fn unpack<T: DeserializeOwned>(row: &SqliteRow, what: &'static str) -> Result<Vec<T>, StoreError> {
+    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what} rows: {e}"));
+    let text: &str = row.try_get(0).map_err(|e| corrupt(&e))?;
+    serde_json::from_str(text).map_err(|e| corrupt(&e))
 }
 
 /// A candidate as packed by `CANDIDATE_COLUMNS`, in that order.
@@ -192,14 +197,14 @@ impl SqliteTx {
             return Ok(Vec::new());
         };
         *next += 1;
-        let (text,): (String,) = sqlx::query_as(&packed(CANDIDATE_COLUMNS, PROVIDER_CANDIDATES))
+        let row = sqlx::query(&packed(CANDIDATE_COLUMNS, PROVIDER_CANDIDATES))
             .bind(programme)
             .bind(provider.to_string())
             .bind(end_us)
             .fetch_one(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        let mut rows: Vec<PackedCandidate> = unpack(&text, "settlement candidate")?;
+        let mut rows: Vec<PackedCandidate> = unpack(&row, "settlement candidate")?;
         rows.sort_unstable_by_key(|row| row.redeemed_sequence);
         Ok(rows.into_iter().map(CandidateRow::from).collect())
     }
@@ -209,7 +214,7 @@ impl SqliteTx {
         programme: &str,
         provider: Uuid,
     ) -> Result<Vec<(Uuid, i64)>, StoreError> {
-        let (text,): (String,) = sqlx::query_as(&format!(
+        let row = sqlx::query(&format!(
             "SELECT json_group_array(json_array(firm, n)) FROM ({SELECT_PROVIDER_PAIRS})"
         ))
         .bind(programme)
@@ -217,7 +222,7 @@ impl SqliteTx {
         .fetch_one(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        unpack(&text, "provider pair")
+        unpack(&row, "provider pair")
     }
 }
 
@@ -277,14 +282,14 @@ async fn batch_pack(
              AND line_no > $3 ORDER BY line_no LIMIT {LINES_PER_PACK})"
         ),
     );
-    let (text,): (String,) = sqlx::query_as(&sql)
+    let row = sqlx::query(&sql)
         .bind(run_id.to_string())
         .bind(provider.map(|p| p.to_string()).unwrap_or_default())
         .bind(i64::from(after))
         .fetch_one(&mut **tx)
         .await
         .map_err(map_err)?;
-    let mut lines: Vec<PackedBatchLine> = unpack(&text, "batch line")?;
+    let mut lines: Vec<PackedBatchLine> = unpack(&row, "batch line")?;
     lines.sort_unstable_by_key(|line| line.line_no);
     let mut rows = Vec::with_capacity(lines.len());
     for line in lines {

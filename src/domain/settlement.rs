@@ -298,6 +298,17 @@ pub struct AnomalyRules {
     pub burst_minutes: i64,
 }
 
+impl AnomalyRules {
+    /// The fewest redemptions a (provider, firm) pair needs before it can
+    /// dominate any firm: with fewer, `pair × 100 > firm ×
+    /// dominance_percent` fails for every firm with at least
+    /// `min_firm_redemptions`, so such pairs may be left out of
+    /// `Context::pair_counts`.
+    pub fn dominating_pair_min(&self) -> i64 {
+        self.min_firm_redemptions.max(0) * self.dominance_percent.max(0) / 100 + 1
+    }
+}
+
 impl Default for AnomalyRules {
     fn default() -> Self {
         AnomalyRules {
@@ -352,8 +363,9 @@ pub struct Context {
     pub provider_cap_fen: HashMap<Uuid, i64>,
     pub provider_settled_fen: HashMap<Uuid, i64>,
     /// Redemptions (not reversed) of the programme per (provider,
-    /// enterprise) — at least for the pairs of the candidates at hand —
-    /// per enterprise, per provider, and in all.
+    /// enterprise) — at least for the pairs with
+    /// `AnomalyRules::dominating_pair_min` or more; a pair left out counts
+    /// as none — per enterprise, per provider, and in all.
     pub pair_counts: HashMap<(Uuid, Uuid), i64>,
     pub firm_totals: HashMap<Uuid, i64>,
     pub provider_totals: HashMap<Uuid, i64>,
@@ -817,6 +829,53 @@ mod tests {
         assert_eq!(codes(&lines[0]), vec!["quick_redemption"]);
         assert_eq!(codes(&lines[1]), vec!["subsidy_at_maximum"]);
         assert!(lines.iter().all(|l| l.state == LineState::Included));
+    }
+
+    /// Leaving out the pairs below `dominating_pair_min` (as preparation
+    /// does) gives the same lines as knowing every pair, whatever the
+    /// rules: firms with 1 to 6 redemptions split over three providers.
+    #[test]
+    fn pairs_below_the_dominating_minimum_never_change_a_line() {
+        for (percent, min_firm) in [(50, 3), (30, 4), (75, 3), (0, 1), (100, 2), (50, 0)] {
+            let rules = AnomalyRules {
+                dominance_percent: percent,
+                min_firm_redemptions: min_firm,
+                ..AnomalyRules::default()
+            };
+            let mut all = context(&[10, 11, 12]);
+            all.rules = rules;
+            let mut candidates = Vec::new();
+            let mut n = 0;
+            for firm in 20..26u8 {
+                let redemptions = i64::from(firm - 19);
+                all.firm_totals.insert(id(firm), redemptions);
+                for k in 0..redemptions {
+                    // Most of a firm's redemptions with provider 10.
+                    let provider = if k < redemptions / 2 + 1 {
+                        10
+                    } else {
+                        11 + (k % 2) as u8
+                    };
+                    *all.pair_counts.entry((id(provider), id(firm))).or_default() += 1;
+                    n += 1;
+                    candidates.push(candidate(n, provider, firm));
+                }
+            }
+            let mut pruned = all.clone();
+            let floor = rules.dominating_pair_min();
+            pruned.pair_counts.retain(|_, count| *count >= floor);
+            let flags = |ctx: &Context| -> Vec<Vec<&'static str>> {
+                reconcile(candidates.clone(), ctx, 1)
+                    .iter()
+                    .map(codes)
+                    .collect()
+            };
+            assert_eq!(
+                flags(&all),
+                flags(&pruned),
+                "{percent} % of at least {min_firm}"
+            );
+        }
     }
 
     #[test]

@@ -300,6 +300,7 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
     let started = std::time::Instant::now();
     tx.insert_run(&run).await?;
     let per_provider = tx.redemptions_per_provider(code).await?;
+    let rules = rules::AnomalyRules::default();
     let context = Context {
         invoice_uses: tx
             .duplicate_invoices()
@@ -315,13 +316,18 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         programme_total: per_provider.iter().map(|(_, n)| n).sum(),
         provider_totals: per_provider.into_iter().collect(),
         firm_totals: tx.redemptions_per_firm(code).await?.into_iter().collect(),
-        rules: rules::AnomalyRules::default(),
+        pair_counts: tx
+            .dominating_pairs(code, rules.dominating_pair_min())
+            .await?
+            .into_iter()
+            .map(|(provider, firm, count)| ((provider, firm), count))
+            .collect(),
+        rules,
         ..Context::default()
     };
     let context_read = started.elapsed();
     let mut progress = Progress {
         run_id: run.id,
-        code: code.to_string(),
         context,
         digest: LinesDigest::default(),
         body: pb::SettlementPrepared {
@@ -383,12 +389,12 @@ async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
 /// A run's preparation so far.
 struct Progress {
     run_id: Uuid,
-    code: String,
     context: Context,
     digest: LinesDigest,
     body: pb::SettlementPrepared,
     next_line: u32,
-    /// Reading candidates, reading per-provider facts, writing lines.
+    /// Reading candidates, reading each provider's registry row, writing
+    /// lines.
     spent: [std::time::Duration; 3],
 }
 
@@ -405,13 +411,8 @@ impl Progress {
         };
         let clock = std::time::Instant::now();
         let view = provider_view(tx, provider).await?;
-        let pairs = tx.provider_pairs(&self.code, provider).await?;
         self.spent[1] += clock.elapsed();
         let context = &mut self.context;
-        context.pair_counts = pairs
-            .into_iter()
-            .map(|(firm, pair)| ((provider, firm), pair))
-            .collect();
         let status = ProviderStatus::parse(&view.record.status)
             .ok_or_else(|| outside("provider status", provider))?;
         context.provider_status = HashMap::from([(provider, status)]);

@@ -372,22 +372,6 @@ impl PostgresTx {
     }
 }
 
-impl PostgresTx {
-    pub(super) async fn provider_pairs_backend(
-        &mut self,
-        programme: &str,
-        provider: Uuid,
-    ) -> Result<Vec<(Uuid, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(settlement_sql::SELECT_PROVIDER_PAIRS)
-            .bind(programme)
-            .bind(provider.to_string())
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        settlement_sql::uuid_counts(rows)
-    }
-}
-
 impl PostgresStore {
     /// One query, its rows decoded as they arrive and sent on in chunks
     /// (Postgres hands rows over cheaply; the chunks spare the renderer a

@@ -290,13 +290,14 @@ pub trait SettlementTx {
         programme: &str,
     ) -> impl Future<Output = Result<Vec<(Uuid, i64)>, StoreError>> + Send;
 
-    /// One provider's unreversed redemptions of the programme per
-    /// enterprise.
-    fn provider_pairs(
+    /// Unreversed redemptions of the programme per (provider, firm), for
+    /// the pairs with at least `min_count` of them (one aggregate over the
+    /// programme; the pairs that can dominate a firm are few).
+    fn dominating_pairs(
         &mut self,
         programme: &str,
-        provider: Uuid,
-    ) -> impl Future<Output = Result<Vec<(Uuid, i64)>, StoreError>> + Send;
+        min_count: i64,
+    ) -> impl Future<Output = Result<Vec<(Uuid, Uuid, i64)>, StoreError>> + Send;
 
     fn set_run_digest(
         &mut self,

@@ -77,9 +77,11 @@ pub const SELECT_PER_PROVIDER: &str = "SELECT provider_id, CAST(COUNT(*) AS BIGI
 pub const SELECT_PER_FIRM: &str = "SELECT enterprise_id, CAST(COUNT(*) AS BIGINT) \
      FROM redemptions WHERE programme_code = $1 AND status <> 'reversed' GROUP BY enterprise_id";
 
-pub const SELECT_PROVIDER_PAIRS: &str = "SELECT enterprise_id AS firm, CAST(COUNT(*) AS BIGINT) AS n \
-     FROM redemptions WHERE programme_code = $1 AND provider_id = $2 AND status <> 'reversed' \
-     GROUP BY enterprise_id";
+/// (provider, firm) pairs of a programme with at least $2 redemptions
+/// (`AnomalyRules::dominating_pair_min`: fewer can dominate no firm).
+pub const SELECT_DOMINATING_PAIRS: &str = "SELECT provider_id, enterprise_id, \
+     CAST(COUNT(*) AS BIGINT) FROM redemptions WHERE programme_code = $1 \
+     AND status <> 'reversed' GROUP BY provider_id, enterprise_id HAVING COUNT(*) >= $2";
 
 pub const SELECT_DUPLICATE_INVOICES: &str = "SELECT invoice_code, invoice_number, \
      CAST(COUNT(*) AS BIGINT) FROM redemptions \
@@ -682,12 +684,27 @@ macro_rules! impl_settlement_store {
                 $crate::store::settlement_sql::uuid_counts(rows)
             }
 
-            async fn provider_pairs(
+            async fn dominating_pairs(
                 &mut self,
                 programme: &str,
-                provider: uuid::Uuid,
-            ) -> Result<Vec<(uuid::Uuid, i64)>, $crate::store::StoreError> {
-                self.provider_pairs_backend(programme, provider).await
+                min_count: i64,
+            ) -> Result<Vec<(uuid::Uuid, uuid::Uuid, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, String, i64)> =
+                    sqlx::query_as($crate::store::settlement_sql::SELECT_DOMINATING_PAIRS)
+                        .bind(programme)
+                        .bind(min_count)
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(provider, firm, n)| {
+                        Ok((
+                            $crate::store::shared::uuid(&provider)?,
+                            $crate::store::shared::uuid(&firm)?,
+                            n,
+                        ))
+                    })
+                    .collect()
             }
 
             async fn set_run_digest(

@@ -23,8 +23,7 @@ use uuid::Uuid;
 use super::StoreError;
 use super::settlement::{BatchRow, CandidateCursor, CandidateRow, LineRecord};
 use super::settlement_sql::{
-    CANDIDATE_COLUMNS, LINE_COLUMNS, PROVIDER_CANDIDATES, SELECT_PROVIDER_PAIRS,
-    SELECT_SETTLEMENT_PROVIDERS,
+    CANDIDATE_COLUMNS, LINE_COLUMNS, PROVIDER_CANDIDATES, SELECT_SETTLEMENT_PROVIDERS,
 };
 use super::sqlite::{SqliteStore, SqliteTx, map_err};
 
@@ -207,22 +206,6 @@ impl SqliteTx {
         let mut rows: Vec<PackedCandidate> = unpack(&row, "settlement candidate")?;
         rows.sort_unstable_by_key(|row| row.redeemed_sequence);
         Ok(rows.into_iter().map(CandidateRow::from).collect())
-    }
-
-    pub(super) async fn provider_pairs_backend(
-        &mut self,
-        programme: &str,
-        provider: Uuid,
-    ) -> Result<Vec<(Uuid, i64)>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT json_group_array(json_array(firm, n)) FROM ({SELECT_PROVIDER_PAIRS})"
-        ))
-        .bind(programme)
-        .bind(provider.to_string())
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        unpack(&row, "provider pair")
     }
 }
 

@@ -29,6 +29,7 @@ on_both_backends!(
     the_annual_cap_holds_and_no_note_lifts_it,
     racing_runs_for_overlapping_periods_settle_each_redemption_once,
     a_batch_pays_many_providers_in_one_verifiable_entry,
+    dominating_pairs_count_each_provider_and_firm_of_the_programme,
 );
 
 const CODE: &str = "ZS2026-S1";
@@ -1306,4 +1307,60 @@ async fn a_batch_pays_many_providers_in_one_verifiable_entry<S: Store>(store: S,
     voucher_ledger::service::verify::verify_store(&world.store, &[])
         .await
         .unwrap();
+}
+
+/// The (provider, firm) pairs that can dominate a firm come from one
+/// aggregate over the programme: unreversed redemptions per pair, only the
+/// pairs with at least the minimum, only this programme's.
+async fn dominating_pairs_count_each_provider_and_firm_of_the_programme<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
+    use voucher_ledger::store::settlement::SettlementTx;
+    let id = |n: u32| Uuid::parse_str(&format!("00000000-0000-7000-8000-{n:012x}")).unwrap();
+    let (a, b, x, y) = (id(0xa), id(0xb), id(0xc), id(0xd));
+    // (provider, firm, programme, status), one redemption each.
+    let rows = [
+        (a, x, "P", "confirmed"),
+        (a, x, "P", "pending"),
+        (a, x, "P", "reversed"),
+        (a, y, "P", "confirmed"),
+        (b, x, "P", "disputed"),
+        (b, x, "P", "confirmed"),
+        (b, y, "Q", "confirmed"),
+        (b, y, "Q", "confirmed"),
+    ];
+    let inserts: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(n, (provider, firm, programme, status))| {
+            format!(
+                "INSERT INTO redemptions (id, voucher_id, programme_code, provider_id, \
+                 enterprise_id, service_category, contract_number, description, \
+                 contract_amount_fen, subsidy_fen, returned_fen, single_use, fiscal_year, status, \
+                 redeemed_sequence, redeemed_at_us, updated_at_us, voucher_issued_at_us, \
+                 voucher_face_value_fen) VALUES ('{}', '{}', '{programme}', '{provider}', '{firm}', \
+                 '管理咨询', 'HT', 'd', 300, 100, 0, 0, 2026, '{status}', {seq}, 0, 0, 0, 100)",
+                id(100 + n as u32),
+                id(200 + n as u32),
+                seq = 1000 + n,
+            )
+        })
+        .collect();
+    db.tamper(
+        &inserts.iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    )
+    .await;
+    let mut tx = store.begin_append().await.unwrap();
+    for (min_count, expected) in [
+        (1, vec![(a, x, 2), (a, y, 1), (b, x, 2)]),
+        (2, vec![(a, x, 2), (b, x, 2)]),
+        (3, vec![]),
+    ] {
+        let mut pairs = tx.dominating_pairs("P", min_count).await.unwrap();
+        pairs.sort();
+        assert_eq!(pairs, expected, "at least {min_count}");
+    }
+    assert_eq!(tx.dominating_pairs("Q", 2).await.unwrap(), vec![(b, y, 2)]);
 }

@@ -285,8 +285,10 @@ async fn plan_prepare<T: RegistryTx + SettlementTx + Send>(
 }
 
 /// Reconciles and writes a run's lines one provider at a time (memory
-/// stays that of one provider's lines, whatever the run's size), then
-/// records the run's digest; returns the entry body with the totals.
+/// stays that of one provider's lines, whatever the run's size, plus the
+/// run-wide counts: per provider, per firm, and the few (provider, firm)
+/// pairs that can dominate a firm), then records the run's digest;
+/// returns the entry body with the totals.
 async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
     tx: &mut T,
     preparation: Preparation,

@@ -73,13 +73,7 @@ pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT)
-        .row_buffer_size(
-            std::env::var("XROWBUF")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(50),
-        ))
+        .busy_timeout(BUSY_TIMEOUT))
 }
 
 impl SqliteStore {

@@ -233,7 +233,7 @@ pub fn spawn_render<S: Store, W: Write + Send + 'static>(
     out: W,
     mut on_row: impl FnMut(u64) + Send + 'static,
 ) -> tokio::task::JoinHandle<Result<(Totals, W), ReportError>> {
-    // Chunks of rows (`BATCH_ROW_CHUNK` each): four in flight.
+    // Chunks of rows (`SettlementStore::stream_batch_rows`): four in flight.
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     let store = store.clone();
     tokio::spawn(async move { store.stream_batch_rows(run_id, provider, sender).await });

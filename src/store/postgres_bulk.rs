@@ -13,7 +13,7 @@ use super::postgres::{PostgresStore, PostgresTx, map_err};
 use super::redemption::{RedemptionRecord, VoucherUse};
 use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
-use super::settlement::{BATCH_ROW_CHUNK, BatchRow, LineRecord};
+use super::settlement::{BatchRow, LineRecord};
 use super::voucher::{ClaimedSoFar, VoucherRecord};
 use super::{redemption_sql, settlement_sql, voucher_sql};
 
@@ -253,52 +253,30 @@ impl PostgresTx {
         &mut self,
         lines: &[LineRecord],
     ) -> Result<(), StoreError> {
-        const QUERY: &str = "INSERT INTO settlement_lines (run_id, redemption_id, line_no, \
-             provider_id, subsidy_fen, state, flags, voucher_id, enterprise_name, \
-             service_category, contract_amount_fen, invoice_number, confirmed_at_us) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], \
-             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], \
-             $12::text[], $13::int8[])";
+        let query = format!(
+            "INSERT INTO settlement_lines ({}) SELECT * FROM UNNEST($1::text[], $2::text[], \
+             $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::text[], \
+             $10::text[], $11::int8[], $12::text[], $13::int8[])",
+            settlement_sql::LINE_COLUMNS
+        );
         for chunk in lines.chunks(10_000) {
-            let column =
-                |f: fn(&LineRecord) -> Uuid| texts(&chunk.iter().map(f).collect::<Vec<_>>());
-            sqlx::query(QUERY)
-                .bind(column(|l| l.run_id))
-                .bind(column(|l| l.redemption_id))
-                .bind(
-                    chunk
-                        .iter()
-                        .map(|l| i64::from(l.line_no))
-                        .collect::<Vec<_>>(),
-                )
-                .bind(column(|l| l.provider_id))
-                .bind(chunk.iter().map(|l| l.subsidy_fen).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|l| l.state.as_str()).collect::<Vec<_>>())
-                .bind(
-                    chunk
-                        .iter()
-                        .map(|l| l.flags_json.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(column(|l| l.facts.voucher_id))
-                .bind(
-                    chunk
-                        .iter()
-                        .map(|l| l.facts.enterprise_name.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    chunk
-                        .iter()
-                        .map(|l| l.facts.service_category.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    chunk
-                        .iter()
-                        .map(|l| l.facts.contract_amount_fen)
-                        .collect::<Vec<_>>(),
-                )
+            let ids = |f: fn(&LineRecord) -> Uuid| texts(&chunk.iter().map(f).collect::<Vec<_>>());
+            let ints = |f: fn(&LineRecord) -> i64| chunk.iter().map(f).collect::<Vec<_>>();
+            let strs = |f: for<'l> fn(&'l LineRecord) -> &'l str| {
+                chunk.iter().map(f).collect::<Vec<&str>>()
+            };
+            sqlx::query(&query)
+                .bind(ids(|l| l.run_id))
+                .bind(ids(|l| l.redemption_id))
+                .bind(ints(|l| i64::from(l.line_no)))
+                .bind(ids(|l| l.provider_id))
+                .bind(ints(|l| l.subsidy_fen))
+                .bind(strs(|l| &l.state))
+                .bind(strs(|l| &l.flags_json))
+                .bind(ids(|l| l.facts.voucher_id))
+                .bind(strs(|l| &l.facts.enterprise_name))
+                .bind(strs(|l| &l.facts.service_category))
+                .bind(ints(|l| l.facts.contract_amount_fen))
                 .bind(
                     chunk
                         .iter()
@@ -372,10 +350,13 @@ impl PostgresTx {
     }
 }
 
+/// Batch rows per chunk sent to the renderer.
+const BATCH_ROW_CHUNK: usize = 256;
+
 impl PostgresStore {
     /// One query, its rows decoded as they arrive and sent on in chunks
-    /// (Postgres hands rows over cheaply; the chunks spare the renderer a
-    /// wake-up per row).
+    /// of `BATCH_ROW_CHUNK` (Postgres hands rows over cheaply; the chunks
+    /// spare the renderer a wake-up per row).
     pub(super) async fn stream_batch_rows_backend(
         &self,
         run_id: Uuid,

@@ -142,9 +142,6 @@ pub struct BatchRow {
     pub confirmed_at_us: Option<i64>,
 }
 
-/// Rows per chunk of `SettlementStore::stream_batch_rows`.
-pub const BATCH_ROW_CHUNK: usize = 256;
-
 /// What a programme's rows add up to, per group (district, zone,
 /// category or month): issued face value, redeemed, settled and paid
 /// subsidy.
@@ -216,9 +213,10 @@ pub trait SettlementStore {
     ) -> impl Future<Output = Result<Vec<PayoutRecord>, StoreError>> + Send;
 
     /// Streams a run's included lines (or one provider's) in line order
-    /// into `sink`, in chunks of up to `BATCH_ROW_CHUNK` rows (a row at a
-    /// time, the hand-off between threads cost more than the rows), without
-    /// holding them all: the channel's bound is the memory used. An error
+    /// into `sink`, in chunks of at most a few thousand rows (a row at a
+    /// time, the hand-off between threads cost more than the rows; each
+    /// backend picks its size), without holding them all: the channel's
+    /// bound times the chunk size is the memory used. An error
     /// comes after the rows read before it. Stops early if the receiver
     /// goes away.
     fn stream_batch_rows(

@@ -165,11 +165,15 @@ pub trait Store:
     /// head is locked once `LedgerTx::open_batch` returns.
     fn begin_append(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
 
-    /// Vouchers and redemptions whose programme, enterprise, provider,
-    /// issuer key or voucher does not exist, described (at most ten).
-    /// Postgres keeps no foreign keys on these rows
-    /// (docs/decisions/0008), so `verify` checks them.
-    fn dangling_references(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Rows whose references `verify` must check, described (at most
+    /// ten): vouchers and redemptions whose programme, enterprise,
+    /// provider, issuer key or voucher does not exist (Postgres keeps no
+    /// foreign keys on these rows, docs/decisions/0008); redemptions whose
+    /// copied voucher issue time and face value are not their voucher's;
+    /// live settlement lines whose copied voucher, service category,
+    /// contract amount, invoice number or confirmation time are not their
+    /// redemption's, or whose redemption is missing (docs/decisions/0009).
+    fn broken_references(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Applies pending migrations (idempotent; safe with concurrent callers).
     fn migrate(&self) -> impl Future<Output = Result<Vec<u32>, StoreError>> + Send;

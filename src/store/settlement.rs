@@ -226,16 +226,6 @@ pub trait SettlementStore {
         sink: tokio::sync::mpsc::Sender<Result<Vec<BatchRow>, StoreError>>,
     ) -> impl Future<Output = ()> + Send;
 
-    /// Facts copied from one row onto another that no longer agree,
-    /// described (at most ten; `verify` reports them): a redemption's
-    /// voucher issue time and face value that are not its voucher's, and a
-    /// live settlement line's voucher, service category, contract amount,
-    /// invoice number or confirmation time that are not its redemption's
-    /// (or whose redemption is missing). docs/decisions/0009.
-    fn copied_fact_disagreements(
-        &self,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-
     /// Totals of a programme's rows per group.
     fn utilisation(
         &self,

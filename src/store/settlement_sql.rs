@@ -146,21 +146,6 @@ pub const SELECT_BATCH_ROWS: &str = "SELECT l.line_no, l.provider_id, p.name, p.
      WHERE l.run_id = $1 AND l.state = 'included' AND ($2 = '' OR l.provider_id = $2) \
      ORDER BY l.line_no";
 
-/// See `SettlementStore::copied_fact_disagreements`. (A line's firm name
-/// is left out: a firm may be renamed after its line was prepared.)
-pub const SELECT_COPY_DISAGREEMENTS: &str = "SELECT 'redemption ' || r.id || ' does not match \
-     voucher ' || r.voucher_id FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
-     WHERE r.voucher_issued_at_us <> v.issued_at_us \
-     OR r.voucher_face_value_fen <> v.face_value_fen \
-     UNION ALL SELECT 'settlement line ' || l.run_id || '/' \
-     || CAST(l.line_no AS TEXT) || ' does not match redemption ' || l.redemption_id \
-     FROM settlement_lines l LEFT JOIN redemptions r ON r.id = l.redemption_id \
-     WHERE l.state <> 'released' AND (r.id IS NULL OR r.voucher_id <> l.voucher_id \
-     OR r.service_category <> l.service_category \
-     OR r.contract_amount_fen <> l.contract_amount_fen \
-     OR r.invoice_number IS DISTINCT FROM l.invoice_number \
-     OR r.confirmed_at_us IS DISTINCT FROM l.confirmed_at_us) LIMIT 10";
-
 pub const SELECT_RESOLUTIONS: &str = "SELECT run_id, redemption_id, note, resolved_by, \
      sequence, resolved_at_us FROM settlement_resolutions WHERE run_id = $1 ORDER BY sequence";
 
@@ -578,15 +563,6 @@ macro_rules! impl_settlement_store {
                 >,
             ) {
                 self.stream_batch_rows_backend(run_id, provider, sink).await
-            }
-
-            async fn copied_fact_disagreements(
-                &self,
-            ) -> Result<Vec<String>, $crate::store::StoreError> {
-                sqlx::query_scalar($crate::store::settlement_sql::SELECT_COPY_DISAGREEMENTS)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)
             }
 
             async fn utilisation(

@@ -20,23 +20,44 @@ pub const SELECT_HEAD: &str = "SELECT sequence, hash, recorded_at_us FROM ledger
 pub const UPDATE_HEAD: &str =
     "UPDATE ledger_head SET sequence = $1, hash = $2, recorded_at_us = $3 WHERE id = 1";
 
-/// Rows of vouchers and redemptions naming what does not exist (see
-/// `Store::dangling_references`).
-pub const SELECT_DANGLING_REFERENCES: &str = "\
-     SELECT 'voucher ' || v.id || ' names programme ' || v.programme_code FROM vouchers v \
+/// Rows naming a row that does not exist, or carrying facts copied from
+/// the row they name that are no longer its facts, described (see
+/// `Store::broken_references`). A settlement line's firm name is left out:
+/// a firm may be renamed after its line was prepared.
+pub const SELECT_BROKEN_REFERENCES: &str = "\
+     SELECT 'voucher ' || v.id || ' names programme ' || v.programme_code || ', which does not exist' \
+       FROM vouchers v \
        WHERE NOT EXISTS (SELECT 1 FROM programmes p WHERE p.code = v.programme_code) \
-     UNION ALL SELECT 'voucher ' || v.id || ' names enterprise ' || v.enterprise_id FROM vouchers v \
+     UNION ALL SELECT 'voucher ' || v.id || ' names enterprise ' || v.enterprise_id || ', which does not exist' \
+       FROM vouchers v \
        WHERE NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.id = v.enterprise_id) \
-     UNION ALL SELECT 'voucher ' || v.id || ' names issuer key ' || v.key_id FROM vouchers v \
+     UNION ALL SELECT 'voucher ' || v.id || ' names issuer key ' || v.key_id || ', which does not exist' \
+       FROM vouchers v \
        WHERE NOT EXISTS (SELECT 1 FROM issuer_keys k WHERE k.key_id = v.key_id) \
-     UNION ALL SELECT 'redemption ' || r.id || ' names voucher ' || r.voucher_id FROM redemptions r \
+     UNION ALL SELECT 'redemption ' || r.id || ' names voucher ' || r.voucher_id || ', which does not exist' \
+       FROM redemptions r \
        WHERE NOT EXISTS (SELECT 1 FROM vouchers v WHERE v.id = r.voucher_id) \
-     UNION ALL SELECT 'redemption ' || r.id || ' names programme ' || r.programme_code FROM redemptions r \
+     UNION ALL SELECT 'redemption ' || r.id || ' names programme ' || r.programme_code || ', which does not exist' \
+       FROM redemptions r \
        WHERE NOT EXISTS (SELECT 1 FROM programmes p WHERE p.code = r.programme_code) \
-     UNION ALL SELECT 'redemption ' || r.id || ' names provider ' || r.provider_id FROM redemptions r \
+     UNION ALL SELECT 'redemption ' || r.id || ' names provider ' || r.provider_id || ', which does not exist' \
+       FROM redemptions r \
        WHERE NOT EXISTS (SELECT 1 FROM providers p WHERE p.id = r.provider_id) \
-     UNION ALL SELECT 'redemption ' || r.id || ' names enterprise ' || r.enterprise_id FROM redemptions r \
+     UNION ALL SELECT 'redemption ' || r.id || ' names enterprise ' || r.enterprise_id || ', which does not exist' \
+       FROM redemptions r \
        WHERE NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.id = r.enterprise_id) \
+     UNION ALL SELECT 'redemption ' || r.id || ' does not match voucher ' || r.voucher_id \
+       FROM redemptions r JOIN vouchers v ON v.id = r.voucher_id \
+       WHERE r.voucher_issued_at_us <> v.issued_at_us \
+       OR r.voucher_face_value_fen <> v.face_value_fen \
+     UNION ALL SELECT 'settlement line ' || l.run_id || '/' || CAST(l.line_no AS TEXT) \
+       || ' does not match redemption ' || l.redemption_id \
+       FROM settlement_lines l LEFT JOIN redemptions r ON r.id = l.redemption_id \
+       WHERE l.state <> 'released' AND (r.id IS NULL OR r.voucher_id <> l.voucher_id \
+       OR r.service_category <> l.service_category \
+       OR r.contract_amount_fen <> l.contract_amount_fen \
+       OR r.invoice_number IS DISTINCT FROM l.invoice_number \
+       OR r.confirmed_at_us IS DISTINCT FROM l.confirmed_at_us) \
      LIMIT 10";
 
 pub const SELECT_ENTRIES: &str = "SELECT sequence, kind, body, actor, recorded_at_us, idempotency_key, \
@@ -530,8 +551,8 @@ macro_rules! impl_shared_store {
                 Ok(())
             }
 
-            async fn dangling_references(&self) -> Result<Vec<String>, $crate::store::StoreError> {
-                sqlx::query_scalar($crate::store::shared::SELECT_DANGLING_REFERENCES)
+            async fn broken_references(&self) -> Result<Vec<String>, $crate::store::StoreError> {
+                sqlx::query_scalar($crate::store::shared::SELECT_BROKEN_REFERENCES)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(map_err)

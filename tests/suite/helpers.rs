@@ -130,6 +130,26 @@ impl TestDb {
         };
         result.map_err(|e| e.to_string())
     }
+
+    /// Runs `change` behind the ledger's back and expects `verify` of
+    /// `store` to fail naming `expected`; then, unless `undo` is empty,
+    /// runs `undo` and expects `verify` to pass again.
+    pub async fn expect_verify_catches<S: Store>(
+        &self,
+        store: &S,
+        change: &str,
+        undo: &str,
+        expected: &str,
+    ) {
+        use voucher_ledger::service::verify::verify_store;
+        self.try_execute(change).await.unwrap();
+        let error = verify_store(store, &[]).await.unwrap_err().to_string();
+        assert!(error.contains(expected), "{change}: {error}");
+        if !undo.is_empty() {
+            self.try_execute(undo).await.unwrap();
+            verify_store(store, &[]).await.unwrap();
+        }
+    }
 }
 
 /// Executes each statement on `conn`, binding `blob` (if any) to `$1`;

@@ -40,13 +40,14 @@ pub fn payment_csv(lines: &[PaymentLine]) -> Vec<u8> {
         // Writing to a Vec cannot fail.
         let _ = writer.write_record(PAYMENT_HEADER);
         for line in lines {
-            let _ = writer.write_record([
+            // Payee and bank names come from provider records.
+            let _ = writer.write_record(super::csv_cell::neutralise_all([
                 line.payee_name.as_str(),
                 line.bank_name.as_str(),
                 line.account_number.as_str(),
                 &line.amount.to_plain_yuan(),
                 line.reference.as_str(),
-            ]);
+            ]));
         }
         let _ = writer.flush();
     }

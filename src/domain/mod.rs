@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod bank_file;
+pub mod csv_cell;
 pub mod division;
 pub mod eligibility;
 pub mod enterprise;
@@ -18,6 +19,7 @@ pub mod redacted;
 pub mod redemption;
 pub mod settlement;
 pub mod size_class;
+pub mod text;
 mod text_newtype;
 pub mod time;
 pub mod uscc;

@@ -329,6 +329,12 @@ impl From<crate::service::CommandError> for ApiError {
                 format!("Payout {reference} is already {status}."),
                 format!("付款 {reference} 已是 {status} 状态。"),
             ),
+            E::InputRefused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "input_refused",
+                "The database refused a value of this request (for example a character it cannot store). Nothing was recorded.",
+                "数据库拒绝了本请求中的某个值（例如无法保存的字符），未作任何记录。",
+            ),
             E::Internal => ApiError::internal(&error),
         }
     }

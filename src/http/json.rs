@@ -3,6 +3,10 @@
 //! Request types use `#[serde(deny_unknown_fields)]` and contain only what a
 //! client may set, so an unknown or server-owned field is refused with 400
 //! `invalid_body` naming it, rather than silently ignored.
+//!
+//! Every string in a body, and every query parameter, passes the text rule
+//! (`domain::text`) before it is parsed into the request type: 422 with the
+//! field's name otherwise.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -17,11 +21,78 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(rejection_error(rejection)),
-        }
+        let mut value = match axum::Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(rejection_error(rejection)),
+        };
+        check_strings(&mut value, "body")?;
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|error| invalid_body(&error.to_string()))
     }
+}
+
+/// Fields that are never stored or shown, so any text is theirs.
+const SECRET_FIELDS: [&str; 3] = ["password", "current_password", "new_password"];
+
+/// Applies the text rule to every string in `value`, each named by its
+/// field (an array's items by the array's field); line breaks of
+/// multi-line fields become `\n`.
+fn check_strings(value: &mut serde_json::Value, field: &str) -> Result<(), ApiError> {
+    use crate::domain::text::{TextShape, accept};
+    use serde_json::Value;
+    match value {
+        Value::String(text) if !SECRET_FIELDS.contains(&field) => {
+            match accept(text, TextShape::of_field(field)) {
+                Ok(Some(normalised)) => *text = normalised,
+                Ok(None) => {}
+                Err(fault) => return Err(text_refused(field, fault)),
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                check_strings(item, field)?;
+            }
+        }
+        Value::Object(fields) => {
+            for (name, item) in fields.iter_mut() {
+                if crate::domain::text::check(name, TextShape::Line).is_err() {
+                    return Err(invalid_body("a field name is not printable text"));
+                }
+                check_strings(item, name)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// 422 for a field whose text breaks the rule.
+pub fn text_refused(field: &str, fault: crate::domain::text::TextFault) -> ApiError {
+    let (message, message_zh) = fault.messages(field);
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        fault.code(),
+        message,
+        message_zh,
+    )
+}
+
+/// 400 `invalid_body` from serde's message, which names the field
+/// (unknown, missing or mistyped) and never echoes values.
+fn invalid_body(text: &str) -> ApiError {
+    let detail = text.rsplit(": ").next().unwrap_or("invalid field");
+    let detail = detail
+        .split(" at line ")
+        .next()
+        .unwrap_or(detail)
+        .to_string();
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+        format!("The body does not match this endpoint: {detail}."),
+        format!("请求体字段不符合接口要求：{detail}。"),
+    )
 }
 
 fn rejection_error(rejection: JsonRejection) -> ApiError {
@@ -38,23 +109,7 @@ fn rejection_error(rejection: JsonRejection) -> ApiError {
             "The body is not valid JSON.",
             "请求体不是有效的 JSON。",
         ),
-        JsonRejection::JsonDataError(error) => {
-            // serde's message names the field (unknown, missing or mistyped)
-            // and never echoes values.
-            let text = error.body_text();
-            let detail = text.rsplit(": ").next().unwrap_or("invalid field");
-            let detail = detail
-                .split(" at line ")
-                .next()
-                .unwrap_or(detail)
-                .to_string();
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                format!("The body does not match this endpoint: {detail}."),
-                format!("请求体字段不符合接口要求：{detail}。"),
-            )
-        }
+        JsonRejection::JsonDataError(error) => invalid_body(&error.body_text()),
         _ => ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_body",
@@ -75,6 +130,13 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        for (name, value) in
+            serde_urlencoded::from_str::<Vec<(String, String)>>(parts.uri.query().unwrap_or(""))
+                .unwrap_or_default()
+        {
+            crate::domain::text::check(&value, crate::domain::text::TextShape::Line)
+                .map_err(|fault| text_refused(&name, fault))?;
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => {

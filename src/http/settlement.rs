@@ -7,7 +7,7 @@
 use axum::Extension;
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::auth::{Auth, Authenticated};
 use super::idempotency::LedgerKey;
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::bank_file::{self, Matched};
 use crate::domain::settlement::{self as rules, FlagCode, Period};
@@ -170,12 +170,14 @@ pub struct BankReturnReport {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LinesQuery {
     after: Option<u32>,
     limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunsQuery {
     programme: Option<String>,
 }
@@ -295,7 +297,7 @@ pub async fn prepare<S: Store>(
 
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
-    Query(query): Query<RunsQuery>,
+    ApiQuery(query): ApiQuery<RunsQuery>,
 ) -> Result<Json<SettlementRunList>, ApiError> {
     let runs = state
         .store
@@ -345,7 +347,7 @@ fn line_view(line: &LineRecord) -> Result<SettlementLineView, ApiError> {
 pub async fn lines<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
-    Query(query): Query<LinesQuery>,
+    ApiQuery(query): ApiQuery<LinesQuery>,
 ) -> Result<Json<SettlementLineList>, ApiError> {
     let run = run_or_404(&state, &id).await?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);

@@ -5,12 +5,13 @@
 //! and as an SVG chart.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::json::ApiQuery;
 use super::{ApiError, AppState};
 use crate::domain::ProgrammeCode;
 use crate::service::utilisation as service;
@@ -18,6 +19,7 @@ use crate::store::Store;
 use crate::store::settlement::UtilisationGroup;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UtilisationQuery {
     by: Option<String>,
 }
@@ -66,7 +68,7 @@ async fn utilisation<S: Store>(
 pub async fn get<S: Store>(
     State(state): State<AppState<S>>,
     Path(code): Path<String>,
-    Query(query): Query<UtilisationQuery>,
+    ApiQuery(query): ApiQuery<UtilisationQuery>,
 ) -> Result<Json<UtilisationView>, ApiError> {
     Ok(Json(utilisation(&state, &code, query.by.as_deref()).await?))
 }
@@ -74,7 +76,7 @@ pub async fn get<S: Store>(
 pub async fn chart<S: Store>(
     State(state): State<AppState<S>>,
     Path(code): Path<String>,
-    Query(query): Query<UtilisationQuery>,
+    ApiQuery(query): ApiQuery<UtilisationQuery>,
 ) -> Result<Response, ApiError> {
     let view = utilisation(&state, &code, query.by.as_deref()).await?;
     let by_zh = match view.by.as_str() {

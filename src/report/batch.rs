@@ -202,16 +202,26 @@ fn render_csv<W: Write>(
     out.write_all(b"\xEF\xBB\xBF")?;
     let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(out);
     let io = |e: csv::Error| ReportError::Io(io::Error::other(e));
-    writer.write_record([heading.title.as_str()]).map_err(io)?;
+    // Every cell is neutralised: names, invoice numbers and notes come
+    // from providers and imports (domain::csv_cell).
+    writer
+        .write_record(crate::domain::csv_cell::neutralise_all([heading
+            .title
+            .as_str()]))
+        .map_err(io)?;
     for (label, value) in &heading.facts {
-        writer.write_record([label, value]).map_err(io)?;
+        writer
+            .write_record(crate::domain::csv_cell::neutralise_all([label, value]))
+            .map_err(io)?;
     }
     writer.write_record(COLUMNS).map_err(io)?;
     let mut formatter = Formatter::default();
     let mut totals = Totals::default();
     for row in rows {
         let row = formatter.row(totals.lines + 1, &row?);
-        writer.write_record(&row.cells).map_err(io)?;
+        writer
+            .write_record(crate::domain::csv_cell::neutralise_all(&row.cells))
+            .map_err(io)?;
         totals.add(&row);
     }
     let mut total_row: Vec<String> = vec![String::new(); COLUMNS.len()];
@@ -219,9 +229,13 @@ fn render_csv<W: Write>(
     total_row[7] = Fen::new(totals.contract_fen).to_string();
     total_row[8] = Fen::new(totals.own_share_fen).to_string();
     total_row[9] = Fen::new(totals.subsidy_fen).to_string();
-    writer.write_record(&total_row).map_err(io)?;
+    writer
+        .write_record(crate::domain::csv_cell::neutralise_all(&total_row))
+        .map_err(io)?;
     for (label, value) in footer(heading, &totals) {
-        writer.write_record([label, value]).map_err(io)?;
+        writer
+            .write_record(crate::domain::csv_cell::neutralise_all([label, value]))
+            .map_err(io)?;
     }
     writer.flush()?;
     Ok(totals)

@@ -192,7 +192,10 @@ pub fn render(sheet: &Sheet, format: Format) -> Result<Vec<u8>, ExportError> {
                         Cell::Number(n) => n.to_string(),
                     })
                     .collect();
-                writer.write_record(&cells).map_err(csv_error)?;
+                // Names come from imports and forms (domain::csv_cell).
+                writer
+                    .write_record(crate::domain::csv_cell::neutralise_all(&cells))
+                    .map_err(csv_error)?;
             }
             writer
                 .into_inner()

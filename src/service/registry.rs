@@ -88,13 +88,14 @@ impl ImportReport {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let _ = writer.write_record(["row", "column", "code", "message", "message_zh"]);
         for e in &self.errors {
-            let _ = writer.write_record([
+            // Columns and messages can quote the file's own cells.
+            let _ = writer.write_record(crate::domain::csv_cell::neutralise_all([
                 &e.row.to_string(),
                 &e.column,
                 &e.code,
                 &e.message,
                 &e.message_zh,
-            ]);
+            ]));
         }
         String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
     }
@@ -154,7 +155,14 @@ fn csv_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
                 message_zh: format!("第 {row} 行不是可读的 CSV。"),
             }]
         })?;
-        table.push(record.iter().map(str::to_string).collect());
+        // Cells our exports neutralised against formulas read back as
+        // they were (domain::csv_cell).
+        table.push(
+            record
+                .iter()
+                .map(|cell| crate::domain::csv_cell::restore(cell).to_string())
+                .collect(),
+        );
     }
     Ok(table)
 }
@@ -272,10 +280,60 @@ fn map_columns(
 }
 
 fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
-    if bytes.starts_with(b"PK\x03\x04") {
-        xlsx_table(bytes)
+    let table = if bytes.starts_with(b"PK\x03\x04") {
+        xlsx_table(bytes)?
     } else {
-        csv_table(bytes)
+        csv_table(bytes)?
+    };
+    text_rule(table)
+}
+
+/// Most text-rule errors one file reports.
+const TEXT_ERRORS_MAX: usize = 100;
+
+/// Applies the API's text rule (`domain::text`) to every cell: a control
+/// or disguising format character anywhere refuses the file, naming each
+/// cell (at most `TEXT_ERRORS_MAX`); a cell with nothing visible reads as
+/// empty, so each field's own "required" check applies.
+fn text_rule(mut table: Table) -> Result<Table, Vec<RowError>> {
+    use crate::domain::text::{TextShape, accept, check};
+    // Headers name columns in errors only when they are printable.
+    let headers: Vec<String> = table
+        .first()
+        .map(|row| {
+            row.iter()
+                .map(|h| match check(h, TextShape::Line) {
+                    Ok(()) => h.clone(),
+                    Err(_) => String::new(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut errors = Vec::new();
+    for (index, record) in table.iter_mut().enumerate() {
+        for (position, cell) in record.iter_mut().enumerate() {
+            match accept(cell, TextShape::Line) {
+                Ok(Some(stored)) => *cell = stored,
+                Ok(None) => {}
+                Err(fault) if errors.len() < TEXT_ERRORS_MAX => {
+                    let column = headers.get(position).cloned().unwrap_or_default();
+                    let (message, message_zh) = fault.messages(&format!("Column {}", position + 1));
+                    errors.push(RowError {
+                        row: index + 1,
+                        column,
+                        code: fault.code().to_string(),
+                        message,
+                        message_zh,
+                    });
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err(errors)
     }
 }
 

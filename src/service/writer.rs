@@ -218,6 +218,11 @@ pub enum CommandError {
     /// A balance would leave the range of i64 fen.
     #[error("the amounts overflow an account balance")]
     Overflow,
+    /// The database refused a value of this command alone (its batch-mates
+    /// committed): a data exception such as a character the database cannot
+    /// store, or a number out of its range.
+    #[error("the database refused a value of this request")]
+    InputRefused,
     #[error("internal error in the ledger writer")]
     Internal,
 }
@@ -266,7 +271,25 @@ impl CommandError {
             CommandError::FlagsNotResolvable { .. } => "settlement_flag_not_resolvable",
             CommandError::RedemptionSettled { .. } => "redemption_settled",
             CommandError::PayoutState { .. } => "payout_state",
+            CommandError::InputRefused => "input_refused",
             CommandError::Internal => "internal_error",
+        }
+    }
+
+    /// The answer to a command whose write failed when it was alone in its
+    /// transaction: its own input when the database names a data exception
+    /// (SQLSTATE class 22), otherwise an internal error.
+    pub fn from_lone_failure(error: &StoreError) -> CommandError {
+        let data_exception = match error {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                db.code().is_some_and(|code| code.starts_with("22"))
+            }
+            _ => false,
+        };
+        if data_exception {
+            CommandError::InputRefused
+        } else {
+            CommandError::Internal
         }
     }
 }
@@ -390,47 +413,86 @@ impl<S: Store> Writer<S> {
         tracing::info!("ledger writer stopped");
     }
 
-    /// Runs one batch (retrying transient failures) and answers every
-    /// submission. Returns the head after the batch if it committed.
+    /// Runs one batch and answers every submission. Returns the head after
+    /// the last part of the batch that committed.
+    ///
+    /// A transaction that fails for a reason that is not transient (the
+    /// database refused a value, a constraint, a fault) is split in halves
+    /// and each half retried in queue order, until the submission whose
+    /// write fails stands alone: it alone is answered with the failure and
+    /// every batch-mate commits. A batch of n with one culprit costs about
+    /// 2·log2(n) extra transactions, paid only when something failed.
     async fn process(&mut self, batch: Vec<Queued>) -> Option<ChainHead> {
         let (submissions, replies): (Vec<Submission>, Vec<Reply>) =
             batch.into_iter().map(|q| (q.submission, q.reply)).unzip();
+        let mut answers: Vec<Option<Result<Receipt, CommandError>>> =
+            std::iter::repeat_with(|| None)
+                .take(submissions.len())
+                .collect();
+        let mut parts = std::collections::VecDeque::new();
+        parts.push_back(0..submissions.len());
+        let mut last_head = None;
+        while let Some(part) = parts.pop_front() {
+            match self.append_retrying(&submissions[part.clone()]).await {
+                Ok((results, head)) => {
+                    for (slot, result) in answers[part].iter_mut().zip(results) {
+                        *slot = Some(result);
+                    }
+                    last_head = Some(head);
+                }
+                Err(StoreError::Unavailable(error)) => {
+                    tracing::error!(%error, size = part.len(), "ledger batch failed: database unavailable");
+                    for slot in &mut answers[part] {
+                        *slot = Some(Err(CommandError::Unavailable));
+                    }
+                }
+                Err(error) if part.len() == 1 => {
+                    let submission = &submissions[part.start];
+                    tracing::error!(
+                        error = ?error,
+                        command = submission.command.name(),
+                        actor = %submission.actor,
+                        "ledger command failed alone; its batch-mates were committed"
+                    );
+                    answers[part.start] = Some(Err(CommandError::from_lone_failure(&error)));
+                }
+                Err(error) => {
+                    tracing::warn!(error = ?error, size = part.len(), "ledger batch failed; splitting it to find the command that fails");
+                    let middle = part.start + part.len() / 2;
+                    parts.push_front(middle..part.end);
+                    parts.push_front(part.start..middle);
+                }
+            }
+        }
+        let ends_credentials = answers.iter().flatten().flatten().any(|receipt| {
+            !receipt.replayed && receipt.kind.is_some_and(EntryKind::ends_credentials)
+        });
+        if ends_credentials {
+            self.credential_epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            let answer = answer.expect("every part of a batch is answered");
+            // A caller that gave up waiting is not an error here.
+            let _ = reply.send(answer);
+        }
+        last_head
+    }
+
+    /// One transaction for `submissions`, retried while it fails for a
+    /// transient reason.
+    async fn append_retrying(
+        &self,
+        submissions: &[Submission],
+    ) -> Result<(BatchResults, ChainHead), StoreError> {
         let mut attempt = 0;
-        let outcome = loop {
+        loop {
             attempt += 1;
-            match append_batch(&self.store, &submissions, &self.config.issuer_keys).await {
+            match append_batch(&self.store, submissions, &self.config.issuer_keys).await {
                 Err(StoreError::Unavailable(error)) if attempt < self.config.batch_attempts_max => {
                     tracing::warn!(%error, attempt, "ledger batch failed, retrying");
                     tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 }
-                other => break other,
-            }
-        };
-        match outcome {
-            Ok((results, head)) => {
-                let ends_credentials = results.iter().flatten().any(|receipt| {
-                    !receipt.replayed && receipt.kind.is_some_and(EntryKind::ends_credentials)
-                });
-                if ends_credentials {
-                    self.credential_epoch.fetch_add(1, Ordering::AcqRel);
-                }
-                for (reply, result) in replies.into_iter().zip(results) {
-                    // A caller that gave up waiting is not an error here.
-                    let _ = reply.send(result);
-                }
-                Some(head)
-            }
-            Err(error) => {
-                let unavailable = matches!(error, StoreError::Unavailable(_));
-                tracing::error!(error = ?error, size = submissions.len(), "ledger batch failed");
-                for reply in replies {
-                    let _ = reply.send(Err(if unavailable {
-                        CommandError::Unavailable
-                    } else {
-                        CommandError::Internal
-                    }));
-                }
-                None
+                other => return other,
             }
         }
     }
@@ -495,7 +557,8 @@ pub async fn sign_checkpoint<S: Store>(
 /// One transaction for the whole batch: lock the head, load what the batch
 /// touches, decide each command in memory (a refused command changes
 /// nothing, so its batch-mates are unaffected), then write entries,
-/// balances and the head. A store error fails the whole batch.
+/// balances and the head. A store error fails the whole transaction; the
+/// caller (`Writer::process`) splits it to isolate the failing command.
 async fn append_batch<S: Store>(
     store: &S,
     submissions: &[Submission],

@@ -236,8 +236,53 @@ pub trait Store:
 
     fn ledger_keys(&self) -> impl Future<Output = Result<Vec<LedgerKeyRecord>, StoreError>> + Send;
 
+    /// The test hook that makes chosen appends fail (see `WriteFaults`).
+    fn write_faults(&self) -> &WriteFaults;
+
     /// Closes the pool, waiting for connections to be returned.
     fn close(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// A test hook shared by a store and its transactions: an append
+/// transaction that writes an entry whose idempotency key is armed here
+/// fails after its rows are written, with a non-transient database error,
+/// as a value the database refuses would. It lets tests show that the
+/// writer isolates the failing command and commits its batch-mates on
+/// both backends. Nothing arms it outside tests; unarmed, it costs one
+/// atomic load per batch.
+#[derive(Clone, Default)]
+pub struct WriteFaults {
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    keys: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+}
+
+impl WriteFaults {
+    /// Makes every append of an entry with this idempotency key fail.
+    pub fn fail_appends_of(&self, idempotency_key: &str) {
+        self.keys
+            .lock()
+            .expect("write fault keys")
+            .insert(idempotency_key.to_string());
+        self.armed.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Fails when one of `entries` carries an armed key.
+    pub(crate) fn check(&self, entries: &[Entry]) -> Result<(), StoreError> {
+        if !self.armed.load(std::sync::atomic::Ordering::Acquire) {
+            return Ok(());
+        }
+        let keys = self.keys.lock().expect("write fault keys");
+        match entries
+            .iter()
+            .find(|entry| keys.contains(&entry.idempotency_key))
+        {
+            Some(entry) => Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                "injected write fault for idempotency key {}",
+                entry.idempotency_key
+            )))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A new balance for one account, written at the end of a batch.

@@ -42,10 +42,13 @@ pub struct PostgresStore {
     /// request handlers for a connection (one writer per process; a second
     /// connection covers a CLI tool sharing the store).
     append_pool: PgPool,
+    /// Test hook: appends that must fail (`Store::write_faults`).
+    faults: super::WriteFaults,
 }
 
 pub struct PostgresTx {
     pub(super) tx: sqlx::Transaction<'static, Postgres>,
+    faults: super::WriteFaults,
 }
 
 /// Serialization failure, deadlock, and the server going away.
@@ -105,6 +108,7 @@ impl PostgresStore {
             pool,
             cache_pool,
             append_pool,
+            faults: super::WriteFaults::default(),
         })
     }
 
@@ -115,6 +119,7 @@ impl PostgresStore {
                 .begin_with(BEGIN_LOCKING_HEAD)
                 .await
                 .map_err(map_err)?,
+            faults: self.faults.clone(),
         })
     }
 

@@ -571,6 +571,10 @@ macro_rules! impl_shared_store {
                     .collect()
             }
 
+            fn write_faults(&self) -> &$crate::store::WriteFaults {
+                &self.faults
+            }
+
             async fn close(&self) {
                 self.cache_pool.close().await;
                 self.append_pool.close().await;
@@ -601,6 +605,9 @@ macro_rules! impl_shared_store {
                 head: &$crate::store::ChainHead,
             ) -> Result<(), $crate::store::StoreError> {
                 let applied = self.append_rows(entries, balances, head).await?;
+                // After the rows are written, so an injected failure is
+                // rolled back like a real one.
+                self.faults.check(entries)?;
                 if applied != balances.len() as u64 {
                     return Err($crate::store::StoreError::Corrupt(format!(
                         "{} of {} balances changed outside the ledger writer",

@@ -49,10 +49,13 @@ pub struct SqliteStore {
     /// For append transactions only, so the writer never queues behind
     /// request handlers for a connection.
     append_pool: SqlitePool,
+    /// Test hook: appends that must fail (`Store::write_faults`).
+    faults: super::WriteFaults,
 }
 
 pub struct SqliteTx {
     pub(super) tx: sqlx::Transaction<'static, Sqlite>,
+    faults: super::WriteFaults,
 }
 
 /// SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
@@ -113,12 +116,14 @@ impl SqliteStore {
             pool,
             cache_pool,
             append_pool,
+            faults: super::WriteFaults::default(),
         })
     }
 
     async fn begin_backend(&self) -> Result<SqliteTx, StoreError> {
         Ok(SqliteTx {
             tx: begin_immediate(&self.append_pool).await?,
+            faults: self.faults.clone(),
         })
     }
 

@@ -11,6 +11,7 @@ pub mod division;
 pub mod eligibility;
 pub mod enterprise;
 pub mod id;
+pub mod invoice;
 pub mod money;
 pub mod programme;
 pub mod programme_code;

@@ -218,13 +218,10 @@ pub async fn login<S: Store>(
         csrf_token: grant.csrf_token.expose().clone(),
         expires_at: grant.expires_at.to_cst_rfc3339(),
     };
-    let secure = if state.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
+    // `Secure` is added with --secure-cookies, to this cookie and every
+    // other, by http::security_headers.
     let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_TTL_SECONDS}{secure}",
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_TTL_SECONDS}",
         grant.session.text.expose()
     );
     let mut response = (StatusCode::OK, Json(body)).into_response();

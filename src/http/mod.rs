@@ -37,6 +37,7 @@ pub mod rate_limit;
 pub mod redemptions;
 pub mod registry;
 pub mod routes;
+pub mod security_headers;
 pub mod settlement;
 mod terms_cache;
 mod token_cache;
@@ -221,11 +222,15 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         route = route.layer(DefaultBodyLimit::max(spec.body_bytes_max));
         router = router.route(spec.path, route);
     }
+    let secure = state.config.secure_cookies;
     router
         .fallback(route_not_found)
         .layer(from_fn_with_state(state.clone(), auth::authenticate::<S>))
         .layer(from_fn(timeout))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .layer(from_fn(move |request: Request, next: Next| {
+            security_headers::add(secure, request, next)
+        }))
         .with_state(state)
 }
 

@@ -248,9 +248,19 @@ fn invoice(input: InvoiceInput) -> Result<InvoiceSpec, ApiError> {
             "发票金额（invoice.amount_fen，单位：分）须为正整数。",
         ));
     }
+    let (code, number) = (input.code.trim(), input.number.trim());
+    crate::domain::invoice::check(code, number).map_err(|error| {
+        let (message, message_zh) = error.messages();
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error.code(),
+            message,
+            message_zh,
+        )
+    })?;
     Ok(InvoiceSpec {
-        code: required_text("invoice.code", &input.code)?,
-        number: required_text("invoice.number", &input.number)?,
+        code: code.to_string(),
+        number: number.to_string(),
         date,
         amount: Fen::new(input.amount_fen),
     })

@@ -322,7 +322,8 @@ pub struct InvoiceSpec {
 
 impl InvoiceSpec {
     fn check(&self) -> Result<(), InvalidCommand> {
-        check_text("invoice_code", &self.code, REFERENCE_LEN_MAX, true)?;
+        // A fully digital invoice (数电票) has no code (domain::invoice).
+        check_text("invoice_code", &self.code, REFERENCE_LEN_MAX, false)?;
         check_text("invoice_number", &self.number, REFERENCE_LEN_MAX, true)?;
         if !self.amount.is_positive() {
             return Err(InvalidCommand::NonPositiveAmount);

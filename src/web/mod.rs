@@ -52,6 +52,7 @@ pub use backend::ApiClient;
 pub fn site<S: Store>(state: AppState<S>) -> Router {
     let api = crate::http::router(state.clone());
     let client = ApiClient::new(api.clone());
+    let secure = state.config.secure_cookies;
     let pages = Router::new()
         .merge(account::routes())
         .merge(enterprise::routes())
@@ -64,7 +65,11 @@ pub fn site<S: Store>(state: AppState<S>) -> Router {
         .layer(from_fn(server_timing));
     // Static files need no caller: no session lookup for them.
     let assets = assets::routes().with_state(client);
-    api.merge(pages).merge(assets)
+    api.merge(pages)
+        .merge(assets)
+        .layer(from_fn(move |request: Request, next: Next| {
+            crate::http::security_headers::add(secure, request, next)
+        }))
 }
 
 /// Adds `Server-Timing: app;dur=<ms>` to every page, so the time the server

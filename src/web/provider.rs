@@ -225,8 +225,8 @@ fn redeem_form(caller: &Caller, typed: &Fields) -> Markup {
             label for="description" { (lang.t("服务内容", "What the service is")) }
             textarea #description name="description" rows="2" required maxlength="1000" { (typed.get("description")) }
             h2 { (lang.t("发票与付款凭证（可稍后补充，结算前必须齐全）", "Invoice and payment proof (may follow; required before settlement)")) }
-            (text("发票代码", "Invoice code", "invoice_code", "text", false))
-            (text("发票号码", "Invoice number", "invoice_number", "text", false))
+            (text("发票代码（10 或 12 位；数电票不填）", "Invoice code (10 or 12 digits; none for a 数电票)", "invoice_code", "text", false))
+            (text("发票号码（8 位；数电票 20 位）", "Invoice number (8 digits; 20 for a 数电票)", "invoice_number", "text", false))
             (text("开票日期", "Invoice date", "invoice_date", "date", false))
             (text("发票金额（元）", "Invoice amount (元)", "invoice_amount", "text", false))
             (text("企业自付款凭证号", "Enterprise payment proof reference", "payment_proof_ref", "text", false))
@@ -246,7 +246,9 @@ fn invoice(fields: &Fields) -> Result<Option<Value>, Refusal> {
     if names.iter().all(|name| fields.get(name).is_empty()) {
         return Ok(None);
     }
-    let code = fields.required("invoice_code", "The invoice code", "发票代码")?;
+    // A fully digital invoice (数电票, 20-digit number) has no code; the
+    // API checks the pair (domain::invoice).
+    let code = fields.get("invoice_code");
     let number = fields.required("invoice_number", "The invoice number", "发票号码")?;
     let date = fields.required("invoice_date", "The invoice date", "开票日期")?;
     let amount = fields.yuan("invoice_amount", "The invoice amount", "发票金额")?;

@@ -360,7 +360,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         .fill("#description", "ISO 9001 质量管理体系咨询")
         .await;
     provider.fill("#invoice_code", "033002600111").await;
-    provider.fill("#invoice_number", "E2E00001").await;
+    provider.fill("#invoice_number", "20260001").await;
     provider
         .script(
             "document.getElementById('invoice_date').value = arguments[0];",

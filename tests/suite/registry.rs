@@ -460,15 +460,29 @@ async fn an_export_reimports_unchanged_in_both_formats<S: Store>(store: S, _db: 
             .status,
         StatusCode::OK
     );
+    // Names that a spreadsheet would run as formulas, and one that really
+    // begins with a quote: exported neutralised, re-imported as they were.
     let file = format!(
-        "uscc,name,division,zone,sector,staff,revenue,contact\n{},出口企业,330902,新城,industry,30,4000000.55,王\n{},另一家,330922,,retail,7,99.00,\n",
+        "uscc,name,division,zone,sector,staff,revenue,contact\n{},=1+2出口企业,330902,新城,industry,30,4000000.55,-王\n{},@另一家,330922,,retail,7,99.00,'+1\n",
         uscc(51),
         uscc(52)
     );
     let first = import(&world, &file, "all_or_nothing", "r1").await;
-    assert_eq!(first.body["created"], 2);
+    assert_eq!(first.body["created"], 2, "{:?}", first.body);
+    let stored = world
+        .store
+        .enterprise_by_uscc(&uscc(51))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.name, "=1+2出口企业");
     let sheet = enterprises(&world.store).await.unwrap();
     assert_eq!(sheet.headers[0], "uscc");
+    let csv = String::from_utf8(render(&sheet, Format::Csv).unwrap()).unwrap();
+    for cell in csv.lines().flat_map(|line| line.split(',')) {
+        assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell:?} in {csv}");
+    }
+    assert!(csv.contains("'=1+2出口企业") && csv.contains("'@另一家") && csv.contains("'-王"));
     for (format, key) in [(Format::Csv, "r2"), (Format::Xlsx, "r3")] {
         let bytes = render(&sheet, format).unwrap();
         let again = import_bytes(&world, bytes, "all_or_nothing", key).await;

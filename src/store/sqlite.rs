@@ -84,10 +84,11 @@ impl SqliteStore {
     /// at a `sqlite://PATH` URL.
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
         let options = connect_options(url)?;
-        if let Some(parent) = Path::new(options.get_filename()).parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent)
+        // The file holds password and token hashes and bank accounts:
+        // created 0600 in a 0700 directory (crate::private_file).
+        let path = Path::new(options.get_filename());
+        if !path.as_os_str().is_empty() && path != Path::new(":memory:") {
+            crate::private_file::prepare_database_file(path)
                 .map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
         }
         SqliteStore::with_pools(options).await

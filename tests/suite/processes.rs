@@ -115,6 +115,63 @@ unsafe extern "C" {
     fn kill(pid: i32, signal: i32) -> i32;
 }
 
+/// Every kind of response the service gives carries the security headers
+/// (docs/api.md "Security headers"); with `--secure-cookies` every cookie
+/// is `Secure` and HSTS is sent. The data directory and database files
+/// are private.
+#[tokio::test]
+async fn responses_carry_security_headers_and_the_data_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, base) = serve(dir.path(), &["--secure-cookies"]).await;
+    let client = reqwest::Client::new();
+    let css = format!("/assets/{}/app.css", env!("CARGO_PKG_VERSION"));
+    for path in [
+        "/healthz",
+        "/login",
+        "/api/v1/me",
+        "/no-such-page",
+        "/api/openapi.json",
+        css.as_str(),
+    ] {
+        let response = client.get(format!("{base}{path}")).send().await.unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert!(
+            headers["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .starts_with("max-age="),
+            "{path}"
+        );
+        for cookie in headers.get_all("set-cookie") {
+            assert!(
+                cookie.to_str().unwrap().ends_with("; Secure"),
+                "{path}: {cookie:?}"
+            );
+        }
+    }
+    let login = client.get(format!("{base}/login")).send().await.unwrap();
+    assert!(login.headers().get_all("set-cookie").iter().count() > 0);
+    let data = dir.path().join("data");
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    for file in [
+        "voucher-ledger.db",
+        "voucher-ledger.db-wal",
+        "voucher-ledger.db-shm",
+    ] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    terminate(&child);
+}
+
 #[tokio::test]
 async fn serve_runs_with_defaults_creates_a_private_key_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();

@@ -27,9 +27,10 @@ pub enum UserCommand {
         role: String,
         #[arg(long)]
         username: String,
-        /// The provider or enterprise id (provider and enterprise users only).
+        /// The provider or enterprise (provider and enterprise users only):
+        /// its id or its USCC.
         #[arg(long)]
-        party_id: Option<Uuid>,
+        party_id: Option<String>,
         #[command(flatten)]
         key: super::KeyArgs,
     },
@@ -83,7 +84,7 @@ struct Create {
     signer: Arc<KeyPair>,
     username: Username,
     role: Role,
-    party_id: Option<Uuid>,
+    party_id: Option<String>,
     password: Password,
 }
 
@@ -91,6 +92,14 @@ impl StoreJob for Create {
     type Output = anyhow::Result<Uuid>;
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<Uuid> {
+        let party_id = match &self.party_id {
+            Some(text) => Some(
+                access::resolve_party(&store, self.role, text)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("--party-id: {e}"))?,
+            ),
+            None => None,
+        };
         let (writer, task) =
             super::start_writer(&store, self.signer.clone(), Default::default()).await?;
         let result = access::create_user(
@@ -100,7 +109,7 @@ impl StoreJob for Create {
             format!("cli:create-user:{}", self.username),
             self.username,
             self.role,
-            self.party_id,
+            party_id,
             &self.password,
         )
         .await;

@@ -354,6 +354,18 @@ impl From<crate::service::access::AccessError> for ApiError {
                 "This request already issued a token; its secret was shown once. Revoke it and create another if it was lost.",
                 "此请求已签发令牌，密钥只显示一次。如已遗失，请吊销后重新创建。",
             ),
+            E::PartyUnknown { kind } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "party_unknown",
+                format!(
+                    "party_id names no registered {kind}: a {kind} user works for a {kind} in the registry."
+                ),
+                if kind == "provider" {
+                    "party_id 不是已登记的服务机构：服务机构用户必须属于登记在册的服务机构。"
+                } else {
+                    "party_id 不是已登记的企业：企业用户必须属于登记在册的企业。"
+                },
+            ),
             E::Hashing => ApiError::internal(&error),
         }
     }

@@ -42,6 +42,65 @@ pub enum AccessError {
     /// only to the first request.
     #[error("this request already issued a token; its secret was shown once")]
     TokenAlreadyIssued,
+    /// A provider or enterprise user's party is not a registered provider
+    /// or enterprise (of the kind the role needs).
+    #[error("no registered {kind} has that id or USCC")]
+    PartyUnknown { kind: &'static str },
+}
+
+/// The kind of party a role's users work for.
+fn party_kind(role: Role) -> &'static str {
+    if role == Role::Provider {
+        "provider"
+    } else {
+        "enterprise"
+    }
+}
+
+/// The id of the registered party that `text` names for a user of `role`:
+/// its id, or its USCC (the CLI and the admin page accept both). An
+/// enterprise user's party is an enterprise, a provider user's a provider.
+pub async fn resolve_party<S: Store>(
+    store: &S,
+    role: Role,
+    text: &str,
+) -> Result<Uuid, AccessError> {
+    let text = text.trim();
+    let unknown = AccessError::PartyUnknown {
+        kind: party_kind(role),
+    };
+    let id = match (Uuid::parse_str(text), role) {
+        (Ok(id), _) => Some(id),
+        (Err(_), Role::Provider) => store.provider_by_uscc(text).await?.map(|p| p.id),
+        (Err(_), _) => store.enterprise_by_uscc(text).await?.map(|e| e.id),
+    };
+    let id = id.ok_or(unknown)?;
+    check_party(store, role, Some(id)).await?;
+    Ok(id)
+}
+
+/// Refuses a party that is not a registered party of the kind `role`
+/// needs (an enterprise user bound to a provider's id, or to nothing).
+pub async fn check_party<S: Store>(
+    store: &S,
+    role: Role,
+    party_id: Option<Uuid>,
+) -> Result<(), AccessError> {
+    let Some(id) = party_id else {
+        return Ok(());
+    };
+    let exists = match role {
+        Role::Provider => store.provider_by_id(id).await?.is_some(),
+        Role::Enterprise => store.enterprise_by_id(id).await?.is_some(),
+        _ => false,
+    };
+    if exists {
+        Ok(())
+    } else {
+        Err(AccessError::PartyUnknown {
+            kind: party_kind(role),
+        })
+    }
 }
 
 /// A fresh secret: the text handed to the client once, and its SHA-256.
@@ -140,17 +199,25 @@ pub async fn login<S: Store>(
         let _ = verify_password(decoy_hash().to_string(), password).await;
         return Err(AccessError::InvalidCredentials);
     };
+    // The password is checked whatever the account's state, so an unknown
+    // user, a wrong password and a locked account cost the same time; and
+    // a lock is told only to someone who knows the password, so it never
+    // reveals that a username exists (docs/access.md "Lockout").
+    let verified = verify_password(user.password_hash.clone(), password).await;
     let now = Timestamp::now();
     if let Some(until) = user
         .locked_until_us
         .filter(|until| *until > now.as_micros())
     {
-        return Err(AccessError::AccountLocked {
-            until: Timestamp::from_micros(until),
+        return Err(if verified {
+            AccessError::AccountLocked {
+                until: Timestamp::from_micros(until),
+            }
+        } else {
+            AccessError::InvalidCredentials
         });
     }
     let principal = principal_of(&user, None).ok_or(AccessError::InvalidCredentials)?;
-    let verified = verify_password(user.password_hash.clone(), password).await;
     let session = Secret::generate(SESSION_PREFIX);
     let csrf_token = Redacted::new(to_hex(&Secret::generate("").hash));
     let outcome = if verified {
@@ -182,9 +249,12 @@ pub async fn login<S: Store>(
             ),
         }),
         Ok(_) => Err(AccessError::InvalidCredentials),
-        Err(CommandError::AccountLocked { until_us }) => Err(AccessError::AccountLocked {
-            until: Timestamp::from_micros(until_us),
-        }),
+        Err(CommandError::AccountLocked { until_us }) if verified => {
+            Err(AccessError::AccountLocked {
+                until: Timestamp::from_micros(until_us),
+            })
+        }
+        Err(CommandError::AccountLocked { .. }) => Err(AccessError::InvalidCredentials),
         Err(CommandError::CredentialsChanged) => Err(AccessError::InvalidCredentials),
         Err(other) => Err(other.into()),
     }
@@ -238,6 +308,7 @@ pub async fn create_user<S: Store>(
     party_id: Option<Uuid>,
     password: &Password,
 ) -> Result<Uuid, AccessError> {
+    check_party(store, role, party_id).await?;
     let user_id = Uuid::now_v7();
     let password_hash = hash_password(password).await?;
     let receipt = writer

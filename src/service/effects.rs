@@ -383,7 +383,7 @@ pub async fn apply<
             }
             tx.set_password_hash(*user_id, password_hash.expose())
                 .await?;
-            tx.revoke_sessions_of(*user_id, now_us).await?;
+            tx.revoke_credentials_of(*user_id, now_us).await?;
             Ok(None)
         }
         Command::RecordLogin {

@@ -203,8 +203,9 @@ pub trait AccessTx {
         hash: &[u8; 32],
         now_us: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Revokes every active session of a user (after a password change).
-    fn revoke_sessions_of(
+    /// Revokes every active session and API token of a user (after a
+    /// password change: whoever knew the old password may have made them).
+    fn revoke_credentials_of(
         &mut self,
         user_id: Uuid,
         now_us: i64,

@@ -461,13 +461,17 @@ macro_rules! impl_access_store {
                 Ok(result.rows_affected() == 1)
             }
 
-            async fn revoke_sessions_of(&mut self, user_id: uuid::Uuid, now_us: i64) -> Result<(), $crate::store::StoreError> {
-                sqlx::query("UPDATE sessions SET revoked_at_us = $2 WHERE user_id = $1 AND revoked_at_us IS NULL")
+            async fn revoke_credentials_of(&mut self, user_id: uuid::Uuid, now_us: i64) -> Result<(), $crate::store::StoreError> {
+                for table in ["sessions", "api_tokens"] {
+                    sqlx::query(&format!(
+                        "UPDATE {table} SET revoked_at_us = $2 WHERE user_id = $1 AND revoked_at_us IS NULL"
+                    ))
                     .bind(user_id.to_string())
                     .bind(now_us)
                     .execute(&mut *self.tx)
                     .await
                     .map_err(map_err)?;
+                }
                 Ok(())
             }
 

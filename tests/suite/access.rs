@@ -21,6 +21,7 @@ on_both_backends!(
     cookie_sessions_need_the_csrf_token_and_end_at_logout,
     api_tokens_work_until_revoked_and_their_secret_is_shown_once,
     repeated_failed_logins_lock_the_account_and_are_in_the_ledger,
+    a_user_works_only_for_a_registered_party_of_its_kind,
     login_is_rate_limited_with_retry_after,
     ledger_entries_name_the_user_and_role_that_caused_them,
     a_password_change_ends_sessions_and_the_old_password,
@@ -541,6 +542,58 @@ async fn api_tokens_work_until_revoked_and_their_secret_is_shown_once<S: Store>(
     assert_eq!(world.count_entries("api_token_revoked").await, 1);
 }
 
+/// `POST /users` binds a provider or enterprise user only to a registered
+/// party of that kind.
+async fn a_user_works_only_for_a_registered_party_of_its_kind<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let provider = crate::redemption::counter(
+        &world,
+        crate::redemption::provider_fields(
+            &crate::redemption::uscc(81),
+            &crate::redemption::uscc(82),
+            "100000",
+        ),
+        "approved",
+    )
+    .await;
+    let firm = crate::issuance::seed_firms(&world.store, &world.writer, 1, 1)
+        .await
+        .remove(0);
+    let create = async |username: &str, role: &str, party: &str, key: &str| {
+        let body = json!({
+            "username": username,
+            "password": "a perfectly long password",
+            "role": role,
+            "party_id": party,
+        });
+        world.api.post("/api/v1/users", &admin, body, key).await
+    };
+    let firm_id = firm.enterprise_id.to_string();
+    let refused = [
+        (
+            "ent-on-provider",
+            "enterprise",
+            provider.provider_id.as_str(),
+        ),
+        ("prov-on-firm", "provider", firm_id.as_str()),
+        (
+            "ent-on-nothing",
+            "enterprise",
+            "01a21208-0000-7000-8000-000000000000",
+        ),
+    ];
+    for (n, (username, role, party)) in refused.into_iter().enumerate() {
+        create(username, role, party, &format!("u{n}"))
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "party_unknown");
+    }
+    let made = create("ent-ok", "enterprise", &firm_id, "ok1").await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    let made = create("prov-ok", "provider", &provider.provider_id, "ok2").await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+}
+
 async fn repeated_failed_logins_lock_the_account_and_are_in_the_ledger<S: Store>(
     store: S,
     _db: &TestDb,
@@ -561,9 +614,26 @@ async fn repeated_failed_logins_lock_the_account_and_are_in_the_ledger<S: Store>
     );
     assert_eq!(world.count_entries("login_failed").await, 5);
     assert_eq!(world.count_entries("login_succeeded").await, 0);
-    // Unknown usernames get the same answer as wrong passwords.
-    let reply = world.api.try_login("ghost", "whatever at all").await;
-    reply.expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    // Without the password, a locked account answers exactly as an
+    // unknown username does, and after a password check of its own (so
+    // the time it takes does not tell either): the lock is shown only to
+    // someone who knows the password.
+    let started = std::time::Instant::now();
+    let locked = world.api.try_login("auditor", "wrong password!!").await;
+    let locked_time = started.elapsed();
+    let started = std::time::Instant::now();
+    let unknown = world.api.try_login("ghost", "whatever at all").await;
+    let unknown_time = started.elapsed();
+    unknown.expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_eq!(
+        (locked.status, &locked.body),
+        (unknown.status, &unknown.body)
+    );
+    assert!(
+        locked_time * 4 >= unknown_time,
+        "a locked account answers in {locked_time:?}, an unknown user in {unknown_time:?}"
+    );
+    assert_eq!(world.count_entries("login_failed").await, 5);
 }
 
 async fn login_is_rate_limited_with_retry_after<S: Store>(store: S, _db: &TestDb) {
@@ -636,6 +706,11 @@ async fn ledger_entries_name_the_user_and_role_that_caused_them<S: Store>(store:
 async fn a_password_change_ends_sessions_and_the_old_password<S: Store>(store: S, _db: &TestDb) {
     let world = World::new(store).await;
     let old = world.users["finance"].password.clone();
+    let token = world.bearer("finance");
+    assert_eq!(
+        world.api.get("/api/v1/me", &token).await.status,
+        StatusCode::OK
+    );
     let (cookie, csrf) = world.api.login("finance", &old).await;
     let session = As::Session {
         cookie,
@@ -666,6 +741,13 @@ async fn a_password_change_ends_sessions_and_the_old_password<S: Store>(store: S
         StatusCode::UNAUTHORIZED,
         "sessions end with the change"
     );
+    // So do the user's API tokens: whoever knew the old password may have
+    // made them.
+    world
+        .api
+        .get("/api/v1/me", &token)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "invalid_token");
     let reply = world.api.try_login("finance", &old).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     world.api.login("finance", "a brand new password").await;

@@ -415,18 +415,26 @@ async fn create_user_cli(
     username: &str,
     password: &str,
 ) -> (i32, String, String) {
+    create_user_cli_with(
+        cwd,
+        url,
+        &["--role", role, "--username", username],
+        password,
+    )
+    .await
+}
+
+/// Runs `user create` with these arguments, feeding the password on stdin.
+async fn create_user_cli_with(
+    cwd: &Path,
+    url: &str,
+    args: &[&str],
+    password: &str,
+) -> (i32, String, String) {
     use tokio::io::AsyncWriteExt;
     let mut child = command(cwd)
-        .args([
-            "user",
-            "create",
-            "--database-url",
-            url,
-            "--role",
-            role,
-            "--username",
-            username,
-        ])
+        .args(["user", "create", "--database-url", url])
+        .args(args)
         .env("VOUCHER_LOG", "debug")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -448,6 +456,80 @@ async fn create_user_cli(
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// `user create --party-id` takes a registered party's id or USCC, of the
+/// kind the role works for, and refuses anything else.
+#[tokio::test]
+async fn user_create_binds_a_user_to_a_registered_party_by_id_or_uscc() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/voucher-ledger.db").display()
+    );
+    let uscc = voucher_ledger::domain::Uscc::complete("91330902MB000771")
+        .unwrap()
+        .to_string();
+    let file = dir.path().join("firms.csv");
+    std::fs::write(
+        &file,
+        format!("uscc,name,division,sector,staff,revenue\n{uscc},舟山党派测试有限公司,330902,industry,8,1500000\n"),
+    )
+    .unwrap();
+    let (code, out) = run(
+        dir.path(),
+        &[
+            "import",
+            "enterprises",
+            file.to_str().unwrap(),
+            "--database-url",
+            &url,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let password = "a perfectly long password";
+    let refused = [
+        [
+            "--role",
+            "enterprise",
+            "--username",
+            "random-party",
+            "--party-id",
+            "01a21208-0000-7000-8000-000000000000",
+        ],
+        [
+            "--role",
+            "provider",
+            "--username",
+            "wrong-kind",
+            "--party-id",
+            uscc.as_str(),
+        ],
+        [
+            "--role",
+            "enterprise",
+            "--username",
+            "no-such-uscc",
+            "--party-id",
+            "91330902MB0009999",
+        ],
+    ];
+    for args in refused {
+        let (code, out, err) = create_user_cli_with(dir.path(), &url, &args, password).await;
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(err.contains("--party-id"), "{args:?}: {err}");
+    }
+    let args = [
+        "--role",
+        "enterprise",
+        "--username",
+        "by-uscc",
+        "--party-id",
+        uscc.as_str(),
+    ];
+    let (code, out, err) = create_user_cli_with(dir.path(), &url, &args, password).await;
+    assert_eq!(code, 0, "{out}{err}");
 }
 
 #[tokio::test]

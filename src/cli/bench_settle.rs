@@ -22,11 +22,10 @@ use crate::domain::settlement::Period;
 use crate::domain::{Fen, ProgrammeCode, Uscc};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::KeyPair;
-use crate::ledger::posting::Posting;
 use crate::report::batch::Format;
+use crate::service::WriterHandle;
 use crate::service::command::{Command, ProgrammeChange};
 use crate::service::settlement_files;
-use crate::service::{Submission, WriterHandle};
 use crate::store::{Backend, PostgresStore, SqliteStore, Store};
 
 /// Target from issue 7: settle and export within twice the raw time, in
@@ -251,24 +250,26 @@ async fn set_up(writer: &WriterHandle, raw: &Raw, redemptions: u64) -> anyhow::R
         "  generated {redemptions} vouchers and redemptions in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    // What the generated redemptions owe each provider.
-    for (n, (provider, owed)) in raw.owed().await?.into_iter().enumerate() {
+    // What the generated redemptions owe each provider, written into the
+    // balance projection as the generated rows were written into their
+    // tables: behind the ledger (a scratch database, never verified; no
+    // journal may post to a payable — src/ledger/derive.rs).
+    let mut owed_total = 0;
+    for (provider, owed) in raw.owed().await? {
         let payable = Account::party(AccountKind::ProviderPayable, &programme, &provider)?;
-        let available = Account::programme(AccountKind::BudgetAvailable, &programme)?;
-        writer
-            .submit(Submission {
-                actor: "system:bench".into(),
-                idempotency_key: format!("bench:payable:{n}"),
-                command: Command::Journal {
-                    memo: "基准测试：生成的兑付记录应付补贴".into(),
-                    postings: vec![
-                        Posting::debit(payable, Fen::new(owed)),
-                        Posting::credit(available, Fen::new(owed)),
-                    ],
-                },
-            })
-            .await?;
+        raw.execute(&format!(
+            "INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) \
+             VALUES ('{payable}', 1, {owed}, 0)"
+        ))
+        .await?;
+        owed_total += owed;
     }
+    let available = Account::programme(AccountKind::BudgetAvailable, &programme)?;
+    raw.execute(&format!(
+        "UPDATE account_balances SET balance_fen = balance_fen - {owed_total} \
+         WHERE account = '{available}'"
+    ))
+    .await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `voucher-ledger drill`: durability and concurrency drills.
 //!
 //! Appends synthetic journal entries (1 fen from `budget_available/DRILL`
-//! to `vouchers_outstanding/DRILL`) through the same writer the server
+//! to `lapsed/DRILL`) through the same writer the server
 //! uses, and prints one line per acknowledged append:
 //! `ack <sequence> <idempotency-key>`. A drill that is killed (`kill -9`)
 //! mid-run must leave every printed append in the ledger; two drills on one
@@ -73,12 +73,12 @@ fn drill_programme() -> ProgrammeCode {
 pub fn one_fen_journal(programme: &ProgrammeCode) -> Command {
     let available = Account::programme(AccountKind::BudgetAvailable, programme)
         .expect("programme-level account");
-    let outstanding = Account::programme(AccountKind::VouchersOutstanding, programme)
-        .expect("programme-level account");
+    let lapsed =
+        Account::programme(AccountKind::Lapsed, programme).expect("programme-level account");
     Command::Journal {
         memo: "drill".into(),
         postings: vec![
-            Posting::debit(outstanding, Fen::new(1)),
+            Posting::debit(lapsed, Fen::new(1)),
             Posting::credit(available, Fen::new(1)),
         ],
     }

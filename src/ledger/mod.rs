@@ -4,6 +4,7 @@
 pub mod account;
 pub mod body;
 pub mod checkpoint;
+pub mod derive;
 pub mod entry;
 pub mod posting;
 pub mod settlement_replay;

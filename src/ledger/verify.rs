@@ -14,6 +14,7 @@ use ed25519_dalek::VerifyingKey;
 use super::account::Account;
 use super::body::EntryBody;
 use super::checkpoint::{Checkpoint, verify_signature};
+use super::derive::PostingRules;
 use super::entry::{Entry, GENESIS_PREV_HASH, Hash32, to_hex};
 use super::posting::{check_balanced, net_changes};
 
@@ -49,6 +50,8 @@ pub enum Problem {
         head_sequence: u64,
         last_sequence: u64,
     },
+    #[error("chain head at {sequence}: its {what} is not the last entry's")]
+    HeadCorrupt { sequence: u64, what: &'static str },
     #[error(
         "balance of {account} is {projected_fen} fen in the projection but {recomputed_fen} fen from postings (last touched by entry {sequence})"
     )]
@@ -78,7 +81,8 @@ impl Problem {
             | Problem::TimeWentBackwards { sequence }
             | Problem::BadCheckpoint { sequence, .. }
             | Problem::BadVoucher { sequence, .. }
-            | Problem::ProjectionMismatch { sequence, .. } => Some(*sequence),
+            | Problem::ProjectionMismatch { sequence, .. }
+            | Problem::HeadCorrupt { sequence, .. } => Some(*sequence),
             Problem::HeadMismatch {
                 head_sequence,
                 last_sequence,
@@ -94,6 +98,14 @@ pub struct ProjectedBalance {
     pub account: String,
     pub balance_fen: i64,
     pub last_sequence: u64,
+}
+
+/// The stored chain head (`ledger_head`), as `finish` compares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredHead {
+    pub sequence: u64,
+    pub hash: Hash32,
+    pub recorded_at_us: i64,
 }
 
 /// What a successful verification saw.
@@ -120,6 +132,8 @@ pub struct ChainVerifier {
     /// Issuer keys as the chain activated them, to check every voucher's
     /// signature from the ledger alone.
     issuer_keys: HashMap<String, VerifyingKey>,
+    /// The postings each body implies (`super::derive`).
+    rules: PostingRules,
 }
 
 impl ChainVerifier {
@@ -137,6 +151,7 @@ impl ChainVerifier {
             checkpoint_count,
             keys,
             issuer_keys: HashMap::new(),
+            rules: PostingRules::default(),
         }
     }
 
@@ -177,6 +192,9 @@ impl ChainVerifier {
             reason: e.to_string(),
         })?;
         check_within_programmes(sequence, &entry.postings)?;
+        self.rules
+            .check(&body, &entry.postings)
+            .map_err(|reason| Problem::BadPostings { sequence, reason })?;
         self.check_issuance(entry, &body)?;
         for (account, change) in net_changes(&entry.postings) {
             self.apply(sequence, account, change)?;
@@ -193,8 +211,9 @@ impl ChainVerifier {
 
     /// Learns issuer keys from their activation entries, and checks that
     /// every issued voucher's signature verifies under the key the chain had
-    /// activated (its token rebuilt from the body and this entry's sequence)
-    /// and that a new voucher moved exactly its face value out of the budget.
+    /// activated (its token rebuilt from the body and this entry's sequence).
+    /// (Its postings — exactly its face value out of the budget — are
+    /// checked with every other kind's, by `PostingRules`.)
     fn check_issuance(&mut self, entry: &Entry, body: &EntryBody) -> Result<(), Problem> {
         let sequence = entry.sequence;
         let bad = |reason: String| Problem::BadVoucher { sequence, reason };
@@ -234,19 +253,6 @@ impl ChainVerifier {
                 "{} signature does not verify",
                 voucher.voucher_id
             )));
-        }
-        if matches!(body, EntryBody::VoucherIssued(_)) {
-            let moved: i64 = entry
-                .postings
-                .iter()
-                .filter(|p| p.account.kind() == super::account::AccountKind::VouchersOutstanding)
-                .map(|p| p.signed_fen())
-                .sum();
-            if moved != voucher.face_value_fen || entry.postings.len() != 2 {
-                return Err(bad(
-                    "postings do not move its face value from the budget".into()
-                ));
-            }
         }
         Ok(())
     }
@@ -294,13 +300,15 @@ impl ChainVerifier {
         Ok(())
     }
 
-    /// Completes verification against the stored chain head (if any) and
-    /// the balance projection.
+    /// Completes verification against the stored chain head (if any:
+    /// its sequence, hash and time must be the last entry's) and the
+    /// balance projection.
     pub fn finish(
         self,
-        head_sequence: Option<u64>,
+        head: Option<StoredHead>,
         projection: &[ProjectedBalance],
     ) -> Result<Summary, Problem> {
+        let head_sequence = head.map(|h| h.sequence);
         let last_sequence = self.next_sequence - 1;
         if let Some((&sequence, _)) = self.pending_checkpoints.iter().next() {
             return Err(Problem::BadCheckpoint {
@@ -313,6 +321,24 @@ impl ChainVerifier {
                 head_sequence: head_sequence.unwrap_or(0),
                 last_sequence,
             });
+        }
+        if let Some(head) = head {
+            // An empty chain's head is the genesis hash at time 0.
+            let last_time = if last_sequence == 0 {
+                0
+            } else {
+                self.prev_recorded_at
+            };
+            let corrupt = |what| Problem::HeadCorrupt {
+                sequence: last_sequence,
+                what,
+            };
+            if head.hash != self.prev_hash {
+                return Err(corrupt("hash"));
+            }
+            if head.recorded_at_us != last_time {
+                return Err(corrupt("time"));
+            }
         }
         let projected: BTreeMap<&str, &ProjectedBalance> =
             projection.iter().map(|p| (p.account.as_str(), p)).collect();
@@ -407,11 +433,7 @@ mod tests {
                     1_000,
                 )
             } else {
-                (
-                    AccountKind::BudgetAvailable,
-                    AccountKind::VouchersOutstanding,
-                    10,
-                )
+                (AccountKind::BudgetAvailable, AccountKind::Lapsed, 10)
             };
             let prev = entries.last().map_or(GENESIS_PREV_HASH, |e| e.hash);
             entries.push(
@@ -457,6 +479,8 @@ mod tests {
     fn issued(signer: &KeyPair, sequence: u64) -> pb::VoucherIssued {
         let mut claims = crate::token::fixtures::claims(signer.signing_key(), 10, "管理咨询");
         claims.issued_sequence = sequence;
+        // The programme `chain` funds.
+        claims.programme_code = "P1".into();
         pb::VoucherIssued {
             voucher_id: claims.voucher_id.to_string(),
             programme_code: claims.programme_code.clone(),
@@ -543,7 +567,23 @@ mod tests {
         for entry in entries {
             verifier.push(entry)?;
         }
-        verifier.finish(Some(entries.last().map_or(0, |e| e.sequence)), projection)
+        verifier.finish(Some(head_of(entries)), projection)
+    }
+
+    /// The head row an honest store holds after `entries`.
+    fn head_of(entries: &[Entry]) -> StoredHead {
+        entries.last().map_or(
+            StoredHead {
+                sequence: 0,
+                hash: GENESIS_PREV_HASH,
+                recorded_at_us: 0,
+            },
+            |e| StoredHead {
+                sequence: e.sequence,
+                hash: e.hash,
+                recorded_at_us: e.recorded_at.as_micros(),
+            },
+        )
     }
 
     /// Re-seals entry `index` after `change`, as a forger with no key would.
@@ -630,11 +670,38 @@ mod tests {
         for entry in &entries {
             verifier.push(entry).unwrap();
         }
+        let mut head = head_of(&entries);
+        head.sequence = 5;
         assert_eq!(
-            verifier.finish(Some(5), &projection(&entries)),
+            verifier.finish(Some(head), &projection(&entries)),
             Err(Problem::HeadMismatch {
                 head_sequence: 5,
                 last_sequence: 4
+            })
+        );
+        // A head with the right sequence but another hash or time.
+        let finish_with = |change: fn(&mut StoredHead)| {
+            let mut verifier = ChainVerifier::new(Vec::new(), HashMap::new());
+            for entry in &entries {
+                verifier.push(entry).unwrap();
+            }
+            let mut head = head_of(&entries);
+            change(&mut head);
+            verifier.finish(Some(head), &projection(&entries))
+        };
+        assert!(finish_with(|_| ()).is_ok());
+        assert_eq!(
+            finish_with(|head| head.hash[0] ^= 1),
+            Err(Problem::HeadCorrupt {
+                sequence: 4,
+                what: "hash"
+            })
+        );
+        assert_eq!(
+            finish_with(|head| head.recorded_at_us += 1),
+            Err(Problem::HeadCorrupt {
+                sequence: 4,
+                what: "time"
             })
         );
     }
@@ -652,7 +719,7 @@ mod tests {
             for entry in &entries {
                 verifier.push(entry)?;
             }
-            verifier.finish(Some(4), &projection(&entries))
+            verifier.finish(Some(head_of(&entries)), &projection(&entries))
         };
         assert_eq!(run_with(vec![good.clone()]).unwrap().checkpoints, 1);
         assert!(matches!(

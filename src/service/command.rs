@@ -649,6 +649,11 @@ pub enum InvalidCommand {
     Terms(String),
     #[error("not a valid Ed25519 public key")]
     PublicKey,
+    /// A journal touched an account that mirrors a table.
+    #[error(
+        "a journal may not touch {0}: outstanding vouchers, payables and payouts in payment are what their tables say"
+    )]
+    JournalAccount(String),
 }
 
 /// Longest tag name, in bytes.
@@ -792,6 +797,12 @@ impl Command {
             }
             Command::Journal { memo, postings } => {
                 check_text("memo", memo, TEXT_LEN_MAX, true)?;
+                if let Some(posting) = postings
+                    .iter()
+                    .find(|p| !crate::ledger::derive::journal_may_touch(p.account.kind()))
+                {
+                    return Err(InvalidCommand::JournalAccount(posting.account.to_string()));
+                }
                 Draft {
                     body: EntryBody::Journal(pb::Journal { memo: memo.clone() }),
                     postings: postings.clone(),

@@ -12,9 +12,10 @@ use std::collections::{HashMap, HashSet};
 
 use ed25519_dalek::VerifyingKey;
 
+use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::key_id_for;
 use crate::ledger::settlement_replay::SettlementReplay;
-use crate::ledger::verify::{ChainVerifier, Problem, Summary};
+use crate::ledger::verify::{ChainVerifier, Problem, StoredHead, Summary};
 use crate::ledger::voucher_replay::VoucherReplay;
 use crate::store::redemption::{REDEMPTION_PAGE_MAX, RedemptionFilter};
 use crate::store::voucher::{VOUCHER_PAGE_MAX, VoucherFilter};
@@ -70,7 +71,18 @@ pub async fn verify_store<S: Store>(
             .collect()
     };
     let checkpoints = store.checkpoints().await?;
+    // A pinned key must vouch for something: at least one checkpoint
+    // signed by it (else an attacker who rewrote the whole ledger and
+    // dropped the checkpoints would pass).
+    if !trusted_keys.is_empty() && !checkpoints.iter().any(|c| keys.contains_key(&c.key_id)) {
+        return Err(VerifyError::Projection(
+            "no checkpoint is signed by the trusted key: it vouches for nothing".into(),
+        ));
+    }
     let mut verifier = ChainVerifier::new(checkpoints, keys);
+    // What moved `paid` accounts beyond the payouts table: recoveries
+    // (out) and manual journals (either way), by account name.
+    let mut paid_beyond_payouts: HashMap<String, i64> = HashMap::new();
     let mut replay = VoucherReplay::default();
     let mut settlement = SettlementReplay::default();
     let mut next = 1;
@@ -81,6 +93,7 @@ pub async fn verify_store<S: Store>(
         };
         for entry in &page {
             let body = verifier.push(entry)?;
+            note_paid_beyond_payouts(&body, &entry.postings, &mut paid_beyond_payouts);
             replay
                 .apply(&body)
                 .and_then(|()| settlement.apply(&body, &entry.postings))
@@ -92,17 +105,106 @@ pub async fn verify_store<S: Store>(
     }
     let head = store.head().await?;
     let balances = store.balances().await?;
-    let summary = verifier.finish(Some(head.sequence), &balances)?;
+    let recomputed: HashMap<String, i64> = verifier
+        .balances()
+        .map(|(name, fen)| (name.to_string(), fen))
+        .collect();
+    let summary = verifier.finish(
+        Some(StoredHead {
+            sequence: head.sequence,
+            hash: head.hash,
+            recorded_at_us: head.recorded_at.as_micros(),
+        }),
+        &balances,
+    )?;
     check_projections(store, &replay).await?;
     if let Some(first) = store.broken_references().await?.into_iter().next() {
         return Err(mismatch(first));
     }
     check_settlement(store, &settlement, &replay.redemptions).await?;
+    check_mirrors(store, &recomputed, &paid_beyond_payouts).await?;
     Ok(summary)
 }
 
 fn mismatch(what: String) -> VerifyError {
     VerifyError::Projection(what)
+}
+
+/// Adds what an entry moved on `paid` accounts that the payouts table
+/// does not show: a recovery takes the amount out, a journal moves what
+/// its postings say.
+fn note_paid_beyond_payouts(
+    body: &crate::ledger::body::EntryBody,
+    postings: &[crate::ledger::posting::Posting],
+    beyond: &mut HashMap<String, i64>,
+) {
+    use crate::ledger::body::EntryBody;
+    match body {
+        EntryBody::RecoveryOpened(recovery) => {
+            *beyond
+                .entry(format!(
+                    "paid/{}/{}",
+                    recovery.programme_code, recovery.provider_id
+                ))
+                .or_default() -= recovery.amount_fen;
+        }
+        EntryBody::Journal(_) => {
+            for posting in postings {
+                if posting.account.kind() == AccountKind::Paid {
+                    *beyond.entry(posting.account.to_string()).or_default() += posting.signed_fen();
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The accounts that mirror tables hold what the tables say: per
+/// programme, outstanding vouchers = the active vouchers' remaining value;
+/// per provider, payable = its redemptions' subsidy (not reversed) less
+/// its payouts pending or paid, in payment = its pending payouts, paid =
+/// its paid payouts plus what recoveries and journals moved (`beyond`,
+/// from the entries, by `paid/…` account name).
+async fn check_mirrors<S: Store>(
+    store: &S,
+    recomputed: &HashMap<String, i64>,
+    beyond: &HashMap<String, i64>,
+) -> Result<(), VerifyError> {
+    let mut expected: HashMap<String, i64> = HashMap::new();
+    for (account, fen) in store.mirrored_balances().await? {
+        *expected.entry(account).or_default() += fen;
+    }
+    for (account, fen) in beyond {
+        *expected.entry(account.clone()).or_default() += fen;
+    }
+    let mirrored = |name: &str| {
+        Account::parse(name).is_ok_and(|account| {
+            matches!(
+                account.kind(),
+                AccountKind::VouchersOutstanding
+                    | AccountKind::ProviderPayable
+                    | AccountKind::PayoutPending
+                    | AccountKind::Paid
+            )
+        })
+    };
+    let mut names: Vec<&String> = recomputed
+        .keys()
+        .filter(|name| mirrored(name))
+        .chain(expected.keys())
+        .collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let ledger = recomputed.get(name).copied().unwrap_or(0);
+        let tables = expected.get(name).copied().unwrap_or(0);
+        if ledger != tables {
+            return Err(mismatch(format!(
+                "account {name} holds {ledger} fen by the ledger, but the vouchers, redemptions and payouts tables say {tables}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The settlement tables hold what the entries say: every run and payout

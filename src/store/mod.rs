@@ -236,6 +236,14 @@ pub trait Store:
 
     fn ledger_keys(&self) -> impl Future<Output = Result<Vec<LedgerKeyRecord>, StoreError>> + Send;
 
+    /// What the vouchers, redemptions and payouts tables say the accounts
+    /// that mirror them hold, as parts to add up per account name
+    /// (outstanding vouchers, payables, payouts pending and paid; paid
+    /// before recoveries, which only the ledger records).
+    fn mirrored_balances(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
+
     /// The test hook that makes chosen appends fail (see `WriteFaults`).
     fn write_faults(&self) -> &WriteFaults;
 

@@ -58,7 +58,32 @@ pub const SELECT_BROKEN_REFERENCES: &str = "\
        OR r.contract_amount_fen <> l.contract_amount_fen \
        OR r.invoice_number IS DISTINCT FROM l.invoice_number \
        OR r.confirmed_at_us IS DISTINCT FROM l.confirmed_at_us) \
+     UNION ALL SELECT 'posting ' || CAST(p.sequence AS TEXT) || '/' || CAST(p.posting_index AS TEXT) \
+       || ' belongs to no entry' \
+       FROM ledger_postings p \
+       WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.sequence = p.sequence) \
      LIMIT 10";
+
+/// What the tables say the accounts that mirror them must hold, as
+/// (account name, amount) parts to add up per account (docs/ledger.md §8,
+/// step 10): outstanding vouchers are the active vouchers' remaining
+/// value; a provider's payable is its redemptions' subsidy (not reversed)
+/// less its payouts pending or paid; in payment, its pending payouts; paid,
+/// its paid payouts (less recoveries, which only the ledger records).
+pub const SELECT_MIRRORED_BALANCES: &str = "\
+     SELECT 'vouchers_outstanding/' || programme_code, CAST(SUM(remaining_fen) AS BIGINT) \
+       FROM vouchers WHERE status = 'active' GROUP BY programme_code \
+     UNION ALL SELECT 'provider_payable/' || programme_code || '/' || provider_id, \
+       CAST(SUM(subsidy_fen) AS BIGINT) \
+       FROM redemptions WHERE status <> 'reversed' GROUP BY programme_code, provider_id \
+     UNION ALL SELECT 'provider_payable/' || r.programme_code || '/' || p.provider_id, \
+       -CAST(SUM(p.gross_fen) AS BIGINT) \
+       FROM payouts p JOIN settlement_runs r ON r.id = p.run_id \
+       WHERE p.status IN ('pending', 'paid') GROUP BY r.programme_code, p.provider_id \
+     UNION ALL SELECT CASE p.status WHEN 'pending' THEN 'payout_pending/' ELSE 'paid/' END \
+       || r.programme_code || '/' || p.provider_id, CAST(SUM(p.gross_fen) AS BIGINT) \
+       FROM payouts p JOIN settlement_runs r ON r.id = p.run_id \
+       WHERE p.status IN ('pending', 'paid') GROUP BY p.status, r.programme_code, p.provider_id";
 
 pub const SELECT_ENTRIES: &str = "SELECT sequence, kind, body, actor, recorded_at_us, idempotency_key, \
      command_digest, prev_hash, hash \
@@ -569,6 +594,15 @@ macro_rules! impl_shared_store {
                 rows.into_iter()
                     .map($crate::store::shared::key_from_row)
                     .collect()
+            }
+
+            async fn mirrored_balances(
+                &self,
+            ) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
+                sqlx::query_as($crate::store::shared::SELECT_MIRRORED_BALANCES)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)
             }
 
             fn write_faults(&self) -> &$crate::store::WriteFaults {

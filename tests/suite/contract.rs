@@ -1,8 +1,6 @@
 //! The store contract: the same behaviour on SQLite and PostgreSQL.
 
-use voucher_ledger::ledger::account::AccountKind::{
-    BudgetAvailable, ProgrammeFunding, VouchersOutstanding,
-};
+use voucher_ledger::ledger::account::AccountKind::{BudgetAvailable, Lapsed, ProgrammeFunding};
 use voucher_ledger::service::verify::verify_store;
 use voucher_ledger::service::{CommandError, WriterConfig};
 use voucher_ledger::store::Store;
@@ -18,6 +16,7 @@ on_both_backends!(
     two_writers_on_one_database_form_one_gapless_chain,
     the_database_refuses_update_and_delete_of_ledger_rows,
     the_database_refuses_an_entry_that_does_not_extend_the_chain,
+    the_database_refuses_a_posting_or_checkpoint_outside_its_entry,
     migrations_are_idempotent,
     checkpoints_are_signed_and_verified,
 );
@@ -32,7 +31,7 @@ async fn appends_are_numbered_from_one_without_gaps_and_verify<S: Store>(store: 
             .submit(transfer(
                 "P1",
                 BudgetAvailable,
-                VouchersOutstanding,
+                Lapsed,
                 100,
                 &format!("t-{n}"),
             ))
@@ -49,10 +48,7 @@ async fn appends_are_numbered_from_one_without_gaps_and_verify<S: Store>(store: 
         balance(&store, &account(BudgetAvailable, "P1")).await,
         10_000 - 1_900
     );
-    assert_eq!(
-        balance(&store, &account(VouchersOutstanding, "P1")).await,
-        1_900
-    );
+    assert_eq!(balance(&store, &account(Lapsed, "P1")).await, 1_900);
     assert_eq!(
         balance(&store, &account(ProgrammeFunding, "P1")).await,
         -10_000
@@ -120,7 +116,7 @@ async fn an_overdraft_fails_alone_and_its_batch_mates_commit<S: Store>(store: S,
                     .submit(transfer(
                         "P1",
                         BudgetAvailable,
-                        VouchersOutstanding,
+                        Lapsed,
                         100,
                         &format!("c-{n}"),
                     ))
@@ -144,10 +140,7 @@ async fn an_overdraft_fails_alone_and_its_batch_mates_commit<S: Store>(store: S,
     drop(writer);
     task.await.unwrap();
     assert_eq!(balance(&store, &account(BudgetAvailable, "P1")).await, 100);
-    assert_eq!(
-        balance(&store, &account(VouchersOutstanding, "P1")).await,
-        1_000
-    );
+    assert_eq!(balance(&store, &account(Lapsed, "P1")).await, 1_000);
     let summary = verify_store(&store, &[]).await.unwrap();
     assert_eq!(summary.entries, 12);
 }
@@ -171,13 +164,7 @@ async fn many_concurrent_clients_never_overdraw_and_form_one_chain<S: Store>(
                     let key = format!("c-{client}-{n}");
                     let amount = 37 + (client * 13 + n * 7) % 100;
                     match writer
-                        .submit(transfer(
-                            "P1",
-                            BudgetAvailable,
-                            VouchersOutstanding,
-                            amount,
-                            &key,
-                        ))
+                        .submit(transfer("P1", BudgetAvailable, Lapsed, amount, &key))
                         .await
                     {
                         Ok(_) => ok += amount as u64,
@@ -196,7 +183,7 @@ async fn many_concurrent_clients_never_overdraw_and_form_one_chain<S: Store>(
     drop(writer);
     task.await.unwrap();
     let available = balance(&store, &account(BudgetAvailable, "P1")).await;
-    let outstanding = balance(&store, &account(VouchersOutstanding, "P1")).await;
+    let outstanding = balance(&store, &account(Lapsed, "P1")).await;
     assert!(available >= 0);
     assert_eq!(outstanding as u64, moved);
     assert_eq!(available + outstanding, 50_000);
@@ -222,7 +209,7 @@ async fn two_writers_on_one_database_form_one_gapless_chain<S: Store>(store: S, 
                         .submit(transfer(
                             "P1",
                             BudgetAvailable,
-                            VouchersOutstanding,
+                            Lapsed,
                             1,
                             &format!("{name}-{client}-{n}"),
                         ))
@@ -240,10 +227,7 @@ async fn two_writers_on_one_database_form_one_gapless_chain<S: Store>(store: S, 
     task_b.await.unwrap();
     let summary = verify_store(&store, &[]).await.unwrap();
     assert_eq!(summary.entries, 1 + 2 * 8 * 25);
-    assert_eq!(
-        balance(&store, &account(VouchersOutstanding, "P1")).await,
-        400
-    );
+    assert_eq!(balance(&store, &account(Lapsed, "P1")).await, 400);
     second_store.close().await;
 }
 
@@ -312,6 +296,45 @@ async fn the_database_refuses_an_entry_that_does_not_extend_the_chain<S: Store>(
     assert!(error.contains("extend the chain"), "{error}");
 }
 
+/// Appending is inserting, so the append-only triggers let INSERT through;
+/// but a posting must belong to an entry appended in the same transaction
+/// and a checkpoint must sign an existing entry's hash. Planted rows are
+/// refused, and the next honest append still verifies.
+async fn the_database_refuses_a_posting_or_checkpoint_outside_its_entry<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
+    let (writer, task) = start_writer(&store, WriterConfig::default()).await;
+    writer.submit(fund("P1", 500, "fund")).await.unwrap();
+    let blob = |hex: &str| match store.backend() {
+        voucher_ledger::store::Backend::Sqlite => format!("X'{hex}'"),
+        voucher_ledger::store::Backend::Postgres => format!("'\\x{hex}'::bytea"),
+    };
+    for sequence in [1, 2, 99] {
+        let sql = format!(
+            "INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) \
+             VALUES ({sequence}, 7, 'lapsed/P1', 'D', 1)"
+        );
+        let error = db.try_execute(&sql).await.expect_err("planted posting");
+        assert!(error.contains("same transaction"), "{sequence}: {error}");
+    }
+    let sql = format!(
+        "INSERT INTO ledger_checkpoints (sequence, head_hash, signed_at_us, key_id, signature) \
+         VALUES (1, {}, 0, 'k', {})",
+        blob(&"11".repeat(32)),
+        blob(&"22".repeat(64))
+    );
+    let error = db.try_execute(&sql).await.expect_err("forged checkpoint");
+    assert!(error.contains("existing entry"), "{error}");
+    writer
+        .submit(transfer("P1", BudgetAvailable, Lapsed, 10, "after"))
+        .await
+        .unwrap();
+    drop(writer);
+    task.await.unwrap();
+    assert_eq!(verify_store(&store, &[]).await.unwrap().entries, 2);
+}
+
 async fn migrations_are_idempotent<S: Store>(store: S, _db: &TestDb) {
     assert_eq!(store.migrate().await.unwrap(), Vec::<u32>::new());
     assert_eq!(store.migrate().await.unwrap(), Vec::<u32>::new());
@@ -330,7 +353,7 @@ async fn checkpoints_are_signed_and_verified<S: Store>(store: S, _db: &TestDb) {
             .submit(transfer(
                 "P1",
                 BudgetAvailable,
-                VouchersOutstanding,
+                Lapsed,
                 10,
                 &format!("t-{n}"),
             ))
@@ -348,7 +371,12 @@ async fn checkpoints_are_signed_and_verified<S: Store>(store: S, _db: &TestDb) {
     // With a trusted key that did not sign them, verification fails.
     let stranger = voucher_ledger::ledger::checkpoint::KeyPair::generate().public_key();
     let error = verify_store(&store, &[stranger]).await.unwrap_err();
-    assert!(error.to_string().contains("unknown ledger key"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("no checkpoint is signed by the trusted key"),
+        "{error}"
+    );
 }
 
 mod issuer_keys {

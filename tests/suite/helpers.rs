@@ -109,6 +109,53 @@ impl TestDb {
         }
     }
 
+    /// Re-seals every entry from `from` on (prev_hash and hash recomputed,
+    /// the head moved to the new last hash) and drops the checkpoints from
+    /// `from` on: what someone who rewrote entry `from` behind the writer
+    /// would do so that the chain holds together again.
+    pub async fn rehash_from<S: Store>(&self, store: &S, from: u64) {
+        let head = store.head().await.unwrap().sequence;
+        let mut entries = store
+            .entries(1, u32::try_from(head).unwrap())
+            .await
+            .unwrap();
+        let mut previous = voucher_ledger::ledger::entry::GENESIS_PREV_HASH;
+        for entry in &mut entries {
+            if entry.sequence >= from {
+                entry.prev_hash = previous;
+                entry.hash = entry.compute_hash();
+                let sequence = entry.sequence;
+                self.tamper(
+                    &[&format!(
+                        "UPDATE ledger_entries SET prev_hash = $1 WHERE sequence = {sequence}"
+                    )],
+                    Some(entry.prev_hash.to_vec()),
+                )
+                .await;
+                self.tamper(
+                    &[&format!(
+                        "UPDATE ledger_entries SET hash = $1 WHERE sequence = {sequence}"
+                    )],
+                    Some(entry.hash.to_vec()),
+                )
+                .await;
+            }
+            previous = entry.hash;
+        }
+        self.tamper(
+            &["UPDATE ledger_head SET hash = $1"],
+            Some(previous.to_vec()),
+        )
+        .await;
+        self.tamper(
+            &[&format!(
+                "DELETE FROM ledger_checkpoints WHERE sequence >= {from}"
+            )],
+            None,
+        )
+        .await;
+    }
+
     /// Runs one statement as an ordinary session (triggers on) and returns
     /// the database's error text, if any.
     pub async fn try_execute(&self, sql: &str) -> Result<u64, String> {

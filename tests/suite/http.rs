@@ -135,10 +135,12 @@ async fn checkpoints_page_newest_first_and_cursors_out_of_range_are_answered() {
     store.migrate().await.unwrap();
     let world = crate::api_client::World::new(store.clone()).await;
     for sequence in [2u64, 4, 6] {
+        // The database takes only a checkpoint of an existing entry's hash.
+        let head_hash = store.entries(sequence, 1).await.unwrap()[0].hash;
         let stored = store
             .insert_checkpoint(&Checkpoint {
                 sequence,
-                head_hash: [sequence as u8; 32],
+                head_hash,
                 signed_at: Timestamp::from_micros(1_780_000_000_000_000 + sequence as i64),
                 key_id: "0000000000000000".into(),
                 signature: [0; 64],

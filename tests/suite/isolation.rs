@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use voucher_ledger::ledger::account::AccountKind::{BudgetAvailable, VouchersOutstanding};
+use voucher_ledger::ledger::account::AccountKind::{BudgetAvailable, Lapsed};
 use voucher_ledger::service::verify::verify_store;
 use voucher_ledger::service::{CommandError, WriterConfig};
 use voucher_ledger::store::Store;
@@ -38,13 +38,7 @@ async fn a_command_whose_write_fails_fails_alone_and_its_batch_mates_commit<S: S
         let writer = writer.clone();
         tokio::spawn(async move {
             let result = writer
-                .submit(transfer(
-                    "P1",
-                    BudgetAvailable,
-                    VouchersOutstanding,
-                    100,
-                    &key,
-                ))
+                .submit(transfer("P1", BudgetAvailable, Lapsed, 100, &key))
                 .await;
             (key, result)
         })
@@ -66,10 +60,7 @@ async fn a_command_whose_write_fails_fails_alone_and_its_batch_mates_commit<S: S
     task.await.unwrap();
     let summary = verify_store(&store, &[]).await.unwrap();
     assert_eq!(summary.entries, 41, "the fund and the 40 clean transfers");
-    assert_eq!(
-        balance(&store, &account(VouchersOutstanding, "P1")).await,
-        40 * 100
-    );
+    assert_eq!(balance(&store, &account(Lapsed, "P1")).await, 40 * 100);
 }
 
 /// Clients that send failing writes alongside clients that send clean
@@ -101,13 +92,7 @@ async fn poisoning_load_fails_no_clean_write<S: Store>(store: S, _db: &TestDb) {
                     faults.fail_appends_of(&key);
                 }
                 let result = writer
-                    .submit(transfer(
-                        "P1",
-                        BudgetAvailable,
-                        VouchersOutstanding,
-                        1,
-                        &key,
-                    ))
+                    .submit(transfer("P1", BudgetAvailable, Lapsed, 1, &key))
                     .await;
                 match (poisoner, result) {
                     (false, Ok(_)) => {
@@ -131,7 +116,7 @@ async fn poisoning_load_fails_no_clean_write<S: Store>(store: S, _db: &TestDb) {
     assert!(clean > 0 && poison_refused.load(Ordering::Relaxed) > 0);
     verify_store(&store, &[]).await.unwrap();
     assert_eq!(
-        balance(&store, &account(VouchersOutstanding, "P1")).await,
+        balance(&store, &account(Lapsed, "P1")).await,
         i64::try_from(clean).unwrap()
     );
 }
@@ -156,15 +141,7 @@ async fn a_value_the_database_refuses_is_answered_to_its_sender_alone<S: Store>(
         },
     };
     let clean: Vec<Submission> = (0..10)
-        .map(|n| {
-            transfer(
-                "P1",
-                BudgetAvailable,
-                VouchersOutstanding,
-                100,
-                &format!("c-{n}"),
-            )
-        })
+        .map(|n| transfer("P1", BudgetAvailable, Lapsed, 100, &format!("c-{n}")))
         .collect();
     let nul_writer = writer.clone();
     let nul_result = tokio::spawn(async move { nul_writer.submit(nul).await });

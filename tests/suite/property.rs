@@ -14,10 +14,11 @@ use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
 
 use crate::helpers::{TestDb, fund, start_writer, transfer};
 
-const KINDS: [AccountKind; 4] = [
+/// Accounts a journal may touch (outstanding vouchers, payables and
+/// payouts in payment mirror tables: src/ledger/derive.rs).
+const KINDS: [AccountKind; 3] = [
     AccountKind::ProgrammeFunding,
     AccountKind::BudgetAvailable,
-    AccountKind::VouchersOutstanding,
     AccountKind::Lapsed,
 ];
 const PROGRAMMES: [&str; 2] = ["PA", "PB"];
@@ -51,7 +52,7 @@ fn step() -> impl Strategy<Value = Step> {
             programme,
             amount_fen
         }),
-        (0..2usize, 0..4usize, 0..4usize, 1..3_000i64)
+        (0..2usize, 0..3usize, 0..3usize, 1..3_000i64)
             .prop_filter("distinct accounts", |(_, from, to, _)| from != to)
             .prop_map(|(programme, from, to, amount_fen)| Step::Transfer {
                 programme,

@@ -27,6 +27,7 @@ on_both_backends!(
     a_photo_of_the_voucher_is_read_on_the_server,
     a_shared_legal_representative_makes_a_related_party,
     verify_finds_a_voucher_or_redemption_row_changed_behind_the_ledger,
+    a_redemption_rewritten_and_rehashed_behind_the_writer_fails_verify,
 );
 
 const PROGRAMME: &str = "ZS2026-R1";
@@ -140,6 +141,102 @@ pub(crate) fn contract(qr_text: &str, amount_fen: i64) -> Value {
         "invoice": {"code": "033002600111", "number": "00012345", "date": "2026-06-01", "amount_fen": amount_fen},
         "payment_proof_ref": "银行回单 20260601-001"
     })
+}
+
+/// What someone with the database could do after the last checkpoint:
+/// rewrite a redemption and re-hash the chain. Its postings must be the
+/// ones its body implies, and the accounts that mirror tables must hold
+/// what the tables say — so changing the postings alone, or the body and
+/// the postings together, fails verify (docs/ledger.md §8).
+async fn a_redemption_rewritten_and_rehashed_behind_the_writer_fails_verify<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
+    use voucher_ledger::ledger::body::EntryBody;
+    use voucher_ledger::service::verify::verify_store;
+    let (world, _firm, voucher, counter) = setting(store, false, "static").await;
+    let token = voucher["token"].as_str().unwrap();
+    let redeemed = redeem_as(&world, &counter.staff, contract(token, 300_000), "r1").await;
+    assert_eq!(redeemed.status, StatusCode::CREATED, "{:?}", redeemed.body);
+    let head = world.store.head().await.unwrap().sequence;
+    let entries = world.store.entries(1, 1000).await.unwrap();
+    let entry = entries
+        .iter()
+        .find(|e| e.kind == "voucher_redeemed")
+        .unwrap()
+        .clone();
+    let sequence = entry.sequence;
+    assert!(sequence <= head);
+    verify_store(&world.store, &[]).await.unwrap();
+    let payable = voucher_ledger::ledger::account::Account::party(
+        AccountKind::ProviderPayable,
+        &crate::helpers::programme(PROGRAMME),
+        &counter.provider_id,
+    )
+    .unwrap()
+    .to_string();
+    let available = account(AccountKind::BudgetAvailable, PROGRAMME).to_string();
+    // 1. The postings alone: 100 fen more to the provider, 100 fen less
+    //    back to the budget (still balanced), projection to match.
+    let shift = |sign: &str| {
+        [
+            format!(
+                "UPDATE ledger_postings SET amount_fen = amount_fen {sign} 100 \
+                 WHERE sequence = {sequence} AND account IN ('{payable}', 'vouchers_outstanding/{PROGRAMME}') \
+                 AND posting_index < 2"
+            ),
+            format!(
+                "UPDATE ledger_postings SET amount_fen = amount_fen {} 100 \
+                 WHERE sequence = {sequence} AND posting_index >= 2",
+                if sign == "+" { "-" } else { "+" }
+            ),
+            format!(
+                "UPDATE account_balances SET balance_fen = balance_fen {sign} 100 WHERE account = '{payable}'"
+            ),
+            format!(
+                "UPDATE account_balances SET balance_fen = balance_fen {} 100 WHERE account = '{available}'",
+                if sign == "+" { "-" } else { "+" }
+            ),
+        ]
+    };
+    let statements = shift("+");
+    db.tamper(
+        &statements.iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    )
+    .await;
+    db.rehash_from(&world.store, sequence).await;
+    let error = verify_store(&world.store, &[]).await.unwrap_err();
+    assert_eq!(error.sequence(), Some(sequence), "{error}");
+    assert!(
+        error.to_string().contains("not the ones its body implies"),
+        "{error}"
+    );
+    // 2. The body as well, so the postings are what it implies: the
+    //    payable no longer matches the redemptions table.
+    let EntryBody::VoucherRedeemed(mut body) =
+        EntryBody::decode_canonical(&entry.kind, &entry.body).unwrap()
+    else {
+        panic!("a voucher_redeemed body")
+    };
+    body.subsidy_fen += 100;
+    body.returned_fen -= 100;
+    db.tamper(
+        &[&format!(
+            "UPDATE ledger_entries SET body = $1 WHERE sequence = {sequence}"
+        )],
+        Some(EntryBody::VoucherRedeemed(body).encode()),
+    )
+    .await;
+    db.rehash_from(&world.store, sequence).await;
+    let error = verify_store(&world.store, &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("account {payable} holds")) && error.contains("tables say"),
+        "{error}"
+    );
 }
 
 fn preview_body(qr_text: &str, amount_fen: i64) -> Value {

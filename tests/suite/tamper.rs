@@ -2,7 +2,7 @@
 //! could do), any change to history makes `verify` fail and name the first
 //! bad sequence number.
 
-use voucher_ledger::ledger::account::AccountKind::{BudgetAvailable, VouchersOutstanding};
+use voucher_ledger::ledger::account::AccountKind::{BudgetAvailable, Lapsed};
 use voucher_ledger::service::WriterConfig;
 use voucher_ledger::service::verify::verify_store;
 use voucher_ledger::store::Store;
@@ -20,6 +20,9 @@ on_both_backends!(
     swapping_two_entries_is_caught_at_the_first,
     changing_a_balance_projection_is_caught,
     changing_a_checkpoint_is_caught,
+    a_planted_posting_is_found,
+    a_corrupted_head_hash_or_time_is_caught,
+    a_trusted_key_that_signed_no_checkpoint_vouches_for_nothing,
 );
 
 /// Ten entries: a funding and nine transfers; a checkpoint at the end.
@@ -31,7 +34,7 @@ async fn ten_entries<S: Store>(store: &S) {
             .submit(transfer(
                 "P1",
                 BudgetAvailable,
-                VouchersOutstanding,
+                Lapsed,
                 n * 10,
                 &format!("t-{n}"),
             ))
@@ -155,17 +158,14 @@ async fn swapping_two_entries_is_caught_at_the_first<S: Store>(store: S, db: &Te
 async fn changing_a_balance_projection_is_caught<S: Store>(store: S, db: &TestDb) {
     ten_entries(&store).await;
     db.tamper(
-        &["UPDATE account_balances SET balance_fen = balance_fen + 1 WHERE account = 'vouchers_outstanding/P1'"],
+        &["UPDATE account_balances SET balance_fen = balance_fen + 1 WHERE account = 'lapsed/P1'"],
         None,
     )
     .await;
     let error = verify_store(&store, &[])
         .await
         .expect_err("projection mismatch");
-    assert!(
-        error.to_string().contains("vouchers_outstanding/P1"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("lapsed/P1"), "{error}");
     assert_eq!(
         error.sequence(),
         Some(10),
@@ -189,6 +189,83 @@ async fn changing_a_checkpoint_is_caught<S: Store>(store: S, db: &TestDb) {
     let error = verify_store(&store, &[]).await.expect_err("bad checkpoint");
     assert_eq!(error.sequence(), Some(10));
     assert!(error.to_string().contains("checkpoint"), "{error}");
+}
+
+/// A posting planted under a sequence not yet appended (as someone with the
+/// triggers off could): verify names it, before the next honest append
+/// makes an honest entry look tampered.
+async fn a_planted_posting_is_found<S: Store>(store: S, db: &TestDb) {
+    ten_entries(&store).await;
+    db.tamper(
+        &[
+            "INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) \
+           VALUES (11, 0, 'lapsed/P1', 'D', 5)",
+        ],
+        None,
+    )
+    .await;
+    let error = verify_store(&store, &[])
+        .await
+        .expect_err("planted posting");
+    assert!(
+        error
+            .to_string()
+            .contains("posting 11/0 belongs to no entry"),
+        "{error}"
+    );
+}
+
+async fn a_corrupted_head_hash_or_time_is_caught<S: Store>(store: S, db: &TestDb) {
+    ten_entries(&store).await;
+    db.tamper(&["UPDATE ledger_head SET hash = $1"], Some(vec![0x5a; 32]))
+        .await;
+    let error = verify_store(&store, &[])
+        .await
+        .expect_err("corrupt head hash");
+    assert!(
+        error.to_string().contains("chain head at 10: its hash"),
+        "{error}"
+    );
+    assert_eq!(error.sequence(), Some(10));
+    let hash = store.entries(10, 1).await.unwrap()[0].hash.to_vec();
+    db.tamper(&["UPDATE ledger_head SET hash = $1"], Some(hash))
+        .await;
+    verify_store(&store, &[]).await.unwrap();
+    db.tamper(
+        &["UPDATE ledger_head SET recorded_at_us = recorded_at_us + 1"],
+        None,
+    )
+    .await;
+    let error = verify_store(&store, &[])
+        .await
+        .expect_err("corrupt head time");
+    assert!(
+        error.to_string().contains("chain head at 10: its time"),
+        "{error}"
+    );
+}
+
+/// `verify --trusted-key K` with no checkpoint signed by K would vouch for
+/// a ledger rewritten whole with its checkpoints dropped.
+async fn a_trusted_key_that_signed_no_checkpoint_vouches_for_nothing<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
+    ten_entries(&store).await;
+    let key = store.ledger_keys().await.unwrap().remove(0);
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key.public_key).unwrap();
+    verify_store(&store, &[key]).await.unwrap();
+    db.tamper(&["DELETE FROM ledger_checkpoints"], None).await;
+    verify_store(&store, &[]).await.unwrap();
+    let error = verify_store(&store, &[key])
+        .await
+        .expect_err("no checkpoint");
+    assert!(
+        error
+            .to_string()
+            .contains("no checkpoint is signed by the trusted key"),
+        "{error}"
+    );
 }
 
 async fn the_verification_endpoint_reports_a_tampered_entry_by_its_sequence<S: Store>(

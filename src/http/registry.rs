@@ -461,6 +461,19 @@ impl<S: Store> axum::extract::FromRequest<AppState<S>> for ImportCall<S> {
 }
 
 impl<S: Store> ImportCall<S> {
+    /// Reads the uploaded file with `parse` on a blocking thread: reading a
+    /// workbook is bounded work (service::spreadsheet) but not async work,
+    /// and the request's timeout must still be able to answer.
+    async fn parse<T: Send + 'static>(
+        &self,
+        parse: fn(&[u8]) -> Result<T, Vec<crate::service::registry::RowError>>,
+    ) -> Result<Result<T, Vec<crate::service::registry::RowError>>, ApiError> {
+        let body = self.body.clone();
+        tokio::task::spawn_blocking(move || parse(&body))
+            .await
+            .map_err(|error| ApiError::internal(&error))
+    }
+
     /// 200 or 422 with the report as JSON, or as CSV when the client asks.
     fn respond(&self, report: ImportReport) -> Response {
         let status = if report.errors.is_empty() {
@@ -495,7 +508,7 @@ fn import_mode(mode: Option<&str>) -> Result<ImportMode, ApiError> {
 
 pub async fn import<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
     let state = &call.state;
-    let report = match parse_enterprise_file(&call.body) {
+    let report = match call.parse(parse_enterprise_file).await? {
         Ok(rows) => {
             let settings = ImportSettings {
                 mode: call.mode,
@@ -519,7 +532,7 @@ pub async fn import<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError>
 
 pub async fn import_tag_list<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
     let state = &call.state;
-    let report = match parse_tag_file(&call.body) {
+    let report = match call.parse(parse_tag_file).await? {
         Ok(parsed) => {
             crate::service::registry::import_tags(
                 &state.store,
@@ -537,7 +550,10 @@ pub async fn import_tag_list<S: Store>(call: ImportCall<S>) -> Result<Response, 
 }
 
 pub async fn import_providers<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
-    let report = match crate::service::registry::parse_provider_file(&call.body) {
+    let report = match call
+        .parse(crate::service::registry::parse_provider_file)
+        .await?
+    {
         Ok(parsed) => {
             crate::service::registry::import_providers(
                 &call.state.writer,
@@ -555,7 +571,10 @@ pub async fn import_providers<S: Store>(call: ImportCall<S>) -> Result<Response,
 
 pub async fn import_blacklist<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
     let state = &call.state;
-    let report = match crate::service::registry::parse_blacklist_file(&call.body) {
+    let report = match call
+        .parse(crate::service::registry::parse_blacklist_file)
+        .await?
+    {
         Ok(parsed) => {
             let (store, writer) = (&state.store, &state.writer);
             crate::service::registry::import_blacklist(

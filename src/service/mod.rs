@@ -17,6 +17,7 @@ pub mod redemption_cache;
 pub mod registry;
 pub mod settlement;
 pub mod settlement_files;
+pub mod spreadsheet;
 pub mod sweeps;
 pub mod tokens;
 pub mod utilisation;

@@ -157,6 +157,23 @@ fn csv_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
         })?;
         // Cells our exports neutralised against formulas read back as
         // they were (domain::csv_cell).
+        if record.len() > super::spreadsheet::COLUMNS_MAX as usize {
+            return Err(vec![RowError {
+                row,
+                column: String::new(),
+                code: "too_many_columns".into(),
+                message: format!(
+                    "Row {row} has {} columns; an import reads at most {}.",
+                    record.len(),
+                    super::spreadsheet::COLUMNS_MAX
+                ),
+                message_zh: format!(
+                    "第 {row} 行有 {} 列，导入最多读取 {} 列。",
+                    record.len(),
+                    super::spreadsheet::COLUMNS_MAX
+                ),
+            }]);
+        }
         table.push(
             record
                 .iter()
@@ -168,37 +185,15 @@ fn csv_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
 }
 
 fn xlsx_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
-    use calamine::Reader;
-    let unreadable = |detail: String| {
+    let rows_max = u32::try_from(IMPORT_ROWS_MAX + 1).expect("the row limit fits in u32");
+    super::spreadsheet::first_sheet(bytes, rows_max).map_err(|refusal| {
         vec![file_error(
-            "xlsx_unreadable",
+            refusal.code(),
             "",
-            format!("The file is not a readable XLSX workbook: {detail}."),
-            "文件不是可读的 XLSX 工作簿。".into(),
+            format!("{refusal}."),
+            refusal.message_zh(),
         )]
-    };
-    let mut workbook =
-        calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(e.to_string()))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| unreadable("it has no worksheet".into()))?
-        .map_err(|e| unreadable(e.to_string()))?;
-    if range.height() > IMPORT_ROWS_MAX + 1 {
-        return Err(vec![too_many_rows(IMPORT_ROWS_MAX + 2)]);
-    }
-    // Numbers print as their shortest exact decimal (5000000, 1234.5), so
-    // money cells parse the same as typed text.
-    Ok(range
-        .rows()
-        .map(|row| {
-            row.iter()
-                .map(|cell| match cell {
-                    calamine::Data::Empty => String::new(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .collect())
+    })
 }
 
 fn too_many_rows(row: usize) -> RowError {

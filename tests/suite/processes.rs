@@ -104,6 +104,58 @@ pub(crate) async fn serve(cwd: &Path, extra: &[&str]) -> (Child, String) {
     (child, base)
 }
 
+/// Runs the binary with `args` in `cwd`, polling its peak resident memory
+/// (VmHWM in /proc) until it exits: (exit code, stdout, stderr, peak bytes).
+pub(crate) async fn run_child_measured(cwd: &Path, args: &[String]) -> (i32, String, String, u64) {
+    use tokio::io::AsyncReadExt;
+    let mut child = command(cwd)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id().expect("running");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reading = tokio::spawn(async move {
+        let (mut out, mut err) = (String::new(), String::new());
+        let _ = tokio::join!(
+            stdout.read_to_string(&mut out),
+            stderr.read_to_string(&mut err)
+        );
+        (out, err)
+    });
+    let mut peak = 0;
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            let hwm = status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                });
+            if let Some(kb) = hwm {
+                peak = peak.max(kb * 1024);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < PROCESS_TIMEOUT,
+            "{args:?} did not finish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    };
+    let (out, err) = reading.await.unwrap();
+    (status.code().unwrap_or(-1), out, err, peak)
+}
+
 pub(crate) fn terminate(child: &Child) {
     let pid = child.id().expect("running") as i32;
     // SAFETY: kill(2) with a pid we spawned and a valid signal number.
@@ -408,7 +460,7 @@ async fn verify_of_a_missing_database_fails_without_creating_it() {
 }
 
 /// Runs `user create`, feeding the password on stdin.
-async fn create_user_cli(
+pub(crate) async fn create_user_cli(
     cwd: &Path,
     url: &str,
     role: &str,

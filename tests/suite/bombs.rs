@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::processes::{create_user_cli, run_child_measured, serve, terminate};
+use crate::processes::{create_user_cli, data_url, run_child_measured, serve, terminate};
 
 const GROWTH_MAX_BYTES: u64 = 64 * 1024 * 1024;
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
@@ -132,10 +132,7 @@ fn hostile() -> [(&'static str, Vec<u8>); 3] {
 #[tokio::test]
 async fn hostile_workbooks_are_refused_quickly_by_the_api_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/voucher-ledger.db").display()
-    );
+    let url = data_url(dir.path());
     let password = "bomb squad admin password";
     let (code, _, err) = create_user_cli(dir.path(), &url, "admin", "admin", password).await;
     assert_eq!(code, 0, "{err}");
@@ -201,10 +198,7 @@ async fn hostile_workbooks_are_refused_quickly_by_the_api_in_bounded_memory() {
 #[tokio::test]
 async fn hostile_workbooks_are_refused_quickly_by_the_cli_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/voucher-ledger.db").display()
-    );
+    let url = data_url(dir.path());
     // The same import of a small valid file is the baseline.
     let valid = dir.path().join("valid.csv");
     std::fs::write(

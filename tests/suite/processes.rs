@@ -104,6 +104,11 @@ pub(crate) async fn serve(cwd: &Path, extra: &[&str]) -> (Child, String) {
     (child, base)
 }
 
+/// The default SQLite database URL of a service run in `dir`.
+pub(crate) fn data_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("data/voucher-ledger.db").display())
+}
+
 /// Runs the binary with `args` in `cwd`, polling its peak resident memory
 /// (VmHWM in /proc) until it exits: (exit code, stdout, stderr, peak bytes).
 pub(crate) async fn run_child_measured(cwd: &Path, args: &[String]) -> (i32, String, String, u64) {
@@ -403,10 +408,7 @@ async fn verify_exits_non_zero_and_names_the_first_bad_sequence() {
 #[tokio::test]
 async fn the_latest_checkpoint_is_served_and_verifies_with_the_published_key() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/voucher-ledger.db").display()
-    );
+    let url = data_url(dir.path());
     drill(dir.path(), &url, 30).await;
     let (code, out) = run(dir.path(), &["checkpoint", "--database-url", &url]).await;
     assert_eq!(code, 0, "{out}");
@@ -515,10 +517,7 @@ async fn create_user_cli_with(
 #[tokio::test]
 async fn user_create_binds_a_user_to_a_registered_party_by_id_or_uscc() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/voucher-ledger.db").display()
-    );
+    let url = data_url(dir.path());
     let uscc = voucher_ledger::domain::Uscc::complete("91330902MB000771")
         .unwrap()
         .to_string();
@@ -587,10 +586,7 @@ async fn user_create_binds_a_user_to_a_registered_party_by_id_or_uscc() {
 #[tokio::test]
 async fn user_create_bootstraps_an_admin_from_stdin_and_refuses_weak_passwords() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/voucher-ledger.db").display()
-    );
+    let url = data_url(dir.path());
     let (code, out, _) = create_user_cli(dir.path(), &url, "admin", "first-admin", "short").await;
     assert_ne!(code, 0, "{out}");
     let (code, out, err) = create_user_cli(
@@ -617,10 +613,7 @@ async fn user_create_bootstraps_an_admin_from_stdin_and_refuses_weak_passwords()
 #[tokio::test]
 async fn passwords_tokens_sessions_and_keys_never_appear_in_logs() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/voucher-ledger.db").display()
-    );
+    let url = data_url(dir.path());
     let password = "Sup3r-Secret-Admin-Passphrase";
     let (code, _, mut logs) =
         create_user_cli(dir.path(), &url, "admin", "log-admin", password).await;
@@ -1044,10 +1037,7 @@ async fn demo_on_an_empty_directory_serves_and_running_it_again_adds_nothing() {
     assert!(first.contains("demo users"), "{first}");
     let admin_line = first.lines().find(|l| l.contains("demo-admin")).unwrap();
     let password = admin_line.split_whitespace().last().unwrap().to_string();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/voucher-ledger.db").display()
-    );
+    let url = data_url(dir.path());
     let (code, before) = run(dir.path(), &["verify", "--database-url", &url]).await;
     assert_eq!(code, 0, "{before}");
     let second = demo_run(dir.path()).await;
@@ -1079,10 +1069,7 @@ async fn demo_on_an_empty_directory_serves_and_running_it_again_adds_nothing() {
 async fn issuer_keys_rotate_publish_verify_and_revoke() {
     use voucher_ledger::token::voucher::{KeyStatus, VoucherClaims, sign, verify};
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/voucher-ledger.db").display()
-    );
+    let url = data_url(dir.path());
     let rotate = |cwd: &Path, url: String| {
         let cwd = cwd.to_path_buf();
         async move { run(&cwd, &["keys", "rotate", "--database-url", &url]).await }

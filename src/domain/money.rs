@@ -77,6 +77,17 @@ impl Fen {
     /// spaces, an optional leading `-`, an optional `¥`/`￥`, digits with
     /// optional thousands separators in groups of three, and at most two
     /// decimals. `1234.5`, `1,234.50` and `¥1,234.50` are all 123450 fen.
+    /// Parses an amount as the JSON API takes it: plain 元 with at most two
+    /// decimals (`3000000`, `1234.50`) — no spaces, signs, currency signs
+    /// or thousands separators, which belong to what people type and are
+    /// normalised at the forms and imports (`parse_yuan`).
+    pub fn parse_plain_yuan(text: &str) -> Result<Fen, MoneyParseError> {
+        if let Some(c) = text.chars().find(|c| !c.is_ascii_digit() && *c != '.') {
+            return Err(MoneyParseError::InvalidCharacter(c));
+        }
+        Fen::parse_yuan(text)
+    }
+
     pub fn parse_yuan(text: &str) -> Result<Fen, MoneyParseError> {
         let text = text.trim();
         let (negative, text) = match text.strip_prefix('-') {

@@ -113,6 +113,16 @@ pub async fn authenticate<S: Store>(
 /// Enforces a route's `Access` and, for cookie-authenticated mutations,
 /// the CSRF token.
 pub async fn authorize(spec: &'static RouteSpec, request: Request, next: Next) -> Response {
+    // A body declared larger than the route takes is 413 before anything
+    // else is said about the request (a missing key, the caller's role).
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > spec.body_bytes_max as u64) {
+        return ApiError::body_too_large(spec.body_bytes_max).into_response();
+    }
     let caller = request.extensions().get::<Authenticated>();
     let role = caller.map(|c| c.principal.role);
     if !spec.access.allows(role) {

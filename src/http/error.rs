@@ -408,6 +408,16 @@ impl ApiError {
         )
     }
 
+    /// 413: the body is larger than the route takes.
+    pub fn body_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("The request body is larger than {limit} bytes."),
+            format!("请求体超过 {limit} 字节。"),
+        )
+    }
+
     pub fn idempotency_key_reused() -> ApiError {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -276,12 +276,7 @@ fn not_replayable_body(why: NotKept) -> (u16, Vec<u8>) {
 }
 
 fn body_too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        format!("The request body is larger than {limit} bytes."),
-        format!("请求体超过 {limit} 字节。"),
-    )
+    ApiError::body_too_large(limit)
 }
 
 #[cfg(test)]

@@ -110,6 +110,18 @@ fn rejection_error(rejection: JsonRejection) -> ApiError {
             "请求体不是有效的 JSON。",
         ),
         JsonRejection::JsonDataError(error) => invalid_body(&error.body_text()),
+        // Reading stopped at the route's limit (a body sent without its
+        // length): the same 413 as a declared length over it.
+        JsonRejection::BytesRejection(rejection)
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "The request body is larger than this endpoint takes.",
+                "请求体超过此接口允许的大小。",
+            )
+        }
         _ => ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_body",

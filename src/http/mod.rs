@@ -262,6 +262,19 @@ pub fn into_service(
     router.into_make_service_with_connect_info::<SocketAddr>()
 }
 
+/// An amount of 元 as the JSON API takes it (`Fen::parse_plain_yuan`), or
+/// 422 `amount_invalid` naming `field`.
+pub(crate) fn plain_yuan(field: &str, text: &str) -> Result<crate::domain::Fen, ApiError> {
+    crate::domain::Fen::parse_plain_yuan(text).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "amount_invalid",
+            format!("{field}: {e}; send plain 元 with at most two decimals, e.g. 3000000.00."),
+            format!("{field} 金额格式无效：须为不含空格和千位分隔符、最多两位小数的元金额，例如 3000000.00。"),
+        )
+    })
+}
+
 /// Submits a command for a handler; "nothing to change" counts as success
 /// (the caller then shows the object as it stands).
 pub(crate) async fn submit_change<S: Store>(

@@ -283,14 +283,7 @@ pub async fn fund<S: Store>(
     if state.store.programme(code.as_str()).await?.is_none() {
         return Err(ApiError::not_found());
     }
-    let amount = Fen::parse_yuan(&request.amount_yuan).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "amount_invalid",
-            format!("amount_yuan: {e}."),
-            "金额格式无效（最多两位小数，例如 3,000,000.00）。",
-        )
-    })?;
+    let amount = super::plain_yuan("amount_yuan", &request.amount_yuan)?;
     state
         .writer
         .submit(Submission {

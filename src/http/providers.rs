@@ -97,7 +97,10 @@ pub async fn record<S: Store>(
     Extension(LedgerKey(key)): Extension<LedgerKey>,
     ApiJson(fields): ApiJson<ProviderFields>,
 ) -> Result<Response, ApiError> {
+    let cap_text = fields.annual_cap_yuan.clone();
     let input = fields.validate().map_err(provider_errors)?;
+    // Every field's own refusal first, then the API's plain-amount rule.
+    super::plain_yuan("annual_cap_yuan", &cap_text)?;
     let uscc = input.uscc.to_string();
     let command = Command::RecordProvider {
         provider_id: Uuid::now_v7(),

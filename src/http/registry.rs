@@ -249,6 +249,7 @@ pub async fn record<S: Store>(
     Extension(LedgerKey(key)): Extension<LedgerKey>,
     ApiJson(request): ApiJson<EnterpriseRequest>,
 ) -> Result<Response, ApiError> {
+    let revenue_text = request.revenue_yuan.clone();
     let fields = EnterpriseFields {
         uscc: request.uscc,
         name: request.name,
@@ -265,6 +266,8 @@ pub async fn record<S: Store>(
     let input = fields
         .validate(request.legacy_uscc_reason.as_deref(), today, &zones)
         .map_err(field_errors)?;
+    // Every field's own refusal first, then the API's plain-amount rule.
+    super::plain_yuan("revenue_yuan", &revenue_text)?;
     if let Some(reason) = input.uscc.override_reason() {
         tracing::warn!(uscc = input.uscc.code(), reason, actor = %caller.principal.actor(), "legacy USCC admitted by override");
     }

@@ -88,7 +88,7 @@ pub async fn open_programme<S: Store>(
         .post(
             &format!("/api/v1/programmes/{code}/funding"),
             &admin,
-            json!({"amount_yuan": funding_yuan, "reference": "舟财企〔2026〕12号"}),
+            json!({"amount_yuan": funding_yuan.replace(',', ""), "reference": "舟财企〔2026〕12号"}),
             &format!("fund:{code}"),
         )
         .await;

@@ -136,7 +136,7 @@ async fn scene<S: Store>(store: &S) -> Scene {
         "account_name": "舟山综合服务有限公司",
         "account_number": "6216 6100 0000 3333 444",
         "related_parties": [],
-        "annual_cap_yuan": "5,000,000"
+        "annual_cap_yuan": "5000000"
     }))
     .unwrap();
     commands.push(Command::RecordProvider {

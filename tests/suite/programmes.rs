@@ -175,7 +175,7 @@ async fn funding_is_a_ledger_entry_with_postings_and_needs_a_live_programme<S: S
     let world = World::new(store).await;
     let admin = world.bearer("admin");
     create(&world, "ZS2026-01", terms()).await;
-    let funding = json!({"amount_yuan": "3,000,000.00", "reference": "舟财企〔2026〕12号"});
+    let funding = json!({"amount_yuan": "3000000.00", "reference": "舟财企〔2026〕12号"});
     let funded = world
         .api
         .post(
@@ -193,7 +193,7 @@ async fn funding_is_a_ledger_entry_with_postings_and_needs_a_live_programme<S: S
         ),
         (json!(300_000_000), json!(300_000_000))
     );
-    let top_up = json!({"amount_yuan": "500,000", "reference": "追加"});
+    let top_up = json!({"amount_yuan": "500000", "reference": "追加"});
     let topped = world
         .api
         .post("/api/v1/programmes/ZS2026-01/funding", &admin, top_up, "f2")
@@ -217,7 +217,7 @@ async fn funding_is_a_ledger_entry_with_postings_and_needs_a_live_programme<S: S
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     // Amounts beyond what an account can hold are refused, not a server error.
-    let huge = json!({"amount_yuan": "92,233,720,368,547,758.07", "reference": "x"});
+    let huge = json!({"amount_yuan": "92233720368547758.07", "reference": "x"});
     let overflow = world
         .api
         .post("/api/v1/programmes/ZS2026-01/funding", &admin, huge, "f6")
@@ -233,6 +233,23 @@ async fn funding_is_a_ledger_entry_with_postings_and_needs_a_live_programme<S: S
         )
         .await;
     bad.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "amount_invalid");
+    // The API takes plain 元: what people type (spaces, thousands
+    // separators, currency signs) is normalised by the forms and imports.
+    for (n, amount) in [" 1", "1,000", "¥100", "1 000", "-5", "1e3", ""]
+        .iter()
+        .enumerate()
+    {
+        world
+            .api
+            .post(
+                "/api/v1/programmes/ZS2026-01/funding",
+                &admin,
+                json!({"amount_yuan": amount, "reference": "x"}),
+                &format!("f-plain-{n}"),
+            )
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "amount_invalid");
+    }
     world
         .api
         .post("/api/v1/programmes/ZS2026-01/open", &admin, json!({}), "o")
@@ -299,7 +316,7 @@ async fn an_enterprise_sees_every_reason_it_may_not_claim<S: Store>(store: S, _d
     // A medium-sized industrial firm in 定海区.
     let uscc = Uscc::complete("9133090200000777").unwrap().to_string();
     let firm = json!({"uscc": uscc, "name": "舟山中型机械厂", "division": "330902", "sector": "industry",
-                      "staff": 350, "revenue_yuan": "30,000,000"});
+                      "staff": 350, "revenue_yuan": "30000000"});
     let recorded = world
         .api
         .post("/api/v1/enterprises", &admin, firm, "firm")

@@ -23,7 +23,7 @@ fn provider() -> Value {
         "account_name": "舟山管理咨询有限公司",
         "account_number": "6216 6100 0000 1234 567",
         "related_parties": [{"uscc": "91230184MA1BUFLT44", "name": "关联企业", "relation": "同一法定代表人"}],
-        "annual_cap_yuan": "5,000,000"
+        "annual_cap_yuan": "5000000"
     })
 }
 

@@ -49,7 +49,7 @@ pub fn provider_fields(uscc: &str, related_uscc: &str, cap_yuan: &str) -> Value 
         "account_name": "舟山服务机构",
         "account_number": "6216 6100 0000 7654 321",
         "related_parties": [{"uscc": related_uscc, "name": "关联企业", "relation": "同一法定代表人"}],
-        "annual_cap_yuan": cap_yuan
+        "annual_cap_yuan": cap_yuan.replace(',', "")
     })
 }
 
@@ -1221,7 +1221,7 @@ async fn a_shared_legal_representative_makes_a_related_party<S: Store>(store: S,
             "/api/v1/enterprises",
             &world.bearer("admin"),
             json!({"uscc": firm.uscc, "name": "舟山测试1有限公司", "division": "330902",
-                   "sector": "industry", "staff": 8, "revenue_yuan": "1,500,000",
+                   "sector": "industry", "staff": 8, "revenue_yuan": "1500000",
                    "contact": "联系人1", "legal_representative": "王五"}),
             "rep",
         )

@@ -64,7 +64,7 @@ async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
         "account_name": "舟山检测服务有限公司",
         "account_number": "6216 6100 0000 1111 222",
         "related_parties": [],
-        "annual_cap_yuan": "5,000,000"
+        "annual_cap_yuan": "5000000"
     }))
     .unwrap();
     let steps = [

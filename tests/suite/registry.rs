@@ -228,7 +228,7 @@ async fn an_update_rederives_the_size_class_and_is_a_new_ledger_entry<S: Store>(
     let world = World::new(store).await;
     let admin = world.bearer("admin");
     let mut body = json!({"uscc": uscc(11), "name": "舟山渔具厂", "division": "330921", "sector": "industry",
-                          "staff": 15, "revenue_yuan": "2,000,000.00"});
+                          "staff": 15, "revenue_yuan": "2000000.00"});
     let created = world
         .api
         .post("/api/v1/enterprises", &admin, body.clone(), "u1")
@@ -236,7 +236,7 @@ async fn an_update_rederives_the_size_class_and_is_a_new_ledger_entry<S: Store>(
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     assert_eq!(created.body["enterprise"]["size_class"], "micro");
     body["staff"] = json!(320);
-    body["revenue_yuan"] = json!("25,000,000");
+    body["revenue_yuan"] = json!("25000000");
     let updated = world
         .api
         .post("/api/v1/enterprises", &admin, body.clone(), "u2")

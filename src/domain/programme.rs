@@ -369,6 +369,23 @@ impl ProgrammeTerms {
 mod tests {
     use super::*;
 
+    /// docs/api.md's complete example is what the API takes.
+    #[test]
+    fn the_documented_terms_example_is_valid() {
+        let docs = include_str!("../../docs/api.md");
+        let section = docs
+            .split("### A complete `ProgrammeTerms`")
+            .nth(1)
+            .expect("the example's section");
+        let json = section
+            .split("```json")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the example's JSON");
+        let terms: ProgrammeTerms = serde_json::from_str(json).expect("the example parses");
+        assert_eq!(terms.validate().map_err(|e| e.len()), Ok(()));
+    }
+
     fn day(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
     }

@@ -294,9 +294,19 @@ pub fn document() -> OpenApi {
                 "422",
                 ResponseBuilder::new()
                     .description(
-                        "Refused rows, each with its code (nothing written unless mode=valid_rows)",
+                        "Refused rows, each with its code (nothing written unless mode=valid_rows); \
+                         or an error body for a refusal of the request itself",
                     )
-                    .content("application/json", json_ref("ImportResult")),
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(
+                                utoipa::openapi::schema::AnyOfBuilder::new()
+                                    .item(Ref::from_schema_name("ImportResult"))
+                                    .item(Ref::from_schema_name("ErrorBody")),
+                            ))
+                            .build(),
+                    ),
             );
         }
         operation = operation.response(

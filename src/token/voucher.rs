@@ -321,12 +321,51 @@ pub(super) fn verify_token(
     Ok(claims)
 }
 
+/// The canonical encodings of the eight points of small order on
+/// edwards25519 (docs/token-format.md, "Verifying"). A strict verifier
+/// refuses them as public keys and as a signature's R: with such a key,
+/// R = the identity and S = 0 verify for many messages under a lax
+/// verifier (OpenSSL, Python `cryptography`). `verify_strict` refuses them
+/// itself; the list is published for verifiers that do not.
+pub const SMALL_ORDER_ENCODINGS: [&str; 8] = [
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn key() -> SigningKey {
         SigningKey::from_bytes(&[7; 32])
+    }
+
+    #[test]
+    fn the_published_small_order_encodings_are_weak_keys_that_verify_nothing() {
+        let forged = {
+            let mut bytes = [0u8; 64];
+            bytes[0] = 1; // R = the identity, S = 0
+            bytes
+        };
+        for hex in SMALL_ORDER_ENCODINGS {
+            let bytes: [u8; 32] = crate::ledger::entry::from_hex::<32>(hex).unwrap();
+            // "0…080" (x = 0 with the sign bit set) is not even a valid
+            // encoding; every other one decodes to a point of small order.
+            let Ok(weak) = VerifyingKey::from_bytes(&bytes) else {
+                assert_eq!(hex, SMALL_ORDER_ENCODINGS[2]);
+                continue;
+            };
+            assert!(weak.is_weak(), "{hex}");
+            let mut forged_claims = claims();
+            forged_claims.key_id = crate::ledger::checkpoint::key_id_for(&weak);
+            assert!(!signature_verifies(&forged_claims, &forged, &weak), "{hex}");
+        }
     }
 
     fn claims() -> VoucherClaims {

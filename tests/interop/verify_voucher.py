@@ -15,6 +15,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
+# The points of small order (docs/token-format.md, "Verifying"): OpenSSL,
+# behind `cryptography`, accepts R = identity, S = 0 under such a key, so a
+# strict verifier refuses them as the key and as R itself.
+SMALL_ORDER = {bytes.fromhex(h) for h in (
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+)}
+
 
 def b45decode(text):
     values = [ALPHABET.index(c) for c in text]
@@ -94,6 +108,8 @@ def main():
         print("token_unknown_key")
         return 1
     try:
+        if public_key in SMALL_ORDER or signature[:32] in SMALL_ORDER:
+            raise InvalidSignature()
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, payload)
     except InvalidSignature:
         print("token_signature_invalid")

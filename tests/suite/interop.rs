@@ -65,4 +65,20 @@ fn an_independent_python_verifier_accepts_our_vouchers_and_refuses_tampering() {
     let tampered: String = chars.into_iter().collect();
     let (ok, code) = run(&tampered, &public_hex, "2026-05-01");
     assert!(!ok, "{code}");
+    // A key of small order with R = the identity and S = 0: OpenSSL alone
+    // would accept it for any payload; the documented verifier refuses it.
+    let weak_bytes = [
+        1u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ];
+    let weak = ed25519_dalek::VerifyingKey::from_bytes(&weak_bytes).unwrap();
+    let mut forged_claims = sample_voucher_claims(&key);
+    forged_claims.key_id = voucher_ledger::ledger::checkpoint::key_id_for(&weak);
+    let mut forged_signature = [0u8; 64];
+    forged_signature[0] = 1;
+    let forged = voucher_ledger::token::voucher::assemble(&forged_claims, &forged_signature);
+    assert_eq!(
+        run(&forged, &to_hex(&weak_bytes), "2026-05-01").1,
+        "token_signature_invalid"
+    );
 }

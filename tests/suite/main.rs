@@ -23,6 +23,7 @@ mod qr;
 mod redemption;
 mod redemption_processes;
 mod registry;
+mod schemathesis;
 mod settlement;
 mod tamper;
 mod text_rule;

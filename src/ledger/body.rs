@@ -153,6 +153,43 @@ impl EntryBody {
 mod tests {
     use super::*;
 
+    /// docs/ledger.md §6.1 lists every body message's fields with the
+    /// proto's numbers and types, so a verifier can decode bodies from the
+    /// docs alone; this keeps the list equal to the proto.
+    #[test]
+    fn the_documented_body_fields_are_the_protos() {
+        let proto = include_str!("../../proto/voucher_ledger/ledger/v1/entries.proto");
+        let docs = include_str!("../../docs/ledger.md");
+        let code: String = proto
+            .lines()
+            .map(|line| line.split("//").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut messages = 0;
+        for block in code.split("\nmessage ").skip(1) {
+            let name = block.split_whitespace().next().unwrap();
+            let body = block.split('}').next().unwrap();
+            let fields: Vec<String> = body
+                .split(';')
+                .filter_map(|field| {
+                    let field = field.split('{').next_back()?.trim();
+                    let (left, number) = field.split_once('=')?;
+                    let words: Vec<&str> = left.split_whitespace().collect();
+                    let (kind, name) = match words.as_slice() {
+                        ["repeated", kind, name] => (format!("repeated {kind}"), *name),
+                        [kind, name] => (kind.to_string(), *name),
+                        _ => return None,
+                    };
+                    Some(format!("{} `{name}` {kind}", number.trim()))
+                })
+                .collect();
+            let row = format!("| `{name}` | {} |", fields.join("; "));
+            assert!(docs.contains(&row), "docs/ledger.md lacks or differs: {row}");
+            messages += 1;
+        }
+        assert_eq!(messages, 35);
+    }
+
     #[test]
     fn bodies_round_trip_canonically() {
         let body = EntryBody::ProgrammeFunded(pb::ProgrammeFunded {

@@ -164,42 +164,141 @@ fn reports_refusals(id: RouteId) -> bool {
     )
 }
 
-/// Query parameters per route: (name, description).
-fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str)] {
+/// The schema of one query parameter.
+#[derive(Clone, Copy)]
+enum Param {
+    /// Free text (a cursor, a code, an id).
+    Text,
+    /// An integer within bounds.
+    Int { min: i64, max: i64 },
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+}
+
+/// A page size: 1–`max` (values outside are clamped).
+const fn limit(max: i64) -> Param {
+    Param::Int { min: 1, max }
+}
+
+const PAGE_LIMIT: Param = limit(super::page::PAGE_MAX as i64);
+const LINES_LIMIT: Param = limit(1000);
+const KEY_PAGE: &[(&str, &str, Param)] = &[
+    (
+        "after",
+        "cursor: the last key of the previous page",
+        Param::Text,
+    ),
+    ("limit", "rows per page, 1–200, default 50", PAGE_LIMIT),
+];
+
+/// Query parameters per route: (name, description, schema). Every other
+/// parameter is refused with 400 `invalid_query`.
+fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str, Param)] {
     match id {
-        RouteId::ListUsers => &[
-            ("after", "cursor: last username of the previous page"),
-            ("limit", "1–200, default 50"),
-        ],
+        RouteId::ListUsers
+        | RouteId::LedgerBalances
+        | RouteId::ListProgrammes
+        | RouteId::ListProviders
+        | RouteId::ListEnterprises => KEY_PAGE,
         RouteId::LedgerEntries => &[
-            ("after", "cursor: last sequence of the previous page"),
-            ("limit", "1–200, default 50"),
+            (
+                "after",
+                "cursor: the last sequence of the previous page (0: from the start)",
+                Param::Int {
+                    min: 0,
+                    max: i64::MAX,
+                },
+            ),
+            ("limit", "entries per page, 1–200, default 50", PAGE_LIMIT),
+        ],
+        RouteId::LedgerCheckpoints => &[
+            (
+                "before",
+                "cursor: checkpoints below this sequence (absent: the newest)",
+                Param::Int {
+                    min: 0,
+                    max: i64::MAX,
+                },
+            ),
+            (
+                "limit",
+                "checkpoints per page, 1–200, default 50",
+                PAGE_LIMIT,
+            ),
         ],
         RouteId::ListRedemptions => &[
-            ("voucher_id", "voucher id"),
-            ("status", "pending, confirmed, disputed or reversed"),
-            ("after", "cursor: last redemption id of the previous page"),
-            ("limit", "1–200, default 50"),
+            ("voucher_id", "voucher id", Param::Text),
+            (
+                "status",
+                "redemption status",
+                Param::OneOf(&["pending", "confirmed", "disputed", "reversed", "frozen"]),
+            ),
+            (
+                "after",
+                "cursor: the last redemption id of the previous page",
+                Param::Text,
+            ),
+            ("limit", "rows per page, 1–200, default 50", PAGE_LIMIT),
         ],
         RouteId::ListVouchers => &[
-            ("programme", "programme code"),
-            ("status", "active, reissued, redeemed, expired or revoked"),
-            ("key_id", "issuer key id"),
-            ("after", "cursor: last voucher id of the previous page"),
-            ("limit", "1–200, default 50"),
+            ("programme", "programme code", Param::Text),
+            (
+                "status",
+                "voucher status",
+                Param::OneOf(&["active", "reissued", "redeemed", "expired", "revoked"]),
+            ),
+            ("key_id", "issuer key id", Param::Text),
+            (
+                "after",
+                "cursor: the last voucher id of the previous page",
+                Param::Text,
+            ),
+            ("limit", "rows per page, 1–200, default 50", PAGE_LIMIT),
         ],
-        RouteId::ListSettlementRuns => &[("programme", "programme code")],
+        RouteId::ListSettlementRuns => &[("programme", "programme code", Param::Text)],
         RouteId::ListSettlementLines => &[
-            ("after", "cursor: last line number of the previous page"),
-            ("limit", "1–1000, default 100"),
+            (
+                "after",
+                "cursor: the last line number of the previous page",
+                Param::Int {
+                    min: 0,
+                    max: u32::MAX as i64,
+                },
+            ),
+            ("limit", "lines per page, 1–1000, default 100", LINES_LIMIT),
         ],
-        RouteId::Utilisation | RouteId::UtilisationChart => {
-            &[("by", "district (default), zone, category or month")]
-        }
-        RouteId::VoucherQrPng | RouteId::VoucherPresentationPng => {
-            &[("module_pixels", "pixels per QR module, 1–32, default 8")]
-        }
+        RouteId::Utilisation | RouteId::UtilisationChart => &[(
+            "by",
+            "grouping, default district",
+            Param::OneOf(&["district", "zone", "category", "month"]),
+        )],
+        RouteId::VoucherQrPng | RouteId::VoucherPresentationPng => &[(
+            "module_pixels",
+            "pixels per QR module, 1–32, default 8",
+            Param::Int { min: 1, max: 32 },
+        )],
+        RouteId::ImportEnterprises
+        | RouteId::ImportTags
+        | RouteId::ImportProviders
+        | RouteId::ImportBlacklist => &[(
+            "mode",
+            "all_or_nothing (default: any bad row writes nothing) or valid_rows",
+            Param::OneOf(&["all_or_nothing", "valid_rows"]),
+        )],
         _ => &[],
+    }
+}
+
+fn parameter_schema(param: Param) -> ObjectBuilder {
+    match param {
+        Param::Text => ObjectBuilder::new().schema_type(Type::String),
+        Param::Int { min, max } => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(min as f64))
+            .maximum(Some(max as f64)),
+        Param::OneOf(words) => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(words.iter().copied())),
     }
 }
 
@@ -216,14 +315,14 @@ pub fn document() -> OpenApi {
         let mut operation = OperationBuilder::new()
             .operation_id(Some(format!("{:?}", route.id)))
             .summary(Some(route.summary));
-        for (name, description) in query_parameters(route.id) {
+        for (name, description, param) in query_parameters(route.id) {
             operation = operation.parameter(
                 ParameterBuilder::new()
                     .name(*name)
                     .parameter_in(ParameterIn::Query)
                     .required(Required::False)
                     .description(Some(*description))
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                    .schema(Some(parameter_schema(*param))),
             );
         }
         for segment in route.path.split('/') {

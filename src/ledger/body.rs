@@ -184,7 +184,10 @@ mod tests {
                 })
                 .collect();
             let row = format!("| `{name}` | {} |", fields.join("; "));
-            assert!(docs.contains(&row), "docs/ledger.md lacks or differs: {row}");
+            assert!(
+                docs.contains(&row),
+                "docs/ledger.md lacks or differs: {row}"
+            );
             messages += 1;
         }
         assert_eq!(messages, 35);

@@ -18,6 +18,7 @@ on_both_backends!(
     a_command_whose_write_fails_fails_alone_and_its_batch_mates_commit,
     poisoning_load_fails_no_clean_write,
     a_value_the_database_refuses_is_answered_to_its_sender_alone,
+    nul_senders_over_http_fail_no_clean_request,
 );
 
 async fn a_command_whose_write_fails_fails_alone_and_its_batch_mates_commit<S: Store>(
@@ -168,4 +169,57 @@ async fn a_value_the_database_refuses_is_answered_to_its_sender_alone<S: Store>(
     drop(writer);
     task.await.unwrap();
     verify_store(&store, &[]).await.unwrap();
+}
+
+/// Through the API: clients sending NUL in a token name alongside clients
+/// making clean changes, for a bounded time: every NUL request is a 422
+/// naming the field, every clean one succeeds (both backends).
+async fn nul_senders_over_http_fail_no_clean_request<S: Store>(store: S, _db: &TestDb) {
+    use axum::http::StatusCode;
+    const FOR: Duration = Duration::from_secs(2);
+    let world = crate::api_client::World::new(store).await;
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for client in 0..8 {
+        let api = world.api.clone();
+        let who = world.bearer(if client % 2 == 0 {
+            "provider_a"
+        } else {
+            "admin"
+        });
+        clients.push(tokio::spawn(async move {
+            let (mut clean, mut refused) = (0, 0);
+            let mut n = 0;
+            while started.elapsed() < FOR && n < 500 {
+                n += 1;
+                let key = format!("{client}-{n}");
+                if client % 2 == 0 {
+                    let body = serde_json::json!({"name": format!("bad\u{0}{n}"), "ttl_days": 1});
+                    let reply = api.post("/api/v1/me/tokens", &who, body, &key).await;
+                    reply.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "text_control_character");
+                    refused += 1;
+                } else {
+                    let body = serde_json::json!({"name": format!("新城{client}-{n}"), "division": "330902"});
+                    let reply = api.post("/api/v1/zones", &who, body, &key).await;
+                    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+                    clean += 1;
+                }
+            }
+            (clean, refused)
+        }));
+    }
+    let (mut clean, mut refused) = (0, 0);
+    for client in clients {
+        let (c, r) = client.await.unwrap();
+        clean += c;
+        refused += r;
+    }
+    assert!(clean > 0 && refused > 0);
+    assert_eq!(world.count_entries("zone_defined").await, clean);
+    assert_eq!(
+        world.count_entries("api_token_created").await,
+        7,
+        "only the seeded tokens"
+    );
+    verify_store(&world.store, &[]).await.unwrap();
 }

@@ -104,6 +104,10 @@ async fn run_case<S: Store>(store: S, steps: Vec<Step>) -> Result<(), TestCaseEr
         next_sequence: 1,
         ..Model::default()
     };
+    // Every submission is queued before the writer answers the first, in
+    // step order (join_all polls them in order, and the queue has room), so
+    // the writer decides them in that order but many to a batch: balances
+    // carried across batch-mates, keys seen earlier in the same batch.
     let mut history: Vec<Submission> = Vec::new();
     for (index, step) in steps.into_iter().enumerate() {
         let submission = match step {
@@ -130,7 +134,15 @@ async fn run_case<S: Store>(store: S, steps: Vec<Step>) -> Result<(), TestCaseEr
             }
             _ => continue,
         };
-        let outcome = writer.submit(submission.clone()).await;
+        history.push(submission);
+    }
+    let outcomes = futures_util::future::join_all(history.iter().map(|submission| {
+        let writer = writer.clone();
+        let submission = submission.clone();
+        async move { writer.submit(submission).await }
+    }))
+    .await;
+    for (submission, outcome) in history.iter().zip(outcomes) {
         let key = submission.idempotency_key.clone();
         match model.applied_keys.get(&key).cloned() {
             Some((sequence, accepted)) => {
@@ -146,7 +158,7 @@ async fn run_case<S: Store>(store: S, steps: Vec<Step>) -> Result<(), TestCaseEr
                 }
             }
             None => {
-                let fits = model.try_apply(&changes_of(&submission));
+                let fits = model.try_apply(&changes_of(submission));
                 match outcome {
                     Ok(receipt) => {
                         prop_assert!(fits, "an overdraft was accepted");
@@ -162,16 +174,15 @@ async fn run_case<S: Store>(store: S, steps: Vec<Step>) -> Result<(), TestCaseEr
                 }
             }
         }
-        history.push(submission);
-        // After every step: the whole ledger verifies and matches the model.
-        let summary = verify_store(&store, &[])
-            .await
-            .map_err(|e| TestCaseError::fail(format!("verify after step {index}: {e}")))?;
-        prop_assert_eq!(summary.entries, model.next_sequence - 1);
-        for projected in store.balances().await.expect("balances") {
-            let expected = model.balances.get(&projected.account).copied().unwrap_or(0);
-            prop_assert_eq!(projected.balance_fen, expected, "{}", projected.account);
-        }
+    }
+    // The whole ledger verifies and matches the model.
+    let summary = verify_store(&store, &[])
+        .await
+        .map_err(|e| TestCaseError::fail(format!("verify: {e}")))?;
+    prop_assert_eq!(summary.entries, model.next_sequence - 1);
+    for projected in store.balances().await.expect("balances") {
+        let expected = model.balances.get(&projected.account).copied().unwrap_or(0);
+        prop_assert_eq!(projected.balance_fen, expected, "{}", projected.account);
     }
     drop(writer);
     task.await.expect("writer task");

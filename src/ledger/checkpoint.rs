@@ -7,11 +7,10 @@
 //! without the signing key.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
 
 use crate::domain::Timestamp;
 
-use super::entry::{Hash32, to_hex};
+use super::entry::Hash32;
 
 /// First bytes of every checkpoint's signed message: format and version.
 pub const CHECKPOINT_MAGIC: &[u8; 4] = b"VLC1";
@@ -45,11 +44,7 @@ pub fn signed_message(
     out
 }
 
-/// A key id: the first 8 bytes of SHA-256 of the 32-byte public key, in hex.
-pub fn key_id_for(public_key: &VerifyingKey) -> String {
-    let digest = Sha256::digest(public_key.as_bytes());
-    to_hex(&digest[..8])
-}
+pub use crate::key_id::key_id_for;
 
 /// An Ed25519 key pair with its key id: the ledger's checkpoint key, or a
 /// voucher issuer key. `Debug` never shows the secret.

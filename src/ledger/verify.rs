@@ -235,7 +235,7 @@ impl ChainVerifier {
             EntryBody::VoucherIssued(voucher) | EntryBody::VoucherReissued(voucher) => voucher,
             _ => return Ok(()),
         };
-        let claims = crate::token::voucher::claims_of_issue(voucher, sequence)
+        let claims = super::issued_voucher::claims_of_issue(voucher, sequence)
             .map_err(|reason| bad(reason.to_string()))?;
         let key = self.issuer_keys.get(&voucher.key_id).ok_or_else(|| {
             bad(format!(

@@ -511,7 +511,7 @@ pub fn issued_record(
 
 /// The claims a stored voucher's token carries.
 pub fn voucher_claims(record: &VoucherRecord) -> Result<VoucherClaims, StoreError> {
-    crate::token::voucher::claims_of_issue(&issued_body(record), record.issued_sequence)
+    crate::ledger::issued_voucher::claims_of_issue(&issued_body(record), record.issued_sequence)
         .map_err(|what| StoreError::Corrupt(format!("voucher {}: {what}", record.id)))
 }
 

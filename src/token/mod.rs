@@ -17,7 +17,7 @@ pub(crate) mod fixtures {
 
     use super::voucher::VoucherClaims;
     use crate::domain::Fen;
-    use crate::ledger::checkpoint::key_id_for;
+    use crate::key_id::key_id_for;
 
     /// A voucher of `fen` for `category`, 2026-03-01 to 2026-08-31, issued
     /// at sequence 7 and naming `signer`'s key.

@@ -17,7 +17,7 @@ use super::voucher::{
     KeyStatus, PAYLOAD_BYTES_MAX, QR_PREFIX, TokenError, VoucherClaims, check_signature, pb,
     qr_bytes, seal, unseal, verify_token,
 };
-use crate::ledger::checkpoint::key_id_for;
+use crate::key_id::key_id_for;
 
 /// The prefix of every presentation's QR text (format version 1).
 pub const PRESENTATION_PREFIX: &str = "VP1:";

@@ -191,7 +191,7 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     use super::*;
-    use crate::ledger::checkpoint::key_id_for;
+    use crate::key_id::key_id_for;
     use crate::token::voucher::sign;
 
     fn signing_key() -> SigningKey {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::base45;
 use crate::domain::Fen;
-use crate::ledger::checkpoint::key_id_for;
+use crate::key_id::key_id_for;
 
 /// Messages generated from `proto/voucher_ledger/token/v1/voucher.proto`.
 pub mod pb {
@@ -151,26 +151,6 @@ pub fn sign(claims: &VoucherClaims, key: &SigningKey) -> String {
 /// The Ed25519 signature a voucher's token carries: over the payload bytes.
 pub fn signature_of(claims: &VoucherClaims, key: &SigningKey) -> [u8; SIGNATURE_BYTES] {
     key.sign(&claims.to_payload()).to_bytes()
-}
-
-/// The claims a `voucher_issued` / `voucher_reissued` ledger body
-/// records, for the entry at `sequence`.
-pub fn claims_of_issue(
-    body: &crate::ledger::body::pb::VoucherIssued,
-    sequence: u64,
-) -> Result<VoucherClaims, &'static str> {
-    let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "date");
-    Ok(VoucherClaims {
-        voucher_id: Uuid::parse_str(&body.voucher_id).map_err(|_| "id is not a UUID")?,
-        programme_code: body.programme_code.clone(),
-        enterprise_uscc: body.enterprise_uscc.clone(),
-        face_value: Fen::new(body.face_value_fen),
-        valid_from: date(&body.valid_from)?,
-        valid_until: date(&body.valid_until)?,
-        service_categories: body.service_categories.clone(),
-        issued_sequence: sequence,
-        key_id: body.key_id.clone(),
-    })
 }
 
 /// Whether `signature` is `key`'s strict Ed25519 signature of the claims'
@@ -354,7 +334,11 @@ mod tests {
             bytes
         };
         for hex in SMALL_ORDER_ENCODINGS {
-            let bytes: [u8; 32] = crate::ledger::entry::from_hex::<32>(hex).unwrap();
+            let bytes: [u8; 32] = (0..32)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+                .collect::<Vec<_>>()
+                .try_into()
+                .unwrap();
             // "0…080" (x = 0 with the sign bit set) is not even a valid
             // encoding; every other one decodes to a point of small order.
             let Ok(weak) = VerifyingKey::from_bytes(&bytes) else {
@@ -363,7 +347,7 @@ mod tests {
             };
             assert!(weak.is_weak(), "{hex}");
             let mut forged_claims = claims();
-            forged_claims.key_id = crate::ledger::checkpoint::key_id_for(&weak);
+            forged_claims.key_id = crate::key_id::key_id_for(&weak);
             assert!(!signature_verifies(&forged_claims, &forged, &weak), "{hex}");
         }
     }

@@ -23,6 +23,7 @@
 //! - [`cli`]: the `voucher-ledger` command (serve, migrate, verify,
 //!   checkpoint, bench, drill).
 //! - [`app`]: picks the backend from the database URL at start-up.
+//! - [`invariant`]: a broken invariant stops the process.
 //! - [`key_id`]: how public keys are named (shared by `ledger` and `token`).
 //! - [`keyfile`]: the ledger signing key on disk (mode 0600) or from the
 //!   environment.
@@ -35,6 +36,7 @@ pub mod app;
 pub mod cli;
 pub mod domain;
 pub mod http;
+pub mod invariant;
 pub mod key_id;
 pub mod keyfile;
 pub mod ledger;

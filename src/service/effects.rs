@@ -235,13 +235,10 @@ pub async fn apply<
         | Command::PrepareSettlement { .. }
         | Command::ResolveSettlementLine { .. }
         | Command::ApproveSettlement { .. }
-        | Command::RecordPayouts { .. } => {
-            tracing::error!(
-                command = command.name(),
-                "a planned command reached effects::apply"
-            );
-            Err(CommandError::Internal.into())
-        }
+        | Command::RecordPayouts { .. } => crate::invariant::broken(&format!(
+            "planned command {} reached effects::apply",
+            command.name()
+        )),
         Command::ReissueVoucher {
             voucher_id,
             new_voucher_id,

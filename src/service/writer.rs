@@ -747,11 +747,10 @@ async fn decide<
     };
     let Some(changes) = changes else {
         // The effect must have refused; never append past a floor.
-        tracing::error!(
-            command = submission.command.name(),
-            "an effect ignored a floor refusal"
-        );
-        return Err(CommandError::Internal.into());
+        crate::invariant::broken(&format!(
+            "the effect of {} ignored a floor refusal",
+            submission.command.name()
+        ));
     };
     batch.balances.commit(changes, sequence);
     let kind = body.kind();

@@ -46,8 +46,9 @@ pub const STORED_RESPONSE_BYTES_MAX: usize = 1024 * 1024;
 /// Largest response a mutating handler may produce at all.
 const RESPONSE_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Body fields that are secrets: left out of the stored fingerprint, which
-/// would otherwise be an offline-guessable hash of them.
-const SECRET_FIELDS: [&str; 3] = ["password", "current_password", "new_password"];
+/// would otherwise be an offline-guessable hash of them (and exempt from
+/// the text rule: never stored or shown).
+pub(crate) const SECRET_FIELDS: [&str; 3] = ["password", "current_password", "new_password"];
 
 /// The ledger idempotency key for this request: `user:<id>:<client key>`.
 #[derive(Debug, Clone)]
@@ -93,7 +94,7 @@ async fn run<S: Store>(
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, spec.body_bytes_max)
         .await
-        .map_err(|_| body_too_large(spec.body_bytes_max).into_response())?;
+        .map_err(|_| ApiError::body_too_large(spec.body_bytes_max).into_response())?;
     let fingerprint = fingerprint(spec, parts.uri.path(), &bytes);
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request
@@ -273,10 +274,6 @@ fn not_replayable_body(why: NotKept) -> (u16, Vec<u8>) {
     let body = serde_json::json!({"error": {
         "code": "idempotency_replay_unavailable", "message": message, "message_zh": message_zh}});
     (409, body.to_string().into_bytes())
-}
-
-fn body_too_large(limit: usize) -> ApiError {
-    ApiError::body_too_large(limit)
 }
 
 #[cfg(test)]

@@ -32,9 +32,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Fields that are never stored or shown, so any text is theirs.
-const SECRET_FIELDS: [&str; 3] = ["password", "current_password", "new_password"];
-
 /// Applies the text rule to every string in `value`, each named by its
 /// field (an array's items by the array's field); line breaks of
 /// multi-line fields become `\n`.
@@ -42,7 +39,7 @@ fn check_strings(value: &mut serde_json::Value, field: &str) -> Result<(), ApiEr
     use crate::domain::text::{TextShape, accept};
     use serde_json::Value;
     match value {
-        Value::String(text) if !SECRET_FIELDS.contains(&field) => {
+        Value::String(text) if !super::idempotency::SECRET_FIELDS.contains(&field) => {
             match accept(text, TextShape::of_field(field)) {
                 Ok(Some(normalised)) => *text = normalised,
                 Ok(None) => {}

@@ -155,25 +155,15 @@ fn csv_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
                 message_zh: format!("第 {row} 行不是可读的 CSV。"),
             }]
         })?;
+        if record.len() > super::spreadsheet::COLUMNS_MAX as usize {
+            return Err(refused(
+                super::spreadsheet::WorkbookRefusal::TooManyColumns {
+                    columns: record.len() as u64,
+                },
+            ));
+        }
         // Cells our exports neutralised against formulas read back as
         // they were (domain::csv_cell).
-        if record.len() > super::spreadsheet::COLUMNS_MAX as usize {
-            return Err(vec![RowError {
-                row,
-                column: String::new(),
-                code: "too_many_columns".into(),
-                message: format!(
-                    "Row {row} has {} columns; an import reads at most {}.",
-                    record.len(),
-                    super::spreadsheet::COLUMNS_MAX
-                ),
-                message_zh: format!(
-                    "第 {row} 行有 {} 列，导入最多读取 {} 列。",
-                    record.len(),
-                    super::spreadsheet::COLUMNS_MAX
-                ),
-            }]);
-        }
         table.push(
             record
                 .iter()
@@ -186,14 +176,17 @@ fn csv_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
 
 fn xlsx_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     let rows_max = u32::try_from(IMPORT_ROWS_MAX + 1).expect("the row limit fits in u32");
-    super::spreadsheet::first_sheet(bytes, rows_max).map_err(|refusal| {
-        vec![file_error(
-            refusal.code(),
-            "",
-            format!("{refusal}."),
-            refusal.message_zh(),
-        )]
-    })
+    super::spreadsheet::first_sheet(bytes, rows_max).map_err(refused)
+}
+
+/// A file refused as a whole by the bounds of `service::spreadsheet`.
+fn refused(refusal: super::spreadsheet::WorkbookRefusal) -> Vec<RowError> {
+    vec![file_error(
+        refusal.code(),
+        "",
+        format!("{refusal}."),
+        refusal.message_zh(),
+    )]
 }
 
 fn too_many_rows(row: usize) -> RowError {
@@ -1002,4 +995,20 @@ pub async fn import_blacklist<S: crate::store::Store>(
     )
     .await;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csv_row_wider_than_the_column_limit_refuses_the_file() {
+        let wide = vec!["x"; super::super::spreadsheet::COLUMNS_MAX as usize + 1].join(",");
+        let errors = parse_enterprise_file(format!("uscc,name\n{wide}\n").as_bytes()).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].code, "too_many_columns");
+        let fits = vec!["x"; super::super::spreadsheet::COLUMNS_MAX as usize].join(",");
+        let errors = parse_enterprise_file(format!("{fits}\n").as_bytes()).unwrap_err();
+        assert_ne!(errors[0].code, "too_many_columns");
+    }
 }

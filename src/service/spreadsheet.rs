@@ -53,9 +53,9 @@ pub enum WorkbookRefusal {
     MemberTooLarge { name: String, limit: u64 },
     #[error("Member {name} is compressed more than {RATIO_MAX} to 1: a compression bomb")]
     CompressionRatio { name: String },
-    #[error("The sheet has {rows} rows; an import holds at most {max}")]
+    #[error("The file has {rows} rows; an import holds at most {max}")]
     TooManyRows { rows: u64, max: u64 },
-    #[error("The sheet has {columns} columns; an import reads at most {COLUMNS_MAX}")]
+    #[error("The file has {columns} columns; an import reads at most {COLUMNS_MAX}")]
     TooManyColumns { columns: u64 },
     #[error("The workbook took longer than {} s to read", TIME_BUDGET.as_secs())]
     TooSlow,
@@ -87,7 +87,7 @@ impl WorkbookRefusal {
                 format!("单个文件最多 {max} 行，请拆分。")
             }
             WorkbookRefusal::TooManyColumns { .. } => {
-                format!("工作表最多读取 {COLUMNS_MAX} 列，请删除多余的列。")
+                format!("导入文件最多读取 {COLUMNS_MAX} 列，请删除多余的列。")
             }
             WorkbookRefusal::TooSlow => "工作簿读取超时，请拆分后再导入。".into(),
         }

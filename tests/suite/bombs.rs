@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::processes::{create_user_cli, data_url, run_child_measured, serve, terminate};
+use crate::processes::{Session, create_user_cli, data_url, run_child_measured, serve, terminate};
 
 const GROWTH_MAX_BYTES: u64 = 64 * 1024 * 1024;
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
@@ -138,24 +138,11 @@ async fn hostile_workbooks_are_refused_quickly_by_the_api_in_bounded_memory() {
     assert_eq!(code, 0, "{err}");
     let (child, base) = serve(dir.path(), &["--database-url", &url]).await;
     let pid = child.id().unwrap();
-    let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{base}/api/v1/session"))
-        .json(&serde_json::json!({"username": "admin", "password": password}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = login.json::<serde_json::Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let Session {
+        client,
+        cookie,
+        csrf,
+    } = Session::login(&base, "admin", password).await;
     let files = hostile();
     let (baseline, _) = memory_of(pid);
     for (n, (what, bytes)) in files.into_iter().enumerate() {

@@ -701,14 +701,14 @@ async fn passwords_tokens_sessions_and_keys_never_appear_in_logs() {
 
 /// A signed-in HTTP client for a running server: session cookie + CSRF.
 #[derive(Clone)]
-struct Session {
-    client: reqwest::Client,
-    cookie: String,
-    csrf: String,
+pub(crate) struct Session {
+    pub(crate) client: reqwest::Client,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 impl Session {
-    async fn login(base: &str, username: &str, password: &str) -> Session {
+    pub(crate) async fn login(base: &str, username: &str, password: &str) -> Session {
         let client = reqwest::Client::new();
         let reply = client
             .post(format!("{base}/api/v1/session"))

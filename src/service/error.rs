@@ -1,8 +1,212 @@
-//! The error of a use case that submits commands and reads the store: a
+//! Why a command was not appended (`CommandError`, with its stable codes),
+//! and the error of a use case that submits commands and reads the store: a
 //! command refused (a rule, or the writer unavailable) or a store failure.
 
-use super::writer::CommandError;
+use super::command::InvalidCommand;
 use crate::store::StoreError;
+
+/// Why a command was not appended.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidCommand),
+    /// A floor guard refused a posting: the account does not hold enough.
+    #[error("account {account} does not hold enough for this command")]
+    InsufficientBalance { account: String },
+    /// The key was already used for a different command.
+    #[error("the idempotency key was already used for a different command")]
+    IdempotencyKeyReused,
+    /// The database could not be reached or stayed busy; retrying with the
+    /// same idempotency key is safe.
+    #[error("the ledger is temporarily unavailable")]
+    Unavailable,
+    /// The writer has stopped (the process is shutting down).
+    #[error("the ledger writer is shutting down")]
+    ShuttingDown,
+    /// The username already belongs to another user.
+    #[error("that username is taken")]
+    UsernameTaken,
+    /// The command would change nothing (e.g. re-importing the same row);
+    /// nothing was recorded. `id` names the object as it stands.
+    #[error("nothing to change")]
+    Unchanged { id: uuid::Uuid },
+    /// A programme with this code already exists.
+    #[error("a programme with this code already exists")]
+    ProgrammeExists,
+    /// The programme is not in the state this change needs.
+    #[error("the programme is {status}; this needs it to be {needed}")]
+    ProgrammeState {
+        status: String,
+        needed: &'static str,
+    },
+    /// The provider cannot move from its status to the one asked.
+    #[error("a provider that is {from} cannot become {to}")]
+    ProviderTransition { from: String, to: &'static str },
+    /// The enterprise's zone is not defined, or not within its division.
+    #[error("zone {zone} is not defined in the enterprise's division")]
+    ZoneInvalid { zone: String },
+    /// A retired or revoked issuer key cannot become active again.
+    #[error("issuer key {key_id} is {status} and cannot sign again")]
+    KeyState { key_id: String, status: String },
+    /// The object does not exist (or is not the caller's).
+    #[error("not found")]
+    NotFound,
+    /// Too many failed logins; try again after `until_us`.
+    #[error("the account is locked after repeated failed logins")]
+    AccountLocked { until_us: i64 },
+    /// The password changed while a login attempt was being checked.
+    #[error("the credentials changed during the login")]
+    CredentialsChanged,
+    /// The programme's available budget does not cover the voucher.
+    #[error("the budget of programme {programme} is exhausted")]
+    BudgetExhausted { programme: String },
+    /// The enterprise fails one or more eligibility rules: all of them.
+    #[error("the enterprise is not eligible")]
+    NotEligible {
+        failures: Vec<crate::domain::eligibility::Check>,
+    },
+    /// The voucher may not be redeemed as asked: every reason.
+    #[error("the voucher cannot be redeemed")]
+    NotRedeemable {
+        refusals: Vec<crate::domain::eligibility::Check>,
+    },
+    /// The redemption is not in a state this action applies to.
+    #[error("a redemption that is {status} cannot {action}")]
+    RedemptionState {
+        status: String,
+        action: &'static str,
+    },
+    /// The provider has been paid nothing from the programme.
+    #[error("nothing has been paid to recover")]
+    NothingToRecover,
+    /// The expiry sweep found a voucher still within its dates.
+    #[error("the voucher is valid until {valid_until}")]
+    VoucherNotExpired { valid_until: String },
+    /// The programme does not offer this face value.
+    #[error("the programme does not offer this face value")]
+    FaceValueNotOffered { offered: Vec<i64> },
+    /// The enterprise is not in the registry.
+    #[error("the enterprise is not registered")]
+    EnterpriseNotRegistered,
+    /// A voucher issued today could no longer be used (the programme's use
+    /// period has passed).
+    #[error("the programme's use period has ended")]
+    ProgrammeEnded,
+    /// No issuer key can sign: none is active, or this process does not
+    /// hold the active key's private half.
+    #[error("no issuer key is available to sign vouchers")]
+    IssuerKeyUnavailable { key_id: Option<String> },
+    /// The voucher is not in a state this change applies to.
+    #[error("the voucher is {status}")]
+    VoucherState { status: String },
+    /// Only vouchers of a revoked key are re-issued.
+    #[error("the voucher's key {key_id} is not revoked")]
+    KeyNotRevoked { key_id: String },
+    /// A run for this programme and period exists already.
+    #[error("settlement run {run_id} already covers this programme and period")]
+    SettlementRunExists { run_id: uuid::Uuid },
+    /// No confirmed redemption of the period is waiting for settlement.
+    #[error("nothing to settle in this period")]
+    NothingToSettle,
+    /// The run is not in the state this step needs.
+    #[error("the settlement run is {status}; this needs it to be {needed}")]
+    SettlementState {
+        status: String,
+        needed: &'static str,
+    },
+    /// Maker-checker: the preparer of a run cannot approve it.
+    #[error("a settlement run must be approved by someone other than its preparer")]
+    SelfApproval,
+    /// The line is not held (it is already in the batch, or released).
+    #[error("the settlement line is {state}, not held")]
+    LineNotHeld { state: String },
+    /// A flag no note can clear (the annual cap).
+    #[error("flags {codes:?} cannot be resolved by a note")]
+    FlagsNotResolvable { codes: Vec<String> },
+    /// The redemption is in an approved settlement batch.
+    #[error("the redemption is in approved settlement run {run_id}")]
+    RedemptionSettled { run_id: uuid::Uuid },
+    /// The payout already has a result from the bank.
+    #[error("payout {reference} is already {status}")]
+    PayoutState { reference: String, status: String },
+    /// A balance would leave the range of i64 fen.
+    #[error("the amounts overflow an account balance")]
+    Overflow,
+    /// The database refused a value of this command alone (its batch-mates
+    /// committed): a data exception such as a character the database cannot
+    /// store, or a number out of its range.
+    #[error("the database refused a value of this request")]
+    InputRefused,
+    #[error("internal error in the ledger writer")]
+    Internal,
+}
+
+impl CommandError {
+    /// Stable code for API bodies and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::Invalid(_) => "invalid_command",
+            CommandError::InsufficientBalance { .. } => "insufficient_balance",
+            CommandError::IdempotencyKeyReused => "idempotency_key_reused",
+            CommandError::Unavailable => "ledger_unavailable",
+            CommandError::ShuttingDown => "shutting_down",
+            CommandError::UsernameTaken => "username_taken",
+            CommandError::Unchanged { .. } => "unchanged",
+            CommandError::ProgrammeExists => "programme_exists",
+            CommandError::ProgrammeState { .. } => "programme_state",
+            CommandError::ProviderTransition { .. } => "provider_status_transition",
+            CommandError::ZoneInvalid { .. } => "zone_unknown",
+            CommandError::KeyState { .. } => "issuer_key_state",
+            CommandError::NotFound => "not_found",
+            CommandError::AccountLocked { .. } => "account_locked",
+            CommandError::CredentialsChanged => "invalid_credentials",
+            CommandError::Overflow => "amount_overflow",
+            CommandError::BudgetExhausted { .. } => "programme_budget_exhausted",
+            CommandError::NotEligible { failures } => {
+                failures.first().map_or("not_eligible", |check| check.code)
+            }
+            CommandError::NotRedeemable { refusals } => refusals
+                .first()
+                .map_or("not_redeemable", |check| check.code),
+            CommandError::RedemptionState { .. } => "redemption_state",
+            CommandError::VoucherNotExpired { .. } => "voucher_not_expired",
+            CommandError::NothingToRecover => "nothing_to_recover",
+            CommandError::FaceValueNotOffered { .. } => "face_value_not_offered",
+            CommandError::EnterpriseNotRegistered => "enterprise_not_registered",
+            CommandError::ProgrammeEnded => "programme_ended",
+            CommandError::IssuerKeyUnavailable { .. } => "issuer_key_unavailable",
+            CommandError::VoucherState { .. } => "voucher_state",
+            CommandError::KeyNotRevoked { .. } => "issuer_key_not_revoked",
+            CommandError::SettlementRunExists { .. } => "settlement_run_exists",
+            CommandError::NothingToSettle => "nothing_to_settle",
+            CommandError::SettlementState { .. } => "settlement_state",
+            CommandError::SelfApproval => "settlement_self_approval",
+            CommandError::LineNotHeld { .. } => "settlement_line_not_held",
+            CommandError::FlagsNotResolvable { .. } => "settlement_flag_not_resolvable",
+            CommandError::RedemptionSettled { .. } => "redemption_settled",
+            CommandError::PayoutState { .. } => "payout_state",
+            CommandError::InputRefused => "input_refused",
+            CommandError::Internal => "internal_error",
+        }
+    }
+
+    /// The answer to a command whose write failed when it was alone in its
+    /// transaction: its own input when the database names a data exception
+    /// (SQLSTATE class 22), otherwise an internal error.
+    pub fn from_lone_failure(error: &StoreError) -> CommandError {
+        let data_exception = match error {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                db.code().is_some_and(|code| code.starts_with("22"))
+            }
+            _ => false,
+        };
+        if data_exception {
+            CommandError::InputRefused
+        } else {
+            CommandError::Internal
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum UseCaseError {

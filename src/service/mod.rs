@@ -8,6 +8,7 @@ pub mod error;
 pub mod export;
 pub mod fan_out;
 pub mod fraud;
+mod import_table;
 pub mod issuance;
 pub mod issuer_keyring;
 pub mod lifecycle;

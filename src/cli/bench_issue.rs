@@ -9,6 +9,7 @@
 //! Then `clients` HTTP clients claim for their share of the firms at once
 //! against the real router on a loopback port.
 
+use crate::service::commands::{ActivateIssuerKey, ChangeProgramme, CreateUser, FundProgramme};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,7 +22,7 @@ use crate::domain::{
     Fen, Principal, ProgrammeCode, Redacted, Role, SizeClass, Timestamp, Username,
 };
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::command::{Command, ProgrammeChange, Submission};
+use crate::service::commands::{Command, ProgrammeChange, Submission};
 use crate::service::registry::{
     ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
@@ -160,22 +161,22 @@ async fn claims_over_http<S: Store>(
     ring.add(issuer.signing_key().clone());
     let programme = ProgrammeCode::parse(PROGRAMME).expect("valid code");
     let steps = [
-        Command::ActivateIssuerKey {
+        Command::ActivateIssuerKey(ActivateIssuerKey {
             public_key: issuer.public_key().to_bytes(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme.clone(),
             change: ProgrammeChange::Create(terms(claims)),
-        },
-        Command::FundProgramme {
+        }),
+        Command::FundProgramme(FundProgramme {
             programme: programme.clone(),
             amount: Fen::new(FACE_VALUE_FEN * claims as i64),
             reference: "bench".into(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme.clone(),
             change: ProgrammeChange::Open,
-        },
+        }),
     ];
     for (n, command) in steps.into_iter().enumerate() {
         submit(&writer, format!("bench:setup:{n}"), command).await?;
@@ -276,13 +277,13 @@ async fn seed_firm_users<S: Store>(
                 submit(
                     &writer,
                     format!("bench:user:{n}"),
-                    Command::CreateUser {
+                    Command::CreateUser(CreateUser {
                         user_id,
                         username: username.clone(),
                         role: Role::Enterprise,
                         party_id: Some(enterprise.id),
                         password_hash: Redacted::new("unused: token-only bench user".into()),
-                    },
+                    }),
                 )
                 .await?;
                 let principal = Principal {

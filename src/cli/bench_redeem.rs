@@ -9,6 +9,10 @@
 //! programme of single-use vouchers, one voucher for each of `redemptions`
 //! firms, and an approved provider with one staff API token.
 
+use crate::service::commands::{
+    ActivateIssuerKey, ChangeProgramme, ChangeProviderStatus, CreateUser, FundProgramme,
+    IssueVoucher, RecordProvider,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +24,7 @@ use crate::domain::programme::QrMode;
 use crate::domain::provider::{ProviderFields, ProviderStatus};
 use crate::domain::{Fen, Principal, ProgrammeCode, Redacted, Role, Username};
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::command::{Command, IssueVia, ProgrammeChange, Submission};
+use crate::service::commands::{Command, IssueVia, ProgrammeChange, Submission};
 use crate::service::fan_out::submit_all;
 use crate::service::issuance::voucher_token;
 use crate::service::{WriterHandle, access};
@@ -185,31 +189,31 @@ async fn set_up<S: Store>(
         .validate()
         .map_err(|errors| anyhow::anyhow!("bench provider: {errors:?}"))?;
     let steps = [
-        Command::ActivateIssuerKey {
+        Command::ActivateIssuerKey(ActivateIssuerKey {
             public_key: issuer.public_key().to_bytes(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme.clone(),
             change: ProgrammeChange::Create(terms),
-        },
-        Command::FundProgramme {
+        }),
+        Command::FundProgramme(FundProgramme {
             programme: programme.clone(),
             amount: Fen::new(FACE_VALUE_FEN * count as i64),
             reference: "bench".into(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme.clone(),
             change: ProgrammeChange::Open,
-        },
-        Command::RecordProvider {
+        }),
+        Command::RecordProvider(RecordProvider {
             provider_id,
             input: provider,
-        },
-        Command::ChangeProviderStatus {
+        }),
+        Command::ChangeProviderStatus(ChangeProviderStatus {
             provider_id,
             status: ProviderStatus::Approved,
             reason: "bench".into(),
-        },
+        }),
     ];
     for (n, command) in steps.into_iter().enumerate() {
         submit(writer, format!("bench:setup:{n}"), command).await?;
@@ -225,13 +229,13 @@ async fn set_up<S: Store>(
             let submission = Submission {
                 actor: "system:bench".into(),
                 idempotency_key: format!("bench:voucher:{}", enterprise.id),
-                command: Command::IssueVoucher {
+                command: Command::IssueVoucher(IssueVoucher {
                     voucher_id: Uuid::now_v7(),
                     programme: programme.clone(),
                     enterprise_id: enterprise.id,
                     face_value: Fen::new(FACE_VALUE_FEN),
                     via: IssueVia::Allocation,
-                },
+                }),
             };
             jobs.push(((), submission));
         }
@@ -256,13 +260,13 @@ async fn set_up<S: Store>(
     submit(
         writer,
         "bench:staff".into(),
-        Command::CreateUser {
+        Command::CreateUser(CreateUser {
             user_id,
             username: username.clone(),
             role: Role::Provider,
             party_id: Some(provider_id),
             password_hash: Redacted::new("unused: token-only bench user".into()),
-        },
+        }),
     )
     .await?;
     let principal = Principal {

@@ -11,6 +11,10 @@
 //! entries. The generated rows are not backed by redemption entries, so
 //! this scratch ledger is not verified.
 
+use crate::service::commands::{
+    ActivateIssuerKey, ApproveSettlement, ChangeProgramme, ChangeProviderStatus, FundProgramme,
+    PrepareSettlement, RecordProvider,
+};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
@@ -24,7 +28,7 @@ use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::KeyPair;
 use crate::report::batch::Format;
 use crate::service::WriterHandle;
-use crate::service::command::{Command, ProgrammeChange};
+use crate::service::commands::{Command, ProgrammeChange};
 use crate::service::settlement_files;
 use crate::store::{Backend, PostgresStore, SqliteStore, Store};
 
@@ -132,11 +136,11 @@ async fn settle<S: Store>(
     submit(
         writer,
         "bench:prepare".into(),
-        Command::PrepareSettlement {
+        Command::PrepareSettlement(PrepareSettlement {
             programme,
             period,
             prepared_by: maker,
-        },
+        }),
     )
     .await?;
     steps.push(("prepare (reconcile, write the lines)", started.elapsed()));
@@ -144,10 +148,10 @@ async fn settle<S: Store>(
     submit(
         writer,
         "bench:approve".into(),
-        Command::ApproveSettlement {
+        Command::ApproveSettlement(ApproveSettlement {
             run_id,
             approved_by: checker,
-        },
+        }),
     )
     .await?;
     steps.push(("approve (payouts, postings)", started.elapsed()));
@@ -211,34 +215,37 @@ async fn set_up(writer: &WriterHandle, raw: &Raw, redemptions: u64) -> anyhow::R
     // Funding covers every subsidy (at most 599 元 each).
     let funding = Fen::new(60_000 * redemptions as i64);
     let mut steps = vec![
-        Command::ActivateIssuerKey {
+        Command::ActivateIssuerKey(ActivateIssuerKey {
             public_key: issuer.public_key().to_bytes(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme.clone(),
             change: ProgrammeChange::Create(terms(1)),
-        },
-        Command::FundProgramme {
+        }),
+        Command::FundProgramme(FundProgramme {
             programme: programme.clone(),
             amount: funding,
             reference: "bench".into(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme.clone(),
             change: ProgrammeChange::Open,
-        },
+        }),
     ];
     for n in 0..PROVIDERS {
         let provider_id = Uuid::now_v7();
         let input = provider_fields(n)?
             .validate()
             .map_err(|errors| anyhow::anyhow!("bench provider: {errors:?}"))?;
-        steps.push(Command::RecordProvider { provider_id, input });
-        steps.push(Command::ChangeProviderStatus {
+        steps.push(Command::RecordProvider(RecordProvider {
+            provider_id,
+            input,
+        }));
+        steps.push(Command::ChangeProviderStatus(ChangeProviderStatus {
             provider_id,
             status: ProviderStatus::Approved,
             reason: "bench".into(),
-        });
+        }));
     }
     for (n, command) in steps.into_iter().enumerate() {
         submit(writer, format!("bench:setup:{n}"), command).await?;

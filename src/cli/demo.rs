@@ -5,6 +5,10 @@
 //! passwords, printed once when they are created (there are no default
 //! passwords); a second run says they already exist.
 
+use crate::service::commands::{
+    ActivateIssuerKey, ChangeProgramme, ChangeProviderStatus, DefineZone, FundProgramme,
+    IssueVoucher, RecordProvider,
+};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,7 +23,7 @@ use crate::domain::provider::{ProviderFields, ProviderStatus, RelatedParty};
 use crate::domain::{Fen, Password, ProgrammeCode, Role, SizeClass, Timestamp, Uscc, Username};
 use crate::http::ApiConfig;
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::command::{Command, ProgrammeChange, Submission, TagSpec};
+use crate::service::commands::{Command, ProgrammeChange, Submission, TagSpec};
 use crate::service::registry::{
     ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
@@ -99,10 +103,10 @@ async fn populate<S: Store>(
         ("高新区", "330902"),
         ("普陀山-朱家尖", "330903"),
     ] {
-        let command = Command::DefineZone {
+        let command = Command::DefineZone(DefineZone {
             name: name.into(),
             division: crate::domain::DivisionCode::parse(division).expect("valid demo division"),
-        };
+        });
         submit(writer, &format!("zone:{name}"), command).await?;
     }
     let zones = crate::service::registry::zone_map(store).await?;
@@ -163,10 +167,10 @@ async fn populate<S: Store>(
             .validate()
             .map_err(|e| anyhow::anyhow!("demo provider {index}: {:?}", e.first()))?;
         let uscc = input.uscc.to_string();
-        let command = Command::RecordProvider {
+        let command = Command::RecordProvider(RecordProvider {
             provider_id: Uuid::now_v7(),
             input,
-        };
+        });
         submit(writer, &format!("provider:{index}"), command).await?;
         let provider = store
             .provider_by_uscc(&uscc)
@@ -174,11 +178,11 @@ async fn populate<S: Store>(
             .ok_or_else(|| anyhow::anyhow!("provider {uscc}"))?;
         first_provider.get_or_insert(provider.id);
         if provider.status == ProviderStatus::Applied.as_str() {
-            let command = Command::ChangeProviderStatus {
+            let command = Command::ChangeProviderStatus(ChangeProviderStatus {
                 provider_id: provider.id,
                 status: ProviderStatus::Approved,
                 reason: "经信局审核入库".into(),
-            };
+            });
             submit(writer, &format!("provider-approved:{index}"), command).await?;
         }
     }
@@ -187,28 +191,28 @@ async fn populate<S: Store>(
     let upcoming = ProgrammeCode::parse("ZS2027-01").expect("valid code");
     for (code, terms) in [(&open, open_terms()), (&upcoming, upcoming_terms())] {
         if store.programme(code.as_str()).await?.is_none() {
-            let create = Command::ChangeProgramme {
+            let create = Command::ChangeProgramme(ChangeProgramme {
                 code: code.clone(),
                 change: ProgrammeChange::Create(terms),
-            };
+            });
             submit(writer, &format!("programme:{code}"), create).await?;
         }
     }
-    let funding = Command::FundProgramme {
+    let funding = Command::FundProgramme(FundProgramme {
         programme: open.clone(),
         amount: Fen::from_yuan(3_000_000)?,
         reference: "舟财企〔2026〕12号".into(),
-    };
+    });
     submit(writer, "funding:ZS2026-01", funding).await?;
     if store
         .programme(open.as_str())
         .await?
         .is_some_and(|p| p.status == "draft")
     {
-        let change = Command::ChangeProgramme {
+        let change = Command::ChangeProgramme(ChangeProgramme {
             code: open.clone(),
             change: ProgrammeChange::Open,
-        };
+        });
         submit(writer, "open:ZS2026-01", change).await?;
     }
     eprintln!("demo: issuer key and a voucher…");
@@ -219,9 +223,9 @@ async fn populate<S: Store>(
         .any(|k| k.status == "active");
     if !has_active_key {
         let (issuer, path) = super::keys::new_issuer_key_file(issuer_key_dir)?;
-        let command = Command::ActivateIssuerKey {
+        let command = Command::ActivateIssuerKey(ActivateIssuerKey {
             public_key: issuer.public_key().to_bytes(),
-        };
+        });
         submit(writer, &format!("issuer-key:{}", issuer.key_id()), command).await?;
         eprintln!("demo: issuer key {} in {}", issuer.key_id(), path.display());
     }
@@ -238,13 +242,13 @@ async fn populate<S: Store>(
         let allocation = Submission {
             actor: ACTOR.into(),
             idempotency_key: format!("demo:voucher:{index}"),
-            command: Command::IssueVoucher {
+            command: Command::IssueVoucher(IssueVoucher {
                 voucher_id: Uuid::now_v7(),
                 programme: open.clone(),
                 enterprise_id: enterprise.id,
                 face_value: Fen::new(open_terms().face_values_fen[0]),
-                via: crate::service::command::IssueVia::Allocation,
-            },
+                via: crate::service::commands::IssueVia::Allocation,
+            }),
         };
         match writer.submit(allocation).await {
             Ok(_) => {

@@ -7,6 +7,7 @@
 //! mid-run must leave every printed append in the ledger; two drills on one
 //! Postgres must leave one gapless chain. Scratch databases only.
 
+use crate::service::commands::{FundProgramme, Journal};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -75,13 +76,13 @@ pub fn one_fen_journal(programme: &ProgrammeCode) -> Command {
         .expect("programme-level account");
     let lapsed =
         Account::programme(AccountKind::Lapsed, programme).expect("programme-level account");
-    Command::Journal {
+    Command::Journal(Journal {
         memo: "drill".into(),
         postings: vec![
             Posting::debit(lapsed, Fen::new(1)),
             Posting::credit(available, Fen::new(1)),
         ],
-    }
+    })
 }
 
 /// Funds a programme once (idempotent by key) so appends have budget.
@@ -94,11 +95,11 @@ pub async fn fund(
         .submit(Submission {
             actor: "system:drill".into(),
             idempotency_key: format!("fund-{programme}"),
-            command: Command::FundProgramme {
+            command: Command::FundProgramme(FundProgramme {
                 programme: programme.clone(),
                 amount: Fen::new(amount_fen),
                 reference: "scratch funding".into(),
-            },
+            }),
         })
         .await?;
     Ok(())

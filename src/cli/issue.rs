@@ -18,7 +18,7 @@ use crate::app::{StoreJob, with_existing_store};
 use crate::domain::{Fen, ProgrammeCode, Uscc};
 use crate::http::ApiError;
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::command::IssueVia;
+use crate::service::commands::IssueVia;
 use crate::service::issuance::{load_programme, voucher_token};
 use crate::service::issuer_keyring::IssuerKeyring;
 use crate::service::vouchers::{self, Allocated, IssueError};

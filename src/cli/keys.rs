@@ -5,6 +5,7 @@
 //! the ledger; the previous key is retired but stays published. With several
 //! app instances, distribute the key file (or `VOUCHER_ISSUER_KEY`) to each.
 
+use crate::service::commands::{ActivateIssuerKey, RevokeIssuerKey};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::keyfile;
 use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::entry::to_hex;
 use crate::service::CommandError;
-use crate::service::command::{Command, Submission};
+use crate::service::commands::{Command, Submission};
 use crate::store::Store;
 
 /// Default directory of issuer private keys.
@@ -63,9 +64,9 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             ledger_key,
         } => {
             let (issuer, path) = new_issuer_key_file(&key_dir)?;
-            let command = Command::ActivateIssuerKey {
+            let command = Command::ActivateIssuerKey(ActivateIssuerKey {
                 public_key: issuer.public_key().to_bytes(),
-            };
+            });
             let key = format!("cli:keys:activate:{}", issuer.key_id());
             submit(&database.database_url, &ledger_key.key_file, key, command).await?;
             println!(
@@ -82,10 +83,10 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             ledger_key,
         } => {
             let key = format!("cli:keys:revoke:{key_id}");
-            let command = Command::RevokeIssuerKey {
+            let command = Command::RevokeIssuerKey(RevokeIssuerKey {
                 key_id: key_id.clone(),
                 reason,
-            };
+            });
             submit(&database.database_url, &ledger_key.key_file, key, command).await?;
             println!("issuer key {key_id} is revoked");
             Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@
 //! submits, with an idempotency key derived from what was asked (so
 //! running the same step twice records it once).
 
+use crate::service::commands::{ApproveSettlement, PrepareSettlement, ResolveSettlementLine};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::domain::settlement::{Period, run_id};
 use crate::domain::{Fen, ProgrammeCode, Role};
 use crate::keyfile;
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::command::{Command, Submission};
+use crate::service::commands::{Command, Submission};
 use crate::service::issuer_keyring::IssuerKeyring;
 use crate::service::settlement::stored_flags;
 use crate::service::settlement_files;
@@ -220,11 +221,11 @@ impl StoreJob for Recorded {
         let outcome: anyhow::Result<Uuid> = async {
             match self.step {
                 Step::Prepare { programme, period } => {
-                    let command = Command::PrepareSettlement {
+                    let command = Command::PrepareSettlement(PrepareSettlement {
                         programme: programme.clone(),
                         period,
                         prepared_by: user,
-                    };
+                    });
                     writer.submit(submit(command)).await?;
                     Ok(run_id(programme.as_str(), &period))
                 }
@@ -233,20 +234,20 @@ impl StoreJob for Recorded {
                     redemption,
                     note,
                 } => {
-                    let command = Command::ResolveSettlementLine {
+                    let command = Command::ResolveSettlementLine(ResolveSettlementLine {
                         run_id: run,
                         redemption_id: redemption,
                         note,
                         resolved_by: user,
-                    };
+                    });
                     writer.submit(submit(command)).await?;
                     Ok(run)
                 }
                 Step::Approve { run } => {
-                    let command = Command::ApproveSettlement {
+                    let command = Command::ApproveSettlement(ApproveSettlement {
                         run_id: run,
                         approved_by: user,
-                    };
+                    });
                     writer.submit(submit(command)).await?;
                     Ok(run)
                 }

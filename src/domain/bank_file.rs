@@ -55,7 +55,7 @@ pub fn payment_csv(lines: &[PaymentLine]) -> Vec<u8> {
 }
 
 /// What the bank says happened to one transfer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum BankOutcome {
     Paid,
     Failed,

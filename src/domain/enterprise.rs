@@ -35,7 +35,7 @@ pub struct EnterpriseFields {
 }
 
 /// How the USCC was admitted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum UsccAdmission {
     Checked(Uscc),
     /// A legacy pilot code that fails the national check, admitted by an
@@ -63,7 +63,7 @@ impl UsccAdmission {
 }
 
 /// A valid enterprise.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EnterpriseInput {
     pub uscc: UsccAdmission,
     pub name: String,

@@ -365,6 +365,10 @@ impl ProgrammeTerms {
     }
 }
 
+/// Valid terms for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use tests::sample as sample_terms;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,7 +101,7 @@ pub struct ProviderFields {
 }
 
 /// A valid provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ProviderInput {
     pub uscc: Uscc,
     pub fields: ProviderFields,

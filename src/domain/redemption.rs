@@ -402,7 +402,7 @@ pub fn relation_between(
 }
 
 /// What can happen to a recorded redemption.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum RedemptionAction {
     /// The enterprise confirms the service was delivered.
     Confirm,

@@ -19,7 +19,7 @@ use super::time::Timestamp;
 const MINUTE_US: i64 = 60 * 1_000_000;
 
 /// An inclusive range of days in UTC+8 that a run settles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Period {
     from: NaiveDate,
     until: NaiveDate,

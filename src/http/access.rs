@@ -1,5 +1,6 @@
 //! Sessions, the caller's own account and tokens, and user administration.
 
+use crate::service::commands::{EndSession, RevokeApiToken};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
@@ -17,7 +18,7 @@ use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::{Password, PasswordError, Role, Timestamp, Username};
 use crate::service::access::{self, SESSION_TTL_SECONDS};
-use crate::service::command::{Command, Submission};
+use crate::service::commands::{Command, Submission};
 use crate::store::Store;
 use crate::store::access::{TokenRecord, UserRecord};
 
@@ -254,10 +255,10 @@ pub async fn logout<S: Store>(
         .submit(Submission {
             actor: principal.actor(),
             idempotency_key: key,
-            command: Command::EndSession {
+            command: Command::EndSession(EndSession {
                 user_id: principal.user_id,
                 session_hash: crate::domain::Redacted::new(session_hash),
-            },
+            }),
         })
         .await?;
     let mut response = Json(Done { done: true }).into_response();
@@ -351,10 +352,10 @@ pub async fn revoke_token<S: Store>(
         .submit(Submission {
             actor: caller.principal.actor(),
             idempotency_key: key,
-            command: Command::RevokeApiToken {
+            command: Command::RevokeApiToken(RevokeApiToken {
                 token_id,
                 user_id: caller.principal.user_id,
-            },
+            }),
         })
         .await?;
     Ok(Json(Done { done: true }))

@@ -13,7 +13,7 @@ use super::idempotency::LedgerKey;
 use super::json::ApiJson;
 use super::{ApiError, AppState};
 use crate::domain::Timestamp;
-use crate::service::command::PartyKind;
+use crate::service::commands::PartyKind;
 use crate::service::fraud::{self, Marking};
 use crate::store::Store;
 

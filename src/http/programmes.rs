@@ -1,6 +1,7 @@
 //! Programmes: create and edit drafts, open, amend, close, fund; and for
 //! enterprises, which open programmes they may claim from and why not.
 
+use crate::service::commands::{ChangeProgramme, FundProgramme};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +19,7 @@ use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms, TermsError};
 use crate::domain::{Fen, ProgrammeCode, Role, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::service::CommandError;
-use crate::service::command::{Command, ProgrammeChange, Submission};
+use crate::service::commands::{Command, ProgrammeChange, Submission};
 use crate::service::issuance::enterprise_facts;
 use crate::store::Store;
 use crate::store::registry::ProgrammeRecord;
@@ -149,10 +150,10 @@ async fn change<S: Store>(
         .submit(Submission {
             actor,
             idempotency_key: key,
-            command: Command::ChangeProgramme {
+            command: Command::ChangeProgramme(ChangeProgramme {
                 code: code.clone(),
                 change,
-            },
+            }),
         })
         .await
     {
@@ -289,11 +290,11 @@ pub async fn fund<S: Store>(
         .submit(Submission {
             actor: caller.principal.actor(),
             idempotency_key: key,
-            command: Command::FundProgramme {
+            command: Command::FundProgramme(FundProgramme {
                 programme: code.clone(),
                 amount,
                 reference: request.reference.trim().to_string(),
-            },
+            }),
         })
         .await?;
     let record = state

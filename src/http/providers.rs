@@ -1,5 +1,6 @@
 //! The provider registry: register, update, change status, read.
 
+use crate::service::commands::{ChangeProviderStatus, RecordProvider};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +16,7 @@ use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::provider::{ProviderError, ProviderFields, ProviderStatus};
 use crate::domain::{Role, Timestamp};
-use crate::service::command::{Command, Submission};
+use crate::service::commands::{Command, Submission};
 use crate::store::Store;
 use crate::store::registry::ProviderRecord;
 
@@ -102,10 +103,10 @@ pub async fn record<S: Store>(
     // Every field's own refusal first, then the API's plain-amount rule.
     super::plain_yuan("annual_cap_yuan", &cap_text)?;
     let uscc = input.uscc.to_string();
-    let command = Command::RecordProvider {
+    let command = Command::RecordProvider(RecordProvider {
         provider_id: Uuid::now_v7(),
         input,
-    };
+    });
     let created = crate::ledger::body::EntryKind::ProviderRegistered;
     let (status, changed) =
         super::submit_record(&state, caller.principal.actor(), key, command, created).await?;
@@ -137,11 +138,11 @@ pub async fn change_status<S: Store>(
         .submit(Submission {
             actor: caller.principal.actor(),
             idempotency_key: key,
-            command: Command::ChangeProviderStatus {
+            command: Command::ChangeProviderStatus(ChangeProviderStatus {
                 provider_id: record.id,
                 status: request.status,
                 reason: request.reason.trim().to_string(),
-            },
+            }),
         })
         .await?;
     let record = state

@@ -3,6 +3,7 @@
 //! records the redemption; providers and enterprises read their own,
 //! the bureau's staff read all.
 
+use crate::service::commands::AttachRedemptionDocuments;
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -20,7 +21,7 @@ use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::redemption::Contract;
 use crate::domain::{Fen, Role, Timestamp};
-use crate::service::command::InvoiceSpec;
+use crate::service::commands::InvoiceSpec;
 use crate::service::redemption::{
     self, PreviewError, RedeemError, RedeemRequest as ServiceRequest, TokenRefusal,
 };
@@ -297,8 +298,8 @@ pub async fn preview<S: Store>(
         voucher_id: voucher.id.to_string(),
         programme_code: voucher.programme_code.clone(),
         shown_as: match preview.shown.shown {
-            crate::service::command::ShownToken::Static => "voucher",
-            crate::service::command::ShownToken::Presentation { .. } => "presentation",
+            crate::service::commands::ShownToken::Static => "voucher",
+            crate::service::commands::ShownToken::Presentation { .. } => "presentation",
         },
         enterprise_name: preview.gathered.holder.name.clone(),
         enterprise_uscc: preview.gathered.holder.uscc.clone(),
@@ -464,8 +465,8 @@ pub struct ResolveRequest {
 }
 
 /// Who the caller acts as on a redemption.
-fn changed_by(caller: &Authenticated) -> crate::service::command::ChangedBy {
-    use crate::service::command::ChangedBy;
+fn changed_by(caller: &Authenticated) -> crate::service::commands::ChangedBy {
+    use crate::service::commands::ChangedBy;
     let party = caller.principal.party_id.unwrap_or(Uuid::nil());
     match caller.principal.role {
         Role::Enterprise => ChangedBy::Enterprise(party),
@@ -487,7 +488,7 @@ async fn change<S: Store>(
         String,
     ),
 ) -> Result<Json<RedemptionView>, ApiError> {
-    use crate::service::command::RedemptionChange;
+    use crate::service::commands::RedemptionChange;
     let redemption_id = ApiError::id_or_404(id)?;
     let by = changed_by(caller);
     if rating.is_some_and(|r| !(1..=5).contains(&r)) {
@@ -662,7 +663,7 @@ pub async fn attach_documents<S: Store>(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<DocumentsRequest>,
 ) -> Result<Json<RedemptionView>, ApiError> {
-    use crate::service::command::{ChangedBy, Command, Submission};
+    use crate::service::commands::{ChangedBy, Command, Submission};
     let redemption_id = ApiError::id_or_404(&id)?;
     let by = changed_by(&caller);
     if request.invoice.is_none() && request.payment_proof_ref.is_none() {
@@ -681,7 +682,7 @@ pub async fn attach_documents<S: Store>(
             "发票须由开具发票的服务机构上传。",
         ));
     }
-    let command = Command::AttachRedemptionDocuments {
+    let command = Command::AttachRedemptionDocuments(AttachRedemptionDocuments {
         redemption_id,
         by,
         invoice: request.invoice.map(invoice).transpose()?,
@@ -689,7 +690,7 @@ pub async fn attach_documents<S: Store>(
             .payment_proof_ref
             .map(|r| required_text("payment_proof_ref", &r))
             .transpose()?,
-    };
+    });
     state
         .writer
         .submit(Submission {

@@ -1,5 +1,6 @@
 //! The enterprise registry: record, read, tag, blacklist, import.
 
+use crate::service::commands::{DefineZone, RecordEnterprise};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -17,7 +18,7 @@ use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::enterprise::{EnterpriseFields, FieldError};
 use crate::domain::{Role, Timestamp};
-use crate::service::command::{BlacklistSpec, Command, PartyKind, TagSpec};
+use crate::service::commands::{BlacklistSpec, Command, PartyKind, TagSpec};
 use crate::service::registry::{
     ImportMode, ImportReport, ImportSettings, import_enterprises, parse_enterprise_file,
     parse_tag_file, zone_map,
@@ -272,10 +273,10 @@ pub async fn record<S: Store>(
         tracing::warn!(uscc = input.uscc.code(), reason, actor = %caller.principal.actor(), "legacy USCC admitted by override");
     }
     let uscc = input.uscc.code().to_string();
-    let command = Command::RecordEnterprise {
+    let command = Command::RecordEnterprise(RecordEnterprise {
         enterprise_id: Uuid::now_v7(),
         input,
-    };
+    });
     let created = crate::ledger::body::EntryKind::EnterpriseRegistered;
     let (status, changed) =
         super::submit_record(&state, caller.principal.actor(), key, command, created).await?;
@@ -639,10 +640,10 @@ pub async fn define_zone<S: Store>(
             "行政区划代码无效。",
         )
     })?;
-    let command = Command::DefineZone {
+    let command = Command::DefineZone(DefineZone {
         name: request.name.trim().to_string(),
         division,
-    };
+    });
     super::submit_change(&state, caller.principal.actor(), key, command).await?;
     zones(State(state)).await
 }

@@ -4,6 +4,7 @@
 //! provider statements. Every step that changes something is one ledger
 //! command (service::settlement plans it under the lock).
 
+use crate::service::commands::{ApproveSettlement, PrepareSettlement, ResolveSettlementLine};
 use axum::Extension;
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -24,7 +25,7 @@ use crate::domain::settlement::{self as rules, FlagCode, Period};
 use crate::domain::{Fen, ProgrammeCode, Role};
 use crate::report::batch::{Format, Heading};
 use crate::report::stream::{ChannelWriter, body_stream};
-use crate::service::command::{Command, Submission};
+use crate::service::commands::{Command, Submission};
 use crate::service::settlement::stored_flags;
 use crate::service::settlement_files::{self as files, BankImportError};
 use crate::store::Store;
@@ -276,11 +277,11 @@ pub async fn prepare<S: Store>(
         .submit(Submission {
             actor: caller.principal.actor(),
             idempotency_key: key,
-            command: Command::PrepareSettlement {
+            command: Command::PrepareSettlement(PrepareSettlement {
                 programme: programme.clone(),
                 period,
                 prepared_by: caller.principal.user_id,
-            },
+            }),
         })
         .await?;
     let run = state
@@ -387,12 +388,12 @@ pub async fn resolve<S: Store>(
         .submit(Submission {
             actor: caller.principal.actor(),
             idempotency_key: key,
-            command: Command::ResolveSettlementLine {
+            command: Command::ResolveSettlementLine(ResolveSettlementLine {
                 run_id: run.id,
                 redemption_id,
                 note: note.to_string(),
                 resolved_by: caller.principal.user_id,
-            },
+            }),
         })
         .await?;
     let run = run_or_404(&state, &id).await?;
@@ -411,10 +412,10 @@ pub async fn approve<S: Store>(
         .submit(Submission {
             actor: caller.principal.actor(),
             idempotency_key: key,
-            command: Command::ApproveSettlement {
+            command: Command::ApproveSettlement(ApproveSettlement {
                 run_id: run.id,
                 approved_by: caller.principal.user_id,
-            },
+            }),
         })
         .await?;
     let run = run_or_404(&state, &id).await?;

@@ -22,7 +22,7 @@ use super::{ApiError, AppState};
 use crate::domain::programme::{ProgrammeTerms, QrMode};
 use crate::domain::{Fen, ProgrammeCode, Role, Timestamp};
 use crate::service::CommandError;
-use crate::service::command::IssueVia;
+use crate::service::commands::IssueVia;
 use crate::service::issuance::voucher_token;
 use crate::service::vouchers::{self, Allocated, PresentError};
 use crate::store::Store;

@@ -220,6 +220,13 @@ impl fmt::Display for Account {
     }
 }
 
+/// An account serialises as its text form (`budget_available/ZS2026-01`).
+impl serde::Serialize for Account {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

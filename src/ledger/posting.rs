@@ -7,7 +7,7 @@ use crate::domain::Fen;
 use super::account::Account;
 
 /// Debit or credit. A debit adds to an account's balance, a credit subtracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Side {
     Debit,
     Credit,
@@ -47,7 +47,7 @@ impl Side {
 }
 
 /// One line: an amount (always > 0) debited or credited to an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Posting {
     pub account: Account,
     pub side: Side,

@@ -5,6 +5,7 @@
 //! secrets are 32 random bytes shown once; only their SHA-256 is stored.
 //! Every change is a ledger command, so the ledger records who did what.
 
+use crate::service::commands::{ChangePassword, CreateApiToken, CreateUser, RecordLogin};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand_core::{OsRng, RngCore};
@@ -16,7 +17,7 @@ use crate::ledger::entry::to_hex;
 use crate::store::Store;
 use crate::store::access::{TokenRecord, UserRecord};
 
-use super::command::{Command, LoginOutcome, Submission};
+use super::commands::{Command, LoginOutcome, Submission};
 use super::writer::{CommandError, WriterHandle};
 
 /// How long a web session lasts (absolute, from login).
@@ -233,11 +234,11 @@ pub async fn login<S: Store>(
         actor: principal.actor(),
         // Each attempt is its own event.
         idempotency_key: format!("login:{}", Uuid::now_v7()),
-        command: Command::RecordLogin {
+        command: Command::RecordLogin(RecordLogin {
             user_id: user.id,
             verified_hash: Redacted::new(user.password_hash.clone()),
             outcome,
-        },
+        }),
     };
     match writer.submit(submission).await {
         Ok(receipt) if verified => Ok(LoginGrant {
@@ -315,13 +316,13 @@ pub async fn create_user<S: Store>(
         .submit(Submission {
             actor,
             idempotency_key,
-            command: Command::CreateUser {
+            command: Command::CreateUser(CreateUser {
                 user_id,
                 username: username.clone(),
                 role,
                 party_id,
                 password_hash,
-            },
+            }),
         })
         .await?;
     if receipt.replayed {
@@ -355,10 +356,10 @@ pub async fn change_password<S: Store>(
         .submit(Submission {
             actor: principal.actor(),
             idempotency_key,
-            command: Command::ChangePassword {
+            command: Command::ChangePassword(ChangePassword {
                 user_id: principal.user_id,
                 password_hash,
-            },
+            }),
         })
         .await?;
     Ok(())
@@ -384,14 +385,14 @@ pub async fn create_token(
         .submit(Submission {
             actor: principal.actor(),
             idempotency_key,
-            command: Command::CreateApiToken {
+            command: Command::CreateApiToken(CreateApiToken {
                 token_id,
                 user_id: principal.user_id,
                 name: name.clone(),
                 token_hash: Redacted::new(secret.hash),
                 prefix: prefix.clone(),
                 ttl_days,
-            },
+            }),
         })
         .await?;
     if receipt.replayed {

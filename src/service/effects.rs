@@ -6,6 +6,13 @@
 //! It may return a replacement body when the entry records values only
 //! known under the lock (a failed-login count).
 
+use crate::service::commands::{
+    ActivateIssuerKey, ApproveSettlement, AttachRedemptionDocuments, ChangePassword,
+    ChangeProgramme, ChangeProviderStatus, CreateApiToken, CreateUser, DefineZone, EndSession,
+    FundProgramme, IssueVoucher, Journal, OpenRecovery, PrepareSettlement, RecordEnterprise,
+    RecordLogin, RecordPayouts, RecordProvider, RecoverRedemption, ReissueVoucher,
+    ResolveSettlementLine, RevokeApiToken, RevokeIssuerKey, WithdrawVoucher,
+};
 use std::collections::HashMap;
 
 use crate::domain::Timestamp;
@@ -14,7 +21,7 @@ use crate::store::StoreError;
 use crate::store::access::{AccessTx, SessionRecord, TokenRecord, UserRecord};
 use crate::store::registry::{EnterpriseRecord, RegistryTx};
 
-use super::command::{
+use super::commands::{
     Command, LoginOutcome, PartyKind, ProgrammeChange, enterprise_body, provider_fields_json,
 };
 use super::issuance;
@@ -70,7 +77,9 @@ impl Prefetched {
         let usccs: Vec<&str> = commands
             .iter()
             .filter_map(|command| match command {
-                Command::RecordEnterprise { input, .. } => Some(input.uscc.code()),
+                Command::RecordEnterprise(RecordEnterprise { input, .. }) => {
+                    Some(input.uscc.code())
+                }
                 _ => None,
             })
             .collect();
@@ -84,17 +93,17 @@ impl Prefetched {
         let claims: Vec<(uuid::Uuid, &str)> = commands
             .iter()
             .filter_map(|command| match command {
-                Command::IssueVoucher {
+                Command::IssueVoucher(IssueVoucher {
                     enterprise_id,
                     programme,
                     ..
-                } => Some((*enterprise_id, programme.as_str())),
+                }) => Some((*enterprise_id, programme.as_str())),
                 _ => None,
             })
             .collect();
         let mut issuance = issuance::IssuanceCache::default();
         issuance.prefill(tx, &claims).await?;
-        let specs: Vec<&super::command::RedeemSpec> = commands
+        let specs: Vec<&super::commands::RedeemSpec> = commands
             .iter()
             .filter_map(|command| match command {
                 Command::RedeemVoucher(spec) => Some(&**spec),
@@ -152,26 +161,28 @@ pub async fn apply<
     }
     if matches!(
         command,
-        Command::ChangeProgramme { .. }
-            | Command::ActivateIssuerKey { .. }
-            | Command::RevokeIssuerKey { .. }
+        Command::ChangeProgramme(ChangeProgramme { .. })
+            | Command::ActivateIssuerKey(ActivateIssuerKey { .. })
+            | Command::RevokeIssuerKey(RevokeIssuerKey { .. })
     ) {
         prefetched.issuance.forget();
     }
     if matches!(
         command,
-        Command::RecordEnterprise { .. } | Command::TagEnterprise(_) | Command::BlacklistParty(_)
+        Command::RecordEnterprise(RecordEnterprise { .. })
+            | Command::TagEnterprise(_)
+            | Command::BlacklistParty(_)
     ) {
         prefetched.issuance.forget_parties();
     }
     match command {
-        Command::IssueVoucher {
+        Command::IssueVoucher(IssueVoucher {
             voucher_id,
             programme,
             enterprise_id,
             face_value,
             via,
-        } => {
+        }) => {
             let request = issuance::IssueRequest {
                 voucher_id: *voucher_id,
                 programme: programme.as_str(),
@@ -181,24 +192,24 @@ pub async fn apply<
             };
             issuance::issue(tx, &mut prefetched.issuance, &request, context).await
         }
-        Command::AttachRedemptionDocuments {
+        Command::AttachRedemptionDocuments(AttachRedemptionDocuments {
             redemption_id,
             by,
             invoice,
             payment_proof_ref,
-        } => {
+        }) => {
             use crate::store::redemption::{InvoiceRecord, RedemptionTx};
             let record = RedemptionTx::redemption(tx, *redemption_id)
                 .await?
                 .ok_or(CommandError::NotFound)?;
             let allowed = match by {
-                super::command::ChangedBy::Provider(id) => *id == record.provider_id,
+                super::commands::ChangedBy::Provider(id) => *id == record.provider_id,
                 // An enterprise brings its own payment proof, not invoices.
-                super::command::ChangedBy::Enterprise(id) => {
+                super::commands::ChangedBy::Enterprise(id) => {
                     *id == record.enterprise_id && invoice.is_none()
                 }
-                super::command::ChangedBy::Admin => true,
-                super::command::ChangedBy::Sweep => false,
+                super::commands::ChangedBy::Admin => true,
+                super::commands::ChangedBy::Sweep => false,
             };
             if !allowed {
                 return Err(CommandError::NotFound.into());
@@ -229,20 +240,20 @@ pub async fn apply<
         // writer through service::lifecycle: they never reach here.
         Command::RedeemVoucher(_)
         | Command::ChangeRedemption(_)
-        | Command::WithdrawVoucher { .. }
-        | Command::OpenRecovery { .. }
-        | Command::RecoverRedemption { .. }
-        | Command::PrepareSettlement { .. }
-        | Command::ResolveSettlementLine { .. }
-        | Command::ApproveSettlement { .. }
-        | Command::RecordPayouts { .. } => crate::invariant::broken(&format!(
+        | Command::WithdrawVoucher(WithdrawVoucher { .. })
+        | Command::OpenRecovery(OpenRecovery { .. })
+        | Command::RecoverRedemption(RecoverRedemption { .. })
+        | Command::PrepareSettlement(PrepareSettlement { .. })
+        | Command::ResolveSettlementLine(ResolveSettlementLine { .. })
+        | Command::ApproveSettlement(ApproveSettlement { .. })
+        | Command::RecordPayouts(RecordPayouts { .. }) => crate::invariant::broken(&format!(
             "planned command {} reached effects::apply",
             command.name()
         )),
-        Command::ReissueVoucher {
+        Command::ReissueVoucher(ReissueVoucher {
             voucher_id,
             new_voucher_id,
-        } => {
+        }) => {
             issuance::reissue(
                 tx,
                 &mut prefetched.issuance,
@@ -256,7 +267,7 @@ pub async fn apply<
         // no programme row is a scratch ledger's (drills, benchmarks, the
         // store contract tests); the API refuses unknown programmes (404)
         // before submitting.
-        Command::FundProgramme { programme, .. } => {
+        Command::FundProgramme(FundProgramme { programme, .. }) => {
             if let Some(p) = tx.programme(programme.as_str()).await?
                 && p.status == ProgrammeStatus::Closed.as_str()
             {
@@ -268,11 +279,11 @@ pub async fn apply<
             }
             Ok(None)
         }
-        Command::Journal { .. } => Ok(None),
-        Command::ChangeProgramme { code, change } => {
+        Command::Journal(Journal { .. }) => Ok(None),
+        Command::ChangeProgramme(ChangeProgramme { code, change }) => {
             change_programme(tx, code.as_str(), change, now_us).await
         }
-        Command::RecordProvider { provider_id, input } => {
+        Command::RecordProvider(RecordProvider { provider_id, input }) => {
             let existing = tx.provider_by_uscc(input.uscc.as_str()).await?;
             let fields_json = provider_fields_json(input);
             let record = match &existing {
@@ -313,11 +324,11 @@ pub async fn apply<
                 EntryBody::ProviderUpdated(body)
             }))
         }
-        Command::ChangeProviderStatus {
+        Command::ChangeProviderStatus(ChangeProviderStatus {
             provider_id,
             status,
             reason,
-        } => {
+        }) => {
             let current = tx
                 .provider_by_id(*provider_id)
                 .await?
@@ -348,13 +359,13 @@ pub async fn apply<
                 },
             )))
         }
-        Command::CreateUser {
+        Command::CreateUser(CreateUser {
             user_id,
             username,
             role,
             party_id,
             password_hash,
-        } => {
+        }) => {
             if tx.username_taken(username.as_str()).await? {
                 return Err(CommandError::UsernameTaken.into());
             }
@@ -371,10 +382,10 @@ pub async fn apply<
             .await?;
             Ok(None)
         }
-        Command::ChangePassword {
+        Command::ChangePassword(ChangePassword {
             user_id,
             password_hash,
-        } => {
+        }) => {
             if tx.user_by_id(*user_id).await?.is_none() {
                 return Err(CommandError::NotFound.into());
             }
@@ -383,11 +394,11 @@ pub async fn apply<
             tx.revoke_credentials_of(*user_id, now_us).await?;
             Ok(None)
         }
-        Command::RecordLogin {
+        Command::RecordLogin(RecordLogin {
             user_id,
             verified_hash,
             outcome,
-        } => {
+        }) => {
             let user = tx
                 .user_by_id(*user_id)
                 .await?
@@ -437,20 +448,20 @@ pub async fn apply<
                 }
             }
         }
-        Command::EndSession { session_hash, .. } => {
+        Command::EndSession(EndSession { session_hash, .. }) => {
             if !tx.revoke_session(session_hash.expose(), now_us).await? {
                 return Err(CommandError::NotFound.into());
             }
             Ok(None)
         }
-        Command::CreateApiToken {
+        Command::CreateApiToken(CreateApiToken {
             token_id,
             user_id,
             name,
             token_hash,
             prefix,
             ttl_days,
-        } => {
+        }) => {
             if tx.user_by_id(*user_id).await?.is_none() {
                 return Err(CommandError::NotFound.into());
             }
@@ -473,9 +484,9 @@ pub async fn apply<
                 expires_at_us,
             })))
         }
-        Command::ActivateIssuerKey { public_key } => {
+        Command::ActivateIssuerKey(ActivateIssuerKey { public_key }) => {
             let key = ed25519_dalek::VerifyingKey::from_bytes(public_key)
-                .map_err(|_| CommandError::Invalid(super::command::InvalidCommand::PublicKey))?;
+                .map_err(|_| CommandError::Invalid(super::commands::InvalidCommand::PublicKey))?;
             let key_id = crate::ledger::checkpoint::key_id_for(&key);
             if let Some(existing) = tx.issuer_key(&key_id).await? {
                 if existing.status == "active" {
@@ -518,7 +529,7 @@ pub async fn apply<
                 },
             )))
         }
-        Command::RevokeIssuerKey { key_id, reason } => {
+        Command::RevokeIssuerKey(RevokeIssuerKey { key_id, reason }) => {
             let key = tx.issuer_key(key_id).await?.ok_or(CommandError::NotFound)?;
             if key.status == "revoked" {
                 return Err(CommandError::Unchanged {
@@ -535,7 +546,7 @@ pub async fn apply<
             .await?;
             Ok(None)
         }
-        Command::DefineZone { name, division } => {
+        Command::DefineZone(DefineZone { name, division }) => {
             if tx.zone_division(name).await?.as_deref() == Some(division.as_str()) {
                 return Err(CommandError::Unchanged {
                     id: uuid::Uuid::nil(),
@@ -545,10 +556,10 @@ pub async fn apply<
             tx.save_zone(name, division.as_str(), now_us).await?;
             Ok(None)
         }
-        Command::RecordEnterprise {
+        Command::RecordEnterprise(RecordEnterprise {
             enterprise_id,
             input,
-        } => {
+        }) => {
             // The zone was checked when the input was validated; check again
             // here, under the lock, in case it was redefined since.
             if let Some(zone) = &input.zone {
@@ -631,7 +642,7 @@ pub async fn apply<
             tx.insert_blacklist(&record).await?;
             Ok(None)
         }
-        Command::RevokeApiToken { token_id, user_id } => {
+        Command::RevokeApiToken(RevokeApiToken { token_id, user_id }) => {
             let token = tx.token_by_id(*token_id).await?;
             if token.is_none_or(|t| t.user_id != *user_id)
                 || !tx.revoke_token(*token_id, now_us).await?

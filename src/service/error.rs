@@ -2,7 +2,7 @@
 //! and the error of a use case that submits commands and reads the store: a
 //! command refused (a rule, or the writer unavailable) or a store failure.
 
-use super::command::InvalidCommand;
+use super::commands::InvalidCommand;
 use crate::store::StoreError;
 
 /// Why a command was not appended.

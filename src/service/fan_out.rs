@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::command::Submission;
+use super::commands::Submission;
 use super::writer::{CommandError, Receipt, WriterHandle};
 
 /// Submits every job's command with at most `in_flight` outstanding,

@@ -9,10 +9,13 @@
 //! retry (or a second marking) completes what is missing and records
 //! nothing twice.
 
+use crate::service::commands::{
+    ChangeProviderStatus, OpenRecovery, RecoverRedemption, WithdrawVoucher,
+};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::command::{BlacklistSpec, ChangedBy, Command, PartyKind, RedemptionChange, Submission};
+use super::commands::{BlacklistSpec, ChangedBy, Command, PartyKind, RedemptionChange, Submission};
 use super::error::UseCaseError;
 use super::fan_out::submit_all;
 use super::writer::{CommandError, WriterHandle};
@@ -92,11 +95,11 @@ pub async fn mark<S: Store>(
         let removal = writer
             .submit(submission(
                 "remove".into(),
-                Command::ChangeProviderStatus {
+                Command::ChangeProviderStatus(ChangeProviderStatus {
                     provider_id: marking.party_id,
                     status: ProviderStatus::Removed,
                     reason: marking.reason.clone(),
-                },
+                }),
             ))
             .await;
         report.provider_removed = match removal {
@@ -128,10 +131,10 @@ pub async fn mark<S: Store>(
             // Settled and paid ones cannot be frozen: what was paid for
             // them is recovered from their providers instead.
             for redemption in page.iter().filter(|r| r.status == "confirmed") {
-                let command = Command::RecoverRedemption {
+                let command = Command::RecoverRedemption(RecoverRedemption {
                     redemption_id: redemption.id,
                     reason: marking.reason.clone(),
-                };
+                });
                 recoveries.push((
                     (),
                     submission(format!("recover-redemption:{}", redemption.id), command),
@@ -168,10 +171,10 @@ pub async fn mark<S: Store>(
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for voucher in page {
-                let command = Command::WithdrawVoucher {
+                let command = Command::WithdrawVoucher(WithdrawVoucher {
                     voucher_id: voucher.id,
                     revoke_reason: Some(marking.reason.clone()),
-                };
+                });
                 jobs.push(((), submission(format!("revoke:{}", voucher.id), command)));
             }
         }
@@ -196,11 +199,11 @@ pub async fn mark<S: Store>(
                         .expect("a UUID is a valid party")
                         .to_string(),
                 );
-                let command = Command::OpenRecovery {
+                let command = Command::OpenRecovery(OpenRecovery {
                     programme: code,
                     provider_id: marking.party_id,
                     reason: marking.reason.clone(),
-                };
+                });
                 jobs.push((
                     (),
                     submission(format!("recover:{}", programme.code), command),

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use ed25519_dalek::SigningKey;
 use uuid::Uuid;
 
-use super::command::IssueVia;
+use super::commands::IssueVia;
 use super::effects::{Context, Failure};
 use super::issuer_keyring::IssuerKeyring;
 use super::writer::CommandError;

@@ -5,9 +5,13 @@
 //! then written. Planning only reads; writing uses guarded updates that
 //! must change exactly the row the plan read, so nothing changes twice.
 
+use crate::service::commands::{
+    ApproveSettlement, OpenRecovery, PrepareSettlement, RecordPayouts, RecoverRedemption,
+    ResolveSettlementLine, WithdrawVoucher,
+};
 use uuid::Uuid;
 
-use super::command::{ChangedBy, Command, RedemptionChange};
+use super::commands::{ChangedBy, Command, RedemptionChange};
 use super::effects::{Failure, Prefetched};
 use super::redemption::{self, RedemptionPlan};
 use super::writer::CommandError;
@@ -84,26 +88,26 @@ pub async fn plan<T: LedgerTx + RegistryTx + VoucherTx + RedemptionTx + Settleme
             prefetched.issuance.flush(tx).await?;
             plan_change(tx, change, now).await?
         }
-        Command::WithdrawVoucher {
+        Command::WithdrawVoucher(WithdrawVoucher {
             voucher_id,
             revoke_reason,
-        } => {
+        }) => {
             prefetched.issuance.flush(tx).await?;
             plan_withdrawal(tx, *voucher_id, revoke_reason.as_deref(), now).await?
         }
-        Command::OpenRecovery {
+        Command::OpenRecovery(OpenRecovery {
             programme,
             provider_id,
             reason,
-        } => plan_recovery(tx, programme, *provider_id, reason).await?,
-        Command::RecoverRedemption {
+        }) => plan_recovery(tx, programme, *provider_id, reason).await?,
+        Command::RecoverRedemption(RecoverRedemption {
             redemption_id,
             reason,
-        } => plan_redemption_recovery(tx, *redemption_id, reason).await?,
-        Command::PrepareSettlement { .. }
-        | Command::ResolveSettlementLine { .. }
-        | Command::ApproveSettlement { .. }
-        | Command::RecordPayouts { .. } => {
+        }) => plan_redemption_recovery(tx, *redemption_id, reason).await?,
+        Command::PrepareSettlement(PrepareSettlement { .. })
+        | Command::ResolveSettlementLine(ResolveSettlementLine { .. })
+        | Command::ApproveSettlement(ApproveSettlement { .. })
+        | Command::RecordPayouts(RecordPayouts { .. }) => {
             prefetched.issuance.flush(tx).await?;
             match super::settlement::plan(tx, command, now, sequence).await? {
                 Some(plan) => Plan::Settlement(Box::new(plan)),

@@ -2,7 +2,7 @@
 //! or one read. Depends on `ledger` and `store`, never on HTTP.
 
 pub mod access;
-pub mod command;
+pub mod commands;
 pub mod effects;
 pub mod error;
 pub mod export;
@@ -26,6 +26,6 @@ pub mod verify;
 pub mod vouchers;
 pub mod writer;
 
-pub use command::{Command, Submission};
+pub use commands::{Command, Submission};
 pub use error::UseCaseError;
 pub use writer::{CommandError, Receipt, WriterConfig, WriterHandle};

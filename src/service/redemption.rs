@@ -10,10 +10,11 @@
 //! single-use voucher also has a partial unique index over its live
 //! redemptions, so exactly-once holds in the database itself.
 
+use crate::service::commands::WithdrawVoucher;
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
-use super::command::{RedeemSpec, ShownToken};
+use super::commands::{RedeemSpec, ShownToken};
 use super::effects::Failure;
 use super::issuance::{IssuanceCache, load_programme};
 use super::writer::CommandError;
@@ -500,7 +501,7 @@ pub struct RedeemRequest {
     pub contract_number: String,
     pub description: String,
     pub contract_amount: Fen,
-    pub invoice: Option<super::command::InvoiceSpec>,
+    pub invoice: Option<super::commands::InvoiceSpec>,
     pub payment_proof_ref: Option<String>,
 }
 
@@ -543,10 +544,10 @@ pub async fn redeem<S: Store>(
         payment_proof_ref: request.payment_proof_ref,
     };
     let receipt = writer
-        .submit(super::command::Submission {
+        .submit(super::commands::Submission {
             actor,
             idempotency_key,
-            command: super::command::Command::RedeemVoucher(Box::new(spec)),
+            command: super::commands::Command::RedeemVoucher(Box::new(spec)),
         })
         .await?;
     // A new redemption comes back with the receipt; a replay's is read.
@@ -569,14 +570,14 @@ pub async fn change<S: Store>(
     writer: &super::writer::WriterHandle,
     actor: String,
     idempotency_key: String,
-    change: super::command::RedemptionChange,
+    change: super::commands::RedemptionChange,
 ) -> Result<RedemptionRecord, super::error::UseCaseError> {
     let id = change.redemption_id;
     writer
-        .submit(super::command::Submission {
+        .submit(super::commands::Submission {
             actor,
             idempotency_key,
-            command: super::command::Command::ChangeRedemption(change),
+            command: super::commands::Command::ChangeRedemption(change),
         })
         .await?;
     Ok(
@@ -597,13 +598,13 @@ pub async fn revoke_voucher<S: Store>(
     reason: String,
 ) -> Result<VoucherRecord, super::error::UseCaseError> {
     writer
-        .submit(super::command::Submission {
+        .submit(super::commands::Submission {
             actor,
             idempotency_key,
-            command: super::command::Command::WithdrawVoucher {
+            command: super::commands::Command::WithdrawVoucher(WithdrawVoucher {
                 voucher_id,
                 revoke_reason: Some(reason),
-            },
+            }),
         })
         .await?;
     Ok(

@@ -10,11 +10,12 @@
 //! together by `flush` (before the batch commits, or before any command
 //! that could change or read what is kept: `flush_and_forget`).
 
+use crate::service::commands::IssueVoucher;
 use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::command::{Command, RedeemSpec, ShownToken};
+use super::commands::{Command, RedeemSpec, ShownToken};
 use super::redemption::{RedemptionPlanSummary, RedemptionReads};
 use crate::store::StoreError;
 use crate::store::redemption::{
@@ -83,7 +84,7 @@ impl RedemptionCache {
     pub fn survives(command: &Command) -> bool {
         matches!(
             command,
-            Command::RedeemVoucher(_) | Command::IssueVoucher { .. }
+            Command::RedeemVoucher(_) | Command::IssueVoucher(IssueVoucher { .. })
         )
     }
 

@@ -6,6 +6,7 @@
 //! upserts by USCC and an unchanged row records nothing, so importing the
 //! same file twice changes nothing the second time.
 
+use crate::service::commands::{RecordEnterprise, RecordProvider};
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use crate::domain::enterprise::{EnterpriseFields, FieldError};
 use crate::ledger::body::EntryKind;
 
-use super::command::{BlacklistSpec, Command, PartyKind, Submission, TagSpec};
+use super::commands::{BlacklistSpec, Command, PartyKind, Submission, TagSpec};
 use super::writer::{CommandError, WriterHandle};
 use crate::domain::provider::{ProviderFields, ProviderInput};
 use crate::domain::{DivisionCode, Uscc};
@@ -188,10 +189,10 @@ pub async fn import_enterprises(
             let submission = Submission {
                 actor: actor.to_string(),
                 idempotency_key: format!("{key_prefix}:{row}"),
-                command: Command::RecordEnterprise {
+                command: Command::RecordEnterprise(RecordEnterprise {
                     enterprise_id: Uuid::now_v7(),
                     input,
-                },
+                }),
             };
             (row, submission)
         })
@@ -520,10 +521,10 @@ pub async fn import_providers(
     let commands = rows
         .into_iter()
         .map(|(row, input)| {
-            let command = Command::RecordProvider {
+            let command = Command::RecordProvider(RecordProvider {
                 provider_id: Uuid::now_v7(),
                 input,
-            };
+            });
             (row, command)
         })
         .collect();

@@ -6,12 +6,15 @@
 //! here and judged by the pure rules in domain::settlement; the writes that
 //! follow are guarded so that each changes exactly the rows the plan read.
 
+use crate::service::commands::{
+    ApproveSettlement, PrepareSettlement, RecordPayouts, ResolveSettlementLine,
+};
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::command::{Command, PayoutOutcome};
+use super::commands::{Command, PayoutOutcome};
 use super::effects::Failure;
 use super::writer::CommandError;
 use crate::domain::bank_file::BankOutcome;
@@ -100,17 +103,17 @@ pub async fn plan<T: LedgerTx + RegistryTx + SettlementTx + Send>(
     sequence: u64,
 ) -> Result<Option<SettlementPlan>, Failure> {
     let plan = match command {
-        Command::PrepareSettlement {
+        Command::PrepareSettlement(PrepareSettlement {
             programme,
             period,
             prepared_by,
-        } => plan_prepare(tx, programme, period, *prepared_by, now, sequence).await?,
-        Command::ResolveSettlementLine {
+        }) => plan_prepare(tx, programme, period, *prepared_by, now, sequence).await?,
+        Command::ResolveSettlementLine(ResolveSettlementLine {
             run_id,
             redemption_id,
             note,
             resolved_by,
-        } => {
+        }) => {
             plan_resolve(
                 tx,
                 *run_id,
@@ -122,11 +125,13 @@ pub async fn plan<T: LedgerTx + RegistryTx + SettlementTx + Send>(
             )
             .await?
         }
-        Command::ApproveSettlement {
+        Command::ApproveSettlement(ApproveSettlement {
             run_id,
             approved_by,
-        } => plan_approve(tx, *run_id, *approved_by, sequence).await?,
-        Command::RecordPayouts { run_id, results } => plan_payouts(tx, *run_id, results).await?,
+        }) => plan_approve(tx, *run_id, *approved_by, sequence).await?,
+        Command::RecordPayouts(RecordPayouts { run_id, results }) => {
+            plan_payouts(tx, *run_id, results).await?
+        }
         _ => return Ok(None),
     };
     Ok(Some(plan))

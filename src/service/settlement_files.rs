@@ -4,11 +4,12 @@
 //! from the registry, rows streamed from the database into a renderer on a
 //! blocking thread).
 
+use crate::service::commands::RecordPayouts;
 use std::io::Write;
 
 use uuid::Uuid;
 
-use super::command::{Command, PayoutOutcome, Submission};
+use super::commands::{Command, PayoutOutcome, Submission};
 use super::error::UseCaseError;
 use super::writer::{CommandError, WriterHandle};
 use crate::domain::bank_file::{self, BankOutcome, Matched, PaymentLine, PayoutFacts};
@@ -117,10 +118,10 @@ pub async fn import_bank_return<S: Store>(
             .submit(Submission {
                 actor: actor.to_string(),
                 idempotency_key: key,
-                command: Command::RecordPayouts {
+                command: Command::RecordPayouts(RecordPayouts {
                     run_id: run.id,
                     results,
-                },
+                }),
             })
             .await
             .map_err(UseCaseError::from)?;

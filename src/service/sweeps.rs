@@ -7,11 +7,12 @@
 //! `sweep:confirm:<redemption>`, so two sweeps at once (two processes, a
 //! retry) record each change once.
 
+use crate::service::commands::WithdrawVoucher;
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::command::{ChangedBy, Command, RedemptionChange, Submission};
+use super::commands::{ChangedBy, Command, RedemptionChange, Submission};
 use super::error::UseCaseError;
 use super::fan_out::submit_all;
 use super::issuance::load_programme;
@@ -69,10 +70,10 @@ pub async fn expire_vouchers<S: Store>(
                 let submission = Submission {
                     actor: actor.to_string(),
                     idempotency_key: format!("sweep:expire:{voucher_id}"),
-                    command: Command::WithdrawVoucher {
+                    command: Command::WithdrawVoucher(WithdrawVoucher {
                         voucher_id,
                         revoke_reason: None,
-                    },
+                    }),
                 };
                 (voucher_id, submission)
             })

@@ -6,11 +6,12 @@
 //! issue gets `<key>:<USCC>`, so re-running an allocation after a crash
 //! issues only what is missing and reports the rest as already issued.
 
+use crate::service::commands::{IssueVoucher, ReissueVoucher};
 use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::command::{Command, IssueVia, Submission};
+use super::commands::{Command, IssueVia, Submission};
 use super::fan_out::submit_all;
 use super::writer::{CommandError, Receipt, WriterHandle};
 use crate::domain::{Fen, ProgrammeCode};
@@ -47,13 +48,13 @@ pub async fn issue<S: Store>(
         .submit(Submission {
             actor,
             idempotency_key,
-            command: Command::IssueVoucher {
+            command: Command::IssueVoucher(IssueVoucher {
                 voucher_id: Uuid::now_v7(),
                 programme: programme.clone(),
                 enterprise_id,
                 face_value,
                 via,
-            },
+            }),
         })
         .await?;
     let replayed = receipt.replayed;
@@ -95,13 +96,13 @@ pub async fn allocate<S: Store>(
         let submission = Submission {
             actor: actor.to_string(),
             idempotency_key: format!("{idempotency_key}:{uscc}"),
-            command: Command::IssueVoucher {
+            command: Command::IssueVoucher(IssueVoucher {
                 voucher_id: Uuid::now_v7(),
                 programme: programme.clone(),
                 enterprise_id: enterprise.id,
                 face_value,
                 via: IssueVia::Allocation,
-            },
+            }),
         };
         jobs.push((index, submission));
     }
@@ -185,10 +186,10 @@ pub async fn reissue_key<S: Store>(
                 let submission = Submission {
                     actor: actor.to_string(),
                     idempotency_key: format!("{idempotency_key}:{}", old.id),
-                    command: Command::ReissueVoucher {
+                    command: Command::ReissueVoucher(ReissueVoucher {
                         voucher_id: old.id,
                         new_voucher_id: Uuid::now_v7(),
-                    },
+                    }),
                 };
                 (old.id, submission)
             })

@@ -17,6 +17,7 @@
 //! The writer also signs checkpoints: after every `checkpoint_every_entries`
 //! new entries, and every `checkpoint_interval` if the chain moved.
 
+use crate::service::commands::IssueVoucher;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +35,7 @@ use crate::ledger::entry::{Entry, Hash32, Unsealed};
 use crate::ledger::posting::net_changes;
 use crate::store::{BalanceWrite, ChainHead, LedgerKeyRecord, LedgerTx, Store, StoreError};
 
-use super::command::{Draft, InvalidCommand, Submission};
+use super::commands::{Draft, InvalidCommand, Submission};
 use super::effects::{self, Failure};
 use crate::store::access::AccessTx;
 use crate::store::redemption::RedemptionTx;
@@ -401,7 +402,7 @@ async fn append_batch<S: Store>(
         .collect();
     let mut balances = Balances::load(opened.balances);
     let t_open = timer.elapsed();
-    let commands: Vec<&super::command::Command> = submissions.iter().map(|s| &s.command).collect();
+    let commands: Vec<&super::commands::Command> = submissions.iter().map(|s| &s.command).collect();
     let mut prefetched = effects::Prefetched::load(&mut tx, &commands).await?;
     let t_load = timer.elapsed();
 
@@ -522,7 +523,7 @@ async fn decide<
     ) {
         (_, Ok(changes)) => (Some(changes), false),
         (
-            super::command::Command::IssueVoucher { .. },
+            super::commands::Command::IssueVoucher(IssueVoucher { .. }),
             Err(CommandError::InsufficientBalance { .. }),
         ) => (None, true),
         (_, Err(error)) => return Err(error.into()),

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use voucher_ledger::service::commands::{ActivateIssuerKey, CreateUser};
 
 use axum::Router;
 use axum::body::Body;
@@ -13,7 +14,7 @@ use voucher_ledger::domain::{Password, Principal, Role, Username};
 use voucher_ledger::http::{ApiConfig, AppState, router};
 use voucher_ledger::ledger::checkpoint::KeyPair;
 use voucher_ledger::service::access;
-use voucher_ledger::service::command::{Command, Submission};
+use voucher_ledger::service::commands::{Command, Submission};
 use voucher_ledger::service::issuer_keyring::IssuerKeyring;
 use voucher_ledger::service::{WriterConfig, WriterHandle};
 use voucher_ledger::store::Store;
@@ -224,13 +225,13 @@ async fn seed_user(
         .submit(Submission {
             actor: "test:seed".into(),
             idempotency_key: format!("seed:{key}"),
-            command: Command::CreateUser {
+            command: Command::CreateUser(CreateUser {
                 user_id,
                 username: Username::parse(username).unwrap(),
                 role,
                 party_id,
                 password_hash,
-            },
+            }),
         })
         .await
         .unwrap();
@@ -374,9 +375,9 @@ impl<S: Store> World<S> {
             .submit(Submission {
                 actor: "test:ops".into(),
                 idempotency_key: format!("activate:{}", issuer.key_id()),
-                command: Command::ActivateIssuerKey {
+                command: Command::ActivateIssuerKey(ActivateIssuerKey {
                     public_key: issuer.public_key().to_bytes(),
-                },
+                }),
             })
             .await
             .unwrap();

@@ -381,7 +381,9 @@ async fn checkpoints_are_signed_and_verified<S: Store>(store: S, _db: &TestDb) {
 
 mod issuer_keys {
     use voucher_ledger::ledger::checkpoint::KeyPair;
-    use voucher_ledger::service::command::{Command, Submission};
+    use voucher_ledger::service::commands::{
+        ActivateIssuerKey, Command, RevokeIssuerKey, Submission,
+    };
     use voucher_ledger::service::{CommandError, WriterConfig};
     use voucher_ledger::store::Store;
 
@@ -403,8 +405,10 @@ mod issuer_keys {
     ) {
         let (writer, task) = start_writer(&store, WriterConfig::default()).await;
         let (first, second) = (KeyPair::generate(), KeyPair::generate());
-        let activate = |key: &KeyPair| Command::ActivateIssuerKey {
-            public_key: key.public_key().to_bytes(),
+        let activate = |key: &KeyPair| {
+            Command::ActivateIssuerKey(ActivateIssuerKey {
+                public_key: key.public_key().to_bytes(),
+            })
         };
         writer
             .submit(submission("a1", activate(&first)))
@@ -424,10 +428,10 @@ mod issuer_keys {
             .await
             .unwrap_err();
         assert!(matches!(same, CommandError::Unchanged { .. }));
-        let revoke = Command::RevokeIssuerKey {
+        let revoke = Command::RevokeIssuerKey(RevokeIssuerKey {
             key_id: "ffffffffffffffff".into(),
             reason: "x".into(),
-        };
+        });
         assert!(matches!(
             writer.submit(submission("r1", revoke)).await,
             Err(CommandError::NotFound)

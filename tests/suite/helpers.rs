@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use voucher_ledger::service::commands::{FundProgramme, Journal};
 
 use sqlx::{Connection, PgConnection, SqliteConnection};
 use voucher_ledger::domain::{Fen, ProgrammeCode};
@@ -301,11 +302,11 @@ pub fn fund(code: &str, amount_fen: i64, key: &str) -> Submission {
     Submission {
         actor: "test:admin".into(),
         idempotency_key: key.into(),
-        command: Command::FundProgramme {
+        command: Command::FundProgramme(FundProgramme {
             programme: programme(code),
             amount: Fen::new(amount_fen),
             reference: "测试拨款".into(),
-        },
+        }),
     }
 }
 
@@ -320,13 +321,13 @@ pub fn transfer(
     Submission {
         actor: "test:ops".into(),
         idempotency_key: key.into(),
-        command: Command::Journal {
+        command: Command::Journal(Journal {
             memo: "test transfer".into(),
             postings: vec![
                 Posting::debit(account(to, code), Fen::new(amount_fen)),
                 Posting::credit(account(from, code), Fen::new(amount_fen)),
             ],
-        },
+        }),
     }
 }
 

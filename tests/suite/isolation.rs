@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use voucher_ledger::service::commands::DefineZone;
 
 use voucher_ledger::ledger::account::AccountKind::{BudgetAvailable, Lapsed};
 use voucher_ledger::service::verify::verify_store;
@@ -136,10 +137,10 @@ async fn a_value_the_database_refuses_is_answered_to_its_sender_alone<S: Store>(
     let nul = Submission {
         actor: "test:admin".into(),
         idempotency_key: "nul".into(),
-        command: Command::DefineZone {
+        command: Command::DefineZone(DefineZone {
             name: "新城\u{0}区".into(),
             division: voucher_ledger::domain::DivisionCode::parse("330902").unwrap(),
-        },
+        }),
     };
     let clean: Vec<Submission> = (0..10)
         .map(|n| transfer("P1", BudgetAvailable, Lapsed, 100, &format!("c-{n}")))

@@ -4,6 +4,7 @@
 //! Both backends.
 
 use std::sync::Arc;
+use voucher_ledger::service::commands::{ActivateIssuerKey, CreateUser};
 
 use axum::http::StatusCode;
 use chrono::Days;
@@ -15,7 +16,7 @@ use voucher_ledger::ledger::account::AccountKind;
 use voucher_ledger::ledger::checkpoint::KeyPair;
 use voucher_ledger::service::WriterHandle;
 use voucher_ledger::service::access;
-use voucher_ledger::service::command::{Command, Submission};
+use voucher_ledger::service::commands::{Command, Submission};
 use voucher_ledger::service::registry::{
     ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
@@ -188,13 +189,13 @@ pub async fn seed_firms<S: Store>(
                 .submit(Submission {
                     actor: "test:seed".into(),
                     idempotency_key: format!("seed-user:{index}"),
-                    command: Command::CreateUser {
+                    command: Command::CreateUser(CreateUser {
                         user_id,
                         username: username.clone(),
                         role: Role::Enterprise,
                         party_id: Some(enterprise.id),
                         password_hash: Redacted::new("unused: token-only test user".into()),
-                    },
+                    }),
                 })
                 .await
                 .unwrap();
@@ -866,9 +867,9 @@ async fn without_an_issuer_key_a_claim_is_refused_and_records_nothing<S: Store>(
         .submit(Submission {
             actor: "test:ops".into(),
             idempotency_key: "elsewhere".into(),
-            command: Command::ActivateIssuerKey {
+            command: Command::ActivateIssuerKey(ActivateIssuerKey {
                 public_key: elsewhere.public_key().to_bytes(),
-            },
+            }),
         })
         .await
         .unwrap();

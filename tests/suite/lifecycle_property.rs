@@ -8,6 +8,10 @@
 //! subsidies). Refusals are fine; a server error is not.
 
 use std::collections::HashMap;
+use voucher_ledger::service::commands::{
+    ActivateIssuerKey, ChangeProgramme, ChangeProviderStatus, FundProgramme, IssueVoucher,
+    RecordProvider, WithdrawVoucher,
+};
 
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -15,7 +19,7 @@ use voucher_ledger::domain::provider::{ProviderFields, ProviderStatus};
 use voucher_ledger::domain::redemption::RedemptionAction;
 use voucher_ledger::domain::{Fen, ProgrammeCode, Timestamp};
 use voucher_ledger::ledger::checkpoint::KeyPair;
-use voucher_ledger::service::command::{
+use voucher_ledger::service::commands::{
     ChangedBy, Command, IssueVia, ProgrammeChange, RedeemSpec, RedemptionChange, ShownToken,
     Submission,
 };
@@ -105,26 +109,26 @@ async fn scene<S: Store>(store: &S) -> Scene {
         ..WriterConfig::default()
     };
     let (writer, task) = start_writer(store, config).await;
-    let mut commands = vec![Command::ActivateIssuerKey {
+    let mut commands = vec![Command::ActivateIssuerKey(ActivateIssuerKey {
         public_key: issuer.public_key().to_bytes(),
-    }];
+    })];
     for (n, code) in PROGRAMMES.iter().enumerate() {
         let mut terms = crate::issuance::terms(20 * FACE, &[FACE], 2, "static");
         terms["divisible"] = serde_json::json!(n == 0);
         let code = ProgrammeCode::parse(code).unwrap();
-        commands.push(Command::ChangeProgramme {
+        commands.push(Command::ChangeProgramme(ChangeProgramme {
             code: code.clone(),
             change: ProgrammeChange::Create(serde_json::from_value(terms).unwrap()),
-        });
-        commands.push(Command::FundProgramme {
+        }));
+        commands.push(Command::FundProgramme(FundProgramme {
             programme: code.clone(),
             amount: Fen::new(5 * FACE),
             reference: "舟财企〔2026〕14号".into(),
-        });
-        commands.push(Command::ChangeProgramme {
+        }));
+        commands.push(Command::ChangeProgramme(ChangeProgramme {
             code,
             change: ProgrammeChange::Open,
-        });
+        }));
     }
     let provider = Uuid::now_v7();
     let fields: ProviderFields = serde_json::from_value(serde_json::json!({
@@ -139,15 +143,15 @@ async fn scene<S: Store>(store: &S) -> Scene {
         "annual_cap_yuan": "5000000"
     }))
     .unwrap();
-    commands.push(Command::RecordProvider {
+    commands.push(Command::RecordProvider(RecordProvider {
         provider_id: provider,
         input: fields.validate().unwrap(),
-    });
-    commands.push(Command::ChangeProviderStatus {
+    }));
+    commands.push(Command::ChangeProviderStatus(ChangeProviderStatus {
         provider_id: provider,
         status: ProviderStatus::Approved,
         reason: "入库".into(),
-    });
+    }));
     for (n, command) in commands.into_iter().enumerate() {
         submit(&writer, format!("scene:{n}"), command)
             .await
@@ -190,13 +194,13 @@ async fn command_of<S: Store>(
     let (vouchers, redemptions) = snapshot(store).await;
     let pick = |n: usize, len: usize| (len > 0).then(|| n % len);
     Some(match *step {
-        Step::Claim { firm, programme } => Command::IssueVoucher {
+        Step::Claim { firm, programme } => Command::IssueVoucher(IssueVoucher {
             voucher_id: Uuid::now_v7(),
             programme: ProgrammeCode::parse(PROGRAMMES[programme]).unwrap(),
             enterprise_id: scene.firms[firm],
             face_value: Fen::new(FACE),
             via: IssueVia::Claim,
-        },
+        }),
         Step::Redeem {
             voucher,
             amount_fen,
@@ -248,17 +252,17 @@ async fn command_of<S: Store>(
             ))
             .await
             .unwrap();
-            Command::WithdrawVoucher {
+            Command::WithdrawVoucher(WithdrawVoucher {
                 voucher_id: voucher.id,
                 revoke_reason: None,
-            }
+            })
         }
         Step::Revoke { voucher } => {
             let voucher = &vouchers[pick(voucher, vouchers.len())?];
-            Command::WithdrawVoucher {
+            Command::WithdrawVoucher(WithdrawVoucher {
                 voucher_id: voucher.id,
                 revoke_reason: Some("核查撤销".into()),
-            }
+            })
         }
     })
 }

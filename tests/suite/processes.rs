@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
+use voucher_ledger::service::commands::{ActivateIssuerKey, ChangeProgramme, FundProgramme};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -1264,7 +1265,7 @@ async fn prepare_crowd<S: Store>(
 ) -> Vec<crate::issuance::Firm> {
     use voucher_ledger::domain::programme::ProgrammeTerms;
     use voucher_ledger::domain::{Fen, ProgrammeCode};
-    use voucher_ledger::service::command::{Command, ProgrammeChange, Submission};
+    use voucher_ledger::service::commands::{Command, ProgrammeChange, Submission};
     store.migrate().await.unwrap();
     let (writer, task) = crate::helpers::start_writer(&store, Default::default()).await;
     let issuer = voucher_ledger::ledger::checkpoint::KeyPair::generate();
@@ -1282,22 +1283,22 @@ async fn prepare_crowd<S: Store>(
     .unwrap();
     let programme = ProgrammeCode::parse(code).unwrap();
     let steps = [
-        Command::ActivateIssuerKey {
+        Command::ActivateIssuerKey(ActivateIssuerKey {
             public_key: issuer.public_key().to_bytes(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme.clone(),
             change: ProgrammeChange::Create(terms),
-        },
-        Command::FundProgramme {
+        }),
+        Command::FundProgramme(FundProgramme {
             programme: programme.clone(),
             amount: Fen::new(vouchers * face),
             reference: "舟财企〔2026〕12号".into(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme,
             change: ProgrammeChange::Open,
-        },
+        }),
     ];
     for (n, command) in steps.into_iter().enumerate() {
         writer

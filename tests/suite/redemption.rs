@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use voucher_ledger::domain::Role;
 use voucher_ledger::ledger::account::AccountKind;
+use voucher_ledger::service::commands::Journal;
 use voucher_ledger::store::Store;
 
 use crate::api_client::{As, Reply, World};
@@ -985,7 +986,7 @@ async fn marking_fraud_revokes_freezes_blacklists_and_opens_recovery<S: Store>(
     _db: &TestDb,
 ) {
     use voucher_ledger::ledger::posting::Posting;
-    use voucher_ledger::service::command::{Command, Submission};
+    use voucher_ledger::service::commands::{Command, Submission};
     let (world, firm, voucher, counter) = setting(store, true, "static").await;
     let admin = world.bearer("admin");
     let first = redeemed(&world, &counter, &voucher, 100_000, "r1").await;
@@ -1061,7 +1062,7 @@ async fn marking_fraud_revokes_freezes_blacklists_and_opens_recovery<S: Store>(
         .submit(Submission {
             actor: "test:finance".into(),
             idempotency_key: "payout".into(),
-            command: Command::Journal {
+            command: Command::Journal(Journal {
                 memo: "代付补贴（测试）".into(),
                 postings: vec![
                     Posting::debit(paid.clone(), voucher_ledger::domain::Fen::new(30_000)),
@@ -1070,7 +1071,7 @@ async fn marking_fraud_revokes_freezes_blacklists_and_opens_recovery<S: Store>(
                         voucher_ledger::domain::Fen::new(30_000),
                     ),
                 ],
-            },
+            }),
         })
         .await
         .unwrap();

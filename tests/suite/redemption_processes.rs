@@ -3,12 +3,16 @@
 //! the `sweep` CLI runs next to them and `verify` checks the ledger.
 
 use std::path::Path;
+use voucher_ledger::service::commands::{
+    ActivateIssuerKey, ChangeProgramme, ChangeProviderStatus, CreateUser, FundProgramme,
+    RecordProvider,
+};
 
 use voucher_ledger::domain::provider::{ProviderFields, ProviderStatus};
 use voucher_ledger::domain::{Fen, Principal, ProgrammeCode, Redacted, Role, Username};
 use voucher_ledger::service::WriterHandle;
 use voucher_ledger::service::access;
-use voucher_ledger::service::command::{Command, IssueVia, Submission};
+use voucher_ledger::service::commands::{Command, IssueVia, Submission};
 use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
 
 use crate::helpers::TestDb;
@@ -68,33 +72,33 @@ async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
     }))
     .unwrap();
     let steps = [
-        Command::ActivateIssuerKey {
+        Command::ActivateIssuerKey(ActivateIssuerKey {
             public_key: issuer.public_key().to_bytes(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme.clone(),
-            change: voucher_ledger::service::command::ProgrammeChange::Create(
+            change: voucher_ledger::service::commands::ProgrammeChange::Create(
                 serde_json::from_value(terms).unwrap(),
             ),
-        },
-        Command::FundProgramme {
+        }),
+        Command::FundProgramme(FundProgramme {
             programme: programme.clone(),
             amount: Fen::new(1_000_000),
             reference: "舟财企〔2026〕13号".into(),
-        },
-        Command::ChangeProgramme {
+        }),
+        Command::ChangeProgramme(ChangeProgramme {
             code: programme.clone(),
-            change: voucher_ledger::service::command::ProgrammeChange::Open,
-        },
-        Command::RecordProvider {
+            change: voucher_ledger::service::commands::ProgrammeChange::Open,
+        }),
+        Command::RecordProvider(RecordProvider {
             provider_id,
             input: fields.validate().unwrap(),
-        },
-        Command::ChangeProviderStatus {
+        }),
+        Command::ChangeProviderStatus(ChangeProviderStatus {
             provider_id,
             status: ProviderStatus::Approved,
             reason: "入库".into(),
-        },
+        }),
     ];
     for (n, command) in steps.into_iter().enumerate() {
         submit(&writer, format!("prepare:{n}"), command).await;
@@ -119,13 +123,13 @@ async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
     submit(
         &writer,
         "prepare:staff".into(),
-        Command::CreateUser {
+        Command::CreateUser(CreateUser {
             user_id,
             username: username.clone(),
             role: Role::Provider,
             party_id: Some(provider_id),
             password_hash: Redacted::new("unused: token-only test user".into()),
-        },
+        }),
     )
     .await;
     let principal = Principal {

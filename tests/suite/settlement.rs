@@ -4,6 +4,7 @@
 //! readers open (openpyxl, pdftotext). Both backends.
 
 use std::process::Command as Process;
+use voucher_ledger::service::commands::Journal;
 
 use axum::http::StatusCode;
 use chrono::Datelike;
@@ -568,7 +569,7 @@ async fn a_bank_return_marks_paid_failed_and_unknown_lines_and_offsets_recovery<
     _db: &TestDb,
 ) {
     use voucher_ledger::ledger::posting::Posting;
-    use voucher_ledger::service::command::{Command, Submission};
+    use voucher_ledger::service::commands::{Command, Submission};
     let Scene {
         world,
         firms,
@@ -606,7 +607,7 @@ async fn a_bank_return_marks_paid_failed_and_unknown_lines_and_offsets_recovery<
         .submit(Submission {
             actor: "test:finance".into(),
             idempotency_key: "receivable".into(),
-            command: Command::Journal {
+            command: Command::Journal(Journal {
                 memo: "追回款（测试）".into(),
                 postings: vec![
                     Posting::debit(
@@ -618,7 +619,7 @@ async fn a_bank_return_marks_paid_failed_and_unknown_lines_and_offsets_recovery<
                         Fen::new(30_000),
                     ),
                 ],
-            },
+            }),
         })
         .await
         .unwrap();

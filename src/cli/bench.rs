@@ -12,11 +12,11 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::domain::{ProgrammeCode, Uscc};
 use crate::ledger::checkpoint::KeyPair;
+use crate::service::engine::{self, publish_ledger_key};
 use crate::service::registry::{
     IMPORT_ROWS_MAX, ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
 use crate::service::verify::verify_store;
-use crate::service::writer::{self, publish_ledger_key};
 use crate::service::{Submission, WriterConfig};
 use crate::store::postgres::url_with_database;
 use crate::store::{Backend, PostgresStore, SqliteStore, Store, sqlite};
@@ -455,7 +455,7 @@ async fn ledger_appends<S: Store>(
     store.migrate().await?;
     let signer = Arc::new(KeyPair::generate());
     publish_ledger_key(&store, &signer).await?;
-    let (writer, writer_task) = writer::spawn(store.clone(), signer, WriterConfig::default());
+    let (writer, writer_task) = engine::spawn(store.clone(), signer, WriterConfig::default());
     let programme = ProgrammeCode::parse("BENCH").expect("valid code");
     fund(&writer, &programme, i64::MAX / 4).await?;
     let started = Instant::now();
@@ -562,7 +562,7 @@ async fn import_twice<S: Store>(store: S, csv: &[u8]) -> anyhow::Result<(Duratio
     store.migrate().await?;
     let signer = Arc::new(KeyPair::generate());
     publish_ledger_key(&store, &signer).await?;
-    let (writer, writer_task) = writer::spawn(store.clone(), signer, WriterConfig::default());
+    let (writer, writer_task) = engine::spawn(store.clone(), signer, WriterConfig::default());
     let today = crate::domain::Timestamp::now().cst_date();
     let mut times = Vec::new();
     for run in 0..2 {
@@ -626,7 +626,7 @@ pub(super) async fn bench_writer<S: Store>(
         issuer_keys: ring.clone(),
         ..WriterConfig::default()
     };
-    let (writer, task) = writer::spawn(store.clone(), ledger_key, config);
+    let (writer, task) = engine::spawn(store.clone(), ledger_key, config);
     Ok((writer, task, ring))
 }
 

@@ -7,7 +7,7 @@ use crate::app::{StoreJob, with_store};
 use crate::keyfile;
 use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::entry::to_hex;
-use crate::service::writer::{publish_ledger_key, sign_checkpoint};
+use crate::service::engine::{publish_ledger_key, sign_checkpoint};
 use crate::store::Store;
 
 pub async fn run(database_url: &str, key_file: &Path) -> anyhow::Result<ExitCode> {

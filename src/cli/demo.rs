@@ -24,10 +24,10 @@ use crate::domain::{Fen, Password, ProgrammeCode, Role, SizeClass, Timestamp, Us
 use crate::http::ApiConfig;
 use crate::ledger::checkpoint::KeyPair;
 use crate::service::commands::{Command, ProgrammeChange, Submission, TagSpec};
+use crate::service::engine::{self, publish_ledger_key};
 use crate::service::registry::{
     ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
-use crate::service::writer::{self, publish_ledger_key};
 use crate::service::{CommandError, WriterConfig, WriterHandle, access};
 use crate::store::Store;
 
@@ -72,7 +72,7 @@ impl StoreJob for Demo {
             issuer_keys: self.issuer_keys.clone(),
             ..WriterConfig::default()
         };
-        let (writer, task) = writer::spawn(store.clone(), self.signer.clone(), config);
+        let (writer, task) = engine::spawn(store.clone(), self.signer.clone(), config);
         let result = populate(&store, &writer, &self.issuer_key_dir).await;
         drop(writer);
         task.await?;

@@ -16,7 +16,7 @@ use crate::domain::{Fen, ProgrammeCode};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::posting::Posting;
-use crate::service::writer::{self, publish_ledger_key};
+use crate::service::engine::{self, publish_ledger_key};
 use crate::service::{Command, Submission, WriterConfig, WriterHandle};
 use crate::store::Store;
 
@@ -111,7 +111,7 @@ impl StoreJob for Drill {
     async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
         let signer = Arc::new(KeyPair::generate());
         publish_ledger_key(&store, &signer).await?;
-        let (writer, writer_task) = writer::spawn(store, signer, WriterConfig::default());
+        let (writer, writer_task) = engine::spawn(store, signer, WriterConfig::default());
         let programme = drill_programme();
         fund(&writer, &programme, DRILL_FUNDING_FEN).await?;
         let mut tasks = Vec::new();

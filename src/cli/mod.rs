@@ -269,12 +269,12 @@ pub async fn start_writer<S: crate::store::Store>(
     ledger: std::sync::Arc<crate::ledger::checkpoint::KeyPair>,
     issuer_keys: std::sync::Arc<crate::service::issuer_keyring::IssuerKeyring>,
 ) -> anyhow::Result<(crate::service::WriterHandle, tokio::task::JoinHandle<()>)> {
-    crate::service::writer::publish_ledger_key(store, &ledger).await?;
+    crate::service::engine::publish_ledger_key(store, &ledger).await?;
     let config = crate::service::WriterConfig {
         issuer_keys,
         ..crate::service::WriterConfig::default()
     };
-    Ok(crate::service::writer::spawn(store.clone(), ledger, config))
+    Ok(crate::service::engine::spawn(store.clone(), ledger, config))
 }
 
 /// Who a CLI command acts as in the ledger: `cli:<OS user>`.

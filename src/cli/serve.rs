@@ -12,7 +12,7 @@ use crate::http::{ApiConfig, AppState};
 use crate::keyfile::{self, KeySource};
 use crate::ledger::checkpoint::KeyPair;
 use crate::service::WriterConfig;
-use crate::service::writer::{self, publish_ledger_key};
+use crate::service::engine::{self, publish_ledger_key};
 use crate::store::Store;
 
 pub async fn run(
@@ -100,7 +100,7 @@ impl StoreJob for Serve {
             issuer_keys: self.api.issuer_keys.clone(),
             ..WriterConfig::default()
         };
-        let (writer, writer_task) = writer::spawn(store.clone(), self.signer.clone(), config);
+        let (writer, writer_task) = engine::spawn(store.clone(), self.signer.clone(), config);
         let sweeps = spawn_sweeps(store.clone(), writer.clone());
         let app = crate::web::site(AppState::new(store.clone(), writer, self.api.clone()));
         let address = self.listener.local_addr()?;

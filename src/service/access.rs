@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::store::access::{TokenRecord, UserRecord};
 
 use super::commands::{Command, LoginOutcome, Submission};
-use super::writer::{CommandError, WriterHandle};
+use super::engine::{CommandError, WriterHandle};
 
 /// How long a web session lasts (absolute, from login).
 pub const SESSION_TTL_SECONDS: i64 = 12 * 3600;

@@ -1,9 +1,31 @@
 //! Why a command was not appended (`CommandError`, with its stable codes),
 //! and the error of a use case that submits commands and reads the store: a
-//! command refused (a rule, or the writer unavailable) or a store failure.
+//! command refused (a rule, or the writer unavailable) or a store failure;
+//! and how a command's decision under the lock fails (`Failure`).
 
 use super::commands::InvalidCommand;
 use crate::store::StoreError;
+
+/// How deciding a command under the lock failed: refused for a rule (the
+/// command alone is refused), or a store failure (fails the batch's
+/// transaction; the writer splits the batch to isolate it).
+#[derive(Debug)]
+pub enum Failure {
+    Rule(CommandError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Failure::Store(error)
+    }
+}
+
+impl From<CommandError> for Failure {
+    fn from(error: CommandError) -> Self {
+        Failure::Rule(error)
+    }
+}
 
 /// Why a command was not appended.
 #[derive(Debug, thiserror::Error)]

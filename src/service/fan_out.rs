@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::commands::Submission;
-use super::writer::{CommandError, Receipt, WriterHandle};
+use super::engine::{CommandError, Receipt, WriterHandle};
 
 /// Submits every job's command with at most `in_flight` outstanding,
 /// calling `progress(done, total)` after each answer. Returns each job's

@@ -16,9 +16,9 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::commands::{BlacklistSpec, ChangedBy, Command, PartyKind, RedemptionChange, Submission};
+use super::engine::{CommandError, WriterHandle};
 use super::error::UseCaseError;
 use super::fan_out::submit_all;
-use super::writer::{CommandError, WriterHandle};
 use crate::domain::ProgrammeCode;
 use crate::domain::provider::ProviderStatus;
 use crate::domain::redemption::RedemptionAction;

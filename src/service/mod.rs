@@ -3,7 +3,7 @@
 
 pub mod access;
 pub mod commands;
-pub mod effects;
+pub mod engine;
 pub mod error;
 pub mod export;
 pub mod fan_out;
@@ -11,12 +11,10 @@ pub mod fraud;
 mod import_table;
 pub mod issuance;
 pub mod issuer_keyring;
-pub mod lifecycle;
 pub mod provider_account;
 pub mod redemption;
-pub mod redemption_cache;
 pub mod registry;
-pub mod settlement;
+
 pub mod settlement_files;
 pub mod spreadsheet;
 pub mod sweeps;
@@ -24,8 +22,8 @@ pub mod tokens;
 pub mod utilisation;
 pub mod verify;
 pub mod vouchers;
-pub mod writer;
 
 pub use commands::{Command, Submission};
+pub use engine::{Receipt, WriterConfig, WriterHandle};
+pub use error::CommandError;
 pub use error::UseCaseError;
-pub use writer::{CommandError, Receipt, WriterConfig, WriterHandle};

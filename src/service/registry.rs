@@ -17,7 +17,7 @@ use crate::domain::enterprise::{EnterpriseFields, FieldError};
 use crate::ledger::body::EntryKind;
 
 use super::commands::{BlacklistSpec, Command, PartyKind, Submission, TagSpec};
-use super::writer::{CommandError, WriterHandle};
+use super::engine::{CommandError, WriterHandle};
 use crate::domain::provider::{ProviderFields, ProviderInput};
 use crate::domain::{DivisionCode, Uscc};
 
@@ -567,7 +567,7 @@ async fn submit_rows(
 fn count(
     report: &mut ImportReport,
     row: usize,
-    result: Result<super::writer::Receipt, CommandError>,
+    result: Result<super::engine::Receipt, CommandError>,
     created_kind: EntryKind,
 ) {
     match result {

@@ -10,8 +10,8 @@ use std::io::Write;
 use uuid::Uuid;
 
 use super::commands::{Command, PayoutOutcome, Submission};
+use super::engine::{CommandError, WriterHandle};
 use super::error::UseCaseError;
-use super::writer::{CommandError, WriterHandle};
 use crate::domain::bank_file::{self, BankOutcome, Matched, PaymentLine, PayoutFacts};
 use crate::domain::programme::ProgrammeTerms;
 use crate::domain::{Fen, Timestamp};

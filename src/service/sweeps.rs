@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::commands::{ChangedBy, Command, RedemptionChange, Submission};
+use super::engine::{CommandError, WriterHandle};
 use super::error::UseCaseError;
 use super::fan_out::submit_all;
 use super::issuance::load_programme;
-use super::writer::{CommandError, WriterHandle};
 use crate::domain::Timestamp;
 use crate::domain::redemption::RedemptionAction;
 use crate::store::Store;

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::commands::{Command, IssueVia, Submission};
+use super::engine::{CommandError, Receipt, WriterHandle};
 use super::fan_out::submit_all;
-use super::writer::{CommandError, Receipt, WriterHandle};
 use crate::domain::{Fen, ProgrammeCode};
 use crate::store::voucher::{VoucherFilter, VoucherRecord};
 use crate::store::{Store, StoreError};

@@ -146,12 +146,7 @@ pub trait Store:
     + Sync
     + 'static
 {
-    type Tx: LedgerTx
-        + access::AccessTx
-        + registry::RegistryTx
-        + voucher::VoucherTx
-        + redemption::RedemptionTx
-        + settlement::SettlementTx;
+    type Tx: WriteTx;
 
     fn backend(&self) -> Backend;
 
@@ -304,6 +299,44 @@ pub struct BalanceWrite {
     pub previous_fen: Option<i64>,
     pub balance_fen: i64,
     pub last_sequence: u64,
+}
+
+/// Everything the writer's transaction does: the ledger's own tables and
+/// every feature's rows, in one transaction under the chain-head lock.
+pub trait WriteTx:
+    LedgerTx
+    + access::AccessTx
+    + registry::RegistryTx
+    + voucher::VoucherTx
+    + redemption::RedemptionTx
+    + settlement::SettlementTx
+    + Send
+{
+}
+
+impl<T> WriteTx for T where
+    T: LedgerTx
+        + access::AccessTx
+        + registry::RegistryTx
+        + voucher::VoucherTx
+        + redemption::RedemptionTx
+        + settlement::SettlementTx
+        + Send
+{
+}
+
+/// One account's balance as the transaction sees it (0 if never posted).
+pub async fn balance_in<T: LedgerTx + Send>(
+    tx: &mut T,
+    account: &crate::ledger::account::Account,
+) -> Result<i64, StoreError> {
+    let name = account.to_string();
+    Ok(tx
+        .load_balances(&[name.as_str()])
+        .await?
+        .into_iter()
+        .find(|(account, _)| *account == name)
+        .map_or(0, |(_, balance)| balance))
 }
 
 /// One append transaction. Dropping it without `commit` rolls back.

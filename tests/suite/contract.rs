@@ -236,7 +236,7 @@ async fn the_database_refuses_update_and_delete_of_ledger_rows<S: Store>(store: 
     writer.submit(fund("P1", 500, "fund")).await.unwrap();
     drop(writer);
     task.await.unwrap();
-    voucher_ledger::service::writer::sign_checkpoint(
+    voucher_ledger::service::engine::sign_checkpoint(
         &store,
         &voucher_ledger::ledger::checkpoint::KeyPair::generate(),
         store.head().await.unwrap(),

@@ -10,7 +10,7 @@ use voucher_ledger::domain::{Fen, ProgrammeCode};
 use voucher_ledger::ledger::account::{Account, AccountKind};
 use voucher_ledger::ledger::checkpoint::KeyPair;
 use voucher_ledger::ledger::posting::Posting;
-use voucher_ledger::service::writer::{self, publish_ledger_key};
+use voucher_ledger::service::engine::{self, publish_ledger_key};
 use voucher_ledger::service::{Command, Submission, WriterConfig, WriterHandle};
 use voucher_ledger::store::Store;
 
@@ -287,7 +287,7 @@ pub async fn start_writer<S: Store>(
     publish_ledger_key(store, &signer)
         .await
         .expect("publish key");
-    writer::spawn(store.clone(), signer, config)
+    engine::spawn(store.clone(), signer, config)
 }
 
 pub fn programme(code: &str) -> ProgrammeCode {

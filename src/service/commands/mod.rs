@@ -14,27 +14,39 @@
 //! table (`commands!` below): a new command is one row there and one
 //! struct in its family's file.
 
-mod access;
-mod budget;
-mod keys;
-mod programme;
-mod redemption;
-mod registry;
-mod settlement;
+pub mod access;
+pub mod budget;
+mod guarded;
+pub mod keys;
+pub mod programme;
+pub mod redemption;
+pub mod registry;
+pub mod settlement;
 #[cfg(test)]
 mod tests;
-mod voucher;
+pub mod voucher;
 
 use sha2::{Digest, Sha256};
 
-pub use access::*;
-pub use budget::*;
-pub use keys::*;
-pub use programme::*;
-pub use redemption::*;
-pub use registry::*;
-pub use settlement::*;
-pub use voucher::*;
+pub use access::{
+    ChangePassword, CreateApiToken, CreateUser, EndSession, LoginOutcome, RecordLogin,
+    RevokeApiToken, TOKEN_NAME_LEN_MAX, TOKEN_TTL_DAYS_MAX, secret_ref,
+};
+pub use budget::{FundProgramme, Journal};
+pub use keys::{ActivateIssuerKey, RevokeIssuerKey};
+pub use programme::{ChangeProgramme, ProgrammeChange};
+pub use redemption::{
+    AttachRedemptionDocuments, ChangedBy, InvoiceSpec, OpenRecovery, RecoverRedemption, RedeemSpec,
+    RedemptionChange, ShownToken, documents_body,
+};
+pub use registry::{
+    BlacklistSpec, ChangeProviderStatus, DefineZone, PartyKind, RecordEnterprise, RecordProvider,
+    TagSpec, enterprise_body, provider_fields_json,
+};
+pub use settlement::{
+    ApproveSettlement, PayoutOutcome, PrepareSettlement, RecordPayouts, ResolveSettlementLine,
+};
+pub use voucher::{IssueVia, IssueVoucher, ReissueVoucher, WithdrawVoucher};
 
 use crate::ledger::body::EntryBody;
 use crate::ledger::entry::{ACTOR_LEN_MAX, Hash32, IDEMPOTENCY_KEY_LEN_MAX};
@@ -108,39 +120,50 @@ macro_rules! commands {
     };
 }
 
-commands! {
-    /// Add money to a programme's budget (initial funding or a top-up).
-    FundProgramme(FundProgramme) = "fund_programme",
-    /// A balanced journal between accounts, with a memo.
-    Journal(Journal) = "journal",
-    CreateUser(CreateUser) = "create_user",
-    ChangePassword(ChangePassword) = "change_password",
-    RecordLogin(RecordLogin) = "record_login",
-    EndSession(EndSession) = "end_session",
-    CreateApiToken(CreateApiToken) = "create_api_token",
-    RevokeApiToken(RevokeApiToken) = "revoke_api_token",
-    RecordEnterprise(RecordEnterprise) = "record_enterprise",
-    TagEnterprise(TagSpec) = "tag_enterprise",
-    BlacklistParty(BlacklistSpec) = "blacklist_party",
-    ChangeProgramme(ChangeProgramme) = "change_programme",
-    RecordProvider(RecordProvider) = "record_provider",
-    DefineZone(DefineZone) = "define_zone",
-    ActivateIssuerKey(ActivateIssuerKey) = "activate_issuer_key",
-    RevokeIssuerKey(RevokeIssuerKey) = "revoke_issuer_key",
-    ChangeProviderStatus(ChangeProviderStatus) = "change_provider_status",
-    IssueVoucher(IssueVoucher) = "issue_voucher",
-    ReissueVoucher(ReissueVoucher) = "reissue_voucher",
-    RedeemVoucher(Box<RedeemSpec>) = "redeem_voucher",
-    ChangeRedemption(RedemptionChange) = "change_redemption",
-    WithdrawVoucher(WithdrawVoucher) = "withdraw_voucher",
-    OpenRecovery(OpenRecovery) = "open_recovery",
-    AttachRedemptionDocuments(AttachRedemptionDocuments) = "attach_redemption_documents",
-    RecoverRedemption(RecoverRedemption) = "recover_redemption",
-    PrepareSettlement(PrepareSettlement) = "prepare_settlement",
-    ResolveSettlementLine(ResolveSettlementLine) = "resolve_settlement_line",
-    ApproveSettlement(ApproveSettlement) = "approve_settlement",
-    RecordPayouts(RecordPayouts) = "record_payouts",
+/// The command table: one row per command (variant, struct, stable name).
+/// `command_table!(m)` hands the rows to macro `m`: `commands!` here
+/// generates the enum, and the write engine generates its dispatch of
+/// `Decide` from the same rows.
+macro_rules! command_table {
+    ($m:ident) => {
+        $m! {
+        /// Add money to a programme's budget (initial funding or a top-up).
+        FundProgramme(FundProgramme) = "fund_programme",
+        /// A balanced journal between accounts, with a memo.
+        Journal(Journal) = "journal",
+        CreateUser(CreateUser) = "create_user",
+        ChangePassword(ChangePassword) = "change_password",
+        RecordLogin(RecordLogin) = "record_login",
+        EndSession(EndSession) = "end_session",
+        CreateApiToken(CreateApiToken) = "create_api_token",
+        RevokeApiToken(RevokeApiToken) = "revoke_api_token",
+        RecordEnterprise(RecordEnterprise) = "record_enterprise",
+        TagEnterprise(TagSpec) = "tag_enterprise",
+        BlacklistParty(BlacklistSpec) = "blacklist_party",
+        ChangeProgramme(ChangeProgramme) = "change_programme",
+        RecordProvider(RecordProvider) = "record_provider",
+        DefineZone(DefineZone) = "define_zone",
+        ActivateIssuerKey(ActivateIssuerKey) = "activate_issuer_key",
+        RevokeIssuerKey(RevokeIssuerKey) = "revoke_issuer_key",
+        ChangeProviderStatus(ChangeProviderStatus) = "change_provider_status",
+        IssueVoucher(IssueVoucher) = "issue_voucher",
+        ReissueVoucher(ReissueVoucher) = "reissue_voucher",
+        RedeemVoucher(Box<RedeemSpec>) = "redeem_voucher",
+        ChangeRedemption(RedemptionChange) = "change_redemption",
+        WithdrawVoucher(WithdrawVoucher) = "withdraw_voucher",
+        OpenRecovery(OpenRecovery) = "open_recovery",
+        AttachRedemptionDocuments(AttachRedemptionDocuments) = "attach_redemption_documents",
+        RecoverRedemption(RecoverRedemption) = "recover_redemption",
+        PrepareSettlement(PrepareSettlement) = "prepare_settlement",
+        ResolveSettlementLine(ResolveSettlementLine) = "resolve_settlement_line",
+        ApproveSettlement(ApproveSettlement) = "approve_settlement",
+        RecordPayouts(RecordPayouts) = "record_payouts",
+        }
+    };
 }
+pub(crate) use command_table;
+
+command_table!(commands);
 
 impl Command {
     /// Body and postings for this command, validated and balanced.
@@ -165,6 +188,32 @@ impl Command {
             hasher.update(part);
         }
         hasher.finalize().into()
+    }
+}
+
+/// Who asks for a write and the key that makes its retries safe: what a
+/// service function needs besides the command's own fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub actor: String,
+    pub idempotency_key: String,
+}
+
+impl Envelope {
+    pub fn new(actor: impl Into<String>, idempotency_key: impl Into<String>) -> Envelope {
+        Envelope {
+            actor: actor.into(),
+            idempotency_key: idempotency_key.into(),
+        }
+    }
+
+    /// `command`, as asked by this envelope's actor under its key.
+    pub fn submission(self, command: impl Into<Command>) -> Submission {
+        Submission {
+            actor: self.actor,
+            idempotency_key: self.idempotency_key,
+            command: command.into(),
+        }
     }
 }
 

@@ -3,6 +3,11 @@
 //! returned. Lines, flags and payouts are decided under the lock
 //! (service::settlement).
 
+mod decide;
+pub mod facts;
+pub mod plan;
+pub mod prepare;
+
 use serde::Serialize;
 use uuid::Uuid;
 

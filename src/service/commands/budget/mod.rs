@@ -1,6 +1,8 @@
 //! The budget family: money into a programme, and the ledger's own
 //! balanced journals (benchmarks, drills on scratch databases).
 
+mod decide;
+
 use serde::Serialize;
 
 use super::{Draft, InvalidCommand, TEXT_LEN_MAX, ToDraft, check_text};

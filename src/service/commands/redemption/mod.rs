@@ -2,6 +2,12 @@
 //! the redemption is then confirmed, disputed, resolved or reversed, gets
 //! its documents, and — where fraud is found — its paid subsidy recovered.
 
+pub mod cache;
+mod decide;
+pub mod facts;
+pub mod plan;
+mod recovery;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 use uuid::Uuid;

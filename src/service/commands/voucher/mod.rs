@@ -1,6 +1,9 @@
 //! The voucher family: issue (claim or allocation), reissue under a new
 //! key, and withdraw (expiry or revocation).
 
+mod decide;
+pub mod issue;
+
 use serde::Serialize;
 use uuid::Uuid;
 

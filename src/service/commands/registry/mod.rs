@@ -1,6 +1,8 @@
 //! The registry family: enterprises, their tags, the blacklist, providers
 //! and their status, functional zones.
 
+mod decide;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 use uuid::Uuid;

@@ -1,6 +1,8 @@
 //! The issuer-key family: which Ed25519 key signs vouchers, and which
 //! keys are no longer trusted.
 
+mod decide;
+
 use serde::Serialize;
 
 use super::{Draft, InvalidCommand, TEXT_LEN_MAX, ToDraft, check_text};

@@ -2,6 +2,8 @@
 //! reach these commands only as hashes, and the hashes stay out of the
 //! ledger bodies (a reference of 8 bytes at most) and out of digests.
 
+mod decide;
+
 use serde::{Serialize, Serializer};
 use uuid::Uuid;
 

@@ -10,13 +10,12 @@
 //! together by `flush` (before the batch commits, or before any command
 //! that could change or read what is kept: `flush_and_forget`).
 
-use crate::service::commands::IssueVoucher;
 use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::commands::{Command, RedeemSpec, ShownToken};
-use super::redemption::{RedemptionPlanSummary, RedemptionReads};
+use super::facts::RedemptionReads;
+use crate::service::commands::{RedeemSpec, ShownToken};
 use crate::store::StoreError;
 use crate::store::redemption::{
     RedeemedTotals, RedemptionRecord, RedemptionTx, TotalsQuery, VoucherUse,
@@ -78,14 +77,6 @@ impl RedemptionCache {
         self.pending.clear();
         self.uses.clear();
         Ok(())
-    }
-
-    /// Whether `command` leaves what this cache holds as it is.
-    pub fn survives(command: &Command) -> bool {
-        matches!(
-            command,
-            Command::RedeemVoucher(_) | Command::IssueVoucher(IssueVoucher { .. })
-        )
     }
 
     /// Loads what the batch's redemptions (`specs`) will read, for
@@ -295,4 +286,17 @@ impl<T: RegistryTx + VoucherTx + RedemptionTx + Send> RedemptionReads for BatchR
         self.cache.nonces.insert(nonce.to_string(), used);
         Ok(used)
     }
+}
+
+/// What the batch's cache learns from a written redemption.
+pub struct RedemptionPlanSummary {
+    pub voucher_id: Uuid,
+    pub provider_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub programme_code: String,
+    pub fiscal_year: i32,
+    pub subsidy_fen: i64,
+    pub used_fen: i64,
+    pub status_after: &'static str,
+    pub nonce: Option<String>,
 }

@@ -1,6 +1,8 @@
 //! The programme family: a programme's life — create (draft), edit the
 //! draft, open, amend (open only; recorded with a reason), close.
 
+mod decide;
+
 use serde::Serialize;
 
 use super::{Draft, InvalidCommand, TEXT_LEN_MAX, ToDraft, check_text};

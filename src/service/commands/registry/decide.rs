@@ -1,0 +1,250 @@
+//! Registry commands under the lock: an enterprise or provider recorded
+//! (new, or a new version; an update that changes nothing is refused as
+//! `Unchanged`), tags and blacklist entries, provider status moves, zones.
+
+use crate::domain::provider::ProviderStatus;
+use crate::ledger::body::{EntryBody, pb};
+use crate::store::registry::{EnterpriseRecord, ProviderRecord};
+use crate::store::{StoreError, WriteTx};
+
+use super::super::Draft;
+use super::{
+    BlacklistSpec, ChangeProviderStatus, DefineZone, PartyKind, RecordEnterprise, RecordProvider,
+    TagSpec, enterprise_body, provider_fields_json,
+};
+use crate::service::engine::{Decide, Decided, Decision};
+use crate::service::error::{CommandError, Failure};
+
+fn unchanged(id: uuid::Uuid) -> Failure {
+    CommandError::Unchanged { id }.into()
+}
+
+impl Decide for RecordEnterprise {
+    async fn decide<T: WriteTx>(
+        &self,
+        tx: &mut T,
+        at: &mut Decision<'_>,
+        draft: Draft,
+    ) -> Result<Decided, Failure> {
+        let checked = at.check(tx, draft.postings).await?;
+        let input = &self.input;
+        // The zone was checked when the input was validated; check again
+        // here, under the lock, in case it was redefined since.
+        if let Some(zone) = &input.zone {
+            let parent = tx.zone_division(zone).await?;
+            let inside = parent
+                .and_then(|p| crate::domain::DivisionCode::parse(&p).ok())
+                .is_some_and(|p| input.division.is_within(&p));
+            if !inside {
+                return Err(CommandError::ZoneInvalid { zone: zone.clone() }.into());
+            }
+        }
+        let now_us = at.now_us();
+        let existing = at
+            .prefetched
+            .enterprise_by_uscc(tx, input.uscc.code())
+            .await?;
+        let (id, version, created_at_us) = match &existing {
+            Some(e) => (e.id, e.version + 1, e.created_at_us),
+            None => (self.enterprise_id, 1, now_us),
+        };
+        let record = EnterpriseRecord {
+            id,
+            uscc: input.uscc.code().to_string(),
+            uscc_override: input.uscc.override_reason().is_some(),
+            name: input.name.clone(),
+            division: input.division.to_string(),
+            zone: input.zone.clone(),
+            sector: input.sector.as_str().to_string(),
+            staff: i64::from(input.staff),
+            revenue_fen: input.revenue.as_fen(),
+            size_class: input.size_class.as_str().to_string(),
+            size_standard: input.size_standard.to_string(),
+            contact: input.contact.clone(),
+            legal_representative: input.legal_representative.clone(),
+            version,
+            created_at_us,
+            updated_at_us: now_us,
+        };
+        if let Some(existing) = &existing {
+            let same = EnterpriseRecord {
+                version: existing.version,
+                updated_at_us: existing.updated_at_us,
+                ..record.clone()
+            };
+            if same == *existing {
+                return Err(unchanged(id));
+            }
+        }
+        tx.save_enterprise(&record, existing.is_none()).await?;
+        at.prefetched.remember_enterprise(record);
+        let body = enterprise_body(id, input, version);
+        let body = if existing.is_none() {
+            EntryBody::EnterpriseRegistered(body)
+        } else {
+            EntryBody::EnterpriseUpdated(body)
+        };
+        Ok(Decided::new(body, checked))
+    }
+}
+
+impl Decide for TagSpec {
+    async fn decide<T: WriteTx>(
+        &self,
+        tx: &mut T,
+        at: &mut Decision<'_>,
+        draft: Draft,
+    ) -> Result<Decided, Failure> {
+        let checked = at.check(tx, draft.postings).await?;
+        if tx.enterprise_by_id(self.enterprise_id).await?.is_none() {
+            return Err(CommandError::NotFound.into());
+        }
+        if !tx.insert_tag(&self.record()).await? {
+            return Err(unchanged(self.enterprise_id));
+        }
+        Ok(Decided::new(draft.body, checked))
+    }
+}
+
+impl Decide for BlacklistSpec {
+    async fn decide<T: WriteTx>(
+        &self,
+        tx: &mut T,
+        at: &mut Decision<'_>,
+        draft: Draft,
+    ) -> Result<Decided, Failure> {
+        let checked = at.check(tx, draft.postings).await?;
+        let exists = match self.party_kind {
+            PartyKind::Enterprise => tx.enterprise_by_id(self.party_id).await?.is_some(),
+            PartyKind::Provider => tx.provider_by_id(self.party_id).await?.is_some(),
+        };
+        if !exists {
+            return Err(CommandError::NotFound.into());
+        }
+        let record = self.record();
+        if tx.blacklist_exists(&record).await? {
+            return Err(unchanged(self.party_id));
+        }
+        tx.insert_blacklist(&record).await?;
+        Ok(Decided::new(draft.body, checked))
+    }
+}
+
+impl Decide for RecordProvider {
+    async fn decide<T: WriteTx>(
+        &self,
+        tx: &mut T,
+        at: &mut Decision<'_>,
+        draft: Draft,
+    ) -> Result<Decided, Failure> {
+        let checked = at.check(tx, draft.postings).await?;
+        let input = &self.input;
+        let now_us = at.now_us();
+        let existing = tx.provider_by_uscc(input.uscc.as_str()).await?;
+        let fields_json = provider_fields_json(input);
+        let record = match &existing {
+            Some(current) => {
+                if current.fields_json == fields_json
+                    && current.annual_cap_fen == input.annual_cap.as_fen()
+                {
+                    return Err(unchanged(current.id));
+                }
+                ProviderRecord {
+                    name: input.fields.name.clone(),
+                    fields_json,
+                    annual_cap_fen: input.annual_cap.as_fen(),
+                    version: current.version + 1,
+                    updated_at_us: now_us,
+                    ..current.clone()
+                }
+            }
+            None => ProviderRecord {
+                id: self.provider_id,
+                uscc: input.uscc.to_string(),
+                name: input.fields.name.clone(),
+                status: ProviderStatus::Applied.as_str().to_string(),
+                fields_json,
+                annual_cap_fen: input.annual_cap.as_fen(),
+                version: 1,
+                created_at_us: now_us,
+                updated_at_us: now_us,
+            },
+        };
+        let is_new = existing.is_none();
+        tx.save_provider(&record, is_new, is_new.then_some("registered"))
+            .await?;
+        let body = provider_body(&record);
+        let body = if is_new {
+            EntryBody::ProviderRegistered(body)
+        } else {
+            EntryBody::ProviderUpdated(body)
+        };
+        Ok(Decided::new(body, checked))
+    }
+}
+
+impl Decide for ChangeProviderStatus {
+    async fn decide<T: WriteTx>(
+        &self,
+        tx: &mut T,
+        at: &mut Decision<'_>,
+        draft: Draft,
+    ) -> Result<Decided, Failure> {
+        let checked = at.check(tx, draft.postings).await?;
+        let current = tx
+            .provider_by_id(self.provider_id)
+            .await?
+            .ok_or(CommandError::NotFound)?;
+        let from = ProviderStatus::parse(&current.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("provider status {:?}", current.status)))?;
+        if !from.can_become(self.status) {
+            return Err(CommandError::ProviderTransition {
+                from: current.status,
+                to: self.status.as_str(),
+            }
+            .into());
+        }
+        let record = ProviderRecord {
+            status: self.status.as_str().to_string(),
+            version: current.version + 1,
+            updated_at_us: at.now_us(),
+            ..current
+        };
+        tx.save_provider(&record, false, Some(&self.reason)).await?;
+        let body = EntryBody::ProviderStatusChanged(pb::ProviderStatusChanged {
+            provider_id: self.provider_id.to_string(),
+            from_status: from.as_str().to_string(),
+            to_status: self.status.as_str().to_string(),
+            reason: self.reason.clone(),
+        });
+        Ok(Decided::new(body, checked))
+    }
+}
+
+impl Decide for DefineZone {
+    async fn decide<T: WriteTx>(
+        &self,
+        tx: &mut T,
+        at: &mut Decision<'_>,
+        draft: Draft,
+    ) -> Result<Decided, Failure> {
+        let checked = at.check(tx, draft.postings).await?;
+        if tx.zone_division(&self.name).await?.as_deref() == Some(self.division.as_str()) {
+            return Err(unchanged(uuid::Uuid::nil()));
+        }
+        tx.save_zone(&self.name, self.division.as_str(), at.now_us())
+            .await?;
+        Ok(Decided::new(draft.body, checked))
+    }
+}
+
+fn provider_body(record: &ProviderRecord) -> pb::ProviderRecorded {
+    pb::ProviderRecorded {
+        provider_id: record.id.to_string(),
+        uscc: record.uscc.clone(),
+        name: record.name.clone(),
+        status: record.status.clone(),
+        version: record.version,
+        fields_json: record.fields_json.clone(),
+    }
+}

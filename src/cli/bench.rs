@@ -4,27 +4,28 @@
 //! measures a baseline on the same backend in the same run and prints the
 //! ratio. Benchmarks run on scratch databases they create and remove.
 
+use crate::service::commands::Envelope;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::{PgPool, SqlitePool};
 
-use crate::domain::{ProgrammeCode, Uscc};
+use crate::domain::ProgrammeCode;
 use crate::ledger::checkpoint::KeyPair;
+use crate::service::WriterConfig;
 use crate::service::engine::{self, publish_ledger_key};
-use crate::service::registry::{
+use crate::service::import::{
     IMPORT_ROWS_MAX, ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
 use crate::service::verify::verify_store;
-use crate::service::{Submission, WriterConfig};
 use crate::store::postgres::url_with_database;
 use crate::store::{Backend, PostgresStore, SqliteStore, Store, sqlite};
 
 use super::drill::{fund, one_fen_journal};
 
 #[derive(Debug, clap::Subcommand)]
-pub enum BenchCommand {
+pub enum BenchAction {
     /// Enterprise CSV import (issue 4 target: 100,000 rows in under 10 s on
     /// SQLite), then the same file again (must change nothing).
     Import {
@@ -94,9 +95,9 @@ pub enum BenchCommand {
 /// single-row durable INSERT per transaction, one after another).
 const TARGET_RATIO: f64 = 2.0;
 
-pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: BenchAction) -> anyhow::Result<ExitCode> {
     match command {
-        BenchCommand::Import { backend_url, rows } => {
+        BenchAction::Import { backend_url, rows } => {
             anyhow::ensure!(
                 (1..=IMPORT_ROWS_MAX).contains(&rows),
                 "--rows must be 1 to {IMPORT_ROWS_MAX}"
@@ -104,7 +105,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             bench_import(&backend_url, rows).await?;
             Ok(ExitCode::SUCCESS)
         }
-        BenchCommand::Issue {
+        BenchAction::Issue {
             backend_url,
             claims,
             clients,
@@ -117,7 +118,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             super::bench_issue::bench_issue(&backend_url, claims, clients).await?;
             Ok(ExitCode::SUCCESS)
         }
-        BenchCommand::Redeem {
+        BenchAction::Redeem {
             backend_url,
             redemptions,
             clients,
@@ -130,7 +131,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             super::bench_redeem::bench_redeem(&backend_url, redemptions, clients).await?;
             Ok(ExitCode::SUCCESS)
         }
-        BenchCommand::Settle {
+        BenchAction::Settle {
             backend_url,
             redemptions,
         } => {
@@ -141,7 +142,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             super::bench_settle::bench_settle(&backend_url, redemptions).await?;
             Ok(ExitCode::SUCCESS)
         }
-        BenchCommand::Ledger {
+        BenchAction::Ledger {
             backend_url,
             entries,
             clients,
@@ -466,13 +467,8 @@ async fn ledger_appends<S: Store>(
         tasks.push(tokio::spawn(async move {
             let mut index = client;
             while index < entries {
-                writer
-                    .submit(Submission {
-                        actor: "system:bench".into(),
-                        idempotency_key: format!("bench-{index}"),
-                        command: one_fen_journal(&programme),
-                    })
-                    .await?;
+                let by = Envelope::new("system:bench", format!("bench-{index}"));
+                one_fen_journal(&writer, by, &programme).await?;
                 index += clients;
             }
             anyhow::Ok(())
@@ -488,34 +484,6 @@ async fn ledger_appends<S: Store>(
     println!("  verify: ok ({} entries)", summary.entries);
     store.close().await;
     Ok((entries as f64 / elapsed.as_secs_f64(), elapsed))
-}
-
-/// `rows` enterprises with valid USCCs across Zhoushan's districts and sectors.
-pub fn generated_enterprise_csv(rows: usize) -> String {
-    const DIVISIONS: [&str; 4] = ["330902", "330903", "330921", "330922"];
-    const SECTORS: [&str; 7] = [
-        "工业",
-        "软件和信息技术服务业",
-        "批发业",
-        "零售业",
-        "交通运输业",
-        "仓储业",
-        "其他未列明行业",
-    ];
-    let mut csv =
-        String::from("统一社会信用代码,企业名称,行政区划代码,行业,从业人员,营业收入(元)\n");
-    for i in 0..rows {
-        let division = DIVISIONS[i % DIVISIONS.len()];
-        let uscc = Uscc::complete(&format!("91{division}{:08}", i + 1))
-            .expect("generated codes are valid");
-        let sector = SECTORS[i % SECTORS.len()];
-        let staff = (i * 7) % 500;
-        let revenue_yuan = ((i * 13) % 50_000) * 1_000;
-        csv.push_str(&format!(
-            "{uscc},舟山测试企业{i}有限公司,{division},{sector},{staff},{revenue_yuan}.00\n"
-        ));
-    }
-    csv
 }
 
 async fn bench_import(backend_url: &str, rows: usize) -> anyhow::Result<()> {
@@ -534,7 +502,7 @@ async fn bench_import(backend_url: &str, rows: usize) -> anyhow::Result<()> {
     if let Ok(db) = Arc::try_unwrap(baseline) {
         db.close().await;
     }
-    let csv = generated_enterprise_csv(rows);
+    let csv = super::bench_setup::generated_enterprise_csv(rows);
     let (first, second) = match backend {
         Backend::Sqlite => {
             import_twice(SqliteStore::connect(ledger_url).await?, csv.as_bytes()).await?

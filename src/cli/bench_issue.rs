@@ -9,23 +9,17 @@
 //! Then `clients` HTTP clients claim for their share of the firms at once
 //! against the real router on a loopback port.
 
-use crate::service::commands::{ActivateIssuerKey, ChangeProgramme, CreateUser, FundProgramme};
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Days;
 use uuid::Uuid;
 
-use super::bench::{Scratch, baselines, generated_enterprise_csv, print_ratios};
+use super::bench::{Scratch, baselines, print_ratios};
+use super::bench_setup::{import_firms, open_programme, token_user};
 use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPeriod, Validity};
-use crate::domain::{
-    Fen, Principal, ProgrammeCode, Redacted, Role, SizeClass, Timestamp, Username,
-};
+use crate::domain::{Fen, ProgrammeCode, Role, SizeClass, Timestamp};
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::commands::{Command, ProgrammeChange, Submission};
-use crate::service::registry::{
-    ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
-};
 use crate::service::{WriterHandle, access};
 use crate::store::{Backend, PostgresStore, SqliteStore, Store};
 use crate::token::voucher::{VoucherClaims, signature_of};
@@ -133,21 +127,6 @@ pub(super) fn terms(claims: u64) -> ProgrammeTerms {
     }
 }
 
-pub(super) async fn submit(
-    writer: &WriterHandle,
-    key: String,
-    command: Command,
-) -> anyhow::Result<()> {
-    writer
-        .submit(Submission {
-            actor: "system:bench".into(),
-            idempotency_key: key,
-            command,
-        })
-        .await?;
-    Ok(())
-}
-
 /// Sets up, then times `claims` claims from `clients` HTTP clients;
 /// returns claims per second. Verifies the ledger afterwards (not timed).
 /// Claims per second, and what they cost the machine.
@@ -160,27 +139,8 @@ async fn claims_over_http<S: Store>(
     let issuer = KeyPair::generate();
     ring.add(issuer.signing_key().clone());
     let programme = ProgrammeCode::parse(PROGRAMME).expect("valid code");
-    let steps = [
-        Command::ActivateIssuerKey(ActivateIssuerKey {
-            public_key: issuer.public_key().to_bytes(),
-        }),
-        Command::ChangeProgramme(ChangeProgramme {
-            code: programme.clone(),
-            change: ProgrammeChange::Create(terms(claims)),
-        }),
-        Command::FundProgramme(FundProgramme {
-            programme: programme.clone(),
-            amount: Fen::new(FACE_VALUE_FEN * claims as i64),
-            reference: "bench".into(),
-        }),
-        Command::ChangeProgramme(ChangeProgramme {
-            code: programme.clone(),
-            change: ProgrammeChange::Open,
-        }),
-    ];
-    for (n, command) in steps.into_iter().enumerate() {
-        submit(&writer, format!("bench:setup:{n}"), command).await?;
-    }
+    let funding = Fen::new(FACE_VALUE_FEN * claims as i64);
+    open_programme(&writer, &issuer, &programme, terms(claims), funding).await?;
     let tokens = seed_firm_users(&store, &writer, claims as usize).await?;
 
     let server = super::bench::BenchServer::start(&store, &writer, ring).await?;
@@ -225,32 +185,6 @@ async fn claims_over_http<S: Store>(
     Ok((claims as f64 / elapsed.as_secs_f64(), cpu))
 }
 
-/// Imports `count` generated firms (all eligible).
-pub(super) async fn import_firms(writer: &WriterHandle, count: usize) -> anyhow::Result<()> {
-    let csv = generated_enterprise_csv(count);
-    let rows = parse_enterprise_file(csv.as_bytes()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let settings = ImportSettings {
-        mode: ImportMode::AllOrNothing,
-        today: Timestamp::now().cst_date(),
-        zones: Default::default(),
-    };
-    let report = import_enterprises(
-        writer,
-        "system:bench",
-        "bench:firms",
-        rows,
-        &settings,
-        |_, _| {},
-    )
-    .await;
-    anyhow::ensure!(
-        report.errors.is_empty(),
-        "bench firms: {:?}",
-        report.errors.first()
-    );
-    Ok(())
-}
-
 /// Imports `count` firms and gives each an enterprise user with an API
 /// token (created through the writer; these users never log in, so no
 /// password is hashed). Returns the tokens.
@@ -268,31 +202,13 @@ async fn seed_firm_users<S: Store>(
         let Some(last) = page.last() else { break };
         after = last.uscc.clone();
         for enterprise in page {
-            let writer = writer.clone();
+            let (store, writer) = (store.clone(), writer.clone());
             let n = index;
             index += 1;
             tasks.spawn(async move {
-                let user_id = Uuid::now_v7();
-                let username = Username::parse(&format!("bench-firm-{n}")).expect("valid username");
-                submit(
-                    &writer,
-                    format!("bench:user:{n}"),
-                    Command::CreateUser(CreateUser {
-                        user_id,
-                        username: username.clone(),
-                        role: Role::Enterprise,
-                        party_id: Some(enterprise.id),
-                        password_hash: Redacted::new("unused: token-only bench user".into()),
-                    }),
-                )
-                .await?;
-                let principal = Principal {
-                    user_id,
-                    username,
-                    role: Role::Enterprise,
-                    party_id: Some(enterprise.id),
-                    token_id: None,
-                };
+                let name = format!("bench-firm-{n}");
+                let party = Some(enterprise.id);
+                let principal = token_user(&store, &writer, &name, Role::Enterprise, party).await?;
                 let (_, secret) = access::create_token(
                     &writer,
                     &principal,

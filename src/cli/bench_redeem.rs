@@ -9,23 +9,16 @@
 //! programme of single-use vouchers, one voucher for each of `redemptions`
 //! firms, and an approved provider with one staff API token.
 
-use crate::service::commands::{
-    ActivateIssuerKey, ChangeProgramme, ChangeProviderStatus, CreateUser, FundProgramme,
-    IssueVoucher, RecordProvider,
-};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use uuid::Uuid;
-
 use super::bench::{BaselineDb, Scratch, Timed, timed_baseline};
-use super::bench_issue::{FACE_VALUE_FEN, import_firms, submit, terms};
+use super::bench_issue::{FACE_VALUE_FEN, terms};
+use super::bench_setup::{approved_provider, import_firms, open_programme, token_user};
 use crate::domain::programme::QrMode;
-use crate::domain::provider::{ProviderFields, ProviderStatus};
-use crate::domain::{Fen, Principal, ProgrammeCode, Redacted, Role, Username};
+use crate::domain::provider::ProviderFields;
+use crate::domain::{Fen, ProgrammeCode, Role};
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::commands::{Command, IssueVia, ProgrammeChange, Submission};
-use crate::service::fan_out::submit_all;
 use crate::service::issuance::voucher_token;
 use crate::service::{WriterHandle, access};
 use crate::store::voucher::VoucherFilter;
@@ -173,7 +166,6 @@ async fn set_up<S: Store>(
     let mut terms = terms(count);
     terms.qr_mode = QrMode::Static;
     terms.divisible = false;
-    let provider_id = Uuid::now_v7();
     let fields: ProviderFields = serde_json::from_value(serde_json::json!({
         "uscc": crate::domain::Uscc::complete("91330900MA2B0001")?.to_string(),
         "name": "舟山基准测试服务有限公司",
@@ -188,60 +180,34 @@ async fn set_up<S: Store>(
     let provider = fields
         .validate()
         .map_err(|errors| anyhow::anyhow!("bench provider: {errors:?}"))?;
-    let steps = [
-        Command::ActivateIssuerKey(ActivateIssuerKey {
-            public_key: issuer.public_key().to_bytes(),
-        }),
-        Command::ChangeProgramme(ChangeProgramme {
-            code: programme.clone(),
-            change: ProgrammeChange::Create(terms),
-        }),
-        Command::FundProgramme(FundProgramme {
-            programme: programme.clone(),
-            amount: Fen::new(FACE_VALUE_FEN * count as i64),
-            reference: "bench".into(),
-        }),
-        Command::ChangeProgramme(ChangeProgramme {
-            code: programme.clone(),
-            change: ProgrammeChange::Open,
-        }),
-        Command::RecordProvider(RecordProvider {
-            provider_id,
-            input: provider,
-        }),
-        Command::ChangeProviderStatus(ChangeProviderStatus {
-            provider_id,
-            status: ProviderStatus::Approved,
-            reason: "bench".into(),
-        }),
-    ];
-    for (n, command) in steps.into_iter().enumerate() {
-        submit(writer, format!("bench:setup:{n}"), command).await?;
-    }
+    let funding = Fen::new(FACE_VALUE_FEN * count as i64);
+    open_programme(writer, issuer, &programme, terms, funding).await?;
+    let provider_id = approved_provider(store, writer, provider).await?;
     import_firms(writer, count as usize).await?;
-    let mut jobs = Vec::with_capacity(count as usize);
+    let mut usccs = Vec::with_capacity(count as usize);
     let mut after = String::new();
     loop {
         let page = store.enterprises_after(&after, 500).await?;
         let Some(last) = page.last() else { break };
         after = last.uscc.clone();
-        for enterprise in page {
-            let submission = Submission {
-                actor: "system:bench".into(),
-                idempotency_key: format!("bench:voucher:{}", enterprise.id),
-                command: Command::IssueVoucher(IssueVoucher {
-                    voucher_id: Uuid::now_v7(),
-                    programme: programme.clone(),
-                    enterprise_id: enterprise.id,
-                    face_value: Fen::new(FACE_VALUE_FEN),
-                    via: IssueVia::Allocation,
-                }),
-            };
-            jobs.push(((), submission));
-        }
+        usccs.extend(page.into_iter().map(|enterprise| enterprise.uscc));
     }
-    for (_, result) in submit_all(writer, jobs, 256, |_, _| {}).await {
-        result?;
+    let face_value = Fen::new(FACE_VALUE_FEN);
+    let allocated = crate::service::vouchers::allocate(
+        store,
+        writer,
+        "system:bench",
+        "bench:voucher",
+        &programme,
+        face_value,
+        &usccs,
+        |_, _| {},
+    )
+    .await?;
+    for (uscc, outcome) in allocated {
+        if let crate::service::vouchers::Allocated::Refused(error) = outcome {
+            anyhow::bail!("bench voucher for {uscc}: {error}");
+        }
     }
     let mut tokens = Vec::with_capacity(count as usize);
     let mut after = None;
@@ -255,27 +221,8 @@ async fn set_up<S: Store>(
             tokens.push(voucher_token(voucher)?);
         }
     }
-    let user_id = Uuid::now_v7();
-    let username = Username::parse("bench-staff").expect("valid username");
-    submit(
-        writer,
-        "bench:staff".into(),
-        Command::CreateUser(CreateUser {
-            user_id,
-            username: username.clone(),
-            role: Role::Provider,
-            party_id: Some(provider_id),
-            password_hash: Redacted::new("unused: token-only bench user".into()),
-        }),
-    )
-    .await?;
-    let principal = Principal {
-        user_id,
-        username,
-        role: Role::Provider,
-        party_id: Some(provider_id),
-        token_id: None,
-    };
+    let staff = Some(provider_id);
+    let principal = token_user(store, writer, "bench-staff", Role::Provider, staff).await?;
     let (_, secret) = access::create_token(
         writer,
         &principal,

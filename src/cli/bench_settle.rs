@@ -11,24 +11,21 @@
 //! entries. The generated rows are not backed by redemption entries, so
 //! this scratch ledger is not verified.
 
-use crate::service::commands::{
-    ActivateIssuerKey, ApproveSettlement, ChangeProgramme, ChangeProviderStatus, FundProgramme,
-    PrepareSettlement, RecordProvider,
-};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
 use super::bench::Scratch;
-use super::bench_issue::{import_firms, submit, terms};
-use crate::domain::provider::{ProviderFields, ProviderStatus};
+use super::bench_issue::terms;
+use super::bench_setup::{approved_provider, import_firms, open_programme};
+use crate::domain::provider::ProviderFields;
 use crate::domain::settlement::Period;
 use crate::domain::{Fen, ProgrammeCode, Uscc};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::KeyPair;
 use crate::report::batch::Format;
 use crate::service::WriterHandle;
-use crate::service::commands::{Command, ProgrammeChange};
+use crate::service::settlement;
 use crate::service::settlement_files;
 use crate::store::{Backend, PostgresStore, SqliteStore, Store};
 
@@ -65,7 +62,7 @@ async fn run<S: Store>(store: S, url: &str, redemptions: u64) -> anyhow::Result<
     let (writer, writer_task, _ring) = super::bench::bench_writer(&store).await?;
     let raw = Raw::open(url).await?;
     let started = Instant::now();
-    set_up(&writer, &raw, redemptions).await?;
+    set_up(&store, &writer, &raw, redemptions).await?;
     println!(
         "  set-up: {:.1} s (not timed)",
         started.elapsed().as_secs_f64()
@@ -133,27 +130,11 @@ async fn settle<S: Store>(
     let (maker, checker) = (Uuid::now_v7(), Uuid::now_v7());
     let mut steps = Vec::new();
     let started = Instant::now();
-    submit(
-        writer,
-        "bench:prepare".into(),
-        Command::PrepareSettlement(PrepareSettlement {
-            programme,
-            period,
-            prepared_by: maker,
-        }),
-    )
-    .await?;
+    let by = super::bench_setup::by;
+    settlement::prepare(writer, by("bench:prepare"), programme, period, maker).await?;
     steps.push(("prepare (reconcile, write the lines)", started.elapsed()));
     let started = Instant::now();
-    submit(
-        writer,
-        "bench:approve".into(),
-        Command::ApproveSettlement(ApproveSettlement {
-            run_id,
-            approved_by: checker,
-        }),
-    )
-    .await?;
+    settlement::approve(writer, by("bench:approve"), run_id, checker).await?;
     steps.push(("approve (payouts, postings)", started.elapsed()));
     eprintln!("  (timed export start)");
     let started = Instant::now();
@@ -209,46 +190,22 @@ fn provider_fields(n: u64) -> anyhow::Result<ProviderFields> {
     }))?)
 }
 
-async fn set_up(writer: &WriterHandle, raw: &Raw, redemptions: u64) -> anyhow::Result<()> {
+async fn set_up<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    raw: &Raw,
+    redemptions: u64,
+) -> anyhow::Result<()> {
     let programme = ProgrammeCode::parse(PROGRAMME)?;
     let issuer = KeyPair::generate();
     // Funding covers every subsidy (at most 599 元 each).
     let funding = Fen::new(60_000 * redemptions as i64);
-    let mut steps = vec![
-        Command::ActivateIssuerKey(ActivateIssuerKey {
-            public_key: issuer.public_key().to_bytes(),
-        }),
-        Command::ChangeProgramme(ChangeProgramme {
-            code: programme.clone(),
-            change: ProgrammeChange::Create(terms(1)),
-        }),
-        Command::FundProgramme(FundProgramme {
-            programme: programme.clone(),
-            amount: funding,
-            reference: "bench".into(),
-        }),
-        Command::ChangeProgramme(ChangeProgramme {
-            code: programme.clone(),
-            change: ProgrammeChange::Open,
-        }),
-    ];
+    open_programme(writer, &issuer, &programme, terms(1), funding).await?;
     for n in 0..PROVIDERS {
-        let provider_id = Uuid::now_v7();
         let input = provider_fields(n)?
             .validate()
             .map_err(|errors| anyhow::anyhow!("bench provider: {errors:?}"))?;
-        steps.push(Command::RecordProvider(RecordProvider {
-            provider_id,
-            input,
-        }));
-        steps.push(Command::ChangeProviderStatus(ChangeProviderStatus {
-            provider_id,
-            status: ProviderStatus::Approved,
-            reason: "bench".into(),
-        }));
-    }
-    for (n, command) in steps.into_iter().enumerate() {
-        submit(writer, format!("bench:setup:{n}"), command).await?;
+        approved_provider(store, writer, input).await?;
     }
     import_firms(writer, FIRMS as usize).await?;
     let started = Instant::now();

@@ -5,17 +5,14 @@
 //! passwords, printed once when they are created (there are no default
 //! passwords); a second run says they already exist.
 
-use crate::service::commands::{
-    ActivateIssuerKey, ChangeProgramme, ChangeProviderStatus, DefineZone, FundProgramme,
-    IssueVoucher, RecordProvider,
-};
+use crate::service::commands::Envelope;
+use crate::service::{issuer_keys, programmes, registry};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rand_core::{OsRng, RngCore};
-use uuid::Uuid;
 
 use crate::app::{StoreJob, with_store};
 use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPeriod, Validity};
@@ -23,9 +20,9 @@ use crate::domain::provider::{ProviderFields, ProviderStatus, RelatedParty};
 use crate::domain::{Fen, Password, ProgrammeCode, Role, SizeClass, Timestamp, Uscc, Username};
 use crate::http::ApiConfig;
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::commands::{Command, ProgrammeChange, Submission, TagSpec};
+use crate::service::commands::ProgrammeChange;
 use crate::service::engine::{self, publish_ledger_key};
-use crate::service::registry::{
+use crate::service::import::{
     ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
 use crate::service::{CommandError, WriterConfig, WriterHandle, access};
@@ -80,13 +77,15 @@ impl StoreJob for Demo {
     }
 }
 
-async fn submit(writer: &WriterHandle, key: &str, command: Command) -> anyhow::Result<()> {
-    let submission = Submission {
-        actor: ACTOR.into(),
-        idempotency_key: format!("demo:{key}"),
-        command,
-    };
-    match writer.submit(submission).await {
+/// Who asks for demo step `key`, under a key of its own (re-running the
+/// demo changes nothing).
+fn by(key: &str) -> Envelope {
+    Envelope::new(ACTOR, format!("demo:{key}"))
+}
+
+/// A demo step's outcome: done, or found done already.
+fn done<T>(key: &str, result: Result<T, CommandError>) -> anyhow::Result<()> {
+    match result {
         Ok(_) | Err(CommandError::Unchanged { .. }) => Ok(()),
         Err(error) => Err(anyhow::anyhow!("demo step {key}: {error}")),
     }
@@ -103,13 +102,12 @@ async fn populate<S: Store>(
         ("高新区", "330902"),
         ("普陀山-朱家尖", "330903"),
     ] {
-        let command = Command::DefineZone(DefineZone {
-            name: name.into(),
-            division: crate::domain::DivisionCode::parse(division).expect("valid demo division"),
-        });
-        submit(writer, &format!("zone:{name}"), command).await?;
+        let division = crate::domain::DivisionCode::parse(division).expect("valid demo division");
+        let key = format!("zone:{name}");
+        let defined = registry::define_zone(writer, by(&key), name.into(), division).await;
+        done(&key, defined)?;
     }
-    let zones = crate::service::registry::zone_map(store).await?;
+    let zones = crate::service::import::zone_map(store).await?;
     let rows =
         parse_enterprise_file(enterprise_csv().as_bytes()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let today = Timestamp::now().cst_date();
@@ -144,19 +142,15 @@ async fn populate<S: Store>(
             _ => None,
         };
         if let Some(tag) = tag {
-            let spec = TagSpec {
-                enterprise_id: enterprise.id,
+            let tag = registry::Tag {
                 tag: tag.into(),
                 valid_from: date(2026, 1, 1),
                 valid_until: Some(date(2028, 12, 31)),
                 source: "舟山市经信局 2026 年培育库".into(),
             };
-            submit(
-                writer,
-                &format!("tag:{index}"),
-                Command::TagEnterprise(spec),
-            )
-            .await?;
+            let key = format!("tag:{index}");
+            let tagged = registry::tag_enterprise(writer, by(&key), enterprise.id, tag).await;
+            done(&key, tagged)?;
         }
     }
     eprintln!("demo: providers…");
@@ -167,23 +161,27 @@ async fn populate<S: Store>(
             .validate()
             .map_err(|e| anyhow::anyhow!("demo provider {index}: {:?}", e.first()))?;
         let uscc = input.uscc.to_string();
-        let command = Command::RecordProvider(RecordProvider {
-            provider_id: Uuid::now_v7(),
-            input,
-        });
-        submit(writer, &format!("provider:{index}"), command).await?;
+        let key = format!("provider:{index}");
+        done(
+            &key,
+            registry::record_provider(writer, by(&key), input).await,
+        )?;
         let provider = store
             .provider_by_uscc(&uscc)
             .await?
             .ok_or_else(|| anyhow::anyhow!("provider {uscc}"))?;
         first_provider.get_or_insert(provider.id);
         if provider.status == ProviderStatus::Applied.as_str() {
-            let command = Command::ChangeProviderStatus(ChangeProviderStatus {
-                provider_id: provider.id,
-                status: ProviderStatus::Approved,
-                reason: "经信局审核入库".into(),
-            });
-            submit(writer, &format!("provider-approved:{index}"), command).await?;
+            let key = format!("provider-approved:{index}");
+            let approved = registry::change_provider_status(
+                writer,
+                by(&key),
+                provider.id,
+                ProviderStatus::Approved,
+                "经信局审核入库".into(),
+            )
+            .await;
+            done(&key, approved)?;
         }
     }
     eprintln!("demo: programmes…");
@@ -191,29 +189,29 @@ async fn populate<S: Store>(
     let upcoming = ProgrammeCode::parse("ZS2027-01").expect("valid code");
     for (code, terms) in [(&open, open_terms()), (&upcoming, upcoming_terms())] {
         if store.programme(code.as_str()).await?.is_none() {
-            let create = Command::ChangeProgramme(ChangeProgramme {
-                code: code.clone(),
-                change: ProgrammeChange::Create(terms),
-            });
-            submit(writer, &format!("programme:{code}"), create).await?;
+            let key = format!("programme:{code}");
+            let create = ProgrammeChange::Create(terms);
+            done(
+                &key,
+                programmes::change(writer, by(&key), code.clone(), create).await,
+            )?;
         }
     }
-    let funding = Command::FundProgramme(FundProgramme {
-        programme: open.clone(),
-        amount: Fen::from_yuan(3_000_000)?,
-        reference: "舟财企〔2026〕12号".into(),
-    });
-    submit(writer, "funding:ZS2026-01", funding).await?;
+    let key = "funding:ZS2026-01";
+    let amount = Fen::from_yuan(3_000_000)?;
+    let reference = "舟财企〔2026〕12号".to_string();
+    done(
+        key,
+        programmes::fund(writer, by(key), open.clone(), amount, reference).await,
+    )?;
     if store
         .programme(open.as_str())
         .await?
         .is_some_and(|p| p.status == "draft")
     {
-        let change = Command::ChangeProgramme(ChangeProgramme {
-            code: open.clone(),
-            change: ProgrammeChange::Open,
-        });
-        submit(writer, "open:ZS2026-01", change).await?;
+        let key = "open:ZS2026-01";
+        let opened = programmes::change(writer, by(key), open.clone(), ProgrammeChange::Open);
+        done(key, opened.await)?;
     }
     eprintln!("demo: issuer key and a voucher…");
     let has_active_key = store
@@ -223,10 +221,12 @@ async fn populate<S: Store>(
         .any(|k| k.status == "active");
     if !has_active_key {
         let (issuer, path) = super::keys::new_issuer_key_file(issuer_key_dir)?;
-        let command = Command::ActivateIssuerKey(ActivateIssuerKey {
-            public_key: issuer.public_key().to_bytes(),
-        });
-        submit(writer, &format!("issuer-key:{}", issuer.key_id()), command).await?;
+        let key = format!("issuer-key:{}", issuer.key_id());
+        let public_key = issuer.public_key().to_bytes();
+        done(
+            &key,
+            issuer_keys::activate(writer, by(&key), public_key).await,
+        )?;
         eprintln!("demo: issuer key {} in {}", issuer.key_id(), path.display());
     }
     // The demo enterprise user is the first firm that may hold a voucher
@@ -239,23 +239,25 @@ async fn populate<S: Store>(
         else {
             continue;
         };
-        let allocation = Submission {
-            actor: ACTOR.into(),
-            idempotency_key: format!("demo:voucher:{index}"),
-            command: Command::IssueVoucher(IssueVoucher {
-                voucher_id: Uuid::now_v7(),
-                programme: open.clone(),
-                enterprise_id: enterprise.id,
-                face_value: Fen::new(open_terms().face_values_fen[0]),
-                via: crate::service::commands::IssueVia::Allocation,
-            }),
-        };
-        match writer.submit(allocation).await {
+        let allocated = crate::service::vouchers::issue(
+            store,
+            writer,
+            ACTOR.into(),
+            format!("demo:voucher:{index}"),
+            &open,
+            enterprise.id,
+            Fen::new(open_terms().face_values_fen[0]),
+            crate::service::commands::IssueVia::Allocation,
+        )
+        .await;
+        match allocated {
             Ok(_) => {
                 voucher_holder = Some(enterprise.id);
                 break;
             }
-            Err(CommandError::NotEligible { .. }) => continue,
+            Err(crate::service::vouchers::IssueError::Command(CommandError::NotEligible {
+                ..
+            })) => continue,
             Err(error) => anyhow::bail!("demo voucher: {error}"),
         }
     }

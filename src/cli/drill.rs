@@ -7,7 +7,8 @@
 //! mid-run must leave every printed append in the ledger; two drills on one
 //! Postgres must leave one gapless chain. Scratch databases only.
 
-use crate::service::commands::{FundProgramme, Journal};
+use crate::service::commands::Envelope;
+use crate::service::{CommandError, Receipt, journal, programmes};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::posting::Posting;
 use crate::service::engine::{self, publish_ledger_key};
-use crate::service::{Command, Submission, WriterConfig, WriterHandle};
+use crate::service::{WriterConfig, WriterHandle};
 use crate::store::Store;
 
 /// Funding for the drill programme: far more than any drill appends.
@@ -70,19 +71,22 @@ fn drill_programme() -> ProgrammeCode {
     ProgrammeCode::parse("DRILL").expect("DRILL is a valid programme code")
 }
 
-/// The journal command one drill append submits.
-pub fn one_fen_journal(programme: &ProgrammeCode) -> Command {
+/// Appends the journal one drill (or ledger bench) append is: one fen
+/// from the budget to lapsed.
+pub async fn one_fen_journal(
+    writer: &WriterHandle,
+    by: Envelope,
+    programme: &ProgrammeCode,
+) -> Result<Receipt, CommandError> {
     let available = Account::programme(AccountKind::BudgetAvailable, programme)
         .expect("programme-level account");
     let lapsed =
         Account::programme(AccountKind::Lapsed, programme).expect("programme-level account");
-    Command::Journal(Journal {
-        memo: "drill".into(),
-        postings: vec![
-            Posting::debit(lapsed, Fen::new(1)),
-            Posting::credit(available, Fen::new(1)),
-        ],
-    })
+    let postings = vec![
+        Posting::debit(lapsed, Fen::new(1)),
+        Posting::credit(available, Fen::new(1)),
+    ];
+    journal::post(writer, by, "drill".into(), postings).await
 }
 
 /// Funds a programme once (idempotent by key) so appends have budget.
@@ -91,17 +95,16 @@ pub async fn fund(
     programme: &ProgrammeCode,
     amount_fen: i64,
 ) -> anyhow::Result<()> {
-    writer
-        .submit(Submission {
-            actor: "system:drill".into(),
-            idempotency_key: format!("fund-{programme}"),
-            command: Command::FundProgramme(FundProgramme {
-                programme: programme.clone(),
-                amount: Fen::new(amount_fen),
-                reference: "scratch funding".into(),
-            }),
-        })
-        .await?;
+    let by = Envelope::new("system:drill", format!("fund-{programme}"));
+    let reference = "scratch funding".to_string();
+    programmes::fund(
+        writer,
+        by,
+        programme.clone(),
+        Fen::new(amount_fen),
+        reference,
+    )
+    .await?;
     Ok(())
 }
 
@@ -124,13 +127,8 @@ impl StoreJob for Drill {
             tasks.push(tokio::spawn(async move {
                 for index in 0..count {
                     let key = format!("drill-{run_id}-{client}-{index}");
-                    let receipt = writer
-                        .submit(Submission {
-                            actor: "system:drill".into(),
-                            idempotency_key: key.clone(),
-                            command: one_fen_journal(&programme),
-                        })
-                        .await?;
+                    let by = Envelope::new("system:drill", key.clone());
+                    let receipt = one_fen_journal(&writer, by, &programme).await?;
                     println!("ack {} {key}", receipt.sequence);
                 }
                 anyhow::Ok(())

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::app::{StoreJob, with_store};
 use crate::domain::Timestamp;
 use crate::ledger::checkpoint::KeyPair;
-use crate::service::registry::{
+use crate::service::import::{
     ImportMode, ImportReport, ImportSettings, Parsed, import_blacklist, import_enterprises,
     import_providers, import_tags, parse_blacklist_file, parse_enterprise_file,
     parse_provider_file, parse_tag_file, zone_map,
@@ -16,7 +16,7 @@ use crate::service::registry::{
 use crate::store::Store;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum ImportCommand {
+pub enum ImportAction {
     /// Enterprises from CSV or XLSX (headers in English or Chinese).
     Enterprises(ImportArgs),
     /// A tag list (e.g. the 专精特新 library) from CSV or XLSX: uscc, tag,
@@ -48,12 +48,12 @@ pub struct ImportArgs {
     key: super::KeyArgs,
 }
 
-pub async fn run(command: ImportCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: ImportAction) -> anyhow::Result<ExitCode> {
     let (what, args) = match command {
-        ImportCommand::Enterprises(args) => (What::Enterprises, args),
-        ImportCommand::Tags(args) => (What::Tags, args),
-        ImportCommand::Providers(args) => (What::Providers, args),
-        ImportCommand::Blacklist(args) => (What::Blacklist, args),
+        ImportAction::Enterprises(args) => (What::Enterprises, args),
+        ImportAction::Tags(args) => (What::Tags, args),
+        ImportAction::Providers(args) => (What::Providers, args),
+        ImportAction::Blacklist(args) => (What::Blacklist, args),
     };
     let ImportArgs {
         file,
@@ -183,9 +183,9 @@ impl StoreJob for Import {
 /// A file's rows, by what the file holds.
 enum FileRows {
     Enterprises(Vec<(usize, crate::domain::enterprise::EnterpriseFields)>),
-    Tags(Parsed<crate::service::registry::TagRow>),
+    Tags(Parsed<crate::service::import::TagRow>),
     Providers(Parsed<(usize, crate::domain::provider::ProviderInput)>),
-    Blacklist(Parsed<crate::service::registry::BlacklistRow>),
+    Blacklist(Parsed<crate::service::import::BlacklistRow>),
 }
 
 /// Redraws a one-line progress bar on stderr at each whole percent.

@@ -16,7 +16,6 @@ use anyhow::Context;
 
 use crate::app::{StoreJob, with_existing_store};
 use crate::domain::{Fen, ProgrammeCode, Uscc};
-use crate::http::ApiError;
 use crate::ledger::checkpoint::KeyPair;
 use crate::service::commands::IssueVia;
 use crate::service::issuance::{load_programme, voucher_token};
@@ -212,11 +211,9 @@ async fn issue_one<S: Store>(
             Ok(ExitCode::SUCCESS)
         }
         Err(IssueError::Command(error)) => {
-            let error = ApiError::from(error);
-            eprintln!(
-                "refused [{}]: {} / {}",
-                error.code, error.message, error.message_zh
-            );
+            for (code, message, message_zh) in error.reasons() {
+                eprintln!("refused [{code}]: {message} {message_zh}");
+            }
             Ok(ExitCode::FAILURE)
         }
         Err(IssueError::Store(error)) => Err(error.into()),
@@ -258,11 +255,16 @@ fn print_results(total: usize, outcomes: Vec<(String, Allocated)>) -> anyhow::Re
             }
             Allocated::Refused(error) => {
                 refused += 1;
-                let error = ApiError::from(error);
                 let reasons: String = error
-                    .every_reason()
+                    .reasons()
                     .into_iter()
-                    .map(|reason| reason.message_zh)
+                    .map(|(_, message, message_zh)| {
+                        if message_zh.is_empty() {
+                            message
+                        } else {
+                            message_zh
+                        }
+                    })
                     .collect();
                 out.write_record([
                     uscc.as_str(),
@@ -270,7 +272,7 @@ fn print_results(total: usize, outcomes: Vec<(String, Allocated)>) -> anyhow::Re
                     "",
                     "",
                     "",
-                    error.code,
+                    error.code(),
                     &reasons,
                     "",
                 ])?;

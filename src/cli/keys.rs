@@ -5,7 +5,9 @@
 //! the ledger; the previous key is retired but stays published. With several
 //! app instances, distribute the key file (or `VOUCHER_ISSUER_KEY`) to each.
 
-use crate::service::commands::{ActivateIssuerKey, RevokeIssuerKey};
+use crate::service::commands::Envelope;
+use crate::service::issuer_keys;
+use crate::service::written::unchanged_is_done;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,14 +17,13 @@ use crate::keyfile;
 use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::entry::to_hex;
 use crate::service::CommandError;
-use crate::service::commands::{Command, Submission};
 use crate::store::Store;
 
 /// Default directory of issuer private keys.
 pub const DEFAULT_ISSUER_KEY_DIR: &str = "./data/issuer-keys";
 
 #[derive(Debug, clap::Subcommand)]
-pub enum KeysCommand {
+pub enum KeysAction {
     /// Create a new issuer key and make it the one that signs vouchers.
     Rotate {
         #[arg(long, env = "VOUCHER_ISSUER_KEY_DIR", default_value = DEFAULT_ISSUER_KEY_DIR)]
@@ -56,19 +57,17 @@ pub enum KeysCommand {
     },
 }
 
-pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: KeysAction) -> anyhow::Result<ExitCode> {
     match command {
-        KeysCommand::Rotate {
+        KeysAction::Rotate {
             key_dir,
             database,
             ledger_key,
         } => {
             let (issuer, path) = new_issuer_key_file(&key_dir)?;
-            let command = Command::ActivateIssuerKey(ActivateIssuerKey {
-                public_key: issuer.public_key().to_bytes(),
-            });
             let key = format!("cli:keys:activate:{}", issuer.key_id());
-            submit(&database.database_url, &ledger_key.key_file, key, command).await?;
+            let change = KeyChange::Activate(issuer.public_key().to_bytes());
+            submit(&database.database_url, &ledger_key.key_file, key, change).await?;
             println!(
                 "issuer key {} is active; private key in {} (mode 0600)",
                 issuer.key_id(),
@@ -76,22 +75,22 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        KeysCommand::Revoke {
+        KeysAction::Revoke {
             key_id,
             reason,
             database,
             ledger_key,
         } => {
             let key = format!("cli:keys:revoke:{key_id}");
-            let command = Command::RevokeIssuerKey(RevokeIssuerKey {
+            let change = KeyChange::Revoke {
                 key_id: key_id.clone(),
                 reason,
-            });
-            submit(&database.database_url, &ledger_key.key_file, key, command).await?;
+            };
+            submit(&database.database_url, &ledger_key.key_file, key, change).await?;
             println!("issuer key {key_id} is revoked");
             Ok(ExitCode::SUCCESS)
         }
-        KeysCommand::Reissue { key_id, writer } => {
+        KeysAction::Reissue { key_id, writer } => {
             let (ledger, _) = keyfile::load_or_create(&writer.ledger_key.key_file)?;
             let job = Reissue {
                 ledger: Arc::new(ledger),
@@ -100,7 +99,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             };
             with_store(&writer.database.database_url, job).await?
         }
-        KeysCommand::List { database } => {
+        KeysAction::List { database } => {
             for key in with_store(&database.database_url, ListKeys).await?? {
                 println!(
                     "{}  {:<8}  {}",
@@ -122,11 +121,17 @@ pub fn new_issuer_key_file(key_dir: &std::path::Path) -> anyhow::Result<(KeyPair
     Ok((issuer, path))
 }
 
+/// What `keys rotate` and `keys revoke` ask for.
+enum KeyChange {
+    Activate([u8; 32]),
+    Revoke { key_id: String, reason: String },
+}
+
 async fn submit(
     database_url: &str,
     ledger_key_file: &std::path::Path,
     key: String,
-    command: Command,
+    change: KeyChange,
 ) -> anyhow::Result<()> {
     let (ledger, _) = keyfile::load_or_create(ledger_key_file)?;
     with_store(
@@ -134,7 +139,7 @@ async fn submit(
         Submit {
             ledger: Arc::new(ledger),
             key,
-            command,
+            change,
         },
     )
     .await?
@@ -143,7 +148,7 @@ async fn submit(
 struct Submit {
     ledger: Arc<KeyPair>,
     key: String,
-    command: Command,
+    change: KeyChange,
 }
 
 impl StoreJob for Submit {
@@ -152,19 +157,16 @@ impl StoreJob for Submit {
     async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
         let (writer, task) =
             super::start_writer(&store, self.ledger.clone(), Default::default()).await?;
-        let result = writer
-            .submit(Submission {
-                actor: super::cli_actor(),
-                idempotency_key: self.key,
-                command: self.command,
-            })
-            .await;
+        let by = Envelope::new(super::cli_actor(), self.key);
+        let result = match self.change {
+            KeyChange::Activate(public_key) => issuer_keys::activate(&writer, by, public_key).await,
+            KeyChange::Revoke { key_id, reason } => {
+                issuer_keys::revoke(&writer, by, key_id, reason).await
+            }
+        };
         drop(writer);
         task.await?;
-        match result {
-            Ok(_) | Err(CommandError::Unchanged { .. }) => Ok(()),
-            Err(error) => Err(anyhow::anyhow!("{error}")),
-        }
+        unchanged_is_done(result).map_err(|error| anyhow::anyhow!("{error}"))
     }
 }
 

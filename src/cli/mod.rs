@@ -10,6 +10,7 @@ mod bench;
 mod bench_issue;
 mod bench_redeem;
 mod bench_settle;
+mod bench_setup;
 mod checkpoint;
 mod demo;
 mod drill;
@@ -147,14 +148,14 @@ enum Commands {
     /// Users: `user create --role admin --username NAME` bootstraps the first admin.
     User {
         #[command(subcommand)]
-        command: user::UserCommand,
+        command: user::UserAction,
     },
     /// Export a registry as CSV or XLSX (header row; enterprises re-import unchanged).
     Export(export::ExportArgs),
     /// Voucher issuer keys: rotate, revoke, list.
     Keys {
         #[command(subcommand)]
-        command: keys::KeysCommand,
+        command: keys::KeysAction,
     },
     /// Issue vouchers as the bureau: `--enterprise USCC` prints the token;
     /// `--list FILE.csv` issues to a list with a result line per enterprise.
@@ -164,17 +165,17 @@ enum Commands {
     /// Voucher tokens: `token verify TOKEN` (exit 0 only for a valid voucher).
     Token {
         #[command(subcommand)]
-        command: token::TokenCommand,
+        command: token::TokenAction,
     },
     /// Bulk imports into the registries.
     Import {
         #[command(subcommand)]
-        what: import::ImportCommand,
+        what: import::ImportAction,
     },
     /// Benchmarks (not tests): throughput against a same-run baseline.
     Bench {
         #[command(subcommand)]
-        which: bench::BenchCommand,
+        which: bench::BenchAction,
     },
     /// Durability drill on a scratch database: appends synthetic journal
     /// entries and prints each acknowledged one. For kill -9 and
@@ -186,12 +187,12 @@ enum Commands {
     /// Settlement: prepare, show, resolve, approve, payment-file, bank-return.
     Settle {
         #[command(subcommand)]
-        command: settle::SettleCommand,
+        command: settle::SettleAction,
     },
     /// Reports: a run's 兑付表, a provider's statement, utilisation.
     Report {
         #[command(subcommand)]
-        command: report::ReportCommand,
+        command: report::ReportAction,
     },
 }
 

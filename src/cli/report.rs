@@ -27,7 +27,7 @@ pub enum By {
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum ReportCommand {
+pub enum ReportAction {
     /// A run's 兑付/结算表: `--out FILE.xlsx|.csv|.pdf`.
     Batch {
         run: Uuid,
@@ -59,9 +59,9 @@ pub enum ReportCommand {
     },
 }
 
-pub async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: ReportAction) -> anyhow::Result<ExitCode> {
     match command {
-        ReportCommand::Batch { run, out, database } => {
+        ReportAction::Batch { run, out, database } => {
             let job = Export {
                 run,
                 provider: None,
@@ -69,7 +69,7 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
             };
             with_store(&database.database_url, job).await?
         }
-        ReportCommand::Statement {
+        ReportAction::Statement {
             run,
             provider,
             out,
@@ -82,7 +82,7 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
             };
             with_store(&database.database_url, job).await?
         }
-        ReportCommand::Utilisation {
+        ReportAction::Utilisation {
             programme,
             by,
             svg,

@@ -5,7 +5,8 @@
 //! submits, with an idempotency key derived from what was asked (so
 //! running the same step twice records it once).
 
-use crate::service::commands::{ApproveSettlement, PrepareSettlement, ResolveSettlementLine};
+use crate::service::commands::Envelope;
+use crate::service::settlement;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,14 +21,13 @@ use crate::domain::{Fen, ProgrammeCode, Role};
 use crate::keyfile;
 use crate::ledger::checkpoint::KeyPair;
 use crate::service::commands::settlement::facts::stored_flags;
-use crate::service::commands::{Command, Submission};
 use crate::service::issuer_keyring::IssuerKeyring;
 use crate::service::settlement_files;
 use crate::store::Store;
 use crate::store::settlement::RunRecord;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum SettleCommand {
+pub enum SettleAction {
     /// Prepare the run of a programme for a period (2026Q3, 2026H1, 2026,
     /// or 2026-07-01..2026-09-30).
     Prepare {
@@ -85,9 +85,9 @@ pub enum SettleCommand {
     },
 }
 
-pub async fn run(command: SettleCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: SettleAction) -> anyhow::Result<ExitCode> {
     match command {
-        SettleCommand::Prepare {
+        SettleAction::Prepare {
             programme,
             period,
             user,
@@ -100,7 +100,7 @@ pub async fn run(command: SettleCommand) -> anyhow::Result<ExitCode> {
             let step = Step::Prepare { programme, period };
             with_writer(writer, user, key, step).await
         }
-        SettleCommand::Resolve {
+        SettleAction::Resolve {
             run,
             redemption,
             note,
@@ -115,11 +115,11 @@ pub async fn run(command: SettleCommand) -> anyhow::Result<ExitCode> {
             };
             with_writer(writer, user, key, step).await
         }
-        SettleCommand::Approve { run, user, writer } => {
+        SettleAction::Approve { run, user, writer } => {
             let key = format!("cli:settle:approve:{run}");
             with_writer(writer, user, key, Step::Approve { run }).await
         }
-        SettleCommand::BankReturn {
+        SettleAction::BankReturn {
             run,
             file,
             user,
@@ -134,10 +134,10 @@ pub async fn run(command: SettleCommand) -> anyhow::Result<ExitCode> {
             let key = format!("cli:settle:bank-return:{run}:{digest}");
             with_writer(writer, user, key, Step::BankReturn { run, bytes }).await
         }
-        SettleCommand::Show { run, database } => {
+        SettleAction::Show { run, database } => {
             with_store(&database.database_url, Show { run }).await?
         }
-        SettleCommand::PaymentFile { run, out, database } => {
+        SettleAction::PaymentFile { run, out, database } => {
             with_store(&database.database_url, PaymentFile { run, out }).await?
         }
     }
@@ -213,20 +213,11 @@ impl StoreJob for Recorded {
         let (writer, task) =
             super::start_writer(&store, self.ledger.clone(), self.issuer_keys.clone()).await?;
         let actor = format!("{}:{}", super::cli_actor(), self.user);
-        let submit = |command| Submission {
-            actor: actor.clone(),
-            idempotency_key: self.key.clone(),
-            command,
-        };
+        let by = || Envelope::new(actor.clone(), self.key.clone());
         let outcome: anyhow::Result<Uuid> = async {
             match self.step {
                 Step::Prepare { programme, period } => {
-                    let command = Command::PrepareSettlement(PrepareSettlement {
-                        programme: programme.clone(),
-                        period,
-                        prepared_by: user,
-                    });
-                    writer.submit(submit(command)).await?;
+                    settlement::prepare(&writer, by(), programme.clone(), period, user).await?;
                     Ok(run_id(programme.as_str(), &period))
                 }
                 Step::Resolve {
@@ -234,21 +225,11 @@ impl StoreJob for Recorded {
                     redemption,
                     note,
                 } => {
-                    let command = Command::ResolveSettlementLine(ResolveSettlementLine {
-                        run_id: run,
-                        redemption_id: redemption,
-                        note,
-                        resolved_by: user,
-                    });
-                    writer.submit(submit(command)).await?;
+                    settlement::resolve_line(&writer, by(), run, redemption, note, user).await?;
                     Ok(run)
                 }
                 Step::Approve { run } => {
-                    let command = Command::ApproveSettlement(ApproveSettlement {
-                        run_id: run,
-                        approved_by: user,
-                    });
-                    writer.submit(submit(command)).await?;
+                    settlement::approve(&writer, by(), run, user).await?;
                     Ok(run)
                 }
                 Step::BankReturn { run, bytes } => {

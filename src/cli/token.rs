@@ -20,7 +20,7 @@ use crate::token::report::{KnownKey, VerificationReport, inspect};
 use crate::token::voucher::KeyStatus;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum TokenCommand {
+pub enum TokenAction {
     /// Verify a voucher's QR text: signature, key and its status, contents.
     Verify {
         /// The token text (`VL1:…`).
@@ -37,8 +37,8 @@ pub enum TokenCommand {
     },
 }
 
-pub async fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
-    let TokenCommand::Verify {
+pub async fn run(command: TokenAction) -> anyhow::Result<ExitCode> {
+    let TokenAction::Verify {
         token,
         keys,
         database,

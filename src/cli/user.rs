@@ -17,7 +17,7 @@ use crate::service::access;
 use crate::store::Store;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum UserCommand {
+pub enum UserAction {
     /// Create a user. Reads the password from a prompt, or from stdin.
     Create {
         #[arg(long, env = "VOUCHER_DATABASE_URL", default_value = crate::app::DEFAULT_DATABASE_URL)]
@@ -36,8 +36,8 @@ pub enum UserCommand {
     },
 }
 
-pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
-    let UserCommand::Create {
+pub async fn run(command: UserAction) -> anyhow::Result<ExitCode> {
+    let UserAction::Create {
         database_url,
         role,
         username,

@@ -1,6 +1,5 @@
 //! Sessions, the caller's own account and tokens, and user administration.
 
-use crate::service::commands::{EndSession, RevokeApiToken};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
@@ -18,7 +17,6 @@ use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::{Password, PasswordError, Role, Timestamp, Username};
 use crate::service::access::{self, SESSION_TTL_SECONDS};
-use crate::service::commands::{Command, Submission};
 use crate::store::Store;
 use crate::store::access::{TokenRecord, UserRecord};
 
@@ -250,17 +248,7 @@ pub async fn logout<S: Store>(
             "此请求使用的是 API 令牌而非网页会话；如需停用，请吊销令牌。",
         ));
     };
-    state
-        .writer
-        .submit(Submission {
-            actor: principal.actor(),
-            idempotency_key: key,
-            command: Command::EndSession(EndSession {
-                user_id: principal.user_id,
-                session_hash: crate::domain::Redacted::new(session_hash),
-            }),
-        })
-        .await?;
+    access::end_session(&state.writer, &principal, key, session_hash).await?;
     let mut response = Json(Done { done: true }).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -347,17 +335,7 @@ pub async fn revoke_token<S: Store>(
     if token.is_none_or(|t| t.user_id != caller.principal.user_id) {
         return Err(ApiError::not_found());
     }
-    state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command: Command::RevokeApiToken(RevokeApiToken {
-                token_id,
-                user_id: caller.principal.user_id,
-            }),
-        })
-        .await?;
+    access::revoke_token(&state.writer, &caller.principal, key, token_id).await?;
     Ok(Json(Done { done: true }))
 }
 

@@ -2,7 +2,9 @@
 //! offline, and revocation by the admin. (Rotation generates a private
 //! key, so it is done on the operator's side: `voucher-ledger keys rotate`.)
 
-use crate::service::commands::{ActivateIssuerKey, RevokeIssuerKey};
+use crate::service::commands::Envelope;
+use crate::service::issuer_keys;
+use crate::service::written::unchanged_is_done;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -15,7 +17,6 @@ use super::json::ApiJson;
 use super::{ApiError, AppState};
 use crate::domain::Timestamp;
 use crate::ledger::entry::to_hex;
-use crate::service::commands::Command;
 use crate::store::Store;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,10 +102,9 @@ pub async fn rotate<S: Store>(
             "本服务的签发密钥来自环境变量而非密钥目录，请在服务器上运行 voucher-ledger keys rotate 轮换。",
         ));
     };
-    let command = Command::ActivateIssuerKey(ActivateIssuerKey {
-        public_key: pair.public_key().to_bytes(),
-    });
-    super::submit_change(&state, caller.principal.actor(), key, command).await?;
+    let by = Envelope::new(caller.principal.actor(), key);
+    let activated = issuer_keys::activate(&state.writer, by, pair.public_key().to_bytes()).await;
+    unchanged_is_done(activated)?;
     let Json(keys) = published(State(state)).await?;
     Ok((StatusCode::CREATED, Json(keys)))
 }
@@ -124,10 +124,9 @@ pub async fn revoke<S: Store>(
             "吊销须说明理由。",
         ));
     }
-    let command = Command::RevokeIssuerKey(RevokeIssuerKey {
-        key_id,
-        reason: request.reason.trim().to_string(),
-    });
-    super::submit_change(&state, caller.principal.actor(), key, command).await?;
+    let by = Envelope::new(caller.principal.actor(), key);
+    let revoked =
+        issuer_keys::revoke(&state.writer, by, key_id, request.reason.trim().to_string()).await;
+    unchanged_is_done(revoked)?;
     published(State(state)).await
 }

@@ -9,11 +9,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post, put};
-use axum::{Json, Router};
 
 use crate::service::WriterHandle;
 use crate::store::Store;
@@ -48,7 +47,7 @@ pub mod vouchers;
 
 pub use error::ApiError;
 pub use ledger::CheckpointView;
-use routes::{ROUTES, RouteId, RouteSpec};
+use routes::{ROUTES, RouteSpec};
 
 /// Largest request body accepted by any route.
 pub const REQUEST_BODY_BYTES_MAX: usize = 256 * 1024;
@@ -110,102 +109,12 @@ impl<S: Store> AppState<S> {
     }
 }
 
-/// The handler for each route.
-fn handler<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
-    match id {
-        RouteId::Healthz => get(health::healthz::<S>),
-        RouteId::OpenApi => get(|| async { Json(openapi::document()) }),
-        RouteId::LatestCheckpoint => get(ledger::latest_checkpoint::<S>),
-        RouteId::Login => post(access::login::<S>),
-        RouteId::Logout => delete(access::logout::<S>),
-        RouteId::Me => get(access::me::<S>),
-        RouteId::ChangePassword => put(access::change_password::<S>),
-        RouteId::ListMyTokens => get(access::list_my_tokens::<S>),
-        RouteId::CreateToken => post(access::create_token::<S>),
-        RouteId::RevokeToken => delete(access::revoke_token::<S>),
-        RouteId::ListUsers => get(access::list_users::<S>),
-        RouteId::CreateUser => post(access::create_user::<S>),
-        RouteId::GetUser => get(access::get_user::<S>),
-        RouteId::LedgerEntries => get(ledger::entries::<S>),
-        RouteId::LedgerEntry => get(ledger::entry::<S>),
-        RouteId::LedgerBalances => get(ledger::balances::<S>),
-        RouteId::LedgerVerification => get(ledger::verification::<S>),
-        RouteId::LedgerCheckpoints => get(ledger::checkpoints::<S>),
-        RouteId::ListEnterprises => get(registry::list::<S>),
-        RouteId::RecordEnterprise => post(registry::record::<S>),
-        RouteId::GetEnterprise => get(registry::get::<S>),
-        RouteId::TagEnterprise => post(registry::tag::<S>),
-        RouteId::BlacklistEnterprise => post(registry::blacklist::<S>),
-        RouteId::ImportEnterprises => post(registry::import::<S>),
-        RouteId::ListProgrammes => get(programmes::list::<S>),
-        RouteId::CreateProgramme => post(programmes::create::<S>),
-        RouteId::GetProgramme => get(programmes::get::<S>),
-        RouteId::UpdateProgrammeDraft => put(programmes::update_draft::<S>),
-        RouteId::OpenProgramme => post(programmes::open::<S>),
-        RouteId::AmendProgramme => post(programmes::amend::<S>),
-        RouteId::CloseProgramme => post(programmes::close::<S>),
-        RouteId::FundProgramme => post(programmes::fund::<S>),
-        RouteId::MyEligibility => get(programmes::my_eligibility::<S>),
-        RouteId::ListProviders => get(providers::list::<S>),
-        RouteId::RecordProvider => post(providers::record::<S>),
-        RouteId::GetProvider => get(providers::get::<S>),
-        RouteId::ProviderAccount => get(providers::account::<S>),
-        RouteId::ChangeProviderStatus => post(providers::change_status::<S>),
-        RouteId::ImportTags => post(registry::import_tag_list::<S>),
-        RouteId::ImportProviders => post(registry::import_providers::<S>),
-        RouteId::ImportBlacklist => post(registry::import_blacklist::<S>),
-        RouteId::VoucherKeys => get(keys::published::<S>),
-        RouteId::VerifyToken => post(tokens::verify::<S>),
-        RouteId::RotateIssuerKey => post(keys::rotate::<S>),
-        RouteId::RevokeIssuerKey => post(keys::revoke::<S>),
-        RouteId::ListZones => get(registry::zones::<S>),
-        RouteId::DefineZone => post(registry::define_zone::<S>),
-        RouteId::ClaimVoucher => post(vouchers::claim::<S>),
-        RouteId::AllocateVouchers => post(vouchers::allocate::<S>),
-        RouteId::ListVouchers => get(vouchers::list::<S>),
-        RouteId::GetVoucher => get(vouchers::get::<S>),
-        RouteId::VoucherQrPng => get(vouchers::qr_png::<S>),
-        RouteId::VoucherQrSvg => get(vouchers::qr_svg::<S>),
-        RouteId::VoucherPrint => get(vouchers::print::<S>),
-        RouteId::VoucherPresentation => get(vouchers::presentation::<S>),
-        RouteId::VoucherPresentationPng => get(vouchers::presentation_png::<S>),
-        RouteId::VoucherPresentationSvg => get(vouchers::presentation_svg::<S>),
-        RouteId::ReissueIssuerKey => post(vouchers::reissue::<S>),
-        RouteId::PreviewRedemption => post(redemptions::preview::<S>),
-        RouteId::Redeem => post(redemptions::redeem::<S>),
-        RouteId::ListRedemptions => get(redemptions::list::<S>),
-        RouteId::GetRedemption => get(redemptions::get::<S>),
-        RouteId::ConfirmRedemption => post(redemptions::confirm::<S>),
-        RouteId::DisputeRedemption => post(redemptions::dispute::<S>),
-        RouteId::ResolveDispute => post(redemptions::resolve::<S>),
-        RouteId::ReverseRedemption => post(redemptions::reverse::<S>),
-        RouteId::RevokeVoucher => post(redemptions::revoke_voucher::<S>),
-        RouteId::SweepExpiry => post(redemptions::sweep_expiry::<S>),
-        RouteId::SweepAutoConfirm => post(redemptions::sweep_auto_confirm::<S>),
-        RouteId::MarkFraud => post(fraud::mark::<S>),
-        RouteId::AttachDocuments => post(redemptions::attach_documents::<S>),
-        RouteId::ScanPhoto => post(redemptions::scan_photo),
-        RouteId::PrepareSettlement => post(settlement::prepare::<S>),
-        RouteId::ListSettlementRuns => get(settlement::list::<S>),
-        RouteId::GetSettlementRun => get(settlement::get::<S>),
-        RouteId::ListSettlementLines => get(settlement::lines::<S>),
-        RouteId::ResolveSettlementLine => post(settlement::resolve::<S>),
-        RouteId::ApproveSettlement => post(settlement::approve::<S>),
-        RouteId::PaymentFile => get(settlement::payment_file::<S>),
-        RouteId::BankReturn => post(settlement::bank_return::<S>),
-        RouteId::SettlementReport => get(settlement::report::<S>),
-        RouteId::ProviderStatement => get(settlement::statement::<S>),
-        RouteId::Utilisation => get(utilisation::get::<S>),
-        RouteId::UtilisationChart => get(utilisation::chart::<S>),
-    }
-}
-
 /// The whole API, built from the route table.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     let mut router = Router::new();
     for spec in ROUTES {
         let spec: &'static RouteSpec = spec;
-        let mut route = handler::<S>(spec.id);
+        let mut route = routes::bind::<S>(spec.id);
         // Layers added later run first: authorise, then (for mutations)
         // claim the idempotency key, then the handler.
         if spec.idempotency_key {
@@ -275,49 +184,14 @@ pub(crate) fn plain_yuan(field: &str, text: &str) -> Result<crate::domain::Fen, 
     })
 }
 
-/// Submits a command for a handler; "nothing to change" counts as success
-/// (the caller then shows the object as it stands).
-pub(crate) async fn submit_change<S: Store>(
-    state: &AppState<S>,
-    actor: String,
-    idempotency_key: String,
-    command: crate::service::Command,
-) -> Result<(), ApiError> {
-    let submission = crate::service::Submission {
-        actor,
-        idempotency_key,
-        command,
-    };
-    match state.writer.submit(submission).await {
-        Ok(_) | Err(crate::service::CommandError::Unchanged { .. }) => Ok(()),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// Submits a record-or-update command and says how it went: 201 and
-/// changed for a new record (an entry of `created_kind`), 200 and changed
-/// for an update, 200 and unchanged when nothing differed.
-pub(crate) async fn submit_record<S: Store>(
-    state: &AppState<S>,
-    actor: String,
-    idempotency_key: String,
-    command: crate::service::Command,
-    created_kind: crate::ledger::body::EntryKind,
-) -> Result<(axum::http::StatusCode, bool), ApiError> {
-    let submission = crate::service::Submission {
-        actor,
-        idempotency_key,
-        command,
-    };
-    match state.writer.submit(submission).await {
-        Ok(receipt) if receipt.kind == Some(created_kind) && !receipt.replayed => {
-            Ok((axum::http::StatusCode::CREATED, true))
-        }
-        Ok(_) => Ok((axum::http::StatusCode::OK, true)),
-        Err(crate::service::CommandError::Unchanged { .. }) => {
-            Ok((axum::http::StatusCode::OK, false))
-        }
-        Err(error) => Err(error.into()),
+/// The status of a record-or-update: 201 for a new record, 200 for an
+/// update or nothing to change.
+pub(crate) fn recorded_status(
+    recorded: crate::service::written::Recorded,
+) -> axum::http::StatusCode {
+    match recorded {
+        crate::service::written::Recorded::Created => axum::http::StatusCode::CREATED,
+        _ => axum::http::StatusCode::OK,
     }
 }
 

@@ -33,95 +33,6 @@ use super::registry::{
 use super::routes::{Access, ROUTES, RouteId};
 use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPeriod, Validity};
 
-/// Request and response schema names for a route (by component name).
-fn schemas(id: RouteId) -> (Option<&'static str>, Option<&'static str>) {
-    match id {
-        RouteId::Healthz => (None, Some("Health")),
-        RouteId::OpenApi => (None, None),
-        RouteId::LatestCheckpoint => (None, Some("CheckpointView")),
-        RouteId::Login => (Some("LoginRequest"), Some("LoginResponse")),
-        RouteId::Logout => (None, Some("Done")),
-        RouteId::Me => (None, Some("UserView")),
-        RouteId::ChangePassword => (Some("ChangePasswordRequest"), Some("Done")),
-        RouteId::ListMyTokens => (None, Some("TokenList")),
-        RouteId::CreateToken => (Some("CreateTokenRequest"), Some("CreatedToken")),
-        RouteId::RevokeToken => (None, Some("Done")),
-        RouteId::ListUsers => (None, Some("UserList")),
-        RouteId::CreateUser => (Some("CreateUserRequest"), Some("UserView")),
-        RouteId::GetUser => (None, Some("UserView")),
-        RouteId::LedgerEntries => (None, Some("EntryList")),
-        RouteId::LedgerEntry => (None, Some("EntryView")),
-        RouteId::LedgerBalances => (None, Some("BalanceList")),
-        RouteId::LedgerVerification => (None, Some("VerificationView")),
-        RouteId::LedgerCheckpoints => (None, Some("CheckpointList")),
-        RouteId::ListEnterprises => (None, Some("EnterpriseList")),
-        RouteId::RecordEnterprise => (Some("EnterpriseRequest"), Some("RecordedEnterprise")),
-        RouteId::GetEnterprise => (None, Some("EnterpriseDetail")),
-        RouteId::TagEnterprise => (Some("TagRequest"), Some("EnterpriseDetail")),
-        RouteId::BlacklistEnterprise => (Some("BlacklistRequest"), Some("EnterpriseDetail")),
-        RouteId::ImportEnterprises => (None, Some("ImportResult")),
-        RouteId::ListProgrammes => (None, Some("ProgrammeList")),
-        RouteId::CreateProgramme => (Some("CreateProgrammeRequest"), Some("ProgrammeView")),
-        RouteId::GetProgramme => (None, Some("ProgrammeView")),
-        RouteId::UpdateProgrammeDraft => (Some("ProgrammeTerms"), Some("ProgrammeView")),
-        RouteId::OpenProgramme | RouteId::CloseProgramme => (None, Some("ProgrammeView")),
-        RouteId::AmendProgramme => (Some("AmendProgrammeRequest"), Some("ProgrammeView")),
-        RouteId::FundProgramme => (Some("FundingRequest"), Some("ProgrammeView")),
-        RouteId::MyEligibility => (None, Some("EligibilityList")),
-        RouteId::ListProviders => (None, Some("ProviderList")),
-        RouteId::RecordProvider => (Some("ProviderFields"), Some("RecordedProvider")),
-        RouteId::GetProvider => (None, Some("ProviderView")),
-        RouteId::ProviderAccount => (None, Some("ProviderAccountView")),
-        RouteId::ChangeProviderStatus => (Some("ProviderStatusRequest"), Some("ProviderView")),
-        RouteId::ImportTags | RouteId::ImportProviders | RouteId::ImportBlacklist => {
-            (None, Some("ImportResult"))
-        }
-        RouteId::VoucherKeys => (None, Some("PublishedKeys")),
-        RouteId::RotateIssuerKey => (None, Some("PublishedKeys")),
-        RouteId::RevokeIssuerKey => (Some("RevokeKeyRequest"), Some("PublishedKeys")),
-        RouteId::VerifyToken => (Some("VerifyTokenRequest"), Some("VerificationReport")),
-        RouteId::ListZones => (None, Some("ZoneList")),
-        RouteId::DefineZone => (Some("ZoneRequest"), Some("ZoneList")),
-        RouteId::ClaimVoucher => (Some("ClaimRequest"), Some("VoucherView")),
-        RouteId::AllocateVouchers => (Some("AllocationRequest"), Some("AllocationReport")),
-        RouteId::ListVouchers => (None, Some("VoucherList")),
-        RouteId::GetVoucher => (None, Some("VoucherView")),
-        RouteId::VoucherPresentation => (None, Some("PresentationView")),
-        RouteId::ReissueIssuerKey => (None, Some("ReissueReport")),
-        RouteId::PreviewRedemption => (Some("PreviewRequest"), Some("PreviewView")),
-        RouteId::Redeem => (Some("RedeemRequest"), Some("RedemptionView")),
-        RouteId::ListRedemptions => (None, Some("RedemptionList")),
-        RouteId::GetRedemption => (None, Some("RedemptionView")),
-        RouteId::ConfirmRedemption => (Some("ConfirmRequest"), Some("RedemptionView")),
-        RouteId::DisputeRedemption | RouteId::ReverseRedemption => {
-            (Some("ReasonRequest"), Some("RedemptionView"))
-        }
-        RouteId::ResolveDispute => (Some("ResolveRequest"), Some("RedemptionView")),
-        RouteId::RevokeVoucher => (Some("ReasonRequest"), Some("VoucherView")),
-        RouteId::SweepExpiry | RouteId::SweepAutoConfirm => (None, Some("SweepView")),
-        RouteId::MarkFraud => (Some("FraudMarkingRequest"), Some("FraudMarkingReport")),
-        RouteId::AttachDocuments => (Some("DocumentsRequest"), Some("RedemptionView")),
-        RouteId::ScanPhoto => (None, Some("ScannedView")),
-        RouteId::PrepareSettlement => (Some("PrepareSettlementRequest"), Some("SettlementRunView")),
-        RouteId::ListSettlementRuns => (None, Some("SettlementRunList")),
-        RouteId::GetSettlementRun | RouteId::ApproveSettlement => (None, Some("SettlementRunView")),
-        RouteId::ListSettlementLines => (None, Some("SettlementLineList")),
-        RouteId::ResolveSettlementLine => (Some("ResolveLineRequest"), Some("SettlementRunView")),
-        RouteId::BankReturn => (None, Some("BankReturnReport")),
-        RouteId::Utilisation => (None, Some("UtilisationView")),
-        // Not JSON: see `media_type`.
-        RouteId::VoucherQrPng
-        | RouteId::VoucherQrSvg
-        | RouteId::VoucherPrint
-        | RouteId::VoucherPresentationPng
-        | RouteId::VoucherPresentationSvg
-        | RouteId::PaymentFile
-        | RouteId::SettlementReport
-        | RouteId::ProviderStatement
-        | RouteId::UtilisationChart => (None, None),
-    }
-}
-
 /// The media type of routes that answer something other than JSON.
 fn media_type(id: RouteId) -> Option<&'static str> {
     match id {
@@ -311,7 +222,7 @@ fn json_ref(name: &str) -> utoipa::openapi::Content {
 pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new().build();
     for route in ROUTES {
-        let (request, response) = schemas(route.id);
+        let (request, response) = (route.request, route.response);
         let mut operation = OperationBuilder::new()
             .operation_id(Some(format!("{:?}", route.id)))
             .summary(Some(route.summary));
@@ -578,4 +489,9 @@ pub fn document() -> OpenApi {
         .paths(paths)
         .components(Some(components))
         .build()
+}
+
+/// Answers `GET /api/openapi.json`.
+pub async fn serve_document() -> axum::Json<OpenApi> {
+    axum::Json(document())
 }

@@ -1,7 +1,9 @@
 //! Programmes: create and edit drafts, open, amend, close, fund; and for
 //! enterprises, which open programmes they may claim from and why not.
 
-use crate::service::commands::{ChangeProgramme, FundProgramme};
+use crate::service::commands::Envelope;
+use crate::service::programmes;
+use crate::service::written::unchanged_is_done;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,8 +20,7 @@ use crate::domain::eligibility::evaluate;
 use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms, TermsError};
 use crate::domain::{Fen, ProgrammeCode, Role, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
-use crate::service::CommandError;
-use crate::service::commands::{Command, ProgrammeChange, Submission};
+use crate::service::commands::ProgrammeChange;
 use crate::service::issuance::enterprise_facts;
 use crate::store::Store;
 use crate::store::registry::ProgrammeRecord;
@@ -145,21 +146,13 @@ async fn change<S: Store>(
     change: ProgrammeChange,
 ) -> Result<Response, ApiError> {
     let created = matches!(change, ProgrammeChange::Create(_));
-    match state
-        .writer
-        .submit(Submission {
-            actor,
-            idempotency_key: key,
-            command: Command::ChangeProgramme(ChangeProgramme {
-                code: code.clone(),
-                change,
-            }),
-        })
-        .await
-    {
-        Ok(_) | Err(CommandError::Unchanged { .. }) => {}
-        Err(error) => return Err(error.into()),
-    }
+    let changed = programmes::change(
+        &state.writer,
+        Envelope::new(actor, key),
+        code.clone(),
+        change,
+    );
+    unchanged_is_done(changed.await)?;
     let record = state
         .store
         .programme(code.as_str())
@@ -285,18 +278,14 @@ pub async fn fund<S: Store>(
         return Err(ApiError::not_found());
     }
     let amount = super::plain_yuan("amount_yuan", &request.amount_yuan)?;
-    state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command: Command::FundProgramme(FundProgramme {
-                programme: code.clone(),
-                amount,
-                reference: request.reference.trim().to_string(),
-            }),
-        })
-        .await?;
+    programmes::fund(
+        &state.writer,
+        Envelope::new(caller.principal.actor(), key),
+        code.clone(),
+        amount,
+        request.reference.trim().to_string(),
+    )
+    .await?;
     let record = state
         .store
         .programme(code.as_str())

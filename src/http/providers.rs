@@ -1,6 +1,7 @@
 //! The provider registry: register, update, change status, read.
 
-use crate::service::commands::{ChangeProviderStatus, RecordProvider};
+use crate::service::commands::Envelope;
+use crate::service::registry;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,6 @@ use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::provider::{ProviderError, ProviderFields, ProviderStatus};
 use crate::domain::{Role, Timestamp};
-use crate::service::commands::{Command, Submission};
 use crate::store::Store;
 use crate::store::registry::ProviderRecord;
 
@@ -103,13 +103,9 @@ pub async fn record<S: Store>(
     // Every field's own refusal first, then the API's plain-amount rule.
     super::plain_yuan("annual_cap_yuan", &cap_text)?;
     let uscc = input.uscc.to_string();
-    let command = Command::RecordProvider(RecordProvider {
-        provider_id: Uuid::now_v7(),
-        input,
-    });
-    let created = crate::ledger::body::EntryKind::ProviderRegistered;
-    let (status, changed) =
-        super::submit_record(&state, caller.principal.actor(), key, command, created).await?;
+    let by = Envelope::new(caller.principal.actor(), key);
+    let recorded = registry::record_provider(&state.writer, by, input).await?;
+    let status = super::recorded_status(recorded);
     let record = state
         .store
         .provider_by_uscc(&uscc)
@@ -119,7 +115,7 @@ pub async fn record<S: Store>(
         status,
         Json(RecordedProvider {
             provider: view(&record)?,
-            changed,
+            changed: recorded.changed(),
         }),
     )
         .into_response())
@@ -133,18 +129,14 @@ pub async fn change_status<S: Store>(
     ApiJson(request): ApiJson<ProviderStatusRequest>,
 ) -> Result<Json<ProviderView>, ApiError> {
     let record = provider_or_404(&state, &id).await?;
-    state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command: Command::ChangeProviderStatus(ChangeProviderStatus {
-                provider_id: record.id,
-                status: request.status,
-                reason: request.reason.trim().to_string(),
-            }),
-        })
-        .await?;
+    registry::change_provider_status(
+        &state.writer,
+        Envelope::new(caller.principal.actor(), key),
+        record.id,
+        request.status,
+        request.reason.trim().to_string(),
+    )
+    .await?;
     let record = state
         .store
         .provider_by_id(record.id)

@@ -3,7 +3,7 @@
 //! records the redemption; providers and enterprises read their own,
 //! the bureau's staff read all.
 
-use crate::service::commands::AttachRedemptionDocuments;
+use crate::service::commands::Envelope;
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -663,7 +663,7 @@ pub async fn attach_documents<S: Store>(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<DocumentsRequest>,
 ) -> Result<Json<RedemptionView>, ApiError> {
-    use crate::service::commands::{ChangedBy, Command, Submission};
+    use crate::service::commands::ChangedBy;
     let redemption_id = ApiError::id_or_404(&id)?;
     let by = changed_by(&caller);
     if request.invoice.is_none() && request.payment_proof_ref.is_none() {
@@ -682,23 +682,20 @@ pub async fn attach_documents<S: Store>(
             "发票须由开具发票的服务机构上传。",
         ));
     }
-    let command = Command::AttachRedemptionDocuments(AttachRedemptionDocuments {
+    let invoice = request.invoice.map(invoice).transpose()?;
+    let payment_proof_ref = request
+        .payment_proof_ref
+        .map(|r| required_text("payment_proof_ref", &r))
+        .transpose()?;
+    redemption::attach_documents(
+        &state.writer,
+        Envelope::new(caller.principal.actor(), key),
         redemption_id,
         by,
-        invoice: request.invoice.map(invoice).transpose()?,
-        payment_proof_ref: request
-            .payment_proof_ref
-            .map(|r| required_text("payment_proof_ref", &r))
-            .transpose()?,
-    });
-    state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command,
-        })
-        .await?;
+        invoice,
+        payment_proof_ref,
+    )
+    .await?;
     let record = state
         .store
         .redemption(redemption_id)

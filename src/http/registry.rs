@@ -1,6 +1,9 @@
 //! The enterprise registry: record, read, tag, blacklist, import.
 
-use crate::service::commands::{DefineZone, RecordEnterprise};
+use crate::service::commands::Envelope;
+use crate::service::registry;
+use crate::service::written::unchanged_is_done;
+use crate::service::{CommandError, Receipt};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,8 +21,8 @@ use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::enterprise::{EnterpriseFields, FieldError};
 use crate::domain::{Role, Timestamp};
-use crate::service::commands::{BlacklistSpec, Command, PartyKind, TagSpec};
-use crate::service::registry::{
+use crate::service::commands::PartyKind;
+use crate::service::import::{
     ImportMode, ImportReport, ImportSettings, import_enterprises, parse_enterprise_file,
     parse_tag_file, zone_map,
 };
@@ -273,13 +276,9 @@ pub async fn record<S: Store>(
         tracing::warn!(uscc = input.uscc.code(), reason, actor = %caller.principal.actor(), "legacy USCC admitted by override");
     }
     let uscc = input.uscc.code().to_string();
-    let command = Command::RecordEnterprise(RecordEnterprise {
-        enterprise_id: Uuid::now_v7(),
-        input,
-    });
-    let created = crate::ledger::body::EntryKind::EnterpriseRegistered;
-    let (status, changed) =
-        super::submit_record(&state, caller.principal.actor(), key, command, created).await?;
+    let by = Envelope::new(caller.principal.actor(), key);
+    let recorded = registry::record_enterprise(&state.writer, by, input).await?;
+    let status = super::recorded_status(recorded);
     let record = state
         .store
         .enterprise_by_uscc(&uscc)
@@ -287,7 +286,7 @@ pub async fn record<S: Store>(
         .ok_or_else(ApiError::not_found)?;
     let body = RecordedEnterprise {
         enterprise: EnterpriseView::from(&record),
-        changed,
+        changed: recorded.changed(),
     };
     Ok((status, Json(body)).into_response())
 }
@@ -352,14 +351,15 @@ pub async fn tag<S: Store>(
     ApiJson(request): ApiJson<TagRequest>,
 ) -> Result<Response, ApiError> {
     let record = enterprise_or_404(&state, &id).await?;
-    let command = Command::TagEnterprise(TagSpec {
-        enterprise_id: record.id,
+    let tag = registry::Tag {
         tag: request.tag.trim().to_string(),
         valid_from: date(&request.valid_from, "valid_from")?,
         valid_until: optional_date(request.valid_until.as_deref(), "valid_until")?,
         source: request.source.trim().to_string(),
-    });
-    submit_and_show(&state, caller.principal.actor(), key, command, record.id).await
+    };
+    let by = Envelope::new(caller.principal.actor(), key);
+    let tagged = registry::tag_enterprise(&state.writer, by, record.id, tag).await;
+    show_after(&state, tagged, record.id).await
 }
 
 pub async fn blacklist<S: Store>(
@@ -370,27 +370,25 @@ pub async fn blacklist<S: Store>(
     ApiJson(request): ApiJson<BlacklistRequest>,
 ) -> Result<Response, ApiError> {
     let record = enterprise_or_404(&state, &id).await?;
-    let command = Command::BlacklistParty(BlacklistSpec {
-        entry_id: Uuid::now_v7(),
-        party_kind: PartyKind::Enterprise,
-        party_id: record.id,
+    let listing = registry::Listing {
         reason: request.reason.trim().to_string(),
         source: request.source.trim().to_string(),
         effective_from: date(&request.effective_from, "effective_from")?,
         effective_until: optional_date(request.effective_until.as_deref(), "effective_until")?,
-    });
-    submit_and_show(&state, caller.principal.actor(), key, command, record.id).await
+    };
+    let by = Envelope::new(caller.principal.actor(), key);
+    let listed =
+        registry::blacklist(&state.writer, by, PartyKind::Enterprise, record.id, listing).await;
+    show_after(&state, listed, record.id).await
 }
 
-/// Submits a change to an enterprise and answers with its detail.
-async fn submit_and_show<S: Store>(
+/// After a change to an enterprise, answers with its detail.
+async fn show_after<S: Store>(
     state: &AppState<S>,
-    actor: String,
-    key: String,
-    command: Command,
+    changed: Result<Receipt, CommandError>,
     enterprise_id: Uuid,
 ) -> Result<Response, ApiError> {
-    super::submit_change(state, actor, key, command).await?;
+    unchanged_is_done(changed)?;
     let record = state
         .store
         .enterprise_by_id(enterprise_id)
@@ -470,8 +468,8 @@ impl<S: Store> ImportCall<S> {
     /// and the request's timeout must still be able to answer.
     async fn parse<T: Send + 'static>(
         &self,
-        parse: fn(&[u8]) -> Result<T, Vec<crate::service::registry::RowError>>,
-    ) -> Result<Result<T, Vec<crate::service::registry::RowError>>, ApiError> {
+        parse: fn(&[u8]) -> Result<T, Vec<crate::service::import::RowError>>,
+    ) -> Result<Result<T, Vec<crate::service::import::RowError>>, ApiError> {
         let body = self.body.clone();
         tokio::task::spawn_blocking(move || parse(&body))
             .await
@@ -538,7 +536,7 @@ pub async fn import_tag_list<S: Store>(call: ImportCall<S>) -> Result<Response, 
     let state = &call.state;
     let report = match call.parse(parse_tag_file).await? {
         Ok(parsed) => {
-            crate::service::registry::import_tags(
+            crate::service::import::import_tags(
                 &state.store,
                 &state.writer,
                 &call.actor,
@@ -555,11 +553,11 @@ pub async fn import_tag_list<S: Store>(call: ImportCall<S>) -> Result<Response, 
 
 pub async fn import_providers<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
     let report = match call
-        .parse(crate::service::registry::parse_provider_file)
+        .parse(crate::service::import::parse_provider_file)
         .await?
     {
         Ok(parsed) => {
-            crate::service::registry::import_providers(
+            crate::service::import::import_providers(
                 &call.state.writer,
                 &call.actor,
                 &call.key,
@@ -576,12 +574,12 @@ pub async fn import_providers<S: Store>(call: ImportCall<S>) -> Result<Response,
 pub async fn import_blacklist<S: Store>(call: ImportCall<S>) -> Result<Response, ApiError> {
     let state = &call.state;
     let report = match call
-        .parse(crate::service::registry::parse_blacklist_file)
+        .parse(crate::service::import::parse_blacklist_file)
         .await?
     {
         Ok(parsed) => {
             let (store, writer) = (&state.store, &state.writer);
-            crate::service::registry::import_blacklist(
+            crate::service::import::import_blacklist(
                 store,
                 writer,
                 &call.actor,
@@ -640,10 +638,8 @@ pub async fn define_zone<S: Store>(
             "行政区划代码无效。",
         )
     })?;
-    let command = Command::DefineZone(DefineZone {
-        name: request.name.trim().to_string(),
-        division,
-    });
-    super::submit_change(&state, caller.principal.actor(), key, command).await?;
+    let by = Envelope::new(caller.principal.actor(), key);
+    let name = request.name.trim().to_string();
+    unchanged_is_done(registry::define_zone(&state.writer, by, name, division).await)?;
     zones(State(state)).await
 }

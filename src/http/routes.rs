@@ -1,100 +1,22 @@
-//! The route table: every endpoint, once, with who may call it.
+//! The route table: every endpoint, once — its method and path, who may
+//! call it, whether it takes an idempotency key, its largest body, its
+//! handler and its request and response schemas — in one row.
 //!
-//! The router is built from this table, authorisation and idempotency are
-//! enforced from it, and the OpenAPI document is generated from it; the
-//! test suite's allow/deny matrix must cover every row. So a route cannot
-//! exist without a policy, and cannot get a policy without a test.
+//! `route_table!` turns the rows into `RouteId`, `ROUTES` and `bind` (the
+//! handler bound to its method): the router is built from them,
+//! authorisation and idempotency are enforced from them, and the OpenAPI
+//! document is generated from them, so a route cannot be half-declared.
+//! The test suite's allow/deny matrix, written independently, must cover
+//! every row.
 
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use super::{
+    AppState, access, fraud, health, keys, ledger, openapi, programmes, providers, redemptions,
+    registry, settlement, tokens, utilisation, vouchers,
+};
 use crate::domain::Role;
-
-/// Stable names of the endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RouteId {
-    Healthz,
-    OpenApi,
-    LatestCheckpoint,
-    Login,
-    Logout,
-    Me,
-    ChangePassword,
-    ListMyTokens,
-    CreateToken,
-    RevokeToken,
-    ListUsers,
-    CreateUser,
-    GetUser,
-    LedgerEntries,
-    LedgerEntry,
-    LedgerBalances,
-    LedgerVerification,
-    LedgerCheckpoints,
-    ListEnterprises,
-    RecordEnterprise,
-    GetEnterprise,
-    TagEnterprise,
-    BlacklistEnterprise,
-    ImportEnterprises,
-    ListProgrammes,
-    CreateProgramme,
-    GetProgramme,
-    UpdateProgrammeDraft,
-    OpenProgramme,
-    AmendProgramme,
-    CloseProgramme,
-    FundProgramme,
-    MyEligibility,
-    ListProviders,
-    RecordProvider,
-    GetProvider,
-    ProviderAccount,
-    ChangeProviderStatus,
-    ImportTags,
-    ImportProviders,
-    ImportBlacklist,
-    VoucherKeys,
-    RotateIssuerKey,
-    RevokeIssuerKey,
-    VerifyToken,
-    ListZones,
-    DefineZone,
-    ClaimVoucher,
-    AllocateVouchers,
-    ListVouchers,
-    GetVoucher,
-    VoucherQrPng,
-    VoucherQrSvg,
-    VoucherPrint,
-    VoucherPresentation,
-    VoucherPresentationPng,
-    VoucherPresentationSvg,
-    ReissueIssuerKey,
-    PreviewRedemption,
-    Redeem,
-    ListRedemptions,
-    GetRedemption,
-    ConfirmRedemption,
-    DisputeRedemption,
-    ResolveDispute,
-    ReverseRedemption,
-    RevokeVoucher,
-    SweepExpiry,
-    SweepAutoConfirm,
-    MarkFraud,
-    PrepareSettlement,
-    ListSettlementRuns,
-    GetSettlementRun,
-    ListSettlementLines,
-    ResolveSettlementLine,
-    ApproveSettlement,
-    PaymentFile,
-    BankReturn,
-    SettlementReport,
-    ProviderStatement,
-    Utilisation,
-    UtilisationChart,
-    AttachDocuments,
-    ScanPhoto,
-}
+use crate::store::Store;
 
 /// Who may call a route (before any object-level check in the handler).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +55,10 @@ pub struct RouteSpec {
     pub summary: &'static str,
     /// Largest request body (most routes: `super::REQUEST_BODY_BYTES_MAX`).
     pub body_bytes_max: usize,
+    /// The request body's schema (a component of the OpenAPI document).
+    pub request: Option<&'static str>,
+    /// The success response's schema; `None` for no JSON body.
+    pub response: Option<&'static str>,
 }
 
 impl RouteSpec {
@@ -204,764 +130,300 @@ const VOUCHER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Ro
 /// An allocation list of 20,000 USCCs fits.
 const ALLOCATION_BODY: usize = 1024 * 1024;
 
-pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec {
-        id: RouteId::Healthz,
-        method: "GET",
-        path: "/healthz",
-        access: Access::Public,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Health: 200 when the database answers, 503 when not",
-    },
-    RouteSpec {
-        id: RouteId::OpenApi,
-        method: "GET",
-        path: "/api/openapi.json",
-        access: Access::Public,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "This API's OpenAPI 3.1 document",
-    },
-    RouteSpec {
-        id: RouteId::LatestCheckpoint,
-        method: "GET",
-        path: "/api/v1/ledger/checkpoints/latest",
-        access: Access::Public,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The ledger's latest signed checkpoint",
-    },
-    RouteSpec {
-        id: RouteId::Login,
-        method: "POST",
-        path: "/api/v1/session",
-        access: Access::Public,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Log in: sets the session cookie and returns the CSRF token",
-    },
-    RouteSpec {
-        id: RouteId::Logout,
-        method: "DELETE",
-        path: "/api/v1/session",
-        access: Access::AnyUser,
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Log out: ends the current web session",
-    },
-    RouteSpec {
-        id: RouteId::Me,
-        method: "GET",
-        path: "/api/v1/me",
-        access: Access::AnyUser,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The signed-in user",
-    },
-    RouteSpec {
-        id: RouteId::ChangePassword,
-        method: "PUT",
-        path: "/api/v1/me/password",
-        access: Access::AnyUser,
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Change the signed-in user's password (ends all their sessions)",
-    },
-    RouteSpec {
-        id: RouteId::ListMyTokens,
-        method: "GET",
-        path: "/api/v1/me/tokens",
-        access: Access::AnyUser,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The signed-in user's API tokens (never their secrets)",
-    },
-    RouteSpec {
-        id: RouteId::CreateToken,
-        method: "POST",
-        path: "/api/v1/me/tokens",
-        access: Access::AnyUser,
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Issue an API token for the signed-in user; the secret is shown once",
-    },
-    RouteSpec {
-        id: RouteId::RevokeToken,
-        method: "DELETE",
-        path: "/api/v1/me/tokens/{token_id}",
-        access: Access::AnyUser,
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Revoke one of the signed-in user's API tokens",
-    },
-    RouteSpec {
-        id: RouteId::ListUsers,
-        method: "GET",
-        path: "/api/v1/users",
-        access: Access::Roles(USER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Users, by username, with cursor pagination",
-    },
-    RouteSpec {
-        id: RouteId::CreateUser,
-        method: "POST",
-        path: "/api/v1/users",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Create a user",
-    },
-    RouteSpec {
-        id: RouteId::GetUser,
-        method: "GET",
-        path: "/api/v1/users/{user_id}",
-        access: Access::AnyUser,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "One user (others than oneself: admin, finance and auditor only)",
-    },
-    RouteSpec {
-        id: RouteId::LedgerEntries,
-        method: "GET",
-        path: "/api/v1/ledger/entries",
-        access: Access::Roles(LEDGER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Ledger entries in sequence order, with cursor pagination",
-    },
-    RouteSpec {
-        id: RouteId::LedgerEntry,
-        method: "GET",
-        path: "/api/v1/ledger/entries/{sequence}",
-        access: Access::Roles(LEDGER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "One ledger entry with its postings",
-    },
-    RouteSpec {
-        id: RouteId::LedgerBalances,
-        method: "GET",
-        path: "/api/v1/ledger/balances",
-        access: Access::Roles(LEDGER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Every account's balance (the projection verify checks)",
-    },
-    RouteSpec {
-        id: RouteId::LedgerVerification,
-        method: "GET",
-        path: "/api/v1/ledger/verification",
-        access: Access::Roles(LEDGER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Verifies the whole ledger now (what `voucher-ledger verify` checks); one run at a time",
-    },
-    RouteSpec {
-        id: RouteId::LedgerCheckpoints,
-        method: "GET",
-        path: "/api/v1/ledger/checkpoints",
-        access: Access::Roles(LEDGER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Signed checkpoints, newest first, paginated by `before` = sequence",
-    },
-    RouteSpec {
-        id: RouteId::ListEnterprises,
-        method: "GET",
-        path: "/api/v1/enterprises",
-        access: Access::Roles(USER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The enterprise registry, by USCC, with cursor pagination",
-    },
-    RouteSpec {
-        id: RouteId::RecordEnterprise,
-        method: "POST",
-        path: "/api/v1/enterprises",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Register an enterprise, or update the one with the same USCC",
-    },
-    RouteSpec {
-        id: RouteId::GetEnterprise,
-        method: "GET",
-        path: "/api/v1/enterprises/{enterprise_id}",
-        access: Access::Roles(ENTERPRISE_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "One enterprise with its tags and blacklist entries (enterprise users: their own)",
-    },
-    RouteSpec {
-        id: RouteId::TagEnterprise,
-        method: "POST",
-        path: "/api/v1/enterprises/{enterprise_id}/tags",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Tag an enterprise (e.g. 专精特新培育库) for a period",
-    },
-    RouteSpec {
-        id: RouteId::BlacklistEnterprise,
-        method: "POST",
-        path: "/api/v1/enterprises/{enterprise_id}/blacklist",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Blacklist an enterprise from a date",
-    },
-    RouteSpec {
-        id: RouteId::ImportEnterprises,
-        method: "POST",
-        path: "/api/v1/imports/enterprises",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: IMPORT_BODY,
-        summary: "Import enterprises from CSV; row/column error report (JSON, or CSV with Accept: text/csv)",
-    },
-    RouteSpec {
-        id: RouteId::ListProgrammes,
-        method: "GET",
-        path: "/api/v1/programmes",
-        access: Access::AnyUser,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Programmes (drafts only for admin, finance and auditor)",
-    },
-    RouteSpec {
-        id: RouteId::CreateProgramme,
-        method: "POST",
-        path: "/api/v1/programmes",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Create a programme in draft",
-    },
-    RouteSpec {
-        id: RouteId::GetProgramme,
-        method: "GET",
-        path: "/api/v1/programmes/{code}",
-        access: Access::AnyUser,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "One programme with its terms and budget",
-    },
-    RouteSpec {
-        id: RouteId::UpdateProgrammeDraft,
-        method: "PUT",
-        path: "/api/v1/programmes/{code}",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Edit a draft programme (refused once open: amend instead)",
-    },
-    RouteSpec {
-        id: RouteId::OpenProgramme,
-        method: "POST",
-        path: "/api/v1/programmes/{code}/open",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Open a draft programme: its terms are frozen",
-    },
-    RouteSpec {
-        id: RouteId::AmendProgramme,
-        method: "POST",
-        path: "/api/v1/programmes/{code}/amendments",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Amend an open programme, with a reason recorded in the ledger",
-    },
-    RouteSpec {
-        id: RouteId::CloseProgramme,
-        method: "POST",
-        path: "/api/v1/programmes/{code}/close",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Close an open programme",
-    },
-    RouteSpec {
-        id: RouteId::FundProgramme,
-        method: "POST",
-        path: "/api/v1/programmes/{code}/funding",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Fund or top up a programme (a ledger entry with postings)",
-    },
-    RouteSpec {
-        id: RouteId::MyEligibility,
-        method: "GET",
-        path: "/api/v1/me/eligibility",
-        access: Access::Roles(ENTERPRISE_ONLY),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "For an enterprise user: each open programme, whether it may claim, and every reason not",
-    },
-    RouteSpec {
-        id: RouteId::ListProviders,
-        method: "GET",
-        path: "/api/v1/providers",
-        access: Access::Roles(USER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The provider registry, by USCC, with cursor pagination",
-    },
-    RouteSpec {
-        id: RouteId::RecordProvider,
-        method: "POST",
-        path: "/api/v1/providers",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Register a provider (applied), or update the one with the same USCC",
-    },
-    RouteSpec {
-        id: RouteId::GetProvider,
-        method: "GET",
-        path: "/api/v1/providers/{provider_id}",
-        access: Access::Roles(PROVIDER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "One provider (provider staff: their own)",
-    },
-    RouteSpec {
-        id: RouteId::ProviderAccount,
-        method: "GET",
-        path: "/api/v1/providers/{provider_id}/account",
-        access: Access::Roles(PROVIDER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "A provider's balances per programme (owed, in payment, paid, to recover) and payouts with their runs; provider staff their own",
-    },
-    RouteSpec {
-        id: RouteId::ChangeProviderStatus,
-        method: "POST",
-        path: "/api/v1/providers/{provider_id}/status",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Approve (入库), suspend (暂停), reinstate or remove (出库) a provider, with a reason",
-    },
-    RouteSpec {
-        id: RouteId::ImportTags,
-        method: "POST",
-        path: "/api/v1/imports/tags",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: IMPORT_BODY,
-        summary: "Import a tag list (e.g. the 专精特新 library) from CSV or XLSX; row/column error report",
-    },
-    RouteSpec {
-        id: RouteId::ListZones,
-        method: "GET",
-        path: "/api/v1/zones",
-        access: Access::AnyUser,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Functional zones and their parent divisions",
-    },
-    RouteSpec {
-        id: RouteId::DefineZone,
-        method: "POST",
-        path: "/api/v1/zones",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Define a functional zone (or move it to another parent division)",
-    },
-    RouteSpec {
-        id: RouteId::ImportProviders,
-        method: "POST",
-        path: "/api/v1/imports/providers",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: IMPORT_BODY,
-        summary: "Import providers from CSV or XLSX; row/column error report",
-    },
-    RouteSpec {
-        id: RouteId::ImportBlacklist,
-        method: "POST",
-        path: "/api/v1/imports/blacklist",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: IMPORT_BODY,
-        summary: "Import blacklist entries from CSV or XLSX; row/column error report",
-    },
-    RouteSpec {
-        id: RouteId::VoucherKeys,
-        method: "GET",
-        path: "/.well-known/voucher-keys.json",
-        access: Access::Public,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The issuer public keys that verify vouchers offline (docs/token-format.md)",
-    },
-    RouteSpec {
-        id: RouteId::RotateIssuerKey,
-        method: "POST",
-        path: "/api/v1/issuer-keys",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Rotate: a new issuer key in the server's key directory becomes the signing key",
-    },
-    RouteSpec {
-        id: RouteId::RevokeIssuerKey,
-        method: "POST",
-        path: "/api/v1/issuer-keys/{key_id}/revoke",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Revoke a compromised issuer key (its vouchers are refused)",
-    },
-    RouteSpec {
-        id: RouteId::VerifyToken,
-        method: "POST",
-        path: "/api/v1/tokens/verify",
-        access: Access::Public,
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Verify a voucher's QR text: signature, key and status, contents (no login)",
-    },
-    RouteSpec {
-        id: RouteId::ClaimVoucher,
-        method: "POST",
-        path: "/api/v1/programmes/{code}/claims",
-        access: Access::Roles(ENTERPRISE_ONLY),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Claim a voucher for my enterprise (eligibility, caps and budget checked atomically)",
-    },
-    RouteSpec {
-        id: RouteId::AllocateVouchers,
-        method: "POST",
-        path: "/api/v1/programmes/{code}/allocations",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: ALLOCATION_BODY,
-        summary: "Issue vouchers to every eligible enterprise of a list; per-enterprise result",
-    },
-    RouteSpec {
-        id: RouteId::ListVouchers,
-        method: "GET",
-        path: "/api/v1/vouchers",
-        access: Access::Roles(VOUCHER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Vouchers (an enterprise sees its own), filtered by programme, status or key",
-    },
-    RouteSpec {
-        id: RouteId::GetVoucher,
-        method: "GET",
-        path: "/api/v1/vouchers/{id}",
-        access: Access::Roles(VOUCHER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "One voucher with its QR text",
-    },
-    RouteSpec {
-        id: RouteId::VoucherQrPng,
-        method: "GET",
-        path: "/api/v1/vouchers/{id}/qr.png",
-        access: Access::Roles(VOUCHER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The voucher's QR code as PNG",
-    },
-    RouteSpec {
-        id: RouteId::VoucherQrSvg,
-        method: "GET",
-        path: "/api/v1/vouchers/{id}/qr.svg",
-        access: Access::Roles(VOUCHER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The voucher's QR code as SVG",
-    },
-    RouteSpec {
-        id: RouteId::VoucherPrint,
-        method: "GET",
-        path: "/api/v1/vouchers/{id}/print",
-        access: Access::Roles(VOUCHER_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "A printable A6 voucher page in Chinese (HTML)",
-    },
-    RouteSpec {
-        id: RouteId::VoucherPresentation,
-        method: "GET",
-        path: "/api/v1/vouchers/{id}/presentation",
-        access: Access::Roles(ENTERPRISE_ONLY),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "A fresh short-lived presentation of my voucher (rotating programmes)",
-    },
-    RouteSpec {
-        id: RouteId::VoucherPresentationPng,
-        method: "GET",
-        path: "/api/v1/vouchers/{id}/presentation.png",
-        access: Access::Roles(ENTERPRISE_ONLY),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "A fresh presentation as a PNG QR code",
-    },
-    RouteSpec {
-        id: RouteId::VoucherPresentationSvg,
-        method: "GET",
-        path: "/api/v1/vouchers/{id}/presentation.svg",
-        access: Access::Roles(ENTERPRISE_ONLY),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "A fresh presentation as an SVG QR code",
-    },
-    RouteSpec {
-        id: RouteId::ReissueIssuerKey,
-        method: "POST",
-        path: "/api/v1/issuer-keys/{key_id}/reissue",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Re-issue every active voucher of a revoked key under the active key",
-    },
-    RouteSpec {
-        id: RouteId::PreviewRedemption,
-        method: "POST",
-        path: "/api/v1/redemptions/preview",
-        access: Access::Roles(PROVIDER_ONLY),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Check a scanned voucher for a contract: subsidy, share and every reason it cannot be redeemed (records nothing)",
-    },
-    RouteSpec {
-        id: RouteId::Redeem,
-        method: "POST",
-        path: "/api/v1/redemptions",
-        access: Access::Roles(PROVIDER_ONLY),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Redeem a scanned voucher against a service contract (exactly once)",
-    },
-    RouteSpec {
-        id: RouteId::ListRedemptions,
-        method: "GET",
-        path: "/api/v1/redemptions",
-        access: Access::Roles(REDEMPTION_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Redemptions (providers and enterprises see their own), filtered by voucher or status",
-    },
-    RouteSpec {
-        id: RouteId::GetRedemption,
-        method: "GET",
-        path: "/api/v1/redemptions/{id}",
-        access: Access::Roles(REDEMPTION_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "One redemption",
-    },
-    RouteSpec {
-        id: RouteId::ConfirmRedemption,
-        method: "POST",
-        path: "/api/v1/redemptions/{id}/confirm",
-        access: Access::Roles(ENTERPRISE_ONLY),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Confirm the service was delivered (optional 1–5 rating and comment)",
-    },
-    RouteSpec {
-        id: RouteId::DisputeRedemption,
-        method: "POST",
-        path: "/api/v1/redemptions/{id}/dispute",
-        access: Access::Roles(ENTERPRISE_ONLY),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Dispute a pending redemption, with a reason (the admin resolves it)",
-    },
-    RouteSpec {
-        id: RouteId::ResolveDispute,
-        method: "POST",
-        path: "/api/v1/redemptions/{id}/resolve",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Resolve a dispute: upheld reverses the redemption, rejected confirms it",
-    },
-    RouteSpec {
-        id: RouteId::ReverseRedemption,
-        method: "POST",
-        path: "/api/v1/redemptions/{id}/reverse",
-        access: Access::Roles(REVERSERS),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Reverse (冲正) an unsettled redemption with a reason: value back to the voucher or the budget",
-    },
-    RouteSpec {
-        id: RouteId::RevokeVoucher,
-        method: "POST",
-        path: "/api/v1/vouchers/{id}/revoke",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Revoke an active voucher with a reason: its remaining value back to the budget",
-    },
-    RouteSpec {
-        id: RouteId::SweepExpiry,
-        method: "POST",
-        path: "/api/v1/sweeps/expiry",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Expire every voucher past its last valid day now (also runs on a schedule)",
-    },
-    RouteSpec {
-        id: RouteId::SweepAutoConfirm,
-        method: "POST",
-        path: "/api/v1/sweeps/auto-confirm",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Confirm redemptions pending longer than their programme's auto_confirm_days (also scheduled)",
-    },
-    RouteSpec {
-        id: RouteId::AttachDocuments,
-        method: "POST",
-        path: "/api/v1/redemptions/{id}/documents",
-        access: Access::Roles(DOCUMENT_ATTACHERS),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Add or replace the invoice (provider) and the payment proof reference (provider or enterprise), needed before settlement",
-    },
-    RouteSpec {
-        id: RouteId::ScanPhoto,
-        method: "POST",
-        path: "/api/v1/redemptions/scan",
-        access: Access::Roles(PROVIDER_ONLY),
-        idempotency_key: false,
-        body_bytes_max: PHOTO_BODY,
-        summary: "Read the QR code in an uploaded photo (PNG or JPEG body) of a voucher: its text, for the preview",
-    },
-    RouteSpec {
-        id: RouteId::MarkFraud,
-        method: "POST",
-        path: "/api/v1/fraud-markings",
-        access: Access::Roles(ADMIN),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Mark an enterprise or provider fraudulent: blacklist, revoke its vouchers, freeze its redemptions, remove a provider and open recovery of what it was paid",
-    },
-    RouteSpec {
-        id: RouteId::PrepareSettlement,
-        method: "POST",
-        path: "/api/v1/settlement-runs",
-        access: Access::Roles(FINANCE),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Prepare the settlement run of a programme for a period: every confirmed, unsettled redemption of the period becomes a line, reconciled and flagged",
-    },
-    RouteSpec {
-        id: RouteId::ListSettlementRuns,
-        method: "GET",
-        path: "/api/v1/settlement-runs",
-        access: Access::Roles(SETTLEMENT_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Settlement runs, newest period first (of one programme with ?programme=)",
-    },
-    RouteSpec {
-        id: RouteId::GetSettlementRun,
-        method: "GET",
-        path: "/api/v1/settlement-runs/{id}",
-        access: Access::Roles(SETTLEMENT_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "A settlement run: totals per line state and its payouts",
-    },
-    RouteSpec {
-        id: RouteId::ListSettlementLines,
-        method: "GET",
-        path: "/api/v1/settlement-runs/{id}/lines",
-        access: Access::Roles(SETTLEMENT_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "A run's lines with their reconciliation flags, in line order",
-    },
-    RouteSpec {
-        id: RouteId::ResolveSettlementLine,
-        method: "POST",
-        path: "/api/v1/settlement-runs/{id}/lines/{redemption_id}/resolve",
-        access: Access::Roles(FINANCE),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Clear a held line's blocking flags with a note (recorded): the line joins the batch",
-    },
-    RouteSpec {
-        id: RouteId::ApproveSettlement,
-        method: "POST",
-        path: "/api/v1/settlement-runs/{id}/approve",
-        access: Access::Roles(FINANCE),
-        idempotency_key: true,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Approve a prepared run (a finance user other than its preparer): payouts are fixed, still-held lines released",
-    },
-    RouteSpec {
-        id: RouteId::PaymentFile,
-        method: "GET",
-        path: "/api/v1/settlement-runs/{id}/payment-file",
-        access: Access::Roles(FINANCE),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The bank payment file (CSV: payee, bank, account, amount, reference) of an approved run's unpaid payouts",
-    },
-    RouteSpec {
-        id: RouteId::BankReturn,
-        method: "POST",
-        path: "/api/v1/settlement-runs/{id}/bank-return",
-        access: Access::Roles(FINANCE),
-        idempotency_key: true,
-        body_bytes_max: BANK_FILE_BODY,
-        summary: "Import the bank's return file (CSV body): lines matched by reference, account and amount mark payouts paid or failed",
-    },
-    RouteSpec {
-        id: RouteId::SettlementReport,
-        method: "GET",
-        path: "/api/v1/settlement-runs/{id}/report/{file}",
-        access: Access::Roles(SETTLEMENT_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The batch's 兑付/结算表 with 合计 in 小写 and 大写 and the signature block: file is batch.xlsx, batch.csv or batch.pdf (streamed)",
-    },
-    RouteSpec {
-        id: RouteId::ProviderStatement,
-        method: "GET",
-        path: "/api/v1/settlement-runs/{id}/statements/{provider_id}/{file}",
-        access: Access::Roles(STATEMENT_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "One provider's statement in a run (its lines, payout, offset): file is statement.xlsx, statement.csv or statement.pdf",
-    },
-    RouteSpec {
-        id: RouteId::Utilisation,
-        method: "GET",
-        path: "/api/v1/programmes/{code}/utilisation",
-        access: Access::Roles(SETTLEMENT_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "Programme utilisation: funding, available, outstanding, payable, in payment, paid, lapsed, recovered; issued/redeemed/settled/paid per district, zone, category or month",
-    },
-    RouteSpec {
-        id: RouteId::UtilisationChart,
-        method: "GET",
-        path: "/api/v1/programmes/{code}/utilisation.svg",
-        access: Access::Roles(SETTLEMENT_READERS),
-        idempotency_key: false,
-        body_bytes_max: DEFAULT_BODY,
-        summary: "The utilisation as an SVG bar chart (?by=district|zone|category|month)",
-    },
-];
+/// Generates, from the rows of the route table: `RouteId` (the stable
+/// names), `ROUTES` (the specs) and `bind` (each route's handler on its
+/// method). A row is
+/// `Id: METHOD "/path", access, key|keyless, body max, handler,
+/// [Request] -> [Response], "summary";` (`[]` for no JSON body).
+macro_rules! route_table {
+    ($($id:ident: $method:ident $path:literal, $access:expr, $key:ident, $body:expr,
+        $handler:expr, [$($request:ident)?] -> [$($response:ident)?],
+        $summary:literal;)*) => {
+        /// Stable names of the endpoints.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum RouteId {
+            $($id,)*
+        }
+
+        pub const ROUTES: &[RouteSpec] = &[$(RouteSpec {
+            id: RouteId::$id,
+            method: stringify!($method),
+            path: $path,
+            access: $access,
+            idempotency_key: route_table!(@key $key),
+            summary: $summary,
+            body_bytes_max: $body,
+            request: route_table!(@schema $($request)?),
+            response: route_table!(@schema $($response)?),
+        },)*];
+
+        /// The handler of route `id`, on its method.
+        pub fn bind<S: Store>(id: RouteId) -> MethodRouter<AppState<S>> {
+            match id {
+                $(RouteId::$id => on(MethodFilter::$method, $handler),)*
+            }
+        }
+    };
+    (@key key) => { true };
+    (@key keyless) => { false };
+    (@schema) => { None };
+    (@schema $name:ident) => { Some(stringify!($name)) };
+}
+
+route_table! {
+    Healthz: GET "/healthz", Access::Public, keyless, DEFAULT_BODY,
+        health::healthz::<S>, [] -> [Health],
+        "Health: 200 when the database answers, 503 when not";
+    OpenApi: GET "/api/openapi.json", Access::Public, keyless, DEFAULT_BODY,
+        openapi::serve_document, [] -> [],
+        "This API's OpenAPI 3.1 document";
+    LatestCheckpoint: GET "/api/v1/ledger/checkpoints/latest", Access::Public, keyless, DEFAULT_BODY,
+        ledger::latest_checkpoint::<S>, [] -> [CheckpointView],
+        "The ledger's latest signed checkpoint";
+    Login: POST "/api/v1/session", Access::Public, keyless, DEFAULT_BODY,
+        access::login::<S>, [LoginRequest] -> [LoginResponse],
+        "Log in: sets the session cookie and returns the CSRF token";
+    Logout: DELETE "/api/v1/session", Access::AnyUser, key, DEFAULT_BODY,
+        access::logout::<S>, [] -> [Done],
+        "Log out: ends the current web session";
+    Me: GET "/api/v1/me", Access::AnyUser, keyless, DEFAULT_BODY,
+        access::me::<S>, [] -> [UserView],
+        "The signed-in user";
+    ChangePassword: PUT "/api/v1/me/password", Access::AnyUser, key, DEFAULT_BODY,
+        access::change_password::<S>, [ChangePasswordRequest] -> [Done],
+        "Change the signed-in user's password (ends all their sessions)";
+    ListMyTokens: GET "/api/v1/me/tokens", Access::AnyUser, keyless, DEFAULT_BODY,
+        access::list_my_tokens::<S>, [] -> [TokenList],
+        "The signed-in user's API tokens (never their secrets)";
+    CreateToken: POST "/api/v1/me/tokens", Access::AnyUser, key, DEFAULT_BODY,
+        access::create_token::<S>, [CreateTokenRequest] -> [CreatedToken],
+        "Issue an API token for the signed-in user; the secret is shown once";
+    RevokeToken: DELETE "/api/v1/me/tokens/{token_id}", Access::AnyUser, key, DEFAULT_BODY,
+        access::revoke_token::<S>, [] -> [Done],
+        "Revoke one of the signed-in user's API tokens";
+    ListUsers: GET "/api/v1/users", Access::Roles(USER_READERS), keyless, DEFAULT_BODY,
+        access::list_users::<S>, [] -> [UserList],
+        "Users, by username, with cursor pagination";
+    CreateUser: POST "/api/v1/users", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        access::create_user::<S>, [CreateUserRequest] -> [UserView],
+        "Create a user";
+    GetUser: GET "/api/v1/users/{user_id}", Access::AnyUser, keyless, DEFAULT_BODY,
+        access::get_user::<S>, [] -> [UserView],
+        "One user (others than oneself: admin, finance and auditor only)";
+    LedgerEntries: GET "/api/v1/ledger/entries", Access::Roles(LEDGER_READERS), keyless, DEFAULT_BODY,
+        ledger::entries::<S>, [] -> [EntryList],
+        "Ledger entries in sequence order, with cursor pagination";
+    LedgerEntry: GET "/api/v1/ledger/entries/{sequence}", Access::Roles(LEDGER_READERS), keyless, DEFAULT_BODY,
+        ledger::entry::<S>, [] -> [EntryView],
+        "One ledger entry with its postings";
+    LedgerBalances: GET "/api/v1/ledger/balances", Access::Roles(LEDGER_READERS), keyless, DEFAULT_BODY,
+        ledger::balances::<S>, [] -> [BalanceList],
+        "Every account's balance (the projection verify checks)";
+    LedgerVerification: GET "/api/v1/ledger/verification", Access::Roles(LEDGER_READERS), keyless, DEFAULT_BODY,
+        ledger::verification::<S>, [] -> [VerificationView],
+        "Verifies the whole ledger now (what `voucher-ledger verify` checks); one run at a time";
+    LedgerCheckpoints: GET "/api/v1/ledger/checkpoints", Access::Roles(LEDGER_READERS), keyless, DEFAULT_BODY,
+        ledger::checkpoints::<S>, [] -> [CheckpointList],
+        "Signed checkpoints, newest first, paginated by `before` = sequence";
+    ListEnterprises: GET "/api/v1/enterprises", Access::Roles(USER_READERS), keyless, DEFAULT_BODY,
+        registry::list::<S>, [] -> [EnterpriseList],
+        "The enterprise registry, by USCC, with cursor pagination";
+    RecordEnterprise: POST "/api/v1/enterprises", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        registry::record::<S>, [EnterpriseRequest] -> [RecordedEnterprise],
+        "Register an enterprise, or update the one with the same USCC";
+    GetEnterprise: GET "/api/v1/enterprises/{enterprise_id}", Access::Roles(ENTERPRISE_READERS), keyless, DEFAULT_BODY,
+        registry::get::<S>, [] -> [EnterpriseDetail],
+        "One enterprise with its tags and blacklist entries (enterprise users: their own)";
+    TagEnterprise: POST "/api/v1/enterprises/{enterprise_id}/tags", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        registry::tag::<S>, [TagRequest] -> [EnterpriseDetail],
+        "Tag an enterprise (e.g. 专精特新培育库) for a period";
+    BlacklistEnterprise: POST "/api/v1/enterprises/{enterprise_id}/blacklist", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        registry::blacklist::<S>, [BlacklistRequest] -> [EnterpriseDetail],
+        "Blacklist an enterprise from a date";
+    ImportEnterprises: POST "/api/v1/imports/enterprises", Access::Roles(ADMIN), key, IMPORT_BODY,
+        registry::import::<S>, [] -> [ImportResult],
+        "Import enterprises from CSV; row/column error report (JSON, or CSV with Accept: text/csv)";
+    ListProgrammes: GET "/api/v1/programmes", Access::AnyUser, keyless, DEFAULT_BODY,
+        programmes::list::<S>, [] -> [ProgrammeList],
+        "Programmes (drafts only for admin, finance and auditor)";
+    CreateProgramme: POST "/api/v1/programmes", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        programmes::create::<S>, [CreateProgrammeRequest] -> [ProgrammeView],
+        "Create a programme in draft";
+    GetProgramme: GET "/api/v1/programmes/{code}", Access::AnyUser, keyless, DEFAULT_BODY,
+        programmes::get::<S>, [] -> [ProgrammeView],
+        "One programme with its terms and budget";
+    UpdateProgrammeDraft: PUT "/api/v1/programmes/{code}", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        programmes::update_draft::<S>, [ProgrammeTerms] -> [ProgrammeView],
+        "Edit a draft programme (refused once open: amend instead)";
+    OpenProgramme: POST "/api/v1/programmes/{code}/open", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        programmes::open::<S>, [] -> [ProgrammeView],
+        "Open a draft programme: its terms are frozen";
+    AmendProgramme: POST "/api/v1/programmes/{code}/amendments", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        programmes::amend::<S>, [AmendProgrammeRequest] -> [ProgrammeView],
+        "Amend an open programme, with a reason recorded in the ledger";
+    CloseProgramme: POST "/api/v1/programmes/{code}/close", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        programmes::close::<S>, [] -> [ProgrammeView],
+        "Close an open programme";
+    FundProgramme: POST "/api/v1/programmes/{code}/funding", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        programmes::fund::<S>, [FundingRequest] -> [ProgrammeView],
+        "Fund or top up a programme (a ledger entry with postings)";
+    MyEligibility: GET "/api/v1/me/eligibility", Access::Roles(ENTERPRISE_ONLY), keyless, DEFAULT_BODY,
+        programmes::my_eligibility::<S>, [] -> [EligibilityList],
+        "For an enterprise user: each open programme, whether it may claim, and every reason not";
+    ListProviders: GET "/api/v1/providers", Access::Roles(USER_READERS), keyless, DEFAULT_BODY,
+        providers::list::<S>, [] -> [ProviderList],
+        "The provider registry, by USCC, with cursor pagination";
+    RecordProvider: POST "/api/v1/providers", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        providers::record::<S>, [ProviderFields] -> [RecordedProvider],
+        "Register a provider (applied), or update the one with the same USCC";
+    GetProvider: GET "/api/v1/providers/{provider_id}", Access::Roles(PROVIDER_READERS), keyless, DEFAULT_BODY,
+        providers::get::<S>, [] -> [ProviderView],
+        "One provider (provider staff: their own)";
+    ProviderAccount: GET "/api/v1/providers/{provider_id}/account", Access::Roles(PROVIDER_READERS), keyless, DEFAULT_BODY,
+        providers::account::<S>, [] -> [ProviderAccountView],
+        "A provider's balances per programme (owed, in payment, paid, to recover) and payouts with their runs; provider staff their own";
+    ChangeProviderStatus: POST "/api/v1/providers/{provider_id}/status", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        providers::change_status::<S>, [ProviderStatusRequest] -> [ProviderView],
+        "Approve (入库), suspend (暂停), reinstate or remove (出库) a provider, with a reason";
+    ImportTags: POST "/api/v1/imports/tags", Access::Roles(ADMIN), key, IMPORT_BODY,
+        registry::import_tag_list::<S>, [] -> [ImportResult],
+        "Import a tag list (e.g. the 专精特新 library) from CSV or XLSX; row/column error report";
+    ListZones: GET "/api/v1/zones", Access::AnyUser, keyless, DEFAULT_BODY,
+        registry::zones::<S>, [] -> [ZoneList],
+        "Functional zones and their parent divisions";
+    DefineZone: POST "/api/v1/zones", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        registry::define_zone::<S>, [ZoneRequest] -> [ZoneList],
+        "Define a functional zone (or move it to another parent division)";
+    ImportProviders: POST "/api/v1/imports/providers", Access::Roles(ADMIN), key, IMPORT_BODY,
+        registry::import_providers::<S>, [] -> [ImportResult],
+        "Import providers from CSV or XLSX; row/column error report";
+    ImportBlacklist: POST "/api/v1/imports/blacklist", Access::Roles(ADMIN), key, IMPORT_BODY,
+        registry::import_blacklist::<S>, [] -> [ImportResult],
+        "Import blacklist entries from CSV or XLSX; row/column error report";
+    VoucherKeys: GET "/.well-known/voucher-keys.json", Access::Public, keyless, DEFAULT_BODY,
+        keys::published::<S>, [] -> [PublishedKeys],
+        "The issuer public keys that verify vouchers offline (docs/token-format.md)";
+    RotateIssuerKey: POST "/api/v1/issuer-keys", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        keys::rotate::<S>, [] -> [PublishedKeys],
+        "Rotate: a new issuer key in the server's key directory becomes the signing key";
+    RevokeIssuerKey: POST "/api/v1/issuer-keys/{key_id}/revoke", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        keys::revoke::<S>, [RevokeKeyRequest] -> [PublishedKeys],
+        "Revoke a compromised issuer key (its vouchers are refused)";
+    VerifyToken: POST "/api/v1/tokens/verify", Access::Public, keyless, DEFAULT_BODY,
+        tokens::verify::<S>, [VerifyTokenRequest] -> [VerificationReport],
+        "Verify a voucher's QR text: signature, key and status, contents (no login)";
+    ClaimVoucher: POST "/api/v1/programmes/{code}/claims", Access::Roles(ENTERPRISE_ONLY), key, DEFAULT_BODY,
+        vouchers::claim::<S>, [ClaimRequest] -> [VoucherView],
+        "Claim a voucher for my enterprise (eligibility, caps and budget checked atomically)";
+    AllocateVouchers: POST "/api/v1/programmes/{code}/allocations", Access::Roles(ADMIN), key, ALLOCATION_BODY,
+        vouchers::allocate::<S>, [AllocationRequest] -> [AllocationReport],
+        "Issue vouchers to every eligible enterprise of a list; per-enterprise result";
+    ListVouchers: GET "/api/v1/vouchers", Access::Roles(VOUCHER_READERS), keyless, DEFAULT_BODY,
+        vouchers::list::<S>, [] -> [VoucherList],
+        "Vouchers (an enterprise sees its own), filtered by programme, status or key";
+    GetVoucher: GET "/api/v1/vouchers/{id}", Access::Roles(VOUCHER_READERS), keyless, DEFAULT_BODY,
+        vouchers::get::<S>, [] -> [VoucherView],
+        "One voucher with its QR text";
+    VoucherQrPng: GET "/api/v1/vouchers/{id}/qr.png", Access::Roles(VOUCHER_READERS), keyless, DEFAULT_BODY,
+        vouchers::qr_png::<S>, [] -> [],
+        "The voucher's QR code as PNG";
+    VoucherQrSvg: GET "/api/v1/vouchers/{id}/qr.svg", Access::Roles(VOUCHER_READERS), keyless, DEFAULT_BODY,
+        vouchers::qr_svg::<S>, [] -> [],
+        "The voucher's QR code as SVG";
+    VoucherPrint: GET "/api/v1/vouchers/{id}/print", Access::Roles(VOUCHER_READERS), keyless, DEFAULT_BODY,
+        vouchers::print::<S>, [] -> [],
+        "A printable A6 voucher page in Chinese (HTML)";
+    VoucherPresentation: GET "/api/v1/vouchers/{id}/presentation", Access::Roles(ENTERPRISE_ONLY), keyless, DEFAULT_BODY,
+        vouchers::presentation::<S>, [] -> [PresentationView],
+        "A fresh short-lived presentation of my voucher (rotating programmes)";
+    VoucherPresentationPng: GET "/api/v1/vouchers/{id}/presentation.png", Access::Roles(ENTERPRISE_ONLY), keyless, DEFAULT_BODY,
+        vouchers::presentation_png::<S>, [] -> [],
+        "A fresh presentation as a PNG QR code";
+    VoucherPresentationSvg: GET "/api/v1/vouchers/{id}/presentation.svg", Access::Roles(ENTERPRISE_ONLY), keyless, DEFAULT_BODY,
+        vouchers::presentation_svg::<S>, [] -> [],
+        "A fresh presentation as an SVG QR code";
+    ReissueIssuerKey: POST "/api/v1/issuer-keys/{key_id}/reissue", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        vouchers::reissue::<S>, [] -> [ReissueReport],
+        "Re-issue every active voucher of a revoked key under the active key";
+    PreviewRedemption: POST "/api/v1/redemptions/preview", Access::Roles(PROVIDER_ONLY), keyless, DEFAULT_BODY,
+        redemptions::preview::<S>, [PreviewRequest] -> [PreviewView],
+        "Check a scanned voucher for a contract: subsidy, share and every reason it cannot be redeemed (records nothing)";
+    Redeem: POST "/api/v1/redemptions", Access::Roles(PROVIDER_ONLY), key, DEFAULT_BODY,
+        redemptions::redeem::<S>, [RedeemRequest] -> [RedemptionView],
+        "Redeem a scanned voucher against a service contract (exactly once)";
+    ListRedemptions: GET "/api/v1/redemptions", Access::Roles(REDEMPTION_READERS), keyless, DEFAULT_BODY,
+        redemptions::list::<S>, [] -> [RedemptionList],
+        "Redemptions (providers and enterprises see their own), filtered by voucher or status";
+    GetRedemption: GET "/api/v1/redemptions/{id}", Access::Roles(REDEMPTION_READERS), keyless, DEFAULT_BODY,
+        redemptions::get::<S>, [] -> [RedemptionView],
+        "One redemption";
+    ConfirmRedemption: POST "/api/v1/redemptions/{id}/confirm", Access::Roles(ENTERPRISE_ONLY), key, DEFAULT_BODY,
+        redemptions::confirm::<S>, [ConfirmRequest] -> [RedemptionView],
+        "Confirm the service was delivered (optional 1–5 rating and comment)";
+    DisputeRedemption: POST "/api/v1/redemptions/{id}/dispute", Access::Roles(ENTERPRISE_ONLY), key, DEFAULT_BODY,
+        redemptions::dispute::<S>, [ReasonRequest] -> [RedemptionView],
+        "Dispute a pending redemption, with a reason (the admin resolves it)";
+    ResolveDispute: POST "/api/v1/redemptions/{id}/resolve", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        redemptions::resolve::<S>, [ResolveRequest] -> [RedemptionView],
+        "Resolve a dispute: upheld reverses the redemption, rejected confirms it";
+    ReverseRedemption: POST "/api/v1/redemptions/{id}/reverse", Access::Roles(REVERSERS), key, DEFAULT_BODY,
+        redemptions::reverse::<S>, [ReasonRequest] -> [RedemptionView],
+        "Reverse (冲正) an unsettled redemption with a reason: value back to the voucher or the budget";
+    RevokeVoucher: POST "/api/v1/vouchers/{id}/revoke", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        redemptions::revoke_voucher::<S>, [ReasonRequest] -> [VoucherView],
+        "Revoke an active voucher with a reason: its remaining value back to the budget";
+    SweepExpiry: POST "/api/v1/sweeps/expiry", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        redemptions::sweep_expiry::<S>, [] -> [SweepView],
+        "Expire every voucher past its last valid day now (also runs on a schedule)";
+    SweepAutoConfirm: POST "/api/v1/sweeps/auto-confirm", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        redemptions::sweep_auto_confirm::<S>, [] -> [SweepView],
+        "Confirm redemptions pending longer than their programme's auto_confirm_days (also scheduled)";
+    AttachDocuments: POST "/api/v1/redemptions/{id}/documents", Access::Roles(DOCUMENT_ATTACHERS), key, DEFAULT_BODY,
+        redemptions::attach_documents::<S>, [DocumentsRequest] -> [RedemptionView],
+        "Add or replace the invoice (provider) and the payment proof reference (provider or enterprise), needed before settlement";
+    ScanPhoto: POST "/api/v1/redemptions/scan", Access::Roles(PROVIDER_ONLY), keyless, PHOTO_BODY,
+        redemptions::scan_photo, [] -> [ScannedView],
+        "Read the QR code in an uploaded photo (PNG or JPEG body) of a voucher: its text, for the preview";
+    MarkFraud: POST "/api/v1/fraud-markings", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        fraud::mark::<S>, [FraudMarkingRequest] -> [FraudMarkingReport],
+        "Mark an enterprise or provider fraudulent: blacklist, revoke its vouchers, freeze its redemptions, remove a provider and open recovery of what it was paid";
+    PrepareSettlement: POST "/api/v1/settlement-runs", Access::Roles(FINANCE), key, DEFAULT_BODY,
+        settlement::prepare::<S>, [PrepareSettlementRequest] -> [SettlementRunView],
+        "Prepare the settlement run of a programme for a period: every confirmed, unsettled redemption of the period becomes a line, reconciled and flagged";
+    ListSettlementRuns: GET "/api/v1/settlement-runs", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
+        settlement::list::<S>, [] -> [SettlementRunList],
+        "Settlement runs, newest period first (of one programme with ?programme=)";
+    GetSettlementRun: GET "/api/v1/settlement-runs/{id}", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
+        settlement::get::<S>, [] -> [SettlementRunView],
+        "A settlement run: totals per line state and its payouts";
+    ListSettlementLines: GET "/api/v1/settlement-runs/{id}/lines", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
+        settlement::lines::<S>, [] -> [SettlementLineList],
+        "A run's lines with their reconciliation flags, in line order";
+    ResolveSettlementLine: POST "/api/v1/settlement-runs/{id}/lines/{redemption_id}/resolve", Access::Roles(FINANCE), key, DEFAULT_BODY,
+        settlement::resolve::<S>, [ResolveLineRequest] -> [SettlementRunView],
+        "Clear a held line's blocking flags with a note (recorded): the line joins the batch";
+    ApproveSettlement: POST "/api/v1/settlement-runs/{id}/approve", Access::Roles(FINANCE), key, DEFAULT_BODY,
+        settlement::approve::<S>, [] -> [SettlementRunView],
+        "Approve a prepared run (a finance user other than its preparer): payouts are fixed, still-held lines released";
+    PaymentFile: GET "/api/v1/settlement-runs/{id}/payment-file", Access::Roles(FINANCE), keyless, DEFAULT_BODY,
+        settlement::payment_file::<S>, [] -> [],
+        "The bank payment file (CSV: payee, bank, account, amount, reference) of an approved run's unpaid payouts";
+    BankReturn: POST "/api/v1/settlement-runs/{id}/bank-return", Access::Roles(FINANCE), key, BANK_FILE_BODY,
+        settlement::bank_return::<S>, [] -> [BankReturnReport],
+        "Import the bank's return file (CSV body): lines matched by reference, account and amount mark payouts paid or failed";
+    SettlementReport: GET "/api/v1/settlement-runs/{id}/report/{file}", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
+        settlement::report::<S>, [] -> [],
+        "The batch's 兑付/结算表 with 合计 in 小写 and 大写 and the signature block: file is batch.xlsx, batch.csv or batch.pdf (streamed)";
+    ProviderStatement: GET "/api/v1/settlement-runs/{id}/statements/{provider_id}/{file}", Access::Roles(STATEMENT_READERS), keyless, DEFAULT_BODY,
+        settlement::statement::<S>, [] -> [],
+        "One provider's statement in a run (its lines, payout, offset): file is statement.xlsx, statement.csv or statement.pdf";
+    Utilisation: GET "/api/v1/programmes/{code}/utilisation", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
+        utilisation::get::<S>, [] -> [UtilisationView],
+        "Programme utilisation: funding, available, outstanding, payable, in payment, paid, lapsed, recovered; issued/redeemed/settled/paid per district, zone, category or month";
+    UtilisationChart: GET "/api/v1/programmes/{code}/utilisation.svg", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
+        utilisation::chart::<S>, [] -> [],
+        "The utilisation as an SVG bar chart (?by=district|zone|category|month)";
+}
 
 pub fn spec(id: RouteId) -> &'static RouteSpec {
     ROUTES

@@ -4,7 +4,8 @@
 //! provider statements. Every step that changes something is one ledger
 //! command (service::settlement plans it under the lock).
 
-use crate::service::commands::{ApproveSettlement, PrepareSettlement, ResolveSettlementLine};
+use crate::service::commands::Envelope;
+use crate::service::settlement;
 use axum::Extension;
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -26,7 +27,6 @@ use crate::domain::{Fen, ProgrammeCode, Role};
 use crate::report::batch::{Format, Heading};
 use crate::report::stream::{ChannelWriter, body_stream};
 use crate::service::commands::settlement::facts::stored_flags;
-use crate::service::commands::{Command, Submission};
 use crate::service::settlement_files::{self as files, BankImportError};
 use crate::store::Store;
 use crate::store::settlement::{LineRecord, PayoutRecord, RunRecord};
@@ -272,18 +272,9 @@ pub async fn prepare<S: Store>(
     let programme =
         ProgrammeCode::parse(request.programme.trim()).map_err(|_| ApiError::not_found())?;
     let period = Period::parse(&request.period).map_err(period_invalid)?;
-    state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command: Command::PrepareSettlement(PrepareSettlement {
-                programme: programme.clone(),
-                period,
-                prepared_by: caller.principal.user_id,
-            }),
-        })
-        .await?;
+    let by = Envelope::new(caller.principal.actor(), key);
+    let user = caller.principal.user_id;
+    settlement::prepare(&state.writer, by, programme.clone(), period, user).await?;
     let run = state
         .store
         .settlement_run(rules::run_id(programme.as_str(), &period))
@@ -383,19 +374,15 @@ pub async fn resolve<S: Store>(
             "note（处理说明）不能为空，请说明可以支付的理由。",
         ));
     }
-    state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command: Command::ResolveSettlementLine(ResolveSettlementLine {
-                run_id: run.id,
-                redemption_id,
-                note: note.to_string(),
-                resolved_by: caller.principal.user_id,
-            }),
-        })
-        .await?;
+    settlement::resolve_line(
+        &state.writer,
+        Envelope::new(caller.principal.actor(), key),
+        run.id,
+        redemption_id,
+        note.to_string(),
+        caller.principal.user_id,
+    )
+    .await?;
     let run = run_or_404(&state, &id).await?;
     Ok(Json(run_view(&state.store, run).await?))
 }
@@ -407,17 +394,8 @@ pub async fn approve<S: Store>(
     Path(id): Path<String>,
 ) -> Result<Json<SettlementRunView>, ApiError> {
     let run = run_or_404(&state, &id).await?;
-    state
-        .writer
-        .submit(Submission {
-            actor: caller.principal.actor(),
-            idempotency_key: key,
-            command: Command::ApproveSettlement(ApproveSettlement {
-                run_id: run.id,
-                approved_by: caller.principal.user_id,
-            }),
-        })
-        .await?;
+    let by = Envelope::new(caller.principal.actor(), key);
+    settlement::approve(&state.writer, by, run.id, caller.principal.user_id).await?;
     let run = run_or_404(&state, &id).await?;
     Ok(Json(run_view(&state.store, run).await?))
 }

@@ -5,19 +5,22 @@
 //! secrets are 32 random bytes shown once; only their SHA-256 is stored.
 //! Every change is a ledger command, so the ledger records who did what.
 
-use crate::service::commands::{ChangePassword, CreateApiToken, CreateUser, RecordLogin};
+use crate::service::commands::{
+    ChangePassword, CreateApiToken, CreateUser, EndSession, RecordLogin, RevokeApiToken,
+};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::error::UseCaseError;
 use crate::domain::{Password, Principal, Redacted, Role, Timestamp, Username};
 use crate::ledger::entry::to_hex;
-use crate::store::Store;
 use crate::store::access::{TokenRecord, UserRecord};
+use crate::store::{Store, StoreError};
 
-use super::commands::{Command, LoginOutcome, Submission};
+use super::commands::{Command, Envelope, LoginOutcome, Submission};
 use super::engine::{CommandError, WriterHandle};
 
 /// How long a web session lasts (absolute, from login).
@@ -363,6 +366,78 @@ pub async fn change_password<S: Store>(
         })
         .await?;
     Ok(())
+}
+
+/// What a token-only user holds instead of a password hash: not a PHC
+/// string, so no password ever verifies against it.
+pub const TOKEN_ONLY_PASSWORD_HASH: &str = "unused: token-only user";
+
+/// Adds a user who signs in only with API tokens (machines, benchmarks):
+/// no password is hashed and none will ever match. Returns the user as
+/// recorded (on a retry, the user the first call created).
+pub async fn create_token_user<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    by: Envelope,
+    username: Username,
+    role: Role,
+    party_id: Option<Uuid>,
+) -> Result<UserRecord, UseCaseError> {
+    writer
+        .submit(by.submission(CreateUser {
+            user_id: Uuid::now_v7(),
+            username: username.clone(),
+            role,
+            party_id,
+            password_hash: Redacted::new(TOKEN_ONLY_PASSWORD_HASH.into()),
+        }))
+        .await?;
+    store
+        .user_by_username(username.as_str())
+        .await?
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("user {username} was recorded but not found")).into()
+        })
+}
+
+/// Logs out: ends the session whose secret hashes to `session_hash`.
+pub async fn end_session(
+    writer: &WriterHandle,
+    principal: &Principal,
+    idempotency_key: String,
+    session_hash: [u8; 32],
+) -> Result<(), CommandError> {
+    writer
+        .submit(Submission {
+            actor: principal.actor(),
+            idempotency_key,
+            command: Command::EndSession(EndSession {
+                user_id: principal.user_id,
+                session_hash: Redacted::new(session_hash),
+            }),
+        })
+        .await
+        .map(drop)
+}
+
+/// Revokes one of the caller's own API tokens.
+pub async fn revoke_token(
+    writer: &WriterHandle,
+    principal: &Principal,
+    idempotency_key: String,
+    token_id: Uuid,
+) -> Result<(), CommandError> {
+    writer
+        .submit(Submission {
+            actor: principal.actor(),
+            idempotency_key,
+            command: Command::RevokeApiToken(RevokeApiToken {
+                token_id,
+                user_id: principal.user_id,
+            }),
+        })
+        .await
+        .map(drop)
 }
 
 /// Issues an API token for the caller; the secret is returned once.

@@ -212,6 +212,25 @@ impl CommandError {
         }
     }
 
+    /// Every reason for the refusal as (code, English, Chinese): the failed
+    /// checks of an eligibility or redemption refusal (each in both
+    /// languages), else the error itself (its code and English text; the
+    /// API's bilingual wording is `http::ApiError`'s).
+    pub fn reasons(&self) -> Vec<(&'static str, String, String)> {
+        match self {
+            CommandError::NotEligible { failures: checks }
+            | CommandError::NotRedeemable { refusals: checks }
+                if !checks.is_empty() =>
+            {
+                checks
+                    .iter()
+                    .map(|check| (check.code, check.message.clone(), check.message_zh.clone()))
+                    .collect()
+            }
+            other => vec![(other.code(), other.to_string(), String::new())],
+        }
+    }
+
     /// The answer to a command whose write failed when it was alone in its
     /// transaction: its own input when the database names a data exception
     /// (SQLSTATE class 22), otherwise an internal error.

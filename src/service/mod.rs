@@ -8,13 +8,17 @@ pub mod error;
 pub mod export;
 pub mod fan_out;
 pub mod fraud;
+pub mod import;
 mod import_table;
 pub mod issuance;
 pub mod issuer_keyring;
+pub mod issuer_keys;
+pub mod journal;
+pub mod programmes;
 pub mod provider_account;
 pub mod redemption;
 pub mod registry;
-
+pub mod settlement;
 pub mod settlement_files;
 pub mod spreadsheet;
 pub mod sweeps;
@@ -22,6 +26,7 @@ pub mod tokens;
 pub mod utilisation;
 pub mod verify;
 pub mod vouchers;
+pub mod written;
 
 pub use commands::{Command, Submission};
 pub use engine::{Receipt, WriterConfig, WriterHandle};

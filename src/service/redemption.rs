@@ -6,7 +6,10 @@ use crate::service::commands::WithdrawVoucher;
 use uuid::Uuid;
 
 use super::commands::redemption::facts::{Gathered, PoolReads, gather};
-use super::commands::{RedeemSpec, ShownToken};
+use super::commands::{
+    AttachRedemptionDocuments, ChangedBy, Envelope, InvoiceSpec, RedeemSpec, ShownToken,
+};
+use super::engine::{Receipt, WriterHandle};
 use super::error::CommandError;
 use super::error::Failure;
 use crate::domain::redemption::{Assessment, Contract, assess};
@@ -243,4 +246,24 @@ pub async fn revoke_voucher<S: Store>(
             .await?
             .ok_or(CommandError::NotFound)?,
     )
+}
+
+/// Adds or replaces a redemption's invoice and/or payment proof reference
+/// (its provider, or its enterprise for the payment proof, or the admin).
+pub async fn attach_documents(
+    writer: &WriterHandle,
+    by: Envelope,
+    redemption_id: Uuid,
+    changed_by: ChangedBy,
+    invoice: Option<InvoiceSpec>,
+    payment_proof_ref: Option<String>,
+) -> Result<Receipt, CommandError> {
+    writer
+        .submit(by.submission(AttachRedemptionDocuments {
+            redemption_id,
+            by: changed_by,
+            invoice,
+            payment_proof_ref,
+        }))
+        .await
 }

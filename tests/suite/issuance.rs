@@ -17,7 +17,7 @@ use voucher_ledger::ledger::checkpoint::KeyPair;
 use voucher_ledger::service::WriterHandle;
 use voucher_ledger::service::access;
 use voucher_ledger::service::commands::{Command, Submission};
-use voucher_ledger::service::registry::{
+use voucher_ledger::service::import::{
     ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
 };
 use voucher_ledger::store::Store;

@@ -1,0 +1,38 @@
+//! Programme use cases: a step in a programme's life (create, edit the
+//! draft, open, amend, close) and funding its budget.
+
+use crate::domain::{Fen, ProgrammeCode};
+
+use super::commands::{ChangeProgramme, Envelope, FundProgramme, ProgrammeChange};
+use super::engine::{Receipt, WriterHandle};
+use super::error::CommandError;
+
+/// Takes programme `code` through `change`.
+pub async fn change(
+    writer: &WriterHandle,
+    by: Envelope,
+    code: ProgrammeCode,
+    change: ProgrammeChange,
+) -> Result<Receipt, CommandError> {
+    writer
+        .submit(by.submission(ChangeProgramme { code, change }))
+        .await
+}
+
+/// Adds `amount` to programme `programme`'s budget, citing `reference`
+/// (the appropriation document).
+pub async fn fund(
+    writer: &WriterHandle,
+    by: Envelope,
+    programme: ProgrammeCode,
+    amount: Fen,
+    reference: String,
+) -> Result<Receipt, CommandError> {
+    writer
+        .submit(by.submission(FundProgramme {
+            programme,
+            amount,
+            reference,
+        }))
+        .await
+}

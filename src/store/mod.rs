@@ -16,22 +16,15 @@ use crate::ledger::entry::{Entry, GENESIS_PREV_HASH, Hash32};
 use crate::ledger::verify::ProjectedBalance;
 
 pub mod access;
-mod access_sql;
 pub mod migrate;
 pub mod postgres;
-mod postgres_bulk;
 pub mod redemption;
-mod redemption_sql;
 pub mod registry;
-mod registry_sql;
 pub mod settlement;
-mod settlement_sql;
 mod shared;
+mod shared_impl;
 pub mod sqlite;
-mod sqlite_bulk;
-mod sqlite_settlement;
 pub mod voucher;
-mod voucher_sql;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

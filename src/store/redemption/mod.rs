@@ -2,6 +2,8 @@
 //! ledger's entries left it. Written only by the ledger writer, in the
 //! transaction of the entry that changes it.
 
+pub(super) mod sql;
+
 use std::future::Future;
 
 use uuid::Uuid;

@@ -3,6 +3,8 @@
 //! happen only inside the ledger writer's transaction through `VoucherTx`,
 //! next to the entry that records them.
 
+pub(super) mod sql;
+
 use std::future::Future;
 
 use uuid::Uuid;

@@ -3,8 +3,8 @@
 
 use uuid::Uuid;
 
-use super::StoreError;
-use super::access::{IdempotencyRecord, SessionRecord, TokenRecord, UserRecord};
+use crate::store::StoreError;
+use crate::store::access::{IdempotencyRecord, SessionRecord, TokenRecord, UserRecord};
 
 pub const USER_COLUMNS: &str =
     "id, username, role, party_id, password_hash, failed_logins, locked_until_us, created_at_us";
@@ -163,7 +163,7 @@ macro_rules! impl_access_store {
                 &self,
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::access::UserRecord>, $crate::store::StoreError> {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let query = format!("SELECT {} FROM users WHERE id = $1", sql::USER_COLUMNS);
                 let row: Option<sql::UserRow> = sqlx::query_as(&query)
                     .bind(id.to_string())
@@ -177,7 +177,7 @@ macro_rules! impl_access_store {
                 &self,
                 username: &str,
             ) -> Result<Option<$crate::store::access::UserRecord>, $crate::store::StoreError> {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let query = format!("SELECT {} FROM users WHERE username = $1", sql::USER_COLUMNS);
                 let row: Option<sql::UserRow> = sqlx::query_as(&query)
                     .bind(username)
@@ -192,7 +192,7 @@ macro_rules! impl_access_store {
                 after: &str,
                 limit: u32,
             ) -> Result<Vec<$crate::store::access::UserRecord>, $crate::store::StoreError> {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let query = format!(
                     "SELECT {} FROM users WHERE username > $1 ORDER BY username LIMIT $2",
                     sql::USER_COLUMNS
@@ -210,7 +210,7 @@ macro_rules! impl_access_store {
                 &self,
                 hash: &[u8; 32],
             ) -> Result<Option<$crate::store::access::SessionRecord>, $crate::store::StoreError> {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let query = format!("SELECT {} FROM sessions WHERE token_hash = $1", sql::SESSION_COLUMNS);
                 let row: Option<sql::SessionRow> = sqlx::query_as(&query)
                     .bind(hash.as_slice())
@@ -227,7 +227,7 @@ macro_rules! impl_access_store {
                 Option<($crate::store::access::TokenRecord, $crate::store::access::UserRecord)>,
                 $crate::store::StoreError,
             > {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let row: Option<sql::TokenUserRow> = sqlx::query_as(&sql::select_token_with_user())
                     .bind(hash.as_slice())
                     .fetch_optional(&self.pool)
@@ -240,7 +240,7 @@ macro_rules! impl_access_store {
                 &self,
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::access::TokenRecord>, $crate::store::StoreError> {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let query = format!("SELECT {} FROM api_tokens WHERE id = $1", sql::TOKEN_COLUMNS);
                 let row: Option<sql::TokenRow> = sqlx::query_as(&query)
                     .bind(id.to_string())
@@ -254,7 +254,7 @@ macro_rules! impl_access_store {
                 &self,
                 user_id: uuid::Uuid,
             ) -> Result<Vec<$crate::store::access::TokenRecord>, $crate::store::StoreError> {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let query = format!(
                     "SELECT {} FROM api_tokens WHERE user_id = $1 ORDER BY created_at_us, id LIMIT $2",
                     sql::TOKEN_COLUMNS
@@ -273,7 +273,7 @@ macro_rules! impl_access_store {
                 principal: &str,
                 key: &str,
             ) -> Result<Option<$crate::store::access::IdempotencyRecord>, $crate::store::StoreError> {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let row: Option<sql::IdempotencyRow> = sqlx::query_as(
                     "SELECT fingerprint, status, response, created_at_us FROM api_idempotency \
                      WHERE principal = $1 AND idempotency_key = $2",
@@ -360,7 +360,7 @@ macro_rules! impl_access_store {
                 &mut self,
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::access::UserRecord>, $crate::store::StoreError> {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let query = format!("SELECT {} FROM users WHERE id = $1", sql::USER_COLUMNS);
                 let row: Option<sql::UserRow> = sqlx::query_as(&query)
                     .bind(id.to_string())
@@ -385,7 +385,7 @@ macro_rules! impl_access_store {
             ) -> Result<(), $crate::store::StoreError> {
                 let query = format!(
                     "INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    $crate::store::access_sql::USER_COLUMNS
+                    $crate::store::access::sql::USER_COLUMNS
                 );
                 sqlx::query(&query)
                     .bind(user.id.to_string())
@@ -434,7 +434,7 @@ macro_rules! impl_access_store {
             ) -> Result<(), $crate::store::StoreError> {
                 let query = format!(
                     "INSERT INTO sessions ({}) VALUES ($1, $2, $3, $4, $5, $6)",
-                    $crate::store::access_sql::SESSION_COLUMNS
+                    $crate::store::access::sql::SESSION_COLUMNS
                 );
                 sqlx::query(&query)
                     .bind(session.token_hash.as_slice())
@@ -481,7 +481,7 @@ macro_rules! impl_access_store {
             ) -> Result<(), $crate::store::StoreError> {
                 let query = format!(
                     "INSERT INTO api_tokens ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    $crate::store::access_sql::TOKEN_COLUMNS
+                    $crate::store::access::sql::TOKEN_COLUMNS
                 );
                 sqlx::query(&query)
                     .bind(token.id.to_string())
@@ -502,7 +502,7 @@ macro_rules! impl_access_store {
                 &mut self,
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::access::TokenRecord>, $crate::store::StoreError> {
-                use $crate::store::access_sql as sql;
+                use $crate::store::access::sql as sql;
                 let query = format!("SELECT {} FROM api_tokens WHERE id = $1", sql::TOKEN_COLUMNS);
                 let row: Option<sql::TokenRow> = sqlx::query_as(&query)
                     .bind(id.to_string())

@@ -6,13 +6,16 @@
 //! stays gapless. Commits are durable with the server's default
 //! `synchronous_commit = on`.
 
+mod bulk;
+
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
-use super::shared::{self, impl_shared_store};
+use super::shared;
+use super::shared_impl::impl_shared_store;
 use super::{Backend, BalanceWrite, BatchStart, ChainHead, StoreError, migrate};
 use crate::ledger::entry::Entry;
 
@@ -393,11 +396,11 @@ impl PostgresTx {
 
 impl_shared_store!(PostgresStore, PostgresTx, Postgres, Backend::Postgres);
 
-crate::store::access_sql::impl_access_store!(PostgresStore, PostgresTx);
-crate::store::registry_sql::impl_registry_store!(PostgresStore, PostgresTx);
-crate::store::voucher_sql::impl_voucher_store!(PostgresStore, PostgresTx);
-crate::store::redemption_sql::impl_redemption_store!(PostgresStore, PostgresTx, Postgres);
-crate::store::settlement_sql::impl_settlement_store!(
+crate::store::access::sql::impl_access_store!(PostgresStore, PostgresTx);
+crate::store::registry::store_impl::impl_registry_store!(PostgresStore, PostgresTx);
+crate::store::voucher::sql::impl_voucher_store!(PostgresStore, PostgresTx);
+crate::store::redemption::sql::impl_redemption_store!(PostgresStore, PostgresTx, Postgres);
+crate::store::settlement::store_impl::impl_settlement_store!(
     PostgresStore,
     PostgresTx,
     Postgres,

@@ -1,295 +1,5 @@
-//! Portable SQL for `RegistryStore` and `RegistryTx`, instantiated per
-//! backend by `impl_registry_store!`.
-
-use super::StoreError;
-use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
-use super::shared::uuid;
-
-pub const ENTERPRISE_COLUMNS: &str = "id, uscc, uscc_override, name, division, zone, sector, staff, \
-     revenue_fen, size_class, size_standard, contact, version, created_at_us, updated_at_us, \
-     legal_representative";
-
-pub type EnterpriseRow = (
-    String,
-    String,
-    i32,
-    String,
-    String,
-    Option<String>,
-    String,
-    i32,
-    i64,
-    String,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-);
-pub const PROGRAMME_COLUMNS: &str =
-    "code, status, terms_json, version, created_at_us, updated_at_us";
-pub type ProgrammeRow = (String, String, String, i64, i64, i64);
-
-pub fn programme(row: ProgrammeRow) -> super::registry::ProgrammeRecord {
-    let (code, status, terms_json, version, created_at_us, updated_at_us) = row;
-    super::registry::ProgrammeRecord {
-        code,
-        status,
-        terms_json,
-        version,
-        created_at_us,
-        updated_at_us,
-    }
-}
-
-pub const PROVIDER_COLUMNS: &str =
-    "id, uscc, name, status, fields_json, annual_cap_fen, version, created_at_us, updated_at_us";
-pub type ProviderRow = (String, String, String, String, String, i64, i64, i64, i64);
-
-pub fn provider(row: ProviderRow) -> Result<super::registry::ProviderRecord, StoreError> {
-    let (
-        id,
-        uscc,
-        name,
-        status,
-        fields_json,
-        annual_cap_fen,
-        version,
-        created_at_us,
-        updated_at_us,
-    ) = row;
-    Ok(super::registry::ProviderRecord {
-        id: uuid(&id)?,
-        uscc,
-        name,
-        status,
-        fields_json,
-        annual_cap_fen,
-        version,
-        created_at_us,
-        updated_at_us,
-    })
-}
-
-pub const ISSUER_KEY_COLUMNS: &str =
-    "key_id, public_key, status, activated_at_us, retired_at_us, revoked_at_us, revoke_reason";
-pub type IssuerKeyRow = (
-    String,
-    Vec<u8>,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
-
-pub fn issuer_key(row: IssuerKeyRow) -> Result<super::registry::IssuerKeyRecord, StoreError> {
-    let (key_id, public_key, status, activated_at_us, retired_at_us, revoked_at_us, revoke_reason) =
-        row;
-    Ok(super::registry::IssuerKeyRecord {
-        public_key: public_key
-            .try_into()
-            .map_err(|_| StoreError::Corrupt(format!("issuer key {key_id} is not 32 bytes")))?,
-        key_id,
-        status,
-        activated_at_us,
-        retired_at_us,
-        revoked_at_us,
-        revoke_reason,
-    })
-}
-
-pub const SELECT_TAGS_OF: &str = "SELECT enterprise_id, tag, valid_from, valid_until, source FROM enterprise_tags \
-     WHERE enterprise_id = $1 ORDER BY tag, valid_from";
-pub const SELECT_BLACKLIST_OF: &str = "SELECT id, party_kind, party_id, reason, source, effective_from, effective_until \
-     FROM blacklist WHERE party_kind = $1 AND party_id = $2 ORDER BY effective_from, id";
-
-/// A tag or a blacklist entry, from one query: (kind, party id, tag or
-/// reason, from, until, source, blacklist id, party kind).
-pub type TagOrBlacklistRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-);
-
-/// The two halves of a tags-and-blacklist query for many enterprises, as
-/// `TagOrBlacklistRow`s; each backend appends its own list condition
-/// (`= ANY($1)` or an IN list) and joins them with UNION ALL.
-pub const TAGS_WHERE_ENTERPRISE_ID: &str = "SELECT 'tag', enterprise_id, tag, valid_from, \
-     valid_until, source, '', '' FROM enterprise_tags WHERE enterprise_id";
-pub const BLACKLIST_WHERE_ENTERPRISE_ID: &str = "SELECT 'blacklist', party_id, reason, \
-     effective_from, effective_until, source, id, party_kind FROM blacklist \
-     WHERE party_kind = 'enterprise' AND party_id";
-
-/// Splits the rows of a tags-and-blacklist query by kind.
-pub fn split_tags_and_blacklist(
-    rows: Vec<TagOrBlacklistRow>,
-) -> Result<(Vec<TagRecord>, Vec<BlacklistRecord>), StoreError> {
-    let (mut tags, mut entries) = (Vec::new(), Vec::new());
-    for (kind, party, text, from, until, source, id, party_kind) in rows {
-        if kind == "tag" {
-            tags.push(tag((party, text, from, until, source))?);
-        } else {
-            entries.push(blacklist((
-                id, party_kind, party, text, source, from, until,
-            ))?);
-        }
-    }
-    Ok((tags, entries))
-}
-
-pub type TagRow = (String, String, String, Option<String>, String);
-pub type BlacklistRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
-
-pub fn enterprise(row: EnterpriseRow) -> Result<EnterpriseRecord, StoreError> {
-    let (
-        id,
-        uscc,
-        uscc_override,
-        name,
-        division,
-        zone,
-        sector,
-        staff,
-        revenue_fen,
-        size_class,
-        size_standard,
-        contact,
-        version,
-        created_at_us,
-        updated_at_us,
-        legal_representative,
-    ) = row;
-    Ok(EnterpriseRecord {
-        id: uuid(&id)?,
-        uscc,
-        uscc_override: uscc_override != 0,
-        name,
-        division,
-        zone,
-        sector,
-        staff: i64::from(staff),
-        revenue_fen,
-        size_class,
-        size_standard,
-        contact,
-        legal_representative,
-        version,
-        created_at_us,
-        updated_at_us,
-    })
-}
-
-pub fn tag(row: TagRow) -> Result<TagRecord, StoreError> {
-    let (enterprise_id, tag, valid_from, valid_until, source) = row;
-    Ok(TagRecord {
-        enterprise_id: uuid(&enterprise_id)?,
-        tag,
-        valid_from,
-        valid_until,
-        source,
-    })
-}
-
-pub fn blacklist(row: BlacklistRow) -> Result<BlacklistRecord, StoreError> {
-    let (id, party_kind, party_id, reason, source, effective_from, effective_until) = row;
-    Ok(BlacklistRecord {
-        id: uuid(&id)?,
-        party_kind,
-        party_id: uuid(&party_id)?,
-        reason,
-        source,
-        effective_from,
-        effective_until,
-    })
-}
-
-/// Rows of `$prefix` followed by an IN list of `$values` (in chunks far
-/// below either backend's bind-parameter limit), each converted by
-/// `$convert`. Expands inside the store impls (needs `map_err`).
-macro_rules! rows_in {
-    ($executor:expr, $row:ty, $prefix:expr, $values:expr, $convert:expr) => {{
-        let mut found = Vec::new();
-        for chunk in $values.chunks(400) {
-            let mut builder = sqlx::QueryBuilder::new(AsRef::<str>::as_ref(&$prefix).to_string());
-            builder.push_tuples(chunk, |mut row, value| {
-                row.push_bind(value.clone());
-            });
-            let rows: Vec<$row> = builder
-                .build_query_as()
-                .fetch_all($executor)
-                .await
-                .map_err(map_err)?;
-            for row in rows {
-                found.push($convert(row)?);
-            }
-        }
-        found
-    }};
-}
-pub(crate) use rows_in;
-
-/// The row of a registry table whose `$column` equals `$value`, if any,
-/// through `$executor` (the pool, or the writer's transaction).
-macro_rules! registry_row {
-    ($executor:expr, $row:ty, $table:literal, $columns:expr, $column:expr, $value:expr) => {{
-        let query = format!(
-            concat!("SELECT {} FROM ", $table, " WHERE {} = $1"),
-            $columns, $column
-        );
-        let row: Option<$row> = sqlx::query_as(&query)
-            .bind($value)
-            .fetch_optional($executor)
-            .await
-            .map_err(map_err)?;
-        row
-    }};
-}
-pub(crate) use registry_row;
-
-/// One keyset page of a registry table: rows whose `$key` (USCC or code)
-/// sorts after `$after`, in that order, at most `$limit` (clamped to
-/// `REGISTRY_PAGE_MAX`). Expands inside the store impls (needs `map_err`).
-macro_rules! registry_page {
-    ($pool:expr, $row:ty, $table:literal, $key:literal, $columns:expr, $after:expr, $limit:expr) => {{
-        let query = format!(
-            concat!(
-                "SELECT {} FROM ",
-                $table,
-                " WHERE ",
-                $key,
-                " > $1 ORDER BY ",
-                $key,
-                " LIMIT $2"
-            ),
-            $columns
-        );
-        let rows: Vec<$row> = sqlx::query_as(&query)
-            .bind($after)
-            .bind(i64::from(
-                $limit.clamp(1, $crate::store::registry::REGISTRY_PAGE_MAX),
-            ))
-            .fetch_all($pool)
-            .await
-            .map_err(map_err)?;
-        rows
-    }};
-}
-pub(crate) use registry_page;
+//! `impl_registry_store!`: `RegistryStore` and `RegistryTx` for a backend,
+//! over the portable SQL and row types of `registry::sql`.
 
 /// Implements `RegistryStore` for `$store` (field `pool`) and `RegistryTx`
 /// for `$tx` (field `tx`); needs a module function `map_err`.
@@ -301,7 +11,7 @@ macro_rules! impl_registry_store {
                 column: &'static str,
                 value: String,
             ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let row = sql::registry_row!(&self.pool, sql::EnterpriseRow, "enterprises", sql::ENTERPRISE_COLUMNS, column, value);
                 row.map(sql::enterprise).transpose()
             }
@@ -313,7 +23,7 @@ macro_rules! impl_registry_store {
                 column: &'static str,
                 value: String,
             ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let row = sql::registry_row!(&self.pool, sql::ProviderRow, "providers", sql::PROVIDER_COLUMNS, column, value);
                 row.map(sql::provider).transpose()
             }
@@ -323,7 +33,7 @@ macro_rules! impl_registry_store {
             async fn issuer_keys(
                 &self,
             ) -> Result<Vec<$crate::store::registry::IssuerKeyRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let query = format!(
                     "SELECT {} FROM issuer_keys ORDER BY activated_at_us, key_id",
                     sql::ISSUER_KEY_COLUMNS
@@ -359,7 +69,7 @@ macro_rules! impl_registry_store {
                 after: &str,
                 limit: u32,
             ) -> Result<Vec<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let rows = sql::registry_page!(
                     &self.pool, sql::ProviderRow, "providers", "uscc", sql::PROVIDER_COLUMNS, after, limit
                 );
@@ -370,7 +80,7 @@ macro_rules! impl_registry_store {
                 &self,
                 code: &str,
             ) -> Result<Option<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let row = sql::registry_row!(&self.pool, sql::ProgrammeRow, "programmes", sql::PROGRAMME_COLUMNS, "code", code);
                 Ok(row.map(sql::programme))
             }
@@ -380,7 +90,7 @@ macro_rules! impl_registry_store {
                 after: &str,
                 limit: u32,
             ) -> Result<Vec<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let rows = sql::registry_page!(
                     &self.pool, sql::ProgrammeRow, "programmes", "code", sql::PROGRAMME_COLUMNS, after, limit
                 );
@@ -406,7 +116,7 @@ macro_rules! impl_registry_store {
                 after: &str,
                 limit: u32,
             ) -> Result<Vec<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let rows = sql::registry_page!(
                     &self.pool, sql::EnterpriseRow, "enterprises", "uscc", sql::ENTERPRISE_COLUMNS, after, limit
                 );
@@ -417,13 +127,13 @@ macro_rules! impl_registry_store {
                 &self,
                 enterprise_id: uuid::Uuid,
             ) -> Result<Vec<$crate::store::registry::TagRecord>, $crate::store::StoreError> {
-                let rows: Vec<$crate::store::registry_sql::TagRow> =
-                    sqlx::query_as($crate::store::registry_sql::SELECT_TAGS_OF)
+                let rows: Vec<$crate::store::registry::sql::TagRow> =
+                    sqlx::query_as($crate::store::registry::sql::SELECT_TAGS_OF)
                 .bind(enterprise_id.to_string())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
-                rows.into_iter().map($crate::store::registry_sql::tag).collect()
+                rows.into_iter().map($crate::store::registry::sql::tag).collect()
             }
 
             async fn blacklist_of(
@@ -431,14 +141,14 @@ macro_rules! impl_registry_store {
                 party_kind: &str,
                 party_id: uuid::Uuid,
             ) -> Result<Vec<$crate::store::registry::BlacklistRecord>, $crate::store::StoreError> {
-                let rows: Vec<$crate::store::registry_sql::BlacklistRow> =
-                    sqlx::query_as($crate::store::registry_sql::SELECT_BLACKLIST_OF)
+                let rows: Vec<$crate::store::registry::sql::BlacklistRow> =
+                    sqlx::query_as($crate::store::registry::sql::SELECT_BLACKLIST_OF)
                 .bind(party_kind)
                 .bind(party_id.to_string())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
-                rows.into_iter().map($crate::store::registry_sql::blacklist).collect()
+                rows.into_iter().map($crate::store::registry::sql::blacklist).collect()
             }
         }
 
@@ -448,7 +158,7 @@ macro_rules! impl_registry_store {
                 column: &'static str,
                 value: String,
             ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let row = sql::registry_row!(&mut *self.tx, sql::EnterpriseRow, "enterprises", sql::ENTERPRISE_COLUMNS, column, value);
                 row.map(sql::enterprise).transpose()
             }
@@ -460,7 +170,7 @@ macro_rules! impl_registry_store {
                 column: &'static str,
                 value: String,
             ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let row = sql::registry_row!(&mut *self.tx, sql::ProviderRow, "providers", sql::PROVIDER_COLUMNS, column, value);
                 row.map(sql::provider).transpose()
             }
@@ -472,7 +182,7 @@ macro_rules! impl_registry_store {
                 condition: &'static str,
                 value: &str,
             ) -> Result<Option<$crate::store::registry::IssuerKeyRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let query = format!("SELECT {} FROM issuer_keys WHERE {condition} = $1", sql::ISSUER_KEY_COLUMNS);
                 let row: Option<sql::IssuerKeyRow> =
                     sqlx::query_as(&query).bind(value).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
@@ -503,7 +213,7 @@ macro_rules! impl_registry_store {
                      ON CONFLICT (key_id) DO UPDATE SET status = excluded.status, \
                      retired_at_us = excluded.retired_at_us, revoked_at_us = excluded.revoked_at_us, \
                      revoke_reason = excluded.revoke_reason",
-                    $crate::store::registry_sql::ISSUER_KEY_COLUMNS
+                    $crate::store::registry::sql::ISSUER_KEY_COLUMNS
                 );
                 sqlx::query(&query)
                     .bind(k.key_id.as_str())
@@ -584,7 +294,7 @@ macro_rules! impl_registry_store {
                 let query = if is_new {
                     format!(
                         "INSERT INTO providers ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                        $crate::store::registry_sql::PROVIDER_COLUMNS
+                        $crate::store::registry::sql::PROVIDER_COLUMNS
                     )
                 } else {
                     "UPDATE providers SET uscc = $2, name = $3, status = $4, fields_json = $5, \
@@ -624,7 +334,7 @@ macro_rules! impl_registry_store {
                 &mut self,
                 code: &str,
             ) -> Result<Option<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let row = sql::registry_row!(&mut *self.tx, sql::ProgrammeRow, "programmes", sql::PROGRAMME_COLUMNS, "code", code);
                 Ok(row.map(sql::programme))
             }
@@ -637,7 +347,7 @@ macro_rules! impl_registry_store {
                 let query = if is_new {
                     format!(
                         "INSERT INTO programmes ({}) VALUES ($1, $2, $3, $4, $5, $6)",
-                        $crate::store::registry_sql::PROGRAMME_COLUMNS
+                        $crate::store::registry::sql::PROGRAMME_COLUMNS
                     )
                 } else {
                     "UPDATE programmes SET status = $2, terms_json = $3, version = $4, created_at_us = $5, \
@@ -661,7 +371,7 @@ macro_rules! impl_registry_store {
                 &mut self,
                 usccs: &[&str],
             ) -> Result<Vec<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
-                use $crate::store::registry_sql as sql;
+                use $crate::store::registry::sql as sql;
                 let prefix = format!("SELECT {} FROM enterprises WHERE uscc IN ", sql::ENTERPRISE_COLUMNS);
                 Ok(sql::rows_in!(&mut *self.tx, sql::EnterpriseRow, prefix, usccs, sql::enterprise))
             }
@@ -705,7 +415,7 @@ macro_rules! impl_registry_store {
                 let query = if is_new {
                     format!(
                         "INSERT INTO enterprises ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                        $crate::store::registry_sql::ENTERPRISE_COLUMNS
+                        $crate::store::registry::sql::ENTERPRISE_COLUMNS
                     )
                 } else {
                     "UPDATE enterprises SET uscc = $2, uscc_override = $3, name = $4, division = $5, zone = $6, \
@@ -781,13 +491,13 @@ macro_rules! impl_registry_store {
                 &mut self,
                 enterprise_id: uuid::Uuid,
             ) -> Result<Vec<$crate::store::registry::TagRecord>, $crate::store::StoreError> {
-                let rows: Vec<$crate::store::registry_sql::TagRow> =
-                    sqlx::query_as($crate::store::registry_sql::SELECT_TAGS_OF)
+                let rows: Vec<$crate::store::registry::sql::TagRow> =
+                    sqlx::query_as($crate::store::registry::sql::SELECT_TAGS_OF)
                         .bind(enterprise_id.to_string())
                         .fetch_all(&mut *self.tx)
                         .await
                         .map_err(map_err)?;
-                rows.into_iter().map($crate::store::registry_sql::tag).collect()
+                rows.into_iter().map($crate::store::registry::sql::tag).collect()
             }
 
             async fn blacklist_of(
@@ -795,14 +505,14 @@ macro_rules! impl_registry_store {
                 party_kind: &str,
                 party_id: uuid::Uuid,
             ) -> Result<Vec<$crate::store::registry::BlacklistRecord>, $crate::store::StoreError> {
-                let rows: Vec<$crate::store::registry_sql::BlacklistRow> =
-                    sqlx::query_as($crate::store::registry_sql::SELECT_BLACKLIST_OF)
+                let rows: Vec<$crate::store::registry::sql::BlacklistRow> =
+                    sqlx::query_as($crate::store::registry::sql::SELECT_BLACKLIST_OF)
                         .bind(party_kind)
                         .bind(party_id.to_string())
                         .fetch_all(&mut *self.tx)
                         .await
                         .map_err(map_err)?;
-                rows.into_iter().map($crate::store::registry_sql::blacklist).collect()
+                rows.into_iter().map($crate::store::registry::sql::blacklist).collect()
             }
         }
     };

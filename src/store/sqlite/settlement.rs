@@ -20,12 +20,12 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::StoreError;
-use super::settlement::{BatchRow, CandidateCursor, CandidateRow, LineRecord};
-use super::settlement_sql::{
+use crate::store::StoreError;
+use crate::store::settlement::sql::{
     CANDIDATE_COLUMNS, LINE_COLUMNS, PROVIDER_CANDIDATES, SELECT_SETTLEMENT_PROVIDERS,
 };
-use super::sqlite::{SqliteStore, SqliteTx, map_err};
+use crate::store::settlement::{BatchRow, CandidateCursor, CandidateRow, LineRecord};
+use crate::store::sqlite::{SqliteStore, SqliteTx, map_err};
 
 /// Lines per read while exporting a batch, and per INSERT while preparing.
 const LINES_PER_PACK: usize = 2_000;
@@ -177,7 +177,7 @@ impl SqliteTx {
             .map_err(map_err)?;
         let providers = rows
             .into_iter()
-            .map(|(id,)| super::shared::uuid(&id))
+            .map(|(id,)| crate::store::shared::uuid(&id))
             .collect::<Result<Vec<Uuid>, StoreError>>()?;
         Ok(CandidateCursor::Providers { providers, next: 0 })
     }

@@ -8,14 +8,18 @@
 
 use uuid::Uuid;
 
-use super::StoreError;
-use super::postgres::{PostgresStore, PostgresTx, map_err};
-use super::redemption::{RedemptionRecord, VoucherUse};
-use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
-use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
-use super::settlement::{BatchRow, LineRecord};
-use super::voucher::{ClaimedSoFar, VoucherRecord};
-use super::{redemption_sql, settlement_sql, voucher_sql};
+use crate::store::StoreError;
+use crate::store::postgres::{PostgresStore, PostgresTx, map_err};
+use crate::store::redemption::sql as redemption_sql;
+use crate::store::redemption::{RedemptionRecord, VoucherUse};
+use crate::store::registry::sql::{
+    self as registry_sql, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow,
+};
+use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
+use crate::store::settlement::sql as settlement_sql;
+use crate::store::settlement::{BatchRow, LineRecord};
+use crate::store::voucher::sql as voucher_sql;
+use crate::store::voucher::{ClaimedSoFar, VoucherRecord};
 
 /// One index probe per enterprise (`vouchers_by_enterprise`), whatever the
 /// statistics say: during a flash crowd on a new programme they are stale
@@ -309,7 +313,7 @@ impl PostgresTx {
             .map_err(map_err)?;
         let sql = format!(
             "DECLARE settlement_candidates NO SCROLL CURSOR FOR {}",
-            crate::store::settlement_sql::all_candidates_sql(programme, end_us)
+            crate::store::settlement::sql::all_candidates_sql(programme, end_us)
         );
         // A bare string runs with the simple protocol (no Parse/Describe),
         // which DECLARE, FETCH and CLOSE need.
@@ -345,7 +349,7 @@ impl PostgresTx {
             *open = false;
         }
         rows.iter()
-            .map(crate::store::settlement_sql::decode_candidate)
+            .map(crate::store::settlement::sql::decode_candidate)
             .collect()
     }
 }

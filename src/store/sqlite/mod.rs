@@ -7,6 +7,9 @@
 //! busy timeout and then retried by `begin_append`, so `database is locked`
 //! never reaches a caller.
 
+mod bulk;
+mod settlement;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,7 +17,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use super::shared::{self, impl_shared_store};
+use super::shared;
+use super::shared_impl::impl_shared_store;
 use super::{Backend, BalanceWrite, BatchStart, ChainHead, StoreError, migrate};
 use crate::ledger::entry::Entry;
 
@@ -322,11 +326,11 @@ impl SqliteTx {
 
 impl_shared_store!(SqliteStore, SqliteTx, Sqlite, Backend::Sqlite);
 
-crate::store::access_sql::impl_access_store!(SqliteStore, SqliteTx);
-crate::store::registry_sql::impl_registry_store!(SqliteStore, SqliteTx);
-crate::store::voucher_sql::impl_voucher_store!(SqliteStore, SqliteTx);
-crate::store::redemption_sql::impl_redemption_store!(SqliteStore, SqliteTx, Sqlite);
-crate::store::settlement_sql::impl_settlement_store!(
+crate::store::access::sql::impl_access_store!(SqliteStore, SqliteTx);
+crate::store::registry::store_impl::impl_registry_store!(SqliteStore, SqliteTx);
+crate::store::voucher::sql::impl_voucher_store!(SqliteStore, SqliteTx);
+crate::store::redemption::sql::impl_redemption_store!(SqliteStore, SqliteTx, Sqlite);
+crate::store::settlement::store_impl::impl_settlement_store!(
     SqliteStore,
     SqliteTx,
     Sqlite,

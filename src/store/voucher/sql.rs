@@ -3,9 +3,9 @@
 
 use uuid::Uuid;
 
-use super::StoreError;
-use super::shared::uuid;
-use super::voucher::{VoucherFilter, VoucherRecord};
+use crate::store::StoreError;
+use crate::store::shared::uuid;
+use crate::store::voucher::{VoucherFilter, VoucherRecord};
 
 pub const VOUCHER_COLUMNS: &str = "id, programme_code, enterprise_id, enterprise_uscc, \
      face_value_fen, remaining_fen, valid_from, valid_until, categories_json, issued_sequence, \
@@ -39,8 +39,8 @@ pub const SELECT_KEY_HORIZONS: &str =
 
 pub const UPDATE_STATUS: &str = "UPDATE vouchers SET status = $2, updated_at_us = $3 WHERE id = $1";
 
-pub fn claimed((face_value_fen, count): (i64, i64)) -> super::voucher::ClaimedSoFar {
-    super::voucher::ClaimedSoFar {
+pub fn claimed((face_value_fen, count): (i64, i64)) -> crate::store::voucher::ClaimedSoFar {
+    crate::store::voucher::ClaimedSoFar {
         face_value_fen,
         count: u32::try_from(count).unwrap_or(u32::MAX),
     }
@@ -49,7 +49,7 @@ pub fn claimed((face_value_fen, count): (i64, i64)) -> super::voucher::ClaimedSo
 /// One `(enterprise id, face value, count)` row of a claimed-so-far query.
 pub fn claimed_of(
     (id, face_value_fen, count): (String, i64, i64),
-) -> Result<(Uuid, super::voucher::ClaimedSoFar), StoreError> {
+) -> Result<(Uuid, crate::store::voucher::ClaimedSoFar), StoreError> {
     Ok((uuid(&id)?, claimed((face_value_fen, count))))
 }
 
@@ -168,15 +168,15 @@ where
         ("key_id", filter.key_id.clone()),
         ("status", filter.status.clone()),
     ];
-    let limit = i64::from(limit.clamp(1, super::voucher::VOUCHER_PAGE_MAX));
-    super::shared::keyset_page(VOUCHER_COLUMNS, "vouchers", after, filters, limit)
+    let limit = i64::from(limit.clamp(1, crate::store::voucher::VOUCHER_PAGE_MAX));
+    crate::store::shared::keyset_page(VOUCHER_COLUMNS, "vouchers", after, filters, limit)
 }
 
 /// The voucher whose `$column` equals `$value`, through `$executor` (the
 /// pool, or the writer's transaction). Expands inside the store impls.
 macro_rules! voucher_where {
     ($executor:expr, $column:literal, $value:expr) => {{
-        use $crate::store::voucher_sql as sql;
+        use $crate::store::voucher::sql;
         let query = format!(
             concat!("SELECT {} FROM vouchers WHERE ", $column, " = $1"),
             sql::VOUCHER_COLUMNS
@@ -194,13 +194,13 @@ pub(crate) use voucher_where;
 /// What an enterprise holds from a programme, through `$executor`.
 macro_rules! claimed_so_far {
     ($executor:expr, $enterprise_id:expr, $programme_code:expr) => {{
-        let row: (i64, i64) = sqlx::query_as($crate::store::voucher_sql::SELECT_CLAIMED_SO_FAR)
+        let row: (i64, i64) = sqlx::query_as($crate::store::voucher::sql::SELECT_CLAIMED_SO_FAR)
             .bind($enterprise_id.to_string())
             .bind($programme_code)
             .fetch_one($executor)
             .await
             .map_err(map_err)?;
-        Ok($crate::store::voucher_sql::claimed(row))
+        Ok($crate::store::voucher::sql::claimed(row))
     }};
 }
 pub(crate) use claimed_so_far;
@@ -213,7 +213,7 @@ macro_rules! impl_voucher_store {
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::voucher::VoucherRecord>, $crate::store::StoreError>
             {
-                $crate::store::voucher_sql::voucher_where!(&self.pool, "id", id.to_string())
+                $crate::store::voucher::sql::voucher_where!(&self.pool, "id", id.to_string())
             }
 
             async fn voucher_issued_at(
@@ -222,7 +222,7 @@ macro_rules! impl_voucher_store {
             ) -> Result<Option<$crate::store::voucher::VoucherRecord>, $crate::store::StoreError>
             {
                 let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
-                $crate::store::voucher_sql::voucher_where!(&self.pool, "issued_sequence", sequence)
+                $crate::store::voucher::sql::voucher_where!(&self.pool, "issued_sequence", sequence)
             }
 
             async fn claimed_so_far(
@@ -230,7 +230,7 @@ macro_rules! impl_voucher_store {
                 enterprise_id: uuid::Uuid,
                 programme_code: &str,
             ) -> Result<$crate::store::voucher::ClaimedSoFar, $crate::store::StoreError> {
-                $crate::store::voucher_sql::claimed_so_far!(
+                $crate::store::voucher::sql::claimed_so_far!(
                     &self.pool,
                     enterprise_id,
                     programme_code
@@ -243,7 +243,7 @@ macro_rules! impl_voucher_store {
                 after: Option<uuid::Uuid>,
                 limit: u32,
             ) -> Result<Vec<$crate::store::voucher::VoucherRecord>, $crate::store::StoreError> {
-                use $crate::store::voucher_sql as sql;
+                use $crate::store::voucher::sql;
                 let mut query = sql::page_query(filter, after, limit);
                 let rows: Vec<sql::VoucherRow> = query
                     .build_query_as()
@@ -256,7 +256,7 @@ macro_rules! impl_voucher_store {
             async fn key_voucher_horizons(
                 &self,
             ) -> Result<Vec<(String, String)>, $crate::store::StoreError> {
-                sqlx::query_as($crate::store::voucher_sql::SELECT_KEY_HORIZONS)
+                sqlx::query_as($crate::store::voucher::sql::SELECT_KEY_HORIZONS)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(map_err)
@@ -269,7 +269,7 @@ macro_rules! impl_voucher_store {
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::voucher::VoucherRecord>, $crate::store::StoreError>
             {
-                $crate::store::voucher_sql::voucher_where!(&mut *self.tx, "id", id.to_string())
+                $crate::store::voucher::sql::voucher_where!(&mut *self.tx, "id", id.to_string())
             }
 
             async fn claimed_so_far(
@@ -277,7 +277,7 @@ macro_rules! impl_voucher_store {
                 enterprise_id: uuid::Uuid,
                 programme_code: &str,
             ) -> Result<$crate::store::voucher::ClaimedSoFar, $crate::store::StoreError> {
-                $crate::store::voucher_sql::claimed_so_far!(
+                $crate::store::voucher::sql::claimed_so_far!(
                     &mut *self.tx,
                     enterprise_id,
                     programme_code
@@ -322,7 +322,7 @@ macro_rules! impl_voucher_store {
                 status: &str,
                 updated_at_us: i64,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($crate::store::voucher_sql::UPDATE_STATUS)
+                sqlx::query($crate::store::voucher::sql::UPDATE_STATUS)
                     .bind(id.to_string())
                     .bind(status)
                     .bind(updated_at_us)

@@ -2,6 +2,9 @@
 //! ledger's entries left them. Written only by the ledger writer, in the
 //! transaction of the entry that changes them; read by the reports.
 
+pub(super) mod sql;
+pub(super) mod store_impl;
+
 use std::future::Future;
 
 use uuid::Uuid;

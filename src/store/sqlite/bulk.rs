@@ -8,14 +8,16 @@
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use super::StoreError;
-use super::redemption::{RedemptionRecord, VoucherUse};
-use super::redemption_sql;
-use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
-use super::registry_sql::{self, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow};
-use super::sqlite::{SqliteTx, map_err};
-use super::voucher::{ClaimedSoFar, VoucherRecord};
-use super::voucher_sql::{self, VOUCHER_COLUMNS};
+use crate::store::StoreError;
+use crate::store::redemption::sql as redemption_sql;
+use crate::store::redemption::{RedemptionRecord, VoucherUse};
+use crate::store::registry::sql::{
+    self as registry_sql, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow,
+};
+use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
+use crate::store::sqlite::{SqliteTx, map_err};
+use crate::store::voucher::sql::{self as voucher_sql, VOUCHER_COLUMNS};
+use crate::store::voucher::{ClaimedSoFar, VoucherRecord};
 
 /// Ids per IN list, and vouchers per INSERT (17 parameters each): far
 /// below SQLite's 32,766 bind parameters.

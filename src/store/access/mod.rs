@@ -6,6 +6,8 @@
 //! next to the ledger entry that records them. Reads for authenticating a
 //! request go through `AccessStore` on the pool.
 
+pub(super) mod sql;
+
 use std::future::Future;
 
 use uuid::Uuid;

@@ -2,6 +2,9 @@
 //! follow the same shape). Writes happen only inside the ledger writer's
 //! transaction through `RegistryTx`, next to the entry that records them.
 
+pub(super) mod sql;
+pub(super) mod store_impl;
+
 use std::future::Future;
 
 use uuid::Uuid;

@@ -5,9 +5,9 @@
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::StoreError;
-use super::redemption::{InvoiceRecord, RedemptionFilter, RedemptionRecord};
-use super::shared::uuid;
+use crate::store::StoreError;
+use crate::store::redemption::{InvoiceRecord, RedemptionFilter, RedemptionRecord};
+use crate::store::shared::uuid;
 
 pub const REDEMPTION_COLUMNS: &str = "id, voucher_id, programme_code, provider_id, enterprise_id, \
      service_category, contract_number, description, contract_amount_fen, subsidy_fen, \
@@ -144,14 +144,14 @@ where
         ("voucher_id", id(filter.voucher_id)),
         ("status", filter.status.clone()),
     ];
-    let limit = i64::from(limit.clamp(1, super::redemption::REDEMPTION_PAGE_MAX));
-    super::shared::keyset_page(REDEMPTION_COLUMNS, "redemptions", after, filters, limit)
+    let limit = i64::from(limit.clamp(1, crate::store::redemption::REDEMPTION_PAGE_MAX));
+    crate::store::shared::keyset_page(REDEMPTION_COLUMNS, "redemptions", after, filters, limit)
 }
 
 /// The redemption whose `$column` equals `$value`, through `$executor`.
 macro_rules! redemption_where {
     ($executor:expr, $column:literal, $value:expr) => {{
-        use $crate::store::redemption_sql as sql;
+        use $crate::store::redemption::sql;
         let query = format!(
             concat!("SELECT {} FROM redemptions WHERE ", $column, " = $1"),
             sql::REDEMPTION_COLUMNS
@@ -171,7 +171,7 @@ macro_rules! redeemed_totals {
     ($executor:expr, $query:expr) => {{
         let q = $query;
         let (provider_fen, enterprise_fen): (i64, i64) =
-            sqlx::query_as($crate::store::redemption_sql::SELECT_TOTALS)
+            sqlx::query_as($crate::store::redemption::sql::SELECT_TOTALS)
                 .bind(q.provider_id.to_string())
                 .bind(q.fiscal_year)
                 .bind(q.enterprise_id.to_string())
@@ -190,7 +190,7 @@ pub(crate) use redeemed_totals;
 
 macro_rules! presentation_used {
     ($executor:expr, $nonce:expr) => {{
-        let (count,): (i64,) = sqlx::query_as($crate::store::redemption_sql::SELECT_NONCE_USED)
+        let (count,): (i64,) = sqlx::query_as($crate::store::redemption::sql::SELECT_NONCE_USED)
             .bind($nonce)
             .fetch_one($executor)
             .await
@@ -210,7 +210,7 @@ macro_rules! impl_redemption_store {
                 Option<$crate::store::redemption::RedemptionRecord>,
                 $crate::store::StoreError,
             > {
-                $crate::store::redemption_sql::redemption_where!(&self.pool, "id", id.to_string())
+                $crate::store::redemption::sql::redemption_where!(&self.pool, "id", id.to_string())
             }
 
             async fn redemption_recorded_at(
@@ -221,7 +221,7 @@ macro_rules! impl_redemption_store {
                 $crate::store::StoreError,
             > {
                 let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
-                $crate::store::redemption_sql::redemption_where!(
+                $crate::store::redemption::sql::redemption_where!(
                     &self.pool,
                     "redeemed_sequence",
                     sequence
@@ -235,7 +235,7 @@ macro_rules! impl_redemption_store {
                 limit: u32,
             ) -> Result<Vec<$crate::store::redemption::RedemptionRecord>, $crate::store::StoreError>
             {
-                use $crate::store::redemption_sql as sql;
+                use $crate::store::redemption::sql;
                 let rows = sql::page_query::<$db>(filter, after, limit)
                     .build()
                     .fetch_all(&self.pool)
@@ -248,14 +248,14 @@ macro_rules! impl_redemption_store {
                 &self,
                 query: $crate::store::redemption::TotalsQuery<'_>,
             ) -> Result<$crate::store::redemption::RedeemedTotals, $crate::store::StoreError> {
-                $crate::store::redemption_sql::redeemed_totals!(&self.pool, query)
+                $crate::store::redemption::sql::redeemed_totals!(&self.pool, query)
             }
 
             async fn presentation_used(
                 &self,
                 nonce: &str,
             ) -> Result<bool, $crate::store::StoreError> {
-                $crate::store::redemption_sql::presentation_used!(&self.pool, nonce)
+                $crate::store::redemption::sql::presentation_used!(&self.pool, nonce)
             }
 
             async fn vouchers_expired_before(
@@ -264,7 +264,7 @@ macro_rules! impl_redemption_store {
                 limit: u32,
             ) -> Result<Vec<uuid::Uuid>, $crate::store::StoreError> {
                 let rows: Vec<(String,)> =
-                    sqlx::query_as($crate::store::redemption_sql::SELECT_EXPIRED_VOUCHERS)
+                    sqlx::query_as($crate::store::redemption::sql::SELECT_EXPIRED_VOUCHERS)
                         .bind(today)
                         .bind(i64::from(limit))
                         .fetch_all(&self.pool)
@@ -282,7 +282,7 @@ macro_rules! impl_redemption_store {
                 limit: u32,
             ) -> Result<Vec<uuid::Uuid>, $crate::store::StoreError> {
                 let rows: Vec<(String,)> =
-                    sqlx::query_as($crate::store::redemption_sql::SELECT_PENDING_BEFORE)
+                    sqlx::query_as($crate::store::redemption::sql::SELECT_PENDING_BEFORE)
                         .bind(programme_code)
                         .bind(before_us)
                         .bind(i64::from(limit))
@@ -300,14 +300,14 @@ macro_rules! impl_redemption_store {
                 &mut self,
                 query: $crate::store::redemption::TotalsQuery<'_>,
             ) -> Result<$crate::store::redemption::RedeemedTotals, $crate::store::StoreError> {
-                $crate::store::redemption_sql::redeemed_totals!(&mut *self.tx, query)
+                $crate::store::redemption::sql::redeemed_totals!(&mut *self.tx, query)
             }
 
             async fn presentation_used(
                 &mut self,
                 nonce: &str,
             ) -> Result<bool, $crate::store::StoreError> {
-                $crate::store::redemption_sql::presentation_used!(&mut *self.tx, nonce)
+                $crate::store::redemption::sql::presentation_used!(&mut *self.tx, nonce)
             }
 
             async fn redemption(
@@ -317,7 +317,7 @@ macro_rules! impl_redemption_store {
                 Option<$crate::store::redemption::RedemptionRecord>,
                 $crate::store::StoreError,
             > {
-                $crate::store::redemption_sql::redemption_where!(
+                $crate::store::redemption::sql::redemption_where!(
                     &mut *self.tx,
                     "id",
                     id.to_string()
@@ -329,7 +329,7 @@ macro_rules! impl_redemption_store {
                 u: &$crate::store::redemption::RedemptionUpdate,
             ) -> Result<u64, $crate::store::StoreError> {
                 Ok(
-                    sqlx::query($crate::store::redemption_sql::UPDATE_REDEMPTION)
+                    sqlx::query($crate::store::redemption::sql::UPDATE_REDEMPTION)
                         .bind(u.id.to_string())
                         .bind(u.to.as_str())
                         .bind(u.rating)
@@ -351,7 +351,7 @@ macro_rules! impl_redemption_store {
                 u: &$crate::store::redemption::VoucherValueUpdate,
             ) -> Result<u64, $crate::store::StoreError> {
                 Ok(
-                    sqlx::query($crate::store::redemption_sql::UPDATE_VOUCHER_VALUE)
+                    sqlx::query($crate::store::redemption::sql::UPDATE_VOUCHER_VALUE)
                         .bind(u.id.to_string())
                         .bind(u.to_status.as_str())
                         .bind(u.to_remaining_fen)
@@ -394,7 +394,7 @@ macro_rules! impl_redemption_store {
                 payment_proof_ref: Option<&str>,
                 updated_at_us: i64,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($crate::store::redemption_sql::UPDATE_DOCUMENTS)
+                sqlx::query($crate::store::redemption::sql::UPDATE_DOCUMENTS)
                     .bind(id.to_string())
                     .bind(invoice.map(|i| i.code.as_str()))
                     .bind(invoice.map(|i| i.number.as_str()))

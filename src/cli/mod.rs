@@ -7,10 +7,6 @@ use clap::{Parser, Subcommand};
 use crate::app::{DEFAULT_DATABASE_URL, DEFAULT_KEY_FILE, DEFAULT_LISTEN};
 
 mod bench;
-mod bench_issue;
-mod bench_redeem;
-mod bench_settle;
-mod bench_setup;
 mod checkpoint;
 mod demo;
 mod drill;

@@ -19,6 +19,7 @@ pub mod provider;
 pub mod redacted;
 pub mod redemption;
 pub mod settlement;
+pub mod settlement_payout;
 pub mod size_class;
 pub mod text;
 mod text_newtype;

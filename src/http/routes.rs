@@ -12,8 +12,9 @@
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, access, fraud, health, keys, ledger, openapi, programmes, providers, redemptions,
-    registry, settlement, tokens, utilisation, vouchers,
+    AppState, access, fraud, health, keys, ledger, openapi, programmes, providers,
+    redemption_changes, redemptions, registry, registry_imports, settlement, tokens, utilisation,
+    vouchers,
 };
 use crate::domain::Role;
 use crate::store::Store;
@@ -241,7 +242,7 @@ route_table! {
         registry::blacklist::<S>, [BlacklistRequest] -> [EnterpriseDetail],
         "Blacklist an enterprise from a date";
     ImportEnterprises: POST "/api/v1/imports/enterprises", Access::Roles(ADMIN), key, IMPORT_BODY,
-        registry::import::<S>, [] -> [ImportResult],
+        registry_imports::import::<S>, [] -> [ImportResult],
         "Import enterprises from CSV; row/column error report (JSON, or CSV with Accept: text/csv)";
     ListProgrammes: GET "/api/v1/programmes", Access::AnyUser, keyless, DEFAULT_BODY,
         programmes::list::<S>, [] -> [ProgrammeList],
@@ -286,7 +287,7 @@ route_table! {
         providers::change_status::<S>, [ProviderStatusRequest] -> [ProviderView],
         "Approve (入库), suspend (暂停), reinstate or remove (出库) a provider, with a reason";
     ImportTags: POST "/api/v1/imports/tags", Access::Roles(ADMIN), key, IMPORT_BODY,
-        registry::import_tag_list::<S>, [] -> [ImportResult],
+        registry_imports::import_tag_list::<S>, [] -> [ImportResult],
         "Import a tag list (e.g. the 专精特新 library) from CSV or XLSX; row/column error report";
     ListZones: GET "/api/v1/zones", Access::AnyUser, keyless, DEFAULT_BODY,
         registry::zones::<S>, [] -> [ZoneList],
@@ -295,10 +296,10 @@ route_table! {
         registry::define_zone::<S>, [ZoneRequest] -> [ZoneList],
         "Define a functional zone (or move it to another parent division)";
     ImportProviders: POST "/api/v1/imports/providers", Access::Roles(ADMIN), key, IMPORT_BODY,
-        registry::import_providers::<S>, [] -> [ImportResult],
+        registry_imports::import_providers::<S>, [] -> [ImportResult],
         "Import providers from CSV or XLSX; row/column error report";
     ImportBlacklist: POST "/api/v1/imports/blacklist", Access::Roles(ADMIN), key, IMPORT_BODY,
-        registry::import_blacklist::<S>, [] -> [ImportResult],
+        registry_imports::import_blacklist::<S>, [] -> [ImportResult],
         "Import blacklist entries from CSV or XLSX; row/column error report";
     VoucherKeys: GET "/.well-known/voucher-keys.json", Access::Public, keyless, DEFAULT_BODY,
         keys::published::<S>, [] -> [PublishedKeys],
@@ -358,31 +359,31 @@ route_table! {
         redemptions::get::<S>, [] -> [RedemptionView],
         "One redemption";
     ConfirmRedemption: POST "/api/v1/redemptions/{id}/confirm", Access::Roles(ENTERPRISE_ONLY), key, DEFAULT_BODY,
-        redemptions::confirm::<S>, [ConfirmRequest] -> [RedemptionView],
+        redemption_changes::confirm::<S>, [ConfirmRequest] -> [RedemptionView],
         "Confirm the service was delivered (optional 1–5 rating and comment)";
     DisputeRedemption: POST "/api/v1/redemptions/{id}/dispute", Access::Roles(ENTERPRISE_ONLY), key, DEFAULT_BODY,
-        redemptions::dispute::<S>, [ReasonRequest] -> [RedemptionView],
+        redemption_changes::dispute::<S>, [ReasonRequest] -> [RedemptionView],
         "Dispute a pending redemption, with a reason (the admin resolves it)";
     ResolveDispute: POST "/api/v1/redemptions/{id}/resolve", Access::Roles(ADMIN), key, DEFAULT_BODY,
-        redemptions::resolve::<S>, [ResolveRequest] -> [RedemptionView],
+        redemption_changes::resolve::<S>, [ResolveRequest] -> [RedemptionView],
         "Resolve a dispute: upheld reverses the redemption, rejected confirms it";
     ReverseRedemption: POST "/api/v1/redemptions/{id}/reverse", Access::Roles(REVERSERS), key, DEFAULT_BODY,
-        redemptions::reverse::<S>, [ReasonRequest] -> [RedemptionView],
+        redemption_changes::reverse::<S>, [ReasonRequest] -> [RedemptionView],
         "Reverse (冲正) an unsettled redemption with a reason: value back to the voucher or the budget";
     RevokeVoucher: POST "/api/v1/vouchers/{id}/revoke", Access::Roles(ADMIN), key, DEFAULT_BODY,
-        redemptions::revoke_voucher::<S>, [ReasonRequest] -> [VoucherView],
+        redemption_changes::revoke_voucher::<S>, [ReasonRequest] -> [VoucherView],
         "Revoke an active voucher with a reason: its remaining value back to the budget";
     SweepExpiry: POST "/api/v1/sweeps/expiry", Access::Roles(ADMIN), key, DEFAULT_BODY,
-        redemptions::sweep_expiry::<S>, [] -> [SweepView],
+        redemption_changes::sweep_expiry::<S>, [] -> [SweepView],
         "Expire every voucher past its last valid day now (also runs on a schedule)";
     SweepAutoConfirm: POST "/api/v1/sweeps/auto-confirm", Access::Roles(ADMIN), key, DEFAULT_BODY,
-        redemptions::sweep_auto_confirm::<S>, [] -> [SweepView],
+        redemption_changes::sweep_auto_confirm::<S>, [] -> [SweepView],
         "Confirm redemptions pending longer than their programme's auto_confirm_days (also scheduled)";
     AttachDocuments: POST "/api/v1/redemptions/{id}/documents", Access::Roles(DOCUMENT_ATTACHERS), key, DEFAULT_BODY,
-        redemptions::attach_documents::<S>, [DocumentsRequest] -> [RedemptionView],
+        redemption_changes::attach_documents::<S>, [DocumentsRequest] -> [RedemptionView],
         "Add or replace the invoice (provider) and the payment proof reference (provider or enterprise), needed before settlement";
     ScanPhoto: POST "/api/v1/redemptions/scan", Access::Roles(PROVIDER_ONLY), keyless, PHOTO_BODY,
-        redemptions::scan_photo, [] -> [ScannedView],
+        redemption_changes::scan_photo, [] -> [ScannedView],
         "Read the QR code in an uploaded photo (PNG or JPEG body) of a voucher: its text, for the preview";
     MarkFraud: POST "/api/v1/fraud-markings", Access::Roles(ADMIN), key, DEFAULT_BODY,
         fraud::mark::<S>, [FraudMarkingRequest] -> [FraudMarkingReport],

@@ -16,6 +16,7 @@ use crate::ledger::entry::{Entry, GENESIS_PREV_HASH, Hash32};
 use crate::ledger::verify::ProjectedBalance;
 
 pub mod access;
+mod backend;
 pub mod migrate;
 pub mod postgres;
 pub mod redemption;

@@ -4,13 +4,10 @@
 
 /// Implements `Store` and `LedgerTx` for a backend from the portable SQL
 /// above. The backend provides: on `$store`, a field
-/// `pool: sqlx::Pool<$db>` and inherent async `begin_backend` and
-/// `migrate_backend`; on `$tx`, a field `tx: sqlx::Transaction<'static,
-/// $db>` and the batch operations whose best SQL differs per dialect —
-/// `open_batch_rows` (lock and read the head, keyed entries, balances),
-/// `select_balances` and `append_rows` (entries, postings, balances, head;
-/// returns the balance rows written); and a module function
-/// `map_err(sqlx::Error) -> StoreError`.
+/// `pool: sqlx::Pool<$db>` and `backend::BackendPool`; on `$tx`, a field
+/// `tx: sqlx::Transaction<'static, $db>` and `backend::LedgerRows` (the
+/// batch operations whose best SQL differs per dialect); and a module
+/// function `map_err(sqlx::Error) -> StoreError`.
 macro_rules! impl_shared_store {
     ($store:ident, $tx:ident, $db:ty, $backend:expr) => {
         impl $store {

@@ -6,6 +6,7 @@ mod api_client;
 mod helpers;
 
 mod access;
+mod architecture;
 mod bombs;
 mod contract;
 mod http;

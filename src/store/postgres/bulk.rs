@@ -55,11 +55,15 @@ const CONSUME_VOUCHERS: &str = "UPDATE vouchers AS v SET remaining_fen = v.remai
      FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[]) AS u(id, used, status, at) \
      WHERE v.id = u.id AND v.status = 'active' AND v.remaining_fen >= u.used";
 
-impl PostgresTx {
-    pub(super) async fn bulk_consume_vouchers(
-        &mut self,
-        uses: &[VoucherUse],
-    ) -> Result<u64, StoreError> {
+impl PostgresTx {}
+
+/// Batch rows per chunk sent to the renderer.
+const BATCH_ROW_CHUNK: usize = 256;
+
+impl PostgresStore {}
+
+impl crate::store::backend::BulkRows for PostgresTx {
+    async fn bulk_consume_vouchers(&mut self, uses: &[VoucherUse]) -> Result<u64, StoreError> {
         Ok(sqlx::query(CONSUME_VOUCHERS)
             .bind(
                 uses.iter()
@@ -75,7 +79,7 @@ impl PostgresTx {
             .rows_affected())
     }
 
-    pub(super) async fn bulk_insert_redemptions(
+    async fn bulk_insert_redemptions(
         &mut self,
         records: &[RedemptionRecord],
     ) -> Result<(), StoreError> {
@@ -120,7 +124,7 @@ impl PostgresTx {
         Ok(())
     }
 
-    pub(super) async fn bulk_vouchers_by_ids(
+    async fn bulk_vouchers_by_ids(
         &mut self,
         ids: &[Uuid],
     ) -> Result<Vec<VoucherRecord>, StoreError> {
@@ -136,10 +140,7 @@ impl PostgresTx {
         rows.into_iter().map(voucher_sql::voucher).collect()
     }
 
-    pub(super) async fn bulk_nonces_used(
-        &mut self,
-        nonces: &[String],
-    ) -> Result<Vec<String>, StoreError> {
+    async fn bulk_nonces_used(&mut self, nonces: &[String]) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT presentation_nonce FROM redemptions WHERE presentation_nonce = ANY($1)",
         )
@@ -150,7 +151,7 @@ impl PostgresTx {
         Ok(rows.into_iter().map(|(nonce,)| nonce).collect())
     }
 
-    pub(super) async fn bulk_enterprise_totals(
+    async fn bulk_enterprise_totals(
         &mut self,
         ids: &[Uuid],
         fiscal_year: i32,
@@ -171,7 +172,7 @@ impl PostgresTx {
             .collect()
     }
 
-    pub(super) async fn bulk_enterprises_by_ids(
+    async fn bulk_enterprises_by_ids(
         &mut self,
         ids: &[Uuid],
     ) -> Result<Vec<EnterpriseRecord>, StoreError> {
@@ -184,7 +185,7 @@ impl PostgresTx {
         rows.into_iter().map(registry_sql::enterprise).collect()
     }
 
-    pub(super) async fn bulk_tags_and_blacklist(
+    async fn bulk_tags_and_blacklist(
         &mut self,
         ids: &[Uuid],
     ) -> Result<(Vec<TagRecord>, Vec<BlacklistRecord>), StoreError> {
@@ -201,7 +202,7 @@ impl PostgresTx {
         registry_sql::split_tags_and_blacklist(rows)
     }
 
-    pub(super) async fn bulk_claimed_so_far(
+    async fn bulk_claimed_so_far(
         &mut self,
         ids: &[Uuid],
         programme_code: &str,
@@ -215,10 +216,7 @@ impl PostgresTx {
         rows.into_iter().map(voucher_sql::claimed_of).collect()
     }
 
-    pub(super) async fn bulk_insert_vouchers(
-        &mut self,
-        records: &[VoucherRecord],
-    ) -> Result<(), StoreError> {
+    async fn bulk_insert_vouchers(&mut self, records: &[VoucherRecord]) -> Result<(), StoreError> {
         let columns = voucher_sql::VoucherColumns::of(records);
         sqlx::query(INSERT_VOUCHERS)
             .bind(&columns.ids)
@@ -242,18 +240,20 @@ impl PostgresTx {
             .map_err(map_err)?;
         Ok(())
     }
+}
 
+impl crate::store::backend::SettlementRows for PostgresTx {
     /// One statement per chunk of 10,000 lines: the columns as arrays.
     /// See `SettlementTx::lines_written`. ANALYZE samples a bounded
     /// number of rows, so it costs about the same for any run's size.
-    pub(super) async fn refresh_line_statistics(&mut self) -> Result<(), StoreError> {
+    async fn refresh_line_statistics(&mut self) -> Result<(), StoreError> {
         sqlx::Executor::execute(&mut *self.tx, "ANALYZE settlement_lines")
             .await
             .map_err(map_err)?;
         Ok(())
     }
 
-    pub(super) async fn bulk_insert_settlement_lines(
+    async fn bulk_insert_settlement_lines(
         &mut self,
         lines: &[LineRecord],
     ) -> Result<(), StoreError> {
@@ -302,7 +302,7 @@ impl PostgresTx {
 
     /// A cursor over every candidate, read in chunks: one plan (hash joins
     /// over the whole programme) instead of a query per provider.
-    pub(super) async fn open_candidates_backend(
+    async fn open_candidates_backend(
         &mut self,
         programme: &str,
         end_us: i64,
@@ -323,7 +323,7 @@ impl PostgresTx {
         Ok(crate::store::settlement::CandidateCursor::Server { open: true })
     }
 
-    pub(super) async fn next_candidates_backend(
+    async fn next_candidates_backend(
         &mut self,
         cursor: &mut crate::store::settlement::CandidateCursor,
         _programme: &str,
@@ -354,14 +354,11 @@ impl PostgresTx {
     }
 }
 
-/// Batch rows per chunk sent to the renderer.
-const BATCH_ROW_CHUNK: usize = 256;
-
-impl PostgresStore {
+impl crate::store::backend::BatchRowStream for PostgresStore {
     /// One query, its rows decoded as they arrive and sent on in chunks
     /// of `BATCH_ROW_CHUNK` (Postgres hands rows over cheaply; the chunks
     /// spare the renderer a wake-up per row).
-    pub(super) async fn stream_batch_rows_backend(
+    async fn stream_batch_rows_backend(
         &self,
         run_id: Uuid,
         provider: Option<Uuid>,

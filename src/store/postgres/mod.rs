@@ -8,6 +8,7 @@
 
 mod bulk;
 
+use crate::store::backend::{BackendPool, BatchRowStream, BulkRows, LedgerRows, SettlementRows};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -115,31 +116,6 @@ impl PostgresStore {
         })
     }
 
-    async fn begin_backend(&self) -> Result<PostgresTx, StoreError> {
-        Ok(PostgresTx {
-            tx: self
-                .append_pool
-                .begin_with(BEGIN_LOCKING_HEAD)
-                .await
-                .map_err(map_err)?,
-            faults: self.faults.clone(),
-        })
-    }
-
-    async fn migrate_backend(&self) -> Result<Vec<u32>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        // Concurrent migrators (several app instances starting at once)
-        // wait here for each other.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK_KEY)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let applied = PostgresStore::apply_migrations(&mut tx, migrate::POSTGRES).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(applied)
-    }
-
     /// The pool, for tests and tools that need backend-specific SQL.
     pub fn pool(&self) -> &PgPool {
         &self.pool
@@ -168,89 +144,36 @@ pub fn url_with_database(url: &str, database: &str) -> Result<String, StoreError
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::url_with_database;
+impl crate::store::backend::BackendPool for PostgresStore {
+    type Tx = PostgresTx;
 
-    #[test]
-    fn swaps_only_the_database_name() {
-        let cases = [
-            ("postgres://u:p@h:5432/db", "postgres://u:p@h:5432/x"),
-            (
-                "postgres://h/db?host=/run/pg&user=root",
-                "postgres://h/x?host=/run/pg&user=root",
-            ),
-            ("postgresql://h", "postgresql://h/x"),
-        ];
-        for (url, expected) in cases {
-            assert_eq!(url_with_database(url, "x").unwrap(), expected);
-        }
+    async fn begin_backend(&self) -> Result<PostgresTx, StoreError> {
+        Ok(PostgresTx {
+            tx: self
+                .append_pool
+                .begin_with(BEGIN_LOCKING_HEAD)
+                .await
+                .map_err(map_err)?,
+            faults: self.faults.clone(),
+        })
+    }
+
+    async fn migrate_backend(&self) -> Result<Vec<u32>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Concurrent migrators (several app instances starting at once)
+        // wait here for each other.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let applied = PostgresStore::apply_migrations(&mut tx, migrate::POSTGRES).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(applied)
     }
 }
 
-/// Sent with BEGIN as one simple query, so taking the chain-head lock
-/// costs no round trip of its own. FOR UPDATE: the next appender in any
-/// process waits here until this transaction commits or rolls back.
-const BEGIN_LOCKING_HEAD: &str = "BEGIN; SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE";
-/// What a batch starts from, in one statement run after the lock is held
-/// (so, in READ COMMITTED, with a snapshot that includes every earlier
-/// batch): part 0 is the head, part 1 the entries recorded under the
-/// batch's idempotency keys, part 2 the balances of its accounts.
-const SELECT_BATCH_START: &str = "\
-     SELECT 0::int2, NULL::text, sequence, hash, recorded_at_us, NULL::text, NULL::bytea \
-       FROM ledger_head WHERE id = 1 \
-     UNION ALL \
-     SELECT 1::int2, idempotency_key, sequence, hash, recorded_at_us, kind, command_digest \
-       FROM ledger_entries WHERE idempotency_key = ANY($1) \
-     UNION ALL \
-     SELECT 2::int2, account, balance_fen, NULL, NULL, NULL, NULL \
-       FROM account_balances WHERE account = ANY($2)";
-type BatchStartRow = (
-    i16,
-    Option<String>,
-    i64,
-    Option<Vec<u8>>,
-    Option<i64>,
-    Option<String>,
-    Option<Vec<u8>>,
-);
-const SELECT_BALANCES_OF: &str =
-    "SELECT account, balance_fen FROM account_balances WHERE account = ANY($1)";
-/// A batch's whole write in one statement: entries (ORDER BY keeps them in
-/// sequence order, which the extend-chain trigger relies on), postings,
-/// balances — compare-and-set for rows that exist, each applying only if it
-/// still holds the balance read at the start of the batch, and inserts for
-/// new accounts — and the head. Rows arrive as parallel arrays, so the text
-/// is the same whatever the batch size and is parsed once per connection.
-/// Returns how many balance rows were written.
-const APPEND_BATCH: &str = "\
-     WITH entries AS ( \
-       INSERT INTO ledger_entries \
-         (sequence, kind, body, actor, recorded_at_us, idempotency_key, command_digest, prev_hash, hash) \
-       SELECT * FROM UNNEST($1::int8[], $2::text[], $3::bytea[], $4::text[], $5::int8[], $6::text[], \
-         $7::bytea[], $8::bytea[], $9::bytea[]) ORDER BY 1), \
-     postings AS ( \
-       INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) \
-       SELECT * FROM UNNEST($10::int8[], $11::int4[], $12::text[], $13::text[], $14::int8[])), \
-     updated AS ( \
-       UPDATE account_balances AS b \
-       SET balance_fen = u.balance_fen, last_sequence = u.last_sequence \
-       FROM UNNEST($15::text[], $16::int8[], $17::int8[], $18::int8[]) \
-         AS u(account, previous_fen, balance_fen, last_sequence) \
-       WHERE b.account = u.account AND b.balance_fen = u.previous_fen \
-       RETURNING 1), \
-     inserted AS ( \
-       INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) \
-       SELECT * FROM UNNEST($19::text[], $20::int2[], $21::int8[], $22::int8[]) \
-       RETURNING 1), \
-     head AS ( \
-       UPDATE ledger_head SET sequence = $23, hash = $24, recorded_at_us = $25 WHERE id = 1) \
-     SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)";
-
-/// The batch path: two statements before deciding, one after. Each is one
-/// statement text whatever the batch size (arrays instead of VALUES
-/// lists), so Postgres parses it once per connection and reuses it.
-impl PostgresTx {
+impl crate::store::backend::LedgerRows for PostgresTx {
     async fn open_batch_rows(
         &mut self,
         keys: &[&str],
@@ -291,17 +214,6 @@ impl PostgresTx {
             keyed,
             balances,
         })
-    }
-
-    async fn select_balances(
-        &mut self,
-        accounts: &[&str],
-    ) -> Result<Vec<(String, i64)>, StoreError> {
-        sqlx::query_as(SELECT_BALANCES_OF)
-            .bind(accounts)
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)
     }
 
     async fn append_rows(
@@ -392,7 +304,102 @@ impl PostgresTx {
             .map_err(map_err)?;
         Ok(u64::try_from(written).unwrap_or(0))
     }
+
+    async fn select_balances(
+        &mut self,
+        accounts: &[&str],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query_as(SELECT_BALANCES_OF)
+            .bind(accounts)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)
+    }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::url_with_database;
+
+    #[test]
+    fn swaps_only_the_database_name() {
+        let cases = [
+            ("postgres://u:p@h:5432/db", "postgres://u:p@h:5432/x"),
+            (
+                "postgres://h/db?host=/run/pg&user=root",
+                "postgres://h/x?host=/run/pg&user=root",
+            ),
+            ("postgresql://h", "postgresql://h/x"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(url_with_database(url, "x").unwrap(), expected);
+        }
+    }
+}
+
+/// Sent with BEGIN as one simple query, so taking the chain-head lock
+/// costs no round trip of its own. FOR UPDATE: the next appender in any
+/// process waits here until this transaction commits or rolls back.
+const BEGIN_LOCKING_HEAD: &str = "BEGIN; SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE";
+/// What a batch starts from, in one statement run after the lock is held
+/// (so, in READ COMMITTED, with a snapshot that includes every earlier
+/// batch): part 0 is the head, part 1 the entries recorded under the
+/// batch's idempotency keys, part 2 the balances of its accounts.
+const SELECT_BATCH_START: &str = "\
+     SELECT 0::int2, NULL::text, sequence, hash, recorded_at_us, NULL::text, NULL::bytea \
+       FROM ledger_head WHERE id = 1 \
+     UNION ALL \
+     SELECT 1::int2, idempotency_key, sequence, hash, recorded_at_us, kind, command_digest \
+       FROM ledger_entries WHERE idempotency_key = ANY($1) \
+     UNION ALL \
+     SELECT 2::int2, account, balance_fen, NULL, NULL, NULL, NULL \
+       FROM account_balances WHERE account = ANY($2)";
+type BatchStartRow = (
+    i16,
+    Option<String>,
+    i64,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Option<String>,
+    Option<Vec<u8>>,
+);
+const SELECT_BALANCES_OF: &str =
+    "SELECT account, balance_fen FROM account_balances WHERE account = ANY($1)";
+/// A batch's whole write in one statement: entries (ORDER BY keeps them in
+/// sequence order, which the extend-chain trigger relies on), postings,
+/// balances — compare-and-set for rows that exist, each applying only if it
+/// still holds the balance read at the start of the batch, and inserts for
+/// new accounts — and the head. Rows arrive as parallel arrays, so the text
+/// is the same whatever the batch size and is parsed once per connection.
+/// Returns how many balance rows were written.
+const APPEND_BATCH: &str = "\
+     WITH entries AS ( \
+       INSERT INTO ledger_entries \
+         (sequence, kind, body, actor, recorded_at_us, idempotency_key, command_digest, prev_hash, hash) \
+       SELECT * FROM UNNEST($1::int8[], $2::text[], $3::bytea[], $4::text[], $5::int8[], $6::text[], \
+         $7::bytea[], $8::bytea[], $9::bytea[]) ORDER BY 1), \
+     postings AS ( \
+       INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) \
+       SELECT * FROM UNNEST($10::int8[], $11::int4[], $12::text[], $13::text[], $14::int8[])), \
+     updated AS ( \
+       UPDATE account_balances AS b \
+       SET balance_fen = u.balance_fen, last_sequence = u.last_sequence \
+       FROM UNNEST($15::text[], $16::int8[], $17::int8[], $18::int8[]) \
+         AS u(account, previous_fen, balance_fen, last_sequence) \
+       WHERE b.account = u.account AND b.balance_fen = u.previous_fen \
+       RETURNING 1), \
+     inserted AS ( \
+       INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) \
+       SELECT * FROM UNNEST($19::text[], $20::int2[], $21::int8[], $22::int8[]) \
+       RETURNING 1), \
+     head AS ( \
+       UPDATE ledger_head SET sequence = $23, hash = $24, recorded_at_us = $25 WHERE id = 1) \
+     SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)";
+
+/// The batch path: two statements before deciding, one after. Each is one
+/// statement text whatever the batch size (arrays instead of VALUES
+/// lists), so Postgres parses it once per connection and reuses it.
+impl PostgresTx {}
 
 impl_shared_store!(PostgresStore, PostgresTx, Postgres, Backend::Postgres);
 

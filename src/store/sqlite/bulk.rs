@@ -33,13 +33,12 @@ fn push_in_list(builder: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
     });
 }
 
-impl SqliteTx {
+impl SqliteTx {}
+
+impl crate::store::backend::BulkRows for SqliteTx {
     /// One guarded UPDATE … FROM a VALUES list for the whole batch, in
     /// chunks below the bind-parameter limit.
-    pub(super) async fn bulk_consume_vouchers(
-        &mut self,
-        uses: &[VoucherUse],
-    ) -> Result<u64, StoreError> {
+    async fn bulk_consume_vouchers(&mut self, uses: &[VoucherUse]) -> Result<u64, StoreError> {
         let mut changed = 0;
         for chunk in uses.chunks(CHUNK) {
             let mut builder = QueryBuilder::<Sqlite>::new(
@@ -67,7 +66,7 @@ impl SqliteTx {
         Ok(changed)
     }
 
-    pub(super) async fn bulk_insert_redemptions(
+    async fn bulk_insert_redemptions(
         &mut self,
         records: &[RedemptionRecord],
     ) -> Result<(), StoreError> {
@@ -113,7 +112,7 @@ impl SqliteTx {
         Ok(())
     }
 
-    pub(super) async fn bulk_vouchers_by_ids(
+    async fn bulk_vouchers_by_ids(
         &mut self,
         ids: &[Uuid],
     ) -> Result<Vec<VoucherRecord>, StoreError> {
@@ -135,10 +134,7 @@ impl SqliteTx {
         Ok(found)
     }
 
-    pub(super) async fn bulk_nonces_used(
-        &mut self,
-        nonces: &[String],
-    ) -> Result<Vec<String>, StoreError> {
+    async fn bulk_nonces_used(&mut self, nonces: &[String]) -> Result<Vec<String>, StoreError> {
         let mut found = Vec::new();
         for chunk in nonces.chunks(CHUNK) {
             let mut builder = QueryBuilder::<Sqlite>::new(
@@ -155,7 +151,7 @@ impl SqliteTx {
         Ok(found)
     }
 
-    pub(super) async fn bulk_enterprise_totals(
+    async fn bulk_enterprise_totals(
         &mut self,
         ids: &[Uuid],
         fiscal_year: i32,
@@ -179,7 +175,7 @@ impl SqliteTx {
         Ok(found)
     }
 
-    pub(super) async fn bulk_enterprises_by_ids(
+    async fn bulk_enterprises_by_ids(
         &mut self,
         ids: &[Uuid],
     ) -> Result<Vec<EnterpriseRecord>, StoreError> {
@@ -201,7 +197,7 @@ impl SqliteTx {
         Ok(found)
     }
 
-    pub(super) async fn bulk_tags_and_blacklist(
+    async fn bulk_tags_and_blacklist(
         &mut self,
         ids: &[Uuid],
     ) -> Result<(Vec<TagRecord>, Vec<BlacklistRecord>), StoreError> {
@@ -225,7 +221,7 @@ impl SqliteTx {
         registry_sql::split_tags_and_blacklist(rows)
     }
 
-    pub(super) async fn bulk_claimed_so_far(
+    async fn bulk_claimed_so_far(
         &mut self,
         ids: &[Uuid],
         programme_code: &str,
@@ -252,10 +248,7 @@ impl SqliteTx {
         Ok(found)
     }
 
-    pub(super) async fn bulk_insert_vouchers(
-        &mut self,
-        records: &[VoucherRecord],
-    ) -> Result<(), StoreError> {
+    async fn bulk_insert_vouchers(&mut self, records: &[VoucherRecord]) -> Result<(), StoreError> {
         for chunk in records.chunks(CHUNK) {
             let mut builder = QueryBuilder::<Sqlite>::new(format!(
                 "INSERT INTO vouchers ({VOUCHER_COLUMNS}, updated_at_us) "

@@ -10,6 +10,7 @@
 mod bulk;
 mod settlement;
 
+use crate::store::backend::{BackendPool, BatchRowStream, BulkRows, LedgerRows, SettlementRows};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -125,21 +126,6 @@ impl SqliteStore {
         })
     }
 
-    async fn begin_backend(&self) -> Result<SqliteTx, StoreError> {
-        Ok(SqliteTx {
-            tx: begin_immediate(&self.append_pool).await?,
-            faults: self.faults.clone(),
-        })
-    }
-
-    async fn migrate_backend(&self) -> Result<Vec<u32>, StoreError> {
-        // BEGIN IMMEDIATE serialises concurrent migrators.
-        let mut tx = begin_immediate(&self.pool).await?;
-        let applied = SqliteStore::apply_migrations(&mut tx, migrate::SQLITE).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(applied)
-    }
-
     /// Opens a database that must already exist (nothing is created).
     pub async fn connect_existing(url: &str) -> Result<SqliteStore, StoreError> {
         SqliteStore::with_pools(connect_options(url)?.create_if_missing(false)).await
@@ -184,55 +170,6 @@ const INSERT_BALANCE: &str = "INSERT INTO account_balances (account, normal_sign
 /// Bulk operations. Preparing a statement is cheap and local in SQLite, so
 /// multi-row VALUES and IN lists sized to the batch are the simple choice.
 impl SqliteTx {
-    /// The IMMEDIATE transaction already holds SQLite's single write lock,
-    /// so reading the head row is enough to own it.
-    async fn open_batch_rows(
-        &mut self,
-        keys: &[&str],
-        accounts: &[&str],
-    ) -> Result<BatchStart, StoreError> {
-        let (sequence, hash, at): (i64, Vec<u8>, i64) = sqlx::query_as(shared::SELECT_HEAD)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        let keyed: Vec<shared::KeyedRow> = self.select_in(SELECT_KEYED, keys).await?;
-        Ok(BatchStart {
-            head: shared::head_from_row(sequence, hash, at)?,
-            keyed: keyed
-                .into_iter()
-                .map(shared::keyed_from_row)
-                .collect::<Result<_, _>>()?,
-            balances: self.select_balances(accounts).await?,
-        })
-    }
-
-    /// Entries, postings, balances and head, statement by statement (each
-    /// is a local call); returns how many balance rows were written.
-    async fn append_rows(
-        &mut self,
-        entries: &[Entry],
-        balances: &[BalanceWrite],
-        head: &ChainHead,
-    ) -> Result<u64, StoreError> {
-        self.insert_entry_rows(entries).await?;
-        let applied = self.write_balance_rows(balances).await?;
-        sqlx::query(shared::UPDATE_HEAD)
-            .bind(shared::to_i64(head.sequence))
-            .bind(head.hash.to_vec())
-            .bind(head.recorded_at.as_micros())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        Ok(applied)
-    }
-
-    async fn select_balances(
-        &mut self,
-        accounts: &[&str],
-    ) -> Result<Vec<(String, i64)>, StoreError> {
-        self.select_in(SELECT_BALANCES_OF, accounts).await
-    }
-
     /// Runs `sql` followed by an IN list of `values`, in chunks.
     async fn select_in<T>(
         &mut self,
@@ -336,3 +273,73 @@ crate::store::settlement::store_impl::impl_settlement_store!(
     Sqlite,
     month_expr = "strftime('%Y-%m', ({us}) / 1000000 + 28800, 'unixepoch')"
 );
+
+impl crate::store::backend::BackendPool for SqliteStore {
+    type Tx = SqliteTx;
+
+    async fn begin_backend(&self) -> Result<SqliteTx, StoreError> {
+        Ok(SqliteTx {
+            tx: begin_immediate(&self.append_pool).await?,
+            faults: self.faults.clone(),
+        })
+    }
+
+    async fn migrate_backend(&self) -> Result<Vec<u32>, StoreError> {
+        // BEGIN IMMEDIATE serialises concurrent migrators.
+        let mut tx = begin_immediate(&self.pool).await?;
+        let applied = SqliteStore::apply_migrations(&mut tx, migrate::SQLITE).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(applied)
+    }
+}
+
+impl crate::store::backend::LedgerRows for SqliteTx {
+    /// The IMMEDIATE transaction already holds SQLite's single write lock,
+    /// so reading the head row is enough to own it.
+    async fn open_batch_rows(
+        &mut self,
+        keys: &[&str],
+        accounts: &[&str],
+    ) -> Result<BatchStart, StoreError> {
+        let (sequence, hash, at): (i64, Vec<u8>, i64) = sqlx::query_as(shared::SELECT_HEAD)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let keyed: Vec<shared::KeyedRow> = self.select_in(SELECT_KEYED, keys).await?;
+        Ok(BatchStart {
+            head: shared::head_from_row(sequence, hash, at)?,
+            keyed: keyed
+                .into_iter()
+                .map(shared::keyed_from_row)
+                .collect::<Result<_, _>>()?,
+            balances: self.select_balances(accounts).await?,
+        })
+    }
+
+    /// Entries, postings, balances and head, statement by statement (each
+    /// is a local call); returns how many balance rows were written.
+    async fn append_rows(
+        &mut self,
+        entries: &[Entry],
+        balances: &[BalanceWrite],
+        head: &ChainHead,
+    ) -> Result<u64, StoreError> {
+        self.insert_entry_rows(entries).await?;
+        let applied = self.write_balance_rows(balances).await?;
+        sqlx::query(shared::UPDATE_HEAD)
+            .bind(shared::to_i64(head.sequence))
+            .bind(head.hash.to_vec())
+            .bind(head.recorded_at.as_micros())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(applied)
+    }
+
+    async fn select_balances(
+        &mut self,
+        accounts: &[&str],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        self.select_in(SELECT_BALANCES_OF, accounts).await
+    }
+}

@@ -122,132 +122,9 @@ struct ProviderLabel {
     fields_json: String,
 }
 
-impl SqliteTx {
-    /// See `SettlementTx::lines_written`: nothing to do on SQLite.
-    pub(super) async fn refresh_line_statistics(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
+impl SqliteTx {}
 
-    /// Multi-row INSERTs, in chunks below SQLite's bind-parameter limit.
-    pub(super) async fn bulk_insert_settlement_lines(
-        &mut self,
-        lines: &[LineRecord],
-    ) -> Result<(), StoreError> {
-        // 13 parameters a line: 2,000 lines stay under SQLite's 32,766.
-        for chunk in lines.chunks(LINES_PER_PACK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(format!(
-                "INSERT INTO settlement_lines ({LINE_COLUMNS}) "
-            ));
-            builder.push_values(chunk, |mut row, line| {
-                row.push_bind(line.run_id.to_string())
-                    .push_bind(line.redemption_id.to_string())
-                    .push_bind(i64::from(line.line_no))
-                    .push_bind(line.provider_id.to_string())
-                    .push_bind(line.subsidy_fen)
-                    .push_bind(line.state.clone())
-                    .push_bind(line.flags_json.clone())
-                    .push_bind(line.facts.voucher_id.to_string())
-                    .push_bind(line.facts.enterprise_name.clone())
-                    .push_bind(line.facts.service_category.clone())
-                    .push_bind(line.facts.contract_amount_fen)
-                    .push_bind(line.facts.invoice_number.clone())
-                    .push_bind(line.facts.confirmed_at_us);
-            });
-            builder
-                .build()
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-        }
-        Ok(())
-    }
-
-    /// One query per provider (SQLite has no cursors that outlive a
-    /// statement, and the transaction's connection writes in between).
-    pub(super) async fn open_candidates_backend(
-        &mut self,
-        programme: &str,
-        end_us: i64,
-    ) -> Result<CandidateCursor, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(SELECT_SETTLEMENT_PROVIDERS)
-            .bind(programme)
-            .bind(end_us)
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        let providers = rows
-            .into_iter()
-            .map(|(id,)| crate::store::shared::uuid(&id))
-            .collect::<Result<Vec<Uuid>, StoreError>>()?;
-        Ok(CandidateCursor::Providers { providers, next: 0 })
-    }
-
-    /// The next provider's candidates, all of them, in redemption order.
-    pub(super) async fn next_candidates_backend(
-        &mut self,
-        cursor: &mut CandidateCursor,
-        programme: &str,
-        end_us: i64,
-    ) -> Result<Vec<CandidateRow>, StoreError> {
-        let CandidateCursor::Providers { providers, next } = cursor else {
-            return Ok(Vec::new());
-        };
-        let Some(provider) = providers.get(*next).copied() else {
-            return Ok(Vec::new());
-        };
-        *next += 1;
-        let row = sqlx::query(&packed(CANDIDATE_COLUMNS, PROVIDER_CANDIDATES))
-            .bind(programme)
-            .bind(provider.to_string())
-            .bind(end_us)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        let mut rows: Vec<PackedCandidate> = unpack(&row, "settlement candidate")?;
-        rows.sort_unstable_by_key(|row| row.redeemed_sequence);
-        Ok(rows.into_iter().map(CandidateRow::from).collect())
-    }
-}
-
-impl SqliteStore {
-    /// Reads the lines in packs of `LINES_PER_PACK`, in one read
-    /// transaction (one snapshot for the whole table), looking each
-    /// provider up once.
-    pub(super) async fn stream_batch_rows_backend(
-        &self,
-        run_id: Uuid,
-        provider: Option<Uuid>,
-        sink: tokio::sync::mpsc::Sender<Result<Vec<BatchRow>, StoreError>>,
-    ) {
-        let mut tx = match self.pool.begin().await {
-            Ok(tx) => tx,
-            Err(error) => {
-                let _ = sink.send(Err(map_err(error))).await;
-                return;
-            }
-        };
-        let mut labels: HashMap<Uuid, ProviderLabel> = HashMap::new();
-        let mut after = 0;
-        loop {
-            let pack = batch_pack(&mut tx, run_id, provider, after, &mut labels).await;
-            let pack = match pack {
-                Ok(pack) => pack,
-                Err(error) => {
-                    let _ = sink.send(Err(error)).await;
-                    return;
-                }
-            };
-            let Some(last) = pack.last().map(|row| row.line_no) else {
-                return;
-            };
-            after = last;
-            let full = pack.len() == LINES_PER_PACK;
-            if sink.send(Ok(pack)).await.is_err() || !full {
-                return;
-            }
-        }
-    }
-}
+impl SqliteStore {}
 
 /// Up to `LINES_PER_PACK` included lines after line `after`, in order.
 async fn batch_pack(
@@ -317,9 +194,137 @@ async fn provider_label(tx: &mut ReadTx, id: Uuid) -> Result<ProviderLabel, Stor
     })
 }
 
+impl crate::store::backend::SettlementRows for SqliteTx {
+    /// See `SettlementTx::lines_written`: nothing to do on SQLite.
+    async fn refresh_line_statistics(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Multi-row INSERTs, in chunks below SQLite's bind-parameter limit.
+    async fn bulk_insert_settlement_lines(
+        &mut self,
+        lines: &[LineRecord],
+    ) -> Result<(), StoreError> {
+        // 13 parameters a line: 2,000 lines stay under SQLite's 32,766.
+        for chunk in lines.chunks(LINES_PER_PACK) {
+            let mut builder = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO settlement_lines ({LINE_COLUMNS}) "
+            ));
+            builder.push_values(chunk, |mut row, line| {
+                row.push_bind(line.run_id.to_string())
+                    .push_bind(line.redemption_id.to_string())
+                    .push_bind(i64::from(line.line_no))
+                    .push_bind(line.provider_id.to_string())
+                    .push_bind(line.subsidy_fen)
+                    .push_bind(line.state.clone())
+                    .push_bind(line.flags_json.clone())
+                    .push_bind(line.facts.voucher_id.to_string())
+                    .push_bind(line.facts.enterprise_name.clone())
+                    .push_bind(line.facts.service_category.clone())
+                    .push_bind(line.facts.contract_amount_fen)
+                    .push_bind(line.facts.invoice_number.clone())
+                    .push_bind(line.facts.confirmed_at_us);
+            });
+            builder
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    /// One query per provider (SQLite has no cursors that outlive a
+    /// statement, and the transaction's connection writes in between).
+    async fn open_candidates_backend(
+        &mut self,
+        programme: &str,
+        end_us: i64,
+    ) -> Result<CandidateCursor, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(SELECT_SETTLEMENT_PROVIDERS)
+            .bind(programme)
+            .bind(end_us)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let providers = rows
+            .into_iter()
+            .map(|(id,)| crate::store::shared::uuid(&id))
+            .collect::<Result<Vec<Uuid>, StoreError>>()?;
+        Ok(CandidateCursor::Providers { providers, next: 0 })
+    }
+
+    /// The next provider's candidates, all of them, in redemption order.
+    async fn next_candidates_backend(
+        &mut self,
+        cursor: &mut CandidateCursor,
+        programme: &str,
+        end_us: i64,
+    ) -> Result<Vec<CandidateRow>, StoreError> {
+        let CandidateCursor::Providers { providers, next } = cursor else {
+            return Ok(Vec::new());
+        };
+        let Some(provider) = providers.get(*next).copied() else {
+            return Ok(Vec::new());
+        };
+        *next += 1;
+        let row = sqlx::query(&packed(CANDIDATE_COLUMNS, PROVIDER_CANDIDATES))
+            .bind(programme)
+            .bind(provider.to_string())
+            .bind(end_us)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let mut rows: Vec<PackedCandidate> = unpack(&row, "settlement candidate")?;
+        rows.sort_unstable_by_key(|row| row.redeemed_sequence);
+        Ok(rows.into_iter().map(CandidateRow::from).collect())
+    }
+}
+
+impl crate::store::backend::BatchRowStream for SqliteStore {
+    /// Reads the lines in packs of `LINES_PER_PACK`, in one read
+    /// transaction (one snapshot for the whole table), looking each
+    /// provider up once.
+    async fn stream_batch_rows_backend(
+        &self,
+        run_id: Uuid,
+        provider: Option<Uuid>,
+        sink: tokio::sync::mpsc::Sender<Result<Vec<BatchRow>, StoreError>>,
+    ) {
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(error) => {
+                let _ = sink.send(Err(map_err(error))).await;
+                return;
+            }
+        };
+        let mut labels: HashMap<Uuid, ProviderLabel> = HashMap::new();
+        let mut after = 0;
+        loop {
+            let pack = batch_pack(&mut tx, run_id, provider, after, &mut labels).await;
+            let pack = match pack {
+                Ok(pack) => pack,
+                Err(error) => {
+                    let _ = sink.send(Err(error)).await;
+                    return;
+                }
+            };
+            let Some(last) = pack.last().map(|row| row.line_no) else {
+                return;
+            };
+            after = last;
+            let full = pack.len() == LINES_PER_PACK;
+            if sink.send(Ok(pack)).await.is_err() || !full {
+                return;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::backend::{BatchRowStream, SettlementRows};
     use crate::store::settlement::LineFacts;
     use crate::store::{LedgerTx, Store};
 

@@ -12,9 +12,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::bench::{BaselineDb, Scratch, Timed, timed_baseline};
-use super::bench_issue::{FACE_VALUE_FEN, terms};
-use super::bench_setup::{approved_provider, import_firms, open_programme, token_user};
+use super::harness::{BaselineDb, Scratch, Timed, timed_baseline};
+use super::issue::{FACE_VALUE_FEN, terms};
+use super::setup::{approved_provider, import_firms, open_programme, token_user};
 use crate::domain::programme::QrMode;
 use crate::domain::provider::ProviderFields;
 use crate::domain::{Fen, ProgrammeCode, Role};
@@ -73,10 +73,10 @@ pub async fn bench_redeem(backend_url: &str, redemptions: u64, clients: u64) -> 
     println!(
         "  ratio vs {clients}-client baseline: {ratio:>6.2}x (target >= {TARGET_RATIO:.1}x: {verdict})"
     );
-    if let Some(line) = super::machine_cpu::describe(baseline.cpu, "baseline insert") {
+    if let Some(line) = crate::cli::machine_cpu::describe(baseline.cpu, "baseline insert") {
         println!("{line}");
     }
-    if let Some(line) = super::machine_cpu::describe(timed.cpu, "redemption") {
+    if let Some(line) = crate::cli::machine_cpu::describe(timed.cpu, "redemption") {
         println!("{line}");
     }
     scratch.drop_databases().await?;
@@ -96,19 +96,19 @@ fn report(what: &str, timed: &Timed, unit: &str) {
 /// Sets up, then times `count` redemptions from `clients` HTTP clients.
 /// Verifies the ledger afterwards (not timed).
 async fn over_http<S: Store>(store: S, count: u64, clients: u64) -> anyhow::Result<Timed> {
-    let (writer, writer_task, ring) = super::bench::bench_writer(&store).await?;
+    let (writer, writer_task, ring) = super::harness::bench_writer(&store).await?;
     let issuer = KeyPair::generate();
     ring.add(issuer.signing_key().clone());
     let (tokens, staff) = set_up(&store, &writer, &issuer, count).await?;
 
-    let server = super::bench::BenchServer::start(&store, &writer, ring).await?;
+    let server = super::harness::BenchServer::start(&store, &writer, ring).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients as usize)
         .build()?;
     let url = format!("{}/api/v1/redemptions", server.base);
     let (tokens, staff) = (Arc::new(tokens), Arc::new(staff));
     eprintln!("  (set-up done; timed redemptions start)");
-    let started = super::bench::Start::now();
+    let started = super::harness::Start::now();
     let mut tasks = Vec::new();
     for first in 0..clients as usize {
         let (client, url, tokens, staff) =

@@ -15,8 +15,8 @@ use std::time::Instant;
 use chrono::Days;
 use uuid::Uuid;
 
-use super::bench::{Scratch, baselines, print_ratios};
-use super::bench_setup::{import_firms, open_programme, token_user};
+use super::harness::{Scratch, baselines, print_ratios};
+use super::setup::{import_firms, open_programme, token_user};
 use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPeriod, Validity};
 use crate::domain::{Fen, ProgrammeCode, Role, SizeClass, Timestamp};
 use crate::ledger::checkpoint::KeyPair;
@@ -55,7 +55,7 @@ pub async fn bench_issue(backend_url: &str, claims: u64, clients: u64) -> anyhow
         "  claims over HTTP:          {rate:>10.0} claims/s (signed, durable, {clients} clients)"
     );
     print_ratios(rate, rates, clients, TARGET_RATIO);
-    if let Some(line) = super::machine_cpu::describe(cpu, "claim") {
+    if let Some(line) = crate::cli::machine_cpu::describe(cpu, "claim") {
         println!("{line}");
     }
     println!(
@@ -134,8 +134,8 @@ async fn claims_over_http<S: Store>(
     store: S,
     claims: u64,
     clients: u64,
-) -> anyhow::Result<(f64, Option<super::machine_cpu::CpuUse>)> {
-    let (writer, writer_task, ring) = super::bench::bench_writer(&store).await?;
+) -> anyhow::Result<(f64, Option<crate::cli::machine_cpu::CpuUse>)> {
+    let (writer, writer_task, ring) = super::harness::bench_writer(&store).await?;
     let issuer = KeyPair::generate();
     ring.add(issuer.signing_key().clone());
     let programme = ProgrammeCode::parse(PROGRAMME).expect("valid code");
@@ -143,7 +143,7 @@ async fn claims_over_http<S: Store>(
     open_programme(&writer, &issuer, &programme, terms(claims), funding).await?;
     let tokens = seed_firm_users(&store, &writer, claims as usize).await?;
 
-    let server = super::bench::BenchServer::start(&store, &writer, ring).await?;
+    let server = super::harness::BenchServer::start(&store, &writer, ring).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients as usize)
         .build()?;
@@ -151,7 +151,7 @@ async fn claims_over_http<S: Store>(
     let tokens = Arc::new(tokens);
     // On stderr, so a profiler can be pointed at the timed part alone.
     eprintln!("  (set-up done; timed claims start)");
-    let started = super::bench::Start::now();
+    let started = super::harness::Start::now();
     let mut tasks = Vec::new();
     for first in 0..clients as usize {
         let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());

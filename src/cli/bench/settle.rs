@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::bench::Scratch;
-use super::bench_issue::terms;
-use super::bench_setup::{approved_provider, import_firms, open_programme};
+use super::harness::Scratch;
+use super::issue::terms;
+use super::setup::{approved_provider, import_firms, open_programme};
 use crate::domain::provider::ProviderFields;
 use crate::domain::settlement::Period;
 use crate::domain::{Fen, ProgrammeCode, Uscc};
@@ -59,7 +59,7 @@ pub async fn bench_settle(backend_url: &str, redemptions: u64) -> anyhow::Result
 /// Both measurements, raw first (after a warm-up pass of it, so neither
 /// side reads a cold cache).
 async fn run<S: Store>(store: S, url: &str, redemptions: u64) -> anyhow::Result<()> {
-    let (writer, writer_task, _ring) = super::bench::bench_writer(&store).await?;
+    let (writer, writer_task, _ring) = super::harness::bench_writer(&store).await?;
     let raw = Raw::open(url).await?;
     let started = Instant::now();
     set_up(&store, &writer, &raw, redemptions).await?;
@@ -130,7 +130,7 @@ async fn settle<S: Store>(
     let (maker, checker) = (Uuid::now_v7(), Uuid::now_v7());
     let mut steps = Vec::new();
     let started = Instant::now();
-    let by = super::bench_setup::by;
+    let by = super::setup::by;
     settlement::prepare(writer, by("bench:prepare"), programme, period, maker).await?;
     steps.push(("prepare (reconcile, write the lines)", started.elapsed()));
     let started = Instant::now();

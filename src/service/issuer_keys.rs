@@ -3,15 +3,11 @@
 //! key's vouchers is `vouchers::reissue_key`.
 
 use super::commands::{ActivateIssuerKey, Envelope, RevokeIssuerKey};
-use super::engine::{Receipt, WriterHandle};
-use super::error::CommandError;
+use super::engine::WriterHandle;
+use super::written::Written;
 
 /// Activates the Ed25519 public key `public_key` for signing vouchers.
-pub async fn activate(
-    writer: &WriterHandle,
-    by: Envelope,
-    public_key: [u8; 32],
-) -> Result<Receipt, CommandError> {
+pub async fn activate(writer: &WriterHandle, by: Envelope, public_key: [u8; 32]) -> Written {
     writer
         .submit(by.submission(ActivateIssuerKey { public_key }))
         .await
@@ -23,7 +19,7 @@ pub async fn revoke(
     by: Envelope,
     key_id: String,
     reason: String,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(RevokeIssuerKey { key_id, reason }))
         .await

@@ -5,8 +5,8 @@
 use crate::ledger::posting::Posting;
 
 use super::commands::{Envelope, Journal};
-use super::engine::{Receipt, WriterHandle};
-use super::error::CommandError;
+use super::engine::WriterHandle;
+use super::written::Written;
 
 /// Appends a journal of `postings` with `memo`.
 pub async fn post(
@@ -14,7 +14,7 @@ pub async fn post(
     by: Envelope,
     memo: String,
     postings: Vec<Posting>,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(Journal { memo, postings }))
         .await

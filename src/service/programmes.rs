@@ -4,8 +4,8 @@
 use crate::domain::{Fen, ProgrammeCode};
 
 use super::commands::{ChangeProgramme, Envelope, FundProgramme, ProgrammeChange};
-use super::engine::{Receipt, WriterHandle};
-use super::error::CommandError;
+use super::engine::WriterHandle;
+use super::written::Written;
 
 /// Takes programme `code` through `change`.
 pub async fn change(
@@ -13,7 +13,7 @@ pub async fn change(
     by: Envelope,
     code: ProgrammeCode,
     change: ProgrammeChange,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(ChangeProgramme { code, change }))
         .await
@@ -27,7 +27,7 @@ pub async fn fund(
     programme: ProgrammeCode,
     amount: Fen,
     reference: String,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(FundProgramme {
             programme,

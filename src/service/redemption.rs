@@ -9,9 +9,10 @@ use super::commands::redemption::facts::{Gathered, PoolReads, gather};
 use super::commands::{
     AttachRedemptionDocuments, ChangedBy, Envelope, InvoiceSpec, RedeemSpec, ShownToken,
 };
-use super::engine::{Receipt, WriterHandle};
+use super::engine::WriterHandle;
 use super::error::CommandError;
 use super::error::Failure;
+use super::written::Written;
 use crate::domain::redemption::{Assessment, Contract, assess};
 use crate::domain::{Fen, ProgrammeCode, Timestamp};
 use crate::store::redemption::RedemptionRecord;
@@ -257,7 +258,7 @@ pub async fn attach_documents(
     changed_by: ChangedBy,
     invoice: Option<InvoiceSpec>,
     payment_proof_ref: Option<String>,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(AttachRedemptionDocuments {
             redemption_id,

@@ -15,9 +15,9 @@ use super::commands::{
     BlacklistSpec, ChangeProviderStatus, DefineZone, Envelope, PartyKind, RecordEnterprise,
     RecordProvider, TagSpec,
 };
-use super::engine::{Receipt, WriterHandle};
+use super::engine::WriterHandle;
 use super::error::CommandError;
-use super::written::Recorded;
+use super::written::{Recorded, Written};
 
 /// Records an enterprise (new, or a new version of the one with its USCC).
 pub async fn record_enterprise(
@@ -55,7 +55,7 @@ pub async fn change_provider_status(
     provider_id: Uuid,
     status: ProviderStatus,
     reason: String,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(ChangeProviderStatus {
             provider_id,
@@ -79,7 +79,7 @@ pub async fn tag_enterprise(
     by: Envelope,
     enterprise_id: Uuid,
     tag: Tag,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(TagSpec {
             enterprise_id,
@@ -106,7 +106,7 @@ pub async fn blacklist(
     party_kind: PartyKind,
     party_id: Uuid,
     listing: Listing,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(BlacklistSpec {
             entry_id: Uuid::now_v7(),
@@ -126,7 +126,7 @@ pub async fn define_zone(
     by: Envelope,
     name: String,
     division: DivisionCode,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(DefineZone { name, division }))
         .await

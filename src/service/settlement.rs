@@ -12,8 +12,8 @@ use super::commands::{
     ApproveSettlement, Envelope, PayoutOutcome, PrepareSettlement, RecordPayouts,
     ResolveSettlementLine,
 };
-use super::engine::{Receipt, WriterHandle};
-use super::error::CommandError;
+use super::engine::WriterHandle;
+use super::written::Written;
 
 /// Prepares the run of `programme` for `period`, by user `prepared_by`.
 pub async fn prepare(
@@ -22,7 +22,7 @@ pub async fn prepare(
     programme: ProgrammeCode,
     period: Period,
     prepared_by: Uuid,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(PrepareSettlement {
             programme,
@@ -40,7 +40,7 @@ pub async fn resolve_line(
     redemption_id: Uuid,
     note: String,
     resolved_by: Uuid,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(ResolveSettlementLine {
             run_id,
@@ -57,7 +57,7 @@ pub async fn approve(
     by: Envelope,
     run_id: Uuid,
     approved_by: Uuid,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(ApproveSettlement {
             run_id,
@@ -72,7 +72,7 @@ pub async fn record_payouts(
     by: Envelope,
     run_id: Uuid,
     results: Vec<PayoutOutcome>,
-) -> Result<Receipt, CommandError> {
+) -> Written {
     writer
         .submit(by.submission(RecordPayouts { run_id, results }))
         .await

@@ -8,6 +8,9 @@ use crate::ledger::body::EntryKind;
 use super::engine::Receipt;
 use super::error::CommandError;
 
+/// What a write use case answers: the receipt of its entry, or why not.
+pub type Written = Result<Receipt, CommandError>;
+
 /// What recording (create or update) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {

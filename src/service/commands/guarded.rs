@@ -13,8 +13,7 @@ use crate::ledger::posting::Posting;
 use crate::store::redemption::{RedemptionUpdate, VoucherValueUpdate};
 use crate::store::{StoreError, WriteTx};
 
-use crate::service::engine::{Decided, Decision};
-use crate::service::error::Failure;
+use crate::service::engine::{Decided, Decides, Decision};
 
 /// A change to a redemption or a voucher: guarded updates and an entry.
 pub struct GuardedChange {
@@ -31,11 +30,7 @@ pub struct GuardedChange {
 
 impl GuardedChange {
     /// Checks the postings against the batch's balances, then writes.
-    pub async fn decide<T: WriteTx>(
-        self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-    ) -> Result<Decided, Failure> {
+    pub async fn decide<T: WriteTx>(self, tx: &mut T, at: &mut Decision<'_>) -> Decides {
         let checked = at.check(tx, self.postings).await?;
         if let Some(update) = &self.voucher
             && tx.update_voucher_value(update).await? != 1

@@ -4,11 +4,10 @@
 //! the wrong side of zero) and the check's result — [`Checked`] — is the
 //! only way postings reach an entry.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use crate::ledger::account::Account;
 use crate::ledger::posting::{Posting, check_balanced, net_changes};
-use crate::store::{BalanceWrite, LedgerTx, StoreError};
+use crate::store::{BalanceWrite, LedgerTx};
 
 use super::super::commands::InvalidCommand;
 use super::super::error::{CommandError, Failure};
@@ -57,32 +56,11 @@ impl Balances {
         Balances { slots }
     }
 
-    /// Loads the balances of accounts in `postings` that the batch has not
-    /// loaded yet (postings planned under the lock name accounts the
-    /// batch's drafts did not).
-    async fn load_missing<T: LedgerTx + Send>(
-        &mut self,
-        tx: &mut T,
-        postings: &[Posting],
-    ) -> Result<(), StoreError> {
-        let missing: BTreeSet<String> = postings
-            .iter()
-            .map(|p| p.account.to_string())
-            .filter(|name| !self.slots.contains_key(name))
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let names: Vec<&str> = missing.iter().map(String::as_str).collect();
-        let loaded = Balances::load(tx.load_balances(&names).await?);
-        self.slots.extend(loaded.slots);
-        Ok(())
-    }
-
     /// Checks `postings` for an entry: they balance, and every account
     /// they touch stays on its side of zero given what the batch holds so
-    /// far (accounts the batch has not loaded yet are loaded first).
-    /// Nothing changes until `commit`.
+    /// far (accounts the batch has not loaded yet — postings planned under
+    /// the lock can name accounts the batch's drafts did not — are loaded
+    /// first). Nothing changes until `commit`.
     pub async fn check<T: LedgerTx + Send>(
         &mut self,
         tx: &mut T,
@@ -90,8 +68,21 @@ impl Balances {
     ) -> Result<Checked, Failure> {
         check_balanced(&postings)
             .map_err(|e| CommandError::Invalid(InvalidCommand::Postings(e)))?;
-        self.load_missing(tx, &postings).await?;
-        let updated = self.updated(&net_changes(&postings))?;
+        // Each account named once: (name, normal sign, net change).
+        let changes: Vec<(String, i64, i64)> = net_changes(&postings)
+            .into_iter()
+            .map(|(account, change)| (account.to_string(), account.normal_side().sign(), change))
+            .collect();
+        let missing: Vec<&str> = changes
+            .iter()
+            .map(|(name, _, _)| name.as_str())
+            .filter(|name| !self.slots.contains_key(*name))
+            .collect();
+        if !missing.is_empty() {
+            let loaded = Balances::load(tx.load_balances(&missing).await?);
+            self.slots.extend(loaded.slots);
+        }
+        let updated = self.updated(changes)?;
         Ok(Checked { postings, updated })
     }
 
@@ -99,14 +90,12 @@ impl Balances {
     /// its side of zero; otherwise names the first that would not.
     fn updated(
         &self,
-        changes: &BTreeMap<&Account, i64>,
+        changes: Vec<(String, i64, i64)>,
     ) -> Result<Vec<(String, i64, i64)>, CommandError> {
         let mut updated = Vec::with_capacity(changes.len());
-        for (account, change) in changes {
-            let name = account.to_string();
-            let sign = account.normal_side().sign();
+        for (name, sign, change) in changes {
             let current = self.slots.get(&name).map_or(0, |slot| slot.balance_fen);
-            let next = current.checked_add(*change).ok_or(CommandError::Overflow)?;
+            let next = current.checked_add(change).ok_or(CommandError::Overflow)?;
             if next * sign < 0 {
                 return Err(CommandError::InsufficientBalance { account: name });
             }
@@ -119,6 +108,9 @@ impl Balances {
     /// the postings for the entry.
     pub fn commit(&mut self, checked: Checked, sequence: u64) -> Vec<Posting> {
         for (name, sign, next) in checked.updated {
+            if next * sign < 0 {
+                crate::invariant::broken(&format!("{name} would be left at {next} fen"));
+            }
             let slot = self.slots.entry(name).or_insert(Slot {
                 normal_sign: sign,
                 loaded_fen: None,

@@ -117,6 +117,7 @@ pub(super) async fn append_batch<S: Store>(
     prefetched.issuance.flush(&mut tx).await?;
     prefetched.redemptions.flush(&mut tx).await?;
     if !entries.is_empty() {
+        check_chain(&start, &entries, &head);
         tx.append(&entries, &balances.writes(), &head).await?;
     }
     let t_write = timer.elapsed();
@@ -132,6 +133,29 @@ pub(super) async fn append_batch<S: Store>(
         "batch committed"
     );
     Ok((results, head))
+}
+
+/// The batch's entries extend the head it started from one by one — each
+/// sequence one more than the last, each linked to the last's hash — and
+/// end at the head it will store. Checked again, after the fact, before
+/// anything is written: the database's insert trigger is the third check.
+fn check_chain(start: &ChainHead, entries: &[Entry], head: &ChainHead) {
+    let mut previous = (start.sequence, start.hash, start.recorded_at);
+    for entry in entries {
+        if entry.sequence != previous.0 + 1
+            || entry.prev_hash != previous.1
+            || entry.recorded_at < previous.2
+        {
+            crate::invariant::broken(&format!(
+                "entry {} does not extend the chain at {}",
+                entry.sequence, previous.0
+            ));
+        }
+        previous = (entry.sequence, entry.hash, entry.recorded_at);
+    }
+    if (previous.0, previous.1) != (head.sequence, head.hash) {
+        crate::invariant::broken("the batch's head is not its last entry");
+    }
 }
 
 /// What `decide` reads and advances: the batch so far.

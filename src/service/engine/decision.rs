@@ -19,6 +19,9 @@ use super::super::issuer_keyring::IssuerKeyring;
 use super::balances::{Balances, Checked};
 use super::prefetch::Prefetched;
 
+/// What deciding a command gives: the decided entry, or why not.
+pub type Decides = Result<Decided, Failure>;
+
 /// A command decided under the lock.
 pub trait Decide {
     /// Decides this command as entry `at.sequence` at `at.now`, given its
@@ -28,7 +31,7 @@ pub trait Decide {
         tx: &mut T,
         at: &mut Decision<'_>,
         draft: Draft,
-    ) -> impl Future<Output = Result<Decided, Failure>> + Send;
+    ) -> impl Future<Output = Decides> + Send;
 }
 
 /// What a command decides with: the entry it would become and the batch

@@ -14,6 +14,6 @@ mod queue;
 
 pub use super::error::CommandError;
 pub use batch::Receipt;
-pub use decision::{Decide, Decided, Decision};
+pub use decision::{Decide, Decided, Decides, Decision};
 pub use prefetch::Prefetched;
 pub use queue::{WriterConfig, WriterHandle, publish_ledger_key, sign_checkpoint, spawn};

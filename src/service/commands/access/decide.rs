@@ -10,8 +10,8 @@ use super::{
     ChangePassword, CreateApiToken, CreateUser, EndSession, LoginOutcome, RecordLogin,
     RevokeApiToken,
 };
-use crate::service::engine::{Decide, Decided, Decision};
-use crate::service::error::{CommandError, Failure};
+use crate::service::engine::{Decide, Decided, Decides, Decision};
+use crate::service::error::CommandError;
 
 /// Consecutive failed logins that lock an account.
 pub const LOCKOUT_THRESHOLD: i64 = 5;
@@ -19,12 +19,7 @@ pub const LOCKOUT_THRESHOLD: i64 = 5;
 pub const LOCKOUT_MICROS: i64 = 15 * 60 * 1_000_000;
 
 impl Decide for CreateUser {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         if tx.username_taken(self.username.as_str()).await? {
             return Err(CommandError::UsernameTaken.into());
@@ -45,12 +40,7 @@ impl Decide for CreateUser {
 }
 
 impl Decide for ChangePassword {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         if tx.user_by_id(self.user_id).await?.is_none() {
             return Err(CommandError::NotFound.into());
@@ -63,12 +53,7 @@ impl Decide for ChangePassword {
 }
 
 impl Decide for RecordLogin {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let now_us = at.now_us();
         let user = tx
@@ -124,12 +109,7 @@ impl Decide for RecordLogin {
 }
 
 impl Decide for EndSession {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         if !tx
             .revoke_session(self.session_hash.expose(), at.now_us())
@@ -142,12 +122,7 @@ impl Decide for EndSession {
 }
 
 impl Decide for CreateApiToken {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         if tx.user_by_id(self.user_id).await?.is_none() {
             return Err(CommandError::NotFound.into());
@@ -176,12 +151,7 @@ impl Decide for CreateApiToken {
 }
 
 impl Decide for RevokeApiToken {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let token = tx.token_by_id(self.token_id).await?;
         if token.is_none_or(|t| t.user_id != self.user_id)

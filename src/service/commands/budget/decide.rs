@@ -6,20 +6,15 @@ use crate::store::WriteTx;
 
 use super::super::Draft;
 use super::{FundProgramme, Journal};
-use crate::service::engine::{Decide, Decided, Decision};
-use crate::service::error::{CommandError, Failure};
+use crate::service::engine::{Decide, Decided, Decides, Decision};
+use crate::service::error::CommandError;
 
 impl Decide for FundProgramme {
     /// Funding a registered programme needs it not closed. A code with no
     /// programme row is a scratch ledger's (drills, benchmarks, the store
     /// contract tests); the API refuses unknown programmes (404) before
     /// submitting.
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         if let Some(p) = tx.programme(self.programme.as_str()).await?
             && p.status == ProgrammeStatus::Closed.as_str()
@@ -35,12 +30,7 @@ impl Decide for FundProgramme {
 }
 
 impl Decide for Journal {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         Ok(Decided::new(draft.body, checked))
     }

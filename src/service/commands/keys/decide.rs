@@ -7,16 +7,11 @@ use crate::store::registry::IssuerKeyRecord;
 
 use super::super::{Draft, InvalidCommand};
 use super::{ActivateIssuerKey, RevokeIssuerKey};
-use crate::service::engine::{Decide, Decided, Decision};
-use crate::service::error::{CommandError, Failure};
+use crate::service::engine::{Decide, Decided, Decides, Decision};
+use crate::service::error::CommandError;
 
 impl Decide for ActivateIssuerKey {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(&self.public_key)
             .map_err(|_| CommandError::Invalid(InvalidCommand::PublicKey))?;
@@ -65,12 +60,7 @@ impl Decide for ActivateIssuerKey {
 }
 
 impl Decide for RevokeIssuerKey {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let key = tx
             .issuer_key(&self.key_id)

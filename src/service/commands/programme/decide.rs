@@ -8,16 +8,11 @@ use crate::store::registry::ProgrammeRecord;
 
 use super::super::Draft;
 use super::{ChangeProgramme, ProgrammeChange};
-use crate::service::engine::{Decide, Decided, Decision};
+use crate::service::engine::{Decide, Decided, Decides, Decision};
 use crate::service::error::{CommandError, Failure};
 
 impl Decide for ChangeProgramme {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let body = change_programme(tx, self.code.as_str(), &self.change, at.now_us()).await?;
         Ok(Decided::new(body, checked))

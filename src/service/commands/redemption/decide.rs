@@ -18,19 +18,14 @@ use super::{
     AttachRedemptionDocuments, ChangedBy, OpenRecovery, RecoverRedemption, RedeemSpec,
     RedemptionChange, plan, recovery,
 };
-use crate::service::engine::{Decide, Decided, Decision};
+use crate::service::engine::{Decide, Decided, Decides, Decision};
 use crate::service::error::{CommandError, Failure};
 
 impl Decide for RedeemSpec {
     /// Planned before its balances are checked (its postings depend on the
     /// voucher's remaining value); the batch's cache writes the row and the
     /// voucher's guarded update before the batch commits.
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        _draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, _: Draft) -> Decides {
         let prefetched = &mut *at.prefetched;
         let mut planned = plan::plan(
             tx,
@@ -52,23 +47,13 @@ impl Decide for RedeemSpec {
 }
 
 impl Decide for RedemptionChange {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        _draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, _: Draft) -> Decides {
         plan_change(tx, self, at.now).await?.decide(tx, at).await
     }
 }
 
 impl Decide for AttachRedemptionDocuments {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let record = RedemptionTx::redemption(tx, self.redemption_id)
             .await?
@@ -108,12 +93,7 @@ impl Decide for AttachRedemptionDocuments {
 }
 
 impl Decide for OpenRecovery {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        _draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, _: Draft) -> Decides {
         recovery::plan_recovery(tx, &self.programme, self.provider_id, &self.reason)
             .await?
             .decide(tx, at)
@@ -122,12 +102,7 @@ impl Decide for OpenRecovery {
 }
 
 impl Decide for RecoverRedemption {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        _draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, _: Draft) -> Decides {
         recovery::plan_redemption_recovery(tx, self.redemption_id, &self.reason)
             .await?
             .decide(tx, at)

@@ -12,7 +12,7 @@ use super::{
     BlacklistSpec, ChangeProviderStatus, DefineZone, PartyKind, RecordEnterprise, RecordProvider,
     TagSpec, enterprise_body, provider_fields_json,
 };
-use crate::service::engine::{Decide, Decided, Decision};
+use crate::service::engine::{Decide, Decided, Decides, Decision};
 use crate::service::error::{CommandError, Failure};
 
 fn unchanged(id: uuid::Uuid) -> Failure {
@@ -20,12 +20,7 @@ fn unchanged(id: uuid::Uuid) -> Failure {
 }
 
 impl Decide for RecordEnterprise {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let input = &self.input;
         // The zone was checked when the input was validated; check again
@@ -89,12 +84,7 @@ impl Decide for RecordEnterprise {
 }
 
 impl Decide for TagSpec {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         if tx.enterprise_by_id(self.enterprise_id).await?.is_none() {
             return Err(CommandError::NotFound.into());
@@ -107,12 +97,7 @@ impl Decide for TagSpec {
 }
 
 impl Decide for BlacklistSpec {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let exists = match self.party_kind {
             PartyKind::Enterprise => tx.enterprise_by_id(self.party_id).await?.is_some(),
@@ -131,12 +116,7 @@ impl Decide for BlacklistSpec {
 }
 
 impl Decide for RecordProvider {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let input = &self.input;
         let now_us = at.now_us();
@@ -184,12 +164,7 @@ impl Decide for RecordProvider {
 }
 
 impl Decide for ChangeProviderStatus {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let current = tx
             .provider_by_id(self.provider_id)
@@ -222,12 +197,7 @@ impl Decide for ChangeProviderStatus {
 }
 
 impl Decide for DefineZone {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         if tx.zone_division(&self.name).await?.as_deref() == Some(self.division.as_str()) {
             return Err(unchanged(uuid::Uuid::nil()));

@@ -8,16 +8,10 @@ use super::super::Draft;
 use super::{
     ApproveSettlement, PrepareSettlement, RecordPayouts, ResolveSettlementLine, plan, prepare,
 };
-use crate::service::engine::{Decide, Decided, Decision};
-use crate::service::error::Failure;
+use crate::service::engine::{Decide, Decided, Decides, Decision};
 
 impl Decide for PrepareSettlement {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let preparation = prepare::plan_prepare(
             tx,
@@ -34,12 +28,7 @@ impl Decide for PrepareSettlement {
 }
 
 impl Decide for ResolveSettlementLine {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        _draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, _: Draft) -> Decides {
         plan::plan_resolve(
             tx,
             self.run_id,
@@ -56,12 +45,7 @@ impl Decide for ResolveSettlementLine {
 }
 
 impl Decide for ApproveSettlement {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        _draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, _: Draft) -> Decides {
         plan::plan_approve(tx, self.run_id, self.approved_by, at.sequence)
             .await?
             .decide(tx, at)
@@ -70,12 +54,7 @@ impl Decide for ApproveSettlement {
 }
 
 impl Decide for RecordPayouts {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        _draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, _: Draft) -> Decides {
         plan::plan_payouts(tx, self.run_id, &self.results)
             .await?
             .decide(tx, at)

@@ -21,7 +21,7 @@ use crate::store::{LedgerTx, StoreError, WriteTx};
 
 use super::super::PayoutOutcome;
 use super::facts::*;
-use crate::service::engine::{Decided, Decision};
+use crate::service::engine::{Decided, Decides, Decision};
 use crate::service::error::{CommandError, Failure};
 
 /// A settlement command decided under the lock, not yet written.
@@ -46,11 +46,7 @@ enum Writes {
 
 impl SettlementPlan {
     /// Checks the postings against the batch's balances, then writes.
-    pub async fn decide<T: WriteTx>(
-        self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-    ) -> Result<Decided, Failure> {
+    pub async fn decide<T: WriteTx>(self, tx: &mut T, at: &mut Decision<'_>) -> Decides {
         let checked = at.check(tx, self.postings).await?;
         let body = write(tx, self.body, self.writes, at.now, at.sequence).await?;
         Ok(Decided::new(body, checked))

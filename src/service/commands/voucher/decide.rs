@@ -13,19 +13,14 @@ use super::super::Draft;
 use super::super::guarded::{GuardedChange, programme_account};
 use super::issue::{self, IssueContext, IssueRequest};
 use super::{IssueVoucher, ReissueVoucher, WithdrawVoucher};
-use crate::service::engine::{Decide, Decided, Decision};
+use crate::service::engine::{Decide, Decided, Decides, Decision};
 use crate::service::error::{CommandError, Failure};
 
 impl Decide for IssueVoucher {
     /// A voucher issue that the budget cannot cover is refused — but only
     /// after its own rules, so a claimant of a closed programme, or one who
     /// is not eligible, is told that rather than "budget exhausted".
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = match at.check(tx, draft.postings).await {
             Err(Failure::Rule(CommandError::InsufficientBalance { .. })) => None,
             Err(failure) => return Err(failure),
@@ -54,12 +49,7 @@ impl Decide for IssueVoucher {
 }
 
 impl Decide for ReissueVoucher {
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let context = IssueContext {
             now: at.now,
@@ -82,12 +72,7 @@ impl Decide for ReissueVoucher {
 impl Decide for WithdrawVoucher {
     /// Plans the withdrawal from the voucher as it stands (an expiry only
     /// after its last valid day), then writes it with a guarded update.
-    async fn decide<T: WriteTx>(
-        &self,
-        tx: &mut T,
-        at: &mut Decision<'_>,
-        _draft: Draft,
-    ) -> Result<Decided, Failure> {
+    async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, _: Draft) -> Decides {
         let voucher = crate::store::voucher::VoucherTx::voucher(tx, self.voucher_id)
             .await?
             .ok_or(CommandError::NotFound)?;

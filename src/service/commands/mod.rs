@@ -1,18 +1,19 @@
-//! Commands: every change to the ledger, as a value, one family per file.
+//! Commands: every change to the ledger, as a value, one family per folder.
 //!
 //! A command is what a caller asks for. Each command is a struct in its
-//! family's file (`access`, `budget`, `keys`, `programme`, `registry`,
+//! family's `mod.rs` (`access`, `budget`, `keys`, `programme`, `registry`,
 //! `voucher`, `redemption`, `settlement`) that checks itself and drafts
 //! its entry body and postings without touching the database
-//! ([`ToDraft`]); the writer then decides it under the chain-head lock
-//! (`service::effects`, `service::lifecycle`) and appends the entry.
-//! Keeping commands as plain values lets the writer batch them, lets a
-//! retry be recognised by digest, and (later) lets an offline queue carry
-//! them.
+//! ([`ToDraft`]); the write engine (`service::engine`) then decides it under
+//! the chain-head lock through its `Decide`, in the family's `decide.rs`,
+//! and appends the entry. Keeping commands as plain values lets the writer
+//! batch them, lets a retry be recognised by digest, and (later) lets an
+//! offline queue carry them.
 //!
 //! The [`Command`] enum, its names and its dispatch are generated from one
-//! table (`commands!` below): a new command is one row there and one
-//! struct in its family's file.
+//! table (`command_table!` below): a new command is one row there, one
+//! struct in its family's `mod.rs` and its `Decide` in the family's
+//! `decide.rs`.
 
 pub mod access;
 pub mod budget;

@@ -1,5 +1,5 @@
 //! Portable SQL for `AccessStore` and `AccessTx`, instantiated for each
-//! backend by `impl_access_store!` (the same pattern as `shared.rs`).
+//! backend by `impl_access_store!` (the same pattern as `shared_impl.rs`).
 
 use uuid::Uuid;
 

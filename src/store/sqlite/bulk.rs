@@ -3,7 +3,7 @@
 //! Preparing a statement is cheap and local in SQLite, so multi-row VALUES
 //! and IN lists sized to the batch (in chunks below the bind-parameter
 //! limit) are the simple choice here; Postgres binds arrays instead
-//! (`postgres_bulk`).
+//! (`postgres::bulk`).
 
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;

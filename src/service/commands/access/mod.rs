@@ -92,7 +92,7 @@ impl ToDraft for RecordLogin {
                     session_ref: secret_ref(session_hash.expose()),
                 })
             }
-            // The counts are filled in under the lock (service::effects).
+            // The counts are filled in under the lock (`decide.rs`).
             LoginOutcome::Failed => EntryBody::LoginFailed(pb::LoginFailed {
                 user_id,
                 failed_logins: 0,

@@ -23,7 +23,7 @@ impl ToDraft for ActivateIssuerKey {
             pb::IssuerKeyActivated {
                 key_id: crate::key_id::key_id_for(&key),
                 public_key: self.public_key.to_vec(),
-                // Filled in under the lock by service::effects.
+                // Filled in under the lock by its `Decide`.
                 retired_key_id: String::new(),
             },
         )))

@@ -19,7 +19,7 @@ pub struct ChangeProgramme {
 
 impl ToDraft for ChangeProgramme {
     /// The final body (status, version) is written under the lock by
-    /// service::effects.
+    /// its `Decide`.
     fn draft(&self) -> Result<Draft, InvalidCommand> {
         if let Some(terms) = self.change.terms() {
             terms.validate().map_err(|errors| {

@@ -150,7 +150,7 @@ pub enum ChangedBy {
 }
 
 /// Confirm, dispute, resolve or reverse a recorded redemption; a
-/// reversal's postings are planned under the lock (service::lifecycle).
+/// reversal's postings are planned under the lock (`decide.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RedemptionChange {
     pub redemption_id: Uuid,

@@ -26,7 +26,7 @@ pub struct RecordEnterprise {
 
 impl ToDraft for RecordEnterprise {
     /// The version and whether it is new are only known under the lock:
-    /// service::effects writes the final body.
+    /// its `Decide` writes the final body.
     fn draft(&self) -> Result<Draft, InvalidCommand> {
         Ok(Draft::without_postings(EntryBody::EnterpriseRegistered(
             enterprise_body(self.enterprise_id, &self.input, 1),
@@ -191,7 +191,7 @@ pub struct RecordProvider {
 
 impl ToDraft for RecordProvider {
     /// The body carries the version and status only known under the lock:
-    /// service::effects writes it.
+    /// its `Decide` writes it.
     fn draft(&self) -> Result<Draft, InvalidCommand> {
         Ok(Draft::without_postings(EntryBody::ProviderRegistered(
             pb::ProviderRecorded {

@@ -205,7 +205,7 @@ pub async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
     }
     let programme = programme_code(&run.programme_code)?;
     // A line whose redemption was reversed or frozen left the run then
-    // (service::lifecycle), so every included line is still confirmed.
+    // (`commands::redemption`, `RedemptionChange`), so every included line is still confirmed.
     let held = tx.run_lines_count(run_id, LineState::Held.as_str()).await?;
     let mut totals: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
     for (provider, fen, count) in tx.included_totals(run_id).await? {

@@ -31,7 +31,7 @@ pub struct IssueVoucher {
 
 impl ToDraft for IssueVoucher {
     /// The voucher's dates, categories, key and signature are only known
-    /// under the lock: service::effects writes the final body.
+    /// under the lock: its `Decide` (`decide.rs`) writes the final body.
     fn draft(&self) -> Result<Draft, InvalidCommand> {
         if !self.face_value.is_positive() {
             return Err(InvalidCommand::NonPositiveAmount);
@@ -107,7 +107,7 @@ pub struct WithdrawVoucher {
 
 impl ToDraft for WithdrawVoucher {
     /// The postings depend on what is left on the voucher:
-    /// service::lifecycle plans them under the lock.
+    /// its `Decide` plans them under the lock.
     fn draft(&self) -> Result<Draft, InvalidCommand> {
         if let Some(reason) = &self.revoke_reason {
             check_text("reason", reason, TEXT_LEN_MAX, true)?;

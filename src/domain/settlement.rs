@@ -16,8 +16,6 @@ use super::provider::ProviderStatus;
 use super::time::Timestamp;
 
 /// Microseconds in a minute.
-pub use super::settlement_payout::{LinesDigest, PayoutAmounts, payout_reference};
-
 const MINUTE_US: i64 = 60 * 1_000_000;
 
 /// An inclusive range of days in UTC+8 that a run settles.
@@ -580,6 +578,7 @@ fn bursts(candidates: &[Candidate], rules: &AnomalyRules) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::settlement_payout::{LinesDigest, PayoutAmounts, payout_reference};
 
     fn lines_digest(lines: &[Line]) -> [u8; 32] {
         let mut digest = LinesDigest::default();

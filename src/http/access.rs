@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::{Auth, Authenticated, SESSION_COOKIE, Via};
-use super::idempotency::{LedgerKey, NotReplayable};
+use super::idempotency_key::{LedgerKey, NotReplayable};
 use super::json::{ApiJson, ApiQuery};
 use super::page::KeyPage;
 use super::{ApiError, AppState};

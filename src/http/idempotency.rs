@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use super::auth::Authenticated;
+use super::idempotency_key::{LedgerKey, NotReplayable, REPLAYED_HEADER, SECRET_FIELDS};
 use super::routes::RouteSpec;
 use super::{ApiError, AppState};
 use crate::domain::Timestamp;
@@ -32,7 +33,6 @@ fn unavailable(_: super::idempotency_cache::CacheUnavailable) -> Response {
 }
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// Longest accepted key.
 pub const KEY_LEN_MAX: usize = 255;
 /// How long a second request waits for the first to finish.
@@ -45,19 +45,6 @@ const LEASE_MICROS: i64 = 60 * 1_000_000;
 pub const STORED_RESPONSE_BYTES_MAX: usize = 1024 * 1024;
 /// Largest response a mutating handler may produce at all.
 const RESPONSE_BYTES_MAX: usize = 256 * 1024 * 1024;
-/// Body fields that are secrets: left out of the stored fingerprint, which
-/// would otherwise be an offline-guessable hash of them (and exempt from
-/// the text rule: never stored or shown).
-pub(crate) const SECRET_FIELDS: [&str; 3] = ["password", "current_password", "new_password"];
-
-/// The ledger idempotency key for this request: `user:<id>:<client key>`.
-#[derive(Debug, Clone)]
-pub struct LedgerKey(pub String);
-
-/// Put on a response whose body holds a secret shown once: it is not stored,
-/// and a replay gets 409 `idempotency_replay_unavailable` instead.
-#[derive(Debug, Clone, Copy)]
-pub struct NotReplayable;
 
 pub async fn idempotency<S: Store>(
     State(state): State<AppState<S>>,

@@ -39,7 +39,7 @@ fn check_strings(value: &mut serde_json::Value, field: &str) -> Result<(), ApiEr
     use crate::domain::text::{TextShape, accept};
     use serde_json::Value;
     match value {
-        Value::String(text) if !super::idempotency::SECRET_FIELDS.contains(&field) => {
+        Value::String(text) if !super::idempotency_key::SECRET_FIELDS.contains(&field) => {
             match accept(text, TextShape::of_field(field)) {
                 Ok(Some(normalised)) => *text = normalised,
                 Ok(None) => {}

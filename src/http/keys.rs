@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Auth;
-use super::idempotency::LedgerKey;
+use super::idempotency_key::LedgerKey;
 use super::json::ApiJson;
 use super::{ApiError, AppState};
 use crate::domain::Timestamp;

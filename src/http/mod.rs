@@ -24,6 +24,7 @@ pub mod fraud;
 mod health;
 pub mod idempotency;
 mod idempotency_cache;
+mod idempotency_key;
 mod issuer_keys_cache;
 mod json;
 pub mod keys;
@@ -37,6 +38,7 @@ mod redemption_changes;
 mod redemptions;
 pub mod registry;
 mod registry_imports;
+mod route_policy;
 pub mod routes;
 pub mod security_headers;
 pub mod settlement;
@@ -77,6 +79,12 @@ impl Default for ApiConfig {
             issuer_keys: Arc::default(),
         }
     }
+}
+
+/// Answers `GET /api/openapi.json` (here, not in `openapi`, which reads the
+/// route table: the table binds this handler).
+pub async fn serve_openapi_document() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi::document())
 }
 
 /// What every handler can reach.
@@ -128,7 +136,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
             ));
         }
         route = route.route_layer(from_fn(move |request: Request, next: Next| {
-            auth::authorize(spec, request, next)
+            route_policy::authorize(spec, request, next)
         }));
         route = route.layer(DefaultBodyLimit::max(spec.body_bytes_max));
         router = router.route(spec.path, route);

@@ -490,8 +490,3 @@ pub fn document() -> OpenApi {
         .components(Some(components))
         .build()
 }
-
-/// Answers `GET /api/openapi.json`.
-pub async fn serve_document() -> axum::Json<OpenApi> {
-    axum::Json(document())
-}

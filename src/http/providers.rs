@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::Auth;
-use super::idempotency::LedgerKey;
+use super::idempotency_key::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::page::KeyPage;
 use super::{ApiError, AppState};

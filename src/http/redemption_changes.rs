@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::{Auth, Authenticated};
-use super::idempotency::LedgerKey;
+use super::idempotency_key::LedgerKey;
 use super::json::ApiJson;
 use super::{ApiError, AppState};
 use crate::domain::{Role, Timestamp};

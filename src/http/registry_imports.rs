@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Auth;
-use super::idempotency::LedgerKey;
+use super::idempotency_key::LedgerKey;
 use super::json::ApiQuery;
 use super::{ApiError, AppState};
 use crate::domain::Timestamp;

@@ -12,9 +12,9 @@
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, access, fraud, health, keys, ledger, openapi, programmes, providers,
-    redemption_changes, redemptions, registry, registry_imports, settlement, tokens, utilisation,
-    vouchers,
+    AppState, access, fraud, health, keys, ledger, programmes, providers, redemption_changes,
+    redemptions, registry, registry_imports, serve_openapi_document, settlement, tokens,
+    utilisation, vouchers,
 };
 use crate::domain::Role;
 use crate::store::Store;
@@ -176,7 +176,7 @@ route_table! {
         health::healthz::<S>, [] -> [Health],
         "Health: 200 when the database answers, 503 when not";
     OpenApi: GET "/api/openapi.json", Access::Public, keyless, DEFAULT_BODY,
-        openapi::serve_document, [] -> [],
+        serve_openapi_document, [] -> [],
         "This API's OpenAPI 3.1 document";
     LatestCheckpoint: GET "/api/v1/ledger/checkpoints/latest", Access::Public, keyless, DEFAULT_BODY,
         ledger::latest_checkpoint::<S>, [] -> [CheckpointView],

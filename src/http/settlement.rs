@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::{Auth, Authenticated};
-use super::idempotency::LedgerKey;
+use super::idempotency_key::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::bank_file::{self, Matched};

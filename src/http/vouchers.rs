@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::auth::{Auth, Authenticated};
 use super::error::ErrorReason;
-use super::idempotency::LedgerKey;
+use super::idempotency_key::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::programme::{ProgrammeTerms, QrMode};
@@ -254,7 +254,7 @@ pub async fn claim<S: Store>(
     let mut response = (StatusCode::CREATED, Json(VoucherView::of(&voucher)?)).into_response();
     if replayed {
         response.headers_mut().insert(
-            super::idempotency::REPLAYED_HEADER,
+            super::idempotency_key::REPLAYED_HEADER,
             axum::http::HeaderValue::from_static("true"),
         );
     }

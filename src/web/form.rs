@@ -10,7 +10,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};
-use maud::{Markup, html};
 
 use axum::http::Method;
 use serde_json::Value;
@@ -19,13 +18,9 @@ use super::backend::{ApiClient, Caller, Refusal, Sent};
 use super::layout::{self, Notice, PageResult};
 use crate::domain::Fen;
 
-/// The hidden fields of a form drawn for `caller`.
-pub fn hidden(caller: &Caller) -> Markup {
-    html! {
-        input type="hidden" name="csrf" value=(caller.csrf_token());
-        input type="hidden" name="key" value=(uuid::Uuid::now_v7().to_string());
-    }
-}
+/// The hidden fields of a form (drawn by the page shell, which has a form
+/// of its own: logout).
+pub use super::layout::hidden;
 
 /// Sends a form's request to the API and answers the browser: on success a
 /// redirect to `done`'s path with its notice code (post/redirect/get); when

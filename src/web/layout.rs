@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use super::assets;
 use super::backend::{Caller, Refusal};
-use super::form;
 use super::i18n::Lang;
 use crate::domain::{Fen, Role};
 
@@ -244,7 +243,7 @@ pub fn page(caller: &Caller, title: &str, body: Markup) -> Markup {
                             span.user { (caller.username()) }
                             a href="/account/password" { (lang.t("修改密码", "Password")) }
                             form.inline method="post" action="/logout" {
-                                (form::hidden(caller))
+                                (hidden(caller))
                                 button.link type="submit" { (lang.t("退出", "Log out")) }
                             }
                         }
@@ -402,6 +401,15 @@ pub fn field(
     html! {
         label for=(name) { (lang.t(zh, en)) }
         input id=(name) name=(name) type=(kind) value=(value) required[required];
+    }
+}
+
+/// The hidden fields of a form drawn for `caller`: its CSRF token and a
+/// fresh idempotency key.
+pub fn hidden(caller: &Caller) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(caller.csrf_token());
+        input type="hidden" name="key" value=(uuid::Uuid::now_v7().to_string());
     }
 }
 

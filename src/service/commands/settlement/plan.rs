@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 use crate::domain::bank_file::BankOutcome;
-use crate::domain::settlement::{self as rules, FlagCode, LineState, PayoutAmounts, Severity};
+use crate::domain::settlement::{FlagCode, LineState, Severity};
+use crate::domain::settlement_payout::{PayoutAmounts, payout_reference};
 use crate::domain::{Fen, ProgrammeCode, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
@@ -237,7 +238,7 @@ pub async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
             ));
             postings.push(Posting::credit(payable, Fen::new(gross)));
         }
-        let reference = rules::payout_reference(run_id, provider);
+        let reference = payout_reference(run_id, provider);
         bodies.push(pb::Payout {
             reference: reference.clone(),
             provider_id: provider.to_string(),

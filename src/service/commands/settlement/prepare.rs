@@ -8,8 +8,9 @@ use uuid::Uuid;
 use crate::domain::provider::ProviderStatus;
 use crate::domain::redemption::{Party, relation_between};
 use crate::domain::settlement::{
-    self as rules, Candidate, Context, InvoiceFacts, LineState, LinesDigest, Period,
+    self as rules, Candidate, Context, InvoiceFacts, LineState, Period,
 };
+use crate::domain::settlement_payout::LinesDigest;
 use crate::domain::{ProgrammeCode, Timestamp};
 use crate::ledger::body::{EntryBody, pb};
 use crate::store::StoreError;

@@ -5,6 +5,7 @@
 //! passwords, printed once when they are created (there are no default
 //! passwords); a second run says they already exist.
 
+use crate::domain::key_status::KeyStatus;
 use crate::service::commands::Envelope;
 use crate::service::{issuer_keys, programmes, registry};
 use std::path::Path;
@@ -218,7 +219,7 @@ async fn populate<S: Store>(
         .issuer_keys()
         .await?
         .iter()
-        .any(|k| k.status == "active");
+        .any(|k| k.status == KeyStatus::Active);
     if !has_active_key {
         let (issuer, path) = super::keys::new_issuer_key_file(issuer_key_dir)?;
         let key = format!("issuer-key:{}", issuer.key_id());

@@ -12,6 +12,7 @@ pub mod eligibility;
 pub mod enterprise;
 pub mod id;
 pub mod invoice;
+pub mod key_status;
 pub mod money;
 pub mod programme;
 pub mod programme_code;

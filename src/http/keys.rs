@@ -2,6 +2,7 @@
 //! offline, and revocation by the admin. (Rotation generates a private
 //! key, so it is done on the operator's side: `voucher-ledger keys rotate`.)
 
+use crate::domain::key_status::KeyStatus;
 use crate::service::commands::Envelope;
 use crate::service::issuer_keys;
 use crate::service::written::unchanged_is_done;
@@ -70,11 +71,11 @@ pub async fn published<S: Store>(
                 algorithm: "Ed25519",
                 valid_from: show(k.activated_at_us),
                 signing_until: k.revoked_at_us.or(k.retired_at_us).map(show),
-                valid_until: (k.status != "active")
+                valid_until: (k.status != KeyStatus::Active)
                     .then(|| horizons.get(&k.key_id).cloned())
                     .flatten(),
                 key_id: k.key_id,
-                status: k.status,
+                status: k.status.as_str().to_string(),
                 revoke_reason: k.revoke_reason,
             })
             .collect(),

@@ -7,7 +7,6 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::store::{Store, StoreError};
 use crate::token::report::KnownKey;
-use crate::token::voucher::KeyStatus;
 
 /// Every issuer key this deployment has published, with its status.
 pub async fn known_keys<S: Store>(store: &S) -> Result<Vec<KnownKey>, StoreError> {
@@ -18,16 +17,10 @@ pub async fn known_keys<S: Store>(store: &S) -> Result<Vec<KnownKey>, StoreError
             let public_key = VerifyingKey::from_bytes(&record.public_key).map_err(|_| {
                 StoreError::Corrupt(format!("issuer key {} is not Ed25519", record.key_id))
             })?;
-            let status = KeyStatus::parse(&record.status).ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "issuer key {} has status {:?}",
-                    record.key_id, record.status
-                ))
-            })?;
             Ok(KnownKey {
                 key_id: record.key_id,
                 public_key,
-                status,
+                status: record.status,
             })
         })
         .collect()

@@ -6,6 +6,7 @@
 //! issue gets `<key>:<USCC>`, so re-running an allocation after a crash
 //! issues only what is missing and reports the rest as already issued.
 
+use crate::domain::key_status::KeyStatus;
 use crate::service::commands::{IssueVoucher, ReissueVoucher};
 use std::sync::Arc;
 
@@ -163,7 +164,7 @@ pub async fn reissue_key<S: Store>(
         .iter()
         .find(|key| key.key_id == key_id)
         .ok_or(CommandError::NotFound)?;
-    if key.status != "revoked" {
+    if key.status != KeyStatus::Revoked {
         return Err(CommandError::KeyNotRevoked {
             key_id: key_id.to_string(),
         }
@@ -245,7 +246,7 @@ pub async fn present<S: Store>(
     let keys = store.issuer_keys().await?;
     let active = keys
         .iter()
-        .find(|key| key.status == "active")
+        .find(|key| key.status == KeyStatus::Active)
         .ok_or(PresentError::KeyUnavailable)?;
     let key = match ring.signing_key(&active.key_id) {
         Ok(Some(key)) => key,

@@ -236,32 +236,9 @@ pub(super) fn check_signature(
         .map_err(|_| TokenError::BadSignature)
 }
 
-/// The status of an issuer key, as published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyStatus {
-    Active,
-    /// No longer signs, still verifies what it signed.
-    Retired,
-    /// Compromised: nothing it signed is accepted.
-    Revoked,
-}
-
-impl KeyStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyStatus::Active => "active",
-            KeyStatus::Retired => "retired",
-            KeyStatus::Revoked => "revoked",
-        }
-    }
-
-    /// The status as stored and published; `None` for anything else.
-    pub fn parse(text: &str) -> Option<KeyStatus> {
-        [KeyStatus::Active, KeyStatus::Retired, KeyStatus::Revoked]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-    }
-}
+/// The status of an issuer key, as published (defined with the domain
+/// types: the store decodes it too).
+pub use crate::domain::key_status::KeyStatus;
 
 /// Reads a token's claims without checking its signature: for tools that
 /// only need to know the text is a well-formed voucher (drawing its QR

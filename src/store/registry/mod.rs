@@ -5,6 +5,7 @@
 pub(super) mod sql;
 pub(super) mod store_impl;
 
+use crate::domain::key_status::KeyStatus;
 use std::future::Future;
 
 use uuid::Uuid;
@@ -85,8 +86,7 @@ pub struct ProviderRecord {
 pub struct IssuerKeyRecord {
     pub key_id: String,
     pub public_key: [u8; 32],
-    /// active, retired or revoked.
-    pub status: String,
+    pub status: KeyStatus,
     pub activated_at_us: i64,
     pub retired_at_us: Option<i64>,
     pub revoked_at_us: Option<i64>,

@@ -1,6 +1,7 @@
 //! Portable SQL for `RegistryStore` and `RegistryTx`, instantiated per
 //! backend by `impl_registry_store!`.
 
+use crate::domain::key_status::KeyStatus;
 use crate::store::StoreError;
 use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use crate::store::shared::uuid;
@@ -93,8 +94,9 @@ pub fn issuer_key(
         public_key: public_key
             .try_into()
             .map_err(|_| StoreError::Corrupt(format!("issuer key {key_id} is not 32 bytes")))?,
+        status: KeyStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("issuer key {key_id} status {status:?}")))?,
         key_id,
-        status,
         activated_at_us,
         retired_at_us,
         revoked_at_us,

@@ -1,6 +1,7 @@
 //! Issuer-key commands under the lock: a new key retires the active one;
 //! a retired or revoked key never signs again.
 
+use crate::domain::key_status::KeyStatus;
 use crate::ledger::body::{EntryBody, pb};
 use crate::store::WriteTx;
 use crate::store::registry::IssuerKeyRecord;
@@ -17,7 +18,7 @@ impl Decide for ActivateIssuerKey {
             .map_err(|_| CommandError::Invalid(InvalidCommand::PublicKey))?;
         let key_id = crate::key_id::key_id_for(&key);
         if let Some(existing) = tx.issuer_key(&key_id).await? {
-            if existing.status == "active" {
+            if existing.status == KeyStatus::Active {
                 return Err(CommandError::Unchanged {
                     id: uuid::Uuid::nil(),
                 }
@@ -26,7 +27,7 @@ impl Decide for ActivateIssuerKey {
             // A retired or revoked key never signs again.
             return Err(CommandError::KeyState {
                 key_id,
-                status: existing.status,
+                status: existing.status.as_str().to_string(),
             }
             .into());
         }
@@ -34,7 +35,7 @@ impl Decide for ActivateIssuerKey {
         let retired = tx.active_issuer_key().await?;
         if let Some(previous) = &retired {
             tx.save_issuer_key(&IssuerKeyRecord {
-                status: "retired".into(),
+                status: KeyStatus::Retired,
                 retired_at_us: Some(now_us),
                 ..previous.clone()
             })
@@ -43,7 +44,7 @@ impl Decide for ActivateIssuerKey {
         tx.save_issuer_key(&IssuerKeyRecord {
             key_id: key_id.clone(),
             public_key: self.public_key,
-            status: "active".into(),
+            status: KeyStatus::Active,
             activated_at_us: now_us,
             retired_at_us: None,
             revoked_at_us: None,
@@ -66,14 +67,14 @@ impl Decide for RevokeIssuerKey {
             .issuer_key(&self.key_id)
             .await?
             .ok_or(CommandError::NotFound)?;
-        if key.status == "revoked" {
+        if key.status == KeyStatus::Revoked {
             return Err(CommandError::Unchanged {
                 id: uuid::Uuid::nil(),
             }
             .into());
         }
         tx.save_issuer_key(&IssuerKeyRecord {
-            status: "revoked".into(),
+            status: KeyStatus::Revoked,
             revoked_at_us: Some(at.now_us()),
             revoke_reason: Some(self.reason.clone()),
             ..key

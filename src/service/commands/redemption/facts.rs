@@ -3,6 +3,7 @@
 //! batch transaction, under the chain-head lock), then judged by the pure
 //! `domain::redemption::assess`.
 
+use crate::domain::key_status::KeyStatus;
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
@@ -167,7 +168,7 @@ pub async fn gather<R: RedemptionReads>(
             valid_from: date(&voucher.valid_from, "valid_from")?,
             valid_until: date(&voucher.valid_until, "valid_until")?,
             categories: voucher.service_categories.clone(),
-            key_revoked: key.status == "revoked",
+            key_revoked: key.status == KeyStatus::Revoked,
             divisible: terms.divisible,
         },
         shown,

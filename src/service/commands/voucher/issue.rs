@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::IssueVia;
 use crate::domain::Fen;
 use crate::domain::eligibility::evaluate;
+use crate::domain::key_status::KeyStatus;
 use crate::ledger::body::EntryBody;
 use crate::service::error::CommandError;
 use crate::service::error::Failure;
@@ -368,7 +369,7 @@ pub async fn reissue<T: RegistryTx + VoucherTx + Send>(
         .issuer_key(&old.key_id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("voucher key {} is unknown", old.key_id)))?;
-    if old_key.status != "revoked" {
+    if old_key.status != KeyStatus::Revoked {
         return Err(CommandError::KeyNotRevoked { key_id: old.key_id }.into());
     }
     let (key_id, key) = cache.signer(tx, context.issuer_keys).await?;

@@ -7,6 +7,7 @@
 
 use crate::domain::key_status::KeyStatus;
 use crate::service::commands::Envelope;
+use crate::service::written::unchanged_is_done;
 use crate::service::{issuer_keys, programmes, registry};
 use std::path::Path;
 use std::process::ExitCode;
@@ -86,10 +87,7 @@ fn by(key: &str) -> Envelope {
 
 /// A demo step's outcome: done, or found done already.
 fn done<T>(key: &str, result: Result<T, CommandError>) -> anyhow::Result<()> {
-    match result {
-        Ok(_) | Err(CommandError::Unchanged { .. }) => Ok(()),
-        Err(error) => Err(anyhow::anyhow!("demo step {key}: {error}")),
-    }
+    unchanged_is_done(result).map_err(|error| anyhow::anyhow!("demo step {key}: {error}"))
 }
 
 async fn populate<S: Store>(

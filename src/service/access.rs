@@ -407,17 +407,12 @@ pub async fn end_session(
     idempotency_key: String,
     session_hash: [u8; 32],
 ) -> Result<(), CommandError> {
-    writer
-        .submit(Submission {
-            actor: principal.actor(),
-            idempotency_key,
-            command: Command::EndSession(EndSession {
-                user_id: principal.user_id,
-                session_hash: Redacted::new(session_hash),
-            }),
-        })
-        .await
-        .map(drop)
+    let by = Envelope::new(principal.actor(), idempotency_key);
+    let command = EndSession {
+        user_id: principal.user_id,
+        session_hash: Redacted::new(session_hash),
+    };
+    writer.submit(by.submission(command)).await.map(drop)
 }
 
 /// Revokes one of the caller's own API tokens.
@@ -427,17 +422,12 @@ pub async fn revoke_token(
     idempotency_key: String,
     token_id: Uuid,
 ) -> Result<(), CommandError> {
-    writer
-        .submit(Submission {
-            actor: principal.actor(),
-            idempotency_key,
-            command: Command::RevokeApiToken(RevokeApiToken {
-                token_id,
-                user_id: principal.user_id,
-            }),
-        })
-        .await
-        .map(drop)
+    let by = Envelope::new(principal.actor(), idempotency_key);
+    let command = RevokeApiToken {
+        token_id,
+        user_id: principal.user_id,
+    };
+    writer.submit(by.submission(command)).await.map(drop)
 }
 
 /// Issues an API token for the caller; the secret is returned once.

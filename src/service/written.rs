@@ -46,7 +46,7 @@ impl Recorded {
 
 /// A change that found nothing to change counts as done: the caller shows
 /// the object as it stands.
-pub fn unchanged_is_done(result: Result<Receipt, CommandError>) -> Result<(), CommandError> {
+pub fn unchanged_is_done<T>(result: Result<T, CommandError>) -> Result<(), CommandError> {
     match result {
         Ok(_) | Err(CommandError::Unchanged { .. }) => Ok(()),
         Err(error) => Err(error),

@@ -21,12 +21,6 @@ pub struct Checked {
     updated: Vec<(String, i64, i64)>,
 }
 
-impl Checked {
-    pub fn postings(&self) -> &[Posting] {
-        &self.postings
-    }
-}
-
 /// Balances of the accounts a batch touches, as loaded and as changed.
 pub struct Balances {
     slots: HashMap<String, Slot>,

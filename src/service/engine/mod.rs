@@ -15,5 +15,4 @@ mod queue;
 pub use super::error::CommandError;
 pub use batch::Receipt;
 pub use decision::{Decide, Decided, Decides, Decision};
-pub use prefetch::Prefetched;
 pub use queue::{WriterConfig, WriterHandle, publish_ledger_key, sign_checkpoint, spawn};

@@ -17,7 +17,9 @@ use chrono::NaiveDate;
 use rand_core::{OsRng, RngCore};
 
 use crate::app::{StoreJob, with_store};
-use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPeriod, Validity};
+use crate::domain::programme::{
+    ProgrammeStatus, ProgrammeTerms, QrMode, Rounding, SettlementPeriod, Validity,
+};
 use crate::domain::provider::{ProviderFields, ProviderStatus, RelatedParty};
 use crate::domain::{Fen, Password, ProgrammeCode, Role, SizeClass, Timestamp, Uscc, Username};
 use crate::http::ApiConfig;
@@ -170,7 +172,7 @@ async fn populate<S: Store>(
             .await?
             .ok_or_else(|| anyhow::anyhow!("provider {uscc}"))?;
         first_provider.get_or_insert(provider.id);
-        if provider.status == ProviderStatus::Applied.as_str() {
+        if provider.status == ProviderStatus::Applied {
             let key = format!("provider-approved:{index}");
             let approved = registry::change_provider_status(
                 writer,
@@ -206,7 +208,7 @@ async fn populate<S: Store>(
     if store
         .programme(open.as_str())
         .await?
-        .is_some_and(|p| p.status == "draft")
+        .is_some_and(|p| p.status == ProgrammeStatus::Draft)
     {
         let key = "open:ZS2026-01";
         let opened = programmes::change(writer, by(key), open.clone(), ProgrammeChange::Open);

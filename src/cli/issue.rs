@@ -118,7 +118,7 @@ impl StoreJob for Issue {
             .programme(self.programme.as_str())
             .await?
             .with_context(|| format!("there is no programme {}", self.programme))?;
-        let terms = load_programme(&record.status, &record.terms_json)?.terms;
+        let terms = load_programme(&record)?.terms;
         let face_value = terms.chosen_face_value(self.face_value).map_err(|offered| {
             anyhow::anyhow!(
                 "the programme offers several face values ({offered}): choose one with --face-value"
@@ -247,7 +247,7 @@ fn print_results(total: usize, outcomes: Vec<(String, Allocated)>) -> anyhow::Re
                     if replayed { "already_issued" } else { "issued" },
                     &voucher.id.to_string(),
                     &Fen::new(voucher.face_value_fen).to_plain_yuan(),
-                    &voucher.valid_until,
+                    &voucher.valid_until.to_string(),
                     "",
                     "",
                     &voucher_token(&voucher)?,

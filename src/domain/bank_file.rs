@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::Fen;
+use super::status::PayoutStatus;
 
 /// One transfer in the payment file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,8 +220,7 @@ pub struct PayoutFacts {
     pub reference: String,
     pub account_number: String,
     pub net: Fen,
-    /// pending, paid or failed.
-    pub status: String,
+    pub status: PayoutStatus,
 }
 
 /// What a return line does.
@@ -231,7 +231,7 @@ pub enum Matched {
     /// The payout already has this outcome: nothing to do (a re-import).
     AlreadyRecorded,
     /// The payout already has the other outcome: refused.
-    Conflict { status: String },
+    Conflict { status: PayoutStatus },
     /// No payout of this run has the reference.
     Unknown,
     /// The reference is known but the account or amount differs.
@@ -276,14 +276,11 @@ pub fn match_returns(payouts: &[PayoutFacts], lines: &[ReturnLine]) -> Vec<Match
             if payout.net != line.amount {
                 return Matched::Mismatch { field: "amount" };
             }
-            match (payout.status.as_str(), line.outcome) {
-                ("pending", outcome) => Matched::Apply(outcome),
-                ("paid", BankOutcome::Paid) | ("failed", BankOutcome::Failed) => {
-                    Matched::AlreadyRecorded
-                }
-                (status, _) => Matched::Conflict {
-                    status: status.to_string(),
-                },
+            match (payout.status, line.outcome) {
+                (PayoutStatus::Pending, outcome) => Matched::Apply(outcome),
+                (PayoutStatus::Paid, BankOutcome::Paid)
+                | (PayoutStatus::Failed, BankOutcome::Failed) => Matched::AlreadyRecorded,
+                (status, _) => Matched::Conflict { status },
             }
         })
         .collect()
@@ -312,12 +309,12 @@ mod tests {
         );
     }
 
-    fn payout(reference: &str, status: &str) -> PayoutFacts {
+    fn payout(reference: &str, status: PayoutStatus) -> PayoutFacts {
         PayoutFacts {
             reference: reference.into(),
             account_number: "6216000012345678".into(),
             net: Fen::new(50_000),
-            status: status.into(),
+            status,
         }
     }
 
@@ -336,12 +333,12 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(lines[1].message, "户名不符");
         let payouts = [
-            payout("R1", "pending"),
-            payout("R2", "pending"),
-            payout("R3", "pending"),
-            payout("R4", "pending"),
-            payout("R5", "paid"),
-            payout("R6", "failed"),
+            payout("R1", PayoutStatus::Pending),
+            payout("R2", PayoutStatus::Pending),
+            payout("R3", PayoutStatus::Pending),
+            payout("R4", PayoutStatus::Pending),
+            payout("R5", PayoutStatus::Paid),
+            payout("R6", PayoutStatus::Failed),
         ];
         let codes: Vec<&str> = match_returns(&payouts, &lines)
             .iter()

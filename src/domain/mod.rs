@@ -22,6 +22,7 @@ pub mod redemption;
 pub mod settlement;
 pub mod settlement_payout;
 pub mod size_class;
+pub mod status;
 pub mod text;
 mod text_newtype;
 pub mod time;

@@ -10,34 +10,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::eligibility::EligibilityRules;
+use super::status::status_enum;
 use super::{DivisionCode, Fen, SizeClass, Timestamp};
 
-/// Lifecycle of a programme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProgrammeStatus {
-    Draft,
-    Open,
-    Closed,
-}
-
-impl ProgrammeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProgrammeStatus::Draft => "draft",
-            ProgrammeStatus::Open => "open",
-            ProgrammeStatus::Closed => "closed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ProgrammeStatus> {
-        [
-            ProgrammeStatus::Draft,
-            ProgrammeStatus::Open,
-            ProgrammeStatus::Closed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+status_enum! {
+    /// Lifecycle of a programme.
+    pub enum ProgrammeStatus {
+        Draft = "draft",
+        Open = "open",
+        Closed = "closed",
     }
 }
 

@@ -7,42 +7,24 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::status::status_enum;
 use super::{Fen, Uscc};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderStatus {
-    /// 申请: registered, not yet approved.
-    Applied,
-    /// 入库: may redeem vouchers in its categories.
-    Approved,
-    /// 暂停: temporarily may not redeem.
-    Suspended,
-    /// 出库: removed for good.
-    Removed,
+status_enum! {
+    #[derive(ToSchema)]
+    pub enum ProviderStatus {
+        /// 申请: registered, not yet approved.
+        Applied = "applied",
+        /// 入库: may redeem vouchers in its categories.
+        Approved = "approved",
+        /// 暂停: temporarily may not redeem.
+        Suspended = "suspended",
+        /// 出库: removed for good.
+        Removed = "removed",
+    }
 }
 
 impl ProviderStatus {
-    pub const ALL: [ProviderStatus; 4] = [
-        ProviderStatus::Applied,
-        ProviderStatus::Approved,
-        ProviderStatus::Suspended,
-        ProviderStatus::Removed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderStatus::Applied => "applied",
-            ProviderStatus::Approved => "approved",
-            ProviderStatus::Suspended => "suspended",
-            ProviderStatus::Removed => "removed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ProviderStatus> {
-        ProviderStatus::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
     pub fn name_zh(self) -> &'static str {
         match self {
             ProviderStatus::Applied => "申请",

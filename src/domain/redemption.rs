@@ -13,6 +13,7 @@ use super::Fen;
 use super::eligibility::Check;
 use super::programme::Rounding;
 use super::provider::{ProviderStatus, RelatedParty};
+use super::status::{RedemptionStatus, VoucherStatus};
 
 /// Basis points in one whole (100 %).
 const BP_WHOLE: i128 = 10_000;
@@ -20,8 +21,7 @@ const BP_WHOLE: i128 = 10_000;
 /// The voucher as the ledger knows it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VoucherFacts {
-    /// active, reissued, redeemed, expired or revoked.
-    pub status: String,
+    pub status: VoucherStatus,
     pub remaining: Fen,
     pub valid_from: NaiveDate,
     pub valid_until: NaiveDate,
@@ -219,36 +219,31 @@ pub fn assess(facts: &RedemptionFacts, contract: &Contract) -> Assessment {
 fn voucher_refusals(facts: &RedemptionFacts) -> Vec<Check> {
     let voucher = &facts.voucher;
     let mut refusals = Vec::new();
-    let status_refusal = match voucher.status.as_str() {
-        "active" if voucher.remaining.is_positive() => None,
-        "active" | "redeemed" => Some(refuse(
+    let status_refusal = match voucher.status {
+        VoucherStatus::Active if voucher.remaining.is_positive() => None,
+        VoucherStatus::Active | VoucherStatus::Redeemed => Some(refuse(
             "voucher_already_redeemed",
             "The voucher has already been redeemed.".into(),
             "该补贴券已兑付。".into(),
         )),
-        "revoked" => Some(refuse(
+        VoucherStatus::Revoked => Some(refuse(
             "voucher_revoked",
             "The voucher was revoked.".into(),
             "该补贴券已被撤销。".into(),
         )),
-        "expired" => Some(refuse(
+        VoucherStatus::Expired => Some(refuse(
             "voucher_expired",
             format!("The voucher expired after {}.", voucher.valid_until),
             format!("该补贴券已于 {} 后过期。", voucher.valid_until),
         )),
-        "reissued" => Some(refuse(
+        VoucherStatus::Reissued => Some(refuse(
             "voucher_reissued",
             "The voucher was replaced by one signed with a new key; show the new one.".into(),
             "该补贴券已换发新券，请出示新券。".into(),
         )),
-        other => Some(refuse(
-            "voucher_state",
-            format!("The voucher is {other}."),
-            format!("该补贴券状态为 {other}。"),
-        )),
     };
     refusals.extend(status_refusal);
-    if voucher.status == "active" && facts.today > voucher.valid_until {
+    if voucher.status == VoucherStatus::Active && facts.today > voucher.valid_until {
         refusals.push(refuse(
             "voucher_expired",
             format!("The voucher expired after {}.", voucher.valid_until),
@@ -262,7 +257,7 @@ fn voucher_refusals(facts: &RedemptionFacts) -> Vec<Check> {
             format!("该补贴券自 {} 起有效。", voucher.valid_from),
         ));
     }
-    if voucher.key_revoked && voucher.status == "active" {
+    if voucher.key_revoked && voucher.status == VoucherStatus::Active {
         refusals.push(refuse(
             "token_key_revoked",
             "The key that signed the voucher was revoked; it must be re-issued first.".into(),
@@ -434,14 +429,16 @@ impl RedemptionAction {
 /// The redemption state machine (docs/redemption-lifecycle.md): the status
 /// after `action`, or `None` if `action` does not apply in `status`.
 /// Settlement (a later state) will take confirmed redemptions out of reach.
-pub fn next_status(status: &str, action: RedemptionAction) -> Option<&'static str> {
+pub fn next_status(status: RedemptionStatus, action: RedemptionAction) -> Option<RedemptionStatus> {
     use RedemptionAction::*;
+    use RedemptionStatus::*;
     match (status, action) {
-        ("pending", Confirm) | ("disputed", RejectDispute) => Some("confirmed"),
-        ("pending", Dispute) => Some("disputed"),
-        ("disputed", UpholdDispute)
-        | ("pending" | "confirmed" | "disputed" | "frozen", Reverse) => Some("reversed"),
-        ("pending" | "confirmed" | "disputed", Freeze) => Some("frozen"),
+        (Pending, Confirm) | (Disputed, RejectDispute) => Some(Confirmed),
+        (Pending, Dispute) => Some(Disputed),
+        (Disputed, UpholdDispute) | (Pending | Confirmed | Disputed | Frozen, Reverse) => {
+            Some(Reversed)
+        }
+        (Pending | Confirmed | Disputed, Freeze) => Some(Frozen),
         _ => None,
     }
 }
@@ -467,8 +464,15 @@ impl ValueReturn {
 /// A reversed subsidy returns to the voucher if the voucher can still be
 /// used (not revoked, expired or replaced, and within its dates), else to
 /// the budget.
-pub fn value_return(voucher_status: &str, valid_until: NaiveDate, today: NaiveDate) -> ValueReturn {
-    let usable = matches!(voucher_status, "active" | "redeemed") && today <= valid_until;
+pub fn value_return(
+    voucher_status: VoucherStatus,
+    valid_until: NaiveDate,
+    today: NaiveDate,
+) -> ValueReturn {
+    let usable = matches!(
+        voucher_status,
+        VoucherStatus::Active | VoucherStatus::Redeemed
+    ) && today <= valid_until;
     if usable {
         ValueReturn::Voucher
     } else {
@@ -488,7 +492,7 @@ mod tests {
         RedemptionFacts {
             today: date("2026-06-01"),
             voucher: VoucherFacts {
-                status: "active".into(),
+                status: VoucherStatus::Active,
                 remaining: Fen::new(500_000),
                 valid_from: date("2026-03-01"),
                 valid_until: date("2026-12-31"),
@@ -570,7 +574,7 @@ mod tests {
     #[test]
     fn every_reason_is_reported_at_once() {
         let mut f = facts();
-        f.voucher.status = "redeemed".into();
+        f.voucher.status = VoucherStatus::Redeemed;
         f.voucher.remaining = Fen::ZERO;
         f.today = date("2027-01-05");
         f.shown = Shown::StaticToken;
@@ -600,11 +604,11 @@ mod tests {
         let cases: Vec<(&str, Change)> = vec![
             (
                 "voucher_revoked",
-                Box::new(|f, _| f.voucher.status = "revoked".into()),
+                Box::new(|f, _| f.voucher.status = VoucherStatus::Revoked),
             ),
             (
                 "voucher_reissued",
-                Box::new(|f, _| f.voucher.status = "reissued".into()),
+                Box::new(|f, _| f.voucher.status = VoucherStatus::Reissued),
             ),
             (
                 "voucher_expired",
@@ -676,15 +680,14 @@ mod tests {
             Reverse,
             Freeze,
         ];
-        let allowed: Vec<(&str, &str, &str)> =
-            ["pending", "confirmed", "disputed", "frozen", "reversed"]
-                .iter()
-                .flat_map(|status| {
-                    actions.iter().filter_map(move |a| {
-                        next_status(status, *a).map(|n| (*status, a.as_str(), n))
-                    })
+        let allowed: Vec<(&str, &str, &str)> = RedemptionStatus::ALL
+            .iter()
+            .flat_map(|&status| {
+                actions.iter().filter_map(move |a| {
+                    next_status(status, *a).map(|n| (status.as_str(), a.as_str(), n.as_str()))
                 })
-                .collect();
+            })
+            .collect();
         assert_eq!(
             allowed,
             [
@@ -707,14 +710,18 @@ mod tests {
     fn reversed_value_returns_to_a_usable_voucher_else_to_the_budget() {
         let until = date("2026-12-31");
         assert_eq!(
-            value_return("redeemed", until, date("2026-12-31")),
+            value_return(VoucherStatus::Redeemed, until, date("2026-12-31")),
             ValueReturn::Voucher
         );
         assert_eq!(
-            value_return("active", until, date("2027-01-01")),
+            value_return(VoucherStatus::Active, until, date("2027-01-01")),
             ValueReturn::Budget
         );
-        for status in ["revoked", "expired", "reissued"] {
+        for status in [
+            VoucherStatus::Revoked,
+            VoucherStatus::Expired,
+            VoucherStatus::Reissued,
+        ] {
             assert_eq!(
                 value_return(status, until, date("2026-06-01")),
                 ValueReturn::Budget

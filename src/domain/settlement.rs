@@ -373,23 +373,7 @@ pub struct Context {
     pub rules: AnomalyRules,
 }
 
-/// Whether a line is in the batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineState {
-    Included,
-    Held,
-    Released,
-}
-
-impl LineState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LineState::Included => "included",
-            LineState::Held => "held",
-            LineState::Released => "released",
-        }
-    }
-}
+pub use super::status::LineState;
 
 /// A line of a run, decided.
 #[derive(Debug, Clone, PartialEq, Eq)]

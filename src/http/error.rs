@@ -247,7 +247,7 @@ impl From<crate::service::CommandError> for ApiError {
                 ),
                 format!(
                     "兑付记录当前状态为 {}，不能执行此操作（{action}）。",
-                    redemption_status_zh(status)
+                    status.name_zh()
                 ),
             ),
             E::NothingToRecover => ApiError::new(
@@ -448,18 +448,6 @@ impl From<crate::service::UseCaseError> for ApiError {
             crate::service::UseCaseError::Command(error) => error.into(),
             crate::service::UseCaseError::Store(error) => error.into(),
         }
-    }
-}
-
-/// A redemption status in Chinese.
-fn redemption_status_zh(status: &str) -> &str {
-    match status {
-        "pending" => "待确认",
-        "confirmed" => "已确认",
-        "disputed" => "有异议",
-        "reversed" => "已冲正",
-        "frozen" => "已冻结",
-        other => other,
     }
 }
 

@@ -32,6 +32,7 @@ use super::registry::{
 };
 use super::routes::{Access, ROUTES, RouteId};
 use crate::domain::programme::{ProgrammeTerms, QrMode, Rounding, SettlementPeriod, Validity};
+use crate::domain::status::{RedemptionStatus, VoucherStatus};
 
 /// The media type of routes that answer something other than JSON.
 fn media_type(id: RouteId) -> Option<&'static str> {
@@ -142,7 +143,7 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str, Param
             (
                 "status",
                 "redemption status",
-                Param::OneOf(&["pending", "confirmed", "disputed", "reversed", "frozen"]),
+                Param::OneOf(RedemptionStatus::NAMES),
             ),
             (
                 "after",
@@ -156,7 +157,7 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str, Param
             (
                 "status",
                 "voucher status",
-                Param::OneOf(&["active", "reissued", "redeemed", "expired", "revoked"]),
+                Param::OneOf(VoucherStatus::NAMES),
             ),
             ("key_id", "issuer key id", Param::Text),
             (

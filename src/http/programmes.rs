@@ -24,6 +24,7 @@ use crate::service::commands::ProgrammeChange;
 use crate::service::issuance::enterprise_facts;
 use crate::store::Store;
 use crate::store::registry::ProgrammeRecord;
+use crate::store::registry::every_programme;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -113,7 +114,7 @@ fn code_or_404(code: &str) -> Result<ProgrammeCode, ApiError> {
 /// Providers and enterprises do not see drafts.
 fn visible_to(record: &ProgrammeRecord, role: Role) -> bool {
     matches!(role, Role::Admin | Role::Finance | Role::Auditor)
-        || record.status != ProgrammeStatus::Draft.as_str()
+        || record.status != ProgrammeStatus::Draft
 }
 
 async fn view<S: Store>(
@@ -131,7 +132,7 @@ async fn view<S: Store>(
         funded_fen: -balance(AccountKind::ProgrammeFunding).await?,
         available_fen: balance(AccountKind::BudgetAvailable).await?,
         code: record.code,
-        status: record.status,
+        status: record.status.to_string(),
         version: record.version,
         terms,
         updated_at: Timestamp::from_micros(record.updated_at_us).to_cst_rfc3339(),
@@ -357,46 +358,40 @@ pub async fn my_eligibility<S: Store>(
         .blacklist_of("enterprise", enterprise.id)
         .await?;
     let mut programmes = Vec::new();
-    let mut after = String::new();
-    loop {
-        let page = state.store.programmes_after(&after, 200).await?;
-        let Some(last) = page.last() else { break };
-        after = last.code.clone();
-        for record in page
-            .into_iter()
-            .filter(|p| p.status == ProgrammeStatus::Open.as_str())
-        {
-            let terms: ProgrammeTerms =
-                serde_json::from_str(&record.terms_json).map_err(|e| ApiError::internal(&e))?;
-            let claimed = state
-                .store
-                .claimed_so_far(enterprise.id, &record.code)
-                .await?;
-            let facts =
-                enterprise_facts(&enterprise, tags.clone(), blacklist.clone(), claimed, today)?;
-            let face_value = Fen::new(terms.face_values_fen.iter().copied().min().unwrap_or(0));
-            let report = evaluate(
-                &terms.eligibility_rules(ProgrammeStatus::Open),
-                &facts,
-                face_value,
-                now,
-            );
-            programmes.push(ProgrammeEligibility {
-                programme: record.code,
-                name: terms.name,
-                eligible: report.eligible(),
-                checks: report
-                    .checks
-                    .into_iter()
-                    .map(|c| CheckView {
-                        code: c.code.to_string(),
-                        passed: c.passed,
-                        message: c.message,
-                        message_zh: c.message_zh,
-                    })
-                    .collect(),
-            });
-        }
+    for record in every_programme(&state.store)
+        .await?
+        .into_iter()
+        .filter(|p| p.status == ProgrammeStatus::Open)
+    {
+        let terms: ProgrammeTerms =
+            serde_json::from_str(&record.terms_json).map_err(|e| ApiError::internal(&e))?;
+        let claimed = state
+            .store
+            .claimed_so_far(enterprise.id, &record.code)
+            .await?;
+        let facts = enterprise_facts(&enterprise, tags.clone(), blacklist.clone(), claimed, today)?;
+        let face_value = Fen::new(terms.face_values_fen.iter().copied().min().unwrap_or(0));
+        let report = evaluate(
+            &terms.eligibility_rules(ProgrammeStatus::Open),
+            &facts,
+            face_value,
+            now,
+        );
+        programmes.push(ProgrammeEligibility {
+            programme: record.code,
+            name: terms.name,
+            eligible: report.eligible(),
+            checks: report
+                .checks
+                .into_iter()
+                .map(|c| CheckView {
+                    code: c.code.to_string(),
+                    passed: c.passed,
+                    message: c.message,
+                    message_zh: c.message_zh,
+                })
+                .collect(),
+        });
     }
     Ok(Json(EligibilityList { programmes }))
 }

@@ -19,6 +19,7 @@ use super::idempotency_key::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::redemption::Contract;
+use crate::domain::status::RedemptionStatus;
 use crate::domain::{Fen, Role, Timestamp};
 use crate::service::commands::InvoiceSpec;
 use crate::service::redemption::{
@@ -167,7 +168,7 @@ impl RedemptionView {
                 amount_fen: invoice.amount_fen,
             }),
             payment_proof_ref: record.payment_proof_ref.clone(),
-            status: record.status.clone(),
+            status: record.status.to_string(),
             redeemed_sequence: record.redeemed_sequence,
             redeemed_at: Timestamp::from_micros(record.redeemed_at_us).to_cst_rfc3339(),
         }
@@ -184,8 +185,10 @@ pub struct RedemptionList {
 #[serde(deny_unknown_fields)]
 pub struct RedemptionQuery {
     pub voucher_id: Option<String>,
-    /// pending, confirmed, disputed or reversed.
-    pub status: Option<String>,
+    /// pending, confirmed, disputed, frozen or reversed (anything else is
+    /// refused with 400 `invalid_query`).
+    #[schema(value_type = Option<String>)]
+    pub status: Option<RedemptionStatus>,
     /// Cursor: the last redemption id of the previous page.
     pub after: Option<String>,
     /// 1–200 (default 50).
@@ -306,10 +309,10 @@ pub async fn preview<S: Store>(
         face_value_yuan: Fen::new(voucher.face_value_fen).to_plain_yuan(),
         remaining_fen: voucher.remaining_fen,
         remaining_yuan: Fen::new(voucher.remaining_fen).to_plain_yuan(),
-        valid_from: voucher.valid_from.clone(),
-        valid_until: voucher.valid_until.clone(),
+        valid_from: voucher.valid_from.to_string(),
+        valid_until: voucher.valid_until.to_string(),
         service_categories: voucher.service_categories.clone(),
-        voucher_status: voucher.status.clone(),
+        voucher_status: voucher.status.to_string(),
         divisible: preview.gathered.facts.voucher.divisible,
         contract_amount_fen: contract.amount.as_fen(),
         subsidy_fen: assessment.subsidy.as_fen(),

@@ -203,7 +203,7 @@ fn payout_view(payout: &PayoutRecord) -> PayoutView {
         offset_fen: payout.offset_fen,
         net_fen: payout.net_fen,
         net: Fen::new(payout.net_fen).to_string(),
-        status: payout.status.clone(),
+        status: payout.status.to_string(),
         bank_message: payout.bank_message.clone(),
     }
 }
@@ -237,7 +237,7 @@ async fn run_view<S: Store>(store: &S, run: RunRecord) -> Result<SettlementRunVi
         programme_code: run.programme_code,
         period_from: run.period_from,
         period_until: run.period_until,
-        status: run.status,
+        status: run.status.to_string(),
         prepared_by: run.prepared_by.to_string(),
         approved_by: run.approved_by.map(|id| id.to_string()),
         lines_digest: run.lines_digest,
@@ -331,7 +331,7 @@ fn line_view(line: &LineRecord) -> Result<SettlementLineView, ApiError> {
         redemption_id: line.redemption_id.to_string(),
         provider_id: line.provider_id.to_string(),
         subsidy_fen: line.subsidy_fen,
-        state: line.state.clone(),
+        state: line.state.to_string(),
         flags,
     })
 }
@@ -500,7 +500,10 @@ fn match_message(matched: &Matched) -> (String, String) {
         ),
         Matched::Conflict { status } => (
             format!("The payout is already {status}; this line contradicts it and was not applied."),
-            format!("该付款已是 {status} 状态，本行与之矛盾，未处理。"),
+            format!(
+                "该付款已是“{}”状态，本行与之矛盾，未处理。",
+                status.name_zh()
+            ),
         ),
         Matched::Unknown => (
             "No payout of this run has this reference.".to_string(),

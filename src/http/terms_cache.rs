@@ -36,7 +36,7 @@ impl TermsCache {
         let Some(record) = store.programme(code).await? else {
             return Ok(None);
         };
-        let terms = Arc::new(load_programme(&record.status, &record.terms_json)?.terms);
+        let terms = Arc::new(load_programme(&record)?.terms);
         let mut entries = self.lock();
         if entries.len() >= ENTRIES_MAX {
             entries.clear();

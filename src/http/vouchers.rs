@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
+use crate::domain::status::VoucherStatus;
+
 use uuid::Uuid;
 
 use super::auth::{Auth, Authenticated};
@@ -95,10 +97,10 @@ impl VoucherView {
             face_value_daxie: face.to_daxie(),
             remaining_fen: remaining.as_fen(),
             remaining_yuan: remaining.to_plain_yuan(),
-            valid_from: record.valid_from.clone(),
-            valid_until: record.valid_until.clone(),
+            valid_from: record.valid_from.to_string(),
+            valid_until: record.valid_until.to_string(),
             service_categories: record.service_categories.clone(),
-            status: record.status.clone(),
+            status: record.status.to_string(),
             via: record.via.clone(),
             key_id: record.key_id.clone(),
             issued_sequence: record.issued_sequence,
@@ -173,8 +175,10 @@ pub struct AllocationRefusal {
 #[serde(deny_unknown_fields)]
 pub struct VoucherQuery {
     pub programme: Option<String>,
-    /// active, reissued, redeemed, expired or revoked.
-    pub status: Option<String>,
+    /// active, reissued, redeemed, expired or revoked (anything else is
+    /// refused with 400 `invalid_query`).
+    #[schema(value_type = Option<String>)]
+    pub status: Option<VoucherStatus>,
     pub key_id: Option<String>,
     /// Cursor: the last voucher id of the previous page.
     pub after: Option<String>,

@@ -58,7 +58,7 @@ pub enum CommandError {
     /// The programme is not in the state this change needs.
     #[error("the programme is {status}; this needs it to be {needed}")]
     ProgrammeState {
-        status: String,
+        status: crate::domain::programme::ProgrammeStatus,
         needed: &'static str,
     },
     /// The provider cannot move from its status to the one asked.
@@ -95,7 +95,7 @@ pub enum CommandError {
     /// The redemption is not in a state this action applies to.
     #[error("a redemption that is {status} cannot {action}")]
     RedemptionState {
-        status: String,
+        status: crate::domain::status::RedemptionStatus,
         action: &'static str,
     },
     /// The provider has been paid nothing from the programme.
@@ -120,7 +120,9 @@ pub enum CommandError {
     IssuerKeyUnavailable { key_id: Option<String> },
     /// The voucher is not in a state this change applies to.
     #[error("the voucher is {status}")]
-    VoucherState { status: String },
+    VoucherState {
+        status: crate::domain::status::VoucherStatus,
+    },
     /// Only vouchers of a revoked key are re-issued.
     #[error("the voucher's key {key_id} is not revoked")]
     KeyNotRevoked { key_id: String },
@@ -133,7 +135,7 @@ pub enum CommandError {
     /// The run is not in the state this step needs.
     #[error("the settlement run is {status}; this needs it to be {needed}")]
     SettlementState {
-        status: String,
+        status: crate::domain::status::RunStatus,
         needed: &'static str,
     },
     /// Maker-checker: the preparer of a run cannot approve it.
@@ -141,7 +143,9 @@ pub enum CommandError {
     SelfApproval,
     /// The line is not held (it is already in the batch, or released).
     #[error("the settlement line is {state}, not held")]
-    LineNotHeld { state: String },
+    LineNotHeld {
+        state: crate::domain::status::LineState,
+    },
     /// A flag no note can clear (the annual cap).
     #[error("flags {codes:?} cannot be resolved by a note")]
     FlagsNotResolvable { codes: Vec<String> },
@@ -150,7 +154,10 @@ pub enum CommandError {
     RedemptionSettled { run_id: uuid::Uuid },
     /// The payout already has a result from the bank.
     #[error("payout {reference} is already {status}")]
-    PayoutState { reference: String, status: String },
+    PayoutState {
+        reference: String,
+        status: crate::domain::status::PayoutStatus,
+    },
     /// A balance would leave the range of i64 fen.
     #[error("the amounts overflow an account balance")]
     Overflow,

@@ -9,7 +9,7 @@ use crate::domain::Fen;
 use crate::domain::programme::ProgrammeTerms;
 use crate::store::Store;
 use crate::store::StoreError;
-use crate::store::registry::REGISTRY_PAGE_MAX;
+use crate::store::registry::{REGISTRY_PAGE_MAX, every_programme};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -104,7 +104,7 @@ pub async fn providers<S: Store>(store: &S) -> Result<Sheet, ExportError> {
             rows.push(vec![
                 text(p.uscc),
                 text(p.name),
-                text(p.status),
+                text(p.status.as_str()),
                 text(fields.legal_representative),
                 text(fields.categories.join("、")),
                 text(fields.bank_name),
@@ -137,27 +137,21 @@ pub async fn providers<S: Store>(store: &S) -> Result<Sheet, ExportError> {
 
 pub async fn programmes<S: Store>(store: &S) -> Result<Sheet, ExportError> {
     let mut rows = Vec::new();
-    let mut after = String::new();
-    loop {
-        let page = store.programmes_after(&after, REGISTRY_PAGE_MAX).await?;
-        let Some(last) = page.last() else { break };
-        after = last.code.clone();
-        for p in page {
-            let terms: ProgrammeTerms = serde_json::from_str(&p.terms_json)
-                .map_err(|e| ExportError::Corrupt(e.to_string()))?;
-            rows.push(vec![
-                text(p.code),
-                text(terms.name),
-                text(p.status),
-                Cell::Number(i64::from(terms.fiscal_year)),
-                text(Fen::new(terms.budget_fen).to_plain_yuan()),
-                Cell::Number(i64::from(terms.subsidy_ratio_bp)),
-                text(terms.claim_opens_at),
-                text(terms.claim_closes_at),
-                text(terms.ends_on.to_string()),
-                Cell::Number(p.version),
-            ]);
-        }
+    for p in every_programme(store).await? {
+        let terms: ProgrammeTerms =
+            serde_json::from_str(&p.terms_json).map_err(|e| ExportError::Corrupt(e.to_string()))?;
+        rows.push(vec![
+            text(p.code),
+            text(terms.name),
+            text(p.status.as_str()),
+            Cell::Number(i64::from(terms.fiscal_year)),
+            text(Fen::new(terms.budget_fen).to_plain_yuan()),
+            Cell::Number(i64::from(terms.subsidy_ratio_bp)),
+            text(terms.claim_opens_at),
+            text(terms.claim_closes_at),
+            text(terms.ends_on.to_string()),
+            Cell::Number(p.version),
+        ]);
     }
     Ok(Sheet {
         name: "programmes",

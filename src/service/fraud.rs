@@ -22,9 +22,11 @@ use super::fan_out::submit_all;
 use crate::domain::ProgrammeCode;
 use crate::domain::provider::ProviderStatus;
 use crate::domain::redemption::RedemptionAction;
+use crate::domain::status::{RedemptionStatus, VoucherStatus};
 use crate::ledger::account::{Account, AccountKind};
 use crate::store::Store;
 use crate::store::redemption::RedemptionFilter;
+use crate::store::registry::every_programme;
 use crate::store::voucher::VoucherFilter;
 
 const PAGE: u32 = 500;
@@ -130,7 +132,10 @@ pub async fn mark<S: Store>(
         if marking.party_kind == PartyKind::Enterprise {
             // Settled and paid ones cannot be frozen: what was paid for
             // them is recovered from their providers instead.
-            for redemption in page.iter().filter(|r| r.status == "confirmed") {
+            for redemption in page
+                .iter()
+                .filter(|r| r.status == RedemptionStatus::Confirmed)
+            {
                 let command = Command::RecoverRedemption(RecoverRedemption {
                     redemption_id: redemption.id,
                     reason: marking.reason.clone(),
@@ -141,10 +146,10 @@ pub async fn mark<S: Store>(
                 ));
             }
         }
-        for redemption in page
-            .iter()
-            .filter(|r| matches!(r.status.as_str(), "pending" | "confirmed" | "disputed"))
-        {
+        for redemption in page.iter().filter(|r| {
+            use RedemptionStatus::*;
+            matches!(r.status, Pending | Confirmed | Disputed)
+        }) {
             let command = Command::ChangeRedemption(RedemptionChange {
                 redemption_id: redemption.id,
                 by: ChangedBy::Admin,
@@ -161,7 +166,7 @@ pub async fn mark<S: Store>(
     if marking.party_kind == PartyKind::Enterprise {
         let filter = VoucherFilter {
             enterprise_id: Some(marking.party_id),
-            status: Some("active".into()),
+            status: Some(VoucherStatus::Active),
             ..VoucherFilter::default()
         };
         let mut jobs = Vec::new();
@@ -184,31 +189,25 @@ pub async fn mark<S: Store>(
     if marking.party_kind == PartyKind::Provider {
         let mut jobs = Vec::new();
         let mut receivables = Vec::new();
-        let mut after = String::new();
-        loop {
-            let page = store.programmes_after(&after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.code.clone();
-            for programme in page {
-                let Ok(code) = ProgrammeCode::parse(&programme.code) else {
-                    continue;
-                };
-                let party = marking.party_id.to_string();
-                receivables.push(
-                    Account::party(AccountKind::RecoveryReceivable, &code, &party)
-                        .expect("a UUID is a valid party")
-                        .to_string(),
-                );
-                let command = Command::OpenRecovery(OpenRecovery {
-                    programme: code,
-                    provider_id: marking.party_id,
-                    reason: marking.reason.clone(),
-                });
-                jobs.push((
-                    (),
-                    submission(format!("recover:{}", programme.code), command),
-                ));
-            }
+        for programme in every_programme(store).await? {
+            let Ok(code) = ProgrammeCode::parse(&programme.code) else {
+                continue;
+            };
+            let party = marking.party_id.to_string();
+            receivables.push(
+                Account::party(AccountKind::RecoveryReceivable, &code, &party)
+                    .expect("a UUID is a valid party")
+                    .to_string(),
+            );
+            let command = Command::OpenRecovery(OpenRecovery {
+                programme: code,
+                provider_id: marking.party_id,
+                reason: marking.reason.clone(),
+            });
+            jobs.push((
+                (),
+                submission(format!("recover:{}", programme.code), command),
+            ));
         }
         count_changes(writer, jobs).await?;
         for account in receivables {

@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use crate::domain::eligibility::EnterpriseFacts;
 use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms};
+use crate::domain::status::VoucherStatus;
 use crate::domain::{DivisionCode, Fen, SizeClass};
 use crate::ledger::body::{EntryBody, pb};
 use crate::store::StoreError;
-use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
+use crate::store::registry::{BlacklistRecord, EnterpriseRecord, ProgrammeRecord, TagRecord};
 use crate::store::voucher::{ClaimedSoFar, VoucherRecord};
 use crate::token::voucher::VoucherClaims;
 
@@ -24,11 +25,10 @@ pub struct LoadedProgramme {
 }
 
 /// Parses a stored programme row's status and terms.
-pub fn load_programme(status: &str, terms_json: &str) -> Result<LoadedProgramme, StoreError> {
+pub fn load_programme(record: &ProgrammeRecord) -> Result<LoadedProgramme, StoreError> {
     Ok(LoadedProgramme {
-        status: ProgrammeStatus::parse(status)
-            .ok_or_else(|| StoreError::Corrupt(format!("programme status {status:?}")))?,
-        terms: serde_json::from_str(terms_json)
+        status: record.status,
+        terms: serde_json::from_str(&record.terms_json)
             .map_err(|error| StoreError::Corrupt(format!("programme terms: {error}")))?,
     })
 }
@@ -93,8 +93,8 @@ pub fn issued_body(record: &VoucherRecord) -> pb::VoucherIssued {
         enterprise_uscc: record.enterprise_uscc.clone(),
         face_value_fen: record.face_value_fen,
         remaining_fen: record.remaining_fen,
-        valid_from: record.valid_from.clone(),
-        valid_until: record.valid_until.clone(),
+        valid_from: record.valid_from.to_string(),
+        valid_until: record.valid_until.to_string(),
         service_categories: record.service_categories.clone(),
         key_id: record.key_id.clone(),
         signature: record.signature.to_vec(),
@@ -126,8 +126,14 @@ pub fn issued_record(
         enterprise_uscc: issued.enterprise_uscc.clone(),
         face_value_fen: issued.face_value_fen,
         remaining_fen: issued.remaining_fen,
-        valid_from: issued.valid_from.clone(),
-        valid_until: issued.valid_until.clone(),
+        valid_from: issued
+            .valid_from
+            .parse()
+            .map_err(|_| corrupt("valid_from"))?,
+        valid_until: issued
+            .valid_until
+            .parse()
+            .map_err(|_| corrupt("valid_until"))?,
         service_categories: issued.service_categories.clone(),
         issued_sequence: sequence,
         key_id: issued.key_id.clone(),
@@ -136,7 +142,7 @@ pub fn issued_record(
             .as_slice()
             .try_into()
             .map_err(|_| corrupt("signature"))?,
-        status: "active".into(),
+        status: VoucherStatus::Active,
         via: issued.via.clone(),
         replaces_id: match issued.replaces_voucher_id.as_str() {
             "" => None,

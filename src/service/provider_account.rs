@@ -10,11 +10,9 @@ use uuid::Uuid;
 
 use crate::domain::ProgrammeCode;
 use crate::ledger::account::{Account, AccountKind};
+use crate::store::registry::every_programme;
 use crate::store::settlement::{PayoutRecord, RunRecord};
 use crate::store::{Store, StoreError};
-
-/// Programmes read per page while collecting balances.
-const PROGRAMME_PAGE: u32 = 200;
 
 /// One programme's per-provider balances, in fen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,38 +42,29 @@ pub async fn provider_account<S: Store>(
 ) -> Result<ProviderAccount, StoreError> {
     let party = provider_id.to_string();
     let mut balances = Vec::new();
-    let mut after = String::new();
-    loop {
-        let page = store.programmes_after(&after, PROGRAMME_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.code.clone();
-        for programme in &page {
-            let Ok(code) = ProgrammeCode::parse(&programme.code) else {
-                continue;
-            };
-            let balance = async |kind| -> Result<i64, StoreError> {
-                match Account::party(kind, &code, &party) {
-                    Ok(account) => store.balance_of(&account.to_string()).await,
-                    Err(_) => Ok(0),
-                }
-            };
-            let row = ProgrammeBalances {
-                programme_code: programme.code.clone(),
-                payable_fen: balance(AccountKind::ProviderPayable).await?,
-                payout_pending_fen: balance(AccountKind::PayoutPending).await?,
-                paid_fen: balance(AccountKind::Paid).await?,
-                recovery_receivable_fen: balance(AccountKind::RecoveryReceivable).await?,
-            };
-            let any = row.payable_fen != 0
-                || row.payout_pending_fen != 0
-                || row.paid_fen != 0
-                || row.recovery_receivable_fen != 0;
-            if any {
-                balances.push(row);
+    for programme in &every_programme(store).await? {
+        let Ok(code) = ProgrammeCode::parse(&programme.code) else {
+            continue;
+        };
+        let balance = async |kind| -> Result<i64, StoreError> {
+            match Account::party(kind, &code, &party) {
+                Ok(account) => store.balance_of(&account.to_string()).await,
+                Err(_) => Ok(0),
             }
-        }
-        if page.len() < PROGRAMME_PAGE as usize {
-            break;
+        };
+        let row = ProgrammeBalances {
+            programme_code: programme.code.clone(),
+            payable_fen: balance(AccountKind::ProviderPayable).await?,
+            payout_pending_fen: balance(AccountKind::PayoutPending).await?,
+            paid_fen: balance(AccountKind::Paid).await?,
+            recovery_receivable_fen: balance(AccountKind::RecoveryReceivable).await?,
+        };
+        let any = row.payable_fen != 0
+            || row.payout_pending_fen != 0
+            || row.paid_fen != 0
+            || row.recovery_receivable_fen != 0;
+        if any {
+            balances.push(row);
         }
     }
     let mut runs: HashMap<Uuid, RunRecord> = HashMap::new();

@@ -14,6 +14,7 @@ use super::engine::{CommandError, WriterHandle};
 use super::error::UseCaseError;
 use crate::domain::bank_file::{self, BankOutcome, Matched, PaymentLine, PayoutFacts};
 use crate::domain::programme::ProgrammeTerms;
+use crate::domain::status::{PayoutStatus, RunStatus};
 use crate::domain::{Fen, Timestamp};
 use crate::report::batch::{self, Format, Heading, ReportError, Totals};
 use crate::report::stream::blocking_rows;
@@ -21,9 +22,9 @@ use crate::store::Store;
 use crate::store::settlement::RunRecord;
 
 fn needs_approved(run: &RunRecord) -> Result<(), CommandError> {
-    if run.status != "approved" {
+    if run.status != RunStatus::Approved {
         return Err(CommandError::SettlementState {
-            status: run.status.clone(),
+            status: run.status,
             needed: "approved",
         });
     }
@@ -37,7 +38,7 @@ pub async fn payment_file<S: Store>(store: &S, run: &RunRecord) -> Result<Vec<u8
         .payouts(run.id)
         .await?
         .into_iter()
-        .filter(|p| p.status == "pending")
+        .filter(|p| p.status == PayoutStatus::Pending)
         .map(|p| PaymentLine {
             payee_name: p.payee_name,
             bank_name: p.bank_name,
@@ -176,14 +177,7 @@ pub async fn heading<S: Store>(
                 format!("{} 至 {}", run.period_from, run.period_until),
             ),
             ("批次".into(), run.id.to_string()),
-            (
-                "状态".into(),
-                if run.status == "approved" {
-                    "已批准".into()
-                } else {
-                    "待审核（未批准）".into()
-                },
-            ),
+            ("状态".into(), run.status.name_zh().into()),
         ],
         summary: Vec::new(),
         prepared_by: username(store, Some(run.prepared_by)).await?,
@@ -216,7 +210,7 @@ pub async fn heading<S: Store>(
             ("抵扣追回款".into(), Fen::new(payout.offset_fen).to_string()),
             ("实付金额".into(), Fen::new(payout.net_fen).to_string()),
             ("付款参考号".into(), payout.reference),
-            ("付款状态".into(), payout.status),
+            ("付款状态".into(), payout.status.name_zh().into()),
         ];
     }
     Ok(heading)

@@ -20,6 +20,7 @@ use super::issuance::load_programme;
 use crate::domain::Timestamp;
 use crate::domain::redemption::RedemptionAction;
 use crate::store::Store;
+use crate::store::registry::every_programme;
 
 /// Items read per page; at most this many commands in flight.
 const PAGE: u32 = 500;
@@ -92,15 +93,9 @@ pub async fn auto_confirm<S: Store>(
 ) -> Result<SweepReport, UseCaseError> {
     let mut report = SweepReport::default();
     let mut days: HashMap<String, u32> = HashMap::new();
-    let mut after = String::new();
-    loop {
-        let page = store.programmes_after(&after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.code.clone();
-        for programme in page {
-            let terms = load_programme(&programme.status, &programme.terms_json)?.terms;
-            days.insert(programme.code, terms.auto_confirm_days);
-        }
+    for programme in every_programme(store).await? {
+        let terms = load_programme(&programme)?.terms;
+        days.insert(programme.code, terms.auto_confirm_days);
     }
     for (code, days) in days.into_iter().filter(|(_, days)| *days > 0) {
         let before_us = now.as_micros() - i64::from(days) * MICROS_PER_DAY;

@@ -38,10 +38,8 @@ pub async fn voucher_state<S: Store>(
     let Ok(id) = uuid::Uuid::parse_str(id) else {
         return Ok(None);
     };
-    Ok(Some(
-        store
-            .voucher(id)
-            .await?
-            .map_or_else(|| "unknown".to_string(), |v| v.status),
-    ))
+    Ok(Some(store.voucher(id).await?.map_or_else(
+        || "unknown".to_string(),
+        |v| v.status.to_string(),
+    )))
 }

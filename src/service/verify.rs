@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use ed25519_dalek::VerifyingKey;
 
+use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::key_id_for;
 use crate::ledger::settlement_replay::SettlementReplay;
@@ -237,7 +238,7 @@ async fn check_settlement<S: Store>(
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        if expected.status != run.status || digest != run.lines_digest {
+        if expected.status != run.status.as_str() || digest != run.lines_digest {
             return Err(mismatch(format!(
                 "settlement run {id}: the table says {} ({}), the entries say {} ({digest})",
                 run.status, run.lines_digest, expected.status
@@ -255,18 +256,18 @@ async fn check_settlement<S: Store>(
             let Some(last) = page.last() else { break };
             after = last.line_no;
             for line in &page {
-                if line.state != "released" && !placed.insert(line.redemption_id) {
+                if line.state != LineState::Released && !placed.insert(line.redemption_id) {
                     return Err(mismatch(format!(
                         "redemption {} is in two settlement batches",
                         line.redemption_id
                     )));
                 }
-                match line.state.as_str() {
-                    "included" => {
+                match line.state {
+                    LineState::Included => {
                         *included.entry(line.provider_id).or_default() += line.subsidy_fen
                     }
-                    "held" => held += 1,
-                    _ if run.status == "prepared" => {
+                    LineState::Held => held += 1,
+                    LineState::Released if run.status == RunStatus::Prepared => {
                         // Only a reversal or a freeze takes a line out of
                         // a run before approval.
                         let status = redemption_status
@@ -281,11 +282,11 @@ async fn check_settlement<S: Store>(
                         }
                         released_by_reversal += line.subsidy_fen;
                     }
-                    _ => {}
+                    LineState::Released => {}
                 }
             }
         }
-        if run.status == "prepared" {
+        if run.status == RunStatus::Prepared {
             let total: i64 = included.values().sum();
             // Released lines may have been included or held: the included
             // total is the prepared one less at most what they carried.
@@ -310,7 +311,7 @@ async fn check_settlement<S: Store>(
                     payout.reference
                 ))
             })?;
-            if state.status != payout.status
+            if state.status != payout.status.as_str()
                 || state.gross_fen != payout.gross_fen
                 || state.offset_fen != payout.offset_fen
                 || state.run_id != id
@@ -325,7 +326,7 @@ async fn check_settlement<S: Store>(
                 )));
             }
             let lines = included.remove(&payout.provider_id).unwrap_or(0);
-            let expected_lines = if payout.status == "failed" {
+            let expected_lines = if payout.status == PayoutStatus::Failed {
                 0
             } else {
                 payout.gross_fen
@@ -369,7 +370,8 @@ async fn check_projections<S: Store>(store: &S, replay: &VoucherReplay) -> Resul
             let expected = replay.vouchers.get(&id).ok_or_else(|| {
                 VerifyError::Projection(format!("voucher {id} has a row but no entry issued it"))
             })?;
-            if expected.status != voucher.status || expected.remaining_fen != voucher.remaining_fen
+            if expected.status != voucher.status.as_str()
+                || expected.remaining_fen != voucher.remaining_fen
             {
                 return Err(VerifyError::Projection(format!(
                     "voucher {id}: the table says {} with {} fen left, the entries say {} with {}",
@@ -400,7 +402,7 @@ async fn check_projections<S: Store>(store: &S, replay: &VoucherReplay) -> Resul
                     "redemption {id} has a row but no entry recorded it"
                 ))
             })?;
-            if *expected != redemption.status {
+            if *expected != redemption.status.as_str() {
                 return Err(VerifyError::Projection(format!(
                     "redemption {id}: the table says {}, the entries say {expected}",
                     redemption.status

@@ -7,6 +7,7 @@
 //! issues only what is missing and reports the rest as already issued.
 
 use crate::domain::key_status::KeyStatus;
+use crate::domain::status::VoucherStatus;
 use crate::service::commands::{IssueVoucher, ReissueVoucher};
 use std::sync::Arc;
 
@@ -172,7 +173,7 @@ pub async fn reissue_key<S: Store>(
     }
     let filter = VoucherFilter {
         key_id: Some(key_id.to_string()),
-        status: Some("active".into()),
+        status: Some(VoucherStatus::Active),
         ..VoucherFilter::default()
     };
     let mut report = ReissueReport::default();
@@ -224,7 +225,7 @@ pub struct Presentation {
 #[derive(Debug, thiserror::Error)]
 pub enum PresentError {
     #[error("the voucher is {0}")]
-    VoucherState(String),
+    VoucherState(VoucherStatus),
     #[error("no issuer key is available to sign presentations")]
     KeyUnavailable,
     #[error(transparent)]
@@ -240,8 +241,8 @@ pub async fn present<S: Store>(
     now: i64,
 ) -> Result<Presentation, PresentError> {
     use rand_core::{OsRng, RngCore};
-    if voucher.status != "active" {
-        return Err(PresentError::VoucherState(voucher.status.clone()));
+    if voucher.status != VoucherStatus::Active {
+        return Err(PresentError::VoucherState(voucher.status));
     }
     let keys = store.issuer_keys().await?;
     let active = keys

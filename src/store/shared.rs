@@ -317,9 +317,39 @@ pub fn key_from_row(
     })
 }
 
+/// The row of `$table` whose `$column` equals `$value`, decoded by
+/// `$decode` (row → `Result<Record, StoreError>`), through `$executor`
+/// (the pool, or the writer's transaction): `Result<Option<Record>, _>`.
+/// Expands inside the store impls (needs their `map_err`).
+macro_rules! row_where {
+    ($executor:expr, $table:literal, $columns:expr, $column:expr, $value:expr, $row:ty, $decode:expr) => {{
+        let query = format!(
+            concat!("SELECT {} FROM ", $table, " WHERE {} = $1"),
+            $columns, $column
+        );
+        let row: Option<$row> = sqlx::query_as(&query)
+            .bind($value)
+            .fetch_optional($executor)
+            .await
+            .map_err(map_err)?;
+        row.map($decode).transpose()
+    }};
+}
+pub(crate) use row_where;
+
 /// A UUID stored as text; anything else is corruption.
 pub fn uuid(text: &str) -> Result<uuid::Uuid, StoreError> {
     uuid::Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))
+}
+
+/// A status column decoded by its type's `parse` (`VoucherStatus::parse`,
+/// …); a name the type does not know is corruption of `what`.
+pub fn status<T>(
+    parse: fn(&str) -> Option<T>,
+    text: &str,
+    what: impl std::fmt::Display,
+) -> Result<T, StoreError> {
+    parse(text).ok_or_else(|| StoreError::Corrupt(format!("{what}: unknown status {text:?}")))
 }
 
 /// One keyset page of `table` (rows keyed by UUID v7 text ids, so in order

@@ -277,5 +277,8 @@ fn http_cli_and_web_write_only_through_service_functions() {
         })
         .map(|file| file.display().to_string())
         .collect();
-    assert!(builders.is_empty(), "build ledger commands themselves: {builders:?}");
+    assert!(
+        builders.is_empty(),
+        "build ledger commands themselves: {builders:?}"
+    );
 }

@@ -8,6 +8,7 @@
 //! subsidies). Refusals are fine; a server error is not.
 
 use std::collections::HashMap;
+use voucher_ledger::domain::status::{RedemptionStatus, VoucherStatus};
 use voucher_ledger::service::commands::{
     ActivateIssuerKey, ChangeProgramme, ChangeProviderStatus, FundProgramme, IssueVoucher,
     RecordProvider, WithdrawVoucher,
@@ -300,7 +301,7 @@ async fn check_invariants<S: Store>(store: &S, index: usize) -> Result<(), TestC
         prop_assert_eq!(funding, parts, "programme {} identity", code);
         let outstanding: i64 = vouchers
             .iter()
-            .filter(|v| v.programme_code == code && v.status == "active")
+            .filter(|v| v.programme_code == code && v.status == VoucherStatus::Active)
             .map(|v| v.remaining_fen)
             .sum();
         prop_assert_eq!(
@@ -311,7 +312,7 @@ async fn check_invariants<S: Store>(store: &S, index: usize) -> Result<(), TestC
         );
         let live: i64 = redemptions
             .iter()
-            .filter(|r| r.programme_code == code && r.status != "reversed")
+            .filter(|r| r.programme_code == code && r.status != RedemptionStatus::Reversed)
             .map(|r| r.subsidy_fen)
             .sum();
         prop_assert_eq!(of("provider_payable"), live, "{} payable", code);
@@ -319,7 +320,7 @@ async fn check_invariants<S: Store>(store: &S, index: usize) -> Result<(), TestC
     for voucher in &vouchers {
         let paid: i64 = redemptions
             .iter()
-            .filter(|r| r.voucher_id == voucher.id && r.status != "reversed")
+            .filter(|r| r.voucher_id == voucher.id && r.status != RedemptionStatus::Reversed)
             .map(|r| r.subsidy_fen)
             .sum();
         prop_assert!(

@@ -9,6 +9,7 @@ use voucher_ledger::service::commands::{ActivateIssuerKey, ChangeProgramme, Fund
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use voucher_ledger::domain::programme::ProgrammeStatus;
 use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
 
 use crate::helpers::{PROCESS_TIMEOUT, TestDb};
@@ -1058,11 +1059,11 @@ async fn demo_on_an_empty_directory_serves_and_running_it_again_adds_nothing() {
     assert_eq!(store.providers_after("", 500).await.unwrap().len(), 30);
     assert_eq!(
         store.programme("ZS2026-01").await.unwrap().unwrap().status,
-        "open"
+        ProgrammeStatus::Open
     );
     assert_eq!(
         store.programme("ZS2027-01").await.unwrap().unwrap().status,
-        "draft"
+        ProgrammeStatus::Draft
     );
 }
 

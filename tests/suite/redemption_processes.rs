@@ -258,7 +258,7 @@ async fn serve_expires_a_voucher_past_its_dates_on_its_own(db: &TestDb) {
 }
 
 async fn voucher_status<S: Store>(store: S, id: uuid::Uuid) -> String {
-    let status = store.voucher(id).await.unwrap().unwrap().status;
+    let status = store.voucher(id).await.unwrap().unwrap().status.to_string();
     store.close().await;
     status
 }

@@ -7,6 +7,7 @@
 use uuid::Uuid;
 
 use crate::domain::ProgrammeCode;
+use crate::domain::status::LineState;
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::EntryBody;
 use crate::ledger::posting::Posting;
@@ -23,7 +24,7 @@ pub struct GuardedChange {
     pub voucher: Option<VoucherValueUpdate>,
     /// The redemption's line in a prepared (unapproved) settlement run,
     /// released when the redemption is reversed or frozen: (run, state).
-    pub release_line: Option<(Uuid, String)>,
+    pub release_line: Option<(Uuid, LineState)>,
     /// A paid redemption recovered: (redemption, amount), recorded once.
     pub recovered: Option<(Uuid, i64)>,
 }
@@ -44,7 +45,7 @@ impl GuardedChange {
         }
         if let (Some((run_id, state)), Some(update)) = (&self.release_line, &self.redemption)
             && tx
-                .set_line_state(*run_id, update.id, state, "released")
+                .set_line_state(*run_id, update.id, *state, LineState::Released)
                 .await?
                 != 1
         {

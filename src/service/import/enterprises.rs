@@ -7,7 +7,7 @@ use crate::domain::enterprise::{EnterpriseFields, FieldError};
 use crate::ledger::body::EntryKind;
 use crate::service::commands::RecordEnterprise;
 use crate::service::commands::{Command, Submission};
-use crate::service::engine::{CommandError, WriterHandle};
+use crate::service::engine::WriterHandle;
 pub use crate::service::import_table::RowError;
 use crate::service::import_table::{ColumnSpec, Table, map_columns, read_table};
 use chrono::NaiveDate;
@@ -142,21 +142,7 @@ pub async fn import_enterprises(
     let results =
         crate::service::fan_out::submit_all(writer, jobs, IMPORT_IN_FLIGHT_MAX, progress).await;
     for (row, result) in results {
-        match result {
-            Ok(receipt) if receipt.replayed => report.unchanged += 1,
-            Ok(receipt) if receipt.kind == Some(EntryKind::EnterpriseRegistered) => {
-                report.created += 1
-            }
-            Ok(_) => report.updated += 1,
-            Err(CommandError::Unchanged { .. }) => report.unchanged += 1,
-            Err(error) => report.errors.push(RowError {
-                row,
-                column: String::new(),
-                code: error.code().to_string(),
-                message: error.to_string(),
-                message_zh: "该行未能写入，请稍后重试。".into(),
-            }),
-        }
+        super::count(&mut report, row, result, EntryKind::EnterpriseRegistered);
     }
     report.errors.sort_by_key(|e| e.row);
     report

@@ -164,13 +164,9 @@ macro_rules! impl_access_store {
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::access::UserRecord>, $crate::store::StoreError> {
                 use $crate::store::access::sql as sql;
-                let query = format!("SELECT {} FROM users WHERE id = $1", sql::USER_COLUMNS);
-                let row: Option<sql::UserRow> = sqlx::query_as(&query)
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                row.map(sql::user).transpose()
+                $crate::store::shared::row_where!(
+                    &self.pool, "users", sql::USER_COLUMNS, "id", id.to_string(), sql::UserRow, sql::user
+                )
             }
 
             async fn user_by_username(
@@ -178,13 +174,9 @@ macro_rules! impl_access_store {
                 username: &str,
             ) -> Result<Option<$crate::store::access::UserRecord>, $crate::store::StoreError> {
                 use $crate::store::access::sql as sql;
-                let query = format!("SELECT {} FROM users WHERE username = $1", sql::USER_COLUMNS);
-                let row: Option<sql::UserRow> = sqlx::query_as(&query)
-                    .bind(username)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                row.map(sql::user).transpose()
+                $crate::store::shared::row_where!(
+                    &self.pool, "users", sql::USER_COLUMNS, "username", username, sql::UserRow, sql::user
+                )
             }
 
             async fn users_after(
@@ -211,13 +203,9 @@ macro_rules! impl_access_store {
                 hash: &[u8; 32],
             ) -> Result<Option<$crate::store::access::SessionRecord>, $crate::store::StoreError> {
                 use $crate::store::access::sql as sql;
-                let query = format!("SELECT {} FROM sessions WHERE token_hash = $1", sql::SESSION_COLUMNS);
-                let row: Option<sql::SessionRow> = sqlx::query_as(&query)
-                    .bind(hash.as_slice())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                row.map(sql::session).transpose()
+                $crate::store::shared::row_where!(
+                    &self.pool, "sessions", sql::SESSION_COLUMNS, "token_hash", hash.as_slice(), sql::SessionRow, sql::session
+                )
             }
 
             async fn token_with_user_by_hash(
@@ -241,13 +229,9 @@ macro_rules! impl_access_store {
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::access::TokenRecord>, $crate::store::StoreError> {
                 use $crate::store::access::sql as sql;
-                let query = format!("SELECT {} FROM api_tokens WHERE id = $1", sql::TOKEN_COLUMNS);
-                let row: Option<sql::TokenRow> = sqlx::query_as(&query)
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                row.map(sql::token).transpose()
+                $crate::store::shared::row_where!(
+                    &self.pool, "api_tokens", sql::TOKEN_COLUMNS, "id", id.to_string(), sql::TokenRow, sql::token
+                )
             }
 
             async fn tokens_of_user(
@@ -361,13 +345,9 @@ macro_rules! impl_access_store {
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::access::UserRecord>, $crate::store::StoreError> {
                 use $crate::store::access::sql as sql;
-                let query = format!("SELECT {} FROM users WHERE id = $1", sql::USER_COLUMNS);
-                let row: Option<sql::UserRow> = sqlx::query_as(&query)
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
-                row.map(sql::user).transpose()
+                $crate::store::shared::row_where!(
+                    &mut *self.tx, "users", sql::USER_COLUMNS, "id", id.to_string(), sql::UserRow, sql::user
+                )
             }
 
             async fn username_taken(&mut self, username: &str) -> Result<bool, $crate::store::StoreError> {
@@ -503,13 +483,9 @@ macro_rules! impl_access_store {
                 id: uuid::Uuid,
             ) -> Result<Option<$crate::store::access::TokenRecord>, $crate::store::StoreError> {
                 use $crate::store::access::sql as sql;
-                let query = format!("SELECT {} FROM api_tokens WHERE id = $1", sql::TOKEN_COLUMNS);
-                let row: Option<sql::TokenRow> = sqlx::query_as(&query)
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
-                row.map(sql::token).transpose()
+                $crate::store::shared::row_where!(
+                    &mut *self.tx, "api_tokens", sql::TOKEN_COLUMNS, "id", id.to_string(), sql::TokenRow, sql::token
+                )
             }
 
             async fn revoke_token(&mut self, id: uuid::Uuid, now_us: i64) -> Result<bool, $crate::store::StoreError> {

@@ -71,7 +71,7 @@ impl crate::store::backend::BulkRows for PostgresTx {
                     .collect::<Vec<_>>(),
             )
             .bind(uses.iter().map(|u| u.used_fen).collect::<Vec<_>>())
-            .bind(uses.iter().map(|u| u.status.clone()).collect::<Vec<_>>())
+            .bind(uses.iter().map(|u| u.status.as_str()).collect::<Vec<_>>())
             .bind(uses.iter().map(|u| u.updated_at_us).collect::<Vec<_>>())
             .execute(&mut *self.tx)
             .await
@@ -275,7 +275,7 @@ impl crate::store::backend::SettlementRows for PostgresTx {
                 .bind(ints(|l| i64::from(l.line_no)))
                 .bind(ids(|l| l.provider_id))
                 .bind(ints(|l| l.subsidy_fen))
-                .bind(strs(|l| &l.state))
+                .bind(strs(|l| l.state.as_str()))
                 .bind(strs(|l| &l.flags_json))
                 .bind(ids(|l| l.facts.voucher_id))
                 .bind(strs(|l| &l.facts.enterprise_name))

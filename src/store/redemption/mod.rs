@@ -9,6 +9,7 @@ use std::future::Future;
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::domain::status::{RedemptionStatus, VoucherStatus};
 
 /// A `redemptions` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +32,7 @@ pub struct RedemptionRecord {
     pub invoice: Option<InvoiceRecord>,
     pub payment_proof_ref: Option<String>,
     pub fiscal_year: i32,
-    /// pending, confirmed, disputed or reversed.
-    pub status: String,
+    pub status: RedemptionStatus,
     pub redeemed_sequence: u64,
     pub redeemed_at_us: i64,
     /// The enterprise's 1–5 rating and comment, when it confirmed.
@@ -53,8 +53,8 @@ pub struct RedemptionRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedemptionUpdate {
     pub id: Uuid,
-    pub from: String,
-    pub to: String,
+    pub from: RedemptionStatus,
+    pub to: RedemptionStatus,
     pub rating: Option<i32>,
     pub comment: Option<String>,
     pub confirmed_at_us: Option<i64>,
@@ -68,9 +68,9 @@ pub struct RedemptionUpdate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VoucherValueUpdate {
     pub id: Uuid,
-    pub from_status: String,
+    pub from_status: VoucherStatus,
     pub from_remaining_fen: i64,
-    pub to_status: String,
+    pub to_status: VoucherStatus,
     pub to_remaining_fen: i64,
     pub updated_at_us: i64,
 }
@@ -91,7 +91,7 @@ pub struct InvoiceRecord {
 pub struct VoucherUse {
     pub voucher_id: Uuid,
     pub used_fen: i64,
-    pub status: String,
+    pub status: VoucherStatus,
     pub updated_at_us: i64,
 }
 
@@ -120,7 +120,7 @@ pub struct RedemptionFilter {
     pub provider_id: Option<Uuid>,
     pub enterprise_id: Option<Uuid>,
     pub voucher_id: Option<Uuid>,
-    pub status: Option<String>,
+    pub status: Option<RedemptionStatus>,
 }
 
 /// Bound on one page of redemptions.

@@ -5,9 +5,10 @@
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::domain::status::RedemptionStatus;
 use crate::store::StoreError;
 use crate::store::redemption::{InvoiceRecord, RedemptionFilter, RedemptionRecord};
-use crate::store::shared::uuid;
+use crate::store::shared::{status, uuid};
 
 pub const REDEMPTION_COLUMNS: &str = "id, voucher_id, programme_code, provider_id, enterprise_id, \
      service_category, contract_number, description, contract_amount_fen, subsidy_fen, \
@@ -113,7 +114,7 @@ where
         invoice,
         payment_proof_ref: optional(17)?,
         fiscal_year: row.try_get::<i32, _>(18).map_err(corrupt)?,
-        status: text(19)?,
+        status: status(RedemptionStatus::parse, &text(19)?, "redemption")?,
         redeemed_sequence: u64::try_from(int(20)?)
             .map_err(|_| StoreError::Corrupt("redemption sequence".into()))?,
         redeemed_at_us: int(21)?,
@@ -142,7 +143,7 @@ where
         ("provider_id", id(filter.provider_id)),
         ("enterprise_id", id(filter.enterprise_id)),
         ("voucher_id", id(filter.voucher_id)),
-        ("status", filter.status.clone()),
+        ("status", filter.status.map(|s| s.to_string())),
     ];
     let limit = i64::from(limit.clamp(1, crate::store::redemption::REDEMPTION_PAGE_MAX));
     crate::store::shared::keyset_page(REDEMPTION_COLUMNS, "redemptions", after, filters, limit)
@@ -499,7 +500,7 @@ impl RedemptionColumns {
                 .map(|r| r.payment_proof_ref.clone())
                 .collect(),
             fiscal_years: records.iter().map(|r| r.fiscal_year).collect(),
-            statuses: text(|r| r.status.clone()),
+            statuses: text(|r| r.status.to_string()),
             sequences: records
                 .iter()
                 .map(|r| i64::try_from(r.redeemed_sequence).unwrap_or(i64::MAX))

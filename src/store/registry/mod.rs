@@ -6,6 +6,8 @@ pub(super) mod sql;
 pub(super) mod store_impl;
 
 use crate::domain::key_status::KeyStatus;
+use crate::domain::programme::ProgrammeStatus;
+use crate::domain::provider::ProviderStatus;
 use std::future::Future;
 
 use uuid::Uuid;
@@ -60,7 +62,7 @@ pub struct BlacklistRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgrammeRecord {
     pub code: String,
-    pub status: String,
+    pub status: ProgrammeStatus,
     pub terms_json: String,
     pub version: i64,
     pub created_at_us: i64,
@@ -73,7 +75,7 @@ pub struct ProviderRecord {
     pub id: Uuid,
     pub uscc: String,
     pub name: String,
-    pub status: String,
+    pub status: ProviderStatus,
     pub fields_json: String,
     pub annual_cap_fen: i64,
     pub version: i64,
@@ -95,6 +97,23 @@ pub struct IssuerKeyRecord {
 
 /// Bound on one page of a registry list.
 pub const REGISTRY_PAGE_MAX: u32 = 500;
+
+/// Every programme, in code order, read page by page. Programmes are made
+/// one at a time by administrators, so there are tens of them, not
+/// thousands; sweeps, exports and account views go through all of them.
+pub async fn every_programme<S: RegistryStore + Sync>(
+    store: &S,
+) -> Result<Vec<ProgrammeRecord>, StoreError> {
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map_or("", |p: &ProgrammeRecord| p.code.as_str());
+        let page = store.programmes_after(after, REGISTRY_PAGE_MAX).await?;
+        if page.is_empty() {
+            return Ok(all);
+        }
+        all.extend(page);
+    }
+}
 
 pub trait RegistryStore {
     /// Every issuer key, oldest first.

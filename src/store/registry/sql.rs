@@ -2,9 +2,11 @@
 //! backend by `impl_registry_store!`.
 
 use crate::domain::key_status::KeyStatus;
+use crate::domain::programme::ProgrammeStatus;
+use crate::domain::provider::ProviderStatus;
 use crate::store::StoreError;
 use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
-use crate::store::shared::uuid;
+use crate::store::shared::{status, uuid};
 
 pub const ENTERPRISE_COLUMNS: &str = "id, uscc, uscc_override, name, division, zone, sector, staff, \
      revenue_fen, size_class, size_standard, contact, version, created_at_us, updated_at_us, \
@@ -32,16 +34,20 @@ pub const PROGRAMME_COLUMNS: &str =
     "code, status, terms_json, version, created_at_us, updated_at_us";
 pub type ProgrammeRow = (String, String, String, i64, i64, i64);
 
-pub fn programme(row: ProgrammeRow) -> crate::store::registry::ProgrammeRecord {
-    let (code, status, terms_json, version, created_at_us, updated_at_us) = row;
-    crate::store::registry::ProgrammeRecord {
+pub fn programme(row: ProgrammeRow) -> Result<crate::store::registry::ProgrammeRecord, StoreError> {
+    let (code, stored_status, terms_json, version, created_at_us, updated_at_us) = row;
+    Ok(crate::store::registry::ProgrammeRecord {
+        status: status(
+            ProgrammeStatus::parse,
+            &stored_status,
+            format_args!("programme {code}"),
+        )?,
         code,
-        status,
         terms_json,
         version,
         created_at_us,
         updated_at_us,
-    }
+    })
 }
 
 pub const PROVIDER_COLUMNS: &str =
@@ -53,7 +59,7 @@ pub fn provider(row: ProviderRow) -> Result<crate::store::registry::ProviderReco
         id,
         uscc,
         name,
-        status,
+        stored_status,
         fields_json,
         annual_cap_fen,
         version,
@@ -61,10 +67,14 @@ pub fn provider(row: ProviderRow) -> Result<crate::store::registry::ProviderReco
         updated_at_us,
     ) = row;
     Ok(crate::store::registry::ProviderRecord {
+        status: status(
+            ProviderStatus::parse,
+            &stored_status,
+            format_args!("provider {id}"),
+        )?,
         id: uuid(&id)?,
         uscc,
         name,
-        status,
         fields_json,
         annual_cap_fen,
         version,
@@ -88,14 +98,24 @@ pub type IssuerKeyRow = (
 pub fn issuer_key(
     row: IssuerKeyRow,
 ) -> Result<crate::store::registry::IssuerKeyRecord, StoreError> {
-    let (key_id, public_key, status, activated_at_us, retired_at_us, revoked_at_us, revoke_reason) =
-        row;
+    let (
+        key_id,
+        public_key,
+        stored_status,
+        activated_at_us,
+        retired_at_us,
+        revoked_at_us,
+        revoke_reason,
+    ) = row;
     Ok(crate::store::registry::IssuerKeyRecord {
         public_key: public_key
             .try_into()
             .map_err(|_| StoreError::Corrupt(format!("issuer key {key_id} is not 32 bytes")))?,
-        status: KeyStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("issuer key {key_id} status {status:?}")))?,
+        status: status(
+            KeyStatus::parse,
+            &stored_status,
+            format_args!("issuer key {key_id}"),
+        )?,
         key_id,
         activated_at_us,
         retired_at_us,
@@ -246,24 +266,6 @@ macro_rules! rows_in {
     }};
 }
 pub(crate) use rows_in;
-
-/// The row of a registry table whose `$column` equals `$value`, if any,
-/// through `$executor` (the pool, or the writer's transaction).
-macro_rules! registry_row {
-    ($executor:expr, $row:ty, $table:literal, $columns:expr, $column:expr, $value:expr) => {{
-        let query = format!(
-            concat!("SELECT {} FROM ", $table, " WHERE {} = $1"),
-            $columns, $column
-        );
-        let row: Option<$row> = sqlx::query_as(&query)
-            .bind($value)
-            .fetch_optional($executor)
-            .await
-            .map_err(map_err)?;
-        row
-    }};
-}
-pub(crate) use registry_row;
 
 /// One keyset page of a registry table: rows whose `$key` (USCC or code)
 /// sorts after `$after`, in that order, at most `$limit` (clamped to

@@ -12,8 +12,7 @@ macro_rules! impl_registry_store {
                 value: String,
             ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
                 use $crate::store::registry::sql as sql;
-                let row = sql::registry_row!(&self.pool, sql::EnterpriseRow, "enterprises", sql::ENTERPRISE_COLUMNS, column, value);
-                row.map(sql::enterprise).transpose()
+                $crate::store::shared::row_where!(&self.pool, "enterprises", sql::ENTERPRISE_COLUMNS, column, value, sql::EnterpriseRow, sql::enterprise)
             }
         }
 
@@ -24,8 +23,7 @@ macro_rules! impl_registry_store {
                 value: String,
             ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
                 use $crate::store::registry::sql as sql;
-                let row = sql::registry_row!(&self.pool, sql::ProviderRow, "providers", sql::PROVIDER_COLUMNS, column, value);
-                row.map(sql::provider).transpose()
+                $crate::store::shared::row_where!(&self.pool, "providers", sql::PROVIDER_COLUMNS, column, value, sql::ProviderRow, sql::provider)
             }
         }
 
@@ -81,8 +79,7 @@ macro_rules! impl_registry_store {
                 code: &str,
             ) -> Result<Option<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
                 use $crate::store::registry::sql as sql;
-                let row = sql::registry_row!(&self.pool, sql::ProgrammeRow, "programmes", sql::PROGRAMME_COLUMNS, "code", code);
-                Ok(row.map(sql::programme))
+                $crate::store::shared::row_where!(&self.pool, "programmes", sql::PROGRAMME_COLUMNS, "code", code, sql::ProgrammeRow, sql::programme)
             }
 
             async fn programmes_after(
@@ -94,7 +91,7 @@ macro_rules! impl_registry_store {
                 let rows = sql::registry_page!(
                     &self.pool, sql::ProgrammeRow, "programmes", "code", sql::PROGRAMME_COLUMNS, after, limit
                 );
-                Ok(rows.into_iter().map(sql::programme).collect())
+                rows.into_iter().map(sql::programme).collect()
             }
 
             async fn enterprise_by_id(
@@ -159,8 +156,7 @@ macro_rules! impl_registry_store {
                 value: String,
             ) -> Result<Option<$crate::store::registry::EnterpriseRecord>, $crate::store::StoreError> {
                 use $crate::store::registry::sql as sql;
-                let row = sql::registry_row!(&mut *self.tx, sql::EnterpriseRow, "enterprises", sql::ENTERPRISE_COLUMNS, column, value);
-                row.map(sql::enterprise).transpose()
+                $crate::store::shared::row_where!(&mut *self.tx, "enterprises", sql::ENTERPRISE_COLUMNS, column, value, sql::EnterpriseRow, sql::enterprise)
             }
         }
 
@@ -171,8 +167,7 @@ macro_rules! impl_registry_store {
                 value: String,
             ) -> Result<Option<$crate::store::registry::ProviderRecord>, $crate::store::StoreError> {
                 use $crate::store::registry::sql as sql;
-                let row = sql::registry_row!(&mut *self.tx, sql::ProviderRow, "providers", sql::PROVIDER_COLUMNS, column, value);
-                row.map(sql::provider).transpose()
+                $crate::store::shared::row_where!(&mut *self.tx, "providers", sql::PROVIDER_COLUMNS, column, value, sql::ProviderRow, sql::provider)
             }
         }
 
@@ -183,10 +178,7 @@ macro_rules! impl_registry_store {
                 value: &str,
             ) -> Result<Option<$crate::store::registry::IssuerKeyRecord>, $crate::store::StoreError> {
                 use $crate::store::registry::sql as sql;
-                let query = format!("SELECT {} FROM issuer_keys WHERE {condition} = $1", sql::ISSUER_KEY_COLUMNS);
-                let row: Option<sql::IssuerKeyRow> =
-                    sqlx::query_as(&query).bind(value).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
-                row.map(sql::issuer_key).transpose()
+                $crate::store::shared::row_where!(&mut *self.tx, "issuer_keys", sql::ISSUER_KEY_COLUMNS, condition, value, sql::IssuerKeyRow, sql::issuer_key)
             }
         }
 
@@ -335,8 +327,7 @@ macro_rules! impl_registry_store {
                 code: &str,
             ) -> Result<Option<$crate::store::registry::ProgrammeRecord>, $crate::store::StoreError> {
                 use $crate::store::registry::sql as sql;
-                let row = sql::registry_row!(&mut *self.tx, sql::ProgrammeRow, "programmes", sql::PROGRAMME_COLUMNS, "code", code);
-                Ok(row.map(sql::programme))
+                $crate::store::shared::row_where!(&mut *self.tx, "programmes", sql::PROGRAMME_COLUMNS, "code", code, sql::ProgrammeRow, sql::programme)
             }
 
             async fn save_programme(

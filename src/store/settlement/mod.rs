@@ -10,6 +10,8 @@ use std::future::Future;
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::domain::settlement::Candidate;
+use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 
 /// A `settlement_runs` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +20,7 @@ pub struct RunRecord {
     pub programme_code: String,
     pub period_from: String,
     pub period_until: String,
-    /// prepared or approved.
-    pub status: String,
+    pub status: RunStatus,
     pub prepared_by: Uuid,
     pub approved_by: Option<Uuid>,
     pub lines_digest: String,
@@ -37,8 +38,7 @@ pub struct LineRecord {
     pub line_no: u32,
     pub provider_id: Uuid,
     pub subsidy_fen: i64,
-    /// included, held or released.
-    pub state: String,
+    pub state: LineState,
     /// JSON array of {code, severity, detail}.
     pub flags_json: String,
     pub facts: LineFacts,
@@ -69,8 +69,7 @@ pub struct PayoutRecord {
     pub gross_fen: i64,
     pub offset_fen: i64,
     pub net_fen: i64,
-    /// pending, paid or failed.
-    pub status: String,
+    pub status: PayoutStatus,
     pub bank_message: Option<String>,
     pub updated_sequence: u64,
 }
@@ -86,28 +85,16 @@ pub struct ResolutionRecord {
     pub resolved_at_us: i64,
 }
 
-/// A confirmed redemption not in any batch, with what reconciliation reads.
+/// A confirmed redemption not in any batch: the rules' view of it (its
+/// related party is left for the service to find, from the registry), who
+/// the enterprise is, and what its line will keep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CandidateRow {
-    pub redemption_id: Uuid,
-    pub provider_id: Uuid,
-    pub enterprise_id: Uuid,
-    pub redeemed_sequence: u64,
-    pub redeemed_at_us: i64,
-    pub voucher_issued_at_us: i64,
-    pub face_value_fen: i64,
-    pub contract_amount_fen: i64,
-    pub subsidy_fen: i64,
-    pub invoice_code: Option<String>,
-    pub invoice_number: Option<String>,
-    pub invoice_amount_fen: Option<i64>,
-    pub payment_proof: bool,
+    pub candidate: Candidate,
     pub enterprise_uscc: String,
     pub enterprise_name: String,
     pub enterprise_representative: Option<String>,
-    pub voucher_id: Uuid,
-    pub service_category: String,
-    pub confirmed_at_us: Option<i64>,
+    pub facts: LineFacts,
 }
 
 /// Where reading a run's candidates has got to.
@@ -123,8 +110,8 @@ pub enum CandidateCursor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LivePlacement {
     pub run_id: Uuid,
-    pub run_status: String,
-    pub state: String,
+    pub run_status: RunStatus,
+    pub state: LineState,
 }
 
 /// One line of a batch's 兑付表, joined with the registry.
@@ -352,8 +339,8 @@ pub trait SettlementTx {
         &mut self,
         run_id: Uuid,
         redemption_id: Uuid,
-        from: &str,
-        to: &str,
+        from: LineState,
+        to: LineState,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Releases every line of the run in `from` (of one provider if given).
@@ -361,7 +348,7 @@ pub trait SettlementTx {
         &mut self,
         run_id: Uuid,
         provider: Option<Uuid>,
-        from: &str,
+        from: LineState,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     fn insert_resolution(

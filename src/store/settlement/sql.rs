@@ -5,6 +5,8 @@
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::domain::settlement::{Candidate, InvoiceFacts};
+use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 use crate::store::StoreError;
 use crate::store::settlement::{
     BatchRow, CandidateRow, LineFacts, LineRecord, LivePlacement, PayoutRecord, ResolutionRecord,
@@ -217,6 +219,11 @@ where
             .map_err(|e| self.corrupt(e))
     }
 
+    /// A status column, decoded by its type's `parse`.
+    pub fn status<T>(&self, i: usize, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+        crate::store::shared::status(parse, &self.text(i)?, self.what)
+    }
+
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         self.row
             .try_get::<Option<String>, _>(i)
@@ -279,7 +286,7 @@ decoder!(decode_run, RunRecord, "settlement run", |c| RunRecord {
     programme_code: c.text(1)?,
     period_from: c.text(2)?,
     period_until: c.text(3)?,
-    status: c.text(4)?,
+    status: c.status(4, RunStatus::parse)?,
     prepared_by: c.id(5)?,
     approved_by: c.opt_id(6)?,
     lines_digest: c.text(7)?,
@@ -298,7 +305,7 @@ decoder!(decode_line, LineRecord, "settlement line", |c| LineRecord {
     line_no: c.line_no(2)?,
     provider_id: c.id(3)?,
     subsidy_fen: c.int(4)?,
-    state: c.text(5)?,
+    state: c.status(5, LineState::parse)?,
     flags_json: c.text(6)?,
     facts: LineFacts {
         voucher_id: c.id(7)?,
@@ -320,16 +327,87 @@ decoder!(decode_payout, PayoutRecord, "payout", |c| PayoutRecord {
     gross_fen: c.int(6)?,
     offset_fen: c.int(7)?,
     net_fen: c.int(8)?,
-    status: c.text(9)?,
+    status: c.status(9, PayoutStatus::parse)?,
     bank_message: c.opt_text(10)?,
     updated_sequence: c.seq(11)?,
 });
+
+/// A candidate's columns in `CANDIDATE_COLUMNS` order, as Postgres returns
+/// them and SQLite packs them into JSON (`sqlite::settlement`).
+#[derive(Debug, serde::Deserialize)]
+pub struct CandidateColumns {
+    pub redemption_id: Uuid,
+    pub provider_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub redeemed_sequence: u64,
+    pub redeemed_at_us: i64,
+    pub voucher_issued_at_us: i64,
+    pub face_value_fen: i64,
+    pub contract_amount_fen: i64,
+    pub subsidy_fen: i64,
+    pub invoice_code: Option<String>,
+    pub invoice_number: Option<String>,
+    pub invoice_amount_fen: Option<i64>,
+    pub payment_proof_ref: Option<String>,
+    pub enterprise_uscc: String,
+    pub enterprise_name: String,
+    pub enterprise_representative: Option<String>,
+    pub voucher_id: Uuid,
+    pub service_category: String,
+    pub confirmed_at_us: Option<i64>,
+}
+
+impl From<CandidateColumns> for CandidateRow {
+    fn from(c: CandidateColumns) -> CandidateRow {
+        let invoice = match (
+            c.invoice_code,
+            c.invoice_number.clone(),
+            c.invoice_amount_fen,
+        ) {
+            (Some(code), Some(number), Some(amount_fen)) => Some(InvoiceFacts {
+                code,
+                number,
+                amount_fen,
+            }),
+            _ => None,
+        };
+        CandidateRow {
+            candidate: Candidate {
+                redemption_id: c.redemption_id,
+                provider_id: c.provider_id,
+                enterprise_id: c.enterprise_id,
+                redeemed_sequence: c.redeemed_sequence,
+                redeemed_at_us: c.redeemed_at_us,
+                voucher_issued_at_us: c.voucher_issued_at_us,
+                face_value_fen: c.face_value_fen,
+                contract_amount_fen: c.contract_amount_fen,
+                subsidy_fen: c.subsidy_fen,
+                invoice,
+                payment_proof: c
+                    .payment_proof_ref
+                    .is_some_and(|proof| !proof.trim().is_empty()),
+                related_party: None,
+            },
+            enterprise_uscc: c.enterprise_uscc,
+            enterprise_name: c.enterprise_name.clone(),
+            enterprise_representative: c.enterprise_representative,
+            facts: LineFacts {
+                voucher_id: c.voucher_id,
+                enterprise_name: c.enterprise_name,
+                service_category: c.service_category,
+                contract_amount_fen: c.contract_amount_fen,
+                invoice_number: c.invoice_number,
+                confirmed_at_us: c.confirmed_at_us,
+            },
+        }
+    }
+}
 
 decoder!(
     decode_candidate,
     CandidateRow,
     "settlement candidate",
-    |c| CandidateRow {
+    |c| CandidateRow::from(CandidateColumns {
         redemption_id: c.id(0)?,
         provider_id: c.id(1)?,
         enterprise_id: c.id(2)?,
@@ -342,14 +420,14 @@ decoder!(
         invoice_code: c.opt_text(9)?,
         invoice_number: c.opt_text(10)?,
         invoice_amount_fen: c.opt_int(11)?,
-        payment_proof: c.opt_text(12)?.is_some_and(|p| !p.trim().is_empty()),
+        payment_proof_ref: c.opt_text(12)?,
         enterprise_uscc: c.text(13)?,
         enterprise_name: c.text(14)?,
         enterprise_representative: c.opt_text(15)?,
         voucher_id: c.id(16)?,
         service_category: c.text(17)?,
         confirmed_at_us: c.opt_int(18)?,
-    }
+    })
 );
 
 decoder!(decode_batch_row, BatchRow, "batch row", |c| BatchRow {
@@ -397,8 +475,8 @@ decoder!(
     "settlement placement",
     |c| LivePlacement {
         run_id: c.id(0)?,
-        run_status: c.text(1)?,
-        state: c.text(2)?,
+        run_status: c.status(1, RunStatus::parse)?,
+        state: c.status(2, LineState::parse)?,
     }
 );
 

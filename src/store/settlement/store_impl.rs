@@ -313,7 +313,7 @@ macro_rules! impl_settlement_store {
                     .bind(&run.programme_code)
                     .bind(&run.period_from)
                     .bind(&run.period_until)
-                    .bind(&run.status)
+                    .bind(run.status.as_str())
                     .bind(run.prepared_by.to_string())
                     .bind(run.approved_by.map(|id| id.to_string()))
                     .bind(&run.lines_digest)
@@ -395,14 +395,14 @@ macro_rules! impl_settlement_store {
                 &mut self,
                 run_id: uuid::Uuid,
                 redemption_id: uuid::Uuid,
-                from: &str,
-                to: &str,
+                from: $crate::domain::status::LineState,
+                to: $crate::domain::status::LineState,
             ) -> Result<u64, $crate::store::StoreError> {
                 Ok(sqlx::query($crate::store::settlement::sql::SET_LINE_STATE)
                     .bind(run_id.to_string())
                     .bind(redemption_id.to_string())
-                    .bind(from)
-                    .bind(to)
+                    .bind(from.as_str())
+                    .bind(to.as_str())
                     .execute(&mut *self.tx)
                     .await
                     .map_err(map_err)?
@@ -413,17 +413,17 @@ macro_rules! impl_settlement_store {
                 &mut self,
                 run_id: uuid::Uuid,
                 provider: Option<uuid::Uuid>,
-                from: &str,
+                from: $crate::domain::status::LineState,
             ) -> Result<u64, $crate::store::StoreError> {
                 use $crate::store::settlement::sql;
                 let query = match provider {
                     Some(provider) => sqlx::query(sql::RELEASE_PROVIDER_LINES)
                         .bind(run_id.to_string())
-                        .bind(from)
+                        .bind(from.as_str())
                         .bind(provider.to_string()),
                     None => sqlx::query(sql::RELEASE_LINES)
                         .bind(run_id.to_string())
-                        .bind(from),
+                        .bind(from.as_str()),
                 };
                 Ok(query
                     .execute(&mut *self.tx)
@@ -487,7 +487,7 @@ macro_rules! impl_settlement_store {
                             .push_bind(p.gross_fen)
                             .push_bind(p.offset_fen)
                             .push_bind(p.net_fen)
-                            .push_bind(p.status.clone())
+                            .push_bind(p.status.as_str())
                             .push_bind(p.bank_message.clone())
                             .push_bind($crate::store::shared::to_i64(p.updated_sequence));
                     });

@@ -11,11 +11,9 @@ use uuid::Uuid;
 use crate::store::StoreError;
 use crate::store::redemption::sql as redemption_sql;
 use crate::store::redemption::{RedemptionRecord, VoucherUse};
-use crate::store::registry::sql::{
-    self as registry_sql, ENTERPRISE_COLUMNS, EnterpriseRow, TagOrBlacklistRow,
-};
+use crate::store::registry::sql::{self as registry_sql, ENTERPRISE_COLUMNS, TagOrBlacklistRow};
 use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
-use crate::store::sqlite::{SqliteTx, map_err};
+use crate::store::sqlite::{SqliteTx, chunked, map_err};
 use crate::store::voucher::sql::{self as voucher_sql, VOUCHER_COLUMNS};
 use crate::store::voucher::{ClaimedSoFar, VoucherRecord};
 
@@ -26,14 +24,6 @@ const CHUNK: usize = 400;
 fn texts(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
 }
-
-fn push_in_list(builder: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
-    builder.push_tuples(ids, |mut row, id| {
-        row.push_bind(id.clone());
-    });
-}
-
-impl SqliteTx {}
 
 impl crate::store::backend::BulkRows for SqliteTx {
     /// One guarded UPDATE … FROM a VALUES list for the whole batch, in
@@ -49,7 +39,7 @@ impl crate::store::backend::BulkRows for SqliteTx {
             builder.push_values(chunk, |mut row, u| {
                 row.push_bind(u.voucher_id.to_string())
                     .push_bind(u.used_fen)
-                    .push_bind(u.status.clone())
+                    .push_bind(u.status.as_str())
                     .push_bind(u.updated_at_us);
             });
             builder.push(
@@ -70,12 +60,15 @@ impl crate::store::backend::BulkRows for SqliteTx {
         &mut self,
         records: &[RedemptionRecord],
     ) -> Result<(), StoreError> {
-        for chunk in records.chunks(CHUNK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(format!(
+        chunked::insert(
+            &mut self.tx,
+            &format!(
                 "INSERT INTO redemptions ({}) ",
                 redemption_sql::INSERT_COLUMNS
-            ));
-            builder.push_values(chunk, |mut row, r| {
+            ),
+            records,
+            CHUNK,
+            |mut row, r| {
                 let invoice = r.invoice.as_ref();
                 row.push_bind(r.id.to_string())
                     .push_bind(r.voucher_id.to_string())
@@ -96,59 +89,45 @@ impl crate::store::backend::BulkRows for SqliteTx {
                     .push_bind(invoice.map(|i| i.amount_fen))
                     .push_bind(r.payment_proof_ref.clone())
                     .push_bind(r.fiscal_year)
-                    .push_bind(r.status.clone())
+                    .push_bind(r.status.as_str())
                     .push_bind(i64::try_from(r.redeemed_sequence).unwrap_or(i64::MAX))
                     .push_bind(r.redeemed_at_us)
                     .push_bind(r.voucher_issued_at_us)
                     .push_bind(r.voucher_face_value_fen)
                     .push_bind(r.redeemed_at_us);
-            });
-            builder
-                .build()
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 
     async fn bulk_vouchers_by_ids(
         &mut self,
         ids: &[Uuid],
     ) -> Result<Vec<VoucherRecord>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in texts(ids).chunks(CHUNK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE id IN "
-            ));
-            push_in_list(&mut builder, chunk);
-            let rows: Vec<voucher_sql::VoucherRow> = builder
-                .build_query_as()
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-            for row in rows {
-                found.push(voucher_sql::voucher(row)?);
-            }
-        }
-        Ok(found)
+        let query = format!("SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE id IN ");
+        chunked::select_in(
+            &mut self.tx,
+            &texts(ids),
+            CHUNK,
+            |builder, list| list(builder.push(&query)),
+            voucher_sql::voucher,
+        )
+        .await
     }
 
     async fn bulk_nonces_used(&mut self, nonces: &[String]) -> Result<Vec<String>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in nonces.chunks(CHUNK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(
-                "SELECT presentation_nonce FROM redemptions WHERE presentation_nonce IN ",
-            );
-            push_in_list(&mut builder, chunk);
-            let rows: Vec<(String,)> = builder
-                .build_query_as()
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-            found.extend(rows.into_iter().map(|(nonce,)| nonce));
-        }
-        Ok(found)
+        chunked::select_in(
+            &mut self.tx,
+            nonces,
+            CHUNK,
+            |builder, list| {
+                list(builder.push(
+                    "SELECT presentation_nonce FROM redemptions WHERE presentation_nonce IN ",
+                ))
+            },
+            |(nonce,): (String,)| Ok(nonce),
+        )
+        .await
     }
 
     async fn bulk_enterprise_totals(
@@ -156,68 +135,54 @@ impl crate::store::backend::BulkRows for SqliteTx {
         ids: &[Uuid],
         fiscal_year: i32,
     ) -> Result<Vec<(Uuid, String, i64)>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in texts(ids).chunks(CHUNK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(redemption_sql::ENTERPRISE_TOTALS_SELECT);
-            builder.push_bind(fiscal_year);
-            builder.push(" AND enterprise_id IN ");
-            push_in_list(&mut builder, chunk);
-            builder.push(redemption_sql::ENTERPRISE_TOTALS_GROUP);
-            let rows: Vec<(String, String, i64)> = builder
-                .build_query_as()
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-            for row in rows {
-                found.push(redemption_sql::enterprise_total(row)?);
-            }
-        }
-        Ok(found)
+        chunked::select_in(
+            &mut self.tx,
+            &texts(ids),
+            CHUNK,
+            |builder, list| {
+                builder.push(redemption_sql::ENTERPRISE_TOTALS_SELECT);
+                builder.push_bind(fiscal_year);
+                list(builder.push(" AND enterprise_id IN "));
+                builder.push(redemption_sql::ENTERPRISE_TOTALS_GROUP);
+            },
+            redemption_sql::enterprise_total,
+        )
+        .await
     }
 
     async fn bulk_enterprises_by_ids(
         &mut self,
         ids: &[Uuid],
     ) -> Result<Vec<EnterpriseRecord>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in texts(ids).chunks(CHUNK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {ENTERPRISE_COLUMNS} FROM enterprises WHERE id IN "
-            ));
-            push_in_list(&mut builder, chunk);
-            let rows: Vec<EnterpriseRow> = builder
-                .build_query_as()
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-            for row in rows {
-                found.push(registry_sql::enterprise(row)?);
-            }
-        }
-        Ok(found)
+        let query = format!("SELECT {ENTERPRISE_COLUMNS} FROM enterprises WHERE id IN ");
+        chunked::select_in(
+            &mut self.tx,
+            &texts(ids),
+            CHUNK,
+            |builder, list| list(builder.push(&query)),
+            registry_sql::enterprise,
+        )
+        .await
     }
 
     async fn bulk_tags_and_blacklist(
         &mut self,
         ids: &[Uuid],
     ) -> Result<(Vec<TagRecord>, Vec<BlacklistRecord>), StoreError> {
-        let mut rows: Vec<TagOrBlacklistRow> = Vec::new();
-        for chunk in texts(ids).chunks(CHUNK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(registry_sql::TAGS_WHERE_ENTERPRISE_ID);
-            builder.push(" IN ");
-            push_in_list(&mut builder, chunk);
-            builder.push(" UNION ALL ");
-            builder.push(registry_sql::BLACKLIST_WHERE_ENTERPRISE_ID);
-            builder.push(" IN ");
-            push_in_list(&mut builder, chunk);
-            rows.extend(
-                builder
-                    .build_query_as::<TagOrBlacklistRow>()
-                    .fetch_all(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?,
-            );
-        }
+        let rows = chunked::select_in(
+            &mut self.tx,
+            &texts(ids),
+            CHUNK,
+            |builder, list| {
+                builder.push(registry_sql::TAGS_WHERE_ENTERPRISE_ID);
+                list(builder.push(" IN "));
+                builder.push(" UNION ALL ");
+                builder.push(registry_sql::BLACKLIST_WHERE_ENTERPRISE_ID);
+                list(builder.push(" IN "));
+            },
+            |row: TagOrBlacklistRow| Ok(row),
+        )
+        .await?;
         registry_sql::split_tags_and_blacklist(rows)
     }
 
@@ -226,58 +191,51 @@ impl crate::store::backend::BulkRows for SqliteTx {
         ids: &[Uuid],
         programme_code: &str,
     ) -> Result<Vec<(Uuid, ClaimedSoFar)>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in texts(ids).chunks(CHUNK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(
-                "SELECT enterprise_id, CAST(COALESCE(SUM(face_value_fen), 0) AS BIGINT), COUNT(*) \
-                 FROM vouchers WHERE status NOT IN ('reissued', 'revoked') AND programme_code = ",
-            );
-            builder.push_bind(programme_code.to_string());
-            builder.push(" AND enterprise_id IN ");
-            push_in_list(&mut builder, chunk);
-            builder.push(" GROUP BY enterprise_id");
-            let rows: Vec<(String, i64, i64)> = builder
-                .build_query_as()
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-            for row in rows {
-                found.push(voucher_sql::claimed_of(row)?);
-            }
-        }
-        Ok(found)
+        chunked::select_in(
+            &mut self.tx,
+            &texts(ids),
+            CHUNK,
+            |builder, list| {
+                builder.push(
+                    "SELECT enterprise_id, CAST(COALESCE(SUM(face_value_fen), 0) AS BIGINT), \
+                     COUNT(*) FROM vouchers WHERE status NOT IN ('reissued', 'revoked') \
+                     AND programme_code = ",
+                );
+                builder.push_bind(programme_code.to_string());
+                list(builder.push(" AND enterprise_id IN "));
+                builder.push(" GROUP BY enterprise_id");
+            },
+            voucher_sql::claimed_of,
+        )
+        .await
     }
 
     async fn bulk_insert_vouchers(&mut self, records: &[VoucherRecord]) -> Result<(), StoreError> {
-        for chunk in records.chunks(CHUNK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(format!(
-                "INSERT INTO vouchers ({VOUCHER_COLUMNS}, updated_at_us) "
-            ));
-            builder.push_values(chunk, |mut row, v| {
+        chunked::insert(
+            &mut self.tx,
+            &format!("INSERT INTO vouchers ({VOUCHER_COLUMNS}, updated_at_us) "),
+            records,
+            CHUNK,
+            |mut row, v| {
                 row.push_bind(v.id.to_string())
                     .push_bind(v.programme_code.clone())
                     .push_bind(v.enterprise_id.to_string())
                     .push_bind(v.enterprise_uscc.clone())
                     .push_bind(v.face_value_fen)
                     .push_bind(v.remaining_fen)
-                    .push_bind(v.valid_from.clone())
-                    .push_bind(v.valid_until.clone())
+                    .push_bind(v.valid_from.to_string())
+                    .push_bind(v.valid_until.to_string())
                     .push_bind(voucher_sql::categories_json(v))
                     .push_bind(v.issued_sequence as i64)
                     .push_bind(v.key_id.clone())
                     .push_bind(v.signature.to_vec())
-                    .push_bind(v.status.clone())
+                    .push_bind(v.status.as_str())
                     .push_bind(v.via.clone())
                     .push_bind(v.replaces_id.map(|id| id.to_string()))
                     .push_bind(v.issued_at_us)
                     .push_bind(v.issued_at_us);
-            });
-            builder
-                .build()
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 }

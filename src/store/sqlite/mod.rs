@@ -8,6 +8,7 @@
 //! never reaches a caller.
 
 mod bulk;
+mod chunked;
 mod settlement;
 
 use crate::store::backend::{BackendPool, BatchRowStream, BulkRows, LedgerRows, SettlementRows};
@@ -16,7 +17,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{Sqlite, SqlitePool};
 
 use super::shared;
 use super::shared_impl::impl_shared_store;
@@ -170,35 +171,13 @@ const INSERT_BALANCE: &str = "INSERT INTO account_balances (account, normal_sign
 /// Bulk operations. Preparing a statement is cheap and local in SQLite, so
 /// multi-row VALUES and IN lists sized to the batch are the simple choice.
 impl SqliteTx {
-    /// Runs `sql` followed by an IN list of `values`, in chunks.
-    async fn select_in<T>(
-        &mut self,
-        sql: &'static str,
-        values: &[&str],
-    ) -> Result<Vec<T>, StoreError>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
-    {
-        let mut found = Vec::new();
-        for chunk in values.chunks(ROWS_PER_STATEMENT_MAX) {
-            let mut builder = QueryBuilder::<Sqlite>::new(sql);
-            builder.push_tuples(chunk, |mut row, value| {
-                row.push_bind(*value);
-            });
-            let rows: Vec<T> = builder
-                .build_query_as()
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-            found.extend(rows);
-        }
-        Ok(found)
-    }
-
     async fn insert_entry_rows(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
-        for chunk in entries.chunks(ROWS_PER_STATEMENT_MAX) {
-            let mut builder = QueryBuilder::<Sqlite>::new(INSERT_ENTRIES);
-            builder.push_values(chunk, |mut row, entry| {
+        chunked::insert(
+            &mut self.tx,
+            INSERT_ENTRIES,
+            entries,
+            ROWS_PER_STATEMENT_MAX,
+            |mut row, entry| {
                 row.push_bind(shared::to_i64(entry.sequence))
                     .push_bind(entry.kind.as_str())
                     .push_bind(entry.body.as_slice())
@@ -208,31 +187,25 @@ impl SqliteTx {
                     .push_bind(entry.command_digest.as_slice())
                     .push_bind(entry.prev_hash.as_slice())
                     .push_bind(entry.hash.as_slice());
-            });
-            builder
-                .build()
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-        }
+            },
+        )
+        .await?;
         let postings = shared::PostingColumns::of(entries);
-        for start in (0..postings.len()).step_by(ROWS_PER_STATEMENT_MAX) {
-            let end = (start + ROWS_PER_STATEMENT_MAX).min(postings.len());
-            let mut builder = QueryBuilder::<Sqlite>::new(INSERT_POSTINGS);
-            builder.push_values(start..end, |mut row, i| {
+        let rows: Vec<usize> = (0..postings.len()).collect();
+        chunked::insert(
+            &mut self.tx,
+            INSERT_POSTINGS,
+            &rows,
+            ROWS_PER_STATEMENT_MAX,
+            |mut row, &i| {
                 row.push_bind(postings.sequences[i])
                     .push_bind(postings.indexes[i])
                     .push_bind(postings.accounts[i].as_str())
                     .push_bind(postings.sides[i])
                     .push_bind(postings.amounts_fen[i]);
-            });
-            builder
-                .build()
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 
     async fn write_balance_rows(&mut self, writes: &[BalanceWrite]) -> Result<u64, StoreError> {
@@ -305,7 +278,14 @@ impl crate::store::backend::LedgerRows for SqliteTx {
             .fetch_one(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        let keyed: Vec<shared::KeyedRow> = self.select_in(SELECT_KEYED, keys).await?;
+        let keyed: Vec<shared::KeyedRow> = chunked::select_in(
+            &mut self.tx,
+            keys,
+            ROWS_PER_STATEMENT_MAX,
+            |builder, list| list(builder.push(SELECT_KEYED)),
+            Ok,
+        )
+        .await?;
         Ok(BatchStart {
             head: shared::head_from_row(sequence, hash, at)?,
             keyed: keyed
@@ -340,6 +320,13 @@ impl crate::store::backend::LedgerRows for SqliteTx {
         &mut self,
         accounts: &[&str],
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        self.select_in(SELECT_BALANCES_OF, accounts).await
+        chunked::select_in(
+            &mut self.tx,
+            accounts,
+            ROWS_PER_STATEMENT_MAX,
+            |builder, list| list(builder.push(SELECT_BALANCES_OF)),
+            Ok,
+        )
+        .await
     }
 }

@@ -16,16 +16,17 @@ use std::collections::hash_map::Entry;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use crate::store::StoreError;
 use crate::store::settlement::sql::{
-    CANDIDATE_COLUMNS, LINE_COLUMNS, PROVIDER_CANDIDATES, SELECT_SETTLEMENT_PROVIDERS,
+    CANDIDATE_COLUMNS, CandidateColumns, LINE_COLUMNS, PROVIDER_CANDIDATES,
+    SELECT_SETTLEMENT_PROVIDERS,
 };
 use crate::store::settlement::{BatchRow, CandidateCursor, CandidateRow, LineRecord};
-use crate::store::sqlite::{SqliteStore, SqliteTx, map_err};
+use crate::store::sqlite::{SqliteStore, SqliteTx, chunked, map_err};
 
 /// Lines per read while exporting a batch, and per INSERT while preparing.
 const LINES_PER_PACK: usize = 2_000;
@@ -44,58 +45,6 @@ fn unpack<T: DeserializeOwned>(row: &SqliteRow, what: &'static str) -> Result<Ve
     let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what} rows: {e}"));
     let text: &str = row.try_get(0).map_err(|e| corrupt(&e))?;
     serde_json::from_str(text).map_err(|e| corrupt(&e))
-}
-
-/// A candidate as packed by `CANDIDATE_COLUMNS`, in that order.
-#[derive(Deserialize)]
-struct PackedCandidate {
-    redemption_id: Uuid,
-    provider_id: Uuid,
-    enterprise_id: Uuid,
-    redeemed_sequence: u64,
-    redeemed_at_us: i64,
-    voucher_issued_at_us: i64,
-    face_value_fen: i64,
-    contract_amount_fen: i64,
-    subsidy_fen: i64,
-    invoice_code: Option<String>,
-    invoice_number: Option<String>,
-    invoice_amount_fen: Option<i64>,
-    payment_proof_ref: Option<String>,
-    enterprise_uscc: String,
-    enterprise_name: String,
-    enterprise_representative: Option<String>,
-    voucher_id: Uuid,
-    service_category: String,
-    confirmed_at_us: Option<i64>,
-}
-
-impl From<PackedCandidate> for CandidateRow {
-    fn from(p: PackedCandidate) -> CandidateRow {
-        CandidateRow {
-            redemption_id: p.redemption_id,
-            provider_id: p.provider_id,
-            enterprise_id: p.enterprise_id,
-            redeemed_sequence: p.redeemed_sequence,
-            redeemed_at_us: p.redeemed_at_us,
-            voucher_issued_at_us: p.voucher_issued_at_us,
-            face_value_fen: p.face_value_fen,
-            contract_amount_fen: p.contract_amount_fen,
-            subsidy_fen: p.subsidy_fen,
-            invoice_code: p.invoice_code,
-            invoice_number: p.invoice_number,
-            invoice_amount_fen: p.invoice_amount_fen,
-            payment_proof: p
-                .payment_proof_ref
-                .is_some_and(|proof| !proof.trim().is_empty()),
-            enterprise_uscc: p.enterprise_uscc,
-            enterprise_name: p.enterprise_name,
-            enterprise_representative: p.enterprise_representative,
-            voucher_id: p.voucher_id,
-            service_category: p.service_category,
-            confirmed_at_us: p.confirmed_at_us,
-        }
-    }
 }
 
 /// The columns of a batch line that the 兑付表 shows, in this order.
@@ -206,17 +155,18 @@ impl crate::store::backend::SettlementRows for SqliteTx {
         lines: &[LineRecord],
     ) -> Result<(), StoreError> {
         // 13 parameters a line: 2,000 lines stay under SQLite's 32,766.
-        for chunk in lines.chunks(LINES_PER_PACK) {
-            let mut builder = QueryBuilder::<Sqlite>::new(format!(
-                "INSERT INTO settlement_lines ({LINE_COLUMNS}) "
-            ));
-            builder.push_values(chunk, |mut row, line| {
+        chunked::insert(
+            &mut self.tx,
+            &format!("INSERT INTO settlement_lines ({LINE_COLUMNS}) "),
+            lines,
+            LINES_PER_PACK,
+            |mut row, line| {
                 row.push_bind(line.run_id.to_string())
                     .push_bind(line.redemption_id.to_string())
                     .push_bind(i64::from(line.line_no))
                     .push_bind(line.provider_id.to_string())
                     .push_bind(line.subsidy_fen)
-                    .push_bind(line.state.clone())
+                    .push_bind(line.state.as_str())
                     .push_bind(line.flags_json.clone())
                     .push_bind(line.facts.voucher_id.to_string())
                     .push_bind(line.facts.enterprise_name.clone())
@@ -224,14 +174,9 @@ impl crate::store::backend::SettlementRows for SqliteTx {
                     .push_bind(line.facts.contract_amount_fen)
                     .push_bind(line.facts.invoice_number.clone())
                     .push_bind(line.facts.confirmed_at_us);
-            });
-            builder
-                .build()
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 
     /// One query per provider (SQLite has no cursors that outlive a
@@ -275,7 +220,7 @@ impl crate::store::backend::SettlementRows for SqliteTx {
             .fetch_one(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        let mut rows: Vec<PackedCandidate> = unpack(&row, "settlement candidate")?;
+        let mut rows: Vec<CandidateColumns> = unpack(&row, "settlement candidate")?;
         rows.sort_unstable_by_key(|row| row.redeemed_sequence);
         Ok(rows.into_iter().map(CandidateRow::from).collect())
     }
@@ -324,6 +269,7 @@ impl crate::store::backend::BatchRowStream for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::status::LineState;
     use crate::store::backend::{BatchRowStream, SettlementRows};
     use crate::store::settlement::LineFacts;
     use crate::store::{LedgerTx, Store};
@@ -341,11 +287,10 @@ mod tests {
             subsidy_fen: i64::from(line_no) * 100,
             // Every seventh line is held: the batch leaves it out.
             state: if line_no.is_multiple_of(7) {
-                "held"
+                LineState::Held
             } else {
-                "included"
-            }
-            .into(),
+                LineState::Included
+            },
             flags_json: "[]".into(),
             facts: LineFacts {
                 voucher_id: Uuid::now_v7(),
@@ -408,7 +353,7 @@ mod tests {
         for provider in [None, Some(providers[1])] {
             let expected: Vec<&LineRecord> = lines
                 .iter()
-                .filter(|l| l.state == "included")
+                .filter(|l| l.state == LineState::Included)
                 .filter(|l| provider.is_none_or(|p| p == l.provider_id))
                 .collect();
             let rows = collect(&store, run_id, provider).await;

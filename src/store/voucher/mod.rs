@@ -7,7 +7,10 @@ pub(super) mod sql;
 
 use std::future::Future;
 
+use chrono::NaiveDate;
 use uuid::Uuid;
+
+use crate::domain::status::VoucherStatus;
 
 use super::StoreError;
 
@@ -20,15 +23,14 @@ pub struct VoucherRecord {
     pub enterprise_uscc: String,
     pub face_value_fen: i64,
     pub remaining_fen: i64,
-    /// `YYYY-MM-DD` in UTC+8, inclusive.
-    pub valid_from: String,
-    pub valid_until: String,
+    /// Days in UTC+8, both inclusive.
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
     pub service_categories: Vec<String>,
     pub issued_sequence: u64,
     pub key_id: String,
     pub signature: [u8; 64],
-    /// active, reissued, redeemed, expired or revoked.
-    pub status: String,
+    pub status: VoucherStatus,
     /// claim, allocation or reissue.
     pub via: String,
     pub replaces_id: Option<Uuid>,
@@ -49,7 +51,7 @@ pub struct VoucherFilter {
     pub enterprise_id: Option<Uuid>,
     pub programme_code: Option<String>,
     pub key_id: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<VoucherStatus>,
 }
 
 /// Bound on one page of vouchers.

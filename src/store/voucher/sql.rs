@@ -3,8 +3,9 @@
 
 use uuid::Uuid;
 
+use crate::domain::status::VoucherStatus;
 use crate::store::StoreError;
-use crate::store::shared::uuid;
+use crate::store::shared::{status, uuid};
 use crate::store::voucher::{VoucherFilter, VoucherRecord};
 
 pub const VOUCHER_COLUMNS: &str = "id, programme_code, enterprise_id, enterprise_uscc, \
@@ -83,13 +84,13 @@ impl VoucherColumns {
             enterprise_usccs: column(|v| v.enterprise_uscc.clone()),
             face_values_fen: records.iter().map(|v| v.face_value_fen).collect(),
             remaining_fen: records.iter().map(|v| v.remaining_fen).collect(),
-            valid_from: column(|v| v.valid_from.clone()),
-            valid_until: column(|v| v.valid_until.clone()),
+            valid_from: column(|v| v.valid_from.to_string()),
+            valid_until: column(|v| v.valid_until.to_string()),
             categories_json: column(categories_json),
             issued_sequences: records.iter().map(|v| v.issued_sequence as i64).collect(),
             key_ids: column(|v| v.key_id.clone()),
             signatures: records.iter().map(|v| v.signature.to_vec()).collect(),
-            statuses: column(|v| v.status.clone()),
+            statuses: column(|v| v.status.to_string()),
             vias: column(|v| v.via.clone()),
             replaces_ids: records
                 .iter()
@@ -119,7 +120,7 @@ pub fn voucher(row: VoucherRow) -> Result<VoucherRecord, StoreError> {
         issued_sequence,
         key_id,
         signature,
-        status,
+        stored_status,
         via,
         replaces_id,
         issued_at_us,
@@ -132,8 +133,8 @@ pub fn voucher(row: VoucherRow) -> Result<VoucherRecord, StoreError> {
         enterprise_uscc,
         face_value_fen,
         remaining_fen,
-        valid_from,
-        valid_until,
+        valid_from: valid_from.parse().map_err(|_| corrupt("valid_from"))?,
+        valid_until: valid_until.parse().map_err(|_| corrupt("valid_until"))?,
         service_categories: serde_json::from_str(&categories_json)
             .map_err(|_| corrupt("categories"))?,
         issued_sequence: u64::try_from(issued_sequence).map_err(|_| corrupt("sequence"))?,
@@ -142,7 +143,11 @@ pub fn voucher(row: VoucherRow) -> Result<VoucherRecord, StoreError> {
             .as_slice()
             .try_into()
             .map_err(|_| corrupt("signature"))?,
-        status,
+        status: status(
+            VoucherStatus::parse,
+            &stored_status,
+            format_args!("voucher {id}"),
+        )?,
         via,
         replaces_id: replaces_id.as_deref().map(uuid).transpose()?,
         issued_at_us,
@@ -166,7 +171,7 @@ where
         ),
         ("programme_code", filter.programme_code.clone()),
         ("key_id", filter.key_id.clone()),
-        ("status", filter.status.clone()),
+        ("status", filter.status.map(|s| s.to_string())),
     ];
     let limit = i64::from(limit.clamp(1, crate::store::voucher::VOUCHER_PAGE_MAX));
     crate::store::shared::keyset_page(VOUCHER_COLUMNS, "vouchers", after, filters, limit)
@@ -177,16 +182,15 @@ where
 macro_rules! voucher_where {
     ($executor:expr, $column:literal, $value:expr) => {{
         use $crate::store::voucher::sql;
-        let query = format!(
-            concat!("SELECT {} FROM vouchers WHERE ", $column, " = $1"),
-            sql::VOUCHER_COLUMNS
-        );
-        let row: Option<sql::VoucherRow> = sqlx::query_as(&query)
-            .bind($value)
-            .fetch_optional($executor)
-            .await
-            .map_err(map_err)?;
-        row.map(sql::voucher).transpose()
+        $crate::store::shared::row_where!(
+            $executor,
+            "vouchers",
+            sql::VOUCHER_COLUMNS,
+            $column,
+            $value,
+            sql::VoucherRow,
+            sql::voucher
+        )
     }};
 }
 pub(crate) use voucher_where;

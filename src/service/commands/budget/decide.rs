@@ -17,7 +17,7 @@ impl Decide for FundProgramme {
     async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         if let Some(p) = tx.programme(self.programme.as_str()).await?
-            && p.status == ProgrammeStatus::Closed.as_str()
+            && p.status == ProgrammeStatus::Closed
         {
             return Err(CommandError::ProgrammeState {
                 status: p.status,

@@ -28,77 +28,64 @@ async fn change_programme<T: WriteTx>(
 ) -> Result<EntryBody, Failure> {
     use ProgrammeStatus::{Closed, Draft, Open};
     let existing = tx.programme(code).await?;
-    let state_error = |status: &str, needed: &'static str| {
-        Failure::Rule(CommandError::ProgrammeState {
-            status: status.to_string(),
-            needed,
-        })
+    // What the change needs the programme to be in, and what it makes it.
+    let (needed, becomes) = match change {
+        ProgrammeChange::Create(_) => (None, Draft),
+        ProgrammeChange::UpdateDraft(_) => (Some(Draft), Draft),
+        ProgrammeChange::Amend { .. } => (Some(Open), Open),
+        ProgrammeChange::Open => (Some(Draft), Open),
+        ProgrammeChange::Close => (Some(Open), Closed),
     };
-    let record = match (change, existing) {
-        (ProgrammeChange::Create(terms), None) => ProgrammeRecord {
+    let record = match (existing, needed) {
+        (None, None) => ProgrammeRecord {
             code: code.to_string(),
-            status: Draft.as_str().to_string(),
-            terms_json: terms.to_canonical_json(),
-            version: 1,
+            status: becomes,
+            terms_json: String::new(),
+            version: 0,
             created_at_us: now_us,
             updated_at_us: now_us,
         },
-        (ProgrammeChange::Create(_), Some(_)) => return Err(CommandError::ProgrammeExists.into()),
-        (_, None) => return Err(CommandError::NotFound.into()),
-        (
-            ProgrammeChange::UpdateDraft(terms) | ProgrammeChange::Amend { terms, .. },
-            Some(current),
-        ) => {
-            let needed = if matches!(change, ProgrammeChange::UpdateDraft(_)) {
-                Draft
-            } else {
-                Open
-            };
-            if current.status != needed.as_str() {
-                return Err(state_error(&current.status, needed.as_str()));
+        (Some(_), None) => return Err(CommandError::ProgrammeExists.into()),
+        (None, Some(_)) => return Err(CommandError::NotFound.into()),
+        (Some(current), Some(needed)) if current.status != needed => {
+            return Err(CommandError::ProgrammeState {
+                status: current.status,
+                needed: needed.as_str(),
             }
-            let terms_json = terms.to_canonical_json();
-            if terms_json == current.terms_json {
-                return Err(CommandError::Unchanged {
-                    id: uuid::Uuid::nil(),
-                }
-                .into());
-            }
-            ProgrammeRecord {
-                terms_json,
-                version: current.version + 1,
-                updated_at_us: now_us,
-                ..current
-            }
+            .into());
         }
-        (ProgrammeChange::Open, Some(current)) if current.status == Draft.as_str() => {
-            ProgrammeRecord {
-                status: Open.as_str().to_string(),
-                version: current.version + 1,
-                updated_at_us: now_us,
-                ..current
-            }
+        (Some(current), Some(_)) => ProgrammeRecord {
+            status: becomes,
+            updated_at_us: now_us,
+            ..current
+        },
+    };
+    let terms_json = match change {
+        ProgrammeChange::Create(terms)
+        | ProgrammeChange::UpdateDraft(terms)
+        | ProgrammeChange::Amend { terms, .. } => terms.to_canonical_json(),
+        ProgrammeChange::Open | ProgrammeChange::Close => record.terms_json.clone(),
+    };
+    let is_edit = matches!(
+        change,
+        ProgrammeChange::UpdateDraft(_) | ProgrammeChange::Amend { .. }
+    );
+    if is_edit && terms_json == record.terms_json {
+        return Err(CommandError::Unchanged {
+            id: uuid::Uuid::nil(),
         }
-        (ProgrammeChange::Open, Some(current)) => {
-            return Err(state_error(&current.status, "draft"));
-        }
-        (ProgrammeChange::Close, Some(current)) if current.status == Open.as_str() => {
-            ProgrammeRecord {
-                status: Closed.as_str().to_string(),
-                version: current.version + 1,
-                updated_at_us: now_us,
-                ..current
-            }
-        }
-        (ProgrammeChange::Close, Some(current)) => {
-            return Err(state_error(&current.status, "open"));
-        }
+        .into());
+    }
+    let record = ProgrammeRecord {
+        terms_json,
+        version: record.version + 1,
+        ..record
     };
     let is_new = record.version == 1;
     tx.save_programme(&record, is_new).await?;
     let body = pb::ProgrammeRecorded {
         code: record.code.clone(),
-        status: record.status.clone(),
+        status: record.status.to_string(),
         version: record.version,
         terms_json: record.terms_json.clone(),
         reason: change.reason().to_string(),

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use super::facts::RedemptionReads;
+use crate::domain::status::VoucherStatus;
 use crate::service::commands::{RedeemSpec, ShownToken};
 use crate::store::StoreError;
 use crate::store::redemption::{
@@ -157,7 +158,7 @@ impl RedemptionCache {
     fn record(&mut self, done: &RedemptionPlanSummary) {
         if let Some(voucher) = self.vouchers.get_mut(&done.voucher_id) {
             voucher.remaining_fen -= done.used_fen;
-            voucher.status = done.status_after.to_string();
+            voucher.status = done.status_after;
         }
         if let Some(total) = self
             .provider_totals
@@ -297,6 +298,6 @@ pub struct RedemptionPlanSummary {
     pub fiscal_year: i32,
     pub subsidy_fen: i64,
     pub used_fen: i64,
-    pub status_after: &'static str,
+    pub status_after: VoucherStatus,
     pub nonce: Option<String>,
 }

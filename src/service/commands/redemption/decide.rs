@@ -4,6 +4,7 @@
 //! attach documents, and recoveries.
 
 use crate::domain::redemption::{RedemptionAction, ValueReturn, next_status, value_return};
+use crate::domain::status::{RedemptionStatus, RunStatus, VoucherStatus};
 use crate::domain::{Fen, ProgrammeCode, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
@@ -68,7 +69,7 @@ impl Decide for AttachRedemptionDocuments {
         if !allowed {
             return Err(CommandError::NotFound.into());
         }
-        if record.status == "reversed" {
+        if record.status == RedemptionStatus::Reversed {
             return Err(CommandError::RedemptionState {
                 status: record.status,
                 action: "attach_documents",
@@ -129,20 +130,19 @@ async fn plan_change<T: WriteTx>(
     if !allowed {
         return Err(CommandError::NotFound.into());
     }
-    let to = next_status(&record.status, change.action).ok_or_else(|| {
-        CommandError::RedemptionState {
-            status: record.status.clone(),
+    let to =
+        next_status(record.status, change.action).ok_or_else(|| CommandError::RedemptionState {
+            status: record.status,
             action: change.action.as_str(),
-        }
-    })?;
+        })?;
     // Once a finance user approved its batch, a redemption is settled:
     // undoing it is a recovery, not a reversal. In a run not yet approved,
     // its line leaves the run with it.
     let mut release_line = None;
-    if (to == "reversed" || to == "frozen")
+    if (to == RedemptionStatus::Reversed || to == RedemptionStatus::Frozen)
         && let Some(placement) = tx.live_placement(record.id).await?
     {
-        if placement.run_status == "approved" {
+        if placement.run_status == RunStatus::Approved {
             return Err(CommandError::RedemptionSettled {
                 run_id: placement.run_id,
             }
@@ -154,8 +154,8 @@ async fn plan_change<T: WriteTx>(
     let text = (!change.text.is_empty()).then(|| change.text.clone());
     let mut update = RedemptionUpdate {
         id: record.id,
-        from: record.status.clone(),
-        to: to.to_string(),
+        from: record.status,
+        to,
         rating: None,
         comment: None,
         confirmed_at_us: None,
@@ -178,7 +178,7 @@ async fn plan_change<T: WriteTx>(
             update.resolution_note = text
         }
     }
-    if to != "reversed" {
+    if to != RedemptionStatus::Reversed {
         return Ok(GuardedChange {
             postings: Vec::new(),
             body: change.body(),
@@ -193,11 +193,7 @@ async fn plan_change<T: WriteTx>(
     let voucher = VoucherTx::voucher(tx, record.voucher_id)
         .await?
         .ok_or_else(|| changed_outside("voucher", record.voucher_id))?;
-    let valid_until = voucher
-        .valid_until
-        .parse()
-        .map_err(|_| StoreError::Corrupt(format!("voucher {} valid_until", voucher.id)))?;
-    let destination = value_return(&voucher.status, valid_until, now.cst_date());
+    let destination = value_return(voucher.status, voucher.valid_until, now.cst_date());
     let subsidy = Fen::new(record.subsidy_fen);
     let code = ProgrammeCode::parse(&record.programme_code)
         .map_err(|_| StoreError::Corrupt(format!("programme {:?}", record.programme_code)))?;
@@ -212,9 +208,9 @@ async fn plan_change<T: WriteTx>(
             programme_account(AccountKind::VouchersOutstanding, &record.programme_code)?,
             Some(VoucherValueUpdate {
                 id: voucher.id,
-                from_status: voucher.status.clone(),
+                from_status: voucher.status,
                 from_remaining_fen: voucher.remaining_fen,
-                to_status: "active".into(),
+                to_status: VoucherStatus::Active,
                 to_remaining_fen: voucher.remaining_fen + record.subsidy_fen,
                 updated_at_us: now_us,
             }),

@@ -4,11 +4,11 @@
 //! `domain::redemption::assess`.
 
 use crate::domain::key_status::KeyStatus;
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use uuid::Uuid;
 
 use crate::domain::programme::QrMode;
-use crate::domain::provider::{ProviderFields, ProviderStatus};
+use crate::domain::provider::ProviderFields;
 use crate::domain::redemption::{
     HolderFacts, ProviderFacts, RedemptionFacts, RedemptionTerms, Shown, VoucherFacts,
 };
@@ -101,11 +101,6 @@ fn corrupt(what: String) -> StoreError {
     StoreError::Corrupt(what)
 }
 
-fn date(text: &str, what: &str) -> Result<NaiveDate, StoreError> {
-    text.parse()
-        .map_err(|_| corrupt(format!("{what} is not a date: {text:?}")))
-}
-
 /// Gathers the facts for `provider_id` redeeming `voucher_id` at `now`.
 /// A voucher or provider that does not exist is `NotFound`.
 pub async fn gather<R: RedemptionReads>(
@@ -132,15 +127,14 @@ pub async fn gather<R: RedemptionReads>(
         .programme(&voucher.programme_code)
         .await?
         .ok_or_else(|| corrupt(format!("voucher {voucher_id} names no programme")))?;
-    let terms = load_programme(&programme.status, &programme.terms_json)?.terms;
+    let terms = load_programme(&programme)?.terms;
     let key = reads
         .issuer_key(&voucher.key_id)
         .await?
         .ok_or_else(|| corrupt(format!("voucher {voucher_id} names an unknown key")))?;
     let fields: ProviderFields = serde_json::from_str(&provider.fields_json)
         .map_err(|error| corrupt(format!("provider {provider_id} fields: {error}")))?;
-    let status = ProviderStatus::parse(&provider.status)
-        .ok_or_else(|| corrupt(format!("provider status {:?}", provider.status)))?;
+    let status = provider.status;
     let blacklist = crate::service::issuance::blacklist_in_force(
         reads.provider_blacklist(provider_id).await?,
         today,
@@ -163,10 +157,10 @@ pub async fn gather<R: RedemptionReads>(
     let facts = RedemptionFacts {
         today,
         voucher: VoucherFacts {
-            status: voucher.status.clone(),
+            status: voucher.status,
             remaining: Fen::new(voucher.remaining_fen),
-            valid_from: date(&voucher.valid_from, "valid_from")?,
-            valid_until: date(&voucher.valid_until, "valid_until")?,
+            valid_from: voucher.valid_from,
+            valid_until: voucher.valid_until,
             categories: voucher.service_categories.clone(),
             key_revoked: key.status == KeyStatus::Revoked,
             divisible: terms.divisible,

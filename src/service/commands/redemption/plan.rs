@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::cache::RedemptionPlanSummary;
 use super::facts::gather;
 use crate::domain::redemption::{Assessment, Contract, assess};
+use crate::domain::status::{RedemptionStatus, VoucherStatus};
 use crate::domain::{ProgrammeCode, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
@@ -30,7 +31,7 @@ pub struct RedemptionPlan {
     record: RedemptionRecord,
     body: pb::VoucherRedeemed,
     used_fen: i64,
-    status_after: &'static str,
+    status_after: VoucherStatus,
 }
 
 /// Judges `spec` under the lock; a refusal carries every reason.
@@ -69,9 +70,9 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
     let postings = postings(&spec.programme, spec.provider_id, &assessment);
     let used_fen = assessment.subsidy.as_fen() + assessment.returned_to_budget.as_fen();
     let status_after = if assessment.remaining_after.is_positive() {
-        "active"
+        VoucherStatus::Active
     } else {
-        "redeemed"
+        VoucherStatus::Redeemed
     };
     let record = RedemptionRecord {
         id: spec.redemption_id,
@@ -98,7 +99,7 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
         }),
         payment_proof_ref: spec.payment_proof_ref.clone(),
         fiscal_year: gathered.facts.today.year(),
-        status: "pending".into(),
+        status: RedemptionStatus::Pending,
         voucher_issued_at_us: gathered.voucher.issued_at_us,
         voucher_face_value_fen: gathered.voucher.face_value_fen,
         redeemed_sequence: sequence,
@@ -174,7 +175,7 @@ impl RedemptionPlan {
         let used = VoucherUse {
             voucher_id: self.record.voucher_id,
             used_fen: self.used_fen,
-            status: self.status_after.to_string(),
+            status: self.status_after,
             updated_at_us: self.record.redeemed_at_us,
         };
         (EntryBody::VoucherRedeemed(self.body), self.record, used)

@@ -4,8 +4,8 @@
 
 use crate::domain::provider::ProviderStatus;
 use crate::ledger::body::{EntryBody, pb};
+use crate::store::WriteTx;
 use crate::store::registry::{EnterpriseRecord, ProviderRecord};
-use crate::store::{StoreError, WriteTx};
 
 use super::super::Draft;
 use super::{
@@ -142,7 +142,7 @@ impl Decide for RecordProvider {
                 id: self.provider_id,
                 uscc: input.uscc.to_string(),
                 name: input.fields.name.clone(),
-                status: ProviderStatus::Applied.as_str().to_string(),
+                status: ProviderStatus::Applied,
                 fields_json,
                 annual_cap_fen: input.annual_cap.as_fen(),
                 version: 1,
@@ -170,17 +170,16 @@ impl Decide for ChangeProviderStatus {
             .provider_by_id(self.provider_id)
             .await?
             .ok_or(CommandError::NotFound)?;
-        let from = ProviderStatus::parse(&current.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("provider status {:?}", current.status)))?;
+        let from = current.status;
         if !from.can_become(self.status) {
             return Err(CommandError::ProviderTransition {
-                from: current.status,
+                from: from.as_str().to_string(),
                 to: self.status.as_str(),
             }
             .into());
         }
         let record = ProviderRecord {
-            status: self.status.as_str().to_string(),
+            status: self.status,
             version: current.version + 1,
             updated_at_us: at.now_us(),
             ..current
@@ -213,7 +212,7 @@ fn provider_body(record: &ProviderRecord) -> pb::ProviderRecorded {
         provider_id: record.id.to_string(),
         uscc: record.uscc.clone(),
         name: record.name.clone(),
-        status: record.status.clone(),
+        status: record.status.to_string(),
         version: record.version,
         fields_json: record.fields_json.clone(),
     }

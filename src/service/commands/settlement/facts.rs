@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::domain::ProgrammeCode;
 use crate::domain::provider::ProviderFields;
 use crate::domain::settlement::Line;
+use crate::domain::status::RunStatus;
 use crate::ledger::account::{Account, AccountKind};
 use crate::store::StoreError;
 use crate::store::registry::{ProviderRecord, RegistryTx};
@@ -57,7 +58,7 @@ pub async fn provider_view<T: RegistryTx + Send>(
 pub async fn run_in<T: SettlementTx + Send>(
     tx: &mut T,
     run_id: Uuid,
-    needed: &'static str,
+    needed: RunStatus,
 ) -> Result<RunRecord, Failure> {
     let run = SettlementTx::settlement_run(tx, run_id)
         .await?
@@ -65,7 +66,7 @@ pub async fn run_in<T: SettlementTx + Send>(
     if run.status != needed {
         return Err(CommandError::SettlementState {
             status: run.status,
-            needed,
+            needed: needed.as_str(),
         }
         .into());
     }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::domain::bank_file::BankOutcome;
 use crate::domain::settlement::{FlagCode, LineState, Severity};
 use crate::domain::settlement_payout::{PayoutAmounts, payout_reference};
+use crate::domain::status::{PayoutStatus, RunStatus};
 use crate::domain::{Fen, ProgrammeCode, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
@@ -68,8 +69,8 @@ async fn write<T: RegistryTx + SettlementTx + Send>(
                 .set_line_state(
                     resolution.run_id,
                     resolution.redemption_id,
-                    LineState::Held.as_str(),
-                    LineState::Included.as_str(),
+                    LineState::Held,
+                    LineState::Included,
                 )
                 .await?;
             if moved != 1 {
@@ -89,8 +90,7 @@ async fn write<T: RegistryTx + SettlementTx + Send>(
             {
                 return Err(outside("settlement run", run_id).into());
             }
-            tx.release_lines(run_id, None, LineState::Held.as_str())
-                .await?;
+            tx.release_lines(run_id, None, LineState::Held).await?;
             tx.insert_payouts(&payouts).await?;
         }
         Writes::Payouts { run_id, applied } => {
@@ -107,12 +107,8 @@ async fn write<T: RegistryTx + SettlementTx + Send>(
                     .into());
                 }
                 if outcome == BankOutcome::Failed {
-                    tx.release_lines(
-                        run_id,
-                        Some(payout.provider_id),
-                        LineState::Included.as_str(),
-                    )
-                    .await?;
+                    tx.release_lines(run_id, Some(payout.provider_id), LineState::Included)
+                        .await?;
                 }
             }
         }
@@ -129,12 +125,12 @@ pub async fn plan_resolve<T: RegistryTx + SettlementTx + Send>(
     now: Timestamp,
     sequence: u64,
 ) -> Result<SettlementPlan, Failure> {
-    let run = run_in(tx, run_id, "prepared").await?;
+    let run = run_in(tx, run_id, RunStatus::Prepared).await?;
     let line = tx
         .run_line(run_id, redemption_id)
         .await?
         .ok_or(CommandError::NotFound)?;
-    if line.state != LineState::Held.as_str() {
+    if line.state != LineState::Held {
         return Err(CommandError::LineNotHeld { state: line.state }.into());
     }
     let blocking: Vec<FlagCode> = stored_flags(&line)?
@@ -200,7 +196,7 @@ pub async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
     approved_by: Uuid,
     sequence: u64,
 ) -> Result<SettlementPlan, Failure> {
-    let run = run_in(tx, run_id, "prepared").await?;
+    let run = run_in(tx, run_id, RunStatus::Prepared).await?;
     if run.prepared_by == approved_by {
         return Err(CommandError::SelfApproval.into());
     }
@@ -257,7 +253,11 @@ pub async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
             gross_fen: gross,
             offset_fen: amounts.offset_fen,
             net_fen: amounts.net_fen(),
-            status: if settled_now { "paid" } else { "pending" }.into(),
+            status: if settled_now {
+                PayoutStatus::Paid
+            } else {
+                PayoutStatus::Pending
+            },
             bank_message: settled_now.then(|| "全额抵扣追回款 / wholly offset".to_string()),
             updated_sequence: sequence,
         });
@@ -306,7 +306,7 @@ pub async fn plan_payouts<T: SettlementTx + Send>(
     run_id: Uuid,
     results: &[PayoutOutcome],
 ) -> Result<SettlementPlan, Failure> {
-    let run = run_in(tx, run_id, "approved").await?;
+    let run = run_in(tx, run_id, RunStatus::Approved).await?;
     let programme = programme_code(&run.programme_code)?;
     let payouts: HashMap<String, PayoutRecord> = tx
         .run_payouts(run_id)
@@ -321,14 +321,14 @@ pub async fn plan_payouts<T: SettlementTx + Send>(
         let payout = payouts
             .get(&result.reference)
             .ok_or(CommandError::NotFound)?;
-        if payout.status != "pending"
+        if payout.status != PayoutStatus::Pending
             || applied
                 .iter()
                 .any(|(p, _, _): &(PayoutRecord, _, _)| p.reference == payout.reference)
         {
             return Err(CommandError::PayoutState {
                 reference: payout.reference.clone(),
-                status: payout.status.clone(),
+                status: payout.status,
             }
             .into());
         }

@@ -5,12 +5,10 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::domain::provider::ProviderStatus;
 use crate::domain::redemption::{Party, relation_between};
-use crate::domain::settlement::{
-    self as rules, Candidate, Context, InvoiceFacts, LineState, Period,
-};
+use crate::domain::settlement::{self as rules, Candidate, Context, LineState, Period};
 use crate::domain::settlement_payout::LinesDigest;
+use crate::domain::status::RunStatus;
 use crate::domain::{ProgrammeCode, Timestamp};
 use crate::ledger::body::{EntryBody, pb};
 use crate::store::StoreError;
@@ -54,7 +52,7 @@ pub async fn plan_prepare<T: RegistryTx + SettlementTx + Send>(
         programme_code: programme.to_string(),
         period_from: period.from().to_string(),
         period_until: period.until().to_string(),
-        status: "prepared".into(),
+        status: RunStatus::Prepared,
         prepared_by,
         approved_by: None,
         // Set once the lines are written (docs/settlement.md).
@@ -143,7 +141,7 @@ pub async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         for row in rows {
             if group
                 .last()
-                .is_some_and(|last| last.provider_id != row.provider_id)
+                .is_some_and(|last| last.candidate.provider_id != row.candidate.provider_id)
             {
                 progress
                     .settle_provider(tx, std::mem::take(&mut group))
@@ -195,15 +193,14 @@ impl Progress {
         tx: &mut T,
         rows: Vec<CandidateRow>,
     ) -> Result<(), Failure> {
-        let Some(provider) = rows.first().map(|row| row.provider_id) else {
+        let Some(provider) = rows.first().map(|row| row.candidate.provider_id) else {
             return Ok(());
         };
         let clock = std::time::Instant::now();
         let view = provider_view(tx, provider).await?;
         self.spent[1] += clock.elapsed();
         let context = &mut self.context;
-        let status = ProviderStatus::parse(&view.record.status)
-            .ok_or_else(|| outside("provider status", provider))?;
+        let status = view.record.status;
         context.provider_status = HashMap::from([(provider, status)]);
         context.provider_cap_fen = HashMap::from([(provider, view.record.annual_cap_fen)]);
         let mut facts: HashMap<Uuid, LineFacts> = HashMap::with_capacity(rows.len());
@@ -243,7 +240,7 @@ impl Progress {
                     line_no: line.line_no,
                     provider_id: line.provider_id,
                     subsidy_fen: line.subsidy_fen,
-                    state: line.state.as_str().to_string(),
+                    state: line.state,
                     flags_json: flags_json(line),
                     facts: facts
                         .remove(&line.redemption_id)
@@ -262,7 +259,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The rules' view of a candidate row, and the facts its line keeps.
+/// The rules' view of a candidate row (with its related party, from the
+/// registry as it is today), and the facts its line keeps.
 fn candidate(row: CandidateRow, view: &ProviderView) -> (Candidate, LineFacts) {
     let related_party = relation_between(
         &Party {
@@ -277,36 +275,9 @@ fn candidate(row: CandidateRow, view: &ProviderView) -> (Candidate, LineFacts) {
             legal_representative: row.enterprise_representative.as_deref(),
         },
     );
-    let invoice_number = row.invoice_number.clone();
-    let invoice = match (row.invoice_code, row.invoice_number, row.invoice_amount_fen) {
-        (Some(code), Some(number), Some(amount_fen)) => Some(InvoiceFacts {
-            code,
-            number,
-            amount_fen,
-        }),
-        _ => None,
-    };
-    let facts = LineFacts {
-        voucher_id: row.voucher_id,
-        enterprise_name: row.enterprise_name,
-        service_category: row.service_category,
-        contract_amount_fen: row.contract_amount_fen,
-        invoice_number,
-        confirmed_at_us: row.confirmed_at_us,
-    };
     let candidate = Candidate {
-        redemption_id: row.redemption_id,
-        provider_id: row.provider_id,
-        enterprise_id: row.enterprise_id,
-        redeemed_sequence: row.redeemed_sequence,
-        redeemed_at_us: row.redeemed_at_us,
-        voucher_issued_at_us: row.voucher_issued_at_us,
-        face_value_fen: row.face_value_fen,
-        contract_amount_fen: row.contract_amount_fen,
-        subsidy_fen: row.subsidy_fen,
-        invoice,
-        payment_proof: row.payment_proof,
         related_party,
+        ..row.candidate
     };
-    (candidate, facts)
+    (candidate, row.facts)
 }

@@ -3,6 +3,7 @@
 //! left goes back to the budget).
 
 use crate::domain::Fen;
+use crate::domain::status::VoucherStatus;
 use crate::ledger::account::AccountKind;
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::posting::Posting;
@@ -76,7 +77,7 @@ impl Decide for WithdrawVoucher {
         let voucher = crate::store::voucher::VoucherTx::voucher(tx, self.voucher_id)
             .await?
             .ok_or(CommandError::NotFound)?;
-        if voucher.status != "active" {
+        if voucher.status != VoucherStatus::Active {
             return Err(CommandError::VoucherState {
                 status: voucher.status,
             }
@@ -84,16 +85,15 @@ impl Decide for WithdrawVoucher {
         }
         let revoke_reason = self.revoke_reason.as_deref();
         let to_status = match revoke_reason {
-            Some(_) => "revoked",
+            Some(_) => VoucherStatus::Revoked,
             None => {
-                let today = at.now.cst_date().to_string();
-                if voucher.valid_until >= today {
+                if voucher.valid_until >= at.now.cst_date() {
                     return Err(CommandError::VoucherNotExpired {
-                        valid_until: voucher.valid_until,
+                        valid_until: voucher.valid_until.to_string(),
                     }
                     .into());
                 }
-                "expired"
+                VoucherStatus::Expired
             }
         };
         let remaining = Fen::new(voucher.remaining_fen);
@@ -130,7 +130,7 @@ impl Decide for WithdrawVoucher {
                 id: voucher.id,
                 from_status: voucher.status,
                 from_remaining_fen: voucher.remaining_fen,
-                to_status: to_status.into(),
+                to_status,
                 to_remaining_fen: 0,
                 updated_at_us: at.now_us(),
             }),

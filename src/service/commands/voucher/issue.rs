@@ -18,6 +18,7 @@ use super::IssueVia;
 use crate::domain::Fen;
 use crate::domain::eligibility::evaluate;
 use crate::domain::key_status::KeyStatus;
+use crate::domain::status::VoucherStatus;
 use crate::ledger::body::EntryBody;
 use crate::service::error::CommandError;
 use crate::service::error::Failure;
@@ -180,10 +181,7 @@ impl IssuanceCache {
             return Ok(known.clone());
         }
         let loaded = match tx.programme(code).await? {
-            Some(record) => Some(Arc::new(load_programme(
-                &record.status,
-                &record.terms_json,
-            )?)),
+            Some(record) => Some(Arc::new(load_programme(&record)?)),
             None => None,
         };
         self.programmes.insert(code.to_string(), loaded.clone());
@@ -325,13 +323,13 @@ pub async fn issue<T: RegistryTx + VoucherTx + Send>(
         enterprise_uscc: claims.enterprise_uscc.clone(),
         face_value_fen: request.face_value.as_fen(),
         remaining_fen: request.face_value.as_fen(),
-        valid_from: valid_from.to_string(),
-        valid_until: valid_until.to_string(),
+        valid_from,
+        valid_until,
         service_categories: claims.service_categories.clone(),
         issued_sequence: context.sequence,
         signature: signature_of(&claims, &key),
         key_id: claims.key_id,
-        status: "active".into(),
+        status: VoucherStatus::Active,
         via: request.via.as_str().into(),
         replaces_id: None,
         issued_at_us: context.now.as_micros(),
@@ -362,7 +360,7 @@ pub async fn reissue<T: RegistryTx + VoucherTx + Send>(
     let old = VoucherTx::voucher(tx, voucher_id)
         .await?
         .ok_or(CommandError::NotFound)?;
-    if old.status != "active" {
+    if old.status != VoucherStatus::Active {
         return Err(CommandError::VoucherState { status: old.status }.into());
     }
     let old_key = tx
@@ -384,7 +382,7 @@ pub async fn reissue<T: RegistryTx + VoucherTx + Send>(
         issued_sequence: context.sequence,
         signature: signature_of(&claims, &key),
         key_id: claims.key_id,
-        status: "active".into(),
+        status: VoucherStatus::Active,
         via: "reissue".into(),
         replaces_id: Some(old.id),
         issued_at_us: context.now.as_micros(),

@@ -324,7 +324,19 @@ fn generated_password() -> String {
         .collect()
 }
 
-const DIVISIONS: [&str; 4] = ["330902", "330903", "330921", "330922"];
+/// Zhoushan's four county-level divisions (定海, 普陀, 岱山, 嵊泗).
+pub(super) const DIVISIONS: [&str; 4] = ["330902", "330903", "330921", "330922"];
+
+/// Seven sectors with different size standards (工信部联企业〔2011〕300号).
+pub(super) const SECTORS: [&str; 7] = [
+    "工业",
+    "软件和信息技术服务业",
+    "批发业",
+    "零售业",
+    "交通运输业",
+    "仓储业",
+    "其他未列明行业",
+];
 
 fn enterprise_uscc(index: usize) -> Uscc {
     let division = DIVISIONS[index % DIVISIONS.len()];
@@ -333,15 +345,6 @@ fn enterprise_uscc(index: usize) -> Uscc {
 
 /// About 700 firms across the four districts, seven sectors and all sizes.
 fn enterprise_csv() -> String {
-    const SECTORS: [&str; 7] = [
-        "工业",
-        "软件和信息技术服务业",
-        "批发业",
-        "零售业",
-        "交通运输业",
-        "仓储业",
-        "其他未列明行业",
-    ];
     const TRADES: [&str; 12] = [
         "海洋科技",
         "船舶修造",

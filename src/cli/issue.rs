@@ -10,16 +10,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::app::{StoreJob, with_existing_store};
 use crate::domain::{Fen, ProgrammeCode, Uscc};
-use crate::ledger::checkpoint::KeyPair;
 use crate::service::commands::IssueVia;
-use crate::service::issuance::{load_programme, voucher_token};
-use crate::service::issuer_keyring::IssuerKeyring;
+use crate::service::issuance::voucher_token;
 use crate::service::vouchers::{self, Allocated, IssueError};
 use crate::store::Store;
 
@@ -60,10 +57,8 @@ pub async fn run(args: IssueArgs) -> anyhow::Result<ExitCode> {
         (None, Some(path)) => read_list(path)?,
         (None, None) => anyhow::bail!("give --enterprise USCC or --list FILE.csv"),
     };
-    let (ledger, _) = crate::keyfile::load_or_create(&args.writer.ledger_key.key_file)?;
     let job = Issue {
-        ledger: Arc::new(ledger),
-        issuer_keys: args.writer.issuer_keys.keyring()?,
+        keys: args.writer.keys()?,
         programme,
         face_value,
         batch: args.batch,
@@ -101,8 +96,7 @@ fn read_list(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
 }
 
 struct Issue {
-    ledger: Arc<KeyPair>,
-    issuer_keys: Arc<IssuerKeyring>,
+    keys: super::WriterKeys,
     programme: ProgrammeCode,
     face_value: Option<Fen>,
     batch: String,
@@ -118,14 +112,13 @@ impl StoreJob for Issue {
             .programme(self.programme.as_str())
             .await?
             .with_context(|| format!("there is no programme {}", self.programme))?;
-        let terms = load_programme(&record)?.terms;
+        let terms = record.terms;
         let face_value = terms.chosen_face_value(self.face_value).map_err(|offered| {
             anyhow::anyhow!(
                 "the programme offers several face values ({offered}): choose one with --face-value"
             )
         })?;
-        let (writer, task) =
-            super::start_writer(&store, self.ledger.clone(), self.issuer_keys.clone()).await?;
+        let (writer, task) = self.keys.start_writer(&store).await?;
         let actor = super::cli_actor();
         let prefix = format!("cli:issue:{}:{}", self.programme, self.batch);
         let result = if self.single {

@@ -91,10 +91,8 @@ pub async fn run(command: KeysAction) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         KeysAction::Reissue { key_id, writer } => {
-            let (ledger, _) = keyfile::load_or_create(&writer.ledger_key.key_file)?;
             let job = Reissue {
-                ledger: Arc::new(ledger),
-                issuer_keys: writer.issuer_keys.keyring()?,
+                keys: writer.keys()?,
                 key_id,
             };
             with_store(&writer.database.database_url, job).await?
@@ -105,7 +103,7 @@ pub async fn run(command: KeysAction) -> anyhow::Result<ExitCode> {
                     "{}  {:<8}  {}",
                     key.key_id,
                     key.status,
-                    to_hex(&key.public_key)
+                    to_hex(key.public_key.as_bytes())
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -171,8 +169,7 @@ impl StoreJob for Submit {
 }
 
 struct Reissue {
-    ledger: Arc<KeyPair>,
-    issuer_keys: Arc<crate::service::issuer_keyring::IssuerKeyring>,
+    keys: super::WriterKeys,
     key_id: String,
 }
 
@@ -180,8 +177,7 @@ impl StoreJob for Reissue {
     type Output = anyhow::Result<ExitCode>;
 
     async fn run<S: Store>(self, store: S) -> Self::Output {
-        let (writer, task) =
-            super::start_writer(&store, self.ledger.clone(), self.issuer_keys.clone()).await?;
+        let (writer, task) = self.keys.start_writer(&store).await?;
         let key = format!("cli:keys:reissue:{}", self.key_id);
         let report = crate::service::vouchers::reissue_key(
             &store,

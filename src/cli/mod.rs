@@ -85,6 +85,33 @@ pub struct WriterArgs {
     pub issuer_keys: IssuerKeyArgs,
 }
 
+impl WriterArgs {
+    /// The ledger key (created on first use) and the issuer keyring.
+    pub fn keys(&self) -> anyhow::Result<WriterKeys> {
+        let (ledger, _) = crate::keyfile::load_or_create(&self.ledger_key.key_file)?;
+        Ok(WriterKeys {
+            ledger: std::sync::Arc::new(ledger),
+            issuer_keys: self.issuer_keys.keyring()?,
+        })
+    }
+}
+
+/// The keys a CLI command's ledger writer signs with.
+pub struct WriterKeys {
+    pub ledger: std::sync::Arc<crate::ledger::checkpoint::KeyPair>,
+    pub issuer_keys: std::sync::Arc<crate::service::issuer_keyring::IssuerKeyring>,
+}
+
+impl WriterKeys {
+    /// Publishes the ledger key and starts a writer on `store`.
+    pub async fn start_writer<S: crate::store::Store>(
+        &self,
+        store: &S,
+    ) -> anyhow::Result<(crate::service::WriterHandle, tokio::task::JoinHandle<()>)> {
+        start_writer(store, self.ledger.clone(), self.issuer_keys.clone()).await
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Commands {
     /// Run the HTTP service.

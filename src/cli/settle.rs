@@ -9,7 +9,6 @@ use crate::service::commands::Envelope;
 use crate::service::settlement;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use sha2::{Digest, Sha256};
@@ -18,10 +17,7 @@ use uuid::Uuid;
 use crate::app::{StoreJob, with_store};
 use crate::domain::settlement::{Period, run_id};
 use crate::domain::{Fen, ProgrammeCode, Role};
-use crate::keyfile;
-use crate::ledger::checkpoint::KeyPair;
 use crate::service::commands::settlement::facts::stored_flags;
-use crate::service::issuer_keyring::IssuerKeyring;
 use crate::service::settlement_files;
 use crate::store::Store;
 use crate::store::settlement::RunRecord;
@@ -168,10 +164,8 @@ async fn with_writer(
     key: String,
     step: Step,
 ) -> anyhow::Result<ExitCode> {
-    let (ledger, _) = keyfile::load_or_create(&args.ledger_key.key_file)?;
     let job = Recorded {
-        ledger: Arc::new(ledger),
-        issuer_keys: args.issuer_keys.keyring()?,
+        keys: args.keys()?,
         user,
         key,
         step,
@@ -180,8 +174,7 @@ async fn with_writer(
 }
 
 struct Recorded {
-    ledger: Arc<KeyPair>,
-    issuer_keys: Arc<IssuerKeyring>,
+    keys: super::WriterKeys,
     user: String,
     key: String,
     step: Step,
@@ -210,8 +203,7 @@ impl StoreJob for Recorded {
 
     async fn run<S: Store>(self, store: S) -> Self::Output {
         let user = finance_user(&store, &self.user).await?;
-        let (writer, task) =
-            super::start_writer(&store, self.ledger.clone(), self.issuer_keys.clone()).await?;
+        let (writer, task) = self.keys.start_writer(&store).await?;
         let actor = format!("{}:{}", super::cli_actor(), self.user);
         let by = || Envelope::new(actor.clone(), self.key.clone());
         let outcome: anyhow::Result<Uuid> = async {

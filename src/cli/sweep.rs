@@ -4,12 +4,9 @@
 //! while `serve` runs one too records every change once.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use crate::app::{StoreJob, with_store};
 use crate::domain::Timestamp;
-use crate::keyfile;
-use crate::ledger::checkpoint::KeyPair;
 use crate::service::sweeps;
 use crate::store::Store;
 
@@ -32,18 +29,15 @@ pub struct SweepArgs {
 }
 
 pub async fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
-    let (ledger, _) = keyfile::load_or_create(&args.writer.ledger_key.key_file)?;
     let job = Sweep {
-        ledger: Arc::new(ledger),
-        issuer_keys: args.writer.issuer_keys.keyring()?,
+        keys: args.writer.keys()?,
         which: args.which,
     };
     with_store(&args.writer.database.database_url, job).await?
 }
 
 struct Sweep {
-    ledger: Arc<KeyPair>,
-    issuer_keys: Arc<crate::service::issuer_keyring::IssuerKeyring>,
+    keys: super::WriterKeys,
     which: Which,
 }
 
@@ -51,8 +45,7 @@ impl StoreJob for Sweep {
     type Output = anyhow::Result<ExitCode>;
 
     async fn run<S: Store>(self, store: S) -> Self::Output {
-        let (writer, task) =
-            super::start_writer(&store, self.ledger.clone(), self.issuer_keys.clone()).await?;
+        let (writer, task) = self.keys.start_writer(&store).await?;
         let actor = super::cli_actor();
         let now = Timestamp::now();
         let mut outcome = Ok(());

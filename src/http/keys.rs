@@ -67,7 +67,7 @@ pub async fn published<S: Store>(
         keys: keys
             .into_iter()
             .map(|k| PublishedKey {
-                public_key: to_hex(&k.public_key),
+                public_key: to_hex(k.public_key.as_bytes()),
                 algorithm: "Ed25519",
                 valid_from: show(k.activated_at_us),
                 signing_until: k.revoked_at_us.or(k.retired_at_us).map(show),

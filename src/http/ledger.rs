@@ -306,7 +306,7 @@ impl CheckpointView {
         let public_key = keys
             .iter()
             .find(|key| key.key_id == checkpoint.key_id)
-            .map(|key| to_hex(&key.public_key));
+            .map(|key| to_hex(key.public_key.as_bytes()));
         CheckpointView {
             sequence: checkpoint.sequence,
             head_hash: to_hex(&checkpoint.head_hash),

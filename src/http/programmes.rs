@@ -121,8 +121,7 @@ async fn view<S: Store>(
     state: &AppState<S>,
     record: ProgrammeRecord,
 ) -> Result<ProgrammeView, ApiError> {
-    let terms: ProgrammeTerms =
-        serde_json::from_str(&record.terms_json).map_err(|e| ApiError::internal(&e))?;
+    let terms = record.terms.clone();
     let code = ProgrammeCode::parse(&record.code).map_err(|e| ApiError::internal(&e))?;
     let balance = async |kind: AccountKind| -> Result<i64, ApiError> {
         let account = Account::programme(kind, &code).map_err(|e| ApiError::internal(&e))?;
@@ -363,13 +362,12 @@ pub async fn my_eligibility<S: Store>(
         .into_iter()
         .filter(|p| p.status == ProgrammeStatus::Open)
     {
-        let terms: ProgrammeTerms =
-            serde_json::from_str(&record.terms_json).map_err(|e| ApiError::internal(&e))?;
+        let terms = &record.terms;
         let claimed = state
             .store
             .claimed_so_far(enterprise.id, &record.code)
             .await?;
-        let facts = enterprise_facts(&enterprise, tags.clone(), blacklist.clone(), claimed, today)?;
+        let facts = enterprise_facts(&enterprise, tags.clone(), blacklist.clone(), claimed, today);
         let face_value = Fen::new(terms.face_values_fen.iter().copied().min().unwrap_or(0));
         let report = evaluate(
             &terms.eligibility_rules(ProgrammeStatus::Open),
@@ -379,7 +377,7 @@ pub async fn my_eligibility<S: Store>(
         );
         programmes.push(ProgrammeEligibility {
             programme: record.code,
-            name: terms.name,
+            name: terms.name.clone(),
             eligible: report.eligible(),
             checks: report
                 .checks

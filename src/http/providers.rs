@@ -60,7 +60,7 @@ fn view(record: &ProviderRecord) -> Result<ProviderView, ApiError> {
         name: record.name.clone(),
         status: record.status.to_string(),
         annual_cap_fen: record.annual_cap_fen,
-        fields: serde_json::from_str(&record.fields_json).map_err(|e| ApiError::internal(&e))?,
+        fields: record.fields.clone(),
         version: record.version,
         updated_at: Timestamp::from_micros(record.updated_at_us).to_cst_rfc3339(),
     })

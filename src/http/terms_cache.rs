@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::domain::programme::ProgrammeTerms;
-use crate::service::issuance::load_programme;
 use crate::store::{Store, StoreError};
 
 const TTL: Duration = Duration::from_secs(1);
@@ -36,7 +35,7 @@ impl TermsCache {
         let Some(record) = store.programme(code).await? else {
             return Ok(None);
         };
-        let terms = Arc::new(load_programme(&record)?.terms);
+        let terms = Arc::new(record.terms);
         let mut entries = self.lock();
         if entries.len() >= ENTRIES_MAX {
             entries.clear();

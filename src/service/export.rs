@@ -6,7 +6,6 @@
 //! round money held as a float); counts are numbers.
 
 use crate::domain::Fen;
-use crate::domain::programme::ProgrammeTerms;
 use crate::store::Store;
 use crate::store::StoreError;
 use crate::store::registry::{REGISTRY_PAGE_MAX, every_programme};
@@ -57,14 +56,14 @@ pub async fn enterprises<S: Store>(store: &S) -> Result<Sheet, ExportError> {
             rows.push(vec![
                 text(e.uscc),
                 text(e.name),
-                text(e.division),
+                text(e.division.as_str()),
                 text(e.zone.unwrap_or_default()),
                 text(e.sector),
                 Cell::Number(e.staff),
                 text(Fen::new(e.revenue_fen).to_plain_yuan()),
                 text(e.contact.unwrap_or_default()),
                 text(e.legal_representative.unwrap_or_default()),
-                text(e.size_class),
+                text(e.size_class.as_str()),
                 text(e.size_standard),
                 Cell::Number(e.version),
             ]);
@@ -98,9 +97,7 @@ pub async fn providers<S: Store>(store: &S) -> Result<Sheet, ExportError> {
         let Some(last) = page.last() else { break };
         after = last.uscc.clone();
         for p in page {
-            let fields: crate::domain::provider::ProviderFields =
-                serde_json::from_str(&p.fields_json)
-                    .map_err(|e| ExportError::Corrupt(e.to_string()))?;
+            let fields = p.fields;
             rows.push(vec![
                 text(p.uscc),
                 text(p.name),
@@ -138,8 +135,7 @@ pub async fn providers<S: Store>(store: &S) -> Result<Sheet, ExportError> {
 pub async fn programmes<S: Store>(store: &S) -> Result<Sheet, ExportError> {
     let mut rows = Vec::new();
     for p in every_programme(store).await? {
-        let terms: ProgrammeTerms =
-            serde_json::from_str(&p.terms_json).map_err(|e| ExportError::Corrupt(e.to_string()))?;
+        let terms = p.terms;
         rows.push(vec![
             text(p.code),
             text(terms.name),

@@ -8,30 +8,14 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use crate::domain::Fen;
 use crate::domain::eligibility::EnterpriseFacts;
-use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms};
 use crate::domain::status::VoucherStatus;
-use crate::domain::{DivisionCode, Fen, SizeClass};
 use crate::ledger::body::{EntryBody, pb};
 use crate::store::StoreError;
-use crate::store::registry::{BlacklistRecord, EnterpriseRecord, ProgrammeRecord, TagRecord};
+use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use crate::store::voucher::{ClaimedSoFar, VoucherRecord};
 use crate::token::voucher::VoucherClaims;
-
-/// A programme as issues read it: status and parsed terms.
-pub struct LoadedProgramme {
-    pub status: ProgrammeStatus,
-    pub terms: ProgrammeTerms,
-}
-
-/// Parses a stored programme row's status and terms.
-pub fn load_programme(record: &ProgrammeRecord) -> Result<LoadedProgramme, StoreError> {
-    Ok(LoadedProgramme {
-        status: record.status,
-        terms: serde_json::from_str(&record.terms_json)
-            .map_err(|error| StoreError::Corrupt(format!("programme terms: {error}")))?,
-    })
-}
 
 /// The eligibility facts of an enterprise on `today`, from its registry
 /// rows, its tags and blacklist entries (all periods; those in force are
@@ -42,19 +26,16 @@ pub fn enterprise_facts(
     blacklist: Vec<BlacklistRecord>,
     claimed: ClaimedSoFar,
     today: NaiveDate,
-) -> Result<EnterpriseFacts, StoreError> {
+) -> EnterpriseFacts {
     let today_date = today;
     let today = today.to_string();
     let in_force = |from: &str, until: Option<&str>| {
         from <= today.as_str() && until.is_none_or(|until| today.as_str() <= until)
     };
-    Ok(EnterpriseFacts {
-        division: DivisionCode::parse(&enterprise.division)
-            .map_err(|_| StoreError::Corrupt(format!("division {:?}", enterprise.division)))?,
+    EnterpriseFacts {
+        division: enterprise.division.clone(),
         zone: enterprise.zone.clone(),
-        size_class: SizeClass::parse(&enterprise.size_class).ok_or_else(|| {
-            StoreError::Corrupt(format!("size class {:?}", enterprise.size_class))
-        })?,
+        size_class: enterprise.size_class,
         tags: tags
             .into_iter()
             .filter(|t| in_force(&t.valid_from, t.valid_until.as_deref()))
@@ -63,7 +44,7 @@ pub fn enterprise_facts(
         blacklist: blacklist_in_force(blacklist, today_date),
         claimed_this_year: Fen::new(claimed.face_value_fen),
         vouchers_this_year: claimed.count,
-    })
+    }
 }
 
 /// The blacklist entries in force on `today`, as (reason, source).

@@ -13,7 +13,6 @@ use super::commands::{Command, PayoutOutcome, Submission};
 use super::engine::{CommandError, WriterHandle};
 use super::error::UseCaseError;
 use crate::domain::bank_file::{self, BankOutcome, Matched, PaymentLine, PayoutFacts};
-use crate::domain::programme::ProgrammeTerms;
 use crate::domain::status::{PayoutStatus, RunStatus};
 use crate::domain::{Fen, Timestamp};
 use crate::report::batch::{self, Format, Heading, ReportError, Totals};
@@ -155,9 +154,7 @@ pub async fn heading<S: Store>(
     provider: Option<Uuid>,
 ) -> Result<Heading, UseCaseError> {
     let programme_name = match store.programme(&run.programme_code).await? {
-        Some(record) => serde_json::from_str::<ProgrammeTerms>(&record.terms_json)
-            .map(|terms| terms.name)
-            .unwrap_or_default(),
+        Some(record) => record.terms.name,
         None => String::new(),
     };
     let date = run

@@ -16,7 +16,6 @@ use super::commands::{ChangedBy, Command, RedemptionChange, Submission};
 use super::engine::{CommandError, WriterHandle};
 use super::error::UseCaseError;
 use super::fan_out::submit_all;
-use super::issuance::load_programme;
 use crate::domain::Timestamp;
 use crate::domain::redemption::RedemptionAction;
 use crate::store::Store;
@@ -94,7 +93,7 @@ pub async fn auto_confirm<S: Store>(
     let mut report = SweepReport::default();
     let mut days: HashMap<String, u32> = HashMap::new();
     for programme in every_programme(store).await? {
-        let terms = load_programme(&programme)?.terms;
+        let terms = programme.terms;
         days.insert(programme.code, terms.auto_confirm_days);
     }
     for (code, days) in days.into_iter().filter(|(_, days)| *days > 0) {

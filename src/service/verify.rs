@@ -56,13 +56,7 @@ pub async fn verify_store<S: Store>(
     let keys: HashMap<String, VerifyingKey> = if trusted_keys.is_empty() {
         let mut keys = HashMap::new();
         for record in store.ledger_keys().await? {
-            let key = VerifyingKey::from_bytes(&record.public_key).map_err(|_| {
-                StoreError::Corrupt(format!(
-                    "ledger key {} is not a valid Ed25519 key",
-                    record.key_id
-                ))
-            })?;
-            keys.insert(record.key_id, key);
+            keys.insert(record.key_id, record.public_key);
         }
         keys
     } else {

@@ -121,7 +121,7 @@ pub struct KeyedEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerKeyRecord {
     pub key_id: String,
-    pub public_key: [u8; 32],
+    pub public_key: ed25519_dalek::VerifyingKey,
     pub created_at: Timestamp,
 }
 

@@ -311,7 +311,11 @@ pub fn key_from_row(
     (key_id, public_key, created_at_us): LedgerKeyRow,
 ) -> Result<LedgerKeyRecord, StoreError> {
     Ok(LedgerKeyRecord {
-        public_key: hash32(public_key, "ledger public key")?,
+        public_key: ed25519_dalek::VerifyingKey::from_bytes(&hash32(
+            public_key,
+            "ledger public key",
+        )?)
+        .map_err(|_| StoreError::Corrupt(format!("ledger key {key_id} is not Ed25519")))?,
         key_id,
         created_at: Timestamp::from_micros(created_at_us),
     })

@@ -250,7 +250,7 @@ macro_rules! impl_shared_store {
             ) -> Result<(), $crate::store::StoreError> {
                 sqlx::query($crate::store::shared::INSERT_LEDGER_KEY)
                     .bind(key.key_id.as_str())
-                    .bind(key.public_key.to_vec())
+                    .bind(key.public_key.to_bytes().to_vec())
                     .bind(key.created_at.as_micros())
                     .execute(&self.pool)
                     .await

@@ -159,6 +159,21 @@ impl TestDb {
 
     /// Runs one statement as an ordinary session (triggers on) and returns
     /// the database's error text, if any.
+    /// Time passes for voucher `id` behind the writer's back: its last
+    /// valid day becomes yesterday (UTC+8), so the expiry sweep is due.
+    pub async fn age_voucher_past_its_last_day(&self, id: impl std::fmt::Display) {
+        let yesterday = voucher_ledger::domain::Timestamp::now()
+            .cst_date()
+            .pred_opt()
+            .unwrap();
+        self.try_execute(&format!(
+            "UPDATE vouchers SET valid_from = '2026-01-01', valid_until = '{yesterday}' \
+             WHERE id = '{id}'"
+        ))
+        .await
+        .unwrap();
+    }
+
     pub async fn try_execute(&self, sql: &str) -> Result<u64, String> {
         let result = match self {
             TestDb::Sqlite { url, .. } => {

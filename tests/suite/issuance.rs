@@ -17,9 +17,7 @@ use voucher_ledger::ledger::checkpoint::KeyPair;
 use voucher_ledger::service::WriterHandle;
 use voucher_ledger::service::access;
 use voucher_ledger::service::commands::{Command, Submission};
-use voucher_ledger::service::import::{
-    ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
-};
+use voucher_ledger::service::import::{ImportSettings, import_enterprises, parse_enterprise_file};
 use voucher_ledger::store::Store;
 
 use crate::api_client::{As, Reply, World};
@@ -162,11 +160,7 @@ pub async fn seed_firms<S: Store>(
         ));
     }
     let rows = parse_enterprise_file(csv.as_bytes()).unwrap();
-    let settings = ImportSettings {
-        mode: ImportMode::AllOrNothing,
-        today: Timestamp::now().cst_date(),
-        zones: Default::default(),
-    };
+    let settings = ImportSettings::all_or_nothing(Timestamp::now().cst_date());
     let report = import_enterprises(
         writer,
         "test:seed",

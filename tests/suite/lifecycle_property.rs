@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 use voucher_ledger::domain::provider::{ProviderFields, ProviderStatus};
 use voucher_ledger::domain::redemption::RedemptionAction;
-use voucher_ledger::domain::{Fen, ProgrammeCode, Timestamp};
+use voucher_ledger::domain::{Fen, ProgrammeCode};
 use voucher_ledger::ledger::checkpoint::KeyPair;
 use voucher_ledger::service::commands::{
     ChangedBy, Command, IssueVia, ProgrammeChange, RedeemSpec, RedemptionChange, ShownToken,
@@ -245,14 +245,7 @@ async fn command_of<S: Store>(
         }
         Step::Expire { voucher } => {
             let voucher = &vouchers[pick(voucher, vouchers.len())?];
-            // Time passes for this voucher: its last day was yesterday.
-            let yesterday = Timestamp::now().cst_date().pred_opt().unwrap();
-            db.try_execute(&format!(
-                "UPDATE vouchers SET valid_from = '2026-01-01', valid_until = '{yesterday}' WHERE id = '{}'",
-                voucher.id
-            ))
-            .await
-            .unwrap();
+            db.age_voucher_past_its_last_day(voucher.id).await;
             Command::WithdrawVoucher(WithdrawVoucher {
                 voucher_id: voucher.id,
                 revoke_reason: None,

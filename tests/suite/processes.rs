@@ -163,6 +163,23 @@ pub(crate) async fn run_child_measured(cwd: &Path, args: &[String]) -> (i32, Str
     (status.code().unwrap_or(-1), out, err, peak)
 }
 
+/// Stops servers `a` and `b` (SIGTERM), checks each exited cleanly, and
+/// that `verify` passes on the database they shared; returns its output.
+pub(crate) async fn stop_both_and_verify(
+    a: &mut Child,
+    b: &mut Child,
+    dir: &Path,
+    db: &TestDb,
+) -> String {
+    terminate(a);
+    terminate(b);
+    assert!(a.wait().await.unwrap().success());
+    assert!(b.wait().await.unwrap().success());
+    let (code, out) = run(dir, &["verify", "--database-url", db.url()]).await;
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
 pub(crate) fn terminate(child: &Child) {
     let pid = child.id().expect("running") as i32;
     // SAFETY: kill(2) with a pid we spawned and a valid signal number.
@@ -823,12 +840,7 @@ async fn two_servers_share_one_chain_and_one_idempotency(db: &TestDb) {
     }
     assert_eq!(shared_created, 1, "one key, two servers, one effect");
     a_token_revoked_on_one_server_dies_on_the_other(&session, &base_a, &base_b).await;
-    terminate(&a);
-    terminate(&b);
-    assert!(a.wait().await.unwrap().success());
-    assert!(b.wait().await.unwrap().success());
-    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
-    assert_eq!(code, 0, "{out}");
+    let out = stop_both_and_verify(&mut a, &mut b, dir.path(), db).await;
     // user_created + login_succeeded + 40 distinct tokens + 1 shared token
     // + the revoked token's creation and revocation.
     assert!(out.starts_with("ok: 45 entries"), "{out}");
@@ -1360,12 +1372,7 @@ async fn two_servers_split_a_flash_crowd_and_the_cli_allocates(db: &TestDb) {
             .all(|code| code == "programme_budget_exhausted"),
         "{refused:?}"
     );
-    terminate(&a);
-    terminate(&b);
-    assert!(a.wait().await.unwrap().success());
-    assert!(b.wait().await.unwrap().success());
-    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
-    assert_eq!(code, 0, "{out}");
+    stop_both_and_verify(&mut a, &mut b, dir.path(), db).await;
     let remaining = match db {
         TestDb::Sqlite { .. } => {
             let store = SqliteStore::open(db.url()).await.unwrap();

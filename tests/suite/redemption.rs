@@ -914,16 +914,8 @@ async fn sweeps_expire_vouchers_and_confirm_stale_redemptions_once<S: Store>(
     ))
     .await
     .unwrap();
-    let yesterday = voucher_ledger::domain::Timestamp::now()
-        .cst_date()
-        .pred_opt()
-        .unwrap();
-    db.try_execute(&format!(
-        "UPDATE vouchers SET valid_from = '2026-01-01', valid_until = '{yesterday}' WHERE id = '{}'",
-        voucher["id"].as_str().unwrap()
-    ))
-    .await
-    .unwrap();
+    db.age_voucher_past_its_last_day(voucher["id"].as_str().unwrap())
+        .await;
 
     let confirmed = world
         .api

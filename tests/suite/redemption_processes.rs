@@ -16,7 +16,9 @@ use voucher_ledger::service::commands::{Command, IssueVia, Submission};
 use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
 
 use crate::helpers::TestDb;
-use crate::processes::{on_both_databases, run, send_at_once, serve, terminate};
+use crate::processes::{
+    on_both_databases, run, send_at_once, serve, stop_both_and_verify, terminate,
+};
 
 const PROGRAMME: &str = "REDEEM-2P";
 
@@ -197,12 +199,7 @@ async fn two_servers_redeem_one_voucher_exactly_once(db: &TestDb) {
     let (code, out) = run(dir.path(), &["sweep", "all", "--database-url", db.url()]).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("expiry: 0 vouchers expired"), "{out}");
-    terminate(&a);
-    terminate(&b);
-    assert!(a.wait().await.unwrap().success());
-    assert!(b.wait().await.unwrap().success());
-    let (code, out) = run(dir.path(), &["verify", "--database-url", db.url()]).await;
-    assert_eq!(code, 0, "{out}");
+    stop_both_and_verify(&mut a, &mut b, dir.path(), db).await;
 }
 
 on_both_databases!(
@@ -215,17 +212,7 @@ on_both_databases!(
 async fn serve_expires_a_voucher_past_its_dates_on_its_own(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let counter = prepare_on(db, dir.path()).await;
-    // Time passes for the voucher: its last day was yesterday.
-    let yesterday = voucher_ledger::domain::Timestamp::now()
-        .cst_date()
-        .pred_opt()
-        .unwrap();
-    db.try_execute(&format!(
-        "UPDATE vouchers SET valid_from = '2026-01-01', valid_until = '{yesterday}' WHERE id = '{}'",
-        counter.voucher_id
-    ))
-    .await
-    .unwrap();
+    db.age_voucher_past_its_last_day(counter.voucher_id).await;
     let (mut server, _base) = serve(dir.path(), &["--database-url", db.url()]).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let status = loop {

@@ -252,8 +252,7 @@ async fn a_trusted_key_that_signed_no_checkpoint_vouches_for_nothing<S: Store>(
     db: &TestDb,
 ) {
     ten_entries(&store).await;
-    let key = store.ledger_keys().await.unwrap().remove(0);
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&key.public_key).unwrap();
+    let key = store.ledger_keys().await.unwrap().remove(0).public_key;
     verify_store(&store, &[key]).await.unwrap();
     db.tamper(&["DELETE FROM ledger_checkpoints"], None).await;
     verify_store(&store, &[]).await.unwrap();

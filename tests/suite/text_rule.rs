@@ -152,6 +152,24 @@ async fn query_values_pass_the_same_rule_and_unknown_parameters_are_refused<S: S
         let reply = world.api.get(path, &finance).await;
         reply.expect_error(StatusCode::BAD_REQUEST, "invalid_query");
     }
+    // A status filter names one of the documented statuses or is refused;
+    // each documented one is answered.
+    let admin = world.bearer("admin");
+    for path in [
+        "/api/v1/vouchers?status=used",
+        "/api/v1/vouchers?status=Active",
+        "/api/v1/redemptions?status=approved",
+    ] {
+        let reply = world.api.get(path, &admin).await;
+        reply.expect_error(StatusCode::BAD_REQUEST, "invalid_query");
+    }
+    for path in [
+        "/api/v1/vouchers?status=reissued",
+        "/api/v1/redemptions?status=frozen",
+    ] {
+        let reply = world.api.get(path, &admin).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+    }
 }
 
 async fn import_cells_pass_the_same_rule<S: Store>(store: S, _db: &TestDb) {

@@ -9,9 +9,7 @@ use crate::domain::ProgrammeCode;
 use crate::ledger::checkpoint::KeyPair;
 use crate::service::WriterConfig;
 use crate::service::engine::{self, publish_ledger_key};
-use crate::service::import::{
-    ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
-};
+use crate::service::import::{ImportSettings, import_enterprises, parse_enterprise_file};
 use crate::service::verify::verify_store;
 use crate::store::{Backend, PostgresStore, SqliteStore, Store};
 
@@ -152,11 +150,7 @@ async fn import_twice<S: Store>(store: S, csv: &[u8]) -> anyhow::Result<(Duratio
             "system:bench",
             &key,
             rows,
-            &ImportSettings {
-                mode: ImportMode::AllOrNothing,
-                today,
-                zones: std::collections::BTreeMap::new(),
-            },
+            &ImportSettings::all_or_nothing(today),
             |_, _| {},
         )
         .await;

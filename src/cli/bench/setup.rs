@@ -8,9 +8,7 @@ use crate::domain::{Fen, Principal, ProgrammeCode, Role, Timestamp, Uscc, Userna
 use crate::ledger::checkpoint::KeyPair;
 use crate::service::access::create_token_user;
 use crate::service::commands::{Envelope, ProgrammeChange};
-use crate::service::import::{
-    ImportMode, ImportSettings, import_enterprises, parse_enterprise_file,
-};
+use crate::service::import::{ImportSettings, import_enterprises, parse_enterprise_file};
 use crate::service::{WriterHandle, issuer_keys, programmes, registry};
 use crate::store::Store;
 
@@ -94,11 +92,7 @@ pub async fn token_user<S: Store>(
 pub async fn import_firms(writer: &WriterHandle, count: usize) -> anyhow::Result<()> {
     let csv = generated_enterprise_csv(count);
     let rows = parse_enterprise_file(csv.as_bytes()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let settings = ImportSettings {
-        mode: ImportMode::AllOrNothing,
-        today: Timestamp::now().cst_date(),
-        zones: Default::default(),
-    };
+    let settings = ImportSettings::all_or_nothing(Timestamp::now().cst_date());
     let report = import_enterprises(
         writer,
         "system:bench",
@@ -118,16 +112,7 @@ pub async fn import_firms(writer: &WriterHandle, count: usize) -> anyhow::Result
 
 /// `rows` enterprises with valid USCCs across Zhoushan's districts and sectors.
 pub fn generated_enterprise_csv(rows: usize) -> String {
-    const DIVISIONS: [&str; 4] = ["330902", "330903", "330921", "330922"];
-    const SECTORS: [&str; 7] = [
-        "工业",
-        "软件和信息技术服务业",
-        "批发业",
-        "零售业",
-        "交通运输业",
-        "仓储业",
-        "其他未列明行业",
-    ];
+    use crate::cli::demo::{DIVISIONS, SECTORS};
     let mut csv =
         String::from("统一社会信用代码,企业名称,行政区划代码,行业,从业人员,营业收入(元)\n");
     for i in 0..rows {

@@ -297,7 +297,7 @@ pub async fn publish_ledger_key<S: Store>(store: &S, signer: &KeyPair) -> Result
     store
         .register_ledger_key(&LedgerKeyRecord {
             key_id: signer.key_id().to_string(),
-            public_key: signer.public_key().to_bytes(),
+            public_key: signer.public_key(),
             created_at: Timestamp::now(),
         })
         .await

@@ -88,6 +88,18 @@ pub struct ImportSettings {
     pub zones: BTreeMap<String, DivisionCode>,
 }
 
+impl ImportSettings {
+    /// All rows or none, on `today`, with no zones defined (generated
+    /// firms: the demo, benchmarks and tests).
+    pub fn all_or_nothing(today: NaiveDate) -> ImportSettings {
+        ImportSettings {
+            mode: ImportMode::AllOrNothing,
+            today,
+            zones: BTreeMap::new(),
+        }
+    }
+}
+
 /// Validates and applies `rows`. Ledger keys are `{key_prefix}:{row}`, so a
 /// retry of the same import request replays rather than repeats.
 pub async fn import_enterprises(

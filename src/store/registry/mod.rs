@@ -6,8 +6,9 @@ pub(super) mod sql;
 pub(super) mod store_impl;
 
 use crate::domain::key_status::KeyStatus;
-use crate::domain::programme::ProgrammeStatus;
-use crate::domain::provider::ProviderStatus;
+use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms};
+use crate::domain::provider::{ProviderFields, ProviderStatus};
+use crate::domain::{DivisionCode, SizeClass};
 use std::future::Future;
 
 use uuid::Uuid;
@@ -21,12 +22,12 @@ pub struct EnterpriseRecord {
     pub uscc: String,
     pub uscc_override: bool,
     pub name: String,
-    pub division: String,
+    pub division: DivisionCode,
     pub zone: Option<String>,
     pub sector: String,
     pub staff: i64,
     pub revenue_fen: i64,
-    pub size_class: String,
+    pub size_class: SizeClass,
     pub size_standard: String,
     pub contact: Option<String>,
     /// 法定代表人, when known.
@@ -63,7 +64,8 @@ pub struct BlacklistRecord {
 pub struct ProgrammeRecord {
     pub code: String,
     pub status: ProgrammeStatus,
-    pub terms_json: String,
+    /// Decoded from the stored canonical JSON (`terms_json`).
+    pub terms: ProgrammeTerms,
     pub version: i64,
     pub created_at_us: i64,
     pub updated_at_us: i64,
@@ -76,7 +78,8 @@ pub struct ProviderRecord {
     pub uscc: String,
     pub name: String,
     pub status: ProviderStatus,
-    pub fields_json: String,
+    /// Decoded from the stored canonical JSON (`fields_json`).
+    pub fields: ProviderFields,
     pub annual_cap_fen: i64,
     pub version: i64,
     pub created_at_us: i64,
@@ -87,7 +90,7 @@ pub struct ProviderRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerKeyRecord {
     pub key_id: String,
-    pub public_key: [u8; 32],
+    pub public_key: ed25519_dalek::VerifyingKey,
     pub status: KeyStatus,
     pub activated_at_us: i64,
     pub retired_at_us: Option<i64>,

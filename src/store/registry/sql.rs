@@ -3,7 +3,8 @@
 
 use crate::domain::key_status::KeyStatus;
 use crate::domain::programme::ProgrammeStatus;
-use crate::domain::provider::ProviderStatus;
+use crate::domain::provider::{ProviderFields, ProviderStatus};
+use crate::domain::{DivisionCode, SizeClass};
 use crate::store::StoreError;
 use crate::store::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use crate::store::shared::{status, uuid};
@@ -42,8 +43,9 @@ pub fn programme(row: ProgrammeRow) -> Result<crate::store::registry::ProgrammeR
             &stored_status,
             format_args!("programme {code}"),
         )?,
+        terms: serde_json::from_str(&terms_json)
+            .map_err(|error| StoreError::Corrupt(format!("terms of programme {code}: {error}")))?,
         code,
-        terms_json,
         version,
         created_at_us,
         updated_at_us,
@@ -53,6 +55,11 @@ pub fn programme(row: ProgrammeRow) -> Result<crate::store::registry::ProgrammeR
 pub const PROVIDER_COLUMNS: &str =
     "id, uscc, name, status, fields_json, annual_cap_fen, version, created_at_us, updated_at_us";
 pub type ProviderRow = (String, String, String, String, String, i64, i64, i64, i64);
+
+/// A provider's fields as stored: canonical JSON (serde's field order).
+pub fn fields_json(fields: &ProviderFields) -> String {
+    serde_json::to_string(fields).expect("provider fields always serialise")
+}
 
 pub fn provider(row: ProviderRow) -> Result<crate::store::registry::ProviderRecord, StoreError> {
     let (
@@ -75,7 +82,8 @@ pub fn provider(row: ProviderRow) -> Result<crate::store::registry::ProviderReco
         id: uuid(&id)?,
         uscc,
         name,
-        fields_json,
+        fields: serde_json::from_str(&fields_json)
+            .map_err(|_| StoreError::Corrupt(format!("fields of provider {id}")))?,
         annual_cap_fen,
         version,
         created_at_us,
@@ -108,9 +116,10 @@ pub fn issuer_key(
         revoke_reason,
     ) = row;
     Ok(crate::store::registry::IssuerKeyRecord {
-        public_key: public_key
-            .try_into()
-            .map_err(|_| StoreError::Corrupt(format!("issuer key {key_id} is not 32 bytes")))?,
+        public_key: <[u8; 32]>::try_from(public_key)
+            .ok()
+            .and_then(|bytes| ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("issuer key {key_id} is not Ed25519")))?,
         status: status(
             KeyStatus::parse,
             &stored_status,
@@ -198,17 +207,18 @@ pub fn enterprise(row: EnterpriseRow) -> Result<EnterpriseRecord, StoreError> {
         updated_at_us,
         legal_representative,
     ) = row;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("enterprise {id}: {what}"));
     Ok(EnterpriseRecord {
+        division: DivisionCode::parse(&division).map_err(|_| corrupt("division"))?,
+        size_class: SizeClass::parse(&size_class).ok_or_else(|| corrupt("size class"))?,
         id: uuid(&id)?,
         uscc,
         uscc_override: uscc_override != 0,
         name,
-        division,
         zone,
         sector,
         staff: i64::from(staff),
         revenue_fen,
-        size_class,
         size_standard,
         contact,
         legal_representative,

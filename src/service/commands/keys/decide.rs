@@ -43,7 +43,7 @@ impl Decide for ActivateIssuerKey {
         }
         tx.save_issuer_key(&IssuerKeyRecord {
             key_id: key_id.clone(),
-            public_key: self.public_key,
+            public_key: key,
             status: KeyStatus::Active,
             activated_at_us: now_us,
             retired_at_us: None,

@@ -36,50 +36,44 @@ async fn change_programme<T: WriteTx>(
         ProgrammeChange::Open => (Some(Draft), Open),
         ProgrammeChange::Close => (Some(Open), Closed),
     };
-    let record = match (existing, needed) {
-        (None, None) => ProgrammeRecord {
+    // The terms the change sets (Open and Close keep the current ones).
+    let edited = match change {
+        ProgrammeChange::Create(terms)
+        | ProgrammeChange::UpdateDraft(terms)
+        | ProgrammeChange::Amend { terms, .. } => Some(terms),
+        ProgrammeChange::Open | ProgrammeChange::Close => None,
+    };
+    let record = match (existing, needed, edited) {
+        (None, None, Some(terms)) => ProgrammeRecord {
             code: code.to_string(),
             status: becomes,
-            terms_json: String::new(),
-            version: 0,
+            terms: terms.clone(),
+            version: 1,
             created_at_us: now_us,
             updated_at_us: now_us,
         },
-        (Some(_), None) => return Err(CommandError::ProgrammeExists.into()),
-        (None, Some(_)) => return Err(CommandError::NotFound.into()),
-        (Some(current), Some(needed)) if current.status != needed => {
+        (Some(_), None, _) => return Err(CommandError::ProgrammeExists.into()),
+        (None, _, _) => return Err(CommandError::NotFound.into()),
+        (Some(current), Some(needed), _) if current.status != needed => {
             return Err(CommandError::ProgrammeState {
                 status: current.status,
                 needed: needed.as_str(),
             }
             .into());
         }
-        (Some(current), Some(_)) => ProgrammeRecord {
+        (Some(current), _, Some(terms)) if current.terms == *terms => {
+            return Err(CommandError::Unchanged {
+                id: uuid::Uuid::nil(),
+            }
+            .into());
+        }
+        (Some(current), _, edited) => ProgrammeRecord {
             status: becomes,
+            terms: edited.cloned().unwrap_or(current.terms),
+            version: current.version + 1,
             updated_at_us: now_us,
             ..current
         },
-    };
-    let terms_json = match change {
-        ProgrammeChange::Create(terms)
-        | ProgrammeChange::UpdateDraft(terms)
-        | ProgrammeChange::Amend { terms, .. } => terms.to_canonical_json(),
-        ProgrammeChange::Open | ProgrammeChange::Close => record.terms_json.clone(),
-    };
-    let is_edit = matches!(
-        change,
-        ProgrammeChange::UpdateDraft(_) | ProgrammeChange::Amend { .. }
-    );
-    if is_edit && terms_json == record.terms_json {
-        return Err(CommandError::Unchanged {
-            id: uuid::Uuid::nil(),
-        }
-        .into());
-    }
-    let record = ProgrammeRecord {
-        terms_json,
-        version: record.version + 1,
-        ..record
     };
     let is_new = record.version == 1;
     tx.save_programme(&record, is_new).await?;
@@ -87,7 +81,7 @@ async fn change_programme<T: WriteTx>(
         code: record.code.clone(),
         status: record.status.to_string(),
         version: record.version,
-        terms_json: record.terms_json.clone(),
+        terms_json: record.terms.to_canonical_json(),
         reason: change.reason().to_string(),
     };
     Ok(match change {

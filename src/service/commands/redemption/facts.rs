@@ -8,7 +8,6 @@ use chrono::Datelike;
 use uuid::Uuid;
 
 use crate::domain::programme::QrMode;
-use crate::domain::provider::ProviderFields;
 use crate::domain::redemption::{
     HolderFacts, ProviderFacts, RedemptionFacts, RedemptionTerms, Shown, VoucherFacts,
 };
@@ -16,7 +15,6 @@ use crate::domain::{Fen, Timestamp};
 use crate::service::commands::ShownToken;
 use crate::service::error::CommandError;
 use crate::service::error::Failure;
-use crate::service::issuance::load_programme;
 use crate::store::redemption::{RedeemedTotals, TotalsQuery};
 use crate::store::registry::{
     BlacklistRecord, EnterpriseRecord, IssuerKeyRecord, ProgrammeRecord, ProviderRecord,
@@ -127,13 +125,12 @@ pub async fn gather<R: RedemptionReads>(
         .programme(&voucher.programme_code)
         .await?
         .ok_or_else(|| corrupt(format!("voucher {voucher_id} names no programme")))?;
-    let terms = load_programme(&programme)?.terms;
+    let terms = programme.terms;
     let key = reads
         .issuer_key(&voucher.key_id)
         .await?
         .ok_or_else(|| corrupt(format!("voucher {voucher_id} names an unknown key")))?;
-    let fields: ProviderFields = serde_json::from_str(&provider.fields_json)
-        .map_err(|error| corrupt(format!("provider {provider_id} fields: {error}")))?;
+    let fields = provider.fields.clone();
     let status = provider.status;
     let blacklist = crate::service::issuance::blacklist_in_force(
         reads.provider_blacklist(provider_id).await?,

@@ -48,12 +48,12 @@ impl Decide for RecordEnterprise {
             uscc: input.uscc.code().to_string(),
             uscc_override: input.uscc.override_reason().is_some(),
             name: input.name.clone(),
-            division: input.division.to_string(),
+            division: input.division.clone(),
             zone: input.zone.clone(),
             sector: input.sector.as_str().to_string(),
             staff: i64::from(input.staff),
             revenue_fen: input.revenue.as_fen(),
-            size_class: input.size_class.as_str().to_string(),
+            size_class: input.size_class,
             size_standard: input.size_standard.to_string(),
             contact: input.contact.clone(),
             legal_representative: input.legal_representative.clone(),
@@ -121,17 +121,16 @@ impl Decide for RecordProvider {
         let input = &self.input;
         let now_us = at.now_us();
         let existing = tx.provider_by_uscc(input.uscc.as_str()).await?;
-        let fields_json = provider_fields_json(input);
         let record = match &existing {
             Some(current) => {
-                if current.fields_json == fields_json
+                if current.fields == input.fields
                     && current.annual_cap_fen == input.annual_cap.as_fen()
                 {
                     return Err(unchanged(current.id));
                 }
                 ProviderRecord {
                     name: input.fields.name.clone(),
-                    fields_json,
+                    fields: input.fields.clone(),
                     annual_cap_fen: input.annual_cap.as_fen(),
                     version: current.version + 1,
                     updated_at_us: now_us,
@@ -143,7 +142,7 @@ impl Decide for RecordProvider {
                 uscc: input.uscc.to_string(),
                 name: input.fields.name.clone(),
                 status: ProviderStatus::Applied,
-                fields_json,
+                fields: input.fields.clone(),
                 annual_cap_fen: input.annual_cap.as_fen(),
                 version: 1,
                 created_at_us: now_us,
@@ -214,6 +213,6 @@ fn provider_body(record: &ProviderRecord) -> pb::ProviderRecorded {
         name: record.name.clone(),
         status: record.status.to_string(),
         version: record.version,
-        fields_json: record.fields_json.clone(),
+        fields_json: provider_fields_json(&record.fields),
     }
 }

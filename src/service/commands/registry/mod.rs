@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{Draft, InvalidCommand, TAG_LEN_MAX, TEXT_LEN_MAX, ToDraft, check_text};
 use crate::domain::DivisionCode;
 use crate::domain::enterprise::EnterpriseInput;
-use crate::domain::provider::{ProviderInput, ProviderStatus};
+use crate::domain::provider::{ProviderFields, ProviderInput, ProviderStatus};
 use crate::ledger::body::{EntryBody, pb};
 use crate::store::registry::{BlacklistRecord, TagRecord};
 
@@ -204,8 +204,8 @@ impl ToDraft for RecordProvider {
 }
 
 /// A provider's fields as stored and recorded: canonical JSON.
-pub fn provider_fields_json(input: &ProviderInput) -> String {
-    serde_json::to_string(&input.fields).expect("provider fields always serialise")
+pub fn provider_fields_json(fields: &ProviderFields) -> String {
+    serde_json::to_string(fields).expect("provider fields always serialise")
 }
 
 /// Define a functional zone (or move it to another parent division).

@@ -6,7 +6,6 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::ProgrammeCode;
-use crate::domain::provider::ProviderFields;
 use crate::domain::settlement::Line;
 use crate::domain::status::RunStatus;
 use crate::ledger::account::{Account, AccountKind};
@@ -33,26 +32,15 @@ pub fn programme_code(text: &str) -> Result<ProgrammeCode, StoreError> {
     ProgrammeCode::parse(text).map_err(|_| StoreError::Corrupt(format!("programme code {text:?}")))
 }
 
-pub fn provider_fields(record: &ProviderRecord) -> Result<ProviderFields, StoreError> {
-    serde_json::from_str(&record.fields_json)
-        .map_err(|_| StoreError::Corrupt(format!("fields of provider {}", record.id)))
-}
-
-/// The registry's view of each provider a run touches.
-pub struct ProviderView {
-    pub record: ProviderRecord,
-    pub fields: ProviderFields,
-}
-
-pub async fn provider_view<T: RegistryTx + Send>(
+/// The registry row of a provider a run touches (it must exist: its
+/// redemptions name it).
+pub async fn provider_row<T: RegistryTx + Send>(
     tx: &mut T,
     id: Uuid,
-) -> Result<ProviderView, Failure> {
-    let record = RegistryTx::provider_by_id(tx, id)
+) -> Result<ProviderRecord, Failure> {
+    Ok(RegistryTx::provider_by_id(tx, id)
         .await?
-        .ok_or_else(|| outside("provider", id))?;
-    let fields = provider_fields(&record)?;
-    Ok(ProviderView { record, fields })
+        .ok_or_else(|| outside("provider", id))?)
 }
 
 pub async fn run_in<T: SettlementTx + Send>(

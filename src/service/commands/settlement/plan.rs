@@ -159,10 +159,7 @@ pub async fn plan_resolve<T: RegistryTx + SettlementTx + Send>(
         .into_iter()
         .find(|(provider, _)| *provider == line.provider_id)
         .map_or(0, |(_, fen)| fen);
-    let cap = provider_view(tx, line.provider_id)
-        .await?
-        .record
-        .annual_cap_fen;
+    let cap = provider_row(tx, line.provider_id).await?.annual_cap_fen;
     if settled + line.subsidy_fen > cap {
         return Err(CommandError::FlagsNotResolvable {
             codes: vec![FlagCode::ProviderAnnualCap.as_str().to_string()],
@@ -213,7 +210,7 @@ pub async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
     let mut payouts = Vec::new();
     let mut bodies = Vec::new();
     for (provider, (gross, lines)) in totals {
-        let view = provider_view(tx, provider).await?;
+        let view = provider_row(tx, provider).await?;
         let receivable = party_account(AccountKind::RecoveryReceivable, &programme, provider)?;
         let open = crate::store::balance_in(tx, &receivable).await?
             - tx.pending_offsets(programme.as_str(), provider).await?;

@@ -17,6 +17,7 @@ use crate::store::settlement::{CandidateRow, LineFacts, LineRecord, RunRecord, S
 
 use super::facts::*;
 use crate::service::error::{CommandError, Failure};
+use crate::store::registry::ProviderRecord;
 
 /// A run to prepare: checked under the lock, its lines decided and
 /// written by `write`, one provider at a time.
@@ -197,17 +198,17 @@ impl Progress {
             return Ok(());
         };
         let clock = std::time::Instant::now();
-        let view = provider_view(tx, provider).await?;
+        let provider_record = provider_row(tx, provider).await?;
         self.spent[1] += clock.elapsed();
         let context = &mut self.context;
-        let status = view.record.status;
+        let status = provider_record.status;
         context.provider_status = HashMap::from([(provider, status)]);
-        context.provider_cap_fen = HashMap::from([(provider, view.record.annual_cap_fen)]);
+        context.provider_cap_fen = HashMap::from([(provider, provider_record.annual_cap_fen)]);
         let mut facts: HashMap<Uuid, LineFacts> = HashMap::with_capacity(rows.len());
         let candidates: Vec<Candidate> = rows
             .into_iter()
             .map(|row| {
-                let (candidate, line_facts) = candidate(row, &view);
+                let (candidate, line_facts) = candidate(row, &provider_record);
                 facts.insert(candidate.redemption_id, line_facts);
                 candidate
             })
@@ -261,14 +262,14 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The rules' view of a candidate row (with its related party, from the
 /// registry as it is today), and the facts its line keeps.
-fn candidate(row: CandidateRow, view: &ProviderView) -> (Candidate, LineFacts) {
+fn candidate(row: CandidateRow, provider: &ProviderRecord) -> (Candidate, LineFacts) {
     let related_party = relation_between(
         &Party {
-            uscc: &view.record.uscc,
-            name: &view.record.name,
-            legal_representative: Some(&view.fields.legal_representative),
+            uscc: &provider.uscc,
+            name: &provider.name,
+            legal_representative: Some(&provider.fields.legal_representative),
         },
-        &view.fields.related_parties,
+        &provider.fields.related_parties,
         &Party {
             uscc: &row.enterprise_uscc,
             name: &row.enterprise_name,

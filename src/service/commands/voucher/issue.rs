@@ -24,20 +24,20 @@ use crate::service::error::CommandError;
 use crate::service::error::Failure;
 use crate::service::issuer_keyring::IssuerKeyring;
 use crate::store::StoreError;
-use crate::store::registry::{BlacklistRecord, EnterpriseRecord, RegistryTx, TagRecord};
+use crate::store::registry::{
+    BlacklistRecord, EnterpriseRecord, ProgrammeRecord, RegistryTx, TagRecord,
+};
 use crate::store::voucher::{ClaimedSoFar, VoucherRecord, VoucherTx};
 use crate::token::voucher::{VoucherClaims, signature_of};
 
-use crate::service::issuance::{
-    LoadedProgramme, enterprise_facts, issued_body, load_programme, voucher_claims,
-};
+use crate::service::issuance::{enterprise_facts, issued_body, voucher_claims};
 
 /// What a batch's issues share: programmes and the signing key, loaded
 /// once per batch. Commands that change them (programme changes, key
 /// activation and revocation) clear it.
 #[derive(Default)]
 pub struct IssuanceCache {
-    programmes: HashMap<String, Option<Arc<LoadedProgramme>>>,
+    programmes: HashMap<String, Option<Arc<ProgrammeRecord>>>,
     signer: Option<(String, SigningKey)>,
     /// The claimants' registry rows, tags and blacklist entries, loaded
     /// for the whole batch with one query each (`prefill`).
@@ -176,12 +176,12 @@ impl IssuanceCache {
         &mut self,
         tx: &mut T,
         code: &str,
-    ) -> Result<Option<Arc<LoadedProgramme>>, StoreError> {
+    ) -> Result<Option<Arc<ProgrammeRecord>>, StoreError> {
         if let Some(known) = self.programmes.get(code) {
             return Ok(known.clone());
         }
         let loaded = match tx.programme(code).await? {
-            Some(record) => Some(Arc::new(load_programme(&record)?)),
+            Some(record) => Some(Arc::new(record)),
             None => None,
         };
         self.programmes.insert(code.to_string(), loaded.clone());
@@ -276,7 +276,7 @@ pub async fn issue<T: RegistryTx + VoucherTx + Send>(
     let enterprise = enterprise.ok_or(CommandError::EnterpriseNotRegistered)?;
     let today = context.now.cst_date();
     let claimed = cache.claimed(tx, enterprise.id, request.programme).await?;
-    let facts = enterprise_facts(&enterprise, tags, blacklist, claimed, today)?;
+    let facts = enterprise_facts(&enterprise, tags, blacklist, claimed, today);
     let report = evaluate(
         &terms.eligibility_rules(programme.status),
         &facts,

@@ -122,7 +122,7 @@ async fn view<S: Store>(
     record: ProgrammeRecord,
 ) -> Result<ProgrammeView, ApiError> {
     let terms = record.terms.clone();
-    let code = ProgrammeCode::parse(&record.code).map_err(|e| ApiError::internal(&e))?;
+    let code = record.code.clone();
     let balance = async |kind: AccountKind| -> Result<i64, ApiError> {
         let account = Account::programme(kind, &code).map_err(|e| ApiError::internal(&e))?;
         Ok(state.store.balance_of(&account.to_string()).await?)
@@ -130,7 +130,7 @@ async fn view<S: Store>(
     Ok(ProgrammeView {
         funded_fen: -balance(AccountKind::ProgrammeFunding).await?,
         available_fen: balance(AccountKind::BudgetAvailable).await?,
-        code: record.code,
+        code: record.code.to_string(),
         status: record.status.to_string(),
         version: record.version,
         terms,
@@ -303,7 +303,7 @@ pub async fn list<S: Store>(
         .store
         .programmes_after(page.after(), page.limit())
         .await?;
-    let next_cursor = page.next_cursor(&found, |p| &p.code);
+    let next_cursor = page.next_cursor(&found, |p| p.code.as_str());
     let mut programmes = Vec::new();
     for record in found
         .into_iter()
@@ -365,7 +365,7 @@ pub async fn my_eligibility<S: Store>(
         let terms = &record.terms;
         let claimed = state
             .store
-            .claimed_so_far(enterprise.id, &record.code)
+            .claimed_so_far(enterprise.id, record.code.as_str())
             .await?;
         let facts = enterprise_facts(&enterprise, tags.clone(), blacklist.clone(), claimed, today);
         let face_value = Fen::new(terms.face_values_fen.iter().copied().min().unwrap_or(0));
@@ -376,7 +376,7 @@ pub async fn my_eligibility<S: Store>(
             now,
         );
         programmes.push(ProgrammeEligibility {
-            programme: record.code,
+            programme: record.code.to_string(),
             name: terms.name.clone(),
             eligible: report.eligible(),
             checks: report

@@ -251,7 +251,7 @@ pub async fn account<S: Store>(
             .map(|(payout, run)| ProviderPayoutView {
                 reference: payout.reference,
                 run_id: run.id.to_string(),
-                programme_code: run.programme_code,
+                programme_code: run.programme_code.to_string(),
                 period_from: run.period_from,
                 period_until: run.period_until,
                 run_status: run.status.to_string(),

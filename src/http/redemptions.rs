@@ -147,7 +147,7 @@ impl RedemptionView {
         RedemptionView {
             id: record.id.to_string(),
             voucher_id: record.voucher_id.to_string(),
-            programme_code: record.programme_code.clone(),
+            programme_code: record.programme_code.to_string(),
             provider_id: record.provider_id.to_string(),
             enterprise_id: record.enterprise_id.to_string(),
             service_category: record.service_category.clone(),
@@ -298,7 +298,7 @@ pub async fn preview<S: Store>(
     let assessment = &preview.assessment;
     Ok(Json(PreviewView {
         voucher_id: voucher.id.to_string(),
-        programme_code: voucher.programme_code.clone(),
+        programme_code: voucher.programme_code.to_string(),
         shown_as: match preview.shown.shown {
             crate::service::commands::ShownToken::Static => "voucher",
             crate::service::commands::ShownToken::Presentation { .. } => "presentation",

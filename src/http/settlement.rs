@@ -234,7 +234,7 @@ async fn run_view<S: Store>(store: &S, run: RunRecord) -> Result<SettlementRunVi
         .collect();
     Ok(SettlementRunView {
         id: run.id.to_string(),
-        programme_code: run.programme_code,
+        programme_code: run.programme_code.to_string(),
         period_from: run.period_from,
         period_until: run.period_until,
         status: run.status.to_string(),

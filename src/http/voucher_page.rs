@@ -87,7 +87,7 @@ td {{ padding: 0.6mm 0; word-break: break-all; }}
         valid_until = voucher.valid_until,
         categories = categories,
         uscc = escape(&voucher.enterprise_uscc),
-        programme_code = escape(&voucher.programme_code),
+        programme_code = escape(voucher.programme_code.as_str()),
         sequence = voucher.issued_sequence,
         key_id = escape(&voucher.key_id),
     )

@@ -89,7 +89,7 @@ impl VoucherView {
         let remaining = Fen::new(record.remaining_fen);
         Ok(VoucherView {
             id: record.id.to_string(),
-            programme_code: record.programme_code.clone(),
+            programme_code: record.programme_code.to_string(),
             enterprise_id: record.enterprise_id.to_string(),
             enterprise_uscc: record.enterprise_uscc.clone(),
             face_value_fen: face.as_fen(),
@@ -485,7 +485,7 @@ async fn fresh_presentation<S: Store>(
     id: &str,
 ) -> Result<vouchers::Presentation, ApiError> {
     let voucher = visible_voucher(state, caller, id).await?;
-    let code = code_or_404(&voucher.programme_code)?;
+    let code = voucher.programme_code.clone();
     if programme_terms(state, &code).await?.qr_mode == QrMode::Static {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -544,7 +544,7 @@ pub async fn print<S: Store>(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let voucher = visible_voucher(&state, &caller, &id).await?;
-    let code = code_or_404(&voucher.programme_code)?;
+    let code = voucher.programme_code.clone();
     let terms = programme_terms(&state, &code).await?;
     let token = voucher_token(&voucher)?;
     let qr_svg = qr::svg(&token).map_err(qr_error)?;

@@ -175,6 +175,19 @@ impl Account {
         })
     }
 
+    /// The programme-level account of `kind`. `kind` must be one without
+    /// a party: naming one with a party is a bug, and stops the process.
+    pub fn of_programme(kind: AccountKind, programme: &ProgrammeCode) -> Account {
+        Account::programme(kind, programme).expect("a programme-level account kind")
+    }
+
+    /// The account of `kind` held for party `id` (a provider or an
+    /// enterprise: a UUID is always a valid party). `kind` must be one with
+    /// a party: naming one without is a bug, and stops the process.
+    pub fn of_party(kind: AccountKind, programme: &ProgrammeCode, id: uuid::Uuid) -> Account {
+        Account::party(kind, programme, &id.to_string()).expect("a per-party account kind")
+    }
+
     pub fn parse(text: &str) -> Result<Account, AccountError> {
         let mut parts = text.split('/');
         let (Some(kind), Some(programme)) = (parts.next(), parts.next()) else {

@@ -19,7 +19,6 @@ use super::commands::{BlacklistSpec, ChangedBy, Command, PartyKind, RedemptionCh
 use super::engine::{CommandError, WriterHandle};
 use super::error::UseCaseError;
 use super::fan_out::submit_all;
-use crate::domain::ProgrammeCode;
 use crate::domain::provider::ProviderStatus;
 use crate::domain::redemption::RedemptionAction;
 use crate::domain::status::{RedemptionStatus, VoucherStatus};
@@ -190,9 +189,7 @@ pub async fn mark<S: Store>(
         let mut jobs = Vec::new();
         let mut receivables = Vec::new();
         for programme in every_programme(store).await? {
-            let Ok(code) = ProgrammeCode::parse(&programme.code) else {
-                continue;
-            };
+            let code = programme.code.clone();
             let party = marking.party_id.to_string();
             receivables.push(
                 Account::party(AccountKind::RecoveryReceivable, &code, &party)

@@ -69,7 +69,7 @@ pub fn blacklist_in_force(
 pub fn issued_body(record: &VoucherRecord) -> pb::VoucherIssued {
     pb::VoucherIssued {
         voucher_id: record.id.to_string(),
-        programme_code: record.programme_code.clone(),
+        programme_code: record.programme_code.to_string(),
         enterprise_id: record.enterprise_id.to_string(),
         enterprise_uscc: record.enterprise_uscc.clone(),
         face_value_fen: record.face_value_fen,
@@ -102,7 +102,8 @@ pub fn issued_record(
     let uuid = |text: &str| Uuid::parse_str(text).map_err(|_| corrupt("id"));
     Ok(Some(VoucherRecord {
         id: uuid(&issued.voucher_id)?,
-        programme_code: issued.programme_code.clone(),
+        programme_code: crate::domain::ProgrammeCode::parse(&issued.programme_code)
+            .map_err(|_| corrupt("programme code"))?,
         enterprise_id: uuid(&issued.enterprise_id)?,
         enterprise_uscc: issued.enterprise_uscc.clone(),
         face_value_fen: issued.face_value_fen,

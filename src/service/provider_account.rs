@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::domain::ProgrammeCode;
 use crate::ledger::account::{Account, AccountKind};
 use crate::store::registry::every_programme;
 use crate::store::settlement::{PayoutRecord, RunRecord};
@@ -40,20 +39,14 @@ pub async fn provider_account<S: Store>(
     store: &S,
     provider_id: Uuid,
 ) -> Result<ProviderAccount, StoreError> {
-    let party = provider_id.to_string();
     let mut balances = Vec::new();
     for programme in &every_programme(store).await? {
-        let Ok(code) = ProgrammeCode::parse(&programme.code) else {
-            continue;
-        };
         let balance = async |kind| -> Result<i64, StoreError> {
-            match Account::party(kind, &code, &party) {
-                Ok(account) => store.balance_of(&account.to_string()).await,
-                Err(_) => Ok(0),
-            }
+            let account = Account::of_party(kind, &programme.code, provider_id);
+            store.balance_of(&account.to_string()).await
         };
         let row = ProgrammeBalances {
-            programme_code: programme.code.clone(),
+            programme_code: programme.code.to_string(),
             payable_fen: balance(AccountKind::ProviderPayable).await?,
             payout_pending_fen: balance(AccountKind::PayoutPending).await?,
             paid_fen: balance(AccountKind::Paid).await?,

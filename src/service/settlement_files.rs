@@ -153,7 +153,7 @@ pub async fn heading<S: Store>(
     run: &RunRecord,
     provider: Option<Uuid>,
 ) -> Result<Heading, UseCaseError> {
-    let programme_name = match store.programme(&run.programme_code).await? {
+    let programme_name = match store.programme(run.programme_code.as_str()).await? {
         Some(record) => record.terms.name,
         None => String::new(),
     };

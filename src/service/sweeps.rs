@@ -94,7 +94,7 @@ pub async fn auto_confirm<S: Store>(
     let mut days: HashMap<String, u32> = HashMap::new();
     for programme in every_programme(store).await? {
         let terms = programme.terms;
-        days.insert(programme.code, terms.auto_confirm_days);
+        days.insert(programme.code.to_string(), terms.auto_confirm_days);
     }
     for (code, days) in days.into_iter().filter(|(_, days)| *days > 0) {
         let before_us = now.as_micros() - i64::from(days) * MICROS_PER_DAY;

@@ -341,6 +341,12 @@ macro_rules! row_where {
 }
 pub(crate) use row_where;
 
+/// A programme code stored as text; anything else is corruption.
+pub fn programme_code(text: &str) -> Result<crate::domain::ProgrammeCode, StoreError> {
+    crate::domain::ProgrammeCode::parse(text)
+        .map_err(|_| StoreError::Corrupt(format!("not a programme code: {text:?}")))
+}
+
 /// A UUID stored as text; anything else is corruption.
 pub fn uuid(text: &str) -> Result<uuid::Uuid, StoreError> {
     uuid::Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("not a UUID: {text:?}")))

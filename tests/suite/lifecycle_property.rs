@@ -210,7 +210,7 @@ async fn command_of<S: Store>(
             Command::RedeemVoucher(Box::new(RedeemSpec {
                 redemption_id: Uuid::now_v7(),
                 voucher_id: voucher.id,
-                programme: ProgrammeCode::parse(&voucher.programme_code).unwrap(),
+                programme: voucher.programme_code.clone(),
                 provider_id: scene.provider,
                 shown: ShownToken::Static,
                 service_category: "管理咨询".into(),
@@ -294,7 +294,7 @@ async fn check_invariants<S: Store>(store: &S, index: usize) -> Result<(), TestC
         prop_assert_eq!(funding, parts, "programme {} identity", code);
         let outstanding: i64 = vouchers
             .iter()
-            .filter(|v| v.programme_code == code && v.status == VoucherStatus::Active)
+            .filter(|v| v.programme_code.as_str() == code && v.status == VoucherStatus::Active)
             .map(|v| v.remaining_fen)
             .sum();
         prop_assert_eq!(
@@ -305,7 +305,7 @@ async fn check_invariants<S: Store>(store: &S, index: usize) -> Result<(), TestC
         );
         let live: i64 = redemptions
             .iter()
-            .filter(|r| r.programme_code == code && r.status != RedemptionStatus::Reversed)
+            .filter(|r| r.programme_code.as_str() == code && r.status != RedemptionStatus::Reversed)
             .map(|r| r.subsidy_fen)
             .sum();
         prop_assert_eq!(of("provider_payable"), live, "{} payable", code);

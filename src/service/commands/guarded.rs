@@ -66,8 +66,6 @@ pub fn changed_outside(what: &str, id: Uuid) -> StoreError {
 }
 
 /// A programme-level account of a stored programme code.
-pub fn programme_account(kind: AccountKind, code: &str) -> Result<Account, StoreError> {
-    let code = ProgrammeCode::parse(code)
-        .map_err(|_| StoreError::Corrupt(format!("programme code {code:?}")))?;
-    Account::programme(kind, &code).map_err(|e| StoreError::Corrupt(e.to_string()))
+pub fn programme_account(kind: AccountKind, code: &ProgrammeCode) -> Account {
+    Account::of_programme(kind, code)
 }

@@ -9,6 +9,7 @@ use std::future::Future;
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::domain::ProgrammeCode;
 use crate::domain::status::{RedemptionStatus, VoucherStatus};
 
 /// A `redemptions` row.
@@ -16,7 +17,7 @@ use crate::domain::status::{RedemptionStatus, VoucherStatus};
 pub struct RedemptionRecord {
     pub id: Uuid,
     pub voucher_id: Uuid,
-    pub programme_code: String,
+    pub programme_code: ProgrammeCode,
     pub provider_id: Uuid,
     pub enterprise_id: Uuid,
     pub service_category: String,

@@ -100,7 +100,7 @@ where
     Ok(RedemptionRecord {
         id: uuid(&text(0)?)?,
         voucher_id: uuid(&text(1)?)?,
-        programme_code: text(2)?,
+        programme_code: crate::store::shared::programme_code(&text(2)?)?,
         provider_id: uuid(&text(3)?)?,
         enterprise_id: uuid(&text(4)?)?,
         service_category: text(5)?,
@@ -474,7 +474,7 @@ impl RedemptionColumns {
         RedemptionColumns {
             ids: text(|r| r.id.to_string()),
             voucher_ids: text(|r| r.voucher_id.to_string()),
-            programme_codes: text(|r| r.programme_code.clone()),
+            programme_codes: text(|r| r.programme_code.to_string()),
             provider_ids: text(|r| r.provider_id.to_string()),
             enterprise_ids: text(|r| r.enterprise_id.to_string()),
             categories: text(|r| r.service_category.clone()),

@@ -8,7 +8,7 @@ pub(super) mod store_impl;
 use crate::domain::key_status::KeyStatus;
 use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms};
 use crate::domain::provider::{ProviderFields, ProviderStatus};
-use crate::domain::{DivisionCode, SizeClass};
+use crate::domain::{DivisionCode, ProgrammeCode, SizeClass};
 use std::future::Future;
 
 use uuid::Uuid;
@@ -62,7 +62,7 @@ pub struct BlacklistRecord {
 /// A `programmes` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgrammeRecord {
-    pub code: String,
+    pub code: ProgrammeCode,
     pub status: ProgrammeStatus,
     /// Decoded from the stored canonical JSON (`terms_json`).
     pub terms: ProgrammeTerms,

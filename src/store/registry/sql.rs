@@ -45,7 +45,7 @@ pub fn programme(row: ProgrammeRow) -> Result<crate::store::registry::ProgrammeR
         )?,
         terms: serde_json::from_str(&terms_json)
             .map_err(|error| StoreError::Corrupt(format!("terms of programme {code}: {error}")))?,
-        code,
+        code: crate::store::shared::programme_code(&code)?,
         version,
         created_at_us,
         updated_at_us,

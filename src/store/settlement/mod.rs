@@ -10,6 +10,7 @@ use std::future::Future;
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::domain::ProgrammeCode;
 use crate::domain::settlement::Candidate;
 use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 
@@ -17,7 +18,7 @@ use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
     pub id: Uuid,
-    pub programme_code: String,
+    pub programme_code: ProgrammeCode,
     pub period_from: String,
     pub period_until: String,
     pub status: RunStatus,
@@ -396,7 +397,7 @@ pub trait SettlementTx {
     fn paid_unrecovered(
         &mut self,
         redemption_id: Uuid,
-    ) -> impl Future<Output = Result<Option<(String, Uuid, i64)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(ProgrammeCode, Uuid, i64)>, StoreError>> + Send;
 
     fn insert_recovered(
         &mut self,

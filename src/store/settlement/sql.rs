@@ -283,7 +283,7 @@ pub fn uuid_counts(rows: Vec<(String, i64)>) -> Result<Vec<(Uuid, i64)>, StoreEr
 
 decoder!(decode_run, RunRecord, "settlement run", |c| RunRecord {
     id: c.id(0)?,
-    programme_code: c.text(1)?,
+    programme_code: crate::store::shared::programme_code(&c.text(1)?)?,
     period_from: c.text(2)?,
     period_until: c.text(3)?,
     status: c.status(4, RunStatus::parse)?,

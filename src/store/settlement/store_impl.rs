@@ -310,7 +310,7 @@ macro_rules! impl_settlement_store {
                 use $crate::store::shared::to_i64;
                 sqlx::query($crate::store::settlement::sql::INSERT_RUN)
                     .bind(run.id.to_string())
-                    .bind(&run.programme_code)
+                    .bind(run.programme_code.as_str())
                     .bind(&run.period_from)
                     .bind(&run.period_until)
                     .bind(run.status.as_str())
@@ -553,7 +553,10 @@ macro_rules! impl_settlement_store {
             async fn paid_unrecovered(
                 &mut self,
                 redemption_id: uuid::Uuid,
-            ) -> Result<Option<(String, uuid::Uuid, i64)>, $crate::store::StoreError> {
+            ) -> Result<
+                Option<($crate::domain::ProgrammeCode, uuid::Uuid, i64)>,
+                $crate::store::StoreError,
+            > {
                 let row: Option<(String, String, i64)> =
                     sqlx::query_as($crate::store::settlement::sql::SELECT_PAID_UNRECOVERED)
                         .bind(redemption_id.to_string())
@@ -561,7 +564,11 @@ macro_rules! impl_settlement_store {
                         .await
                         .map_err(map_err)?;
                 row.map(|(programme, provider, fen)| {
-                    Ok((programme, $crate::store::shared::uuid(&provider)?, fen))
+                    Ok((
+                        $crate::store::shared::programme_code(&programme)?,
+                        $crate::store::shared::uuid(&provider)?,
+                        fen,
+                    ))
                 })
                 .transpose()
             }

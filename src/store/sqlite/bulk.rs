@@ -72,7 +72,7 @@ impl crate::store::backend::BulkRows for SqliteTx {
                 let invoice = r.invoice.as_ref();
                 row.push_bind(r.id.to_string())
                     .push_bind(r.voucher_id.to_string())
-                    .push_bind(r.programme_code.clone())
+                    .push_bind(r.programme_code.as_str())
                     .push_bind(r.provider_id.to_string())
                     .push_bind(r.enterprise_id.to_string())
                     .push_bind(r.service_category.clone())
@@ -218,7 +218,7 @@ impl crate::store::backend::BulkRows for SqliteTx {
             CHUNK,
             |mut row, v| {
                 row.push_bind(v.id.to_string())
-                    .push_bind(v.programme_code.clone())
+                    .push_bind(v.programme_code.as_str())
                     .push_bind(v.enterprise_id.to_string())
                     .push_bind(v.enterprise_uscc.clone())
                     .push_bind(v.face_value_fen)

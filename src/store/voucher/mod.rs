@@ -10,6 +10,7 @@ use std::future::Future;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use crate::domain::ProgrammeCode;
 use crate::domain::status::VoucherStatus;
 
 use super::StoreError;
@@ -18,7 +19,7 @@ use super::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VoucherRecord {
     pub id: Uuid,
-    pub programme_code: String,
+    pub programme_code: ProgrammeCode,
     pub enterprise_id: Uuid,
     pub enterprise_uscc: String,
     pub face_value_fen: i64,

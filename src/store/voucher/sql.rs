@@ -79,7 +79,7 @@ impl VoucherColumns {
         let column = |f: fn(&VoucherRecord) -> String| records.iter().map(f).collect::<Vec<_>>();
         VoucherColumns {
             ids: column(|v| v.id.to_string()),
-            programme_codes: column(|v| v.programme_code.clone()),
+            programme_codes: column(|v| v.programme_code.to_string()),
             enterprise_ids: column(|v| v.enterprise_id.to_string()),
             enterprise_usccs: column(|v| v.enterprise_uscc.clone()),
             face_values_fen: records.iter().map(|v| v.face_value_fen).collect(),
@@ -128,7 +128,7 @@ pub fn voucher(row: VoucherRow) -> Result<VoucherRecord, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("voucher {id}: {what}"));
     Ok(VoucherRecord {
         id: uuid(&id)?,
-        programme_code,
+        programme_code: crate::store::shared::programme_code(&programme_code)?,
         enterprise_id: uuid(&enterprise_id)?,
         enterprise_uscc,
         face_value_fen,

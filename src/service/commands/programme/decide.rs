@@ -1,6 +1,7 @@
 //! Programme commands under the lock: each step of a programme's life
 //! checks the status it starts from.
 
+use crate::domain::ProgrammeCode;
 use crate::domain::programme::ProgrammeStatus;
 use crate::ledger::body::{EntryBody, pb};
 use crate::store::WriteTx;
@@ -14,7 +15,7 @@ use crate::service::error::{CommandError, Failure};
 impl Decide for ChangeProgramme {
     async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
-        let body = change_programme(tx, self.code.as_str(), &self.change, at.now_us()).await?;
+        let body = change_programme(tx, &self.code, &self.change, at.now_us()).await?;
         Ok(Decided::new(body, checked))
     }
 }
@@ -22,12 +23,12 @@ impl Decide for ChangeProgramme {
 /// Applies a programme lifecycle change; returns the entry body.
 async fn change_programme<T: WriteTx>(
     tx: &mut T,
-    code: &str,
+    code: &ProgrammeCode,
     change: &ProgrammeChange,
     now_us: i64,
 ) -> Result<EntryBody, Failure> {
     use ProgrammeStatus::{Closed, Draft, Open};
-    let existing = tx.programme(code).await?;
+    let existing = tx.programme(code.as_str()).await?;
     // What the change needs the programme to be in, and what it makes it.
     let (needed, becomes) = match change {
         ProgrammeChange::Create(_) => (None, Draft),
@@ -45,7 +46,7 @@ async fn change_programme<T: WriteTx>(
     };
     let record = match (existing, needed, edited) {
         (None, None, Some(terms)) => ProgrammeRecord {
-            code: code.to_string(),
+            code: code.clone(),
             status: becomes,
             terms: terms.clone(),
             version: 1,
@@ -78,7 +79,7 @@ async fn change_programme<T: WriteTx>(
     let is_new = record.version == 1;
     tx.save_programme(&record, is_new).await?;
     let body = pb::ProgrammeRecorded {
-        code: record.code.clone(),
+        code: record.code.to_string(),
         status: record.status.to_string(),
         version: record.version,
         terms_json: record.terms.to_canonical_json(),

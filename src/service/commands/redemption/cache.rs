@@ -106,7 +106,7 @@ impl RedemptionCache {
         for voucher in self.vouchers.values() {
             let key = (
                 voucher.enterprise_id,
-                voucher.programme_code.clone(),
+                voucher.programme_code.to_string(),
                 fiscal_year,
             );
             self.enterprise_totals.insert(key, 0);

@@ -5,13 +5,13 @@
 
 use crate::domain::redemption::{RedemptionAction, ValueReturn, next_status, value_return};
 use crate::domain::status::{RedemptionStatus, RunStatus, VoucherStatus};
-use crate::domain::{Fen, ProgrammeCode, Timestamp};
+use crate::domain::{Fen, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::posting::Posting;
+use crate::store::WriteTx;
 use crate::store::redemption::{InvoiceRecord, RedemptionTx, RedemptionUpdate, VoucherValueUpdate};
 use crate::store::voucher::VoucherTx;
-use crate::store::{StoreError, WriteTx};
 
 use super::super::Draft;
 use super::super::guarded::{GuardedChange, changed_outside, programme_account};
@@ -195,17 +195,14 @@ async fn plan_change<T: WriteTx>(
         .ok_or_else(|| changed_outside("voucher", record.voucher_id))?;
     let destination = value_return(voucher.status, voucher.valid_until, now.cst_date());
     let subsidy = Fen::new(record.subsidy_fen);
-    let code = ProgrammeCode::parse(&record.programme_code)
-        .map_err(|_| StoreError::Corrupt(format!("programme {:?}", record.programme_code)))?;
-    let payable = Account::party(
+    let payable = Account::of_party(
         AccountKind::ProviderPayable,
-        &code,
-        &record.provider_id.to_string(),
-    )
-    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        &record.programme_code,
+        record.provider_id,
+    );
     let (to_account, voucher_update) = match destination {
         ValueReturn::Voucher => (
-            programme_account(AccountKind::VouchersOutstanding, &record.programme_code)?,
+            programme_account(AccountKind::VouchersOutstanding, &record.programme_code),
             Some(VoucherValueUpdate {
                 id: voucher.id,
                 from_status: voucher.status,
@@ -216,7 +213,7 @@ async fn plan_change<T: WriteTx>(
             }),
         ),
         ValueReturn::Budget => (
-            programme_account(AccountKind::BudgetAvailable, &record.programme_code)?,
+            programme_account(AccountKind::BudgetAvailable, &record.programme_code),
             None,
         ),
     };

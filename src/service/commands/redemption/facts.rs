@@ -122,7 +122,7 @@ pub async fn gather<R: RedemptionReads>(
         .await?
         .ok_or_else(|| corrupt(format!("voucher {voucher_id} names no enterprise")))?;
     let programme = reads
-        .programme(&voucher.programme_code)
+        .programme(voucher.programme_code.as_str())
         .await?
         .ok_or_else(|| corrupt(format!("voucher {voucher_id} names no programme")))?;
     let terms = programme.terms;
@@ -140,7 +140,7 @@ pub async fn gather<R: RedemptionReads>(
         .totals(TotalsQuery {
             provider_id,
             enterprise_id: holder.id,
-            programme_code: &voucher.programme_code,
+            programme_code: voucher.programme_code.as_str(),
             fiscal_year: today.year(),
         })
         .await?;

@@ -53,7 +53,7 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
         now,
     )
     .await?;
-    if gathered.voucher.programme_code != spec.programme.as_str() {
+    if gathered.voucher.programme_code != spec.programme {
         return Err(CommandError::NotFound.into());
     }
     let contract = Contract {
@@ -77,7 +77,7 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
     let record = RedemptionRecord {
         id: spec.redemption_id,
         voucher_id: spec.voucher_id,
-        programme_code: spec.programme.to_string(),
+        programme_code: spec.programme.clone(),
         provider_id: spec.provider_id,
         enterprise_id: gathered.holder.id,
         service_category: spec.service_category.clone(),
@@ -157,7 +157,7 @@ impl RedemptionPlan {
             voucher_id: self.record.voucher_id,
             provider_id: self.record.provider_id,
             enterprise_id: self.record.enterprise_id,
-            programme_code: self.record.programme_code.clone(),
+            programme_code: self.record.programme_code.to_string(),
             fiscal_year: self.record.fiscal_year,
             subsidy_fen: self.record.subsidy_fen,
             used_fen: self.used_fen,

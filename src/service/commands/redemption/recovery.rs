@@ -8,8 +8,8 @@ use crate::domain::{Fen, ProgrammeCode};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::posting::Posting;
+use crate::store::LedgerTx;
 use crate::store::settlement::SettlementTx;
-use crate::store::{LedgerTx, StoreError};
 
 use super::super::guarded::GuardedChange;
 use crate::service::error::{CommandError, Failure};
@@ -24,13 +24,11 @@ fn recovery(
     redemption_id: Option<Uuid>,
 ) -> Result<GuardedChange, Failure> {
     let party = provider_id.to_string();
-    let account = |kind| {
-        Account::party(kind, programme, &party).map_err(|e| StoreError::Corrupt(e.to_string()))
-    };
+    let account = |kind| Account::of_party(kind, programme, provider_id);
     Ok(GuardedChange {
         postings: vec![
-            Posting::debit(account(AccountKind::RecoveryReceivable)?, amount),
-            Posting::credit(account(AccountKind::Paid)?, amount),
+            Posting::debit(account(AccountKind::RecoveryReceivable), amount),
+            Posting::credit(account(AccountKind::Paid), amount),
         ],
         body: EntryBody::RecoveryOpened(pb::RecoveryOpened {
             programme_code: programme.to_string(),
@@ -46,9 +44,8 @@ fn recovery(
     })
 }
 
-fn paid_account(programme: &ProgrammeCode, provider_id: Uuid) -> Result<Account, StoreError> {
-    Account::party(AccountKind::Paid, programme, &provider_id.to_string())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+fn paid_account(programme: &ProgrammeCode, provider_id: Uuid) -> Account {
+    Account::of_party(AccountKind::Paid, programme, provider_id)
 }
 
 /// Moves the provider's whole `paid` balance in the programme to its
@@ -59,7 +56,7 @@ pub async fn plan_recovery<T: LedgerTx + Send>(
     provider_id: Uuid,
     reason: &str,
 ) -> Result<GuardedChange, Failure> {
-    let amount = crate::store::balance_in(tx, &paid_account(programme, provider_id)?).await?;
+    let amount = crate::store::balance_in(tx, &paid_account(programme, provider_id)).await?;
     if amount <= 0 {
         return Err(CommandError::NothingToRecover.into());
     }
@@ -77,11 +74,10 @@ pub async fn plan_redemption_recovery<T: LedgerTx + SettlementTx + Send>(
         .paid_unrecovered(redemption_id)
         .await?
         .ok_or(CommandError::NothingToRecover)?;
-    let programme = ProgrammeCode::parse(&code)
-        .map_err(|_| StoreError::Corrupt(format!("programme code {code:?}")))?;
+    let programme = code;
     // Less left than the subsidy: the provider's whole paid balance was
     // recovered already (the provider was found fraudulent too).
-    if crate::store::balance_in(tx, &paid_account(&programme, provider_id)?).await? < subsidy_fen {
+    if crate::store::balance_in(tx, &paid_account(&programme, provider_id)).await? < subsidy_fen {
         return Err(CommandError::NothingToRecover.into());
     }
     recovery(

@@ -15,21 +15,10 @@ use crate::store::settlement::{LineRecord, RunRecord, SettlementTx};
 
 use crate::service::error::{CommandError, Failure};
 
-pub fn outside(what: &str, id: Uuid) -> StoreError {
-    StoreError::Corrupt(format!("{what} {id} changed outside the ledger writer"))
-}
+pub use crate::service::commands::guarded::changed_outside as outside;
 
-pub fn party_account(
-    kind: AccountKind,
-    programme: &ProgrammeCode,
-    provider: Uuid,
-) -> Result<Account, StoreError> {
-    Account::party(kind, programme, &provider.to_string())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-pub fn programme_code(text: &str) -> Result<ProgrammeCode, StoreError> {
-    ProgrammeCode::parse(text).map_err(|_| StoreError::Corrupt(format!("programme code {text:?}")))
+pub fn party_account(kind: AccountKind, programme: &ProgrammeCode, provider: Uuid) -> Account {
+    Account::of_party(kind, programme, provider)
 }
 
 /// The registry row of a provider a run touches (it must exist: its

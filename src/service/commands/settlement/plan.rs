@@ -197,7 +197,7 @@ pub async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
     if run.prepared_by == approved_by {
         return Err(CommandError::SelfApproval.into());
     }
-    let programme = programme_code(&run.programme_code)?;
+    let programme = run.programme_code.clone();
     // A line whose redemption was reversed or frozen left the run then
     // (`commands::redemption`, `RedemptionChange`), so every included line is still confirmed.
     let held = tx.run_lines_count(run_id, LineState::Held.as_str()).await?;
@@ -211,22 +211,22 @@ pub async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
     let mut bodies = Vec::new();
     for (provider, (gross, lines)) in totals {
         let view = provider_row(tx, provider).await?;
-        let receivable = party_account(AccountKind::RecoveryReceivable, &programme, provider)?;
+        let receivable = party_account(AccountKind::RecoveryReceivable, &programme, provider);
         let open = crate::store::balance_in(tx, &receivable).await?
             - tx.pending_offsets(programme.as_str(), provider).await?;
         let amounts = PayoutAmounts::new(gross, open);
-        let payable = party_account(AccountKind::ProviderPayable, &programme, provider)?;
+        let payable = party_account(AccountKind::ProviderPayable, &programme, provider);
         let settled_now = amounts.net_fen() == 0;
         if settled_now {
             postings.push(Posting::debit(
-                party_account(AccountKind::Paid, &programme, provider)?,
+                party_account(AccountKind::Paid, &programme, provider),
                 Fen::new(gross),
             ));
             postings.push(Posting::credit(payable, Fen::new(gross)));
-            postings.extend(offset_postings(&programme, provider, amounts.offset_fen)?);
+            postings.extend(offset_postings(&programme, provider, amounts.offset_fen));
         } else {
             postings.push(Posting::debit(
-                party_account(AccountKind::PayoutPending, &programme, provider)?,
+                party_account(AccountKind::PayoutPending, &programme, provider),
                 Fen::new(gross),
             ));
             postings.push(Posting::credit(payable, Fen::new(gross)));
@@ -283,19 +283,18 @@ fn offset_postings(
     programme: &ProgrammeCode,
     provider: Uuid,
     offset_fen: i64,
-) -> Result<Vec<Posting>, StoreError> {
+) -> Vec<Posting> {
     if offset_fen == 0 {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let available = Account::programme(AccountKind::BudgetAvailable, programme)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(vec![
+    let available = Account::of_programme(AccountKind::BudgetAvailable, programme);
+    vec![
         Posting::debit(available, Fen::new(offset_fen)),
         Posting::credit(
-            party_account(AccountKind::RecoveryReceivable, programme, provider)?,
+            party_account(AccountKind::RecoveryReceivable, programme, provider),
             Fen::new(offset_fen),
         ),
-    ])
+    ]
 }
 
 pub async fn plan_payouts<T: SettlementTx + Send>(
@@ -304,7 +303,7 @@ pub async fn plan_payouts<T: SettlementTx + Send>(
     results: &[PayoutOutcome],
 ) -> Result<SettlementPlan, Failure> {
     let run = run_in(tx, run_id, RunStatus::Approved).await?;
-    let programme = programme_code(&run.programme_code)?;
+    let programme = run.programme_code.clone();
     let payouts: HashMap<String, PayoutRecord> = tx
         .run_payouts(run_id)
         .await?
@@ -330,11 +329,11 @@ pub async fn plan_payouts<T: SettlementTx + Send>(
             .into());
         }
         let gross = Fen::new(payout.gross_fen);
-        let pending = party_account(AccountKind::PayoutPending, &programme, payout.provider_id)?;
+        let pending = party_account(AccountKind::PayoutPending, &programme, payout.provider_id);
         match result.outcome {
             BankOutcome::Paid => {
                 postings.push(Posting::debit(
-                    party_account(AccountKind::Paid, &programme, payout.provider_id)?,
+                    party_account(AccountKind::Paid, &programme, payout.provider_id),
                     gross,
                 ));
                 postings.push(Posting::credit(pending, gross));
@@ -342,11 +341,11 @@ pub async fn plan_payouts<T: SettlementTx + Send>(
                     &programme,
                     payout.provider_id,
                     payout.offset_fen,
-                )?);
+                ));
             }
             BankOutcome::Failed => {
                 postings.push(Posting::debit(
-                    party_account(AccountKind::ProviderPayable, &programme, payout.provider_id)?,
+                    party_account(AccountKind::ProviderPayable, &programme, payout.provider_id),
                     gross,
                 ));
                 postings.push(Posting::credit(pending, gross));

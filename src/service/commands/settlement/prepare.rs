@@ -50,7 +50,7 @@ pub async fn plan_prepare<T: RegistryTx + SettlementTx + Send>(
     }
     let run = RunRecord {
         id: run_id,
-        programme_code: programme.to_string(),
+        programme_code: programme.clone(),
         period_from: period.from().to_string(),
         period_until: period.until().to_string(),
         status: RunStatus::Prepared,
@@ -120,7 +120,7 @@ pub async fn write_preparation<T: RegistryTx + SettlementTx + Send>(
         digest: LinesDigest::default(),
         body: pb::SettlementPrepared {
             run_id: run.id.to_string(),
-            programme_code: run.programme_code.clone(),
+            programme_code: run.programme_code.to_string(),
             period_from: run.period_from.clone(),
             period_until: run.period_until.clone(),
             prepared_by: run.prepared_by.to_string(),

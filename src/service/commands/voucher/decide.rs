@@ -35,7 +35,7 @@ impl Decide for IssueVoucher {
         };
         let request = IssueRequest {
             voucher_id: self.voucher_id,
-            programme: self.programme.as_str(),
+            programme: &self.programme,
             enterprise_id: self.enterprise_id,
             face_value: self.face_value,
             via: self.via,
@@ -100,11 +100,11 @@ impl Decide for WithdrawVoucher {
         let postings = if remaining.is_positive() {
             vec![
                 Posting::debit(
-                    programme_account(AccountKind::BudgetAvailable, &voucher.programme_code)?,
+                    programme_account(AccountKind::BudgetAvailable, &voucher.programme_code),
                     remaining,
                 ),
                 Posting::credit(
-                    programme_account(AccountKind::VouchersOutstanding, &voucher.programme_code)?,
+                    programme_account(AccountKind::VouchersOutstanding, &voucher.programme_code),
                     remaining,
                 ),
             ]
@@ -113,7 +113,7 @@ impl Decide for WithdrawVoucher {
         };
         let withdrawn = pb::VoucherWithdrawn {
             voucher_id: voucher.id.to_string(),
-            programme_code: voucher.programme_code.clone(),
+            programme_code: voucher.programme_code.to_string(),
             remaining_fen: voucher.remaining_fen,
             reason: revoke_reason.unwrap_or_default().to_string(),
         };

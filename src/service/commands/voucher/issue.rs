@@ -15,10 +15,10 @@ use ed25519_dalek::SigningKey;
 use uuid::Uuid;
 
 use super::IssueVia;
-use crate::domain::Fen;
 use crate::domain::eligibility::evaluate;
 use crate::domain::key_status::KeyStatus;
 use crate::domain::status::VoucherStatus;
+use crate::domain::{Fen, ProgrammeCode};
 use crate::ledger::body::EntryBody;
 use crate::service::error::CommandError;
 use crate::service::error::Failure;
@@ -180,10 +180,7 @@ impl IssuanceCache {
         if let Some(known) = self.programmes.get(code) {
             return Ok(known.clone());
         }
-        let loaded = match tx.programme(code).await? {
-            Some(record) => Some(Arc::new(record)),
-            None => None,
-        };
+        let loaded = tx.programme(code).await?.map(Arc::new);
         self.programmes.insert(code.to_string(), loaded.clone());
         Ok(loaded)
     }
@@ -244,7 +241,7 @@ pub struct IssueContext<'a> {
 /// What an issue asks for.
 pub struct IssueRequest<'a> {
     pub voucher_id: Uuid,
-    pub programme: &'a str,
+    pub programme: &'a ProgrammeCode,
     pub enterprise_id: Uuid,
     pub face_value: Fen,
     pub via: IssueVia,
@@ -258,7 +255,7 @@ pub async fn issue<T: RegistryTx + VoucherTx + Send>(
     context: &IssueContext<'_>,
 ) -> Result<EntryBody, Failure> {
     let programme = cache
-        .programme(tx, request.programme)
+        .programme(tx, request.programme.as_str())
         .await?
         .ok_or(CommandError::NotFound)?;
     let terms = &programme.terms;
@@ -275,7 +272,9 @@ pub async fn issue<T: RegistryTx + VoucherTx + Send>(
     } = cache.party(tx, request.enterprise_id).await?;
     let enterprise = enterprise.ok_or(CommandError::EnterpriseNotRegistered)?;
     let today = context.now.cst_date();
-    let claimed = cache.claimed(tx, enterprise.id, request.programme).await?;
+    let claimed = cache
+        .claimed(tx, enterprise.id, request.programme.as_str())
+        .await?;
     let facts = enterprise_facts(&enterprise, tags, blacklist, claimed, today);
     let report = evaluate(
         &terms.eligibility_rules(programme.status),
@@ -318,7 +317,7 @@ pub async fn issue<T: RegistryTx + VoucherTx + Send>(
     };
     let record = VoucherRecord {
         id: request.voucher_id,
-        programme_code: claims.programme_code.clone(),
+        programme_code: request.programme.clone(),
         enterprise_id: enterprise.id,
         enterprise_uscc: claims.enterprise_uscc.clone(),
         face_value_fen: request.face_value.as_fen(),

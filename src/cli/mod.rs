@@ -14,6 +14,7 @@ mod export;
 mod import;
 mod issue;
 mod keys;
+mod logging;
 mod machine_cpu;
 mod progress;
 mod qr;
@@ -32,6 +33,10 @@ mod verify;
     about = "服务补贴券 — service-voucher programme on a verifiable ledger"
 )]
 pub struct Cli {
+    /// More log lines on stderr: -v info, -vv debug (one-shot commands
+    /// log only warnings by default; VOUCHER_LOG overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Commands,
 }
@@ -222,6 +227,8 @@ enum Commands {
 /// Parses the command line and runs it; returns the process exit code.
 pub async fn run() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
+    let long_running = matches!(cli.command, Commands::Serve { .. } | Commands::Demo { .. });
+    logging::init(long_running, cli.verbose);
     match cli.command {
         Commands::Serve {
             database,

@@ -124,7 +124,7 @@ impl StoreJob for Export {
             .settlement_line_totals(run.id)
             .await?
             .into_iter()
-            .find(|(state, _, _)| state == "included")
+            .find(|(state, _, _)| *state == crate::domain::status::LineState::Included)
             .map_or(0, |(_, count, _)| count as u64);
         let file = BufWriter::new(std::fs::File::create(&self.out)?);
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();

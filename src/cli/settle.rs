@@ -270,7 +270,11 @@ async fn print_run<S: Store>(store: &S, run: &RunRecord, lines: bool) -> anyhow:
         run.id, run.programme_code, run.period_from, run.period_until, run.status
     );
     for (state, count, fen) in store.settlement_line_totals(run.id).await? {
-        println!("  {state:<9} {count:>8} lines  {}", Fen::new(fen));
+        println!(
+            "  {:<9} {count:>8} lines  {}",
+            state.as_str(),
+            Fen::new(fen)
+        );
     }
     for payout in store.payouts(run.id).await? {
         println!(

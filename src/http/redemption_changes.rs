@@ -19,7 +19,7 @@ use crate::domain::{Role, Timestamp};
 use crate::service::redemption::{self};
 use crate::store::Store;
 
-use super::redemptions::{InvoiceInput, RedemptionView, invoice, required_text};
+use super::redemptions::{InvoiceInput, RedemptionView, invoice, redemption_view, required_text};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,7 +94,7 @@ async fn change<S: Store>(
         change,
     )
     .await?;
-    Ok(Json(RedemptionView::of(&record)))
+    Ok(Json(redemption_view(&state.store, &record).await?))
 }
 
 pub async fn confirm<S: Store>(
@@ -281,7 +281,7 @@ pub async fn attach_documents<S: Store>(
         .redemption(redemption_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Json(RedemptionView::of(&record)))
+    Ok(Json(redemption_view(&state.store, &record).await?))
 }
 
 /// The text of the QR code in an uploaded photo.

@@ -20,13 +20,15 @@ use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::redemption::Contract;
 use crate::domain::status::RedemptionStatus;
-use crate::domain::{Fen, Role, Timestamp};
+use crate::domain::{Fen, Role};
 use crate::service::commands::InvoiceSpec;
 use crate::service::redemption::{
     self, PreviewError, RedeemError, RedeemRequest as ServiceRequest, TokenRefusal,
 };
 use crate::store::Store;
-use crate::store::redemption::{RedemptionFilter, RedemptionRecord};
+use crate::store::redemption::RedemptionFilter;
+
+pub use super::redemption_views::{InvoiceView, PartyNames, RedemptionView, redemption_view};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,79 +102,6 @@ pub struct PreviewView {
     pub redeemable: bool,
     /// Every reason the redemption would be refused, with its error code.
     pub reasons: Vec<ErrorReason>,
-}
-
-/// A redemption as its provider, its enterprise and the staff see it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RedemptionView {
-    pub id: String,
-    pub voucher_id: String,
-    pub programme_code: String,
-    pub provider_id: String,
-    pub enterprise_id: String,
-    pub service_category: String,
-    pub contract_number: String,
-    pub description: String,
-    pub contract_amount_fen: i64,
-    pub contract_amount_yuan: String,
-    pub subsidy_fen: i64,
-    pub subsidy_yuan: String,
-    pub enterprise_share_fen: i64,
-    pub enterprise_share_yuan: String,
-    /// Value a single-use voucher gave back to the budget.
-    pub returned_fen: i64,
-    pub single_use: bool,
-    pub invoice: Option<InvoiceView>,
-    pub payment_proof_ref: Option<String>,
-    /// pending (awaiting the enterprise), confirmed, disputed or reversed.
-    pub status: String,
-    /// The ledger entry that recorded it.
-    pub redeemed_sequence: u64,
-    pub redeemed_at: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InvoiceView {
-    pub code: String,
-    pub number: String,
-    pub date: String,
-    pub amount_fen: i64,
-}
-
-impl RedemptionView {
-    pub fn of(record: &RedemptionRecord) -> RedemptionView {
-        let contract = Fen::new(record.contract_amount_fen);
-        let subsidy = Fen::new(record.subsidy_fen);
-        let share = Fen::new(record.contract_amount_fen - record.subsidy_fen);
-        RedemptionView {
-            id: record.id.to_string(),
-            voucher_id: record.voucher_id.to_string(),
-            programme_code: record.programme_code.to_string(),
-            provider_id: record.provider_id.to_string(),
-            enterprise_id: record.enterprise_id.to_string(),
-            service_category: record.service_category.clone(),
-            contract_number: record.contract_number.clone(),
-            description: record.description.clone(),
-            contract_amount_fen: contract.as_fen(),
-            contract_amount_yuan: contract.to_plain_yuan(),
-            subsidy_fen: subsidy.as_fen(),
-            subsidy_yuan: subsidy.to_plain_yuan(),
-            enterprise_share_fen: share.as_fen(),
-            enterprise_share_yuan: share.to_plain_yuan(),
-            returned_fen: record.returned_fen,
-            single_use: record.single_use,
-            invoice: record.invoice.as_ref().map(|invoice| InvoiceView {
-                code: invoice.code.clone(),
-                number: invoice.number.clone(),
-                date: invoice.date.clone(),
-                amount_fen: invoice.amount_fen,
-            }),
-            payment_proof_ref: record.payment_proof_ref.clone(),
-            status: record.status.to_string(),
-            redeemed_sequence: record.redeemed_sequence,
-            redeemed_at: Timestamp::from_micros(record.redeemed_at_us).to_cst_rfc3339(),
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -360,7 +289,11 @@ pub async fn redeem<S: Store>(
         RedeemError::Command(error) => error.into(),
         RedeemError::Store(error) => error.into(),
     })?;
-    let mut response = (StatusCode::CREATED, Json(RedemptionView::of(&record))).into_response();
+    let mut response = (
+        StatusCode::CREATED,
+        Json(redemption_view(&state.store, &record).await?),
+    )
+        .into_response();
     if replayed {
         response.headers_mut().insert(
             super::idempotency_key::REPLAYED_HEADER,
@@ -418,7 +351,13 @@ pub async fn list<S: Store>(
         .then(|| found.last().map(|r| r.id.to_string()))
         .flatten();
     Ok(Json(RedemptionList {
-        redemptions: found.iter().map(RedemptionView::of).collect(),
+        redemptions: {
+            let names = PartyNames::of(&state.store, &found).await?;
+            found
+                .iter()
+                .map(|r| RedemptionView::of(r, &names))
+                .collect()
+        },
         next_cursor,
     }))
 }
@@ -440,5 +379,5 @@ pub async fn get<S: Store>(
     if hidden {
         return Err(ApiError::not_found());
     }
-    Ok(Json(RedemptionView::of(&record)))
+    Ok(Json(redemption_view(&state.store, &record).await?))
 }

@@ -22,14 +22,15 @@ use super::idempotency_key::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::bank_file::{self, Matched};
-use crate::domain::settlement::{self as rules, FlagCode, Period};
-use crate::domain::{Fen, ProgrammeCode, Role};
+use crate::domain::settlement::{self as rules, Period};
+use crate::domain::{ProgrammeCode, Role};
 use crate::report::batch::{Format, Heading};
 use crate::report::stream::{ChannelWriter, body_stream};
-use crate::service::commands::settlement::facts::stored_flags;
 use crate::service::settlement_files::{self as files, BankImportError};
 use crate::store::Store;
-use crate::store::settlement::{LineRecord, PayoutRecord, RunRecord};
+use crate::store::settlement::RunRecord;
+
+pub use super::settlement_views::*;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -39,97 +40,6 @@ pub struct PrepareSettlementRequest {
     /// `2026Q3`, `2026H1`, `2026`, or `2026-07-01..2026-09-30` (UTC+8 dates,
     /// one fiscal year).
     pub period: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayoutView {
-    /// The bank reference (业务参考号) on the payment file.
-    pub reference: String,
-    pub provider_id: String,
-    pub payee_name: String,
-    pub bank_name: String,
-    pub account_number: String,
-    pub gross_fen: i64,
-    /// Recovery receivable offset against it (追回抵扣).
-    pub offset_fen: i64,
-    /// What the bank transfers.
-    pub net_fen: i64,
-    pub net: String,
-    /// pending, paid or failed.
-    pub status: String,
-    pub bank_message: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SettlementRunView {
-    pub id: String,
-    pub programme_code: String,
-    pub period_from: String,
-    pub period_until: String,
-    /// prepared or approved.
-    pub status: String,
-    pub prepared_by: String,
-    pub approved_by: Option<String>,
-    /// Hex SHA-256 of the lines as prepared (docs/settlement.md).
-    pub lines_digest: String,
-    pub prepared_sequence: u64,
-    pub approved_sequence: Option<u64>,
-    pub included_count: i64,
-    pub included_fen: i64,
-    /// The batch total, e.g. ¥1,234.50.
-    pub included: String,
-    pub held_count: i64,
-    pub held_fen: i64,
-    pub released_count: i64,
-    pub payouts: Vec<PayoutView>,
-    /// Held lines cleared by a note, in the order they were.
-    pub resolutions: Vec<ResolutionView>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResolutionView {
-    pub redemption_id: String,
-    pub note: String,
-    /// The finance user who cleared it.
-    pub resolved_by: String,
-    pub sequence: u64,
-    /// UTC+8.
-    pub resolved_at: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SettlementRunList {
-    pub runs: Vec<SettlementRunView>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FlagView {
-    pub code: String,
-    /// blocking (keeps the line out until resolved) or warning.
-    pub severity: String,
-    pub detail: String,
-    pub meaning_zh: String,
-    pub meaning_en: String,
-    /// Whether a note can clear it.
-    pub resolvable: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SettlementLineView {
-    pub line_no: u32,
-    pub redemption_id: String,
-    pub provider_id: String,
-    pub subsidy_fen: i64,
-    /// included, held or released.
-    pub state: String,
-    pub flags: Vec<FlagView>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SettlementLineList {
-    pub lines: Vec<SettlementLineView>,
-    /// Pass as `after` for the next page; absent on the last page.
-    pub next_after: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -192,68 +102,6 @@ fn period_invalid(error: rules::PeriodError) -> ApiError {
     )
 }
 
-fn payout_view(payout: &PayoutRecord) -> PayoutView {
-    PayoutView {
-        reference: payout.reference.clone(),
-        provider_id: payout.provider_id.to_string(),
-        payee_name: payout.payee_name.clone(),
-        bank_name: payout.bank_name.clone(),
-        account_number: payout.account_number.clone(),
-        gross_fen: payout.gross_fen,
-        offset_fen: payout.offset_fen,
-        net_fen: payout.net_fen,
-        net: Fen::new(payout.net_fen).to_string(),
-        status: payout.status.to_string(),
-        bank_message: payout.bank_message.clone(),
-    }
-}
-
-async fn run_view<S: Store>(store: &S, run: RunRecord) -> Result<SettlementRunView, ApiError> {
-    let totals = store.settlement_line_totals(run.id).await?;
-    let of = |state: &str| {
-        totals
-            .iter()
-            .find(|(s, _, _)| s == state)
-            .map_or((0, 0), |(_, count, fen)| (*count, *fen))
-    };
-    let (included_count, included_fen) = of("included");
-    let (held_count, held_fen) = of("held");
-    let (released_count, _) = of("released");
-    let payouts = store.payouts(run.id).await?;
-    let resolutions = store
-        .settlement_resolutions(run.id)
-        .await?
-        .into_iter()
-        .map(|r| ResolutionView {
-            redemption_id: r.redemption_id.to_string(),
-            note: r.note,
-            resolved_by: r.resolved_by.to_string(),
-            sequence: r.sequence,
-            resolved_at: crate::domain::Timestamp::from_micros(r.resolved_at_us).to_string(),
-        })
-        .collect();
-    Ok(SettlementRunView {
-        id: run.id.to_string(),
-        programme_code: run.programme_code.to_string(),
-        period_from: run.period_from,
-        period_until: run.period_until,
-        status: run.status.to_string(),
-        prepared_by: run.prepared_by.to_string(),
-        approved_by: run.approved_by.map(|id| id.to_string()),
-        lines_digest: run.lines_digest,
-        prepared_sequence: run.prepared_sequence,
-        approved_sequence: run.approved_sequence,
-        included_count,
-        included_fen,
-        included: Fen::new(included_fen).to_string(),
-        held_count,
-        held_fen,
-        released_count,
-        payouts: payouts.iter().map(payout_view).collect(),
-        resolutions,
-    })
-}
-
 async fn run_or_404<S: Store>(state: &AppState<S>, id: &str) -> Result<RunRecord, ApiError> {
     let id = ApiError::id_or_404(id)?;
     state
@@ -310,32 +158,6 @@ pub async fn get<S: Store>(
     Ok(Json(run_view(&state.store, run).await?))
 }
 
-fn line_view(line: &LineRecord) -> Result<SettlementLineView, ApiError> {
-    let flags = stored_flags(line)?
-        .into_iter()
-        .map(|flag| {
-            let code = FlagCode::parse(&flag.code);
-            let (zh, en) = code.map_or(("", ""), FlagCode::meaning);
-            FlagView {
-                resolvable: code.is_some_and(FlagCode::resolvable),
-                code: flag.code,
-                severity: flag.severity,
-                detail: flag.detail,
-                meaning_zh: zh.to_string(),
-                meaning_en: en.to_string(),
-            }
-        })
-        .collect();
-    Ok(SettlementLineView {
-        line_no: line.line_no,
-        redemption_id: line.redemption_id.to_string(),
-        provider_id: line.provider_id.to_string(),
-        subsidy_fen: line.subsidy_fen,
-        state: line.state.to_string(),
-        flags,
-    })
-}
-
 pub async fn lines<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
@@ -351,7 +173,12 @@ pub async fn lines<S: Store>(
         .then(|| page.last().map(|l| l.line_no))
         .flatten();
     Ok(Json(SettlementLineList {
-        lines: page.iter().map(line_view).collect::<Result<_, _>>()?,
+        lines: {
+            let names = provider_names(&state.store, &page).await?;
+            page.iter()
+                .map(|line| line_view(line, &names))
+                .collect::<Result<_, _>>()?
+        },
         next_after,
     }))
 }

@@ -542,13 +542,40 @@ pub async fn print<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let voucher = visible_voucher(&state, &caller, &id).await?;
     let code = voucher.programme_code.clone();
     let terms = programme_terms(&state, &code).await?;
-    let token = voucher_token(&voucher)?;
-    let qr_svg = qr::svg(&token).map_err(qr_error)?;
-    let html = super::voucher_page::a6_page(&voucher, &terms.name, &qr_svg);
+    // Paper is a voucher only where the programme accepts its static code.
+    let qr_svg = match terms.qr_mode {
+        crate::domain::programme::QrMode::Static => {
+            Some(qr::svg(&voucher_token(&voucher)?).map_err(qr_error)?)
+        }
+        crate::domain::programme::QrMode::Rotating => None,
+    };
+    let holder = state
+        .store
+        .enterprise_by_id(voucher.enterprise_id)
+        .await?
+        .map_or_else(String::new, |e| e.name);
+    let scheme = if state.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let keys_url = format!("{scheme}://{host}/.well-known/voucher-keys.json");
+    let html = super::voucher_page::a6_page(&super::voucher_page::PrintedVoucher {
+        voucher: &voucher,
+        programme_name: &terms.name,
+        holder_name: &holder,
+        keys_url: &keys_url,
+        qr_svg: qr_svg.as_deref(),
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),

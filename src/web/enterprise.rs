@@ -236,7 +236,12 @@ async fn voucher(
                 dt { (lang.t("状态", "Status")) } dd { (layout::status_label(lang, s(&v, "status"))) }
                 dt { (lang.t("券号", "Voucher no.")) } dd { code { (s(&v, "id")) } }
             }
-            p { a.button.secondary href=(format!("/api/v1/vouchers/{id}/print")) target="_blank" rel="noopener" { (lang.t("打印纸质券（A6）", "Print (A6)")) } }
+            @if rotating {
+                p.muted data-no-paper { (lang.t("本项目只接受手机上实时刷新的二维码，纸质券不能核销。", "This programme accepts only the live code on your phone; a printed voucher cannot be redeemed.")) " "
+                    a href=(format!("/api/v1/vouchers/{id}/print")) target="_blank" rel="noopener" { (lang.t("打印留存凭证", "Print a record")) } }
+            } @else {
+                p { a.button.secondary href=(format!("/api/v1/vouchers/{id}/print")) target="_blank" rel="noopener" { (lang.t("打印纸质券（A6）", "Print (A6)")) } }
+            }
         }
     };
     Ok(layout::answer(
@@ -310,13 +315,14 @@ async fn redemptions_page(api: &ApiClient, caller: &Caller, notice: Notice) -> P
         } @else {
             div.table-wrap { table {
                 thead { tr {
-                    th { (lang.t("日期", "Date")) } th { (lang.t("服务类别", "Category")) }
-                    th { (lang.t("合同号", "Contract")) }
+                    th { (lang.t("日期", "Date")) } th { (lang.t("服务机构", "Provider")) }
+                    th { (lang.t("服务类别", "Category")) } th { (lang.t("合同号", "Contract")) }
                     th.num { (lang.t("合同金额", "Contract")) } th.num { (lang.t("补贴", "Subsidy")) }
                     th.num { (lang.t("企业自付", "Your share")) } th { (lang.t("状态", "Status")) }
                 } }
                 tbody { @for r in all { tr {
                     td { (s(r, "redeemed_at").get(..10).unwrap_or_default()) }
+                    td { (s(r, "provider_name")) }
                     td { (s(r, "service_category")) }
                     td { (s(r, "contract_number")) }
                     td.num { (yuan(n(r, "contract_amount_fen"))) }
@@ -338,10 +344,16 @@ fn pending_card(caller: &Caller, r: &Value) -> Markup {
     let id = s(r, "id");
     html! {
         section.card {
-            h2 { (s(r, "service_category")) " · " (s(r, "contract_number")) }
+            h2 { (s(r, "provider_name")) }
+            p data-service { (s(r, "service_category")) " · " (lang.t("合同号 ", "contract ")) (s(r, "contract_number")) }
             p { (s(r, "description")) }
             dl.facts {
+                dt { (lang.t("服务机构", "Provider")) } dd data-provider { (s(r, "provider_name")) }
                 dt { (lang.t("合同金额", "Contract amount")) } dd { (yuan(n(r, "contract_amount_fen"))) }
+                dt { (lang.t("发票金额", "Invoice amount")) } dd {
+                    @if r["invoice"].is_object() { (yuan(n(&r["invoice"], "amount_fen"))) " (" (s(&r["invoice"], "number")) ")" }
+                    @else { (lang.t("尚未开具", "not yet issued")) }
+                }
                 dt { (lang.t("券抵扣（补贴）", "Paid by voucher")) } dd { (yuan(n(r, "subsidy_fen"))) }
                 dt { (lang.t("企业自付", "Your share")) } dd { (yuan(n(r, "enterprise_share_fen"))) }
             }

@@ -172,6 +172,10 @@ async fn run_page(
         .await
         .map_err(&failed)?;
     let status = s(&run, "status");
+    let prepared_by_caller = caller
+        .auth
+        .as_ref()
+        .is_some_and(|auth| auth.principal.user_id.to_string() == s(&run, "prepared_by"));
     let base = format!("/api/v1/settlement-runs/{id}");
     let body = html! {
         h1 { (lang.t("结算批次", "Settlement run")) " " (s(&run, "programme_code")) " · " (s(&run, "period_from")) " – " (s(&run, "period_until")) }
@@ -182,11 +186,16 @@ async fn run_page(
                 dt { (lang.t("状态", "Status")) } dd data-run-status=(status) { (layout::status_label(lang, status)) }
                 dt { (lang.t("纳入", "Included")) } dd { (n(&run, "included_count")) (lang.t(" 笔，", " lines, ")) span.amount { (yuan(n(&run, "included_fen"))) } }
                 dt { (lang.t("暂缓", "Held")) } dd { (n(&run, "held_count")) (lang.t(" 笔，", " lines, ")) (yuan(n(&run, "held_fen"))) }
-                dt { (lang.t("制单", "Prepared by")) } dd { (s(&run, "prepared_by")) }
-                dt { (lang.t("审批", "Approved by")) } dd { (run["approved_by"].as_str().unwrap_or("—")) }
+                dt { (lang.t("制单", "Prepared by")) } dd { (s(&run, "prepared_by_name")) }
+                dt { (lang.t("审批", "Approved by")) } dd { (run["approved_by_name"].as_str().unwrap_or("—")) }
                 dt { (lang.t("明细摘要", "Lines digest")) } dd { code { (s(&run, "lines_digest")) } }
             }
-            @if status == "prepared" {
+            @if status == "prepared" && prepared_by_caller {
+                p.hint data-approve-blocked { (lang.t(
+                    "您是本批次的制单人：须由另一位财务人员审批（制单与审批分离）。",
+                    "You prepared this run: another finance user must approve it (maker–checker).",
+                )) }
+            } @else if status == "prepared" {
                 form.inline method="post" action=(format!("/finance/runs/{id}/approve")) {
                     (form::hidden(caller))
                     button type="submit" data-busy=(lang.t("正在审批…", "Approving…")) { (lang.t("审批通过（须由另一位财务人员）", "Approve (a different finance user)")) }
@@ -235,7 +244,7 @@ async fn run_page(
         @if !resolutions.is_empty() {
             h2 { (lang.t("处理记录", "Resolutions")) }
             ul { @for r in resolutions {
-                li { code { (s(r, "redemption_id")) } " — " (s(r, "note")) " (" (s(r, "resolved_by")) ", " (s(r, "resolved_at")) ")" }
+                li { code { (s(r, "redemption_id")) } " — " (s(r, "note")) " (" (s(r, "resolved_by_name")) ", " (s(r, "resolved_at")) ")" }
             } }
         }
     };
@@ -254,14 +263,20 @@ fn lines_table(caller: &Caller, run_id: &str, lines: &Value) -> Markup {
         } @else {
             div.table-wrap { table {
                 thead { tr {
-                    th { "#" } th { (lang.t("核销", "Redemption")) } th.num { (lang.t("补贴", "Subsidy")) }
+                    th { "#" } th { (lang.t("服务机构", "Provider")) } th { (lang.t("企业", "Enterprise")) }
+                    th { (lang.t("服务 · 券号", "Service · voucher")) } th.num { (lang.t("合同金额", "Contract")) }
+                    th { (lang.t("发票号码", "Invoice")) } th.num { (lang.t("补贴", "Subsidy")) }
                     th { (lang.t("状态", "State")) } th { (lang.t("提示", "Flags")) } th { (lang.t("处理", "Resolve")) }
                 } }
                 tbody { @for line in rows {
                     @let redemption = s(line, "redemption_id");
                     tr data-line-state=(s(line, "state")) {
                         td { (n(line, "line_no")) }
-                        td { code { (redemption.get(..8).unwrap_or(redemption)) } }
+                        td { (s(line, "provider_name")) }
+                        td { (s(line, "enterprise_name")) }
+                        td { (s(line, "service_category")) br; small.id { (s(line, "voucher_id")) } }
+                        td.num { (yuan(n(line, "contract_amount_fen"))) }
+                        td { (line["invoice_number"].as_str().unwrap_or("—")) }
                         td.num { (yuan(n(line, "subsidy_fen"))) }
                         td { (layout::status_label(lang, s(line, "state"))) }
                         td { @for flag in items(line, "flags") {
@@ -412,7 +427,8 @@ async fn utilisation(
         .get(&caller, &format!("{base}?by=district"))
         .await
         .map_err(layout::read_failed(&caller))?;
-    let u = &view["utilisation"];
+    // The API answers the totals at the top level of its view.
+    let u = &view;
     let totals = [
         ("funding_fen", "拨入资金", "Funding"),
         ("available_fen", "可发放", "Available"),

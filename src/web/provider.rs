@@ -306,13 +306,14 @@ async fn redemptions(State(api): State<ApiClient>, caller: Caller, notice: Notic
         } @else {
             div.table-wrap { table {
                 thead { tr {
-                    th { (lang.t("日期", "Date")) } th { (lang.t("合同号", "Contract")) }
-                    th { (lang.t("服务类别", "Category")) }
+                    th { (lang.t("日期", "Date")) } th { (lang.t("企业", "Enterprise")) }
+                    th { (lang.t("合同号", "Contract")) } th { (lang.t("服务类别", "Category")) }
                     th.num { (lang.t("补贴", "Subsidy")) } th { (lang.t("状态", "Status")) }
                     th { (lang.t("单据", "Documents")) }
                 } }
                 tbody { @for r in all { tr {
                     td { a href=(format!("/provider/redemptions/{}", s(r, "id"))) { (s(r, "redeemed_at").get(..10).unwrap_or_default()) } }
+                    td { (s(r, "enterprise_name")) }
                     td { (s(r, "contract_number")) }
                     td { (s(r, "service_category")) }
                     td.num { (yuan(n(r, "subsidy_fen"))) }
@@ -439,6 +440,7 @@ async fn redemption_page(api: &ApiClient, caller: &Caller, id: &str, notice: Not
         section.card {
             dl.facts {
                 dt { (lang.t("状态", "Status")) } dd data-status=(status) { (layout::status_label(lang, status)) }
+                dt { (lang.t("企业", "Enterprise")) } dd { (s(&r, "enterprise_name")) }
                 dt { (lang.t("服务类别", "Category")) } dd { (s(&r, "service_category")) }
                 dt { (lang.t("服务内容", "Service")) } dd { (s(&r, "description")) }
                 dt { (lang.t("合同金额", "Contract amount")) } dd { (yuan(n(&r, "contract_amount_fen"))) }

@@ -646,9 +646,27 @@ async fn vouchers_render_as_qr_images_presentations_and_a_printable_page<S: Stor
         "舟山市中小微企业服务券（测试批次）",
         "<svg",
         "size: A6",
+        // The holder by name, and the key set where a verifier fetches it.
+        "有限公司",
+        "统一社会信用代码",
+        "/.well-known/voucher-keys.json",
     ] {
         assert!(html.contains(expected), "{expected} missing from the page");
     }
+    assert!(html.contains("://"), "the key set's address is absolute");
+    assert!(!html.contains("账本序号"), "no ledger jargon on paper");
+    // In a rotating programme paper is a record that says it cannot be
+    // redeemed, with no code to scan.
+    let record = world
+        .api
+        .get(&format!("{}/print", base(&phone.body)), &firm.bearer())
+        .await;
+    let record = record.body.as_str().unwrap();
+    assert!(record.contains("本凭证不能用于核销"), "{record}");
+    assert!(
+        !record.contains("<svg"),
+        "no QR code on a rotating programme's paper"
+    );
 
     // Rotating: a fresh presentation verifies and wraps the voucher.
     let shown = world

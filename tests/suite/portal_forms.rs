@@ -25,6 +25,9 @@ on_both_backends!(
     every_portal_form_refuses_bad_input_with_its_code_and_records_nothing,
     a_form_without_the_session_csrf_token_is_refused_and_a_double_submit_acts_once,
     pages_are_for_their_role_and_speak_chinese_or_english,
+    the_utilisation_page_shows_every_figure_the_api_answers,
+    the_checkers_page_names_people_and_shows_each_lines_facts,
+    the_enterprise_sees_who_provided_the_service_it_confirms,
 );
 
 /// The portal as one browser sees it: its cookies, and the CSRF token of
@@ -745,6 +748,155 @@ async fn pages_are_for_their_role_and_speak_chinese_or_english<S: Store>(store: 
             assert_eq!(page.refusal(), None, "{user} {path}");
         }
     }
+}
+
+/// 资金使用情况: each of the nine totals on the page is the API's figure, in
+/// 元 with two decimals, next to its label.
+async fn the_utilisation_page_shows_every_figure_the_api_answers<S: Store>(store: S, _db: &TestDb) {
+    let (world, _token, _redemption, _run) = scene(store).await;
+    let site = site(&world);
+    let api = world
+        .api
+        .get(
+            &format!("/api/v1/programmes/{PROGRAMME}/utilisation?by=district"),
+            &world.bearer("finance"),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK, "{:?}", api.body);
+    let mut finance = Portal::log_in(&site, "finance", "finance password 123").await;
+    let page = finance
+        .get(&format!("/finance/utilisation/{PROGRAMME}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let labels = [
+        ("funding_fen", "拨入资金"),
+        ("available_fen", "可发放"),
+        ("outstanding_fen", "已发放未使用"),
+        ("payable_fen", "待结算"),
+        ("payout_pending_fen", "待支付"),
+        ("paid_fen", "已支付"),
+        ("lapsed_fen", "过期作废退回"),
+        ("recovery_receivable_fen", "待追回"),
+        ("recovered_fen", "已追回"),
+    ];
+    let mut nonzero = 0;
+    for (key, label) in labels {
+        let fen = api.body[key]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{key}: {}", api.body));
+        nonzero += usize::from(fen != 0);
+        let shown = voucher_ledger::domain::Fen::new(fen).to_string();
+        let expected = format!("<dt>{label}</dt><dd>{shown}</dd>");
+        assert!(
+            page.html.contains(&expected),
+            "{key}: expected {expected} on the page: {}",
+            page.html
+        );
+    }
+    assert!(nonzero >= 3, "the scene moves money: {}", api.body);
+}
+
+/// The run page as the checker reads it: people by name, and for each line
+/// the provider, the enterprise, the service and voucher, the contract and
+/// the invoice; the preparer is told why they cannot approve instead of
+/// being offered a button that fails.
+async fn the_checkers_page_names_people_and_shows_each_lines_facts<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, _token, _redemption, run) = scene(store).await;
+    world.add_user("checker", Role::Finance, None).await;
+    let site = site(&world);
+    let lines = world
+        .api
+        .get(
+            &format!("/api/v1/settlement-runs/{run}/lines"),
+            &world.bearer("finance"),
+        )
+        .await;
+    assert_eq!(lines.status, StatusCode::OK, "{:?}", lines.body);
+    let lines = lines.body["lines"].as_array().unwrap().clone();
+    assert!(!lines.is_empty());
+    let path = format!("/finance/runs/{run}");
+    let mut preparer = Portal::log_in(&site, "finance", "finance password 123").await;
+    let page = preparer.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(
+        page.html.contains("<dt>制单</dt><dd>finance</dd>"),
+        "{}",
+        page.html
+    );
+    for line in &lines {
+        for field in [
+            "provider_name",
+            "enterprise_name",
+            "voucher_id",
+            "invoice_number",
+        ] {
+            let value = line[field].as_str().unwrap_or_default();
+            assert!(!value.is_empty(), "{field}: {line}");
+            assert!(page.html.contains(value), "{field} {value} on the page");
+        }
+        let contract =
+            voucher_ledger::domain::Fen::new(line["contract_amount_fen"].as_i64().unwrap());
+        assert!(
+            page.html.contains(&contract.to_string()),
+            "contract {contract}"
+        );
+    }
+    assert!(page.html.contains("data-approve-blocked"), "{}", page.html);
+    assert!(!page.html.contains(&format!("action=\"{path}/approve\"")));
+    let mut checker = Portal::log_in(&site, "checker", SEEDED_PASSWORD).await;
+    let page = checker.get(&path).await;
+    assert!(!page.html.contains("data-approve-blocked"));
+    assert!(
+        page.html.contains(&format!("action=\"{path}/approve\"")),
+        "{}",
+        page.html
+    );
+}
+
+/// The card an enterprise confirms names the provider and the invoice
+/// amount; the provider's list names the enterprise.
+async fn the_enterprise_sees_who_provided_the_service_it_confirms<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, _token, redemption, _run) = scene(store).await;
+    let site = site(&world);
+    let api = world
+        .api
+        .get(
+            &format!("/api/v1/redemptions/{redemption}"),
+            &world.bearer("admin"),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK, "{:?}", api.body);
+    let provider_name = api.body["provider_name"].as_str().unwrap().to_string();
+    let enterprise_name = api.body["enterprise_name"].as_str().unwrap().to_string();
+    assert!(
+        !provider_name.is_empty() && !enterprise_name.is_empty(),
+        "{}",
+        api.body
+    );
+    let mut firm = Portal::log_in(&site, "firm-web", SEEDED_PASSWORD).await;
+    let page = firm.get("/enterprise/redemptions").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(
+        page.html
+            .contains(&format!("<dd data-provider>{provider_name}</dd>")),
+        "{}",
+        page.html
+    );
+    let invoice =
+        voucher_ledger::domain::Fen::new(api.body["invoice"]["amount_fen"].as_i64().unwrap());
+    assert!(
+        page.html.contains(&invoice.to_string()),
+        "invoice amount on the card"
+    );
+    let mut counter = Portal::log_in(&site, "counter-web", SEEDED_PASSWORD).await;
+    let list = counter.get("/provider/redemptions").await;
+    assert!(list.html.contains(&enterprise_name), "{}", list.html);
 }
 
 async fn a_provider_sees_what_it_is_owed_and_downloads_its_statements<S: Store>(

@@ -7,7 +7,7 @@
 //! the provider's scan page reads that very QR through the camera
 //! (Chromium's fake capture device plays a video made from a screenshot of
 //! the enterprise's QR) and redeems; the enterprise confirms; one finance
-//! user prepares the settlement, is refused approving it, and another
+//! user prepares the settlement, is told it may not approve it, and another
 //! approves; the 兑付表 XLSX downloads; the provider downloads its statement. Along the way each form's refusal
 //! path is taken once in the browser. Every page must render without a
 //! console error; each step leaves a screenshot in
@@ -384,6 +384,11 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     enterprise
         .goto(&format!("{base}/enterprise/redemptions"))
         .await;
+    let provider_named = enterprise.text("[data-provider]").await;
+    assert!(
+        provider_named.contains("有限公司"),
+        "the card names the provider: {provider_named}"
+    );
     journey
         .step(&enterprise, "enterprise-to-confirm", false)
         .await;
@@ -457,10 +462,17 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         maker.find_all("tr[data-line-state='included']").await.len(),
         1
     );
-    submit(&maker, "/approve").await;
-    refused_with(&maker, "settlement_self_approval").await;
+    // The preparer is told why they cannot approve; no button that fails.
+    let blocked = maker.text("[data-approve-blocked]").await;
+    assert!(blocked.contains("另一位财务人员"), "{blocked}");
+    assert!(
+        maker
+            .find_all("form[action$='/approve'] button[type=submit]")
+            .await
+            .is_empty()
+    );
     journey
-        .step(&maker, "finance-self-approval-refused", true)
+        .step(&maker, "finance-self-approval-explained", false)
         .await;
 
     // Finance (checker): approves, and downloads the 兑付表.

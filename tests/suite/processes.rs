@@ -285,6 +285,33 @@ async fn migrate_and_verify_work_on_a_new_database() {
     assert!(out.starts_with("ok: 0 entries"), "{out}");
 }
 
+/// A one-shot command prints its result and no log lines unless asked;
+/// `-v` shows info lines; never colour codes when stderr is not a terminal.
+#[tokio::test]
+async fn one_shot_commands_log_only_when_asked_and_never_in_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    let stderr_of = async |args: &[&str]| {
+        let output = command(dir.path())
+            .env_remove("VOUCHER_LOG")
+            .args(args)
+            .output()
+            .await
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    // Migrating a new database logs "migrations applied" at info.
+    let quiet = stderr_of(&["migrate", "--database-url", &url("a.db")]).await;
+    assert_eq!(quiet, "", "no log lines by default");
+    let verbose = stderr_of(&["-v", "migrate", "--database-url", &url("b.db")]).await;
+    assert!(verbose.contains("INFO"), "-v shows info lines: {verbose}");
+    assert!(
+        !verbose.contains('\u{1b}'),
+        "no colour codes in a pipe: {verbose:?}"
+    );
+}
+
 /// Runs a drill and returns every `ack <sequence> <key>` line printed.
 async fn drill(cwd: &Path, url: &str, entries: u64) -> HashMap<String, u64> {
     let (code, out) = run(

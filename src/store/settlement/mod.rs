@@ -179,7 +179,7 @@ pub trait SettlementStore {
     fn settlement_line_totals(
         &self,
         run_id: Uuid,
-    ) -> impl Future<Output = Result<Vec<(String, i64, i64)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(LineState, i64, i64)>, StoreError>> + Send;
 
     /// Recovery receivable taken back from paid payouts of a programme.
     fn recovered_fen(

@@ -63,15 +63,25 @@ macro_rules! impl_settlement_store {
             async fn settlement_line_totals(
                 &self,
                 run_id: uuid::Uuid,
-            ) -> Result<Vec<(String, i64, i64)>, $crate::store::StoreError> {
-                sqlx::query_as(
+            ) -> Result<Vec<($crate::domain::status::LineState, i64, i64)>, $crate::store::StoreError> {
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
                     "SELECT state, CAST(COUNT(*) AS BIGINT), CAST(SUM(subsidy_fen) AS BIGINT) \
                      FROM settlement_lines WHERE run_id = $1 GROUP BY state ORDER BY state",
                 )
                 .bind(run_id.to_string())
                 .fetch_all(&self.pool)
                 .await
-                .map_err(map_err)
+                .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(state, count, fen)| {
+                        let state = $crate::store::shared::status(
+                            $crate::domain::status::LineState::parse,
+                            &state,
+                            "settlement line",
+                        )?;
+                        Ok((state, count, fen))
+                    })
+                    .collect()
             }
 
             async fn recovered_fen(

@@ -279,11 +279,7 @@ pub async fn plan_approve<T: LedgerTx + RegistryTx + SettlementTx + Send>(
 
 /// Recovery taken back from a payment: the receivable shrinks and the
 /// money is the programme's again.
-fn offset_postings(
-    programme: &ProgrammeCode,
-    provider: Uuid,
-    offset_fen: i64,
-) -> Vec<Posting> {
+fn offset_postings(programme: &ProgrammeCode, provider: Uuid, offset_fen: i64) -> Vec<Posting> {
     if offset_fen == 0 {
         return Vec::new();
     }

@@ -447,6 +447,7 @@ fn base_terms(name: &str, fiscal_year: i32) -> ProgrammeTerms {
         claim_opens_at: format!("{fiscal_year}-01-05T09:00:00+08:00"),
         claim_closes_at: format!("{fiscal_year}-11-30T17:00:00+08:00"),
         auto_confirm_days: 15,
+        hold_minutes: crate::domain::programme::HOLD_MINUTES_DEFAULT,
         qr_mode: QrMode::Rotating,
         settlement_period: SettlementPeriod::Quarter,
     }

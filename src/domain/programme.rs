@@ -110,8 +110,19 @@ pub struct ProgrammeTerms {
     pub claim_closes_at: String,
     /// Redemptions confirm themselves after this many days (0: never).
     pub auto_confirm_days: u32,
+    /// How long a provider's preview of a fresh presentation holds the
+    /// voucher for it (1–60 minutes; terms written before holds: 10).
+    #[serde(default = "default_hold_minutes")]
+    pub hold_minutes: u32,
     pub qr_mode: QrMode,
     pub settlement_period: SettlementPeriod,
+}
+
+/// The hold window of terms that do not name one.
+pub const HOLD_MINUTES_DEFAULT: u32 = 10;
+
+fn default_hold_minutes() -> u32 {
+    HOLD_MINUTES_DEFAULT
 }
 
 /// One problem with the terms.
@@ -265,6 +276,13 @@ impl ProgrammeTerms {
                 "Claim times are RFC 3339 instants, e.g. 2026-03-01T09:00:00+08:00.",
                 "申领时间须为 RFC 3339 格式，例如 2026-03-01T09:00:00+08:00。",
             ),
+        }
+        if !(1..=60).contains(&self.hold_minutes) {
+            fail(
+                "hold_minutes",
+                "A hold lasts 1 to 60 minutes.",
+                "核销保留时间须为 1 至 60 分钟。",
+            );
         }
         if self.auto_confirm_days > 365 {
             fail(
@@ -435,6 +453,7 @@ mod tests {
             claim_opens_at: "2026-03-01T09:00:00+08:00".into(),
             claim_closes_at: "2026-11-30T17:00:00+08:00".into(),
             auto_confirm_days: 15,
+            hold_minutes: HOLD_MINUTES_DEFAULT,
             qr_mode: QrMode::Rotating,
             settlement_period: SettlementPeriod::Quarter,
         }

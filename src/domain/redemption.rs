@@ -42,6 +42,10 @@ pub enum Shown {
     UsedPresentation,
     /// The voucher's own (printed) token.
     StaticToken,
+    /// A presentation that is no longer fresh, shown on the strength of a
+    /// hold this provider placed with it — which has since ended or run
+    /// out.
+    HoldLapsed,
 }
 
 /// The provider as the registry knows it now.
@@ -95,6 +99,9 @@ pub struct RedemptionFacts {
     pub today: NaiveDate,
     pub voucher: VoucherFacts,
     pub shown: Shown,
+    /// Another provider holds the voucher right now (it is being redeemed
+    /// at another counter).
+    pub held_elsewhere: bool,
     pub provider: ProviderFacts,
     pub holder: HolderFacts,
     pub terms: RedemptionTerms,
@@ -275,7 +282,19 @@ fn voucher_refusals(facts: &RedemptionFacts) -> Vec<Check> {
             "This QR code was already used; ask the enterprise to show a fresh one.".into(),
             "该二维码已使用过，请企业重新出示。".into(),
         )),
+        (_, Shown::HoldLapsed) => refusals.push(refuse(
+            "hold_expired",
+            "The hold on this voucher ran out: ask the enterprise to refresh its QR code, then scan it again.".into(),
+            "本机构对该券的核销保留已到期：请企业刷新二维码后重新扫码。".into(),
+        )),
         _ => {}
+    }
+    if facts.held_elsewhere {
+        refusals.push(refuse(
+            "voucher_held",
+            "Another provider is redeeming this voucher right now; try again once it is done or released.".into(),
+            "该补贴券正在其他服务机构核销中，请待其完成或释放后再试。".into(),
+        ));
     }
     refusals
 }
@@ -501,6 +520,7 @@ mod tests {
                 divisible: false,
             },
             shown: Shown::FreshPresentation,
+            held_elsewhere: false,
             provider: ProviderFacts {
                 status: ProviderStatus::Approved,
                 uscc: "91330900MA2A00001X".into(),
@@ -626,6 +646,8 @@ mod tests {
                 "presentation_already_used",
                 Box::new(|f, _| f.shown = Shown::UsedPresentation),
             ),
+            ("hold_expired", Box::new(|f, _| f.shown = Shown::HoldLapsed)),
+            ("voucher_held", Box::new(|f, _| f.held_elsewhere = true)),
             (
                 "provider_not_approved",
                 Box::new(|f, _| f.provider.status = ProviderStatus::Applied),

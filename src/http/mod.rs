@@ -22,6 +22,7 @@ pub mod auth;
 mod error;
 pub mod fraud;
 mod health;
+mod holds;
 pub mod idempotency;
 mod idempotency_cache;
 mod idempotency_key;

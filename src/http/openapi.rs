@@ -439,6 +439,8 @@ pub fn document() -> OpenApi {
         .schema_from::<super::vouchers::ReissuedVoucher>()
         .schema_from::<super::redemptions::PreviewRequest>()
         .schema_from::<super::redemptions::PreviewView>()
+        .schema_from::<super::holds::HoldView>()
+        .schema_from::<super::holds::ReleasedView>()
         .schema_from::<super::redemptions::RedeemRequest>()
         .schema_from::<super::redemptions::InvoiceInput>()
         .schema_from::<super::redemptions::RedemptionView>()

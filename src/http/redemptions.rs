@@ -146,7 +146,7 @@ fn contract_amount(fen: i64) -> Result<Fen, ApiError> {
 }
 
 /// The provider the caller works for.
-fn provider_of(caller: &Authenticated) -> Result<Uuid, ApiError> {
+pub(super) fn provider_of(caller: &Authenticated) -> Result<Uuid, ApiError> {
     caller.principal.party_id.ok_or_else(ApiError::not_found)
 }
 
@@ -204,10 +204,7 @@ pub async fn preview<S: Store>(
     ApiJson(request): ApiJson<PreviewRequest>,
 ) -> Result<Json<PreviewView>, ApiError> {
     let provider_id = provider_of(&caller)?;
-    let contract = Contract {
-        category: required_text("service_category", &request.service_category)?,
-        amount: contract_amount(request.contract_amount_fen)?,
-    };
+    let contract = preview_contract(&request)?;
     let epoch = state.writer.credential_epoch();
     let keys = state.issuer_keys_cache.known(&state.store, epoch).await?;
     let preview = redemption::preview(
@@ -218,19 +215,37 @@ pub async fn preview<S: Store>(
         &contract,
     )
     .await
-    .map_err(|error| match error {
+    .map_err(preview_error)?;
+    Ok(Json(preview_view(&preview, &contract)))
+}
+
+/// The contract a preview (or a hold) is asked for.
+pub(super) fn preview_contract(request: &PreviewRequest) -> Result<Contract, ApiError> {
+    Ok(Contract {
+        category: required_text("service_category", &request.service_category)?,
+        amount: contract_amount(request.contract_amount_fen)?,
+    })
+}
+
+pub(super) fn preview_error(error: PreviewError) -> ApiError {
+    match error {
         PreviewError::Token(refusal) => token_error(refusal),
         PreviewError::NotFound => ApiError::not_found(),
         PreviewError::Store(error) => error.into(),
-    })?;
+    }
+}
+
+/// What the counter is shown for `preview` of `contract`.
+pub(super) fn preview_view(preview: &redemption::Preview, contract: &Contract) -> PreviewView {
     let voucher = &preview.gathered.voucher;
     let assessment = &preview.assessment;
-    Ok(Json(PreviewView {
+    PreviewView {
         voucher_id: voucher.id.to_string(),
         programme_code: voucher.programme_code.to_string(),
         shown_as: match preview.shown.shown {
             crate::service::commands::ShownToken::Static => "voucher",
-            crate::service::commands::ShownToken::Presentation { .. } => "presentation",
+            crate::service::commands::ShownToken::Presentation { .. }
+            | crate::service::commands::ShownToken::Held { .. } => "presentation",
         },
         enterprise_name: preview.gathered.holder.name.clone(),
         enterprise_uscc: preview.gathered.holder.uscc.clone(),
@@ -250,7 +265,7 @@ pub async fn preview<S: Store>(
         enterprise_share_yuan: assessment.enterprise_share.to_plain_yuan(),
         redeemable: assessment.allowed(),
         reasons: assessment.refusals.iter().map(ErrorReason::of).collect(),
-    }))
+    }
 }
 
 pub async fn redeem<S: Store>(

@@ -12,9 +12,9 @@
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, access, fraud, health, keys, ledger, programmes, providers, redemption_changes,
-    redemptions, registry, registry_imports, serve_openapi_document, settlement, tokens,
-    utilisation, vouchers,
+    AppState, access, fraud, health, holds, keys, ledger, programmes, providers,
+    redemption_changes, redemptions, registry, registry_imports, serve_openapi_document,
+    settlement, tokens, utilisation, vouchers,
 };
 use crate::domain::Role;
 use crate::store::Store;
@@ -349,6 +349,12 @@ route_table! {
     PreviewRedemption: POST "/api/v1/redemptions/preview", Access::Roles(PROVIDER_ONLY), keyless, DEFAULT_BODY,
         redemptions::preview::<S>, [PreviewRequest] -> [PreviewView],
         "Check a scanned voucher for a contract: subsidy, share and every reason it cannot be redeemed (records nothing)";
+    HoldVoucher: POST "/api/v1/redemptions/holds", Access::Roles(PROVIDER_ONLY), key, DEFAULT_BODY,
+        holds::hold::<S>, [PreviewRequest] -> [HoldView],
+        "Preview a scanned code and, if it could be redeemed now, hold the voucher for this provider for the programme's hold window";
+    ReleaseHold: DELETE "/api/v1/redemptions/holds/{voucher_id}", Access::Roles(PROVIDER_ONLY), key, DEFAULT_BODY,
+        holds::release::<S>, [] -> [ReleasedView],
+        "Let this provider's live hold on a voucher go";
     Redeem: POST "/api/v1/redemptions", Access::Roles(PROVIDER_ONLY), key, DEFAULT_BODY,
         redemptions::redeem::<S>, [RedeemRequest] -> [RedemptionView],
         "Redeem a scanned voucher against a service contract (exactly once)";

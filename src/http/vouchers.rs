@@ -81,6 +81,11 @@ pub struct VoucherView {
     pub replaces_id: Option<String>,
     /// The QR text (`VL1:…`), verifiable offline (docs/token-format.md).
     pub token: String,
+    /// While a provider holds the voucher (it is being redeemed at that
+    /// counter, 核销中): until when (RFC 3339, UTC+8) and the provider's
+    /// name. Filled by `GET /api/v1/vouchers/{id}`; null in lists.
+    pub held_until: Option<String>,
+    pub held_by: Option<String>,
 }
 
 impl VoucherView {
@@ -107,6 +112,8 @@ impl VoucherView {
             issued_at: Timestamp::from_micros(record.issued_at_us).to_cst_rfc3339(),
             replaces_id: record.replaces_id.map(|id| id.to_string()),
             token: voucher_token(record)?,
+            held_until: None,
+            held_by: None,
         })
     }
 }
@@ -419,7 +426,20 @@ pub async fn get<S: Store>(
     Path(id): Path<String>,
 ) -> Result<Json<VoucherView>, ApiError> {
     let voucher = visible_voucher(&state, &caller, &id).await?;
-    Ok(Json(VoucherView::of(&voucher)?))
+    let mut view = VoucherView::of(&voucher)?;
+    let now = Timestamp::now().as_micros();
+    if let Some(hold) = crate::store::hold::HoldStore::hold_of(&state.store, voucher.id)
+        .await?
+        .filter(|hold| hold.live_at(now))
+    {
+        view.held_until = Some(Timestamp::from_micros(hold.expires_at_us).to_cst_rfc3339());
+        view.held_by = state
+            .store
+            .provider_by_id(hold.provider_id)
+            .await?
+            .map(|provider| provider.name);
+    }
+    Ok(Json(view))
 }
 
 fn png_response(text: &str, module_pixels: Option<u32>) -> Result<Response, ApiError> {

@@ -109,6 +109,8 @@ entry_kinds! {
     VoucherIssued(VoucherIssued) => "voucher_issued",
     VoucherReissued(VoucherIssued) => "voucher_reissued",
     VoucherRedeemed(VoucherRedeemed) => "voucher_redeemed",
+    VoucherHeld(VoucherHeld) => "voucher_held",
+    VoucherHoldReleased(VoucherHoldReleased) => "voucher_hold_released",
     RedemptionConfirmed(RedemptionConfirmed) => "redemption_confirmed",
     RedemptionDisputed(RedemptionDisputed) => "redemption_disputed",
     RedemptionDisputeRejected(RedemptionDisputeRejected) => "redemption_dispute_rejected",
@@ -190,7 +192,7 @@ mod tests {
             );
             messages += 1;
         }
-        assert_eq!(messages, 35);
+        assert_eq!(messages, 37);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod body;
 pub mod checkpoint;
 pub mod derive;
 pub mod entry;
+pub mod hold_replay;
 pub mod issued_voucher;
 pub mod posting;
 pub mod settlement_replay;

@@ -80,6 +80,57 @@ pub fn read_qr(
     })
 }
 
+/// A presentation whose signatures verified but whose minute has passed,
+/// read as shown on the strength of a hold (`ShownToken::Held`); `None`
+/// for anything else.
+fn read_stale_presentation(
+    keys: &[crate::token::report::KnownKey],
+    text: &str,
+    now: Timestamp,
+) -> Option<ShownVoucher> {
+    let report = crate::token::report::inspect(text, keys, now);
+    // `presentation_expired` is answered only once both signatures verified.
+    if report.code != Some("presentation_expired") {
+        return None;
+    }
+    let claims = crate::token::presentation::parse_presentation_unverified(text).ok()?;
+    let voucher = claims.voucher?;
+    Some(ShownVoucher {
+        voucher_id: voucher.voucher_id,
+        programme: ProgrammeCode::parse(&voucher.programme_code).ok()?,
+        shown: ShownToken::Held {
+            nonce_hex: crate::ledger::entry::to_hex(&claims.nonce),
+        },
+    })
+}
+
+/// Reads the QR text at the counter of `provider_id`: a fresh code as
+/// `read_qr` does, and a presentation that went stale while this provider
+/// holds the voucher with it as `ShownToken::Held`. Any other stale or bad
+/// text keeps `read_qr`'s refusal.
+pub async fn read_at_counter<S: Store>(
+    store: &S,
+    keys: &[crate::token::report::KnownKey],
+    provider_id: Uuid,
+    text: &str,
+    now: Timestamp,
+) -> Result<Result<ShownVoucher, TokenRefusal>, StoreError> {
+    let refusal = match read_qr(keys, text, now) {
+        Ok(shown) => return Ok(Ok(shown)),
+        Err(refusal) => refusal,
+    };
+    let Some(held) = read_stale_presentation(keys, text, now) else {
+        return Ok(Err(refusal));
+    };
+    let hold = crate::store::hold::HoldStore::hold_of(store, held.voucher_id).await?;
+    let mine = hold.is_some_and(|hold| {
+        hold.live_at(now.as_micros())
+            && hold.provider_id == provider_id
+            && Some(hold.presentation_nonce.as_str()) == held.shown.nonce()
+    });
+    Ok(if mine { Ok(held) } else { Err(refusal) })
+}
+
 /// What the counter sees before redeeming.
 pub struct Preview {
     pub gathered: Gathered,
@@ -97,7 +148,9 @@ pub async fn preview<S: Store>(
     contract: &Contract,
 ) -> Result<Preview, PreviewError> {
     let now = Timestamp::now();
-    let shown = read_qr(keys, text, now).map_err(PreviewError::Token)?;
+    let shown = read_at_counter(store, keys, provider_id, text, now)
+        .await?
+        .map_err(PreviewError::Token)?;
     let gathered = gather(
         &mut PoolReads(store),
         shown.voucher_id,
@@ -116,6 +169,92 @@ pub async fn preview<S: Store>(
         shown,
         assessment,
     })
+}
+
+/// What a provider's preview of a code came to: the preview, and until
+/// when the voucher is held for it (`None`: nothing held — the preview
+/// found a reason to refuse, or the voucher's own static code needs no
+/// hold).
+pub struct Held {
+    pub preview: Preview,
+    pub held_until: Option<Timestamp>,
+}
+
+/// Previews the code in `text` for `provider_id` and, where it is a fresh
+/// presentation and the redemption could go ahead, holds the voucher for
+/// this provider for the programme's hold window (one ledger entry; a
+/// retry with the same key holds nothing more). A preview of the same
+/// presentation while the hold runs answers that hold.
+pub async fn hold<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    keys: &[crate::token::report::KnownKey],
+    by: Envelope,
+    provider_id: Uuid,
+    text: &str,
+    contract: &Contract,
+) -> Result<Held, HoldError> {
+    let preview = preview(store, keys, provider_id, text, contract).await?;
+    let nonce = match &preview.shown.shown {
+        ShownToken::Presentation { nonce_hex } if preview.assessment.allowed() => nonce_hex,
+        ShownToken::Held { .. } => return held_now(store, preview).await,
+        _ => {
+            return Ok(Held {
+                preview,
+                held_until: None,
+            });
+        }
+    };
+    let command = super::commands::HoldVoucher {
+        voucher_id: preview.shown.voucher_id,
+        programme: preview.shown.programme.clone(),
+        provider_id,
+        nonce_hex: nonce.clone(),
+        service_category: contract.category.clone(),
+        contract_amount: contract.amount,
+    };
+    match writer.submit(by.submission(command)).await {
+        Ok(_) | Err(CommandError::Unchanged { .. }) => held_now(store, preview).await,
+        Err(error) => Err(HoldError::Command(error)),
+    }
+}
+
+/// The preview with the voucher's live hold, as the store has it now.
+async fn held_now<S: Store>(store: &S, preview: Preview) -> Result<Held, HoldError> {
+    let hold = crate::store::hold::HoldStore::hold_of(store, preview.shown.voucher_id).await?;
+    let now = Timestamp::now().as_micros();
+    Ok(Held {
+        held_until: hold
+            .filter(|hold| hold.live_at(now))
+            .map(|hold| Timestamp::from_micros(hold.expires_at_us)),
+        preview,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HoldError {
+    #[error(transparent)]
+    Preview(#[from] PreviewError),
+    #[error(transparent)]
+    Command(CommandError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The provider lets its live hold on `voucher_id` go (one ledger entry);
+/// `NotFound` when it holds none.
+pub async fn release_hold(
+    writer: &WriterHandle,
+    by: Envelope,
+    provider_id: Uuid,
+    voucher_id: Uuid,
+) -> Written {
+    writer
+        .submit(by.submission(super::commands::ReleaseHold {
+            voucher_id,
+            provider_id,
+        }))
+        .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,7 +303,9 @@ pub async fn redeem<S: Store>(
     text: &str,
     request: RedeemRequest,
 ) -> Result<(RedemptionRecord, bool), RedeemError> {
-    let shown = read_qr(keys, text, Timestamp::now()).map_err(RedeemError::Token)?;
+    let shown = read_at_counter(store, keys, provider_id, text, Timestamp::now())
+        .await?
+        .map_err(RedeemError::Token)?;
     let spec = RedeemSpec {
         redemption_id: Uuid::now_v7(),
         voucher_id: shown.voucher_id,

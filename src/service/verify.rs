@@ -15,9 +15,11 @@ use ed25519_dalek::VerifyingKey;
 use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::key_id_for;
+use crate::ledger::hold_replay::{HoldReplay, HoldState};
 use crate::ledger::settlement_replay::SettlementReplay;
 use crate::ledger::verify::{ChainVerifier, Problem, StoredHead, Summary};
 use crate::ledger::voucher_replay::VoucherReplay;
+use crate::store::hold::HOLD_PAGE_MAX;
 use crate::store::redemption::{REDEMPTION_PAGE_MAX, RedemptionFilter};
 use crate::store::voucher::{VOUCHER_PAGE_MAX, VoucherFilter};
 use crate::store::{ENTRY_PAGE_MAX, Store, StoreError};
@@ -79,6 +81,7 @@ pub async fn verify_store<S: Store>(
     // (out) and manual journals (either way), by account name.
     let mut paid_beyond_payouts: HashMap<String, i64> = HashMap::new();
     let mut replay = VoucherReplay::default();
+    let mut holds = HoldReplay::default();
     let mut settlement = SettlementReplay::default();
     let mut next = 1;
     loop {
@@ -91,6 +94,7 @@ pub async fn verify_store<S: Store>(
             note_paid_beyond_payouts(&body, &entry.postings, &mut paid_beyond_payouts);
             replay
                 .apply(&body)
+                .and_then(|()| holds.apply(entry.sequence, &body))
                 .and_then(|()| settlement.apply(&body, &entry.postings))
                 .map_err(|problem| {
                     VerifyError::Projection(format!("sequence {}: {problem}", entry.sequence))
@@ -113,6 +117,7 @@ pub async fn verify_store<S: Store>(
         &balances,
     )?;
     check_projections(store, &replay).await?;
+    check_holds(store, &holds).await?;
     if let Some(first) = store.broken_references().await?.into_iter().next() {
         return Err(mismatch(first));
     }
@@ -123,6 +128,45 @@ pub async fn verify_store<S: Store>(
 
 fn mismatch(what: String) -> VerifyError {
     VerifyError::Projection(what)
+}
+
+/// Every `voucher_holds` row is a hold the entries placed, as they left it
+/// (voucher, provider, expiry, start and end), and every such hold has its
+/// row.
+async fn check_holds<S: Store>(store: &S, replay: &HoldReplay) -> Result<(), VerifyError> {
+    let mut rows = 0;
+    let mut after = String::new();
+    loop {
+        let page = store.holds_after(&after, HOLD_PAGE_MAX).await?;
+        let Some(last) = page.last() else { break };
+        after = last.presentation_nonce.clone();
+        for row in &page {
+            rows += 1;
+            let nonce = &row.presentation_nonce;
+            let expected = replay.holds.get(nonce).ok_or_else(|| {
+                mismatch(format!("hold {nonce} has a row but no entry placed it"))
+            })?;
+            let table = HoldState {
+                voucher_id: row.voucher_id.to_string(),
+                provider_id: row.provider_id.to_string(),
+                expires_at_us: row.expires_at_us,
+                held_sequence: row.held_sequence,
+                ended_sequence: row.ended_sequence,
+            };
+            if table != *expected {
+                return Err(mismatch(format!(
+                    "hold {nonce}: the table says {table:?}, the entries say {expected:?}"
+                )));
+            }
+        }
+    }
+    if rows != replay.holds.len() {
+        return Err(mismatch(format!(
+            "{} holds were placed by entries but {rows} rows exist",
+            replay.holds.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Adds what an entry moved on `paid` accounts that the payouts table

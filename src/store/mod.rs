@@ -17,6 +17,7 @@ use crate::ledger::verify::ProjectedBalance;
 
 pub mod access;
 mod backend;
+pub mod hold;
 pub mod migrate;
 pub mod postgres;
 pub mod redemption;
@@ -134,6 +135,7 @@ pub trait Store:
     + registry::RegistryStore
     + voucher::VoucherStore
     + redemption::RedemptionStore
+    + hold::HoldStore
     + settlement::SettlementStore
     + Clone
     + Send
@@ -303,6 +305,7 @@ pub trait WriteTx:
     + registry::RegistryTx
     + voucher::VoucherTx
     + redemption::RedemptionTx
+    + hold::HoldTx
     + settlement::SettlementTx
     + Send
 {
@@ -314,6 +317,7 @@ impl<T> WriteTx for T where
         + registry::RegistryTx
         + voucher::VoucherTx
         + redemption::RedemptionTx
+        + hold::HoldTx
         + settlement::SettlementTx
         + Send
 {

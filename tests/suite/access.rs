@@ -101,6 +101,8 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::VoucherPresentationSvg, [Deny, Deny, Deny, Deny, Allow, Deny ]),
     (RouteId::ReissueIssuerKey, [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::PreviewRedemption, [Deny, Deny,  Deny,  Allow, Deny,  Deny ]),
+    (RouteId::HoldVoucher,      [Deny,  Deny,  Deny,  Allow, Deny,  Deny ]),
+    (RouteId::ReleaseHold,      [Deny,  Deny,  Deny,  Allow, Deny,  Deny ]),
     (RouteId::Redeem,           [Deny,  Deny,  Deny,  Allow, Deny,  Deny ]),
     (RouteId::ListRedemptions,  [Deny,  Allow, Allow, Allow, Allow, Allow]),
     (RouteId::GetRedemption,    [Deny,  Allow, Allow, Allow, Allow, Allow]),

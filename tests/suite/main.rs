@@ -9,6 +9,7 @@ mod access;
 mod architecture;
 mod bombs;
 mod contract;
+mod holds;
 mod http;
 mod interop;
 mod isolation;

@@ -596,7 +596,7 @@ async fn every_refusal_rule_answers_with_its_own_code<S: Store>(store: S, _db: &
 }
 
 /// A fresh rotating presentation of `voucher`, fetched by its holder.
-async fn present<S: Store>(world: &World<S>, firm: &Firm, voucher: &Value) -> String {
+pub(crate) async fn present<S: Store>(world: &World<S>, firm: &Firm, voucher: &Value) -> String {
     let path = format!(
         "/api/v1/vouchers/{}/presentation",
         voucher["id"].as_str().unwrap()

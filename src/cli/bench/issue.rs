@@ -122,6 +122,7 @@ pub(super) fn terms(claims: u64) -> ProgrammeTerms {
         claim_opens_at: "2000-01-01T00:00:00+08:00".into(),
         claim_closes_at: "2099-12-31T23:59:59+08:00".into(),
         auto_confirm_days: 0,
+        hold_minutes: crate::domain::programme::HOLD_MINUTES_DEFAULT,
         qr_mode: QrMode::Rotating,
         settlement_period: SettlementPeriod::Quarter,
     }

@@ -37,8 +37,8 @@ pub use budget::{FundProgramme, Journal};
 pub use keys::{ActivateIssuerKey, RevokeIssuerKey};
 pub use programme::{ChangeProgramme, ProgrammeChange};
 pub use redemption::{
-    AttachRedemptionDocuments, ChangedBy, InvoiceSpec, OpenRecovery, RecoverRedemption, RedeemSpec,
-    RedemptionChange, ShownToken, documents_body,
+    AttachRedemptionDocuments, ChangedBy, HoldVoucher, InvoiceSpec, OpenRecovery,
+    RecoverRedemption, RedeemSpec, RedemptionChange, ReleaseHold, ShownToken, documents_body,
 };
 pub use registry::{
     BlacklistSpec, ChangeProviderStatus, DefineZone, PartyKind, RecordEnterprise, RecordProvider,
@@ -150,6 +150,9 @@ macro_rules! command_table {
         IssueVoucher(IssueVoucher) = "issue_voucher",
         ReissueVoucher(ReissueVoucher) = "reissue_voucher",
         RedeemVoucher(Box<RedeemSpec>) = "redeem_voucher",
+        /// Hold a voucher for the provider that previewed it.
+        HoldVoucher(HoldVoucher) = "hold_voucher",
+        ReleaseHold(ReleaseHold) = "release_hold",
         ChangeRedemption(RedemptionChange) = "change_redemption",
         WithdrawVoucher(WithdrawVoucher) = "withdraw_voucher",
         OpenRecovery(OpenRecovery) = "open_recovery",

@@ -504,6 +504,38 @@ fn cases() -> Vec<Case> {
             &[],
         ),
         case(
+            HoldVoucher {
+                voucher_id: id(1),
+                programme: code("ZS2026-01"),
+                provider_id: id(2),
+                nonce_hex: "00".into(),
+                service_category: "管理咨询".into(),
+                contract_amount: Fen::new(800_000),
+            },
+            &[
+                ("voucher_id", |c| c.voucher_id = id(3)),
+                ("programme", |c| c.programme = code("ZS2026-02")),
+                ("provider_id", |c| c.provider_id = id(4)),
+                ("nonce_hex", |c| c.nonce_hex = "01".into()),
+                ("service_category", |c| {
+                    c.service_category = "检验检测".into()
+                }),
+                ("contract_amount", |c| c.contract_amount = Fen::new(1)),
+            ],
+            &[],
+        ),
+        case(
+            ReleaseHold {
+                voucher_id: id(1),
+                provider_id: id(2),
+            },
+            &[
+                ("voucher_id", |c| c.voucher_id = id(3)),
+                ("provider_id", |c| c.provider_id = id(4)),
+            ],
+            &[],
+        ),
+        case(
             WithdrawVoucher {
                 voucher_id: id(1),
                 revoke_reason: None,

@@ -100,6 +100,7 @@ impl Prefetched {
             | Command::BlacklistParty(_) => self.issuance.forget_parties(),
             // These read vouchers the batch may have issued.
             Command::ChangeRedemption(_)
+            | Command::HoldVoucher(_)
             | Command::WithdrawVoucher(_)
             | Command::PrepareSettlement(_)
             | Command::ResolveSettlementLine(_)

@@ -142,7 +142,8 @@ impl crate::store::backend::BulkRows for PostgresTx {
 
     async fn bulk_nonces_used(&mut self, nonces: &[String]) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT presentation_nonce FROM redemptions WHERE presentation_nonce = ANY($1)",
+            "SELECT presentation_nonce FROM redemptions WHERE presentation_nonce = ANY($1) \
+             UNION SELECT presentation_nonce FROM voucher_holds WHERE presentation_nonce = ANY($1)",
         )
         .bind(nonces)
         .fetch_all(&mut *self.tx)

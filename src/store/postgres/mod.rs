@@ -407,6 +407,7 @@ crate::store::access::sql::impl_access_store!(PostgresStore, PostgresTx);
 crate::store::registry::store_impl::impl_registry_store!(PostgresStore, PostgresTx);
 crate::store::voucher::sql::impl_voucher_store!(PostgresStore, PostgresTx);
 crate::store::redemption::sql::impl_redemption_store!(PostgresStore, PostgresTx, Postgres);
+crate::store::hold::sql::impl_hold_store!(PostgresStore, PostgresTx, Postgres);
 crate::store::settlement::store_impl::impl_settlement_store!(
     PostgresStore,
     PostgresTx,

@@ -70,8 +70,9 @@ pub fn enterprise_total(
     Ok((uuid(&id)?, code, fen))
 }
 
-pub const SELECT_NONCE_USED: &str =
-    "SELECT COUNT(*) FROM redemptions WHERE presentation_nonce = $1";
+/// A presentation is used once it redeemed a voucher or held one.
+pub const SELECT_NONCE_USED: &str = "SELECT (SELECT COUNT(*) FROM redemptions WHERE \
+     presentation_nonce = $1) + (SELECT COUNT(*) FROM voucher_holds WHERE presentation_nonce = $1)";
 
 /// A redemption row, read by column position (`REDEMPTION_COLUMNS`).
 pub fn decode<R: Row>(row: &R) -> Result<RedemptionRecord, StoreError>

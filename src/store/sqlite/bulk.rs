@@ -123,7 +123,10 @@ impl crate::store::backend::BulkRows for SqliteTx {
             |builder, list| {
                 list(builder.push(
                     "SELECT presentation_nonce FROM redemptions WHERE presentation_nonce IN ",
-                ))
+                ));
+                list(builder.push(
+                    " UNION SELECT presentation_nonce FROM voucher_holds WHERE presentation_nonce IN ",
+                ));
             },
             |(nonce,): (String,)| Ok(nonce),
         )

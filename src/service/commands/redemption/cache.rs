@@ -18,6 +18,7 @@ use super::facts::RedemptionReads;
 use crate::domain::status::VoucherStatus;
 use crate::service::commands::{RedeemSpec, ShownToken};
 use crate::store::StoreError;
+use crate::store::hold::{HoldRecord, HoldTx};
 use crate::store::redemption::{
     RedeemedTotals, RedemptionRecord, RedemptionTx, TotalsQuery, VoucherUse,
 };
@@ -40,6 +41,9 @@ pub struct RedemptionCache {
     enterprise_totals: HashMap<(Uuid, String, i32), i64>,
     /// Presentation nonce → already used.
     nonces: HashMap<String, bool>,
+    /// Voucher → its newest open (not ended) hold, live or lapsed; `None`:
+    /// known to have none.
+    holds: HashMap<Uuid, Option<HoldRecord>>,
     /// Redemptions decided by this batch, written by `flush`.
     pending: Vec<RedemptionRecord>,
     /// What they take from each voucher, in total, for one guarded update.
@@ -82,7 +86,7 @@ impl RedemptionCache {
 
     /// Loads what the batch's redemptions (`specs`) will read, for
     /// `fiscal_year`.
-    pub async fn prefill<T: VoucherTx + RegistryTx + RedemptionTx + Send>(
+    pub async fn prefill<T: VoucherTx + RegistryTx + RedemptionTx + HoldTx + Send>(
         &mut self,
         tx: &mut T,
         specs: &[&RedeemSpec],
@@ -96,6 +100,18 @@ impl RedemptionCache {
         ids.dedup();
         for voucher in tx.vouchers_by_ids(&ids).await? {
             self.vouchers.insert(voucher.id, voucher);
+        }
+        for id in &ids {
+            self.holds.insert(*id, None);
+        }
+        for hold in tx.open_holds_of(&ids).await? {
+            let newest = self.holds.entry(hold.voucher_id).or_default();
+            if newest
+                .as_ref()
+                .is_none_or(|known| known.held_sequence < hold.held_sequence)
+            {
+                *newest = Some(hold);
+            }
         }
         let mut holders: Vec<Uuid> = self.vouchers.values().map(|v| v.enterprise_id).collect();
         holders.sort();
@@ -120,7 +136,8 @@ impl RedemptionCache {
             .iter()
             .filter_map(|spec| match &spec.shown {
                 ShownToken::Presentation { nonce_hex } => Some(nonce_hex.clone()),
-                ShownToken::Static => None,
+                // A held presentation is judged by its hold, not by use.
+                ShownToken::Static | ShownToken::Held { .. } => None,
             })
             .collect();
         let used: HashSet<String> = tx.nonces_used(&nonces).await?.into_iter().collect();
@@ -186,7 +203,32 @@ pub struct BatchReads<'a, T> {
     pub cache: &'a mut RedemptionCache,
 }
 
-impl<T: RegistryTx + VoucherTx + RedemptionTx + Send> RedemptionReads for BatchReads<'_, T> {
+impl RedemptionCache {
+    /// A redemption of `voucher_id` decided at `sequence` ends the
+    /// voucher's open holds (the redeeming provider's, and any that lapsed).
+    pub async fn end_holds<T: HoldTx + Send>(
+        &mut self,
+        tx: &mut T,
+        voucher_id: Uuid,
+        sequence: u64,
+    ) -> Result<(), StoreError> {
+        let open = match self.holds.get(&voucher_id) {
+            Some(known) => known.is_some(),
+            None => HoldTx::hold_of(tx, voucher_id)
+                .await?
+                .is_some_and(|hold| hold.ended_sequence.is_none()),
+        };
+        if open {
+            tx.end_holds(voucher_id, None, sequence).await?;
+        }
+        self.holds.insert(voucher_id, None);
+        Ok(())
+    }
+}
+
+impl<T: RegistryTx + VoucherTx + RedemptionTx + HoldTx + Send> RedemptionReads
+    for BatchReads<'_, T>
+{
     async fn voucher(&mut self, id: Uuid) -> Result<Option<VoucherRecord>, StoreError> {
         if let Some(known) = self.cache.vouchers.get(&id) {
             return Ok(Some(known.clone()));
@@ -286,6 +328,16 @@ impl<T: RegistryTx + VoucherTx + RedemptionTx + Send> RedemptionReads for BatchR
         let used = RedemptionTx::presentation_used(self.tx, nonce).await?;
         self.cache.nonces.insert(nonce.to_string(), used);
         Ok(used)
+    }
+
+    async fn hold_of(&mut self, voucher_id: Uuid) -> Result<Option<HoldRecord>, StoreError> {
+        if let Some(known) = self.cache.holds.get(&voucher_id) {
+            return Ok(known.clone());
+        }
+        let found = HoldTx::hold_of(self.tx, voucher_id).await?;
+        let open = found.filter(|hold| hold.ended_sequence.is_none());
+        self.cache.holds.insert(voucher_id, open.clone());
+        Ok(open)
     }
 }
 

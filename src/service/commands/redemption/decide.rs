@@ -38,6 +38,10 @@ impl Decide for RedeemSpec {
         )
         .await?;
         let checked = at.check(tx, std::mem::take(&mut planned.postings)).await?;
+        at.prefetched
+            .redemptions
+            .end_holds(tx, self.voucher_id, at.sequence)
+            .await?;
         let summary = planned.summary();
         let (body, record, used) = planned.into_parts();
         at.prefetched

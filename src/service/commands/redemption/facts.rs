@@ -15,6 +15,7 @@ use crate::domain::{Fen, Timestamp};
 use crate::service::commands::ShownToken;
 use crate::service::error::CommandError;
 use crate::service::error::Failure;
+use crate::store::hold::HoldRecord;
 use crate::store::redemption::{RedeemedTotals, TotalsQuery};
 use crate::store::registry::{
     BlacklistRecord, EnterpriseRecord, IssuerKeyRecord, ProgrammeRecord, ProviderRecord,
@@ -54,6 +55,11 @@ pub trait RedemptionReads {
         query: TotalsQuery<'_>,
     ) -> impl Future<Output = Result<RedeemedTotals, StoreError>> + Send;
     fn nonce_used(&mut self, nonce: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The voucher's newest hold, if it was ever held.
+    fn hold_of(
+        &mut self,
+        voucher_id: Uuid,
+    ) -> impl Future<Output = Result<Option<HoldRecord>, StoreError>> + Send;
 }
 
 /// Reads through the pool (the preview).
@@ -85,6 +91,9 @@ impl<S: Store> RedemptionReads for PoolReads<'_, S> {
     async fn nonce_used(&mut self, nonce: &str) -> Result<bool, StoreError> {
         crate::store::redemption::RedemptionStore::presentation_used(self.0, nonce).await
     }
+    async fn hold_of(&mut self, voucher_id: Uuid) -> Result<Option<HoldRecord>, StoreError> {
+        crate::store::hold::HoldStore::hold_of(self.0, voucher_id).await
+    }
 }
 
 /// What a redemption is judged on, with the rows it came from.
@@ -93,6 +102,8 @@ pub struct Gathered {
     pub voucher: VoucherRecord,
     pub holder: EnterpriseRecord,
     pub provider: ProviderRecord,
+    /// The programme's hold window (a preview's hold lasts this long).
+    pub hold_minutes: u32,
 }
 
 fn corrupt(what: String) -> StoreError {
@@ -126,6 +137,7 @@ pub async fn gather<R: RedemptionReads>(
         .await?
         .ok_or_else(|| corrupt(format!("voucher {voucher_id} names no programme")))?;
     let terms = programme.terms;
+    let hold_minutes = terms.hold_minutes;
     let key = reads
         .issuer_key(&voucher.key_id)
         .await?
@@ -144,8 +156,25 @@ pub async fn gather<R: RedemptionReads>(
             fiscal_year: today.year(),
         })
         .await?;
+    // A live hold: this provider's (with this presentation) lets it redeem
+    // after the presentation went stale; anyone else's keeps others out.
+    let hold = reads
+        .hold_of(voucher_id)
+        .await?
+        .filter(|hold| hold.live_at(now.as_micros()));
+    let mine = |nonce: &str| {
+        hold.as_ref()
+            .is_some_and(|h| h.provider_id == provider_id && h.presentation_nonce == nonce)
+    };
+    let held_elsewhere = hold.as_ref().is_some_and(|h| h.provider_id != provider_id);
     let shown = match shown {
         ShownToken::Static => Shown::StaticToken,
+        ShownToken::Presentation { nonce_hex } | ShownToken::Held { nonce_hex }
+            if mine(nonce_hex) =>
+        {
+            Shown::FreshPresentation
+        }
+        ShownToken::Held { .. } => Shown::HoldLapsed,
         ShownToken::Presentation { nonce_hex } if reads.nonce_used(nonce_hex).await? => {
             Shown::UsedPresentation
         }
@@ -163,6 +192,7 @@ pub async fn gather<R: RedemptionReads>(
             divisible: terms.divisible,
         },
         shown,
+        held_elsewhere,
         provider: ProviderFacts {
             status,
             uscc: provider.uscc.clone(),
@@ -191,5 +221,6 @@ pub async fn gather<R: RedemptionReads>(
         voucher,
         holder,
         provider,
+        hold_minutes,
     })
 }

@@ -5,6 +5,7 @@
 pub mod cache;
 mod decide;
 pub mod facts;
+mod hold;
 pub mod plan;
 mod recovery;
 
@@ -86,14 +87,68 @@ impl RedeemSpec {
             contract_number: self.contract_number.clone(),
             description: self.description.clone(),
             contract_amount_fen: self.contract_amount.as_fen(),
-            presentation_nonce: match &self.shown {
-                ShownToken::Static => String::new(),
-                ShownToken::Presentation { nonce_hex } => nonce_hex.clone(),
-            },
+            presentation_nonce: self.shown.nonce().unwrap_or_default().to_string(),
             invoice: self.invoice.as_ref().map(InvoiceSpec::body),
             payment_proof_ref: self.payment_proof_ref.clone().unwrap_or_default(),
             ..pb::VoucherRedeemed::default()
         }
+    }
+}
+
+/// A provider's preview of a fresh presentation holds the voucher for it
+/// for the programme's hold window (docs/redemption-lifecycle.md "Holds"):
+/// every redemption rule is checked for this contract first, as a preview
+/// would; nobody else may hold or redeem the voucher meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HoldVoucher {
+    pub voucher_id: Uuid,
+    pub programme: ProgrammeCode,
+    pub provider_id: Uuid,
+    /// Hex nonce of the fresh presentation shown.
+    pub nonce_hex: String,
+    pub service_category: String,
+    pub contract_amount: Fen,
+}
+
+impl ToDraft for HoldVoucher {
+    /// The expiry is decided under the lock (now + the hold window).
+    fn draft(&self) -> Result<Draft, InvalidCommand> {
+        if !self.contract_amount.is_positive() {
+            return Err(InvalidCommand::NonPositiveAmount);
+        }
+        check_text(
+            "service_category",
+            &self.service_category,
+            TAG_LEN_MAX,
+            true,
+        )?;
+        Ok(Draft::without_postings(EntryBody::VoucherHeld(
+            pb::VoucherHeld {
+                voucher_id: self.voucher_id.to_string(),
+                programme_code: self.programme.to_string(),
+                provider_id: self.provider_id.to_string(),
+                presentation_nonce: self.nonce_hex.clone(),
+                ..pb::VoucherHeld::default()
+            },
+        )))
+    }
+}
+
+/// The provider lets its live hold on a voucher go (the clerk cancelled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseHold {
+    pub voucher_id: Uuid,
+    pub provider_id: Uuid,
+}
+
+impl ToDraft for ReleaseHold {
+    fn draft(&self) -> Result<Draft, InvalidCommand> {
+        Ok(Draft::without_postings(EntryBody::VoucherHoldReleased(
+            pb::VoucherHoldReleased {
+                voucher_id: self.voucher_id.to_string(),
+                provider_id: self.provider_id.to_string(),
+            },
+        )))
     }
 }
 
@@ -104,6 +159,22 @@ pub enum ShownToken {
     Static,
     /// A rotating presentation, by its nonce (hex): usable once.
     Presentation { nonce_hex: String },
+    /// A presentation no longer fresh, shown by the provider that holds
+    /// the voucher with it (docs/redemption-lifecycle.md "Holds"): accepted
+    /// while that hold is live.
+    Held { nonce_hex: String },
+}
+
+impl ShownToken {
+    /// The presentation's nonce, if a presentation was shown.
+    pub fn nonce(&self) -> Option<&str> {
+        match self {
+            ShownToken::Static => None,
+            ShownToken::Presentation { nonce_hex } | ShownToken::Held { nonce_hex } => {
+                Some(nonce_hex)
+            }
+        }
+    }
 }
 
 /// A VAT invoice from the provider to the enterprise.

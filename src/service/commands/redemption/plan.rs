@@ -17,10 +17,11 @@ use crate::domain::{ProgrammeCode, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::posting::Posting;
+use crate::service::commands::RedeemSpec;
 use crate::service::commands::voucher::issue::IssuanceCache;
-use crate::service::commands::{RedeemSpec, ShownToken};
 use crate::service::error::CommandError;
 use crate::service::error::Failure;
+use crate::store::hold::HoldTx;
 use crate::store::redemption::{InvoiceRecord, RedemptionRecord, RedemptionTx, VoucherUse};
 use crate::store::registry::RegistryTx;
 use crate::store::voucher::VoucherTx;
@@ -35,7 +36,7 @@ pub struct RedemptionPlan {
 }
 
 /// Judges `spec` under the lock; a refusal carries every reason.
-pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
+pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + HoldTx + Send>(
     tx: &mut T,
     issuance: &mut IssuanceCache,
     cache: &mut super::cache::RedemptionCache,
@@ -87,10 +88,7 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + Send>(
         subsidy_fen: assessment.subsidy.as_fen(),
         returned_fen: assessment.returned_to_budget.as_fen(),
         single_use: !gathered.facts.voucher.divisible,
-        presentation_nonce: match &spec.shown {
-            ShownToken::Static => None,
-            ShownToken::Presentation { nonce_hex } => Some(nonce_hex.clone()),
-        },
+        presentation_nonce: spec.shown.nonce().map(str::to_string),
         invoice: spec.invoice.as_ref().map(|invoice| InvoiceRecord {
             code: invoice.code.clone(),
             number: invoice.number.clone(),

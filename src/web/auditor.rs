@@ -98,7 +98,7 @@ async fn ledger(
                 tbody { @for e in rows { tr {
                     td.num { a href=(format!("/auditor/entries/{}", n(e, "sequence"))) { (n(e, "sequence")) } }
                     td { (s(e, "kind")) }
-                    td { (s(e, "recorded_at")) }
+                    td { (layout::date_time(s(e, "recorded_at"))) }
                     td { (s(e, "actor")) }
                     td { (postings_summary(e)) }
                 } } }
@@ -130,7 +130,7 @@ fn checkpoint_table(lang: Lang, list: &Value) -> Markup {
                 tbody { @for c in rows { tr {
                     td.num { a href=(format!("/auditor/entries/{}", n(c, "sequence"))) { (n(c, "sequence")) } }
                     td { code { (s(c, "head_hash").get(..16).unwrap_or_default()) "…" } }
-                    td { (s(c, "signed_at")) }
+                    td { (layout::date_time(s(c, "signed_at"))) }
                     td { code { (s(c, "key_id")) } }
                 } } }
             } }
@@ -217,7 +217,7 @@ async fn entry(
     let body = html! {
         h1 { (lang.t("分录", "Entry")) " #" (sequence) " · " (s(&e, "kind")) }
         section.card { dl.facts {
-            dt { (lang.t("时间", "Recorded at")) } dd { (s(&e, "recorded_at")) }
+            dt { (lang.t("时间", "Recorded at")) } dd { (layout::date_time(s(&e, "recorded_at"))) }
             dt { (lang.t("操作人", "Actor")) } dd { (s(&e, "actor")) }
             dt { (lang.t("幂等键", "Idempotency key")) } dd { code { (s(&e, "idempotency_key")) } }
             dt { (lang.t("命令摘要", "Command digest")) } dd { code { (s(&e, "command_digest")) } }

@@ -211,6 +211,12 @@ async fn voucher(
     let body = html! {
         h1 { (s(&programme["terms"], "name")) }
         (layout::notice(lang, &notice))
+        @if let Some(until) = v["held_until"].as_str() {
+            p.notice.ok data-held role="status" {
+                strong { (lang.t("核销中：", "Being redeemed: ")) }
+                (s(&v, "held_by")) (lang.t(" 正在为您办理核销，保留至 ", " is redeeming it for you; held until ")) (layout::clock_time(until)) (lang.t("。", "."))
+            }
+        }
         section.card {
             @if let Some((markup, lifetime)) = &shown {
                 div.qr data-presentation=(format!("/enterprise/vouchers/{id}/qr")) data-lifetime=(lifetime) data-failed=(lang.t("刷新失败，请重新打开页面", "Refresh failed; reopen the page")) {

@@ -244,7 +244,7 @@ async fn run_page(
         @if !resolutions.is_empty() {
             h2 { (lang.t("处理记录", "Resolutions")) }
             ul { @for r in resolutions {
-                li { code { (s(r, "redemption_id")) } " — " (s(r, "note")) " (" (s(r, "resolved_by_name")) ", " (s(r, "resolved_at")) ")" }
+                li { code { (s(r, "redemption_id")) } " — " (s(r, "note")) " (" (s(r, "resolved_by_name")) ", " (layout::date_time(s(r, "resolved_at"))) ")" }
             } }
         }
     };

@@ -76,6 +76,10 @@ fn done_message(code: &str, lang: Lang) -> Option<&'static str> {
             "Disputed: the bureau will review it.",
         ),
         "redeemed" => ("核销成功。", "Redeemed."),
+        "released" => (
+            "已释放保留，其他机构可以核销此券。",
+            "Hold released: others may redeem the voucher.",
+        ),
         "documents" => ("单据已补充。", "Documents recorded."),
         "reversed" => ("已冲正。", "Reversed."),
         "prepared" => ("结算批次已生成。", "Settlement run prepared."),
@@ -343,6 +347,29 @@ pub fn items<'a>(value: &'a Value, key: &str) -> &'a [Value] {
     value[key].as_array().map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// An RFC 3339 instant from the API as people read it in 舟山: `2026-12-02
+/// 11:10` (UTC+8); text that is not one is shown as it is.
+pub fn date_time(text: &str) -> String {
+    in_cst(text).map_or_else(
+        || text.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+/// The time of day of an RFC 3339 instant, UTC+8: `11:10`.
+pub fn clock_time(text: &str) -> String {
+    in_cst(text).map_or_else(|| text.to_string(), |t| t.format("%H:%M").to_string())
+}
+
+fn in_cst(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600)?;
+    Some(
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()?
+            .with_timezone(&cst),
+    )
+}
+
 /// A status word shown to people.
 pub fn status_label(lang: Lang, status: &str) -> String {
     let (zh, en) = match status {
@@ -416,6 +443,17 @@ pub fn hidden(caller: &Caller) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_show_in_utc_plus_8_to_the_minute() {
+        assert_eq!(
+            date_time("2026-12-02T11:10:40.207301+08:00"),
+            "2026-12-02 11:10"
+        );
+        assert_eq!(date_time("2026-12-02T03:10:40Z"), "2026-12-02 11:10");
+        assert_eq!(clock_time("2026-12-02T03:10:40Z"), "11:10");
+        assert_eq!(date_time("not a time"), "not a time");
+    }
 
     #[test]
     fn ratios_show_as_percentages_without_losing_decimals() {

@@ -30,6 +30,7 @@ pub fn routes() -> Router<ApiClient> {
         )
         .route("/provider/preview", post(preview))
         .route("/provider/redeem", post(redeem))
+        .route("/provider/holds/{voucher_id}/release", post(release))
         .route("/provider/account", get(account))
         .route("/provider/redemptions", get(redemptions))
         .route("/provider/redemptions/{id}", get(redemption))
@@ -161,19 +162,23 @@ async fn preview_page(
     fields: &Fields,
 ) -> PageResult {
     let lang = caller.lang;
+    // The preview holds the voucher for this provider while the clerk
+    // types the contract (docs/redemption-lifecycle.md "Holds").
     let looked_up = api
         .send_form(
             caller,
             Method::POST,
-            "/api/v1/redemptions/preview",
+            "/api/v1/redemptions/holds",
             preview_request(fields),
             fields.sent(),
         )
         .await;
-    let p = match looked_up {
-        Ok(p) => p,
+    let held = match looked_up {
+        Ok(held) => held,
         Err(refusal) => return scan_page(api, caller, Notice::Refused(refusal), fields).await,
     };
+    let p = &held["preview"];
+    let held_until = held["held_until"].as_str().map(layout::clock_time);
     let redeemable = p["redeemable"].as_bool() == Some(true);
     let body = html! {
         h1 { (lang.t("核销预览", "Preview")) }
@@ -192,7 +197,17 @@ async fn preview_page(
             }
         }
         @if redeemable {
-            (redeem_form(caller, fields))
+            @if let Some(until) = &held_until {
+                section.card.hold data-held-until=(until) {
+                    p { strong { (lang.t("已为本机构保留此券至 ", "Held for you until ")) (until) } " "
+                        (lang.t("（期间其他机构不能核销；二维码过期也可提交）", "(no one else may redeem it meanwhile; you may submit after the code expires)")) }
+                    form.inline method="post" action=(format!("/provider/holds/{}/release", s(p, "voucher_id"))) {
+                        (form::hidden(caller))
+                        button.secondary type="submit" { (lang.t("放弃核销（释放保留）", "Cancel (release the hold)")) }
+                    }
+                }
+            }
+            (redeem_form(caller, fields, false))
         } @else {
             div.notice.error role="alert" {
                 p { strong { (lang.t("此券今天不能由本机构核销：", "This voucher cannot be redeemed by you today:")) } }
@@ -209,7 +224,9 @@ async fn preview_page(
     ))
 }
 
-fn redeem_form(caller: &Caller, typed: &Fields) -> Markup {
+/// The contract form. `show_code`: the code, category and amount are
+/// shown for editing (after a refusal), else carried from the preview.
+fn redeem_form(caller: &Caller, typed: &Fields, show_code: bool) -> Markup {
     let lang = caller.lang;
     let text = |zh, en, name, kind, required| {
         layout::field(lang, name, zh, en, kind, typed.get(name), required)
@@ -217,9 +234,16 @@ fn redeem_form(caller: &Caller, typed: &Fields) -> Markup {
     html! {
         form.stack.card method="post" action="/provider/redeem" {
             (form::hidden(caller))
-            input type="hidden" name="qr_text" value=(typed.get("qr_text"));
-            input type="hidden" name="service_category" value=(typed.get("service_category"));
-            input type="hidden" name="contract_amount" value=(typed.get("contract_amount"));
+            @if show_code {
+                label for="qr_text" { (lang.t("券码（如已过期，请企业刷新二维码后重新扫码或粘贴）", "Voucher code (if it expired, have the enterprise refresh it, then scan or paste it)")) }
+                textarea #qr_text name="qr_text" rows="3" required autocomplete="off" spellcheck="false" { (typed.get("qr_text")) }
+                (text("服务类别", "Service category", "service_category", "text", true))
+                (text("合同金额（元）", "Contract amount (元)", "contract_amount", "text", true))
+            } @else {
+                input type="hidden" name="qr_text" value=(typed.get("qr_text"));
+                input type="hidden" name="service_category" value=(typed.get("service_category"));
+                input type="hidden" name="contract_amount" value=(typed.get("contract_amount"));
+            }
             h2 { (lang.t("服务合同", "Service contract")) }
             (text("合同编号", "Contract number", "contract_number", "text", true))
             label for="description" { (lang.t("服务内容", "What the service is")) }
@@ -286,7 +310,48 @@ async fn redeem(State(api): State<ApiClient>, caller: Caller, fields: Fields) ->
             &format!("/provider/redemptions/{}", s(&redemption, "id")),
             "redeemed",
         )),
-        Err(refusal) => preview_page(&api, &caller, Notice::Refused(refusal), &fields).await,
+        // Every typed field comes back, with the refusal.
+        Err(refusal) => Ok(redeem_again_page(
+            &caller,
+            Notice::Refused(refusal),
+            &fields,
+        )),
+    }
+}
+
+/// A refused redemption, the form as it was sent.
+fn redeem_again_page(caller: &Caller, notice: Notice, fields: &Fields) -> axum::response::Response {
+    let lang = caller.lang;
+    let body = html! {
+        h1 { (lang.t("核销未成功", "Not redeemed")) }
+        (layout::notice(lang, &notice))
+        p.muted { (lang.t("已填写的内容都保留在下面，改正后可直接再次提交。", "Everything you typed is kept below; correct it and submit again.")) }
+        (redeem_form(caller, fields, true))
+        p { a href="/provider" { (lang.t("重新扫码", "Scan again")) } }
+    };
+    layout::answer(
+        notice.status(),
+        layout::page(caller, lang.t("核销", "Redeem"), body),
+    )
+}
+
+/// The clerk lets the hold go.
+async fn release(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(voucher_id): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Provider)?;
+    let path = format!("/api/v1/redemptions/holds/{}", path_part(&voucher_id));
+    match api
+        .send_form(&caller, Method::DELETE, &path, Ok(json!({})), fields.sent())
+        .await
+    {
+        Ok(_) => Ok(layout::done("/provider", "released")),
+        Err(refusal) => {
+            scan_page(&api, &caller, Notice::Refused(refusal), &Fields::default()).await
+        }
     }
 }
 
@@ -451,7 +516,7 @@ async fn redemption_page(api: &ApiClient, caller: &Caller, id: &str, notice: Not
                     @else { (s(&r["invoice"], "code")) " / " (s(&r["invoice"], "number")) " · " (s(&r["invoice"], "date")) " · " (yuan(n(&r["invoice"], "amount_fen"))) }
                 }
                 dt { (lang.t("付款凭证", "Payment proof")) } dd { (r["payment_proof_ref"].as_str().unwrap_or(lang.t("未提供", "not yet"))) }
-                dt { (lang.t("核销时间", "Redeemed at")) } dd { (s(&r, "redeemed_at")) }
+                dt { (lang.t("核销时间", "Redeemed at")) } dd { (layout::date_time(s(&r, "redeemed_at"))) }
             }
         }
         @if r["invoice"].is_null() || r["payment_proof_ref"].is_null() {

@@ -21,7 +21,7 @@ on_both_backends!(
 /// A presentation of `voucher` made `age` seconds ago that lives
 /// `lifetime` seconds, signed with the active issuer key as the server
 /// would sign one.
-async fn presentation_aged<S: Store>(
+pub(crate) async fn presentation_aged<S: Store>(
     world: &World<S>,
     voucher: &Value,
     age: i64,

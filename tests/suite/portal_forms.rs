@@ -28,6 +28,7 @@ on_both_backends!(
     the_utilisation_page_shows_every_figure_the_api_answers,
     the_checkers_page_names_people_and_shows_each_lines_facts,
     the_enterprise_sees_who_provided_the_service_it_confirms,
+    a_clerk_slower_than_the_code_still_redeems_and_a_refusal_keeps_the_form,
 );
 
 /// The portal as one browser sees it: its cookies, and the CSRF token of
@@ -897,6 +898,90 @@ async fn the_enterprise_sees_who_provided_the_service_it_confirms<S: Store>(
     let mut counter = Portal::log_in(&site, "counter-web", SEEDED_PASSWORD).await;
     let list = counter.get("/provider/redemptions").await;
     assert!(list.html.contains(&enterprise_name), "{}", list.html);
+}
+
+/// The front desk with a rotating code: the preview holds the voucher for
+/// the clerk, who types for longer than the code lives; a refused submit
+/// comes back with every typed field; corrected, the stale code redeems
+/// under the hold. The holder sees 核销中 meanwhile.
+async fn a_clerk_slower_than_the_code_still_redeems_and_a_refusal_keeps_the_form<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, firm, voucher, provider) =
+        crate::redemption::setting(store, true, "rotating").await;
+    let staff_party = uuid::Uuid::parse_str(&provider.provider_id).unwrap();
+    world
+        .add_user("clerk-web", Role::Provider, Some(staff_party))
+        .await;
+    world
+        .add_user("holder-web", Role::Enterprise, Some(firm.enterprise_id))
+        .await;
+    let site = site(&world);
+    let mut clerk = Portal::log_in(&site, "clerk-web", SEEDED_PASSWORD).await;
+    // A code with 3 seconds left.
+    let code = crate::holds::presentation_aged(&world, &voucher, 57, 60).await;
+    let preview = clerk
+        .post(
+            "/provider/preview",
+            &[
+                ("qr_text", &code),
+                ("service_category", "管理咨询"),
+                ("contract_amount", "2000"),
+            ],
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
+    assert!(preview.html.contains("data-held-until"), "{}", preview.html);
+    let mut holder = Portal::log_in(&site, "holder-web", SEEDED_PASSWORD).await;
+    let shown = holder
+        .get(&format!(
+            "/enterprise/vouchers/{}",
+            voucher["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(shown.html.contains("data-held"), "核销中: {}", shown.html);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while world.verify(&code).await["code"] != "presentation_expired" {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let mut typed = vec![
+        ("qr_text", code.as_str()),
+        ("service_category", "管理咨询"),
+        ("contract_amount", "2000"),
+        ("contract_number", "ZSHT-SLOW-1"),
+        ("description", "慢慢填写的服务内容"),
+        ("invoice_code", "033002600111"),
+        ("invoice_number", "12"),
+        ("invoice_date", "2026-06-01"),
+        ("invoice_amount", "2000"),
+        ("payment_proof_ref", "回单 SLOW-1"),
+    ];
+    let refused = clerk.post("/provider/redeem", &typed).await;
+    assert_eq!(
+        refused.refusal(),
+        Some("invoice_number_invalid"),
+        "{}",
+        refused.html
+    );
+    for (name, value) in &typed {
+        assert!(
+            refused.html.contains(value),
+            "{name} kept: {}",
+            refused.html
+        );
+    }
+    typed[6] = ("invoice_number", "00012399");
+    let done = clerk.post("/provider/redeem", &typed).await;
+    assert!(
+        done.location
+            .as_deref()
+            .is_some_and(|to| to.starts_with("/provider/redemptions/")),
+        "redeemed under the hold: {:?} {}",
+        done.status,
+        done.html
+    );
 }
 
 async fn a_provider_sees_what_it_is_owed_and_downloads_its_statements<S: Store>(

@@ -76,7 +76,7 @@ async fn programmes_page(api: &ApiClient, caller: &Caller, notice: Notice) -> Pa
                     dt { (lang.t("预算", "Budget")) } dd { (yuan(n(&p["terms"], "budget_fen"))) }
                     dt { (lang.t("已拨入", "Funded")) } dd { (yuan(n(p, "funded_fen"))) }
                     dt { (lang.t("可发放", "Available")) } dd { (yuan(n(p, "available_fen"))) }
-                    dt { (lang.t("申领时间", "Claims")) } dd { (s(&p["terms"], "claim_opens_at")) " – " (s(&p["terms"], "claim_closes_at")) }
+                    dt { (lang.t("申领时间", "Claims")) } dd { (layout::date_time(s(&p["terms"], "claim_opens_at"))) " – " (layout::date_time(s(&p["terms"], "claim_closes_at"))) }
                 }
                 @if s(p, "status") != "closed" {
                     p { a href=(format!("/admin/programmes/{code}/edit")) { (lang.t("修改条款", "Amend the terms")) } }

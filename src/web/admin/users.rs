@@ -72,7 +72,7 @@ async fn users_page(
         div.table-wrap { table {
             thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("角色", "Role")) } th { (lang.t("创建时间", "Created")) } } }
             tbody { @for u in items(&list, "users") { tr {
-                td { (s(u, "username")) } td { (role_label(s(u, "role"))) } td { (s(u, "created_at")) }
+                td { (s(u, "username")) } td { (role_label(s(u, "role"))) } td { (layout::date_time(s(u, "created_at"))) }
             } } }
         } }
     };

@@ -184,16 +184,16 @@ async fn preview_page(
         h1 { (lang.t("核销预览", "Preview")) }
         (layout::notice(lang, &notice))
         section.card {
-            h2 { (s(&p, "enterprise_name")) }
+            h2 { (s(p, "enterprise_name")) }
             dl.facts {
-                dt { (lang.t("统一社会信用代码", "USCC")) } dd { (s(&p, "enterprise_uscc")) }
-                dt { (lang.t("项目", "Programme")) } dd { (s(&p, "programme_code")) }
-                dt { (lang.t("面额", "Face value")) } dd { (yuan(n(&p, "face_value_fen"))) }
-                dt { (lang.t("余额", "Remaining")) } dd.amount { (yuan(n(&p, "remaining_fen"))) }
-                dt { (lang.t("有效期", "Valid")) } dd { (s(&p, "valid_from")) " – " (s(&p, "valid_until")) }
-                dt { (lang.t("合同金额", "Contract amount")) } dd { (yuan(n(&p, "contract_amount_fen"))) }
-                dt { (lang.t("本次最高补贴", "Subsidy for this contract")) } dd.amount data-subsidy=(n(&p, "subsidy_fen")) { (yuan(n(&p, "subsidy_fen"))) }
-                dt { (lang.t("企业自付", "Enterprise pays")) } dd { (yuan(n(&p, "enterprise_share_fen"))) }
+                dt { (lang.t("统一社会信用代码", "USCC")) } dd { (s(p, "enterprise_uscc")) }
+                dt { (lang.t("项目", "Programme")) } dd { (s(p, "programme_code")) }
+                dt { (lang.t("面额", "Face value")) } dd { (yuan(n(p, "face_value_fen"))) }
+                dt { (lang.t("余额", "Remaining")) } dd.amount { (yuan(n(p, "remaining_fen"))) }
+                dt { (lang.t("有效期", "Valid")) } dd { (s(p, "valid_from")) " – " (s(p, "valid_until")) }
+                dt { (lang.t("合同金额", "Contract amount")) } dd { (yuan(n(p, "contract_amount_fen"))) }
+                dt { (lang.t("本次最高补贴", "Subsidy for this contract")) } dd.amount data-subsidy=(n(p, "subsidy_fen")) { (yuan(n(p, "subsidy_fen"))) }
+                dt { (lang.t("企业自付", "Enterprise pays")) } dd { (yuan(n(p, "enterprise_share_fen"))) }
             }
         }
         @if redeemable {
@@ -211,7 +211,7 @@ async fn preview_page(
         } @else {
             div.notice.error role="alert" {
                 p { strong { (lang.t("此券今天不能由本机构核销：", "This voucher cannot be redeemed by you today:")) } }
-                ul { @for reason in items(&p, "reasons") {
+                ul { @for reason in items(p, "reasons") {
                     li data-code=(s(reason, "code")) { (lang.t(s(reason, "message_zh"), s(reason, "message"))) " " code { (s(reason, "code")) } }
                 } }
             }

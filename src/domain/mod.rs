@@ -21,6 +21,7 @@ pub mod redacted;
 pub mod redemption;
 pub mod settlement;
 pub mod settlement_payout;
+pub mod short_code;
 pub mod size_class;
 pub mod status;
 pub mod text;

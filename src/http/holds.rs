@@ -13,6 +13,7 @@ use super::idempotency_key::LedgerKey;
 use super::json::ApiJson;
 use super::redemptions::{
     PreviewRequest, PreviewView, preview_contract, preview_error, preview_view, provider_of,
+    scanned_or_typed,
 };
 use super::{ApiError, AppState};
 use crate::service::commands::Envelope;
@@ -42,6 +43,7 @@ pub async fn hold<S: Store>(
 ) -> Result<Json<HoldView>, ApiError> {
     let provider_id = provider_of(&caller)?;
     let contract = preview_contract(&request)?;
+    let qr_text = scanned_or_typed(&state, provider_id, &request.qr_text).await?;
     let epoch = state.writer.credential_epoch();
     let keys = state.issuer_keys_cache.known(&state.store, epoch).await?;
     let by = Envelope::new(caller.principal.actor(), key);
@@ -51,7 +53,7 @@ pub async fn hold<S: Store>(
         &keys,
         by,
         provider_id,
-        &request.qr_text,
+        &qr_text,
         &contract,
     )
     .await
@@ -61,7 +63,7 @@ pub async fn hold<S: Store>(
         HoldError::Store(error) => error.into(),
     })?;
     Ok(Json(HoldView {
-        preview: preview_view(&held.preview, &contract),
+        preview: preview_view(&held.preview, &contract, qr_text),
         held_until: held.held_until.map(|at| at.to_cst_rfc3339()),
     }))
 }

@@ -61,13 +61,22 @@ impl RateLimiter {
 pub struct RateLimits {
     pub login_per_account: RateLimiter,
     pub login_per_address: RateLimiter,
+    /// Typed short codes, per provider (docs/token-format.md "Short codes").
+    pub short_codes_per_provider: RateLimiter,
 }
+
+/// Short codes a provider may type per minute (per app instance).
+pub const SHORT_CODES_PER_MINUTE: u32 = 10;
 
 impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
             login_per_account: RateLimiter::new(10, Duration::from_secs(60)),
             login_per_address: RateLimiter::new(30, Duration::from_secs(60)),
+            short_codes_per_provider: RateLimiter::new(
+                SHORT_CODES_PER_MINUTE,
+                Duration::from_secs(60),
+            ),
         }
     }
 }

@@ -74,6 +74,9 @@ pub struct RedeemRequest {
 /// The scanned voucher, and what redeeming it for the contract would do.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PreviewView {
+    /// The code as read: the QR text sent, or the presentation a typed
+    /// short code stands for — what to send with the redemption.
+    pub qr_text: String,
     pub voucher_id: String,
     pub programme_code: String,
     /// `presentation` (rotating) or `voucher` (printed token).
@@ -146,6 +149,47 @@ fn contract_amount(fen: i64) -> Result<Fen, ApiError> {
 }
 
 /// The provider the caller works for.
+/// The code the counter sent: a scanned QR text as it is, or a typed short
+/// code exchanged for the presentation it stands for (docs/token-format.md
+/// "Short codes"). Typed codes are limited per provider: beyond
+/// `SHORT_CODES_PER_MINUTE` a minute, 429 `short_code_attempts_exceeded`.
+pub(super) async fn scanned_or_typed<S: Store>(
+    state: &AppState<S>,
+    provider_id: Uuid,
+    text: &str,
+) -> Result<String, ApiError> {
+    let Some(code) = crate::domain::short_code::parse_short_code(text) else {
+        return Ok(text.to_string());
+    };
+    if let Err(seconds) = state
+        .limits
+        .short_codes_per_provider
+        .hit(&provider_id.to_string())
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "short_code_attempts_exceeded",
+            format!(
+                "Too many typed codes from this provider; scan the QR code, or try again in {seconds} s."
+            ),
+            format!("本机构手工输入短码次数过多，请扫码，或在 {seconds} 秒后重试。"),
+        ));
+    }
+    let now = crate::domain::Timestamp::now().as_micros();
+    state
+        .store
+        .take_short_code(&code, provider_id, now)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "short_code_unknown",
+                "No live code has these digits (it expired, was typed at another counter, or is mistyped): ask the enterprise to refresh its QR code.",
+                "没有与此短码对应的有效二维码（已过期、已在其他机构使用或输错）：请企业刷新二维码后重新出示。",
+            )
+        })
+}
+
 pub(super) fn provider_of(caller: &Authenticated) -> Result<Uuid, ApiError> {
     caller.principal.party_id.ok_or_else(ApiError::not_found)
 }
@@ -205,18 +249,13 @@ pub async fn preview<S: Store>(
 ) -> Result<Json<PreviewView>, ApiError> {
     let provider_id = provider_of(&caller)?;
     let contract = preview_contract(&request)?;
+    let qr_text = scanned_or_typed(&state, provider_id, &request.qr_text).await?;
     let epoch = state.writer.credential_epoch();
     let keys = state.issuer_keys_cache.known(&state.store, epoch).await?;
-    let preview = redemption::preview(
-        &state.store,
-        &keys,
-        provider_id,
-        &request.qr_text,
-        &contract,
-    )
-    .await
-    .map_err(preview_error)?;
-    Ok(Json(preview_view(&preview, &contract)))
+    let preview = redemption::preview(&state.store, &keys, provider_id, &qr_text, &contract)
+        .await
+        .map_err(preview_error)?;
+    Ok(Json(preview_view(&preview, &contract, qr_text)))
 }
 
 /// The contract a preview (or a hold) is asked for.
@@ -236,10 +275,15 @@ pub(super) fn preview_error(error: PreviewError) -> ApiError {
 }
 
 /// What the counter is shown for `preview` of `contract`.
-pub(super) fn preview_view(preview: &redemption::Preview, contract: &Contract) -> PreviewView {
+pub(super) fn preview_view(
+    preview: &redemption::Preview,
+    contract: &Contract,
+    qr_text: String,
+) -> PreviewView {
     let voucher = &preview.gathered.voucher;
     let assessment = &preview.assessment;
     PreviewView {
+        qr_text,
         voucher_id: voucher.id.to_string(),
         programme_code: voucher.programme_code.to_string(),
         shown_as: match preview.shown.shown {
@@ -286,6 +330,7 @@ pub async fn redeem<S: Store>(
             .map(|r| required_text("payment_proof_ref", &r))
             .transpose()?,
     };
+    let qr_text = scanned_or_typed(&state, provider_id, &request.qr_text).await?;
     let epoch = state.writer.credential_epoch();
     let keys = state.issuer_keys_cache.known(&state.store, epoch).await?;
     let (record, replayed) = redemption::redeem(
@@ -295,7 +340,7 @@ pub async fn redeem<S: Store>(
         caller.principal.actor(),
         key,
         provider_id,
-        &request.qr_text,
+        &qr_text,
         service_request,
     )
     .await

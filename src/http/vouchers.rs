@@ -155,6 +155,9 @@ pub struct PresentationView {
     /// When providers stop accepting it (UTC+8); fetch a new one before.
     pub expires_at: String,
     pub lifetime_seconds: i64,
+    /// The same presentation as 10 digits a clerk can type
+    /// (`1234 5678 90`; docs/token-format.md "Short codes").
+    pub short_code: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -536,6 +539,7 @@ pub async fn presentation<S: Store>(
         text: shown.text,
         expires_at: Timestamp::from_micros(shown.expires_at * 1_000_000).to_cst_rfc3339(),
         lifetime_seconds: vouchers::PRESENTATION_LIFETIME_SECONDS,
+        short_code: crate::domain::short_code::display(&shown.short_code),
     }))
 }
 

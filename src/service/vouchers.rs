@@ -214,12 +214,19 @@ pub async fn reissue_key<S: Store>(
 /// enough that a screenshot is useless soon after (the format allows 120).
 pub const PRESENTATION_LIFETIME_SECONDS: i64 = 60;
 
+/// Draws of a random short code before giving up (a clash needs another
+/// live code with the same 9 digits).
+const SHORT_CODE_DRAWS_MAX: usize = 5;
+
 /// A fresh presentation of a voucher.
 #[derive(Debug, Clone)]
 pub struct Presentation {
     pub text: String,
     /// Unix seconds after which it is refused.
     pub expires_at: i64,
+    /// The 10-digit code a clerk may type instead of scanning
+    /// (`domain::short_code`), good for the same minute.
+    pub short_code: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -268,8 +275,31 @@ pub async fn present<S: Store>(
         PRESENTATION_LIFETIME_SECONDS,
     )
     .map_err(|error| StoreError::Corrupt(format!("stored voucher token: {error}")))?;
+    let expires_at = now + PRESENTATION_LIFETIME_SECONDS;
+    // A random code; a clash with a live one (one in a billion per live
+    // code) draws again.
+    let mut short_code = None;
+    for _ in 0..SHORT_CODE_DRAWS_MAX {
+        let code = crate::domain::short_code::short_code(OsRng.next_u64());
+        let saved = store
+            .save_short_code(
+                &code,
+                voucher.id,
+                &text,
+                expires_at * 1_000_000,
+                now * 1_000_000,
+            )
+            .await?;
+        if saved {
+            short_code = Some(code);
+            break;
+        }
+    }
+    let short_code =
+        short_code.ok_or_else(|| StoreError::Corrupt("no free short code after retries".into()))?;
     Ok(Presentation {
         text,
-        expires_at: now + PRESENTATION_LIFETIME_SECONDS,
+        expires_at,
+        short_code,
     })
 }

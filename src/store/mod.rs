@@ -25,6 +25,7 @@ pub mod registry;
 pub mod settlement;
 mod shared;
 mod shared_impl;
+pub mod short_code;
 pub mod sqlite;
 pub mod voucher;
 
@@ -136,6 +137,7 @@ pub trait Store:
     + voucher::VoucherStore
     + redemption::RedemptionStore
     + hold::HoldStore
+    + short_code::ShortCodeStore
     + settlement::SettlementStore
     + Clone
     + Send

@@ -266,7 +266,15 @@ async fn presentation(
         .get(caller, &format!("/api/v1/vouchers/{id}/presentation"))
         .await?;
     let lifetime = shown["lifetime_seconds"].as_i64().unwrap_or(60);
-    Ok((qr_markup(s(&shown, "text")), lifetime))
+    let lang = caller.lang;
+    let markup = html! {
+        (qr_markup(s(&shown, "text")))
+        p.short-code {
+            (lang.t("扫码不便时，请服务机构输入短码 ", "If scanning fails, the provider types "))
+            strong data-short-code { (s(&shown, "short_code")) }
+        }
+    };
+    Ok((markup, lifetime))
 }
 
 /// The QR of `text`, drawn inline, carrying the text for assistive tools

@@ -64,6 +64,21 @@ impl Fields {
         Fields { pairs, file: None }
     }
 
+    /// The same fields with `name` set to `value` (replacing it).
+    pub fn with(&self, name: &str, value: &str) -> Fields {
+        let mut pairs: Vec<(String, String)> = self
+            .pairs
+            .iter()
+            .filter(|(key, _)| key != name)
+            .cloned()
+            .collect();
+        pairs.push((name.to_string(), value.to_string()));
+        Fields {
+            pairs,
+            file: self.file.clone(),
+        }
+    }
+
     /// The first value of `name`, trimmed; empty when absent.
     pub fn get(&self, name: &str) -> &str {
         self.pairs

@@ -89,7 +89,7 @@ async fn scan_page(api: &ApiClient, caller: &Caller, notice: Notice, typed: &Fie
         }
         form.stack.card method="post" action="/provider/preview" {
             (form::hidden(caller))
-            label for="qr_text" { (lang.t("券码（扫码自动填入，也可手工输入）", "Voucher code (filled by the scan, or type it)")) }
+            label for="qr_text" { (lang.t("券码（扫码自动填入；摄像头不可用时，输入企业二维码下方的 10 位短码）", "Voucher code (filled by the scan; without a camera, type the 10-digit code under the enterprise's QR)")) }
             textarea #qr_text name="qr_text" rows="3" required autocomplete="off" spellcheck="false" { (typed.get("qr_text")) }
             label for="service_category" { (lang.t("服务类别", "Service category")) }
             select #service_category name="service_category" required {
@@ -207,7 +207,9 @@ async fn preview_page(
                     }
                 }
             }
-            (redeem_form(caller, fields, false))
+            // A typed short code was exchanged for the presentation it
+            // stands for: the redemption sends that.
+            (redeem_form(caller, &fields.with("qr_text", s(p, "qr_text")), false))
         } @else {
             div.notice.error role="alert" {
                 p { strong { (lang.t("此券今天不能由本机构核销：", "This voucher cannot be redeemed by you today:")) } }

@@ -16,6 +16,7 @@ use crate::redemption::{Counter, counter, present, provider_fields, setting, usc
 on_both_backends!(
     a_hold_lets_its_clerk_redeem_after_the_code_went_stale_and_keeps_others_out,
     racing_holds_from_two_providers_give_the_voucher_to_one,
+    a_typed_short_code_works_like_the_scan_once_and_guessing_is_limited,
 );
 
 /// A presentation of `voucher` made `age` seconds ago that lives
@@ -295,4 +296,88 @@ async fn racing_holds_from_two_providers_give_the_voucher_to_one<S: Store>(store
         .await;
     assert_eq!(redeemed.status, StatusCode::CREATED, "{:?}", redeemed.body);
     verify_store(&world.store, &[]).await.unwrap();
+}
+
+/// The 10 digits under the QR: typed at the counter they stand for the
+/// presentation (the hold, then the redemption); another counter cannot use
+/// them; a burst of guesses is refused with 429 after the per-provider
+/// limit, each refusal counted.
+async fn a_typed_short_code_works_like_the_scan_once_and_guessing_is_limited<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, firm, voucher, a) = setting(store, true, "rotating").await;
+    let b = second_provider(&world).await;
+    let path = format!(
+        "/api/v1/vouchers/{}/presentation",
+        voucher["id"].as_str().unwrap()
+    );
+    let shown = world.api.get(&path, &firm.bearer()).await;
+    let typed = shown.body["short_code"].as_str().unwrap().to_string();
+    assert_eq!(typed.len(), 12, "shown as 1234 5678 90: {typed}");
+    let held = hold(&world, &a, &typed, "typed-hold").await;
+    assert!(held["held_until"].is_string(), "{held}");
+    assert_eq!(
+        held["preview"]["qr_text"], shown.body["text"],
+        "the presentation behind it"
+    );
+    // Another counter: the code is taken.
+    world
+        .api
+        .post(
+            "/api/v1/redemptions/holds",
+            &b.staff,
+            preview_body(&typed),
+            "typed-b",
+        )
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "short_code_unknown");
+    let redeemed = world
+        .api
+        .post(
+            "/api/v1/redemptions",
+            &a.staff,
+            redeem_body(held["preview"]["qr_text"].as_str().unwrap()),
+            "typed-redeem",
+        )
+        .await;
+    assert_eq!(redeemed.status, StatusCode::CREATED, "{:?}", redeemed.body);
+
+    // Guessing from one provider: well-formed codes (right check digit)
+    // that stand for nothing are refused, and past the limit refused with
+    // 429 before any look-up. B typed one code above.
+    let limit = voucher_ledger::http::rate_limit::SHORT_CODES_PER_MINUTE as usize;
+    let (mut unknown, mut limited) = (1, 0);
+    for guess in 0..(limit + 5) {
+        let code = voucher_ledger::domain::short_code::short_code(guess as u64 * 7919);
+        let reply = world
+            .api
+            .post(
+                "/api/v1/redemptions/holds",
+                &b.staff,
+                preview_body(&code),
+                &format!("guess-{guess}"),
+            )
+            .await;
+        match reply.code() {
+            "short_code_unknown" => unknown += 1,
+            "short_code_attempts_exceeded" => {
+                assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+                limited += 1
+            }
+            other => panic!("{other}: {:?}", reply.body),
+        }
+    }
+    assert_eq!(unknown, limit, "the limit's worth of look-ups");
+    assert_eq!(limited, 6, "then 429 for the rest of the minute");
+    // The limit is per provider: A still types.
+    let fresh = world.api.get(&path, &firm.bearer()).await;
+    let again = hold(
+        &world,
+        &a,
+        fresh.body["short_code"].as_str().unwrap(),
+        "typed-a-2",
+    )
+    .await;
+    assert_eq!(again["preview"]["qr_text"], fresh.body["text"]);
 }

@@ -375,6 +375,36 @@ pub struct Context {
 
 pub use super::status::LineState;
 
+/// The checks of a redemption's own documents that settlement applies
+/// (all blocking): no invoice, an invoice below the contract, no proof
+/// that the enterprise paid its share. The provider sees the same list
+/// when it redeems and on its redemptions, before finance holds the line.
+pub fn document_flags(
+    contract_amount_fen: i64,
+    invoice_amount_fen: Option<i64>,
+    payment_proof: bool,
+) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    match invoice_amount_fen {
+        None => flags.push(Flag {
+            code: FlagCode::InvoiceMissing,
+            detail: String::new(),
+        }),
+        Some(amount) if amount < contract_amount_fen => flags.push(Flag {
+            code: FlagCode::InvoiceShort,
+            detail: format!("invoice {amount} < contract {contract_amount_fen} fen"),
+        }),
+        Some(_) => {}
+    }
+    if !payment_proof {
+        flags.push(Flag {
+            code: FlagCode::PaymentProofMissing,
+            detail: String::new(),
+        });
+    }
+    flags
+}
+
 /// A line of a run, decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -409,35 +439,31 @@ pub fn reconcile(
     let mut settled = context.provider_settled_fen.clone();
     let mut lines = Vec::with_capacity(candidates.len());
     for (index, c) in candidates.iter().enumerate() {
-        let mut flags = Vec::new();
+        // The documents' own checks, in the order lines have always listed
+        // them: the invoice's, a duplicate invoice, then the payment proof.
+        let (proof, mut flags): (Vec<Flag>, Vec<Flag>) = document_flags(
+            c.contract_amount_fen,
+            c.invoice.as_ref().map(|invoice| invoice.amount_fen),
+            c.payment_proof,
+        )
+        .into_iter()
+        .partition(|flag| flag.code == FlagCode::PaymentProofMissing);
         let mut flag = |code: FlagCode, detail: String| flags.push(Flag { code, detail });
-        match &c.invoice {
-            None => flag(FlagCode::InvoiceMissing, String::new()),
-            Some(invoice) => {
-                if invoice.amount_fen < c.contract_amount_fen {
-                    flag(
-                        FlagCode::InvoiceShort,
-                        format!(
-                            "invoice {} < contract {} fen",
-                            invoice.amount_fen, c.contract_amount_fen
-                        ),
-                    );
-                }
-                let key = (invoice.code.clone(), invoice.number.clone());
-                let uses = context.invoice_uses.get(&key).copied().unwrap_or(1);
-                if uses > 1 {
-                    flag(
-                        FlagCode::InvoiceDuplicate,
-                        format!(
-                            "invoice {}/{} used {uses} times",
-                            invoice.code, invoice.number
-                        ),
-                    );
-                }
+        if let Some(invoice) = &c.invoice {
+            let key = (invoice.code.clone(), invoice.number.clone());
+            let uses = context.invoice_uses.get(&key).copied().unwrap_or(1);
+            if uses > 1 {
+                flag(
+                    FlagCode::InvoiceDuplicate,
+                    format!(
+                        "invoice {}/{} used {uses} times",
+                        invoice.code, invoice.number
+                    ),
+                );
             }
         }
-        if !c.payment_proof {
-            flag(FlagCode::PaymentProofMissing, String::new());
+        for missing in proof {
+            flag(missing.code, missing.detail);
         }
         if let Some(relation) = &c.related_party {
             flag(FlagCode::RelatedParty, relation.clone());

@@ -440,6 +440,7 @@ pub fn document() -> OpenApi {
         .schema_from::<super::redemptions::PreviewRequest>()
         .schema_from::<super::redemptions::PreviewView>()
         .schema_from::<super::holds::HoldView>()
+        .schema_from::<super::redemption_views::SettlementWarning>()
         .schema_from::<super::holds::ReleasedView>()
         .schema_from::<super::redemptions::RedeemRequest>()
         .schema_from::<super::redemptions::InvoiceInput>()

@@ -41,6 +41,10 @@ pub struct RedemptionView {
     pub single_use: bool,
     pub invoice: Option<InvoiceView>,
     pub payment_proof_ref: Option<String>,
+    /// What settlement will hold this redemption back for, as things
+    /// stand (no invoice, an invoice below the contract, no payment
+    /// proof): empty when its documents are complete (单据齐全).
+    pub settlement_warnings: Vec<SettlementWarning>,
     /// pending (awaiting the enterprise), confirmed, disputed or reversed.
     pub status: String,
     /// The ledger entry that recorded it.
@@ -87,11 +91,42 @@ impl RedemptionView {
                 amount_fen: invoice.amount_fen,
             }),
             payment_proof_ref: record.payment_proof_ref.clone(),
+            settlement_warnings: settlement_warnings(record),
             status: record.status.to_string(),
             redeemed_sequence: record.redeemed_sequence,
             redeemed_at: Timestamp::from_micros(record.redeemed_at_us).to_cst_rfc3339(),
         }
     }
+}
+
+/// One check settlement will apply, in both languages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementWarning {
+    pub code: String,
+    pub meaning_zh: String,
+    pub meaning_en: String,
+}
+
+fn settlement_warnings(record: &RedemptionRecord) -> Vec<SettlementWarning> {
+    let flags = crate::domain::settlement::document_flags(
+        record.contract_amount_fen,
+        record.invoice.as_ref().map(|invoice| invoice.amount_fen),
+        record
+            .payment_proof_ref
+            .as_deref()
+            .is_some_and(|proof| !proof.trim().is_empty()),
+    );
+    flags
+        .into_iter()
+        .map(|flag| {
+            let (zh, en) = flag.code.meaning();
+            SettlementWarning {
+                code: flag.code.as_str().to_string(),
+                meaning_zh: zh.to_string(),
+                meaning_en: en.to_string(),
+            }
+        })
+        .collect()
 }
 
 /// The registered names of the providers and enterprises of a page of

@@ -475,10 +475,12 @@ async fn account(State(api): State<ApiClient>, caller: Caller) -> PageResult {
     ))
 }
 
+/// 单据齐全 only when settlement would not hold the line for its documents.
 fn documents_state(lang: super::i18n::Lang, r: &Value) -> &'static str {
-    match (r["invoice"].is_null(), r["payment_proof_ref"].is_null()) {
-        (false, false) => lang.t("齐全", "complete"),
-        _ => lang.t("待补充", "missing"),
+    if items(r, "settlement_warnings").is_empty() {
+        lang.t("齐全", "complete")
+    } else {
+        lang.t("单据待补", "documents needed")
     }
 }
 
@@ -504,6 +506,13 @@ async fn redemption_page(api: &ApiClient, caller: &Caller, id: &str, notice: Not
     let body = html! {
         h1 { (lang.t("核销记录", "Redemption")) " " (s(&r, "contract_number")) }
         (layout::notice(lang, &notice))
+        @let warnings = items(&r, "settlement_warnings");
+        @if !warnings.is_empty() {
+            div.notice.warning role="status" data-settlement-warnings {
+                p { strong { (lang.t("结算时将被暂缓，请尽快补齐：", "Settlement will hold this back until fixed:")) } }
+                ul { @for w in warnings { li data-code=(s(w, "code")) { (lang.t(s(w, "meaning_zh"), s(w, "meaning_en"))) } } }
+            }
+        }
         section.card {
             dl.facts {
                 dt { (lang.t("状态", "Status")) } dd data-status=(status) { (layout::status_label(lang, status)) }

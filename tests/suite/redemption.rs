@@ -15,6 +15,7 @@ use crate::helpers::{TestDb, account, balance, on_both_backends};
 use crate::issuance::{Firm, scene, terms};
 
 on_both_backends!(
+    the_provider_is_warned_of_what_settlement_will_hold,
     a_redemption_pays_the_subsidy_once_and_returns_the_rest_to_the_budget,
     sixty_four_staff_redeeming_one_single_use_voucher_succeed_once,
     a_divisible_voucher_under_concurrent_redemptions_never_goes_below_zero,
@@ -1328,4 +1329,73 @@ async fn verify_finds_a_voucher_or_redemption_row_changed_behind_the_ledger<S: S
         .await;
     }
     verify_store(&world.store, &[]).await.unwrap();
+}
+
+/// The provider sees, on its redemption, the document checks settlement
+/// will apply — and the run then holds the line for exactly those.
+async fn the_provider_is_warned_of_what_settlement_will_hold<S: Store>(store: S, _db: &TestDb) {
+    let (world, firm, voucher, counter) = setting(store, true, "static").await;
+    let token = voucher["token"].as_str().unwrap();
+    let mut body = contract(token, 800_000);
+    body["invoice"]["amount_fen"] = json!(700_000);
+    body["payment_proof_ref"] = Value::Null;
+    let redeemed = world
+        .api
+        .post("/api/v1/redemptions", &counter.staff, body, "short-invoice")
+        .await;
+    assert_eq!(redeemed.status, StatusCode::CREATED, "{:?}", redeemed.body);
+    let codes = |view: &Value| -> Vec<String> {
+        view["settlement_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        codes(&redeemed.body),
+        ["invoice_short", "payment_proof_missing"],
+        "{}",
+        redeemed.body
+    );
+    let id = redeemed.body["id"].as_str().unwrap();
+    world
+        .api
+        .post(
+            &format!("/api/v1/redemptions/{id}/confirm"),
+            &firm.bearer(),
+            json!({}),
+            "warned-confirm",
+        )
+        .await;
+    let run = world
+        .api
+        .post(
+            "/api/v1/settlement-runs",
+            &world.bearer("finance"),
+            json!({ "programme": PROGRAMME, "period": "2026" }),
+            "warned-run",
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::CREATED, "{:?}", run.body);
+    let lines = world
+        .api
+        .get(
+            &format!(
+                "/api/v1/settlement-runs/{}/lines",
+                run.body["id"].as_str().unwrap()
+            ),
+            &world.bearer("finance"),
+        )
+        .await;
+    let line = &lines.body["lines"][0];
+    assert_eq!(line["state"], "held", "{line}");
+    let flags: Vec<&str> = line["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .filter(|code| codes(&redeemed.body).iter().any(|c| c == code))
+        .collect();
+    assert_eq!(flags, ["invoice_short", "payment_proof_missing"], "{line}");
 }

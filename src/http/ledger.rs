@@ -45,6 +45,16 @@ pub struct CheckpointList {
 pub struct EntryPage {
     /// Cursor: entries after this sequence number (0 for the first page).
     pub after: Option<u64>,
+    /// Newest first: entries below this sequence (a number past the head,
+    /// e.g. 9223372036854775807, for the newest page).
+    pub before: Option<u64>,
+    /// Only entries of this kind (`voucher_redeemed`, …).
+    pub kind: Option<String>,
+    /// Only entries recorded on or after / on or before these days (UTC+8).
+    #[schema(value_type = Option<String>, format = Date)]
+    pub from: Option<chrono::NaiveDate>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub until: Option<chrono::NaiveDate>,
     pub limit: Option<u32>,
 }
 
@@ -101,7 +111,8 @@ impl From<Entry> for EntryView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EntryList {
     pub entries: Vec<EntryView>,
-    /// Pass as `after` for the next page; absent on the last page.
+    /// Pass as `after` (or, newest first, as `before`) for the next page;
+    /// absent on the last page.
     pub next_cursor: Option<u64>,
 }
 
@@ -124,10 +135,16 @@ pub async fn entries<S: Store>(
     ApiQuery(page): ApiQuery<EntryPage>,
 ) -> Result<Json<EntryList>, ApiError> {
     let limit = page.limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
-    let entries = state
-        .store
-        .entries(sequence_in_range(page.after.unwrap_or(0)) + 1, limit)
-        .await?;
+    let filtered =
+        page.before.is_some() || page.kind.is_some() || page.from.is_some() || page.until.is_some();
+    let entries = if filtered {
+        filtered_entries(&state.store, &page, limit).await?
+    } else {
+        state
+            .store
+            .entries(sequence_in_range(page.after.unwrap_or(0)) + 1, limit)
+            .await?
+    };
     let next_cursor = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.sequence))
         .flatten();
@@ -135,6 +152,52 @@ pub async fn entries<S: Store>(
         entries: entries.into_iter().map(EntryView::from).collect(),
         next_cursor,
     }))
+}
+
+/// A page of the entries a kind, dates or `before` select (newest first
+/// with `before`), each with its postings.
+async fn filtered_entries<S: Store>(
+    store: &S,
+    page: &EntryPage,
+    limit: u32,
+) -> Result<Vec<crate::ledger::entry::Entry>, ApiError> {
+    let kind = match page.kind.as_deref().map(str::trim) {
+        Some(kind) => Some(
+            crate::ledger::body::EntryKind::parse(kind)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "entry_kind_unknown",
+                        format!("There is no entry kind {kind:?} (docs/ledger.md §6)."),
+                        format!("没有这种分录类型：{kind}（见 docs/ledger.md 第 6 节）。"),
+                    )
+                })?
+                .as_str()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let day_start =
+        |day: chrono::NaiveDate| crate::domain::Timestamp::cst_midnight(day).as_micros();
+    let filter = crate::store::EntryFilter {
+        after: page.after.map(sequence_in_range),
+        before: page.before.map(sequence_in_range),
+        kind,
+        from_us: page.from.map(day_start),
+        until_us: page.until.and_then(|day| day.succ_opt()).map(day_start),
+        newest_first: page.before.is_some(),
+    };
+    let mut entries = Vec::new();
+    for sequence in store.entry_sequences(&filter, limit).await? {
+        entries.extend(
+            store
+                .entries(sequence, 1)
+                .await?
+                .into_iter()
+                .filter(|entry| entry.sequence == sequence),
+        );
+    }
+    Ok(entries)
 }
 
 pub async fn entry<S: Store>(

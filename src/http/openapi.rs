@@ -121,6 +121,29 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str, Param
                     max: i64::MAX,
                 },
             ),
+            (
+                "before",
+                "newest first: entries below this sequence (a number past the head for the newest page)",
+                Param::Int {
+                    min: 0,
+                    max: i64::MAX,
+                },
+            ),
+            (
+                "kind",
+                "only entries of this kind",
+                Param::OneOf(crate::ledger::body::EntryKind::NAMES),
+            ),
+            (
+                "from",
+                "only entries recorded on or after this day (YYYY-MM-DD, UTC+8)",
+                Param::Text,
+            ),
+            (
+                "until",
+                "only entries recorded on or before this day (YYYY-MM-DD, UTC+8)",
+                Param::Text,
+            ),
             ("limit", "entries per page, 1–200, default 50", PAGE_LIMIT),
         ],
         RouteId::LedgerCheckpoints => &[

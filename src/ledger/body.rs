@@ -25,6 +25,8 @@ macro_rules! entry_kinds {
 
         impl EntryKind {
             pub const ALL: &'static [EntryKind] = &[$(EntryKind::$variant),+];
+            /// Their names, in the same order.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
 
             pub fn as_str(self) -> &'static str {
                 match self {

@@ -119,6 +119,20 @@ pub struct KeyedEntry {
     pub command_digest: Hash32,
 }
 
+/// Which entries a listing shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryFilter {
+    /// Entries after / before these sequences.
+    pub after: Option<u64>,
+    pub before: Option<u64>,
+    /// One kind only (`EntryKind::as_str`).
+    pub kind: Option<String>,
+    /// Recorded at or after / before these instants (µs).
+    pub from_us: Option<i64>,
+    pub until_us: Option<i64>,
+    pub newest_first: bool,
+}
+
 /// A ledger public key as published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerKeyRecord {
@@ -184,6 +198,16 @@ pub trait Store:
         from: u64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+
+    /// Sequences of the entries `filter` selects, oldest or newest first,
+    /// at most `limit` (capped at `ENTRY_PAGE_MAX`): the auditor's
+    /// listing by kind and time. A rare kind scans the table from the
+    /// cursor until it has `limit` (there is no index on kind).
+    fn entry_sequences(
+        &self,
+        filter: &EntryFilter,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
 
     /// The balance projection for every account, in account-name order.
     fn balances(&self) -> impl Future<Output = Result<Vec<ProjectedBalance>, StoreError>> + Send;

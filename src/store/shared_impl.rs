@@ -130,6 +130,47 @@ macro_rules! impl_shared_store {
                 shared::assemble_entries(entry_rows, posting_rows)
             }
 
+            async fn entry_sequences(
+                &self,
+                filter: &$crate::store::EntryFilter,
+                limit: u32,
+            ) -> Result<Vec<u64>, $crate::store::StoreError> {
+                use $crate::store::shared::to_i64;
+                let limit = limit.clamp(1, $crate::store::ENTRY_PAGE_MAX);
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT sequence FROM ledger_entries WHERE 1 = 1",
+                );
+                if let Some(after) = filter.after {
+                    query.push(" AND sequence > ").push_bind(to_i64(after));
+                }
+                if let Some(before) = filter.before {
+                    query.push(" AND sequence < ").push_bind(to_i64(before));
+                }
+                if let Some(kind) = &filter.kind {
+                    query.push(" AND kind = ").push_bind(kind.clone());
+                }
+                if let Some(from) = filter.from_us {
+                    query.push(" AND recorded_at_us >= ").push_bind(from);
+                }
+                if let Some(until) = filter.until_us {
+                    query.push(" AND recorded_at_us < ").push_bind(until);
+                }
+                query.push(if filter.newest_first {
+                    " ORDER BY sequence DESC LIMIT "
+                } else {
+                    " ORDER BY sequence LIMIT "
+                });
+                query.push_bind(i64::from(limit));
+                let rows: Vec<(i64,)> = query
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(sequence,)| $crate::store::shared::to_u64(sequence, "sequence"))
+                    .collect()
+            }
+
             async fn balances(
                 &self,
             ) -> Result<Vec<$crate::ledger::verify::ProjectedBalance>, $crate::store::StoreError>

@@ -29,10 +29,66 @@ pub fn routes() -> Router<ApiClient> {
 
 #[derive(Deserialize)]
 struct LedgerQuery {
-    /// Show entries after this sequence number.
+    /// Oldest first from after this sequence (the old view).
     after: Option<u64>,
+    /// Newest first, below this sequence (the default: the newest page).
+    before: Option<u64>,
+    /// Only this kind; only these days (UTC+8).
+    kind: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
     /// `now`: verify the whole ledger before drawing the page.
     verify: Option<String>,
+}
+
+/// An entry kind in the page's language.
+pub fn kind_label(lang: Lang, kind: &str) -> String {
+    let (zh, en) = match kind {
+        "programme_funded" => ("项目拨款", "programme funded"),
+        "journal" => ("调整分录", "journal"),
+        "user_created" => ("新建用户", "user created"),
+        "password_changed" => ("修改密码", "password changed"),
+        "login_succeeded" => ("登录", "logged in"),
+        "login_failed" => ("登录失败", "login failed"),
+        "session_ended" => ("退出登录", "logged out"),
+        "api_token_created" => ("创建 API 令牌", "API token created"),
+        "api_token_revoked" => ("吊销 API 令牌", "API token revoked"),
+        "enterprise_registered" => ("企业入库", "enterprise registered"),
+        "enterprise_updated" => ("企业信息更新", "enterprise updated"),
+        "enterprise_tagged" => ("企业标签", "enterprise tagged"),
+        "party_blacklisted" => ("列入黑名单", "blacklisted"),
+        "programme_created" => ("新建项目", "programme created"),
+        "programme_draft_updated" => ("修改项目草稿", "programme draft updated"),
+        "programme_opened" => ("项目开放", "programme opened"),
+        "programme_amended" => ("项目变更", "programme amended"),
+        "programme_closed" => ("项目关闭", "programme closed"),
+        "provider_registered" => ("服务机构登记", "provider registered"),
+        "provider_updated" => ("服务机构信息更新", "provider updated"),
+        "provider_status_changed" => ("服务机构状态变更", "provider status changed"),
+        "zone_defined" => ("功能区设置", "zone defined"),
+        "issuer_key_activated" => ("启用签发密钥", "issuer key activated"),
+        "issuer_key_revoked" => ("吊销签发密钥", "issuer key revoked"),
+        "voucher_issued" => ("发放补贴券", "voucher issued"),
+        "voucher_reissued" => ("换发补贴券", "voucher re-issued"),
+        "voucher_redeemed" => ("核销", "voucher redeemed"),
+        "voucher_held" => ("核销保留", "voucher held"),
+        "voucher_hold_released" => ("释放核销保留", "hold released"),
+        "redemption_confirmed" => ("企业确认", "redemption confirmed"),
+        "redemption_disputed" => ("企业异议", "redemption disputed"),
+        "redemption_dispute_rejected" => ("驳回异议", "dispute rejected"),
+        "redemption_reversed" => ("冲正", "redemption reversed"),
+        "redemption_frozen" => ("冻结", "redemption frozen"),
+        "redemption_documents_attached" => ("补充单据", "documents attached"),
+        "recovery_opened" => ("追回", "recovery opened"),
+        "voucher_expired" => ("补贴券过期", "voucher expired"),
+        "voucher_revoked" => ("补贴券作废", "voucher revoked"),
+        "settlement_prepared" => ("生成结算批次", "settlement prepared"),
+        "settlement_line_resolved" => ("结算明细核实纳入", "settlement line resolved"),
+        "settlement_approved" => ("结算审批", "settlement approved"),
+        "payouts_recorded" => ("记录支付结果", "payouts recorded"),
+        other => return other.to_string(),
+    };
+    lang.t(zh, en).to_string()
 }
 
 async fn ledger(
@@ -43,14 +99,38 @@ async fn ledger(
     layout::require(&caller, Role::Auditor)?;
     let lang = caller.lang;
     let failed = layout::read_failed(&caller);
-    let after = query.after.unwrap_or(0);
+    // Newest first unless the old oldest-first cursor is asked for.
+    let mut listing = match query.after {
+        Some(after) => format!("after={after}"),
+        None => format!("before={}", query.before.unwrap_or(i64::MAX as u64)),
+    };
+    let kind = query.kind.as_deref().unwrap_or("").trim();
+    let from = query.from.as_deref().unwrap_or("").trim();
+    let until = query.until.as_deref().unwrap_or("").trim();
+    for (name, value) in [("kind", kind), ("from", from), ("until", until)] {
+        if !value.is_empty() {
+            listing.push_str(&format!("&{name}={}", super::backend::path_part(value)));
+        }
+    }
     let entries = api
         .get(
             &caller,
-            &format!("/api/v1/ledger/entries?after={after}&limit={ENTRIES_PER_PAGE}"),
+            &format!("/api/v1/ledger/entries?{listing}&limit={ENTRIES_PER_PAGE}"),
         )
         .await
         .map_err(&failed)?;
+    let filters = format!(
+        "&kind={}&from={}&until={}",
+        super::backend::path_part(kind),
+        super::backend::path_part(from),
+        super::backend::path_part(until)
+    );
+    let next_page = entries["next_cursor"]
+        .as_u64()
+        .map(|next| match query.after {
+            Some(_) => format!("/auditor?after={next}{filters}"),
+            None => format!("/auditor?before={next}{filters}"),
+        });
     let checkpoints = api
         .get(&caller, "/api/v1/ledger/checkpoints?limit=10")
         .await
@@ -79,15 +159,24 @@ async fn ledger(
                 }
             }
         }
-        h2 { (lang.t("分录", "Entries")) }
-        form.inline method="get" action="/auditor" {
-            label for="after" { (lang.t("从序号之后开始：", "Start after sequence: ")) }
-            input #after name="after" type="number" min="0" value=(after) style="width:8em";
-            " " button.secondary type="submit" { (lang.t("跳转", "Go")) }
+        h2 { (lang.t("分录（最新在前）", "Entries (newest first)")) }
+        form.stack.card.filters method="get" action="/auditor" {
+            label for="kind" { (lang.t("类型", "Kind")) }
+            select #kind name="kind" {
+                option value="" { (lang.t("全部", "All")) }
+                @for name in crate::ledger::body::EntryKind::NAMES {
+                    option value=(name) selected[kind == *name] { (kind_label(lang, name)) }
+                }
+            }
+            label for="from" { (lang.t("起始日期", "From")) }
+            input #from name="from" type="date" value=(from);
+            label for="until" { (lang.t("截止日期", "Until")) }
+            input #until name="until" type="date" value=(until);
+            button.secondary type="submit" { (lang.t("筛选", "Filter")) }
         }
         @let rows = items(&entries, "entries");
         @if rows.is_empty() {
-            p.empty { (lang.t("此序号之后没有分录。", "No entries after this sequence.")) }
+            p.empty { (lang.t("没有符合条件的分录。", "No entries match.")) }
         } @else {
             div.table-wrap { table {
                 thead { tr {
@@ -97,15 +186,15 @@ async fn ledger(
                 } }
                 tbody { @for e in rows { tr {
                     td.num { a href=(format!("/auditor/entries/{}", n(e, "sequence"))) { (n(e, "sequence")) } }
-                    td { (s(e, "kind")) }
+                    td data-kind=(s(e, "kind")) { (kind_label(lang, s(e, "kind"))) }
                     td { (layout::date_time(s(e, "recorded_at"))) }
                     td { (s(e, "actor")) }
                     td { (postings_summary(e)) }
                 } } }
             } }
         }
-        @if let Some(next) = entries["next_cursor"].as_u64() {
-            p { a href=(format!("/auditor?after={next}")) { (lang.t("下一页 →", "Next page →")) } }
+        @if let Some(next) = &next_page {
+            p { a href=(next) { (lang.t("下一页 →", "Next page →")) } }
         }
     };
     Ok(layout::answer(
@@ -215,7 +304,7 @@ async fn entry(
         .await
         .map_err(layout::read_failed(&caller))?;
     let body = html! {
-        h1 { (lang.t("分录", "Entry")) " #" (sequence) " · " (s(&e, "kind")) }
+        h1 { (lang.t("分录", "Entry")) " #" (sequence) " · " (kind_label(lang, s(&e, "kind"))) " (" code { (s(&e, "kind")) } ")" }
         section.card { dl.facts {
             dt { (lang.t("时间", "Recorded at")) } dd { (layout::date_time(s(&e, "recorded_at"))) }
             dt { (lang.t("操作人", "Actor")) } dd { (s(&e, "actor")) }

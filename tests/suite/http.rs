@@ -193,3 +193,83 @@ async fn checkpoints_page_newest_first_and_cursors_out_of_range_are_answered() {
         .await;
     assert_eq!(entry.status, StatusCode::NOT_FOUND);
 }
+
+/// The auditor's listing: newest first below a cursor, one kind, a day
+/// range; an unknown kind is refused; a cursor past any sequence answers.
+#[tokio::test]
+async fn ledger_entries_list_newest_first_by_kind_and_day() {
+    let db = TestDb::sqlite();
+    let store = SqliteStore::connect(db.url()).await.unwrap();
+    store.migrate().await.unwrap();
+    let world = crate::api_client::World::new(store.clone()).await;
+    let auditor = world.bearer("auditor");
+    let sequences = |body: &serde_json::Value| -> Vec<u64> {
+        body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["sequence"].as_u64().unwrap())
+            .collect()
+    };
+    let head = store.head().await.unwrap().sequence;
+    let huge = u64::MAX;
+    let newest = world
+        .api
+        .get(
+            &format!("/api/v1/ledger/entries?before={huge}&limit=3"),
+            &auditor,
+        )
+        .await;
+    assert_eq!(newest.status, StatusCode::OK, "{:?}", newest.body);
+    assert_eq!(sequences(&newest.body), vec![head, head - 1, head - 2]);
+    assert_eq!(newest.body["next_cursor"], head - 2);
+    let next = world
+        .api
+        .get(
+            &format!("/api/v1/ledger/entries?before={}&limit=3", head - 2),
+            &auditor,
+        )
+        .await;
+    assert_eq!(sequences(&next.body)[0], head - 3);
+    let users = world
+        .api
+        .get(
+            "/api/v1/ledger/entries?kind=user_created&limit=200",
+            &auditor,
+        )
+        .await;
+    let kinds: Vec<&str> = users.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.len() >= 7 && kinds.iter().all(|k| *k == "user_created"),
+        "{kinds:?}"
+    );
+    world
+        .api
+        .get("/api/v1/ledger/entries?kind=coffee_bought", &auditor)
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "entry_kind_unknown");
+    let today = voucher_ledger::domain::Timestamp::now().cst_date();
+    let in_range = world
+        .api
+        .get(
+            &format!("/api/v1/ledger/entries?from={today}&until={today}&before={huge}&limit=200"),
+            &auditor,
+        )
+        .await;
+    assert_eq!(sequences(&in_range.body).len() as u64, head.min(200));
+    let future = world
+        .api
+        .get("/api/v1/ledger/entries?from=2999-01-01", &auditor)
+        .await;
+    assert!(sequences(&future.body).is_empty());
+    world
+        .api
+        .get("/api/v1/ledger/entries?from=tomorrow", &auditor)
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_query");
+}

@@ -198,10 +198,10 @@ impl StoreJob for Utilisation {
         for row in &u.groups {
             println!(
                 "{:<12} {:>16} {:>16} {:>16} {:>16}",
-                if row.group.is_empty() {
+                if row.label.is_empty() {
                     "—"
                 } else {
-                    &row.group
+                    &row.label
                 },
                 Fen::new(row.issued_fen).to_string(),
                 Fen::new(row.redeemed_fen).to_string(),

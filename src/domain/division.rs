@@ -18,6 +18,25 @@ const PROVINCE_PREFIXES: [u8; 34] = [
 #[serde(try_from = "String", into = "String")]
 pub struct DivisionCode(String);
 
+/// The divisions this deployment names in words (Zhoushan and its
+/// province); others are shown by code.
+const NAMED: [(&str, &str); 6] = [
+    ("330000", "浙江省"),
+    ("330900", "舟山市"),
+    ("330902", "定海区"),
+    ("330903", "普陀区"),
+    ("330921", "岱山县"),
+    ("330922", "嵊泗县"),
+];
+
+/// The name of division `code`, where this deployment knows it.
+pub fn division_name(code: &str) -> Option<&'static str> {
+    NAMED
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map(|(_, name)| *name)
+}
+
 /// The level a division code names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DivisionLevel {

@@ -21,6 +21,9 @@ pub const SERIES: [&str; 4] = ["已发放", "已兑付", "已结算", "已支付
 pub struct GroupTotals {
     /// The district code, zone, service category or month (YYYY-MM, UTC+8).
     pub group: String,
+    /// The group as people read it: a district by name (定海区), the rest
+    /// as they are.
+    pub label: String,
     pub issued_fen: i64,
     pub redeemed_fen: i64,
     pub settled_fen: i64,
@@ -103,6 +106,13 @@ pub async fn utilisation<S: Store>(
             .await?
             .into_iter()
             .map(|row| GroupTotals {
+                label: match group {
+                    UtilisationGroup::District => {
+                        crate::domain::division::division_name(&row.group)
+                            .map_or_else(|| row.group.clone(), str::to_string)
+                    }
+                    _ => row.group.clone(),
+                },
                 group: row.group,
                 issued_fen: row.issued_fen,
                 redeemed_fen: row.redeemed_fen,
@@ -119,7 +129,7 @@ pub fn chart_svg(title: &str, utilisation: &Utilisation) -> String {
         .groups
         .iter()
         .map(|g| Group {
-            label: g.group.clone(),
+            label: g.label.clone(),
             values_fen: vec![g.issued_fen, g.redeemed_fen, g.settled_fen, g.paid_fen],
         })
         .collect();

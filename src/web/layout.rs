@@ -370,6 +370,22 @@ fn in_cst(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     )
 }
 
+/// A division as people read it: `定海区（330902）`, or the code alone.
+pub fn division_label(code: &str) -> String {
+    match crate::domain::division::division_name(code) {
+        Some(name) => format!("{name}（{code}）"),
+        None => code.to_string(),
+    }
+}
+
+/// A size class in words: 微型 / micro.
+pub fn size_label(lang: Lang, class: &str) -> String {
+    match crate::domain::SizeClass::parse(class) {
+        Some(size) => lang.t(size.name_zh(), size.as_str()).to_string(),
+        None => class.to_string(),
+    }
+}
+
 /// A status word shown to people.
 pub fn status_label(lang: Lang, status: &str) -> String {
     let (zh, en) = match status {

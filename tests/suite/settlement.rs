@@ -901,6 +901,7 @@ async fn reports_open_in_real_readers_with_the_right_totals<S: Store>(store: S, 
     let body = &utilisation.body;
     assert_eq!(body["payout_pending_fen"], 540_950);
     assert_eq!(body["groups"][0]["group"], "330902");
+    assert_eq!(body["groups"][0]["label"], "定海区");
     assert_eq!(body["groups"][0]["issued_fen"], 3 * FACE);
     assert_eq!(body["groups"][0]["redeemed_fen"], 540_950);
     assert_eq!(body["groups"][0]["settled_fen"], 540_950);
@@ -1109,7 +1110,7 @@ async fn the_cli_prepares_approves_and_exports_a_run<S: Store>(store: S, db: &Te
     ];
     let (code, out) = run(dir.path(), &args).await;
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("330902"), "{out}");
+    assert!(out.contains("定海区"), "districts by name: {out}");
     assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
     let (code, out) = run(dir.path(), &["verify", "--database-url", url]).await;
     assert_eq!(code, 0, "{out}");

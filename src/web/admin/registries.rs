@@ -122,7 +122,7 @@ async fn enterprises_page(
                 th { (lang.t("区域", "Division")) } th { (lang.t("规模", "Size")) }
             } }
             tbody { @for e in items(&list, "enterprises") { tr {
-                td { (s(e, "uscc")) } td { (s(e, "name")) } td { (s(e, "division")) } td { (s(e, "size_class")) }
+                td { (s(e, "uscc")) } td { (s(e, "name")) } td { (layout::division_label(s(e, "division"))) } td { (layout::size_label(lang, s(e, "size_class"))) }
             } } }
         } }
         @if let Some(next) = list["next_cursor"].as_str() {

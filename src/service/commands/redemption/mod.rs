@@ -46,15 +46,7 @@ impl ToDraft for RedeemSpec {
     /// The postings depend on the voucher's remaining value, read under the
     /// lock: service::redemption plans them.
     fn draft(&self) -> Result<Draft, InvalidCommand> {
-        if !self.contract_amount.is_positive() {
-            return Err(InvalidCommand::NonPositiveAmount);
-        }
-        check_text(
-            "service_category",
-            &self.service_category,
-            TAG_LEN_MAX,
-            true,
-        )?;
+        check_contract(&self.service_category, self.contract_amount)?;
         check_text(
             "contract_number",
             &self.contract_number,
@@ -113,15 +105,7 @@ pub struct HoldVoucher {
 impl ToDraft for HoldVoucher {
     /// The expiry is decided under the lock (now + the hold window).
     fn draft(&self) -> Result<Draft, InvalidCommand> {
-        if !self.contract_amount.is_positive() {
-            return Err(InvalidCommand::NonPositiveAmount);
-        }
-        check_text(
-            "service_category",
-            &self.service_category,
-            TAG_LEN_MAX,
-            true,
-        )?;
+        check_contract(&self.service_category, self.contract_amount)?;
         Ok(Draft::without_postings(EntryBody::VoucherHeld(
             pb::VoucherHeld {
                 voucher_id: self.voucher_id.to_string(),
@@ -150,6 +134,15 @@ impl ToDraft for ReleaseHold {
             },
         )))
     }
+}
+
+/// What a redemption (or a hold for one) asks of its contract: a service
+/// category and a positive amount.
+fn check_contract(service_category: &str, amount: Fen) -> Result<(), InvalidCommand> {
+    if !amount.is_positive() {
+        return Err(InvalidCommand::NonPositiveAmount);
+    }
+    check_text("service_category", service_category, TAG_LEN_MAX, true)
 }
 
 /// How the voucher was shown at the counter.

@@ -1,4 +1,6 @@
-//! `voucher-ledger user create`: bootstrap the first admin (and any user).
+//! `voucher-ledger user create`: bootstrap the first admin (and any user);
+//! `user reset-password`: set a user's password (lost demo passwords, a
+//! locked-out admin) — they must choose their own at the next login.
 //!
 //! The password comes from a prompt without echo on a terminal, or from
 //! the first line of standard input otherwise — never from an argument,
@@ -34,16 +36,33 @@ pub enum UserAction {
         #[command(flatten)]
         key: super::KeyArgs,
     },
+    /// Set a user's password (from a prompt, or stdin); their sessions and
+    /// API tokens end, and they must choose their own at the next login.
+    ResetPassword {
+        #[arg(long, env = "VOUCHER_DATABASE_URL", default_value = crate::app::DEFAULT_DATABASE_URL)]
+        database_url: String,
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        key: super::KeyArgs,
+    },
 }
 
 pub async fn run(command: UserAction) -> anyhow::Result<ExitCode> {
-    let UserAction::Create {
-        database_url,
-        role,
-        username,
-        party_id,
-        key,
-    } = command;
+    let (database_url, role, username, party_id, key) = match command {
+        UserAction::Create {
+            database_url,
+            role,
+            username,
+            party_id,
+            key,
+        } => (database_url, role, username, party_id, key),
+        UserAction::ResetPassword {
+            database_url,
+            username,
+            key,
+        } => return reset_password(&database_url, &username, &key).await,
+    };
     let role = Role::parse(&role).ok_or_else(|| {
         anyhow::anyhow!("--role is one of admin, finance, provider, enterprise, auditor")
     })?;
@@ -64,6 +83,50 @@ pub async fn run(command: UserAction) -> anyhow::Result<ExitCode> {
     let user_id = with_store(&database_url, job).await??;
     println!("created user {user_id}");
     Ok(ExitCode::SUCCESS)
+}
+
+async fn reset_password(
+    database_url: &str,
+    username: &str,
+    key: &super::KeyArgs,
+) -> anyhow::Result<ExitCode> {
+    let password = read_password()?;
+    let (signer, _) = crate::keyfile::load_or_create(&key.key_file)?;
+    let job = Reset {
+        signer: Arc::new(signer),
+        username: username.to_string(),
+        password,
+    };
+    with_store(database_url, job).await??;
+    println!("password of {username} reset: they must choose their own at the next login");
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Reset {
+    signer: Arc<KeyPair>,
+    username: String,
+    password: Password,
+}
+
+impl StoreJob for Reset {
+    type Output = anyhow::Result<()>;
+
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
+        let user = store
+            .user_by_username(&self.username)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("there is no user {}", self.username))?;
+        let (writer, task) =
+            super::start_writer(&store, self.signer.clone(), Default::default()).await?;
+        let by = crate::service::commands::Envelope::new(
+            super::cli_actor(),
+            format!("cli:reset-password:{}:{}", user.id, Uuid::now_v7()),
+        );
+        let result = access::reset_password(&store, &writer, by, user.id, &self.password).await;
+        drop(writer);
+        task.await?;
+        result.map_err(|e| anyhow::anyhow!("{e}"))
+    }
 }
 
 fn read_password() -> anyhow::Result<Password> {

@@ -56,6 +56,18 @@ pub struct LoginResponse {
     /// session cookie.
     pub csrf_token: String,
     pub expires_at: String,
+    /// An administrator reset the password: until the user sets their own
+    /// (`PUT /api/v1/me/password`), every other request of this session
+    /// answers 403 `password_change_required`.
+    pub must_change_password: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    /// The new password (at least 12 characters); the user must change it
+    /// at the next login.
+    pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -212,10 +224,16 @@ pub async fn login<S: Store>(
         .await
         .map_err(|e| ApiError::from(e).into_response())?
         .ok_or_else(invalid)?;
+    let must_change_password = state
+        .store
+        .password_reset_pending(user.id)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
     let body = LoginResponse {
         user: UserView::from(&user),
         csrf_token: grant.csrf_token.expose().clone(),
         expires_at: grant.expires_at.to_cst_rfc3339(),
+        must_change_password,
     };
     // `Secure` is added with --secure-cookies, to this cookie and every
     // other, by http::security_headers.
@@ -287,6 +305,22 @@ pub async fn change_password<S: Store>(
         &new,
     )
     .await?;
+    Ok(Json(Done { done: true }))
+}
+
+/// An administrator sets a user's password; the user must change it at the
+/// next login (their sessions and API tokens end now).
+pub async fn reset_password<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Extension(LedgerKey(key)): Extension<LedgerKey>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ResetPasswordRequest>,
+) -> Result<Json<Done>, ApiError> {
+    let user_id = ApiError::id_or_404(&id)?;
+    let password = Password::new(request.password).map_err(password_error)?;
+    let by = crate::service::commands::Envelope::new(caller.principal.actor(), key);
+    access::reset_password(&state.store, &state.writer, by, user_id, &password).await?;
     Ok(Json(Done { done: true }))
 }
 

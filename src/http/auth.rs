@@ -30,8 +30,24 @@ pub enum Via {
     Session {
         csrf_token: Redacted<String>,
         session_hash: [u8; 32],
+        /// An administrator reset the password: until the user changes it,
+        /// the session may only change it, read `/me` or log out.
+        must_change_password: bool,
     },
     Token,
+}
+
+impl Authenticated {
+    /// Whether this caller must change their password before anything else.
+    pub fn must_change_password(&self) -> bool {
+        matches!(
+            self.via,
+            Via::Session {
+                must_change_password: true,
+                ..
+            }
+        )
+    }
 }
 
 /// An authenticated caller, in the request's extensions.
@@ -90,13 +106,21 @@ pub async fn authenticate<S: Store>(
         }
     } else if let Some(secret) = cookie(headers, SESSION_COOKIE) {
         match access::authenticate_session(&state.store, secret).await {
-            Ok(Some((principal, csrf_token, session_hash))) => Some(Authenticated {
-                principal,
-                via: Via::Session {
-                    csrf_token,
-                    session_hash,
-                },
-            }),
+            Ok(Some((principal, csrf_token, session_hash))) => {
+                let must_change_password =
+                    match state.store.password_reset_pending(principal.user_id).await {
+                        Ok(pending) => pending,
+                        Err(error) => return ApiError::from(error).into_response(),
+                    };
+                Some(Authenticated {
+                    principal,
+                    via: Via::Session {
+                        csrf_token,
+                        session_hash,
+                        must_change_password,
+                    },
+                })
+            }
             Ok(None) => None,
             Err(error) => return ApiError::from(error).into_response(),
         }

@@ -395,6 +395,7 @@ pub fn document() -> OpenApi {
         .schema_from::<TokenView>()
         .schema_from::<TokenList>()
         .schema_from::<CreateUserRequest>()
+        .schema_from::<super::access::ResetPasswordRequest>()
         .schema_from::<UserList>()
         .schema_from::<Done>()
         .schema_from::<CheckpointView>()

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
 use super::auth::{Authenticated, CSRF_HEADER, Via};
-use super::routes::RouteSpec;
+use super::routes::{RouteId, RouteSpec};
 
 /// Enforces a route's `Access` and, for cookie-authenticated mutations,
 /// the CSRF token.
@@ -44,6 +44,21 @@ pub async fn authorize(spec: &'static RouteSpec, request: Request, next: Next) -
             )
         };
         return error.into_response();
+    }
+    // A reset password: only changing it, reading `/me` and logging out.
+    if caller.is_some_and(Authenticated::must_change_password)
+        && !matches!(
+            spec.id,
+            RouteId::ChangePassword | RouteId::Me | RouteId::Logout
+        )
+    {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "password_change_required",
+            "An administrator reset your password: choose your own first (PUT /api/v1/me/password).",
+            "管理员已重置您的密码：请先设置您自己的新密码。",
+        )
+        .into_response();
     }
     if spec.is_mutating()
         && let Some(Authenticated {

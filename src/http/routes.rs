@@ -205,6 +205,9 @@ route_table! {
     ListUsers: GET "/api/v1/users", Access::Roles(USER_READERS), keyless, DEFAULT_BODY,
         access::list_users::<S>, [] -> [UserList],
         "Users, by username, with cursor pagination";
+    ResetPassword: POST "/api/v1/users/{id}/password", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        access::reset_password::<S>, [ResetPasswordRequest] -> [Done],
+        "Set a user's password; the user must change it at the next login (their sessions and tokens end)";
     CreateUser: POST "/api/v1/users", Access::Roles(ADMIN), key, DEFAULT_BODY,
         access::create_user::<S>, [CreateUserRequest] -> [UserView],
         "Create a user";

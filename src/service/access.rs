@@ -362,8 +362,33 @@ pub async fn change_password<S: Store>(
             command: Command::ChangePassword(ChangePassword {
                 user_id: principal.user_id,
                 password_hash,
+                reset: false,
             }),
         })
+        .await?;
+    Ok(())
+}
+
+/// An administrator sets `user_id`'s password to `new`: the user's
+/// sessions and API tokens end, and the user must choose their own at the
+/// next login (`password_resets`).
+pub async fn reset_password<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    by: crate::service::commands::Envelope,
+    user_id: Uuid,
+    new: &Password,
+) -> Result<(), AccessError> {
+    if store.user_by_id(user_id).await?.is_none() {
+        return Err(AccessError::Command(CommandError::NotFound));
+    }
+    let password_hash = hash_password(new).await?;
+    writer
+        .submit(by.submission(ChangePassword {
+            user_id,
+            password_hash,
+            reset: true,
+        }))
         .await?;
     Ok(())
 }

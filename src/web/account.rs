@@ -135,7 +135,13 @@ async fn login(
                 .map(layout::home_of)
                 .unwrap_or("/");
             let next = fields.get("next");
-            let target = if is_local_path(next) { next } else { home };
+            let target = if json["must_change_password"].as_bool() == Some(true) {
+                "/account/password?reset=1"
+            } else if is_local_path(next) {
+                next
+            } else {
+                home
+            };
             let mut response = Redirect::to(target).into_response();
             if let Some(session) = answer.headers.get(header::SET_COOKIE) {
                 response
@@ -189,6 +195,12 @@ fn password_form(caller: &Caller, notice: &Notice) -> Response {
     let body = html! {
         h1 { (lang.t("修改密码", "Change password")) }
         (layout::notice(lang, notice))
+        @if caller.auth.as_ref().is_some_and(|auth| auth.must_change_password()) {
+            p.notice.warning data-reset role="status" { (lang.t(
+                "管理员已为您重置密码：请输入管理员告知的密码，再设置您自己的新密码，然后才能继续使用。",
+                "An administrator reset your password: enter the one you were given, then choose your own before going on.",
+            )) }
+        }
         form.stack.card method="post" action="/account/password" {
             (form::hidden(caller))
             (layout::field(lang, "current_password", "当前密码", "Current password", "password", "", true))

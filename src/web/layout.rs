@@ -76,6 +76,10 @@ fn done_message(code: &str, lang: Lang) -> Option<&'static str> {
             "Disputed: the bureau will review it.",
         ),
         "redeemed" => ("核销成功。", "Redeemed."),
+        "password_reset" => (
+            "密码已重置：该用户的会话和令牌已失效，下次登录须先设置自己的密码。",
+            "Password reset: the user's sessions and tokens have ended; they must choose their own at the next login.",
+        ),
         "released" => (
             "已释放保留，其他机构可以核销此券。",
             "Hold released: others may redeem the voucher.",
@@ -123,6 +127,14 @@ pub fn done(path: &str, code: &str) -> Response {
 /// A page for a signed-in user with `role`; anyone else is sent to log in
 /// or told they may not.
 pub fn require(caller: &Caller, role: Role) -> Result<(), Response> {
+    // A reset password is changed before anything else.
+    if caller
+        .auth
+        .as_ref()
+        .is_some_and(|auth| auth.must_change_password())
+    {
+        return Err(axum::response::Redirect::to("/account/password?reset=1").into_response());
+    }
     match caller.role() {
         Some(r) if r == role => Ok(()),
         Some(_) => Err(problem(

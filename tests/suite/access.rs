@@ -54,6 +54,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::RevokeToken,      [Deny,  Allow, Allow, Allow, Allow, Allow]),
     (RouteId::ListUsers,        [Deny,  Allow, Allow, Deny,  Deny,  Allow]),
     (RouteId::CreateUser,       [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
+    (RouteId::ResetPassword,    [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::GetUser,          [Deny,  Allow, Allow, Allow, Allow, Allow]),
     (RouteId::LedgerEntries,    [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),
     (RouteId::LedgerEntry,      [Deny,  Deny,  Allow, Deny,  Deny,  Allow]),

@@ -29,6 +29,7 @@ on_both_backends!(
     the_checkers_page_names_people_and_shows_each_lines_facts,
     the_enterprise_sees_who_provided_the_service_it_confirms,
     a_clerk_slower_than_the_code_still_redeems_and_a_refusal_keeps_the_form,
+    an_admin_resets_a_password_and_the_user_must_choose_their_own_first,
 );
 
 /// The portal as one browser sees it: its cookies, and the CSRF token of
@@ -981,6 +982,103 @@ async fn a_clerk_slower_than_the_code_still_redeems_and_a_refusal_keeps_the_form
         "redeemed under the hold: {:?} {}",
         done.status,
         done.html
+    );
+}
+
+/// A lost password: the admin sets a new one (web), the user's sessions
+/// and tokens end, the user logs in with it and can do nothing but choose
+/// their own (pages redirect, the API answers 403
+/// `password_change_required`); after the change, everything works again.
+async fn an_admin_resets_a_password_and_the_user_must_choose_their_own_first<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    let (world, _token, _redemption, _run) = scene(store).await;
+    let site = site(&world);
+    let counter_token = world.add_user("reset-me", Role::Finance, None).await;
+    let users = world
+        .api
+        .get("/api/v1/users?limit=200", &world.bearer("admin"))
+        .await;
+    let id = users.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "reset-me")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut admin = Portal::log_in(&site, "admin", "admin password 123").await;
+    let reset = admin
+        .post(
+            &format!("/admin/users/{id}/password"),
+            &[("password", "given by the admin 42")],
+        )
+        .await;
+    assert_eq!(reset.refusal(), None, "{}", reset.html);
+    // The old API token ended with the reset.
+    world
+        .api
+        .get("/api/v1/me", &counter_token)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    let login = world
+        .api
+        .try_login("reset-me", "given by the admin 42")
+        .await;
+    assert_eq!(login.body["must_change_password"], true, "{}", login.body);
+    let (cookie, csrf) = world.api.login("reset-me", "given by the admin 42").await;
+    let session = crate::api_client::As::Session {
+        cookie: cookie.clone(),
+        csrf: Some(csrf.clone()),
+    };
+    world
+        .api
+        .get("/api/v1/settlement-runs", &session)
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "password_change_required");
+    assert_eq!(
+        world.api.get("/api/v1/me", &session).await.status,
+        StatusCode::OK
+    );
+    // The portal sends the user to the password page first.
+    let mut user = Portal::log_in(&site, "reset-me", "given by the admin 42").await;
+    let home = user.get("/finance").await;
+    assert_eq!(home.location.as_deref(), Some("/account/password?reset=1"));
+    let form = user.get("/account/password?reset=1").await;
+    assert!(form.html.contains("data-reset"), "{}", form.html);
+    let changed = world
+        .api
+        .send(
+            "PUT",
+            "/api/v1/me/password",
+            &session,
+            Some(serde_json::json!({
+                "current_password": "given by the admin 42",
+                "new_password": "my very own password 7",
+            })),
+            Some("reset-me-change"),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    let login = world
+        .api
+        .try_login("reset-me", "my very own password 7")
+        .await;
+    assert_eq!(login.body["must_change_password"], false);
+    let (cookie, csrf) = world.api.login("reset-me", "my very own password 7").await;
+    let session = crate::api_client::As::Session {
+        cookie,
+        csrf: Some(csrf),
+    };
+    assert_eq!(
+        world
+            .api
+            .get("/api/v1/settlement-runs", &session)
+            .await
+            .status,
+        StatusCode::OK
     );
 }
 

@@ -258,8 +258,12 @@ fn cases() -> Vec<Case> {
             ChangePassword {
                 user_id: id(1),
                 password_hash: Redacted::new("h1".into()),
+                reset: false,
             },
-            &[("user_id", |c| c.user_id = id(2))],
+            &[
+                ("user_id", |c| c.user_id = id(2)),
+                ("reset", |c| c.reset = true),
+            ],
             &[("password_hash", |c| {
                 c.password_hash = Redacted::new("h2".into())
             })],

@@ -113,6 +113,12 @@ pub const ACCESS_PAGE_MAX: u32 = 200;
 
 /// Reads (and the idempotency bookkeeping) on the pool.
 pub trait AccessStore {
+    /// Whether an administrator reset the user's password and the user
+    /// has not yet chosen their own.
+    fn password_reset_pending(
+        &self,
+        user_id: Uuid,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn user_by_id(
         &self,
         id: Uuid,
@@ -172,6 +178,13 @@ pub trait AccessStore {
 
 /// Access rows read and written inside the writer's transaction.
 pub trait AccessTx {
+    /// Marks (`pending`) or clears the user's password reset.
+    fn set_password_reset(
+        &mut self,
+        user_id: Uuid,
+        pending: bool,
+        now_us: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn user_by_id(
         &mut self,
         id: Uuid,

@@ -159,6 +159,19 @@ pub fn idempotency(row: IdempotencyRow) -> Result<IdempotencyRecord, StoreError>
 macro_rules! impl_access_store {
     ($store:ident, $tx:ident) => {
         impl $crate::store::access::AccessStore for $store {
+            async fn password_reset_pending(
+                &self,
+                user_id: uuid::Uuid,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let (count,): (i64,) =
+                    sqlx::query_as("SELECT COUNT(*) FROM password_resets WHERE user_id = $1")
+                        .bind(user_id.to_string())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                Ok(count > 0)
+            }
+
             async fn user_by_id(
                 &self,
                 id: uuid::Uuid,
@@ -340,6 +353,28 @@ macro_rules! impl_access_store {
         }
 
         impl $crate::store::access::AccessTx for $tx {
+            async fn set_password_reset(
+                &mut self,
+                user_id: uuid::Uuid,
+                pending: bool,
+                now_us: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
+                    .bind(user_id.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                if pending {
+                    sqlx::query("INSERT INTO password_resets (user_id, reset_at_us) VALUES ($1, $2)")
+                        .bind(user_id.to_string())
+                        .bind(now_us)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
             async fn user_by_id(
                 &mut self,
                 id: uuid::Uuid,

@@ -2,14 +2,14 @@
 //! their firm's USCC).
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::Method;
-use axum::routing::get;
+use axum::routing::{get, post};
 use maud::html;
 use serde_json::{Value, json};
 
 use crate::web::ApiClient;
-use crate::web::backend::{Caller, Refusal};
+use crate::web::backend::{Caller, Refusal, path_part};
 
 use super::party_by_uscc;
 use crate::domain::Role;
@@ -26,7 +26,9 @@ const ROLES: [(&str, &str, &str); 5] = [
 ];
 
 pub fn routes() -> Router<ApiClient> {
-    Router::new().route("/admin/users", get(users).post(create_user))
+    Router::new()
+        .route("/admin/users", get(users).post(create_user))
+        .route("/admin/users/{id}/password", post(reset_password))
 }
 
 async fn users(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
@@ -70,9 +72,16 @@ async fn users_page(
             button type="submit" { (lang.t("创建用户", "Create user")) }
         }
         div.table-wrap { table {
-            thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("角色", "Role")) } th { (lang.t("创建时间", "Created")) } } }
+            thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("角色", "Role")) } th { (lang.t("创建时间", "Created")) } th { (lang.t("重置密码", "Reset password")) } } }
             tbody { @for u in items(&list, "users") { tr {
                 td { (s(u, "username")) } td { (role_label(s(u, "role"))) } td { (layout::date_time(s(u, "created_at"))) }
+                td {
+                    form.inline method="post" action=(format!("/admin/users/{}/password", s(u, "id"))) {
+                        (form::hidden(caller))
+                        input type="password" name="password" required minlength="12" autocomplete="new-password" aria-label=(lang.t("新密码", "New password"));
+                        " " button.secondary type="submit" { (lang.t("重置", "Reset")) }
+                    }
+                }
             } } }
         } }
     };
@@ -90,6 +99,30 @@ async fn party_of(api: &ApiClient, caller: &Caller, fields: &Fields) -> Result<V
     }
     let uscc = fields.required("party_uscc", "The USCC", "统一社会信用代码")?;
     party_by_uscc(api, caller, kind, uscc).await
+}
+
+/// Sets a user's password; they must change it at their next login.
+async fn reset_password(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> PageResult {
+    layout::require(&caller, Role::Admin)?;
+    let path = format!("/api/v1/users/{}/password", path_part(&id));
+    form::answer(
+        &api,
+        &caller,
+        (
+            Method::POST,
+            &path,
+            Ok(json!({ "password": fields.get("password") })),
+        ),
+        &fields,
+        ("/admin/users", "password_reset"),
+        async |notice| users_page(&api, &caller, notice, &Fields::default()).await,
+    )
+    .await
 }
 
 async fn create_user(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> PageResult {

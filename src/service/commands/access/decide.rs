@@ -47,6 +47,8 @@ impl Decide for ChangePassword {
         }
         tx.set_password_hash(self.user_id, self.password_hash.expose())
             .await?;
+        tx.set_password_reset(self.user_id, self.reset, at.now_us())
+            .await?;
         tx.revoke_credentials_of(self.user_id, at.now_us()).await?;
         Ok(Decided::new(draft.body, checked))
     }

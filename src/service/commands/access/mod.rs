@@ -51,6 +51,8 @@ pub struct ChangePassword {
     pub user_id: Uuid,
     #[serde(skip)]
     pub password_hash: Redacted<String>,
+    /// An administrator's reset: the user must change it at next login.
+    pub reset: bool,
 }
 
 impl ToDraft for ChangePassword {
@@ -58,6 +60,7 @@ impl ToDraft for ChangePassword {
         Ok(Draft::without_postings(EntryBody::PasswordChanged(
             pb::PasswordChanged {
                 user_id: self.user_id.to_string(),
+                reset: self.reset,
             },
         )))
     }

@@ -16,6 +16,7 @@ use crate::redemption::{Counter, counter, present, provider_fields, setting, usc
 on_both_backends!(
     a_hold_lets_its_clerk_redeem_after_the_code_went_stale_and_keeps_others_out,
     racing_holds_from_two_providers_give_the_voucher_to_one,
+    no_redemption_slips_in_under_another_providers_hold,
     a_typed_short_code_works_like_the_scan_once_and_guessing_is_limited,
 );
 
@@ -380,4 +381,62 @@ async fn a_typed_short_code_works_like_the_scan_once_and_guessing_is_limited<S: 
     )
     .await;
     assert_eq!(again["preview"]["qr_text"], fresh.body["text"]);
+}
+
+/// Provider A's clerks hold while provider B's redeem, all at once (so
+/// holds and redemptions share writer batches): B's redemption may come
+/// before A's first hold, never while A's hold stands.
+async fn no_redemption_slips_in_under_another_providers_hold<S: Store>(store: S, _db: &TestDb) {
+    let (world, firm, voucher, a) = setting(store, true, "rotating").await;
+    let b = second_provider(&world).await;
+    let mut codes = Vec::new();
+    for _ in 0..16 {
+        codes.push(present(&world, &firm, &voucher).await);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, code) in codes.into_iter().enumerate() {
+        let api = world.api.clone();
+        let (staff, path, body) = if index % 2 == 0 {
+            (
+                a.staff.clone(),
+                "/api/v1/redemptions/holds",
+                preview_body(&code),
+            )
+        } else {
+            (b.staff.clone(), "/api/v1/redemptions", redeem_body(&code))
+        };
+        tasks.spawn(async move { api.post(path, &staff, body, &format!("mix-{index}")).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let reply = done.unwrap();
+        assert!(reply.status.as_u16() < 500, "{:?}", reply.body);
+    }
+    // Every redemption by B against every hold by A.
+    let holds: Vec<(u64, Option<u64>)> = world
+        .store
+        .holds_after("", 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.provider_id.to_string() == a.provider_id)
+        .map(|h| (h.held_sequence, h.ended_sequence))
+        .collect();
+    let redemptions = world
+        .store
+        .redemptions_after(&Default::default(), None, 500)
+        .await
+        .unwrap();
+    for redemption in redemptions
+        .iter()
+        .filter(|r| r.provider_id.to_string() == b.provider_id)
+    {
+        let s = redemption.redeemed_sequence;
+        for (held, ended) in &holds {
+            assert!(
+                !(*held < s && ended.is_none_or(|e| e >= s)),
+                "B redeemed at {s} under A's hold placed at {held} (ended {ended:?})"
+            );
+        }
+    }
+    verify_store(&world.store, &[]).await.unwrap();
 }

@@ -204,6 +204,13 @@ pub struct BatchReads<'a, T> {
 }
 
 impl RedemptionCache {
+    /// A hold this batch just placed: later commands of the batch see it
+    /// (and its presentation as used).
+    pub fn remember_hold(&mut self, hold: &HoldRecord) {
+        self.nonces.insert(hold.presentation_nonce.clone(), true);
+        self.holds.insert(hold.voucher_id, Some(hold.clone()));
+    }
+
     /// A redemption of `voucher_id` decided at `sequence` ends the
     /// voucher's open holds (the redeeming provider's, and any that lapsed).
     pub async fn end_holds<T: HoldTx + Send>(

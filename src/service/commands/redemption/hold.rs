@@ -58,15 +58,18 @@ impl Decide for HoldVoucher {
             .into());
         }
         let expires_at_us = at.now.as_micros() + i64::from(gathered.hold_minutes) * MINUTE_US;
-        tx.insert_hold(&HoldRecord {
+        let hold = HoldRecord {
             presentation_nonce: self.nonce_hex.clone(),
             voucher_id: self.voucher_id,
             provider_id: self.provider_id,
             expires_at_us,
             held_sequence: at.sequence,
             ended_sequence: None,
-        })
-        .await?;
+        };
+        tx.insert_hold(&hold).await?;
+        // Redemptions later in this batch read the batch's cache: they
+        // must see this hold.
+        at.prefetched.redemptions.remember_hold(&hold);
         let body = EntryBody::VoucherHeld(pb::VoucherHeld {
             voucher_id: self.voucher_id.to_string(),
             programme_code: self.programme.to_string(),

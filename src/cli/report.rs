@@ -120,12 +120,13 @@ impl StoreJob for Export {
             .await?
             .ok_or_else(|| anyhow!("no settlement run {}", self.run))?;
         let heading = settlement_files::heading(&store, &run, self.provider).await?;
-        let total = store
-            .settlement_line_totals(run.id)
-            .await?
-            .into_iter()
-            .find(|(state, _, _)| *state == crate::domain::status::LineState::Included)
-            .map_or(0, |(_, count, _)| count as u64);
+        let total = store.included_line_count(run.id, self.provider).await?;
+        if format == Format::Pdf && total > crate::report::batch_pdf::MAX_LINES {
+            bail!(
+                "this report has {total} lines; a PDF holds at most {}: export .xlsx or .csv",
+                crate::report::batch_pdf::MAX_LINES
+            );
+        }
         let file = BufWriter::new(std::fs::File::create(&self.out)?);
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
         let render = settlement_files::spawn_render(

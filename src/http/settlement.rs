@@ -359,6 +359,27 @@ fn report_format(file: &str, stem: &str) -> Result<Format, ApiError> {
         .ok_or_else(ApiError::not_found)
 }
 
+/// A PDF is laid out whole before its first byte (its pages say 共 N
+/// 页), so one holding more than `batch_pdf::MAX_LINES` lines is refused
+/// up front: 422 `report_too_long_for_pdf`.
+async fn pdf_fits<S: Store>(
+    state: &AppState<S>,
+    run_id: Uuid,
+    provider: Option<Uuid>,
+    format: Format,
+) -> Result<(), ApiError> {
+    let limit = crate::report::batch_pdf::MAX_LINES;
+    if format != Format::Pdf || state.store.included_line_count(run_id, provider).await? <= limit {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "report_too_long_for_pdf",
+        format!("A PDF holds at most {limit} lines; download the .xlsx or .csv of this report."),
+        format!("PDF 最多容纳 {limit} 行，请下载本报表的 XLSX 或 CSV 版本。"),
+    ))
+}
+
 /// Streams the rendered report into the response body as it is written.
 fn stream_report<S: Store>(
     state: &AppState<S>,
@@ -402,6 +423,7 @@ pub async fn report<S: Store>(
 ) -> Result<Response, ApiError> {
     let run = run_or_404(&state, &id).await?;
     let format = report_format(&file, "batch")?;
+    pdf_fits(&state, run.id, None, format).await?;
     let heading = files::heading(&state.store, &run, None).await?;
     let filename = format!(
         "settlement-{}-{}.{}",
@@ -427,6 +449,7 @@ pub async fn statement<S: Store>(
         return Err(ApiError::not_found());
     }
     let format = report_format(&file, "statement")?;
+    pdf_fits(&state, run.id, Some(provider_id), format).await?;
     let heading = files::heading(&state.store, &run, Some(provider_id)).await?;
     let filename = format!(
         "statement-{}-{}-{}.{}",

@@ -7,10 +7,10 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::rc::Rc;
 
 use uuid::Uuid;
 
-use super::pdf::{self, PAGE_HEIGHT, PAGE_WIDTH, PdfWriter};
 use crate::domain::provider::ProviderFields;
 use crate::domain::{Fen, Timestamp};
 use crate::store::StoreError;
@@ -80,7 +80,11 @@ pub struct Heading {
     /// Extra lines after the totals (a statement's 抵扣 and 实付).
     pub summary: Vec<(String, String)>,
     pub prepared_by: String,
+    /// The day the batch was prepared (UTC+8).
+    pub prepared_on: String,
     pub approved_by: String,
+    /// The day it was approved (UTC+8); empty while it is not.
+    pub approved_on: String,
     /// The date on the signature block (UTC+8).
     pub date: String,
 }
@@ -102,18 +106,42 @@ pub enum ReportError {
     Io(#[from] io::Error),
     #[error("building the spreadsheet failed: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error("building the PDF failed: {0}")]
+    Pdf(String),
+    #[error("a PDF holds at most {limit} lines; this report has more")]
+    TooLongForPdf { limit: u64 },
 }
 
 /// One row, formatted.
-struct Row {
-    cells: [String; 12],
-    amounts: [i64; 3],
+pub(super) struct Row {
+    pub cells: [String; 12],
+    pub amounts: [i64; 3],
+    pub provider_id: Uuid,
+    pub bank: Rc<Bank>,
+}
+
+/// Where a provider is paid, from its registry record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Bank {
+    pub bank_name: String,
+    pub account_name: String,
+    pub account_number: String,
+}
+
+impl Bank {
+    /// `开户银行/户名/账号`, one cell of the CSV and the workbook.
+    fn joined(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.bank_name, self.account_name, self.account_number
+        )
+    }
 }
 
 /// Formats rows, reading each provider's bank details once.
 #[derive(Default)]
 struct Formatter {
-    banks: HashMap<Uuid, String>,
+    banks: HashMap<Uuid, Rc<Bank>>,
 }
 
 impl Formatter {
@@ -122,9 +150,15 @@ impl Formatter {
             .banks
             .entry(row.provider_id)
             .or_insert_with(|| {
-                serde_json::from_str::<ProviderFields>(&row.provider_fields_json)
-                    .map(|f| format!("{}/{}/{}", f.bank_name, f.account_name, f.account_number))
-                    .unwrap_or_default()
+                Rc::new(
+                    serde_json::from_str::<ProviderFields>(&row.provider_fields_json)
+                        .map(|f| Bank {
+                            bank_name: f.bank_name,
+                            account_name: f.account_name,
+                            account_number: f.account_number,
+                        })
+                        .unwrap_or_default(),
+                )
             })
             .clone();
         let own_share = row.contract_amount_fen - row.subsidy_fen;
@@ -133,7 +167,7 @@ impl Formatter {
                 index.to_string(),
                 row.provider_name.clone(),
                 row.provider_uscc.clone(),
-                bank,
+                bank.joined(),
                 row.voucher_id.to_string(),
                 row.enterprise_name.clone(),
                 row.service_category.clone(),
@@ -146,12 +180,14 @@ impl Formatter {
                     .unwrap_or_default(),
             ],
             amounts: [row.contract_amount_fen, own_share, row.subsidy_fen],
+            provider_id: row.provider_id,
+            bank,
         }
     }
 }
 
 impl Totals {
-    fn add(&mut self, row: &Row) {
+    pub(super) fn add(&mut self, row: &Row) {
         self.lines += 1;
         self.contract_fen += row.amounts[0];
         self.own_share_fen += row.amounts[1];
@@ -178,7 +214,7 @@ pub fn render<W: Write + Send>(
     }
 }
 
-fn footer(heading: &Heading, totals: &Totals) -> Vec<(String, String)> {
+pub(super) fn footer(heading: &Heading, totals: &Totals) -> Vec<(String, String)> {
     let mut lines = vec![
         (
             "合计（小写）".to_string(),
@@ -188,7 +224,9 @@ fn footer(heading: &Heading, totals: &Totals) -> Vec<(String, String)> {
     ];
     lines.extend(heading.summary.iter().cloned());
     lines.push(("编制人".to_string(), heading.prepared_by.clone()));
+    lines.push(("编制日期".to_string(), heading.prepared_on.clone()));
     lines.push(("审核人".to_string(), heading.approved_by.clone()));
+    lines.push(("审核日期".to_string(), heading.approved_on.clone()));
     lines.push(("日期".to_string(), heading.date.clone()));
     lines
 }
@@ -270,8 +308,27 @@ fn render_xlsx<W: Write + Send>(
     for (column, width) in widths.into_iter().enumerate() {
         sheet.set_column_width(column as u16, width)?;
     }
+    // Printed as the finance office files it: A4 landscape, one page wide,
+    // the column header frozen on screen and repeated on every printed
+    // page, 第 n 页 / 共 N 页 in the footer.
+    sheet.set_paper_size(9);
+    sheet.set_landscape();
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_print_center_horizontally(true);
+    sheet.set_footer("&C第 &P 页 / 共 &N 页");
+    let header_row = 1 + heading.facts.len() as u32;
+    sheet.set_freeze_panes(header_row + 1, 0)?;
+    sheet.set_repeat_rows(header_row, header_row)?;
     let mut at: u32 = 0;
-    sheet.write_string_with_format(at, 0, &heading.title, &title)?;
+    let title = title.set_align(FormatAlign::Center);
+    sheet.merge_range(
+        at,
+        0,
+        at,
+        (COLUMNS.len() - 1) as u16,
+        &heading.title,
+        &title,
+    )?;
     at += 1;
     for (label, value) in &heading.facts {
         sheet.write_string_with_format(at, 0, label, &bold)?;
@@ -329,98 +386,27 @@ fn render_xlsx<W: Write + Send>(
     Ok(totals)
 }
 
-/// Column widths in points across an A4 landscape page (sum 802).
-const PDF_WIDTHS: [f32; 12] = [
-    26.0, 92.0, 78.0, 130.0, 70.0, 92.0, 48.0, 52.0, 52.0, 52.0, 60.0, 50.0,
-];
-const MARGIN: f32 = 20.0;
-const ROW: f32 = 12.0;
-const SIZE: f32 = 6.5;
-
 fn render_pdf<W: Write>(
     heading: &Heading,
     rows: impl Iterator<Item = Result<BatchRow, StoreError>>,
-    out: W,
+    mut out: W,
 ) -> Result<Totals, ReportError> {
-    let mut pdf = PdfWriter::new(out)?;
-    let mut page = 1;
-    let mut y = start_page(&mut pdf, heading, page);
     let mut formatter = Formatter::default();
     let mut totals = Totals::default();
+    let mut formatted = Vec::new();
     for row in rows {
-        if y < MARGIN + ROW * 2.0 {
-            pdf.end_page()?;
-            page += 1;
-            y = start_page(&mut pdf, heading, page);
+        if totals.lines >= super::batch_pdf::MAX_LINES {
+            return Err(ReportError::TooLongForPdf {
+                limit: super::batch_pdf::MAX_LINES,
+            });
         }
-        let mut row = formatter.row(totals.lines + 1, &row?);
-        // The voucher id is long: its first group identifies it on paper.
-        row.cells[4] = row.cells[4].chars().take(13).collect();
-        table_row(&mut pdf, y, &row.cells);
+        let row = formatter.row(totals.lines + 1, &row?);
         totals.add(&row);
-        y -= ROW;
+        formatted.push(row);
     }
-    let lines = footer(heading, &totals);
-    if y < MARGIN + ROW * (lines.len() as f32 + 2.0) {
-        pdf.end_page()?;
-        page += 1;
-        y = start_page(&mut pdf, heading, page);
-    }
-    let mut total_row: [String; 12] = Default::default();
-    total_row[0] = "合计".into();
-    total_row[7] = Fen::new(totals.contract_fen).to_string();
-    total_row[8] = Fen::new(totals.own_share_fen).to_string();
-    total_row[9] = Fen::new(totals.subsidy_fen).to_string();
-    table_row(&mut pdf, y, &total_row);
-    y -= ROW * 2.0;
-    for (label, value) in lines {
-        pdf.text(MARGIN, y, 9.0, &format!("{label}：{value}"));
-        y -= ROW * 1.3;
-    }
-    pdf.finish()?;
+    let bytes = super::batch_pdf::document(heading, &formatted, &totals)?;
+    out.write_all(&bytes)?;
     Ok(totals)
-}
-
-/// Title, facts and the column header; returns where the first row goes.
-fn start_page<W: Write>(pdf: &mut PdfWriter<W>, heading: &Heading, page: u32) -> f32 {
-    let mut y = PAGE_HEIGHT - MARGIN - 14.0;
-    let title_x = (PAGE_WIDTH - pdf::text_width(&heading.title, 14.0)) / 2.0;
-    pdf.text(title_x, y, 14.0, &heading.title);
-    y -= 18.0;
-    let facts: Vec<String> = heading
-        .facts
-        .iter()
-        .map(|(label, value)| format!("{label}：{value}"))
-        .collect();
-    pdf.text(MARGIN, y, 8.0, &facts.join("    "));
-    pdf.text(PAGE_WIDTH - MARGIN - 40.0, y, 8.0, &format!("第 {page} 页"));
-    y -= ROW * 1.5;
-    pdf.rule(
-        MARGIN,
-        y + ROW - 2.0,
-        PAGE_WIDTH - MARGIN,
-        y + ROW - 2.0,
-        0.6,
-    );
-    let header: [String; 12] = COLUMNS.map(String::from);
-    table_row(pdf, y, &header);
-    pdf.rule(MARGIN, y - 3.0, PAGE_WIDTH - MARGIN, y - 3.0, 0.6);
-    y - ROW
-}
-
-fn table_row<W: Write>(pdf: &mut PdfWriter<W>, y: f32, cells: &[String; 12]) {
-    let mut x = MARGIN;
-    for (column, cell) in cells.iter().enumerate() {
-        let width = PDF_WIDTHS[column];
-        let text = pdf::fit(cell, SIZE, width - 3.0);
-        let at = if MONEY_COLUMNS.contains(&column) {
-            x + width - 3.0 - pdf::text_width(&text, SIZE)
-        } else {
-            x
-        };
-        pdf.text(at, y, SIZE, &text);
-        x += width;
-    }
 }
 
 #[cfg(test)]
@@ -450,7 +436,9 @@ mod tests {
             facts: vec![("项目".into(), "ZS2026-01".into())],
             summary: Vec::new(),
             prepared_by: "fin-a".into(),
+            prepared_on: "2026-10-07".into(),
             approved_by: "fin-b".into(),
+            approved_on: "2026-10-08".into(),
             date: "2026-10-08".into(),
         }
     }
@@ -487,5 +475,19 @@ mod tests {
             };
             assert!(out.starts_with(magic), "{format:?}");
         }
+    }
+
+    #[test]
+    fn a_pdf_refuses_more_lines_than_it_can_lay_out() {
+        let limit = super::super::batch_pdf::MAX_LINES;
+        let rows = (1..=limit as u32 + 1).map(|n| row(n, 100));
+        let mut out = Vec::new();
+        let refused = render(Format::Pdf, &heading(), rows, &mut out).unwrap_err();
+        assert!(matches!(refused, ReportError::TooLongForPdf { limit: l } if l == limit));
+        assert!(out.is_empty(), "nothing is written before the refusal");
+        // The CSV of the same rows streams.
+        let rows = (1..=limit as u32 + 1).map(|n| row(n, 100));
+        let totals = render(Format::Csv, &heading(), rows, &mut out).unwrap();
+        assert_eq!(totals.lines, limit + 1);
     }
 }

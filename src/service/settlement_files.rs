@@ -178,7 +178,14 @@ pub async fn heading<S: Store>(
         ],
         summary: Vec::new(),
         prepared_by: username(store, Some(run.prepared_by)).await?,
+        prepared_on: Timestamp::from_micros(run.prepared_at_us)
+            .cst_date()
+            .to_string(),
         approved_by: username(store, run.approved_by).await?,
+        approved_on: run
+            .approved_at_us
+            .map(|us| Timestamp::from_micros(us).cst_date().to_string())
+            .unwrap_or_default(),
         date,
     };
     let Some(provider_id) = provider else {

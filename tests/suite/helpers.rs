@@ -234,6 +234,23 @@ macro_rules! run_all {
 }
 use run_all;
 
+/// `target/test-artefacts/<kind>/<backend>/`, emptied: where a test keeps
+/// what a person should be able to look at afterwards (screenshots, PDFs).
+pub fn artefacts(db: &TestDb, kind: &str) -> std::path::PathBuf {
+    let backend = if db.url().starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-artefacts")
+        .join(kind)
+        .join(backend);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres {

@@ -9,6 +9,7 @@ mod access;
 mod architecture;
 mod bombs;
 mod contract;
+mod documents;
 mod holds;
 mod http;
 mod interop;

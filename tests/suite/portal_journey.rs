@@ -166,16 +166,8 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     let Some(driver) = Driver::start().await else {
         return;
     };
-    let backend = if db.url().starts_with("postgres") {
-        "postgres"
-    } else {
-        "sqlite"
-    };
-    let artefacts = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-artefacts/browser")
-        .join(backend);
-    let _ = std::fs::remove_dir_all(&artefacts);
-    std::fs::create_dir_all(&artefacts).unwrap();
+    let artefacts = crate::helpers::artefacts(db, "browser");
+    let backend = artefacts.file_name().unwrap().to_string_lossy().to_string();
     let dir = tempfile::tempdir().unwrap();
     let (server, base, passwords) = start_demo(dir.path(), db).await;
     let password = |user: &str| passwords[user].clone();

@@ -39,18 +39,18 @@ const FACE: i64 = 500_000;
 const CONTRACT: i64 = 400_000;
 const SUBSIDY: i64 = 200_000;
 
-struct Scene<S: Store> {
-    world: World<S>,
-    firms: Vec<Firm>,
-    vouchers: Vec<Value>,
-    provider: Counter,
+pub struct Scene<S: Store> {
+    pub world: World<S>,
+    pub firms: Vec<Firm>,
+    pub vouchers: Vec<Value>,
+    pub provider: Counter,
     /// A second finance user: the checker.
-    checker: As,
+    pub checker: As,
 }
 
 /// `firms` firms holding one 5,000 元 voucher each, an approved provider,
 /// and two finance users.
-async fn setting<S: Store>(store: S, firms: usize) -> Scene<S> {
+pub async fn setting<S: Store>(store: S, firms: usize) -> Scene<S> {
     let budget = FACE * firms.max(20) as i64;
     let terms = terms(budget, &[FACE], 1, "static");
     let funding_yuan = (budget / 100).to_string();
@@ -95,7 +95,7 @@ fn invoice_digits(label: &str) -> String {
 }
 
 /// A contract for `voucher` with its own invoice (numbered from `label`).
-fn contract(voucher: &Value, label: &str, invoice_fen: i64, proof: bool) -> Value {
+pub fn contract(voucher: &Value, label: &str, invoice_fen: i64, proof: bool) -> Value {
     let invoice_number = invoice_digits(label);
     let mut body = json!({
         "qr_text": voucher["token"],
@@ -111,7 +111,12 @@ fn contract(voucher: &Value, label: &str, invoice_fen: i64, proof: bool) -> Valu
     body
 }
 
-async fn redeem<S: Store>(world: &World<S>, counter: &Counter, body: Value, key: &str) -> Value {
+pub async fn redeem<S: Store>(
+    world: &World<S>,
+    counter: &Counter,
+    body: Value,
+    key: &str,
+) -> Value {
     let reply = redeem_as(world, &counter.staff, body, key).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     reply.body
@@ -148,7 +153,7 @@ async fn redeemed_and_confirmed<S: Store>(
     redemptions
 }
 
-async fn confirm<S: Store>(world: &World<S>, firm: &Firm, redemption: &Value, key: &str) {
+pub async fn confirm<S: Store>(world: &World<S>, firm: &Firm, redemption: &Value, key: &str) {
     let reply = act(
         world,
         &firm.bearer(),
@@ -162,7 +167,7 @@ async fn confirm<S: Store>(world: &World<S>, firm: &Firm, redemption: &Value, ke
 }
 
 /// The quarter of today (UTC+8), e.g. `2026Q4`.
-fn this_quarter() -> String {
+pub fn this_quarter() -> String {
     let today = Timestamp::now().cst_date();
     format!("{}Q{}", today.year(), (today.month() - 1) / 3 + 1)
 }
@@ -171,7 +176,7 @@ fn this_year() -> String {
     Timestamp::now().cst_date().year().to_string()
 }
 
-async fn prepare<S: Store>(world: &World<S>, who: &As, period: &str, key: &str) -> Reply {
+pub async fn prepare<S: Store>(world: &World<S>, who: &As, period: &str, key: &str) -> Reply {
     world
         .api
         .post(
@@ -183,7 +188,7 @@ async fn prepare<S: Store>(world: &World<S>, who: &As, period: &str, key: &str) 
         .await
 }
 
-async fn approve<S: Store>(world: &World<S>, who: &As, run: &Value, key: &str) -> Reply {
+pub async fn approve<S: Store>(world: &World<S>, who: &As, run: &Value, key: &str) -> Reply {
     let path = format!(
         "/api/v1/settlement-runs/{}/approve",
         run["id"].as_str().unwrap()
@@ -750,7 +755,7 @@ async fn a_bank_return_marks_paid_failed_and_unknown_lines_and_offsets_recovery<
 }
 
 /// Whether an external reader is installed; under CI it must be.
-fn reader_available(program: &str, args: &[&str]) -> bool {
+pub fn reader_available(program: &str, args: &[&str]) -> bool {
     let available = Process::new(program)
         .args(args)
         .output()

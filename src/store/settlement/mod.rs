@@ -175,6 +175,14 @@ pub trait SettlementStore {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LineRecord>, StoreError>> + Send;
 
+    /// How many of the run's lines are included (of one provider if given):
+    /// what a 兑付表 or statement will hold.
+    fn included_line_count(
+        &self,
+        run_id: Uuid,
+        provider: Option<Uuid>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Per line state: how many lines and their subsidy.
     fn settlement_line_totals(
         &self,

@@ -60,6 +60,23 @@ macro_rules! impl_settlement_store {
                 rows.iter().map(sql::decode_line).collect()
             }
 
+            async fn included_line_count(
+                &self,
+                run_id: uuid::Uuid,
+                provider: Option<uuid::Uuid>,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let (count,): (i64,) = sqlx::query_as(
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM settlement_lines \
+                     WHERE run_id = $1 AND state = 'included' AND ($2 = '' OR provider_id = $2)",
+                )
+                .bind(run_id.to_string())
+                .bind(provider.map(|p| p.to_string()).unwrap_or_default())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(u64::try_from(count).expect("a count is never negative"))
+            }
+
             async fn settlement_line_totals(
                 &self,
                 run_id: uuid::Uuid,

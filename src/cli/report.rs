@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
+use unicode_width::UnicodeWidthStr;
 use uuid::Uuid;
 
 use super::progress::Progress;
@@ -24,6 +25,18 @@ pub enum By {
     Zone,
     Category,
     Month,
+}
+
+impl By {
+    /// The group column's heading, as on the page.
+    fn heading(self) -> &'static str {
+        match self {
+            By::District => "区县",
+            By::Zone => "功能区",
+            By::Category => "服务类别",
+            By::Month => "月份",
+        }
+    }
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -150,8 +163,9 @@ impl StoreJob for Export {
         progress.set(totals.lines);
         progress.finish();
         println!(
-            "{} lines, 合计 {} ({}) → {}",
+            "{} line{}, 合计 {} ({}) → {}",
             totals.lines,
+            if totals.lines == 1 { "" } else { "s" },
             Fen::new(totals.subsidy_fen),
             totals.daxie(),
             self.out.display()
@@ -179,42 +193,110 @@ impl StoreJob for Utilisation {
         let u = utilisation::utilisation(&store, &self.programme, group)
             .await?
             .ok_or_else(|| anyhow!("no programme {}", self.programme))?;
-        for (label, fen) in [
-            ("funding 拨款", u.funding_fen),
-            ("available 可用", u.available_fen),
-            ("outstanding 未使用券", u.outstanding_fen),
-            ("payable 应付", u.payable_fen),
-            ("in payment 支付中", u.payout_pending_fen),
-            ("paid 已支付", u.paid_fen),
-            ("lapsed 结余", u.lapsed_fen),
-            ("receivable 待追回", u.recovery_receivable_fen),
-            ("recovered 已追回", u.recovered_fen),
-        ] {
-            println!("{label:<24} {:>18}", Fen::new(fen).to_string());
-        }
-        println!(
-            "\n{:<12} {:>16} {:>16} {:>16} {:>16}",
-            "group", "issued", "redeemed", "settled", "paid"
-        );
-        for row in &u.groups {
-            println!(
-                "{:<12} {:>16} {:>16} {:>16} {:>16}",
-                if row.label.is_empty() {
-                    "—"
-                } else {
-                    &row.label
-                },
-                Fen::new(row.issued_fen).to_string(),
-                Fen::new(row.redeemed_fen).to_string(),
-                Fen::new(row.settled_fen).to_string(),
-                Fen::new(row.paid_fen).to_string()
-            );
-        }
+        print!("{}", utilisation_table(&u, self.by.heading()));
         if let Some(path) = self.svg {
             let title = format!("{} 资金使用情况", self.programme);
             std::fs::write(&path, utilisation::chart_svg(&title, &u))?;
             println!("chart → {}", path.display());
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// `text` padded with spaces to `columns` terminal columns (a Chinese
+/// character takes two), on the right or the left.
+fn pad(text: &str, columns: usize, right_align: bool) -> String {
+    let fill = " ".repeat(columns.saturating_sub(text.width()));
+    if right_align {
+        format!("{fill}{text}")
+    } else {
+        format!("{text}{fill}")
+    }
+}
+
+/// The utilisation as the page shows it: the nine totals under their
+/// Chinese names, then one line per group (by its label) with the chart's
+/// four series, columns aligned for Chinese text.
+fn utilisation_table(u: &utilisation::Utilisation, group_heading: &str) -> String {
+    let mut out = String::new();
+    for ((_, zh, en), fen) in utilisation::TOTALS.iter().zip(u.totals_fen()) {
+        let label = format!("{zh}（{en}）");
+        out.push_str(&format!(
+            "{} {}\n",
+            pad(&label, 36, false),
+            pad(&Fen::new(fen).to_string(), 18, true)
+        ));
+    }
+    let label_width = u
+        .groups
+        .iter()
+        .map(|g| g.label.width())
+        .chain([group_heading.width(), 10])
+        .max()
+        .unwrap_or(10);
+    out.push('\n');
+    out.push_str(&pad(group_heading, label_width, false));
+    for series in utilisation::SERIES {
+        out.push_str(&format!(" {}", pad(series, 16, true)));
+    }
+    out.push('\n');
+    for row in &u.groups {
+        let label = if row.label.is_empty() {
+            "（未分类）"
+        } else {
+            &row.label
+        };
+        out.push_str(&pad(label, label_width, false));
+        for fen in [
+            row.issued_fen,
+            row.redeemed_fen,
+            row.settled_fen,
+            row.paid_fen,
+        ] {
+            out.push_str(&format!(" {}", pad(&Fen::new(fen).to_string(), 16, true)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::utilisation::{GroupTotals, Utilisation};
+
+    #[test]
+    fn the_utilisation_table_aligns_chinese_labels_and_uses_the_pages_names() {
+        let group = |label: &str, fen| GroupTotals {
+            group: String::new(),
+            label: label.into(),
+            issued_fen: fen,
+            redeemed_fen: 0,
+            settled_fen: 0,
+            paid_fen: fen,
+        };
+        let u = Utilisation {
+            funding_fen: 300_000_000,
+            available_fen: 299_400_000,
+            outstanding_fen: 0,
+            payable_fen: 0,
+            payout_pending_fen: 400_000,
+            paid_fen: 0,
+            lapsed_fen: 0,
+            recovery_receivable_fen: 0,
+            recovered_fen: 0,
+            groups: vec![group("定海区", 100_000), group("嵊泗县", 5), group("", 1)],
+        };
+        let table = utilisation_table(&u, "区县");
+        assert!(table.contains("拨入资金（Funding）"), "{table}");
+        assert!(table.contains("¥3,000,000.00") && table.contains("（未分类）"));
+        // Every line of a block ends at the same terminal column.
+        for block in table.split("\n\n") {
+            let widths: Vec<usize> = block.lines().map(|l| l.width()).collect();
+            assert!(
+                widths.windows(2).all(|w| w[0] == w[1]),
+                "{widths:?}\n{table}"
+            );
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod csv_cell;
 pub mod division;
 pub mod eligibility;
 pub mod enterprise;
+pub mod flag_words;
 pub mod id;
 pub mod invoice;
 pub mod key_status;

@@ -88,7 +88,12 @@ pub struct FlagView {
     pub code: String,
     /// blocking (keeps the line out until resolved) or warning.
     pub severity: String,
+    /// As reconciliation recorded it (machine wording, amounts in fen).
     pub detail: String,
+    /// The detail for people: amounts in 元, statuses in words
+    /// (`domain::flag_words`).
+    pub detail_zh: String,
+    pub detail_en: String,
     pub meaning_zh: String,
     pub meaning_en: String,
     /// Whether a note can clear it.
@@ -236,11 +241,17 @@ pub fn line_view(
         .map(|flag| {
             let code = FlagCode::parse(&flag.code);
             let (zh, en) = code.map_or(("", ""), FlagCode::meaning);
+            let (detail_zh, detail_en) = match code {
+                Some(code) => crate::domain::flag_words::detail_words(code, &flag.detail),
+                None => (flag.detail.clone(), flag.detail.clone()),
+            };
             FlagView {
                 resolvable: code.is_some_and(FlagCode::resolvable),
                 code: flag.code,
                 severity: flag.severity,
                 detail: flag.detail,
+                detail_zh,
+                detail_en,
                 meaning_zh: zh.to_string(),
                 meaning_en: en.to_string(),
             }

@@ -16,6 +16,20 @@ use crate::store::{Store, StoreError};
 /// The chart's series, in the order of a group's values.
 pub const SERIES: [&str; 4] = ["已发放", "已兑付", "已结算", "已支付"];
 
+/// The nine totals as the page and the CLI name them, in the order of
+/// `Utilisation::totals_fen`: (JSON field, 中文, English).
+pub const TOTALS: [(&str, &str, &str); 9] = [
+    ("funding_fen", "拨入资金", "Funding"),
+    ("available_fen", "可发放", "Available"),
+    ("outstanding_fen", "已发放未使用", "Outstanding"),
+    ("payable_fen", "待结算", "Payable"),
+    ("payout_pending_fen", "待支付", "Payout pending"),
+    ("paid_fen", "已支付", "Paid"),
+    ("lapsed_fen", "过期作废退回", "Lapsed"),
+    ("recovery_receivable_fen", "待追回", "Recovery receivable"),
+    ("recovered_fen", "已追回", "Recovered"),
+];
+
 /// One group's totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct GroupTotals {
@@ -45,6 +59,23 @@ pub struct Utilisation {
     /// Recovery taken back from payouts so far (追回).
     pub recovered_fen: i64,
     pub groups: Vec<GroupTotals>,
+}
+
+impl Utilisation {
+    /// The nine totals in the order of `TOTALS`.
+    pub fn totals_fen(&self) -> [i64; 9] {
+        [
+            self.funding_fen,
+            self.available_fen,
+            self.outstanding_fen,
+            self.payable_fen,
+            self.payout_pending_fen,
+            self.paid_fen,
+            self.lapsed_fen,
+            self.recovery_receivable_fen,
+            self.recovered_fen,
+        ]
+    }
 }
 
 /// The programme's balance of one account kind, summed over parties,

@@ -268,8 +268,9 @@ fn verification_box(lang: Lang, result: &Result<Value, Refusal>) -> Markup {
     match result {
         Ok(v) if v["verified"].as_bool() == Some(true) => html! {
             p.notice.ok role="status" data-verified="true" {
-                (lang.t("校验通过：", "Verified: ")) (n(v, "entries")) (lang.t(" 条分录，", " entries, "))
-                (n(v, "postings")) (lang.t(" 笔记账，", " postings, ")) (n(v, "checkpoints")) (lang.t(" 个检查点（", " checkpoints ("))
+                (lang.t("校验通过：", "Verified: ")) (lang.count(n(v, "entries"), "条分录", "entry", "entries")) (lang.t("，", ", "))
+                (lang.count(n(v, "postings"), "笔记账", "posting", "postings")) (lang.t("，", ", "))
+                (lang.count(n(v, "checkpoints"), "个检查点", "checkpoint", "checkpoints")) (lang.t("（", " ("))
                 (n(v, "elapsed_ms")) " ms)"
             }
         },

@@ -184,8 +184,8 @@ async fn run_page(
         section.card {
             dl.facts {
                 dt { (lang.t("状态", "Status")) } dd data-run-status=(status) { (layout::status_label(lang, status)) }
-                dt { (lang.t("纳入", "Included")) } dd { (n(&run, "included_count")) (lang.t(" 笔，", " lines, ")) span.amount { (yuan(n(&run, "included_fen"))) } }
-                dt { (lang.t("暂缓", "Held")) } dd { (n(&run, "held_count")) (lang.t(" 笔，", " lines, ")) (yuan(n(&run, "held_fen"))) }
+                dt { (lang.t("纳入", "Included")) } dd { (lang.count(n(&run, "included_count"), "笔", "line", "lines")) (lang.t("，", ", ")) span.amount { (yuan(n(&run, "included_fen"))) } }
+                dt { (lang.t("暂缓", "Held")) } dd { (lang.count(n(&run, "held_count"), "笔", "line", "lines")) (lang.t("，", ", ")) (yuan(n(&run, "held_fen"))) }
                 dt { (lang.t("制单", "Prepared by")) } dd { (s(&run, "prepared_by_name")) }
                 dt { (lang.t("审批", "Approved by")) } dd { (run["approved_by_name"].as_str().unwrap_or("—")) }
                 dt { (lang.t("明细摘要", "Lines digest")) } dd { code { (s(&run, "lines_digest")) } }
@@ -280,9 +280,13 @@ fn lines_table(caller: &Caller, run_id: &str, lines: &Value) -> Markup {
                         td.num { (yuan(n(line, "subsidy_fen"))) }
                         td { (layout::status_label(lang, s(line, "state"))) }
                         td { @for flag in items(line, "flags") {
-                            span.badge.(s(flag, "severity")) title=(s(flag, "detail")) data-flag=(s(flag, "code")) {
+                            span.badge.(s(flag, "severity")) title=(lang.t(s(flag, "detail_zh"), s(flag, "detail_en"))) data-flag=(s(flag, "code")) {
                                 (lang.t(s(flag, "meaning_zh"), s(flag, "meaning_en")))
-                            } " "
+                            }
+                            @if !s(flag, "detail").is_empty() {
+                                " " small.muted data-flag-detail=(s(flag, "code")) { (lang.t(s(flag, "detail_zh"), s(flag, "detail_en"))) }
+                            }
+                            " "
                         } }
                         td {
                             @if s(line, "state") == "held" && items(line, "flags").iter().all(|f| f["resolvable"].as_bool() != Some(false)) {
@@ -305,16 +309,16 @@ fn bank_report_box(lang: Lang, report: &Value) -> Markup {
     html! {
         section.card data-bank-report {
             h2 { (lang.t("回单匹配结果", "Bank return")) }
-            p { (lang.t("已支付 ", "Paid: ")) (n(report, "paid")) (lang.t("，失败 ", ", failed: ")) (n(report, "failed")) }
+            p { (lang.t("已支付 ", "Paid: ")) (lang.count(n(report, "paid"), "笔", "payout", "payouts")) (lang.t("，失败 ", ", failed: ")) (lang.count(n(report, "failed"), "笔", "payout", "payouts")) }
             div.table-wrap { table {
                 thead { tr { th { (lang.t("行", "Line")) } th { (lang.t("参考号", "Reference")) } th { (lang.t("结果", "Result")) } th { (lang.t("说明", "Message")) } } }
                 tbody {
                     @for l in items(report, "lines") { tr {
-                        td { (n(l, "line")) } td { (s(l, "reference")) } td { (s(l, "result")) }
+                        td { (n(l, "line")) } td { (s(l, "reference")) } td data-result=(s(l, "result")) { (layout::bank_result_label(lang, s(l, "result"))) }
                         td { (lang.t(s(l, "message_zh"), s(l, "message"))) }
                     } }
                     @for e in items(report, "errors") { tr {
-                        td { (n(e, "line")) } td { "—" } td { "error" } td { (lang.t(s(e, "message_zh"), s(e, "message"))) }
+                        td { (n(e, "line")) } td { "—" } td data-result="error" { (layout::bank_result_label(lang, "error")) } td { (lang.t(s(e, "message_zh"), s(e, "message"))) }
                     } }
                 }
             } }
@@ -429,17 +433,7 @@ async fn utilisation(
         .map_err(layout::read_failed(&caller))?;
     // The API answers the totals at the top level of its view.
     let u = &view;
-    let totals = [
-        ("funding_fen", "拨入资金", "Funding"),
-        ("available_fen", "可发放", "Available"),
-        ("outstanding_fen", "已发放未使用", "Outstanding"),
-        ("payable_fen", "待结算", "Payable"),
-        ("payout_pending_fen", "待支付", "Payout pending"),
-        ("paid_fen", "已支付", "Paid"),
-        ("lapsed_fen", "过期作废退回", "Lapsed"),
-        ("recovery_receivable_fen", "待追回", "Recovery receivable"),
-        ("recovered_fen", "已追回", "Recovered"),
-    ];
+    let totals = crate::service::utilisation::TOTALS;
     let body = html! {
         h1 { (lang.t("资金使用情况", "Utilisation")) " " (code) }
         section.card { dl.facts {

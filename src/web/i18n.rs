@@ -61,11 +61,29 @@ impl Lang {
             Lang::En => en,
         }
     }
+
+    /// A count with its noun: `3 笔` in Chinese (a measure word has no
+    /// plural), `1 line` / `3 lines` in English.
+    pub fn count(self, n: i64, measure_zh: &str, one: &str, many: &str) -> String {
+        match self {
+            Lang::Zh => format!("{n} {measure_zh}"),
+            Lang::En if n == 1 => format!("1 {one}"),
+            Lang::En => format!("{n} {many}"),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_english_plural_and_the_chinese_measure_word() {
+        assert_eq!(Lang::En.count(1, "笔", "line", "lines"), "1 line");
+        assert_eq!(Lang::En.count(0, "笔", "line", "lines"), "0 lines");
+        assert_eq!(Lang::En.count(2, "笔", "line", "lines"), "2 lines");
+        assert_eq!(Lang::Zh.count(1, "笔", "line", "lines"), "1 笔");
+    }
     use axum::http::header;
 
     #[test]

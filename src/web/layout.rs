@@ -317,12 +317,19 @@ pub fn refusal_box(lang: Lang, refusal: &Refusal) -> Markup {
     };
     html! {
         div.notice.error role="alert" data-code=(refusal.code) {
-            p { (message(&refusal.message, &refusal.message_zh)) " " code { (refusal.code) } }
+            p { (message(&refusal.message, &refusal.message_zh)) }
             @if refusal.reasons.len() > 1 {
                 ul {
                     @for reason in &refusal.reasons {
-                        li { (message(&reason.message, &reason.message_zh)) " " code { (reason.code) } }
+                        li { (message(&reason.message, &reason.message_zh)) }
                     }
+                }
+            }
+            // The codes, for a help desk: small, after the words.
+            p.error-code {
+                (lang.t("错误代码：", "Error code: ")) code { (refusal.code) }
+                @if refusal.reasons.len() > 1 {
+                    @for reason in &refusal.reasons { " · " code { (reason.code) } }
                 }
             }
         }
@@ -434,6 +441,23 @@ pub fn payout_status_label(lang: Lang, status: &str) -> String {
         "pending" => lang.t("待银行支付", "awaiting the bank").to_string(),
         other => status_label(lang, other),
     }
+}
+
+/// What the bank-return import made of one line of the bank's file.
+pub fn bank_result_label(lang: Lang, result: &str) -> String {
+    let (zh, en) = match result {
+        "paid" => ("已支付", "paid"),
+        "failed" => ("支付失败", "failed"),
+        "already_recorded" => ("此前已处理", "already recorded"),
+        "conflict" => ("与付款状态矛盾", "conflicts with the payout"),
+        "unknown_reference" => ("无此参考号", "unknown reference"),
+        "account_mismatch" => ("账号不符", "account differs"),
+        "amount_mismatch" => ("金额不符", "amount differs"),
+        "repeated_reference" => ("参考号重复", "repeated reference"),
+        "error" => ("无法读取", "unreadable"),
+        _ => return result.to_string(),
+    };
+    lang.t(zh, en).to_string()
 }
 
 /// An inline SVG from a trusted renderer (our QR and chart code), without

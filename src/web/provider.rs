@@ -77,7 +77,7 @@ async fn scan_page(api: &ApiClient, caller: &Caller, notice: Notice, typed: &Fie
             data-filled=(lang.t("券码已填写；如需重新扫码，请点“重新打开摄像头”", "The code is filled in; to scan again, restart the camera"))
             data-nocamera=(lang.t("无法使用摄像头：请上传照片或手工输入券码", "No camera: upload a photo or type the code"))
             data-photofailed=(lang.t("照片中没有找到二维码，请重拍或手工输入", "No QR code found in the photo; retake it or type the code")) {
-            video muted playsinline aria-label=(lang.t("摄像头画面", "Camera view")) {}
+            video muted playsinline hidden aria-label=(lang.t("摄像头画面", "Camera view")) {}
             p data-scan-status aria-live="polite" { (lang.t("正在准备扫码…", "Preparing the scanner…")) }
             button.secondary type="button" data-scan-start { (lang.t("重新打开摄像头", "Restart the camera")) }
             form.stack method="post" action="/provider/photo" enctype="multipart/form-data" {

@@ -846,6 +846,24 @@ async fn the_checkers_page_names_people_and_shows_each_lines_facts<S: Store>(
             "contract {contract}"
         );
     }
+    // Each flag's numbers in words and 元, never the stored fen wording.
+    let mut details = 0;
+    for flag in lines.iter().flat_map(|l| l["flags"].as_array().unwrap()) {
+        if flag["detail"].as_str().unwrap().is_empty() {
+            continue;
+        }
+        details += 1;
+        let words = flag["detail_zh"].as_str().unwrap();
+        assert!(page.html.contains(words), "{words} on the page");
+        assert!(
+            !page.html.contains(flag["detail"].as_str().unwrap()),
+            "{flag}"
+        );
+    }
+    assert!(
+        details > 0,
+        "the scene's lines carry a flag with numbers: {lines:?}"
+    );
     assert!(page.html.contains("data-approve-blocked"), "{}", page.html);
     assert!(!page.html.contains(&format!("action=\"{path}/approve\"")));
     let mut checker = Portal::log_in(&site, "checker", SEEDED_PASSWORD).await;
@@ -1144,6 +1162,39 @@ async fn a_provider_sees_what_it_is_owed_and_downloads_its_statements<S: Store>(
     assert_eq!(
         balances[0]["payout_pending_fen"], 100_000,
         "the approved one"
+    );
+
+    // Finance imports the bank's answer on the run's page: each line's
+    // result in words, the counts with their measure word.
+    let payout = &approved.body["payouts"][0];
+    let answer = format!(
+        "业务参考号,收款账号,金额,状态,备注\n{},{},1000.00,成功,\nVLNOSUCHREFERENCE,1,1.00,成功,\n",
+        payout["reference"].as_str().unwrap(),
+        payout["account_number"].as_str().unwrap()
+    );
+    let mut finance = Portal::log_in(&site, "finance", "finance password 123").await;
+    let imported = finance
+        .post_file(
+            &format!("/finance/runs/{run}/bank-return"),
+            "file",
+            "bank.csv",
+            answer.as_bytes(),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.html);
+    for (result, words) in [("paid", "已支付"), ("unknown_reference", "无此参考号")] {
+        assert!(
+            imported
+                .html
+                .contains(&format!("data-result=\"{result}\">{words}<")),
+            "{result} shown as {words}: {}",
+            imported.html
+        );
+    }
+    assert!(
+        imported.html.contains("已支付 1 笔，失败 0 笔"),
+        "{}",
+        imported.html
     );
 }
 

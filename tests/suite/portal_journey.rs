@@ -12,7 +12,9 @@
 //! path is taken once in the browser. Every page must render without a
 //! console error; each step leaves a screenshot in
 //! `target/test-artefacts/browser/<backend>/`, and the server time of each
-//! page (its `Server-Timing`) is printed.
+//! page (its `Server-Timing`) is printed. Then the sweep: every page of
+//! every role at a 390×844 phone viewport, where the page may not scroll
+//! sideways, with whole-page screenshots at 390 and 1366 px in `sweep/`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -55,17 +57,9 @@ impl Journey {
                 browser.url().await
             );
         }
-        let timing = browser
-            .script(
-                "const n = performance.getEntriesByType('navigation')[0];
-                 const t = n && n.serverTiming.find(t => t.name === 'app');
-                 return t ? t.duration : null;",
-                vec![],
-            )
-            .await;
         let url = browser.url().await;
         let page = url.strip_prefix(&self.base).unwrap_or(&url).to_string();
-        if let Some(ms) = timing.as_f64() {
+        if let Some(ms) = server_time(browser).await {
             self.timings.push((page, ms));
         }
         self.step += 1;
@@ -74,28 +68,84 @@ impl Journey {
     }
 }
 
+/// The page's server time in ms (its `Server-Timing: app;dur=…`).
+async fn server_time(browser: &Browser) -> Option<f64> {
+    browser
+        .script(
+            "const n = performance.getEntriesByType('navigation')[0];
+             const t = n && n.serverTiming.find(t => t.name === 'app');
+             return t ? t.duration : null;",
+            vec![],
+        )
+        .await
+        .as_f64()
+}
+
+/// The phone of the sweep (an iPhone 12–14 viewport) and the desktop.
+const SWEEP_PHONE: (u32, u32) = (390, 844);
+const SWEEP_DESKTOP: (u32, u32) = (1366, 900);
+
 impl Journey {
-    /// Opens every page of `paths` in `browser`, each checked like a step
-    /// (console clean, server time recorded), without screenshots.
-    async fn sweep(&mut self, browser: &Browser, paths: &[String]) {
+    /// Opens every page of `paths` in `browser` as `role`, each checked
+    /// like a step (console clean, server time recorded), at a 390 px phone
+    /// width — where nothing may scroll sideways — and at 1366 px, with a
+    /// whole-page screenshot at each width in `sweep/`.
+    async fn sweep(&mut self, browser: &Browser, role: &str, paths: &[String]) {
+        let shots = self.artefacts.join("sweep");
+        std::fs::create_dir_all(&shots).unwrap();
         for path in paths {
+            browser.viewport(SWEEP_PHONE.0, SWEEP_PHONE.1, true).await;
             browser.goto(&format!("{}{path}", self.base)).await;
             browser.find("main").await;
             for (level, message) in browser.console().await {
                 assert!(level != "SEVERE", "console error on {path}: {message}");
             }
-            let timing = browser
+            if let Some(ms) = server_time(browser).await {
+                self.timings.push((path.clone(), ms));
+            }
+            let widths = browser
                 .script(
-                    "const n = performance.getEntriesByType('navigation')[0];
-                     const t = n && n.serverTiming.find(t => t.name === 'app');
-                     return t ? t.duration : null;",
+                    "return [document.scrollingElement.scrollWidth, window.innerWidth,
+                             Array.from(document.querySelectorAll('body *'))
+                               .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                               .slice(0, 3).map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))]",
                     vec![],
                 )
                 .await;
-            if let Some(ms) = timing.as_f64() {
-                self.timings.push((path.clone(), ms));
-            }
+            let (scroll, inner) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+            assert_eq!(inner, u64::from(SWEEP_PHONE.0), "the phone viewport");
+            assert!(
+                scroll <= inner,
+                "{path} ({role}) scrolls sideways at {inner} px: {scroll} px wide; too wide: {}",
+                widths[2]
+            );
+            let slug: String = path
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .trim_matches('/')
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .take(60)
+                .collect();
+            browser
+                .page_png(
+                    &shots.join(format!("{role}-{slug}-390.png")),
+                    SWEEP_PHONE.0,
+                    true,
+                )
+                .await;
+            browser
+                .page_png(
+                    &shots.join(format!("{role}-{slug}-1366.png")),
+                    SWEEP_DESKTOP.0,
+                    false,
+                )
+                .await;
         }
+        browser
+            .viewport(SWEEP_DESKTOP.0, SWEEP_DESKTOP.1, false)
+            .await;
     }
 }
 
@@ -270,6 +320,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         ))
         .await;
     at(&enterprise, "/enterprise/vouchers/").await;
+    let voucher_path = enterprise.url().await.replacen(&base, "", 1);
     let shown = enterprise
         .wait_until(
             "the QR",
@@ -367,6 +418,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     provider.fill("#payment_proof_ref", "BANK-E2E-0001").await;
     submit(&provider, "/provider/redeem").await;
     at(&provider, "/provider/redemptions/").await;
+    let redemption_path = provider.url().await.replacen(&base, "", 1);
     provider.find(".notice.ok").await;
     assert_eq!(provider.text("[data-status]").await, "待企业确认");
     journey.step(&provider, "provider-redeemed", false).await;
@@ -519,11 +571,20 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     auditor.find("[data-verified='true']").await;
     journey.step(&auditor, "auditor-verified", false).await;
 
-    // Every page of every role renders without a console error.
+    // Every page of every role renders without a console error, and fits
+    // a 390 px phone without scrolling sideways.
     let pages = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    let visitor = driver
+        .browser(&dir.path().join("visitor"), DESKTOP, None)
+        .await;
+    journey
+        .sweep(&visitor, "visitor", &pages(&["/login"]))
+        .await;
+    visitor.quit().await;
     journey
         .sweep(
             &admin,
+            "admin",
             &pages(&[
                 "/admin",
                 "/admin/programmes/new",
@@ -539,23 +600,33 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     journey
         .sweep(
             &enterprise,
+            "enterprise",
             &pages(&[
                 "/enterprise",
                 "/enterprise/vouchers",
+                &voucher_path,
                 "/enterprise/redemptions",
+                "/account/password",
             ]),
         )
         .await;
     journey
         .sweep(
             &provider,
-            &pages(&["/provider/redemptions", "/provider/account"]),
+            "provider",
+            &pages(&[
+                "/provider",
+                "/provider/redemptions",
+                &redemption_path,
+                "/provider/account",
+            ]),
         )
         .await;
     let run_path = run_url.strip_prefix(&base).unwrap_or(&run_url).to_string();
     journey
         .sweep(
             &checker,
+            "finance",
             &pages(&[
                 "/finance",
                 &run_path,
@@ -566,7 +637,13 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     journey
         .sweep(
             &auditor,
-            &pages(&["/auditor", "/auditor/checkpoints", "/auditor/entries/1"]),
+            "auditor",
+            &pages(&[
+                "/auditor",
+                "/auditor/checkpoints",
+                "/auditor/entries/1",
+                "/auditor/entries/2",
+            ]),
         )
         .await;
     // The same pages in English, switched with the header's button.

@@ -387,6 +387,34 @@ impl Browser {
         }
     }
 
+    /// Makes the page's viewport `width`×`height` CSS pixels at scale 1
+    /// (through Chromium's device emulation, so the width is exact), as a
+    /// phone when `mobile`.
+    pub async fn viewport(&self, width: u32, height: u32, mobile: bool) {
+        self.call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+            })),
+        )
+        .await;
+    }
+
+    /// A PNG of the whole page at `width` CSS pixels (the viewport is
+    /// stretched to the page's height, up to 6,000 px, for the shot).
+    pub async fn page_png(&self, path: &Path, width: u32, mobile: bool) {
+        let height = self
+            .script("return document.documentElement.scrollHeight", vec![])
+            .await
+            .as_u64()
+            .unwrap_or(900)
+            .clamp(300, 6_000) as u32;
+        self.viewport(width, height, mobile).await;
+        self.screenshot(path).await;
+    }
+
     /// A PNG of the whole window.
     pub async fn screenshot(&self, path: &Path) {
         let shot = self.call("GET", "/screenshot", None).await;

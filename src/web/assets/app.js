@@ -5,7 +5,10 @@
 //    press harmless);
 // 2. a rotating voucher QR is refreshed before it expires, with a countdown;
 // 3. the provider's scan page reads QR codes from the camera or a photo
-//    (jsQR, vendored under /assets/vendor/jsqr/).
+//    (jsQR, vendored under /assets/vendor/jsqr/); the video shows only
+//    while the camera is on;
+// 4. on a phone, tables turn into stacked cards: each cell is labelled
+//    with its column's heading (the CSS does the rest).
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -19,7 +22,28 @@ document.addEventListener("DOMContentLoaded", function () {
   });
   document.querySelectorAll("[data-presentation]").forEach(rotatingQr);
   document.querySelectorAll("[data-scanner]").forEach(scanner);
+  document.querySelectorAll("table").forEach(labelCells);
 });
+
+// Each body cell gets its column's heading as data-label (a cell spanning
+// columns takes the first one's), and the table is marked for card layout.
+function labelCells(table) {
+  var headings = Array.prototype.map.call(
+    table.querySelectorAll("thead th"),
+    function (th) { return th.textContent.trim(); }
+  );
+  if (!headings.length) return;
+  table.querySelectorAll("tbody tr, tfoot tr").forEach(function (row) {
+    var column = 0;
+    Array.prototype.forEach.call(row.children, function (cell) {
+      if (!cell.hasAttribute("data-label") && headings[column]) {
+        cell.setAttribute("data-label", headings[column]);
+      }
+      column += cell.colSpan || 1;
+    });
+  });
+  table.classList.add("cards");
+}
 
 // The QR of a rotating voucher: the server signs a presentation that lives
 // `data-lifetime` seconds; fetch the next one a few seconds before that.
@@ -91,6 +115,7 @@ function scanner(root) {
     timer = null;
     if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
     stream = null;
+    video.hidden = true;
   }
 
   function start() {
@@ -107,12 +132,13 @@ function scanner(root) {
         return video.play();
       })
       .then(function () {
+        video.hidden = false;
         say(root.dataset.scanning);
         timer = setInterval(function () {
           decode(video, video.videoWidth, video.videoHeight);
         }, 200);
       })
-      .catch(function () { say(root.dataset.nocamera); });
+      .catch(function () { stop(); say(root.dataset.nocamera); });
   }
 
   var button = root.querySelector("[data-scan-start]");

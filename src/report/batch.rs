@@ -1,39 +1,19 @@
 //! The 兑付/结算表 of a settlement batch (and a provider's statement, the
 //! same table for one provider): the columns domain.md lists, 合计 in 小写
-//! and 大写, and a signature block, as CSV, XLSX or PDF.
+//! and 大写, and a signature block, as CSV, XLSX or PDF (`batch_pdf`).
 //!
-//! Rows arrive one at a time and leave one at a time; only the totals are
-//! kept, so a batch of a million lines renders in constant memory.
+//! For CSV and XLSX rows arrive one at a time and leave one at a time; only
+//! the totals are kept, so a batch of a million lines renders in constant
+//! memory. A PDF is laid out whole (its pages say 共 N 页) and so has a
+//! line limit.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
-use std::rc::Rc;
 
-use uuid::Uuid;
-
-use crate::domain::provider::ProviderFields;
-use crate::domain::{Fen, Timestamp};
+pub use super::table::{COLUMNS, Heading, ReportError, Totals};
+use super::table::{Formatter, MONEY_COLUMNS, footer};
+use crate::domain::Fen;
 use crate::store::StoreError;
 use crate::store::settlement::BatchRow;
-
-/// The table's columns, as domain.md names them.
-pub const COLUMNS: [&str; 12] = [
-    "序号",
-    "服务机构名称",
-    "统一社会信用代码",
-    "开户银行/户名/账号",
-    "券号",
-    "企业名称",
-    "服务类别",
-    "合同金额",
-    "企业自付",
-    "补贴金额",
-    "发票号码",
-    "确认日期",
-];
-
-/// Indexes of the three money columns.
-const MONEY_COLUMNS: [usize; 3] = [7, 8, 9];
 
 /// Output format of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,136 +50,6 @@ impl Format {
     }
 }
 
-/// What the report is about, printed above and below the table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Heading {
-    /// e.g. 服务补贴券兑付结算表.
-    pub title: String,
-    /// Label and value pairs under the title (项目, 期间, 批次, 状态…).
-    pub facts: Vec<(String, String)>,
-    /// Extra lines after the totals (a statement's 抵扣 and 实付).
-    pub summary: Vec<(String, String)>,
-    pub prepared_by: String,
-    /// The day the batch was prepared (UTC+8).
-    pub prepared_on: String,
-    pub approved_by: String,
-    /// The day it was approved (UTC+8); empty while it is not.
-    pub approved_on: String,
-    /// The date on the signature block (UTC+8).
-    pub date: String,
-}
-
-/// What the table adds up to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Totals {
-    pub lines: u64,
-    pub contract_fen: i64,
-    pub own_share_fen: i64,
-    pub subsidy_fen: i64,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("writing the report failed: {0}")]
-    Io(#[from] io::Error),
-    #[error("building the spreadsheet failed: {0}")]
-    Xlsx(#[from] rust_xlsxwriter::XlsxError),
-    #[error("building the PDF failed: {0}")]
-    Pdf(String),
-    #[error("a PDF holds at most {limit} lines; this report has more")]
-    TooLongForPdf { limit: u64 },
-}
-
-/// One row, formatted.
-pub(super) struct Row {
-    pub cells: [String; 12],
-    pub amounts: [i64; 3],
-    pub provider_id: Uuid,
-    pub bank: Rc<Bank>,
-}
-
-/// Where a provider is paid, from its registry record.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Bank {
-    pub bank_name: String,
-    pub account_name: String,
-    pub account_number: String,
-}
-
-impl Bank {
-    /// `开户银行/户名/账号`, one cell of the CSV and the workbook.
-    fn joined(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.bank_name, self.account_name, self.account_number
-        )
-    }
-}
-
-/// Formats rows, reading each provider's bank details once.
-#[derive(Default)]
-struct Formatter {
-    banks: HashMap<Uuid, Rc<Bank>>,
-}
-
-impl Formatter {
-    fn row(&mut self, index: u64, row: &BatchRow) -> Row {
-        let bank = self
-            .banks
-            .entry(row.provider_id)
-            .or_insert_with(|| {
-                Rc::new(
-                    serde_json::from_str::<ProviderFields>(&row.provider_fields_json)
-                        .map(|f| Bank {
-                            bank_name: f.bank_name,
-                            account_name: f.account_name,
-                            account_number: f.account_number,
-                        })
-                        .unwrap_or_default(),
-                )
-            })
-            .clone();
-        let own_share = row.contract_amount_fen - row.subsidy_fen;
-        Row {
-            cells: [
-                index.to_string(),
-                row.provider_name.clone(),
-                row.provider_uscc.clone(),
-                bank.joined(),
-                row.voucher_id.to_string(),
-                row.enterprise_name.clone(),
-                row.service_category.clone(),
-                Fen::new(row.contract_amount_fen).to_string(),
-                Fen::new(own_share).to_string(),
-                Fen::new(row.subsidy_fen).to_string(),
-                row.invoice_number.clone().unwrap_or_default(),
-                row.confirmed_at_us
-                    .map(|us| Timestamp::from_micros(us).cst_date().to_string())
-                    .unwrap_or_default(),
-            ],
-            amounts: [row.contract_amount_fen, own_share, row.subsidy_fen],
-            provider_id: row.provider_id,
-            bank,
-        }
-    }
-}
-
-impl Totals {
-    pub(super) fn add(&mut self, row: &Row) {
-        self.lines += 1;
-        self.contract_fen += row.amounts[0];
-        self.own_share_fen += row.amounts[1];
-        self.subsidy_fen += row.amounts[2];
-    }
-
-    /// `人民币壹仟…` of the subsidy total.
-    pub fn daxie(&self) -> String {
-        Fen::new(self.subsidy_fen).to_daxie()
-    }
-}
-
 /// Renders the table in `format` into `out`, pulling rows from `rows`.
 pub fn render<W: Write + Send>(
     format: Format,
@@ -210,25 +60,8 @@ pub fn render<W: Write + Send>(
     match format {
         Format::Csv => render_csv(heading, rows, out),
         Format::Xlsx => render_xlsx(heading, rows, out),
-        Format::Pdf => render_pdf(heading, rows, out),
+        Format::Pdf => super::batch_pdf::render(heading, rows, out),
     }
-}
-
-pub(super) fn footer(heading: &Heading, totals: &Totals) -> Vec<(String, String)> {
-    let mut lines = vec![
-        (
-            "合计（小写）".to_string(),
-            Fen::new(totals.subsidy_fen).to_string(),
-        ),
-        ("合计（大写）".to_string(), totals.daxie()),
-    ];
-    lines.extend(heading.summary.iter().cloned());
-    lines.push(("编制人".to_string(), heading.prepared_by.clone()));
-    lines.push(("编制日期".to_string(), heading.prepared_on.clone()));
-    lines.push(("审核人".to_string(), heading.approved_by.clone()));
-    lines.push(("审核日期".to_string(), heading.approved_on.clone()));
-    lines.push(("日期".to_string(), heading.date.clone()));
-    lines
 }
 
 fn render_csv<W: Write>(
@@ -386,32 +219,10 @@ fn render_xlsx<W: Write + Send>(
     Ok(totals)
 }
 
-fn render_pdf<W: Write>(
-    heading: &Heading,
-    rows: impl Iterator<Item = Result<BatchRow, StoreError>>,
-    mut out: W,
-) -> Result<Totals, ReportError> {
-    let mut formatter = Formatter::default();
-    let mut totals = Totals::default();
-    let mut formatted = Vec::new();
-    for row in rows {
-        if totals.lines >= super::batch_pdf::MAX_LINES {
-            return Err(ReportError::TooLongForPdf {
-                limit: super::batch_pdf::MAX_LINES,
-            });
-        }
-        let row = formatter.row(totals.lines + 1, &row?);
-        totals.add(&row);
-        formatted.push(row);
-    }
-    let bytes = super::batch_pdf::document(heading, &formatted, &totals)?;
-    out.write_all(&bytes)?;
-    Ok(totals)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn row(n: u32, subsidy: i64) -> Result<BatchRow, StoreError> {
         Ok(BatchRow {

@@ -13,12 +13,16 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::batch::{Heading, ReportError, Row, Totals, footer};
+use std::io::Write;
+
 use super::pdf::draw;
 use super::pdf::face::Face;
 use super::pdf::flow::Flow;
 use super::pdf::layout::{self, Align, Column, Fit, Pieces};
+use super::table::{Formatter, Heading, ReportError, Row, Totals, footer};
 use crate::domain::Fen;
+use crate::store::StoreError;
+use crate::store::settlement::BatchRow;
 
 /// The most lines one PDF holds (about 350 pages).
 pub const MAX_LINES: u64 = 10_000;
@@ -149,12 +153,31 @@ fn signed(name: &str, on: &str) -> String {
     }
 }
 
-/// Lays out and writes the whole document.
-pub(super) fn document(
+/// Formats the rows (at most `MAX_LINES`), lays out the document and
+/// writes it into `out`.
+pub(super) fn render<W: Write>(
     heading: &Heading,
-    rows: &[Row],
-    totals: &Totals,
-) -> Result<Vec<u8>, ReportError> {
+    rows: impl Iterator<Item = Result<BatchRow, StoreError>>,
+    mut out: W,
+) -> Result<Totals, ReportError> {
+    let mut formatter = Formatter::default();
+    let mut totals = Totals::default();
+    let mut formatted = Vec::new();
+    for row in rows {
+        if totals.lines >= MAX_LINES {
+            return Err(ReportError::TooLongForPdf { limit: MAX_LINES });
+        }
+        let row = formatter.row(totals.lines + 1, &row?);
+        totals.add(&row);
+        formatted.push(row);
+    }
+    let bytes = document(heading, &formatted, &totals)?;
+    out.write_all(&bytes)?;
+    Ok(totals)
+}
+
+/// Lays out and writes the whole document.
+fn document(heading: &Heading, rows: &[Row], totals: &Totals) -> Result<Vec<u8>, ReportError> {
     let running_head = match fact(heading, "批次") {
         Some(batch) => format!("{}（续）　批次：{batch}", heading.title),
         None => format!("{}（续）", heading.title),

@@ -10,3 +10,4 @@ pub mod batch_pdf;
 pub mod chart;
 pub mod pdf;
 pub mod stream;
+mod table;

@@ -101,6 +101,17 @@ impl WriterArgs {
     }
 }
 
+/// How long the phone's rotating QR lives.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct PresentationArgs {
+    /// Seconds a rotating presentation (the QR an enterprise shows) stays
+    /// valid: shorter is harder to pass on as a screenshot, longer gives a
+    /// slow scanner more time (a clerk's hold covers the typing).
+    #[arg(long, env = "VOUCHER_PRESENTATION_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(i64).range(10..=120))]
+    presentation_seconds: i64,
+}
+
 /// The keys a CLI command's ledger writer signs with.
 pub struct WriterKeys {
     pub ledger: std::sync::Arc<crate::ledger::checkpoint::KeyPair>,
@@ -137,6 +148,8 @@ enum Commands {
         #[arg(long, env = "VOUCHER_IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24,
               value_parser = clap::value_parser!(u64).range(1..=24 * 90))]
         idempotency_retention_hours: u64,
+        #[command(flatten)]
+        presentation: PresentationArgs,
     },
     /// Create (idempotently) a realistic Zhoushan demo dataset, print the
     /// demo users' passwords once, and serve.
@@ -149,6 +162,8 @@ enum Commands {
         issuer_keys: IssuerKeyArgs,
         #[arg(long, env = "VOUCHER_LISTEN", default_value = DEFAULT_LISTEN)]
         listen: String,
+        #[command(flatten)]
+        presentation: PresentationArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -237,6 +252,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             listen,
             secure_cookies,
             idempotency_retention_hours,
+            presentation,
         } => {
             let api = crate::http::ApiConfig {
                 secure_cookies,
@@ -244,6 +260,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                     idempotency_retention_hours * 3600,
                 ),
                 issuer_keys: issuer_keys.keyring()?,
+                presentation_seconds: presentation.presentation_seconds,
             };
             serve::run(&database.database_url, &key.key_file, &listen, api).await
         }
@@ -252,9 +269,11 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             key,
             issuer_keys,
             listen,
+            presentation,
         } => {
             let api = crate::http::ApiConfig {
                 issuer_keys: issuer_keys.keyring()?,
+                presentation_seconds: presentation.presentation_seconds,
                 ..crate::http::ApiConfig::default()
             };
             demo::run(

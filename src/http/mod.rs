@@ -72,6 +72,9 @@ pub struct ApiConfig {
     /// Issuer private keys, for signing presentations (the writer signs
     /// vouchers with the same ring).
     pub issuer_keys: Arc<crate::service::issuer_keyring::IssuerKeyring>,
+    /// How long a rotating presentation (the QR on the phone) lives, in
+    /// seconds (10–120; 60 unless `--presentation-seconds` says otherwise).
+    pub presentation_seconds: i64,
 }
 
 impl Default for ApiConfig {
@@ -80,6 +83,7 @@ impl Default for ApiConfig {
             secure_cookies: false,
             idempotency_retention: Duration::from_secs(24 * 3600),
             issuer_keys: Arc::default(),
+            presentation_seconds: crate::service::vouchers::PRESENTATION_LIFETIME_SECONDS,
         }
     }
 }

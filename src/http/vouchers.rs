@@ -518,15 +518,19 @@ async fn fresh_presentation<S: Store>(
         ));
     }
     let now = Timestamp::now().as_micros() / 1_000_000;
-    vouchers::present(&state.store, &state.config.issuer_keys, &voucher, now)
-        .await
-        .map_err(|error| match error {
-            PresentError::VoucherState(status) => CommandError::VoucherState { status }.into(),
-            PresentError::KeyUnavailable => {
-                CommandError::IssuerKeyUnavailable { key_id: None }.into()
-            }
-            PresentError::Store(error) => error.into(),
-        })
+    vouchers::present(
+        &state.store,
+        &state.config.issuer_keys,
+        &voucher,
+        now,
+        state.config.presentation_seconds,
+    )
+    .await
+    .map_err(|error| match error {
+        PresentError::VoucherState(status) => CommandError::VoucherState { status }.into(),
+        PresentError::KeyUnavailable => CommandError::IssuerKeyUnavailable { key_id: None }.into(),
+        PresentError::Store(error) => error.into(),
+    })
 }
 
 pub async fn presentation<S: Store>(
@@ -538,7 +542,7 @@ pub async fn presentation<S: Store>(
     Ok(Json(PresentationView {
         text: shown.text,
         expires_at: Timestamp::from_micros(shown.expires_at * 1_000_000).to_cst_rfc3339(),
-        lifetime_seconds: vouchers::PRESENTATION_LIFETIME_SECONDS,
+        lifetime_seconds: state.config.presentation_seconds,
         short_code: crate::domain::short_code::display(&shown.short_code),
     }))
 }

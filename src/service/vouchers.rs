@@ -240,12 +240,13 @@ pub enum PresentError {
 }
 
 /// Wraps an active voucher into a presentation signed by the active issuer
-/// key, valid `PRESENTATION_LIFETIME_SECONDS` from `now` (Unix seconds).
+/// key, valid `lifetime` seconds from `now` (Unix seconds).
 pub async fn present<S: Store>(
     store: &S,
     ring: &super::issuer_keyring::IssuerKeyring,
     voucher: &VoucherRecord,
     now: i64,
+    lifetime: i64,
 ) -> Result<Presentation, PresentError> {
     use rand_core::{OsRng, RngCore};
     if voucher.status != VoucherStatus::Active {
@@ -267,15 +268,9 @@ pub async fn present<S: Store>(
     let mut nonce = [0u8; crate::token::presentation::NONCE_BYTES];
     OsRng.fill_bytes(&mut nonce);
     let token = super::issuance::voucher_token(voucher)?;
-    let text = crate::token::presentation::present(
-        &token,
-        &key,
-        nonce,
-        now,
-        PRESENTATION_LIFETIME_SECONDS,
-    )
-    .map_err(|error| StoreError::Corrupt(format!("stored voucher token: {error}")))?;
-    let expires_at = now + PRESENTATION_LIFETIME_SECONDS;
+    let text = crate::token::presentation::present(&token, &key, nonce, now, lifetime)
+        .map_err(|error| StoreError::Corrupt(format!("stored voucher token: {error}")))?;
+    let expires_at = now + lifetime;
     // A random code; a clash with a live one (one in a billion per live
     // code) draws again.
     let mut short_code = None;

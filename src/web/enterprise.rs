@@ -295,10 +295,23 @@ async fn qr_fragment(
     Path(id): Path<String>,
 ) -> PageResult {
     layout::require(&caller, Role::Enterprise)?;
-    let (markup, _) = presentation(&api, &caller, path_part(&id))
-        .await
-        .map_err(layout::read_failed(&caller))?;
-    Ok(layout::answer(axum::http::StatusCode::OK, markup))
+    let lang = caller.lang;
+    match presentation(&api, &caller, path_part(&id)).await {
+        Ok((markup, _)) => Ok(layout::answer(axum::http::StatusCode::OK, markup)),
+        // The voucher stopped being showable while the page was open (a
+        // provider holds or redeemed it): the box says so and the script
+        // stops refreshing, instead of a failing request every minute.
+        Err(refusal) if refusal.status == axum::http::StatusCode::CONFLICT => Ok(layout::answer(
+            axum::http::StatusCode::OK,
+            html! {
+                div.notice.warning data-qr-stop=(refusal.code) {
+                    p { (lang.t(&refusal.message_zh, &refusal.message)) }
+                    p { a href=(format!("/enterprise/vouchers/{}", path_part(&id))) { (lang.t("刷新页面查看状态", "Reload to see its status")) } }
+                }
+            },
+        )),
+        Err(refusal) => Err(layout::read_failed(&caller)(refusal)),
+    }
 }
 
 async fn redemptions(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {

@@ -28,6 +28,8 @@ use crate::webdriver::{Browser, Driver, WAIT, y4m_of_png};
 
 const PROGRAMME: &str = "ZS2026-E2E";
 const PHONE: (u32, u32) = (412, 915);
+/// The demo's presentation lifetime in this journey.
+const PRESENTATION: Duration = Duration::from_secs(20);
 const DESKTOP: (u32, u32) = (1280, 900);
 
 on_both_databases!(
@@ -184,6 +186,27 @@ async fn refused_with(browser: &Browser, code: &str) {
         .await;
 }
 
+/// Claims a voucher of `programme` from the enterprise's home page and
+/// waits for the voucher's page.
+async fn claim(enterprise: &Browser, programme: &str) {
+    enterprise
+        .click_and_load(&format!(
+            "section[aria-labelledby='p-{programme}'] button[type=submit]"
+        ))
+        .await;
+    at(enterprise, "/enterprise/vouchers/").await;
+}
+
+/// Sets an input's value by id (date inputs take no typing).
+async fn set_value(browser: &Browser, id: &str, value: &str) {
+    browser
+        .script(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![Value::from(id), Value::from(value)],
+        )
+        .await;
+}
+
 /// This quarter in UTC+8 (`2026Q4`), as the finance page suggests.
 fn this_quarter() -> String {
     use chrono::Datelike;
@@ -197,7 +220,19 @@ async fn start_demo(
     dir: &Path,
     db: &TestDb,
 ) -> (tokio::process::Child, String, HashMap<String, String>) {
-    let (child, base, printed) = processes::start_demo(dir, &["--database-url", db.url()]).await;
+    // The phone's QR lives PRESENTATION seconds instead of 60, so the
+    // journey can outlast a code without a long sleep.
+    let lifetime = PRESENTATION.as_secs().to_string();
+    let (child, base, printed) = processes::start_demo(
+        dir,
+        &[
+            "--database-url",
+            db.url(),
+            "--presentation-seconds",
+            &lifetime,
+        ],
+    )
+    .await;
     let passwords = printed
         .lines()
         .filter_map(
@@ -314,12 +349,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     journey
         .step(&enterprise, "enterprise-programmes", false)
         .await;
-    enterprise
-        .click_and_load(&format!(
-            "section[aria-labelledby='p-{PROGRAMME}'] button[type=submit]"
-        ))
-        .await;
-    at(&enterprise, "/enterprise/vouchers/").await;
+    claim(&enterprise, PROGRAMME).await;
     let voucher_path = enterprise.url().await.replacen(&base, "", 1);
     let shown = enterprise
         .wait_until(
@@ -355,6 +385,18 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     assert!(fresh.starts_with("VP1:") && fresh != shown, "{fresh}");
     let qr_png = enterprise.element_png("[data-qr-text]").await;
     std::fs::write(&camera, y4m_of_png(&qr_png)).unwrap();
+    // The code on screen was signed at most now; it is dead by this instant.
+    let code_dead_at = Instant::now() + PRESENTATION + Duration::from_secs(1);
+    // A rotating programme prints no redeemable paper: the page says so and
+    // offers only a record.
+    assert!(
+        enterprise.find_all("[data-no-paper]").await.len() == 1,
+        "the no-paper notice"
+    );
+    assert!(
+        !enterprise.text("main").await.contains("打印纸质券（A6）"),
+        "no redeemable A6 for a rotating programme"
+    );
 
     // The provider's camera now sees that QR.
     provider.goto(&format!("{base}/provider")).await;
@@ -397,25 +439,49 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         Some("100000"),
         "min(remaining 1,000 元, 50 % × 3,000 元)"
     );
-    journey.step(&provider, "provider-preview", false).await;
-    provider.fill("#contract_number", "HT-2026-E2E-001").await;
-    provider
-        .fill("#description", "ISO 9001 质量管理体系咨询")
+    // The valid preview of a fresh code holds the voucher for this clerk.
+    provider.find("[data-held-until]").await;
+    journey
+        .step(&provider, "provider-preview-held", false)
         .await;
-    provider.fill("#invoice_code", "033002600111").await;
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .date_naive()
+        .to_string();
+    let typed = [
+        ("#contract_number", "HT-2026-E2E-001"),
+        ("#description", "ISO 9001 质量管理体系咨询"),
+        ("#invoice_code", "033002600111"),
+        ("#invoice_number", "2026"),
+        ("#invoice_amount", "3000"),
+        ("#payment_proof_ref", "BANK-E2E-0001"),
+    ];
+    for (field, value) in typed {
+        provider.fill(field, value).await;
+    }
+    set_value(&provider, "invoice_date", &today).await;
+    // A wrong invoice number is refused, and every typed field comes back.
+    submit(&provider, "/provider/redeem").await;
+    refused_with(&provider, "invoice_number_invalid").await;
+    journey
+        .step(&provider, "provider-redeem-refused-form-kept", true)
+        .await;
+    for (field, value) in typed.iter().copied().chain([
+        ("#invoice_date", today.as_str()),
+        ("#contract_amount", "3000"),
+    ]) {
+        let kept = provider
+            .script(
+                "return document.querySelector(arguments[0]).value;",
+                vec![Value::from(field)],
+            )
+            .await;
+        assert_eq!(kept.as_str(), Some(value), "{field} kept after the refusal");
+    }
+    // The clerk is slower than the code: it dies before the corrected
+    // submit, which the hold still lets through.
     provider.fill("#invoice_number", "20260001").await;
-    provider
-        .script(
-            "document.getElementById('invoice_date').value = arguments[0];",
-            vec![Value::from(
-                (chrono::Utc::now() + chrono::Duration::hours(8))
-                    .date_naive()
-                    .to_string(),
-            )],
-        )
-        .await;
-    provider.fill("#invoice_amount", "3000").await;
-    provider.fill("#payment_proof_ref", "BANK-E2E-0001").await;
+    let wait = code_dead_at.saturating_duration_since(Instant::now());
+    tokio::time::sleep(wait).await;
     submit(&provider, "/provider/redeem").await;
     at(&provider, "/provider/redemptions/").await;
     let redemption_path = provider.url().await.replacen(&base, "", 1);
@@ -455,6 +521,48 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     journey
         .step(&enterprise, "enterprise-confirmed", false)
         .await;
+
+    // A second voucher, redeemed at a desk whose camera does not work: the
+    // clerk types the short code shown under the QR.
+    enterprise.goto(&format!("{base}/enterprise")).await;
+    claim(&enterprise, PROGRAMME).await;
+    let short_code = enterprise.text("[data-short-code]").await;
+    assert_eq!(
+        short_code.chars().filter(char::is_ascii_digit).count(),
+        10,
+        "{short_code}"
+    );
+    let desk = driver.browser(&dir.path().join("desk"), PHONE, None).await;
+    log_in(
+        &desk,
+        &base,
+        "demo-provider",
+        &password("demo-provider"),
+        "/provider",
+    )
+    .await;
+    desk.fill("#qr_text", &short_code).await;
+    desk.fill("#contract_amount", "2000").await;
+    submit(&desk, "/provider/preview").await;
+    desk.find("[data-held-until]").await;
+    for (field, value) in [
+        ("#contract_number", "HT-2026-E2E-002"),
+        ("#description", "知识产权贯标咨询"),
+        ("#invoice_code", "033002600111"),
+        ("#invoice_number", "20260002"),
+        ("#invoice_amount", "2000"),
+        ("#payment_proof_ref", "BANK-E2E-0002"),
+    ] {
+        desk.fill(field, value).await;
+    }
+    set_value(&desk, "invoice_date", &today).await;
+    submit(&desk, "/provider/redeem").await;
+    at(&desk, "/provider/redemptions/").await;
+    desk.find(".notice.ok").await;
+    journey
+        .step(&desk, "provider-redeemed-by-typed-code", false)
+        .await;
+    desk.quit().await;
 
     // Finance (maker): a wrong period is refused, then the run is prepared;
     // held lines are resolved with a note; approving one's own run is refused.
@@ -532,6 +640,20 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     )
     .await;
     checker.goto(&run_url).await;
+    // The checker sees what they approve: provider, enterprise and invoice
+    // on the line.
+    let line = checker.text("tr[data-line-state='included']").await;
+    for fact in ["有限公司", "20260001", "¥3,000.00", "¥1,000.00"] {
+        assert!(line.contains(fact), "{fact} on the line: {line}");
+    }
+    assert!(
+        checker
+            .find_all("tr[data-line-state='included'] td")
+            .await
+            .len()
+            >= 8,
+        "provider, enterprise, service, contract, invoice, subsidy…"
+    );
     submit(&checker, "/approve").await;
     checker.find("[data-run-status='approved']").await;
     journey.step(&checker, "finance-approved", false).await;

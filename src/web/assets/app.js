@@ -51,6 +51,7 @@ function rotatingQr(box) {
   var countdown = document.querySelector("[data-countdown]");
   var left = parseInt(box.dataset.lifetime, 10) || 60;
   var refreshing = false;
+  var timer = null;
   function tick() {
     left -= 1;
     if (countdown) countdown.textContent = String(Math.max(left, 0));
@@ -64,6 +65,11 @@ function rotatingQr(box) {
         .then(function (html) {
           box.innerHTML = html;
           left = parseInt(box.dataset.lifetime, 10) || 60;
+          // The voucher is held or used now: nothing more to show.
+          if (box.querySelector("[data-qr-stop]")) {
+            clearInterval(timer);
+            if (countdown) countdown.parentNode.hidden = true;
+          }
         })
         .catch(function () {
           if (countdown) countdown.textContent = box.dataset.failed || "!";
@@ -71,7 +77,7 @@ function rotatingQr(box) {
         .finally(function () { refreshing = false; });
     }
   }
-  setInterval(tick, 1000);
+  timer = setInterval(tick, 1000);
 }
 
 // The scan page: camera frames (or a chosen photo) are searched for a QR

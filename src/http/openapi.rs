@@ -22,9 +22,11 @@ use super::ledger::{
     BalanceList, BalanceView, CheckpointList, CheckpointView, EntryList, EntryView, PostingView,
     VerificationView,
 };
+use super::programme_guide::{
+    AcceptingProvider, AcceptingProviderList, CheckView, EligibilityList, ProgrammeEligibility,
+};
 use super::programmes::{
-    AmendProgrammeRequest, CheckView, CreateProgrammeRequest, EligibilityList, FundingRequest,
-    ProgrammeEligibility, ProgrammeList, ProgrammeView,
+    AmendProgrammeRequest, CreateProgrammeRequest, FundingRequest, ProgrammeList, ProgrammeView,
 };
 use super::registry::{
     BlacklistRequest, BlacklistView, EnterpriseDetail, EnterpriseList, EnterpriseRequest,
@@ -426,6 +428,8 @@ pub fn document() -> OpenApi {
         .schema_from::<EligibilityList>()
         .schema_from::<ProgrammeEligibility>()
         .schema_from::<CheckView>()
+        .schema_from::<AcceptingProviderList>()
+        .schema_from::<AcceptingProvider>()
         .schema_from::<Validity>()
         .schema_from::<Rounding>()
         .schema_from::<QrMode>()

@@ -16,15 +16,12 @@ use super::idempotency_key::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::page::KeyPage;
 use super::{ApiError, AppState};
-use crate::domain::eligibility::evaluate;
 use crate::domain::programme::{ProgrammeStatus, ProgrammeTerms, TermsError};
-use crate::domain::{Fen, ProgrammeCode, Role, Timestamp};
+use crate::domain::{ProgrammeCode, Role, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::service::commands::ProgrammeChange;
-use crate::service::issuance::enterprise_facts;
 use crate::store::Store;
 use crate::store::registry::ProgrammeRecord;
-use crate::store::registry::every_programme;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,28 +68,6 @@ pub struct ProgrammeList {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CheckView {
-    pub code: String,
-    pub passed: bool,
-    pub message: String,
-    pub message_zh: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProgrammeEligibility {
-    pub programme: String,
-    pub name: String,
-    pub eligible: bool,
-    /// Every rule, passed and failed, in a fixed order.
-    pub checks: Vec<CheckView>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EligibilityList {
-    pub programmes: Vec<ProgrammeEligibility>,
-}
-
 fn terms_error(errors: Vec<TermsError>) -> ApiError {
     let message: Vec<String> = errors
         .iter()
@@ -112,7 +87,7 @@ fn code_or_404(code: &str) -> Result<ProgrammeCode, ApiError> {
 }
 
 /// Providers and enterprises do not see drafts.
-fn visible_to(record: &ProgrammeRecord, role: Role) -> bool {
+pub(super) fn visible_to(record: &ProgrammeRecord, role: Role) -> bool {
     matches!(role, Role::Admin | Role::Finance | Role::Auditor)
         || record.status != ProgrammeStatus::Draft
 }
@@ -332,64 +307,4 @@ pub async fn get<S: Store>(
         return Err(ApiError::not_found());
     }
     Ok(Json(view(&state, record).await?))
-}
-
-/// For the signed-in enterprise user: every open programme, whether the
-/// enterprise may claim its smallest face value now, and every reason not.
-pub async fn my_eligibility<S: Store>(
-    State(state): State<AppState<S>>,
-    Auth(caller): Auth,
-) -> Result<Json<EligibilityList>, ApiError> {
-    let party = caller.principal.party_id.ok_or_else(ApiError::not_found)?;
-    let enterprise = state.store.enterprise_by_id(party).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "enterprise_not_registered",
-            "Your enterprise is not in the registry yet; ask the economy bureau to register it.",
-            "贵企业尚未登记，请联系经信局办理登记。",
-        )
-    })?;
-    let now = Timestamp::now();
-    let today = now.cst_date();
-    let tags = state.store.tags_of(enterprise.id).await?;
-    let blacklist = state
-        .store
-        .blacklist_of("enterprise", enterprise.id)
-        .await?;
-    let mut programmes = Vec::new();
-    for record in every_programme(&state.store)
-        .await?
-        .into_iter()
-        .filter(|p| p.status == ProgrammeStatus::Open)
-    {
-        let terms = &record.terms;
-        let claimed = state
-            .store
-            .claimed_so_far(enterprise.id, record.code.as_str())
-            .await?;
-        let facts = enterprise_facts(&enterprise, tags.clone(), blacklist.clone(), claimed, today);
-        let face_value = Fen::new(terms.face_values_fen.iter().copied().min().unwrap_or(0));
-        let report = evaluate(
-            &terms.eligibility_rules(ProgrammeStatus::Open),
-            &facts,
-            face_value,
-            now,
-        );
-        programmes.push(ProgrammeEligibility {
-            programme: record.code.to_string(),
-            name: terms.name.clone(),
-            eligible: report.eligible(),
-            checks: report
-                .checks
-                .into_iter()
-                .map(|c| CheckView {
-                    code: c.code.to_string(),
-                    passed: c.passed,
-                    message: c.message,
-                    message_zh: c.message_zh,
-                })
-                .collect(),
-        });
-    }
-    Ok(Json(EligibilityList { programmes }))
 }

@@ -12,7 +12,7 @@
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, access, fraud, health, holds, keys, ledger, programmes, providers,
+    AppState, access, fraud, health, holds, keys, ledger, programme_guide, programmes, providers,
     redemption_changes, redemptions, registry, registry_imports, serve_openapi_document,
     settlement, tokens, utilisation, vouchers,
 };
@@ -272,8 +272,11 @@ route_table! {
         programmes::fund::<S>, [FundingRequest] -> [ProgrammeView],
         "Fund or top up a programme (a ledger entry with postings)";
     MyEligibility: GET "/api/v1/me/eligibility", Access::Roles(ENTERPRISE_ONLY), keyless, DEFAULT_BODY,
-        programmes::my_eligibility::<S>, [] -> [EligibilityList],
-        "For an enterprise user: each open programme, whether it may claim, and every reason not";
+        programme_guide::my_eligibility::<S>, [] -> [EligibilityList],
+        "For an enterprise user: each open programme, whether it may claim and every reason not, claimed this year and left, the validity of a voucher claimed today";
+    AcceptingProviders: GET "/api/v1/programmes/{code}/providers", Access::AnyUser, keyless, DEFAULT_BODY,
+        programme_guide::accepting_providers::<S>, [] -> [AcceptingProviderList],
+        "Approved providers that accept the programme's vouchers (categories met), by USCC, paged";
     ListProviders: GET "/api/v1/providers", Access::Roles(USER_READERS), keyless, DEFAULT_BODY,
         providers::list::<S>, [] -> [ProviderList],
         "The provider registry, by USCC, with cursor pagination";

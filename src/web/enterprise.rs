@@ -1,5 +1,6 @@
 //! The enterprise portal (mobile first): programmes I may claim from — and,
-//! where I may not, every reason — the claim itself, my vouchers with their
+//! where I may not, every reason — the claim itself (after a confirmation,
+//! `claim_guide`), my vouchers with their
 //! QR code (a rotating presentation refreshed before it expires, with a
 //! countdown, or the printed voucher's static code), the print view, and
 //! services awaiting my confirmation (confirm with a rating, or dispute).
@@ -66,6 +67,7 @@ async fn home_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResu
                 section.card aria-labelledby=(format!("p-{code}")) {
                     h2 id=(format!("p-{code}")) { (s(row, "name")) }
                     p.muted { (code) }
+                    (super::claim_guide::card_summary(lang, code, row))
                     @if row["eligible"].as_bool() == Some(true) {
                         (claim_form(caller, code, &programme["terms"]))
                     } @else {
@@ -128,6 +130,19 @@ async fn claim(State(api): State<ApiClient>, caller: Caller, fields: Fields) -> 
             "请选择项目提供的面额。",
         )
     });
+    // The first press shows what would be claimed; the claim is made by
+    // the confirmation's button (same idempotency key).
+    if fields.get("confirmed") != "yes" {
+        return match face {
+            Ok(face) => {
+                let key = fields
+                    .optional("key")
+                    .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_string);
+                super::claim_guide::confirm_claim(&api, &caller, code, face, &key).await
+            }
+            Err(refusal) => home_page(&api, &caller, Notice::Refused(refusal)).await,
+        };
+    }
     let result = api
         .send_form(
             &caller,

@@ -443,6 +443,12 @@ pub fn payout_status_label(lang: Lang, status: &str) -> String {
     }
 }
 
+/// `?after=` of a paged list page: the cursor of the page to show.
+#[derive(Debug, serde::Deserialize)]
+pub struct AfterQuery {
+    pub after: Option<String>,
+}
+
 /// What the bank-return import made of one line of the bank's file.
 pub fn bank_result_label(lang: Lang, result: &str) -> String {
     let (zh, en) = match result {

@@ -39,6 +39,7 @@ mod admin;
 mod assets;
 mod auditor;
 mod backend;
+mod claim_guide;
 mod enterprise;
 mod finance;
 mod form;
@@ -56,6 +57,7 @@ pub fn site<S: Store>(state: AppState<S>) -> Router {
     let pages = Router::new()
         .merge(account::routes())
         .merge(enterprise::routes())
+        .merge(claim_guide::routes())
         .merge(provider::routes())
         .merge(finance::routes())
         .merge(admin::routes())

@@ -30,6 +30,7 @@ on_both_backends!(
     the_enterprise_sees_who_provided_the_service_it_confirms,
     a_clerk_slower_than_the_code_still_redeems_and_a_refusal_keeps_the_form,
     an_admin_resets_a_password_and_the_user_must_choose_their_own_first,
+    an_enterprise_reads_the_guide_and_confirms_before_it_claims,
 );
 
 /// The portal as one browser sees it: its cookies, and the CSRF token of
@@ -1234,4 +1235,168 @@ async fn logging_out_ends_the_session_and_a_new_password_replaces_the_old<S: Sto
         .await;
     assert_eq!(refused.refusal(), Some("invalid_credentials"));
     Portal::log_in(&site, "firm-web", "a brand new password 2026").await;
+}
+
+/// The 办事指南 of a programme says where the enterprise stands (every
+/// condition, the year's cap used and left, the validity of a voucher
+/// claimed today), which providers accept it and the steps; a claim is
+/// made only from the confirmation that states the face value and
+/// validity, once however often it is pressed.
+async fn an_enterprise_reads_the_guide_and_confirms_before_it_claims<S: Store>(
+    store: S,
+    _db: &TestDb,
+) {
+    const CODE: &str = "ZS2026-G1";
+    let terms = crate::issuance::terms(1_000_000, &[500_000], 3, "static");
+    let (world, _issuer, firms) = crate::issuance::scene(store, CODE, terms, "50000", (1, 1)).await;
+    let firm = &firms[0];
+    world
+        .add_user("guide-web", Role::Enterprise, Some(firm.enterprise_id))
+        .await;
+    let mut counters = Vec::new();
+    for (n, status) in [(61, "approved"), (63, "applied")] {
+        let fields = crate::redemption::provider_fields(
+            &crate::redemption::uscc(n),
+            &crate::redemption::uscc(62),
+            "5,000,000",
+        );
+        counters.push(crate::redemption::counter(&world, fields, status).await);
+    }
+    let (provider, unapproved) = (&counters[0], &counters[1]);
+
+    // The API: where the firm stands, and who accepts the voucher.
+    let standing = || async {
+        let all = world
+            .api
+            .get("/api/v1/me/eligibility", &firm.bearer())
+            .await;
+        all.body["programmes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["programme"] == CODE)
+            .unwrap()
+            .clone()
+    };
+    let row = standing().await;
+    assert_eq!(row["eligible"], true, "{row}");
+    assert_eq!(
+        (
+            row["claimed_this_year_fen"].as_i64(),
+            row["annual_cap_fen"].as_i64(),
+            row["cap_left_fen"].as_i64()
+        ),
+        (Some(0), Some(1_500_000), Some(1_500_000))
+    );
+    assert_eq!(
+        (
+            row["vouchers_this_year"].as_u64(),
+            row["annual_voucher_count"].as_u64()
+        ),
+        (Some(0), Some(3))
+    );
+    let today = voucher_ledger::domain::Timestamp::now()
+        .cst_date()
+        .to_string();
+    assert_eq!(row["valid_from"], today.as_str(), "{row}");
+    assert!(row["valid_until"].as_str().unwrap() >= today.as_str());
+    let accepting = world
+        .api
+        .get(
+            &format!("/api/v1/programmes/{CODE}/providers"),
+            &firm.bearer(),
+        )
+        .await;
+    assert_eq!(accepting.status, StatusCode::OK, "{:?}", accepting.body);
+    let ids: Vec<&str> = accepting.body["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&provider.provider_id.as_str()), "{ids:?}");
+    assert!(
+        !ids.contains(&unapproved.provider_id.as_str()),
+        "only approved providers"
+    );
+    let unknown = world
+        .api
+        .get("/api/v1/programmes/ZS2099-XX/providers", &firm.bearer())
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    // The pages.
+    let site = site(&world);
+    let mut web = Portal::log_in(&site, "guide-web", SEEDED_PASSWORD).await;
+    let home = web.get("/enterprise").await;
+    assert!(
+        home.html
+            .contains(&format!("href=\"/enterprise/programmes/{CODE}\"")),
+        "{}",
+        home.html
+    );
+    assert!(home.html.contains("尚可申领"), "{}", home.html);
+    let guide = web.get(&format!("/enterprise/programmes/{CODE}")).await;
+    assert_eq!(guide.status, StatusCode::OK, "{}", guide.html);
+    let provider_name = &accepting.body["providers"][0]["name"];
+    for words in [
+        "申领条件",
+        "data-passed=\"true\"",
+        "办理步骤",
+        "¥15,000.00",
+        today.as_str(),
+        provider_name.as_str().unwrap(),
+    ] {
+        assert!(
+            guide.html.contains(words),
+            "{words} in the guide: {}",
+            guide.html
+        );
+    }
+
+    // Pressing 申领 shows what would be claimed and claims nothing.
+    let head = world.store.head().await.unwrap().sequence;
+    let key = uuid::Uuid::now_v7().to_string();
+    let fields = [
+        ("programme", CODE),
+        ("face_value_fen", "500000"),
+        ("key", key.as_str()),
+    ];
+    let confirm = web.post("/enterprise/claims", &fields).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.html);
+    assert!(
+        confirm.html.contains("data-claim-confirm"),
+        "{}",
+        confirm.html
+    );
+    assert!(confirm.html.contains("¥5,000.00") && confirm.html.contains(today.as_str()));
+    assert!(
+        confirm
+            .html
+            .contains(&format!("name=\"key\" value=\"{key}\"")),
+        "the same key carries on"
+    );
+    assert_eq!(
+        world.store.head().await.unwrap().sequence,
+        head,
+        "nothing claimed yet"
+    );
+
+    // The confirmation claims; pressed twice, it claims once.
+    let confirmed = [
+        ("programme", CODE),
+        ("face_value_fen", "500000"),
+        ("key", key.as_str()),
+        ("confirmed", "yes"),
+    ];
+    let claimed = web.post("/enterprise/claims", &confirmed).await;
+    assert_eq!(claimed.status, StatusCode::SEE_OTHER, "{}", claimed.html);
+    let again = web.post("/enterprise/claims", &confirmed).await;
+    assert_eq!(
+        again.location, claimed.location,
+        "the retry answers the same voucher"
+    );
+    let row = standing().await;
+    assert_eq!(row["vouchers_this_year"], 1);
+    assert_eq!(row["cap_left_fen"], 1_000_000);
 }

@@ -186,13 +186,20 @@ async fn refused_with(browser: &Browser, code: &str) {
         .await;
 }
 
-/// Claims a voucher of `programme` from the enterprise's home page and
-/// waits for the voucher's page.
+/// Claims a voucher of `programme` from the enterprise's home page —
+/// 申领, then 确认申领 on the page that states face value and validity —
+/// and waits for the voucher's page.
 async fn claim(enterprise: &Browser, programme: &str) {
     enterprise
         .click_and_load(&format!(
             "section[aria-labelledby='p-{programme}'] button[type=submit]"
         ))
+        .await;
+    enterprise
+        .find("[data-claim-confirm] [data-validity]")
+        .await;
+    enterprise
+        .click_and_load("[data-claim-confirm] button[type=submit]")
         .await;
     at(enterprise, "/enterprise/vouchers/").await;
 }
@@ -725,6 +732,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
             "enterprise",
             &pages(&[
                 "/enterprise",
+                &format!("/enterprise/programmes/{PROGRAMME}"),
                 "/enterprise/vouchers",
                 &voucher_path,
                 "/enterprise/redemptions",

@@ -17,7 +17,6 @@ use crate::web::form::{self, Fields};
 use crate::web::i18n::Lang;
 use crate::web::layout::{self, Notice, PageResult, items, n, s};
 use axum::extract::DefaultBodyLimit;
-use serde::Deserialize;
 
 use super::party_by_uscc;
 
@@ -48,15 +47,10 @@ const IMPORTS: [(&str, &str, &str); 4] = [
     ("blacklist", "黑名单", "blacklist"),
 ];
 
-#[derive(Deserialize)]
-struct PageQuery {
-    after: Option<String>,
-}
-
 async fn enterprises(
     State(api): State<ApiClient>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<layout::AfterQuery>,
     notice: Notice,
 ) -> PageResult {
     layout::require(&caller, Role::Admin)?;
@@ -207,7 +201,7 @@ async fn import_list(State(api): State<ApiClient>, caller: Caller, fields: Field
 async fn providers(
     State(api): State<ApiClient>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<layout::AfterQuery>,
     notice: Notice,
 ) -> PageResult {
     layout::require(&caller, Role::Admin)?;

@@ -20,6 +20,7 @@ pub mod programme_code;
 pub mod provider;
 pub mod redacted;
 pub mod redemption;
+pub mod redemption_timeline;
 pub mod settlement;
 pub mod settlement_payout;
 pub mod short_code;

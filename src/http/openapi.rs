@@ -469,6 +469,8 @@ pub fn document() -> OpenApi {
         .schema_from::<super::redemptions::PreviewView>()
         .schema_from::<super::holds::HoldView>()
         .schema_from::<super::redemption_views::SettlementWarning>()
+        .schema_from::<crate::domain::redemption_timeline::Step>()
+        .schema_from::<crate::domain::redemption_timeline::StepState>()
         .schema_from::<super::holds::ReleasedView>()
         .schema_from::<super::redemptions::RedeemRequest>()
         .schema_from::<super::redemptions::InvoiceInput>()

@@ -50,6 +50,10 @@ pub struct RedemptionView {
     /// The ledger entry that recorded it.
     pub redeemed_sequence: u64,
     pub redeemed_at: String,
+    /// 核销 → 企业确认 → 结算 → 支付, each done, current, waiting or
+    /// stopped; only on `GET /api/v1/redemptions/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<crate::domain::redemption_timeline::Step>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,6 +99,7 @@ impl RedemptionView {
             status: record.status.to_string(),
             redeemed_sequence: record.redeemed_sequence,
             redeemed_at: Timestamp::from_micros(record.redeemed_at_us).to_cst_rfc3339(),
+            timeline: None,
         }
     }
 }
@@ -166,6 +171,44 @@ impl PartyNames {
 }
 
 /// One redemption's view, with its parties' names.
+/// The redemption's way from the counter to the provider's bank account:
+/// its status, its settlement line (the run's status, approval time) and
+/// its provider's payout in that run.
+pub async fn timeline_of<S: Store>(
+    store: &S,
+    record: &RedemptionRecord,
+) -> Result<Vec<crate::domain::redemption_timeline::Step>, ApiError> {
+    use crate::domain::redemption_timeline::{Progress, timeline};
+    let at = |us: i64| Timestamp::from_micros(us).to_cst_rfc3339();
+    let (settlement, payout) = match store.redemption_placement(record.id).await? {
+        Some(placement) => {
+            let approved_at = store
+                .settlement_run(placement.run_id)
+                .await?
+                .and_then(|run| run.approved_at_us)
+                .map(at);
+            let payout = store
+                .payouts(placement.run_id)
+                .await?
+                .into_iter()
+                .find(|p| p.provider_id == record.provider_id)
+                .map(|p| p.status);
+            (
+                Some((placement.run_status, placement.state, approved_at)),
+                payout,
+            )
+        }
+        None => (None, None),
+    };
+    Ok(timeline(&Progress {
+        status: record.status,
+        redeemed_at: at(record.redeemed_at_us),
+        confirmed_at: record.confirmed_at_us.map(at),
+        settlement,
+        payout,
+    }))
+}
+
 pub async fn redemption_view<S: Store>(
     store: &S,
     record: &RedemptionRecord,

@@ -439,5 +439,7 @@ pub async fn get<S: Store>(
     if hidden {
         return Err(ApiError::not_found());
     }
-    Ok(Json(redemption_view(&state.store, &record).await?))
+    let mut view = redemption_view(&state.store, &record).await?;
+    view.timeline = Some(super::redemption_views::timeline_of(&state.store, &record).await?);
+    Ok(Json(view))
 }

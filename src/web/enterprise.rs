@@ -26,6 +26,7 @@ pub fn routes() -> Router<ApiClient> {
         .route("/enterprise/vouchers/{id}", get(voucher))
         .route("/enterprise/vouchers/{id}/qr", get(qr_fragment))
         .route("/enterprise/redemptions", get(redemptions))
+        .route("/enterprise/redemptions/{id}", get(redemption))
         .route("/enterprise/redemptions/{id}/confirm", post(confirm))
         .route("/enterprise/redemptions/{id}/dispute", post(dispute))
         .route("/enterprise/redemptions/{id}/documents", post(documents))
@@ -334,6 +335,43 @@ async fn redemptions(State(api): State<ApiClient>, caller: Caller, notice: Notic
     redemptions_page(&api, &caller, notice).await
 }
 
+/// One service: what was provided and paid, and where it is on its way
+/// (核销 → 企业确认 → 结算 → 支付); still to confirm, the confirm card.
+async fn redemption(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> PageResult {
+    layout::require(&caller, Role::Enterprise)?;
+    let lang = caller.lang;
+    let r = api
+        .get(&caller, &format!("/api/v1/redemptions/{}", path_part(&id)))
+        .await
+        .map_err(layout::read_failed(&caller))?;
+    let body = html! {
+        h1 { (lang.t("服务记录", "Service")) " " (s(&r, "contract_number")) }
+        (layout::timeline(lang, &r))
+        @if s(&r, "status") == "pending" {
+            (pending_card(&caller, &r))
+        } @else {
+            section.card { dl.facts {
+                dt { (lang.t("服务机构", "Provider")) } dd { (s(&r, "provider_name")) }
+                dt { (lang.t("服务类别", "Category")) } dd { (s(&r, "service_category")) }
+                dt { (lang.t("服务内容", "Service")) } dd { (s(&r, "description")) }
+                dt { (lang.t("合同金额", "Contract amount")) } dd { (yuan(n(&r, "contract_amount_fen"))) }
+                dt { (lang.t("补贴", "Subsidy")) } dd { (yuan(n(&r, "subsidy_fen"))) }
+                dt { (lang.t("企业自付", "Your share")) } dd { (yuan(n(&r, "enterprise_share_fen"))) }
+                dt { (lang.t("状态", "Status")) } dd { (layout::status_label(lang, s(&r, "status"))) }
+            } }
+        }
+        p { a href="/enterprise/redemptions" { (lang.t("← 全部记录", "← All services")) } }
+    };
+    Ok(layout::answer(
+        axum::http::StatusCode::OK,
+        layout::page(&caller, lang.t("服务记录", "Service"), body),
+    ))
+}
+
 async fn redemptions_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResult {
     let lang = caller.lang;
     let list = api
@@ -363,7 +401,7 @@ async fn redemptions_page(api: &ApiClient, caller: &Caller, notice: Notice) -> P
                     th.num { (lang.t("企业自付", "Your share")) } th { (lang.t("状态", "Status")) }
                 } }
                 tbody { @for r in all { tr {
-                    td { (s(r, "redeemed_at").get(..10).unwrap_or_default()) }
+                    td { a href=(format!("/enterprise/redemptions/{}", s(r, "id"))) { (s(r, "redeemed_at").get(..10).unwrap_or_default()) } }
                     td { (s(r, "provider_name")) }
                     td { (s(r, "service_category")) }
                     td { (s(r, "contract_number")) }

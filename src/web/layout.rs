@@ -443,6 +443,23 @@ pub fn payout_status_label(lang: Lang, status: &str) -> String {
     }
 }
 
+/// A redemption's timeline (`timeline` of `GET /api/v1/redemptions/{id}`):
+/// 核销 → 企业确认 → 结算 → 支付, each marked done, current, waiting or
+/// stopped, with its time and a word on its state.
+pub fn timeline(lang: Lang, redemption: &Value) -> Markup {
+    html! {
+        ol.timeline data-timeline {
+            @for step in items(redemption, "timeline") {
+                li class=(s(step, "state")) data-step=(s(step, "step")) data-state=(s(step, "state")) {
+                    strong { (lang.t(s(step, "label_zh"), s(step, "label_en"))) }
+                    @if let Some(at) = step["at"].as_str() { " " span.muted { (date_time(at)) } }
+                    @if !s(step, "note_zh").is_empty() { br; small { (lang.t(s(step, "note_zh"), s(step, "note_en"))) } }
+                }
+            }
+        }
+    }
+}
+
 /// `?after=` of a paged list page: the cursor of the page to show.
 #[derive(Debug, serde::Deserialize)]
 pub struct AfterQuery {

@@ -506,6 +506,7 @@ async fn redemption_page(api: &ApiClient, caller: &Caller, id: &str, notice: Not
     let body = html! {
         h1 { (lang.t("核销记录", "Redemption")) " " (s(&r, "contract_number")) }
         (layout::notice(lang, &notice))
+        (layout::timeline(lang, &r))
         @let warnings = items(&r, "settlement_warnings");
         @if !warnings.is_empty() {
             div.notice.warning role="status" data-settlement-warnings {

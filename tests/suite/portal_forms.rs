@@ -1105,7 +1105,7 @@ async fn a_provider_sees_what_it_is_owed_and_downloads_its_statements<S: Store>(
     store: S,
     _db: &TestDb,
 ) {
-    let (world, _token, _redemption, run) = scene(store).await;
+    let (world, _token, redemption, run) = scene(store).await;
     let site = site(&world);
     let provider_uscc = crate::redemption::uscc(1);
     let mut counter = Portal::log_in(&site, "counter-web", SEEDED_PASSWORD).await;
@@ -1196,6 +1196,66 @@ async fn a_provider_sees_what_it_is_owed_and_downloads_its_statements<S: Store>(
         imported.html.contains("已支付 1 笔，失败 0 笔"),
         "{}",
         imported.html
+    );
+
+    // The paid redemption's way, in the API and on the enterprise's page:
+    // every step done; the pending one waits for the enterprise.
+    let finance_bearer = world.bearer("finance");
+    let lines = world
+        .api
+        .get(
+            &format!("/api/v1/settlement-runs/{run}/lines"),
+            &finance_bearer,
+        )
+        .await;
+    let paid_id = lines.body["lines"][0]["redemption_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let states_of = |reply: &crate::api_client::Reply| -> Vec<String> {
+        reply.body["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let paid = world
+        .api
+        .get(&format!("/api/v1/redemptions/{paid_id}"), &finance_bearer)
+        .await;
+    assert_eq!(states_of(&paid), ["done"; 4], "{:?}", paid.body["timeline"]);
+    let pending = world
+        .api
+        .get(
+            &format!("/api/v1/redemptions/{redemption}"),
+            &finance_bearer,
+        )
+        .await;
+    assert_eq!(
+        states_of(&pending),
+        ["done", "current", "waiting", "waiting"]
+    );
+    let listed = world.api.get("/api/v1/redemptions", &finance_bearer).await;
+    assert!(
+        listed.body["redemptions"][0].get("timeline").is_none(),
+        "lists carry no timeline"
+    );
+    let mut holder = Portal::log_in(&site, "firm-web", SEEDED_PASSWORD).await;
+    let page = holder
+        .get(&format!("/enterprise/redemptions/{paid_id}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(
+        page.html.contains("data-step=\"paid\" data-state=\"done\""),
+        "{}",
+        page.html
+    );
+    let history = holder.get("/enterprise/redemptions").await;
+    assert!(
+        history
+            .html
+            .contains(&format!("href=\"/enterprise/redemptions/{paid_id}\""))
     );
 }
 

@@ -736,6 +736,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
                 "/enterprise/vouchers",
                 &voucher_path,
                 "/enterprise/redemptions",
+                &redemption_path.replacen("/provider/", "/enterprise/", 1),
                 "/account/password",
             ]),
         )

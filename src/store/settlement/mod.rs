@@ -175,6 +175,13 @@ pub trait SettlementStore {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LineRecord>, StoreError>> + Send;
 
+    /// Where a redemption is in settlement: its line not released from a
+    /// run, if any (a read outside the writer, for the timeline).
+    fn redemption_placement(
+        &self,
+        redemption_id: Uuid,
+    ) -> impl Future<Output = Result<Option<LivePlacement>, StoreError>> + Send;
+
     /// How many of the run's lines are included (of one provider if given):
     /// what a 兑付表 or statement will hold.
     fn included_line_count(

@@ -60,6 +60,21 @@ macro_rules! impl_settlement_store {
                 rows.iter().map(sql::decode_line).collect()
             }
 
+            async fn redemption_placement(
+                &self,
+                redemption_id: uuid::Uuid,
+            ) -> Result<Option<$crate::store::settlement::LivePlacement>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement::sql;
+                let found = sql::select_by!(
+                    &self.pool,
+                    sql::SELECT_PLACEMENT.to_string(),
+                    redemption_id.to_string(),
+                    sql::decode_placement
+                )?;
+                Ok(found.into_iter().next())
+            }
+
             async fn included_line_count(
                 &self,
                 run_id: uuid::Uuid,

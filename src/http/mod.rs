@@ -32,6 +32,7 @@ pub mod keys;
 pub mod ledger;
 pub mod openapi;
 pub mod page;
+pub mod presentations;
 pub mod programme_guide;
 pub mod programmes;
 pub mod providers;

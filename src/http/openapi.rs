@@ -462,7 +462,7 @@ pub fn document() -> OpenApi {
         .schema_from::<super::vouchers::AllocationRefusal>()
         .schema_from::<super::vouchers::VoucherView>()
         .schema_from::<super::vouchers::VoucherList>()
-        .schema_from::<super::vouchers::PresentationView>()
+        .schema_from::<super::presentations::PresentationView>()
         .schema_from::<super::vouchers::ReissueReport>()
         .schema_from::<super::vouchers::ReissuedVoucher>()
         .schema_from::<super::redemptions::PreviewRequest>()

@@ -12,9 +12,9 @@
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, access, fraud, health, holds, keys, ledger, programme_guide, programmes, providers,
-    redemption_changes, redemptions, registry, registry_imports, serve_openapi_document,
-    settlement, tokens, utilisation, vouchers,
+    AppState, access, fraud, health, holds, keys, ledger, presentations, programme_guide,
+    programmes, providers, redemption_changes, redemptions, registry, registry_imports,
+    serve_openapi_document, settlement, tokens, utilisation, vouchers,
 };
 use crate::domain::Role;
 use crate::store::Store;
@@ -341,13 +341,13 @@ route_table! {
         vouchers::print::<S>, [] -> [],
         "A printable A6 voucher page in Chinese (HTML)";
     VoucherPresentation: GET "/api/v1/vouchers/{id}/presentation", Access::Roles(ENTERPRISE_ONLY), keyless, DEFAULT_BODY,
-        vouchers::presentation::<S>, [] -> [PresentationView],
+        presentations::presentation::<S>, [] -> [PresentationView],
         "A fresh short-lived presentation of my voucher (rotating programmes)";
     VoucherPresentationPng: GET "/api/v1/vouchers/{id}/presentation.png", Access::Roles(ENTERPRISE_ONLY), keyless, DEFAULT_BODY,
-        vouchers::presentation_png::<S>, [] -> [],
+        presentations::presentation_png::<S>, [] -> [],
         "A fresh presentation as a PNG QR code";
     VoucherPresentationSvg: GET "/api/v1/vouchers/{id}/presentation.svg", Access::Roles(ENTERPRISE_ONLY), keyless, DEFAULT_BODY,
-        vouchers::presentation_svg::<S>, [] -> [],
+        presentations::presentation_svg::<S>, [] -> [],
         "A fresh presentation as an SVG QR code";
     ReissueIssuerKey: POST "/api/v1/issuer-keys/{key_id}/reissue", Access::Roles(ADMIN), key, DEFAULT_BODY,
         vouchers::reissue::<S>, [] -> [ReissueReport],

@@ -1,7 +1,8 @@
 //! Vouchers over HTTP: an enterprise claims one; the admin allocates to a
 //! list; owners and staff read them, as JSON, QR images (PNG, SVG) and a
-//! printable A6 page; in `rotating` programmes the enterprise fetches
-//! short-lived presentations; the admin re-issues a revoked key's vouchers.
+//! printable A6 page (the short-lived presentations of `rotating`
+//! programmes are in `presentations`); the admin re-issues a revoked key's
+//! vouchers.
 
 use axum::Extension;
 use axum::Json;
@@ -21,12 +22,11 @@ use super::error::ErrorReason;
 use super::idempotency_key::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
-use crate::domain::programme::{ProgrammeTerms, QrMode};
+use crate::domain::programme::ProgrammeTerms;
 use crate::domain::{Fen, ProgrammeCode, Role, Timestamp};
-use crate::service::CommandError;
 use crate::service::commands::IssueVia;
 use crate::service::issuance::voucher_token;
-use crate::service::vouchers::{self, Allocated, PresentError};
+use crate::service::vouchers::{self, Allocated};
 use crate::store::Store;
 use crate::store::voucher::{VoucherFilter, VoucherRecord};
 use crate::token::qr;
@@ -149,18 +149,6 @@ pub struct AllocationReport {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PresentationView {
-    /// The QR text to show (`VP1:…`).
-    pub text: String,
-    /// When providers stop accepting it (UTC+8); fetch a new one before.
-    pub expires_at: String,
-    pub lifetime_seconds: i64,
-    /// The same presentation as 10 digits a clerk can type
-    /// (`1234 5678 90`; docs/token-format.md "Short codes").
-    pub short_code: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct ReissuedVoucher {
     pub old_voucher_id: String,
     pub voucher: VoucherView,
@@ -210,7 +198,7 @@ fn code_or_404(code: &str) -> Result<ProgrammeCode, ApiError> {
 /// The programme's terms, or 404. Handlers use them only for what the
 /// writer re-checks under the lock or for display, so a copy at most a
 /// second old will do (`terms_cache`).
-async fn programme_terms<S: Store>(
+pub(super) async fn programme_terms<S: Store>(
     state: &AppState<S>,
     code: &ProgrammeCode,
 ) -> Result<Arc<ProgrammeTerms>, ApiError> {
@@ -367,7 +355,7 @@ fn own_filter(caller: &Authenticated) -> Option<Uuid> {
 }
 
 /// The voucher at `id` if the caller may see it, else 404.
-async fn visible_voucher<S: Store>(
+pub(super) async fn visible_voucher<S: Store>(
     state: &AppState<S>,
     caller: &Authenticated,
     id: &str,
@@ -445,7 +433,7 @@ pub async fn get<S: Store>(
     Ok(Json(view))
 }
 
-fn png_response(text: &str, module_pixels: Option<u32>) -> Result<Response, ApiError> {
+pub(super) fn png_response(text: &str, module_pixels: Option<u32>) -> Result<Response, ApiError> {
     let pixels = module_pixels.unwrap_or(qr::PNG_MODULE_PIXELS_DEFAULT);
     let png = qr::png(text, pixels).map_err(qr_error)?;
     Ok((
@@ -458,7 +446,7 @@ fn png_response(text: &str, module_pixels: Option<u32>) -> Result<Response, ApiE
         .into_response())
 }
 
-fn svg_response(text: &str) -> Result<Response, ApiError> {
+pub(super) fn svg_response(text: &str) -> Result<Response, ApiError> {
     let svg = qr::svg(text).map_err(qr_error)?;
     Ok((
         [
@@ -499,71 +487,6 @@ pub async fn qr_svg<S: Store>(
 ) -> Result<Response, ApiError> {
     let voucher = visible_voucher(&state, &caller, &id).await?;
     svg_response(&voucher_token(&voucher)?)
-}
-
-/// A fresh presentation of the caller's own voucher, in a rotating programme.
-async fn fresh_presentation<S: Store>(
-    state: &AppState<S>,
-    caller: &Authenticated,
-    id: &str,
-) -> Result<vouchers::Presentation, ApiError> {
-    let voucher = visible_voucher(state, caller, id).await?;
-    let code = voucher.programme_code.clone();
-    if programme_terms(state, &code).await?.qr_mode == QrMode::Static {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "qr_mode_static",
-            "This programme accepts the voucher's own printed code; show that (GET …/qr.png).",
-            "本项目使用补贴券本身的二维码，请直接出示该二维码。",
-        ));
-    }
-    let now = Timestamp::now().as_micros() / 1_000_000;
-    vouchers::present(
-        &state.store,
-        &state.config.issuer_keys,
-        &voucher,
-        now,
-        state.config.presentation_seconds,
-    )
-    .await
-    .map_err(|error| match error {
-        PresentError::VoucherState(status) => CommandError::VoucherState { status }.into(),
-        PresentError::KeyUnavailable => CommandError::IssuerKeyUnavailable { key_id: None }.into(),
-        PresentError::Store(error) => error.into(),
-    })
-}
-
-pub async fn presentation<S: Store>(
-    State(state): State<AppState<S>>,
-    Auth(caller): Auth,
-    Path(id): Path<String>,
-) -> Result<Json<PresentationView>, ApiError> {
-    let shown = fresh_presentation(&state, &caller, &id).await?;
-    Ok(Json(PresentationView {
-        text: shown.text,
-        expires_at: Timestamp::from_micros(shown.expires_at * 1_000_000).to_cst_rfc3339(),
-        lifetime_seconds: state.config.presentation_seconds,
-        short_code: crate::domain::short_code::display(&shown.short_code),
-    }))
-}
-
-pub async fn presentation_png<S: Store>(
-    State(state): State<AppState<S>>,
-    Auth(caller): Auth,
-    Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<QrQuery>,
-) -> Result<Response, ApiError> {
-    let shown = fresh_presentation(&state, &caller, &id).await?;
-    png_response(&shown.text, query.module_pixels)
-}
-
-pub async fn presentation_svg<S: Store>(
-    State(state): State<AppState<S>>,
-    Auth(caller): Auth,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let shown = fresh_presentation(&state, &caller, &id).await?;
-    svg_response(&shown.text)
 }
 
 pub async fn print<S: Store>(

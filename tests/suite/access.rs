@@ -76,6 +76,7 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::CloseProgramme,   [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::FundProgramme,    [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::MyEligibility,    [Deny,  Deny,  Deny,  Deny,  Allow, Deny ]),
+    (RouteId::AcceptingProviders, [Deny, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::ListProviders,    [Deny,  Allow, Allow, Deny,  Deny,  Allow]),
     (RouteId::RecordProvider,   [Deny,  Allow, Deny,  Deny,  Deny,  Deny ]),
     (RouteId::GetProvider,      [Deny,  Allow, Allow, Allow, Deny,  Allow]),

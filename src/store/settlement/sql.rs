@@ -135,6 +135,15 @@ pub const SELECT_PAID_UNRECOVERED: &str = "SELECT s.programme_code, l.provider_i
      AND p.status = 'paid' AND NOT EXISTS \
      (SELECT 1 FROM recovered_redemptions x WHERE x.redemption_id = l.redemption_id)";
 
+/// The included lines of a run (of one provider when $2 is its id).
+pub const COUNT_INCLUDED: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM settlement_lines \
+     WHERE run_id = $1 AND state = 'included' AND ($2 = '' OR provider_id = $2)";
+
+/// Per line state: how many lines of a run and their subsidy.
+pub const LINE_TOTALS: &str = "SELECT state, CAST(COUNT(*) AS BIGINT), \
+     CAST(SUM(subsidy_fen) AS BIGINT) FROM settlement_lines WHERE run_id = $1 \
+     GROUP BY state ORDER BY state";
+
 pub const SELECT_PLACEMENT: &str = "SELECT l.run_id, s.status, l.state \
      FROM settlement_lines l JOIN settlement_runs s ON s.id = l.run_id \
      WHERE l.redemption_id = $1 AND l.state <> 'released'";

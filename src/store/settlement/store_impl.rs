@@ -80,10 +80,7 @@ macro_rules! impl_settlement_store {
                 run_id: uuid::Uuid,
                 provider: Option<uuid::Uuid>,
             ) -> Result<u64, $crate::store::StoreError> {
-                let (count,): (i64,) = sqlx::query_as(
-                    "SELECT CAST(COUNT(*) AS BIGINT) FROM settlement_lines \
-                     WHERE run_id = $1 AND state = 'included' AND ($2 = '' OR provider_id = $2)",
-                )
+                let (count,): (i64,) = sqlx::query_as($crate::store::settlement::sql::COUNT_INCLUDED)
                 .bind(run_id.to_string())
                 .bind(provider.map(|p| p.to_string()).unwrap_or_default())
                 .fetch_one(&self.pool)
@@ -96,10 +93,8 @@ macro_rules! impl_settlement_store {
                 &self,
                 run_id: uuid::Uuid,
             ) -> Result<Vec<($crate::domain::status::LineState, i64, i64)>, $crate::store::StoreError> {
-                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-                    "SELECT state, CAST(COUNT(*) AS BIGINT), CAST(SUM(subsidy_fen) AS BIGINT) \
-                     FROM settlement_lines WHERE run_id = $1 GROUP BY state ORDER BY state",
-                )
+                let rows: Vec<(String, i64, i64)> =
+                    sqlx::query_as($crate::store::settlement::sql::LINE_TOTALS)
                 .bind(run_id.to_string())
                 .fetch_all(&self.pool)
                 .await

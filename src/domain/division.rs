@@ -29,6 +29,15 @@ const NAMED: [(&str, &str); 6] = [
     ("330922", "嵊泗县"),
 ];
 
+/// `定海区（330902）` for a known division, the bare code otherwise: how a
+/// division is shown to people.
+pub fn division_label(code: &str) -> String {
+    match division_name(code) {
+        Some(name) => format!("{name}（{code}）"),
+        None => code.to_string(),
+    }
+}
+
 /// The name of division `code`, where this deployment knows it.
 pub fn division_name(code: &str) -> Option<&'static str> {
     NAMED

@@ -133,23 +133,26 @@ pub fn evaluate(
         .divisions
         .iter()
         .any(|allowed| facts.division.is_within(allowed));
+    let here = super::division::division_label(&facts.division.to_string());
     checks.push(if in_division {
         check(
             "division",
             true,
-            format!("Registered in an eligible division ({}).", facts.division),
-            format!("注册地（{}）符合要求。", facts.division),
+            format!("Registered in an eligible division ({here})."),
+            format!("注册地（{here}）符合要求。"),
         )
     } else {
-        let allowed = join(rules.divisions.iter().map(ToString::to_string));
+        let allowed = join(
+            rules
+                .divisions
+                .iter()
+                .map(|d| super::division::division_label(&d.to_string())),
+        );
         check(
             "division_not_eligible",
             false,
-            format!(
-                "Registered in {}, but the programme is for {allowed}.",
-                facts.division
-            ),
-            format!("注册地为 {}，本项目仅限 {allowed}。", facts.division),
+            format!("Registered in {here}, but the programme is for {allowed}."),
+            format!("注册地为 {here}，本项目仅限 {allowed}。"),
         )
     });
     if !rules.zones.is_empty() {

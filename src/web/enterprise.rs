@@ -344,25 +344,14 @@ async fn redemption(
 ) -> PageResult {
     layout::require(&caller, Role::Enterprise)?;
     let lang = caller.lang;
-    let r = api
-        .get(&caller, &format!("/api/v1/redemptions/{}", path_part(&id)))
-        .await
-        .map_err(layout::read_failed(&caller))?;
+    let r = super::redemption_facts::fetch(&api, &caller, &id).await?;
     let body = html! {
         h1 { (lang.t("服务记录", "Service")) " " (s(&r, "contract_number")) }
         (layout::timeline(lang, &r))
         @if s(&r, "status") == "pending" {
             (pending_card(&caller, &r))
         } @else {
-            section.card { dl.facts {
-                dt { (lang.t("服务机构", "Provider")) } dd { (s(&r, "provider_name")) }
-                dt { (lang.t("服务类别", "Category")) } dd { (s(&r, "service_category")) }
-                dt { (lang.t("服务内容", "Service")) } dd { (s(&r, "description")) }
-                dt { (lang.t("合同金额", "Contract amount")) } dd { (yuan(n(&r, "contract_amount_fen"))) }
-                dt { (lang.t("补贴", "Subsidy")) } dd { (yuan(n(&r, "subsidy_fen"))) }
-                dt { (lang.t("企业自付", "Your share")) } dd { (yuan(n(&r, "enterprise_share_fen"))) }
-                dt { (lang.t("状态", "Status")) } dd { (layout::status_label(lang, s(&r, "status"))) }
-            } }
+            (super::redemption_facts::facts(lang, &r))
         }
         p { a href="/enterprise/redemptions" { (lang.t("← 全部记录", "← All services")) } }
     };

@@ -44,6 +44,7 @@ pub fn routes() -> Router<ApiClient> {
             post(bank_return).layer(DefaultBodyLimit::max(BANK_FILE_BYTES_MAX + 64 * 1024)),
         )
         .route("/finance/utilisation/{code}", get(utilisation))
+        .route("/finance/redemptions/{id}", get(redemption))
 }
 
 async fn runs(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
@@ -274,7 +275,7 @@ fn lines_table(caller: &Caller, run_id: &str, lines: &Value) -> Markup {
                         td { (n(line, "line_no")) }
                         td { (s(line, "provider_name")) }
                         td { (s(line, "enterprise_name")) }
-                        td { (s(line, "service_category")) br; small.id { (s(line, "voucher_id")) } }
+                        td { a href=(format!("/finance/redemptions/{redemption}")) data-redemption-link { (s(line, "service_category")) } br; small.id { (s(line, "voucher_id")) } }
                         td.num { (yuan(n(line, "contract_amount_fen"))) }
                         td { (line["invoice_number"].as_str().unwrap_or("—")) }
                         td.num { (yuan(n(line, "subsidy_fen"))) }
@@ -451,5 +452,28 @@ async fn utilisation(
     Ok(layout::answer(
         axum::http::StatusCode::OK,
         layout::page(&caller, lang.t("资金使用情况", "Utilisation"), body),
+    ))
+}
+
+/// One redemption as the checker looks it up from a line: its facts and
+/// documents, what settlement holds it back for, and its way so far.
+async fn redemption(
+    State(api): State<ApiClient>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> PageResult {
+    layout::require(&caller, Role::Finance)?;
+    let lang = caller.lang;
+    let r = super::redemption_facts::fetch(&api, &caller, &id).await?;
+    let body = html! {
+        h1 { (lang.t("核销记录", "Redemption")) " " (s(&r, "contract_number")) }
+        (layout::timeline(lang, &r))
+        (super::redemption_facts::warnings(lang, &r))
+        (super::redemption_facts::facts(lang, &r))
+        p { a href="/finance" { (lang.t("← 结算批次", "← Settlement runs")) } }
+    };
+    Ok(layout::answer(
+        axum::http::StatusCode::OK,
+        layout::page(&caller, lang.t("核销记录", "Redemption"), body),
     ))
 }

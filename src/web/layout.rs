@@ -391,10 +391,7 @@ fn in_cst(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
 
 /// A division as people read it: `定海区（330902）`, or the code alone.
 pub fn division_label(code: &str) -> String {
-    match crate::domain::division::division_name(code) {
-        Some(name) => format!("{name}（{code}）"),
-        None => code.to_string(),
-    }
+    crate::domain::division::division_label(code)
 }
 
 /// A size class in words: 微型 / micro.

@@ -46,6 +46,7 @@ mod form;
 mod i18n;
 mod layout;
 mod provider;
+mod redemption_facts;
 
 pub use backend::ApiClient;
 

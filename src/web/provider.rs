@@ -256,7 +256,29 @@ fn redeem_form(caller: &Caller, typed: &Fields, show_code: bool) -> Markup {
             (text("开票日期", "Invoice date", "invoice_date", "date", false))
             (text("发票金额（元）", "Invoice amount (元)", "invoice_amount", "text", false))
             (text("企业自付款凭证号", "Enterprise payment proof reference", "payment_proof_ref", "text", false))
+            (settlement_checks(lang))
             button type="submit" data-busy=(lang.t("正在核销…", "Redeeming…")) { (lang.t("确认核销", "Redeem")) }
+        }
+    }
+}
+
+/// The checks settlement will apply to these documents, as warnings that
+/// app.js shows while the clerk types (the same three as
+/// `domain::settlement::document_flags`; the redemption's page states
+/// them again once it is recorded).
+fn settlement_checks(lang: super::i18n::Lang) -> Markup {
+    use crate::domain::settlement::FlagCode;
+    let words = |code: FlagCode| {
+        let (zh, en) = code.meaning();
+        lang.t(zh, en).to_string()
+    };
+    html! {
+        div.notice.warning data-live-warnings hidden
+            data-invoice-missing=(words(FlagCode::InvoiceMissing))
+            data-invoice-short=(words(FlagCode::InvoiceShort))
+            data-proof-missing=(words(FlagCode::PaymentProofMissing)) {
+            p { strong { (lang.t("结算时将被暂缓，除非补齐：", "Settlement will hold this back unless fixed:")) } }
+            ul {}
         }
     }
 }
@@ -497,40 +519,15 @@ async fn redemption(
 async fn redemption_page(api: &ApiClient, caller: &Caller, id: &str, notice: Notice) -> PageResult {
     let lang = caller.lang;
     let id = path_part(id);
-    let r = api
-        .get(caller, &format!("/api/v1/redemptions/{id}"))
-        .await
-        .map_err(layout::read_failed(caller))?;
+    let r = super::redemption_facts::fetch(api, caller, id).await?;
     let status = s(&r, "status");
     let reversible = matches!(status, "pending" | "confirmed" | "disputed");
     let body = html! {
         h1 { (lang.t("核销记录", "Redemption")) " " (s(&r, "contract_number")) }
         (layout::notice(lang, &notice))
         (layout::timeline(lang, &r))
-        @let warnings = items(&r, "settlement_warnings");
-        @if !warnings.is_empty() {
-            div.notice.warning role="status" data-settlement-warnings {
-                p { strong { (lang.t("结算时将被暂缓，请尽快补齐：", "Settlement will hold this back until fixed:")) } }
-                ul { @for w in warnings { li data-code=(s(w, "code")) { (lang.t(s(w, "meaning_zh"), s(w, "meaning_en"))) } } }
-            }
-        }
-        section.card {
-            dl.facts {
-                dt { (lang.t("状态", "Status")) } dd data-status=(status) { (layout::status_label(lang, status)) }
-                dt { (lang.t("企业", "Enterprise")) } dd { (s(&r, "enterprise_name")) }
-                dt { (lang.t("服务类别", "Category")) } dd { (s(&r, "service_category")) }
-                dt { (lang.t("服务内容", "Service")) } dd { (s(&r, "description")) }
-                dt { (lang.t("合同金额", "Contract amount")) } dd { (yuan(n(&r, "contract_amount_fen"))) }
-                dt { (lang.t("补贴金额", "Subsidy")) } dd.amount { (yuan(n(&r, "subsidy_fen"))) }
-                dt { (lang.t("企业自付", "Enterprise share")) } dd { (yuan(n(&r, "enterprise_share_fen"))) }
-                dt { (lang.t("发票", "Invoice")) } dd {
-                    @if r["invoice"].is_null() { (lang.t("未提供", "not yet")) }
-                    @else { (s(&r["invoice"], "code")) " / " (s(&r["invoice"], "number")) " · " (s(&r["invoice"], "date")) " · " (yuan(n(&r["invoice"], "amount_fen"))) }
-                }
-                dt { (lang.t("付款凭证", "Payment proof")) } dd { (r["payment_proof_ref"].as_str().unwrap_or(lang.t("未提供", "not yet"))) }
-                dt { (lang.t("核销时间", "Redeemed at")) } dd { (layout::date_time(s(&r, "redeemed_at"))) }
-            }
-        }
+        (super::redemption_facts::warnings(lang, &r))
+        (super::redemption_facts::facts(lang, &r))
         @if r["invoice"].is_null() || r["payment_proof_ref"].is_null() {
             form.stack.card method="post" action=(format!("/provider/redemptions/{id}/documents")) {
                 (form::hidden(caller))

@@ -865,6 +865,22 @@ async fn the_checkers_page_names_people_and_shows_each_lines_facts<S: Store>(
         details > 0,
         "the scene's lines carry a flag with numbers: {lines:?}"
     );
+    // Each line links to its redemption, which the checker can open.
+    for line in &lines {
+        let href = format!(
+            "/finance/redemptions/{}",
+            line["redemption_id"].as_str().unwrap()
+        );
+        assert!(page.html.contains(&format!("href=\"{href}\"")), "{href}");
+        let redemption = preparer.get(&href).await;
+        assert_eq!(redemption.status, StatusCode::OK, "{}", redemption.html);
+        assert!(
+            redemption
+                .html
+                .contains(line["provider_name"].as_str().unwrap())
+        );
+        assert!(redemption.html.contains("data-timeline"));
+    }
     assert!(page.html.contains("data-approve-blocked"), "{}", page.html);
     assert!(!page.html.contains(&format!("action=\"{path}/approve\"")));
     let mut checker = Portal::log_in(&site, "checker", SEEDED_PASSWORD).await;

@@ -204,6 +204,23 @@ async fn claim(enterprise: &Browser, programme: &str) {
     at(enterprise, "/enterprise/vouchers/").await;
 }
 
+/// The redeem form's live settlement warnings now shown (empty: hidden).
+async fn live_warnings(browser: &Browser) -> Vec<String> {
+    let shown = browser
+        .script(
+            "const box = document.querySelector('[data-live-warnings]');
+             return box.hidden ? [] : Array.from(box.querySelectorAll('li')).map(li => li.textContent);",
+            vec![],
+        )
+        .await;
+    shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Sets an input's value by id (date inputs take no typing).
 async fn set_value(browser: &Browser, id: &str, value: &str) {
     browser
@@ -448,6 +465,10 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     );
     // The valid preview of a fresh code holds the voucher for this clerk.
     provider.find("[data-held-until]").await;
+    // Before any document is typed, the form warns of what settlement
+    // would hold back: no invoice, no payment proof.
+    let warnings = live_warnings(&provider).await;
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
     journey
         .step(&provider, "provider-preview-held", false)
         .await;
@@ -466,6 +487,14 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         provider.fill(field, value).await;
     }
     set_value(&provider, "invoice_date", &today).await;
+    // An invoice below the contract is warned of as it is typed; the full
+    // amount clears every warning.
+    provider.fill("#invoice_amount", "2500").await;
+    let warnings = live_warnings(&provider).await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("小于"), "{warnings:?}");
+    provider.fill("#invoice_amount", "3000").await;
+    assert!(live_warnings(&provider).await.is_empty());
     // A wrong invoice number is refused, and every typed field comes back.
     submit(&provider, "/provider/redeem").await;
     refused_with(&provider, "invoice_number_invalid").await;

@@ -7,7 +7,10 @@
 // 3. the provider's scan page reads QR codes from the camera or a photo
 //    (jsQR, vendored under /assets/vendor/jsqr/); the video shows only
 //    while the camera is on;
-// 4. on a phone, tables turn into stacked cards: each cell is labelled
+// 4. the redeem form warns, as the clerk types, of what settlement will
+//    hold back (no invoice, an invoice below the contract, no payment
+//    proof) — the same checks the server applies;
+// 5. on a phone, tables turn into stacked cards: each cell is labelled
 //    with its column's heading (the CSS does the rest).
 "use strict";
 
@@ -23,7 +26,45 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-presentation]").forEach(rotatingQr);
   document.querySelectorAll("[data-scanner]").forEach(scanner);
   document.querySelectorAll("table").forEach(labelCells);
+  document.querySelectorAll("[data-live-warnings]").forEach(liveWarnings);
 });
+
+// 元 as typed (1,234.50 or ¥80) in fen, or null when it is not a number.
+function fenOf(text) {
+  var clean = String(text || "").replace(/[¥,，\s元]/g, "");
+  if (!/^\d+(\.\d{1,2})?$/.test(clean)) return null;
+  var parts = clean.split(".");
+  return parseInt(parts[0], 10) * 100 + parseInt(((parts[1] || "") + "00").slice(0, 2), 10);
+}
+
+function liveWarnings(box) {
+  var form = box.closest("form");
+  var list = box.querySelector("ul");
+  function value(name) {
+    var field = form.querySelector("[name=" + name + "]");
+    return field ? field.value.trim() : "";
+  }
+  function update() {
+    var found = [];
+    var invoice = fenOf(value("invoice_amount"));
+    var contract = fenOf(value("contract_amount"));
+    if (!value("invoice_number") || invoice === null) {
+      found.push(box.dataset.invoiceMissing);
+    } else if (contract !== null && invoice < contract) {
+      found.push(box.dataset.invoiceShort);
+    }
+    if (!value("payment_proof_ref")) found.push(box.dataset.proofMissing);
+    list.innerHTML = "";
+    found.forEach(function (text) {
+      var item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
+    box.hidden = found.length === 0;
+  }
+  form.addEventListener("input", update);
+  update();
+}
 
 // Each body cell gets its column's heading as data-label (a cell spanning
 // columns takes the first one's), and the table is marked for card layout.

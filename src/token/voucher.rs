@@ -55,7 +55,7 @@ pub enum TokenError {
     Expired(NaiveDate),
     #[error("the voucher is valid only from {0}")]
     NotYetValid(NaiveDate),
-    #[error("the presentation expired; show a fresh one")]
+    #[error("the code on the phone expired: have the enterprise refresh its QR, then scan again")]
     PresentationExpired,
     #[error("the presentation is dated in the future; check the clock")]
     PresentationNotYetValid,
@@ -71,7 +71,7 @@ impl TokenError {
             TokenError::BadSignature => "补贴券签名校验失败".into(),
             TokenError::Expired(on) => format!("补贴券已于 {on} 过期"),
             TokenError::NotYetValid(from) => format!("补贴券自 {from} 起方可使用"),
-            TokenError::PresentationExpired => "出示码已过期，请刷新后重新出示".into(),
+            TokenError::PresentationExpired => "二维码已过期：请企业刷新二维码后重新扫码".into(),
             TokenError::PresentationNotYetValid => "出示码时间晚于当前时间，请检查设备时钟".into(),
         }
     }

@@ -265,32 +265,31 @@ async fn populate<S: Store>(
     let first_enterprise = voucher_holder.or(first_enterprise);
     eprintln!("demo: users…");
     let users = [
-        ("admin", Role::Admin, None),
-        ("finance", Role::Finance, None),
-        ("auditor", Role::Auditor, None),
-        ("provider", Role::Provider, first_provider),
-        ("enterprise", Role::Enterprise, first_enterprise),
+        ("admin", Role::Admin, None, "周建国"),
+        ("finance", Role::Finance, None, "王芳"),
+        ("auditor", Role::Auditor, None, "陈立"),
+        ("provider", Role::Provider, first_provider, "李敏"),
+        ("enterprise", Role::Enterprise, first_enterprise, "张伟"),
     ];
     let mut created = Vec::new();
-    for (name, role, party) in users {
+    for (name, role, party, display_name) in users {
         let username = Username::parse(&format!("demo-{name}")).expect("valid demo username");
         if store.user_by_username(username.as_str()).await?.is_some() {
             continue;
         }
         let password = generated_password();
-        let key = format!("demo:user:{name}");
-        access::create_user(
-            store,
-            writer,
-            ACTOR.into(),
-            key,
-            username.clone(),
+        let by = Envelope::new(ACTOR, format!("demo:user:{name}"));
+        let new_user = access::NewUser {
+            username: username.clone(),
             role,
-            party,
-            &Password::new(password.clone()).map_err(|e| anyhow::anyhow!("{e}"))?,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("demo user {name}: {e}"))?;
+            party_id: party,
+            display_name: Some(display_name.into()),
+        };
+        let password_checked =
+            Password::new(password.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        access::create_user(store, writer, by, new_user, &password_checked)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo user {name}: {e}"))?;
         created.push((username, role, password));
     }
     if created.is_empty() {

@@ -33,6 +33,10 @@ pub enum UserAction {
         /// its id or its USCC.
         #[arg(long)]
         party_id: Option<String>,
+        /// The person's name as signed on documents (编制人, 审核人), for
+        /// example "王芳"; at most 50 characters.
+        #[arg(long)]
+        name: Option<String>,
         #[command(flatten)]
         key: super::KeyArgs,
     },
@@ -49,14 +53,15 @@ pub enum UserAction {
 }
 
 pub async fn run(command: UserAction) -> anyhow::Result<ExitCode> {
-    let (database_url, role, username, party_id, key) = match command {
+    let (database_url, role, username, party_id, name, key) = match command {
         UserAction::Create {
             database_url,
             role,
             username,
             party_id,
+            name,
             key,
-        } => (database_url, role, username, party_id, key),
+        } => (database_url, role, username, party_id, name, key),
         UserAction::ResetPassword {
             database_url,
             username,
@@ -78,6 +83,7 @@ pub async fn run(command: UserAction) -> anyhow::Result<ExitCode> {
         username,
         role,
         party_id,
+        display_name: name,
         password,
     };
     let user_id = with_store(&database_url, job).await??;
@@ -148,6 +154,7 @@ struct Create {
     username: Username,
     role: Role,
     party_id: Option<String>,
+    display_name: Option<String>,
     password: Password,
 }
 
@@ -165,17 +172,17 @@ impl StoreJob for Create {
         };
         let (writer, task) =
             super::start_writer(&store, self.signer.clone(), Default::default()).await?;
-        let result = access::create_user(
-            &store,
-            &writer,
+        let by = crate::service::commands::Envelope::new(
             super::cli_actor(),
             format!("cli:create-user:{}", self.username),
-            self.username,
-            self.role,
+        );
+        let new_user = access::NewUser {
+            username: self.username,
+            role: self.role,
             party_id,
-            &self.password,
-        )
-        .await;
+            display_name: self.display_name,
+        };
+        let result = access::create_user(&store, &writer, by, new_user, &self.password).await;
         drop(writer);
         task.await?;
         result.map_err(|e| anyhow::anyhow!("{e}"))

@@ -17,6 +17,8 @@ use super::page::KeyPage;
 use super::{ApiError, AppState};
 use crate::domain::{Password, PasswordError, Role, Timestamp, Username};
 use crate::service::access::{self, SESSION_TTL_SECONDS};
+use crate::service::commands::Envelope;
+use crate::service::commands::access::DISPLAY_NAME_CHARS_MAX;
 use crate::store::Store;
 use crate::store::access::{TokenRecord, UserRecord};
 
@@ -34,6 +36,8 @@ pub struct UserView {
     pub role: String,
     /// The provider or enterprise a provider/enterprise user acts for.
     pub party_id: Option<Uuid>,
+    /// The person's name, when one was given.
+    pub display_name: Option<String>,
     pub created_at: String,
 }
 
@@ -44,6 +48,7 @@ impl From<&UserRecord> for UserView {
             username: user.username.clone(),
             role: user.role.clone(),
             party_id: user.party_id,
+            display_name: user.display_name.clone(),
             created_at: Timestamp::from_micros(user.created_at_us).to_cst_rfc3339(),
         }
     }
@@ -132,6 +137,11 @@ pub struct CreateUserRequest {
     pub role: String,
     /// Required for provider and enterprise users; absent otherwise.
     pub party_id: Option<Uuid>,
+    /// The person's name as signed on documents (编制人, 审核人), at most
+    /// 50 characters; trimmed, and empty means none. Personal data: kept
+    /// on the user only, never in the ledger.
+    #[serde(default)]
+    pub display_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -415,17 +425,23 @@ pub async fn create_user<S: Store>(
         ));
     }
     let password = Password::new(request.password).map_err(password_error)?;
-    let user_id = access::create_user(
-        &state.store,
-        &state.writer,
-        caller.principal.actor(),
-        key,
+    let display_name = request.display_name.as_deref().map(str::trim);
+    if display_name.is_some_and(|name| name.chars().count() > DISPLAY_NAME_CHARS_MAX) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "display_name_rejected",
+            format!("A display name has at most {DISPLAY_NAME_CHARS_MAX} characters."),
+            format!("姓名最多 {DISPLAY_NAME_CHARS_MAX} 个字符。"),
+        ));
+    }
+    let new_user = access::NewUser {
         username,
         role,
-        request.party_id,
-        &password,
-    )
-    .await?;
+        party_id: request.party_id,
+        display_name: display_name.map(str::to_string),
+    };
+    let by = Envelope::new(caller.principal.actor(), key);
+    let user_id = access::create_user(&state.store, &state.writer, by, new_user, &password).await?;
     let user = state
         .store
         .user_by_id(user_id)

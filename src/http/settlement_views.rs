@@ -44,8 +44,8 @@ pub struct SettlementRunView {
     pub period_until: String,
     /// prepared or approved.
     pub status: String,
-    /// The preparer's and the approver's user ids, and their usernames
-    /// (as people are named on the page and the 兑付表).
+    /// The preparer's and the approver's user ids, and their names as the
+    /// page and the 兑付表 show them (display name, else username).
     pub prepared_by: String,
     pub prepared_by_name: String,
     pub approved_by: Option<String>,
@@ -70,7 +70,8 @@ pub struct SettlementRunView {
 pub struct ResolutionView {
     pub redemption_id: String,
     pub note: String,
-    /// The finance user who cleared it: id and username.
+    /// The finance user who cleared it: id and name (display name, else
+    /// username).
     pub resolved_by: String,
     pub resolved_by_name: String,
     pub sequence: u64,
@@ -195,12 +196,13 @@ pub async fn run_view<S: Store>(store: &S, run: RunRecord) -> Result<SettlementR
     })
 }
 
-/// Usernames by user id, each looked up once per answer.
+/// How each user is named (display name, else username) by user id, each
+/// looked up once per answer.
 #[derive(Default)]
 struct UserNames(HashMap<Uuid, String>);
 
 impl UserNames {
-    /// The username of `id`; a user the store no longer has is shown by id.
+    /// The shown name of `id`; a user the store no longer has is shown by id.
     async fn of<S: Store>(&mut self, store: &S, id: Uuid) -> Result<String, ApiError> {
         if let Some(name) = self.0.get(&id) {
             return Ok(name.clone());
@@ -208,7 +210,7 @@ impl UserNames {
         let name = store
             .user_by_id(id)
             .await?
-            .map_or_else(|| id.to_string(), |user| user.username);
+            .map_or_else(|| id.to_string(), |user| user.shown_name().to_string());
         self.0.insert(id, name.clone());
         Ok(name)
     }

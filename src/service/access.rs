@@ -299,34 +299,47 @@ pub async fn live_token<S: Store>(
     Ok(principal_of(&user, Some(token.id)).map(|principal| (principal, token.expires_at_us)))
 }
 
+/// Who a new user is: everything asked for except the password.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub role: Role,
+    pub party_id: Option<Uuid>,
+    /// The person's name for documents (编制人, 审核人); trimmed, and an
+    /// empty one is none.
+    pub display_name: Option<String>,
+}
+
 /// Creates a user (the CLI bootstrap and the admin API both come here).
 /// A retry of the same request returns the user it created the first time.
-#[allow(clippy::too_many_arguments)]
 pub async fn create_user<S: Store>(
     store: &S,
     writer: &WriterHandle,
-    actor: String,
-    idempotency_key: String,
-    username: Username,
-    role: Role,
-    party_id: Option<Uuid>,
+    by: Envelope,
+    user: NewUser,
     password: &Password,
 ) -> Result<Uuid, AccessError> {
+    let NewUser {
+        username,
+        role,
+        party_id,
+        display_name,
+    } = user;
     check_party(store, role, party_id).await?;
     let user_id = Uuid::now_v7();
     let password_hash = hash_password(password).await?;
+    let display_name = display_name
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty());
     let receipt = writer
-        .submit(Submission {
-            actor,
-            idempotency_key,
-            command: Command::CreateUser(CreateUser {
-                user_id,
-                username: username.clone(),
-                role,
-                party_id,
-                password_hash,
-            }),
-        })
+        .submit(by.submission(CreateUser {
+            user_id,
+            username: username.clone(),
+            role,
+            party_id,
+            display_name,
+            password_hash,
+        }))
         .await?;
     if receipt.replayed {
         let existing = store.user_by_username(username.as_str()).await?;
@@ -414,6 +427,7 @@ pub async fn create_token_user<S: Store>(
             username: username.clone(),
             role,
             party_id,
+            display_name: None,
             password_hash: Redacted::new(TOKEN_ONLY_PASSWORD_HASH.into()),
         }))
         .await?;

@@ -136,14 +136,15 @@ pub async fn import_bank_return<S: Store>(
     })
 }
 
-async fn username<S: Store>(store: &S, id: Option<Uuid>) -> Result<String, UseCaseError> {
+/// How a document names a user: display name, else username.
+async fn shown_name<S: Store>(store: &S, id: Option<Uuid>) -> Result<String, UseCaseError> {
     let Some(id) = id else {
         return Ok("（待审核 / pending）".to_string());
     };
     Ok(store
         .user_by_id(id)
         .await?
-        .map_or_else(|| id.to_string(), |user| user.username.to_string()))
+        .map_or_else(|| id.to_string(), |user| user.shown_name().to_string()))
 }
 
 /// The heading of a run's 兑付表, or of one provider's statement (with its
@@ -177,11 +178,11 @@ pub async fn heading<S: Store>(
             ("状态".into(), run.status.name_zh().into()),
         ],
         summary: Vec::new(),
-        prepared_by: username(store, Some(run.prepared_by)).await?,
+        prepared_by: shown_name(store, Some(run.prepared_by)).await?,
         prepared_on: Timestamp::from_micros(run.prepared_at_us)
             .cst_date()
             .to_string(),
-        approved_by: username(store, run.approved_by).await?,
+        approved_by: shown_name(store, run.approved_by).await?,
         approved_on: run
             .approved_at_us
             .map(|us| Timestamp::from_micros(us).cst_date().to_string())

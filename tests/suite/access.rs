@@ -14,6 +14,7 @@ on_both_backends!(
     every_route_allows_and_denies_exactly_as_the_matrix_says,
     foreign_ids_answer_404_and_change_nothing,
     unknown_and_server_owned_fields_are_refused,
+    a_display_name_names_the_user_and_stays_off_the_ledger,
     an_idempotent_replay_returns_the_first_response_and_acts_once,
     a_changed_body_under_a_used_key_is_422,
     twenty_concurrent_requests_with_one_key_act_once,
@@ -329,6 +330,83 @@ async fn unknown_and_server_owned_fields_are_refused<S: Store>(store: S, _db: &T
         .await;
     reply.expect_error(StatusCode::BAD_REQUEST, "invalid_query");
     assert_eq!(world.count_entries("user_created").await, 7);
+}
+
+async fn a_display_name_names_the_user_and_stays_off_the_ledger<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store).await;
+    let admin = world.bearer("admin");
+    let user = |username: &str, name: &str| {
+        json!({"username": username, "password": "a long enough password",
+               "role": "finance", "display_name": name})
+    };
+    let named = world
+        .api
+        .post(
+            "/api/v1/users",
+            &admin,
+            user("clerk", "  欧阳娜娜 "),
+            "named",
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::CREATED, "{:?}", named.body);
+    assert_eq!(named.body["display_name"], "欧阳娜娜", "trimmed");
+    let blank = world
+        .api
+        .post("/api/v1/users", &admin, user("clerk2", "   "), "blank")
+        .await;
+    assert_eq!(blank.status, StatusCode::CREATED);
+    assert!(blank.body["display_name"].is_null(), "blank is none");
+    // 50 characters pass; 51 are refused, and nothing is written.
+    let fifty = "名".repeat(50);
+    let reply = world
+        .api
+        .post("/api/v1/users", &admin, user("clerk3", &fifty), "fifty")
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let reply = world
+        .api
+        .post(
+            "/api/v1/users",
+            &admin,
+            user("clerk4", &"名".repeat(51)),
+            "too-long",
+        )
+        .await;
+    reply.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "display_name_rejected");
+    assert!(
+        reply.body["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("50")
+    );
+    assert_eq!(world.count_entries("user_created").await, 10);
+    // The name is on the user, not in any entry of the chain.
+    let entries = world
+        .api
+        .get(
+            "/api/v1/ledger/entries?kind=user_created&limit=100",
+            &world.bearer("auditor"),
+        )
+        .await;
+    assert_eq!(entries.status, StatusCode::OK);
+    // Bodies are hex of protobuf: look for each text's UTF-8 bytes in hex.
+    let hex = |text: &str| text.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let bodies: Vec<&str> = entries.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["body_hex"].as_str().unwrap())
+        .collect();
+    assert!(
+        bodies.iter().any(|body| body.contains(&hex("clerk3"))),
+        "the entries are the ones created"
+    );
+    for name in ["欧阳娜娜", "名名名"] {
+        assert!(
+            !bodies.iter().any(|body| body.contains(&hex(name))),
+            "{name}"
+        );
+    }
 }
 
 async fn an_idempotent_replay_returns_the_first_response_and_acts_once<S: Store>(

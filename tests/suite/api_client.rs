@@ -216,6 +216,7 @@ async fn seed_user(
     role: Role,
     party_id: Option<Uuid>,
     password: &str,
+    display_name: Option<&str>,
 ) -> Uuid {
     let user_id = Uuid::now_v7();
     let password_hash = access::hash_password(&Password::new(password.into()).unwrap())
@@ -230,6 +231,7 @@ async fn seed_user(
                 username: Username::parse(username).unwrap(),
                 role,
                 party_id,
+                display_name: display_name.map(str::to_string),
                 password_hash,
             }),
         })
@@ -287,7 +289,7 @@ impl<S: Store> World<S> {
             let username = name.replace('_', "-");
             let password = format!("{username} password 123");
             let party_id = role.needs_party().then(Uuid::now_v7);
-            let id = seed_user(&writer, name, &username, role, party_id, &password).await;
+            let id = seed_user(&writer, name, &username, role, party_id, &password, None).await;
             let principal = Principal {
                 user_id: id,
                 username: Username::parse(&username).unwrap(),
@@ -337,6 +339,17 @@ impl<S: Store> World<S> {
     /// A further user (`name`, `role`, bound to `party_id`) with an API
     /// token, created through the writer.
     pub async fn add_user(&self, name: &str, role: Role, party_id: Option<Uuid>) -> As {
+        self.add_named_user(name, None, role, party_id).await
+    }
+
+    /// `add_user` with a display name (the name documents sign with).
+    pub async fn add_named_user(
+        &self,
+        name: &str,
+        display_name: Option<&str>,
+        role: Role,
+        party_id: Option<Uuid>,
+    ) -> As {
         let username = Username::parse(name).unwrap();
         let user_id = seed_user(
             &self.writer,
@@ -345,6 +358,7 @@ impl<S: Store> World<S> {
             role,
             party_id,
             "seeded user password 123",
+            display_name,
         )
         .await;
         let principal = Principal {

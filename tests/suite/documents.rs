@@ -181,7 +181,7 @@ async fn the_batch_pdf_prints_every_payee_and_voucher_whole_on_numbered_pages<S:
         "合计（大写）：人民币",
         "收款汇总",
         "编制人：finance（",
-        "审核人：finance-checker（",
+        "审核人：刘洋（",
         "单位（盖章）",
         "经办人（签字）",
     ] {

@@ -188,6 +188,7 @@ pub async fn seed_firms<S: Store>(
                         username: username.clone(),
                         role: Role::Enterprise,
                         party_id: Some(enterprise.id),
+                        display_name: None,
                         password_hash: Redacted::new("unused: token-only test user".into()),
                     }),
                 })

@@ -335,6 +335,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     refused_with(&admin, "password_rejected").await;
     journey.step(&admin, "admin-user-refused", true).await;
     admin.fill("#password", "checker password 2026").await;
+    admin.fill("#display_name", "刘洋").await;
     admin.click("select#role option[value='finance']").await;
     submit(&admin, "/admin/users").await;
     admin.find(".notice.ok").await;
@@ -692,6 +693,13 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     );
     submit(&checker, "/approve").await;
     checker.find("[data-run-status='approved']").await;
+    // People by name: the demo's finance user (王芳) prepared, the
+    // checker created above as 刘洋 approved.
+    let people = checker.text("dl.facts").await;
+    assert!(
+        people.contains("王芳") && people.contains("刘洋"),
+        "{people}"
+    );
     journey.step(&checker, "finance-approved", false).await;
     checker.click("a[href$='/report/batch.xlsx']").await;
     let xlsx = downloaded(&checker.downloads, ".xlsx").await;

@@ -130,6 +130,7 @@ async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
             username: username.clone(),
             role: Role::Provider,
             party_id: Some(provider_id),
+            display_name: None,
             password_hash: Redacted::new("unused: token-only test user".into()),
         }),
     )

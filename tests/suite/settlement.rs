@@ -75,7 +75,11 @@ pub async fn setting<S: Store>(store: S, firms: usize) -> Scene<S> {
         "approved",
     )
     .await;
-    let checker = world.add_user("finance-checker", Role::Finance, None).await;
+    // The checker has a display name (documents sign with it); the
+    // preparer `finance` has none (documents fall back to the username).
+    let checker = world
+        .add_named_user("finance-checker", Some("刘洋"), Role::Finance, None)
+        .await;
     Scene {
         world,
         firms,
@@ -319,6 +323,15 @@ async fn a_run_settles_confirmed_redemptions_once_with_two_people<S: Store>(stor
     let approved = approve(&world, &checker, &run, "approve").await;
     assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
     assert_eq!(approved.body["status"], "approved");
+    // People by name: the checker's display name, the preparer's username
+    // (the seeded `finance` has no display name).
+    assert_eq!(
+        (
+            approved.body["prepared_by_name"].as_str(),
+            approved.body["approved_by_name"].as_str()
+        ),
+        (Some("finance"), Some("刘洋"))
+    );
     let payout = &approved.body["payouts"][0];
     assert_eq!(
         (
@@ -821,7 +834,7 @@ async fn reports_open_in_real_readers_with_the_right_totals<S: Store>(store: S, 
         "{csv}"
     );
     assert!(
-        csv.contains("编制人,finance") && csv.contains("审核人,finance-checker"),
+        csv.contains("编制人,finance") && csv.contains("审核人,刘洋"),
         "{csv}"
     );
     fetch("batch.txt")

@@ -238,6 +238,7 @@ fn cases() -> Vec<Case> {
                 username: Username::parse("clerk").unwrap(),
                 role: Role::Provider,
                 party_id: Some(id(2)),
+                display_name: None,
                 password_hash: Redacted::new("h1".into()),
             },
             &[
@@ -249,6 +250,8 @@ fn cases() -> Vec<Case> {
             ],
             &[
                 ("user_id", |c| c.user_id = id(9)),
+                // Personal data stays out of the digest the chain holds.
+                ("display_name", |c| c.display_name = Some("王芳".into())),
                 ("password_hash", |c| {
                     c.password_hash = Redacted::new("h2".into())
                 }),

@@ -25,6 +25,17 @@ pub struct UserRecord {
     pub failed_logins: i64,
     pub locked_until_us: Option<i64>,
     pub created_at_us: i64,
+    /// The person's name as signed on documents; personal data kept in
+    /// this row only (never in a ledger entry).
+    pub display_name: Option<String>,
+}
+
+impl UserRecord {
+    /// How documents and pages name this user: the display name when one
+    /// was given, otherwise the login name.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.username)
+    }
 }
 
 impl std::fmt::Debug for UserRecord {

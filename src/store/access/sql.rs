@@ -6,8 +6,8 @@ use uuid::Uuid;
 use crate::store::StoreError;
 use crate::store::access::{IdempotencyRecord, SessionRecord, TokenRecord, UserRecord};
 
-pub const USER_COLUMNS: &str =
-    "id, username, role, party_id, password_hash, failed_logins, locked_until_us, created_at_us";
+pub const USER_COLUMNS: &str = "id, username, role, party_id, password_hash, failed_logins, \
+     locked_until_us, created_at_us, display_name";
 pub const SESSION_COLUMNS: &str =
     "token_hash, user_id, csrf_token, created_at_us, expires_at_us, revoked_at_us";
 pub const TOKEN_COLUMNS: &str =
@@ -22,6 +22,7 @@ pub type UserRow = (
     i32,
     Option<i64>,
     i64,
+    Option<String>,
 );
 pub type SessionRow = (Vec<u8>, String, String, i64, i64, Option<i64>);
 pub type TokenRow = (
@@ -34,9 +35,10 @@ pub type TokenRow = (
     i64,
     Option<i64>,
 );
-/// A token row joined with its user's row.
+/// A token row joined with its user's row. The token's `user_id` is not
+/// selected (it is the user's `id`), which keeps the tuple within the 16
+/// columns sqlx decodes.
 pub type TokenUserRow = (
-    String,
     String,
     String,
     Vec<u8>,
@@ -52,30 +54,35 @@ pub type TokenUserRow = (
     i32,
     Option<i64>,
     i64,
+    Option<String>,
 );
+
+/// The token columns of the join: `TOKEN_COLUMNS` without `user_id`.
+const JOINED_TOKEN_COLUMNS: &str =
+    "id, name, token_hash, prefix, created_at_us, expires_at_us, revoked_at_us";
 
 /// `SELECT` of a token and its user by the token's hash, in one round trip.
 pub fn select_token_with_user() -> String {
     let qualified = |table: &str, columns: &str| {
         columns
             .split(", ")
-            .map(|column| format!("{table}.{column}"))
+            .map(|column| format!("{table}.{}", column.trim()))
             .collect::<Vec<_>>()
             .join(", ")
     };
     format!(
         "SELECT {}, {} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
-        qualified("t", TOKEN_COLUMNS),
+        qualified("t", JOINED_TOKEN_COLUMNS),
         qualified("u", USER_COLUMNS)
     )
 }
 
 /// Splits a joined row into the token and the user.
 pub fn token_with_user(row: TokenUserRow) -> Result<(TokenRecord, UserRecord), StoreError> {
-    let (t0, t1, t2, t3, t4, t5, t6, t7, u0, u1, u2, u3, u4, u5, u6, u7) = row;
+    let (t0, t2, t3, t4, t5, t6, t7, u0, u1, u2, u3, u4, u5, u6, u7, u8) = row;
     Ok((
-        token((t0, t1, t2, t3, t4, t5, t6, t7))?,
-        user((u0, u1, u2, u3, u4, u5, u6, u7))?,
+        token((t0, u0.clone(), t2, t3, t4, t5, t6, t7))?,
+        user((u0, u1, u2, u3, u4, u5, u6, u7, u8))?,
     ))
 }
 
@@ -102,6 +109,7 @@ pub fn user(row: UserRow) -> Result<UserRecord, StoreError> {
         failed_logins,
         locked_until_us,
         created_at_us,
+        display_name,
     ) = row;
     Ok(UserRecord {
         id: uuid(&id, "user id")?,
@@ -115,6 +123,7 @@ pub fn user(row: UserRow) -> Result<UserRecord, StoreError> {
         failed_logins: i64::from(failed_logins),
         locked_until_us,
         created_at_us,
+        display_name,
     })
 }
 
@@ -399,7 +408,7 @@ macro_rules! impl_access_store {
                 user: &$crate::store::access::UserRecord,
             ) -> Result<(), $crate::store::StoreError> {
                 let query = format!(
-                    "INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     $crate::store::access::sql::USER_COLUMNS
                 );
                 sqlx::query(&query)
@@ -411,6 +420,7 @@ macro_rules! impl_access_store {
                     .bind(user.failed_logins as i32)
                     .bind(user.locked_until_us)
                     .bind(user.created_at_us)
+                    .bind(user.display_name.as_deref())
                     .execute(&mut *self.tx)
                     .await
                     .map_err(map_err)?;

@@ -61,6 +61,7 @@ async fn users_page(
             (form::hidden(caller))
             h2 { (lang.t("新建用户", "New user")) }
             (layout::field(lang, "username", "用户名", "Username", "text", typed.get("username"), true))
+            (layout::field(lang, "display_name", "姓名（签在兑付表的编制人、审核人处）", "Full name (signed as preparer or checker on the payment table)", "text", typed.get("display_name"), false))
             (layout::field(lang, "password", "初始密码（至少 12 个字符）", "Initial password (at least 12 characters)", "password", "", true))
             label for="role" { (lang.t("角色", "Role")) }
             select #role name="role" {
@@ -72,9 +73,9 @@ async fn users_page(
             button type="submit" { (lang.t("创建用户", "Create user")) }
         }
         div.table-wrap { table {
-            thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("角色", "Role")) } th { (lang.t("创建时间", "Created")) } th { (lang.t("重置密码", "Reset password")) } } }
+            thead { tr { th { (lang.t("用户名", "Username")) } th { (lang.t("姓名", "Name")) } th { (lang.t("角色", "Role")) } th { (lang.t("创建时间", "Created")) } th { (lang.t("重置密码", "Reset password")) } } }
             tbody { @for u in items(&list, "users") { tr {
-                td { (s(u, "username")) } td { (role_label(s(u, "role"))) } td { (layout::date_time(s(u, "created_at"))) }
+                td { (s(u, "username")) } td { (s(u, "display_name")) } td { (role_label(s(u, "role"))) } td { (layout::date_time(s(u, "created_at"))) }
                 td {
                     form.inline method="post" action=(format!("/admin/users/{}/password", s(u, "id"))) {
                         (form::hidden(caller))
@@ -133,6 +134,7 @@ async fn create_user(State(api): State<ApiClient>, caller: Caller, fields: Field
             "password": fields.get("password"),
             "role": fields.get("role"),
             "party_id": party_id,
+            "display_name": fields.get("display_name"),
         })),
         Err(refusal) => Err(refusal),
     };

@@ -33,6 +33,7 @@ impl Decide for CreateUser {
             failed_logins: 0,
             locked_until_us: None,
             created_at_us: at.now_us(),
+            display_name: self.display_name.clone(),
         })
         .await?;
         Ok(Decided::new(draft.body, checked))

@@ -25,14 +25,32 @@ pub struct CreateUser {
     pub username: Username,
     pub role: Role,
     pub party_id: Option<Uuid>,
+    /// The person's name for documents and pages. Personal data: it goes
+    /// to the `users` row only, neither into the entry body nor (skipped
+    /// here) into the command digest, which the chain holds.
+    #[serde(skip)]
+    pub display_name: Option<String>,
     #[serde(skip)]
     pub password_hash: Redacted<String>,
 }
+
+/// Longest display name, in characters (the migration checks the same).
+pub const DISPLAY_NAME_CHARS_MAX: usize = 50;
 
 impl ToDraft for CreateUser {
     fn draft(&self) -> Result<Draft, InvalidCommand> {
         if self.role.needs_party() != self.party_id.is_some() {
             return Err(InvalidCommand::PartyMismatch);
+        }
+        if let Some(name) = &self.display_name {
+            // Callers trim; four bytes per character bound the bytes.
+            check_text("display_name", name, 4 * DISPLAY_NAME_CHARS_MAX, true)?;
+            if name.chars().count() > DISPLAY_NAME_CHARS_MAX {
+                return Err(InvalidCommand::TooLong {
+                    field: "display_name",
+                    max: DISPLAY_NAME_CHARS_MAX,
+                });
+            }
         }
         Ok(Draft::without_postings(EntryBody::UserCreated(
             pb::UserCreated {

@@ -8,6 +8,7 @@ pub mod derive;
 pub mod entry;
 pub mod hold_replay;
 pub mod issued_voucher;
+pub mod merkle;
 pub mod posting;
 pub mod settlement_replay;
 pub mod verify;

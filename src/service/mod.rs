@@ -25,6 +25,7 @@ pub mod sweeps;
 pub mod tokens;
 pub mod utilisation;
 pub mod verify;
+mod verify_tree;
 pub mod vouchers;
 pub mod written;
 

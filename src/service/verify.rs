@@ -6,7 +6,8 @@
 //! redemptions and settlement tables with what the entries say
 //! (`VoucherReplay`, `SettlementReplay`), and that every voucher,
 //! redemption and settlement line names rows that exist and still carries
-//! their facts where it copied them (`Store::broken_references`).
+//! their facts where it copied them (`Store::broken_references`), and that
+//! the Merkle tree is the entries' (`verify_tree`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -24,6 +25,8 @@ use crate::store::redemption::{REDEMPTION_PAGE_MAX, RedemptionFilter};
 use crate::store::voucher::{VOUCHER_PAGE_MAX, VoucherFilter};
 use crate::store::{ENTRY_PAGE_MAX, Store, StoreError};
 
+use super::verify_tree::{TreeCheck, TreeError};
+
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// The ledger is not what it claims to be.
@@ -36,6 +39,15 @@ pub enum VerifyError {
     /// The ledger could not be read (or did not decode) at all.
     #[error("cannot read the ledger: {0}")]
     Store(#[from] StoreError),
+}
+
+impl From<TreeError> for VerifyError {
+    fn from(error: TreeError) -> Self {
+        match error {
+            TreeError::Mismatch(what) => VerifyError::Projection(what),
+            TreeError::Store(error) => VerifyError::Store(error),
+        }
+    }
 }
 
 impl VerifyError {
@@ -83,6 +95,7 @@ pub async fn verify_store<S: Store>(
     let mut replay = VoucherReplay::default();
     let mut holds = HoldReplay::default();
     let mut settlement = SettlementReplay::default();
+    let mut tree = TreeCheck::default();
     let mut next = 1;
     loop {
         let page = store.entries(next, ENTRY_PAGE_MAX).await?;
@@ -91,6 +104,7 @@ pub async fn verify_store<S: Store>(
         };
         for entry in &page {
             let body = verifier.push(entry)?;
+            tree.push(entry);
             note_paid_beyond_payouts(&body, &entry.postings, &mut paid_beyond_payouts);
             replay
                 .apply(&body)
@@ -100,6 +114,7 @@ pub async fn verify_store<S: Store>(
                     VerifyError::Projection(format!("sequence {}: {problem}", entry.sequence))
                 })?;
         }
+        tree.compare(store).await?;
         next = last + 1;
     }
     let head = store.head().await?;
@@ -116,6 +131,7 @@ pub async fn verify_store<S: Store>(
         }),
         &balances,
     )?;
+    tree.finish(store).await?;
     check_projections(store, &replay).await?;
     check_holds(store, &holds).await?;
     if let Some(first) = store.broken_references().await?.into_iter().next() {

@@ -14,7 +14,7 @@ use super::redemption::{RedemptionRecord, VoucherUse};
 use super::registry::{BlacklistRecord, EnterpriseRecord, TagRecord};
 use super::settlement::{BatchRow, CandidateCursor, CandidateRow, LineRecord};
 use super::voucher::{ClaimedSoFar, VoucherRecord};
-use super::{BalanceWrite, BatchStart, ChainHead, StoreError};
+use super::{BalanceWrite, BatchStart, ChainHead, StoreError, TreeGrowth};
 use crate::ledger::entry::Entry;
 
 /// A backend's pool: transactions and migrations.
@@ -35,12 +35,14 @@ pub trait LedgerRows: Send {
         keys: &[&str],
         accounts: &[&str],
     ) -> impl Future<Output = Result<BatchStart, StoreError>> + Send;
-    /// Writes entries and postings, the balances (compare-and-set) and the
-    /// head; returns how many balance rows changed.
+    /// Writes entries and postings, the balances (compare-and-set), the
+    /// tree's nodes and the head with the tree's right edge; returns how
+    /// many balance rows changed.
     fn append_rows(
         &mut self,
         entries: &[Entry],
         balances: &[BalanceWrite],
+        tree: &TreeGrowth,
         head: &ChainHead,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Projected balances of `accounts` (absent rows left out).

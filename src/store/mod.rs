@@ -13,6 +13,7 @@ use std::future::Future;
 use crate::domain::Timestamp;
 use crate::ledger::checkpoint::Checkpoint;
 use crate::ledger::entry::{Entry, GENESIS_PREV_HASH, Hash32};
+use crate::ledger::merkle::{Frontier, NodeId};
 use crate::ledger::verify::ProjectedBalance;
 
 pub mod access;
@@ -27,6 +28,7 @@ mod shared;
 mod shared_impl;
 pub mod short_code;
 pub mod sqlite;
+pub mod tree;
 pub mod voucher;
 
 pub use postgres::PostgresStore;
@@ -104,8 +106,30 @@ impl ChainHead {
 #[derive(Debug, Clone)]
 pub struct BatchStart {
     pub head: ChainHead,
+    /// The Merkle tree's right edge as stored with the head.
+    pub tree: Frontier,
     pub keyed: Vec<KeyedEntry>,
     pub balances: Vec<(String, i64)>,
+}
+
+/// What an append adds to the Merkle tree: the complete subtrees its
+/// entries finish, and the tree's new right edge (stored with the head).
+#[derive(Debug, Clone, Default)]
+pub struct TreeGrowth {
+    pub nodes: Vec<(NodeId, Hash32)>,
+    pub frontier: Frontier,
+}
+
+impl TreeGrowth {
+    /// Grows `tree` by one leaf per entry, in order.
+    pub fn of(tree: Frontier, leaves: impl IntoIterator<Item = Hash32>) -> TreeGrowth {
+        let mut frontier = tree;
+        let mut nodes = Vec::new();
+        for leaf in leaves {
+            nodes.extend(frontier.push(leaf));
+        }
+        TreeGrowth { nodes, frontier }
+    }
 }
 
 /// What an earlier entry with a given idempotency key recorded.
@@ -153,6 +177,7 @@ pub trait Store:
     + hold::HoldStore
     + short_code::ShortCodeStore
     + settlement::SettlementStore
+    + tree::TreeStore
     + Clone
     + Send
     + Sync
@@ -389,7 +414,8 @@ pub trait LedgerTx: Send {
     ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
 
     /// Appends entries (in sequence order) with their postings, writes the
-    /// new balances and moves the stored head to `head`. Each balance is
+    /// new balances, adds the tree's new nodes and moves the stored head
+    /// (and the tree's right edge) to `head`. Each balance is
     /// written only if its row still holds `previous_fen` (or, for `None`,
     /// does not exist yet); if any does not, the batch fails with
     /// `Corrupt`. The CHECK on the table refuses a balance on the wrong
@@ -398,6 +424,7 @@ pub trait LedgerTx: Send {
         &mut self,
         entries: &[Entry],
         balances: &[BalanceWrite],
+        tree: &TreeGrowth,
         head: &ChainHead,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -17,8 +17,25 @@ use super::{ChainHead, KeyedEntry, LedgerKeyRecord, StoreError};
 
 pub const SELECT_HEAD: &str = "SELECT sequence, hash, recorded_at_us FROM ledger_head WHERE id = 1";
 
-pub const UPDATE_HEAD: &str =
-    "UPDATE ledger_head SET sequence = $1, hash = $2, recorded_at_us = $3 WHERE id = 1";
+pub const UPDATE_HEAD: &str = "UPDATE ledger_head SET sequence = $1, hash = $2, \
+     recorded_at_us = $3, tree_size = $4, tree_frontier = $5 WHERE id = 1";
+
+/// The head with the Merkle tree's size and right edge.
+pub const SELECT_HEAD_AND_TREE: &str = "SELECT sequence, hash, recorded_at_us, tree_size, \
+     tree_frontier FROM ledger_head WHERE id = 1";
+
+/// The stored tree's right edge; `Corrupt` if it does not fit its size.
+pub fn frontier_from_row(
+    size: i64,
+    bytes: &[u8],
+) -> Result<crate::ledger::merkle::Frontier, StoreError> {
+    crate::ledger::merkle::Frontier::decode(to_u64(size, "tree size")?, bytes).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "the tree's right edge ({} bytes) does not fit its size {size}",
+            bytes.len()
+        ))
+    })
+}
 
 /// Rows naming a row that does not exist, or carrying facts copied from
 /// the row they name that are no longer its facts, described (see

@@ -84,7 +84,9 @@ macro_rules! impl_shared_store {
             }
 
             async fn migrate(&self) -> Result<Vec<u32>, $crate::store::StoreError> {
-                self.migrate_backend().await
+                let applied = self.migrate_backend().await?;
+                $crate::store::tree::catch_up(self).await?;
+                Ok(applied)
             }
 
             async fn ping(&self) -> Result<(), $crate::store::StoreError> {
@@ -359,9 +361,10 @@ macro_rules! impl_shared_store {
                 &mut self,
                 entries: &[$crate::ledger::entry::Entry],
                 balances: &[$crate::store::BalanceWrite],
+                tree: &$crate::store::TreeGrowth,
                 head: &$crate::store::ChainHead,
             ) -> Result<(), $crate::store::StoreError> {
-                let applied = self.append_rows(entries, balances, head).await?;
+                let applied = self.append_rows(entries, balances, tree, head).await?;
                 // After the rows are written, so an injected failure is
                 // rolled back like a real one.
                 self.faults.check(entries)?;

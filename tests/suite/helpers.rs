@@ -111,9 +111,10 @@ impl TestDb {
     }
 
     /// Re-seals every entry from `from` on (prev_hash and hash recomputed,
-    /// the head moved to the new last hash) and drops the checkpoints from
-    /// `from` on: what someone who rewrote entry `from` behind the writer
-    /// would do so that the chain holds together again.
+    /// the head moved to the new last hash), drops the checkpoints from
+    /// `from` on and rebuilds the Merkle tree: what someone who rewrote
+    /// entry `from` behind the writer would do so that the chain and the
+    /// tree hold together again.
     pub async fn rehash_from<S: Store>(&self, store: &S, from: u64) {
         let head = store.head().await.unwrap().sequence;
         let mut entries = store
@@ -155,6 +156,17 @@ impl TestDb {
             None,
         )
         .await;
+        // The Merkle tree is in the same database: rebuilt over the new
+        // hashes (as a ledger from before the tree is, at startup).
+        self.tamper(
+            &[
+                "DELETE FROM merkle_nodes",
+                "UPDATE ledger_head SET tree_size = 0, tree_frontier = $1",
+            ],
+            Some(Vec::new()),
+        )
+        .await;
+        store.migrate().await.expect("the tree rebuilt");
     }
 
     /// Runs one statement as an ordinary session (triggers on) and returns

@@ -31,4 +31,5 @@ mod settlement;
 mod tamper;
 mod text_rule;
 mod tokens;
+mod transparency;
 mod webdriver;

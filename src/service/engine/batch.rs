@@ -10,7 +10,8 @@ use std::sync::Arc;
 use crate::domain::Timestamp;
 use crate::ledger::body::EntryKind;
 use crate::ledger::entry::{Entry, Hash32, Unsealed};
-use crate::store::{ChainHead, LedgerTx, Store, StoreError, WriteTx};
+use crate::ledger::merkle;
+use crate::store::{ChainHead, LedgerTx, Store, StoreError, TreeGrowth, WriteTx};
 
 use super::super::commands::{Command, Draft, InvalidCommand, Submission, command_table};
 use super::super::error::{CommandError, Failure};
@@ -72,6 +73,14 @@ pub(super) async fn append_batch<S: Store>(
     let account_names: Vec<&str> = accounts.iter().map(String::as_str).collect();
     let opened = tx.open_batch(&keys, &account_names).await?;
     let start = opened.head;
+    let tree = opened.tree;
+    if tree.size() != start.sequence {
+        crate::invariant::broken(&format!(
+            "the tree holds {} entries, the chain {} (the tree is caught up at startup)",
+            tree.size(),
+            start.sequence
+        ));
+    }
     let mut seen: HashMap<String, (Receipt, Hash32)> = opened
         .keyed
         .into_iter()
@@ -118,7 +127,10 @@ pub(super) async fn append_batch<S: Store>(
     prefetched.redemptions.flush(&mut tx).await?;
     if !entries.is_empty() {
         check_chain(&start, &entries, &head);
-        tx.append(&entries, &balances.writes(), &head).await?;
+        let growth = TreeGrowth::of(tree, entries.iter().map(merkle::entry_leaf));
+        assert_eq!(growth.frontier.size(), head.sequence, "one leaf per entry");
+        tx.append(&entries, &balances.writes(), &growth, &head)
+            .await?;
     }
     let t_write = timer.elapsed();
     tx.commit().await?;

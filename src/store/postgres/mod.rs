@@ -17,7 +17,7 @@ use sqlx::{PgPool, Postgres};
 
 use super::shared;
 use super::shared_impl::impl_shared_store;
-use super::{Backend, BalanceWrite, BatchStart, ChainHead, StoreError, migrate};
+use super::{Backend, BalanceWrite, BatchStart, ChainHead, StoreError, TreeGrowth, migrate};
 use crate::ledger::entry::Entry;
 
 /// Connections per app instance. Appends use one at a time; the rest serve
@@ -188,12 +188,18 @@ impl crate::store::backend::LedgerRows for PostgresTx {
         let mut head = None;
         let mut keyed = Vec::new();
         let mut balances = Vec::new();
-        for (part, name, number, hash, at, kind, digest) in rows {
+        for (part, name, number, hash, at, kind, digest, tree_size) in rows {
             let missing = || StoreError::Corrupt(format!("batch start row {part} is incomplete"));
             match part {
                 0 => {
-                    let (hash, at) = hash.zip(at).ok_or_else(missing)?;
-                    head = Some(shared::head_from_row(number, hash, at)?);
+                    let ((hash, at), (frontier, size)) = hash
+                        .zip(at)
+                        .zip(digest.zip(tree_size))
+                        .ok_or_else(missing)?;
+                    head = Some((
+                        shared::head_from_row(number, hash, at)?,
+                        shared::frontier_from_row(size, &frontier)?,
+                    ));
                 }
                 1 => {
                     let (((key, hash), (at, kind)), digest) = name
@@ -208,9 +214,11 @@ impl crate::store::backend::LedgerRows for PostgresTx {
                 _ => balances.push((name.ok_or_else(missing)?, number)),
             }
         }
+        let (head, tree) =
+            head.ok_or_else(|| StoreError::Corrupt("the chain head row is missing".into()))?;
         Ok(BatchStart {
-            head: head
-                .ok_or_else(|| StoreError::Corrupt("the chain head row is missing".into()))?,
+            head,
+            tree,
             keyed,
             balances,
         })
@@ -220,6 +228,7 @@ impl crate::store::backend::LedgerRows for PostgresTx {
         &mut self,
         entries: &[Entry],
         balances: &[BalanceWrite],
+        tree: &TreeGrowth,
         head: &ChainHead,
     ) -> Result<u64, StoreError> {
         let column = |f: fn(&Entry) -> Vec<u8>| entries.iter().map(f).collect::<Vec<Vec<u8>>>();
@@ -299,6 +308,26 @@ impl crate::store::backend::LedgerRows for PostgresTx {
             .bind(shared::to_i64(head.sequence))
             .bind(head.hash.to_vec())
             .bind(head.recorded_at.as_micros())
+            .bind(
+                tree.nodes
+                    .iter()
+                    .map(|(id, _)| i16::from(id.level))
+                    .collect::<Vec<i16>>(),
+            )
+            .bind(
+                tree.nodes
+                    .iter()
+                    .map(|(id, _)| shared::to_i64(id.index))
+                    .collect::<Vec<i64>>(),
+            )
+            .bind(
+                tree.nodes
+                    .iter()
+                    .map(|(_, hash)| hash.to_vec())
+                    .collect::<Vec<Vec<u8>>>(),
+            )
+            .bind(shared::to_i64(tree.frontier.size()))
+            .bind(tree.frontier.encode())
             .fetch_one(&mut *self.tx)
             .await
             .map_err(map_err)?;
@@ -344,15 +373,17 @@ const BEGIN_LOCKING_HEAD: &str = "BEGIN; SELECT 1 FROM ledger_head WHERE id = 1 
 /// What a batch starts from, in one statement run after the lock is held
 /// (so, in READ COMMITTED, with a snapshot that includes every earlier
 /// batch): part 0 is the head, part 1 the entries recorded under the
-/// batch's idempotency keys, part 2 the balances of its accounts.
+/// batch's idempotency keys, part 2 the balances of its accounts. The
+/// head's row carries the tree's right edge (in the digest column) and
+/// size (the last).
 const SELECT_BATCH_START: &str = "\
-     SELECT 0::int2, NULL::text, sequence, hash, recorded_at_us, NULL::text, NULL::bytea \
+     SELECT 0::int2, NULL::text, sequence, hash, recorded_at_us, NULL::text, tree_frontier, tree_size \
        FROM ledger_head WHERE id = 1 \
      UNION ALL \
-     SELECT 1::int2, idempotency_key, sequence, hash, recorded_at_us, kind, command_digest \
+     SELECT 1::int2, idempotency_key, sequence, hash, recorded_at_us, kind, command_digest, NULL::int8 \
        FROM ledger_entries WHERE idempotency_key = ANY($1) \
      UNION ALL \
-     SELECT 2::int2, account, balance_fen, NULL, NULL, NULL, NULL \
+     SELECT 2::int2, account, balance_fen, NULL, NULL, NULL, NULL, NULL \
        FROM account_balances WHERE account = ANY($2)";
 type BatchStartRow = (
     i16,
@@ -362,6 +393,7 @@ type BatchStartRow = (
     Option<i64>,
     Option<String>,
     Option<Vec<u8>>,
+    Option<i64>,
 );
 const SELECT_BALANCES_OF: &str =
     "SELECT account, balance_fen FROM account_balances WHERE account = ANY($1)";
@@ -369,7 +401,8 @@ const SELECT_BALANCES_OF: &str =
 /// sequence order, which the extend-chain trigger relies on), postings,
 /// balances — compare-and-set for rows that exist, each applying only if it
 /// still holds the balance read at the start of the batch, and inserts for
-/// new accounts — and the head. Rows arrive as parallel arrays, so the text
+/// new accounts — the Merkle tree's new nodes, and the head with the
+/// tree's right edge. Rows arrive as parallel arrays, so the text
 /// is the same whatever the batch size and is parsed once per connection.
 /// Returns how many balance rows were written.
 const APPEND_BATCH: &str = "\
@@ -392,8 +425,12 @@ const APPEND_BATCH: &str = "\
        INSERT INTO account_balances (account, normal_sign, balance_fen, last_sequence) \
        SELECT * FROM UNNEST($19::text[], $20::int2[], $21::int8[], $22::int8[]) \
        RETURNING 1), \
+     nodes AS ( \
+       INSERT INTO merkle_nodes (level, idx, hash) \
+       SELECT * FROM UNNEST($26::int2[], $27::int8[], $28::bytea[])), \
      head AS ( \
-       UPDATE ledger_head SET sequence = $23, hash = $24, recorded_at_us = $25 WHERE id = 1) \
+       UPDATE ledger_head SET sequence = $23, hash = $24, recorded_at_us = $25, \
+         tree_size = $29, tree_frontier = $30 WHERE id = 1) \
      SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)";
 
 /// The batch path: two statements before deciding, one after. Each is one
@@ -409,6 +446,7 @@ crate::store::voucher::sql::impl_voucher_store!(PostgresStore, PostgresTx);
 crate::store::redemption::sql::impl_redemption_store!(PostgresStore, PostgresTx, Postgres);
 crate::store::hold::sql::impl_hold_store!(PostgresStore, PostgresTx, Postgres);
 crate::store::short_code::impl_short_code_store!(PostgresStore);
+crate::store::tree::impl_tree_store!(PostgresStore, Postgres);
 crate::store::settlement::store_impl::impl_settlement_store!(
     PostgresStore,
     PostgresTx,

@@ -21,7 +21,7 @@ use sqlx::{Sqlite, SqlitePool};
 
 use super::shared;
 use super::shared_impl::impl_shared_store;
-use super::{Backend, BalanceWrite, BatchStart, ChainHead, StoreError, migrate};
+use super::{Backend, BalanceWrite, BatchStart, ChainHead, StoreError, TreeGrowth, migrate};
 use crate::ledger::entry::Entry;
 
 /// How long one attempt waits for SQLite's write lock.
@@ -160,6 +160,7 @@ const SELECT_BALANCES_OF: &str =
     "SELECT account, balance_fen FROM account_balances WHERE account IN ";
 const INSERT_ENTRIES: &str = "INSERT INTO ledger_entries \
      (sequence, kind, body, actor, recorded_at_us, idempotency_key, command_digest, prev_hash, hash) ";
+const INSERT_NODES: &str = "INSERT INTO merkle_nodes (level, idx, hash) ";
 const INSERT_POSTINGS: &str =
     "INSERT INTO ledger_postings (sequence, posting_index, account, side, amount_fen) ";
 /// Compare-and-set: applies only if the row still holds the balance read
@@ -242,6 +243,7 @@ crate::store::voucher::sql::impl_voucher_store!(SqliteStore, SqliteTx);
 crate::store::redemption::sql::impl_redemption_store!(SqliteStore, SqliteTx, Sqlite);
 crate::store::hold::sql::impl_hold_store!(SqliteStore, SqliteTx, Sqlite);
 crate::store::short_code::impl_short_code_store!(SqliteStore);
+crate::store::tree::impl_tree_store!(SqliteStore, Sqlite);
 crate::store::settlement::store_impl::impl_settlement_store!(
     SqliteStore,
     SqliteTx,
@@ -276,10 +278,11 @@ impl crate::store::backend::LedgerRows for SqliteTx {
         keys: &[&str],
         accounts: &[&str],
     ) -> Result<BatchStart, StoreError> {
-        let (sequence, hash, at): (i64, Vec<u8>, i64) = sqlx::query_as(shared::SELECT_HEAD)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let (sequence, hash, at, tree_size, frontier): (i64, Vec<u8>, i64, i64, Vec<u8>) =
+            sqlx::query_as(shared::SELECT_HEAD_AND_TREE)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         let keyed: Vec<shared::KeyedRow> = chunked::select_in(
             &mut self.tx,
             keys,
@@ -290,6 +293,7 @@ impl crate::store::backend::LedgerRows for SqliteTx {
         .await?;
         Ok(BatchStart {
             head: shared::head_from_row(sequence, hash, at)?,
+            tree: shared::frontier_from_row(tree_size, &frontier)?,
             keyed: keyed
                 .into_iter()
                 .map(shared::keyed_from_row)
@@ -304,14 +308,29 @@ impl crate::store::backend::LedgerRows for SqliteTx {
         &mut self,
         entries: &[Entry],
         balances: &[BalanceWrite],
+        tree: &TreeGrowth,
         head: &ChainHead,
     ) -> Result<u64, StoreError> {
         self.insert_entry_rows(entries).await?;
         let applied = self.write_balance_rows(balances).await?;
+        chunked::insert(
+            &mut self.tx,
+            INSERT_NODES,
+            &tree.nodes,
+            ROWS_PER_STATEMENT_MAX,
+            |mut row, (id, hash)| {
+                row.push_bind(i64::from(id.level))
+                    .push_bind(shared::to_i64(id.index))
+                    .push_bind(hash.as_slice());
+            },
+        )
+        .await?;
         sqlx::query(shared::UPDATE_HEAD)
             .bind(shared::to_i64(head.sequence))
             .bind(head.hash.to_vec())
             .bind(head.recorded_at.as_micros())
+            .bind(shared::to_i64(tree.frontier.size()))
+            .bind(tree.frontier.encode())
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;

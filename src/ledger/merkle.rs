@@ -501,6 +501,9 @@ mod tests {
     #[test]
     fn a_leaf_record_round_trips_and_refuses_other_bytes() {
         let record = leaf_record(998, "voucher_redeemed", &[7; 32]);
+        // The example of docs/transparency.md.
+        assert_eq!(record.len(), 61);
+        assert_eq!(&record[..13], b"VLT1\0\0\0\0\0\0\x03\xe6\x10");
         assert_eq!(
             parse_leaf_record(&record),
             Some((998, "voucher_redeemed", [7; 32]))

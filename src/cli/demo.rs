@@ -52,6 +52,7 @@ pub async fn run(
             signer: Arc::new(signer),
             issuer_key_dir: issuer_key_dir.to_path_buf(),
             issuer_keys: api.issuer_keys.clone(),
+            log_origin: api.log_origin.clone(),
         },
     )
     .await??;
@@ -62,6 +63,7 @@ struct Demo {
     signer: Arc<KeyPair>,
     issuer_key_dir: std::path::PathBuf,
     issuer_keys: Arc<crate::service::issuer_keyring::IssuerKeyring>,
+    log_origin: String,
 }
 
 impl StoreJob for Demo {
@@ -71,6 +73,7 @@ impl StoreJob for Demo {
         publish_ledger_key(&store, &self.signer).await?;
         let config = WriterConfig {
             issuer_keys: self.issuer_keys.clone(),
+            log_origin: self.log_origin.clone(),
             ..WriterConfig::default()
         };
         let (writer, task) = engine::spawn(store.clone(), self.signer.clone(), config);

@@ -112,6 +112,24 @@ struct PresentationArgs {
     presentation_seconds: i64,
 }
 
+/// The transparency log's name.
+#[derive(Debug, Clone, clap::Args)]
+struct LogArgs {
+    /// The transparency log's origin: the first line of its checkpoints
+    /// and the name of its key at /log/vkey (no spaces or '+'), e.g.
+    /// voucher-ledger.example.gov.cn/zhoushan.
+    #[arg(long, env = "VOUCHER_LOG_ORIGIN",
+          default_value = crate::service::transparency::DEFAULT_LOG_ORIGIN,
+          value_parser = parse_log_origin)]
+    log_origin: String,
+}
+
+fn parse_log_origin(text: &str) -> Result<String, String> {
+    crate::ledger::note::check_name(text)
+        .map(|()| text.to_string())
+        .map_err(|e| e.to_string())
+}
+
 /// The keys a CLI command's ledger writer signs with.
 pub struct WriterKeys {
     pub ledger: std::sync::Arc<crate::ledger::checkpoint::KeyPair>,
@@ -150,6 +168,8 @@ enum Commands {
         idempotency_retention_hours: u64,
         #[command(flatten)]
         presentation: PresentationArgs,
+        #[command(flatten)]
+        log: LogArgs,
     },
     /// Create (idempotently) a realistic Zhoushan demo dataset, print the
     /// demo users' passwords once, and serve.
@@ -164,6 +184,8 @@ enum Commands {
         listen: String,
         #[command(flatten)]
         presentation: PresentationArgs,
+        #[command(flatten)]
+        log: LogArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -253,6 +275,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             secure_cookies,
             idempotency_retention_hours,
             presentation,
+            log,
         } => {
             let api = crate::http::ApiConfig {
                 secure_cookies,
@@ -261,6 +284,8 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 ),
                 issuer_keys: issuer_keys.keyring()?,
                 presentation_seconds: presentation.presentation_seconds,
+                log_origin: log.log_origin,
+                log_key: None,
             };
             serve::run(&database.database_url, &key.key_file, &listen, api).await
         }
@@ -270,10 +295,12 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             issuer_keys,
             listen,
             presentation,
+            log,
         } => {
             let api = crate::http::ApiConfig {
                 issuer_keys: issuer_keys.keyring()?,
                 presentation_seconds: presentation.presentation_seconds,
+                log_origin: log.log_origin,
                 ..crate::http::ApiConfig::default()
             };
             demo::run(

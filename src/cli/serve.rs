@@ -98,11 +98,16 @@ impl StoreJob for Serve {
         publish_ledger_key(&store, &self.signer).await?;
         let config = WriterConfig {
             issuer_keys: self.api.issuer_keys.clone(),
+            log_origin: self.api.log_origin.clone(),
             ..WriterConfig::default()
         };
         let (writer, writer_task) = engine::spawn(store.clone(), self.signer.clone(), config);
         let sweeps = spawn_sweeps(store.clone(), writer.clone());
-        let app = crate::web::site(AppState::new(store.clone(), writer, self.api.clone()));
+        let api = ApiConfig {
+            log_key: Some(self.signer.public_key()),
+            ..self.api.clone()
+        };
+        let app = crate::web::site(AppState::new(store.clone(), writer, api));
         let address = self.listener.local_addr()?;
         // Machine-readable first line on stdout: tests and scripts read the port from it.
         println!("listening on http://{address}");

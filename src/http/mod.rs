@@ -30,6 +30,7 @@ mod issuer_keys_cache;
 mod json;
 pub mod keys;
 pub mod ledger;
+pub mod log;
 pub mod openapi;
 pub mod page;
 pub mod presentations;
@@ -77,6 +78,11 @@ pub struct ApiConfig {
     /// How long a rotating presentation (the QR on the phone) lives, in
     /// seconds (10–120; 60 unless `--presentation-seconds` says otherwise).
     pub presentation_seconds: i64,
+    /// The transparency log's origin (its name in checkpoints and keys).
+    pub log_origin: String,
+    /// The key the log's checkpoints are signed with (the ledger key),
+    /// served at `/log/vkey`; `None` where this process signs nothing.
+    pub log_key: Option<ed25519_dalek::VerifyingKey>,
 }
 
 impl Default for ApiConfig {
@@ -86,6 +92,8 @@ impl Default for ApiConfig {
             idempotency_retention: Duration::from_secs(24 * 3600),
             issuer_keys: Arc::default(),
             presentation_seconds: crate::service::vouchers::PRESENTATION_LIFETIME_SECONDS,
+            log_origin: crate::service::transparency::DEFAULT_LOG_ORIGIN.to_string(),
+            log_key: None,
         }
     }
 }
@@ -152,6 +160,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
     }
     let secure = state.config.secure_cookies;
     router
+        .merge(log::routes::<S>())
         .fallback(route_not_found)
         .layer(from_fn_with_state(state.clone(), auth::authenticate::<S>))
         .layer(from_fn(timeout))

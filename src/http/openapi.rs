@@ -95,6 +95,15 @@ const fn limit(max: i64) -> Param {
 }
 
 const PAGE_LIMIT: Param = limit(super::page::PAGE_MAX as i64);
+/// A sequence number (from 1) and a tree size (from 0).
+const SEQUENCE: Param = Param::Int {
+    min: 1,
+    max: i64::MAX,
+};
+const SIZE: Param = Param::Int {
+    min: 0,
+    max: i64::MAX,
+};
 const LINES_LIMIT: Param = limit(1000);
 const KEY_PAGE: &[(&str, &str, Param)] = &[
     (
@@ -222,6 +231,32 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str, Param
             "all_or_nothing (default: any bad row writes nothing) or valid_rows",
             Param::OneOf(&["all_or_nothing", "valid_rows"]),
         )],
+        RouteId::LogInclusion => &[
+            ("sequence", "the entry's sequence number", SEQUENCE),
+            (
+                "voucher_id",
+                "or: the voucher whose issue entry to prove",
+                Param::Text,
+            ),
+            (
+                "redemption_id",
+                "or: the redemption whose entry to prove",
+                Param::Text,
+            ),
+            (
+                "tree_size",
+                "the tree size to prove against (default: the newest signed checkpoint's)",
+                SEQUENCE,
+            ),
+        ],
+        RouteId::LogConsistency => &[
+            ("from", "the older tree size (0 allowed)", SIZE),
+            (
+                "to",
+                "the newer tree size (default: the newest signed checkpoint's)",
+                SIZE,
+            ),
+        ],
         _ => &[],
     }
 }
@@ -401,6 +436,8 @@ pub fn document() -> OpenApi {
         .schema_from::<UserList>()
         .schema_from::<Done>()
         .schema_from::<CheckpointView>()
+        .schema_from::<super::log::InclusionView>()
+        .schema_from::<super::log::ConsistencyView>()
         .schema_from::<VerificationView>()
         .schema_from::<CheckpointList>()
         .schema_from::<EntryList>()

@@ -12,7 +12,7 @@
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, access, fraud, health, holds, keys, ledger, presentations, programme_guide,
+    AppState, access, fraud, health, holds, keys, ledger, log, presentations, programme_guide,
     programmes, providers, redemption_changes, redemptions, registry, registry_imports,
     serve_openapi_document, settlement, tokens, utilisation, vouchers,
 };
@@ -181,6 +181,12 @@ route_table! {
     LatestCheckpoint: GET "/api/v1/ledger/checkpoints/latest", Access::Public, keyless, DEFAULT_BODY,
         ledger::latest_checkpoint::<S>, [] -> [CheckpointView],
         "The ledger's latest signed checkpoint";
+    LogInclusion: GET "/api/v1/log/inclusion", Access::Public, keyless, DEFAULT_BODY,
+        log::inclusion::<S>, [] -> [InclusionView],
+        "Transparency log: an entry's inclusion proof (by sequence, voucher_id or redemption_id) in a tree size";
+    LogConsistency: GET "/api/v1/log/consistency", Access::Public, keyless, DEFAULT_BODY,
+        log::consistency::<S>, [] -> [ConsistencyView],
+        "Transparency log: the proof that one tree size extends an older one";
     Login: POST "/api/v1/session", Access::Public, keyless, DEFAULT_BODY,
         access::login::<S>, [LoginRequest] -> [LoginResponse],
         "Log in: sets the session cookie and returns the CSRF token";

@@ -9,6 +9,7 @@ pub mod entry;
 pub mod hold_replay;
 pub mod issued_voucher;
 pub mod merkle;
+pub mod note;
 pub mod posting;
 pub mod settlement_replay;
 pub mod verify;

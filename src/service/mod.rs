@@ -23,6 +23,7 @@ pub mod settlement_files;
 pub mod spreadsheet;
 pub mod sweeps;
 pub mod tokens;
+pub mod transparency;
 pub mod utilisation;
 pub mod verify;
 mod verify_tree;

@@ -88,6 +88,7 @@ pub async fn verify_store<S: Store>(
             "no checkpoint is signed by the trusted key: it vouches for nothing".into(),
         ));
     }
+    let tree_keys: Vec<VerifyingKey> = keys.values().copied().collect();
     let mut verifier = ChainVerifier::new(checkpoints, keys);
     // What moved `paid` accounts beyond the payouts table: recoveries
     // (out) and manual journals (either way), by account name.
@@ -95,7 +96,7 @@ pub async fn verify_store<S: Store>(
     let mut replay = VoucherReplay::default();
     let mut holds = HoldReplay::default();
     let mut settlement = SettlementReplay::default();
-    let mut tree = TreeCheck::default();
+    let mut tree = TreeCheck::start(store, tree_keys).await?;
     let mut next = 1;
     loop {
         let page = store.entries(next, ENTRY_PAGE_MAX).await?;

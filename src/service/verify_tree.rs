@@ -1,13 +1,19 @@
 //! `verify`'s check of the Merkle tree: every stored node is the hash the
-//! entries give, no other node is stored, and the head's tree size and
-//! right edge are the whole chain's (docs/transparency.md, "What verify
-//! checks"). Fed entry by entry beside the chain check; compares a page's
-//! worth of nodes at a time, so memory stays bounded.
+//! entries give, no other node is stored, the head's tree size and right
+//! edge are the whole chain's, and every signed tree checkpoint is signed
+//! by a ledger key and names the root the entries give at its size
+//! (docs/transparency.md, "What verify checks"). Fed entry by entry beside
+//! the chain check; compares a page's worth at a time, so memory stays
+//! bounded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use ed25519_dalek::VerifyingKey;
 
 use crate::ledger::entry::{Entry, Hash32, to_hex};
 use crate::ledger::merkle::{self, Frontier};
+use crate::ledger::note::{self, TreeHead};
+use crate::store::tree::{LOG_CHECKPOINT_PAGE_MAX, LogCheckpoint};
 use crate::store::{Store, StoreError};
 
 /// Why the tree check failed.
@@ -21,16 +27,39 @@ pub enum TreeError {
 }
 
 /// The tree recomputed so far, and the nodes not yet compared.
-#[derive(Default)]
 pub struct TreeCheck {
     frontier: Frontier,
     /// Recomputed nodes by level, then index (indexes are contiguous per
     /// level within a run of entries).
     pending: BTreeMap<u8, Vec<(u64, Hash32)>>,
     compared: u64,
+    /// The keys a tree checkpoint may be signed with.
+    keys: Vec<VerifyingKey>,
+    /// The next signed tree checkpoints (sizes above the tree so far).
+    upcoming: VecDeque<LogCheckpoint>,
+    /// Checkpoints reached, with the root the entries give at their size.
+    reached: Vec<(LogCheckpoint, Hash32)>,
 }
 
 impl TreeCheck {
+    pub async fn start<S: Store>(
+        store: &S,
+        keys: Vec<VerifyingKey>,
+    ) -> Result<TreeCheck, TreeError> {
+        let upcoming = store
+            .log_checkpoints_after(0, LOG_CHECKPOINT_PAGE_MAX)
+            .await?
+            .into();
+        Ok(TreeCheck {
+            frontier: Frontier::EMPTY,
+            pending: BTreeMap::new(),
+            compared: 0,
+            keys,
+            upcoming,
+            reached: Vec::new(),
+        })
+    }
+
     pub fn push(&mut self, entry: &Entry) {
         for (id, hash) in self.frontier.push(merkle::entry_leaf(entry)) {
             self.pending
@@ -38,10 +67,56 @@ impl TreeCheck {
                 .or_default()
                 .push((id.index, hash));
         }
+        if self
+            .upcoming
+            .front()
+            .is_some_and(|checkpoint| checkpoint.tree_size == self.frontier.size())
+        {
+            let checkpoint = self.upcoming.pop_front().expect("just seen");
+            self.reached.push((checkpoint, self.frontier.root()));
+        }
     }
 
-    /// Compares the nodes recomputed since the last call with the stored ones.
+    /// Each checkpoint reached: its note is a tree checkpoint of its size
+    /// and root, signed under its origin by one of the keys, and the root
+    /// is the one the entries give.
+    fn check_checkpoints(&mut self) -> Result<(), TreeError> {
+        for (checkpoint, root) in self.reached.drain(..) {
+            let size = checkpoint.tree_size;
+            let refuse = |why: &str| TreeError::Mismatch(format!("tree checkpoint {size}: {why}"));
+            let signed = note::parse(&checkpoint.note).map_err(|e| refuse(&e.to_string()))?;
+            let head = TreeHead::parse(&signed.text).map_err(|e| refuse(&e.to_string()))?;
+            if (head.size, head.root) != (size, checkpoint.root) {
+                return Err(refuse("its note names another size or root than its row"));
+            }
+            if head.root != root {
+                return Err(refuse(&format!(
+                    "its root {} is not the entries' {}",
+                    to_hex(&head.root),
+                    to_hex(&root)
+                )));
+            }
+            if !self
+                .keys
+                .iter()
+                .any(|key| signed.signed_by(&head.origin, key))
+            {
+                return Err(refuse("no ledger key signs it"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares the nodes recomputed since the last call with the stored
+    /// ones, checks the checkpoints reached, and reads the next ones.
     pub async fn compare<S: Store>(&mut self, store: &S) -> Result<(), TreeError> {
+        self.check_checkpoints()?;
+        if self.upcoming.is_empty() {
+            self.upcoming = store
+                .log_checkpoints_after(self.frontier.size(), LOG_CHECKPOINT_PAGE_MAX)
+                .await?
+                .into();
+        }
         for (level, nodes) in std::mem::take(&mut self.pending) {
             let from = nodes[0].0;
             let stored: HashMap<u64, Hash32> = store
@@ -68,6 +143,13 @@ impl TreeCheck {
     /// stored size and right edge. Returns the tree's root.
     pub async fn finish<S: Store>(mut self, store: &S) -> Result<Hash32, TreeError> {
         self.compare(store).await?;
+        if let Some(beyond) = self.upcoming.front() {
+            return Err(TreeError::Mismatch(format!(
+                "tree checkpoint {} is beyond the ledger's {} entries",
+                beyond.tree_size,
+                self.frontier.size()
+            )));
+        }
         let stored_count = store.tree_node_count().await?;
         if stored_count != self.compared {
             return Err(TreeError::Mismatch(format!(

@@ -36,7 +36,36 @@ impl EntryLeaf {
     }
 }
 
+/// A signed checkpoint of the tree (a `log_checkpoints` row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogCheckpoint {
+    pub tree_size: u64,
+    pub root: Hash32,
+    pub signed_at_us: i64,
+    /// The whole C2SP signed note (text, blank line, signature lines).
+    pub note: String,
+}
+
+/// Most log checkpoints one `log_checkpoints_after` call returns.
+pub const LOG_CHECKPOINT_PAGE_MAX: u32 = 1000;
+
 pub trait TreeStore {
+    /// Stores a signed tree checkpoint; `false` if one of that size exists.
+    fn insert_log_checkpoint(
+        &self,
+        checkpoint: &LogCheckpoint,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The newest (largest) signed tree checkpoint.
+    fn latest_log_checkpoint(
+        &self,
+    ) -> impl Future<Output = Result<Option<LogCheckpoint>, StoreError>> + Send;
+    /// Signed tree checkpoints of size > `after`, smallest first, at most
+    /// `limit` (capped at `LOG_CHECKPOINT_PAGE_MAX`).
+    fn log_checkpoints_after(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LogCheckpoint>, StoreError>> + Send;
     /// The stored tree: its size (entries in it) and right edge.
     fn tree(&self) -> impl Future<Output = Result<Frontier, StoreError>> + Send;
     /// The stored nodes among `ids` (at most `NODE_IDS_MAX`); absent ones
@@ -113,6 +142,28 @@ pub async fn catch_up<S: Store>(store: &S) -> Result<u64, StoreError> {
     }
 }
 
+pub(crate) const INSERT_LOG_CHECKPOINT: &str = "INSERT INTO log_checkpoints \
+     (tree_size, root_hash, signed_at_us, note) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (tree_size) DO NOTHING";
+pub(crate) const SELECT_LATEST_LOG_CHECKPOINT: &str = "SELECT tree_size, root_hash, \
+     signed_at_us, note FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1";
+pub(crate) const SELECT_LOG_CHECKPOINTS_AFTER: &str = "SELECT tree_size, root_hash, \
+     signed_at_us, note FROM log_checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2";
+
+pub(crate) type LogCheckpointRow = (i64, Vec<u8>, i64, String);
+
+pub(crate) fn log_checkpoint(row: LogCheckpointRow) -> Result<LogCheckpoint, StoreError> {
+    let (size, root, signed_at_us, note) = row;
+    Ok(LogCheckpoint {
+        tree_size: super::shared::to_u64(size, "tree size")?,
+        root: root.try_into().map_err(|_| {
+            StoreError::Corrupt(format!("log checkpoint {size}'s root is not 32 bytes"))
+        })?,
+        signed_at_us,
+        note,
+    })
+}
+
 pub(crate) const SELECT_TREE: &str =
     "SELECT tree_size, tree_frontier FROM ledger_head WHERE id = 1";
 pub(crate) const SELECT_LEVEL: &str = "SELECT idx, hash FROM merkle_nodes \
@@ -125,6 +176,51 @@ pub(crate) const SELECT_LEAVES: &str = "SELECT sequence, kind, hash FROM ledger_
 macro_rules! impl_tree_store {
     ($store:ident, $db:ty) => {
         impl $crate::store::tree::TreeStore for $store {
+            async fn insert_log_checkpoint(
+                &self,
+                checkpoint: &$crate::store::tree::LogCheckpoint,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::tree::INSERT_LOG_CHECKPOINT)
+                    .bind($crate::store::shared::to_i64(checkpoint.tree_size))
+                    .bind(checkpoint.root.to_vec())
+                    .bind(checkpoint.signed_at_us)
+                    .bind(checkpoint.note.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn latest_log_checkpoint(
+                &self,
+            ) -> Result<Option<$crate::store::tree::LogCheckpoint>, $crate::store::StoreError> {
+                let row: Option<$crate::store::tree::LogCheckpointRow> =
+                    sqlx::query_as($crate::store::tree::SELECT_LATEST_LOG_CHECKPOINT)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                row.map($crate::store::tree::log_checkpoint).transpose()
+            }
+
+            async fn log_checkpoints_after(
+                &self,
+                after: u64,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::tree::LogCheckpoint>, $crate::store::StoreError> {
+                let rows: Vec<$crate::store::tree::LogCheckpointRow> =
+                    sqlx::query_as($crate::store::tree::SELECT_LOG_CHECKPOINTS_AFTER)
+                        .bind($crate::store::shared::to_i64(after))
+                        .bind(i64::from(
+                            limit.min($crate::store::tree::LOG_CHECKPOINT_PAGE_MAX),
+                        ))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                rows.into_iter()
+                    .map($crate::store::tree::log_checkpoint)
+                    .collect()
+            }
+
             async fn tree(
                 &self,
             ) -> Result<$crate::ledger::merkle::Frontier, $crate::store::StoreError> {

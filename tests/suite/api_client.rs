@@ -19,7 +19,7 @@ use voucher_ledger::service::issuer_keyring::IssuerKeyring;
 use voucher_ledger::service::{WriterConfig, WriterHandle};
 use voucher_ledger::store::Store;
 
-use crate::helpers::start_writer;
+use voucher_ledger::service::engine::{self, publish_ledger_key};
 
 /// How a request authenticates.
 #[derive(Clone)]
@@ -260,7 +260,12 @@ pub struct World<S: Store> {
     pub writer: WriterHandle,
     /// The issuer private keys the server (writer and API) signs with.
     pub issuer_keys: Arc<IssuerKeyring>,
+    /// The ledger key the writer signs checkpoints with.
+    pub ledger_key: Arc<KeyPair>,
 }
+
+/// The transparency log's origin in every test world.
+pub const LOG_ORIGIN: &str = "test.example/voucher-ledger";
 
 impl<S: Store> World<S> {
     pub async fn new(store: S) -> World<S> {
@@ -272,9 +277,12 @@ impl<S: Store> World<S> {
     pub async fn with_issuer_keys(store: S, issuer_keys: Arc<IssuerKeyring>) -> World<S> {
         let config = WriterConfig {
             issuer_keys: issuer_keys.clone(),
+            log_origin: LOG_ORIGIN.into(),
             ..WriterConfig::default()
         };
-        let (writer, _task) = start_writer(&store, config).await;
+        let ledger_key = Arc::new(KeyPair::generate());
+        publish_ledger_key(&store, &ledger_key).await.unwrap();
+        let (writer, _task) = engine::spawn(store.clone(), ledger_key.clone(), config);
         let mut users = HashMap::new();
         let seeds: [(&str, Role); 7] = [
             ("admin", Role::Admin),
@@ -323,6 +331,8 @@ impl<S: Store> World<S> {
                 writer.clone(),
                 ApiConfig {
                     issuer_keys: issuer_keys.clone(),
+                    log_origin: LOG_ORIGIN.into(),
+                    log_key: Some(ledger_key.public_key()),
                     ..ApiConfig::default()
                 },
             )),
@@ -332,6 +342,7 @@ impl<S: Store> World<S> {
             store,
             users,
             writer,
+            ledger_key,
             issuer_keys,
         }
     }

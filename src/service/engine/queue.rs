@@ -50,6 +50,9 @@ pub struct WriterConfig {
     pub batch_attempts_max: u32,
     /// The issuer private keys vouchers are signed with.
     pub issuer_keys: Arc<super::super::issuer_keyring::IssuerKeyring>,
+    /// The transparency log's origin: with every checkpoint, the writer
+    /// signs the tree as a C2SP checkpoint under this name.
+    pub log_origin: String,
 }
 
 impl Default for WriterConfig {
@@ -61,6 +64,7 @@ impl Default for WriterConfig {
             checkpoint_interval: Duration::from_secs(60),
             batch_attempts_max: 3,
             issuer_keys: Arc::default(),
+            log_origin: crate::service::transparency::DEFAULT_LOG_ORIGIN.to_string(),
         }
     }
 }
@@ -119,6 +123,7 @@ pub fn spawn<S: Store>(
         receiver,
         last_checkpoint_sequence: None,
         credential_epoch: credential_epoch.clone(),
+        log_signing: None,
     };
     let handle = WriterHandle {
         queue,
@@ -134,6 +139,9 @@ struct Writer<S: Store> {
     receiver: mpsc::Receiver<Queued>,
     last_checkpoint_sequence: Option<u64>,
     credential_epoch: Arc<AtomicU64>,
+    /// The tree checkpoint being signed off the writer's path (at most one
+    /// at a time; awaited before the writer ends).
+    log_signing: Option<JoinHandle<()>>,
 }
 
 impl<S: Store> Writer<S> {
@@ -176,6 +184,9 @@ impl<S: Store> Writer<S> {
         }
         if let Ok(head) = self.store.head().await {
             self.checkpoint_if_due(head, true).await;
+        }
+        if let Some(signing) = self.log_signing.take() {
+            let _ = signing.await;
         }
         tracing::info!("ledger writer stopped");
     }
@@ -285,9 +296,37 @@ impl<S: Store> Writer<S> {
             return;
         }
         match sign_checkpoint(&self.store, &self.signer, head).await {
-            Ok(checkpoint) => self.last_checkpoint_sequence = Some(checkpoint.sequence),
+            Ok(checkpoint) => {
+                self.last_checkpoint_sequence = Some(checkpoint.sequence);
+                self.sign_log_checkpoint();
+            }
             Err(error) => tracing::warn!(%error, "checkpoint failed; will retry"),
         }
+    }
+
+    /// Signs the tree as it is now as a C2SP checkpoint, on its own task:
+    /// it reads the stored tree and writes one row, and appends go on
+    /// meanwhile. Skipped while the previous one is still running.
+    fn sign_log_checkpoint(&mut self) {
+        if self
+            .log_signing
+            .as_ref()
+            .is_some_and(|task| !task.is_finished())
+        {
+            return;
+        }
+        let (store, signer) = (self.store.clone(), self.signer.clone());
+        let origin = self.config.log_origin.clone();
+        self.log_signing = Some(tokio::spawn(async move {
+            match crate::service::transparency::sign_log_checkpoint(&store, &signer, &origin).await
+            {
+                Ok(Some(checkpoint)) => {
+                    tracing::info!(tree_size = checkpoint.tree_size, %origin, "tree checkpoint signed")
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "tree checkpoint failed; will retry"),
+            }
+        }));
     }
 }
 

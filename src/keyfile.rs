@@ -75,7 +75,9 @@ pub fn load_existing(path: &Path) -> Result<KeyPair, KeyFileError> {
     Ok(KeyPair::from_secret(&seed))
 }
 
-fn load_or_create_file(path: &Path) -> Result<(KeyPair, KeySource), KeyFileError> {
+/// The key in the file at `path` (created 0600 if absent), never from the
+/// environment: a witness's key must not be the ledger's.
+pub fn load_or_create_file(path: &Path) -> Result<(KeyPair, KeySource), KeyFileError> {
     let shown = path.display().to_string();
     let io = |source| KeyFileError::Io {
         path: shown.clone(),

@@ -1,4 +1,5 @@
-//! `voucher-ledger checkpoint`: sign the current head on demand.
+//! `voucher-ledger checkpoint`: sign the current head on demand, and the
+//! Merkle tree as a checkpoint of the transparency log.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,16 +9,30 @@ use crate::keyfile;
 use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::entry::to_hex;
 use crate::service::engine::{publish_ledger_key, sign_checkpoint};
+use crate::service::transparency::sign_log_checkpoint;
+use crate::service::witness_push::{WitnessSizes, WitnessTarget, push};
 use crate::store::Store;
 
-pub async fn run(database_url: &str, key_file: &Path) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    database_url: &str,
+    key_file: &Path,
+    log_origin: String,
+    witnesses: Vec<WitnessTarget>,
+) -> anyhow::Result<ExitCode> {
     let (signer, _) = keyfile::load_or_create(key_file)?;
-    with_store(database_url, SignNow { signer }).await??;
+    let job = SignNow {
+        signer,
+        log_origin,
+        witnesses,
+    };
+    with_store(database_url, job).await??;
     Ok(ExitCode::SUCCESS)
 }
 
 struct SignNow {
     signer: KeyPair,
+    log_origin: String,
+    witnesses: Vec<WitnessTarget>,
 }
 
 impl StoreJob for SignNow {
@@ -35,6 +50,18 @@ impl StoreJob for SignNow {
             to_hex(&checkpoint.head_hash),
             checkpoint.key_id
         );
+        let tree = sign_log_checkpoint(&store, &self.signer, &self.log_origin).await?;
+        if let Some(tree) = tree {
+            print!("tree checkpoint:\n{}", tree.note);
+            let client = reqwest::Client::new();
+            let sizes = WitnessSizes::default();
+            for witness in &self.witnesses {
+                match push(&store, &client, witness, &sizes, &tree).await {
+                    Ok(line) => println!("{line}"),
+                    Err(error) => eprintln!("witness {}: {error}", witness.name),
+                }
+            }
+        }
         Ok(())
     }
 }

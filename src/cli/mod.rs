@@ -25,6 +25,7 @@ mod sweep;
 mod token;
 mod user;
 mod verify;
+mod witness;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -122,6 +123,14 @@ struct LogArgs {
           default_value = crate::service::transparency::DEFAULT_LOG_ORIGIN,
           value_parser = parse_log_origin)]
     log_origin: String,
+    /// A witness to send every tree checkpoint to: "<url> <its verifier
+    /// key>" (what `witness serve` prints). Repeatable.
+    #[arg(long = "witness", value_parser = parse_witness)]
+    witnesses: Vec<crate::service::witness_push::WitnessTarget>,
+}
+
+fn parse_witness(text: &str) -> Result<crate::service::witness_push::WitnessTarget, String> {
+    crate::service::witness_push::WitnessTarget::parse(text)
 }
 
 fn parse_log_origin(text: &str) -> Result<String, String> {
@@ -202,13 +211,21 @@ enum Commands {
         /// published in the database. Repeatable.
         #[arg(long = "trusted-key")]
         trusted_keys: Vec<String>,
+        /// Require this witness (its verifier key, as `witness serve`
+        /// prints it): every stored cosignature by it must verify and it
+        /// must have cosigned the newest tree checkpoint. Repeatable.
+        #[arg(long = "witness-key")]
+        witness_keys: Vec<String>,
     },
-    /// Sign a checkpoint of the current chain head now.
+    /// Sign a checkpoint of the current chain head now, and one of the
+    /// Merkle tree for the transparency log (printed as its signed note).
     Checkpoint {
         #[command(flatten)]
         database: DatabaseArgs,
         #[command(flatten)]
         key: KeyArgs,
+        #[command(flatten)]
+        log: LogArgs,
     },
     /// Users: `user create --role admin --username NAME` bootstraps the first admin.
     User {
@@ -246,6 +263,12 @@ enum Commands {
     /// entries and prints each acknowledged one. For kill -9 and
     /// multi-process drills; never point it at a production ledger.
     Drill(drill::DrillArgs),
+    /// A witness of transparency logs (C2SP tlog-witness), for outside
+    /// bodies: cosigns checkpoints consistent with the last it cosigned.
+    Witness {
+        #[command(subcommand)]
+        command: witness::WitnessAction,
+    },
     /// Run a sweep now: expire vouchers past their dates, auto-confirm
     /// stale redemptions (serve runs both hourly).
     Sweep(sweep::SweepArgs),
@@ -264,7 +287,10 @@ enum Commands {
 /// Parses the command line and runs it; returns the process exit code.
 pub async fn run() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    let long_running = matches!(cli.command, Commands::Serve { .. } | Commands::Demo { .. });
+    let long_running = matches!(
+        cli.command,
+        Commands::Serve { .. } | Commands::Demo { .. } | Commands::Witness { .. }
+    );
     logging::init(long_running, cli.verbose);
     match cli.command {
         Commands::Serve {
@@ -286,6 +312,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 presentation_seconds: presentation.presentation_seconds,
                 log_origin: log.log_origin,
                 log_key: None,
+                witnesses: log.witnesses,
             };
             serve::run(&database.database_url, &key.key_file, &listen, api).await
         }
@@ -301,6 +328,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 issuer_keys: issuer_keys.keyring()?,
                 presentation_seconds: presentation.presentation_seconds,
                 log_origin: log.log_origin,
+                witnesses: log.witnesses,
                 ..crate::http::ApiConfig::default()
             };
             demo::run(
@@ -320,9 +348,16 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Verify {
             database,
             trusted_keys,
-        } => verify::run(&database.database_url, &trusted_keys).await,
-        Commands::Checkpoint { database, key } => {
-            checkpoint::run(&database.database_url, &key.key_file).await
+            witness_keys,
+        } => verify::run(&database.database_url, &trusted_keys, &witness_keys).await,
+        Commands::Checkpoint { database, key, log } => {
+            checkpoint::run(
+                &database.database_url,
+                &key.key_file,
+                log.log_origin,
+                log.witnesses,
+            )
+            .await
         }
         Commands::User { command } => user::run(command).await,
         Commands::Import { what } => import::run(what).await,
@@ -333,6 +368,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Token { command } => token::run(command).await,
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
+        Commands::Witness { command } => witness::run(command).await,
         Commands::Sweep(args) => sweep::run(args).await,
         Commands::Settle { command } => settle::run(command).await,
         Commands::Report { command } => report::run(command).await,

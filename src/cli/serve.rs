@@ -99,6 +99,7 @@ impl StoreJob for Serve {
         let config = WriterConfig {
             issuer_keys: self.api.issuer_keys.clone(),
             log_origin: self.api.log_origin.clone(),
+            witnesses: self.api.witnesses.clone(),
             ..WriterConfig::default()
         };
         let (writer, writer_task) = engine::spawn(store.clone(), self.signer.clone(), config);

@@ -6,13 +6,24 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::app::{StoreJob, with_existing_store};
 use crate::ledger::entry::{from_hex, to_hex};
-use crate::service::verify::{VerifyError, verify_store};
+use crate::service::verify::{VerifyError, verify_witnessed};
 use crate::store::Store;
 
 /// Exit code when the ledger fails verification (2 is kept for usage errors).
 const EXIT_INVALID: u8 = 3;
 
-pub async fn run(database_url: &str, trusted_keys: &[String]) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    database_url: &str,
+    trusted_keys: &[String],
+    witness_keys: &[String],
+) -> anyhow::Result<ExitCode> {
+    let witnesses = witness_keys
+        .iter()
+        .map(|vkey| {
+            crate::ledger::cosignature::parse_witness_vkey(vkey)
+                .map_err(|e| anyhow::anyhow!("--witness-key {vkey}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut keys = Vec::new();
     for hex in trusted_keys {
         let bytes = from_hex::<32>(hex)
@@ -22,7 +33,7 @@ pub async fn run(database_url: &str, trusted_keys: &[String]) -> anyhow::Result<
                 .map_err(|_| anyhow::anyhow!("--trusted-key is not an Ed25519 public key"))?,
         );
     }
-    match with_existing_store(database_url, Verify { keys }).await? {
+    match with_existing_store(database_url, Verify { keys, witnesses }).await? {
         Ok(summary) => {
             println!(
                 "ok: {} entries, {} postings, {} accounts, {} checkpoints; head {}",
@@ -46,11 +57,12 @@ pub async fn run(database_url: &str, trusted_keys: &[String]) -> anyhow::Result<
 
 struct Verify {
     keys: Vec<VerifyingKey>,
+    witnesses: Vec<(String, VerifyingKey)>,
 }
 
 impl StoreJob for Verify {
     type Output = Result<crate::ledger::verify::Summary, VerifyError>;
     async fn run<S: Store>(self, store: S) -> Self::Output {
-        verify_store(&store, &self.keys).await
+        verify_witnessed(&store, &self.keys, &self.witnesses).await
     }
 }

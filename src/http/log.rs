@@ -70,10 +70,17 @@ fn no_checkpoint() -> ApiError {
     )
 }
 
+/// The newest signed checkpoint with the witnesses' cosignature lines
+/// after the log's own signature.
 async fn checkpoint<S: Store>(State(state): State<AppState<S>>) -> Result<Response, ApiError> {
     let latest = state.store.latest_log_checkpoint().await?;
     let checkpoint = latest.ok_or_else(no_checkpoint)?;
-    Ok(text(checkpoint.note, FRESH))
+    let mut note = checkpoint.note;
+    for (_, line) in state.store.cosignatures(checkpoint.tree_size).await? {
+        note.push_str(&line);
+        note.push('\n');
+    }
+    Ok(text(note, FRESH))
 }
 
 fn no_tile() -> ApiError {

@@ -83,6 +83,8 @@ pub struct ApiConfig {
     /// The key the log's checkpoints are signed with (the ledger key),
     /// served at `/log/vkey`; `None` where this process signs nothing.
     pub log_key: Option<ed25519_dalek::VerifyingKey>,
+    /// Witnesses the writer sends tree checkpoints to (`--witness`).
+    pub witnesses: Vec<crate::service::witness_push::WitnessTarget>,
 }
 
 impl Default for ApiConfig {
@@ -94,6 +96,7 @@ impl Default for ApiConfig {
             presentation_seconds: crate::service::vouchers::PRESENTATION_LIFETIME_SECONDS,
             log_origin: crate::service::transparency::DEFAULT_LOG_ORIGIN.to_string(),
             log_key: None,
+            witnesses: Vec::new(),
         }
     }
 }

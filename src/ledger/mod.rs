@@ -4,6 +4,7 @@
 pub mod account;
 pub mod body;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod derive;
 pub mod entry;
 pub mod hold_replay;

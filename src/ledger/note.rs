@@ -58,30 +58,41 @@ pub fn key_hash(name: &str, key_type: u8, public_key: &[u8; 32]) -> [u8; 4] {
 
 /// The verifier key text of an Ed25519 key named `name`.
 pub fn vkey(name: &str, key: &VerifyingKey) -> String {
-    let public = key.to_bytes();
-    let mut typed = vec![ED25519];
-    typed.extend_from_slice(&public);
-    format!(
-        "{name}+{}+{}",
-        hex8(&key_hash(name, ED25519, &public)),
-        BASE64.encode(typed)
-    )
+    typed_vkey(name, ED25519, key)
 }
 
 /// Reads a verifier key text: its name and Ed25519 key (the hash must
 /// match).
 pub fn parse_vkey(text: &str) -> Result<(String, VerifyingKey), NoteError> {
+    parse_typed_vkey(text, ED25519)
+}
+
+/// `<name>+<key hash>+<base64(type ‖ public key)>` for a key of `key_type`
+/// (0x01 a log's Ed25519 key, 0x04 a witness's cosignature key).
+pub fn typed_vkey(name: &str, key_type: u8, key: &VerifyingKey) -> String {
+    let public = key.to_bytes();
+    let mut typed = vec![key_type];
+    typed.extend_from_slice(&public);
+    format!(
+        "{name}+{}+{}",
+        hex8(&key_hash(name, key_type, &public)),
+        BASE64.encode(typed)
+    )
+}
+
+/// Reads a verifier key of `key_type`; its hash must match its name and key.
+pub fn parse_typed_vkey(text: &str, key_type: u8) -> Result<(String, VerifyingKey), NoteError> {
     let mut parts = text.trim().splitn(3, '+');
     let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(NoteError::BadKey);
     };
     check_name(name)?;
     let typed = BASE64.decode(key).map_err(|_| NoteError::BadKey)?;
-    let (&[ED25519], public) = typed.split_at(1.min(typed.len())) else {
+    if typed.len() != 33 || typed[0] != key_type {
         return Err(NoteError::BadKey);
-    };
-    let public: [u8; 32] = public.try_into().map_err(|_| NoteError::BadKey)?;
-    if hash != hex8(&key_hash(name, ED25519, &public)) {
+    }
+    let public: [u8; 32] = typed[1..].try_into().map_err(|_| NoteError::BadKey)?;
+    if hash != hex8(&key_hash(name, key_type, &public)) {
         return Err(NoteError::BadKey);
     }
     let key = VerifyingKey::from_bytes(&public).map_err(|_| NoteError::BadKey)?;

@@ -28,6 +28,8 @@ pub mod utilisation;
 pub mod verify;
 mod verify_tree;
 pub mod vouchers;
+pub mod witness;
+pub mod witness_push;
 pub mod written;
 
 pub use commands::{Command, Submission};

@@ -67,6 +67,17 @@ pub async fn verify_store<S: Store>(
     store: &S,
     trusted_keys: &[VerifyingKey],
 ) -> Result<Summary, VerifyError> {
+    verify_witnessed(store, trusted_keys, &[]).await
+}
+
+/// `verify_store`, and with `witnesses` (name, cosignature key) not empty:
+/// every stored cosignature by them verifies, and each of them cosigned
+/// the newest tree checkpoint (`verify --witness-key`).
+pub async fn verify_witnessed<S: Store>(
+    store: &S,
+    trusted_keys: &[VerifyingKey],
+    witnesses: &[(String, VerifyingKey)],
+) -> Result<Summary, VerifyError> {
     let keys: HashMap<String, VerifyingKey> = if trusted_keys.is_empty() {
         let mut keys = HashMap::new();
         for record in store.ledger_keys().await? {
@@ -96,7 +107,7 @@ pub async fn verify_store<S: Store>(
     let mut replay = VoucherReplay::default();
     let mut holds = HoldReplay::default();
     let mut settlement = SettlementReplay::default();
-    let mut tree = TreeCheck::start(store, tree_keys).await?;
+    let mut tree = TreeCheck::start(store, tree_keys, witnesses.to_vec()).await?;
     let mut next = 1;
     loop {
         let page = store.entries(next, ENTRY_PAGE_MAX).await?;

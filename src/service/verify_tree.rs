@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use ed25519_dalek::VerifyingKey;
 
+use crate::ledger::cosignature;
 use crate::ledger::entry::{Entry, Hash32, to_hex};
 use crate::ledger::merkle::{self, Frontier};
 use crate::ledger::note::{self, TreeHead};
@@ -39,12 +40,19 @@ pub struct TreeCheck {
     upcoming: VecDeque<LogCheckpoint>,
     /// Checkpoints reached, with the root the entries give at their size.
     reached: Vec<(LogCheckpoint, Hash32)>,
+    /// Witnesses whose cosignature `verify --witness-key` requires.
+    witnesses: Vec<(String, VerifyingKey)>,
+    /// The newest checkpoint checked, and which required witnesses
+    /// cosigned it.
+    newest: Option<u64>,
+    cosigned: Vec<String>,
 }
 
 impl TreeCheck {
     pub async fn start<S: Store>(
         store: &S,
         keys: Vec<VerifyingKey>,
+        witnesses: Vec<(String, VerifyingKey)>,
     ) -> Result<TreeCheck, TreeError> {
         let upcoming = store
             .log_checkpoints_after(0, LOG_CHECKPOINT_PAGE_MAX)
@@ -57,6 +65,9 @@ impl TreeCheck {
             keys,
             upcoming,
             reached: Vec::new(),
+            witnesses,
+            newest: None,
+            cosigned: Vec::new(),
         })
     }
 
@@ -80,8 +91,8 @@ impl TreeCheck {
     /// Each checkpoint reached: its note is a tree checkpoint of its size
     /// and root, signed under its origin by one of the keys, and the root
     /// is the one the entries give.
-    fn check_checkpoints(&mut self) -> Result<(), TreeError> {
-        for (checkpoint, root) in self.reached.drain(..) {
+    async fn check_checkpoints<S: Store>(&mut self, store: &S) -> Result<(), TreeError> {
+        for (checkpoint, root) in std::mem::take(&mut self.reached) {
             let size = checkpoint.tree_size;
             let refuse = |why: &str| TreeError::Mismatch(format!("tree checkpoint {size}: {why}"));
             let signed = note::parse(&checkpoint.note).map_err(|e| refuse(&e.to_string()))?;
@@ -103,6 +114,36 @@ impl TreeCheck {
             {
                 return Err(refuse("no ledger key signs it"));
             }
+            if !self.witnesses.is_empty() {
+                let lines = store.cosignatures(size).await?;
+                self.check_cosignatures(&signed.text, size, &lines)?;
+            }
+            self.newest = Some(size);
+        }
+        Ok(())
+    }
+
+    /// Every stored cosignature by a required witness verifies over the
+    /// checkpoint's text; remembers which witnesses cosigned `size`.
+    fn check_cosignatures(
+        &mut self,
+        text: &str,
+        size: u64,
+        lines: &[(String, String)],
+    ) -> Result<(), TreeError> {
+        self.cosigned.clear();
+        for (name, line) in lines {
+            let Some((_, key)) = self.witnesses.iter().find(|(n, _)| n == name) else {
+                continue;
+            };
+            let valid = note::parse(&format!("{text}\n{line}\n"))
+                .is_ok_and(|one| cosignature::cosigned_at(&one, name, key).is_some());
+            if !valid {
+                return Err(TreeError::Mismatch(format!(
+                    "tree checkpoint {size}: the cosignature by witness {name} does not verify"
+                )));
+            }
+            self.cosigned.push(name.clone());
         }
         Ok(())
     }
@@ -110,7 +151,7 @@ impl TreeCheck {
     /// Compares the nodes recomputed since the last call with the stored
     /// ones, checks the checkpoints reached, and reads the next ones.
     pub async fn compare<S: Store>(&mut self, store: &S) -> Result<(), TreeError> {
-        self.check_checkpoints()?;
+        self.check_checkpoints(store).await?;
         if self.upcoming.is_empty() {
             self.upcoming = store
                 .log_checkpoints_after(self.frontier.size(), LOG_CHECKPOINT_PAGE_MAX)
@@ -143,6 +184,18 @@ impl TreeCheck {
     /// stored size and right edge. Returns the tree's root.
     pub async fn finish<S: Store>(mut self, store: &S) -> Result<Hash32, TreeError> {
         self.compare(store).await?;
+        for (name, _) in &self.witnesses {
+            let Some(newest) = self.newest else {
+                return Err(TreeError::Mismatch(
+                    "there is no tree checkpoint for the witnesses to have cosigned".into(),
+                ));
+            };
+            if !self.cosigned.contains(name) {
+                return Err(TreeError::Mismatch(format!(
+                    "the newest tree checkpoint ({newest} entries) is not cosigned by witness {name}"
+                )));
+            }
+        }
         if let Some(beyond) = self.upcoming.front() {
             return Err(TreeError::Mismatch(format!(
                 "tree checkpoint {} is beyond the ledger's {} entries",

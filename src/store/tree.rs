@@ -49,7 +49,25 @@ pub struct LogCheckpoint {
 /// Most log checkpoints one `log_checkpoints_after` call returns.
 pub const LOG_CHECKPOINT_PAGE_MAX: u32 = 1000;
 
+/// Most cosignatures kept per checkpoint (witnesses of one log).
+pub const COSIGNATURES_MAX: usize = 32;
+
 pub trait TreeStore {
+    /// Stores a witness's cosignature line of checkpoint `tree_size`;
+    /// `false` if that witness's is already there.
+    fn insert_cosignature(
+        &self,
+        tree_size: u64,
+        witness: &str,
+        line: &str,
+        received_at_us: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The cosignature lines of checkpoint `tree_size` (at most
+    /// `COSIGNATURES_MAX`), by witness name.
+    fn cosignatures(
+        &self,
+        tree_size: u64,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
     /// Stores a signed tree checkpoint; `false` if one of that size exists.
     fn insert_log_checkpoint(
         &self,
@@ -164,6 +182,12 @@ pub(crate) fn log_checkpoint(row: LogCheckpointRow) -> Result<LogCheckpoint, Sto
     })
 }
 
+pub(crate) const INSERT_COSIGNATURE: &str = "INSERT INTO log_cosignatures \
+     (tree_size, witness, line, received_at_us) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (tree_size, witness) DO NOTHING";
+pub(crate) const SELECT_COSIGNATURES: &str = "SELECT witness, line FROM log_cosignatures \
+     WHERE tree_size = $1 ORDER BY witness LIMIT $2";
+
 pub(crate) const SELECT_TREE: &str =
     "SELECT tree_size, tree_frontier FROM ledger_head WHERE id = 1";
 pub(crate) const SELECT_LEVEL: &str = "SELECT idx, hash FROM merkle_nodes \
@@ -176,6 +200,36 @@ pub(crate) const SELECT_LEAVES: &str = "SELECT sequence, kind, hash FROM ledger_
 macro_rules! impl_tree_store {
     ($store:ident, $db:ty) => {
         impl $crate::store::tree::TreeStore for $store {
+            async fn insert_cosignature(
+                &self,
+                tree_size: u64,
+                witness: &str,
+                line: &str,
+                received_at_us: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::tree::INSERT_COSIGNATURE)
+                    .bind($crate::store::shared::to_i64(tree_size))
+                    .bind(witness)
+                    .bind(line)
+                    .bind(received_at_us)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn cosignatures(
+                &self,
+                tree_size: u64,
+            ) -> Result<Vec<(String, String)>, $crate::store::StoreError> {
+                sqlx::query_as($crate::store::tree::SELECT_COSIGNATURES)
+                    .bind($crate::store::shared::to_i64(tree_size))
+                    .bind($crate::store::tree::COSIGNATURES_MAX as i64)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)
+            }
+
             async fn insert_log_checkpoint(
                 &self,
                 checkpoint: &$crate::store::tree::LogCheckpoint,

@@ -46,6 +46,8 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::Healthz,          [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::OpenApi,          [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::LatestCheckpoint, [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::LogInclusion,     [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::LogConsistency,   [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::Login,            [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::Logout,           [Deny,  Allow, Allow, Allow, Allow, Allow]),
     (RouteId::Me,               [Deny,  Allow, Allow, Allow, Allow, Allow]),

@@ -347,6 +347,24 @@ impl<S: Store> World<S> {
         }
     }
 
+    /// `n` more ledger entries through the API (the admin's API tokens:
+    /// cheap to create), under keys `{round}-{i}`.
+    pub async fn add_entries(&self, round: &str, n: usize) {
+        for i in 0..n {
+            let body = serde_json::json!({"name": format!("t{i}"), "ttl_days": 1});
+            let reply = self
+                .api
+                .post(
+                    "/api/v1/me/tokens",
+                    &self.bearer("admin"),
+                    body,
+                    &format!("{round}-{i}"),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        }
+    }
+
     /// A further user (`name`, `role`, bound to `party_id`) with an API
     /// token, created through the writer.
     pub async fn add_user(&self, name: &str, role: Role, party_id: Option<Uuid>) -> As {

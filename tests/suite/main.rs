@@ -32,4 +32,6 @@ mod tamper;
 mod text_rule;
 mod tokens;
 mod transparency;
+mod transparency_go;
 mod webdriver;
+mod witness;

@@ -7,7 +7,6 @@
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde_json::json;
 use voucher_ledger::ledger::entry::Hash32;
 use voucher_ledger::ledger::merkle::{self, Frontier};
 use voucher_ledger::ledger::note::{self, TreeHead};
@@ -25,23 +24,8 @@ on_both_backends!(
     verify_refuses_a_tree_checkpoint_the_entries_or_keys_do_not_back,
     a_ledger_from_before_the_tree_is_caught_up_at_startup,
     verify_refuses_a_changed_extra_or_missing_tree_node,
+    the_writer_signs_the_tree_with_its_checkpoints,
 );
-
-/// `n` more entries (API tokens: cheap to create), keyed `{round}-{i}`.
-async fn grow<S: Store>(world: &World<S>, round: &str, n: usize) {
-    for i in 0..n {
-        let reply = world
-            .api
-            .post(
-                "/api/v1/me/tokens",
-                &world.bearer("admin"),
-                json!({"name": format!("t{i}"), "ttl_days": 1}),
-                &format!("{round}-{i}"),
-            )
-            .await;
-        assert_eq!(reply.status.as_u16(), 201, "{:?}", reply.body);
-    }
-}
 
 /// The roots of every prefix of the ledger, from its entries alone.
 async fn roots_from_entries<S: Store>(store: &S) -> Vec<Hash32> {
@@ -58,7 +42,7 @@ async fn roots_from_entries<S: Store>(store: &S) -> Vec<Hash32> {
 
 async fn every_entry_is_a_leaf_and_every_proof_verifies<S: Store>(store: S, _db: &TestDb) {
     let world = World::new(store).await;
-    grow(&world, "a", 40).await;
+    world.add_entries("a", 40).await;
     let store = &world.store;
     let size = store.head().await.unwrap().sequence;
     let tree = store.tree().await.unwrap();
@@ -114,7 +98,7 @@ async fn every_entry_is_a_leaf_and_every_proof_verifies<S: Store>(store: S, _db:
 
 async fn a_ledger_from_before_the_tree_is_caught_up_at_startup<S: Store>(store: S, db: &TestDb) {
     let world = World::new(store).await;
-    grow(&world, "a", 10).await;
+    world.add_entries("a", 10).await;
     let store = &world.store;
     let size = store.head().await.unwrap().sequence;
     let root = store.tree().await.unwrap().root();
@@ -134,14 +118,14 @@ async fn a_ledger_from_before_the_tree_is_caught_up_at_startup<S: Store>(store: 
     assert_eq!((tree.size(), tree.root()), (size, root));
     verify_store(store, &[]).await.expect("verify passes");
     // Appends go on from the caught-up tree.
-    grow(&world, "b", 3).await;
+    world.add_entries("b", 3).await;
     assert_eq!(store.tree().await.unwrap().size(), size + 3);
     verify_store(store, &[]).await.expect("verify passes");
 }
 
 async fn verify_refuses_a_changed_extra_or_missing_tree_node<S: Store>(store: S, db: &TestDb) {
     let world = World::new(store).await;
-    grow(&world, "a", 12).await;
+    world.add_entries("a", 12).await;
     let store = &world.store;
     verify_store(store, &[]).await.expect("verify passes");
     let id = merkle::NodeId::new(1, 3);
@@ -196,7 +180,7 @@ async fn the_log_serves_its_key_checkpoint_tiles_and_proofs<S: Store>(store: S, 
     let api = &world.api;
     let (status, _, _) = api.download("/log/checkpoint", &As::Nobody).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "no checkpoint signed yet");
-    grow(&world, "a", 280).await;
+    world.add_entries("a", 280).await;
     let signed = sign_log_checkpoint(&world.store, &world.ledger_key, LOG_ORIGIN)
         .await
         .unwrap()
@@ -380,7 +364,7 @@ async fn verify_refuses_a_tree_checkpoint_the_entries_or_keys_do_not_back<S: Sto
     db: &TestDb,
 ) {
     let world = World::new(store).await;
-    grow(&world, "a", 5).await;
+    world.add_entries("a", 5).await;
     let signed = sign_log_checkpoint(&world.store, &world.ledger_key, LOG_ORIGIN)
         .await
         .unwrap()
@@ -428,4 +412,49 @@ async fn verify_refuses_a_tree_checkpoint_the_entries_or_keys_do_not_back<S: Sto
         .unwrap_err()
         .to_string();
     assert!(refused.contains("is not the entries'"), "{refused}");
+}
+
+async fn the_writer_signs_the_tree_with_its_checkpoints<S: Store>(store: S, _db: &TestDb) {
+    use voucher_ledger::domain::{Redacted, Role, Username};
+    use voucher_ledger::service::WriterConfig;
+    use voucher_ledger::service::commands::{Command, CreateUser, Submission};
+    let config = WriterConfig {
+        checkpoint_every_entries: 4,
+        log_origin: LOG_ORIGIN.into(),
+        ..WriterConfig::default()
+    };
+    let (writer, task) = crate::helpers::start_writer(&store, config).await;
+    for i in 0..10 {
+        let submission = Submission {
+            actor: "test".into(),
+            idempotency_key: format!("user-{i}"),
+            command: Command::CreateUser(CreateUser {
+                user_id: uuid::Uuid::now_v7(),
+                username: Username::parse(&format!("user-{i}")).unwrap(),
+                role: Role::Auditor,
+                party_id: None,
+                display_name: None,
+                password_hash: Redacted::new("unused".into()),
+            }),
+        };
+        writer.submit(submission).await.unwrap();
+    }
+    // The writer signs a last checkpoint, and waits for the tree's, as it stops.
+    drop(writer);
+    task.await.unwrap();
+    let latest = store
+        .latest_log_checkpoint()
+        .await
+        .unwrap()
+        .expect("signed");
+    assert_eq!(latest.tree_size, 10);
+    let head = TreeHead::parse(&note::parse(&latest.note).unwrap().text).unwrap();
+    assert_eq!(
+        (head.origin.as_str(), head.root),
+        (LOG_ORIGIN, store.tree().await.unwrap().root())
+    );
+    // Earlier ones were signed on the way (every 4 entries, while appends went on).
+    let all = store.log_checkpoints_after(0, 100).await.unwrap();
+    assert!(all.len() >= 2, "{all:?}");
+    verify_store(&store, &[]).await.expect("verify passes");
 }

@@ -53,6 +53,8 @@ pub struct WriterConfig {
     /// The transparency log's origin: with every checkpoint, the writer
     /// signs the tree as a C2SP checkpoint under this name.
     pub log_origin: String,
+    /// Witnesses each tree checkpoint is sent to for cosigning.
+    pub witnesses: Vec<crate::service::witness_push::WitnessTarget>,
 }
 
 impl Default for WriterConfig {
@@ -65,6 +67,7 @@ impl Default for WriterConfig {
             batch_attempts_max: 3,
             issuer_keys: Arc::default(),
             log_origin: crate::service::transparency::DEFAULT_LOG_ORIGIN.to_string(),
+            witnesses: Vec::new(),
         }
     }
 }
@@ -124,6 +127,7 @@ pub fn spawn<S: Store>(
         last_checkpoint_sequence: None,
         credential_epoch: credential_epoch.clone(),
         log_signing: None,
+        witness_sizes: Default::default(),
     };
     let handle = WriterHandle {
         queue,
@@ -142,6 +146,8 @@ struct Writer<S: Store> {
     /// The tree checkpoint being signed off the writer's path (at most one
     /// at a time; awaited before the writer ends).
     log_signing: Option<JoinHandle<()>>,
+    /// Where each witness is, as far as this process knows.
+    witness_sizes: crate::service::witness_push::WitnessSizes,
 }
 
 impl<S: Store> Writer<S> {
@@ -181,6 +187,11 @@ impl<S: Store> Writer<S> {
                     }
                 }
             }
+        }
+        // The last tree checkpoint covers the last entry: wait for one
+        // still running, sign, and wait for that one too.
+        if let Some(signing) = self.log_signing.take() {
+            let _ = signing.await;
         }
         if let Ok(head) = self.store.head().await {
             self.checkpoint_if_due(head, true).await;
@@ -315,18 +326,43 @@ impl<S: Store> Writer<S> {
         {
             return;
         }
-        let (store, signer) = (self.store.clone(), self.signer.clone());
-        let origin = self.config.log_origin.clone();
-        self.log_signing = Some(tokio::spawn(async move {
-            match crate::service::transparency::sign_log_checkpoint(&store, &signer, &origin).await
-            {
-                Ok(Some(checkpoint)) => {
-                    tracing::info!(tree_size = checkpoint.tree_size, %origin, "tree checkpoint signed")
-                }
-                Ok(None) => {}
-                Err(error) => tracing::warn!(%error, "tree checkpoint failed; will retry"),
+        self.log_signing = Some(tokio::spawn(sign_and_witness(
+            self.store.clone(),
+            self.signer.clone(),
+            self.config.log_origin.clone(),
+            self.config.witnesses.clone(),
+            self.witness_sizes.clone(),
+        )));
+    }
+}
+
+/// Signs the tree as it is now and sends the checkpoint to each witness;
+/// failures are logged (the next checkpoint tries again).
+async fn sign_and_witness<S: Store>(
+    store: S,
+    signer: Arc<KeyPair>,
+    origin: String,
+    witnesses: Vec<crate::service::witness_push::WitnessTarget>,
+    sizes: crate::service::witness_push::WitnessSizes,
+) {
+    use crate::service::{transparency, witness_push};
+    let checkpoint = match transparency::sign_log_checkpoint(&store, &signer, &origin).await {
+        Ok(Some(checkpoint)) => checkpoint,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(%error, "tree checkpoint failed; will retry");
+            return;
+        }
+    };
+    tracing::info!(tree_size = checkpoint.tree_size, %origin, "tree checkpoint signed");
+    let client = reqwest::Client::new();
+    for witness in &witnesses {
+        match witness_push::push(&store, &client, witness, &sizes, &checkpoint).await {
+            Ok(_) => {
+                tracing::info!(witness = %witness.name, tree_size = checkpoint.tree_size, "cosigned")
             }
-        }));
+            Err(error) => tracing::warn!(witness = %witness.name, %error, "not cosigned"),
+        }
     }
 }
 

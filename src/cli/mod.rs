@@ -18,6 +18,7 @@ mod logging;
 mod machine_cpu;
 mod progress;
 mod qr;
+mod receipt;
 mod report;
 mod serve;
 mod settle;
@@ -263,6 +264,11 @@ enum Commands {
     /// entries and prints each acknowledged one. For kill -9 and
     /// multi-process drills; never point it at a production ledger.
     Drill(drill::DrillArgs),
+    /// Receipts of the transparency log: `receipt verify FILE --log-key K`.
+    Receipt {
+        #[command(subcommand)]
+        command: receipt::ReceiptAction,
+    },
     /// A witness of transparency logs (C2SP tlog-witness), for outside
     /// bodies: cosigns checkpoints consistent with the last it cosigned.
     Witness {
@@ -369,6 +375,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         Commands::Bench { which } => bench::run(which).await,
         Commands::Drill(args) => drill::run(args).await,
         Commands::Witness { command } => witness::run(command).await,
+        Commands::Receipt { command } => receipt::run(command),
         Commands::Sweep(args) => sweep::run(args).await,
         Commands::Settle { command } => settle::run(command).await,
         Commands::Report { command } => report::run(command).await,

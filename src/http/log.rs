@@ -1,7 +1,8 @@
 //! The transparency log for outsiders, no login (docs/transparency.md):
 //! the C2SP tlog-tiles files under `/log/` — the verifier key, the newest
-//! signed checkpoint, hash tiles and entry bundles — and the proofs' JSON
-//! API (`/api/v1/log/…`, in the route table and the OpenAPI document).
+//! signed checkpoint, hash tiles and entry bundles — the proofs' JSON API
+//! (`/api/v1/log/…`), and the receipts of vouchers, redemptions and runs
+//! (in the route table and the OpenAPI document).
 
 use axum::Json;
 use axum::Router;
@@ -15,10 +16,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::auth::Auth;
 use super::json::ApiQuery;
 use super::{ApiError, AppState};
 use crate::ledger::entry::Hash32;
 use crate::ledger::note;
+use crate::ledger::receipt::Receipt;
 use crate::service::transparency::{self, LogError, TilePath};
 use crate::store::Store;
 
@@ -107,6 +110,16 @@ impl From<LogError> for ApiError {
                 "tree_size_rejected",
                 "A tree size must be at least 1, at least the entry's sequence, and not below the older size.",
                 "树大小须至少为 1，且不小于条目序号，也不得小于较早的大小。",
+            ),
+            LogError::NotYetCheckpointed(sequence) => ApiError::new(
+                StatusCode::CONFLICT,
+                "receipt_not_ready",
+                format!(
+                    "No signed checkpoint covers entry {sequence} yet; the log signs one at least every minute while it moves: try again shortly."
+                ),
+                format!(
+                    "尚无已签名的检查点覆盖条目 {sequence}；日志在变动时至少每分钟签署一次，请稍后再试。"
+                ),
             ),
             LogError::Store(error) => error.into(),
         }
@@ -255,4 +268,47 @@ pub async fn consistency<S: Store>(
         to_root: b64(&to_root),
         proof: proof.iter().map(b64).collect(),
     }))
+}
+
+/// The receipt of a voucher's issue entry (its holder, admin, finance,
+/// auditor).
+pub async fn voucher_receipt<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
+    let voucher = super::vouchers::visible_voucher(&state, &caller, &id).await?;
+    let subject = format!("voucher {} issued", voucher.id);
+    let receipt = transparency::receipt(&state.store, voucher.issued_sequence, subject).await?;
+    Ok(Json(receipt))
+}
+
+/// The receipt of a redemption's entry (its provider and enterprise,
+/// admin, finance, auditor).
+pub async fn redemption_receipt<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
+    let record = super::redemptions::visible_redemption(&state, &caller, &id).await?;
+    let subject = format!("redemption {} recorded", record.id);
+    let receipt = transparency::receipt(&state.store, record.redeemed_sequence, subject).await?;
+    Ok(Json(receipt))
+}
+
+/// The receipt of a settlement run's approval (finance, admin, auditor);
+/// 404 for a run not approved yet.
+pub async fn run_receipt<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
+    let id = ApiError::id_or_404(&id)?;
+    let run = state.store.settlement_run(id).await?;
+    let sequence = run
+        .and_then(|run| run.approved_sequence)
+        .ok_or_else(ApiError::not_found)?;
+    let subject = format!("settlement run {id} approved");
+    Ok(Json(
+        transparency::receipt(&state.store, sequence, subject).await?,
+    ))
 }

@@ -437,6 +437,7 @@ pub fn document() -> OpenApi {
         .schema_from::<Done>()
         .schema_from::<CheckpointView>()
         .schema_from::<super::log::InclusionView>()
+        .schema_from::<crate::ledger::receipt::Receipt>()
         .schema_from::<super::log::ConsistencyView>()
         .schema_from::<VerificationView>()
         .schema_from::<CheckpointList>()

@@ -364,6 +364,28 @@ pub async fn redeem<S: Store>(
 }
 
 /// Providers and enterprises see their own redemptions only.
+/// The redemption `id` if the caller may see it (a provider or an
+/// enterprise only its own); 404 otherwise, as for one that does not exist.
+pub(super) async fn visible_redemption<S: Store>(
+    state: &AppState<S>,
+    caller: &Authenticated,
+    id: &str,
+) -> Result<crate::store::redemption::RedemptionRecord, ApiError> {
+    let id = ApiError::id_or_404(id)?;
+    let record = state
+        .store
+        .redemption(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let own = own_filter(caller);
+    let hidden = own.provider_id.is_some_and(|p| p != record.provider_id)
+        || own.enterprise_id.is_some_and(|e| e != record.enterprise_id);
+    if hidden {
+        return Err(ApiError::not_found());
+    }
+    Ok(record)
+}
+
 fn own_filter(caller: &Authenticated) -> RedemptionFilter {
     let party = caller.principal.party_id.unwrap_or(Uuid::nil());
     match caller.principal.role {
@@ -427,18 +449,7 @@ pub async fn get<S: Store>(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<RedemptionView>, ApiError> {
-    let id = ApiError::id_or_404(&id)?;
-    let record = state
-        .store
-        .redemption(id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let own = own_filter(&caller);
-    let hidden = own.provider_id.is_some_and(|p| p != record.provider_id)
-        || own.enterprise_id.is_some_and(|e| e != record.enterprise_id);
-    if hidden {
-        return Err(ApiError::not_found());
-    }
+    let record = visible_redemption(&state, &caller, &id).await?;
     let mut view = redemption_view(&state.store, &record).await?;
     view.timeline = Some(super::redemption_views::timeline_of(&state.store, &record).await?);
     Ok(Json(view))

@@ -337,6 +337,9 @@ route_table! {
     GetVoucher: GET "/api/v1/vouchers/{id}", Access::Roles(VOUCHER_READERS), keyless, DEFAULT_BODY,
         vouchers::get::<S>, [] -> [VoucherView],
         "One voucher with its QR text";
+    VoucherReceipt: GET "/api/v1/vouchers/{id}/receipt", Access::Roles(VOUCHER_READERS), keyless, DEFAULT_BODY,
+        log::voucher_receipt::<S>, [] -> [Receipt],
+        "The receipt of a voucher's issue: leaf, inclusion proof and the cosigned checkpoint (docs/transparency.md)";
     VoucherQrPng: GET "/api/v1/vouchers/{id}/qr.png", Access::Roles(VOUCHER_READERS), keyless, DEFAULT_BODY,
         vouchers::qr_png::<S>, [] -> [],
         "The voucher's QR code as PNG";
@@ -376,6 +379,9 @@ route_table! {
     GetRedemption: GET "/api/v1/redemptions/{id}", Access::Roles(REDEMPTION_READERS), keyless, DEFAULT_BODY,
         redemptions::get::<S>, [] -> [RedemptionView],
         "One redemption";
+    RedemptionReceipt: GET "/api/v1/redemptions/{id}/receipt", Access::Roles(REDEMPTION_READERS), keyless, DEFAULT_BODY,
+        log::redemption_receipt::<S>, [] -> [Receipt],
+        "The receipt of a redemption's entry: leaf, inclusion proof and the cosigned checkpoint";
     ConfirmRedemption: POST "/api/v1/redemptions/{id}/confirm", Access::Roles(ENTERPRISE_ONLY), key, DEFAULT_BODY,
         redemption_changes::confirm::<S>, [ConfirmRequest] -> [RedemptionView],
         "Confirm the service was delivered (optional 1–5 rating and comment)";
@@ -415,6 +421,9 @@ route_table! {
     GetSettlementRun: GET "/api/v1/settlement-runs/{id}", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
         settlement::get::<S>, [] -> [SettlementRunView],
         "A settlement run: totals per line state and its payouts";
+    RunReceipt: GET "/api/v1/settlement-runs/{id}/receipt", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
+        log::run_receipt::<S>, [] -> [Receipt],
+        "The receipt of a settlement run's approval: leaf, inclusion proof and the cosigned checkpoint";
     ListSettlementLines: GET "/api/v1/settlement-runs/{id}/lines", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
         settlement::lines::<S>, [] -> [SettlementLineList],
         "A run's lines with their reconciliation flags, in line order";

@@ -12,6 +12,7 @@ pub mod issued_voucher;
 pub mod merkle;
 pub mod note;
 pub mod posting;
+pub mod receipt;
 pub mod settlement_replay;
 pub mod verify;
 pub mod voucher_replay;

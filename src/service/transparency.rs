@@ -3,11 +3,15 @@
 //! the stored tree, and the tiles of C2SP tlog-tiles. Reads only: the tree
 //! itself is written by the appends.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use crate::domain::Timestamp;
 use crate::ledger::checkpoint::KeyPair;
 use crate::ledger::entry::Hash32;
 use crate::ledger::merkle;
 use crate::ledger::note::{self, TreeHead};
+use crate::ledger::receipt::{RECEIPT_FORMAT, Receipt};
 use crate::store::tree::{EntryLeaf, LogCheckpoint, with_nodes};
 use crate::store::{Store, StoreError};
 
@@ -57,6 +61,8 @@ pub enum LogError {
     BadSize,
     #[error("no such tile")]
     NoTile,
+    #[error("no signed checkpoint covers entry {0} yet")]
+    NotYetCheckpointed(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -163,6 +169,34 @@ async fn checkpoint_of<S: Store>(store: &S, size: u64) -> Result<Option<String>,
         .into_iter()
         .find(|checkpoint| checkpoint.tree_size == size)
         .map(|checkpoint| checkpoint.note))
+}
+
+/// The receipt of entry `sequence` against the newest signed checkpoint,
+/// with its witnesses' cosignatures.
+pub async fn receipt<S: Store>(
+    store: &S,
+    sequence: u64,
+    subject: String,
+) -> Result<Receipt, LogError> {
+    let latest = store.latest_log_checkpoint().await?;
+    let checkpoint = latest
+        .filter(|checkpoint| checkpoint.tree_size >= sequence)
+        .ok_or(LogError::NotYetCheckpointed(sequence))?;
+    let found = inclusion(store, sequence, Some(checkpoint.tree_size)).await?;
+    let mut note = checkpoint.note;
+    for (_, line) in store.cosignatures(checkpoint.tree_size).await? {
+        note.push_str(&line);
+        note.push('\n');
+    }
+    Ok(Receipt {
+        format: RECEIPT_FORMAT.into(),
+        subject,
+        sequence,
+        leaf: BASE64.encode(found.leaf.record()),
+        tree_size: found.tree_size,
+        proof: found.proof.iter().map(|hash| BASE64.encode(hash)).collect(),
+        checkpoint: note,
+    })
 }
 
 /// A tile's bytes: level `level`'s hashes `index·256 ..` (level 0…7:

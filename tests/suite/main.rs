@@ -23,6 +23,7 @@ mod programmes;
 mod property;
 mod providers;
 mod qr;
+mod receipts;
 mod redemption;
 mod redemption_processes;
 mod registry;

@@ -332,6 +332,7 @@ async fn a_run_settles_confirmed_redemptions_once_with_two_people<S: Store>(stor
         ),
         (Some("finance"), Some("刘洋"))
     );
+    receipts_of_the_approval_and_a_redemption(&world, &run, &firms[0], &redemptions[0]).await;
     let payout = &approved.body["payouts"][0];
     assert_eq!(
         (
@@ -1492,4 +1493,51 @@ async fn every_csv_of_a_run_is_safe_to_open_in_a_spreadsheet<S: Store>(store: S,
         batch.contains("'-2+3舟山公司") && batch.contains("'@SUM(1+1)"),
         "{batch}"
     );
+}
+
+/// Once a signed checkpoint covers them: the run's approval has a receipt
+/// (finance), and so has a redemption (its enterprise); both verify
+/// offline with the log's key and name the right kind of entry.
+async fn receipts_of_the_approval_and_a_redemption<S: Store>(
+    world: &World<S>,
+    run: &Value,
+    firm: &crate::issuance::Firm,
+    redemption: &Value,
+) {
+    use voucher_ledger::ledger::receipt::Receipt;
+    voucher_ledger::service::transparency::sign_log_checkpoint(
+        &world.store,
+        &world.ledger_key,
+        crate::api_client::LOG_ORIGIN,
+    )
+    .await
+    .unwrap();
+    let log = (
+        crate::api_client::LOG_ORIGIN.to_string(),
+        world.ledger_key.public_key(),
+    );
+    let paths = [
+        (
+            format!(
+                "/api/v1/settlement-runs/{}/receipt",
+                run["id"].as_str().unwrap()
+            ),
+            world.bearer("finance"),
+            "settlement_approved",
+        ),
+        (
+            format!(
+                "/api/v1/redemptions/{}/receipt",
+                redemption["id"].as_str().unwrap()
+            ),
+            firm.bearer(),
+            "voucher_redeemed",
+        ),
+    ];
+    for (path, who, kind) in paths {
+        let reply = world.api.get(&path, &who).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {:?}", reply.body);
+        let receipt: Receipt = serde_json::from_value(reply.body).unwrap();
+        assert_eq!(receipt.verify(&log, &[]).unwrap().kind, kind, "{path}");
+    }
 }

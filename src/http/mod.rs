@@ -37,6 +37,7 @@ pub mod presentations;
 pub mod programme_guide;
 pub mod programmes;
 pub mod providers;
+pub mod public_notice;
 pub mod rate_limit;
 mod redemption_changes;
 mod redemption_views;

@@ -162,14 +162,31 @@ pub async fn accepting_providers<S: Store>(
         .await?
         .filter(|record| super::programmes::visible_to(record, caller.principal.role))
         .ok_or_else(ApiError::not_found)?;
-    let wanted = &record.terms.service_categories;
     let limit = page.limit() as usize;
+    let (providers, after, more) = accepting(&state.store, &record, page.after(), limit).await?;
+    let next_cursor = (more || providers.len() == limit).then(|| after.clone());
+    Ok(Json(AcceptingProviderList {
+        providers,
+        next_cursor,
+    }))
+}
+
+/// Up to `limit` approved providers accepting `record`'s categories with
+/// USCC above `after` (scanning at most `SCAN_ROWS_MAX` rows): the
+/// providers, the last USCC scanned, and whether more may follow.
+pub(super) async fn accepting<S: Store>(
+    store: &S,
+    record: &crate::store::registry::ProgrammeRecord,
+    after: &str,
+    limit: usize,
+) -> Result<(Vec<AcceptingProvider>, String, bool), ApiError> {
+    let wanted = &record.terms.service_categories;
     let mut providers = Vec::new();
-    let mut after = page.after().to_string();
+    let mut after = after.to_string();
     let mut scanned = 0;
     let mut more = true;
     while providers.len() < limit && scanned < SCAN_ROWS_MAX {
-        let rows = state.store.providers_after(&after, 500).await?;
+        let rows = store.providers_after(&after, 500).await?;
         scanned += rows.len() as u32;
         more = rows.len() == 500;
         for row in &rows {
@@ -197,9 +214,5 @@ pub async fn accepting_providers<S: Store>(
             break;
         }
     }
-    let next_cursor = (more || providers.len() == limit).then(|| after.clone());
-    Ok(Json(AcceptingProviderList {
-        providers,
-        next_cursor,
-    }))
+    Ok((providers, after, more))
 }

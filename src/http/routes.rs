@@ -13,8 +13,8 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
     AppState, access, fraud, health, holds, keys, ledger, log, presentations, programme_guide,
-    programmes, providers, redemption_changes, redemptions, registry, registry_imports,
-    serve_openapi_document, settlement, tokens, utilisation, vouchers,
+    programmes, providers, public_notice, redemption_changes, redemptions, registry,
+    registry_imports, serve_openapi_document, settlement, tokens, utilisation, vouchers,
 };
 use crate::domain::Role;
 use crate::store::Store;
@@ -187,6 +187,12 @@ route_table! {
     LogConsistency: GET "/api/v1/log/consistency", Access::Public, keyless, DEFAULT_BODY,
         log::consistency::<S>, [] -> [ConsistencyView],
         "Transparency log: the proof that one tree size extends an older one";
+    PublicProgrammes: GET "/api/v1/public/programmes", Access::Public, keyless, DEFAULT_BODY,
+        public_notice::programmes::<S>, [] -> [PublicProgrammeList],
+        "公示: the programmes open or closed (no login)";
+    PublicNotice: GET "/api/v1/public/programmes/{code}", Access::Public, keyless, DEFAULT_BODY,
+        public_notice::notice::<S>, [] -> [PublicNotice],
+        "公示: a programme's approved providers, approved runs' payouts per provider with proofs, and totals (no login, nothing personal)";
     Login: POST "/api/v1/session", Access::Public, keyless, DEFAULT_BODY,
         access::login::<S>, [LoginRequest] -> [LoginResponse],
         "Log in: sets the session cookie and returns the CSRF token";

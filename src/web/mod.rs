@@ -46,6 +46,7 @@ mod form;
 mod i18n;
 mod layout;
 mod provider;
+mod public;
 mod redemption_facts;
 
 pub use backend::ApiClient;
@@ -63,6 +64,7 @@ pub fn site<S: Store>(state: AppState<S>) -> Router {
         .merge(finance::routes())
         .merge(admin::routes())
         .merge(auditor::routes())
+        .merge(public::routes())
         .with_state(client.clone())
         .layer(from_fn_with_state(state, auth::authenticate::<S>))
         .layer(from_fn(server_timing));

@@ -47,6 +47,8 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::OpenApi,          [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::LatestCheckpoint, [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::LogInclusion,     [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::PublicProgrammes, [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::PublicNotice,     [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::LogConsistency,   [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::Login,            [Allow, Allow, Allow, Allow, Allow, Allow]),
     (RouteId::Logout,           [Deny,  Allow, Allow, Allow, Allow, Allow]),

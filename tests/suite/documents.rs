@@ -24,7 +24,7 @@ on_both_backends!(
 
 /// Long names of the kind the registry holds: a name wraps in the detail
 /// table, yet each must appear whole somewhere a reader can copy it.
-const PROVIDERS: [(&str, &str, &str); 3] = [
+pub(crate) const PROVIDERS: [(&str, &str, &str); 3] = [
     (
         "舟山市定海区海洋经济与数字化转型管理咨询服务有限责任公司",
         "中国工商银行股份有限公司舟山定海海洋经济开发区支行",
@@ -41,11 +41,11 @@ const PROVIDERS: [(&str, &str, &str); 3] = [
         "201000123456789012",
     ),
 ];
-const LINES: usize = 45;
+pub(crate) const LINES: usize = 45;
 
 /// A run of `LINES` confirmed redemptions spread over the three providers,
 /// approved; returns the world and the run.
-async fn approved_run<S: Store>(store: S) -> (Scene<S>, Value, Vec<String>) {
+pub(crate) async fn approved_run<S: Store>(store: S) -> (Scene<S>, Value, Vec<String>) {
     let scene = setting(store, LINES).await;
     let mut counters = Vec::new();
     for (index, (name, bank, account)) in PROVIDERS.iter().enumerate() {

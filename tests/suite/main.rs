@@ -22,6 +22,7 @@ mod processes;
 mod programmes;
 mod property;
 mod providers;
+mod public_notice;
 mod qr;
 mod receipts;
 mod redemption;

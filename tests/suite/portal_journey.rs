@@ -744,7 +744,15 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         .browser(&dir.path().join("visitor"), DESKTOP, None)
         .await;
     journey
-        .sweep(&visitor, "visitor", &pages(&["/login"]))
+        .sweep(
+            &visitor,
+            "visitor",
+            &pages(&[
+                "/login",
+                "/public",
+                &format!("/public/programmes/{PROGRAMME}"),
+            ]),
+        )
         .await;
     visitor.quit().await;
     journey

@@ -7,6 +7,7 @@
 mod harness;
 mod issue;
 mod ledger;
+mod log;
 mod redeem;
 mod settle;
 mod setup;
@@ -80,6 +81,20 @@ pub enum BenchAction {
         #[arg(long, default_value_t = 64)]
         clients: u64,
     },
+    /// The transparency log at scale: appends through the writer (the
+    /// tree grows as in production), then inclusion-proof latency
+    /// (p50/p99) and verify's rate next to raw SHA-256 of the same bytes.
+    Log {
+        #[arg(long, default_value = "sqlite")]
+        backend_url: String,
+        #[arg(long, default_value_t = 100_000)]
+        entries: u64,
+        #[arg(long, default_value_t = 64)]
+        clients: u64,
+        /// Inclusion proofs to time.
+        #[arg(long, default_value_t = 2_000)]
+        proofs: u64,
+    },
 }
 
 pub async fn run(command: BenchAction) -> anyhow::Result<ExitCode> {
@@ -140,6 +155,24 @@ pub async fn run(command: BenchAction) -> anyhow::Result<ExitCode> {
             );
             anyhow::ensure!((1..=1024).contains(&clients), "--clients must be 1 to 1024");
             ledger::bench_ledger(&backend_url, entries, clients).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchAction::Log {
+            backend_url,
+            entries,
+            clients,
+            proofs,
+        } => {
+            anyhow::ensure!(
+                (1..=2_000_000).contains(&entries),
+                "--entries must be 1 to 2000000"
+            );
+            anyhow::ensure!((1..=1024).contains(&clients), "--clients must be 1 to 1024");
+            anyhow::ensure!(
+                (1..=100_000).contains(&proofs),
+                "--proofs must be 1 to 100000"
+            );
+            log::bench_log(&backend_url, entries, clients, proofs).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -62,15 +62,30 @@ async fn ledger_appends<S: Store>(
 ) -> anyhow::Result<(f64, Duration)> {
     store.migrate().await?;
     let signer = Arc::new(KeyPair::generate());
-    publish_ledger_key(&store, &signer).await?;
+    let elapsed = append_journals(&store, signer, entries, clients).await?;
+    let summary = verify_store(&store, &[]).await?;
+    println!("  verify: ok ({} entries)", summary.entries);
+    store.close().await;
+    Ok((entries as f64 / elapsed.as_secs_f64(), elapsed))
+}
+
+/// Publishes `signer`, funds a bench programme, appends `entries` one-fen
+/// journals from `clients` concurrent clients through a writer and stops
+/// it (its last checkpoints signed). Returns the time the appends took.
+pub(super) async fn append_journals<S: Store>(
+    store: &S,
+    signer: Arc<KeyPair>,
+    entries: u64,
+    clients: u64,
+) -> anyhow::Result<Duration> {
+    publish_ledger_key(store, &signer).await?;
     let (writer, writer_task) = engine::spawn(store.clone(), signer, WriterConfig::default());
     let programme = ProgrammeCode::parse("BENCH").expect("valid code");
     fund(&writer, &programme, i64::MAX / 4).await?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
-        let writer = writer.clone();
-        let programme = programme.clone();
+        let (writer, programme) = (writer.clone(), programme.clone());
         tasks.push(tokio::spawn(async move {
             let mut index = client;
             while index < entries {
@@ -87,10 +102,7 @@ async fn ledger_appends<S: Store>(
     let elapsed = started.elapsed();
     drop(writer);
     writer_task.await?;
-    let summary = verify_store(&store, &[]).await?;
-    println!("  verify: ok ({} entries)", summary.entries);
-    store.close().await;
-    Ok((entries as f64 / elapsed.as_secs_f64(), elapsed))
+    Ok(elapsed)
 }
 
 pub(super) async fn bench_import(backend_url: &str, rows: usize) -> anyhow::Result<()> {

@@ -9,23 +9,18 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::ProgrammeCode;
 use crate::ledger::checkpoint::KeyPair;
 use std::collections::HashMap;
 
 use crate::ledger::entry::hash_input;
 use crate::ledger::merkle::{self, Frontier};
 use crate::ledger::verify::ChainVerifier;
-use crate::service::WriterConfig;
-use crate::service::commands::Envelope;
-use crate::service::engine::{self, publish_ledger_key};
 use crate::service::transparency::{inclusion, sign_log_checkpoint};
 use crate::service::verify::verify_store;
 use crate::store::{Backend, ENTRY_PAGE_MAX, PostgresStore, SqliteStore, Store};
 
-use crate::cli::drill::{fund, one_fen_journal};
-
 use super::harness::Scratch;
+use super::ledger::append_journals;
 
 /// Target from issue 20: an inclusion proof's p99 below 5 ms at 1,000,000
 /// entries; verify at least half the rate of raw SHA-256 of the same bytes.
@@ -58,31 +53,7 @@ pub(super) async fn bench_log(
 async fn run<S: Store>(store: S, entries: u64, clients: u64, proofs: u64) -> anyhow::Result<()> {
     store.migrate().await?;
     let signer = Arc::new(KeyPair::generate());
-    publish_ledger_key(&store, &signer).await?;
-    let (writer, writer_task) =
-        engine::spawn(store.clone(), signer.clone(), WriterConfig::default());
-    let programme = ProgrammeCode::parse("BENCH").expect("valid code");
-    fund(&writer, &programme, i64::MAX / 4).await?;
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for client in 0..clients {
-        let (writer, programme) = (writer.clone(), programme.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut index = client;
-            while index < entries {
-                let by = Envelope::new("system:bench", format!("bench-{index}"));
-                one_fen_journal(&writer, by, &programme).await?;
-                index += clients;
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    let appended = started.elapsed();
-    drop(writer);
-    writer_task.await?;
+    let appended = append_journals(&store, signer.clone(), entries, clients).await?;
     println!(
         "  appends with the tree:     {:>10.0} entries/s ({:.1} s)",
         entries as f64 / appended.as_secs_f64(),

@@ -340,11 +340,16 @@ macro_rules! impl_tree_store {
                 from: u64,
                 count: u64,
             ) -> Result<Vec<(u64, $crate::ledger::entry::Hash32)>, $crate::store::StoreError> {
-                let to = from.saturating_add(count);
+                // Asked beyond any possible index (a public tile path
+                // may name one): nothing is there.
+                let Ok(from) = i64::try_from(from) else {
+                    return Ok(Vec::new());
+                };
+                let to = from.saturating_add(i64::try_from(count).unwrap_or(i64::MAX));
                 let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as($crate::store::tree::SELECT_LEVEL)
                     .bind(i16::from(level))
-                    .bind($crate::store::shared::to_i64(from))
-                    .bind($crate::store::shared::to_i64(to))
+                    .bind(from)
+                    .bind(to)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(map_err)?;
@@ -374,9 +379,12 @@ macro_rules! impl_tree_store {
                 limit: u64,
             ) -> Result<Vec<$crate::store::tree::EntryLeaf>, $crate::store::StoreError> {
                 let limit = limit.min($crate::store::tree::LEAVES_MAX);
+                let Ok(from) = i64::try_from(from) else {
+                    return Ok(Vec::new());
+                };
                 let rows: Vec<(i64, String, Vec<u8>)> =
                     sqlx::query_as($crate::store::tree::SELECT_LEAVES)
-                        .bind($crate::store::shared::to_i64(from))
+                        .bind(from)
                         .bind($crate::store::shared::to_i64(limit))
                         .fetch_all(&self.pool)
                         .await

@@ -278,6 +278,11 @@ async fn the_log_serves_its_key_checkpoint_tiles_and_proofs<S: Store>(store: S, 
         "/log/tile/9/000",
         "/log/tile/0/1",
         "/log/tile/entries/x000/001",
+        // Indexes past 2^63 / 256 (and past u64): nothing, not a crash.
+        "/log/tile/0/x036/x028/x797/x018/x963/968",
+        "/log/tile/entries/x036/x028/x797/x018/x963/968",
+        "/log/tile/entries/x072/x057/x594/x037/x927/935",
+        "/log/tile/7/x999/x999/x999/x999/x999/x999/999",
     ] {
         let reply = api.get(missing, &As::Nobody).await;
         reply.expect_error(StatusCode::NOT_FOUND, "tile_not_found");

@@ -78,11 +78,7 @@ fn no_checkpoint() -> ApiError {
 async fn checkpoint<S: Store>(State(state): State<AppState<S>>) -> Result<Response, ApiError> {
     let latest = state.store.latest_log_checkpoint().await?;
     let checkpoint = latest.ok_or_else(no_checkpoint)?;
-    let mut note = checkpoint.note;
-    for (_, line) in state.store.cosignatures(checkpoint.tree_size).await? {
-        note.push_str(&line);
-        note.push('\n');
-    }
+    let note = transparency::cosigned_note(&state.store, &checkpoint).await?;
     Ok(text(note, FRESH))
 }
 

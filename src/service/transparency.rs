@@ -95,11 +95,29 @@ pub async fn inclusion<S: Store>(
     sequence: u64,
     tree_size: Option<u64>,
 ) -> Result<Inclusion, LogError> {
-    let size = store.tree().await?.size();
     let tree_size = match tree_size {
         Some(asked) => asked,
         None => default_size(store).await?,
     };
+    let (leaf, root, proof) = prove(store, sequence, tree_size).await?;
+    Ok(Inclusion {
+        sequence,
+        leaf,
+        tree_size,
+        root,
+        proof,
+        checkpoint: checkpoint_of(store, tree_size).await?,
+    })
+}
+
+/// Entry `sequence`'s leaf, the root of the tree of `tree_size` entries
+/// and the audit path between them, from the stored tree.
+async fn prove<S: Store>(
+    store: &S,
+    sequence: u64,
+    tree_size: u64,
+) -> Result<(EntryLeaf, Hash32, Vec<Hash32>), LogError> {
+    let size = store.tree().await?.size();
     if tree_size > size {
         return Err(LogError::BeyondTheTree {
             asked: tree_size,
@@ -128,14 +146,21 @@ pub async fn inclusion<S: Store>(
         merkle::verify_inclusion(index, tree_size, &leaf.leaf_hash(), &proof, &root),
         "a proof built from the stored tree verifies"
     );
-    Ok(Inclusion {
-        sequence,
-        leaf,
-        tree_size,
-        root,
-        proof,
-        checkpoint: checkpoint_of(store, tree_size).await?,
-    })
+    Ok((leaf, root, proof))
+}
+
+/// A checkpoint's note with the witnesses' cosignature lines after the
+/// log's own signature: what `/log/checkpoint` and receipts publish.
+pub async fn cosigned_note<S: Store>(
+    store: &S,
+    checkpoint: &LogCheckpoint,
+) -> Result<String, StoreError> {
+    let mut note = checkpoint.note.clone();
+    for (_, line) in store.cosignatures(checkpoint.tree_size).await? {
+        note.push_str(&line);
+        note.push('\n');
+    }
+    Ok(note)
 }
 
 /// The proof that the tree of `old` entries is a prefix of the tree of
@@ -182,20 +207,15 @@ pub async fn receipt<S: Store>(
     let checkpoint = latest
         .filter(|checkpoint| checkpoint.tree_size >= sequence)
         .ok_or(LogError::NotYetCheckpointed(sequence))?;
-    let found = inclusion(store, sequence, Some(checkpoint.tree_size)).await?;
-    let mut note = checkpoint.note;
-    for (_, line) in store.cosignatures(checkpoint.tree_size).await? {
-        note.push_str(&line);
-        note.push('\n');
-    }
+    let (leaf, _, proof) = prove(store, sequence, checkpoint.tree_size).await?;
     Ok(Receipt {
         format: RECEIPT_FORMAT.into(),
         subject,
         sequence,
-        leaf: BASE64.encode(found.leaf.record()),
-        tree_size: found.tree_size,
-        proof: found.proof.iter().map(|hash| BASE64.encode(hash)).collect(),
-        checkpoint: note,
+        leaf: BASE64.encode(leaf.record()),
+        tree_size: checkpoint.tree_size,
+        proof: proof.iter().map(|hash| BASE64.encode(hash)).collect(),
+        checkpoint: cosigned_note(store, &checkpoint).await?,
     })
 }
 

@@ -165,4 +165,14 @@ async fn a_witness_cosigns_what_extends_and_refuses_the_rest<S: Store>(store: S,
         failed.to_string().contains("not cosigned by witness"),
         "{failed}"
     );
+    // So does the command an auditor runs, given the witness's key.
+    let vkey = cosignature::witness_vkey(&target.name, &target.key);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_voucher-ledger"))
+        .args(["verify", "--database-url", db.url(), "--witness-key", &vkey])
+        .env_remove("VOUCHER_DATABASE_URL")
+        .output()
+        .expect("verify runs");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "{said}");
+    assert!(said.contains("not cosigned by witness"), "{said}");
 }

@@ -73,7 +73,7 @@ impl StoreJob for Demo {
         publish_ledger_key(&store, &self.signer).await?;
         let config = WriterConfig {
             issuer_keys: self.issuer_keys.clone(),
-            log_origin: self.log_origin.clone(),
+            log_origin: Some(self.log_origin.clone()),
             ..WriterConfig::default()
         };
         let (writer, task) = engine::spawn(store.clone(), self.signer.clone(), config);

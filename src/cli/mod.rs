@@ -128,6 +128,12 @@ struct LogArgs {
     /// key>" (what `witness serve` prints). Repeatable.
     #[arg(long = "witness", value_parser = parse_witness)]
     witnesses: Vec<crate::service::witness_push::WitnessTarget>,
+    /// Seconds between checkpoints while the chain moves (a checkpoint is
+    /// also signed every 1,000 entries). A receipt can be had once a
+    /// checkpoint covers its entry, so shorter means sooner receipts.
+    #[arg(long, env = "VOUCHER_CHECKPOINT_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    checkpoint_seconds: u64,
 }
 
 fn parse_witness(text: &str) -> Result<crate::service::witness_push::WitnessTarget, String> {
@@ -319,6 +325,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 log_origin: log.log_origin,
                 log_key: None,
                 witnesses: log.witnesses,
+                checkpoint_interval: std::time::Duration::from_secs(log.checkpoint_seconds),
             };
             serve::run(&database.database_url, &key.key_file, &listen, api).await
         }
@@ -335,6 +342,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 presentation_seconds: presentation.presentation_seconds,
                 log_origin: log.log_origin,
                 witnesses: log.witnesses,
+                checkpoint_interval: std::time::Duration::from_secs(log.checkpoint_seconds),
                 ..crate::http::ApiConfig::default()
             };
             demo::run(

@@ -98,8 +98,9 @@ impl StoreJob for Serve {
         publish_ledger_key(&store, &self.signer).await?;
         let config = WriterConfig {
             issuer_keys: self.api.issuer_keys.clone(),
-            log_origin: self.api.log_origin.clone(),
+            log_origin: Some(self.api.log_origin.clone()),
             witnesses: self.api.witnesses.clone(),
+            checkpoint_interval: self.api.checkpoint_interval,
             ..WriterConfig::default()
         };
         let (writer, writer_task) = engine::spawn(store.clone(), self.signer.clone(), config);

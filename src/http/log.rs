@@ -68,16 +68,18 @@ fn no_checkpoint() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "no_log_checkpoint",
-        "The log has not signed a checkpoint yet.",
-        "公示日志尚未签署检查点。",
+        "The log has not published a checkpoint yet (none signed, or none cosigned by its witnesses yet).",
+        "公示日志尚未发布检查点（尚未签署，或见证方尚未联署）。",
     )
 }
 
-/// The newest signed checkpoint with the witnesses' cosignature lines
+/// The published checkpoint (the newest signed one; with witnesses, the
+/// newest every witness cosigned) with the witnesses' cosignature lines
 /// after the log's own signature.
 async fn checkpoint<S: Store>(State(state): State<AppState<S>>) -> Result<Response, ApiError> {
-    let latest = state.store.latest_log_checkpoint().await?;
-    let checkpoint = latest.ok_or_else(no_checkpoint)?;
+    let log = state.config.publication();
+    let published = transparency::published_checkpoint(&state.store, &log).await?;
+    let checkpoint = published.ok_or_else(no_checkpoint)?;
     let note = transparency::cosigned_note(&state.store, &checkpoint).await?;
     Ok(text(note, FRESH))
 }
@@ -157,6 +159,10 @@ pub struct InclusionQuery {
     pub voucher_id: Option<Uuid>,
     /// Or: the redemption whose entry to prove.
     pub redemption_id: Option<Uuid>,
+    /// Or: a payout's bank reference (`VL…`): the entry that last changed
+    /// it (the run's approval while pending; the bank return once paid or
+    /// failed).
+    pub payout: Option<String>,
     /// The tree size (default: the newest signed checkpoint's).
     pub tree_size: Option<u64>,
 }
@@ -188,28 +194,42 @@ pub async fn inclusion<S: Store>(
     State(state): State<AppState<S>>,
     ApiQuery(query): ApiQuery<InclusionQuery>,
 ) -> Result<Json<InclusionView>, ApiError> {
-    let sequence = match (query.sequence, query.voucher_id, query.redemption_id) {
-        (Some(sequence), None, None) => sequence,
-        (None, Some(id), None) => {
-            let voucher = state.store.voucher(id).await?;
-            voucher.ok_or_else(ApiError::not_found)?.issued_sequence
-        }
-        (None, None, Some(id)) => {
-            let redemption = state.store.redemption(id).await?;
-            redemption
-                .ok_or_else(ApiError::not_found)?
-                .redeemed_sequence
-        }
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "Name exactly one of sequence, voucher_id and redemption_id.",
-                "sequence、voucher_id、redemption_id 须且只须给出一个。",
-            ));
-        }
+    let named = [
+        query.sequence.is_some(),
+        query.voucher_id.is_some(),
+        query.redemption_id.is_some(),
+        query.payout.is_some(),
+    ];
+    if named.iter().filter(|named| **named).count() != 1 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "Name exactly one of sequence, voucher_id, redemption_id and payout.",
+            "sequence、voucher_id、redemption_id、payout 须且只须给出一个。",
+        ));
+    }
+    let sequence = if let Some(sequence) = query.sequence {
+        sequence
+    } else if let Some(id) = query.voucher_id {
+        let voucher = state.store.voucher(id).await?;
+        voucher.ok_or_else(ApiError::not_found)?.issued_sequence
+    } else if let Some(id) = query.redemption_id {
+        let redemption = state.store.redemption(id).await?;
+        redemption
+            .ok_or_else(ApiError::not_found)?
+            .redeemed_sequence
+    } else {
+        payout_by_reference(&state, query.payout.as_deref().unwrap_or_default())
+            .await?
+            .updated_sequence
     };
-    let found = transparency::inclusion(&state.store, sequence, query.tree_size).await?;
+    let found = transparency::inclusion(
+        &state.store,
+        &state.config.publication(),
+        sequence,
+        query.tree_size,
+    )
+    .await?;
     let leaf = found.leaf.record();
     Ok(Json(InclusionView {
         sequence,
@@ -253,7 +273,7 @@ pub async fn consistency<S: Store>(
 ) -> Result<Json<ConsistencyView>, ApiError> {
     let to = match query.to {
         Some(to) => to,
-        None => transparency::default_size(&state.store).await?,
+        None => transparency::default_size(&state.store, &state.config.publication()).await?,
     };
     let (from_root, to_root, proof) =
         transparency::consistency(&state.store, query.from, to).await?;
@@ -275,7 +295,13 @@ pub async fn voucher_receipt<S: Store>(
 ) -> Result<Json<Receipt>, ApiError> {
     let voucher = super::vouchers::visible_voucher(&state, &caller, &id).await?;
     let subject = format!("voucher {} issued", voucher.id);
-    let receipt = transparency::receipt(&state.store, voucher.issued_sequence, subject).await?;
+    let receipt = transparency::receipt(
+        &state.store,
+        &state.config.publication(),
+        voucher.issued_sequence,
+        subject,
+    )
+    .await?;
     Ok(Json(receipt))
 }
 
@@ -288,7 +314,52 @@ pub async fn redemption_receipt<S: Store>(
 ) -> Result<Json<Receipt>, ApiError> {
     let record = super::redemptions::visible_redemption(&state, &caller, &id).await?;
     let subject = format!("redemption {} recorded", record.id);
-    let receipt = transparency::receipt(&state.store, record.redeemed_sequence, subject).await?;
+    let receipt = transparency::receipt(
+        &state.store,
+        &state.config.publication(),
+        record.redeemed_sequence,
+        subject,
+    )
+    .await?;
+    Ok(Json(receipt))
+}
+
+async fn payout_by_reference<S: Store>(
+    state: &AppState<S>,
+    reference: &str,
+) -> Result<crate::store::settlement::PayoutRecord, ApiError> {
+    if reference.len() > PAYOUT_REFERENCE_MAX {
+        return Err(ApiError::not_found());
+    }
+    let payout = state.store.payout(reference).await?;
+    payout.ok_or_else(ApiError::not_found)
+}
+
+/// Longer than any payout reference (they are 26 characters).
+const PAYOUT_REFERENCE_MAX: usize = 64;
+
+/// The receipt of a payout's latest state: the entry that fixed it (the
+/// run's approval) or recorded the bank's answer (paid, failed). Its
+/// provider's staff, finance, admin, auditor.
+pub async fn payout_receipt<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Path(reference): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
+    let payout = payout_by_reference(&state, &reference).await?;
+    if !super::settlement::may_see_provider(&caller, payout.provider_id) {
+        return Err(ApiError::not_found());
+    }
+    let subject = format!(
+        "payout {} of {} to provider {}: {}",
+        payout.reference,
+        crate::domain::Fen::new(payout.net_fen),
+        payout.provider_id,
+        payout.status.as_str()
+    );
+    let log = state.config.publication();
+    let receipt =
+        transparency::receipt(&state.store, &log, payout.updated_sequence, subject).await?;
     Ok(Json(receipt))
 }
 
@@ -305,6 +376,6 @@ pub async fn run_receipt<S: Store>(
         .ok_or_else(ApiError::not_found)?;
     let subject = format!("settlement run {id} approved");
     Ok(Json(
-        transparency::receipt(&state.store, sequence, subject).await?,
+        transparency::receipt(&state.store, &state.config.publication(), sequence, subject).await?,
     ))
 }

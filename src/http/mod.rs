@@ -86,6 +86,20 @@ pub struct ApiConfig {
     pub log_key: Option<ed25519_dalek::VerifyingKey>,
     /// Witnesses the writer sends tree checkpoints to (`--witness`).
     pub witnesses: Vec<crate::service::witness_push::WitnessTarget>,
+    /// How often the writer signs checkpoints while the chain moves
+    /// (`--checkpoint-seconds`, 60 by default).
+    pub checkpoint_interval: Duration,
+}
+
+impl ApiConfig {
+    /// The log this service publishes: its origin, and the witnesses
+    /// whose cosignatures a published checkpoint carries.
+    pub fn publication(&self) -> crate::service::transparency::Publication {
+        crate::service::transparency::Publication {
+            origin: self.log_origin.clone(),
+            witnesses: self.witnesses.iter().map(|w| w.name.clone()).collect(),
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -98,6 +112,7 @@ impl Default for ApiConfig {
             log_origin: crate::service::transparency::DEFAULT_LOG_ORIGIN.to_string(),
             log_key: None,
             witnesses: Vec::new(),
+            checkpoint_interval: crate::service::WriterConfig::default().checkpoint_interval,
         }
     }
 }

@@ -244,8 +244,13 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str, Param
                 Param::Text,
             ),
             (
+                "payout",
+                "or: a payout's bank reference (VL…): the entry that last changed it",
+                Param::Text,
+            ),
+            (
                 "tree_size",
-                "the tree size to prove against (default: the newest signed checkpoint's)",
+                "the tree size to prove against (default: the published checkpoint's)",
                 SEQUENCE,
             ),
         ],
@@ -253,7 +258,7 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str, Param
             ("from", "the older tree size (0 allowed)", SIZE),
             (
                 "to",
-                "the newer tree size (default: the newest signed checkpoint's)",
+                "the newer tree size (default: the published checkpoint's)",
                 SIZE,
             ),
         ],

@@ -183,7 +183,7 @@ route_table! {
         "The ledger's latest signed checkpoint";
     LogInclusion: GET "/api/v1/log/inclusion", Access::Public, keyless, DEFAULT_BODY,
         log::inclusion::<S>, [] -> [InclusionView],
-        "Transparency log: an entry's inclusion proof (by sequence, voucher_id or redemption_id) in a tree size";
+        "Transparency log: an entry's inclusion proof (by sequence, voucher_id, redemption_id or payout reference) in a tree size";
     LogConsistency: GET "/api/v1/log/consistency", Access::Public, keyless, DEFAULT_BODY,
         log::consistency::<S>, [] -> [ConsistencyView],
         "Transparency log: the proof that one tree size extends an older one";
@@ -451,6 +451,9 @@ route_table! {
     ProviderStatement: GET "/api/v1/settlement-runs/{id}/statements/{provider_id}/{file}", Access::Roles(STATEMENT_READERS), keyless, DEFAULT_BODY,
         settlement::statement::<S>, [] -> [],
         "One provider's statement in a run (its lines, payout, offset): file is statement.xlsx, statement.csv or statement.pdf";
+    PayoutReceipt: GET "/api/v1/payouts/{reference}/receipt", Access::Roles(STATEMENT_READERS), keyless, DEFAULT_BODY,
+        log::payout_receipt::<S>, [] -> [Receipt],
+        "The receipt of a payout's latest state (fixed at approval; paid or failed at the bank return): leaf, inclusion proof and the cosigned checkpoint; provider staff their own";
     Utilisation: GET "/api/v1/programmes/{code}/utilisation", Access::Roles(SETTLEMENT_READERS), keyless, DEFAULT_BODY,
         utilisation::get::<S>, [] -> [UtilisationView],
         "Programme utilisation: funding, available, outstanding, payable, in payment, paid, lapsed, recovered; issued/redeemed/settled/paid per district, zone, category or month";

@@ -468,7 +468,7 @@ pub async fn statement<S: Store>(
     ))
 }
 
-fn may_see_provider(caller: &Authenticated, provider_id: Uuid) -> bool {
+pub(super) fn may_see_provider(caller: &Authenticated, provider_id: Uuid) -> bool {
     match caller.principal.role {
         Role::Provider => caller.principal.party_id == Some(provider_id),
         Role::Admin | Role::Finance | Role::Auditor => true,

@@ -17,6 +17,10 @@ use super::note::{
 /// The signature type byte of cosignature/v1 keys.
 pub const COSIGNATURE_V1: u8 = 0x04;
 
+/// The bytes after the key hash in a cosignature line: u64 time and the
+/// Ed25519 signature.
+pub const COSIGNED_BYTES: usize = 8 + 64;
+
 /// The bytes a witness signs for `text` at `time` (Unix seconds).
 pub fn signed_message(text: &str, time: u64) -> Vec<u8> {
     format!("cosignature/v1\ntime {time}\n{text}").into_bytes()
@@ -39,7 +43,7 @@ pub fn cosign(text: &str, name: &str, key: &SigningKey, time: u64) -> NoteSignat
 pub fn cosigned_at(note: &SignedNote, name: &str, key: &VerifyingKey) -> Option<u64> {
     let hash = key_hash(name, COSIGNATURE_V1, &key.to_bytes());
     note.signatures.iter().find_map(|line| {
-        if line.name != name || line.key_hash != hash || line.signature.len() != 8 + 64 {
+        if line.name != name || line.key_hash != hash || line.signature.len() != COSIGNED_BYTES {
             return None;
         }
         let time = u64::from_be_bytes(line.signature[..8].try_into().ok()?);

@@ -79,10 +79,68 @@ pub struct Inclusion {
     pub checkpoint: Option<String>,
 }
 
-/// The tree size proofs default to: the newest signed checkpoint's (its
-/// root is signed), else the whole tree.
-pub async fn default_size<S: Store>(store: &S) -> Result<u64, StoreError> {
-    Ok(match store.latest_log_checkpoint().await? {
+/// Most rounds `published_checkpoint` looks back for a checkpoint every
+/// witness cosigned (each round moves below a size one witness skipped).
+const AGREEMENT_ROUNDS: usize = 32;
+
+/// What a service publishes as its log: the origin it signs as and the
+/// witnesses whose cosignatures its checkpoints must carry.
+#[derive(Debug, Clone, Default)]
+pub struct Publication {
+    pub origin: String,
+    pub witnesses: Vec<String>,
+}
+
+/// The checkpoint the log publishes (at `/log/checkpoint`, in receipts,
+/// as the default size of proofs): the newest signed one of its origin
+/// when the log has no witnesses; with witnesses, the newest one that
+/// every one of them cosigned. A checkpoint a witness never saw (another
+/// instance's larger one reached it first) is stored but never published,
+/// and the newest one is published once its cosignatures are back.
+pub async fn published_checkpoint<S: Store>(
+    store: &S,
+    log: &Publication,
+) -> Result<Option<LogCheckpoint>, StoreError> {
+    let (origin, witnesses) = (&log.origin, &log.witnesses);
+    if witnesses.is_empty() {
+        return store.latest_log_checkpoint(origin).await;
+    }
+    let mut bound = u64::MAX;
+    for _ in 0..AGREEMENT_ROUNDS {
+        let mut newest = Vec::with_capacity(witnesses.len());
+        for witness in witnesses {
+            match store
+                .latest_cosigned_checkpoint(origin, witness, bound)
+                .await?
+            {
+                Some(checkpoint) => newest.push(checkpoint),
+                None => return Ok(None),
+            }
+        }
+        let smallest = newest
+            .iter()
+            .map(|checkpoint| checkpoint.tree_size)
+            .min()
+            .expect("at least one witness");
+        if newest
+            .iter()
+            .all(|checkpoint| checkpoint.tree_size == smallest)
+        {
+            return Ok(newest.pop());
+        }
+        bound = smallest;
+    }
+    tracing::warn!(
+        rounds = AGREEMENT_ROUNDS,
+        "the witnesses cosigned no common recent checkpoint"
+    );
+    Ok(None)
+}
+
+/// The tree size proofs default to: the published checkpoint's (its root
+/// is signed), else the whole tree.
+pub async fn default_size<S: Store>(store: &S, log: &Publication) -> Result<u64, StoreError> {
+    Ok(match published_checkpoint(store, log).await? {
         Some(checkpoint) => checkpoint.tree_size,
         None => store.tree().await?.size(),
     })
@@ -92,12 +150,13 @@ pub async fn default_size<S: Store>(store: &S) -> Result<u64, StoreError> {
 /// (default: `default_size`).
 pub async fn inclusion<S: Store>(
     store: &S,
+    log: &Publication,
     sequence: u64,
     tree_size: Option<u64>,
 ) -> Result<Inclusion, LogError> {
     let tree_size = match tree_size {
         Some(asked) => asked,
-        None => default_size(store).await?,
+        None => default_size(store, log).await?,
     };
     let (leaf, root, proof) = prove(store, sequence, tree_size).await?;
     Ok(Inclusion {
@@ -196,14 +255,15 @@ async fn checkpoint_of<S: Store>(store: &S, size: u64) -> Result<Option<String>,
         .map(|checkpoint| checkpoint.note))
 }
 
-/// The receipt of entry `sequence` against the newest signed checkpoint,
+/// The receipt of entry `sequence` against the published checkpoint,
 /// with its witnesses' cosignatures.
 pub async fn receipt<S: Store>(
     store: &S,
+    log: &Publication,
     sequence: u64,
     subject: String,
 ) -> Result<Receipt, LogError> {
-    let latest = store.latest_log_checkpoint().await?;
+    let latest = published_checkpoint(store, log).await?;
     let checkpoint = latest
         .filter(|checkpoint| checkpoint.tree_size >= sequence)
         .ok_or(LogError::NotYetCheckpointed(sequence))?;

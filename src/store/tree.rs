@@ -73,9 +73,18 @@ pub trait TreeStore {
         &self,
         checkpoint: &LogCheckpoint,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// The newest (largest) signed tree checkpoint.
+    /// The newest (largest) signed tree checkpoint of log `origin`.
     fn latest_log_checkpoint(
         &self,
+        origin: &str,
+    ) -> impl Future<Output = Result<Option<LogCheckpoint>, StoreError>> + Send;
+    /// The newest signed tree checkpoint of log `origin` of size at most
+    /// `at_most` that `witness` cosigned.
+    fn latest_cosigned_checkpoint(
+        &self,
+        origin: &str,
+        witness: &str,
+        at_most: u64,
     ) -> impl Future<Output = Result<Option<LogCheckpoint>, StoreError>> + Send;
     /// Signed tree checkpoints of size > `after`, smallest first, at most
     /// `limit` (capped at `LOG_CHECKPOINT_PAGE_MAX`).
@@ -169,8 +178,17 @@ pub async fn catch_up<S: Store>(store: &S) -> Result<u64, StoreError> {
 pub(crate) const INSERT_LOG_CHECKPOINT: &str = "INSERT INTO log_checkpoints \
      (tree_size, root_hash, signed_at_us, note) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (tree_size) DO NOTHING";
+/// The note of a checkpoint of log `origin` starts with `origin` and a
+/// newline ($1 below is that prefix): processes configured with another
+/// origin (a CLI command left at the default) may have signed others.
 pub(crate) const SELECT_LATEST_LOG_CHECKPOINT: &str = "SELECT tree_size, root_hash, \
-     signed_at_us, note FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1";
+     signed_at_us, note FROM log_checkpoints WHERE substr(note, 1, length($1)) = $1 \
+     ORDER BY tree_size DESC LIMIT 1";
+pub(crate) const SELECT_LATEST_COSIGNED_CHECKPOINT: &str = "SELECT c.tree_size, c.root_hash, \
+     c.signed_at_us, c.note FROM log_checkpoints c JOIN log_cosignatures s \
+     ON s.tree_size = c.tree_size WHERE s.witness = $2 AND c.tree_size <= $3 \
+     AND substr(c.note, 1, length($1)) = $1 \
+     ORDER BY c.tree_size DESC LIMIT 1";
 pub(crate) const SELECT_LOG_CHECKPOINTS_AFTER: &str = "SELECT tree_size, root_hash, \
      signed_at_us, note FROM log_checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2";
 
@@ -253,9 +271,28 @@ macro_rules! impl_tree_store {
 
             async fn latest_log_checkpoint(
                 &self,
+                origin: &str,
             ) -> Result<Option<$crate::store::tree::LogCheckpoint>, $crate::store::StoreError> {
                 let row: Option<$crate::store::tree::LogCheckpointRow> =
                     sqlx::query_as($crate::store::tree::SELECT_LATEST_LOG_CHECKPOINT)
+                        .bind(format!("{origin}\n"))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                row.map($crate::store::tree::log_checkpoint).transpose()
+            }
+
+            async fn latest_cosigned_checkpoint(
+                &self,
+                origin: &str,
+                witness: &str,
+                at_most: u64,
+            ) -> Result<Option<$crate::store::tree::LogCheckpoint>, $crate::store::StoreError> {
+                let row: Option<$crate::store::tree::LogCheckpointRow> =
+                    sqlx::query_as($crate::store::tree::SELECT_LATEST_COSIGNED_CHECKPOINT)
+                        .bind(format!("{origin}\n"))
+                        .bind(witness)
+                        .bind($crate::store::shared::to_i64(at_most.min(i64::MAX as u64)))
                         .fetch_optional(&self.pool)
                         .await
                         .map_err(map_err)?;

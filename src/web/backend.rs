@@ -127,6 +127,18 @@ impl Refusal {
         }
     }
 
+    /// A page that does not exist (as the API says it).
+    pub fn not_found() -> Refusal {
+        Refusal {
+            status: StatusCode::NOT_FOUND,
+            ..Refusal::invalid(
+                "not_found",
+                "There is no such object, or it is not yours.",
+                "对象不存在，或不属于您。",
+            )
+        }
+    }
+
     fn from_answer(status: StatusCode, body: &[u8]) -> Refusal {
         let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let error = &parsed["error"];

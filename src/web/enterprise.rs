@@ -257,6 +257,7 @@ async fn voucher(
                 dt { (lang.t("服务类别", "Categories")) } dd { (v["service_categories"].as_array().map(|c| c.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("、")).unwrap_or_default()) }
                 dt { (lang.t("状态", "Status")) } dd { (layout::status_label(lang, s(&v, "status"))) }
                 dt { (lang.t("券号", "Voucher no.")) } dd { code { (s(&v, "id")) } }
+                dt { (lang.t("公示日志", "Public log")) } dd { (super::receipts::link(lang, "vouchers", s(&v, "id"))) }
             }
             @if rotating {
                 p.muted data-no-paper { (lang.t("本项目只接受手机上实时刷新的二维码，纸质券不能核销。", "This programme accepts only the live code on your phone; a printed voucher cannot be redeemed.")) " "

@@ -209,7 +209,8 @@ async fn run_page(
             a.button.secondary href=(format!("{base}/report/batch.csv")) download { "CSV" } " "
             a.button.secondary href=(format!("{base}/report/batch.pdf")) download { "PDF" } " "
             @if status != "prepared" {
-                a.button.secondary href=(format!("{base}/payment-file")) download { (lang.t("银行付款文件", "Bank payment file")) }
+                a.button.secondary href=(format!("{base}/payment-file")) download { (lang.t("银行付款文件", "Bank payment file")) } " "
+                (super::receipts::link(lang, "settlement-runs", id))
             }
         }
         @if status != "prepared" {
@@ -235,7 +236,8 @@ async fn run_page(
                     td { (s(p, "payee_name")) } td { (s(p, "account_number")) }
                     td.num { (yuan(n(p, "gross_fen"))) } td.num { (yuan(n(p, "offset_fen"))) }
                     td.num { (yuan(n(p, "net_fen"))) } td { (layout::payout_status_label(lang, s(p, "status"))) }
-                    td { a href=(format!("{base}/statements/{}/statement.xlsx", s(p, "provider_id"))) download { "XLSX" } }
+                    td { a href=(format!("{base}/statements/{}/statement.xlsx", s(p, "provider_id"))) download { "XLSX" }
+                        " · " (super::receipts::link(lang, "payouts", s(p, "reference"))) }
                 } } }
             } }
         }

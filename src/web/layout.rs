@@ -225,6 +225,15 @@ pub fn answer(status: StatusCode, markup: Markup) -> Response {
 
 /// The shell around every page.
 pub fn page(caller: &Caller, title: &str, body: Markup) -> Markup {
+    shell(caller, title, None, body)
+}
+
+/// The shell with one more script of this origin (a page's own checker).
+pub fn page_with_script(caller: &Caller, title: &str, script: &str, body: Markup) -> Markup {
+    shell(caller, title, Some(script), body)
+}
+
+fn shell(caller: &Caller, title: &str, script: Option<&str>, body: Markup) -> Markup {
     let lang = caller.lang;
     html! {
         (DOCTYPE)
@@ -236,6 +245,9 @@ pub fn page(caller: &Caller, title: &str, body: Markup) -> Markup {
                 link rel="icon" href=(assets::FAVICON_PATH) type="image/svg+xml";
                 link rel="stylesheet" href=(assets::CSS_PATH);
                 script src=(assets::APP_JS_PATH) defer {}
+                @if let Some(script) = script {
+                    script src=(script) defer {}
+                }
             }
             body {
                 a.skip href="#main" { (lang.t("跳到正文", "Skip to content")) }

@@ -16,7 +16,8 @@
 //! the small scripts, the vendored QR decoder), `form` (what every form
 //! carries: CSRF token, idempotency key), and one module per portal:
 //! `account` (login, logout, password, language), `enterprise`, `provider`,
-//! `finance`, `admin`, `auditor`.
+//! `finance`, `admin`, `auditor`; `public` (公示) and `receipts` (receipt
+//! pages and the in-browser receipt check).
 
 // A page handler answers with a page in both arms (the page, or the page
 // that says why not); boxing the error arm would buy nothing, since axum
@@ -47,6 +48,7 @@ mod i18n;
 mod layout;
 mod provider;
 mod public;
+mod receipts;
 mod redemption_facts;
 
 pub use backend::ApiClient;
@@ -65,6 +67,7 @@ pub fn site<S: Store>(state: AppState<S>) -> Router {
         .merge(admin::routes())
         .merge(auditor::routes())
         .merge(public::routes())
+        .merge(receipts::routes())
         .with_state(client.clone())
         .layer(from_fn_with_state(state, auth::authenticate::<S>))
         .layer(from_fn(server_timing));

@@ -484,7 +484,8 @@ async fn account(State(api): State<ApiClient>, caller: Caller) -> PageResult {
                         td {
                             a href=(format!("{statement}.xlsx")) download { "XLSX" } " · "
                             a href=(format!("{statement}.csv")) download { "CSV" } " · "
-                            a href=(format!("{statement}.pdf")) download { "PDF" }
+                            a href=(format!("{statement}.pdf")) download { "PDF" } " · "
+                            (super::receipts::link(lang, "payouts", s(p, "reference")))
                         }
                     }
                 } }

@@ -41,6 +41,7 @@ pub fn facts(lang: Lang, r: &Value) -> Markup {
                 dt { (lang.t("付款凭证", "Payment proof")) } dd { (r["payment_proof_ref"].as_str().unwrap_or(lang.t("未提供", "not yet"))) }
                 dt { (lang.t("券号", "Voucher")) } dd { code { (s(r, "voucher_id")) } }
                 dt { (lang.t("核销时间", "Redeemed at")) } dd { (layout::date_time(s(r, "redeemed_at"))) }
+                dt { (lang.t("公示日志", "Public log")) } dd { (super::receipts::link(lang, "redemptions", s(r, "id"))) }
             }
         }
     }

@@ -277,7 +277,7 @@ impl<S: Store> World<S> {
     pub async fn with_issuer_keys(store: S, issuer_keys: Arc<IssuerKeyring>) -> World<S> {
         let config = WriterConfig {
             issuer_keys: issuer_keys.clone(),
-            log_origin: LOG_ORIGIN.into(),
+            log_origin: Some(LOG_ORIGIN.into()),
             ..WriterConfig::default()
         };
         let ledger_key = Arc::new(KeyPair::generate());

@@ -37,3 +37,4 @@ mod transparency;
 mod transparency_go;
 mod webdriver;
 mod witness;
+mod witnessed_processes;

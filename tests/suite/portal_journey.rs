@@ -238,22 +238,45 @@ fn this_quarter() -> String {
     format!("{}Q{}", today.year(), today.month0() / 3 + 1)
 }
 
-/// Starts `demo` on `db`; returns the server, its base URL and the demo
-/// users' passwords by username.
-async fn start_demo(
-    dir: &Path,
-    db: &TestDb,
-) -> (tokio::process::Child, String, HashMap<String, String>) {
+/// The witness the journey's log sends its checkpoints to.
+const WITNESS: &str = "audit.test/journey-witness";
+
+/// What `start_demo` started: the server, its base URL, the demo users'
+/// passwords by username, and the witness process with its verifier key.
+struct Demo {
+    server: tokio::process::Child,
+    base: String,
+    passwords: HashMap<String, String>,
+    _witness: tokio::process::Child,
+    witness_vkey: String,
+}
+
+/// Starts a witness for the demo's log key (made here), then `demo` on `db`
+/// sending it every checkpoint.
+async fn start_demo(dir: &Path, db: &TestDb) -> Demo {
+    let log_key = voucher_ledger::ledger::checkpoint::KeyPair::generate();
+    voucher_ledger::keyfile::write_new(&dir.join("data/ledger-signing-key"), &log_key).unwrap();
+    let log_vkey = voucher_ledger::ledger::note::vkey(
+        voucher_ledger::service::transparency::DEFAULT_LOG_ORIGIN,
+        &log_key.public_key(),
+    );
+    let (witness, target) = processes::start_witness(dir, WITNESS, &log_vkey).await;
+    let witness_vkey = target.split_once(' ').unwrap().1.to_string();
     // The phone's QR lives PRESENTATION seconds instead of 60, so the
     // journey can outlast a code without a long sleep.
     let lifetime = PRESENTATION.as_secs().to_string();
-    let (child, base, printed) = processes::start_demo(
+    let (server, base, printed) = processes::start_demo(
         dir,
         &[
             "--database-url",
             db.url(),
             "--presentation-seconds",
             &lifetime,
+            // Receipts need a cosigned checkpoint over their entry: one a second.
+            "--checkpoint-seconds",
+            "1",
+            "--witness",
+            &target,
         ],
     )
     .await;
@@ -268,7 +291,13 @@ async fn start_demo(
             },
         )
         .collect();
-    (child, base, passwords)
+    Demo {
+        server,
+        base,
+        passwords,
+        _witness: witness,
+        witness_vkey,
+    }
 }
 
 async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
@@ -278,7 +307,8 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     let artefacts = crate::helpers::artefacts(db, "browser");
     let backend = artefacts.file_name().unwrap().to_string_lossy().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let (server, base, passwords) = start_demo(dir.path(), db).await;
+    let demo = start_demo(dir.path(), db).await;
+    let (server, base, passwords) = (&demo.server, demo.base.clone(), &demo.passwords);
     let password = |user: &str| passwords[user].clone();
     let mut journey = Journey {
         base: base.clone(),
@@ -737,6 +767,52 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     auditor.find("[data-verified='true']").await;
     journey.step(&auditor, "auditor-verified", false).await;
 
+    // Receipts (issue 20): checked in the browser, not by the server.
+    let voucher_receipt = voucher_path.replacen("/enterprise/vouchers/", "/receipts/vouchers/", 1);
+    let kept = receipt_holds(
+        &mut journey,
+        &enterprise,
+        &voucher_receipt,
+        "enterprise-receipt",
+    )
+    .await;
+    enterprise
+        .script(
+            "var box = document.querySelector('#receipt-json');
+             var receipt = JSON.parse(box.value);
+             var leaf = atob(receipt.leaf);
+             receipt.leaf = btoa(leaf.slice(0, -1) + String.fromCharCode(leaf.charCodeAt(leaf.length - 1) ^ 1));
+             box.value = JSON.stringify(receipt);",
+            vec![],
+        )
+        .await;
+    enterprise.click("[data-receipt-verify]").await;
+    verdict(&enterprise, "invalid").await;
+    journey
+        .step(&enterprise, "enterprise-receipt-one-byte-changed", false)
+        .await;
+    provider.goto(&format!("{base}/provider/account")).await;
+    let payout_receipt = provider
+        .script(
+            "return document.querySelector('a[data-receipt-link]').getAttribute('href')",
+            vec![],
+        )
+        .await;
+    let payout_receipt = payout_receipt.as_str().unwrap().to_string();
+    receipt_holds(
+        &mut journey,
+        &provider,
+        &payout_receipt,
+        "provider-payout-receipt",
+    )
+    .await;
+    let run_receipt = run_url.replacen(
+        &format!("{base}/finance/runs/"),
+        "/receipts/settlement-runs/",
+        1,
+    );
+    receipt_holds(&mut journey, &checker, &run_receipt, "finance-run-receipt").await;
+
     // Every page of every role renders without a console error, and fits
     // a 390 px phone without scrolling sideways.
     let pages = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect::<Vec<_>>();
@@ -751,8 +827,63 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
                 "/login",
                 "/public",
                 &format!("/public/programmes/{PROGRAMME}"),
+                "/public/receipt",
             ]),
         )
+        .await;
+    // Anyone checks a receipt they were given on the public page, with the
+    // log's key; under another key it does not hold.
+    visitor.goto(&format!("{base}/public/receipt")).await;
+    visitor
+        .script(
+            "document.querySelector('#receipt-json').value = arguments[0]",
+            vec![Value::String(kept.clone())],
+        )
+        .await;
+    visitor
+        .fill("#receipt-witness-keys", &demo.witness_vkey)
+        .await;
+    visitor.click("[data-receipt-verify]").await;
+    verdict(&visitor, "valid").await;
+    let checks = visitor.text("[data-receipt-result]").await;
+    assert!(
+        checks.contains(&format!("见证方 {WITNESS} 已联署")),
+        "{checks}"
+    );
+    journey
+        .step(&visitor, "public-receipt-checked", false)
+        .await;
+    // A witness that did not cosign it.
+    let absent = voucher_ledger::ledger::cosignature::witness_vkey(
+        "audit.test/absent",
+        &voucher_ledger::ledger::checkpoint::KeyPair::generate().public_key(),
+    );
+    visitor
+        .script(
+            "document.querySelector('#receipt-witness-keys').value = arguments[0]",
+            vec![Value::String(format!("{}\n{absent}", demo.witness_vkey))],
+        )
+        .await;
+    visitor.click("[data-receipt-verify]").await;
+    verdict(&visitor, "invalid").await;
+    journey
+        .step(&visitor, "public-receipt-witness-absent", false)
+        .await;
+    let stranger = voucher_ledger::ledger::checkpoint::KeyPair::generate();
+    let wrong_key = voucher_ledger::ledger::note::vkey(
+        voucher_ledger::service::transparency::DEFAULT_LOG_ORIGIN,
+        &stranger.public_key(),
+    );
+    visitor
+        .script(
+            "document.querySelector('#receipt-log-key').value = arguments[0]",
+            vec![Value::String(wrong_key)],
+        )
+        .await;
+    visitor.click("[data-receipt-verify]").await;
+    verdict(&visitor, "invalid").await;
+    journey
+        .step(&visitor, "public-receipt-another-key", false)
         .await;
     visitor.quit().await;
     journey
@@ -782,6 +913,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
                 &voucher_path,
                 "/enterprise/redemptions",
                 &redemption_path.replacen("/provider/", "/enterprise/", 1),
+                &voucher_receipt,
                 "/account/password",
             ]),
         )
@@ -795,6 +927,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
                 "/provider/redemptions",
                 &redemption_path,
                 "/provider/account",
+                &payout_receipt,
             ]),
         )
         .await;
@@ -807,6 +940,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
                 "/finance",
                 &run_path,
                 &format!("/finance/utilisation/{PROGRAMME}"),
+                &run_receipt,
             ]),
         )
         .await;
@@ -853,7 +987,52 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
     for browser in [admin, enterprise, provider, maker, checker, auditor] {
         browser.quit().await;
     }
-    terminate(&server);
+    terminate(server);
+}
+
+/// Opens receipt page `path` (waiting for a checkpoint to cover its entry),
+/// checks it in the browser and expects it to hold; returns its JSON.
+async fn receipt_holds(journey: &mut Journey, browser: &Browser, path: &str, step: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        browser.goto(&format!("{}{path}", journey.base)).await;
+        let ready = browser
+            .script(
+                "return document.querySelector('[data-receipt-check]') !== null",
+                vec![],
+            )
+            .await;
+        if ready == Value::Bool(true) {
+            break;
+        }
+        // 409 receipt_not_ready until a checkpoint covers the entry (the
+        // console's "status of 409" for it is expected and dropped).
+        assert!(Instant::now() < deadline, "no receipt at {path}");
+        browser.console().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    browser.click("[data-receipt-verify]").await;
+    verdict(browser, "valid").await;
+    journey.step(browser, step, false).await;
+    let json = browser
+        .script(
+            "return document.querySelector('#receipt-json').value",
+            vec![],
+        )
+        .await;
+    json.as_str().unwrap().to_string()
+}
+
+/// Waits for the receipt checker's verdict and expects `expected`.
+async fn verdict(browser: &Browser, expected: &str) {
+    let found = browser
+        .wait_until(
+            "the receipt check's verdict",
+            "return document.querySelector('[data-receipt-result]').getAttribute('data-verdict')",
+        )
+        .await;
+    let checks = browser.text("[data-receipt-result]").await;
+    assert_eq!(found.as_str(), Some(expected), "{checks}");
 }
 
 /// Waits for a finished download ending with `suffix` in `dir`.

@@ -106,6 +106,43 @@ pub(crate) async fn serve(cwd: &Path, extra: &[&str]) -> (Child, String) {
     (child, base)
 }
 
+/// Starts `witness serve` named `name` (key and state in `dir`) for the
+/// log with key `log_vkey`; returns the
+/// process and its `--witness` argument ("<url> <vkey>").
+pub(crate) async fn start_witness(dir: &Path, name: &str, log_vkey: &str) -> (Child, String) {
+    let mut child = Command::new(BINARY)
+        .args([
+            "witness",
+            "serve",
+            "--name",
+            name,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--key-file")
+        .arg(dir.join("witness.key"))
+        .arg("--state-dir")
+        .arg(dir.join("witness-state"))
+        .args(["--log", log_vkey])
+        .env("VOUCHER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the witness");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let vkey = lines.next_line().await.unwrap().unwrap();
+    let vkey = vkey
+        .strip_prefix("witness ")
+        .expect("the key line")
+        .to_string();
+    let url = lines.next_line().await.unwrap().unwrap();
+    let url = url
+        .strip_prefix("listening on ")
+        .expect("the address line")
+        .to_string();
+    (child, format!("{url} {vkey}"))
+}
+
 /// The default SQLite database URL of a service run in `dir`.
 pub(crate) fn data_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("data/voucher-ledger.db").display())

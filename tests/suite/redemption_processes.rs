@@ -20,14 +20,16 @@ use crate::processes::{
     on_both_databases, run, send_at_once, serve, stop_both_and_verify, terminate,
 };
 
-const PROGRAMME: &str = "REDEEM-2P";
+pub(crate) const PROGRAMME: &str = "REDEEM-2P";
 
 /// What the race needs: a single-use static voucher's token and an API
-/// token of an approved provider's staff member.
-struct Counter {
-    voucher_id: uuid::Uuid,
-    voucher_token: String,
-    staff_token: String,
+/// token of an approved provider's staff member; and firms (with API
+/// tokens) that may claim one voucher each.
+pub(crate) struct Counter {
+    pub voucher_id: uuid::Uuid,
+    pub voucher_token: String,
+    pub staff_token: String,
+    pub claimants: Vec<crate::issuance::Firm>,
 }
 
 async fn submit(writer: &WriterHandle, key: String, command: Command) {
@@ -43,7 +45,9 @@ async fn submit(writer: &WriterHandle, key: String, command: Command) {
 
 /// Sets the counter up through a writer of this process (the servers are
 /// not running yet); the issuer key file goes where `serve` looks for it.
-async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
+/// The programme's budget covers a voucher for each of `claimants` more
+/// firms.
+async fn prepare<S: Store>(store: S, dir: &Path, claimants: usize) -> Counter {
     store.migrate().await.unwrap();
     let issuer = voucher_ledger::ledger::checkpoint::KeyPair::generate();
     let key_dir = dir.join("data/issuer-keys");
@@ -57,7 +61,8 @@ async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
         ..Default::default()
     };
     let (writer, task) = crate::helpers::start_writer(&store, config).await;
-    let mut terms = crate::issuance::terms(1_000_000, &[500_000], 1, "static");
+    let budget = 500_000 * (claimants as i64 + 2);
+    let mut terms = crate::issuance::terms(budget, &[500_000], 1, "static");
     terms["divisible"] = serde_json::json!(false);
     let programme = ProgrammeCode::parse(PROGRAMME).unwrap();
     let provider_id = uuid::Uuid::now_v7();
@@ -85,7 +90,7 @@ async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
         }),
         Command::FundProgramme(FundProgramme {
             programme: programme.clone(),
-            amount: Fen::new(1_000_000),
+            amount: Fen::new(budget),
             reference: "舟财企〔2026〕13号".into(),
         }),
         Command::ChangeProgramme(ChangeProgramme {
@@ -146,27 +151,39 @@ async fn prepare<S: Store>(store: S, dir: &Path) -> Counter {
         access::create_token(&writer, &principal, "prepare:token".into(), "t".into(), 1)
             .await
             .unwrap();
+    let claimants = if claimants == 0 {
+        Vec::new()
+    } else {
+        crate::issuance::seed_firms(&store, &writer, 7_001, claimants).await
+    };
     drop(writer);
     task.await.unwrap();
     Counter {
         voucher_id: voucher.id,
         voucher_token: voucher_ledger::service::issuance::voucher_token(&voucher).unwrap(),
         staff_token: secret.text.expose().clone(),
+        claimants,
     }
 }
 
 /// `prepare` on whichever backend `db` is.
-async fn prepare_on(db: &TestDb, dir: &Path) -> Counter {
+pub(crate) async fn prepare_on(db: &TestDb, dir: &Path, claimants: usize) -> Counter {
     match db {
-        TestDb::Sqlite { .. } => prepare(SqliteStore::open(db.url()).await.unwrap(), dir).await,
-        TestDb::Postgres { .. } => prepare(PostgresStore::open(db.url()).await.unwrap(), dir).await,
+        TestDb::Sqlite { .. } => {
+            let store = SqliteStore::open(db.url()).await.unwrap();
+            prepare(store, dir, claimants).await
+        }
+        TestDb::Postgres { .. } => {
+            let store = PostgresStore::open(db.url()).await.unwrap();
+            prepare(store, dir, claimants).await
+        }
     }
 }
 
 async fn two_servers_redeem_one_voucher_exactly_once(db: &TestDb) {
     const STAFF: usize = 64;
     let dir = tempfile::tempdir().unwrap();
-    let counter = prepare_on(db, dir.path()).await;
+    let counter = prepare_on(db, dir.path(), 0).await;
     let (mut a, base_a) = serve(dir.path(), &["--database-url", db.url()]).await;
     let (mut b, base_b) = serve(dir.path(), &["--database-url", db.url()]).await;
     let client = reqwest::Client::new();
@@ -212,7 +229,7 @@ on_both_databases!(
 /// has passed is expired without anyone asking.
 async fn serve_expires_a_voucher_past_its_dates_on_its_own(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let counter = prepare_on(db, dir.path()).await;
+    let counter = prepare_on(db, dir.path(), 0).await;
     db.age_voucher_past_its_last_day(counter.voucher_id).await;
     let (mut server, _base) = serve(dir.path(), &["--database-url", db.url()]).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

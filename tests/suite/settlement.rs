@@ -128,7 +128,7 @@ pub async fn redeem<S: Store>(
 
 /// A setting whose `firms` vouchers were each redeemed for one contract
 /// (invoice `<prefix><i>`) and confirmed; returns the redemptions too.
-async fn confirmed<S: Store>(store: S, firms: usize, prefix: &str) -> (Scene<S>, Vec<Value>) {
+pub async fn confirmed<S: Store>(store: S, firms: usize, prefix: &str) -> (Scene<S>, Vec<Value>) {
     let scene = setting(store, firms).await;
     let bodies = scene
         .vouchers
@@ -213,7 +213,7 @@ fn csv_upload(lines: &[String]) -> Vec<u8> {
     file.into_bytes()
 }
 
-async fn bank_return<S: Store>(
+pub async fn bank_return<S: Store>(
     world: &World<S>,
     run: &Value,
     lines: &[String],

@@ -425,7 +425,7 @@ async fn the_writer_signs_the_tree_with_its_checkpoints<S: Store>(store: S, _db:
     use voucher_ledger::service::commands::{Command, CreateUser, Submission};
     let config = WriterConfig {
         checkpoint_every_entries: 4,
-        log_origin: LOG_ORIGIN.into(),
+        log_origin: Some(LOG_ORIGIN.into()),
         ..WriterConfig::default()
     };
     let (writer, task) = crate::helpers::start_writer(&store, config).await;
@@ -447,7 +447,12 @@ async fn the_writer_signs_the_tree_with_its_checkpoints<S: Store>(store: S, _db:
             // Signed on the way (the writer's checkpoint at 4 entries), off
             // the writer's path: it appears while appends go on.
             let mut waited = 0;
-            while store.latest_log_checkpoint().await.unwrap().is_none() {
+            while store
+                .latest_log_checkpoint(LOG_ORIGIN)
+                .await
+                .unwrap()
+                .is_none()
+            {
                 assert!(waited < 200, "no tree checkpoint after 4 entries");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 waited += 1;
@@ -458,7 +463,7 @@ async fn the_writer_signs_the_tree_with_its_checkpoints<S: Store>(store: S, _db:
     drop(writer);
     task.await.unwrap();
     let latest = store
-        .latest_log_checkpoint()
+        .latest_log_checkpoint(LOG_ORIGIN)
         .await
         .unwrap()
         .expect("signed");

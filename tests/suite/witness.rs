@@ -5,13 +5,13 @@
 //! `verify --witness-key` fails once the tail is rewritten and re-signed.
 
 use std::path::Path;
-use std::process::Stdio;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use voucher_ledger::ledger::cosignature;
 use voucher_ledger::ledger::note;
-use voucher_ledger::service::transparency::sign_log_checkpoint;
+use voucher_ledger::service::transparency::{
+    Publication, published_checkpoint, sign_log_checkpoint,
+};
 use voucher_ledger::service::verify::verify_witnessed;
 use voucher_ledger::service::witness_push::{PushError, WitnessSizes, WitnessTarget, push};
 use voucher_ledger::store::Store;
@@ -27,34 +27,8 @@ const WITNESS: &str = "audit.test/witness";
 /// target (URL and verifier key, read from what it prints).
 async fn witness<S: Store>(world: &World<S>, dir: &Path) -> (Child, WitnessTarget) {
     let log_vkey = note::vkey(LOG_ORIGIN, &world.ledger_key.public_key());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_voucher-ledger"))
-        .args([
-            "witness",
-            "serve",
-            "--name",
-            WITNESS,
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--key-file")
-        .arg(dir.join("witness.key"))
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .args(["--log", &log_vkey])
-        .env("VOUCHER_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn the witness");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let vkey = lines.next_line().await.unwrap().unwrap();
-    let vkey = vkey
-        .strip_prefix("witness ")
-        .expect("the key line")
-        .to_string();
-    let url = lines.next_line().await.unwrap().unwrap();
-    let url = url.strip_prefix("listening on ").expect("the address line");
-    let target = WitnessTarget::parse(&format!("{url} {vkey}")).unwrap();
+    let (child, target) = crate::processes::start_witness(dir, WITNESS, &log_vkey).await;
+    let target = WitnessTarget::parse(&target).unwrap();
     assert_eq!(target.name, WITNESS);
     (child, target)
 }
@@ -82,9 +56,43 @@ async fn a_witness_cosigns_what_extends_and_refuses_the_rest<S: Store>(store: S,
         .await
         .unwrap()
         .unwrap();
+    // Signed, not yet cosigned: a log with this witness still publishes
+    // the first.
+    let witnessed = Publication {
+        origin: LOG_ORIGIN.into(),
+        witnesses: vec![WITNESS.into()],
+    };
+    let unwitnessed = Publication {
+        origin: LOG_ORIGIN.into(),
+        witnesses: Vec::new(),
+    };
+    let published = |log| async move {
+        published_checkpoint(store, &log)
+            .await
+            .unwrap()
+            .map(|checkpoint| checkpoint.note)
+    };
+    assert_eq!(published(witnessed.clone()).await, Some(first.note.clone()));
+    assert_eq!(
+        published(unwitnessed.clone()).await,
+        Some(second.note.clone())
+    );
     push(store, &client, &target, &sizes, &second)
         .await
         .expect("second cosigned");
+    assert_eq!(
+        published(witnessed.clone()).await,
+        Some(second.note.clone())
+    );
+    let two_witnesses = Publication {
+        witnesses: vec![WITNESS.into(), "audit.test/absent".into()],
+        ..witnessed
+    };
+    assert_eq!(
+        published(two_witnesses).await,
+        None,
+        "one witness never cosigned"
+    );
 
     // Published with the cosignature; checked with the witness's key.
     let (_, _, published) = world.api.download("/log/checkpoint", &As::Nobody).await;
@@ -94,6 +102,22 @@ async fn a_witness_cosigns_what_extends_and_refuses_the_rest<S: Store>(store: S,
     verify_witnessed(store, &[], &required)
         .await
         .expect("cosigned and consistent");
+    // A checkpoint signed under another origin (`checkpoint --log-origin`
+    // given another name) is never this log's.
+    world.add_entries("o", 1).await;
+    sign_log_checkpoint(store, &world.ledger_key, "other.test/log")
+        .await
+        .unwrap()
+        .unwrap();
+    let unwitnessed = Publication {
+        origin: LOG_ORIGIN.into(),
+        witnesses: Vec::new(),
+    };
+    let newest = published_checkpoint(store, &unwitnessed).await.unwrap();
+    assert_eq!(
+        newest.map(|checkpoint| checkpoint.note),
+        Some(second.note.clone())
+    );
 
     // Stale: a process of the log that thinks the witness is still at 0.
     // It is told the size (409) and goes on from there: the same answer.

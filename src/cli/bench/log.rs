@@ -73,7 +73,7 @@ async fn run<S: Store>(store: S, entries: u64, clients: u64, proofs: u64) -> any
         state ^= state << 17;
         let sequence = 1 + state % size;
         let start = Instant::now();
-        inclusion(&store, sequence, Some(size)).await?;
+        inclusion(&store, &Default::default(), sequence, Some(size)).await?;
         times.push(start.elapsed());
     }
     times.sort();

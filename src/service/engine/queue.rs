@@ -51,8 +51,11 @@ pub struct WriterConfig {
     /// The issuer private keys vouchers are signed with.
     pub issuer_keys: Arc<super::super::issuer_keyring::IssuerKeyring>,
     /// The transparency log's origin: with every checkpoint, the writer
-    /// signs the tree as a C2SP checkpoint under this name.
-    pub log_origin: String,
+    /// signs the tree as a C2SP checkpoint under this name. `None` (the
+    /// one-shot CLI commands): chain checkpoints only — the service that
+    /// publishes the log (`serve`, with its `--log-origin`) signs the tree,
+    /// so no command signs one under a name the log does not publish.
+    pub log_origin: Option<String>,
     /// Witnesses each tree checkpoint is sent to for cosigning.
     pub witnesses: Vec<crate::service::witness_push::WitnessTarget>,
 }
@@ -66,7 +69,7 @@ impl Default for WriterConfig {
             checkpoint_interval: Duration::from_secs(60),
             batch_attempts_max: 3,
             issuer_keys: Arc::default(),
-            log_origin: crate::service::transparency::DEFAULT_LOG_ORIGIN.to_string(),
+            log_origin: None,
             witnesses: Vec::new(),
         }
     }
@@ -319,6 +322,9 @@ impl<S: Store> Writer<S> {
     /// it reads the stored tree and writes one row, and appends go on
     /// meanwhile. Skipped while the previous one is still running.
     fn sign_log_checkpoint(&mut self) {
+        let Some(origin) = self.config.log_origin.clone() else {
+            return;
+        };
         if self
             .log_signing
             .as_ref()
@@ -329,7 +335,7 @@ impl<S: Store> Writer<S> {
         self.log_signing = Some(tokio::spawn(sign_and_witness(
             self.store.clone(),
             self.signer.clone(),
-            self.config.log_origin.clone(),
+            origin,
             self.config.witnesses.clone(),
             self.witness_sizes.clone(),
         )));

@@ -212,6 +212,12 @@ pub trait SettlementStore {
         run_id: Uuid,
     ) -> impl Future<Output = Result<Vec<PayoutRecord>, StoreError>> + Send;
 
+    /// The payout with bank reference `reference`.
+    fn payout(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Option<PayoutRecord>, StoreError>> + Send;
+
     /// One provider's payouts across every run, newest reference first.
     fn provider_payouts(
         &self,

@@ -158,6 +158,24 @@ macro_rules! impl_settlement_store {
                 )
             }
 
+            async fn payout(
+                &self,
+                reference: &str,
+            ) -> Result<Option<$crate::store::settlement::PayoutRecord>, $crate::store::StoreError>
+            {
+                use $crate::store::settlement::sql;
+                let found = sql::select_by!(
+                    &self.pool,
+                    format!(
+                        "SELECT {} FROM payouts WHERE reference = $1",
+                        sql::PAYOUT_COLUMNS
+                    ),
+                    reference.to_string(),
+                    sql::decode_payout
+                )?;
+                Ok(found.into_iter().next())
+            }
+
             async fn provider_payouts(
                 &self,
                 provider_id: uuid::Uuid,

@@ -23,6 +23,11 @@ pub const LINE_COLUMNS: &str = "run_id, redemption_id, line_no, provider_id, sub
 pub const PAYOUT_COLUMNS: &str = "reference, run_id, provider_id, payee_name, bank_name, \
      account_number, gross_fen, offset_fen, net_fen, status, bank_message, updated_sequence";
 
+/// `SELECT` every payout column `FROM payouts WHERE condition`.
+pub fn select_payouts(condition: &str) -> String {
+    format!("SELECT {PAYOUT_COLUMNS} FROM payouts WHERE {condition}")
+}
+
 /// What preparing a run reads of each candidate (`decode_candidate`).
 pub const CANDIDATE_COLUMNS: &str = "r.id, r.provider_id, r.enterprise_id, \
      r.redeemed_sequence, r.redeemed_at_us, r.voucher_issued_at_us, r.voucher_face_value_fen, \

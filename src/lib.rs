@@ -40,6 +40,7 @@ pub mod invariant;
 pub mod key_id;
 pub mod keyfile;
 pub mod ledger;
+pub mod metrics;
 pub mod private_file;
 pub mod report;
 pub mod service;

@@ -44,6 +44,7 @@ pub async fn run(
     issuer_key_dir: &Path,
     listen: &str,
     api: ApiConfig,
+    ops: super::OpsArgs,
 ) -> anyhow::Result<ExitCode> {
     let (signer, _) = crate::keyfile::load_or_create(key_file)?;
     with_store(
@@ -56,7 +57,7 @@ pub async fn run(
         },
     )
     .await??;
-    super::serve::run(database_url, key_file, listen, api).await
+    super::serve::run(database_url, key_file, listen, api, ops).await
 }
 
 struct Demo {

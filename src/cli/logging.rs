@@ -3,7 +3,9 @@
 //! prints its own result on stdout and logs only warnings unless asked
 //! (`-v` info, `-vv` debug). `VOUCHER_LOG` (a tracing filter) overrides
 //! both. Colour codes only when stderr is a terminal, so a log file or a
-//! pipe holds plain text.
+//! pipe holds plain text. `--log-format json` writes one JSON object per
+//! line instead, with the fields of the spans it is in — every line logged
+//! while answering a request carries that request's `request_id`.
 
 use std::io::IsTerminal;
 
@@ -19,15 +21,30 @@ pub fn default_filter(long_running: bool, verbose: u8) -> &'static str {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    Text,
+    /// One JSON object per line: timestamp, level, target, fields, spans.
+    Json,
+}
+
 /// Installs the process's log subscriber (once, before the command runs).
-pub fn init(long_running: bool, verbose: u8) {
+pub fn init(long_running: bool, verbose: u8, format: LogFormat) {
     let filter = EnvFilter::try_from_env("VOUCHER_LOG")
         .unwrap_or_else(|_| EnvFilter::new(default_filter(long_running, verbose)));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 #[cfg(test)]

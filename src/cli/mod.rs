@@ -39,6 +39,10 @@ pub struct Cli {
     /// log only warnings by default; VOUCHER_LOG overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Log lines as text (default) or JSON objects, one per line (with the
+    /// request id of the request they belong to).
+    #[arg(long, global = true, env = "VOUCHER_LOG_FORMAT", value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Commands,
 }
@@ -114,6 +118,21 @@ struct PresentationArgs {
     presentation_seconds: i64,
 }
 
+/// What operators run a long-lived process by.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OpsArgs {
+    /// A second address serving /metrics, /healthz and /readyz without
+    /// login, for the monitoring network only (e.g. 127.0.0.1:9100).
+    #[arg(long, env = "VOUCHER_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
+    /// Seconds between SIGTERM and closing the listener: /readyz answers
+    /// 503 meanwhile, so a proxy stops sending new requests, and requests
+    /// keep being served.
+    #[arg(long, env = "VOUCHER_DRAIN_SECONDS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub drain_seconds: u64,
+}
+
 /// The transparency log's name.
 #[derive(Debug, Clone, clap::Args)]
 struct LogArgs {
@@ -186,6 +205,8 @@ enum Commands {
         presentation: PresentationArgs,
         #[command(flatten)]
         log: LogArgs,
+        #[command(flatten)]
+        ops: OpsArgs,
     },
     /// Create (idempotently) a realistic Zhoushan demo dataset, print the
     /// demo users' passwords once, and serve.
@@ -202,6 +223,8 @@ enum Commands {
         presentation: PresentationArgs,
         #[command(flatten)]
         log: LogArgs,
+        #[command(flatten)]
+        ops: OpsArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -303,7 +326,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
         cli.command,
         Commands::Serve { .. } | Commands::Demo { .. } | Commands::Witness { .. }
     );
-    logging::init(long_running, cli.verbose);
+    logging::init(long_running, cli.verbose, cli.log_format);
     match cli.command {
         Commands::Serve {
             database,
@@ -314,6 +337,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             idempotency_retention_hours,
             presentation,
             log,
+            ops,
         } => {
             let api = crate::http::ApiConfig {
                 secure_cookies,
@@ -327,7 +351,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 witnesses: log.witnesses,
                 checkpoint_interval: std::time::Duration::from_secs(log.checkpoint_seconds),
             };
-            serve::run(&database.database_url, &key.key_file, &listen, api).await
+            serve::run(&database.database_url, &key.key_file, &listen, api, ops).await
         }
         Commands::Demo {
             database,
@@ -336,6 +360,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             listen,
             presentation,
             log,
+            ops,
         } => {
             let api = crate::http::ApiConfig {
                 issuer_keys: issuer_keys.keyring()?,
@@ -351,6 +376,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 &issuer_keys.dir,
                 &listen,
                 api,
+                ops,
             )
             .await
         }

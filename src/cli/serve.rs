@@ -20,6 +20,7 @@ pub async fn run(
     key_file: &Path,
     listen: &str,
     api: ApiConfig,
+    ops: super::OpsArgs,
 ) -> anyhow::Result<ExitCode> {
     let (signer, source) = keyfile::load_or_create(key_file)?;
     match source {
@@ -39,8 +40,18 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let admin_listener = match &ops.admin_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (--admin-listen)"))?,
+        ),
+        None => None,
+    };
     let job = Serve {
         listener,
+        admin_listener,
+        drain: std::time::Duration::from_secs(ops.drain_seconds),
         signer: Arc::new(signer),
         api,
     };
@@ -50,6 +61,9 @@ pub async fn run(
 
 struct Serve {
     listener: tokio::net::TcpListener,
+    admin_listener: Option<tokio::net::TcpListener>,
+    /// SIGTERM to closing the listener (`--drain-seconds`).
+    drain: std::time::Duration,
     signer: Arc<KeyPair>,
     api: ApiConfig,
 }
@@ -109,13 +123,49 @@ impl StoreJob for Serve {
             log_key: Some(self.signer.public_key()),
             ..self.api.clone()
         };
-        let app = crate::web::site(AppState::new(store.clone(), writer, api));
+        crate::metrics::install();
+        let upkeep = crate::metrics::spawn_upkeep();
+        let state = AppState::new(store.clone(), writer, api);
+        let lifecycle = state.lifecycle.clone();
+        // The monitoring listener stops (gracefully: its open connections
+        // hold the state, and with it the writer) after the service does.
+        let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+        let admin = self.admin_listener.map(|listener| {
+            let router = crate::http::operations::admin_router(state.clone());
+            let stopped = async move {
+                let _ = admin_stopped.await;
+            };
+            let address = listener.local_addr();
+            let server = crate::http::serve_until(listener, router, stopped);
+            (address, tokio::spawn(server))
+        });
+        let app = crate::web::site(state);
         let address = self.listener.local_addr()?;
         // Machine-readable first line on stdout: tests and scripts read the port from it.
         println!("listening on http://{address}");
+        if let Some((Ok(admin_address), _)) = &admin {
+            println!("admin listening on http://{admin_address}");
+            tracing::info!(%admin_address, "serving metrics, health and readiness");
+        }
         tracing::info!(%address, backend = store.backend().as_str(), "serving");
         let purge = spawn_idempotency_purge(store.clone(), self.api.idempotency_retention);
-        crate::http::serve_until(self.listener, app, shutdown_signal()).await?;
+        let drain = self.drain;
+        let shutdown = async move {
+            shutdown_signal().await;
+            lifecycle.start_draining();
+            if !drain.is_zero() {
+                tracing::info!(seconds = drain.as_secs(), "draining: /readyz answers 503");
+                tokio::time::sleep(drain).await;
+            }
+        };
+        crate::http::serve_until(self.listener, app, shutdown).await?;
+        let _ = stop_admin.send(());
+        if let Some((_, task)) = admin {
+            let _ = task.await;
+        }
+        if let Some(upkeep) = upkeep {
+            upkeep.abort();
+        }
         // The router (and with it every WriterHandle) is gone: the writer
         // finishes the queued batches, signs a final checkpoint and stops.
         purge.abort();

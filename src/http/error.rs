@@ -430,6 +430,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        metrics::counter!(
+            crate::metrics::REFUSALS,
+            "code" => self.code,
+            "status" => self.status.as_str().to_string()
+        )
+        .increment(1);
         let body = Body {
             error: Inner {
                 code: self.code,

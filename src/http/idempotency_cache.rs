@@ -34,6 +34,11 @@ pub struct IdempotencyCache {
 }
 
 impl IdempotencyCache {
+    /// Writes waiting for their batch now.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Starts the task; it ends when every handle is dropped.
     pub fn spawn<S: Store>(store: S) -> IdempotencyCache {
         let (queue, mut receiver) = mpsc::channel::<(IdempotencyOp, Reply)>(QUEUE_MAX);

@@ -21,7 +21,7 @@ pub mod access;
 pub mod auth;
 mod error;
 pub mod fraud;
-mod health;
+pub(crate) mod health;
 mod holds;
 pub mod idempotency;
 mod idempotency_cache;
@@ -32,6 +32,7 @@ pub mod keys;
 pub mod ledger;
 pub mod log;
 pub mod openapi;
+pub mod operations;
 pub mod page;
 pub mod presentations;
 pub mod programme_guide;
@@ -138,6 +139,8 @@ pub struct AppState<S: Store> {
     pub token_cache: Arc<token_cache::TokenCache>,
     /// Published issuer keys, at most a second old, for QR checks.
     pub issuer_keys_cache: Arc<issuer_keys_cache::IssuerKeysCache>,
+    /// Draining after SIGTERM (`/readyz` answers 503).
+    pub lifecycle: operations::SharedLifecycle,
 }
 
 impl<S: Store> AppState<S> {
@@ -150,6 +153,7 @@ impl<S: Store> AppState<S> {
             terms_cache: Arc::default(),
             token_cache: Arc::default(),
             issuer_keys_cache: Arc::default(),
+            lifecycle: Arc::default(),
             store,
         }
     }

@@ -428,6 +428,7 @@ pub fn document() -> OpenApi {
     let components = ComponentsBuilder::new()
         .schema("ErrorBody", error_body)
         .schema("Health", health)
+        .schema_from::<super::operations::Ready>()
         .schema_from::<LoginRequest>()
         .schema_from::<LoginResponse>()
         .schema_from::<UserView>()

@@ -12,9 +12,9 @@
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, access, fraud, health, holds, keys, ledger, log, presentations, programme_guide,
-    programmes, providers, public_notice, redemption_changes, redemptions, registry,
-    registry_imports, serve_openapi_document, settlement, tokens, utilisation, vouchers,
+    AppState, access, fraud, health, holds, keys, ledger, log, operations, presentations,
+    programme_guide, programmes, providers, public_notice, redemption_changes, redemptions,
+    registry, registry_imports, serve_openapi_document, settlement, tokens, utilisation, vouchers,
 };
 use crate::domain::Role;
 use crate::store::Store;
@@ -94,6 +94,8 @@ const ADMIN: &[Role] = &[Role::Admin];
 /// and pays; the admin and the auditor read.
 const FINANCE: &[Role] = &[Role::Finance];
 const SETTLEMENT_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
+/// Metrics: the operators (admin) and auditors.
+const METRICS_READERS: &[Role] = &[Role::Admin, Role::Auditor];
 /// A provider's statement: the bureau's staff, and that provider's own.
 const STATEMENT_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Role::Provider];
 /// A bank's return file.
@@ -175,6 +177,12 @@ route_table! {
     Healthz: GET "/healthz", Access::Public, keyless, DEFAULT_BODY,
         health::healthz::<S>, [] -> [Health],
         "Health: 200 when the database answers, 503 when not";
+    Readyz: GET "/readyz", Access::Public, keyless, DEFAULT_BODY,
+        operations::readyz::<S>, [] -> [Ready],
+        "Readiness: 200 when this instance takes traffic (database reachable and writable, migrations current, writer running, not draining); 503 not_ready with every reason";
+    Metrics: GET "/metrics", Access::Roles(METRICS_READERS), keyless, DEFAULT_BODY,
+        operations::metrics::<S>, [] -> [],
+        "Prometheus metrics (text format 0.0.4); also without login on --admin-listen";
     OpenApi: GET "/api/openapi.json", Access::Public, keyless, DEFAULT_BODY,
         serve_openapi_document, [] -> [],
         "This API's OpenAPI 3.1 document";

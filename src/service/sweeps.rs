@@ -145,19 +145,35 @@ async fn run_page(
 /// Runs both sweeps once and logs what they did (the scheduled run).
 pub async fn run_scheduled<S: Store>(store: &S, writer: &WriterHandle) {
     let now = Timestamp::now();
-    match expire_vouchers(store, writer, SCHEDULE_ACTOR, now).await {
+    let expired = expire_vouchers(store, writer, SCHEDULE_ACTOR, now).await;
+    match &expired {
         Ok(report) if report.changed > 0 => {
             tracing::info!(expired = report.changed, "expiry sweep")
         }
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "expiry sweep failed; will retry"),
     }
-    match auto_confirm(store, writer, SCHEDULE_ACTOR, now).await {
+    count_sweep("expiry", expired.as_ref().ok().map(|report| report.changed));
+    let confirmed = auto_confirm(store, writer, SCHEDULE_ACTOR, now).await;
+    match &confirmed {
         Ok(report) if report.changed > 0 => {
             tracing::info!(confirmed = report.changed, "auto-confirm sweep")
         }
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "auto-confirm sweep failed; will retry"),
+    }
+    count_sweep(
+        "auto_confirm",
+        confirmed.as_ref().ok().map(|report| report.changed),
+    );
+}
+
+/// Counts one run of `sweep`: what it changed, or that it failed.
+fn count_sweep(sweep: &'static str, changed: Option<u64>) {
+    let outcome = if changed.is_some() { "ok" } else { "failed" };
+    metrics::counter!(crate::metrics::SWEEPS, "sweep" => sweep, "outcome" => outcome).increment(1);
+    if let Some(changed) = changed {
+        metrics::counter!(crate::metrics::SWEPT, "sweep" => sweep).increment(changed);
     }
 }
 

@@ -213,6 +213,21 @@ pub trait Store:
     /// Succeeds when the database answers a trivial query.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// What `/readyz` asks of the database: does it accept writes (a
+    /// PostgreSQL standby does not), and are its migrations this binary's.
+    fn readiness(&self) -> impl Future<Output = Result<Readiness, StoreError>> + Send;
+
+    /// The main pool's connections, for `/metrics`.
+    fn pool_stats(&self) -> PoolStats;
+
+    /// How long getting a connection of the main pool takes now (a probe
+    /// for `/metrics`: above zero when requests queue for connections).
+    fn acquire_probe(&self)
+    -> impl Future<Output = Result<std::time::Duration, StoreError>> + Send;
+
+    /// Idempotency-Key responses stored.
+    fn idempotency_key_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// The stored chain head (a projection that `verify` checks).
     fn head(&self) -> impl Future<Output = Result<ChainHead, StoreError>> + Send;
 
@@ -291,6 +306,26 @@ pub trait Store:
 
     /// Closes the pool, waiting for connections to be returned.
     fn close(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// The database's side of readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// False on a read-only database (a PostgreSQL hot standby).
+    pub writable: bool,
+    /// The newest migration applied, and the newest this binary knows.
+    pub migration_applied: u32,
+    pub migration_known: u32,
+}
+
+/// The main pool's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// Open now (idle or in use).
+    pub size: u32,
+    pub idle: u32,
+    /// Most the pool opens.
+    pub max: u32,
 }
 
 /// A test hook shared by a store and its transactions: an append

@@ -89,6 +89,59 @@ macro_rules! impl_shared_store {
                 Ok(applied)
             }
 
+            async fn readiness(
+                &self,
+            ) -> Result<$crate::store::Readiness, $crate::store::StoreError> {
+                let (recovery_query, embedded) = match $backend {
+                    $crate::store::Backend::Postgres => (
+                        "SELECT pg_is_in_recovery()",
+                        $crate::store::migrate::POSTGRES,
+                    ),
+                    $crate::store::Backend::Sqlite => {
+                        ("SELECT 0 = 1", $crate::store::migrate::SQLITE)
+                    }
+                };
+                let (in_recovery,): (bool,) = sqlx::query_as(recovery_query)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let (applied,): (Option<i64>,) =
+                    sqlx::query_as("SELECT max(version) FROM schema_migrations")
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                Ok($crate::store::Readiness {
+                    writable: !in_recovery,
+                    migration_applied: u32::try_from(applied.unwrap_or(0)).unwrap_or(u32::MAX),
+                    migration_known: embedded.last().map_or(0, |m| m.version),
+                })
+            }
+
+            fn pool_stats(&self) -> $crate::store::PoolStats {
+                $crate::store::PoolStats {
+                    size: self.pool.size(),
+                    idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+                    max: self.pool.options().get_max_connections(),
+                }
+            }
+
+            async fn acquire_probe(
+                &self,
+            ) -> Result<std::time::Duration, $crate::store::StoreError> {
+                let started = std::time::Instant::now();
+                let connection = self.pool.acquire().await.map_err(map_err)?;
+                drop(connection);
+                Ok(started.elapsed())
+            }
+
+            async fn idempotency_key_count(&self) -> Result<u64, $crate::store::StoreError> {
+                let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM api_idempotency")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
             async fn ping(&self) -> Result<(), $crate::store::StoreError> {
                 sqlx::query("SELECT 1")
                     .execute(&self.pool)

@@ -75,6 +75,8 @@ pub fn site<S: Store>(state: AppState<S>) -> Router {
     let assets = assets::routes().with_state(client);
     api.merge(pages)
         .merge(assets)
+        .layer(from_fn(crate::http::operations::track))
+        .layer(from_fn(crate::http::operations::request_id))
         .layer(from_fn(move |request: Request, next: Next| {
             crate::http::security_headers::add(secure, request, next)
         }))

@@ -136,6 +136,8 @@ const MATRIX: &[(RouteId, [Cell; 6])] = &[
     (RouteId::BankReturn,            [Deny, Deny,  Allow, Deny,  Deny,  Deny ]),
     (RouteId::SettlementReport,      [Deny, Allow, Allow, Deny,  Deny,  Allow]),
     (RouteId::ProviderStatement,     [Deny, Allow, Allow, Allow, Deny,  Allow]),
+    (RouteId::Readyz,                [Allow, Allow, Allow, Allow, Allow, Allow]),
+    (RouteId::Metrics,               [Deny, Allow, Deny,  Deny,  Deny,  Allow]),
     (RouteId::PayoutReceipt,         [Deny, Allow, Allow, Allow, Deny,  Allow]),
     (RouteId::Utilisation,           [Deny, Allow, Allow, Deny,  Deny,  Allow]),
     (RouteId::UtilisationChart,      [Deny, Allow, Allow, Deny,  Deny,  Allow]),

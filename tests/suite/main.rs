@@ -16,6 +16,7 @@ mod interop;
 mod isolation;
 mod issuance;
 mod lifecycle_property;
+mod operations;
 mod portal_forms;
 mod portal_journey;
 mod processes;

@@ -90,6 +90,16 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
+    /// False once the writer task has stopped.
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
+    /// Commands waiting for the writer now.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Appends the submission's entry (or finds it, on a retry) and returns
     /// once it is durable.
     pub async fn submit(&self, submission: Submission) -> Result<Receipt, CommandError> {
@@ -215,6 +225,8 @@ impl<S: Store> Writer<S> {
     /// every batch-mate commits. A batch of n with one culprit costs about
     /// 2·log2(n) extra transactions, paid only when something failed.
     async fn process(&mut self, batch: Vec<Queued>) -> Option<ChainHead> {
+        let started = std::time::Instant::now();
+        metrics::histogram!(crate::metrics::BATCH_COMMANDS).record(batch.len() as f64);
         let (submissions, replies): (Vec<Submission>, Vec<Reply>) =
             batch.into_iter().map(|q| (q.submission, q.reply)).unzip();
         let mut answers: Vec<Option<Result<Receipt, CommandError>>> =
@@ -233,12 +245,16 @@ impl<S: Store> Writer<S> {
                     last_head = Some(head);
                 }
                 Err(StoreError::Unavailable(error)) => {
+                    metrics::counter!(crate::metrics::BATCH_FAILURES, "cause" => "unavailable")
+                        .increment(1);
                     tracing::error!(%error, size = part.len(), "ledger batch failed: database unavailable");
                     for slot in &mut answers[part] {
                         *slot = Some(Err(CommandError::Unavailable));
                     }
                 }
                 Err(error) if part.len() == 1 => {
+                    metrics::counter!(crate::metrics::BATCH_FAILURES, "cause" => "command")
+                        .increment(1);
                     let submission = &submissions[part.start];
                     tracing::error!(
                         error = ?error,
@@ -249,6 +265,8 @@ impl<S: Store> Writer<S> {
                     answers[part.start] = Some(Err(CommandError::from_lone_failure(&error)));
                 }
                 Err(error) => {
+                    metrics::counter!(crate::metrics::BATCH_FAILURES, "cause" => "split")
+                        .increment(1);
                     tracing::warn!(error = ?error, size = part.len(), "ledger batch failed; splitting it to find the command that fails");
                     let middle = part.start + part.len() / 2;
                     parts.push_front(middle..part.end);
@@ -262,6 +280,12 @@ impl<S: Store> Writer<S> {
         if ends_credentials {
             self.credential_epoch.fetch_add(1, Ordering::AcqRel);
         }
+        for (submission, answer) in submissions.iter().zip(&answers) {
+            if let Some(Ok(receipt)) = answer {
+                count_committed(&submission.command, receipt.replayed);
+            }
+        }
+        metrics::histogram!(crate::metrics::BATCH_DURATION).record(started.elapsed().as_secs_f64());
         for (reply, answer) in replies.into_iter().zip(answers) {
             let answer = answer.expect("every part of a batch is answered");
             // A caller that gave up waiting is not an error here.
@@ -339,6 +363,24 @@ impl<S: Store> Writer<S> {
             self.config.witnesses.clone(),
             self.witness_sizes.clone(),
         )));
+    }
+}
+
+/// Counts a command the writer answered with an entry: committed now, or
+/// replayed from an earlier entry with the same key.
+fn count_committed(command: &crate::service::commands::Command, replayed: bool) {
+    use crate::service::commands::{Command, IssueVia};
+    if replayed {
+        metrics::counter!(crate::metrics::REPLAYS).increment(1);
+        return;
+    }
+    metrics::counter!(crate::metrics::COMMANDS, "command" => command.name()).increment(1);
+    match command {
+        Command::IssueVoucher(issue) if matches!(issue.via, IssueVia::Claim) => {
+            metrics::counter!(crate::metrics::CLAIMS).increment(1);
+        }
+        Command::RedeemVoucher(_) => metrics::counter!(crate::metrics::REDEMPTIONS).increment(1),
+        _ => {}
     }
 }
 

@@ -54,7 +54,7 @@ pub fn prepare_database_file(path: &Path) -> io::Result<()> {
 }
 
 /// Sets a file's mode to 0600 if group or others have any access.
-fn narrow(path: &Path) -> io::Result<()> {
+pub fn narrow(path: &Path) -> io::Result<()> {
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),

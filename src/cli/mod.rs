@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{DEFAULT_DATABASE_URL, DEFAULT_KEY_FILE, DEFAULT_LISTEN};
 
+mod backup;
 mod bench;
 mod checkpoint;
 mod demo;
@@ -226,6 +227,25 @@ enum Commands {
         #[command(flatten)]
         ops: OpsArgs,
     },
+    /// Copy an embedded (SQLite) database while it serves — a consistent
+    /// snapshot — to a new file, and verify the copy.
+    Backup {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The new backup file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup in place of an embedded database, if it verifies.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Replace an existing database (stop the service first).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -385,6 +405,12 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             println!("migrations up to date (applied now: {applied:?})");
             Ok(std::process::ExitCode::SUCCESS)
         }
+        Commands::Backup { database, out } => backup::backup(&database.database_url, &out).await,
+        Commands::Restore {
+            file,
+            database,
+            replace,
+        } => backup::restore(&file, &database.database_url, replace).await,
         Commands::Verify {
             database,
             trusted_keys,

@@ -122,6 +122,7 @@ pub async fn scene<S: Store>(
 }
 
 /// A registered firm with a user who holds an API token.
+#[derive(Clone)]
 pub struct Firm {
     pub enterprise_id: Uuid,
     pub uscc: String,

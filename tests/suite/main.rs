@@ -7,6 +7,7 @@ mod helpers;
 
 mod access;
 mod architecture;
+mod backups;
 mod bombs;
 mod contract;
 mod documents;

@@ -131,6 +131,21 @@ impl SqliteStore {
     pub async fn connect_existing(url: &str) -> Result<SqliteStore, StoreError> {
         SqliteStore::with_pools(connect_options(url)?.create_if_missing(false)).await
     }
+
+    /// Writes a consistent copy of the whole database to the new file
+    /// `path` (`VACUUM INTO`: one read transaction, so the copy is the
+    /// database as of one moment while writers go on).
+    pub async fn copy_into(&self, path: &Path) -> Result<(), StoreError> {
+        let path = path
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt("the backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(path)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
 }
 
 /// `BEGIN IMMEDIATE` on `pool`, retried while another process holds the lock.

@@ -9,6 +9,7 @@ use crate::app::{DEFAULT_DATABASE_URL, DEFAULT_KEY_FILE, DEFAULT_LISTEN};
 mod backup;
 mod bench;
 mod checkpoint;
+mod config;
 mod demo;
 mod drill;
 mod export;
@@ -44,6 +45,11 @@ pub struct Cli {
     /// request id of the request they belong to).
     #[arg(long, global = true, env = "VOUCHER_LOG_FORMAT", value_enum, default_value_t = logging::LogFormat::Text)]
     log_format: logging::LogFormat,
+    /// A TOML file of settings (keys: the settings' long names); a flag
+    /// or environment variable overrides it (docs/operations.md
+    /// "Configuration").
+    #[arg(long, global = true, env = "VOUCHER_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Commands,
 }
@@ -146,7 +152,7 @@ struct LogArgs {
     log_origin: String,
     /// A witness to send every tree checkpoint to: "<url> <its verifier
     /// key>" (what `witness serve` prints). Repeatable.
-    #[arg(long = "witness", value_parser = parse_witness)]
+    #[arg(long = "witness", env = "VOUCHER_WITNESSES", value_delimiter = ',', value_parser = parse_witness)]
     witnesses: Vec<crate::service::witness_push::WitnessTarget>,
     /// Seconds between checkpoints while the chain moves (a checkpoint is
     /// also signed every 1,000 entries). A receipt can be had once a
@@ -246,6 +252,13 @@ enum Commands {
         #[arg(long)]
         replace: bool,
     },
+    /// The configuration: `config check` prints the settings `serve` would
+    /// run with and where each came from (flag, environment, file,
+    /// default), secrets redacted; an unknown key in the file is refused.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -339,9 +352,40 @@ enum Commands {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Print the effective settings of `serve`, secrets redacted.
+    Check,
+}
+
 /// Parses the command line and runs it; returns the process exit code.
 pub async fn run() -> anyhow::Result<std::process::ExitCode> {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let file = config::read(&args)?;
+    let command = config::command(Cli::command(), &file)?;
+    let matches = command
+        .clone()
+        .try_get_matches_from(&args)
+        .unwrap_or_else(|error| error.exit());
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    let check_config = || {
+        let serve_matches = command
+            .clone()
+            .try_get_matches_from(["voucher-ledger", "serve"])
+            .unwrap_or_else(|error| error.exit());
+        let serve = command
+            .find_subcommand("serve")
+            .expect("serve is a subcommand");
+        let serve_sub = serve_matches
+            .subcommand_matches("serve")
+            .expect("serve was parsed");
+        print!(
+            "{}",
+            config::describe(&[(&command, &serve_matches), (serve, serve_sub)], &file)
+        );
+        Ok(std::process::ExitCode::SUCCESS)
+    };
     let long_running = matches!(
         cli.command,
         Commands::Serve { .. } | Commands::Demo { .. } | Commands::Witness { .. }
@@ -405,6 +449,9 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             println!("migrations up to date (applied now: {applied:?})");
             Ok(std::process::ExitCode::SUCCESS)
         }
+        Commands::Config {
+            action: ConfigAction::Check,
+        } => check_config(),
         Commands::Backup { database, out } => backup::backup(&database.database_url, &out).await,
         Commands::Restore {
             file,

@@ -9,6 +9,7 @@ mod access;
 mod architecture;
 mod backups;
 mod bombs;
+mod configuration;
 mod contract;
 mod documents;
 mod holds;

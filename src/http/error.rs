@@ -169,7 +169,12 @@ impl From<crate::service::CommandError> for ApiError {
             ),
             E::AccountLocked { until_us } => ApiError::account_locked(until_us),
             E::CredentialsChanged => ApiError::invalid_credentials(),
-            E::Unavailable | E::ShuttingDown => ApiError::database_unavailable(),
+            E::Unavailable | E::ShuttingDown => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ledger_unavailable",
+                "The ledger could not record this now (the database is unavailable or changing over); nothing was recorded twice: retry with the same Idempotency-Key.",
+                "账本暂时无法记录（数据库不可用或正在切换）；不会重复记账：请使用相同的 Idempotency-Key 重试。",
+            ),
             E::Overflow => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "amount_overflow",
@@ -444,7 +449,16 @@ impl IntoResponse for ApiError {
                 reasons: &self.reasons,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 is retryable; a second is about how long a
+            // database failover or a busy writer takes to clear.
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 

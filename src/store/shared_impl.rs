@@ -388,6 +388,7 @@ macro_rules! impl_shared_store {
             }
 
             async fn close(&self) {
+                self.stop_watching();
                 self.cache_pool.close().await;
                 self.append_pool.close().await;
                 self.pool.close().await;

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use voucher_ledger::store::voucher::VoucherStore;
 use voucher_ledger::store::{SqliteStore, Store};
 
 use crate::helpers::TestDb;
@@ -110,13 +109,12 @@ async fn a_backup_under_load_restores_verified_with_every_earlier_claim() {
         "{said}"
     );
     let store = SqliteStore::connect_existing(&restored_url).await.unwrap();
-    for id in &before_backup {
-        let id = uuid::Uuid::parse_str(id).unwrap();
-        assert!(
-            store.voucher(id).await.unwrap().is_some(),
-            "voucher {id} was acknowledged before the backup started"
-        );
-    }
+    crate::helpers::assert_vouchers_present(
+        &store,
+        &before_backup,
+        "acknowledged before the backup started",
+    )
+    .await;
     store.close().await;
     let (code, said) = run(dir.path(), &["verify", "--database-url", &restored_url]).await;
     assert_eq!(code, 0, "{said}");

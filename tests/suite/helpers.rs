@@ -408,3 +408,15 @@ pub fn sample_voucher_claims(
         key_id: voucher_ledger::ledger::checkpoint::key_id_for(&key.verifying_key()),
     }
 }
+
+/// Every voucher of `ids` (UUID text) is in `store`; `why` says why it
+/// must be.
+pub async fn assert_vouchers_present<S: Store>(store: &S, ids: &[String], why: &str) {
+    for id in ids {
+        let id = uuid::Uuid::parse_str(id).unwrap();
+        assert!(
+            store.voucher(id).await.unwrap().is_some(),
+            "voucher {id}: {why}"
+        );
+    }
+}

@@ -47,7 +47,7 @@ async fn submit(writer: &WriterHandle, key: String, command: Command) {
 /// not running yet); the issuer key file goes where `serve` looks for it.
 /// The programme's budget covers a voucher for each of `claimants` more
 /// firms.
-async fn prepare<S: Store>(store: S, dir: &Path, claimants: usize) -> Counter {
+pub(crate) async fn prepare<S: Store>(store: S, dir: &Path, claimants: usize) -> Counter {
     store.migrate().await.unwrap();
     let issuer = voucher_ledger::ledger::checkpoint::KeyPair::generate();
     let key_dir = dir.join("data/issuer-keys");

@@ -7,9 +7,9 @@
 //! `synchronous_commit = on`.
 
 mod bulk;
+pub mod hosts;
 
 use crate::store::backend::{BackendPool, BatchRowStream, BulkRows, LedgerRows, SettlementRows};
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -48,6 +48,8 @@ pub struct PostgresStore {
     append_pool: PgPool,
     /// Test hook: appends that must fail (`Store::write_faults`).
     faults: super::WriteFaults,
+    /// The database's hosts and which one is the primary.
+    hosts: std::sync::Arc<hosts::Hosts>,
 }
 
 pub struct PostgresTx {
@@ -55,12 +57,50 @@ pub struct PostgresTx {
     faults: super::WriteFaults,
 }
 
-/// Serialization failure, deadlock, and the server going away.
+/// Serialization failure, deadlock, the server going away, and a write
+/// reaching a server that is (now) a read-only standby.
 fn is_busy(code: &str) -> bool {
     matches!(
         code,
-        "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
+        "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" | "25006"
     ) || code.starts_with("08")
+}
+
+/// Pool options that close, when next taken, a connection opened before
+/// the pools moved to another host.
+fn pool_options(hosts: &std::sync::Arc<hosts::Hosts>, max: u32) -> PgPoolOptions {
+    let options = PgPoolOptions::new()
+        .test_before_acquire(false)
+        .max_connections(max)
+        .acquire_timeout(ACQUIRE_TIMEOUT);
+    if !hosts.is_multi_host() {
+        return options;
+    }
+    let hosts = std::sync::Arc::clone(hosts);
+    options.before_acquire(move |_, meta| {
+        let fresh = !hosts.is_stale(meta.age);
+        Box::pin(async move { Ok(fresh) })
+    })
+}
+
+/// The idempotency cache's sessions: no wait for the WAL flush.
+fn cache_options(options: &PgConnectOptions) -> PgConnectOptions {
+    options.clone().options([("synchronous_commit", "off")])
+}
+
+/// The writer plans each execution with the tables as they are now.
+/// A cached generic plan chosen while the ledger was empty (a
+/// sequential scan) would otherwise be kept as it grows, and its
+/// idempotency look-ups (`= ANY` over a batch's keys) would slow
+/// down linearly with the ledger's length.
+/// Request reads and the idempotency cache keep Postgres's default
+/// (`auto`): they are key look-ups whose plan does not depend on
+/// the table's size, and re-planning every one of them cost a fifth
+/// of the claim path's CPU (`bench issue`, docs/operations.md).
+fn append_options(options: &PgConnectOptions) -> PgConnectOptions {
+    options
+        .clone()
+        .options([("plan_cache_mode", "force_custom_plan")])
 }
 
 pub(super) fn map_err(error: sqlx::Error) -> StoreError {
@@ -68,52 +108,46 @@ pub(super) fn map_err(error: sqlx::Error) -> StoreError {
 }
 
 impl PostgresStore {
+    /// Connects to the primary among `url`'s hosts (one, or several:
+    /// `hosts`), and with several, follows the primary when it moves.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(|_| StoreError::UnsupportedUrl)?;
-        // The writer plans each execution with the tables as they are now.
-        // A cached generic plan chosen while the ledger was empty (a
-        // sequential scan) would otherwise be kept as it grows, and its
-        // idempotency look-ups (`= ANY` over a batch's keys) would slow
-        // down linearly with the ledger's length.
-        // Request reads and the idempotency cache keep Postgres's default
-        // (`auto`): they are key look-ups whose plan does not depend on
-        // the table's size, and re-planning every one of them cost a fifth
-        // of the claim path's CPU (`bench issue`, docs/operations.md).
-        let append_options = options
-            .clone()
-            .options([("plan_cache_mode", "force_custom_plan")]);
+        let hosts = hosts::Hosts::resolve(url).await?;
+        let options = hosts.current();
         // No liveness ping when a connection is taken from a pool: it is
         // a round trip per request and per batch. A connection the server
         // dropped fails its next statement instead, which maps to
         // `Unavailable` (a batch retries; a request answers 503 and may be
         // retried with its idempotency key), and sqlx discards it.
-        let pool = PgPoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(POOL_CONNECTIONS_MAX)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+        let pool = pool_options(&hosts, POOL_CONNECTIONS_MAX)
             .connect_with(options.clone())
             .await
             .map_err(map_err)?;
-        let cache_pool = PgPoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(CACHE_POOL_CONNECTIONS_MAX)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.clone().options([("synchronous_commit", "off")]))
+        let cache_pool = pool_options(&hosts, CACHE_POOL_CONNECTIONS_MAX)
+            .connect_with(cache_options(&options))
             .await
             .map_err(map_err)?;
-        let append_pool = PgPoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(APPEND_POOL_CONNECTIONS_MAX)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(append_options)
+        let append_pool = pool_options(&hosts, APPEND_POOL_CONNECTIONS_MAX)
+            .connect_with(append_options(&options))
             .await
             .map_err(map_err)?;
+        let pools = (pool.clone(), cache_pool.clone(), append_pool.clone());
+        hosts.watch(move |primary| {
+            pools.0.set_connect_options(primary.clone());
+            pools.1.set_connect_options(cache_options(primary));
+            pools.2.set_connect_options(append_options(primary));
+        });
         Ok(PostgresStore {
             pool,
             cache_pool,
             append_pool,
             faults: super::WriteFaults::default(),
+            hosts,
         })
+    }
+
+    /// Stops following the primary (the store is closing).
+    pub(super) fn stop_watching(&self) {
+        self.hosts.stop();
     }
 
     /// The pool, for tests and tools that need backend-specific SQL.

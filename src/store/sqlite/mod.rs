@@ -127,6 +127,9 @@ impl SqliteStore {
         })
     }
 
+    /// Nothing to stop: one file, no hosts to follow.
+    pub(super) fn stop_watching(&self) {}
+
     /// Opens a database that must already exist (nothing is created).
     pub async fn connect_existing(url: &str) -> Result<SqliteStore, StoreError> {
         SqliteStore::with_pools(connect_options(url)?.create_if_missing(false)).await

@@ -140,6 +140,9 @@ impl StoreJob for Serve {
             (address, tokio::spawn(server))
         });
         let app = crate::web::site(state);
+        // The SIGTERM handler is installed now, before the address is
+        // printed (see `shutdown_signal`).
+        let signal = shutdown_signal();
         let address = self.listener.local_addr()?;
         // Machine-readable first line on stdout: tests and scripts read the port from it.
         println!("listening on http://{address}");
@@ -151,7 +154,7 @@ impl StoreJob for Serve {
         let purge = spawn_idempotency_purge(store.clone(), self.api.idempotency_retention);
         let drain = self.drain;
         let shutdown = async move {
-            shutdown_signal().await;
+            signal.await;
             lifecycle.start_draining();
             if !drain.is_zero() {
                 tracing::info!(seconds = drain.as_secs(), "draining: /readyz answers 503");

@@ -33,6 +33,7 @@ mod receipts;
 mod redemption;
 mod redemption_processes;
 mod registry;
+mod rolling_restart;
 mod schemathesis;
 mod settlement;
 mod tamper;

@@ -317,11 +317,23 @@ impl BenchServer {
             issuer_keys: ring,
             ..crate::http::ApiConfig::default()
         };
-        let app = crate::http::router(crate::http::AppState::new(
+        let mut app = crate::http::router(crate::http::AppState::new(
             store.clone(),
             writer.clone(),
             api,
         ));
+        // `VOUCHER_BENCH_METRICS=on`: measure with what `serve` adds for
+        // operations — the metrics recorder, the request-metrics and
+        // request-id middleware — to compare against a run without them.
+        if std::env::var("VOUCHER_BENCH_METRICS").as_deref() == Ok("on") {
+            crate::metrics::install();
+            app = app
+                .layer(axum::middleware::from_fn(crate::http::operations::track))
+                .layer(axum::middleware::from_fn(
+                    crate::http::operations::request_id,
+                ));
+            println!("  (metrics on: recorder, request metrics and request ids)");
+        }
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::http::serve_until(listener, app, async {
             let _ = stop_rx.await;

@@ -12,7 +12,7 @@ use voucher_ledger::store::{SqliteStore, Store};
 
 use crate::helpers::TestDb;
 use crate::processes::{run, serve, terminate};
-use crate::redemption_processes::{PROGRAMME, prepare_on};
+use crate::redemption_processes::{claims_url, prepare_on};
 
 /// Firms that claim while the backup is taken.
 const FIRMS: usize = 120;
@@ -39,7 +39,7 @@ async fn a_backup_under_load_restores_verified_with_every_earlier_claim() {
                     return;
                 };
                 let reply = client
-                    .post(format!("{base}/api/v1/programmes/{PROGRAMME}/claims"))
+                    .post(claims_url(&base))
                     .bearer_auth(&firm.token)
                     .header("idempotency-key", format!("claim-{}", firm.uscc))
                     .json(&json!({}))

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::TestDb;
 use crate::processes::{on_both_databases, terminate};
-use crate::redemption_processes::{PROGRAMME, prepare_on};
+use crate::redemption_processes::{claims_url, contract, prepare_on};
 
 on_both_databases!(
     metrics_count_what_happened,
@@ -131,7 +131,7 @@ async fn metrics_count_exactly_what_happened_and_pass_promtool(db: &TestDb) {
     // of a firm that has its voucher (refused).
     let claim = |n: usize, key: &str| {
         client
-            .post(format!("{base}/api/v1/programmes/{PROGRAMME}/claims"))
+            .post(claims_url(&base))
             .bearer_auth(&counter.claimants[n].token)
             .header("idempotency-key", key.to_string())
             .json(&json!({}))
@@ -161,13 +161,7 @@ async fn metrics_count_exactly_what_happened_and_pass_promtool(db: &TestDb) {
             .post(format!("{base}/api/v1/redemptions"))
             .bearer_auth(&counter.staff_token)
             .header("idempotency-key", key.clone())
-            .json(&json!({
-                "qr_text": token,
-                "service_category": "管理咨询",
-                "contract_number": key,
-                "description": "质量管理体系咨询",
-                "contract_amount_fen": 600_000
-            }))
+            .json(&contract(token, &key))
             .send()
     };
     for (n, token) in tokens.iter().take(2).enumerate() {

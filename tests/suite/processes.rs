@@ -1573,3 +1573,53 @@ async fn bench_settle_runs_and_reports_its_ratio_and_memory() {
         }
     }
 }
+
+/// POSTs `body` as `token` with idempotency key `key` until it is
+/// answered 2xx, sending it again (same key) after a 503 — which must carry
+/// `Retry-After` — and, when `retry_broken`, after a broken connection;
+/// any other answer fails the test. Returns the answer and the attempts.
+pub(crate) async fn post_until_done(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    key: &str,
+    body: &serde_json::Value,
+    retry_broken: bool,
+) -> (serde_json::Value, u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let sent = client
+            .post(url)
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body)
+            .timeout(std::time::Duration::from_secs(20))
+            .send()
+            .await;
+        match sent {
+            Ok(reply) if reply.status().is_success() => {
+                return (reply.json().await.unwrap(), attempts);
+            }
+            Ok(reply) if reply.status().as_u16() == 503 => {
+                assert!(
+                    reply.headers().contains_key("retry-after"),
+                    "503 without Retry-After"
+                );
+            }
+            Ok(reply) => {
+                let status = reply.status();
+                let text = reply.text().await.unwrap_or_default();
+                panic!("{url} {key} answered {status}: {text}");
+            }
+            Err(error) if !retry_broken => panic!("{url} {key}: {error}"),
+            Err(_) => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url} {key}: no answer within 120 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -22,6 +22,23 @@ use crate::processes::{
 
 pub(crate) const PROGRAMME: &str = "REDEEM-2P";
 
+/// Where firms claim the counter programme's vouchers on server `base`.
+pub(crate) fn claims_url(base: &str) -> String {
+    format!("{base}/api/v1/programmes/{PROGRAMME}/claims")
+}
+
+/// A redemption at the counter of the voucher whose QR text is `qr_text`,
+/// for contract `contract_number` (the subsidy is the voucher's 5,000 元).
+pub(crate) fn contract(qr_text: &str, contract_number: &str) -> serde_json::Value {
+    serde_json::json!({
+        "qr_text": qr_text,
+        "service_category": "管理咨询",
+        "contract_number": contract_number,
+        "description": "质量管理体系咨询",
+        "contract_amount_fen": 600_000
+    })
+}
+
 /// What the race needs: a single-use static voucher's token and an API
 /// token of an approved provider's staff member; and firms (with API
 /// tokens) that may claim one voucher each.
@@ -193,13 +210,7 @@ async fn two_servers_redeem_one_voucher_exactly_once(db: &TestDb) {
             .post(format!("{base}/api/v1/redemptions"))
             .bearer_auth(&counter.staff_token)
             .header("idempotency-key", format!("staff-{n}"))
-            .json(&serde_json::json!({
-                "qr_text": counter.voucher_token,
-                "service_category": "管理咨询",
-                "contract_number": format!("HT-{n}"),
-                "description": "质量管理体系咨询",
-                "contract_amount_fen": 600_000
-            }))
+            .json(&contract(&counter.voucher_token, &format!("HT-{n}")))
     });
     let replies = send_at_once(requests.collect()).await;
     let won: Vec<_> = replies

@@ -23,7 +23,7 @@ use crate::helpers::TestDb;
 use crate::processes::{
     on_both_databases, run, send_at_once, serve, start_witness, stop_both_and_verify,
 };
-use crate::redemption_processes::{PROGRAMME, prepare_on};
+use crate::redemption_processes::{claims_url, contract, prepare_on};
 
 const ORIGIN: &str = "test.example/two-instances";
 const WITNESS: &str = "audit.test/process-witness";
@@ -123,10 +123,7 @@ async fn every_published_checkpoint_is_cosigned_and_extends_the_last(db: &TestDb
         let started = Instant::now();
         let claims = firms.iter().enumerate().map(|(n, firm)| {
             client
-                .post(format!(
-                    "{}/api/v1/programmes/{PROGRAMME}/claims",
-                    base_of(n)
-                ))
+                .post(claims_url(base_of(n)))
                 .bearer_auth(&firm.token)
                 .header("idempotency-key", format!("claim-{wave}-{n}"))
                 .json(&json!({}))
@@ -141,13 +138,7 @@ async fn every_published_checkpoint_is_cosigned_and_extends_the_last(db: &TestDb
                 .post(format!("{}/api/v1/redemptions", base_of(n + 1)))
                 .bearer_auth(&counter.staff_token)
                 .header("idempotency-key", format!("redeem-{wave}-{n}"))
-                .json(&json!({
-                    "qr_text": token,
-                    "service_category": "管理咨询",
-                    "contract_number": format!("HT-W-{wave}-{n}"),
-                    "description": "质量管理体系咨询",
-                    "contract_amount_fen": 600_000
-                }))
+                .json(&contract(token, &format!("HT-W-{wave}-{n}")))
         });
         for (status, body) in send_at_once(redemptions.collect()).await {
             assert_eq!(status, 201, "{body}");

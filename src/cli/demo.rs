@@ -453,6 +453,14 @@ fn base_terms(name: &str, fiscal_year: i32) -> ProgrammeTerms {
         hold_minutes: crate::domain::programme::HOLD_MINUTES_DEFAULT,
         qr_mode: QrMode::Rotating,
         settlement_period: SettlementPeriod::Quarter,
+        // Islands and basements: a device may accept up to ¥5,000 of one
+        // voucher and ¥20,000 in ten acceptances between syncs.
+        offline: crate::domain::OfflineTerms {
+            voucher_cap_fen: 500_000,
+            device_cap_fen: 2_000_000,
+            device_cap_count: 10,
+            list_max_age_hours: crate::domain::offline::LIST_MAX_AGE_HOURS_DEFAULT,
+        },
     }
 }
 

@@ -15,6 +15,7 @@ pub mod id;
 pub mod invoice;
 pub mod key_status;
 pub mod money;
+pub mod offline;
 pub mod programme;
 pub mod programme_code;
 pub mod provider;
@@ -35,6 +36,7 @@ pub use access::{Password, PasswordError, Principal, Role, Username, UsernameErr
 pub use division::{DivisionCode, DivisionCodeError, DivisionLevel};
 pub use id::{Id, IdError};
 pub use money::{Fen, MoneyOverflow, MoneyParseError};
+pub use offline::OfflineTerms;
 pub use programme_code::{ProgrammeCode, ProgrammeCodeError};
 pub use redacted::Redacted;
 pub use size_class::{Sector, SizeClass, SizeStandard};

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::eligibility::EligibilityRules;
+pub use super::offline::OfflineTerms;
 use super::status::status_enum;
 use super::{DivisionCode, Fen, SizeClass, Timestamp};
 
@@ -116,6 +117,10 @@ pub struct ProgrammeTerms {
     pub hold_minutes: u32,
     pub qr_mode: QrMode,
     pub settlement_period: SettlementPeriod,
+    /// What providers' devices may accept offline (docs/redemption-lifecycle.md
+    /// "Offline"); absent: off.
+    #[serde(default, skip_serializing_if = "OfflineTerms::is_off")]
+    pub offline: OfflineTerms,
 }
 
 /// The hold window of terms that do not name one.
@@ -283,6 +288,9 @@ impl ProgrammeTerms {
                 "A hold lasts 1 to 60 minutes.",
                 "核销保留时间须为 1 至 60 分钟。",
             );
+        }
+        for (message, message_zh) in self.offline.problems() {
+            fail("offline", message, message_zh);
         }
         if self.auto_confirm_days > 365 {
             fail(
@@ -456,6 +464,7 @@ mod tests {
             hold_minutes: HOLD_MINUTES_DEFAULT,
             qr_mode: QrMode::Rotating,
             settlement_period: SettlementPeriod::Quarter,
+            offline: OfflineTerms::default(),
         }
     }
 

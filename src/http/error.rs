@@ -481,10 +481,13 @@ pub fn redemption_status(code: &str) -> StatusCode {
         | "provider_removed"
         | "provider_blacklisted"
         | "provider_category_not_approved"
-        | "related_party" => StatusCode::FORBIDDEN,
-        "category_not_covered" | "subsidy_zero" | "enterprise_share_not_positive" => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        | "related_party"
+        | "offline_device_unregistered" => StatusCode::FORBIDDEN,
+        "category_not_covered"
+        | "subsidy_zero"
+        | "enterprise_share_not_positive"
+        | "holder_binding_invalid"
+        | "offline_subsidy_mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::CONFLICT,
     }
 }

@@ -126,6 +126,10 @@ entry_kinds! {
     SettlementLineResolved(SettlementLineResolved) => "settlement_line_resolved",
     SettlementApproved(SettlementApproved) => "settlement_approved",
     PayoutsRecorded(PayoutsRecorded) => "payouts_recorded",
+    HolderKeyBound(HolderKeyBound) => "holder_key_bound",
+    OfflineDeviceRegistered(OfflineDeviceRegistered) => "offline_device_registered",
+    StatusListPublished(StatusListPublished) => "status_list_published",
+    OfflineConflictRecorded(OfflineConflictRecorded) => "offline_conflict_recorded",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -194,7 +198,7 @@ mod tests {
             );
             messages += 1;
         }
-        assert_eq!(messages, 37);
+        assert_eq!(messages, 42);
     }
 
     #[test]

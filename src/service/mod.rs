@@ -14,6 +14,7 @@ pub mod issuance;
 pub mod issuer_keyring;
 pub mod issuer_keys;
 pub mod journal;
+pub mod offline;
 pub mod programmes;
 pub mod provider_account;
 pub mod redemption;

@@ -20,6 +20,7 @@ pub mod access;
 mod backend;
 pub mod hold;
 pub mod migrate;
+pub mod offline;
 pub mod postgres;
 pub mod redemption;
 pub mod registry;
@@ -175,6 +176,7 @@ pub trait Store:
     + voucher::VoucherStore
     + redemption::RedemptionStore
     + hold::HoldStore
+    + offline::OfflineStore
     + short_code::ShortCodeStore
     + settlement::SettlementStore
     + tree::TreeStore
@@ -392,6 +394,7 @@ pub trait WriteTx:
     + voucher::VoucherTx
     + redemption::RedemptionTx
     + hold::HoldTx
+    + offline::OfflineTx
     + settlement::SettlementTx
     + Send
 {
@@ -404,6 +407,7 @@ impl<T> WriteTx for T where
         + voucher::VoucherTx
         + redemption::RedemptionTx
         + hold::HoldTx
+        + offline::OfflineTx
         + settlement::SettlementTx
         + Send
 {

@@ -2,10 +2,12 @@
 //! issuer's public keys verifies it offline. Pure: no I/O.
 
 pub mod base45;
+pub mod offline;
 pub mod presentation;
 pub mod qr;
 pub mod qr_read;
 pub mod report;
+pub mod status_list;
 pub mod voucher;
 
 /// Test fixtures shared by the token modules' unit tests.

@@ -180,7 +180,7 @@ pub(super) fn seal(payload: &[u8], key: &SigningKey) -> Vec<u8> {
     envelope(payload, &key.sign(payload).to_bytes())
 }
 
-fn envelope(payload: &[u8], signature: &[u8; SIGNATURE_BYTES]) -> Vec<u8> {
+pub(super) fn envelope(payload: &[u8], signature: &[u8; SIGNATURE_BYTES]) -> Vec<u8> {
     let mut token = Vec::with_capacity(2 + payload.len() + SIGNATURE_BYTES);
     // Payloads are bounded far below 65,535 bytes by their callers.
     token.extend_from_slice(&(payload.len() as u16).to_be_bytes());

@@ -125,6 +125,7 @@ pub(super) fn terms(claims: u64) -> ProgrammeTerms {
         hold_minutes: crate::domain::programme::HOLD_MINUTES_DEFAULT,
         qr_mode: QrMode::Rotating,
         settlement_period: SettlementPeriod::Quarter,
+        offline: crate::domain::OfflineTerms::default(),
     }
 }
 

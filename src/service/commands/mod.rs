@@ -19,6 +19,7 @@ pub mod access;
 pub mod budget;
 mod guarded;
 pub mod keys;
+pub mod offline;
 pub mod programme;
 pub mod redemption;
 pub mod registry;
@@ -162,6 +163,12 @@ macro_rules! command_table {
         ResolveSettlementLine(ResolveSettlementLine) = "resolve_settlement_line",
         ApproveSettlement(ApproveSettlement) = "approve_settlement",
         RecordPayouts(RecordPayouts) = "record_payouts",
+        /// Bind a holder's device key to a voucher (offline presentation).
+        BindHolderKey(offline::BindHolderKey) = "bind_holder_key",
+        RegisterOfflineDevice(offline::RegisterOfflineDevice) = "register_offline_device",
+        PublishStatusList(offline::PublishStatusList) = "publish_status_list",
+        /// A device's offline acceptance, synced.
+        SyncOfflineAcceptance(Box<offline::SyncOfflineAcceptance>) = "sync_offline_acceptance",
         }
     };
 }

@@ -52,6 +52,7 @@ pub(super) async fn append_batch<S: Store>(
     store: &S,
     submissions: &[Submission],
     issuer_keys: &IssuerKeyring,
+    ledger_key: &crate::ledger::checkpoint::KeyPair,
 ) -> Result<(BatchResults, ChainHead), StoreError> {
     // Pure work first: nothing here needs the lock.
     let drafts: Vec<Result<Draft, InvalidCommand>> =
@@ -114,6 +115,7 @@ pub(super) async fn append_batch<S: Store>(
             prefetched: &mut prefetched,
             entries: &mut entries,
             issuer_keys,
+            ledger_key,
         };
         match decide(&mut tx, submission, draft, digest, &mut batch).await {
             Ok(receipt) => results.push(Ok(receipt)),
@@ -178,6 +180,7 @@ struct BatchState<'a> {
     prefetched: &'a mut Prefetched,
     entries: &'a mut Vec<Entry>,
     issuer_keys: &'a IssuerKeyring,
+    ledger_key: &'a crate::ledger::checkpoint::KeyPair,
 }
 
 /// Decides one command against the batch's state and, if it is accepted,
@@ -213,6 +216,7 @@ async fn decide<T: WriteTx>(
         now: recorded_at,
         sequence,
         issuer_keys: batch.issuer_keys,
+        ledger_key: batch.ledger_key,
         prefetched: batch.prefetched,
         balances: batch.balances,
     };

@@ -43,6 +43,8 @@ pub struct Decision<'a> {
     pub sequence: u64,
     /// Private halves of the issuer keys, for signing vouchers.
     pub issuer_keys: &'a IssuerKeyring,
+    /// The ledger key: status lists are signed with it.
+    pub ledger_key: &'a crate::ledger::checkpoint::KeyPair,
     /// Rows the batch loaded up front, kept current as it writes.
     pub prefetched: &'a mut Prefetched,
     pub(super) balances: &'a mut Balances,

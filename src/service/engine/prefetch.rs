@@ -105,7 +105,10 @@ impl Prefetched {
             | Command::PrepareSettlement(_)
             | Command::ResolveSettlementLine(_)
             | Command::ApproveSettlement(_)
-            | Command::RecordPayouts(_) => self.issuance.flush(tx).await?,
+            | Command::RecordPayouts(_)
+            | Command::BindHolderKey(_)
+            | Command::PublishStatusList(_)
+            | Command::SyncOfflineAcceptance(_) => self.issuance.flush(tx).await?,
             _ => {}
         }
         Ok(())

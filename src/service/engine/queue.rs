@@ -303,7 +303,13 @@ impl<S: Store> Writer<S> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match append_batch(&self.store, submissions, &self.config.issuer_keys).await {
+            match append_batch(
+                &self.store,
+                submissions,
+                &self.config.issuer_keys,
+                &self.signer,
+            )
+            .await {
                 Err(StoreError::Unavailable(error)) if attempt < self.config.batch_attempts_max => {
                     tracing::warn!(%error, attempt, "ledger batch failed, retrying");
                     tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;

@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::cache::RedemptionPlanSummary;
 use super::facts::gather;
-use crate::domain::redemption::{Assessment, Contract, assess};
+use crate::domain::redemption::{Contract, assess};
 use crate::domain::status::{RedemptionStatus, VoucherStatus};
-use crate::domain::{ProgrammeCode, Timestamp};
+use crate::domain::{Fen, ProgrammeCode, Timestamp};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::body::{EntryBody, pb};
 use crate::ledger::posting::Posting;
@@ -68,7 +68,12 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + HoldTx + Send>(
         }
         .into());
     }
-    let postings = postings(&spec.programme, spec.provider_id, &assessment);
+    let postings = postings(
+        &spec.programme,
+        spec.provider_id,
+        assessment.subsidy,
+        assessment.returned_to_budget,
+    );
     let used_fen = assessment.subsidy.as_fen() + assessment.returned_to_budget.as_fen();
     let status_after = if assessment.remaining_after.is_positive() {
         VoucherStatus::Active
@@ -127,7 +132,12 @@ pub async fn plan<T: RegistryTx + VoucherTx + RedemptionTx + HoldTx + Send>(
 
 /// The subsidy to the provider's payable; a single-use voucher's unused
 /// value back to the budget. Both out of vouchers_outstanding.
-fn postings(programme: &ProgrammeCode, provider_id: Uuid, assessment: &Assessment) -> Vec<Posting> {
+pub fn postings(
+    programme: &ProgrammeCode,
+    provider_id: Uuid,
+    subsidy: Fen,
+    returned_to_budget: Fen,
+) -> Vec<Posting> {
     let outstanding = Account::programme(AccountKind::VouchersOutstanding, programme)
         .expect("vouchers_outstanding is a programme-level account");
     let payable = Account::party(
@@ -137,14 +147,14 @@ fn postings(programme: &ProgrammeCode, provider_id: Uuid, assessment: &Assessmen
     )
     .expect("a UUID is a valid party");
     let mut postings = vec![
-        Posting::debit(payable, assessment.subsidy),
-        Posting::credit(outstanding.clone(), assessment.subsidy),
+        Posting::debit(payable, subsidy),
+        Posting::credit(outstanding.clone(), subsidy),
     ];
-    if assessment.returned_to_budget.is_positive() {
+    if returned_to_budget.is_positive() {
         let available = Account::programme(AccountKind::BudgetAvailable, programme)
             .expect("budget_available is a programme-level account");
-        postings.push(Posting::debit(available, assessment.returned_to_budget));
-        postings.push(Posting::credit(outstanding, assessment.returned_to_budget));
+        postings.push(Posting::debit(available, returned_to_budget));
+        postings.push(Posting::credit(outstanding, returned_to_budget));
     }
     postings
 }

@@ -186,7 +186,7 @@ impl IssuanceCache {
     }
 
     /// The active issuer key's id and private half.
-    async fn signer<T: RegistryTx + Send>(
+    pub(crate) async fn signer<T: RegistryTx + Send>(
         &mut self,
         tx: &mut T,
         ring: &IssuerKeyring,

@@ -23,6 +23,7 @@ mod error;
 pub mod fraud;
 pub(crate) mod health;
 mod holds;
+mod offline;
 pub mod idempotency;
 mod idempotency_cache;
 mod idempotency_key;

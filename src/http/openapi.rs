@@ -172,6 +172,25 @@ fn query_parameters(id: RouteId) -> &'static [(&'static str, &'static str, Param
                 PAGE_LIMIT,
             ),
         ],
+        RouteId::StatusLists => &[(
+            "after",
+            "the newest list the device holds (0 or absent: none)",
+            SIZE,
+        )],
+        RouteId::ListOfflineAcceptances => &[
+            (
+                "conflicts",
+                "true: only acceptances with an unpaid (conflict) part",
+                Param::OneOf(&["true", "false"]),
+            ),
+            ("voucher_id", "voucher id", Param::Text),
+            (
+                "before",
+                "cursor: acceptances synced below this sequence (the previous page's next_before)",
+                SIZE,
+            ),
+            ("limit", "rows per page, 1–200, default 50", PAGE_LIMIT),
+        ],
         RouteId::ListRedemptions => &[
             ("voucher_id", "voucher id", Param::Text),
             (
@@ -522,6 +541,16 @@ pub fn document() -> OpenApi {
         .schema_from::<crate::domain::redemption_timeline::Step>()
         .schema_from::<crate::domain::redemption_timeline::StepState>()
         .schema_from::<super::holds::ReleasedView>()
+        .schema_from::<super::offline::DeviceKeyRequest>()
+        .schema_from::<super::offline::HolderBindingView>()
+        .schema_from::<super::offline::HolderBindingList>()
+        .schema_from::<super::offline::DeviceView>()
+        .schema_from::<super::offline::DeviceList>()
+        .schema_from::<super::offline::StatusListView>()
+        .schema_from::<super::offline::StatusListPage>()
+        .schema_from::<super::offline::SyncRequest>()
+        .schema_from::<super::offline::AcceptanceView>()
+        .schema_from::<super::offline::AcceptanceList>()
         .schema_from::<super::redemptions::RedeemRequest>()
         .schema_from::<super::redemptions::InvoiceInput>()
         .schema_from::<super::redemptions::RedemptionView>()

@@ -12,7 +12,7 @@
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, access, fraud, health, holds, keys, ledger, log, operations, presentations,
+    AppState, access, fraud, health, holds, keys, ledger, log, offline, operations, presentations,
     programme_guide, programmes, providers, public_notice, redemption_changes, redemptions,
     registry, registry_imports, serve_openapi_document, settlement, tokens, utilisation, vouchers,
 };
@@ -116,6 +116,8 @@ const USER_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
 const LEDGER_READERS: &[Role] = &[Role::Finance, Role::Auditor];
 /// Who reads vouchers; enterprise users only their own.
 const PROVIDER_ONLY: &[Role] = &[Role::Provider];
+/// Status lists: the devices of providers, and who oversees them.
+const STATUS_LIST_READERS: &[Role] = &[Role::Admin, Role::Auditor, Role::Provider];
 /// Redemption documents: the provider (invoice, payment proof), the
 /// enterprise (its payment proof), the admin.
 const DOCUMENT_ATTACHERS: &[Role] = &[Role::Admin, Role::Provider, Role::Enterprise];
@@ -375,6 +377,30 @@ route_table! {
     ReissueIssuerKey: POST "/api/v1/issuer-keys/{key_id}/reissue", Access::Roles(ADMIN), key, DEFAULT_BODY,
         vouchers::reissue::<S>, [] -> [ReissueReport],
         "Re-issue every active voucher of a revoked key under the active key";
+    BindHolderKey: POST "/api/v1/vouchers/{id}/holder-keys", Access::Roles(ENTERPRISE_ONLY), key, DEFAULT_BODY,
+        offline::bind_holder_key::<S>, [DeviceKeyRequest] -> [HolderBindingList],
+        "Bind this device's public key to my voucher for offline presentation (a re-binding replaces the earlier device)";
+    HolderKeys: GET "/api/v1/vouchers/{id}/holder-keys", Access::Roles(VOUCHER_READERS), keyless, DEFAULT_BODY,
+        offline::holder_keys::<S>, [] -> [HolderBindingList],
+        "The voucher's holder bindings, oldest first, with their issuer-signed certificates";
+    RegisterOfflineDevice: POST "/api/v1/offline/devices", Access::Roles(PROVIDER_ONLY), key, DEFAULT_BODY,
+        offline::register_device::<S>, [DeviceKeyRequest] -> [DeviceView],
+        "Register this provider device's public key: it may sign offline acceptances";
+    ListOfflineDevices: GET "/api/v1/offline/devices", Access::Roles(PROVIDER_ONLY), keyless, DEFAULT_BODY,
+        offline::devices::<S>, [] -> [DeviceList],
+        "My provider's registered devices";
+    StatusLists: GET "/api/v1/offline/status-lists", Access::Roles(STATUS_LIST_READERS), keyless, DEFAULT_BODY,
+        offline::status_lists::<S>, [] -> [StatusListPage],
+        "The signed status lists a device needs after list `after` (publishes a new one first when the newest is over a minute old)";
+    PublishStatusList: POST "/api/v1/offline/status-lists", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        offline::publish_status_list::<S>, [] -> [StatusListPage],
+        "Publish a status list now";
+    SyncOfflineAcceptance: POST "/api/v1/offline/acceptances", Access::Roles(PROVIDER_ONLY), key, DEFAULT_BODY,
+        offline::sync::<S>, [SyncRequest] -> [AcceptanceView],
+        "Sync one offline acceptance a registered device signed: redeemed, partly paid, or an offline_conflict (exactly once)";
+    ListOfflineAcceptances: GET "/api/v1/offline/acceptances", Access::Roles(REDEMPTION_READERS), keyless, DEFAULT_BODY,
+        offline::acceptances::<S>, [] -> [AcceptanceList],
+        "Synced offline acceptances and conflicts (providers and enterprises see their own), newest first";
     PreviewRedemption: POST "/api/v1/redemptions/preview", Access::Roles(PROVIDER_ONLY), keyless, DEFAULT_BODY,
         redemptions::preview::<S>, [PreviewRequest] -> [PreviewView],
         "Check a scanned voucher for a contract: subsidy, share and every reason it cannot be redeemed (records nothing)";

@@ -11,6 +11,7 @@ pub mod hold_replay;
 pub mod issued_voucher;
 pub mod merkle;
 pub mod note;
+pub mod offline_replay;
 pub mod posting;
 pub mod receipt;
 pub mod settlement_replay;

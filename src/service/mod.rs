@@ -27,6 +27,7 @@ pub mod tokens;
 pub mod transparency;
 pub mod utilisation;
 pub mod verify;
+mod verify_offline;
 mod verify_tree;
 pub mod vouchers;
 pub mod witness;

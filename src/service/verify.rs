@@ -17,6 +17,7 @@ use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::key_id_for;
 use crate::ledger::hold_replay::{HoldReplay, HoldState};
+use super::verify_offline::OfflineCheck;
 use crate::ledger::settlement_replay::SettlementReplay;
 use crate::ledger::verify::{ChainVerifier, Problem, StoredHead, Summary};
 use crate::ledger::voucher_replay::VoucherReplay;
@@ -100,6 +101,7 @@ pub async fn verify_witnessed<S: Store>(
         ));
     }
     let tree_keys: Vec<VerifyingKey> = keys.values().copied().collect();
+    let mut offline = OfflineCheck::new(keys.clone());
     let mut verifier = ChainVerifier::new(checkpoints, keys);
     // What moved `paid` accounts beyond the payouts table: recoveries
     // (out) and manual journals (either way), by account name.
@@ -125,6 +127,7 @@ pub async fn verify_witnessed<S: Store>(
                 .map_err(|problem| {
                     VerifyError::Projection(format!("sequence {}: {problem}", entry.sequence))
                 })?;
+            offline.push(store, entry.sequence, &body, &replay).await?;
         }
         tree.compare(store).await?;
         next = last + 1;
@@ -146,6 +149,7 @@ pub async fn verify_witnessed<S: Store>(
     tree.finish(store).await?;
     check_projections(store, &replay).await?;
     check_holds(store, &holds).await?;
+    offline.finish(store).await?;
     if let Some(first) = store.broken_references().await?.into_iter().next() {
         return Err(mismatch(first));
     }

@@ -459,7 +459,7 @@ fn base_terms(name: &str, fiscal_year: i32) -> ProgrammeTerms {
             voucher_cap_fen: 500_000,
             device_cap_fen: 2_000_000,
             device_cap_count: 10,
-            list_max_age_hours: crate::domain::offline::LIST_MAX_AGE_HOURS_DEFAULT,
+            list_max_age_minutes: crate::domain::offline::LIST_MAX_AGE_MINUTES_DEFAULT,
         },
     }
 }

@@ -12,7 +12,9 @@ use super::status::VoucherStatus;
 
 /// How long a device may go on a status list when the programme does not
 /// say: the EU DCC verifiers' 24 hours.
-pub const LIST_MAX_AGE_HOURS_DEFAULT: u32 = 24;
+pub const LIST_MAX_AGE_MINUTES_DEFAULT: u32 = 24 * 60;
+/// The longest a programme may allow: a week.
+pub const LIST_MAX_AGE_MINUTES_MAX: u32 = 7 * 24 * 60;
 /// A list dated this far after the acceptance is a clock problem, not
 /// freshness.
 pub const LIST_CLOCK_SKEW_US: i64 = 5 * 60 * 1_000_000;
@@ -30,13 +32,14 @@ pub struct OfflineTerms {
     /// Most acceptances one device may make offline between syncs.
     pub device_cap_count: u32,
     /// A device refuses (and the server does not credit) acceptances made
-    /// on a status list older than this many hours (1–168).
-    #[serde(default = "default_list_max_age_hours")]
-    pub list_max_age_hours: u32,
+    /// on a status list older than this many minutes (1–10080; default
+    /// 1440, a day).
+    #[serde(default = "default_list_max_age_minutes")]
+    pub list_max_age_minutes: u32,
 }
 
-fn default_list_max_age_hours() -> u32 {
-    LIST_MAX_AGE_HOURS_DEFAULT
+fn default_list_max_age_minutes() -> u32 {
+    LIST_MAX_AGE_MINUTES_DEFAULT
 }
 
 impl Default for OfflineTerms {
@@ -45,7 +48,7 @@ impl Default for OfflineTerms {
             voucher_cap_fen: 0,
             device_cap_fen: 0,
             device_cap_count: 0,
-            list_max_age_hours: LIST_MAX_AGE_HOURS_DEFAULT,
+            list_max_age_minutes: LIST_MAX_AGE_MINUTES_DEFAULT,
         }
     }
 }
@@ -73,10 +76,10 @@ impl OfflineTerms {
                 "启用离线受理时，每台设备的金额和笔数上限须大于零。",
             ));
         }
-        if !(1..=168).contains(&self.list_max_age_hours) {
+        if !(1..=LIST_MAX_AGE_MINUTES_MAX).contains(&self.list_max_age_minutes) {
             problems.push((
-                "A status list may be 1 to 168 hours old.",
-                "状态清单有效期须为 1 至 168 小时。",
+                "A status list may be 1 to 10080 minutes (a week) old.",
+                "状态清单有效期须为 1 至 10080 分钟（一周）。",
             ));
         }
         problems
@@ -109,11 +112,11 @@ pub fn cap_breach(terms: &OfflineTerms, used: DeviceUse, subsidy: Fen) -> Option
 }
 
 /// Whether a device held a fresh enough list when it accepted: published at
-/// most `max_age_hours` before the acceptance, and not (beyond clock skew)
-/// after it.
-pub fn list_fresh(published_at_us: i64, accepted_at_us: i64, max_age_hours: u32) -> bool {
+/// most `max_age_minutes` before the acceptance, and not (beyond clock
+/// skew) after it.
+pub fn list_fresh(published_at_us: i64, accepted_at_us: i64, max_age_minutes: u32) -> bool {
     let age = accepted_at_us - published_at_us;
-    age >= -LIST_CLOCK_SKEW_US && age <= i64::from(max_age_hours) * 3_600 * 1_000_000
+    age >= -LIST_CLOCK_SKEW_US && age <= i64::from(max_age_minutes) * 60 * 1_000_000
 }
 
 /// What a sync does with an offline acceptance whose rules all passed:
@@ -220,7 +223,7 @@ mod tests {
             voucher_cap_fen: 500_00,
             device_cap_fen: 1_000_00,
             device_cap_count: 3,
-            list_max_age_hours: 24,
+            list_max_age_minutes: 1440,
         }
     }
 
@@ -257,10 +260,10 @@ mod tests {
     #[test]
     fn lists_are_fresh_for_their_age_and_not_from_the_future() {
         let hour = 3_600 * 1_000_000;
-        assert!(list_fresh(0, 24 * hour, 24));
-        assert!(!list_fresh(0, 24 * hour + 1, 24));
-        assert!(list_fresh(LIST_CLOCK_SKEW_US, 0, 24));
-        assert!(!list_fresh(LIST_CLOCK_SKEW_US + 1, 0, 24));
+        assert!(list_fresh(0, 24 * hour, 1440));
+        assert!(!list_fresh(0, 24 * hour + 1, 1440));
+        assert!(list_fresh(LIST_CLOCK_SKEW_US, 0, 1440));
+        assert!(!list_fresh(LIST_CLOCK_SKEW_US + 1, 0, 1440));
     }
 
     #[test]
@@ -308,7 +311,7 @@ mod tests {
         };
         assert_eq!(no_device_cap.problems().len(), 1);
         let old = OfflineTerms {
-            list_max_age_hours: 169,
+            list_max_age_minutes: 10_081,
             ..terms()
         };
         assert_eq!(old.problems().len(), 1);

@@ -409,11 +409,21 @@ pub async fn publish_status_list<S: Store>(
     Auth(caller): Auth,
     Extension(LedgerKey(key)): Extension<LedgerKey>,
 ) -> Result<Json<StatusListPage>, ApiError> {
-    let newest = offline::publish(&state.store, &state.writer, caller.principal.actor(), key, 0)
-        .await
-        .map_err(offline_error)?;
+    let newest = offline::publish(
+        &state.store,
+        &state.writer,
+        caller.principal.actor(),
+        key,
+        0,
+    )
+    .await
+    .map_err(offline_error)?;
     let number = newest.as_ref().map_or(0, |l| l.number);
-    Ok(Json(status_page(&state, newest.into_iter().collect(), number)))
+    Ok(Json(status_page(
+        &state,
+        newest.into_iter().collect(),
+        number,
+    )))
 }
 
 pub async fn sync<S: Store>(

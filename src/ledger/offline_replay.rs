@@ -335,7 +335,10 @@ impl OfflineReplay {
         }
         for item in &list.vouchers {
             let state = vouchers.vouchers.get(&item.id).ok_or_else(|| {
-                format!("status list {} lists unknown voucher {}", list.number, item.id)
+                format!(
+                    "status list {} lists unknown voucher {}",
+                    list.number, item.id
+                )
             })?;
             let binding = self.bindings.get(&item.id).map_or(0, |b| b.len() as u32);
             if state.status != item.status

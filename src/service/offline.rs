@@ -17,8 +17,7 @@ use super::error::CommandError;
 use crate::domain::Timestamp;
 use crate::domain::key_status::KeyStatus;
 use crate::store::offline::{
-    AcceptanceRecord, BindingRecord, DeviceRecord, OFFLINE_PAGE_MAX,
-    StatusListRecord,
+    AcceptanceRecord, BindingRecord, DeviceRecord, OFFLINE_PAGE_MAX, StatusListRecord,
 };
 use crate::store::{Store, StoreError};
 use crate::token::offline::{DeviceKey, OfflineError, open_record, verify_offline_presentation};
@@ -210,7 +209,9 @@ pub async fn sync<S: Store>(
         .into_iter()
         .map(|k| {
             let status = match (k.status, k.revoked_at_us) {
-                (KeyStatus::Revoked, Some(at)) if at > accepted_at_us => KeyStatus::Retired,
+                (KeyStatus::Revoked, Some(at)) if at.div_euclid(1_000_000) > claims.accepted_at => {
+                    KeyStatus::Retired
+                }
                 (status, _) => status,
             };
             (k.public_key, k.key_id, status)

@@ -13,11 +13,11 @@ use std::collections::{HashMap, HashSet};
 
 use ed25519_dalek::VerifyingKey;
 
+use super::verify_offline::OfflineCheck;
 use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::key_id_for;
 use crate::ledger::hold_replay::{HoldReplay, HoldState};
-use super::verify_offline::OfflineCheck;
 use crate::ledger::settlement_replay::SettlementReplay;
 use crate::ledger::verify::{ChainVerifier, Problem, StoredHead, Summary};
 use crate::ledger::voucher_replay::VoucherReplay;

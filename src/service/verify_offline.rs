@@ -92,8 +92,8 @@ impl OfflineCheck {
                 "status list {number}: the ledger key's signature does not verify"
             )));
         }
-        let list = status_list::parse(bytes)
-            .map_err(|p| problem(format!("status list {number}: {p}")))?;
+        let list =
+            status_list::parse(bytes).map_err(|p| problem(format!("status list {number}: {p}")))?;
         let previous = self
             .replay
             .publications
@@ -107,10 +107,7 @@ impl OfflineCheck {
                 "status list {number} does not name the digest of the list before it"
             )));
         }
-        let changed = self
-            .replay
-            .check_list(&list, vouchers)
-            .map_err(problem)?;
+        let changed = self.replay.check_list(&list, vouchers).map_err(problem)?;
         let rows = store.listed_vouchers_of(number).await?;
         for row in &rows {
             let id = row.voucher_id.to_string();

@@ -501,8 +501,8 @@ mod tests {
         let setup = setup();
         let keys = lookup(&setup.issuer, KeyStatus::Active);
         let sealed = presented(&setup, &setup.holder, NOW);
-        let ok = verify_offline_presentation(&sealed, &keys, setup.provider, NOW + 5, today())
-            .unwrap();
+        let ok =
+            verify_offline_presentation(&sealed, &keys, setup.provider, NOW + 5, today()).unwrap();
         assert_eq!(ok.nonce, [9; 16]);
         assert_eq!(ok.binding.binding_number, 1);
         // Another key signing: refused.
@@ -612,8 +612,10 @@ mod tests {
         let mut tampered = sealed.clone();
         let last = tampered.len() - 70;
         tampered[last] ^= 1;
-        assert!(open_record(&tampered).is_err_and(|e| e == OfflineError::RecordMalformed)
-            || !open_record(&tampered).unwrap().signed_by(&key));
+        assert!(
+            open_record(&tampered).is_err_and(|e| e == OfflineError::RecordMalformed)
+                || !open_record(&tampered).unwrap().signed_by(&key)
+        );
         let zero = RecordClaims {
             record_number: 0,
             ..claims

@@ -153,7 +153,11 @@ mod tests {
         assert!(signature_verifies(&bytes, &signature, &key.verifying_key()));
         let mut other = bytes.clone();
         other[5] ^= 1;
-        assert!(!signature_verifies(&other, &signature, &key.verifying_key()));
+        assert!(!signature_verifies(
+            &other,
+            &signature,
+            &key.verifying_key()
+        ));
         let spaced = String::from_utf8(bytes).unwrap().replacen(':', ": ", 1);
         assert!(parse(spaced.as_bytes()).is_err(), "not canonical");
     }

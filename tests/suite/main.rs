@@ -20,6 +20,7 @@ mod interop;
 mod isolation;
 mod issuance;
 mod lifecycle_property;
+mod offline;
 mod operations;
 mod portal_forms;
 mod portal_journey;

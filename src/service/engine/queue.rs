@@ -309,7 +309,8 @@ impl<S: Store> Writer<S> {
                 &self.config.issuer_keys,
                 &self.signer,
             )
-            .await {
+            .await
+            {
                 Err(StoreError::Unavailable(error)) if attempt < self.config.batch_attempts_max => {
                     tracing::warn!(%error, attempt, "ledger batch failed, retrying");
                     tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;

@@ -2,12 +2,25 @@
 //! backend by `impl_offline_store!`.
 
 use crate::store::StoreError;
-use crate::store::offline::{BindingRecord, DeviceRecord, ListedVoucher, StatusListRecord, VoucherNow};
+use crate::store::offline::{
+    BindingRecord, DeviceRecord, ListedVoucher, StatusListRecord, VoucherNow,
+};
 use crate::store::shared::{to_u64, uuid};
 
 pub type BindingRow = (String, i64, String, Vec<u8>, Vec<u8>, i64, i64);
 pub type DeviceRow = (String, String, String, Vec<u8>, String, i64, i64);
-pub type ListRow = (i64, i64, i64, i64, i64, Vec<u8>, Vec<u8>, String, String, i64);
+pub type ListRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    String,
+    i64,
+);
 pub type ListedRow = (String, i64, String, i64, i64);
 pub type VoucherNowRow = (String, String, i64, i64, i64);
 
@@ -66,8 +79,7 @@ pub fn select_latest_list() -> String {
 pub fn select_list() -> String {
     format!("SELECT {LIST_COLUMNS} FROM status_lists WHERE number = $1")
 }
-pub const SELECT_LATEST_FULL: &str =
-    "SELECT MAX(number) FROM status_lists WHERE full_list = 1";
+pub const SELECT_LATEST_FULL: &str = "SELECT MAX(number) FROM status_lists WHERE full_list = 1";
 pub const INSERT_LIST: &str = "INSERT INTO status_lists (number, full_list, from_sequence, \
      to_sequence, published_at_us, digest, signature, key_id, body, published_sequence) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
@@ -472,11 +484,12 @@ macro_rules! impl_offline_store {
                 &mut self,
                 provider_id: uuid::Uuid,
             ) -> Result<u64, $crate::store::StoreError> {
-                let (count,): (i64,) = sqlx::query_as($crate::store::offline::sql::COUNT_DEVICES_OF)
-                    .bind(provider_id.to_string())
-                    .fetch_one(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
+                let (count,): (i64,) =
+                    sqlx::query_as($crate::store::offline::sql::COUNT_DEVICES_OF)
+                        .bind(provider_id.to_string())
+                        .fetch_one(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
                 $crate::store::shared::to_u64(count, "device count")
             }
 
@@ -638,17 +651,20 @@ macro_rules! impl_offline_store {
                 today: &str,
             ) -> Result<Vec<(String, String)>, $crate::store::StoreError> {
                 use $crate::store::offline::sql;
-                let mut barred: Vec<(String, String)> =
-                    sqlx::query_as(sql::SELECT_NOT_APPROVED)
-                        .fetch_all(&mut *self.tx)
-                        .await
-                        .map_err(map_err)?;
+                let mut barred: Vec<(String, String)> = sqlx::query_as(sql::SELECT_NOT_APPROVED)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
                 let listed: Vec<(String,)> = sqlx::query_as(sql::SELECT_BLACKLISTED_PROVIDERS)
                     .bind(today)
                     .fetch_all(&mut *self.tx)
                     .await
                     .map_err(map_err)?;
-                barred.extend(listed.into_iter().map(|(id,)| (id, "blacklisted".to_string())));
+                barred.extend(
+                    listed
+                        .into_iter()
+                        .map(|(id,)| (id, "blacklisted".to_string())),
+                );
                 Ok(barred)
             }
 

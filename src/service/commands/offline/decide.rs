@@ -19,8 +19,8 @@ use crate::service::engine::{Decide, Decided, Decides, Decision};
 use crate::service::error::{CommandError, Failure};
 use crate::store::WriteTx;
 use crate::store::offline::{
-    AcceptanceRecord, BindingRecord, DeviceRecord, ListedVoucher,
-    STATUS_LIST_VOUCHERS_MAX, StatusListRecord, VoucherNow,
+    AcceptanceRecord, BindingRecord, DeviceRecord, ListedVoucher, STATUS_LIST_VOUCHERS_MAX,
+    StatusListRecord, VoucherNow,
 };
 use crate::store::redemption::{RedemptionRecord, VoucherUse};
 use crate::store::voucher::VoucherTx;
@@ -62,11 +62,7 @@ impl Decide for BindHolderKey {
             .into());
         }
         let binding_number = bindings.last().map_or(1, |b| b.binding_number + 1);
-        let (key_id, signer) = at
-            .prefetched
-            .issuance
-            .signer(tx, at.issuer_keys)
-            .await?;
+        let (key_id, signer) = at.prefetched.issuance.signer(tx, at.issuer_keys).await?;
         let certificate = seal_binding(
             &BindingClaims {
                 voucher_id: self.voucher_id,
@@ -151,8 +147,8 @@ impl Decide for PublishStatusList {
         }
         let mut programmes = Vec::new();
         for (code, terms_json) in tx.open_programme_terms().await? {
-            let terms: crate::domain::programme::ProgrammeTerms =
-                serde_json::from_str(&terms_json).map_err(|error| {
+            let terms: crate::domain::programme::ProgrammeTerms = serde_json::from_str(&terms_json)
+                .map_err(|error| {
                     crate::store::StoreError::Corrupt(format!("programme {code} terms: {error}"))
                 })?;
             programmes.push(ListedProgramme {
@@ -241,11 +237,14 @@ impl Decide for PublishStatusList {
 
 impl Decide for SyncOfflineAcceptance {
     async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, _: Draft) -> Decides {
+        // Records keep whole seconds: an event "before" the acceptance is
+        // one in the same second or earlier.
+        let accepted_s = self.accepted_at_us.div_euclid(1_000_000);
+        let by_then = |at_us: i64| at_us.div_euclid(1_000_000) <= accepted_s;
         // The device: registered to this provider before it accepted.
         let device = tx.offline_device(self.device_id).await?;
-        if !device.is_some_and(|d| {
-            d.provider_id == self.provider_id && d.registered_at_us <= self.accepted_at_us
-        }) {
+        if !device.is_some_and(|d| d.provider_id == self.provider_id && by_then(d.registered_at_us))
+        {
             return Err(refused("offline_device_unregistered"));
         }
         if tx
@@ -277,9 +276,10 @@ impl Decide for SyncOfflineAcceptance {
         {
             return Err(refused("holder_binding_invalid"));
         }
-        if bindings.iter().any(|b| {
-            b.binding_number > self.binding_number && b.bound_at_us <= self.accepted_at_us
-        }) {
+        if bindings
+            .iter()
+            .any(|b| b.binding_number > self.binding_number && by_then(b.bound_at_us))
+        {
             return Err(refused("holder_binding_superseded"));
         }
         // The list the device held: published, fresh enough, and not already
@@ -296,7 +296,7 @@ impl Decide for SyncOfflineAcceptance {
         if !list_fresh(
             list.published_at_us,
             self.accepted_at_us,
-            offline.list_max_age_hours,
+            offline.list_max_age_minutes,
         ) {
             return Err(refused("offline_list_stale"));
         }
@@ -361,19 +361,28 @@ impl Decide for SyncOfflineAcceptance {
         facts.held_elsewhere = false;
         facts.voucher.status = VoucherStatus::Active;
         facts.voucher.remaining = self.claimed;
-        facts.voucher.key_revoked = key
-            .revoked_at_us
-            .is_some_and(|revoked| revoked <= self.accepted_at_us);
+        facts.voucher.key_revoked = key.revoked_at_us.is_some_and(by_then);
         let contract = Contract {
             category: self.service_category.clone(),
             amount: self.contract_amount,
         };
+        // The annual caps count what is paid, known only once the ledger's
+        // order has decided; every other rule is judged on the acceptance.
+        let is_cap = |check: &crate::domain::eligibility::Check| {
+            matches!(
+                check.code,
+                "provider_annual_cap_exceeded" | "enterprise_annual_cap_exceeded"
+            )
+        };
         let assessment = assess(&gathered.facts, &contract);
-        if !assessment.allowed() {
-            return Err(CommandError::NotRedeemable {
-                refusals: assessment.refusals,
-            }
-            .into());
+        let rules: Vec<_> = assessment
+            .refusals
+            .iter()
+            .filter(|check| !is_cap(check))
+            .cloned()
+            .collect();
+        if !rules.is_empty() {
+            return Err(CommandError::NotRedeemable { refusals: rules }.into());
         }
         if assessment.subsidy != self.claimed {
             return Err(refused("offline_subsidy_mismatch"));
@@ -419,6 +428,15 @@ impl Decide for SyncOfflineAcceptance {
             }
             Settled::Redeem { paid, conflict } => (paid, conflict),
         };
+        gathered.facts.voucher.remaining = paid;
+        let caps: Vec<_> = assess(&gathered.facts, &contract)
+            .refusals
+            .into_iter()
+            .filter(|check| is_cap(check))
+            .collect();
+        if !caps.is_empty() {
+            return Err(CommandError::NotRedeemable { refusals: caps }.into());
+        }
         // Paid: the redemption as an online one would be, of `paid`.
         let after = remaining_now.as_fen() - paid.as_fen();
         let (returned, remaining_after) = if divisible { (0, after) } else { (after, 0) };
@@ -433,12 +451,7 @@ impl Decide for SyncOfflineAcceptance {
         let checked = at
             .check(
                 tx,
-                postings(
-                    &self.programme,
-                    self.provider_id,
-                    paid,
-                    Fen::new(returned),
-                ),
+                postings(&self.programme, self.provider_id, paid, Fen::new(returned)),
             )
             .await?;
         at.prefetched
@@ -496,7 +509,9 @@ impl Decide for SyncOfflineAcceptance {
             status: status_after,
             updated_at_us: at.now_us(),
         };
-        at.prefetched.redemptions.add(&summary, record.clone(), used);
+        at.prefetched
+            .redemptions
+            .add(&summary, record.clone(), used);
         let body = pb::VoucherRedeemed {
             redemption_id: self.id.to_string(),
             voucher_id: self.voucher_id.to_string(),

@@ -10,8 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    DESCRIPTION_LEN_MAX, Draft, InvalidCommand, REFERENCE_LEN_MAX, TAG_LEN_MAX, ToDraft,
-    check_text,
+    DESCRIPTION_LEN_MAX, Draft, InvalidCommand, REFERENCE_LEN_MAX, TAG_LEN_MAX, ToDraft, check_text,
 };
 use crate::domain::{Fen, ProgrammeCode};
 use crate::ledger::body::{EntryBody, pb};

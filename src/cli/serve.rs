@@ -83,6 +83,38 @@ fn spawn_sweeps<S: Store>(
     })
 }
 
+/// Every `LIST_REFRESH_SECONDS`: publishes a status list for offline devices
+/// when the ledger moved since the last one, and at least hourly when it did
+/// not (docs/token-format.md "Status lists"). Decided under the writer's
+/// lock, so several instances publish each list once.
+fn spawn_status_lists<S: Store>(
+    store: S,
+    writer: crate::service::WriterHandle,
+) -> tokio::task::JoinHandle<()> {
+    use crate::service::offline::{IDLE_REFRESH_SECONDS, LIST_REFRESH_SECONDS, publish};
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(u64::from(
+            LIST_REFRESH_SECONDS,
+        )));
+        loop {
+            ticker.tick().await;
+            let minute = Timestamp::now().as_micros() / 60_000_000;
+            let published = publish(
+                &store,
+                &writer,
+                "system:status-list".into(),
+                format!("status-list:{minute}"),
+                LIST_REFRESH_SECONDS - 1,
+                IDLE_REFRESH_SECONDS,
+            )
+            .await;
+            if let Err(error) = published {
+                tracing::warn!(%error, "status list not published");
+            }
+        }
+    })
+}
+
 /// Hourly: forgets Idempotency-Key responses older than the retention, and
 /// sessions that ended more than a day ago.
 fn spawn_idempotency_purge<S: Store>(
@@ -119,6 +151,7 @@ impl StoreJob for Serve {
         };
         let (writer, writer_task) = engine::spawn(store.clone(), self.signer.clone(), config);
         let sweeps = spawn_sweeps(store.clone(), writer.clone());
+        let lists = spawn_status_lists(store.clone(), writer.clone());
         let api = ApiConfig {
             log_key: Some(self.signer.public_key()),
             ..self.api.clone()
@@ -175,6 +208,8 @@ impl StoreJob for Serve {
         // The sweep task holds a WriterHandle: it must be gone first.
         sweeps.abort();
         let _ = sweeps.await;
+        lists.abort();
+        let _ = lists.await;
         writer_task.await?;
         tracing::info!("stopped cleanly");
         Ok(())

@@ -220,8 +220,8 @@ mod tests {
 
     fn terms() -> OfflineTerms {
         OfflineTerms {
-            voucher_cap_fen: 500_00,
-            device_cap_fen: 1_000_00,
+            voucher_cap_fen: 50_000,
+            device_cap_fen: 100_000,
             device_cap_count: 3,
             list_max_age_minutes: 1440,
         }
@@ -231,19 +231,19 @@ mod tests {
     fn caps_per_voucher_and_per_device() {
         let t = terms();
         let none = DeviceUse::default();
-        assert_eq!(cap_breach(&t, none, Fen::new(500_00)), None);
+        assert_eq!(cap_breach(&t, none, Fen::new(50_000)), None);
         assert_eq!(
-            cap_breach(&t, none, Fen::new(500_01)),
+            cap_breach(&t, none, Fen::new(50_001)),
             Some("offline_voucher_cap_exceeded")
         );
         let used = DeviceUse {
             count: 2,
-            subsidy: Fen::new(600_00),
+            subsidy: Fen::new(60_000),
             on_voucher: Fen::ZERO,
         };
-        assert_eq!(cap_breach(&t, used, Fen::new(400_00)), None);
+        assert_eq!(cap_breach(&t, used, Fen::new(40_000)), None);
         assert_eq!(
-            cap_breach(&t, used, Fen::new(400_01)),
+            cap_breach(&t, used, Fen::new(40_001)),
             Some("offline_device_cap_exceeded")
         );
         let full = DeviceUse { count: 3, ..none };

@@ -18,7 +18,7 @@ use super::idempotency_key::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::{Role, Timestamp};
-use crate::service::offline::{self, LIST_REFRESH_SECONDS, OfflineUseError};
+use crate::service::offline::{self, OfflineUseError};
 use crate::store::Store;
 use crate::store::offline::{AcceptanceFilter, AcceptanceRecord, BindingRecord, DeviceRecord};
 use crate::token::offline::{DeviceAlgorithm, DeviceKey};
@@ -369,51 +369,37 @@ fn status_page<S: Store>(
 
 pub async fn status_lists<S: Store>(
     State(state): State<AppState<S>>,
-    Auth(caller): Auth,
     ApiQuery(query): ApiQuery<StatusListQuery>,
 ) -> Result<Json<StatusListPage>, ApiError> {
-    // A device fetching while online gets a list at most a minute old: the
-    // fetch publishes one when the newest is older (once, whoever asks).
-    let newest = state.store.latest_status_list().await?;
-    let stale = newest.as_ref().is_none_or(|l| {
-        Timestamp::now().as_micros() - l.published_at_us
-            >= i64::from(LIST_REFRESH_SECONDS) * 1_000_000
-    });
-    let newest = if stale {
-        let key = format!(
-            "status-list:refresh:{}",
-            newest.as_ref().map_or(0, |l| l.number)
-        );
-        offline::publish(
-            &state.store,
-            &state.writer,
-            caller.principal.actor(),
-            key,
-            LIST_REFRESH_SECONDS,
-        )
-        .await
-        .map_err(offline_error)?
-    } else {
-        newest
-    };
+    let newest = state
+        .store
+        .latest_status_list()
+        .await?
+        .map_or(0, |l| l.number);
     let lists = offline::lists_for(&state.store, query.after.unwrap_or(0)).await?;
-    Ok(Json(status_page(
-        &state,
-        lists,
-        newest.map_or(0, |l| l.number),
-    )))
+    Ok(Json(status_page(&state, lists, newest)))
+}
+
+/// What the admin asks of a publication.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// Publish only when the newest list is at least this old (0: now).
+    pub min_interval_seconds: u32,
 }
 
 pub async fn publish_status_list<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
     Extension(LedgerKey(key)): Extension<LedgerKey>,
+    ApiJson(request): ApiJson<PublishRequest>,
 ) -> Result<Json<StatusListPage>, ApiError> {
     let newest = offline::publish(
         &state.store,
         &state.writer,
         caller.principal.actor(),
         key,
+        request.min_interval_seconds.min(86_400),
         0,
     )
     .await

@@ -542,6 +542,8 @@ pub fn document() -> OpenApi {
         .schema_from::<crate::domain::redemption_timeline::StepState>()
         .schema_from::<super::holds::ReleasedView>()
         .schema_from::<super::offline::DeviceKeyRequest>()
+        .schema_from::<super::offline::PublishRequest>()
+        .schema_from::<crate::domain::offline::OfflineTerms>()
         .schema_from::<super::offline::HolderBindingView>()
         .schema_from::<super::offline::HolderBindingList>()
         .schema_from::<super::offline::DeviceView>()

@@ -391,10 +391,10 @@ route_table! {
         "My provider's registered devices";
     StatusLists: GET "/api/v1/offline/status-lists", Access::Roles(STATUS_LIST_READERS), keyless, DEFAULT_BODY,
         offline::status_lists::<S>, [] -> [StatusListPage],
-        "The signed status lists a device needs after list `after` (publishes a new one first when the newest is over a minute old)";
+        "The signed status lists a device needs after list `after` (from the newest full list when one was published since)";
     PublishStatusList: POST "/api/v1/offline/status-lists", Access::Roles(ADMIN), key, DEFAULT_BODY,
-        offline::publish_status_list::<S>, [] -> [StatusListPage],
-        "Publish a status list now";
+        offline::publish_status_list::<S>, [PublishRequest] -> [StatusListPage],
+        "Publish a status list now (`serve` also publishes one each minute the ledger moved, and hourly)";
     SyncOfflineAcceptance: POST "/api/v1/offline/acceptances", Access::Roles(PROVIDER_ONLY), key, DEFAULT_BODY,
         offline::sync::<S>, [SyncRequest] -> [AcceptanceView],
         "Sync one offline acceptance a registered device signed: redeemed, partly paid, or an offline_conflict (exactly once)";

@@ -24,9 +24,11 @@ use crate::token::offline::{DeviceKey, OfflineError, open_record, verify_offline
 
 /// Lists served per request at most.
 pub const LISTS_PER_PAGE: u32 = 100;
-/// A provider's fetch publishes a new list when the newest is older than
-/// this (so a device that was online has a list at most this old).
+/// `serve` publishes a list this often when the ledger moved (so a device
+/// that was online holds a list at most about this old)…
 pub const LIST_REFRESH_SECONDS: u32 = 60;
+/// …and at least this often when it did not.
+pub const IDLE_REFRESH_SECONDS: u32 = 3600;
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -114,13 +116,16 @@ pub async fn register_device<S: Store>(
 }
 
 /// Publishes a new list unless the newest is younger than
-/// `min_interval_seconds`; returns the newest list.
+/// `min_interval_seconds`, or — with `idle_refresh_seconds` > 0 — nothing
+/// was appended since it and it is younger than that; returns the newest
+/// list.
 pub async fn publish<S: Store>(
     store: &S,
     writer: &WriterHandle,
     actor: String,
     idempotency_key: String,
     min_interval_seconds: u32,
+    idle_refresh_seconds: u32,
 ) -> Result<Option<StatusListRecord>, OfflineUseError> {
     match writer
         .submit(Submission {
@@ -128,6 +133,7 @@ pub async fn publish<S: Store>(
             idempotency_key,
             command: Command::PublishStatusList(PublishStatusList {
                 min_interval_seconds,
+                idle_refresh_seconds,
             }),
         })
         .await

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use ed25519_dalek::VerifyingKey;
 
-use super::verify_offline::OfflineCheck;
+use super::verify_offline::{OfflineCheck, OfflineProblem};
 use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::key_id_for;
@@ -156,6 +156,15 @@ pub async fn verify_witnessed<S: Store>(
     check_settlement(store, &settlement, &replay.redemptions).await?;
     check_mirrors(store, &recomputed, &paid_beyond_payouts).await?;
     Ok(summary)
+}
+
+impl From<OfflineProblem> for VerifyError {
+    fn from(problem: OfflineProblem) -> VerifyError {
+        match problem {
+            OfflineProblem::Store(error) => error.into(),
+            OfflineProblem::Projection(what) => VerifyError::Projection(what),
+        }
+    }
 }
 
 fn mismatch(what: String) -> VerifyError {

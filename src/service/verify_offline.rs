@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
-use super::verify::VerifyError;
 use crate::ledger::body::EntryBody;
 use crate::ledger::offline_replay::OfflineReplay;
 use crate::ledger::voucher_replay::VoucherReplay;
@@ -17,8 +16,21 @@ use crate::store::Store;
 use crate::store::offline::OFFLINE_PAGE_MAX;
 use crate::token::status_list;
 
-fn problem(what: String) -> VerifyError {
-    VerifyError::Projection(what)
+/// What went wrong: a read, or a finding (`verify` reports both).
+#[derive(Debug)]
+pub enum OfflineProblem {
+    Store(crate::store::StoreError),
+    Projection(String),
+}
+
+impl From<crate::store::StoreError> for OfflineProblem {
+    fn from(error: crate::store::StoreError) -> OfflineProblem {
+        OfflineProblem::Store(error)
+    }
+}
+
+fn problem(what: String) -> OfflineProblem {
+    OfflineProblem::Projection(what)
 }
 
 pub struct OfflineCheck {
@@ -41,7 +53,7 @@ impl OfflineCheck {
         sequence: u64,
         body: &EntryBody,
         vouchers: &VoucherReplay,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<(), OfflineProblem> {
         self.replay
             .apply(sequence, body, vouchers)
             .map_err(|p| problem(format!("sequence {sequence}: {p}")))?;
@@ -56,7 +68,7 @@ impl OfflineCheck {
         store: &S,
         number: u64,
         vouchers: &VoucherReplay,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<(), OfflineProblem> {
         let row = store
             .status_lists_after(number - 1, 1)
             .await?
@@ -136,7 +148,7 @@ impl OfflineCheck {
 
     /// Every offline row is what the entries recorded, and every entry's
     /// row exists.
-    pub async fn finish<S: Store>(self, store: &S) -> Result<(), VerifyError> {
+    pub async fn finish<S: Store>(self, store: &S) -> Result<(), OfflineProblem> {
         let replay = self.replay;
         let mut after = 0;
         let mut bindings = 0;

@@ -6,6 +6,12 @@
 //! and the projections agreeing with the accounts (outstanding = Σ active
 //! vouchers' remaining value, each provider's payable = Σ its live
 //! subsidies). Refusals are fine; a server error is not.
+//!
+//! Offline (issue 22): a registered device accepts vouchers offline (each
+//! acceptance queued, not yet sent), status lists are published between
+//! steps, and queued acceptances are synced in random order — interleaved
+//! with online redemptions, reversals, expiries and revocations — under the
+//! same invariants after every step.
 
 use std::collections::HashMap;
 use voucher_ledger::domain::status::{RedemptionStatus, VoucherStatus};
@@ -16,10 +22,14 @@ use voucher_ledger::service::commands::{
 
 use proptest::prelude::*;
 use uuid::Uuid;
+use voucher_ledger::domain::Timestamp;
 use voucher_ledger::domain::provider::{ProviderFields, ProviderStatus};
 use voucher_ledger::domain::redemption::RedemptionAction;
 use voucher_ledger::domain::{Fen, ProgrammeCode};
 use voucher_ledger::ledger::checkpoint::KeyPair;
+use voucher_ledger::service::commands::offline::{
+    BindHolderKey, PublishStatusList, RegisterOfflineDevice, SyncOfflineAcceptance,
+};
 use voucher_ledger::service::commands::{
     ChangedBy, Command, IssueVia, ProgrammeChange, RedeemSpec, RedemptionChange, ShownToken,
     Submission,
@@ -30,6 +40,7 @@ use voucher_ledger::service::{CommandError, WriterConfig, WriterHandle};
 use voucher_ledger::store::redemption::{RedemptionFilter, RedemptionRecord};
 use voucher_ledger::store::voucher::{VoucherFilter, VoucherRecord};
 use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
+use voucher_ledger::token::offline::{DeviceAlgorithm, DeviceKey};
 
 use crate::helpers::{TestDb, start_writer};
 use crate::property::runner;
@@ -60,6 +71,18 @@ enum Step {
     Revoke {
         voucher: usize,
     },
+    /// A device accepts the voucher offline: queued, synced later.
+    AcceptOffline {
+        voucher: usize,
+        amount_fen: i64,
+        device: usize,
+    },
+    /// One queued offline acceptance is synced.
+    SyncOffline {
+        queued: usize,
+    },
+    /// A status list is published.
+    Publish,
 }
 
 const ACTIONS: [RedemptionAction; 6] = [
@@ -79,6 +102,10 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(redemption, action, by_owner)| Step::Change { redemption, action, by_owner }),
         1 => (0..8usize).prop_map(|voucher| Step::Expire { voucher }),
         1 => (0..8usize).prop_map(|voucher| Step::Revoke { voucher }),
+        3 => (0..8usize, 1..150_000i64, 0..2usize)
+            .prop_map(|(voucher, amount_fen, device)| Step::AcceptOffline { voucher, amount_fen, device }),
+        3 => (0..8usize).prop_map(|queued| Step::SyncOffline { queued }),
+        1 => Just(Step::Publish),
     ]
 }
 
@@ -88,6 +115,8 @@ struct Scene {
     task: tokio::task::JoinHandle<()>,
     firms: Vec<Uuid>,
     provider: Uuid,
+    /// The provider's two registered devices.
+    devices: Vec<Uuid>,
 }
 
 async fn submit(writer: &WriterHandle, key: String, command: Command) -> Result<(), CommandError> {
@@ -116,6 +145,12 @@ async fn scene<S: Store>(store: &S) -> Scene {
     for (n, code) in PROGRAMMES.iter().enumerate() {
         let mut terms = crate::issuance::terms(20 * FACE, &[FACE], 2, "static");
         terms["divisible"] = serde_json::json!(n == 0);
+        terms["offline"] = serde_json::json!({
+            "voucher_cap_fen": FACE,
+            "device_cap_fen": 100 * FACE,
+            "device_cap_count": 100,
+            "list_max_age_minutes": 1440,
+        });
         let code = ProgrammeCode::parse(code).unwrap();
         commands.push(Command::ChangeProgramme(ChangeProgramme {
             code: code.clone(),
@@ -153,6 +188,24 @@ async fn scene<S: Store>(store: &S) -> Scene {
         status: ProviderStatus::Approved,
         reason: "入库".into(),
     }));
+    let devices: Vec<Uuid> = (0..2).map(|_| Uuid::now_v7()).collect();
+    for (n, device) in devices.iter().enumerate() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[n as u8 + 1; 32]);
+        commands.push(Command::RegisterOfflineDevice(RegisterOfflineDevice {
+            device_id: *device,
+            provider_id: provider,
+            key: DeviceKey::new(
+                DeviceAlgorithm::Ed25519,
+                key.verifying_key().to_bytes().to_vec(),
+            )
+            .unwrap(),
+            label: format!("设备{n}"),
+        }));
+    }
+    commands.push(Command::PublishStatusList(PublishStatusList {
+        min_interval_seconds: 0,
+        idle_refresh_seconds: 0,
+    }));
     for (n, command) in commands.into_iter().enumerate() {
         submit(&writer, format!("scene:{n}"), command)
             .await
@@ -168,7 +221,76 @@ async fn scene<S: Store>(store: &S) -> Scene {
         task,
         firms,
         provider,
+        devices,
     }
+}
+
+/// The holder key every voucher of a case is bound to.
+fn holder_key() -> DeviceKey {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    DeviceKey::new(
+        DeviceAlgorithm::Ed25519,
+        key.verifying_key().to_bytes().to_vec(),
+    )
+    .unwrap()
+}
+
+/// A device's acceptance of `voucher` as its page would make it (the
+/// signatures are the service's to check, before the writer): the holder
+/// key is bound first, the subsidy is the programme's half of the contract
+/// capped by what the voucher holds now. `None` when the device would
+/// refuse.
+async fn accept_offline<S: Store>(
+    store: &S,
+    scene: &Scene,
+    voucher: &VoucherRecord,
+    amount_fen: i64,
+    device: usize,
+    serial: u64,
+) -> Option<Command> {
+    if voucher.status != VoucherStatus::Active {
+        return None;
+    }
+    let claimed = (amount_fen / 2).min(voucher.remaining_fen);
+    if claimed <= 0 {
+        return None;
+    }
+    let bound = submit(
+        &scene.writer,
+        format!("bind:{}", voucher.id),
+        Command::BindHolderKey(BindHolderKey {
+            voucher_id: voucher.id,
+            enterprise_id: None,
+            key: holder_key(),
+        }),
+    )
+    .await;
+    if !matches!(bound, Ok(()) | Err(CommandError::Unchanged { .. })) {
+        return None;
+    }
+    let binding = store.holder_bindings_of(voucher.id).await.unwrap().len() as u32;
+    let list = store.latest_status_list().await.unwrap()?.number;
+    Some(Command::SyncOfflineAcceptance(Box::new(
+        SyncOfflineAcceptance {
+            id: Uuid::now_v7(),
+            provider_id: scene.provider,
+            device_id: scene.devices[device],
+            record_number: serial,
+            record_digest: [serial as u8; 32],
+            accepted_at_us: Timestamp::now().as_micros(),
+            list_number: list,
+            voucher_id: voucher.id,
+            programme: voucher.programme_code.clone(),
+            nonce_hex: Uuid::now_v7().simple().to_string(),
+            binding_number: binding,
+            holder_key: holder_key().public_key,
+            service_category: "管理咨询".into(),
+            contract_number: format!("LX-{serial}"),
+            description: "离线咨询".into(),
+            contract_amount: Fen::new(amount_fen),
+            claimed: Fen::new(claimed),
+        },
+    )))
 }
 
 /// Every voucher and redemption (a case makes far fewer than a page).
@@ -258,6 +380,12 @@ async fn command_of<S: Store>(
                 revoke_reason: Some("核查撤销".into()),
             })
         }
+        Step::Publish => Command::PublishStatusList(PublishStatusList {
+            min_interval_seconds: 0,
+            idle_refresh_seconds: 0,
+        }),
+        // Queued by `run_case`.
+        Step::AcceptOffline { .. } | Step::SyncOffline { .. } => return None,
     })
 }
 
@@ -329,9 +457,35 @@ async fn check_invariants<S: Store>(store: &S, index: usize) -> Result<(), TestC
 
 async fn run_case<S: Store>(store: S, db: &TestDb, steps: Vec<Step>) -> Result<(), TestCaseError> {
     let scene = scene(&store).await;
+    // Offline acceptances made and not yet synced, per device a serial.
+    let mut queue: Vec<Command> = Vec::new();
+    let mut serial = 0;
     for (index, step) in steps.iter().enumerate() {
-        let Some(command) = command_of(&store, db, &scene, step).await else {
-            continue;
+        let command = match *step {
+            Step::AcceptOffline {
+                voucher,
+                amount_fen,
+                device,
+            } => {
+                let (vouchers, _) = snapshot(&store).await;
+                if vouchers.is_empty() {
+                    continue;
+                }
+                serial += 1;
+                let voucher = &vouchers[voucher % vouchers.len()];
+                if let Some(accepted) =
+                    accept_offline(&store, &scene, voucher, amount_fen, device, serial).await
+                {
+                    queue.push(accepted);
+                }
+                check_invariants(&store, index).await?;
+                continue;
+            }
+            Step::SyncOffline { queued } if !queue.is_empty() => queue.remove(queued % queue.len()),
+            _ => match command_of(&store, db, &scene, step).await {
+                Some(command) => command,
+                None => continue,
+            },
         };
         match submit(&scene.writer, format!("step:{index}"), command).await {
             Ok(()) => {}

@@ -166,7 +166,7 @@ async fn register<S: Store>(world: &World<S>, provider: &Counter, seed: u8) -> D
     }
 }
 
-/// The newest status list (fetching publishes one if none is fresh).
+/// The status lists a device holding list `after` fetches.
 async fn lists<S: Store>(world: &World<S>, provider: &Counter, after: u64) -> Value {
     let page = world
         .api
@@ -185,7 +185,7 @@ async fn publish<S: Store>(world: &World<S>, key: &str) -> u64 {
         .post(
             "/api/v1/offline/status-lists",
             &world.bearer("admin"),
-            json!({}),
+            json!({"min_interval_seconds": 0}),
             key,
         )
         .await;
@@ -255,7 +255,7 @@ async fn an_offline_acceptance_syncs_once_and_is_a_redemption_like_any_other<S: 
     let (firm, voucher) = &held[0];
     let holder = holder(&world, firm, voucher, 1).await;
     let device = register(&world, &a, 11).await;
-    let list = lists(&world, &a, 0).await["newest"].as_u64().unwrap();
+    let list = publish(&world, "list").await;
     assert!(list >= 1);
     // Offline from here: the holder presents, the device accepts.
     let accepted = Acceptance::new(1, list, 200_000);
@@ -329,7 +329,7 @@ async fn two_offline_acceptances_of_one_voucher_pay_once_in_either_order<S: Stor
         register(&world, &a, 21).await,
         register(&world, &b, 22).await,
     );
-    let list = lists(&world, &a, 0).await["newest"].as_u64().unwrap();
+    let list = publish(&world, "list").await;
     for (round, (firm, voucher)) in held.iter().enumerate() {
         let holder = holder(&world, firm, voucher, 30 + round as u8).await;
         let n = round as u64 + 1;
@@ -387,7 +387,7 @@ async fn an_offline_and_an_online_redemption_of_one_voucher_pay_once<S: Store>(
 ) {
     let (world, held, a, b) = offline_scene(store, false, 2, 1440).await;
     let device = register(&world, &a, 41).await;
-    let list = lists(&world, &a, 0).await["newest"].as_u64().unwrap();
+    let list = publish(&world, "list").await;
     // Online first, then the offline acceptance syncs: a conflict.
     let (firm, voucher) = &held[0];
     let h = holder(&world, firm, voucher, 42).await;
@@ -443,7 +443,7 @@ async fn a_divisible_voucher_accepted_beyond_its_value_pays_no_more_than_its_fac
         register(&world, &a, 52).await,
         register(&world, &b, 53).await,
     );
-    let list = lists(&world, &a, 0).await["newest"].as_u64().unwrap();
+    let list = publish(&world, "list").await;
     // ¥4,000 and ¥3,000 of subsidy accepted offline on a ¥5,000 voucher.
     let first = da.record(
         h.present(&a, now_s(), 1),
@@ -484,7 +484,7 @@ async fn every_offline_refusal_answers_with_its_own_code<S: Store>(store: S, _db
     let h = holder(&world, firm, voucher, 61).await;
     let da = register(&world, &a, 62).await;
     let db = register(&world, &b, 63).await;
-    let list = lists(&world, &a, 0).await["newest"].as_u64().unwrap();
+    let list = publish(&world, "list").await;
     let refused = |reply: Reply, status: StatusCode, code: &str| {
         reply.expect_error(status, code);
     };

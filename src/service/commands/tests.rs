@@ -686,8 +686,12 @@ fn cases() -> Vec<Case> {
         case(
             PublishStatusList {
                 min_interval_seconds: 60,
+                idle_refresh_seconds: 3600,
             },
-            &[("min_interval_seconds", |c| c.min_interval_seconds = 0)],
+            &[
+                ("min_interval_seconds", |c| c.min_interval_seconds = 0),
+                ("idle_refresh_seconds", |c| c.idle_refresh_seconds = 0),
+            ],
             &[],
         ),
         case(

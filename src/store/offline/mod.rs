@@ -4,6 +4,7 @@
 //! writer next to the entry that records each row; append-only tables.
 
 pub(super) mod sql;
+pub(super) mod tx_sql;
 
 use std::future::Future;
 

@@ -480,6 +480,7 @@ crate::store::voucher::sql::impl_voucher_store!(PostgresStore, PostgresTx);
 crate::store::redemption::sql::impl_redemption_store!(PostgresStore, PostgresTx, Postgres);
 crate::store::hold::sql::impl_hold_store!(PostgresStore, PostgresTx, Postgres);
 crate::store::offline::sql::impl_offline_store!(PostgresStore, PostgresTx, Postgres);
+crate::store::offline::tx_sql::impl_offline_tx!(PostgresTx, Postgres);
 crate::store::short_code::impl_short_code_store!(PostgresStore);
 crate::store::tree::impl_tree_store!(PostgresStore, Postgres);
 crate::store::settlement::store_impl::impl_settlement_store!(

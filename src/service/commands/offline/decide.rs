@@ -123,11 +123,16 @@ impl Decide for PublishStatusList {
     async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
         let previous = tx.latest_status_list().await?;
-        if let Some(previous) = &previous
-            && at.now_us() - previous.published_at_us
-                < i64::from(self.min_interval_seconds) * 1_000_000
-        {
-            return Err(CommandError::Unchanged { id: Uuid::nil() }.into());
+        if let Some(previous) = &previous {
+            let age_us = at.now_us() - previous.published_at_us;
+            let idle = previous.published_sequence + 1 == at.sequence;
+            if age_us < i64::from(self.min_interval_seconds) * 1_000_000
+                || (idle
+                    && self.idle_refresh_seconds > 0
+                    && age_us < i64::from(self.idle_refresh_seconds) * 1_000_000)
+            {
+                return Err(CommandError::Unchanged { id: Uuid::nil() }.into());
+            }
         }
         let number = previous.as_ref().map_or(1, |p| p.number + 1);
         let full = status_list::is_full(number);

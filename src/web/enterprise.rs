@@ -224,6 +224,9 @@ async fn voucher(
     } else {
         None
     };
+    let offline = super::offline::holder_section(&api, &caller, &v, &programme)
+        .await
+        .map_err(&failed)?;
     let body = html! {
         h1 { (s(&programme["terms"], "name")) }
         (layout::notice(lang, &notice))
@@ -266,10 +269,17 @@ async fn voucher(
                 p { a.button.secondary href=(format!("/api/v1/vouchers/{id}/print")) target="_blank" rel="noopener" { (lang.t("打印纸质券（A6）", "Print (A6)")) } }
             }
         }
+        (offline)
     };
     Ok(layout::answer(
         notice.status(),
-        layout::page(&caller, lang.t("服务券", "Voucher"), body),
+        layout::page_with_scripts(
+            &caller,
+            lang.t("服务券", "Voucher"),
+            &[super::assets::OFFLINE_JS_PATH, super::assets::QRCODE_PATH],
+            None,
+            body,
+        ),
     ))
 }
 

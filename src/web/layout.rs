@@ -225,15 +225,33 @@ pub fn answer(status: StatusCode, markup: Markup) -> Response {
 
 /// The shell around every page.
 pub fn page(caller: &Caller, title: &str, body: Markup) -> Markup {
-    shell(caller, title, None, body)
+    shell(caller, title, &[], None, body)
 }
 
 /// The shell with one more script of this origin (a page's own checker).
 pub fn page_with_script(caller: &Caller, title: &str, script: &str, body: Markup) -> Markup {
-    shell(caller, title, Some(script), body)
+    shell(caller, title, &[script], None, body)
 }
 
-fn shell(caller: &Caller, title: &str, script: Option<&str>, body: Markup) -> Markup {
+/// The shell with more scripts of this origin and, for an installable
+/// page, its web app manifest.
+pub fn page_with_scripts(
+    caller: &Caller,
+    title: &str,
+    scripts: &[&str],
+    manifest: Option<&str>,
+    body: Markup,
+) -> Markup {
+    shell(caller, title, scripts, manifest, body)
+}
+
+fn shell(
+    caller: &Caller,
+    title: &str,
+    scripts: &[&str],
+    manifest: Option<&str>,
+    body: Markup,
+) -> Markup {
     let lang = caller.lang;
     html! {
         (DOCTYPE)
@@ -245,8 +263,11 @@ fn shell(caller: &Caller, title: &str, script: Option<&str>, body: Markup) -> Ma
                 link rel="icon" href=(assets::FAVICON_PATH) type="image/svg+xml";
                 link rel="stylesheet" href=(assets::CSS_PATH);
                 script src=(assets::APP_JS_PATH) defer {}
-                @if let Some(script) = script {
+                @for script in scripts {
                     script src=(script) defer {}
+                }
+                @if let Some(manifest) = manifest {
+                    link rel="manifest" href=(manifest);
                 }
             }
             body {
@@ -292,6 +313,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str, &'static str)
         ],
         Role::Provider => &[
             ("/provider", "扫码核销", "Scan"),
+            ("/provider/offline", "离线核销", "Offline"),
             ("/provider/redemptions", "核销记录", "Redemptions"),
             ("/provider/account", "结算与对账单", "Statements"),
         ],

@@ -46,6 +46,7 @@ mod finance;
 mod form;
 mod i18n;
 mod layout;
+mod offline;
 mod provider;
 mod public;
 mod receipts;
@@ -63,6 +64,7 @@ pub fn site<S: Store>(state: AppState<S>) -> Router {
         .merge(enterprise::routes())
         .merge(claim_guide::routes())
         .merge(provider::routes())
+        .merge(offline::routes())
         .merge(finance::routes())
         .merge(admin::routes())
         .merge(auditor::routes())

@@ -102,10 +102,10 @@ async fn counter(State(api): State<ApiClient>, caller: Caller, notice: Notice) -
             data-default-label=(lang.t("核销设备", "Counter device"))
             data-refusals=(Value::Object(refusals).to_string()) {
             section.card {
-                p data-network role="status" { (lang.t("正在检查网络…", "Checking the network…")) }
-                p data-device-state {}
-                p data-list-state {}
-                p data-waiting {}
+                p data-network-line role="status" { (lang.t("正在检查网络…", "Checking the network…")) }
+                p data-device-line {}
+                p data-list-line {}
+                p data-waiting-line {}
             }
             section.card data-register hidden {
                 h2 { (lang.t("登记本设备", "Register this device")) }

@@ -21,6 +21,7 @@ mod isolation;
 mod issuance;
 mod lifecycle_property;
 mod offline;
+mod offline_browser;
 mod operations;
 mod portal_forms;
 mod portal_journey;

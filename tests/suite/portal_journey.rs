@@ -151,7 +151,7 @@ impl Journey {
     }
 }
 
-async fn log_in(browser: &Browser, base: &str, username: &str, password: &str, home: &str) {
+pub(crate) async fn log_in(browser: &Browser, base: &str, username: &str, password: &str, home: &str) {
     browser.goto(&format!("{base}/login")).await;
     browser.fill("#username", username).await;
     browser.fill("#password", password).await;
@@ -162,7 +162,7 @@ async fn log_in(browser: &Browser, base: &str, username: &str, password: &str, h
 }
 
 /// Waits until the browser shows `path` (a prefix when it ends with `/`).
-async fn at(browser: &Browser, path: &str) {
+pub(crate) async fn at(browser: &Browser, path: &str) {
     let script = if path.ends_with('/') {
         format!("return location.pathname.startsWith('{path}')")
     } else {
@@ -173,7 +173,7 @@ async fn at(browser: &Browser, path: &str) {
 
 /// Submits the form whose action ends with `action`, and waits for the
 /// page that answers.
-async fn submit(browser: &Browser, action: &str) {
+pub(crate) async fn submit(browser: &Browser, action: &str) {
     browser
         .click_and_load(&format!("form[action$='{action}'] button[type=submit]"))
         .await;
@@ -232,7 +232,7 @@ async fn set_value(browser: &Browser, id: &str, value: &str) {
 }
 
 /// This quarter in UTC+8 (`2026Q4`), as the finance page suggests.
-fn this_quarter() -> String {
+pub(crate) fn this_quarter() -> String {
     use chrono::Datelike;
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     format!("{}Q{}", today.year(), today.month0() / 3 + 1)

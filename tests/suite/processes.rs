@@ -1070,8 +1070,18 @@ on_both_databases!(
 /// line (the demo users' passwords, the first time). Its later output is
 /// drained so it never blocks on a full pipe.
 pub(crate) async fn start_demo(dir: &Path, extra: &[&str]) -> (Child, String, String) {
+    start_demo_at(dir, "127.0.0.1:0", extra).await
+}
+
+/// `start_demo` listening on `address` (a restarted server keeps its
+/// origin, and with it the browser's storage and service workers).
+pub(crate) async fn start_demo_at(
+    dir: &Path,
+    address: &str,
+    extra: &[&str],
+) -> (Child, String, String) {
     let mut child = command(dir)
-        .args(["demo", "--listen", "127.0.0.1:0"])
+        .args(["demo", "--listen", address])
         .args(extra)
         .stdout(Stdio::piped())
         .spawn()

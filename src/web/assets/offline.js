@@ -352,7 +352,7 @@
       return root.dataset[key] || name;
     };
     var el = function (name) { return root.querySelector("[data-" + name + "]"); };
-    var networkLine = el("network"), deviceLine = el("device-state"), listLine = el("list-state");
+    var networkLine = el("network-line"), deviceLine = el("device-line"), listLine = el("list-line");
     var resultBox = el("check-result"), queueBody = el("queue");
     var acceptButton = el("accept"), checkButton = el("check");
     var checked = null;
@@ -394,7 +394,7 @@
           tr.dataset.status = row.status;
           queueBody.appendChild(tr);
         });
-        say(el("waiting"), t("waiting").replace("{n}", waiting), waiting ? "warn" : "ok");
+        say(el("waiting-line"), t("waiting").replace("{n}", waiting), waiting ? "warn" : "ok");
         return rows;
       });
     }
@@ -473,7 +473,7 @@
           var device = { device_id: reply.body.device_id, label: reply.body.label, key: key, next_record: 1 };
           return setState("device", device).then(function () { showDevice(device); });
         });
-      }).catch(function (error) { say(deviceLine, t("failed") + " " + error.message, "error"); });
+      }).then(refresh).catch(function (error) { say(deviceLine, t("failed") + " " + error.message, "error"); });
     }
 
     // Each queued record once, with its own idempotency key; a refusal is

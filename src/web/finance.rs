@@ -69,6 +69,10 @@ async fn runs_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResu
         .get(caller, "/api/v1/programmes?limit=200")
         .await
         .map_err(&failed)?;
+    let conflicts = api
+        .get(caller, "/api/v1/offline/acceptances?conflicts=true&limit=50")
+        .await
+        .map_err(&failed)?;
     let body = html! {
         h1 { (lang.t("结算批次", "Settlement runs")) }
         (layout::notice(lang, &notice))
@@ -103,6 +107,9 @@ async fn runs_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResu
                     td.num { (n(r, "held_count")) }
                 } } }
             } }
+        }
+        @if !items(&conflicts, "acceptances").is_empty() {
+            (super::offline::acceptances_table(lang, &conflicts, super::offline::CONFLICTS))
         }
         h2 { (lang.t("资金使用情况", "Utilisation")) }
         ul { @for p in items(&programmes, "programmes") {

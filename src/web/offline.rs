@@ -23,6 +23,10 @@ pub fn routes() -> Router<ApiClient> {
     Router::new().route(assets::OFFLINE_SCOPE, get(counter))
 }
 
+/// The heading of a list of synced acceptances, and of one of conflicts.
+pub const SYNCED: (&str, &str) = ("离线受理记录", "Offline acceptances");
+pub const CONFLICTS: (&str, &str) = ("离线冲突（未兑付）", "Offline conflicts (not paid)");
+
 /// The codes the counter's own checks may give, in both languages.
 const REFUSALS: &[(&str, &str, &str)] = &[
     ("token_malformed", "不是离线出示码", "Not an offline code"),
@@ -150,7 +154,7 @@ async fn counter(State(api): State<ApiClient>, caller: Caller, notice: Notice) -
                 button.secondary type="button" data-sync { (lang.t("立即同步", "Sync now")) }
             }
         }
-        (acceptances_table(lang, &synced))
+        (acceptances_table(lang, &synced, SYNCED))
     };
     Ok(layout::answer(
         notice.status(),
@@ -164,17 +168,16 @@ async fn counter(State(api): State<ApiClient>, caller: Caller, notice: Notice) -
     ))
 }
 
-/// Synced acceptances (newest first) with their outcomes; conflicts stand
-/// out.
-pub fn acceptances_table(lang: Lang, list: &Value) -> Markup {
+/// Synced acceptances (newest first) with their outcomes, under `title`.
+pub fn acceptances_table(lang: Lang, list: &Value, title: (&str, &str)) -> Markup {
     let rows = items(list, "acceptances");
     html! {
         section.card data-acceptances {
-            h2 { (lang.t("已同步的离线受理", "Synced offline acceptances")) }
+            h2 { (lang.t(title.0, title.1)) }
             @if rows.is_empty() {
                 p.muted { (lang.t("暂无。", "None yet.")) }
             } @else {
-                table {
+                div.table-wrap { table {
                     thead { tr {
                         th { (lang.t("结果", "Outcome")) }
                         th { (lang.t("补贴券", "Voucher")) }
@@ -195,7 +198,7 @@ pub fn acceptances_table(lang: Lang, list: &Value) -> Markup {
                             }
                         }
                     }
-                }
+                } }
             }
         }
     }
@@ -232,7 +235,7 @@ pub async fn holder_section(
         .await?;
     if !offline_on || s(voucher, "status") != "active" {
         return Ok(html! {
-            @if !items(&acceptances, "acceptances").is_empty() { (acceptances_table(lang, &acceptances)) }
+            @if !items(&acceptances, "acceptances").is_empty() { (acceptances_table(lang, &acceptances, SYNCED)) }
         });
     }
     let bindings = api
@@ -276,6 +279,6 @@ pub async fn holder_section(
             div.qr data-holder-qr hidden {}
             textarea data-holder-text readonly hidden rows="3" aria-label=(lang.t("离线码文本", "Offline code text")) {}
         }
-        @if !items(&acceptances, "acceptances").is_empty() { (acceptances_table(lang, &acceptances)) }
+        @if !items(&acceptances, "acceptances").is_empty() { (acceptances_table(lang, &acceptances, SYNCED)) }
     })
 }

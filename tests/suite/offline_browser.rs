@@ -179,7 +179,7 @@ async fn a_voucher_is_presented_accepted_and_synced_with_the_network_cut(db: &Te
     wait_for(
         &tablet,
         "the page knows it is offline",
-        "return document.querySelector('[data-network-line]').classList.contains('warn')",
+        "return document.querySelector('[data-network-line]').classList.contains('warning')",
     )
     .await;
     tablet

@@ -924,6 +924,7 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
             "provider",
             &pages(&[
                 "/provider",
+                "/provider/offline",
                 "/provider/redemptions",
                 &redemption_path,
                 "/provider/account",

@@ -275,10 +275,10 @@
         presentButton.disabled = false;
         bindButton.textContent = root.dataset.rebindLabel;
       } else if (current) {
-        say(status, root.dataset.elsewhere, "warn");
+        say(status, root.dataset.elsewhere, "warning");
         presentButton.disabled = true;
       } else {
-        say(status, root.dataset.unbound, "warn");
+        say(status, root.dataset.unbound, "warning");
         presentButton.disabled = true;
       }
     }
@@ -361,16 +361,16 @@
     function setState(key, value) { return put("state", value, key); }
 
     function online(yes) {
-      say(networkLine, yes ? t("online") : t("offline"), yes ? "ok" : "warn");
+      say(networkLine, yes ? t("online") : t("offline"), yes ? "ok" : "warning");
     }
 
     function showDevice(device) {
       el("register").hidden = !!device;
-      say(deviceLine, device ? t("deviceReady").replace("{label}", device.label) : t("deviceMissing"), device ? "ok" : "warn");
+      say(deviceLine, device ? t("deviceReady").replace("{label}", device.label) : t("deviceMissing"), device ? "ok" : "warning");
     }
 
     function showList(list) {
-      if (!list) { say(listLine, t("listMissing"), "warn"); return; }
+      if (!list) { say(listLine, t("listMissing"), "warning"); return; }
       var age = Math.floor((Date.now() / 1000 - list.published_at) / 60);
       say(listLine, t("listState").replace("{n}", list.number).replace("{age}", age), "ok");
     }
@@ -394,7 +394,7 @@
           tr.dataset.status = row.status;
           queueBody.appendChild(tr);
         });
-        say(el("waiting-line"), t("waiting").replace("{n}", waiting), waiting ? "warn" : "ok");
+        say(el("waiting-line"), t("waiting").replace("{n}", waiting), waiting ? "warning" : "ok");
         return rows;
       });
     }
@@ -492,7 +492,7 @@
                 return api(root, "POST", "/api/v1/offline/acceptances", { record: row.sealed }, key).then(function (reply) {
                   online(true);
                   if (reply.status === 401 || (reply.body.error && reply.body.error.code === "csrf_token_invalid")) {
-                    say(el("sync-state"), t("loginAgain"), "warn");
+                    say(el("sync-state"), t("loginAgain"), "warning");
                     return false;
                   }
                   if (reply.status === 200) {

@@ -100,10 +100,10 @@ pub struct DeviceUse {
 pub fn cap_breach(terms: &OfflineTerms, used: DeviceUse, subsidy: Fen) -> Option<&'static str> {
     if !terms.allowed() {
         Some("offline_not_allowed")
-    } else if used.on_voucher.as_fen() + subsidy.as_fen() > terms.voucher_cap_fen {
+    } else if used.on_voucher.as_fen().saturating_add(subsidy.as_fen()) > terms.voucher_cap_fen {
         Some("offline_voucher_cap_exceeded")
-    } else if used.count + 1 > terms.device_cap_count
-        || used.subsidy.as_fen() + subsidy.as_fen() > terms.device_cap_fen
+    } else if used.count.saturating_add(1) > terms.device_cap_count
+        || used.subsidy.as_fen().saturating_add(subsidy.as_fen()) > terms.device_cap_fen
     {
         Some("offline_device_cap_exceeded")
     } else {

@@ -151,6 +151,8 @@ pub async fn lists_for<S: Store>(
     store: &S,
     after: u64,
 ) -> Result<Vec<StatusListRecord>, StoreError> {
+    // Beyond any list number there is (and within the database's integers).
+    let after = after.min(i64::MAX as u64);
     let start = match store.latest_full_status_list().await? {
         Some(full) if full > after => full - 1,
         _ => after,
@@ -235,6 +237,10 @@ pub async fn sync<S: Store>(
         claims.accepted_at,
         accepted.cst_date(),
     )?;
+    // No device may accept more than the voucher is worth.
+    if claims.subsidy.as_fen() > presented.voucher.face_value.as_fen() {
+        return Err(refused("offline_subsidy_mismatch"));
+    }
     let programme = crate::domain::ProgrammeCode::parse(&presented.voucher.programme_code)
         .map_err(|_| OfflineError::Token(crate::token::voucher::TokenError::Malformed))?;
     let command = SyncOfflineAcceptance {
@@ -284,7 +290,7 @@ pub async fn acceptances<S: Store>(
     store
         .acceptances(
             filter,
-            before_sequence.unwrap_or(u64::MAX >> 1),
+            before_sequence.map_or(i64::MAX as u64, |b| b.min(i64::MAX as u64)),
             limit.min(OFFLINE_PAGE_MAX),
         )
         .await

@@ -413,6 +413,8 @@ pub fn open_record(sealed: &[u8]) -> Result<OpenedRecord, OfflineError> {
     if claims.to_payload() != payload
         || claims.record_number == 0
         || claims.list_number == 0
+        || i64::try_from(claims.record_number).is_err()
+        || i64::try_from(claims.list_number).is_err()
         || !claims.contract_amount.is_positive()
         || !claims.subsidy.is_positive()
         || claims.accepted_at <= 0

@@ -70,7 +70,10 @@ async fn runs_page(api: &ApiClient, caller: &Caller, notice: Notice) -> PageResu
         .await
         .map_err(&failed)?;
     let conflicts = api
-        .get(caller, "/api/v1/offline/acceptances?conflicts=true&limit=50")
+        .get(
+            caller,
+            "/api/v1/offline/acceptances?conflicts=true&limit=50",
+        )
         .await
         .map_err(&failed)?;
     let body = html! {

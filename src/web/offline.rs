@@ -30,29 +30,109 @@ pub const CONFLICTS: (&str, &str) = ("离线冲突（未兑付）", "Offline con
 /// The codes the counter's own checks may give, in both languages.
 const REFUSALS: &[(&str, &str, &str)] = &[
     ("token_malformed", "不是离线出示码", "Not an offline code"),
-    ("token_unknown_key", "补贴券由未知密钥签发", "Signed by an unknown key"),
-    ("token_key_revoked", "签发密钥已被吊销", "The issuer key is revoked"),
-    ("token_signature_invalid", "补贴券签名无效", "The voucher's signature is invalid"),
-    ("holder_binding_invalid", "设备绑定凭证无效", "The device binding is invalid"),
-    ("holder_signature_invalid", "持券设备签名无效", "The holder's signature is invalid"),
-    ("holder_binding_superseded", "已改绑到其他设备", "Re-bound to another device"),
-    ("presentation_wrong_provider", "此码是向其他服务机构出示的", "Shown to another provider"),
-    ("presentation_expired", "出示码已超过 10 分钟", "The code is over 10 minutes old"),
-    ("presentation_already_used", "此码已受理过", "Already accepted"),
+    (
+        "token_unknown_key",
+        "补贴券由未知密钥签发",
+        "Signed by an unknown key",
+    ),
+    (
+        "token_key_revoked",
+        "签发密钥已被吊销",
+        "The issuer key is revoked",
+    ),
+    (
+        "token_signature_invalid",
+        "补贴券签名无效",
+        "The voucher's signature is invalid",
+    ),
+    (
+        "holder_binding_invalid",
+        "设备绑定凭证无效",
+        "The device binding is invalid",
+    ),
+    (
+        "holder_signature_invalid",
+        "持券设备签名无效",
+        "The holder's signature is invalid",
+    ),
+    (
+        "holder_binding_superseded",
+        "已改绑到其他设备",
+        "Re-bound to another device",
+    ),
+    (
+        "presentation_wrong_provider",
+        "此码是向其他服务机构出示的",
+        "Shown to another provider",
+    ),
+    (
+        "presentation_expired",
+        "出示码已超过 10 分钟",
+        "The code is over 10 minutes old",
+    ),
+    (
+        "presentation_already_used",
+        "此码已受理过",
+        "Already accepted",
+    ),
     ("voucher_not_yet_valid", "补贴券尚未生效", "Not valid yet"),
     ("voucher_expired", "补贴券已过期", "Expired"),
-    ("voucher_on_status_list", "状态清单显示此券已使用或作废", "The status list shows it used or withdrawn"),
-    ("offline_not_allowed", "本项目不允许离线受理", "The programme does not allow offline acceptance"),
-    ("offline_list_stale", "状态清单已过期，请联网更新", "The status list is too old: go online"),
-    ("offline_list_unknown", "尚无状态清单，请联网更新", "No status list yet: go online"),
-    ("offline_device_unregistered", "本设备尚未登记", "This device is not registered"),
-    ("offline_voucher_cap_exceeded", "超过单张券离线上限", "Over the offline cap per voucher"),
-    ("offline_device_cap_exceeded", "超过本设备离线上限", "Over this device's offline cap"),
-    ("provider_suspended", "本机构当前不能核销", "This provider may not redeem now"),
-    ("category_not_covered", "服务类别不在此券范围内", "Category not covered"),
+    (
+        "voucher_on_status_list",
+        "状态清单显示此券已使用或作废",
+        "The status list shows it used or withdrawn",
+    ),
+    (
+        "offline_not_allowed",
+        "本项目不允许离线受理",
+        "The programme does not allow offline acceptance",
+    ),
+    (
+        "offline_list_stale",
+        "状态清单已过期，请联网更新",
+        "The status list is too old: go online",
+    ),
+    (
+        "offline_list_unknown",
+        "尚无状态清单，请联网更新",
+        "No status list yet: go online",
+    ),
+    (
+        "offline_device_unregistered",
+        "本设备尚未登记",
+        "This device is not registered",
+    ),
+    (
+        "offline_voucher_cap_exceeded",
+        "超过单张券离线上限",
+        "Over the offline cap per voucher",
+    ),
+    (
+        "offline_device_cap_exceeded",
+        "超过本设备离线上限",
+        "Over this device's offline cap",
+    ),
+    (
+        "provider_suspended",
+        "本机构当前不能核销",
+        "This provider may not redeem now",
+    ),
+    (
+        "category_not_covered",
+        "服务类别不在此券范围内",
+        "Category not covered",
+    ),
     ("subsidy_zero", "补贴为零", "No subsidy"),
-    ("enterprise_share_not_positive", "企业须自付部分金额", "The enterprise must pay a share"),
-    ("contract_amount_invalid", "请填写合同金额", "Enter the contract amount"),
+    (
+        "enterprise_share_not_positive",
+        "企业须自付部分金额",
+        "The enterprise must pay a share",
+    ),
+    (
+        "contract_amount_invalid",
+        "请填写合同金额",
+        "Enter the contract amount",
+    ),
 ];
 
 async fn counter(State(api): State<ApiClient>, caller: Caller, notice: Notice) -> PageResult {
@@ -239,7 +319,10 @@ pub async fn holder_section(
         });
     }
     let bindings = api
-        .get(caller, &format!("/api/v1/vouchers/{}/holder-keys", path_part(id)))
+        .get(
+            caller,
+            &format!("/api/v1/vouchers/{}/holder-keys", path_part(id)),
+        )
         .await?;
     let current = items(&bindings, "bindings").last().cloned();
     let providers = api

@@ -571,9 +571,9 @@ async fn every_offline_refusal_answers_with_its_own_code<S: Store>(store: S, _db
         StatusCode::CONFLICT,
         "presentation_already_used",
     );
-    // Caps: above the per-voucher cap at once.
-    let mut over = Acceptance::new(6, list, 2 * FACE + 2);
-    over.subsidy = FACE + 1;
+    // Caps: the device took ¥500 of this voucher under this list already;
+    // ¥4,600 more passes the ¥5,000 per voucher.
+    let over = Acceptance::new(6, list, 920_000);
     refused(
         sync(
             &world,
@@ -585,6 +585,43 @@ async fn every_offline_refusal_answers_with_its_own_code<S: Store>(store: S, _db
         StatusCode::CONFLICT,
         "offline_voucher_cap_exceeded",
     );
+    // Hostile records fail alone with a 4xx: numbers beyond the database's
+    // integers, a subsidy above the face value, bytes that are no record.
+    let huge = Acceptance::new(u64::MAX, list, 100_000);
+    refused(
+        sync(
+            &world,
+            &a,
+            &da.record(h.present(&a, now_s(), 13), &huge),
+            "r-huge",
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "offline_record_malformed",
+    );
+    let mut greedy = Acceptance::new(12, list, i64::MAX);
+    greedy.subsidy = i64::MAX / 2;
+    refused(
+        sync(
+            &world,
+            &a,
+            &da.record(h.present(&a, now_s(), 14), &greedy),
+            "r-greedy",
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "offline_subsidy_mismatch",
+    );
+    for (n, junk) in ["", "not base64!", "AAAA", &STANDARD.encode([0u8; 70])]
+        .iter()
+        .enumerate()
+    {
+        refused(
+            sync(&world, &a, junk, &format!("r-junk-{n}")).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "offline_record_malformed",
+        );
+    }
     // A list that was never published.
     refused(
         sync(

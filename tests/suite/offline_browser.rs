@@ -93,7 +93,14 @@ async fn a_voucher_is_presented_accepted_and_synced_with_the_network_cut(db: &Te
     // 1. Online: the tablet registers and takes a status list.
     let tablet_profile = dir.path().join("tablet");
     let tablet = driver.browser(&tablet_profile, TABLET, None).await;
-    log_in(&tablet, &base, "demo-provider", &password("demo-provider"), "/provider").await;
+    log_in(
+        &tablet,
+        &base,
+        "demo-provider",
+        &password("demo-provider"),
+        "/provider",
+    )
+    .await;
     open_offline_page(&tablet, &base).await;
     tablet.fill("[data-device-label]", "岱山网点平板").await;
     tablet.click("[data-register-button]").await;
@@ -121,22 +128,21 @@ async fn a_voucher_is_presented_accepted_and_synced_with_the_network_cut(db: &Te
     tablet.screenshot(&shot("01-tablet-registered")).await;
 
     // The phone opens its voucher: the page binds the phone's key.
-    let phone = driver
-        .browser(&dir.path().join("phone"), PHONE, None)
-        .await;
-    log_in(&phone, &base, "demo-enterprise", &password("demo-enterprise"), "/enterprise").await;
+    let phone = driver.browser(&dir.path().join("phone"), PHONE, None).await;
+    log_in(
+        &phone,
+        &base,
+        "demo-enterprise",
+        &password("demo-enterprise"),
+        "/enterprise",
+    )
+    .await;
     phone.goto(&format!("{base}/enterprise/vouchers")).await;
     phone
         .click_and_load("main a[href^='/enterprise/vouchers/']")
         .await;
     at(&phone, "/enterprise/vouchers/").await;
-    let voucher_id = phone
-        .url()
-        .await
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let voucher_id = phone.url().await.rsplit('/').next().unwrap().to_string();
     wait_for(
         &phone,
         "the phone is bound",
@@ -190,7 +196,9 @@ async fn a_voucher_is_presented_accepted_and_synced_with_the_network_cut(db: &Te
         .await;
     tablet.fill("[data-amount]", "1,200").await;
     tablet.fill("[data-contract-number]", "DS-LX-0001").await;
-    tablet.fill("[data-description]", "海岛企业质量体系咨询").await;
+    tablet
+        .fill("[data-description]", "海岛企业质量体系咨询")
+        .await;
     tablet.click("[data-check]").await;
     wait_for(
         &tablet,
@@ -199,7 +207,10 @@ async fn a_voucher_is_presented_accepted_and_synced_with_the_network_cut(db: &Te
     )
     .await;
     let result = tablet.text("[data-check-result]").await;
-    assert!(result.contains("600.00"), "half of ¥1,200 may be accepted: {result}");
+    assert!(
+        result.contains("600.00"),
+        "half of ¥1,200 may be accepted: {result}"
+    );
     tablet.click("[data-accept]").await;
     wait_for(
         &tablet,
@@ -243,7 +254,9 @@ async fn a_voucher_is_presented_accepted_and_synced_with_the_network_cut(db: &Te
     )
     .await;
     assert_eq!(queue(&tablet).await, ["queued"]);
-    tablet.screenshot(&shot("05-tablet-restarted-offline")).await;
+    tablet
+        .screenshot(&shot("05-tablet-restarted-offline"))
+        .await;
 
     // 3. The network returns: the same server on the same address.
     let (restarted, again, _) = start(dir.path(), &address, db).await;
@@ -270,7 +283,10 @@ async fn a_voucher_is_presented_accepted_and_synced_with_the_network_cut(db: &Te
     // In the provider's list of redemptions.
     tablet.goto(&format!("{base}/provider/redemptions")).await;
     let listed = tablet.text("main").await;
-    assert!(listed.contains("DS-LX-0001") || listed.contains("600.00"), "{listed}");
+    assert!(
+        listed.contains("DS-LX-0001") || listed.contains("600.00"),
+        "{listed}"
+    );
 
     // The enterprise confirms it.
     phone.goto(&format!("{base}/enterprise/redemptions")).await;
@@ -283,7 +299,14 @@ async fn a_voucher_is_presented_accepted_and_synced_with_the_network_cut(db: &Te
     let finance = driver
         .browser(&dir.path().join("finance"), TABLET, None)
         .await;
-    log_in(&finance, &base, "demo-finance", &password("demo-finance"), "/finance").await;
+    log_in(
+        &finance,
+        &base,
+        "demo-finance",
+        &password("demo-finance"),
+        "/finance",
+    )
+    .await;
     finance
         .click(&format!("select#programme option[value='{PROGRAMME}']"))
         .await;

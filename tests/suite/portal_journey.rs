@@ -151,7 +151,13 @@ impl Journey {
     }
 }
 
-pub(crate) async fn log_in(browser: &Browser, base: &str, username: &str, password: &str, home: &str) {
+pub(crate) async fn log_in(
+    browser: &Browser,
+    base: &str,
+    username: &str,
+    password: &str,
+    home: &str,
+) {
     browser.goto(&format!("{base}/login")).await;
     browser.fill("#username", username).await;
     browser.fill("#password", password).await;

@@ -464,7 +464,6 @@ macro_rules! impl_offline_store {
                     .collect()
             }
         }
-
     };
 }
 pub(crate) use impl_offline_store;

@@ -10,7 +10,7 @@ use voucher_ledger::token::voucher::sign;
 
 use crate::helpers::sample_voucher_claims;
 
-fn python_has_cryptography() -> bool {
+pub(crate) fn python_has_cryptography() -> bool {
     let available = Command::new("python3")
         .args(["-c", "import cryptography"])
         .status()

@@ -27,6 +27,7 @@ on_both_backends!(
     a_divisible_voucher_accepted_beyond_its_value_pays_no_more_than_its_face,
     every_offline_refusal_answers_with_its_own_code,
     status_lists_are_signed_chained_and_report_what_changed,
+    a_verifier_written_from_the_docs_agrees_with_the_server,
 );
 
 const PROGRAMME: &str = "ZS2026-OFF";
@@ -129,6 +130,11 @@ async fn holder<S: Store>(world: &World<S>, firm: &Firm, voucher: &Value, seed: 
 impl Holder {
     /// A presentation made `at` for `provider`, with a fresh nonce.
     fn present(&self, provider: &Counter, at: i64, nonce: u8) -> Vec<u8> {
+        offline_bytes(&self.present_text(provider, at, nonce)).unwrap()
+    }
+
+    /// The same as its `VO1:` QR text.
+    fn present_text(&self, provider: &Counter, at: i64, nonce: u8) -> String {
         let text = present_offline(
             &self.token,
             &self.certificate,
@@ -138,7 +144,8 @@ impl Holder {
             |payload| self.key.sign(payload).to_bytes(),
         )
         .unwrap();
-        offline_bytes(&text).unwrap()
+        assert!(text.starts_with("VO1:"));
+        text
     }
 }
 
@@ -860,4 +867,115 @@ async fn status_lists_are_signed_chained_and_report_what_changed<S: Store>(store
         "{newest:?}"
     );
     verified(&world).await;
+}
+
+/// tests/contract/offline_verify.py, written from docs/token-format.md
+/// alone, reads what this server makes — presentations, records, status
+/// lists — as the server does, and refuses the same forgeries.
+async fn a_verifier_written_from_the_docs_agrees_with_the_server<S: Store>(store: S, _db: &TestDb) {
+    if !crate::interop::python_has_cryptography() {
+        return;
+    }
+    let (world, held, a, b) = offline_scene(store, false, 1, 1440).await;
+    let (firm, voucher) = &held[0];
+    let h = holder(&world, firm, voucher, 81).await;
+    let device = register(&world, &a, 82).await;
+    let first = publish(&world, "v-list-1").await;
+    let keys = world
+        .api
+        .get(
+            "/.well-known/voucher-keys.json",
+            &crate::api_client::As::Nobody,
+        )
+        .await
+        .body;
+    let now = now_s();
+    let text = h.present_text(&a, now, 1);
+    let accepted = Acceptance::new(1, first, 200_000);
+    let record = device.record(offline_bytes(&text).unwrap(), &accepted);
+    let device_json = json!({"algorithm": "Ed25519", "public_key": STANDARD.encode(device.key.verifying_key().as_bytes())});
+    let dir = tempfile::tempdir().unwrap();
+    let check = |case: Value| {
+        let path = dir.path().join("case.json");
+        std::fs::write(&path, serde_json::to_vec(&case).unwrap()).unwrap();
+        let output = std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/contract/offline_verify.py"
+            ))
+            .arg(&path)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    let case = |presentation: &str, provider: &Counter, at: i64| json!({"issuer_keys": keys, "presentation": presentation, "provider_id": provider.provider_id, "accepted_at": at});
+    // The server pays it, and the verifier from the docs accepts it.
+    let synced = sync(&world, &a, &record, "v-sync").await;
+    assert_eq!(synced.body["outcome"], "redeemed", "{:?}", synced.body);
+    let second = publish(&world, "v-list-2").await;
+    let page = lists(&world, &a, first - 1).await;
+    let mut good = case(&text, &a, now);
+    good["record"] = json!(record);
+    good["device"] = device_json.clone();
+    good["lists"] = page.clone();
+    let verdict = check(good);
+    assert_eq!(verdict["presentation"], "valid", "{verdict}");
+    assert_eq!(verdict["record"], "valid", "{verdict}");
+    assert_eq!(verdict["lists"], "valid", "{verdict}");
+    assert_eq!(
+        verdict["vouchers"][voucher["id"].as_str().unwrap()]["status"],
+        "redeemed",
+        "list {second} reports the redemption: {verdict}"
+    );
+    // The forgeries the server refuses, refused by the docs' verifier too.
+    let forged = Holder {
+        key: SigningKey::from_bytes(&[83; 32]),
+        certificate: h.certificate.clone(),
+        token: h.token.clone(),
+    };
+    for (presentation, provider, at, code) in [
+        (
+            forged.present_text(&a, now, 2),
+            &a,
+            now,
+            "holder_signature_invalid",
+        ),
+        (
+            h.present_text(&b, now, 3),
+            &a,
+            now,
+            "presentation_wrong_provider",
+        ),
+        (
+            h.present_text(&a, now, 4),
+            &a,
+            now + 700,
+            "presentation_expired",
+        ),
+    ] {
+        let verdict = check(case(&presentation, provider, at));
+        assert_eq!(verdict["presentation"], code, "{verdict}");
+    }
+    let impostor = Device {
+        id: device.id,
+        key: SigningKey::from_bytes(&[84; 32]),
+    };
+    let mut bad_record = case(&text, &a, now);
+    bad_record["record"] = json!(impostor.record(offline_bytes(&text).unwrap(), &accepted));
+    bad_record["device"] = device_json;
+    assert_eq!(check(bad_record)["record"], "device_signature_invalid");
+    let mut tampered = page.clone();
+    let body = tampered["lists"][1]["body"]
+        .as_str()
+        .unwrap()
+        .replacen("redeemed", "active", 1);
+    tampered["lists"][1]["body"] = json!(body);
+    let mut bad_lists = case(&text, &a, now);
+    bad_lists["lists"] = tampered;
+    assert_eq!(check(bad_lists)["lists"], "signature");
 }

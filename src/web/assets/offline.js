@@ -518,7 +518,10 @@
       }).then(function (device) {
         if (!device) return null;
         return sync().then(fetchLists);
-      }).catch(function () { online(false); });
+      }).catch(function (error) {
+        if (error && error.message === t("listForged")) say(listLine, t("listForged"), "error");
+        else online(false);
+      });
     }
 
     // Everything the device can check alone, in the order of the rules.

@@ -168,6 +168,11 @@ impl Decide for PublishStatusList {
                 offline: terms.offline,
             });
         }
+        // Published by the clock only where a device may use it: some open
+        // programme allows offline acceptance (the admin may publish any time).
+        if self.idle_refresh_seconds > 0 && !programmes.iter().any(|p| p.offline.allowed()) {
+            return Err(CommandError::Unchanged { id: Uuid::nil() }.into());
+        }
         let today = at.now.cst_date().to_string();
         let mut barred: Vec<BarredProvider> = tx
             .barred_providers(&today)

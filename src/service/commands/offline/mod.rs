@@ -72,9 +72,10 @@ impl ToDraft for RegisterOfflineDevice {
 }
 
 /// Publish the next status list, unless the newest one is younger than
-/// `min_interval_seconds`, or (with `idle_refresh_seconds` > 0) nothing was
-/// appended since it and it is younger than `idle_refresh_seconds` — then
-/// nothing is recorded (`Unchanged`).
+/// `min_interval_seconds`, or (with `idle_refresh_seconds` > 0, the clock's
+/// publications) nothing was appended since it and it is younger than
+/// `idle_refresh_seconds`, or no open programme allows offline acceptance —
+/// then nothing is recorded (`Unchanged`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishStatusList {
     pub min_interval_seconds: u32,

@@ -28,6 +28,7 @@ on_both_backends!(
     every_offline_refusal_answers_with_its_own_code,
     status_lists_are_signed_chained_and_report_what_changed,
     a_verifier_written_from_the_docs_agrees_with_the_server,
+    verify_finds_offline_rows_changed_behind_the_ledger,
 );
 
 const PROGRAMME: &str = "ZS2026-OFF";
@@ -978,4 +979,72 @@ async fn a_verifier_written_from_the_docs_agrees_with_the_server<S: Store>(store
     let mut bad_lists = case(&text, &a, now);
     bad_lists["lists"] = tampered;
     assert_eq!(check(bad_lists)["lists"], "signature");
+}
+
+/// With the append-only triggers out of the way (a database superuser),
+/// each offline table changed behind the ledger fails `verify`, and
+/// putting it back passes again.
+async fn verify_finds_offline_rows_changed_behind_the_ledger<S: Store>(store: S, db: &TestDb) {
+    let (world, held, a, b) = offline_scene(store, false, 1, 1440).await;
+    let (firm, voucher) = &held[0];
+    let h = holder(&world, firm, voucher, 91).await;
+    let (da, dbv) = (
+        register(&world, &a, 92).await,
+        register(&world, &b, 93).await,
+    );
+    let list = publish(&world, "t-list").await;
+    let one = da.record(
+        h.present(&a, now_s(), 1),
+        &Acceptance::new(1, list, 200_000),
+    );
+    let two = dbv.record(
+        h.present(&b, now_s(), 2),
+        &Acceptance::new(1, list, 200_000),
+    );
+    assert_eq!(
+        sync(&world, &a, &one, "t1").await.body["outcome"],
+        "redeemed"
+    );
+    assert_eq!(
+        sync(&world, &b, &two, "t2").await.body["outcome"],
+        "offline_conflict"
+    );
+    publish(&world, "t-list-2").await;
+    verified(&world).await;
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "UPDATE offline_acceptances SET conflict_reason = 'voucher_revoked' WHERE conflict_fen > 0",
+            "UPDATE offline_acceptances SET conflict_reason = 'voucher_already_redeemed' WHERE conflict_fen > 0",
+            "offline acceptance",
+        ),
+        (
+            "UPDATE status_lists SET body = replace(body, '\"redeemed\"', '\"active\"') WHERE number = 2",
+            "UPDATE status_lists SET body = replace(body, '\"active\"', '\"redeemed\"') WHERE number = 2",
+            "status list 2",
+        ),
+        (
+            "UPDATE status_list_vouchers SET remaining_fen = remaining_fen + 1 WHERE list_number = 2",
+            "UPDATE status_list_vouchers SET remaining_fen = remaining_fen - 1 WHERE list_number = 2",
+            "status list 2",
+        ),
+        (
+            "UPDATE offline_devices SET label = '别处' WHERE label = '岱山网点'",
+            "UPDATE offline_devices SET label = '岱山网点' WHERE label = '别处'",
+            "offline device",
+        ),
+        (
+            "UPDATE holder_bindings SET bound_sequence = bound_sequence + 1000",
+            "UPDATE holder_bindings SET bound_sequence = bound_sequence - 1000",
+            "holder binding",
+        ),
+    ];
+    for (tamper, restore, named) in cases {
+        db.tamper(&[tamper], None).await;
+        let error = verify_store(&world.store, &[])
+            .await
+            .expect_err("a changed offline row fails verify");
+        assert!(error.to_string().contains(named), "{tamper}: {error}");
+        db.tamper(&[restore], None).await;
+        verified(&world).await;
+    }
 }

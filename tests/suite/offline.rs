@@ -29,6 +29,7 @@ on_both_backends!(
     status_lists_are_signed_chained_and_report_what_changed,
     a_verifier_written_from_the_docs_agrees_with_the_server,
     verify_finds_offline_rows_changed_behind_the_ledger,
+    p256_holder_and_device_keys_work_like_ed25519,
 );
 
 const PROGRAMME: &str = "ZS2026-OFF";
@@ -1047,4 +1048,85 @@ async fn verify_finds_offline_rows_changed_behind_the_ledger<S: Store>(store: S,
         db.tamper(&[restore], None).await;
         verified(&world).await;
     }
+}
+
+/// Browsers without WebCrypto Ed25519 make ECDSA P-256 keys: a P-256
+/// holder binding and a P-256 device sign as WebCrypto does (r ‖ s over
+/// SHA-256), and the sync pays; a P-256 signature by another key is refused.
+async fn p256_holder_and_device_keys_work_like_ed25519<S: Store>(store: S, _db: &TestDb) {
+    use p256::ecdsa::signature::Signer as _;
+    let (world, held, a, _b) = offline_scene(store, false, 1, 1440).await;
+    let (firm, voucher) = &held[0];
+    let point = |key: &p256::ecdsa::SigningKey| {
+        STANDARD.encode(key.verifying_key().to_encoded_point(false).as_bytes())
+    };
+    let raw = |key: &p256::ecdsa::SigningKey, message: &[u8]| -> [u8; 64] {
+        let signature: p256::ecdsa::Signature = key.sign(message);
+        signature.to_bytes().into()
+    };
+    let holder_key = p256::ecdsa::SigningKey::from_slice(&[5; 32]).unwrap();
+    let bound = world
+        .api
+        .post(
+            &format!(
+                "/api/v1/vouchers/{}/holder-keys",
+                voucher["id"].as_str().unwrap()
+            ),
+            &firm.bearer(),
+            json!({"algorithm": "ECDSA-P256", "public_key": point(&holder_key)}),
+            "bind-p256",
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{:?}", bound.body);
+    assert_eq!(bound.body["bindings"][0]["algorithm"], "ECDSA-P256");
+    let certificate = STANDARD
+        .decode(bound.body["bindings"][0]["certificate"].as_str().unwrap())
+        .unwrap();
+    let device_key = p256::ecdsa::SigningKey::from_slice(&[6; 32]).unwrap();
+    let registered = world
+        .api
+        .post(
+            "/api/v1/offline/devices",
+            &a.staff,
+            json!({"algorithm": "ECDSA-P256", "public_key": point(&device_key), "label": "旧手机"}),
+            "device-p256",
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::OK, "{:?}", registered.body);
+    let device_id = Uuid::parse_str(registered.body["device_id"].as_str().unwrap()).unwrap();
+    let list = publish(&world, "p256-list").await;
+    let provider = Uuid::parse_str(&a.provider_id).unwrap();
+    let token = voucher["token"].as_str().unwrap();
+    let present = |signer: &p256::ecdsa::SigningKey, nonce: u8| {
+        offline_bytes(
+            &present_offline(token, &certificate, [nonce; 16], now_s(), provider, |p| {
+                raw(signer, p)
+            })
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let record = |presentation: Vec<u8>, n: u64| {
+        let claims = RecordClaims {
+            presentation,
+            device_id,
+            record_number: n,
+            accepted_at: now_s(),
+            list_number: list,
+            service_category: "管理咨询".into(),
+            contract_amount: Fen::new(200_000),
+            subsidy: Fen::new(100_000),
+            contract_number: format!("P256-{n}"),
+            description: "离线受理".into(),
+        };
+        STANDARD.encode(seal_record(&claims, |p| raw(&device_key, p)))
+    };
+    let stranger = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+    sync(&world, &a, &record(present(&stranger, 1), 1), "p256-forged")
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "holder_signature_invalid");
+    let paid = sync(&world, &a, &record(present(&holder_key, 2), 2), "p256-ok").await;
+    assert_eq!(paid.status, StatusCode::OK, "{:?}", paid.body);
+    assert_eq!(paid.body["outcome"], "redeemed");
+    verified(&world).await;
 }

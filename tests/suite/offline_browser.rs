@@ -219,6 +219,34 @@ async fn a_voucher_is_presented_accepted_and_synced_with_the_network_cut(db: &Te
     )
     .await;
     tablet.screenshot(&shot("04-tablet-accepted-offline")).await;
+    // A code changed in transit: refused on the device, nothing queued.
+    let mut forged: Vec<char> = code.chars().collect();
+    let middle = forged.len() / 2;
+    forged[middle] = if forged[middle] == 'A' { 'B' } else { 'A' };
+    let forged: String = forged.into_iter().collect();
+    tablet
+        .script(
+            "document.querySelector('[data-code]').value = arguments[0];",
+            vec![Value::from(forged)],
+        )
+        .await;
+    tablet.click("[data-check]").await;
+    wait_for(
+        &tablet,
+        "a changed code is refused",
+        "const r = document.querySelector('[data-check-result]'); return r.classList.contains('error') && /token_|holder_/.test(r.textContent)",
+    )
+    .await;
+    assert!(
+        tablet
+            .script(
+                "return document.querySelector('[data-accept]').disabled",
+                vec![]
+            )
+            .await
+            .as_bool()
+            .unwrap()
+    );
     // The same code again: refused on the device.
     tablet
         .script(

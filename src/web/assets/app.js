@@ -122,8 +122,8 @@ function rotatingQr(box) {
 }
 
 // The scan page: camera frames (or a chosen photo) are searched for a QR
-// code; one that looks like a voucher (VL1:) or presentation (VP1:) fills
-// the code field and the camera stops.
+// code; one that looks like a voucher (VL1:) or presentation (VP1:, or an
+// offline one, VO1:) fills the code field and the camera stops.
 function scanner(root) {
   var video = root.querySelector("video");
   var status = root.querySelector("[data-scan-status]");
@@ -137,7 +137,7 @@ function scanner(root) {
   function say(text) { if (status) status.textContent = text; }
 
   function found(text) {
-    if (!/^V[LP]1:/.test(text)) return false;
+    if (!/^V[LPO]1:/.test(text)) return false;
     target.value = text;
     target.dispatchEvent(new Event("input", { bubbles: true }));
     say(root.dataset.found);

@@ -198,19 +198,15 @@ async fn counter(State(api): State<ApiClient>, caller: Caller, notice: Notice) -
                 input #device_label data-device-label type="text" maxlength="100" placeholder=(lang.t("如：岱山网点平板", "e.g. Daishan counter tablet"));
                 button type="button" data-register-button { (lang.t("登记本设备", "Register")) }
             }
-            section.card.scanner data-scanner data-target="offline_code" data-next="offline_amount"
-                data-starting=(lang.t("正在打开摄像头…", "Starting the camera…"))
-                data-scanning=(lang.t("请将企业手机上的离线码对准摄像头", "Hold the phone's offline code in front of the camera"))
-                data-found=(lang.t("已识别离线码，请填写合同后核验", "Code read: fill in the contract and check"))
-                data-filled=(lang.t("离线码已填写；如需重新扫码，请点“重新打开摄像头”", "The code is filled in; to scan again, restart the camera"))
-                data-nocamera=(lang.t("无法使用摄像头：请选择照片或粘贴离线码", "No camera: choose a photo or paste the code"))
-                data-photofailed=(lang.t("照片中没有找到二维码，请重拍", "No QR code found in the photo; take it again")) {
-                video muted playsinline hidden aria-label=(lang.t("摄像头画面", "Camera view")) {}
-                p data-scan-status aria-live="polite" { (lang.t("正在准备扫码…", "Preparing the scanner…")) }
-                button.secondary type="button" data-scan-start { (lang.t("重新打开摄像头", "Restart the camera")) }
+            (super::provider::scanner(lang, "offline_code", "offline_amount", [
+                ("请将企业手机上的离线码对准摄像头", "Hold the phone's offline code in front of the camera"),
+                ("已识别离线码，请填写合同后核验", "Code read: fill in the contract and check"),
+                ("无法使用摄像头：请选择照片或粘贴离线码", "No camera: choose a photo or paste the code"),
+                ("照片中没有找到二维码，请重拍", "No QR code found in the photo; take it again"),
+            ], html! {
                 label for="offline_photo" { (lang.t("或选择离线码照片（在本机识别）", "Or choose a photo of the code (read on this device)")) }
                 input #offline_photo type="file" accept="image/png,image/jpeg";
-            }
+            }))
             section.card.stack {
                 h2 { (lang.t("受理离线出示码", "Accept an offline code")) }
                 label for="offline_code" { (lang.t("离线出示码（VO1: 开头）", "Offline code (starts with VO1:)")) }

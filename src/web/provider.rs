@@ -70,23 +70,19 @@ async fn scan_page(api: &ApiClient, caller: &Caller, notice: Notice, typed: &Fie
     let body = html! {
         h1 { (lang.t("扫码核销", "Scan a voucher")) }
         (layout::notice(lang, &notice))
-        section.card.scanner data-scanner data-target="qr_text" data-next="contract_amount"
-            data-starting=(lang.t("正在打开摄像头…", "Starting the camera…"))
-            data-scanning=(lang.t("请将企业出示的二维码对准摄像头", "Hold the enterprise's QR code in front of the camera"))
-            data-found=(lang.t("已识别二维码，请填写合同金额后预览", "Code read: enter the contract amount and preview"))
-            data-filled=(lang.t("券码已填写；如需重新扫码，请点“重新打开摄像头”", "The code is filled in; to scan again, restart the camera"))
-            data-nocamera=(lang.t("无法使用摄像头：请上传照片或手工输入券码", "No camera: upload a photo or type the code"))
-            data-photofailed=(lang.t("照片中没有找到二维码，请重拍或手工输入", "No QR code found in the photo; retake it or type the code")) {
-            video muted playsinline hidden aria-label=(lang.t("摄像头画面", "Camera view")) {}
-            p data-scan-status aria-live="polite" { (lang.t("正在准备扫码…", "Preparing the scanner…")) }
-            button.secondary type="button" data-scan-start { (lang.t("重新打开摄像头", "Restart the camera")) }
+        (scanner(lang, "qr_text", "contract_amount", [
+            ("请将企业出示的二维码对准摄像头", "Hold the enterprise's QR code in front of the camera"),
+            ("已识别二维码，请填写合同金额后预览", "Code read: enter the contract amount and preview"),
+            ("无法使用摄像头：请上传照片或手工输入券码", "No camera: upload a photo or type the code"),
+            ("照片中没有找到二维码，请重拍或手工输入", "No QR code found in the photo; retake it or type the code"),
+        ], html! {
             form.stack method="post" action="/provider/photo" enctype="multipart/form-data" {
                 (form::hidden(caller))
                 label for="photo" { (lang.t("或上传二维码照片", "Or upload a photo of the code")) }
                 input #photo type="file" name="photo" accept="image/png,image/jpeg" capture="environment";
                 button.secondary type="submit" { (lang.t("识别照片", "Read the photo")) }
             }
-        }
+        }))
         form.stack.card method="post" action="/provider/preview" {
             (form::hidden(caller))
             label for="qr_text" { (lang.t("券码（扫码自动填入；摄像头不可用时，输入企业二维码下方的 10 位短码）", "Voucher code (filled by the scan; without a camera, type the 10-digit code under the enterprise's QR)")) }
@@ -106,6 +102,33 @@ async fn scan_page(api: &ApiClient, caller: &Caller, notice: Notice, typed: &Fie
         notice.status(),
         layout::page(caller, lang.t("扫码核销", "Scan"), body),
     ))
+}
+
+/// The camera scanner (app.js `scanner`) filling field `target`, then
+/// focusing `next`; `words`: what it says while scanning, when it found a
+/// code, without a camera, and for a photo with no code; `more` below it.
+pub(super) fn scanner(
+    lang: super::i18n::Lang,
+    target: &str,
+    next: &str,
+    words: [(&str, &str); 4],
+    more: Markup,
+) -> Markup {
+    let say = |n: usize| lang.t(words[n].0, words[n].1);
+    html! {
+        section.card.scanner data-scanner data-target=(target) data-next=(next)
+            data-starting=(lang.t("正在打开摄像头…", "Starting the camera…"))
+            data-scanning=(say(0))
+            data-found=(say(1))
+            data-filled=(lang.t("已填写；如需重新扫码，请点“重新打开摄像头”", "Filled in; to scan again, restart the camera"))
+            data-nocamera=(say(2))
+            data-photofailed=(say(3)) {
+            video muted playsinline hidden aria-label=(lang.t("摄像头画面", "Camera view")) {}
+            p data-scan-status aria-live="polite" { (lang.t("正在准备扫码…", "Preparing the scanner…")) }
+            button.secondary type="button" data-scan-start { (lang.t("重新打开摄像头", "Restart the camera")) }
+            (more)
+        }
+    }
 }
 
 /// A photo read on the server (for browsers without the script): the code

@@ -61,6 +61,13 @@ pub fn load_or_create(path: &Path) -> Result<(KeyPair, KeySource), KeyFileError>
 
 /// Loads the key in an existing file (mode 0600 or stricter).
 pub fn load_existing(path: &Path) -> Result<KeyPair, KeyFileError> {
+    Ok(KeyPair::from_secret(&read_seed(path)?))
+}
+
+/// The 32 bytes (64 hex characters) in an existing key file, refused when
+/// others may read it: any 32-byte secret kept like the signing key (the
+/// personal data master key too).
+pub fn read_seed(path: &Path) -> Result<[u8; 32], KeyFileError> {
     let shown = path.display().to_string();
     let io = |source| KeyFileError::Io {
         path: shown.clone(),
@@ -71,8 +78,7 @@ pub fn load_existing(path: &Path) -> Result<KeyPair, KeyFileError> {
     if mode & 0o077 != 0 {
         return Err(KeyFileError::TooOpen { path: shown, mode });
     }
-    let seed = from_hex::<32>(text.trim()).ok_or(KeyFileError::BadFile { path: shown })?;
-    Ok(KeyPair::from_secret(&seed))
+    from_hex::<32>(text.trim()).ok_or(KeyFileError::BadFile { path: shown })
 }
 
 /// The key in the file at `path` (created 0600 if absent), never from the
@@ -98,6 +104,12 @@ pub fn load_or_create_file(path: &Path) -> Result<(KeyPair, KeySource), KeyFileE
 /// Writes a new key pair's seed to `path` (mode 0600, parent directories
 /// created); refuses to overwrite an existing file.
 pub fn write_new(path: &Path, key: &KeyPair) -> Result<(), KeyFileError> {
+    write_seed(path, &key.secret_bytes())
+}
+
+/// Writes a 32-byte secret as hex to a new file `path` (mode 0600, parent
+/// directories created); refuses to overwrite an existing file.
+pub fn write_seed(path: &Path, seed: &[u8; 32]) -> Result<(), KeyFileError> {
     let shown = path.display().to_string();
     let io = |source| KeyFileError::Io {
         path: shown.clone(),
@@ -112,7 +124,7 @@ pub fn write_new(path: &Path, key: &KeyPair) -> Result<(), KeyFileError> {
         .mode(0o600)
         .open(path)
         .map_err(io)?;
-    let mut seed_hex = to_hex(&key.secret_bytes());
+    let mut seed_hex = to_hex(seed);
     seed_hex.push('\n');
     file.write_all(seed_hex.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)

@@ -41,6 +41,7 @@ pub mod key_id;
 pub mod keyfile;
 pub mod ledger;
 pub mod metrics;
+pub mod personal;
 pub mod private_file;
 pub mod report;
 pub mod service;

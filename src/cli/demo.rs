@@ -47,10 +47,14 @@ pub async fn run(
     ops: super::OpsArgs,
 ) -> anyhow::Result<ExitCode> {
     let (signer, _) = crate::keyfile::load_or_create(key_file)?;
+    let (personal_key, _) = crate::personal::master_key::load_or_create(
+        &crate::personal::master_key::beside(key_file),
+    )?;
     with_store(
         database_url,
         Demo {
             signer: Arc::new(signer),
+            personal_key: Arc::new(personal_key),
             issuer_key_dir: issuer_key_dir.to_path_buf(),
             issuer_keys: api.issuer_keys.clone(),
             log_origin: api.log_origin.clone(),
@@ -62,6 +66,7 @@ pub async fn run(
 
 struct Demo {
     signer: Arc<KeyPair>,
+    personal_key: Arc<crate::personal::sealed::MasterKey>,
     issuer_key_dir: std::path::PathBuf,
     issuer_keys: Arc<crate::service::issuer_keyring::IssuerKeyring>,
     log_origin: String,
@@ -75,6 +80,7 @@ impl StoreJob for Demo {
         let config = WriterConfig {
             issuer_keys: self.issuer_keys.clone(),
             log_origin: Some(self.log_origin.clone()),
+            personal_key: Some(self.personal_key.clone()),
             ..WriterConfig::default()
         };
         let (writer, task) = engine::spawn(store.clone(), self.signer.clone(), config);
@@ -382,7 +388,7 @@ fn enterprise_csv() -> String {
             _ => (1_200 + index % 300, 45_000 + index % 1_000),
         };
         csv.push_str(&format!(
-            "{},舟山{}{}{}有限公司,{},{},{},{},{}0000,联系人{}\n",
+            "{},舟山{}{}{}有限公司,{},{},{},{},{}0000,{}\n",
             enterprise_uscc(index),
             PLACES[district],
             TRADES[index % TRADES.len()],
@@ -392,10 +398,27 @@ fn enterprise_csv() -> String {
             SECTORS[index % SECTORS.len()],
             staff,
             revenue_wan,
-            index + 1
+            demo_contact(index)
         ));
     }
     csv
+}
+
+/// The demo enterprise `index`'s contact person: a name and a mobile number
+/// (personal data: sealed before it is stored, docs/personal-data.md).
+pub fn demo_contact(index: usize) -> String {
+    const SURNAMES: [&str; 12] = [
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙",
+    ];
+    const GIVEN: [&str; 10] = [
+        "海燕", "建军", "晓东", "丽华", "志强", "秀英", "国平", "春梅", "立新", "晨阳",
+    ];
+    format!(
+        "{}{} 139{:08}",
+        SURNAMES[index % SURNAMES.len()],
+        GIVEN[(index / SURNAMES.len()) % GIVEN.len()],
+        5_800_000 + index
+    )
 }
 
 fn provider_fields(index: usize) -> ProviderFields {

@@ -31,6 +31,10 @@ pub struct ExportArgs {
     out: Option<PathBuf>,
     #[arg(long, env = "VOUCHER_DATABASE_URL", default_value = crate::app::DEFAULT_DATABASE_URL)]
     database_url: String,
+    /// The personal data master key is read beside the ledger key file
+    /// (contacts are exported opened; without the key, as 已加密).
+    #[command(flatten)]
+    key: super::KeyArgs,
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -38,11 +42,15 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Csv => Format::Csv,
         FormatArg::Xlsx => Format::Xlsx,
     };
+    let personal_key = crate::personal::master_key::load_existing(
+        &crate::personal::master_key::beside(&args.key.key_file),
+    )?;
     let bytes = with_existing_store(
         &args.database_url,
         Export {
             what: args.what,
             format,
+            personal_key,
         },
     )
     .await??;
@@ -60,6 +68,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
 struct Export {
     what: What,
     format: Format,
+    personal_key: Option<crate::personal::sealed::MasterKey>,
 }
 
 impl StoreJob for Export {
@@ -67,7 +76,7 @@ impl StoreJob for Export {
 
     async fn run<S: Store>(self, store: S) -> Self::Output {
         let sheet = match self.what {
-            What::Enterprises => export::enterprises(&store).await?,
+            What::Enterprises => export::enterprises(&store, self.personal_key.as_ref()).await?,
             What::Providers => export::providers(&store).await?,
             What::Programmes => export::programmes(&store).await?,
         };

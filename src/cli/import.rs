@@ -65,6 +65,9 @@ pub async fn run(command: ImportAction) -> anyhow::Result<ExitCode> {
     let bytes =
         std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let (signer, _) = crate::keyfile::load_or_create(&key.key_file)?;
+    let (personal_key, _) = crate::personal::master_key::load_or_create(
+        &crate::personal::master_key::beside(&key.key_file),
+    )?;
     let mode = if valid_rows {
         ImportMode::ValidRows
     } else {
@@ -75,6 +78,7 @@ pub async fn run(command: ImportAction) -> anyhow::Result<ExitCode> {
         bytes,
         mode,
         signer: Arc::new(signer),
+        personal_key: Arc::new(personal_key),
     };
     let outcome = with_store(&database_url, job).await??;
     eprintln!();
@@ -121,6 +125,7 @@ struct Import {
     bytes: Vec<u8>,
     mode: ImportMode,
     signer: Arc<KeyPair>,
+    personal_key: Arc<crate::personal::sealed::MasterKey>,
 }
 
 impl StoreJob for Import {
@@ -142,8 +147,13 @@ impl StoreJob for Import {
                 });
             }
         };
-        let (writer, task) =
-            super::start_writer(&store, self.signer.clone(), Default::default()).await?;
+        let (writer, task) = super::start_writer_with(
+            &store,
+            self.signer.clone(),
+            Default::default(),
+            Some(self.personal_key.clone()),
+        )
+        .await?;
         let actor = super::cli_actor();
         let prefix = format!("cli:import:{}", uuid::Uuid::now_v7());
         let today = Timestamp::now().cst_date();

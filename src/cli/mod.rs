@@ -10,7 +10,7 @@ mod backup;
 mod bench;
 mod checkpoint;
 mod config;
-mod demo;
+pub mod demo;
 mod drill;
 mod export;
 mod import;
@@ -414,6 +414,8 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 log_key: None,
                 witnesses: log.witnesses,
                 checkpoint_interval: std::time::Duration::from_secs(log.checkpoint_seconds),
+                // Loaded by `serve::run`, beside the ledger key.
+                personal_key: None,
             };
             serve::run(&database.database_url, &key.key_file, &listen, api, ops).await
         }
@@ -496,9 +498,21 @@ pub async fn start_writer<S: crate::store::Store>(
     ledger: std::sync::Arc<crate::ledger::checkpoint::KeyPair>,
     issuer_keys: std::sync::Arc<crate::service::issuer_keyring::IssuerKeyring>,
 ) -> anyhow::Result<(crate::service::WriterHandle, tokio::task::JoinHandle<()>)> {
+    start_writer_with(store, ledger, issuer_keys, None).await
+}
+
+/// `start_writer`, with the personal data master key for commands that
+/// record personal fields (imports of enterprises).
+pub async fn start_writer_with<S: crate::store::Store>(
+    store: &S,
+    ledger: std::sync::Arc<crate::ledger::checkpoint::KeyPair>,
+    issuer_keys: std::sync::Arc<crate::service::issuer_keyring::IssuerKeyring>,
+    personal_key: Option<std::sync::Arc<crate::personal::sealed::MasterKey>>,
+) -> anyhow::Result<(crate::service::WriterHandle, tokio::task::JoinHandle<()>)> {
     crate::service::engine::publish_ledger_key(store, &ledger).await?;
     let config = crate::service::WriterConfig {
         issuer_keys,
+        personal_key,
         ..crate::service::WriterConfig::default()
     };
     Ok(crate::service::engine::spawn(store.clone(), ledger, config))

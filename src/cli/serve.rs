@@ -48,12 +48,24 @@ pub async fn run(
         ),
         None => None,
     };
+    let (personal_key, source) = crate::personal::master_key::load_or_create(
+        &crate::personal::master_key::beside(key_file),
+    )?;
+    if source == KeySource::CreatedFile {
+        tracing::info!(
+            key_id = personal_key.id(),
+            "created a new personal data master key (mode 0600) beside the ledger key; back it up apart from the database"
+        );
+    }
     let job = Serve {
         listener,
         admin_listener,
         drain: std::time::Duration::from_secs(ops.drain_seconds),
         signer: Arc::new(signer),
-        api,
+        api: ApiConfig {
+            personal_key: Some(Arc::new(personal_key)),
+            ..api
+        },
     };
     with_store(database_url, job).await??;
     Ok(ExitCode::SUCCESS)
@@ -147,6 +159,7 @@ impl StoreJob for Serve {
             log_origin: Some(self.api.log_origin.clone()),
             witnesses: self.api.witnesses.clone(),
             checkpoint_interval: self.api.checkpoint_interval,
+            personal_key: self.api.personal_key.clone(),
             ..WriterConfig::default()
         };
         let (writer, writer_task) = engine::spawn(store.clone(), self.signer.clone(), config);

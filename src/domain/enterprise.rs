@@ -72,6 +72,10 @@ pub struct EnterpriseInput {
     pub sector: Sector,
     pub staff: u32,
     pub revenue: Fen,
+    /// Personal data (docs/personal-data.md): sealed before it reaches an
+    /// entry, and left out of the command digest (which the chain hashes),
+    /// so not even its hash enters the ledger.
+    #[serde(skip_serializing)]
     pub contact: Option<String>,
     pub legal_representative: Option<String>,
     pub size_class: SizeClass,

@@ -237,6 +237,18 @@ impl From<crate::service::CommandError> for ApiError {
                 "Vouchers cannot be signed right now: no issuer key is available. The operators have been alerted; try again later.",
                 "暂时无法签发补贴券（签发密钥不可用），已通知运维人员，请稍后重试。",
             ),
+            E::PersonalDataKeyUnavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "personal_data_key_unavailable",
+                "Personal data cannot be recorded right now: the master key is not available. The operators have been alerted; try again later.",
+                "暂时无法记录个人信息（主密钥不可用），已通知运维人员，请稍后重试。",
+            ),
+            E::PersonalDataErased => ApiError::new(
+                StatusCode::CONFLICT,
+                "personal_data_erased",
+                "This subject's personal data was erased; nothing more is recorded under it.",
+                "该主体的个人信息已删除，不再记录其个人信息。",
+            ),
             E::VoucherState { ref status } => ApiError::new(
                 StatusCode::CONFLICT,
                 "voucher_state",

@@ -91,6 +91,9 @@ pub struct ApiConfig {
     /// How often the writer signs checkpoints while the chain moves
     /// (`--checkpoint-seconds`, 60 by default).
     pub checkpoint_interval: Duration,
+    /// The personal data master key, to open sealed fields for those who
+    /// may see them (docs/personal-data.md); `None`: shown as sealed.
+    pub personal_key: Option<Arc<crate::personal::sealed::MasterKey>>,
 }
 
 impl ApiConfig {
@@ -115,6 +118,7 @@ impl Default for ApiConfig {
             log_key: None,
             witnesses: Vec::new(),
             checkpoint_interval: crate::service::WriterConfig::default().checkpoint_interval,
+            personal_key: None,
         }
     }
 }

@@ -91,6 +91,38 @@ impl From<&EnterpriseRecord> for EnterpriseView {
     }
 }
 
+/// The view with its contact as `caller` may see it (docs/personal-data.md
+/// "Who sees what"): the admin and the enterprise itself in full, others
+/// masked (王** 138****1234); an erased subject's as 已删除 / erased.
+async fn shown<S: Store>(
+    state: &AppState<S>,
+    caller: &super::auth::Authenticated,
+    mut view: EnterpriseView,
+) -> Result<EnterpriseView, ApiError> {
+    use crate::service::personal::{Revealed, reveal};
+    let Some(text) = view.contact.take() else {
+        return Ok(view);
+    };
+    let subject = crate::service::commands::personal::enterprise_subject(view.id);
+    let revealed = reveal(
+        &state.store,
+        state.config.personal_key.as_deref(),
+        &subject,
+        "contact",
+        &text,
+    )
+    .await?;
+    let full = caller.principal.role == crate::domain::Role::Admin
+        || caller.principal.party_id == Some(view.id);
+    view.contact = Some(match revealed {
+        Revealed::Value(value) if full => value,
+        Revealed::Value(value) => crate::personal::sealed::mask(&value),
+        Revealed::Erased => "已删除 / erased".to_string(),
+        Revealed::Unavailable => "（已加密）/ (sealed)".to_string(),
+    });
+    Ok(view)
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordedEnterprise {
     pub enterprise: EnterpriseView,
@@ -281,7 +313,7 @@ pub async fn record<S: Store>(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let body = RecordedEnterprise {
-        enterprise: EnterpriseView::from(&record),
+        enterprise: shown(&state, &caller, EnterpriseView::from(&record)).await?,
         changed: recorded.changed(),
     };
     Ok((status, Json(body)).into_response())
@@ -289,15 +321,20 @@ pub async fn record<S: Store>(
 
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
+    Auth(caller): Auth,
     ApiQuery(page): ApiQuery<KeyPage>,
 ) -> Result<Json<EnterpriseList>, ApiError> {
     let found = state
         .store
         .enterprises_after(page.after(), page.limit())
         .await?;
+    let mut enterprises = Vec::with_capacity(found.len());
+    for record in &found {
+        enterprises.push(shown(&state, &caller, EnterpriseView::from(record)).await?);
+    }
     Ok(Json(EnterpriseList {
         next_cursor: page.next_cursor(&found, |e| &e.uscc),
-        enterprises: found.iter().map(EnterpriseView::from).collect(),
+        enterprises,
     }))
 }
 
@@ -314,7 +351,7 @@ pub async fn get<S: Store>(
     let tags = state.store.tags_of(record.id).await?;
     let blacklist = state.store.blacklist_of("enterprise", record.id).await?;
     Ok(Json(EnterpriseDetail {
-        enterprise: EnterpriseView::from(&record),
+        enterprise: shown(&state, &caller, EnterpriseView::from(&record)).await?,
         tags: tags.into_iter().map(tag_view).collect(),
         blacklist: blacklist.into_iter().map(blacklist_view).collect(),
     }))
@@ -355,7 +392,7 @@ pub async fn tag<S: Store>(
     };
     let by = Envelope::new(caller.principal.actor(), key);
     let tagged = registry::tag_enterprise(&state.writer, by, record.id, tag).await;
-    show_after(&state, tagged, record.id).await
+    show_after(&state, &caller, tagged, record.id).await
 }
 
 pub async fn blacklist<S: Store>(
@@ -375,12 +412,13 @@ pub async fn blacklist<S: Store>(
     let by = Envelope::new(caller.principal.actor(), key);
     let listed =
         registry::blacklist(&state.writer, by, PartyKind::Enterprise, record.id, listing).await;
-    show_after(&state, listed, record.id).await
+    show_after(&state, &caller, listed, record.id).await
 }
 
 /// After a change to an enterprise, answers with its detail.
 async fn show_after<S: Store>(
     state: &AppState<S>,
+    caller: &super::auth::Authenticated,
     changed: Result<Receipt, CommandError>,
     enterprise_id: Uuid,
 ) -> Result<Response, ApiError> {
@@ -396,7 +434,7 @@ async fn show_after<S: Store>(
         .blacklist_of("enterprise", enterprise_id)
         .await?;
     let detail = EnterpriseDetail {
-        enterprise: EnterpriseView::from(&record),
+        enterprise: shown(state, caller, EnterpriseView::from(&record)).await?,
         tags: tags.into_iter().map(tag_view).collect(),
         blacklist: blacklist.into_iter().map(blacklist_view).collect(),
     };

@@ -24,6 +24,20 @@ pub enum MasterKeyError {
     File(#[from] KeyFileError),
 }
 
+/// Where the master key file lives: beside the ledger signing key.
+pub fn beside(ledger_key_file: &Path) -> std::path::PathBuf {
+    ledger_key_file.with_file_name(MASTER_KEY_FILE)
+}
+
+/// The master key from the environment or an existing file, never a new
+/// one: for readers (exports), which have nothing to seal.
+pub fn load_existing(path: &Path) -> Result<Option<MasterKey>, MasterKeyError> {
+    if std::env::var(MASTER_KEY_ENV).is_err() && !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(load_or_create(path)?.0))
+}
+
 /// The master key from the environment if set, else from `path`, created
 /// there (0600) when the file does not exist.
 pub fn load_or_create(path: &Path) -> Result<(MasterKey, KeySource), MasterKeyError> {
@@ -32,7 +46,10 @@ pub fn load_or_create(path: &Path) -> Result<(MasterKey, KeySource), MasterKeyEr
         return Ok((MasterKey::from_bytes(key), KeySource::Environment));
     }
     if path.exists() {
-        return Ok((MasterKey::from_bytes(read_seed(path)?), KeySource::ExistingFile));
+        return Ok((
+            MasterKey::from_bytes(read_seed(path)?),
+            KeySource::ExistingFile,
+        ));
     }
     let key = MasterKey::generate();
     match write_seed(path, &key.secret_bytes()) {
@@ -41,7 +58,10 @@ pub fn load_or_create(path: &Path) -> Result<(MasterKey, KeySource), MasterKeyEr
         Err(KeyFileError::Io { source, .. })
             if source.kind() == std::io::ErrorKind::AlreadyExists =>
         {
-            Ok((MasterKey::from_bytes(read_seed(path)?), KeySource::ExistingFile))
+            Ok((
+                MasterKey::from_bytes(read_seed(path)?),
+                KeySource::ExistingFile,
+            ))
         }
         Err(error) => Err(error.into()),
     }

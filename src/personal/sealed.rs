@@ -159,7 +159,9 @@ pub fn is_sealed(text: &str) -> bool {
 
 /// Opens a sealed field.
 pub fn open(key: &DataKey, subject: &str, field: &str, text: &str) -> Result<String, SealError> {
-    let encoded = text.strip_prefix(SEALED_PREFIX).ok_or(SealError::Malformed)?;
+    let encoded = text
+        .strip_prefix(SEALED_PREFIX)
+        .ok_or(SealError::Malformed)?;
     let bytes = URL_SAFE_NO_PAD
         .decode(encoded)
         .map_err(|_| SealError::Malformed)?;
@@ -201,7 +203,11 @@ pub fn mask(text: &str) -> String {
                 for c in run {
                     if c.is_ascii_digit() {
                         seen += 1;
-                        out.push(if seen <= 3 || seen > digits - 4 { c } else { '*' });
+                        out.push(if seen <= 3 || seen > digits - 4 {
+                            c
+                        } else {
+                            '*'
+                        });
                     } else {
                         out.push(c);
                     }

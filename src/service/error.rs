@@ -166,6 +166,14 @@ pub enum CommandError {
     /// store, or a number out of its range.
     #[error("the database refused a value of this request")]
     InputRefused,
+    /// Personal data would be sealed, but this process has no master key
+    /// (docs/personal-data.md "Keys").
+    #[error("the personal data master key is not available to this process")]
+    PersonalDataKeyUnavailable,
+    /// The subject's personal data was erased: nothing more is recorded
+    /// under it.
+    #[error("the personal data of this subject was erased")]
+    PersonalDataErased,
     #[error("internal error in the ledger writer")]
     Internal,
 }
@@ -215,6 +223,8 @@ impl CommandError {
             CommandError::RedemptionSettled { .. } => "redemption_settled",
             CommandError::PayoutState { .. } => "payout_state",
             CommandError::InputRefused => "input_refused",
+            CommandError::PersonalDataKeyUnavailable => "personal_data_key_unavailable",
+            CommandError::PersonalDataErased => "personal_data_erased",
             CommandError::Internal => "internal_error",
         }
     }

@@ -45,7 +45,13 @@ fn text(value: impl Into<String>) -> Cell {
     Cell::Text(value.into())
 }
 
-pub async fn enterprises<S: Store>(store: &S) -> Result<Sheet, ExportError> {
+/// The enterprise registry, contacts opened with `personal_key` (the file
+/// is the admin's, for re-import: docs/personal-data.md).
+pub async fn enterprises<S: Store>(
+    store: &S,
+    personal_key: Option<&crate::personal::sealed::MasterKey>,
+) -> Result<Sheet, ExportError> {
+    use crate::service::personal::{Revealed, reveal};
     let mut rows = Vec::new();
     let mut after = String::new();
     loop {
@@ -53,6 +59,17 @@ pub async fn enterprises<S: Store>(store: &S) -> Result<Sheet, ExportError> {
         let Some(last) = page.last() else { break };
         after = last.uscc.clone();
         for e in page {
+            let contact = match e.contact.as_deref() {
+                None => String::new(),
+                Some(text) => {
+                    let subject = crate::service::commands::personal::enterprise_subject(e.id);
+                    match reveal(store, personal_key, &subject, "contact", text).await? {
+                        Revealed::Value(value) => value,
+                        Revealed::Erased => "已删除".to_string(),
+                        Revealed::Unavailable => "（已加密）".to_string(),
+                    }
+                }
+            };
             rows.push(vec![
                 text(e.uscc),
                 text(e.name),
@@ -61,7 +78,7 @@ pub async fn enterprises<S: Store>(store: &S) -> Result<Sheet, ExportError> {
                 text(e.sector),
                 Cell::Number(e.staff),
                 text(Fen::new(e.revenue_fen).to_plain_yuan()),
-                text(e.contact.unwrap_or_default()),
+                text(contact),
                 text(e.legal_representative.unwrap_or_default()),
                 text(e.size_class.as_str()),
                 text(e.size_standard),

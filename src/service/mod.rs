@@ -15,6 +15,7 @@ pub mod issuer_keyring;
 pub mod issuer_keys;
 pub mod journal;
 pub mod offline;
+pub mod personal;
 pub mod programmes;
 pub mod provider_account;
 pub mod redemption;

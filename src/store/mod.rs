@@ -21,6 +21,7 @@ mod backend;
 pub mod hold;
 pub mod migrate;
 pub mod offline;
+pub mod personal;
 pub mod postgres;
 pub mod redemption;
 pub mod registry;
@@ -177,6 +178,7 @@ pub trait Store:
     + redemption::RedemptionStore
     + hold::HoldStore
     + offline::OfflineStore
+    + personal::PersonalStore
     + short_code::ShortCodeStore
     + settlement::SettlementStore
     + tree::TreeStore
@@ -395,6 +397,7 @@ pub trait WriteTx:
     + redemption::RedemptionTx
     + hold::HoldTx
     + offline::OfflineTx
+    + personal::PersonalTx
     + settlement::SettlementTx
     + Send
 {
@@ -408,6 +411,7 @@ impl<T> WriteTx for T where
         + redemption::RedemptionTx
         + hold::HoldTx
         + offline::OfflineTx
+        + personal::PersonalTx
         + settlement::SettlementTx
         + Send
 {

@@ -262,6 +262,8 @@ pub struct World<S: Store> {
     pub issuer_keys: Arc<IssuerKeyring>,
     /// The ledger key the writer signs checkpoints with.
     pub ledger_key: Arc<KeyPair>,
+    /// The personal data master key of the writer and the API.
+    pub personal_key: Arc<voucher_ledger::personal::sealed::MasterKey>,
 }
 
 /// The transparency log's origin in every test world.
@@ -275,9 +277,11 @@ impl<S: Store> World<S> {
     /// A world whose server (writer and API) holds `issuer_keys`, e.g. a
     /// ring with a key directory.
     pub async fn with_issuer_keys(store: S, issuer_keys: Arc<IssuerKeyring>) -> World<S> {
+        let personal_key = Arc::new(voucher_ledger::personal::sealed::MasterKey::generate());
         let config = WriterConfig {
             issuer_keys: issuer_keys.clone(),
             log_origin: Some(LOG_ORIGIN.into()),
+            personal_key: Some(personal_key.clone()),
             ..WriterConfig::default()
         };
         let ledger_key = Arc::new(KeyPair::generate());
@@ -333,6 +337,7 @@ impl<S: Store> World<S> {
                     issuer_keys: issuer_keys.clone(),
                     log_origin: LOG_ORIGIN.into(),
                     log_key: Some(ledger_key.public_key()),
+                    personal_key: Some(personal_key.clone()),
                     ..ApiConfig::default()
                 },
             )),
@@ -344,6 +349,7 @@ impl<S: Store> World<S> {
             writer,
             ledger_key,
             issuer_keys,
+            personal_key,
         }
     }
 

@@ -325,8 +325,12 @@ pub(crate) use on_both_backends;
 /// A writer over `store` with a fresh, published signing key.
 pub async fn start_writer<S: Store>(
     store: &S,
-    config: WriterConfig,
+    mut config: WriterConfig,
 ) -> (WriterHandle, tokio::task::JoinHandle<()>) {
+    // Personal fields are sealed under a master key of the test's own.
+    config
+        .personal_key
+        .get_or_insert_with(|| Arc::new(voucher_ledger::personal::sealed::MasterKey::generate()));
     let signer = Arc::new(KeyPair::generate());
     publish_ledger_key(store, &signer)
         .await

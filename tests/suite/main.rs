@@ -23,6 +23,7 @@ mod lifecycle_property;
 mod offline;
 mod offline_browser;
 mod operations;
+mod personal_data;
 mod portal_forms;
 mod portal_journey;
 mod processes;

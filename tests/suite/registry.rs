@@ -476,7 +476,9 @@ async fn an_export_reimports_unchanged_in_both_formats<S: Store>(store: S, _db: 
         .unwrap()
         .unwrap();
     assert_eq!(stored.name, "=1+2出口企业");
-    let sheet = enterprises(&world.store).await.unwrap();
+    let sheet = enterprises(&world.store, Some(&world.personal_key))
+        .await
+        .unwrap();
     assert_eq!(sheet.headers[0], "uscc");
     let csv = String::from_utf8(render(&sheet, Format::Csv).unwrap()).unwrap();
     for cell in csv.lines().flat_map(|line| line.split(',')) {

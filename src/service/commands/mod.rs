@@ -20,6 +20,7 @@ pub mod budget;
 mod guarded;
 pub mod keys;
 pub mod offline;
+pub mod personal;
 pub mod programme;
 pub mod redemption;
 pub mod registry;

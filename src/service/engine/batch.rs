@@ -53,6 +53,7 @@ pub(super) async fn append_batch<S: Store>(
     submissions: &[Submission],
     issuer_keys: &IssuerKeyring,
     ledger_key: &crate::ledger::checkpoint::KeyPair,
+    personal_key: Option<&crate::personal::sealed::MasterKey>,
 ) -> Result<(BatchResults, ChainHead), StoreError> {
     // Pure work first: nothing here needs the lock.
     let drafts: Vec<Result<Draft, InvalidCommand>> =
@@ -116,6 +117,7 @@ pub(super) async fn append_batch<S: Store>(
             entries: &mut entries,
             issuer_keys,
             ledger_key,
+            personal_key,
         };
         match decide(&mut tx, submission, draft, digest, &mut batch).await {
             Ok(receipt) => results.push(Ok(receipt)),
@@ -181,6 +183,7 @@ struct BatchState<'a> {
     entries: &'a mut Vec<Entry>,
     issuer_keys: &'a IssuerKeyring,
     ledger_key: &'a crate::ledger::checkpoint::KeyPair,
+    personal_key: Option<&'a crate::personal::sealed::MasterKey>,
 }
 
 /// Decides one command against the batch's state and, if it is accepted,
@@ -217,6 +220,7 @@ async fn decide<T: WriteTx>(
         sequence,
         issuer_keys: batch.issuer_keys,
         ledger_key: batch.ledger_key,
+        personal_key: batch.personal_key,
         prefetched: batch.prefetched,
         balances: batch.balances,
     };

@@ -45,6 +45,8 @@ pub struct Decision<'a> {
     pub issuer_keys: &'a IssuerKeyring,
     /// The ledger key: status lists are signed with it.
     pub ledger_key: &'a crate::ledger::checkpoint::KeyPair,
+    /// The personal data master key, when this writer has one.
+    pub personal_key: Option<&'a crate::personal::sealed::MasterKey>,
     /// Rows the batch loaded up front, kept current as it writes.
     pub prefetched: &'a mut Prefetched,
     pub(super) balances: &'a mut Balances,

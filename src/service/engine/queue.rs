@@ -58,6 +58,10 @@ pub struct WriterConfig {
     pub log_origin: Option<String>,
     /// Witnesses each tree checkpoint is sent to for cosigning.
     pub witnesses: Vec<crate::service::witness_push::WitnessTarget>,
+    /// Wraps subjects' data keys (docs/personal-data.md); without it, a
+    /// command that would seal personal data is refused
+    /// (`personal_data_key_unavailable`).
+    pub personal_key: Option<Arc<crate::personal::sealed::MasterKey>>,
 }
 
 impl Default for WriterConfig {
@@ -71,6 +75,7 @@ impl Default for WriterConfig {
             issuer_keys: Arc::default(),
             log_origin: None,
             witnesses: Vec::new(),
+            personal_key: None,
         }
     }
 }
@@ -308,6 +313,7 @@ impl<S: Store> Writer<S> {
                 submissions,
                 &self.config.issuer_keys,
                 &self.signer,
+                self.config.personal_key.as_deref(),
             )
             .await
             {

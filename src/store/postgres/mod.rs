@@ -481,6 +481,7 @@ crate::store::redemption::sql::impl_redemption_store!(PostgresStore, PostgresTx,
 crate::store::hold::sql::impl_hold_store!(PostgresStore, PostgresTx, Postgres);
 crate::store::offline::sql::impl_offline_store!(PostgresStore, PostgresTx, Postgres);
 crate::store::offline::tx_sql::impl_offline_tx!(PostgresTx, Postgres);
+crate::store::personal::sql::impl_personal_store!(PostgresStore, PostgresTx);
 crate::store::short_code::impl_short_code_store!(PostgresStore);
 crate::store::tree::impl_tree_store!(PostgresStore, Postgres);
 crate::store::settlement::store_impl::impl_settlement_store!(

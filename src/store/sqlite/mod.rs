@@ -262,6 +262,7 @@ crate::store::redemption::sql::impl_redemption_store!(SqliteStore, SqliteTx, Sql
 crate::store::hold::sql::impl_hold_store!(SqliteStore, SqliteTx, Sqlite);
 crate::store::offline::sql::impl_offline_store!(SqliteStore, SqliteTx, Sqlite);
 crate::store::offline::tx_sql::impl_offline_tx!(SqliteTx, Sqlite);
+crate::store::personal::sql::impl_personal_store!(SqliteStore, SqliteTx);
 crate::store::short_code::impl_short_code_store!(SqliteStore);
 crate::store::tree::impl_tree_store!(SqliteStore, Sqlite);
 crate::store::settlement::store_impl::impl_settlement_store!(

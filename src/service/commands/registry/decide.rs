@@ -43,6 +43,15 @@ impl Decide for RecordEnterprise {
             Some(e) => (e.id, e.version + 1, e.created_at_us),
             None => (self.enterprise_id, 1, now_us),
         };
+        // The contact person is personal data: sealed before it is stored.
+        let contact = crate::service::commands::personal::sealed(
+            tx,
+            at,
+            &crate::service::commands::personal::enterprise_subject(id),
+            "contact",
+            input.contact.as_deref(),
+        )
+        .await?;
         let record = EnterpriseRecord {
             id,
             uscc: input.uscc.code().to_string(),
@@ -55,7 +64,7 @@ impl Decide for RecordEnterprise {
             revenue_fen: input.revenue.as_fen(),
             size_class: input.size_class,
             size_standard: input.size_standard.to_string(),
-            contact: input.contact.clone(),
+            contact: contact.clone(),
             legal_representative: input.legal_representative.clone(),
             version,
             created_at_us,
@@ -73,7 +82,10 @@ impl Decide for RecordEnterprise {
         }
         tx.save_enterprise(&record, existing.is_none()).await?;
         at.prefetched.remember_enterprise(record);
-        let body = enterprise_body(id, input, version);
+        let body = pb::EnterpriseRecorded {
+            contact: contact.unwrap_or_default(),
+            ..enterprise_body(id, input, version)
+        };
         let body = if existing.is_none() {
             EntryBody::EnterpriseRegistered(body)
         } else {

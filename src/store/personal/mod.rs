@@ -1,0 +1,40 @@
+//! Storage for personal data keys (docs/personal-data.md): one wrapped data
+//! key per subject. Written by the ledger writer in the transaction of the
+//! entry that first seals a field of the subject (and, later, by erasure).
+
+pub(super) mod sql;
+
+use std::future::Future;
+
+use super::StoreError;
+
+/// A `subject_keys` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectKeyRecord {
+    /// `enterprise:<id>` or `user:<id>`.
+    pub subject: String,
+    /// The data key wrapped by the master key; `None` once erased.
+    pub wrapped_key: Option<Vec<u8>>,
+    pub master_key_id: String,
+    pub created_at_us: i64,
+    pub erased_at_us: Option<i64>,
+    pub restricted_at_us: Option<i64>,
+}
+
+pub trait PersonalStore {
+    fn subject_key(
+        &self,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<SubjectKeyRecord>, StoreError>> + Send;
+}
+
+pub trait PersonalTx {
+    fn subject_key(
+        &mut self,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<SubjectKeyRecord>, StoreError>> + Send;
+    fn insert_subject_key(
+        &mut self,
+        record: &SubjectKeyRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

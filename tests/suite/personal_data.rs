@@ -1,0 +1,115 @@
+//! Personal data out of the chain (issue 23, docs/personal-data.md), on
+//! SQLite and PostgreSQL: after the demo, the database's bytes (the SQLite
+//! file and its WAL; a `pg_dump`) hold none of the demo contact persons'
+//! names with their numbers, nor the numbers alone, in plain text — while
+//! the admin sees them in full, finance masked, and the registry export
+//! carries them.
+
+use crate::helpers::TestDb;
+use crate::processes::{self, Session, on_both_databases, terminate};
+
+on_both_databases!(
+    personal_data_at_rest,
+    the_demo_database_holds_no_contact_in_plain_text
+);
+
+/// The bytes a copy of the database would hold.
+async fn database_bytes(db: &TestDb) -> Vec<u8> {
+    match db {
+        TestDb::Sqlite { url, .. } => {
+            let path = url.trim_start_matches("sqlite://");
+            let mut bytes = std::fs::read(path).unwrap();
+            for suffix in ["-wal", "-shm"] {
+                if let Ok(more) = std::fs::read(format!("{path}{suffix}")) {
+                    bytes.extend(more);
+                }
+            }
+            bytes
+        }
+        TestDb::Postgres { url, .. } => {
+            let output = std::process::Command::new("pg_dump")
+                .arg("--dbname")
+                .arg(url)
+                .output()
+                .expect("pg_dump runs");
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            output.stdout
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+async fn the_demo_database_holds_no_contact_in_plain_text(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, base, printed) =
+        processes::start_demo(dir.path(), &["--database-url", db.url()]).await;
+    let password = |user: &str| {
+        printed
+            .lines()
+            .find_map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                (words.len() == 3 && words[1] == user).then(|| words[2].to_string())
+            })
+            .unwrap()
+    };
+    // The admin sees a contact in full; finance sees it masked.
+    let admin = Session::login(&base, "demo-admin", &password("demo-admin")).await;
+    let finance = Session::login(&base, "demo-finance", &password("demo-finance")).await;
+    let first = voucher_ledger::cli::demo::demo_contact(0);
+    let listed = |session: &Session| {
+        let (client, cookie) = (session.client.clone(), session.cookie.clone());
+        let url = format!("{base}/api/v1/enterprises?limit=200");
+        async move {
+            client
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let seen_by_admin = listed(&admin).await.to_string();
+    assert!(
+        (0..700).any(|i| seen_by_admin.contains(&voucher_ledger::cli::demo::demo_contact(i))),
+        "the admin sees contacts in full: {}",
+        &seen_by_admin[..seen_by_admin.len().min(600)]
+    );
+    let seen_by_finance = listed(&finance).await.to_string();
+    assert!(
+        !(0..700).any(|i| seen_by_finance.contains(&voucher_ledger::cli::demo::demo_contact(i))),
+        "finance never sees a contact in full"
+    );
+    assert!(seen_by_finance.contains("139****"), "masked for finance");
+    terminate(&server);
+    assert!(server.wait().await.unwrap().success());
+
+    // The database's bytes: no name-with-number, no number.
+    let bytes = database_bytes(db).await;
+    for index in 0..700 {
+        let contact = voucher_ledger::cli::demo::demo_contact(index);
+        let phone = contact.split(' ').next_back().unwrap();
+        assert!(!contains(&bytes, &contact), "{contact} in plain text");
+        assert!(!contains(&bytes, phone), "{phone} in plain text");
+    }
+
+    // The registry export (the admin's file for re-import) carries them.
+    let (code, csv) = processes::run(
+        dir.path(),
+        &["export", "enterprises", "--database-url", db.url()],
+    )
+    .await;
+    assert_eq!(code, 0, "{csv}");
+    assert!(csv.contains(&first), "the export opens contacts");
+}

@@ -448,7 +448,9 @@
             if (!latest) return null;
             return setState("list", latest).then(function () {
               showList(latest);
-              if (page.newest > latest.number) return fetchLists();
+              // More to fetch — but only while this page moved us on (a
+              // chain that does not link stops here, it does not loop).
+              if (page.newest > latest.number && latest.number > after) return fetchLists();
               return latest;
             });
           });

@@ -55,6 +55,16 @@ pub enum KeysAction {
         #[command(flatten)]
         database: super::DatabaseArgs,
     },
+    /// Rotate the personal data master key (the file beside the ledger
+    /// key): every subject's data key is re-wrapped under a new master key
+    /// in one transaction, then the new key replaces the old file — the old
+    /// key is no longer needed, nor kept (docs/personal-data.md "Keys").
+    RotatePersonal {
+        #[command(flatten)]
+        database: super::DatabaseArgs,
+        #[command(flatten)]
+        ledger_key: super::KeyArgs,
+    },
 }
 
 pub async fn run(command: KeysAction) -> anyhow::Result<ExitCode> {
@@ -97,6 +107,10 @@ pub async fn run(command: KeysAction) -> anyhow::Result<ExitCode> {
             };
             with_store(&writer.database.database_url, job).await?
         }
+        KeysAction::RotatePersonal {
+            database,
+            ledger_key,
+        } => rotate_personal(&database.database_url, &ledger_key.key_file).await,
         KeysAction::List { database } => {
             for key in with_store(&database.database_url, ListKeys).await?? {
                 println!(
@@ -108,6 +122,77 @@ pub async fn run(command: KeysAction) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `keys rotate-personal`: the new master key is written beside the old
+/// one (`.next`) first, the data keys move to it in one transaction, then
+/// it replaces the old file. Interrupted after the transaction, the data
+/// keys are under the `.next` key: the operator moves it over (the message
+/// says so); interrupted before, nothing changed.
+async fn rotate_personal(
+    database_url: &str,
+    key_file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    use crate::personal::master_key::{MASTER_KEY_ENV, beside};
+    use crate::personal::sealed::MasterKey;
+    anyhow::ensure!(
+        std::env::var(MASTER_KEY_ENV).is_err(),
+        "the master key comes from {MASTER_KEY_ENV}: unset it to rotate the key file, or re-wrap with the key file and then move the new key into your secret store"
+    );
+    let path = beside(key_file);
+    let old = MasterKey::from_bytes(keyfile::read_seed(&path)?);
+    let next = path.with_extension("next");
+    anyhow::ensure!(
+        !next.exists(),
+        "{} exists: an earlier rotation was interrupted. If it reported the data keys re-wrapped, move it over {}; otherwise remove it",
+        next.display(),
+        path.display()
+    );
+    let new = MasterKey::generate();
+    keyfile::write_seed(&next, &new.secret_bytes())?;
+    let job = Rewrap {
+        old: old.clone(),
+        new: new.clone(),
+    };
+    match with_store(database_url, job).await? {
+        Ok(moved) => {
+            std::fs::rename(&next, &path)?;
+            println!(
+                "personal data master key {} replaced by {}: {moved} data keys re-wrapped; the old key is gone",
+                old.id(),
+                new.id()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            std::fs::remove_file(&next)?;
+            Err(error)
+        }
+    }
+}
+
+struct Rewrap {
+    old: crate::personal::sealed::MasterKey,
+    new: crate::personal::sealed::MasterKey,
+}
+
+impl StoreJob for Rewrap {
+    type Output = anyhow::Result<u64>;
+
+    async fn run<S: Store>(self, store: S) -> Self::Output {
+        let (old, new) = (&self.old, &self.new);
+        let moved = store
+            .rewrap_subject_keys(
+                |subject, wrapped| {
+                    old.unwrap(subject, wrapped)
+                        .ok()
+                        .map(|key| new.wrap(subject, &key))
+                },
+                new.id(),
+            )
+            .await??;
+        Ok(moved)
     }
 }
 

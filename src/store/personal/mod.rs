@@ -21,11 +21,28 @@ pub struct SubjectKeyRecord {
     pub restricted_at_us: Option<i64>,
 }
 
+/// A data key that did not unwrap under the old master key during a
+/// rotation (the rotation changed nothing).
+#[derive(Debug, thiserror::Error)]
+#[error("the data key of {subject} does not open under the old master key")]
+pub struct RewrapFailed {
+    pub subject: String,
+}
+
 pub trait PersonalStore {
     fn subject_key(
         &self,
         subject: &str,
     ) -> impl Future<Output = Result<Option<SubjectKeyRecord>, StoreError>> + Send;
+    /// Re-wraps every live data key with `rewrap` (subject, wrapped →
+    /// wrapped under the new master key `new_master_id`), all in one
+    /// transaction: either every key moves to the new master key or none
+    /// does. Returns how many moved.
+    fn rewrap_subject_keys(
+        &self,
+        rewrap: impl Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync,
+        new_master_id: &str,
+    ) -> impl Future<Output = Result<Result<u64, RewrapFailed>, StoreError>> + Send;
 }
 
 pub trait PersonalTx {

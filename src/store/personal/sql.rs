@@ -14,6 +14,10 @@ pub type SubjectKeyRow = (
 
 pub const SELECT_SUBJECT_KEY: &str = "SELECT subject, wrapped_key, master_key_id, \
      created_at_us, erased_at_us, restricted_at_us FROM subject_keys WHERE subject = $1";
+pub const SELECT_LIVE_KEYS: &str = "SELECT subject, wrapped_key FROM subject_keys \
+     WHERE wrapped_key IS NOT NULL ORDER BY subject";
+pub const UPDATE_WRAPPED: &str =
+    "UPDATE subject_keys SET wrapped_key = $2, master_key_id = $3 WHERE subject = $1";
 pub const INSERT_SUBJECT_KEY: &str = "INSERT INTO subject_keys (subject, wrapped_key, \
      master_key_id, created_at_us, erased_at_us, restricted_at_us) VALUES ($1, $2, $3, $4, $5, $6)";
 
@@ -46,6 +50,37 @@ macro_rules! impl_personal_store {
                     .await
                     .map_err(map_err)?;
                 Ok(row.map(sql::subject_key))
+            }
+
+            async fn rewrap_subject_keys(
+                &self,
+                rewrap: impl Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync,
+                new_master_id: &str,
+            ) -> Result<Result<u64, $crate::store::personal::RewrapFailed>, $crate::store::StoreError>
+            {
+                use $crate::store::personal::sql;
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(sql::SELECT_LIVE_KEYS)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                let mut moved = 0;
+                for (subject, wrapped) in rows {
+                    let Some(rewrapped) = rewrap(&subject, &wrapped) else {
+                        // Dropping the transaction rolls every row back.
+                        return Ok(Err($crate::store::personal::RewrapFailed { subject }));
+                    };
+                    sqlx::query(sql::UPDATE_WRAPPED)
+                        .bind(subject.as_str())
+                        .bind(rewrapped)
+                        .bind(new_master_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    moved += 1;
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(Ok(moved))
             }
         }
 

@@ -194,8 +194,8 @@ async fn counter(State(api): State<ApiClient>, caller: Caller, notice: Notice) -
             section.card data-register hidden {
                 h2 { (lang.t("登记本设备", "Register this device")) }
                 p.muted { (lang.t("本设备生成的密钥只保存在此浏览器中，用于签署离线受理记录。", "This device's key stays in this browser and signs its offline acceptances.")) }
-                label for="device_label" { (lang.t("设备名称", "Device name")) }
-                input #device_label data-device-label type="text" maxlength="100" placeholder=(lang.t("如：岱山网点平板", "e.g. Daishan counter tablet"));
+                label for="device_label" { (lang.t("设备名称（如：岱山网点平板）", "Device name (e.g. Daishan counter tablet)")) }
+                input #device_label data-device-label type="text" maxlength="100";
                 button type="button" data-register-button { (lang.t("登记本设备", "Register")) }
             }
             (super::provider::scanner(lang, "offline_code", "offline_amount", [

@@ -26,7 +26,7 @@ pub mod redemption;
 pub mod registry;
 pub mod settlement;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod voucher;
 
 use sha2::{Digest, Sha256};

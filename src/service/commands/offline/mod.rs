@@ -5,6 +5,8 @@
 //! `offline_conflict` when the ledger already gave the voucher's value away.
 
 mod decide;
+#[cfg(test)]
+pub(super) mod digest_cases;
 
 use serde::Serialize;
 use uuid::Uuid;

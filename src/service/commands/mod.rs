@@ -17,6 +17,8 @@
 
 pub mod access;
 pub mod budget;
+#[cfg(test)]
+pub(crate) mod digest_case;
 mod guarded;
 pub mod keys;
 pub mod offline;
@@ -26,7 +28,7 @@ pub mod redemption;
 pub mod registry;
 pub mod settlement;
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 pub mod voucher;
 
 use sha2::{Digest, Sha256};

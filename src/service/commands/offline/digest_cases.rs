@@ -4,7 +4,7 @@
 
 use super::{BindHolderKey, PublishStatusList, RegisterOfflineDevice, SyncOfflineAcceptance};
 use crate::domain::Fen;
-use crate::service::commands::tests::{Case, case, code, id};
+use crate::service::commands::digest_case::{Case, case, code, id};
 
 pub(in crate::service::commands) fn cases() -> Vec<Case> {
     vec![

@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use crate::app::{StoreJob, with_existing_store};
 use crate::ledger::entry::to_hex;
 use crate::ledger::verify::Summary;
+use crate::personal::erasure_list::ErasureList;
 use crate::service::verify::{VerifyError, verify_witnessed};
 use crate::store::{Backend, SqliteStore, Store};
 
@@ -95,10 +96,26 @@ pub async fn backup(database_url: &str, out: &Path) -> anyhow::Result<ExitCode> 
     }
 }
 
+struct ApplyErasures<'a>(&'a ErasureList);
+
+impl StoreJob for ApplyErasures<'_> {
+    type Output = anyhow::Result<()>;
+    async fn run<S: Store>(self, store: S) -> Self::Output {
+        super::serve::apply_erasures(&store, self.0).await
+    }
+}
+
 /// Puts the backup `file` in place of the database at `database_url`,
 /// after `verify` passes on it; an existing database is replaced only
-/// with `replace` (stop the service first).
-pub async fn restore(file: &Path, database_url: &str, replace: bool) -> anyhow::Result<ExitCode> {
+/// with `replace` (stop the service first). The erasure list `erasures`
+/// is applied to the copy before it takes the database's place: a
+/// subject erased since the backup was taken stays erased.
+pub async fn restore(
+    file: &Path,
+    database_url: &str,
+    replace: bool,
+    erasures: &ErasureList,
+) -> anyhow::Result<ExitCode> {
     let target = sqlite_file(database_url, "restore")?;
     if !file.exists() {
         bail!("no backup at {}", file.display());
@@ -118,6 +135,10 @@ pub async fn restore(file: &Path, database_url: &str, replace: bool) -> anyhow::
     let staged = target.with_extension("restoring");
     let _ = std::fs::remove_file(&staged);
     copy(&url_of(file), &staged).await?;
+    if let Err(error) = with_existing_store(&url_of(&staged), ApplyErasures(erasures)).await? {
+        let _ = std::fs::remove_file(&staged);
+        return Err(error.context("nothing restored"));
+    }
     for stale in ["-wal", "-shm"] {
         let mut name = target.clone().into_os_string();
         name.push(stale);

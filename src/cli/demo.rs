@@ -47,14 +47,14 @@ pub async fn run(
     ops: super::OpsArgs,
 ) -> anyhow::Result<ExitCode> {
     let (signer, _) = crate::keyfile::load_or_create(key_file)?;
-    let (personal_key, _) = crate::personal::master_key::load_or_create(
-        &crate::personal::master_key::beside(key_file),
-    )?;
+    let master_key_file = crate::personal::master_key::beside(key_file);
+    let (personal_key, _) = crate::personal::master_key::load_or_create(&master_key_file)?;
     with_store(
         database_url,
         Demo {
             signer: Arc::new(signer),
             personal_key: Arc::new(personal_key),
+            erasures: crate::personal::erasure_list::ErasureList::beside(&master_key_file),
             issuer_key_dir: issuer_key_dir.to_path_buf(),
             issuer_keys: api.issuer_keys.clone(),
             log_origin: api.log_origin.clone(),
@@ -67,6 +67,7 @@ pub async fn run(
 struct Demo {
     signer: Arc<KeyPair>,
     personal_key: Arc<crate::personal::sealed::MasterKey>,
+    erasures: crate::personal::erasure_list::ErasureList,
     issuer_key_dir: std::path::PathBuf,
     issuer_keys: Arc<crate::service::issuer_keyring::IssuerKeyring>,
     log_origin: String,
@@ -77,6 +78,7 @@ impl StoreJob for Demo {
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
         publish_ledger_key(&store, &self.signer).await?;
+        super::serve::apply_erasures(&store, &self.erasures).await?;
         let config = WriterConfig {
             issuer_keys: self.issuer_keys.clone(),
             log_origin: Some(self.log_origin.clone()),

@@ -76,7 +76,14 @@ impl StoreJob for Export {
 
     async fn run<S: Store>(self, store: S) -> Self::Output {
         let sheet = match self.what {
-            What::Enterprises => export::enterprises(&store, self.personal_key.as_ref()).await?,
+            What::Enterprises => {
+                let reader = crate::service::personal::Reader {
+                    actor: "cli:export".into(),
+                    role: "operator".into(),
+                    purpose: "export enterprises".into(),
+                };
+                export::enterprises(&store, self.personal_key.as_ref(), &reader).await?
+            }
             What::Providers => export::providers(&store).await?,
             What::Programmes => export::programmes(&store).await?,
         };

@@ -251,6 +251,10 @@ enum Commands {
         /// Replace an existing database (stop the service first).
         #[arg(long)]
         replace: bool,
+        /// The erasure list beside the personal data master key, beside
+        /// this key file, is applied to the restored copy.
+        #[command(flatten)]
+        key: KeyArgs,
     },
     /// The configuration: `config check` prints the settings `serve` would
     /// run with and where each came from (flag, environment, file,
@@ -416,6 +420,7 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
                 checkpoint_interval: std::time::Duration::from_secs(log.checkpoint_seconds),
                 // Loaded by `serve::run`, beside the ledger key.
                 personal_key: None,
+                erasures: None,
             };
             serve::run(&database.database_url, &key.key_file, &listen, api, ops).await
         }
@@ -459,7 +464,13 @@ pub async fn run() -> anyhow::Result<std::process::ExitCode> {
             file,
             database,
             replace,
-        } => backup::restore(&file, &database.database_url, replace).await,
+            key,
+        } => {
+            let erasures = crate::personal::erasure_list::ErasureList::beside(
+                &crate::personal::master_key::beside(&key.key_file),
+            );
+            backup::restore(&file, &database.database_url, replace, &erasures).await
+        }
         Commands::Verify {
             database,
             trusted_keys,

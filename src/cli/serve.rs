@@ -11,6 +11,7 @@ use crate::domain::Timestamp;
 use crate::http::{ApiConfig, AppState};
 use crate::keyfile::{self, KeySource};
 use crate::ledger::checkpoint::KeyPair;
+use crate::personal::erasure_list::ErasureList;
 use crate::service::WriterConfig;
 use crate::service::engine::{self, publish_ledger_key};
 use crate::store::Store;
@@ -48,9 +49,8 @@ pub async fn run(
         ),
         None => None,
     };
-    let (personal_key, source) = crate::personal::master_key::load_or_create(
-        &crate::personal::master_key::beside(key_file),
-    )?;
+    let master_key_file = crate::personal::master_key::beside(key_file);
+    let (personal_key, source) = crate::personal::master_key::load_or_create(&master_key_file)?;
     if source == KeySource::CreatedFile {
         tracing::info!(
             key_id = personal_key.id(),
@@ -64,11 +64,28 @@ pub async fn run(
         signer: Arc::new(signer),
         api: ApiConfig {
             personal_key: Some(Arc::new(personal_key)),
+            erasures: Some(Arc::new(ErasureList::beside(&master_key_file))),
             ..api
         },
     };
     with_store(database_url, job).await??;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Applies the erasure list to the database before anything reads it
+/// (docs/personal-data.md "Backups"); a damaged list stops the start.
+pub async fn apply_erasures<S: Store>(store: &S, list: &ErasureList) -> anyhow::Result<()> {
+    let applied = crate::service::personal::apply_erasure_list(store, list)
+        .await
+        .with_context(|| format!("cannot apply the erasure list {}", list.path().display()))?;
+    if !applied.shredded.is_empty() || applied.listed > 0 {
+        tracing::warn!(
+            shredded = applied.shredded.len(),
+            listed = applied.listed,
+            "erasure list and database reconciled"
+        );
+    }
+    Ok(())
 }
 
 struct Serve {
@@ -154,6 +171,9 @@ impl StoreJob for Serve {
 
     async fn run<S: Store>(self, store: S) -> anyhow::Result<()> {
         publish_ledger_key(&store, &self.signer).await?;
+        if let Some(list) = &self.api.erasures {
+            apply_erasures(&store, list).await?;
+        }
         let config = WriterConfig {
             issuer_keys: self.api.issuer_keys.clone(),
             log_origin: Some(self.api.log_origin.clone()),

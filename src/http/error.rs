@@ -249,6 +249,24 @@ impl From<crate::service::CommandError> for ApiError {
                 "This subject's personal data was erased; nothing more is recorded under it.",
                 "该主体的个人信息已删除，不再记录其个人信息。",
             ),
+            E::PersonalDataRestricted { ref retain_until } => ApiError::new(
+                StatusCode::CONFLICT,
+                "personal_data_restricted",
+                format!(
+                    "This subject's personal data is restricted to storage (retention until {retain_until}); nothing new is recorded under it."
+                ),
+                format!(
+                    "该主体的个人信息已限制处理（保存期限至 {retain_until}），仅保存，不再记录新的个人信息。"
+                ),
+            ),
+            E::PersonalDataRetentionRunning { ref retain_until } => ApiError::new(
+                StatusCode::CONFLICT,
+                "personal_data_retention_running",
+                format!(
+                    "A retention period runs until {retain_until}: the data stays restricted, and can be erased after that day."
+                ),
+                format!("保存期限至 {retain_until}，期间个人信息仅限制处理，期满后方可删除。"),
+            ),
             E::VoucherState { ref status } => ApiError::new(
                 StatusCode::CONFLICT,
                 "voucher_state",

@@ -35,6 +35,7 @@ mod offline;
 pub mod openapi;
 pub mod operations;
 pub mod page;
+mod personal;
 pub mod presentations;
 pub mod programme_guide;
 pub mod programmes;
@@ -94,6 +95,9 @@ pub struct ApiConfig {
     /// The personal data master key, to open sealed fields for those who
     /// may see them (docs/personal-data.md); `None`: shown as sealed.
     pub personal_key: Option<Arc<crate::personal::sealed::MasterKey>>,
+    /// The erasure list beside the master key, appended to after each
+    /// erasure; `None`: erasures are only in the database.
+    pub erasures: Option<Arc<crate::personal::erasure_list::ErasureList>>,
 }
 
 impl ApiConfig {
@@ -119,6 +123,7 @@ impl Default for ApiConfig {
             witnesses: Vec::new(),
             checkpoint_interval: crate::service::WriterConfig::default().checkpoint_interval,
             personal_key: None,
+            erasures: None,
         }
     }
 }

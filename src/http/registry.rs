@@ -91,15 +91,26 @@ impl From<&EnterpriseRecord> for EnterpriseView {
     }
 }
 
+/// How much of a contact a view may show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exposure {
+    /// Lists and write answers: masked for everyone (王** 138****1234).
+    Masked,
+    /// One enterprise opened: in full for the admin and the enterprise
+    /// itself (each such read recorded), masked for others.
+    Opened,
+}
+
 /// The view with its contact as `caller` may see it (docs/personal-data.md
-/// "Who sees what"): the admin and the enterprise itself in full, others
-/// masked (王** 138****1234); an erased subject's as 已删除 / erased.
+/// "Who sees what"); an erased subject's as 已删除 / erased, a restricted
+/// one's as 受限 / restricted, whoever asks.
 async fn shown<S: Store>(
     state: &AppState<S>,
     caller: &super::auth::Authenticated,
     mut view: EnterpriseView,
+    exposure: Exposure,
 ) -> Result<EnterpriseView, ApiError> {
-    use crate::service::personal::{Revealed, reveal};
+    use crate::service::personal::{Reader, Revealed, read_by, reveal};
     let Some(text) = view.contact.take() else {
         return Ok(view);
     };
@@ -112,13 +123,23 @@ async fn shown<S: Store>(
         &text,
     )
     .await?;
-    let full = caller.principal.role == crate::domain::Role::Admin
-        || caller.principal.party_id == Some(view.id);
+    let full = exposure == Exposure::Opened
+        && (caller.principal.role == Role::Admin || caller.principal.party_id == Some(view.id));
     view.contact = Some(match revealed {
-        Revealed::Value(value) if full => value,
+        Revealed::Value(value) if full => {
+            let reader = Reader {
+                actor: caller.principal.actor(),
+                role: caller.principal.role.as_str().to_string(),
+                purpose: "GET /api/v1/enterprises/{id}".to_string(),
+            };
+            state
+                .store
+                .record_personal_reads(&[read_by(&reader, &subject, "contact")])
+                .await?;
+            value
+        }
         Revealed::Value(value) => crate::personal::sealed::mask(&value),
-        Revealed::Erased => "已删除 / erased".to_string(),
-        Revealed::Unavailable => "（已加密）/ (sealed)".to_string(),
+        other => other.label().unwrap_or_default().to_string(),
     });
     Ok(view)
 }
@@ -245,7 +266,7 @@ fn field_errors(errors: Vec<FieldError>) -> ApiError {
     )
 }
 
-fn date(text: &str, field: &str) -> Result<NaiveDate, ApiError> {
+pub(super) fn date(text: &str, field: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -313,7 +334,13 @@ pub async fn record<S: Store>(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let body = RecordedEnterprise {
-        enterprise: shown(&state, &caller, EnterpriseView::from(&record)).await?,
+        enterprise: shown(
+            &state,
+            &caller,
+            EnterpriseView::from(&record),
+            Exposure::Masked,
+        )
+        .await?,
         changed: recorded.changed(),
     };
     Ok((status, Json(body)).into_response())
@@ -330,7 +357,15 @@ pub async fn list<S: Store>(
         .await?;
     let mut enterprises = Vec::with_capacity(found.len());
     for record in &found {
-        enterprises.push(shown(&state, &caller, EnterpriseView::from(record)).await?);
+        enterprises.push(
+            shown(
+                &state,
+                &caller,
+                EnterpriseView::from(record),
+                Exposure::Masked,
+            )
+            .await?,
+        );
     }
     Ok(Json(EnterpriseList {
         next_cursor: page.next_cursor(&found, |e| &e.uscc),
@@ -351,7 +386,13 @@ pub async fn get<S: Store>(
     let tags = state.store.tags_of(record.id).await?;
     let blacklist = state.store.blacklist_of("enterprise", record.id).await?;
     Ok(Json(EnterpriseDetail {
-        enterprise: shown(&state, &caller, EnterpriseView::from(&record)).await?,
+        enterprise: shown(
+            &state,
+            &caller,
+            EnterpriseView::from(&record),
+            Exposure::Opened,
+        )
+        .await?,
         tags: tags.into_iter().map(tag_view).collect(),
         blacklist: blacklist.into_iter().map(blacklist_view).collect(),
     }))
@@ -434,7 +475,13 @@ async fn show_after<S: Store>(
         .blacklist_of("enterprise", enterprise_id)
         .await?;
     let detail = EnterpriseDetail {
-        enterprise: shown(state, caller, EnterpriseView::from(&record)).await?,
+        enterprise: shown(
+            state,
+            caller,
+            EnterpriseView::from(&record),
+            Exposure::Masked,
+        )
+        .await?,
         tags: tags.into_iter().map(tag_view).collect(),
         blacklist: blacklist.into_iter().map(blacklist_view).collect(),
     };

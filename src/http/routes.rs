@@ -12,9 +12,10 @@
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    AppState, access, fraud, health, holds, keys, ledger, log, offline, operations, presentations,
-    programme_guide, programmes, providers, public_notice, redemption_changes, redemptions,
-    registry, registry_imports, serve_openapi_document, settlement, tokens, utilisation, vouchers,
+    AppState, access, fraud, health, holds, keys, ledger, log, offline, operations, personal,
+    presentations, programme_guide, programmes, providers, public_notice, redemption_changes,
+    redemptions, registry, registry_imports, serve_openapi_document, settlement, tokens,
+    utilisation, vouchers,
 };
 use crate::domain::Role;
 use crate::store::Store;
@@ -96,6 +97,8 @@ const FINANCE: &[Role] = &[Role::Finance];
 const SETTLEMENT_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor];
 /// Metrics: the operators (admin) and auditors.
 const METRICS_READERS: &[Role] = &[Role::Admin, Role::Auditor];
+/// Who oversees personal data handling (subjects' standing, the reads).
+const PERSONAL_DATA_OVERSEERS: &[Role] = &[Role::Admin, Role::Auditor];
 /// A provider's statement: the bureau's staff, and that provider's own.
 const STATEMENT_READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Auditor, Role::Provider];
 /// A bank's return file.
@@ -401,6 +404,15 @@ route_table! {
     ListOfflineAcceptances: GET "/api/v1/offline/acceptances", Access::Roles(REDEMPTION_READERS), keyless, DEFAULT_BODY,
         offline::acceptances::<S>, [] -> [AcceptanceList],
         "Synced offline acceptances and conflicts (providers and enterprises see their own), newest first";
+    RequestErasure: POST "/api/v1/personal-data/erasures", Access::Roles(ADMIN), key, DEFAULT_BODY,
+        personal::request::<S>, [ErasureRequest] -> [SubjectView],
+        "Record an erasure request for a subject's personal data: its key destroyed, or its data restricted to storage while a retention period runs";
+    PersonalDataSubject: GET "/api/v1/personal-data/subjects/{subject}", Access::Roles(PERSONAL_DATA_OVERSEERS), keyless, DEFAULT_BODY,
+        personal::subject::<S>, [] -> [SubjectView],
+        "A subject's personal data standing: live, restricted, erased or none";
+    PersonalDataReads: GET "/api/v1/personal-data/reads", Access::Roles(PERSONAL_DATA_OVERSEERS), keyless, DEFAULT_BODY,
+        personal::reads::<S>, [] -> [ReadList],
+        "Who read which subject's personal data unmasked, and when (newest first; `subject`, `before`, `limit`)";
     PreviewRedemption: POST "/api/v1/redemptions/preview", Access::Roles(PROVIDER_ONLY), keyless, DEFAULT_BODY,
         redemptions::preview::<S>, [PreviewRequest] -> [PreviewView],
         "Check a scanned voucher for a contract: subsidy, share and every reason it cannot be redeemed (records nothing)";

@@ -130,6 +130,8 @@ entry_kinds! {
     OfflineDeviceRegistered(OfflineDeviceRegistered) => "offline_device_registered",
     StatusListPublished(StatusListPublished) => "status_list_published",
     OfflineConflictRecorded(OfflineConflictRecorded) => "offline_conflict_recorded",
+    PersonalDataRestricted(PersonalDataRequest) => "personal_data_restricted",
+    PersonalDataErased(PersonalDataRequest) => "personal_data_erased",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

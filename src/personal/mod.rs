@@ -4,5 +4,7 @@
 //! kept outside the database (`master_key.rs`), and erasing a subject is
 //! destroying its key.
 
+pub mod erasure_list;
 pub mod master_key;
+pub mod request;
 pub mod sealed;

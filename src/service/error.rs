@@ -174,6 +174,13 @@ pub enum CommandError {
     /// under it.
     #[error("the personal data of this subject was erased")]
     PersonalDataErased,
+    /// The subject's data is restricted to storage (a retention period
+    /// runs): nothing new is recorded under it.
+    #[error("the personal data of this subject is restricted to storage until {retain_until}")]
+    PersonalDataRestricted { retain_until: String },
+    /// An erasure while a restriction's retention period still runs.
+    #[error("a retention period runs until {retain_until}: the data stays restricted until then")]
+    PersonalDataRetentionRunning { retain_until: String },
     #[error("internal error in the ledger writer")]
     Internal,
 }
@@ -225,6 +232,8 @@ impl CommandError {
             CommandError::InputRefused => "input_refused",
             CommandError::PersonalDataKeyUnavailable => "personal_data_key_unavailable",
             CommandError::PersonalDataErased => "personal_data_erased",
+            CommandError::PersonalDataRestricted { .. } => "personal_data_restricted",
+            CommandError::PersonalDataRetentionRunning { .. } => "personal_data_retention_running",
             CommandError::Internal => "internal_error",
         }
     }

@@ -46,27 +46,32 @@ fn text(value: impl Into<String>) -> Cell {
 }
 
 /// The enterprise registry, contacts opened with `personal_key` (the file
-/// is the admin's, for re-import: docs/personal-data.md).
+/// is the admin's, for re-import: docs/personal-data.md); each contact
+/// exported opened is recorded as read by `reader`.
 pub async fn enterprises<S: Store>(
     store: &S,
     personal_key: Option<&crate::personal::sealed::MasterKey>,
+    reader: &crate::service::personal::Reader,
 ) -> Result<Sheet, ExportError> {
-    use crate::service::personal::{Revealed, reveal};
+    use crate::service::personal::{Revealed, read_by, reveal};
     let mut rows = Vec::new();
     let mut after = String::new();
     loop {
         let page = store.enterprises_after(&after, REGISTRY_PAGE_MAX).await?;
         let Some(last) = page.last() else { break };
         after = last.uscc.clone();
+        let mut reads = Vec::new();
         for e in page {
             let contact = match e.contact.as_deref() {
                 None => String::new(),
                 Some(text) => {
                     let subject = crate::service::commands::personal::enterprise_subject(e.id);
                     match reveal(store, personal_key, &subject, "contact", text).await? {
-                        Revealed::Value(value) => value,
-                        Revealed::Erased => "已删除".to_string(),
-                        Revealed::Unavailable => "（已加密）".to_string(),
+                        Revealed::Value(value) => {
+                            reads.push(read_by(reader, &subject, "contact"));
+                            value
+                        }
+                        other => other.label().unwrap_or_default().to_string(),
                     }
                 }
             };
@@ -85,6 +90,7 @@ pub async fn enterprises<S: Store>(
                 Cell::Number(e.version),
             ]);
         }
+        store.record_personal_reads(&reads).await?;
     }
     Ok(Sheet {
         name: "enterprises",

@@ -29,6 +29,7 @@ pub mod transparency;
 pub mod utilisation;
 pub mod verify;
 mod verify_offline;
+mod verify_personal;
 mod verify_tree;
 pub mod vouchers;
 pub mod witness;

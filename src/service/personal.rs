@@ -1,9 +1,22 @@
-//! Reading personal fields (docs/personal-data.md "Who sees what"): a sealed
-//! field is opened with its subject's data key, unwrapped by the master
-//! key; an erased subject's field reads as erased; a field recorded before
-//! sealing (legacy plain text) reads as it is.
+//! Personal data's use cases (docs/personal-data.md).
+//!
+//! Reading: a stored field is shown as its subject's standing allows — an
+//! erased subject's as erased, a restricted one's as restricted (storage
+//! only: nobody reads it), otherwise opened with the subject's data key
+//! (or as it is, for legacy plain text) — and every value shown unmasked
+//! is recorded in `personal_data_reads`. Requests: an admin's erasure
+//! request through the writer, then the erasure list beside the master key.
+//! Start-up: the erasure list applied to the database, so a restored
+//! backup cannot bring an erased subject back.
 
+use super::commands::personal::RequestErasure;
+use super::commands::{Command, Submission};
+use super::engine::WriterHandle;
+use super::error::UseCaseError;
+use crate::domain::Timestamp;
+use crate::personal::erasure_list::{ErasureList, ErasureListError};
 use crate::personal::sealed::{MasterKey, is_sealed, open};
+use crate::store::personal::{PersonalRead, SubjectKeyRecord};
 use crate::store::{Store, StoreError};
 
 /// What a stored personal field shows.
@@ -13,8 +26,32 @@ pub enum Revealed {
     Value(String),
     /// The subject's key was destroyed: 已删除.
     Erased,
+    /// Restricted to storage until the date: 受限.
+    Restricted { retain_until: String },
     /// This process has no master key (or it does not open the data key).
     Unavailable,
+}
+
+impl Revealed {
+    /// How a page or document shows what is not a value.
+    pub fn label(&self) -> Option<&'static str> {
+        match self {
+            Revealed::Value(_) => None,
+            Revealed::Erased => Some("已删除 / erased"),
+            Revealed::Restricted { .. } => Some("受限 / restricted"),
+            Revealed::Unavailable => Some("（已加密）/ (sealed)"),
+        }
+    }
+}
+
+/// Who is reading, for the record of unmasked reads.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    /// The user id, or `cli:<command>`.
+    pub actor: String,
+    pub role: String,
+    /// The API route or document.
+    pub purpose: String,
 }
 
 /// `text` (a stored field of `subject`) as it can be shown.
@@ -25,21 +62,136 @@ pub async fn reveal<S: Store>(
     field: &str,
     text: &str,
 ) -> Result<Revealed, StoreError> {
+    let record = store.subject_key(subject).await?;
+    match &record {
+        Some(SubjectKeyRecord {
+            wrapped_key: None, ..
+        }) => return Ok(Revealed::Erased),
+        Some(SubjectKeyRecord {
+            restricted_at_us: Some(_),
+            retain_until,
+            ..
+        }) => {
+            return Ok(Revealed::Restricted {
+                retain_until: retain_until.clone().unwrap_or_default(),
+            });
+        }
+        _ => {}
+    }
     if !is_sealed(text) {
         return Ok(Revealed::Value(text.to_string()));
     }
-    let Some(record) = store.subject_key(subject).await? else {
+    let (Some(record), Some(master)) = (record, master) else {
         return Ok(Revealed::Unavailable);
     };
-    let Some(wrapped) = record.wrapped_key else {
-        return Ok(Revealed::Erased);
-    };
-    let Some(master) = master else {
-        return Ok(Revealed::Unavailable);
-    };
+    let wrapped = record.wrapped_key.expect("erased subjects returned above");
     let Ok(key) = master.unwrap(subject, &wrapped) else {
         tracing::error!(%subject, master_key = master.id(), "a data key does not open under the master key");
         return Ok(Revealed::Unavailable);
     };
     Ok(open(&key, subject, field, text).map_or(Revealed::Unavailable, Revealed::Value))
+}
+
+/// The record of `reader` reading `subject`'s `field` unmasked now.
+pub fn read_by(reader: &Reader, subject: &str, field: &str) -> PersonalRead {
+    PersonalRead {
+        id: 0,
+        read_at_us: Timestamp::now().as_micros(),
+        actor: reader.actor.clone(),
+        role: reader.role.clone(),
+        subject: subject.to_string(),
+        field: field.to_string(),
+        purpose: reader.purpose.clone(),
+    }
+}
+
+/// As [`reveal`], recording the read when a value is shown unmasked.
+pub async fn reveal_recorded<S: Store>(
+    store: &S,
+    master: Option<&MasterKey>,
+    reader: &Reader,
+    subject: &str,
+    field: &str,
+    text: &str,
+) -> Result<Revealed, StoreError> {
+    let revealed = reveal(store, master, subject, field, text).await?;
+    if matches!(revealed, Revealed::Value(_)) {
+        store
+            .record_personal_reads(&[read_by(reader, subject, field)])
+            .await?;
+    }
+    Ok(revealed)
+}
+
+/// Records the erasure request; after an erasure, lists the subject in
+/// `erasures` (beside the master key). Returns the subject's key row.
+pub async fn request_erasure<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    erasures: Option<&ErasureList>,
+    actor: String,
+    idempotency_key: String,
+    request: RequestErasure,
+) -> Result<(SubjectKeyRecord, bool), UseCaseError> {
+    let subject = request.subject.clone();
+    let receipt = writer
+        .submit(Submission {
+            actor,
+            idempotency_key,
+            command: Command::RequestErasure(request),
+        })
+        .await?;
+    let record = store
+        .subject_key(&subject)
+        .await?
+        .expect("a recorded request leaves the subject a key row");
+    if let (Some(list), Some(erased_at_us)) = (erasures, record.erased_at_us) {
+        // Failing here leaves the key destroyed in the database; the next
+        // start lists the subject (`apply_erasure_list`).
+        if let Err(error) = list.append(&subject, erased_at_us) {
+            tracing::error!(%error, "an erasure could not be added to the erasure list");
+        }
+    }
+    Ok((record, receipt.replayed))
+}
+
+/// What applying the erasure list did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ListApplied {
+    /// Listed subjects whose key the database still held: destroyed now.
+    pub shredded: Vec<String>,
+    /// Subjects erased in the database but missing from the list: added.
+    pub listed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyListError {
+    #[error(transparent)]
+    List(#[from] ErasureListError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Makes the database and the erasure list agree: every listed subject's
+/// key destroyed, every subject erased in the database listed. Run at
+/// every start and after `restore`.
+pub async fn apply_erasure_list<S: Store>(
+    store: &S,
+    list: &ErasureList,
+) -> Result<ListApplied, ApplyListError> {
+    let listed = list.subjects()?;
+    let mut applied = ListApplied::default();
+    for (subject, erased_at_us) in &listed {
+        if store.shred_subject_key(subject, *erased_at_us).await? {
+            tracing::warn!(%subject, "the erasure list destroyed a key this database still held (a restored backup)");
+            applied.shredded.push(subject.clone());
+        }
+    }
+    for (subject, erased_at_us) in store.erased_subjects().await? {
+        if !listed.contains_key(&subject) {
+            list.append(&subject, erased_at_us)?;
+            applied.listed += 1;
+        }
+    }
+    Ok(applied)
 }

@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use ed25519_dalek::VerifyingKey;
 
 use super::verify_offline::{OfflineCheck, OfflineProblem};
+use super::verify_personal::PersonalRequests;
 use crate::domain::status::{LineState, PayoutStatus, RunStatus};
 use crate::ledger::account::{Account, AccountKind};
 use crate::ledger::checkpoint::key_id_for;
@@ -102,6 +103,7 @@ pub async fn verify_witnessed<S: Store>(
     }
     let tree_keys: Vec<VerifyingKey> = keys.values().copied().collect();
     let mut offline = OfflineCheck::new(keys.clone());
+    let mut personal = PersonalRequests::default();
     let mut verifier = ChainVerifier::new(checkpoints, keys);
     // What moved `paid` accounts beyond the payouts table: recoveries
     // (out) and manual journals (either way), by account name.
@@ -128,6 +130,7 @@ pub async fn verify_witnessed<S: Store>(
                     VerifyError::Projection(format!("sequence {}: {problem}", entry.sequence))
                 })?;
             offline.push(store, entry.sequence, &body, &replay).await?;
+            personal.apply(&body);
         }
         tree.compare(store).await?;
         next = last + 1;
@@ -150,6 +153,9 @@ pub async fn verify_witnessed<S: Store>(
     check_projections(store, &replay).await?;
     check_holds(store, &holds).await?;
     offline.finish(store).await?;
+    if let Some(difference) = personal.check(store).await? {
+        return Err(mismatch(difference));
+    }
     if let Some(first) = store.broken_references().await?.into_iter().next() {
         return Err(mismatch(first));
     }

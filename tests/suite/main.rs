@@ -24,6 +24,7 @@ mod offline;
 mod offline_browser;
 mod operations;
 mod personal_data;
+mod personal_erasure;
 mod portal_forms;
 mod portal_journey;
 mod processes;

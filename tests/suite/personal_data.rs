@@ -2,8 +2,8 @@
 //! SQLite and PostgreSQL: after the demo, the database's bytes (the SQLite
 //! file and its WAL; a `pg_dump`) hold none of the demo contact persons'
 //! names with their numbers, nor the numbers alone, in plain text — while
-//! the admin sees them in full, finance masked, and the registry export
-//! carries them. Then the master key is rotated: after a restart everything
+//! lists show them masked, the admin sees one opened in full (the read
+//! recorded), finance masked, and the registry export carries them. Then the master key is rotated: after a restart everything
 //! reads as before with the new key alone, and `verify` passes.
 
 use crate::helpers::TestDb;
@@ -62,22 +62,48 @@ async fn the_demo_database_holds_no_contact_in_plain_text(db: &TestDb) {
             })
             .unwrap()
     };
-    // The admin sees a contact in full; finance sees it masked.
+    // Lists show contacts masked to everyone; one enterprise opened shows
+    // the admin its contact in full (and records the read), finance masked.
     let admin = Session::login(&base, "demo-admin", &password("demo-admin")).await;
     let finance = Session::login(&base, "demo-finance", &password("demo-finance")).await;
     let first = voucher_ledger::cli::demo::demo_contact(0);
-    let seen_by_admin = listed(&base, &admin).await;
+    let is_demo_contact =
+        |text: &str| (0..700).any(|i| text.contains(&voucher_ledger::cli::demo::demo_contact(i)));
+    for session in [&admin, &finance] {
+        let list = listed(&base, session).await;
+        assert!(
+            !is_demo_contact(&list),
+            "a list never shows a contact in full"
+        );
+        assert!(list.contains("139****"), "lists show contacts masked");
+    }
+    let id = serde_json::from_str::<serde_json::Value>(&listed(&base, &admin).await).unwrap()
+        ["enterprises"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let opened_by_admin = opened(&base, &admin, &id).await;
     assert!(
-        (0..700).any(|i| seen_by_admin.contains(&voucher_ledger::cli::demo::demo_contact(i))),
-        "the admin sees contacts in full: {}",
-        &seen_by_admin[..seen_by_admin.len().min(600)]
+        is_demo_contact(&opened_by_admin),
+        "the admin sees it in full: {opened_by_admin}"
     );
-    let seen_by_finance = listed(&base, &finance).await;
-    assert!(
-        !(0..700).any(|i| seen_by_finance.contains(&voucher_ledger::cli::demo::demo_contact(i))),
-        "finance never sees a contact in full"
-    );
-    assert!(seen_by_finance.contains("139****"), "masked for finance");
+    let opened_by_finance = opened(&base, &finance, &id).await;
+    assert!(!is_demo_contact(&opened_by_finance) && opened_by_finance.contains("139****"));
+    let reads = admin
+        .client
+        .get(format!(
+            "{base}/api/v1/personal-data/reads?subject=enterprise:{id}"
+        ))
+        .header("cookie", admin.cookie.clone())
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let recorded = reads["reads"].as_array().unwrap();
+    assert_eq!(recorded.len(), 1, "one unmasked read, the admin's: {reads}");
+    assert_eq!(recorded[0]["role"], "admin");
     terminate(&server);
     assert!(server.wait().await.unwrap().success());
     drop(server);
@@ -117,9 +143,9 @@ async fn the_demo_database_holds_no_contact_in_plain_text(db: &TestDb) {
     let (mut server, base, _) =
         processes::start_demo(dir.path(), &["--database-url", db.url()]).await;
     let admin = Session::login(&base, "demo-admin", &password("demo-admin")).await;
-    let seen = listed(&base, &admin).await;
-    assert!(
-        (0..700).any(|i| seen.contains(&voucher_ledger::cli::demo::demo_contact(i))),
+    let seen = opened(&base, &admin, &id).await;
+    assert_eq!(
+        seen, opened_by_admin,
         "readable after the rotation and a restart"
     );
     terminate(&server);
@@ -140,5 +166,20 @@ async fn listed(base: &str, session: &Session) -> String {
         .json::<serde_json::Value>()
         .await
         .unwrap()
+        .to_string()
+}
+
+/// One enterprise as `session` opens it, as text.
+async fn opened(base: &str, session: &Session, id: &str) -> String {
+    session
+        .client
+        .get(format!("{base}/api/v1/enterprises/{id}"))
+        .header("cookie", session.cookie.clone())
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["enterprise"]["contact"]
         .to_string()
 }

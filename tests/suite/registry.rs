@@ -476,7 +476,12 @@ async fn an_export_reimports_unchanged_in_both_formats<S: Store>(store: S, _db: 
         .unwrap()
         .unwrap();
     assert_eq!(stored.name, "=1+2出口企业");
-    let sheet = enterprises(&world.store, Some(&world.personal_key))
+    let reader = voucher_ledger::service::personal::Reader {
+        actor: "cli:export".into(),
+        role: "operator".into(),
+        purpose: "export enterprises".into(),
+    };
+    let sheet = enterprises(&world.store, Some(&world.personal_key), &reader)
         .await
         .unwrap();
     assert_eq!(sheet.headers[0], "uscc");

@@ -172,6 +172,9 @@ macro_rules! command_table {
         PublishStatusList(offline::PublishStatusList) = "publish_status_list",
         /// A device's offline acceptance, synced.
         SyncOfflineAcceptance(Box<offline::SyncOfflineAcceptance>) = "sync_offline_acceptance",
+        /// Erase a subject's personal data, or restrict it while a
+        /// retention period runs.
+        RequestErasure(personal::RequestErasure) = "request_erasure",
         }
     };
 }
@@ -298,6 +301,9 @@ pub enum InvalidCommand {
         "a journal may not touch {0}: outstanding vouchers, payables and payouts in payment are what their tables say"
     )]
     JournalAccount(String),
+    /// An erasure request's words (docs/personal-data.md).
+    #[error("{0}")]
+    PersonalDataRequest(String),
 }
 
 fn check_text(

@@ -614,6 +614,25 @@ fn cases() -> Vec<Case> {
         ),
     ];
     all.extend(super::offline::digest_cases::cases());
+    all.push(case(
+        super::personal::RequestErasure {
+            subject: "enterprise:a".into(),
+            legal_basis: "consent_withdrawn".into(),
+            requester: "data_subject".into(),
+            reference: "r".into(),
+            retain_until: None,
+        },
+        &[
+            ("subject", |c| c.subject = "enterprise:b".into()),
+            ("legal_basis", |c| c.legal_basis = "other_law".into()),
+            ("requester", |c| c.requester = "authority".into()),
+            ("reference", |c| c.reference = "s".into()),
+            ("retain_until", |c| {
+                c.retain_until = Some(date("2056-12-31"))
+            }),
+        ],
+        &[],
+    ));
     all
 }
 

@@ -1,6 +1,8 @@
-//! Storage for personal data keys (docs/personal-data.md): one wrapped data
-//! key per subject. Written by the ledger writer in the transaction of the
-//! entry that first seals a field of the subject (and, later, by erasure).
+//! Storage for personal data keys and the record of unmasked reads
+//! (docs/personal-data.md): one wrapped data key per subject, written by
+//! the ledger writer in the transaction of the entry that first seals a
+//! field of the subject, restricted or destroyed by the entries that say
+//! so; and the append-only `personal_data_reads`.
 
 pub(super) mod sql;
 
@@ -11,7 +13,7 @@ use super::StoreError;
 /// A `subject_keys` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubjectKeyRecord {
-    /// `enterprise:<id>` or `user:<id>`.
+    /// `enterprise:<id>`.
     pub subject: String,
     /// The data key wrapped by the master key; `None` once erased.
     pub wrapped_key: Option<Vec<u8>>,
@@ -19,7 +21,27 @@ pub struct SubjectKeyRecord {
     pub created_at_us: i64,
     pub erased_at_us: Option<i64>,
     pub restricted_at_us: Option<i64>,
+    /// CST date (YYYY-MM-DD) a restriction's retention runs to.
+    pub retain_until: Option<String>,
 }
+
+/// One unmasked read of a subject's personal field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalRead {
+    /// Assigned by the database (0 when recording).
+    pub id: i64,
+    pub read_at_us: i64,
+    /// The user id, or `cli:<command>` for the command line.
+    pub actor: String,
+    pub role: String,
+    pub subject: String,
+    pub field: String,
+    /// What the reader was doing: the API route or the export.
+    pub purpose: String,
+}
+
+/// Reads listed per page at most.
+pub const READS_PAGE_MAX: u32 = 500;
 
 /// A data key that did not unwrap under the old master key during a
 /// rotation (the rotation changed nothing).
@@ -43,6 +65,31 @@ pub trait PersonalStore {
         rewrap: impl Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync,
         new_master_id: &str,
     ) -> impl Future<Output = Result<Result<u64, RewrapFailed>, StoreError>> + Send;
+    /// Every erased subject with the time of its erasure.
+    fn erased_subjects(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
+    /// Destroys `subject`'s key outside the writer (the erasure list
+    /// applied to a restored database); true when a key was destroyed or
+    /// the subject was not known as erased before.
+    fn shred_subject_key(
+        &self,
+        subject: &str,
+        erased_at_us: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records unmasked reads (one statement per read, one transaction).
+    fn record_personal_reads(
+        &self,
+        reads: &[PersonalRead],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Reads, newest first: of `subject` if given, with ids below
+    /// `before` if given, at most `limit` (≤ `READS_PAGE_MAX`).
+    fn personal_reads(
+        &self,
+        subject: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PersonalRead>, StoreError>> + Send;
 }
 
 pub trait PersonalTx {
@@ -53,5 +100,18 @@ pub trait PersonalTx {
     fn insert_subject_key(
         &mut self,
         record: &SubjectKeyRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks the subject restricted until `retain_until` (its row exists).
+    fn restrict_subject_key(
+        &mut self,
+        subject: &str,
+        restricted_at_us: i64,
+        retain_until: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Destroys the subject's key (a row is made if it had none).
+    fn erase_subject_key(
+        &mut self,
+        subject: &str,
+        erased_at_us: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -43,13 +43,15 @@ impl Decide for RecordEnterprise {
             Some(e) => (e.id, e.version + 1, e.created_at_us),
             None => (self.enterprise_id, 1, now_us),
         };
-        // The contact person is personal data: sealed before it is stored.
-        let contact = crate::service::commands::personal::sealed(
+        // The contact person is personal data: sealed before it is stored
+        // (an erased or restricted subject's stays as it was).
+        let contact = crate::service::commands::personal::sealed_or_kept(
             tx,
             at,
             &crate::service::commands::personal::enterprise_subject(id),
             "contact",
             input.contact.as_deref(),
+            existing.as_ref().and_then(|e| e.contact.as_deref()),
         )
         .await?;
         let record = EnterpriseRecord {

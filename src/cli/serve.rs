@@ -72,6 +72,38 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Hourly: erases restricted subjects whose retention period ended
+/// (docs/personal-data.md "Erasure and restriction").
+fn spawn_retention_sweep<S: Store>(
+    store: S,
+    writer: crate::service::WriterHandle,
+    erasures: Option<Arc<ErasureList>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            ticker.tick().await;
+            let swept = crate::service::personal::erase_when_retention_ended(
+                &store,
+                &writer,
+                erasures.as_deref(),
+                Timestamp::now(),
+            )
+            .await;
+            match swept {
+                Ok(erased) if !erased.is_empty() => {
+                    tracing::info!(
+                        erased = erased.len(),
+                        "subjects erased: their retention period ended"
+                    )
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "the retention sweep failed"),
+            }
+        }
+    })
+}
+
 /// Applies the erasure list to the database before anything reads it
 /// (docs/personal-data.md "Backups"); a damaged list stops the start.
 pub async fn apply_erasures<S: Store>(store: &S, list: &ErasureList) -> anyhow::Result<()> {
@@ -185,6 +217,8 @@ impl StoreJob for Serve {
         let (writer, writer_task) = engine::spawn(store.clone(), self.signer.clone(), config);
         let sweeps = spawn_sweeps(store.clone(), writer.clone());
         let lists = spawn_status_lists(store.clone(), writer.clone());
+        let retention =
+            spawn_retention_sweep(store.clone(), writer.clone(), self.api.erasures.clone());
         let api = ApiConfig {
             log_key: Some(self.signer.public_key()),
             ..self.api.clone()
@@ -243,6 +277,8 @@ impl StoreJob for Serve {
         let _ = sweeps.await;
         lists.abort();
         let _ = lists.await;
+        retention.abort();
+        let _ = retention.await;
         writer_task.await?;
         tracing::info!("stopped cleanly");
         Ok(())

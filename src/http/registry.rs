@@ -102,8 +102,8 @@ enum Exposure {
 }
 
 /// The view with its contact as `caller` may see it (docs/personal-data.md
-/// "Who sees what"); an erased subject's as 已删除 / erased, a restricted
-/// one's as 受限 / restricted, whoever asks.
+/// "Who sees what"): none for another enterprise's user; an erased
+/// subject's as 已删除 / erased, a restricted one's as 受限 / restricted.
 async fn shown<S: Store>(
     state: &AppState<S>,
     caller: &super::auth::Authenticated,
@@ -114,6 +114,15 @@ async fn shown<S: Store>(
     let Some(text) = view.contact.take() else {
         return Ok(view);
     };
+    let own = caller.principal.party_id == Some(view.id);
+    let overseer = matches!(
+        caller.principal.role,
+        Role::Admin | Role::Finance | Role::Auditor
+    );
+    if !own && !overseer {
+        // Another enterprise's contact is nothing to this caller.
+        return Ok(view);
+    }
     let subject = crate::service::commands::personal::enterprise_subject(view.id);
     let revealed = reveal(
         &state.store,
@@ -123,8 +132,7 @@ async fn shown<S: Store>(
         &text,
     )
     .await?;
-    let full = exposure == Exposure::Opened
-        && (caller.principal.role == Role::Admin || caller.principal.party_id == Some(view.id));
+    let full = exposure == Exposure::Opened && (caller.principal.role == Role::Admin || own);
     view.contact = Some(match revealed {
         Revealed::Value(value) if full => {
             let reader = Reader {

@@ -12,7 +12,7 @@
 use super::commands::personal::RequestErasure;
 use super::commands::{Command, Submission};
 use super::engine::WriterHandle;
-use super::error::UseCaseError;
+use super::error::{CommandError, UseCaseError};
 use crate::domain::Timestamp;
 use crate::personal::erasure_list::{ErasureList, ErasureListError};
 use crate::personal::sealed::{MasterKey, is_sealed, open};
@@ -153,6 +153,53 @@ pub async fn request_erasure<S: Store>(
         }
     }
     Ok((record, receipt.replayed))
+}
+
+/// Subjects erased per sweep at most (the rest at the next).
+const RETENTION_SWEEP_MAX: u32 = 500;
+
+/// Erases every restricted subject whose retention period ended before
+/// `now`'s date (`serve` runs it hourly): the request is the programme
+/// office's, on the ground that the retention period ended
+/// (`service_ended`), keyed per subject so that several instances record
+/// it once. A subject whose period the writer's clock still counts as
+/// running is left for the next sweep. Returns the subjects erased.
+pub async fn erase_when_retention_ended<S: Store>(
+    store: &S,
+    writer: &WriterHandle,
+    erasures: Option<&ErasureList>,
+    now: Timestamp,
+) -> Result<Vec<String>, UseCaseError> {
+    let today = now.cst_date().to_string();
+    let mut erased = Vec::new();
+    for subject in store.retention_ended(&today, RETENTION_SWEEP_MAX).await? {
+        let request = RequestErasure {
+            subject: subject.clone(),
+            legal_basis: "service_ended".into(),
+            requester: "programme_office".into(),
+            reference: "retention period ended".into(),
+            retain_until: None,
+        };
+        let key = format!("retention-ended:{subject}");
+        match request_erasure(
+            store,
+            writer,
+            erasures,
+            "system:retention".into(),
+            key,
+            request,
+        )
+        .await
+        {
+            Ok(_) => erased.push(subject),
+            Err(UseCaseError::Command(
+                CommandError::PersonalDataRetentionRunning { .. }
+                | CommandError::PersonalDataErased,
+            )) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(erased)
 }
 
 /// What applying the erasure list did.

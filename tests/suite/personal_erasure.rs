@@ -21,14 +21,19 @@ use voucher_ledger::http::{ApiConfig, AppState, router};
 use voucher_ledger::ledger::merkle;
 use voucher_ledger::personal::erasure_list::ErasureList;
 use voucher_ledger::personal::sealed::MasterKey;
-use voucher_ledger::service::personal::{Reader, Revealed, apply_erasure_list, reveal};
+use voucher_ledger::service::personal::{
+    Reader, Revealed, apply_erasure_list, erase_when_retention_ended, reveal,
+};
 use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
 
 use crate::api_client::{Api, As, World};
 use crate::helpers::{TestDb, on_both_backends};
 use crate::settlement::{approve, confirmed, prepare, this_quarter};
 
-on_both_backends!(erasure_keeps_the_ledger_whole);
+on_both_backends!(
+    erasure_keeps_the_ledger_whole,
+    each_role_sees_what_the_docs_say
+);
 
 const ERASED_CONTACT: &str = "周晓梅 13905812345";
 const RESTRICTED_CONTACT: &str = "陈立新 13905867890";
@@ -422,6 +427,31 @@ async fn erasure_keeps_the_ledger_whole<S: Store>(store: S, db: &TestDb) {
     };
     assert!(again.unwrap().shredded.is_empty());
 
+    // The retention period ends (its date moved back, as if the years had
+    // passed): the hourly sweep erases the restricted subject, once.
+    let ended = format!(
+        "UPDATE subject_keys SET retain_until = '2000-01-01' WHERE subject = '{}'",
+        subject(restricted)
+    );
+    db.tamper(&[ended.as_str()], None).await;
+    let now = voucher_ledger::domain::Timestamp::now();
+    let swept = erase_when_retention_ended(&store, &world.writer, Some(&list), now)
+        .await
+        .unwrap();
+    assert_eq!(swept, [subject(restricted)]);
+    let again = erase_when_retention_ended(&store, &world.writer, Some(&list), now)
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    assert_eq!(
+        contact_seen(&api, &admin, restricted).await,
+        "已删除 / erased"
+    );
+    assert!(list.subjects().unwrap().contains_key(&subject(restricted)));
+    voucher_ledger::service::verify::verify_witnessed(&store, &[], &[])
+        .await
+        .expect("verify passes after the sweep's erasure");
+
     // A key put back behind the ledger's back fails `verify`.
     let put_back = format!(
         "UPDATE subject_keys SET wrapped_key = $1, erased_at_us = NULL WHERE subject = '{}'",
@@ -433,4 +463,106 @@ async fn erasure_keeps_the_ledger_whole<S: Store>(store: S, db: &TestDb) {
         refused.is_err_and(|e| e.to_string().contains("still holds its key")),
         "verify sees an erased subject's key back"
     );
+}
+
+/// What docs/personal-data.md "Who sees what" says a role is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Full,
+    Masked,
+    Refused,
+}
+
+/// The table between the `who-sees-what` markers: role → (list, one).
+fn documented_views() -> Vec<(String, Shown, Shown)> {
+    let docs = include_str!("../../docs/personal-data.md");
+    let start = docs
+        .find("<!-- who-sees-what -->")
+        .expect("the table's marker");
+    let end = docs
+        .find("<!-- /who-sees-what -->")
+        .expect("its end marker");
+    let parse = |cell: &str| match cell.trim() {
+        "full" => Shown::Full,
+        "masked" => Shown::Masked,
+        "refused" => Shown::Refused,
+        other => panic!("unknown view {other:?} in docs/personal-data.md"),
+    };
+    docs[start..end]
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| role"))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').collect();
+            (
+                cells[0].trim().to_string(),
+                parse(cells[1]),
+                parse(cells[2]),
+            )
+        })
+        .collect()
+}
+
+async fn each_role_sees_what_the_docs_say<S: Store>(store: S, _db: &TestDb) {
+    let world = World::new(store.clone()).await;
+    let firms = crate::issuance::seed_firms(&world.store, &world.writer, 1, 2).await;
+    let (firm, other) = (&firms[0], &firms[1]);
+    give_contact(&world, firm, ERASED_CONTACT).await;
+    let masked = voucher_ledger::personal::sealed::mask(ERASED_CONTACT);
+    let reads = || async {
+        store
+            .personal_reads(Some(&subject(firm)), None, 500)
+            .await
+            .unwrap()
+            .len()
+    };
+    let views = documented_views();
+    assert_eq!(views.len(), 6, "{views:?}");
+    for (role, list_view, one_view) in views {
+        let who = match role.as_str() {
+            "admin" | "finance" | "auditor" => world.bearer(&role),
+            "provider" => world.bearer("provider_a"),
+            "enterprise (its own)" => firm.bearer(),
+            "enterprise (another's)" => other.bearer(),
+            other => panic!("a role the test does not know: {other}"),
+        };
+        // The list: the firm's row.
+        let listed = world.api.get("/api/v1/enterprises?limit=200", &who).await;
+        let row = listed.body["enterprises"].as_array().and_then(|rows| {
+            rows.iter()
+                .find(|e| e["id"] == json!(firm.enterprise_id.to_string()))
+                .cloned()
+        });
+        let before = reads().await;
+        match list_view {
+            Shown::Refused => assert!(listed.status.is_client_error(), "{role}: {:?}", listed.body),
+            Shown::Masked => assert_eq!(row.unwrap()["contact"], json!(masked), "{role}"),
+            Shown::Full => assert_eq!(row.unwrap()["contact"], json!(ERASED_CONTACT), "{role}"),
+        }
+        let path = format!("/api/v1/enterprises/{}", firm.enterprise_id);
+        let one = world.api.get(&path, &who).await;
+        match one_view {
+            Shown::Refused => assert!(one.status.is_client_error(), "{role}: {:?}", one.body),
+            Shown::Masked => {
+                assert_eq!(one.body["enterprise"]["contact"], json!(masked), "{role}")
+            }
+            Shown::Full => {
+                assert_eq!(
+                    one.body["enterprise"]["contact"],
+                    json!(ERASED_CONTACT),
+                    "{role}"
+                )
+            }
+        }
+        // Exactly the unmasked reads leave a record.
+        let recorded = reads().await - before;
+        let expected = usize::from(one_view == Shown::Full) + usize::from(list_view == Shown::Full);
+        assert_eq!(recorded, expected, "{role}: reads recorded");
+        if expected > 0 {
+            let newest = &store
+                .personal_reads(Some(&subject(firm)), None, 1)
+                .await
+                .unwrap()[0];
+            assert!(newest.actor.contains(&newest.role), "{newest:?}");
+        }
+    }
 }

@@ -77,6 +77,13 @@ pub trait PersonalStore {
         subject: &str,
         erased_at_us: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Up to `limit` restricted subjects whose retention ended before
+    /// `today` (YYYY-MM-DD) and whose key still exists, by subject.
+    fn retention_ended(
+        &self,
+        today: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// Records unmasked reads (one statement per read, one transaction).
     fn record_personal_reads(
         &self,

@@ -20,6 +20,9 @@ pub const SELECT_LIVE_KEYS: &str = "SELECT subject, wrapped_key FROM subject_key
      WHERE wrapped_key IS NOT NULL ORDER BY subject";
 pub const SELECT_ERASED: &str = "SELECT subject, erased_at_us FROM subject_keys \
      WHERE erased_at_us IS NOT NULL ORDER BY subject";
+pub const SELECT_RETENTION_ENDED: &str = "SELECT subject FROM subject_keys \
+     WHERE restricted_at_us IS NOT NULL AND wrapped_key IS NOT NULL AND retain_until < $1 \
+     ORDER BY subject LIMIT $2";
 pub const UPDATE_WRAPPED: &str =
     "UPDATE subject_keys SET wrapped_key = $2, master_key_id = $3 WHERE subject = $1";
 pub const INSERT_SUBJECT_KEY: &str = "INSERT INTO subject_keys (subject, wrapped_key, \
@@ -147,6 +150,19 @@ macro_rules! impl_personal_store {
                     .await
                     .map_err(map_err)?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn retention_ended(
+                &self,
+                today: &str,
+                limit: u32,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                sqlx::query_scalar($crate::store::personal::sql::SELECT_RETENTION_ENDED)
+                    .bind(today)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)
             }
 
             async fn record_personal_reads(

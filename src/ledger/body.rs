@@ -200,7 +200,7 @@ mod tests {
             );
             messages += 1;
         }
-        assert_eq!(messages, 42);
+        assert_eq!(messages, 43);
     }
 
     #[test]

@@ -94,6 +94,10 @@ fn done_message(code: &str, lang: Lang) -> Option<&'static str> {
         "approved" => ("结算批次已审批。", "Settlement run approved."),
         "bank_return" => ("银行回单已导入。", "Bank return imported."),
         "created" => ("已创建。", "Created."),
+        "erasure" => (
+            "已记录请求：个人信息已删除，或在保存期限内限制处理。",
+            "Request recorded: the personal data is erased, or restricted while its retention runs.",
+        ),
         "amended" => (
             "项目条款已修改并记入账本。",
             "Terms changed; the change is in the ledger.",

@@ -43,7 +43,11 @@ fn subject(firm: &crate::issuance::Firm) -> String {
 }
 
 /// Records `contact` on the firm's registry entry through the API.
-async fn give_contact<S: Store>(world: &World<S>, firm: &crate::issuance::Firm, contact: &str) {
+pub(crate) async fn give_contact<S: Store>(
+    world: &World<S>,
+    firm: &crate::issuance::Firm,
+    contact: &str,
+) {
     let admin = world.bearer("admin");
     let path = format!("/api/v1/enterprises/{}", firm.enterprise_id);
     let e = world.api.get(&path, &admin).await.body["enterprise"].clone();

@@ -31,6 +31,7 @@ on_both_backends!(
     a_clerk_slower_than_the_code_still_redeems_and_a_refusal_keeps_the_form,
     an_admin_resets_a_password_and_the_user_must_choose_their_own_first,
     an_enterprise_reads_the_guide_and_confirms_before_it_claims,
+    an_admin_erases_a_contact_from_the_enterprise_page,
 );
 
 /// The portal as one browser sees it: its cookies, and the CSRF token of
@@ -224,6 +225,7 @@ fn site<S: Store>(world: &World<S>) -> Router {
         world.writer.clone(),
         ApiConfig {
             issuer_keys: world.issuer_keys.clone(),
+            personal_key: Some(world.personal_key.clone()),
             ..ApiConfig::default()
         },
     ))
@@ -1484,4 +1486,77 @@ async fn an_enterprise_reads_the_guide_and_confirms_before_it_claims<S: Store>(
     let row = standing().await;
     assert_eq!(row["vouchers_this_year"], 1);
     assert_eq!(row["cap_left_fen"], 1_000_000);
+}
+
+/// The admin opens one enterprise (its contact shown, the read recorded),
+/// is refused a request without a case number or with an unknown legal
+/// basis (nothing recorded), then records an erasure: the page says
+/// 已删除 and shows the contact no more.
+async fn an_admin_erases_a_contact_from_the_enterprise_page<S: Store>(store: S, _db: &TestDb) {
+    let (world, firm, _voucher, _provider) = setting(store, true, "static").await;
+    crate::personal_erasure::give_contact(&world, &firm, "周晓梅 13905812345").await;
+    let site = site(&world);
+    let mut admin = Portal::log_in(&site, "admin", "admin password 123").await;
+    let path = format!("/admin/enterprises/{}", firm.enterprise_id);
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("周晓梅 13905812345") && page.html.contains("在用"));
+    assert!(page.html.contains("data-reads"), "the read is listed");
+    let action = format!("{path}/erasure");
+    let entries = world.store.head().await.unwrap().sequence;
+    for (fields, code) in [
+        (
+            vec![
+                ("legal_basis", "consent_withdrawn"),
+                ("requester", "data_subject"),
+                ("reference", " "),
+            ],
+            "field_required",
+        ),
+        (
+            vec![
+                ("legal_basis", "because"),
+                ("requester", "data_subject"),
+                ("reference", "PI-1"),
+            ],
+            "legal_basis_invalid",
+        ),
+        (
+            vec![
+                ("legal_basis", "other_law"),
+                ("requester", "data_subject"),
+                ("reference", "PI-1"),
+                ("retain_until", "2056-13-01"),
+            ],
+            "date_invalid",
+        ),
+    ] {
+        let refused = admin.post(&action, &fields).await;
+        assert!(
+            refused.status.is_client_error(),
+            "{code}: {}",
+            refused.status
+        );
+        assert_eq!(refused.refusal(), Some(code), "{}", refused.html);
+    }
+    assert_eq!(
+        world.store.head().await.unwrap().sequence,
+        entries,
+        "nothing recorded"
+    );
+    let done = admin
+        .post(
+            &action,
+            &[
+                ("legal_basis", "consent_withdrawn"),
+                ("requester", "data_subject"),
+                ("reference", "PI-2026-7"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let page = admin.get(&done.location.unwrap()).await;
+    assert!(page.html.contains("已删除"), "{}", page.html);
+    assert!(!page.html.contains("周晓梅") && !page.html.contains("13905812345"));
+    assert!(!page.html.contains("/erasure"), "no form once erased");
 }

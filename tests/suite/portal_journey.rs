@@ -892,12 +892,23 @@ async fn portals_take_a_voucher_from_programme_to_paid_report(db: &TestDb) {
         .step(&visitor, "public-receipt-another-key", false)
         .await;
     visitor.quit().await;
+    // One enterprise's page (its contact opened, its personal data's
+    // standing and the erasure form), reached from the registry's link.
+    admin.goto(&format!("{base}/admin/enterprises")).await;
+    let enterprise_page = admin
+        .wait_until(
+            "an enterprise link",
+            "const a = document.querySelector('a[href^=\"/admin/enterprises/\"]'); return a && a.getAttribute('href');",
+        )
+        .await;
+    let enterprise_page = enterprise_page.as_str().unwrap().to_string();
     journey
         .sweep(
             &admin,
             "admin",
             &pages(&[
                 "/admin",
+                &enterprise_page,
                 "/admin/programmes/new",
                 &format!("/admin/programmes/{PROGRAMME}/edit"),
                 "/admin/users",

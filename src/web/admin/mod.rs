@@ -1,7 +1,9 @@
 //! The economy bureau's (经信局) portal: programmes (create, amend, fund,
 //! open, close), users, the registries (enterprises and providers, imports
 //! with their row-level error report, fraud marking, which also
-//! blacklists), and the issuer keys (rotate, revoke, re-issue).
+//! blacklists), one enterprise's page with its personal data (erasure,
+//! restriction, who read it), and the issuer keys (rotate, revoke,
+//! re-issue).
 
 use axum::Router;
 use serde_json::Value;
@@ -10,6 +12,7 @@ use crate::web::ApiClient;
 use crate::web::backend::{Caller, Refusal, path_part};
 
 mod keys;
+mod personal;
 mod programmes;
 mod registries;
 mod users;
@@ -20,6 +23,7 @@ pub fn routes() -> Router<ApiClient> {
         .merge(users::routes())
         .merge(registries::routes())
         .merge(keys::routes())
+        .merge(personal::routes())
 }
 
 /// The id of the registered enterprise or provider with this USCC.

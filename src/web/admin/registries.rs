@@ -114,9 +114,13 @@ async fn enterprises_page(
             thead { tr {
                 th { (lang.t("统一社会信用代码", "USCC")) } th { (lang.t("名称", "Name")) }
                 th { (lang.t("区域", "Division")) } th { (lang.t("规模", "Size")) }
+                th { (lang.t("联系人（已隐去部分）", "Contact (masked)")) }
             } }
             tbody { @for e in items(&list, "enterprises") { tr {
-                td { (s(e, "uscc")) } td { (s(e, "name")) } td { (layout::division_label(s(e, "division"))) } td { (layout::size_label(lang, s(e, "size_class"))) }
+                td { (s(e, "uscc")) }
+                td { a href=(format!("/admin/enterprises/{}", s(e, "id"))) { (s(e, "name")) } }
+                td { (layout::division_label(s(e, "division"))) } td { (layout::size_label(lang, s(e, "size_class"))) }
+                td { (s(e, "contact")) }
             } } }
         } }
         @if let Some(next) = list["next_cursor"].as_str() {

@@ -17,7 +17,7 @@ use crate::web::form::{self, Fields};
 use crate::web::layout::{self, Notice, PageResult, items, s};
 
 /// The roles, as the admin chooses and reads them.
-const ROLES: [(&str, &str, &str); 5] = [
+pub(super) const ROLES: [(&str, &str, &str); 5] = [
     ("enterprise", "企业", "enterprise"),
     ("provider", "服务机构", "provider"),
     ("finance", "财政局", "finance"),

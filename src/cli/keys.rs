@@ -1,4 +1,6 @@
-//! `voucher-ledger keys rotate|revoke|list`: voucher issuer keys.
+//! `voucher-ledger keys rotate|revoke|reissue|list`: voucher issuer keys;
+//! `keys rotate-personal` and `keys seal-legacy`: the personal data master
+//! key and the contacts recorded before sealing.
 //!
 //! Rotation creates the new private key here, on the operator's side, in
 //! `--key-dir` (`<key id>.key`, mode 0600), and records its activation in
@@ -65,6 +67,14 @@ pub enum KeysAction {
         #[command(flatten)]
         ledger_key: super::KeyArgs,
     },
+    /// Seal the personal data recorded before sealing: every enterprise
+    /// whose stored contact is plain text is recorded again with it sealed
+    /// (an `enterprise_updated` entry each; the old entries keep their
+    /// text — docs/personal-data.md "Entries written before sealing").
+    SealLegacy {
+        #[command(flatten)]
+        writer: super::WriterArgs,
+    },
 }
 
 pub async fn run(command: KeysAction) -> anyhow::Result<ExitCode> {
@@ -111,6 +121,15 @@ pub async fn run(command: KeysAction) -> anyhow::Result<ExitCode> {
             database,
             ledger_key,
         } => rotate_personal(&database.database_url, &ledger_key.key_file).await,
+        KeysAction::SealLegacy { writer } => {
+            let master_key_file = crate::personal::master_key::beside(&writer.ledger_key.key_file);
+            let (personal_key, _) = crate::personal::master_key::load_or_create(&master_key_file)?;
+            let job = SealLegacy {
+                keys: writer.keys()?,
+                personal_key: Arc::new(personal_key),
+            };
+            with_store(&writer.database.database_url, job).await?
+        }
         KeysAction::List { database } => {
             for key in with_store(&database.database_url, ListKeys).await?? {
                 println!(
@@ -289,6 +308,49 @@ impl StoreJob for Reissue {
         eprintln!(
             "{} re-issued, {} refused",
             report.reissued.len(),
+            report.refused.len()
+        );
+        Ok(if report.refused.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}
+
+struct SealLegacy {
+    keys: super::WriterKeys,
+    personal_key: Arc<crate::personal::sealed::MasterKey>,
+}
+
+impl StoreJob for SealLegacy {
+    type Output = anyhow::Result<ExitCode>;
+
+    async fn run<S: Store>(self, store: S) -> Self::Output {
+        let (writer, task) = super::start_writer_with(
+            &store,
+            self.keys.ledger.clone(),
+            self.keys.issuer_keys.clone(),
+            Some(self.personal_key),
+        )
+        .await?;
+        let today = crate::domain::Timestamp::now().cst_date();
+        let report = crate::service::personal_migration::seal_legacy_contacts(
+            &store,
+            &writer,
+            &super::cli_actor(),
+            today,
+        )
+        .await;
+        drop(writer);
+        task.await?;
+        let report = report.map_err(|error| anyhow::anyhow!("{error}"))?;
+        for (uscc, why) in &report.refused {
+            eprintln!("{uscc}: left as it was: {why}");
+        }
+        println!(
+            "{} contacts sealed, {} left as they were",
+            report.sealed.len(),
             report.refused.len()
         );
         Ok(if report.refused.is_empty() {

@@ -16,6 +16,7 @@ pub mod issuer_keys;
 pub mod journal;
 pub mod offline;
 pub mod personal;
+pub mod personal_migration;
 pub mod programmes;
 pub mod provider_account;
 pub mod redemption;

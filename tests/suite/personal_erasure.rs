@@ -32,7 +32,8 @@ use crate::settlement::{approve, confirmed, prepare, this_quarter};
 
 on_both_backends!(
     erasure_keeps_the_ledger_whole,
-    each_role_sees_what_the_docs_say
+    each_role_sees_what_the_docs_say,
+    contacts_recorded_before_sealing_are_sealed_by_seal_legacy
 );
 
 const ERASED_CONTACT: &str = "周晓梅 13905812345";
@@ -569,4 +570,61 @@ async fn each_role_sees_what_the_docs_say<S: Store>(store: S, _db: &TestDb) {
             assert!(newest.actor.contains(&newest.role), "{newest:?}");
         }
     }
+}
+
+/// A deployment that recorded contacts before sealing: `keys seal-legacy`
+/// records each such enterprise again with its contact sealed (once), the
+/// contact still reads the same with the master key, and `verify` passes.
+async fn contacts_recorded_before_sealing_are_sealed_by_seal_legacy<S: Store>(
+    store: S,
+    db: &TestDb,
+) {
+    let world = World::new(store.clone()).await;
+    let firms = crate::issuance::seed_firms(&world.store, &world.writer, 1, 2).await;
+    let legacy = "赵六 13800001111";
+    let plain = format!(
+        "UPDATE enterprises SET contact = '{legacy}' WHERE id = '{}'",
+        firms[0].enterprise_id
+    );
+    db.tamper(&[plain.as_str()], None).await;
+    // The service's master key, where the command line finds it.
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("data/personal-data-key");
+    voucher_ledger::keyfile::write_seed(&key_file, &world.personal_key.secret_bytes()).unwrap();
+    let (code, said) = crate::processes::run(
+        dir.path(),
+        &["keys", "seal-legacy", "--database-url", db.url()],
+    )
+    .await;
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("1 contacts sealed"), "{said}");
+    let record = store
+        .enterprise_by_id(firms[0].enterprise_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = record.contact.unwrap();
+    assert!(stored.starts_with("pd1:"), "sealed now: {stored}");
+    assert_eq!(
+        reveal(
+            &store,
+            Some(&world.personal_key),
+            &subject(&firms[0]),
+            "contact",
+            &stored
+        )
+        .await
+        .unwrap(),
+        Revealed::Value(legacy.into())
+    );
+    let (code, said) = crate::processes::run(
+        dir.path(),
+        &["keys", "seal-legacy", "--database-url", db.url()],
+    )
+    .await;
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("0 contacts sealed"), "{said}");
+    voucher_ledger::service::verify::verify_witnessed(&store, &[], &[])
+        .await
+        .expect("verify passes");
 }

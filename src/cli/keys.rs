@@ -122,11 +122,8 @@ pub async fn run(command: KeysAction) -> anyhow::Result<ExitCode> {
             ledger_key,
         } => rotate_personal(&database.database_url, &ledger_key.key_file).await,
         KeysAction::SealLegacy { writer } => {
-            let master_key_file = crate::personal::master_key::beside(&writer.ledger_key.key_file);
-            let (personal_key, _) = crate::personal::master_key::load_or_create(&master_key_file)?;
             let job = SealLegacy {
                 keys: writer.keys()?,
-                personal_key: Arc::new(personal_key),
             };
             with_store(&writer.database.database_url, job).await?
         }
@@ -320,20 +317,13 @@ impl StoreJob for Reissue {
 
 struct SealLegacy {
     keys: super::WriterKeys,
-    personal_key: Arc<crate::personal::sealed::MasterKey>,
 }
 
 impl StoreJob for SealLegacy {
     type Output = anyhow::Result<ExitCode>;
 
     async fn run<S: Store>(self, store: S) -> Self::Output {
-        let (writer, task) = super::start_writer_with(
-            &store,
-            self.keys.ledger.clone(),
-            self.keys.issuer_keys.clone(),
-            Some(self.personal_key),
-        )
-        .await?;
+        let (writer, task) = self.keys.start_writer(&store).await?;
         let today = crate::domain::Timestamp::now().cst_date();
         let report = crate::service::personal_migration::seal_legacy_contacts(
             &store,

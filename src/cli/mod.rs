@@ -107,9 +107,13 @@ impl WriterArgs {
     /// The ledger key (created on first use) and the issuer keyring.
     pub fn keys(&self) -> anyhow::Result<WriterKeys> {
         let (ledger, _) = crate::keyfile::load_or_create(&self.ledger_key.key_file)?;
+        let (personal_key, _) = crate::personal::master_key::load_or_create(
+            &crate::personal::master_key::beside(&self.ledger_key.key_file),
+        )?;
         Ok(WriterKeys {
             ledger: std::sync::Arc::new(ledger),
             issuer_keys: self.issuer_keys.keyring()?,
+            personal_key: std::sync::Arc::new(personal_key),
         })
     }
 }
@@ -176,6 +180,9 @@ fn parse_log_origin(text: &str) -> Result<String, String> {
 pub struct WriterKeys {
     pub ledger: std::sync::Arc<crate::ledger::checkpoint::KeyPair>,
     pub issuer_keys: std::sync::Arc<crate::service::issuer_keyring::IssuerKeyring>,
+    /// The personal data master key beside the ledger key (created there
+    /// on first use, as `serve` would).
+    pub personal_key: std::sync::Arc<crate::personal::sealed::MasterKey>,
 }
 
 impl WriterKeys {
@@ -184,7 +191,13 @@ impl WriterKeys {
         &self,
         store: &S,
     ) -> anyhow::Result<(crate::service::WriterHandle, tokio::task::JoinHandle<()>)> {
-        start_writer(store, self.ledger.clone(), self.issuer_keys.clone()).await
+        start_writer_with(
+            store,
+            self.ledger.clone(),
+            self.issuer_keys.clone(),
+            Some(self.personal_key.clone()),
+        )
+        .await
     }
 }
 

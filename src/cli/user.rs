@@ -78,8 +78,13 @@ pub async fn run(command: UserAction) -> anyhow::Result<ExitCode> {
     );
     let password = read_password()?;
     let (signer, _) = crate::keyfile::load_or_create(&key.key_file)?;
+    // The username is sealed in its entry (docs/personal-data.md).
+    let (personal_key, _) = crate::personal::master_key::load_or_create(
+        &crate::personal::master_key::beside(&key.key_file),
+    )?;
     let job = Create {
         signer: Arc::new(signer),
+        personal_key: Arc::new(personal_key),
         username,
         role,
         party_id,
@@ -151,6 +156,7 @@ fn read_password() -> anyhow::Result<Password> {
 
 struct Create {
     signer: Arc<KeyPair>,
+    personal_key: Arc<crate::personal::sealed::MasterKey>,
     username: Username,
     role: Role,
     party_id: Option<String>,
@@ -170,8 +176,13 @@ impl StoreJob for Create {
             ),
             None => None,
         };
-        let (writer, task) =
-            super::start_writer(&store, self.signer.clone(), Default::default()).await?;
+        let (writer, task) = super::start_writer_with(
+            &store,
+            self.signer.clone(),
+            Default::default(),
+            Some(self.personal_key.clone()),
+        )
+        .await?;
         let by = crate::service::commands::Envelope::new(
             super::cli_actor(),
             format!("cli:create-user:{}", self.username),

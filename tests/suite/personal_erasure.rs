@@ -33,7 +33,8 @@ use crate::settlement::{approve, confirmed, prepare, this_quarter};
 on_both_backends!(
     erasure_keeps_the_ledger_whole,
     each_role_sees_what_the_docs_say,
-    contacts_recorded_before_sealing_are_sealed_by_seal_legacy
+    contacts_recorded_before_sealing_are_sealed_by_seal_legacy,
+    usernames_enter_the_chain_sealed
 );
 
 const ERASED_CONTACT: &str = "周晓梅 13905812345";
@@ -627,4 +628,56 @@ async fn contacts_recorded_before_sealing_are_sealed_by_seal_legacy<S: Store>(
     voucher_ledger::service::verify::verify_witnessed(&store, &[], &[])
         .await
         .expect("verify passes");
+}
+
+/// A new user's login enters its `user_created` entry only sealed under
+/// the user's own key (it opens to the login with the master key), and
+/// signing in with it works (the `users` row keeps it).
+async fn usernames_enter_the_chain_sealed<S: Store>(store: S, _db: &TestDb) {
+    use voucher_ledger::ledger::body::EntryBody;
+    let world = World::new(store.clone()).await;
+    let login = "zhou-xiaomei";
+    let created = world
+        .api
+        .post(
+            "/api/v1/users",
+            &world.bearer("admin"),
+            json!({"username": login, "password": "a long enough password 1", "role": "auditor"}),
+            "new-auditor",
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let user_id = created.body["id"].as_str().unwrap().to_string();
+    let entries = store.entries(1, 1000).await.unwrap();
+    let mut seen = 0;
+    for entry in &entries {
+        assert!(
+            !entry
+                .body
+                .windows(login.len())
+                .any(|w| w == login.as_bytes()),
+            "the login in entry {} in plain text",
+            entry.sequence
+        );
+        if let Ok(EntryBody::UserCreated(body)) =
+            EntryBody::decode_canonical(&entry.kind, &entry.body)
+        {
+            assert!(body.username.starts_with("pd1:"), "{body:?}");
+            seen += 1;
+            if body.user_id == user_id {
+                let opened = reveal(
+                    &store,
+                    Some(&world.personal_key),
+                    &format!("user:{user_id}"),
+                    "username",
+                    &body.username,
+                )
+                .await
+                .unwrap();
+                assert_eq!(opened, Revealed::Value(login.into()));
+            }
+        }
+    }
+    assert!(seen >= 8, "the seeded users and the new one: {seen}");
+    let (_cookie, _csrf) = world.api.login(login, "a long enough password 1").await;
 }

@@ -292,6 +292,8 @@ pub(super) async fn bench_writer<S: Store>(
     let ring = Arc::new(crate::service::issuer_keyring::IssuerKeyring::default());
     let config = WriterConfig {
         issuer_keys: ring.clone(),
+        // Users' names are sealed (set-up only: not on a timed path).
+        personal_key: Some(Arc::new(crate::personal::sealed::MasterKey::generate())),
         ..WriterConfig::default()
     };
     let (writer, task) = engine::spawn(store.clone(), ledger_key, config);

@@ -201,15 +201,15 @@ fn cases() -> Vec<Case> {
                 password_hash: Redacted::new("h1".into()),
             },
             &[
-                ("username", |c| {
-                    c.username = Username::parse("clerk2").unwrap()
-                }),
                 ("role", |c| c.role = Role::Enterprise),
                 ("party_id", |c| c.party_id = Some(id(3))),
             ],
             &[
                 ("user_id", |c| c.user_id = id(9)),
                 // Personal data stays out of the digest the chain holds.
+                ("username", |c| {
+                    c.username = Username::parse("clerk2").unwrap()
+                }),
                 ("display_name", |c| c.display_name = Some("王芳".into())),
                 ("password_hash", |c| {
                     c.password_hash = Redacted::new("h2".into())

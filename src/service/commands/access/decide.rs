@@ -24,6 +24,20 @@ impl Decide for CreateUser {
         if tx.username_taken(self.username.as_str()).await? {
             return Err(CommandError::UsernameTaken.into());
         }
+        let subject = crate::service::commands::personal::user_subject(self.user_id);
+        let sealed = crate::service::commands::personal::sealed(
+            tx,
+            at,
+            &subject,
+            "username",
+            Some(self.username.as_str()),
+        )
+        .await?
+        .expect("a username is never empty");
+        let EntryBody::UserCreated(mut body) = draft.body else {
+            unreachable!("a new user drafts user_created");
+        };
+        body.username = sealed;
         tx.insert_user(&UserRecord {
             id: self.user_id,
             username: self.username.to_string(),
@@ -36,7 +50,7 @@ impl Decide for CreateUser {
             display_name: self.display_name.clone(),
         })
         .await?;
-        Ok(Decided::new(draft.body, checked))
+        Ok(Decided::new(EntryBody::UserCreated(body), checked))
     }
 }
 

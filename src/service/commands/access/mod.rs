@@ -22,6 +22,10 @@ pub struct CreateUser {
     /// Generated per request: not part of what was asked.
     #[serde(skip)]
     pub user_id: Uuid,
+    /// Personal data (a login is often a person's name): sealed under the
+    /// user's own key in the entry and, like the contact, left out of the
+    /// digest (docs/personal-data.md; decision 0017).
+    #[serde(skip)]
     pub username: Username,
     pub role: Role,
     pub party_id: Option<Uuid>,
@@ -55,7 +59,8 @@ impl ToDraft for CreateUser {
         Ok(Draft::without_postings(EntryBody::UserCreated(
             pb::UserCreated {
                 user_id: self.user_id.to_string(),
-                username: self.username.to_string(),
+                // Sealed under the lock (`decide`).
+                username: String::new(),
                 role: self.role.as_str().to_string(),
                 party_id: self.party_id.map(|p| p.to_string()).unwrap_or_default(),
             },

@@ -27,6 +27,12 @@ pub fn enterprise_subject(id: Uuid) -> String {
     format!("enterprise:{id}")
 }
 
+/// The subject a user's personal fields (the username in its
+/// `user_created` entry) belong to.
+pub fn user_subject(id: Uuid) -> String {
+    format!("user:{id}")
+}
+
 /// The enterprise a subject names, if it is `enterprise:<uuid>`.
 pub fn subject_enterprise(subject: &str) -> Option<Uuid> {
     let id = subject.strip_prefix("enterprise:")?;

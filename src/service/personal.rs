@@ -105,24 +105,6 @@ pub fn read_by(reader: &Reader, subject: &str, field: &str) -> PersonalRead {
     }
 }
 
-/// As [`reveal`], recording the read when a value is shown unmasked.
-pub async fn reveal_recorded<S: Store>(
-    store: &S,
-    master: Option<&MasterKey>,
-    reader: &Reader,
-    subject: &str,
-    field: &str,
-    text: &str,
-) -> Result<Revealed, StoreError> {
-    let revealed = reveal(store, master, subject, field, text).await?;
-    if matches!(revealed, Revealed::Value(_)) {
-        store
-            .record_personal_reads(&[read_by(reader, subject, field)])
-            .await?;
-    }
-    Ok(revealed)
-}
-
 /// Records the erasure request; after an erasure, lists the subject in
 /// `erasures` (beside the master key). Returns the subject's key row.
 pub async fn request_erasure<S: Store>(

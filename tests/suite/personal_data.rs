@@ -3,7 +3,8 @@
 //! file and its WAL; a `pg_dump`) hold none of the demo contact persons'
 //! names with their numbers, nor the numbers alone, in plain text — while
 //! lists show them masked, the admin sees one opened in full (the read
-//! recorded), finance masked, and the registry export carries them. Then the master key is rotated: after a restart everything
+//! recorded), finance masked, and the registry export carries them; the
+//! demo's whole debug log names none of them. Then the master key is rotated: after a restart everything
 //! reads as before with the new key alone, and `verify` passes.
 
 use crate::helpers::TestDb;
@@ -51,8 +52,9 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 async fn the_demo_database_holds_no_contact_in_plain_text(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("demo.log");
     let (mut server, base, printed) =
-        processes::start_demo(dir.path(), &["--database-url", db.url()]).await;
+        processes::start_demo_logging(dir.path(), &["--database-url", db.url()], &log).await;
     let password = |user: &str| {
         printed
             .lines()
@@ -107,6 +109,20 @@ async fn the_demo_database_holds_no_contact_in_plain_text(db: &TestDb) {
     terminate(&server);
     assert!(server.wait().await.unwrap().success());
     drop(server);
+
+    // The log (everything, at debug) of the demo recording 700 contacts and
+    // the admin opening one: no contact, no number.
+    let logged = std::fs::read(&log).unwrap();
+    assert!(logged.len() > 1000, "the demo logged at debug");
+    for index in 0..700 {
+        let contact = voucher_ledger::cli::demo::demo_contact(index);
+        let phone = contact.split(' ').next_back().unwrap();
+        assert!(!contains(&logged, phone), "{phone} in the log");
+    }
+    assert!(
+        !contains(&logged, &opened_by_admin.replace('"', "")),
+        "the opened contact in the log"
+    );
 
     // The database's bytes: no name-with-number, no number.
     let bytes = database_bytes(db).await;

@@ -1080,12 +1080,27 @@ pub(crate) async fn start_demo_at(
     address: &str,
     extra: &[&str],
 ) -> (Child, String, String) {
-    let mut child = command(dir)
-        .args(["demo", "--listen", address])
+    let mut demo = command(dir);
+    demo.args(["demo", "--listen", address]).args(extra);
+    spawn_demo(demo).await
+}
+
+/// `start_demo` logging everything (`VOUCHER_LOG=debug`) to the file `log`.
+pub(crate) async fn start_demo_logging(
+    dir: &Path,
+    extra: &[&str],
+    log: &Path,
+) -> (Child, String, String) {
+    let mut demo = command(dir);
+    demo.args(["demo", "--listen", "127.0.0.1:0"])
         .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .env("VOUCHER_LOG", "debug")
+        .stderr(std::fs::File::create(log).unwrap());
+    spawn_demo(demo).await
+}
+
+async fn spawn_demo(mut demo: Command) -> (Child, String, String) {
+    let mut child = demo.stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = String::new();
     loop {

@@ -109,7 +109,7 @@ impl StoreJob for ApplyErasures<'_> {
 /// after `verify` passes on it; an existing database is replaced only
 /// with `replace` (stop the service first). The erasure list `erasures`
 /// is applied to the copy before it takes the database's place: a
-/// subject erased since the backup was taken stays erased.
+/// subject erased (or restricted) since the backup was taken stays so.
 pub async fn restore(
     file: &Path,
     database_url: &str,

@@ -127,11 +127,20 @@ pub async fn request_erasure<S: Store>(
         .subject_key(&subject)
         .await?
         .expect("a recorded request leaves the subject a key row");
-    if let (Some(list), Some(erased_at_us)) = (erasures, record.erased_at_us) {
-        // Failing here leaves the key destroyed in the database; the next
-        // start lists the subject (`apply_erasure_list`).
-        if let Err(error) = list.append(&subject, erased_at_us) {
-            tracing::error!(%error, "an erasure could not be added to the erasure list");
+    if let Some(list) = erasures {
+        // Failing here leaves the database right; the next start lists
+        // what it holds (`apply_erasure_list`).
+        let listed = match (
+            record.erased_at_us,
+            record.restricted_at_us,
+            &record.retain_until,
+        ) {
+            (Some(erased_at_us), _, _) => list.append(&subject, erased_at_us),
+            (None, Some(at), Some(until)) => list.append_restriction(&subject, at, day(until)),
+            _ => Ok(()),
+        };
+        if let Err(error) = listed {
+            tracing::error!(%error, "a request could not be added to the erasure list");
         }
     }
     Ok((record, receipt.replayed))
@@ -189,7 +198,10 @@ pub async fn erase_when_retention_ended<S: Store>(
 pub struct ListApplied {
     /// Listed subjects whose key the database still held: destroyed now.
     pub shredded: Vec<String>,
-    /// Subjects erased in the database but missing from the list: added.
+    /// Listed restrictions the database did not hold (as long): held now.
+    pub restricted: Vec<String>,
+    /// Erasures and restrictions in the database but missing from the
+    /// list: added.
     pub listed: usize,
 }
 
@@ -201,24 +213,53 @@ pub enum ApplyListError {
     Store(#[from] StoreError),
 }
 
+/// A `retain_until` as stored (always written as a date).
+fn day(text: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("retain_until is written as a date")
+}
+
 /// Makes the database and the erasure list agree: every listed subject's
-/// key destroyed, every subject erased in the database listed. Run at
-/// every start and after `restore`.
+/// key destroyed, every listed restriction held (to its latest day), and
+/// every erasure or restriction the database holds listed. Run at every
+/// start and after `restore`.
 pub async fn apply_erasure_list<S: Store>(
     store: &S,
     list: &ErasureList,
 ) -> Result<ListApplied, ApplyListError> {
-    let listed = list.subjects()?;
+    let listed = list.read()?;
     let mut applied = ListApplied::default();
-    for (subject, erased_at_us) in &listed {
+    for (subject, erased_at_us) in &listed.erased {
         if store.shred_subject_key(subject, *erased_at_us).await? {
             tracing::warn!(%subject, "the erasure list destroyed a key this database still held (a restored backup)");
             applied.shredded.push(subject.clone());
         }
     }
+    for (subject, (at, until)) in &listed.restricted {
+        if listed.erased.contains_key(subject) {
+            continue;
+        }
+        if store
+            .hold_restriction(subject, *at, &until.to_string())
+            .await?
+        {
+            tracing::warn!(%subject, "the erasure list restricted a subject this database did not (a restored backup)");
+            applied.restricted.push(subject.clone());
+        }
+    }
     for (subject, erased_at_us) in store.erased_subjects().await? {
-        if !listed.contains_key(&subject) {
+        if !listed.erased.contains_key(&subject) {
             list.append(&subject, erased_at_us)?;
+            applied.listed += 1;
+        }
+    }
+    for (subject, at, until) in store.restricted_subjects().await? {
+        let until = day(&until);
+        if listed
+            .restricted
+            .get(&subject)
+            .is_none_or(|(_, held)| *held < until)
+        {
+            list.append_restriction(&subject, at, until)?;
             applied.listed += 1;
         }
     }

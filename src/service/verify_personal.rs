@@ -1,9 +1,10 @@
 //! `verify`'s part for personal data (docs/ledger.md §8 step 7c): every
 //! subject a `personal_data_erased` entry names has no data key left, and
 //! every subject a `personal_data_restricted` entry names (and no erasure
-//! since) is restricted until the latest date such an entry gave. A key
-//! destroyed without an entry is allowed: the erasure list destroys the
-//! keys of a restored backup that predates their erasure entries.
+//! since) is restricted at least until the latest date such an entry
+//! gave. A key destroyed, or a restriction held, without an entry is
+//! allowed: the erasure list applies them to a restored backup that
+//! predates their entries.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -55,8 +56,11 @@ impl PersonalRequests {
         for (subject, until) in &self.restricted {
             let record = store.subject_key(subject).await?;
             let matches = record.as_ref().is_some_and(|r| {
+                // At least until then: the erasure list may hold a later
+                // restriction whose entry a restored backup lacks.
                 r.wrapped_key.is_none()
-                    || (r.restricted_at_us.is_some() && r.retain_until.as_ref() == Some(until))
+                    || (r.restricted_at_us.is_some()
+                        && r.retain_until.as_ref().is_some_and(|held| held >= until))
             });
             if !matches {
                 return Ok(Some(format!(

@@ -419,19 +419,40 @@ async fn erasure_keeps_the_ledger_whole<S: Store>(store: S, db: &TestDb) {
         Revealed::Value(ERASED_CONTACT.into()),
         "the backup holds the key (else this test shows nothing)"
     );
-    // …and, restored, no longer does.
+    assert_eq!(
+        stored_contact(&backup_url, &world.personal_key, &subject(restricted)).await,
+        Revealed::Value(RESTRICTED_CONTACT.into()),
+        "the backup predates the restriction"
+    );
+    // …and, restored, no longer does; the restriction holds in it too.
     let (url, _keep_restored) = restored(db, dir.path(), &backup).await;
     assert_eq!(
         stored_contact(&url, &world.personal_key, &subject(erased)).await,
         Revealed::Erased
     );
-    // Applying the list again changes nothing.
+    assert_eq!(
+        stored_contact(&url, &world.personal_key, &subject(restricted)).await,
+        Revealed::Restricted {
+            retain_until: "2056-12-31".into()
+        }
+    );
+    // Applying the list again changes nothing; the restored copy verifies.
     let again = if url.starts_with("sqlite") {
-        apply_erasure_list(&SqliteStore::connect(&url).await.unwrap(), &list).await
+        let copy = SqliteStore::connect(&url).await.unwrap();
+        voucher_ledger::service::verify::verify_witnessed(&copy, &[], &[])
+            .await
+            .expect("the restored copy verifies");
+        apply_erasure_list(&copy, &list).await
     } else {
-        apply_erasure_list(&PostgresStore::connect(&url).await.unwrap(), &list).await
-    };
-    assert!(again.unwrap().shredded.is_empty());
+        let copy = PostgresStore::connect(&url).await.unwrap();
+        voucher_ledger::service::verify::verify_witnessed(&copy, &[], &[])
+            .await
+            .expect("the restored copy verifies");
+        apply_erasure_list(&copy, &list).await
+    }
+    .unwrap();
+    assert!(again.shredded.is_empty() && again.restricted.is_empty());
+    assert_eq!(again.listed, 0);
 
     // The retention period ends (its date moved back, as if the years had
     // passed): the hourly sweep erases the restricted subject, once.

@@ -84,6 +84,20 @@ pub trait PersonalStore {
         today: &str,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Every restricted subject whose key still exists: (subject,
+    /// restricted_at_us, retain_until).
+    fn restricted_subjects(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, i64, String)>, StoreError>> + Send;
+    /// Holds a restriction outside the writer (the erasure list applied to
+    /// a restored database): the subject's key row, if it has a key, is
+    /// restricted until at least `retain_until`; true when that changed it.
+    fn hold_restriction(
+        &self,
+        subject: &str,
+        restricted_at_us: i64,
+        retain_until: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Records unmasked reads (one statement per read, one transaction).
     fn record_personal_reads(
         &self,

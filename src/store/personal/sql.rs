@@ -23,6 +23,13 @@ pub const SELECT_ERASED: &str = "SELECT subject, erased_at_us FROM subject_keys 
 pub const SELECT_RETENTION_ENDED: &str = "SELECT subject FROM subject_keys \
      WHERE restricted_at_us IS NOT NULL AND wrapped_key IS NOT NULL AND retain_until < $1 \
      ORDER BY subject LIMIT $2";
+pub const SELECT_RESTRICTED: &str = "SELECT subject, restricted_at_us, retain_until \
+     FROM subject_keys WHERE restricted_at_us IS NOT NULL AND wrapped_key IS NOT NULL \
+     AND retain_until IS NOT NULL ORDER BY subject";
+pub const HOLD_RESTRICTION: &str = "UPDATE subject_keys SET \
+     restricted_at_us = COALESCE(restricted_at_us, $2), retain_until = $3 \
+     WHERE subject = $1 AND wrapped_key IS NOT NULL \
+     AND (restricted_at_us IS NULL OR retain_until IS NULL OR retain_until < $3)";
 pub const UPDATE_WRAPPED: &str =
     "UPDATE subject_keys SET wrapped_key = $2, master_key_id = $3 WHERE subject = $1";
 pub const INSERT_SUBJECT_KEY: &str = "INSERT INTO subject_keys (subject, wrapped_key, \
@@ -163,6 +170,31 @@ macro_rules! impl_personal_store {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(map_err)
+            }
+
+            async fn restricted_subjects(
+                &self,
+            ) -> Result<Vec<(String, i64, String)>, $crate::store::StoreError> {
+                sqlx::query_as($crate::store::personal::sql::SELECT_RESTRICTED)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)
+            }
+
+            async fn hold_restriction(
+                &self,
+                subject: &str,
+                restricted_at_us: i64,
+                retain_until: &str,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::personal::sql::HOLD_RESTRICTION)
+                    .bind(subject)
+                    .bind(restricted_at_us)
+                    .bind(retain_until)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn record_personal_reads(

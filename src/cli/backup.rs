@@ -101,15 +101,21 @@ struct ApplyErasures<'a>(&'a ErasureList);
 impl StoreJob for ApplyErasures<'_> {
     type Output = anyhow::Result<()>;
     async fn run<S: Store>(self, store: S) -> Self::Output {
-        super::serve::apply_erasures(&store, self.0).await
+        let applied = super::serve::apply_erasures(&store, self.0).await;
+        // Every connection closed (SQLite folds its WAL into the file)
+        // before the copy is renamed into place: a write still in the
+        // copy's `-wal` would not move with it.
+        store.close().await;
+        applied
     }
 }
 
 /// Puts the backup `file` in place of the database at `database_url`,
 /// after `verify` passes on it; an existing database is replaced only
 /// with `replace` (stop the service first). The erasure list `erasures`
-/// is applied to the copy before it takes the database's place: a
-/// subject erased (or restricted) since the backup was taken stays so.
+/// is applied to it in place, before `verify` and before any service
+/// reads it: a subject erased (or restricted) since the backup was taken
+/// stays so.
 pub async fn restore(
     file: &Path,
     database_url: &str,
@@ -135,10 +141,6 @@ pub async fn restore(
     let staged = target.with_extension("restoring");
     let _ = std::fs::remove_file(&staged);
     copy(&url_of(file), &staged).await?;
-    if let Err(error) = with_existing_store(&url_of(&staged), ApplyErasures(erasures)).await? {
-        let _ = std::fs::remove_file(&staged);
-        return Err(error.context("nothing restored"));
-    }
     for stale in ["-wal", "-shm"] {
         let mut name = target.clone().into_os_string();
         name.push(stale);
@@ -146,6 +148,13 @@ pub async fn restore(
     }
     std::fs::rename(&staged, &target)
         .with_context(|| format!("cannot move the restored copy to {}", target.display()))?;
+    // The erasure list, applied to the database in its place (its WAL, if
+    // any is left, has the database's own name): the service is stopped,
+    // and should this fail, the next start applies the list before
+    // anything reads.
+    with_existing_store(database_url, ApplyErasures(erasures))
+        .await?
+        .context("the backup is in place, but the erasure list was not applied: fix the list, then run restore again or start the service (it applies the list first)")?;
     match verify_file(&target).await? {
         Ok(summary) => {
             println!(

@@ -16,7 +16,7 @@ use super::idempotency_key::LedgerKey;
 use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::domain::Timestamp;
-use crate::personal::request::{self, RequestRefusal};
+use crate::personal::request::{self, RequestRefusal, Standing};
 use crate::service::commands::personal::{RequestErasure, subject_enterprise};
 use crate::service::personal::request_erasure;
 use crate::store::Store;
@@ -86,11 +86,11 @@ fn at_us(us: i64) -> String {
 }
 
 fn subject_view(subject: &str, record: Option<&SubjectKeyRecord>, replayed: bool) -> SubjectView {
-    let state = match record {
+    let state = match record.map(SubjectKeyRecord::standing) {
         None => "none",
-        Some(r) if r.wrapped_key.is_none() => "erased",
-        Some(r) if r.restricted_at_us.is_some() => "restricted",
-        Some(_) => "live",
+        Some(Standing::Erased) => "erased",
+        Some(Standing::Restricted { .. }) => "restricted",
+        Some(Standing::Live) => "live",
     };
     SubjectView {
         subject: subject.to_string(),

@@ -15,8 +15,9 @@ use super::engine::WriterHandle;
 use super::error::{CommandError, UseCaseError};
 use crate::domain::Timestamp;
 use crate::personal::erasure_list::{ErasureList, ErasureListError};
+use crate::personal::request::Standing;
 use crate::personal::sealed::{MasterKey, is_sealed, open};
-use crate::store::personal::{PersonalRead, SubjectKeyRecord};
+use crate::store::personal::{PersonalRead, SubjectKeyRecord, stored_date};
 use crate::store::{Store, StoreError};
 
 /// What a stored personal field shows.
@@ -63,17 +64,11 @@ pub async fn reveal<S: Store>(
     text: &str,
 ) -> Result<Revealed, StoreError> {
     let record = store.subject_key(subject).await?;
-    match &record {
-        Some(SubjectKeyRecord {
-            wrapped_key: None, ..
-        }) => return Ok(Revealed::Erased),
-        Some(SubjectKeyRecord {
-            restricted_at_us: Some(_),
-            retain_until,
-            ..
-        }) => {
+    match record.as_ref().map(SubjectKeyRecord::standing) {
+        Some(Standing::Erased) => return Ok(Revealed::Erased),
+        Some(Standing::Restricted { retain_until }) => {
             return Ok(Revealed::Restricted {
-                retain_until: retain_until.clone().unwrap_or_default(),
+                retain_until: retain_until.to_string(),
             });
         }
         _ => {}
@@ -136,7 +131,9 @@ pub async fn request_erasure<S: Store>(
             &record.retain_until,
         ) {
             (Some(erased_at_us), _, _) => list.append(&subject, erased_at_us),
-            (None, Some(at), Some(until)) => list.append_restriction(&subject, at, day(until)),
+            (None, Some(at), Some(until)) => {
+                list.append_restriction(&subject, at, stored_date(until))
+            }
             _ => Ok(()),
         };
         if let Err(error) = listed {
@@ -213,11 +210,6 @@ pub enum ApplyListError {
     Store(#[from] StoreError),
 }
 
-/// A `retain_until` as stored (always written as a date).
-fn day(text: &str) -> chrono::NaiveDate {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("retain_until is written as a date")
-}
-
 /// Makes the database and the erasure list agree: every listed subject's
 /// key destroyed, every listed restriction held (to its latest day), and
 /// every erasure or restriction the database holds listed. Run at every
@@ -253,7 +245,7 @@ pub async fn apply_erasure_list<S: Store>(
         }
     }
     for (subject, at, until) in store.restricted_subjects().await? {
-        let until = day(&until);
+        let until = stored_date(&until);
         if listed
             .restricted
             .get(&subject)

@@ -91,18 +91,12 @@ async fn the_demo_database_holds_no_contact_in_plain_text(db: &TestDb) {
     );
     let opened_by_finance = opened(&base, &finance, &id).await;
     assert!(!is_demo_contact(&opened_by_finance) && opened_by_finance.contains("139****"));
-    let reads = admin
-        .client
-        .get(format!(
-            "{base}/api/v1/personal-data/reads?subject=enterprise:{id}"
-        ))
-        .header("cookie", admin.cookie.clone())
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let reads = get_json(
+        &base,
+        &admin,
+        &format!("/api/v1/personal-data/reads?subject=enterprise:{id}"),
+    )
+    .await;
     let recorded = reads["reads"].as_array().unwrap();
     assert_eq!(recorded.len(), 1, "one unmasked read, the admin's: {reads}");
     assert_eq!(recorded[0]["role"], "admin");
@@ -171,11 +165,11 @@ async fn the_demo_database_holds_no_contact_in_plain_text(db: &TestDb) {
     assert_eq!(code, 0, "verify after the rotation: {out}");
 }
 
-/// The enterprise list as `session` sees it, as text.
-async fn listed(base: &str, session: &Session) -> String {
+/// `path` as `session` is answered it, as JSON.
+async fn get_json(base: &str, session: &Session, path: &str) -> serde_json::Value {
     session
         .client
-        .get(format!("{base}/api/v1/enterprises?limit=200"))
+        .get(format!("{base}{path}"))
         .header("cookie", session.cookie.clone())
         .send()
         .await
@@ -183,20 +177,17 @@ async fn listed(base: &str, session: &Session) -> String {
         .json::<serde_json::Value>()
         .await
         .unwrap()
+}
+
+/// The enterprise list as `session` sees it, as text.
+async fn listed(base: &str, session: &Session) -> String {
+    get_json(base, session, "/api/v1/enterprises?limit=200")
+        .await
         .to_string()
 }
 
-/// One enterprise as `session` opens it, as text.
+/// One enterprise's contact as `session` opens it, as JSON text.
 async fn opened(base: &str, session: &Session, id: &str) -> String {
-    session
-        .client
-        .get(format!("{base}/api/v1/enterprises/{id}"))
-        .header("cookie", session.cookie.clone())
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["enterprise"]["contact"]
+    get_json(base, session, &format!("/api/v1/enterprises/{id}")).await["enterprise"]["contact"]
         .to_string()
 }

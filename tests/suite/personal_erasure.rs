@@ -22,7 +22,7 @@ use voucher_ledger::ledger::merkle;
 use voucher_ledger::personal::erasure_list::ErasureList;
 use voucher_ledger::personal::sealed::MasterKey;
 use voucher_ledger::service::personal::{
-    Reader, Revealed, apply_erasure_list, erase_when_retention_ended, reveal,
+    ListApplied, Reader, Revealed, apply_erasure_list, erase_when_retention_ended, reveal,
 };
 use voucher_ledger::store::{PostgresStore, SqliteStore, Store};
 
@@ -201,6 +201,22 @@ async fn take_backup(db: &TestDb, dir: &Path) -> std::path::PathBuf {
     out
 }
 
+/// A fresh PostgreSQL database with the SQL dump `dump` loaded.
+async fn loaded_dump(dump: &Path) -> TestDb {
+    let copy = TestDb::postgres().await.unwrap();
+    let loaded = std::process::Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", copy.url(), "-f"])
+        .arg(dump)
+        .output()
+        .unwrap();
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    copy
+}
+
 /// Puts the backup back as a new database the way an operator would, the
 /// erasure list in `dir/data` applied (SQLite: `restore`; PostgreSQL: the
 /// dump loaded, then `serve` started on it once). Returns its URL and the
@@ -216,24 +232,7 @@ async fn restored(db: &TestDb, dir: &Path, backup: &Path) -> (String, Option<Tes
         assert_eq!(code, 0, "{said}");
         return (url, None);
     }
-    let copy = TestDb::postgres().await.unwrap();
-    let loaded = std::process::Command::new("psql")
-        .args([
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            copy.url(),
-            "-f",
-            backup.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        loaded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&loaded.stderr)
-    );
+    let copy = loaded_dump(backup).await;
     let (server, _) = crate::processes::serve(dir, &["--database-url", copy.url()]).await;
     crate::processes::terminate(&server);
     (copy.url().to_string(), Some(copy))
@@ -398,20 +397,7 @@ async fn erasure_keeps_the_ledger_whole<S: Store>(store: S, db: &TestDb) {
     let (backup_url, _keep) = if db.url().starts_with("sqlite") {
         (format!("sqlite://{}", backup.display()), None)
     } else {
-        let copy = TestDb::postgres().await.unwrap();
-        let loaded = std::process::Command::new("psql")
-            .args([
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-d",
-                copy.url(),
-                "-f",
-                backup.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(loaded.status.success());
+        let copy = loaded_dump(&backup).await;
         (copy.url().to_string(), Some(copy))
     };
     assert_eq!(
@@ -437,20 +423,17 @@ async fn erasure_keeps_the_ledger_whole<S: Store>(store: S, db: &TestDb) {
         }
     );
     // Applying the list again changes nothing; the restored copy verifies.
-    let again = if url.starts_with("sqlite") {
-        let copy = SqliteStore::connect(&url).await.unwrap();
+    async fn verified_then_applied<S: Store>(copy: S, list: &ErasureList) -> ListApplied {
         voucher_ledger::service::verify::verify_witnessed(&copy, &[], &[])
             .await
             .expect("the restored copy verifies");
-        apply_erasure_list(&copy, &list).await
-    } else {
-        let copy = PostgresStore::connect(&url).await.unwrap();
-        voucher_ledger::service::verify::verify_witnessed(&copy, &[], &[])
-            .await
-            .expect("the restored copy verifies");
-        apply_erasure_list(&copy, &list).await
+        apply_erasure_list(&copy, list).await.unwrap()
     }
-    .unwrap();
+    let again = if url.starts_with("sqlite") {
+        verified_then_applied(SqliteStore::connect(&url).await.unwrap(), &list).await
+    } else {
+        verified_then_applied(PostgresStore::connect(&url).await.unwrap(), &list).await
+    };
     assert!(again.shredded.is_empty() && again.restricted.is_empty());
     assert_eq!(again.listed, 0);
 

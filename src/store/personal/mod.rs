@@ -9,6 +9,7 @@ pub(super) mod sql;
 use std::future::Future;
 
 use super::StoreError;
+use crate::personal::request::Standing;
 
 /// A `subject_keys` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,27 @@ pub struct SubjectKeyRecord {
     pub restricted_at_us: Option<i64>,
     /// CST date (YYYY-MM-DD) a restriction's retention runs to.
     pub retain_until: Option<String>,
+}
+
+impl SubjectKeyRecord {
+    /// The subject's standing as this row records it: erased (no key),
+    /// restricted (until `retain_until`), or live.
+    pub fn standing(&self) -> Standing {
+        if self.wrapped_key.is_none() {
+            return Standing::Erased;
+        }
+        match (self.restricted_at_us, &self.retain_until) {
+            (Some(_), Some(until)) => Standing::Restricted {
+                retain_until: stored_date(until),
+            },
+            _ => Standing::Live,
+        }
+    }
+}
+
+/// A `retain_until` as stored: always written from a date.
+pub fn stored_date(text: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("retain_until is written as a date")
 }
 
 /// One unmasked read of a subject's personal field.

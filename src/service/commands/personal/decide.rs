@@ -1,8 +1,6 @@
 //! Deciding an erasure request under the lock: the subject's standing as
 //! its key row has it, today's CST date, and `personal::request::decide`.
 
-use chrono::NaiveDate;
-
 use super::{RequestErasure, live_key, subject_enterprise};
 use crate::ledger::body::EntryBody;
 use crate::personal::request::{self, Outcome, RequestRefusal, Standing};
@@ -13,22 +11,6 @@ use crate::store::personal::SubjectKeyRecord;
 
 use super::super::Draft;
 
-/// The standing a key row records.
-fn standing(record: Option<&SubjectKeyRecord>) -> Standing {
-    match record {
-        Some(r) if r.wrapped_key.is_none() => Standing::Erased,
-        Some(SubjectKeyRecord {
-            restricted_at_us: Some(_),
-            retain_until: Some(until),
-            ..
-        }) => Standing::Restricted {
-            retain_until: NaiveDate::parse_from_str(until, "%Y-%m-%d")
-                .expect("retain_until is written as a date"),
-        },
-        _ => Standing::Live,
-    }
-}
-
 impl Decide for RequestErasure {
     async fn decide<T: WriteTx>(&self, tx: &mut T, at: &mut Decision<'_>, draft: Draft) -> Decides {
         let checked = at.check(tx, draft.postings).await?;
@@ -38,15 +20,19 @@ impl Decide for RequestErasure {
             .ok_or(CommandError::NotFound)?;
         let record = tx.subject_key(&self.subject).await?;
         let today = at.now.cst_date();
-        let outcome = request::decide(standing(record.as_ref()), self.retain_until, today)
-            .map_err(|refusal| match refusal {
-                RequestRefusal::RetentionRunning(until) => {
-                    CommandError::PersonalDataRetentionRunning {
-                        retain_until: until.to_string(),
-                    }
-                }
-                _ => CommandError::PersonalDataErased,
-            })?;
+        let outcome = request::decide(
+            record
+                .as_ref()
+                .map_or(Standing::Live, SubjectKeyRecord::standing),
+            self.retain_until,
+            today,
+        )
+        .map_err(|refusal| match refusal {
+            RequestRefusal::RetentionRunning(until) => CommandError::PersonalDataRetentionRunning {
+                retain_until: until.to_string(),
+            },
+            _ => CommandError::PersonalDataErased,
+        })?;
         let EntryBody::PersonalDataErased(mut body) = draft.body else {
             unreachable!("an erasure request drafts an erasure");
         };

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{Draft, InvalidCommand, ToDraft};
 use crate::ledger::body::{EntryBody, pb};
-use crate::personal::request;
+use crate::personal::request::{self, Standing};
 use crate::personal::sealed::{DataKey, seal};
 use crate::service::engine::Decision;
 use crate::service::error::{CommandError, Failure};
@@ -49,15 +49,11 @@ pub async fn data_key<T: WriteTx>(
     subject: &str,
 ) -> Result<DataKey, Failure> {
     let record = tx.subject_key(subject).await?;
-    if let Some(SubjectKeyRecord {
-        restricted_at_us: Some(_),
-        wrapped_key: Some(_),
-        retain_until,
-        ..
-    }) = &record
+    if let Some(Standing::Restricted { retain_until }) =
+        record.as_ref().map(SubjectKeyRecord::standing)
     {
         return Err(CommandError::PersonalDataRestricted {
-            retain_until: retain_until.clone().unwrap_or_default(),
+            retain_until: retain_until.to_string(),
         }
         .into());
     }
@@ -169,7 +165,7 @@ pub async fn sealed_or_kept<T: WriteTx>(
     let withheld = tx
         .subject_key(subject)
         .await?
-        .is_some_and(|r| r.wrapped_key.is_none() || r.restricted_at_us.is_some());
+        .is_some_and(|r| r.standing() != Standing::Live);
     if withheld {
         return Ok(kept.map(str::to_string));
     }
